@@ -1,0 +1,1 @@
+"""tradingmcp.server."""
