@@ -1,0 +1,223 @@
+"""What a server offers: tools, resources, resource templates and live streams (the registry the engine dispatches on).
+
+A tool is a plain function ``fn(call, arguments) -> result`` (sync: runs inline on the hot path, no task) or an
+``async def`` (runs as a task: cancellable, may report progress). ``result`` is a :class:`ToolResult`, a ``dict``
+(becomes ``structuredContent`` plus a JSON text block) or a ``str``. Raising :class:`ToolError` gives an ``isError``
+result the model can read; raising :class:`~tradingmcp.transport.jsonrpc.JsonRpcError` gives a JSON-RPC error.
+
+Shapes follow MCP 2025-11-25 ``Tool`` (name, title, description, inputSchema, outputSchema, annotations) and
+``Resource``/``ResourceTemplate``.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from tradingmcp.server.mcp.schema import compile_schema
+
+if TYPE_CHECKING:
+    from tradingmcp.server.mcp.engine import Call
+
+ToolFn = Callable[["Call", dict[str, Any]], Any]
+ReadFn = Callable[[str], Any]
+
+
+class ToolError(Exception):
+    """A tool-level failure reported to the model as ``isError: true`` (not a protocol error).
+
+    Args:
+        message: what went wrong and what to do about it.
+        code: a short machine-readable code (``"filter_failure"``, ``"forbidden"``...), in ``structuredContent.error``.
+        details: extra JSON-serializable facts (nearest valid value, limits...).
+    """
+
+    def __init__(self, message: str, code: str = "error", details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.details = details or {}
+
+
+@dataclass(slots=True)
+class ToolResult:
+    """A tool's result: ``structured`` becomes ``structuredContent``; ``text`` the text block (JSON of it if None)."""
+
+    structured: Any = None
+    text: str | None = None
+    is_error: bool = False
+
+    def to_wire(self) -> dict[str, Any]:
+        text = self.text if self.text is not None else orjson.dumps(self.structured).decode()
+        out: dict[str, Any] = {"content": [{"type": "text", "text": text}], "isError": self.is_error}
+        if self.structured is not None:
+            out["structuredContent"] = self.structured
+        return out
+
+
+def to_tool_result(value: Any) -> dict[str, Any]:
+    """Normalize whatever a tool returned into a ``CallToolResult`` dict."""
+    if isinstance(value, ToolResult):
+        return value.to_wire()
+    if isinstance(value, dict):
+        return {
+            "content": [{"type": "text", "text": orjson.dumps(value).decode()}],
+            "structuredContent": value,
+            "isError": False,
+        }
+    if isinstance(value, str):
+        return {"content": [{"type": "text", "text": value}], "isError": False}
+    if value is None:
+        return {"content": [], "isError": False}
+    return ToolResult(value).to_wire()
+
+
+def error_result(exc: ToolError) -> dict[str, Any]:
+    err = {"code": exc.code, "message": exc.message, **exc.details}
+    return {
+        "content": [{"type": "text", "text": f"Error: {exc.message}"}],
+        "structuredContent": {"error": err},
+        "isError": True,
+    }
+
+
+@dataclass(slots=True)
+class Tool:
+    """One tool. ``scope`` is the token scope required to call it (``read`` or ``trade``)."""
+
+    name: str
+    description: str
+    fn: ToolFn
+    input_schema: dict[str, Any]
+    output_schema: dict[str, Any] | None = None
+    title: str | None = None
+    scope: str = "read"
+    read_only: bool = True
+    destructive: bool = False
+    idempotent: bool = True
+    open_world: bool = True
+    is_async: bool = field(init=False)
+    validate: Callable[[Any], None] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.is_async = inspect.iscoroutinefunction(self.fn)
+        self.validate = compile_schema(self.input_schema)
+
+    def to_wire(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "name": self.name,
+            "description": self.description,
+            "inputSchema": self.input_schema,
+            "annotations": {
+                "readOnlyHint": self.read_only,
+                "destructiveHint": self.destructive,
+                "idempotentHint": self.idempotent,
+                "openWorldHint": self.open_world,
+            },
+        }
+        if self.title:
+            out["title"] = self.title
+            out["annotations"]["title"] = self.title
+        if self.output_schema is not None:
+            out["outputSchema"] = self.output_schema
+        return out
+
+
+@dataclass(slots=True)
+class Resource:
+    """A readable resource; ``read(uri)`` returns text (str), JSON (dict/list) or bytes."""
+
+    uri: str
+    name: str
+    read: ReadFn
+    description: str = ""
+    mime_type: str = "application/json"
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"uri": self.uri, "name": self.name, "description": self.description, "mimeType": self.mime_type}
+
+
+@dataclass(slots=True)
+class ResourceTemplate:
+    """A family of resources (RFC 6570 level-1 ``uri_template``, e.g. ``ticker://{exchange}/{symbol}``)."""
+
+    uri_template: str
+    name: str
+    read: ReadFn
+    description: str = ""
+    mime_type: str = "application/json"
+    prefix: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.prefix = self.uri_template.split("{", 1)[0]
+
+    def matches(self, uri: str) -> bool:
+        return uri.startswith(self.prefix) and len(uri) > len(self.prefix)
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "uriTemplate": self.uri_template,
+            "name": self.name,
+            "description": self.description,
+            "mimeType": self.mime_type,
+        }
+
+
+@dataclass
+class McpApp:
+    """The registry a server serves. Register tools with :meth:`tool` or :meth:`add_tool`."""
+
+    name: str = "tradingmcp"
+    version: str = "0.1.0"
+    instructions: str | None = None
+    tools: dict[str, Tool] = field(default_factory=dict)
+    resources: dict[str, Resource] = field(default_factory=dict)
+    templates: list[ResourceTemplate] = field(default_factory=list)
+    page_size: int = 100
+
+    def add_tool(self, tool: Tool) -> Tool:
+        if tool.name in self.tools:
+            raise ValueError(f"duplicate tool {tool.name!r}")
+        self.tools[tool.name] = tool
+        return tool
+
+    def tool(
+        self,
+        name: str,
+        description: str,
+        input_schema: dict[str, Any] | None = None,
+        **options: Any,
+    ) -> Callable[[ToolFn], ToolFn]:
+        """Decorator: ``@app.tool("echo", "Echo the input", {"type": "object", ...}, scope="read")``."""
+
+        def register(fn: ToolFn) -> ToolFn:
+            schema = input_schema or {"type": "object", "properties": {}}
+            self.add_tool(Tool(name=name, description=description, fn=fn, input_schema=schema, **options))
+            return fn
+
+        return register
+
+    def add_resource(self, resource: Resource) -> None:
+        self.resources[resource.uri] = resource
+
+    def add_template(self, template: ResourceTemplate) -> None:
+        self.templates.append(template)
+
+    def find_reader(self, uri: str) -> ReadFn | None:
+        res = self.resources.get(uri)
+        if res is not None:
+            return res.read
+        for tpl in self.templates:
+            if tpl.matches(uri):
+                return tpl.read
+        return None
+
+    def server_info(self) -> dict[str, str]:
+        return {"name": self.name, "version": self.version}
+
+
+MaybeAwaitable = Any | Awaitable[Any]

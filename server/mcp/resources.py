@@ -1,0 +1,112 @@
+"""Resource subscriptions and ``notifications/resources/updated``, rate-limited per client so an assistant is not flooded.
+
+2025-11-25: ``resources/subscribe`` → ``{"method": "notifications/resources/updated", "params": {"uri": ...}}``.
+2026-07-28: ``subscriptions/listen`` with ``resourceSubscriptions`` → the same notification with
+``params._meta["io.modelcontextprotocol/subscriptionId"]`` = the listen request's id.
+
+Per (client, uri), at most one update per ``min_interval_s``: the first goes out at once, later ones within the window
+collapse into one trailing update at the window's end (an update says "re-read"; one is enough).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from tradingmcp.transport import jsonrpc
+
+if TYPE_CHECKING:
+    from tradingmcp.server.mcp.engine import ServerSession
+
+UPDATED = "notifications/resources/updated"
+META_SUBSCRIPTION = "io.modelcontextprotocol/subscriptionId"
+_Key = tuple["ServerSession", "jsonrpc.RequestId | None"]
+
+
+class ResourceHub:
+    """All resource subscriptions of a server. ``notify_updated(uri)`` after the resource changed."""
+
+    def __init__(self, min_interval_s: float = 0.25) -> None:
+        self.min_interval_s = min_interval_s
+        self._subs: dict[str, set[_Key]] = {}
+        self._last: dict[tuple[_Key, str], float] = {}
+        self._pending: set[tuple[_Key, str]] = set()
+        self.sent = 0
+        self.coalesced = 0
+
+    def subscribe(self, session: ServerSession, uri: str, listen_id: jsonrpc.RequestId | None) -> None:
+        self._subs.setdefault(uri, set()).add((session, listen_id))
+
+    def unsubscribe(self, session: ServerSession, uri: str, listen_id: jsonrpc.RequestId | None) -> None:
+        subs = self._subs.get(uri)
+        if subs is not None:
+            subs.discard((session, listen_id))
+            if not subs:
+                del self._subs[uri]
+
+    def listener_gone(self, session: ServerSession, listen_id: jsonrpc.RequestId) -> None:
+        for uri in list(self._subs):
+            self.unsubscribe(session, uri, listen_id)
+
+    def release(self, session: ServerSession) -> None:
+        for uri, subs in list(self._subs.items()):
+            for key in [k for k in subs if k[0] is session]:
+                self.unsubscribe(session, uri, key[1])
+
+    def subscribers(self, uri: str) -> int:
+        return len(self._subs.get(uri, ()))
+
+    def notify_updated(self, uri: str) -> None:
+        """Tell every subscriber of ``uri`` that it changed (rate-limited per subscriber)."""
+        subs = self._subs.get(uri)
+        if not subs:
+            return
+        plain: bytes | None = None
+        now = time.monotonic()
+        for key in list(subs):
+            slot = (key, uri)
+            if slot in self._pending:
+                self.coalesced += 1
+                continue
+            wait = self._last.get(slot, -1e9) + self.min_interval_s - now
+            if wait > 0:
+                self._pending.add(slot)
+                asyncio.get_running_loop().call_later(wait, self._trailing, slot)
+                continue
+            if key[1] is None:
+                plain = plain or jsonrpc.encode_notification(UPDATED, {"uri": uri})
+                self._send(slot, plain, now)
+            else:
+                self._send(slot, _tagged(uri, key[1]), now)
+
+    def _trailing(self, slot: tuple[_Key, str]) -> None:
+        self._pending.discard(slot)
+        key, uri = slot
+        if key in self._subs.get(uri, ()):
+            data = jsonrpc.encode_notification(UPDATED, {"uri": uri}) if key[1] is None else _tagged(uri, key[1])
+            self._send(slot, data, time.monotonic())
+
+    def _send(self, slot: tuple[_Key, str], data: bytes, now: float) -> None:
+        session = slot[0][0]
+        if not session.closed:
+            session.sink.send(data)
+            self._last[slot] = now
+            self.sent += 1
+
+    @staticmethod
+    def contents(uri: str, value: Any) -> dict[str, Any]:
+        """A ``resources/read`` content item for what a reader returned (str → text, else JSON text)."""
+        if isinstance(value, str):
+            return {"uri": uri, "mimeType": "text/plain", "text": value}
+        if isinstance(value, bytes):
+            import base64
+
+            return {"uri": uri, "mimeType": "application/octet-stream", "blob": base64.b64encode(value).decode()}
+        return {"uri": uri, "mimeType": "application/json", "text": orjson.dumps(value).decode()}
+
+
+def _tagged(uri: str, listen_id: jsonrpc.RequestId) -> bytes:
+    return jsonrpc.encode_notification(UPDATED, {"uri": uri, "_meta": {META_SUBSCRIPTION: listen_id}})

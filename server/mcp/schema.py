@@ -1,0 +1,165 @@
+"""A small compiled JSON Schema validator for tool arguments (the hot path cannot afford a general validator).
+
+Supports the subset tool schemas here use: ``type`` (one or a list), ``properties``, ``required``,
+``additionalProperties: false``, ``enum``, ``const``, ``minimum``/``maximum``/``exclusiveMinimum``/``exclusiveMaximum``,
+``minLength``/``maxLength``, ``items``, ``minItems``/``maxItems``, ``anyOf``. Unknown keywords are ignored (accepted), as
+JSON Schema says. A failed check raises ``JsonRpcError(-32602)`` naming the path, e.g.
+``arguments.quantity: expected number, got string``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from tradingmcp.transport.jsonrpc import ErrorCode, JsonRpcError
+
+Check = Callable[[Any, str], None]
+
+_TYPES: dict[str, Callable[[Any], bool]] = {
+    "object": lambda v: isinstance(v, dict),
+    "array": lambda v: isinstance(v, list),
+    "string": lambda v: isinstance(v, str),
+    "boolean": lambda v: isinstance(v, bool),
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    "null": lambda v: v is None,
+}
+
+
+def _json_type(v: Any) -> str:
+    for name in ("null", "boolean", "integer", "number", "string", "array", "object"):
+        if _TYPES[name](v):
+            return name
+    return type(v).__name__
+
+
+def _fail(path: str, message: str) -> JsonRpcError:
+    return JsonRpcError(ErrorCode.INVALID_PARAMS, f"Invalid params: {path}: {message}", {"path": path})
+
+
+def _compile(schema: dict[str, Any]) -> Check:
+    checks: list[Check] = []
+    types = schema.get("type")
+    if types is not None:
+        names = [types] if isinstance(types, str) else list(types)
+        preds = [_TYPES[n] for n in names]
+        expected = " or ".join(names)
+
+        def check_type(v: Any, path: str) -> None:
+            if not any(p(v) for p in preds):
+                raise _fail(path, f"expected {expected}, got {_json_type(v)}")
+
+        checks.append(check_type)
+    if "enum" in schema:
+        allowed = list(schema["enum"])
+
+        def check_enum(v: Any, path: str) -> None:
+            if v not in allowed:
+                raise _fail(path, f"must be one of {allowed}, got {v!r}")
+
+        checks.append(check_enum)
+    if "const" in schema:
+        const = schema["const"]
+
+        def check_const(v: Any, path: str) -> None:
+            if v != const:
+                raise _fail(path, f"must be {const!r}")
+
+        checks.append(check_const)
+    for key, op, word in (
+        ("minimum", lambda v, b: v >= b, ">="),
+        ("maximum", lambda v, b: v <= b, "<="),
+        ("exclusiveMinimum", lambda v, b: v > b, ">"),
+        ("exclusiveMaximum", lambda v, b: v < b, "<"),
+    ):
+        if key in schema:
+            checks.append(_bound(schema[key], op, word))
+    for key, is_min in (("minLength", True), ("maxLength", False), ("minItems", True), ("maxItems", False)):
+        if key in schema:
+            checks.append(_length(int(schema[key]), is_min, key.endswith("Items")))
+    props: dict[str, Any] = schema.get("properties", {})
+    if props or "required" in schema or schema.get("additionalProperties") is False:
+        checks.append(_object(schema, props))
+    if "items" in schema and isinstance(schema["items"], dict):
+        item_check = _compile(schema["items"])
+
+        def check_items(v: Any, path: str) -> None:
+            if isinstance(v, list):
+                for i, item in enumerate(v):
+                    item_check(item, f"{path}[{i}]")
+
+        checks.append(check_items)
+    if "anyOf" in schema:
+        options = [_compile(s) for s in schema["anyOf"]]
+
+        def check_any(v: Any, path: str) -> None:
+            errors = []
+            for opt in options:
+                try:
+                    opt(v, path)
+                    return
+                except JsonRpcError as exc:
+                    errors.append(exc.message)
+            raise _fail(path, "matches none of the allowed forms: " + " | ".join(errors))
+
+        checks.append(check_any)
+
+    if len(checks) == 1:
+        return checks[0]
+
+    def run_all(v: Any, path: str) -> None:
+        for c in checks:
+            c(v, path)
+
+    return run_all
+
+
+def _bound(bound: float, op: Callable[[Any, Any], bool], word: str) -> Check:
+    def check(v: Any, path: str) -> None:
+        if _TYPES["number"](v) and not op(v, bound):
+            raise _fail(path, f"must be {word} {bound}, got {v}")
+
+    return check
+
+
+def _length(limit: int, is_min: bool, items: bool) -> Check:
+    def check(v: Any, path: str) -> None:
+        if (items and isinstance(v, list)) or (not items and isinstance(v, str)):
+            n = len(v)
+            if (is_min and n < limit) or (not is_min and n > limit):
+                unit = "items" if items else "characters"
+                raise _fail(path, f"must have {'at least' if is_min else 'at most'} {limit} {unit}, got {n}")
+
+    return check
+
+
+def _object(schema: dict[str, Any], props: dict[str, Any]) -> Check:
+    required = list(schema.get("required", []))
+    closed = schema.get("additionalProperties") is False
+    prop_checks = {name: _compile(sub) for name, sub in props.items() if isinstance(sub, dict)}
+
+    def check(v: Any, path: str) -> None:
+        if not isinstance(v, dict):
+            return
+        for name in required:
+            if name not in v:
+                raise _fail(path, f"missing required property {name!r}")
+        for name, value in v.items():
+            pc = prop_checks.get(name)
+            if pc is not None:
+                pc(value, f"{path}.{name}")
+            elif closed:
+                raise _fail(path, f"unknown property {name!r}; allowed: {sorted(props)}")
+
+    return check
+
+
+def compile_schema(schema: dict[str, Any]) -> Callable[[Any], None]:
+    """Compile ``schema`` once; the returned function raises ``JsonRpcError(-32602)`` on invalid arguments."""
+    check = _compile(schema)
+
+    def validate(arguments: Any) -> None:
+        check(arguments, "arguments")
+
+    return validate

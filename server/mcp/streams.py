@@ -1,0 +1,150 @@
+"""Live data streams pushed as notifications: shared subscriptions, one serialization per message, per-stream ``seq``.
+
+Wire (documented in the README, "Push notifications"): JSON-RPC notification
+
+    {"jsonrpc": "2.0", "method": "notifications/tradingmcp/stream",
+     "params": {"stream": "<stream key>", "seq": <int, +1 per message of that stream>, "data": {...}}}
+
+A stream key is ``kind:exchange:SYMBOL[:arg]`` (e.g. ``trades:sim:BTCUSDT``, ``book:binance:ETHUSDT:10``). ``seq`` counts
+messages published on the stream; a client that was behind sees a jump (its queue conflated older messages: latest wins).
+The first subscriber of a key starts its source (``StreamSource.start``); the last one leaving stops it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import orjson
+
+from tradingmcp.transport.jsonrpc import ErrorCode, JsonRpcError
+
+STREAM_METHOD = "notifications/tradingmcp/stream"
+log = logging.getLogger("tradingmcp.server.streams")
+
+
+class Subscriber(Protocol):
+    """What the hub needs from a connection: a conflating send and an identity."""
+
+    def send_conflatable(self, key: Any, data: bytes) -> None: ...
+
+
+StartFn = Callable[[str], Awaitable[None] | None]
+StopFn = Callable[[str], Awaitable[None] | None]
+
+
+@dataclass(slots=True)
+class StreamSource:
+    """How to start/stop the upstream feeding streams of one ``kind`` (e.g. an exchange subscription)."""
+
+    kind: str
+    description: str
+    start: StartFn
+    stop: StopFn
+    params_schema: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class _Stream:
+    key: str
+    subscribers: set[Any] = field(default_factory=set)
+    seq: int = 0
+    published: int = 0
+
+
+class StreamHub:
+    """Shared subscriptions: many connections, one upstream per stream key, one serialization per publish."""
+
+    def __init__(self) -> None:
+        self.sources: dict[str, StreamSource] = {}
+        self._streams: dict[str, _Stream] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def add_source(self, source: StreamSource) -> None:
+        self.sources[source.kind] = source
+
+    def kinds(self) -> list[str]:
+        return sorted(self.sources)
+
+    def subscriber_count(self, key: str) -> int:
+        s = self._streams.get(key)
+        return len(s.subscribers) if s else 0
+
+    def is_subscribed(self, sub: Subscriber, key: str) -> bool:
+        s = self._streams.get(key)
+        return s is not None and sub in s.subscribers
+
+    def active(self) -> list[str]:
+        return sorted(self._streams)
+
+    def _source_for(self, key: str) -> StreamSource:
+        kind = key.split(":", 1)[0]
+        source = self.sources.get(kind)
+        if source is None:
+            raise JsonRpcError(
+                ErrorCode.INVALID_PARAMS, f"unknown stream kind {kind!r}; available: {self.kinds()}", {"stream": key}
+            )
+        return source
+
+    async def subscribe(self, sub: Subscriber, key: str) -> bool:
+        """Add ``sub`` to ``key``; starts the source for the first subscriber. Returns False if already subscribed.
+
+        Raises:
+            JsonRpcError: unknown stream kind (-32602), or the source failed to start (its message, -32603).
+        """
+        source = self._source_for(key)
+        stream = self._streams.get(key)
+        if stream is None:
+            stream = self._streams[key] = _Stream(key)
+            try:
+                await _maybe_await(source.start(key))
+            except JsonRpcError:
+                del self._streams[key]
+                raise
+            except Exception as exc:
+                del self._streams[key]
+                raise JsonRpcError(ErrorCode.INTERNAL_ERROR, f"could not start stream {key}: {exc}") from exc
+        if sub in stream.subscribers:
+            return False
+        stream.subscribers.add(sub)
+        return True
+
+    async def unsubscribe(self, sub: Subscriber, key: str) -> bool:
+        """Remove ``sub`` from ``key``; stops the source when it was the last. Returns False if it was not subscribed."""
+        stream = self._streams.get(key)
+        if stream is None or sub not in stream.subscribers:
+            return False
+        stream.subscribers.discard(sub)
+        if not stream.subscribers:
+            del self._streams[key]
+            await _maybe_await(self._source_for(key).stop(key))
+        return True
+
+    def release(self, sub: Subscriber) -> None:
+        """A connection is gone: drop it everywhere (sources with no subscriber left stop in the background)."""
+        for key in [k for k, s in self._streams.items() if sub in s.subscribers]:
+            task = asyncio.get_running_loop().create_task(self.unsubscribe(sub, key))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    def publish(self, key: str, data: Any) -> int:
+        """Push ``data`` (JSON-serializable) to every subscriber of ``key``; serialized once. Returns deliveries."""
+        stream = self._streams.get(key)
+        if stream is None:
+            return 0
+        stream.seq += 1
+        payload = orjson.dumps(
+            {"jsonrpc": "2.0", "method": STREAM_METHOD, "params": {"stream": key, "seq": stream.seq, "data": data}}
+        )
+        for sub in stream.subscribers:
+            sub.send_conflatable(key, payload)
+        stream.published += 1
+        return len(stream.subscribers)
+
+
+async def _maybe_await(value: Awaitable[None] | None) -> None:
+    if value is not None:
+        await value

@@ -1,0 +1,274 @@
+"""The MCP-over-WebSocket server: the asyncio shell around :class:`~tradingmcp.server.mcp.engine.ServerSession`.
+
+Connection setup (documented for custom clients, as the MCP spec asks of custom transports):
+
+1. ``GET /mcp`` (or ``/``) with ``Upgrade: websocket`` and ``Sec-WebSocket-Protocol: mcp`` (required; the server selects
+   ``mcp``). Auth: ``Authorization: Bearer <token>``, or an extra offered subprotocol ``auth.<token>``. No/invalid token:
+   HTTP 401 before the upgrade. A browser ``Origin`` not in ``allowed_origins``, or a ``Host`` outside ``allowed_hosts``
+   (loopback names when bound to loopback: DNS-rebinding protection): HTTP 403.
+2. One JSON-RPC 2.0 message per text frame, UTF-8. Binary frame → close 1003; message over ``max_message_bytes`` →
+   1009; invalid JSON → -32700; not JSON-RPC → -32600; unknown method → -32601; bad params → -32602.
+3. Cancellation is ``notifications/cancelled``; a dropped connection cancels that connection's handlers.
+4. Heartbeats: WebSocket ping every ``ping_interval_s``; no pong within ``ping_timeout_s`` → dropped, subscriptions
+   released. A client behind its outbound queue (``slow_consumer_bytes`` or ``slow_consumer_grace_s``) → 1008.
+5. Shutdown: stop accepting, answer in-flight requests (up to ``drain_timeout_s``), flush queues, close 1001.
+
+``/health`` (JSON) and any extra ``http_routes`` (``/metrics``) answer plain HTTP GETs on the same port.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import ssl as ssl_module
+import time
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from tradingmcp.server.mcp.engine import ServerSession
+from tradingmcp.server.mcp.registry import McpApp
+from tradingmcp.server.mcp.resources import ResourceHub
+from tradingmcp.server.mcp.streams import StreamHub
+from tradingmcp.transport import ws
+from tradingmcp.transport.auth import (
+    ANONYMOUS,
+    LOOPBACK_HOSTS,
+    Principal,
+    TokenStore,
+    host_allowed,
+    origin_allowed,
+    presented_token,
+)
+from tradingmcp.transport.closecodes import CloseCode
+from tradingmcp.transport.outbound import OutboundQueue
+
+log = logging.getLogger("tradingmcp.server")
+SUBPROTOCOL = "mcp"
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """Server settings (units in names). ``tokens`` None disables auth (refused off loopback by the CLI)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8765
+    ssl: ssl_module.SSLContext | None = None
+    tokens: TokenStore | None = None
+    backend: ws.Backend = ws.DEFAULT_BACKEND
+    wire: ws.WireOptions = field(default_factory=ws.WireOptions)
+    paths: tuple[str, ...] = ("/mcp", "/")
+    allowed_origins: frozenset[str] = frozenset()
+    allowed_hosts: frozenset[str] | None = None  # None: loopback names when bound to loopback, else any
+    max_in_flight: int = 64
+    slow_consumer_bytes: int = 8 << 20
+    slow_consumer_grace_s: float = 10.0
+    drain_timeout_s: float = 5.0
+    resource_min_interval_s: float = 0.25
+
+
+def is_loopback(host: str) -> bool:
+    if host in ("localhost", ""):
+        return host == "localhost"
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class ClientConnection:
+    """One accepted client: the FrameHandler for the wire and the Sink for the engine."""
+
+    __slots__ = ("conn", "out", "principal", "server", "session")
+
+    def __init__(self, server: McpServer, principal: Principal) -> None:
+        self.server = server
+        self.principal = principal
+        self.conn: ws.Connection | None = None
+        self.out: OutboundQueue | None = None
+        self.session = ServerSession(
+            server.app,
+            self,
+            principal,
+            resources=server.resources,
+            max_in_flight=server.config.max_in_flight,
+        )
+
+    # FrameHandler ------------------------------------------------------
+    def on_open(self, conn: ws.Connection) -> None:
+        self.conn = conn
+        self.out = OutboundQueue(conn.send_text, lambda: conn.writing_paused)
+        self.server.connections.add(self)
+
+    def on_text(self, data: ws.TextData) -> None:
+        self.session.on_message(data)
+
+    def on_writable(self) -> None:
+        if self.out is not None:
+            self.out.flush()
+
+    def on_close(self, code: int, reason: str) -> None:
+        self.server.connections.discard(self)
+        self.server.streams.release(self)
+        self.session.on_closed()
+
+    # Sink --------------------------------------------------------------
+    def send(self, data: bytes) -> None:
+        out = self.out
+        if out is not None:
+            out.send(data)
+            if out.behind_since is not None:
+                self._check_slow(out)
+
+    def send_conflatable(self, key: Hashable, data: bytes) -> None:
+        out = self.out
+        if out is not None:
+            out.send_conflatable(key, data)
+            if out.behind_since is not None:
+                self._check_slow(out)
+
+    def _check_slow(self, out: OutboundQueue) -> None:
+        cfg = self.server.config
+        if out.queued_bytes > cfg.slow_consumer_bytes or out.behind_for() > cfg.slow_consumer_grace_s:
+            log.warning("closing slow consumer %s (%d bytes queued)", self.principal.name, out.queued_bytes)
+            self.close(CloseCode.POLICY_VIOLATION, "slow consumer: outbound queue limit exceeded")
+
+    def close(self, code: int, reason: str) -> None:
+        if self.conn is not None:
+            self.conn.close(code, reason)
+
+    @property
+    def stats(self) -> dict[str, Any]:
+        out = self.out
+        return {
+            "principal": self.principal.name,
+            "queued": len(out) if out else 0,
+            "queued_bytes": out.queued_bytes if out else 0,
+            "sent": out.sent if out else 0,
+            "conflated": out.conflated if out else 0,
+            "in_flight": len(self.session.tasks),
+        }
+
+
+class McpServer:
+    """``await McpServer(app, config).start()``; ``port``; ``await stop()`` (graceful: drain, close 1001)."""
+
+    def __init__(
+        self,
+        app: McpApp,
+        config: ServerConfig | None = None,
+        *,
+        streams: StreamHub | None = None,
+        http_routes: dict[str, Callable[[], ws.HttpResponse]] | None = None,
+    ) -> None:
+        self.app = app
+        self.config = config or ServerConfig()
+        self.streams = streams or StreamHub()
+        self.resources = ResourceHub(self.config.resource_min_interval_s)
+        self.connections: set[ClientConnection] = set()
+        self.http_routes = {"/health": self._health, **(http_routes or {})}
+        self.started_at = time.time()
+        self.accepting = False
+        self._server: ws.WsServer | None = None
+        self._sweeper: asyncio.Task[None] | None = None
+        if self.config.allowed_hosts is not None:
+            self._hosts: frozenset[str] | None = self.config.allowed_hosts
+        else:
+            self._hosts = LOOPBACK_HOSTS if is_loopback(self.config.host) else None
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None, "server not started"
+        return self._server.port
+
+    @property
+    def url(self) -> str:
+        scheme = "wss" if self.config.ssl is not None else "ws"
+        host = self.config.host if ":" not in self.config.host else f"[{self.config.host}]"
+        return f"{scheme}://{host}:{self.port}/mcp"
+
+    async def start(self) -> McpServer:
+        self._server = await ws.serve(
+            self._upgrade,
+            self.config.host,
+            self.config.port,
+            ssl=self.config.ssl,
+            backend=self.config.backend,
+            options=self.config.wire,
+        )
+        self.accepting = True
+        self._sweeper = asyncio.get_running_loop().create_task(self._sweep())
+        return self
+
+    def _upgrade(self, req: ws.UpgradeRequest) -> ws.Accept | ws.HttpResponse:
+        path = req.path.split("?", 1)[0]
+        if not host_allowed(req.header("host"), self._hosts):
+            return ws.HttpResponse(403, b"Forbidden: Host not allowed (DNS-rebinding protection)\n")
+        if not origin_allowed(req.header("origin"), self.config.allowed_origins):
+            return ws.HttpResponse(403, b"Forbidden: Origin not allowed\n")
+        if not req.is_upgrade:
+            route = self.http_routes.get(path)
+            return route() if route is not None else ws.HttpResponse(404, b"Not Found\n")
+        if path not in self.config.paths:
+            return ws.HttpResponse(404, b"Not Found: the MCP endpoint is /mcp\n")
+        if not self.accepting:
+            return ws.HttpResponse(503, b"Service Unavailable: shutting down\n")
+        if SUBPROTOCOL not in req.subprotocols:
+            return ws.HttpResponse(400, b"Bad Request: offer the 'mcp' WebSocket subprotocol\n")
+        principal = ANONYMOUS
+        if self.config.tokens is not None:
+            found = self.config.tokens.authenticate(presented_token(req.header("authorization"), req.subprotocols))
+            if found is None:
+                return ws.HttpResponse(
+                    401,
+                    b"Unauthorized: send Authorization: Bearer <token> or the subprotocol auth.<token>\n",
+                    (("WWW-Authenticate", 'Bearer realm="tradingmcp"'),),
+                )
+            principal = found
+        return ws.Accept(ClientConnection(self, principal), SUBPROTOCOL)
+
+    def _health(self) -> ws.HttpResponse:
+        body = {
+            "status": "ok" if self.accepting else "draining",
+            "connections": len(self.connections),
+            "uptime_s": round(time.time() - self.started_at, 3),
+            "streams": self.streams.active(),
+        }
+        return ws.HttpResponse(200, orjson.dumps(body), content_type="application/json")
+
+    async def _sweep(self) -> None:
+        """Once a second: close consumers that stayed behind with nothing new queued."""
+        while True:
+            await asyncio.sleep(1.0)
+            for client in list(self.connections):
+                out = client.out
+                if out is not None and out.behind_since is not None:
+                    client._check_slow(out)
+
+    async def stop(self) -> None:
+        """Graceful shutdown: stop accepting, let in-flight calls answer, end listen streams, flush, close 1001."""
+        self.accepting = False
+        if self._server is not None:
+            await self._server.close()
+        deadline = time.monotonic() + self.config.drain_timeout_s
+        await _until(lambda: not any(c.session.tasks for c in self.connections), deadline)
+        for client in list(self.connections):
+            client.session.end_listeners()
+        await _until(lambda: not any(c.out and len(c.out) for c in self.connections), deadline)
+        for client in list(self.connections):
+            client.close(CloseCode.GOING_AWAY, "server shutting down")
+        await _until(lambda: not self.connections, deadline)
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+
+
+async def _until(done: Callable[[], bool], deadline: float, step_s: float = 0.01) -> None:
+    """Poll ``done`` until it holds or the monotonic ``deadline`` passes (shutdown only, never the hot path)."""
+    while not done() and time.monotonic() < deadline:  # noqa: ASYNC110 - several conditions, bounded by deadline
+        await asyncio.sleep(step_s)

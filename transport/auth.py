@@ -1,0 +1,132 @@
+"""Auth on the WebSocket handshake, and DNS-rebinding protection (Origin/Host checks).
+
+A client presents a token either as ``Authorization: Bearer <token>`` or, for clients that cannot set headers (browsers,
+the TypeScript SDK's ``WebSocketClientTransport``), as an extra subprotocol ``auth.<token>`` next to ``mcp``
+(``Sec-WebSocket-Protocol: mcp, auth.<token>``); the server selects only ``mcp``. Tokens are compared in constant time
+(``hmac.compare_digest`` over SHA-256 digests, every configured token checked). A failed check is HTTP 401 before the
+upgrade; a bad Origin or Host is 403 (MCP spec, transports: "Servers MUST validate the Origin header").
+
+Each token has a name (the client identity in the audit log) and scopes: ``read`` (market data, portfolio) and ``trade``
+(orders); tools check scopes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+SCOPES = frozenset({"read", "trade"})
+AUTH_SUBPROTOCOL_PREFIX = "auth."
+ENV_TOKENS = "TRADINGMCP_TOKENS"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is on the other end: the token's name and its scopes."""
+
+    name: str
+    scopes: frozenset[str]
+
+    def can(self, scope: str) -> bool:
+        return scope in self.scopes
+
+
+ANONYMOUS = Principal("anonymous", SCOPES)
+
+
+class TokenStore:
+    """Configured tokens. ``TokenStore({"s3cret": ("bot", {"read", "trade"})})``.
+
+    Raises:
+        ValueError: an unknown scope or an empty token.
+    """
+
+    def __init__(self, tokens: Mapping[str, tuple[str, Iterable[str]]]) -> None:
+        self._entries: list[tuple[bytes, Principal]] = []
+        for token, (name, scopes) in tokens.items():
+            if not token:
+                raise ValueError("empty token")
+            scope_set = frozenset(scopes)
+            if not scope_set <= SCOPES:
+                raise ValueError(f"unknown scopes {sorted(scope_set - SCOPES)}; known: {sorted(SCOPES)}")
+            self._entries.append((hashlib.sha256(token.encode()).digest(), Principal(name, scope_set)))
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __repr__(self) -> str:  # never shows a token
+        return f"TokenStore({[p.name for _, p in self._entries]})"
+
+    def authenticate(self, presented: str | None) -> Principal | None:
+        """The principal for ``presented``, or None. Constant time in the token's content."""
+        if not presented:
+            return None
+        digest = hashlib.sha256(presented.encode()).digest()
+        found: Principal | None = None
+        for known, principal in self._entries:
+            if hmac.compare_digest(known, digest):
+                found = principal
+        return found
+
+    @classmethod
+    def parse(cls, spec: str) -> TokenStore:
+        """From ``name:token:scope,scope;name2:token2:read`` (the ``TRADINGMCP_TOKENS`` format).
+
+        Raises:
+            ValueError: a malformed entry (the message never contains the token).
+        """
+        tokens: dict[str, tuple[str, Iterable[str]]] = {}
+        for i, entry in enumerate(e for e in spec.split(";") if e.strip()):
+            parts = entry.strip().split(":")
+            if len(parts) != 3:
+                raise ValueError(f"token entry #{i + 1} must be name:token:scopes")
+            name, token, scopes = parts
+            tokens[token] = (name, [s for s in scopes.split(",") if s])
+        return cls(tokens)
+
+    @classmethod
+    def from_env(cls) -> TokenStore | None:
+        spec = os.environ.get(ENV_TOKENS)
+        return cls.parse(spec) if spec else None
+
+
+def new_token() -> str:
+    """A fresh random token (32 bytes, URL-safe), valid in a subprotocol list."""
+    return secrets.token_urlsafe(32)
+
+
+def presented_token(authorization: str | None, subprotocols: Iterable[str]) -> str | None:
+    """The token from ``Authorization: Bearer`` or an ``auth.<token>`` subprotocol (header wins)."""
+    if authorization:
+        scheme, _, value = authorization.partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            return value.strip()
+    for proto in subprotocols:
+        if proto.startswith(AUTH_SUBPROTOCOL_PREFIX) and len(proto) > len(AUTH_SUBPROTOCOL_PREFIX):
+            return proto[len(AUTH_SUBPROTOCOL_PREFIX) :]
+    return None
+
+
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+
+
+def host_allowed(host_header: str | None, allowed_hosts: frozenset[str] | None) -> bool:
+    """DNS-rebinding protection: the ``Host`` header's name must be in ``allowed_hosts`` (None: any)."""
+    if allowed_hosts is None:
+        return True
+    if not host_header:
+        return False
+    name = urlsplit("//" + host_header).hostname or ""
+    return name in allowed_hosts or f"[{name}]" in allowed_hosts
+
+
+def origin_allowed(origin: str | None, allowed_origins: frozenset[str]) -> bool:
+    """Browsers send ``Origin``; non-browser clients do not. A present Origin must be listed (``*`` allows all)."""
+    if origin is None:
+        return True
+    return "*" in allowed_origins or origin in allowed_origins

@@ -1,0 +1,294 @@
+"""The WebSocket wire: the only package that imports a WebSocket library (picows in ``_picows``, websockets in
+``_websockets``).
+
+Upper layers see three small shapes and never a library type or exception:
+
+* :class:`FrameHandler`: callbacks for one connection: ``on_open``, ``on_text`` (one whole UTF-8 message), ``on_close``,
+  ``on_writable`` (the write buffer fell below its low watermark).
+* :class:`Connection`: ``send_text(bytes)`` (non-blocking), ``close(code, reason)``, ``write_buffer_size()``,
+  ``writing_paused``, ``subprotocol``, ``remote``.
+* server side, an upgrade decision: a factory gets the :class:`UpgradeRequest` (path, headers, offered subprotocols) and
+  returns :class:`Accept` (a handler and the chosen subprotocol) or :class:`HttpResponse` (401/403/200 for /health, ...).
+
+Policy enforced here for both backends (draft SEP-1288): a binary frame closes with 1003 UNSUPPORTED_DATA; a message over
+``max_message_bytes`` closes with 1009 MESSAGE_TOO_BIG; heartbeats ping every ``ping_interval_s`` and drop a peer
+that does not answer within ``ping_timeout_s``.
+
+Backends: ``"picows"`` (default: callbacks on frames, no task per message; ~65 µs echo here) and ``"websockets"``
+(asyncio streams; ~184 µs). ``tradingmcp bench`` measures both.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import ssl as ssl_module
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+from urllib.parse import urlsplit
+
+from tradingmcp.transport.closecodes import CloseCode
+
+log = logging.getLogger("tradingmcp.transport.ws")
+
+Backend = Literal["picows", "websockets"]
+BACKENDS: tuple[Backend, ...] = ("picows", "websockets")
+DEFAULT_BACKEND: Backend = "picows"
+TextData = bytes | bytearray | memoryview | str
+
+
+class FrameHandler(Protocol):
+    """Callbacks for one WebSocket connection (server or client side)."""
+
+    def on_open(self, conn: Connection) -> None:
+        """The handshake completed; ``conn`` is usable."""
+
+    def on_text(self, data: TextData) -> None:
+        """One complete text message. ``data`` (a memoryview on picows) is valid only during the call."""
+
+    def on_close(self, code: int, reason: str) -> None:
+        """The connection is gone (close code received, or 1006 ABNORMAL_CLOSURE when none was)."""
+
+    def on_writable(self) -> None:
+        """Writing resumed: the write buffer fell below the low watermark."""
+
+
+class Connection:
+    """A live WebSocket connection, library-neutral. Subclassed per backend."""
+
+    subprotocol: str | None = None
+    remote: str = ""
+    writing_paused: bool = False
+
+    def send_text(self, data: bytes) -> None:
+        """Queue one text frame (UTF-8 JSON bytes). Never blocks; check ``writing_paused`` for backpressure."""
+        raise NotImplementedError
+
+    def close(self, code: int = CloseCode.NORMAL_CLOSURE, reason: str = "") -> None:
+        """Send a close frame with ``code`` and disconnect."""
+        raise NotImplementedError
+
+    def write_buffer_size(self) -> int:
+        """Bytes written but not yet handed to the kernel."""
+        raise NotImplementedError
+
+    @property
+    def closed(self) -> bool:
+        raise NotImplementedError
+
+
+class HandshakeRejected(ConnectionError):
+    """The server answered the upgrade with an HTTP status other than 101 (401 unauthorized, 403 origin, ...)."""
+
+    def __init__(self, status: int, body: bytes = b"") -> None:
+        super().__init__(f"WebSocket upgrade rejected with HTTP {status}: {body[:200]!r}")
+        self.status = status
+        self.body = body
+
+
+@dataclass(frozen=True, slots=True)
+class UpgradeRequest:
+    """An HTTP request on the server port, before any upgrade. ``headers`` keys are lower-case."""
+
+    path: str
+    headers: Mapping[str, str]
+    subprotocols: tuple[str, ...]
+    is_upgrade: bool
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+
+@dataclass(frozen=True, slots=True)
+class Accept:
+    """Accept the upgrade with ``handler``; ``subprotocol`` is echoed in ``Sec-WebSocket-Protocol``."""
+
+    handler: FrameHandler
+    subprotocol: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class HttpResponse:
+    """Answer with plain HTTP and no upgrade (errors, ``/health``, ``/metrics``)."""
+
+    status: int
+    body: bytes = b""
+    headers: tuple[tuple[str, str], ...] = ()
+    content_type: str = "text/plain; charset=utf-8"
+
+
+UpgradeFactory = Callable[[UpgradeRequest], Accept | HttpResponse]
+
+
+@dataclass(frozen=True, slots=True)
+class WireOptions:
+    """Limits and heartbeats, both backends.
+
+    Attributes:
+        max_message_bytes: largest accepted message (bytes); larger closes with 1009.
+        ping_interval_s: idle time before a ping (s); 0 disables heartbeats.
+        ping_timeout_s: time to wait for the pong (s) before dropping the peer.
+        write_high_bytes, write_low_bytes: write-buffer watermarks for ``writing_paused`` / ``on_writable``.
+        open_timeout_s: handshake timeout (s).
+    """
+
+    max_message_bytes: int = 1 << 20
+    ping_interval_s: float = 20.0
+    ping_timeout_s: float = 20.0
+    write_high_bytes: int = 1 << 20
+    write_low_bytes: int = 256 << 10
+    open_timeout_s: float = 10.0
+
+
+def parse_subprotocols(value: str | None) -> tuple[str, ...]:
+    """``Sec-WebSocket-Protocol`` header value → tokens in offered order."""
+    if not value:
+        return ()
+    return tuple(p.strip() for p in value.split(",") if p.strip())
+
+
+def _headers_dict(items: Iterable[tuple[str, str]]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for k, v in items:
+        key = k.lower()
+        out[key] = f"{out[key]}, {v}" if key in out else v
+    return out
+
+
+def _request(path: str, headers: dict[str, str]) -> UpgradeRequest:
+    upgrade = headers.get("upgrade", "").lower() == "websocket"
+    return UpgradeRequest(path, headers, parse_subprotocols(headers.get("sec-websocket-protocol")), upgrade)
+
+
+class WsServer(Protocol):
+    """A listening server: ``port`` and ``close()``."""
+
+    @property
+    def port(self) -> int: ...
+
+    async def close(self) -> None: ...
+
+
+async def serve(
+    factory: UpgradeFactory,
+    host: str,
+    port: int,
+    *,
+    ssl: ssl_module.SSLContext | None = None,
+    backend: Backend = DEFAULT_BACKEND,
+    options: WireOptions = WireOptions(),
+) -> WsServer:
+    """Listen for WebSocket upgrades (and plain HTTP GETs) on ``host:port`` (0 = ephemeral).
+
+    Raises:
+        OSError: the address is in use or not bindable.
+        ValueError: unknown backend.
+    """
+    if backend == "picows":
+        from tradingmcp.transport.ws import _picows
+
+        return await _picows.serve(factory, host, port, ssl, options)
+    if backend == "websockets":
+        from tradingmcp.transport.ws import _websockets
+
+        return await _websockets.serve(factory, host, port, ssl, options)
+    raise ValueError(f"unknown WebSocket backend {backend!r}; choose one of {BACKENDS}")
+
+
+async def connect(
+    url: str,
+    handler: FrameHandler,
+    *,
+    subprotocols: tuple[str, ...] = ("mcp",),
+    headers: Mapping[str, str] | None = None,
+    ssl: ssl_module.SSLContext | None = None,
+    backend: Backend = DEFAULT_BACKEND,
+    options: WireOptions = WireOptions(),
+) -> Connection:
+    """Open a client connection to ``ws://`` or ``wss://`` ``url``; ``handler.on_open`` runs before this returns.
+
+    Raises:
+        HandshakeRejected: the server answered with a non-101 HTTP status (e.g. 401).
+        ConnectionError: refused, reset, or the server did not select one of ``subprotocols``.
+        TimeoutError: the handshake took longer than ``options.open_timeout_s``.
+    """
+    scheme = urlsplit(url).scheme
+    if scheme not in ("ws", "wss"):
+        raise ValueError(f"not a WebSocket URL: {url!r}")
+    if scheme == "wss" and ssl is None:
+        ssl = ssl_module.create_default_context()
+    if backend == "picows":
+        from tradingmcp.transport.ws import _picows
+
+        conn: Connection = await _picows.connect(url, handler, subprotocols, dict(headers or {}), ssl, options)
+    elif backend == "websockets":
+        from tradingmcp.transport.ws import _websockets
+
+        conn = await _websockets.connect(url, handler, subprotocols, dict(headers or {}), ssl, options)
+    else:
+        raise ValueError(f"unknown WebSocket backend {backend!r}; choose one of {BACKENDS}")
+    if subprotocols and conn.subprotocol not in subprotocols:
+        conn.close(CloseCode.PROTOCOL_ERROR, "no subprotocol selected")
+        raise ConnectionError(f"server selected subprotocol {conn.subprotocol!r}, expected one of {subprotocols}")
+    return conn
+
+
+@dataclass(slots=True)
+class Fragments:
+    """Reassembles a fragmented text message within ``limit`` bytes (shared by the backends)."""
+
+    limit: int
+    parts: list[bytes] = field(default_factory=list)
+    size: int = 0
+
+    def add(self, chunk: bytes) -> bool:
+        """Append a fragment; False when the message would exceed the limit."""
+        self.size += len(chunk)
+        if self.size > self.limit:
+            self.parts.clear()
+            return False
+        self.parts.append(chunk)
+        return True
+
+    def take(self) -> bytes:
+        data = b"".join(self.parts)
+        self.parts.clear()
+        self.size = 0
+        return data
+
+
+def set_nodelay(transport: Any) -> None:
+    """TCP_NODELAY on the socket under ``transport`` (small JSON frames must not wait for Nagle)."""
+    import socket
+
+    sock = transport.get_extra_info("socket") if transport is not None else None
+    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def peername(transport: Any) -> str:
+    """``host:port`` of the peer, or "" when unknown."""
+    peer = transport.get_extra_info("peername") if transport is not None else None
+    if isinstance(peer, tuple) and len(peer) >= 2:
+        return f"{peer[0]}:{peer[1]}"
+    return ""
+
+
+__all__ = [
+    "BACKENDS",
+    "DEFAULT_BACKEND",
+    "Accept",
+    "Backend",
+    "Connection",
+    "FrameHandler",
+    "HandshakeRejected",
+    "HttpResponse",
+    "UpgradeFactory",
+    "UpgradeRequest",
+    "WireOptions",
+    "WsServer",
+    "connect",
+    "serve",
+]

@@ -1,0 +1,205 @@
+"""picows backend: frame callbacks on the event loop, no task or future per message (the default)."""
+
+from __future__ import annotations
+
+import ssl as ssl_module
+from typing import Any
+
+import picows
+from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport, WSUpgradeResponse
+
+from tradingmcp.transport.closecodes import CloseCode
+from tradingmcp.transport.ws import (
+    Accept,
+    Connection,
+    Fragments,
+    FrameHandler,
+    HandshakeRejected,
+    HttpResponse,
+    UpgradeFactory,
+    WireOptions,
+    _headers_dict,
+    _request,
+    peername,
+    set_nodelay,
+)
+
+
+class _PicowsConnection(Connection):
+    __slots__ = ("_t", "_under")
+
+    def __init__(self, transport: WSTransport, subprotocol: str | None) -> None:
+        self._t = transport
+        self._under: Any = transport.underlying_transport
+        self.subprotocol = subprotocol
+        self.remote = peername(self._under)
+        self.writing_paused = False
+
+    def send_text(self, data: bytes) -> None:
+        self._t.send(WSMsgType.TEXT, data)
+
+    def close(self, code: int = CloseCode.NORMAL_CLOSURE, reason: str = "") -> None:
+        if self._t.is_disconnected:
+            return
+        if not self._t.is_close_frame_sent:
+            self._t.send_close(WSCloseCode(int(code)), reason.encode()[:123])
+        self._t.disconnect()
+
+    def write_buffer_size(self) -> int:
+        return int(self._under.get_write_buffer_size())
+
+    @property
+    def closed(self) -> bool:
+        return bool(self._t.is_disconnected)
+
+
+class _Listener(WSListener):
+    """Adapts picows callbacks to a FrameHandler; enforces text-only and the message size limit."""
+
+    def __init__(self, handler: FrameHandler, options: WireOptions, subprotocol: str | None) -> None:
+        self.handler = handler
+        self.options = options
+        self.subprotocol = subprotocol
+        self.conn: _PicowsConnection | None = None
+        self.frags: Fragments | None = None
+
+    def on_ws_connected(self, transport: WSTransport) -> None:
+        if self.subprotocol is None and transport.is_client_side:
+            self.subprotocol = transport.response.headers.get("Sec-WebSocket-Protocol")
+        conn = _PicowsConnection(transport, self.subprotocol)
+        under = transport.underlying_transport
+        set_nodelay(under)
+        under.set_write_buffer_limits(high=self.options.write_high_bytes, low=self.options.write_low_bytes)
+        self.conn = conn
+        self.handler.on_open(conn)
+
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        mt = frame.msg_type
+        if mt is WSMsgType.TEXT:
+            if frame.fin:
+                self.handler.on_text(frame.get_payload_as_memoryview())
+                return
+            self.frags = Fragments(self.options.max_message_bytes)
+            self.frags.add(frame.get_payload_as_bytes())
+        elif mt is WSMsgType.CONTINUATION:
+            frags = self.frags
+            if frags is None:  # continuation of a binary message (already closing) or out of order
+                return
+            if not frags.add(frame.get_payload_as_bytes()):
+                self.frags = None
+                self._close(transport, CloseCode.MESSAGE_TOO_BIG, "message too big")
+                return
+            if frame.fin:
+                self.frags = None
+                self.handler.on_text(frags.take())
+        elif mt is WSMsgType.BINARY:
+            self._close(transport, CloseCode.UNSUPPORTED_DATA, "binary frames are not supported; send JSON text")
+        elif mt is WSMsgType.CLOSE:
+            if not transport.is_close_frame_sent:
+                transport.send_close(frame.get_close_code(), frame.get_close_message())
+            transport.disconnect()
+
+    def _close(self, transport: WSTransport, code: CloseCode, reason: str) -> None:
+        if not transport.is_close_frame_sent:
+            transport.send_close(WSCloseCode(int(code)), reason.encode())
+        transport.disconnect()
+
+    def on_ws_disconnected(self, transport: WSTransport) -> None:
+        code, reason = int(CloseCode.ABNORMAL_CLOSURE), ""
+        hs = transport.close_handshake
+        info = None if hs is None else (hs.recv or hs.sent)
+        if info is not None:
+            code, reason = int(info.code.value), info.reason
+        self.handler.on_close(code, reason)
+
+    def pause_writing(self) -> None:
+        if self.conn is not None:
+            self.conn.writing_paused = True
+
+    def resume_writing(self) -> None:
+        if self.conn is not None:
+            self.conn.writing_paused = False
+            self.handler.on_writable()
+
+
+class _Server:
+    def __init__(self, server: Any) -> None:
+        self._server = server
+
+    @property
+    def port(self) -> int:
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def close(self) -> None:
+        self._server.close()
+        await self._server.wait_closed()
+
+
+def _http(resp: HttpResponse) -> Any:
+    headers = [("Content-Type", resp.content_type), *resp.headers]
+    if resp.status >= 400:
+        return WSUpgradeResponse.create_error_response(resp.status, resp.body or None, headers)
+    return WSUpgradeResponse.create_ok_response(resp.body, headers)
+
+
+async def serve(
+    factory: UpgradeFactory, host: str, port: int, ssl: ssl_module.SSLContext | None, options: WireOptions
+) -> _Server:
+    def listener_factory(request: Any) -> Any:
+        path = request.path.decode("latin-1")
+        decision = factory(_request(path, _headers_dict(request.headers.items())))
+        if isinstance(decision, HttpResponse):
+            return picows.WSUpgradeResponseWithListener(_http(decision), None)
+        assert isinstance(decision, Accept)
+        extra = {"Sec-WebSocket-Protocol": decision.subprotocol} if decision.subprotocol else None
+        listener = _Listener(decision.handler, options, decision.subprotocol)
+        return picows.WSUpgradeResponseWithListener(WSUpgradeResponse.create_101_response(extra), listener)
+
+    ping = options.ping_interval_s > 0
+    server = await picows.ws_create_server(
+        listener_factory,
+        host,
+        port,
+        ssl=ssl,
+        websocket_handshake_timeout=options.open_timeout_s,
+        enable_auto_ping=ping,
+        auto_ping_idle_timeout=options.ping_interval_s if ping else 20,
+        auto_ping_reply_timeout=options.ping_timeout_s,
+        max_frame_size=options.max_message_bytes,
+        logger_name="tradingmcp.server",
+    )
+    return _Server(server)
+
+
+async def connect(
+    url: str,
+    handler: FrameHandler,
+    subprotocols: tuple[str, ...],
+    headers: dict[str, str],
+    ssl: ssl_module.SSLContext | None,
+    options: WireOptions,
+) -> Connection:
+    extra = dict(headers)
+    if subprotocols:
+        extra["Sec-WebSocket-Protocol"] = ", ".join(subprotocols)
+    ping = options.ping_interval_s > 0
+    try:
+        _transport, listener = await picows.ws_connect(
+            lambda: _Listener(handler, options, None),
+            url,
+            ssl_context=ssl,
+            websocket_handshake_timeout=options.open_timeout_s,
+            enable_auto_ping=ping,
+            auto_ping_idle_timeout=options.ping_interval_s if ping else 10,
+            auto_ping_reply_timeout=options.ping_timeout_s,
+            max_frame_size=options.max_message_bytes,
+            extra_headers=extra,
+            logger_name="tradingmcp.client",
+        )
+    except picows.WSHandshakeError as exc:
+        status = int(exc.response.status) if exc.response is not None else 0
+        raise HandshakeRejected(status, exc.raw_body or b"") from None
+    except picows.WSError as exc:
+        raise ConnectionError(str(exc)) from None
+    assert isinstance(listener, _Listener) and listener.conn is not None
+    return listener.conn
