@@ -1,0 +1,97 @@
+"""stdio ↔ wss bridge: lets stdio-only MCP hosts (desktop assistants) use a remote TradingMCP server.
+
+The host starts ``tradingmcp bridge wss://host:8765/mcp --token ... --cafile certs/ca.pem`` as its MCP server process.
+MCP's stdio transport is newline-delimited JSON-RPC on stdin/stdout; each line becomes one text frame and each frame one
+line, unchanged (the bridge does not interpret MCP, so every protocol version passes through). Logs go to stderr.
+
+If the WebSocket closes, the bridge exits with status 1 (the host restarts it and re-initializes, as after any server
+restart); a stdin EOF closes the socket normally (1000) and exits 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import ssl as ssl_module
+import sys
+from typing import BinaryIO
+
+from tradingmcp.transport import ws
+from tradingmcp.transport.closecodes import CloseCode
+
+log = logging.getLogger("tradingmcp.bridge")
+
+
+class _ToStdout:
+    """FrameHandler: each text frame → one line on stdout."""
+
+    def __init__(self, out: BinaryIO, closed: asyncio.Future[tuple[int, str]]) -> None:
+        self.out = out
+        self.closed = closed
+
+    def on_open(self, conn: ws.Connection) -> None:
+        pass
+
+    def on_text(self, data: ws.TextData) -> None:
+        raw = data.encode() if isinstance(data, str) else bytes(data)
+        self.out.write(raw.replace(b"\n", b" ") + b"\n")  # JSON never needs a raw newline; keep one message a line
+        self.out.flush()
+
+    def on_close(self, code: int, reason: str) -> None:
+        if not self.closed.done():
+            self.closed.set_result((code, reason))
+
+    def on_writable(self) -> None:
+        pass
+
+
+async def run_bridge(
+    url: str,
+    *,
+    token: str | None = None,
+    ssl: ssl_module.SSLContext | None = None,
+    backend: ws.Backend = ws.DEFAULT_BACKEND,
+    stdin: BinaryIO | None = None,
+    stdout: BinaryIO | None = None,
+) -> int:
+    """Pump stdin lines → frames and frames → stdout lines until either side ends. Returns the exit status.
+
+    Raises:
+        HandshakeRejected: the server refused the upgrade (401 bad token, 403 host/origin).
+    """
+    loop = asyncio.get_running_loop()
+    closed: asyncio.Future[tuple[int, str]] = loop.create_future()
+    handler = _ToStdout(stdout or sys.stdout.buffer, closed)
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    conn = await ws.connect(url, handler, headers=headers, ssl=ssl, backend=backend)
+    reader = asyncio.StreamReader(limit=ws.WireOptions().max_message_bytes + 1)
+    src = stdin or sys.stdin.buffer
+    await loop.connect_read_pipe(
+        lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(src.fileno(), "rb", closefd=False)
+    )
+
+    async def pump_stdin() -> None:
+        while True:
+            line = await reader.readline()
+            if not line:
+                return
+            line = line.strip()
+            if line:
+                conn.send_text(line)
+
+    pump: asyncio.Future[None] = loop.create_task(pump_stdin())
+    waiters: set[asyncio.Future[object]] = {pump, closed}  # type: ignore[arg-type]
+    done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    if pump in done:
+        conn.close(CloseCode.NORMAL_CLOSURE, "stdin closed")
+        try:
+            async with asyncio.timeout(2):
+                await closed
+        except TimeoutError:
+            pass
+        return 0
+    pump.cancel()
+    code, reason = closed.result()
+    log.error("server closed the connection (%d %s)", code, reason)
+    return 1

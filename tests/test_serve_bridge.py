@@ -1,0 +1,81 @@
+"""``tradingmcp serve`` and ``tradingmcp bridge`` as real processes: a stdio host talks MCP through the bridge."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tradingmcp.serve import ServeError, ServeOptions, resolve_security
+
+PY = sys.executable
+
+
+def test_non_loopback_without_tokens_is_refused() -> None:
+    with pytest.raises(ServeError, match="TLS certificate|without auth"):
+        resolve_security(ServeOptions(host="0.0.0.0", insecure_no_auth=True, certfile="/nonexistent.pem"))
+
+
+def test_loopback_generates_a_dev_token_and_tls_needs_certs(tmp_path: Path) -> None:
+    config, token = resolve_security(ServeOptions())
+    assert token and config.tokens is not None and config.tokens.authenticate(token) is not None
+    assert config.ssl is None  # plain ws on loopback by default
+    with pytest.raises(ServeError, match="not found"):
+        resolve_security(ServeOptions(certfile=str(tmp_path / "missing.pem")))
+
+
+def _start_server() -> tuple[subprocess.Popen[str], str, str]:
+    proc = subprocess.Popen(
+        [PY, "-m", "tradingmcp", "serve", "--port", "0"], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
+    )
+    assert proc.stderr is not None
+    url = token = ""
+    for _ in range(20):
+        line = proc.stderr.readline()
+        if m := re.search(r"at (ws://\S+)", line):
+            url = m.group(1)
+        if m := re.search(r"shown once: (\S+)", line):
+            token = m.group(1)
+        if url and token:
+            return proc, url, token
+    proc.kill()
+    raise AssertionError("server did not print its URL and token")
+
+
+def test_bridge_carries_a_stdio_session_to_the_server() -> None:
+    server, url, token = _start_server()
+    try:
+        lines = [
+            {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "host", "version": "1"}}},
+            {"jsonrpc": "2.0", "method": "notifications/initialized"},
+            {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "echo", "arguments": {"hello": "world"}}},
+        ]
+        bridge = subprocess.Popen(
+            [PY, "-m", "tradingmcp", "bridge", url, "--token", token],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert bridge.stdin is not None and bridge.stdout is not None
+        for obj in lines:
+            bridge.stdin.write(json.dumps(obj) + "\n")
+            bridge.stdin.flush()
+        first = json.loads(bridge.stdout.readline())
+        second = json.loads(bridge.stdout.readline())
+        bridge.stdin.close()
+        assert bridge.wait(timeout=10) == 0
+        assert first["id"] == 1 and first["result"]["protocolVersion"] == "2025-11-25"
+        assert second["id"] == 2 and second["result"]["structuredContent"] == {"hello": "world"}
+        # a bad token is refused before the upgrade and the bridge says so
+        bad = subprocess.run(
+            [PY, "-m", "tradingmcp", "bridge", url, "--token", "wrong"], input="", capture_output=True, text=True, timeout=20
+        )
+        assert bad.returncode != 0 and "401" in bad.stderr
+    finally:
+        server.terminate()
+        assert server.wait(timeout=10) == 0  # SIGTERM → graceful shutdown, exit 0
