@@ -16,7 +16,7 @@ PY = sys.executable
 
 
 def test_non_loopback_without_tokens_is_refused() -> None:
-    with pytest.raises(ServeError, match="TLS certificate|without auth"):
+    with pytest.raises(ServeError, match=r"TLS certificate|without auth"):
         resolve_security(ServeOptions(host="0.0.0.0", insecure_no_auth=True, certfile="/nonexistent.pem"))
 
 
@@ -50,9 +50,23 @@ def test_bridge_carries_a_stdio_session_to_the_server() -> None:
     server, url, token = _start_server()
     try:
         lines = [
-            {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "host", "version": "1"}}},
+            {
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "initialize",
+                "params": {
+                    "protocolVersion": "2025-11-25",
+                    "capabilities": {},
+                    "clientInfo": {"name": "host", "version": "1"},
+                },
+            },
             {"jsonrpc": "2.0", "method": "notifications/initialized"},
-            {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "echo", "arguments": {"hello": "world"}}},
+            {
+                "jsonrpc": "2.0",
+                "id": 2,
+                "method": "tools/call",
+                "params": {"name": "echo", "arguments": {"hello": "world"}},
+            },
         ]
         bridge = subprocess.Popen(
             [PY, "-m", "tradingmcp", "bridge", url, "--token", token],
@@ -73,7 +87,12 @@ def test_bridge_carries_a_stdio_session_to_the_server() -> None:
         assert second["id"] == 2 and second["result"]["structuredContent"] == {"hello": "world"}
         # a bad token is refused before the upgrade and the bridge says so
         bad = subprocess.run(
-            [PY, "-m", "tradingmcp", "bridge", url, "--token", "wrong"], input="", capture_output=True, text=True, timeout=20
+            [PY, "-m", "tradingmcp", "bridge", url, "--token", "wrong"],
+            check=False,
+            input="",
+            capture_output=True,
+            text=True,
+            timeout=20,
         )
         assert bad.returncode != 0 and "401" in bad.stderr
     finally:
