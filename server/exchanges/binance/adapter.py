@@ -1,0 +1,458 @@
+"""``BinanceAdapter``: the ``ExchangeAdapter`` for Binance Spot on python-binance 1.0.37's ``AsyncClient``.
+
+REST endpoints (https://developers.binance.com/docs/binance-spot-api-docs/rest-api) go through one choke point,
+:meth:`BinanceAdapter._call`, which waits in the weight-aware limiter, reads the ``X-MBX-*`` usage headers, turns
+python-binance exceptions into typed errors, honours 429/418, and on -1021 resyncs the clock offset and retries.
+
+Idempotent placement: every new order carries a ``newClientOrderId`` (the caller's or a generated one). When a
+placement times out or gets a 5xx (outcome unknown), the adapter queries ``origClientOrderId`` before re-sending, so a
+retry can never create a second order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from decimal import Decimal
+from typing import Any
+
+from binance import AsyncClient
+from binance.ws.constants import WSListenerState
+
+from tradingmcp.server.exchanges import rules
+from tradingmcp.server.exchanges.binance import params, parse
+from tradingmcp.server.exchanges.binance.config import BinanceConfig
+from tradingmcp.server.exchanges.binance.errors import (
+    ExchangeError,
+    ExchangeUnavailable,
+    InvalidSymbol,
+    IpBanned,
+    RateLimited,
+    TimestampOutOfWindow,
+    UnknownOrder,
+    from_binance_exception,
+)
+from tradingmcp.server.exchanges.binance.ratelimit import RateLimitCore, RateLimiter
+from tradingmcp.server.exchanges.binance.streams import MarketStreams
+from tradingmcp.server.exchanges.binance.userdata import UserDataStream
+from tradingmcp.server.exchanges.eventqueue import EventQueue
+from tradingmcp.server.exchanges.models import (
+    Balance,
+    CancelReplaceResult,
+    Fill,
+    Kline,
+    MarketEvent,
+    Order,
+    OrderBookSnapshot,
+    OrderList,
+    OrderRequest,
+    ServerStatus,
+    Side,
+    Stats24h,
+    StreamSpec,
+    SymbolRules,
+    Ticker,
+    Trade,
+    UserEvent,
+)
+
+log = logging.getLogger(__name__)
+
+
+class BinanceAdapter:
+    """Binance Spot through exchange-neutral models (see :class:`tradingmcp.server.exchanges.base.ExchangeAdapter`).
+
+    Args:
+        config: URLs, keys and limits (Spot Testnet by default).
+
+    Use ``async with BinanceAdapter(cfg) as ex:``; every method raises ``ExchangeError`` subclasses only.
+    """
+
+    name = "binance"
+
+    def __init__(self, config: BinanceConfig) -> None:
+        self.config = config
+        self.client = AsyncClient(config.api_key or None, config.api_secret or None, testnet=config.testnet)
+        rest = config.effective_rest_url
+        self.client.API_URL = self.client.API_TESTNET_URL = rest
+        self.client.ws_api._url = config.effective_ws_api_url
+        self.client.REQUEST_RECVWINDOW = config.recv_window_ms
+        self.client.REQUEST_TIMEOUT = config.request_timeout_s
+        self.limiter = RateLimiter(
+            RateLimitCore(safety_fraction=config.rate_safety_fraction),
+            max_wait_s=config.max_rate_wait_s,
+            clock_ms=self.server_ms,
+        )
+        self.clock_offset_ms = 0
+        """Exchange time minus local time (ms), from ``GET /api/v3/time``."""
+        self.reachable = False
+        self._rules: dict[str, SymbolRules] = {}
+        self._market_events: EventQueue[MarketEvent] = EventQueue(config.event_queue_size, "market")
+        self._user_events: EventQueue[UserEvent] = EventQueue(config.event_queue_size, "user")
+        self.streams = MarketStreams(self.client, config, self.order_book, self._market_events)
+        self._user: UserDataStream | None = None
+
+    # --- lifecycle ----------------------------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Sync the clock offset and load exchangeInfo (symbol rules and rate limits)."""
+        await self.sync_time()
+        await self.exchange_info(refresh=True)
+
+    async def close(self) -> None:
+        """Close streams, the WS API connection and the HTTP session; idempotent."""
+        await self.streams.close()
+        if self._user is not None:
+            await self._user.close()
+            self._user = None
+        self._market_events.close()
+        self._user_events.close()
+        ws_api = self.client.ws_api
+        if ws_api is not None and ws_api.ws is not None:
+            # stop python-binance's read loop now instead of after its 10 s recv timeout
+            ws_api.ws_state = WSListenerState.EXITING
+            with contextlib.suppress(Exception):
+                await ws_api.ws.close()
+        await self.client.close_connection()
+
+    async def __aenter__(self) -> BinanceAdapter:
+        try:
+            await self.start()
+        except BaseException:
+            await self.close()
+            raise
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def server_ms(self) -> int:
+        """Estimated exchange time (ms): local wall clock + ``clock_offset_ms``."""
+        return time.time_ns() // 1_000_000 + self.clock_offset_ms
+
+    async def sync_time(self) -> int:
+        """Measure the exchange clock (``GET /api/v3/time``, weight 1) and set the signing offset; returns it (ms)."""
+        before = time.time_ns() // 1_000_000
+        body = await self._call(1, self.client.get_server_time)
+        after = time.time_ns() // 1_000_000
+        self.clock_offset_ms = int(body["serverTime"]) - (before + after) // 2
+        self.client.timestamp_offset = self.clock_offset_ms
+        self.reachable = True
+        return self.clock_offset_ms
+
+    # --- the choke point -----------------------------------------------------------------------------------------
+    async def _call(
+        self, weight: int, fn: Callable[..., Awaitable[Any]], *, is_order: bool = False, **kwargs: Any
+    ) -> Any:
+        """Run one python-binance REST call under the limiter; map errors; retry 429 (after the wait) and -1021.
+
+        Raises:
+            ExchangeError: a typed subclass for every failure.
+        """
+        retries = 0
+        while True:
+            await self.limiter.acquire(weight, is_order)
+            try:
+                result = await fn(**kwargs)
+            except Exception as exc:
+                self._read_headers()
+                error = from_binance_exception(exc, self.server_ms())
+                if isinstance(error, IpBanned):
+                    self.limiter.on_ip_ban(error.retry_after_s)
+                elif isinstance(error, RateLimited):
+                    self.limiter.on_too_many_requests(error.retry_after_s)
+                elif isinstance(error, TimestampOutOfWindow) and fn != self.client.get_server_time:
+                    await self.sync_time()
+                if isinstance(error, ExchangeUnavailable) and not isinstance(exc, ExchangeError):
+                    self.reachable = False
+                if retries < 2 and isinstance(error, RateLimited | TimestampOutOfWindow) and error.should_retry():
+                    retries += 1
+                    continue
+                raise error from exc
+            self._read_headers()
+            self.reachable = True
+            return result
+
+    def _read_headers(self) -> None:
+        response = getattr(self.client, "response", None)
+        headers = getattr(response, "headers", None)
+        if headers:
+            self.limiter.update_from_headers(headers)
+
+    # --- market data ---------------------------------------------------------------------------------------------
+    async def exchange_info(self, refresh: bool = False) -> dict[str, SymbolRules]:
+        """All symbols' rules (``GET /api/v3/exchangeInfo``, weight 20), cached; also loads the rate limits."""
+        if refresh or not self._rules:
+            body = await self._call(20, self.client.get_exchange_info)
+            self._rules = parse.exchange_info(body)
+            if body.get("rateLimits"):
+                self.limiter.core.configure(body["rateLimits"])
+        return dict(self._rules)
+
+    async def symbol_rules(self, symbol: str) -> SymbolRules:
+        """One symbol's rules. Raises InvalidSymbol when the exchange does not list it."""
+        rules_ = (await self.exchange_info()).get(symbol.upper())
+        if rules_ is None:
+            raise InvalidSymbol(f"unknown symbol {symbol!r}; {InvalidSymbol.hint}", exchange="binance", code=-1121)
+        return rules_
+
+    async def order_book(self, symbol: str, limit: int = 100) -> OrderBookSnapshot:
+        """``GET /api/v3/depth`` (weight 5..250 by ``limit``)."""
+        body = await self._call(
+            params.depth_weight(limit), self.client.get_order_book, symbol=symbol.upper(), limit=limit
+        )
+        return parse.depth(symbol.upper(), body, self.server_ms())
+
+    async def recent_trades(self, symbol: str, limit: int = 500) -> list[Trade]:
+        """``GET /api/v3/trades`` (weight 25), oldest first."""
+        rows = await self._call(25, self.client.get_recent_trades, symbol=symbol.upper(), limit=limit)
+        return [parse.rest_trade(symbol.upper(), r) for r in rows]
+
+    async def klines(
+        self,
+        symbol: str,
+        interval: str,
+        limit: int = 500,
+        start_time_ms: int | None = None,
+        end_time_ms: int | None = None,
+    ) -> list[Kline]:
+        """``GET /api/v3/klines`` (weight 2), oldest first; the last one may still be open (``closed`` False)."""
+        query: dict[str, Any] = {"symbol": symbol.upper(), "interval": interval, "limit": limit}
+        if start_time_ms is not None:
+            query["startTime"] = start_time_ms
+        if end_time_ms is not None:
+            query["endTime"] = end_time_ms
+        rows = await self._call(2, self.client.get_klines, **query)
+        now = self.server_ms()
+        return [parse.rest_kline(symbol.upper(), interval, r, now) for r in rows]
+
+    async def ticker_24h(self, symbol: str) -> Stats24h:
+        """``GET /api/v3/ticker/24hr`` for one symbol (weight 2)."""
+        return parse.stats_24h(await self._call(2, self.client.get_ticker, symbol=symbol.upper()))
+
+    async def price(self, symbol: str) -> Decimal:
+        """``GET /api/v3/ticker/price`` (weight 2): last trade price."""
+        body = await self._call(2, self.client.get_symbol_ticker, symbol=symbol.upper())
+        return Decimal(body["price"])
+
+    async def book_ticker(self, symbol: str) -> Ticker:
+        """``GET /api/v3/ticker/bookTicker`` (weight 2): best bid/ask."""
+        body = await self._call(2, self.client.get_orderbook_ticker, symbol=symbol.upper())
+        return parse.book_ticker(body, self.server_ms())
+
+    # --- trading -------------------------------------------------------------------------------------------------
+    def new_client_order_id(self) -> str:
+        """A fresh client order id with the configured prefix (≤ 36 characters)."""
+        return params.new_client_order_id(self.config.client_order_prefix)
+
+    async def _check(self, request: OrderRequest) -> None:
+        rules.check_order(await self.symbol_rules(request.symbol), request)
+
+    async def place_order(self, request: OrderRequest, validate: bool = True) -> Order:
+        """``POST /api/v3/order`` (weight 1, counts one order), idempotent by ``newClientOrderId``.
+
+        Args:
+            request: the order.
+            validate: check the symbol rules locally first (raises OrderRuleError, a FilterFailure, without
+                sending anything).
+
+        Raises:
+            FilterFailure, InsufficientBalance, OrderRejected, ...: the exchange refused it.
+            ExchangeUnavailable: the outcome stayed unknown even after querying by client order id.
+        """
+        if validate:
+            await self._check(request)
+        cid = request.client_order_id or self.new_client_order_id()
+        req = params.order_params(request, cid)
+        for attempt in range(2):
+            try:
+                return parse.order(await self._call(1, self.client.create_order, is_order=True, **req))
+            except ExchangeUnavailable as exc:
+                found = await self._find_after_unknown_outcome(request.symbol, cid, exc)
+                if found is not None:
+                    return found
+                if attempt == 1:
+                    raise
+                log.info("order %s was not placed (unknown outcome, not found); sending it again", cid)
+        raise AssertionError("unreachable")
+
+    async def _find_after_unknown_outcome(self, symbol: str, cid: str, cause: ExchangeError) -> Order | None:
+        """After a timeout/5xx on placement: the order if the exchange has it, None if it surely does not."""
+        try:
+            return await self.get_order(symbol, client_order_id=cid)
+        except UnknownOrder:
+            return None
+        except ExchangeError as exc:
+            raise ExchangeUnavailable(
+                f"placing order {cid} had an unknown outcome ({cause}) and checking it failed ({exc}); query "
+                f"get_order(client_order_id={cid!r}) before placing it again",
+                exchange="binance",
+            ) from exc
+
+    async def test_order(self, request: OrderRequest) -> None:
+        """``POST /api/v3/order/test`` (weight 1): the exchange validates the order without placing it."""
+        req = params.order_params(request, request.client_order_id or self.new_client_order_id())
+        await self._call(1, self.client.create_test_order, **req)
+
+    async def cancel_order(
+        self, symbol: str, order_id: int | str | None = None, client_order_id: str | None = None
+    ) -> Order:
+        """``DELETE /api/v3/order`` (weight 1) by ``orderId`` or ``origClientOrderId``."""
+        ref = params.order_ref(symbol, order_id, client_order_id)
+        return parse.order(await self._call(1, self.client.cancel_order, **ref))
+
+    async def cancel_all_orders(self, symbol: str) -> list[Order]:
+        """``DELETE /api/v3/openOrders`` (weight 1): cancels every open order (and order list) on ``symbol``."""
+        try:
+            rows = await self._call(1, self.client.cancel_all_open_orders, symbol=symbol.upper())
+        except ExchangeError as exc:
+            if exc.code == -2011:  # "Unknown order sent." = nothing open
+                return []
+            raise
+        out: list[Order] = []
+        for row in rows:
+            if "orderReports" in row:
+                out.extend(parse.order(r) for r in row["orderReports"])
+            else:
+                out.append(parse.order(row))
+        return out
+
+    async def get_order(
+        self, symbol: str, order_id: int | str | None = None, client_order_id: str | None = None
+    ) -> Order:
+        """``GET /api/v3/order`` (weight 4). Raises UnknownOrder (-2013) when absent."""
+        ref = params.order_ref(symbol, order_id, client_order_id)
+        return parse.order(await self._call(4, self.client.get_order, **ref))
+
+    async def open_orders(self, symbol: str | None = None) -> list[Order]:
+        """``GET /api/v3/openOrders`` (weight 6 for one symbol, 80 for all)."""
+        if symbol is None:
+            rows = await self._call(80, self.client.get_open_orders)
+        else:
+            rows = await self._call(6, self.client.get_open_orders, symbol=symbol.upper())
+        return [parse.order(r) for r in rows]
+
+    async def all_orders(self, symbol: str, limit: int = 500) -> list[Order]:
+        """``GET /api/v3/allOrders`` (weight 20), oldest first."""
+        rows = await self._call(20, self.client.get_all_orders, symbol=symbol.upper(), limit=limit)
+        return [parse.order(r) for r in rows]
+
+    async def my_trades(self, symbol: str, limit: int = 500, order_id: int | str | None = None) -> list[Fill]:
+        """``GET /api/v3/myTrades`` (weight 20, or 5 with ``orderId``), oldest first."""
+        query: dict[str, Any] = {"symbol": symbol.upper(), "limit": limit}
+        if order_id is not None:
+            query["orderId"] = order_id
+        rows = await self._call(5 if order_id is not None else 20, self.client.get_my_trades, **query)
+        return [parse.my_trade(r) for r in rows]
+
+    async def balances(self, non_zero: bool = True) -> list[Balance]:
+        """``GET /api/v3/account`` (weight 20): balances (only non-zero ones when ``non_zero``)."""
+        body = await self._call(20, self.client.get_account, omitZeroBalances="true" if non_zero else "false")
+        return parse.balances(body, non_zero)
+
+    async def place_oco(
+        self,
+        symbol: str,
+        side: Side,
+        *,
+        quantity: Decimal,
+        price: Decimal,
+        stop_price: Decimal,
+        stop_limit_price: Decimal | None = None,
+        list_client_order_id: str | None = None,
+    ) -> OrderList:
+        """``POST /api/v3/orderList/oco`` (weight 1, two orders): a LIMIT_MAKER at ``price`` and a stop at
+        ``stop_price`` (STOP_LOSS_LIMIT at ``stop_limit_price`` when given, else STOP_LOSS).
+
+        A SELL OCO has the LIMIT_MAKER above the market and the stop below; a BUY OCO the reverse.
+        """
+        req = params.oco_params(
+            symbol,
+            side,
+            quantity,
+            price,
+            stop_price,
+            stop_limit_price,
+            list_client_order_id or self.new_client_order_id(),
+        )
+        return parse.order_list(await self._call(1, self.client.create_oco_order, is_order=True, **req))
+
+    async def cancel_replace(
+        self,
+        request: OrderRequest,
+        *,
+        cancel_order_id: int | str | None = None,
+        cancel_client_order_id: str | None = None,
+    ) -> CancelReplaceResult:
+        """``POST /api/v3/order/cancelReplace`` (weight 1, STOP_ON_FAILURE): cancel, then place ``request``.
+
+        Raises:
+            ExchangeError: when nothing succeeded; a partial success (HTTP 409) is returned as a result whose
+                ``new_order_result`` is ``FAILURE``.
+        """
+        cid = request.client_order_id or self.new_client_order_id()
+        req = params.cancel_replace_params(request, cid, cancel_order_id, cancel_client_order_id)
+        try:
+            body = await self._call(1, self.client.cancel_replace_order, is_order=True, **req)
+        except ExchangeError as exc:
+            data = params.error_data(exc)
+            if exc.status == 409 and data is not None:
+                return parse.cancel_replace(data)
+            raise
+        return parse.cancel_replace(body)
+
+    # --- streams -------------------------------------------------------------------------------------------------
+    async def subscribe(self, specs: Sequence[StreamSpec]) -> None:
+        """Add market streams (live SUBSCRIBE; the connection opens on the first call). DEPTH specs also keep a
+        synced local book, readable with :meth:`local_book`."""
+        await self.streams.subscribe(specs)
+
+    async def unsubscribe(self, specs: Sequence[StreamSpec]) -> None:
+        """Remove market streams (live UNSUBSCRIBE)."""
+        await self.streams.unsubscribe(specs)
+
+    def market_events(self) -> AsyncIterator[MarketEvent]:
+        """Market events of every subscribed stream plus StreamStatus notices, in arrival order (one consumer)."""
+        return aiter(self._market_events)
+
+    def local_book(self, symbol: str, depth: int = 20) -> OrderBookSnapshot | None:
+        """Top ``depth`` levels of the local book of a DEPTH-subscribed symbol; None while it is not synced."""
+        book = self.streams.books.get(symbol.upper())
+        if book is None or not book.is_synced:
+            return None
+        return book.snapshot(depth)
+
+    async def start_user_stream(self) -> None:
+        """Subscribe to the account's user data (WS API) now, waiting for the acknowledgement.
+
+        Raises:
+            TimeoutError: the subscription was not acknowledged in time.
+        """
+        if self._user is None:
+            self._user = UserDataStream(self.client, self._user_events, self.config.reconnect_delay_s)
+        await self._user.start(self.config.request_timeout_s)
+
+    def user_events(self) -> AsyncIterator[UserEvent]:
+        """Order/balance updates (call :meth:`start_user_stream` first to be sure not to miss early events)."""
+        if self._user is None:
+            self._user = UserDataStream(self.client, self._user_events, self.config.reconnect_delay_s)
+            asyncio.get_running_loop().create_task(self._user.start(self.config.request_timeout_s))
+        return aiter(self._user_events)
+
+    async def server_status(self) -> ServerStatus:
+        """Ping the exchange (re-measuring the clock offset) and report rate-limit headroom."""
+        try:
+            await self.sync_time()
+        except ExchangeError:
+            self.reachable = False
+        return ServerStatus(
+            exchange=self.name,
+            testnet=self.config.testnet,
+            reachable=self.reachable,
+            clock_offset_ms=self.clock_offset_ms,
+            rate_limits=self.limiter.usage(),
+            banned_until_ms=self.limiter.core.banned_until_ms,
+            streams=tuple(self.streams.wanted),
+        )
