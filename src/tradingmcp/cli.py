@@ -49,6 +49,40 @@ def _cmd_bridge(args: argparse.Namespace) -> int:
         return 2
 
 
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from tradingmcp.demo import DemoOptions, run_demo, speed_for
+
+    speed = args.speed if args.speed else speed_for(args.duration)
+    opts = DemoOptions(
+        duration_s=args.duration, speed=speed, data_dir=Path(args.data) if args.data else None, synthetic=args.synthetic
+    )
+    return _run(run_demo(opts))
+
+
+def _cmd_sim(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from tradingmcp.server.sim.app import SimConfig, run_simulator
+
+    config = SimConfig(
+        host=args.host,
+        port=args.port,
+        data_dir=Path(args.data) if args.data else None,
+        synthetic=args.synthetic,
+        symbols=tuple(s.upper() for s in args.symbol) if args.symbol else ("BTCUSDT", "ETHUSDT"),
+        speed=args.speed,
+        loop=args.loop,
+    )
+    return _run(_forever(run_simulator(config)))
+
+
+async def _forever(coro: Coroutine[Any, Any, None]) -> int:
+    await coro
+    return 0
+
+
 def _run(coro: Coroutine[Any, Any, int]) -> int:
     import uvloop
 
@@ -56,6 +90,12 @@ def _run(coro: Coroutine[Any, Any, int]) -> int:
         return uvloop.run(coro)
     except KeyboardInterrupt:
         return 130
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from tradingmcp.benchmarks.cli import main as bench_main
+
+    return bench_main(list(args.bench_args))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -79,12 +119,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", choices=["picows", "websockets"], default="picows")
     p.set_defaults(func=_cmd_serve)
 
+    p = sub.add_parser("sim", help="run the Binance-compatible exchange simulator (replays the real recording)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=18080)
+    p.add_argument("--data", default=None, help="data root (default: $TRADINGMCP_DATA or ../shared/data)")
+    p.add_argument("--synthetic", action="store_true", help="seeded synthetic market instead of the recording")
+    p.add_argument("--symbol", action="append", default=None, help="symbol to replay (repeatable)")
+    p.add_argument("--speed", type=float, default=1.0, help="replay pace multiplier (default 1.0 = real time)")
+    p.add_argument("--loop", action="store_true", help="restart the replay at the end")
+    p.set_defaults(func=_cmd_sim)
+
+    p = sub.add_parser("demo", help="simulator on real data + MCP server over wss + a client, end to end")
+    p.add_argument("--duration", type=float, default=60.0, help="seconds to watch the streams (default 60)")
+    p.add_argument("--speed", type=float, default=None, help="replay speed (default: fit the recording in --duration)")
+    p.add_argument("--data", default=None, help="data root (default: $TRADINGMCP_DATA or ../shared/data)")
+    p.add_argument("--synthetic", action="store_true", help="seeded synthetic market instead of the recording")
+    p.set_defaults(func=_cmd_demo)
+
     p = sub.add_parser("bridge", help="stdio <-> wss bridge for stdio-only MCP hosts")
     p.add_argument("url", help="server URL, e.g. wss://127.0.0.1:8765/mcp")
     p.add_argument("--token", default=None, help="bearer token (default: $TRADINGMCP_TOKEN)")
     p.add_argument("--cafile", default=None, help="CA to verify the server with (e.g. certs/ca.pem)")
     p.add_argument("--backend", choices=["picows", "websockets"], default="picows")
     p.set_defaults(func=_cmd_bridge)
+
+    # prefix_chars="+": every argument after "bench" (including -h) goes to the benchmark's own parser
+    p = sub.add_parser(
+        "bench", help="latency benchmark suite (see tradingmcp bench -h)", add_help=False, prefix_chars="+"
+    )
+    p.add_argument("bench_args", nargs="*")
+    p.set_defaults(func=_cmd_bench)
     return parser
 
 

@@ -1,0 +1,417 @@
+"""The ``Simulator``: a Binance-Spot-compatible exchange on one loopback port, replaying the real recorded market.
+
+One aiohttp server answers REST (``/api/v3/*``), market streams (``/ws/...``, ``/stream?streams=...``) and the WS API
+(``/ws-api/v3``). The replay reads the recording (or a seeded synthetic market when none exists), feeds each symbol's
+:class:`SymbolMarket` (book, trades, derived streams) and the :class:`MatchingEngine`, and publishes frames. Pacing:
+``speed`` × real time (``inf`` = as fast as possible; ``0`` = manual: only :meth:`Simulator.step` advances it).
+
+Clocks: ``/api/v3/time`` and the signed-request timestamp rule use the wall clock. The market clock (event times
+``E``/``T``, order ``transactTime``) is the recorded exchange time shifted by ``time_offset_ms`` (default: so the first
+event maps onto the wall clock at start), advancing with the replay (see :mod:`tradingmcp.server.sim.replay`).
+
+This is a SIMULATED exchange for tests and demos; the dev key ``sim-key``/``sim-secret`` is for it only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import math
+import socket
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from aiohttp import web
+
+from tradingmcp.data import DataNotFoundError, binance_recordings, data_root
+from tradingmcp.server.sim.book import BookGapError
+from tradingmcp.server.sim.exchange_info import ExchangeInfo
+from tradingmcp.server.sim.market import SymbolMarket
+from tradingmcp.server.sim.matching import MatchingEngine
+from tradingmcp.server.sim.replay import (
+    EventKind,
+    IdShift,
+    MarketEvent,
+    PassTracker,
+    ReplayClock,
+    chain_passes,
+    merge_events,
+    pace_delay_s,
+    read_recording,
+    shift_event,
+)
+from tradingmcp.server.sim.rest import SimState, make_rest_app
+from tradingmcp.server.sim.streams import StreamConfig, StreamHub
+from tradingmcp.server.sim.synthetic import synthetic_market
+from tradingmcp.server.sim.weights import RateLimitConfig, RateLimiter
+from tradingmcp.server.sim.wsapi import UserStreamRouter, make_ws_api_handler
+
+__all__ = ["SimConfig", "Simulator", "run_simulator"]
+
+log = logging.getLogger(__name__)
+
+_DEFAULT_KEYS = {"sim-key": "sim-secret"}
+_DEFAULT_BALANCES = {"USDT": "10000", "BTC": "1", "ETH": "10"}
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """How to run the simulator.
+
+    Attributes:
+        host: listen address (loopback).
+        port: listen port; 0 picks a free one.
+        data_dir: data root (holds ``binance/recorded``); None → :func:`tradingmcp.data.data_root`.
+        synthetic: force the seeded synthetic market (also used when no recording is found).
+        symbols: upper-case symbols to replay.
+        speed: replay pace multiplier (1.0 real time, 11.0 replays the 10.8-minute recording in ~1 minute,
+            ``math.inf`` unpaced, 0 manual stepping).
+        loop: restart the replay at the end (ids and times keep growing) instead of stopping.
+        api_keys: ``{api_key: secret}`` accepted for signed requests (each gets an account).
+        balances: initial free balance per asset (decimal strings), for every account.
+        seed: seed of the synthetic market.
+        synthetic_duration_s: exchange-time length of one synthetic pass (s).
+        time_offset_ms: added to recorded exchange times; None aligns the first event with the wall clock at start.
+        maker_fee: maker commission rate (0.001 = 0.1 %).
+        taker_fee: taker commission rate.
+        limits: request weight / order limits (lower them to hit 429 quickly).
+        streams: stream ping interval and per-connection limits.
+        ws_queue_frames: frames buffered per WS API session before it is dropped as too slow.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    data_dir: Path | None = None
+    synthetic: bool = False
+    symbols: tuple[str, ...] = ("BTCUSDT", "ETHUSDT")
+    speed: float = 1.0
+    loop: bool = False
+    api_keys: Mapping[str, str] = field(default_factory=lambda: dict(_DEFAULT_KEYS))
+    balances: Mapping[str, str] = field(default_factory=lambda: dict(_DEFAULT_BALANCES))
+    seed: int = 0
+    synthetic_duration_s: float = 600.0
+    time_offset_ms: int | None = None
+    maker_fee: str = "0.001"
+    taker_fee: str = "0.001"
+    limits: RateLimitConfig = field(default_factory=RateLimitConfig)
+    streams: StreamConfig = field(default_factory=StreamConfig)
+    ws_queue_frames: int = 10_000
+
+
+def _resolve_data(config: SimConfig) -> Path | None:
+    """The data root when every symbol has a recording and ``synthetic`` is off, else None (synthetic market)."""
+    if config.synthetic:
+        return None
+    try:
+        root = config.data_dir or data_root()
+        for symbol in config.symbols:
+            binance_recordings(symbol, root)
+    except DataNotFoundError as exc:
+        log.warning("no recording (%s); using the seeded synthetic market", exc)
+        return None
+    return root
+
+
+class Simulator:
+    """A running simulated Binance Spot exchange (see the module docstring).
+
+    Args:
+        config: settings; ``SimConfig()`` replays the real recording at real time on an ephemeral port.
+
+    Attributes:
+        engine: the matching engine (accounts, orders).
+        markets: per-symbol replayed market state.
+        hub: market stream subscriptions.
+        replay_done: set when a non-looping replay has played its last event.
+        events_replayed: events processed so far (warm-up included).
+        synthetic: True when replaying the synthetic market.
+    """
+
+    def __init__(self, config: SimConfig | None = None) -> None:
+        self.config = config = config or SimConfig()
+        self.data_dir = _resolve_data(config)
+        self.synthetic = self.data_dir is None
+        info_path = self.data_dir / "binance" / "rest" / "exchangeInfo.json" if self.data_dir else None
+        self.exchange_info = ExchangeInfo.load_or_builtin(info_path) if info_path else ExchangeInfo.builtin()
+        for symbol in config.symbols:
+            self.exchange_info.symbol(symbol)  # -1121 BinanceError for an unlisted symbol
+        self.hub = StreamHub(config.symbols, config.streams)
+        self.markets = {s: SymbolMarket(s, self.hub.publish, self.hub.wants) for s in config.symbols}
+        self.clock = ReplayClock(config.speed, 0)  # set from the first replayed event (see _init_shift)
+        self.engine = MatchingEngine(
+            self.exchange_info,
+            {s: m.book for s, m in self.markets.items()},
+            clock_ms=self.market_ms,
+            maker_fee=Decimal(config.maker_fee),
+            taker_fee=Decimal(config.taker_fee),
+        )
+        for key in config.api_keys:
+            self.engine.add_account(key, {a: Decimal(v) for a, v in config.balances.items()})
+        self.router = UserStreamRouter()
+        self.state = SimState(
+            exchange_info=self.exchange_info,
+            markets=self.markets,
+            engine=self.engine,
+            limiter=RateLimiter(config.limits),
+            api_keys=dict(config.api_keys),
+            server_ms=lambda: int(time.time() * 1000),
+            market_ms=self.market_ms,
+            on_engine_events=self.dispatch_engine_events,
+        )
+        self.replay_done = asyncio.Event()
+        self.events_replayed = 0
+        self._events: Iterator[tuple[int, MarketEvent]] = self._open_events()
+        self._pass = 0
+        self._tracker = PassTracker()
+        self._shift: IdShift | None = None
+        self._runner: web.AppRunner | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._port = 0
+
+    # ---- clocks and urls ---------------------------------------------------------------------------------------
+
+    def market_ms(self) -> int:
+        """The simulated exchange clock (epoch ms)."""
+        return self.clock.now_ms(time.monotonic())
+
+    @property
+    def pass_index(self) -> int:
+        """Which pass of a looping replay is playing (0 for the first)."""
+        return self._pass
+
+    @property
+    def port(self) -> int:
+        """The bound port (after :meth:`start`)."""
+        return self._port
+
+    @property
+    def rest_url(self) -> str:
+        """REST base, e.g. ``http://127.0.0.1:PORT/api`` (python-binance ``API_URL``)."""
+        return f"http://{self.config.host}:{self._port}/api"
+
+    @property
+    def stream_url(self) -> str:
+        """Stream base ending in ``/`` (python-binance ``STREAM_URL`` appends ``ws/<stream>``)."""
+        return f"ws://{self.config.host}:{self._port}/"
+
+    @property
+    def ws_api_url(self) -> str:
+        """WS API endpoint ``ws://127.0.0.1:PORT/ws-api/v3`` (python-binance ``WS_API_URL``)."""
+        return f"ws://{self.config.host}:{self._port}/ws-api/v3"
+
+    # ---- lifecycle ---------------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Bind the port, load the first snapshot of every symbol, and start the paced replay (unless speed is 0)."""
+        self._warm_up()  # books hold their snapshots before the first request can arrive
+        app = web.Application()
+        app.add_subapp("/api", make_rest_app(self.state))
+        app.router.add_get("/ws", self.hub.handle)
+        app.router.add_get("/ws/{tail:.*}", self.hub.handle)
+        app.router.add_get("/stream", self.hub.handle)
+        ws_api = make_ws_api_handler(
+            self.state, self.router, self.config.streams.ping_interval_s, self.config.ws_queue_frames
+        )
+        app.router.add_get("/ws-api/v3", ws_api)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.config.host, self.config.port))
+        self._port = sock.getsockname()[1]
+        await web.SockSite(self._runner, sock).start()
+        if self.config.speed > 0:
+            self._task = asyncio.create_task(self._run_replay(), name="sim-replay")
+
+    async def stop(self) -> None:
+        """Stop the replay, send ``serverShutdown`` to stream clients and close everything."""
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        await self.hub.close_all(self.market_ms())
+        await self.router.close_all()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> Simulator:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def run_until_replay_done(self) -> None:
+        """Wait until a non-looping replay has played every event (wrap in ``asyncio.timeout``)."""
+        await self.replay_done.wait()
+
+    # ---- replay ------------------------------------------------------------------------------------------------
+
+    def _open_events(self) -> Iterator[tuple[int, MarketEvent]]:
+        config, root = self.config, self.data_dir
+        if root is None:
+            return chain_passes(
+                lambda: synthetic_market(config.symbols, config.seed, config.synthetic_duration_s), config.loop
+            )
+        return chain_passes(
+            lambda: merge_events([read_recording(s, binance_recordings(s, root)) for s in config.symbols]), config.loop
+        )
+
+    def _init_shift(self) -> None:
+        """Fix the time shift from the first event that carries an exchange time (peeking ahead)."""
+        peeked: list[tuple[int, MarketEvent]] = []
+        first_ms: int | None = None
+        for item in self._events:
+            peeked.append(item)
+            first_ms = item[1].exchange_ms
+            if first_ms is not None:
+                break
+        self._events = itertools.chain(peeked, self._events)
+        offset = self.config.time_offset_ms
+        if offset is None:
+            offset = int(time.time() * 1000) - (first_ms or 0)
+        self._shift = IdShift(offset, {}, {})
+        if first_ms is not None:
+            self.clock.on_event(first_ms + offset, time.monotonic())
+
+    def _warm_up(self) -> None:
+        """Replay until every symbol's book holds its snapshot (no subscribers yet, so nothing is sent)."""
+        if self._shift is None:
+            self._init_shift()
+        while not all(m.snapshot_loaded for m in self.markets.values()):
+            if not self._advance():
+                break
+
+    def _advance(self) -> bool:
+        """Process the next event; False at the end of the replay."""
+        item = next(self._events, None)
+        if item is None:
+            for market in self.markets.values():
+                market.end_of_batch()
+            self.replay_done.set()
+            return False
+        self._process(*item)
+        return True
+
+    def step(self, n_events: int = 1) -> int:
+        """Manual mode (``speed == 0``): replay the next ``n_events`` events now; returns how many were replayed.
+
+        Raises:
+            RuntimeError: when a paced replay is running.
+        """
+        if self._task is not None:
+            raise RuntimeError("step() is for manual mode (speed=0); a paced replay is running")
+        if self._shift is None:
+            self._init_shift()
+        done = 0
+        while done < n_events and self._advance():
+            done += 1
+        return done
+
+    def _process(self, pass_index: int, event: MarketEvent) -> None:
+        assert self._shift is not None
+        if pass_index != self._pass:
+            self._shift = self._tracker.advance(self._shift)
+            self._tracker = PassTracker()
+            self._pass = pass_index
+            for market in self.markets.values():
+                market.end_of_batch()
+                market.reset_book()
+        self._tracker.see(event)
+        data = shift_event(event, self._shift)
+        market = self.markets[event.symbol]
+        kind = event.kind
+        try:
+            if kind is EventKind.DEPTH:
+                if market.on_depth(data):
+                    self.engine.on_book_update(event.symbol)
+            elif kind is EventKind.BOOK_TICKER:
+                market.on_book_ticker(data)
+            elif kind is EventKind.TRADE:
+                price, qty = market.on_trade(data)
+                self.engine.on_trade(event.symbol, price, qty, data["T"], data["m"])
+            else:
+                market.on_snapshot(data)
+                self.engine.on_book_update(event.symbol)
+        except BookGapError as exc:
+            log.error("replay book gap, waiting for the next snapshot: %s", exc)
+            market.reset_book()
+        except Exception:  # an engine bug must not stop the market
+            log.exception("error while replaying %s %s", event.symbol, kind.value)
+        ms = data.get("T" if kind is EventKind.TRADE else "E")
+        if isinstance(ms, int):
+            self.clock.on_event(ms, time.monotonic())
+        self.events_replayed += 1
+        self.dispatch_engine_events()
+
+    def dispatch_engine_events(self) -> None:
+        """Route the engine's queued user events to WS API subscribers."""
+        events = self.engine.drain_events()
+        if events:
+            self.router.dispatch(events)
+
+    async def _run_replay(self) -> None:
+        speed = self.config.speed
+        start_wall = time.monotonic()
+        base_ns: int | None = None
+        ns_offset = 0
+        last_ns = 0
+        last_pass = self._pass
+        count = 0
+        try:
+            for pass_index, event in self._events:
+                if pass_index != last_pass:
+                    ns_offset = last_ns + 1_000_000_000 - event.local_ns
+                    last_pass = pass_index
+                ns = event.local_ns + ns_offset
+                if base_ns is None:
+                    base_ns = ns
+                last_ns = ns
+                delay = pace_delay_s(ns, base_ns, start_wall, time.monotonic(), speed)
+                if delay > 0.002:
+                    await asyncio.sleep(delay)
+                else:
+                    count += 1
+                    if count % 256 == 0:
+                        await asyncio.sleep(0)
+                self._process(pass_index, event)
+        except Exception:
+            log.exception("replay failed")
+            raise
+        finally:
+            for market in self.markets.values():
+                market.end_of_batch()
+            self.replay_done.set()
+
+
+def banner(sim: Simulator) -> str:
+    """The startup text: a clear SIMULATED EXCHANGE banner and the URLs."""
+    source = f"synthetic market (seed {sim.config.seed})" if sim.synthetic else f"recording under {sim.data_dir}"
+    speed = sim.config.speed
+    pace = "manual stepping" if speed == 0 else ("unpaced" if math.isinf(speed) else f"{speed:g}x real time")
+    return "\n".join([
+        "=" * 72,
+        "  SIMULATED EXCHANGE (Binance Spot protocol) -- not a real exchange, no real funds",
+        "=" * 72,
+        f"  market:   {', '.join(sim.config.symbols)} from {source}, {pace}{', looping' if sim.config.loop else ''}",
+        f"  REST:     {sim.rest_url}",
+        f"  streams:  {sim.stream_url}",
+        f"  WS API:   {sim.ws_api_url}",
+        f"  API keys: {', '.join(sim.config.api_keys)} (simulator-only keys)",
+    ])  # fmt: skip
+
+
+async def run_simulator(config: SimConfig) -> None:
+    """Run the simulator until cancelled, printing the banner and URLs (``tradingmcp sim``)."""
+    sim = Simulator(config)
+    await sim.start()
+    print(banner(sim), flush=True)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await sim.stop()

@@ -1,0 +1,251 @@
+"""Binance wire shapes of the engine's records: order responses, queries, trades, user data events.
+
+Decimals are written with 8 decimals (``"0.00100000"``) as Binance does for Spot amounts.
+
+Follows https://developers.binance.com/docs/binance-spot-api-docs/rest-api/trading-endpoints (``newOrderRespType``
+ACK/RESULT/FULL, cancel, order lists), .../account-endpoints (query order, myTrades) and
+https://developers.binance.com/docs/binance-spot-api-docs/user-data-stream (executionReport, listStatus,
+outboundAccountPosition).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from tradingmcp.server.sim.state import Account, Order, OrderList, Trade
+
+
+def fmt(value: Decimal, digits: int = 8) -> str:
+    """A decimal as Binance writes it: fixed point with ``digits`` decimals."""
+    return f"{value:.{digits}f}"
+
+
+def order_ack(order: Order, transact_time: int) -> dict[str, Any]:
+    """``newOrderRespType=ACK``."""
+    return {
+        "symbol": order.symbol,
+        "orderId": order.order_id,
+        "orderListId": order.order_list_id,
+        "clientOrderId": order.client_order_id,
+        "transactTime": transact_time,
+    }
+
+
+def order_result(order: Order, transact_time: int) -> dict[str, Any]:
+    """``newOrderRespType=RESULT`` (also the ``orderReports`` entries of an order list)."""
+    out = order_ack(order, transact_time)
+    out.update(
+        price=fmt(order.price),
+        origQty=fmt(order.orig_qty),
+        executedQty=fmt(order.executed_qty),
+        origQuoteOrderQty=fmt(order.orig_quote_order_qty),
+        cummulativeQuoteQty=fmt(order.cumm_quote_qty),
+        status=order.status,
+        timeInForce=order.time_in_force,
+        type=order.type,
+        side=order.side,
+    )
+    if order.is_stop:
+        out["stopPrice"] = fmt(order.stop_price)
+    out["workingTime"] = order.working_time
+    out["selfTradePreventionMode"] = order.stp_mode
+    return out
+
+
+def fill(trade: Trade) -> dict[str, Any]:
+    """One entry of ``fills`` in a FULL response."""
+    return {
+        "price": fmt(trade.price),
+        "qty": fmt(trade.qty),
+        "commission": fmt(trade.commission),
+        "commissionAsset": trade.commission_asset,
+        "tradeId": trade.id,
+    }
+
+
+def order_full(order: Order, transact_time: int, trades: Iterable[Trade]) -> dict[str, Any]:
+    """``newOrderRespType=FULL``: RESULT plus ``fills`` (the fills made while placing)."""
+    out = order_result(order, transact_time)
+    out["fills"] = [fill(t) for t in trades]
+    return out
+
+
+def order_query(order: Order) -> dict[str, Any]:
+    """``GET /api/v3/order`` (also openOrders / allOrders rows)."""
+    return {
+        "symbol": order.symbol,
+        "orderId": order.order_id,
+        "orderListId": order.order_list_id,
+        "clientOrderId": order.client_order_id,
+        "price": fmt(order.price),
+        "origQty": fmt(order.orig_qty),
+        "executedQty": fmt(order.executed_qty),
+        "cummulativeQuoteQty": fmt(order.cumm_quote_qty),
+        "status": order.status,
+        "timeInForce": order.time_in_force,
+        "type": order.type,
+        "side": order.side,
+        "stopPrice": fmt(order.stop_price),
+        "icebergQty": fmt(Decimal(0)),
+        "time": order.time,
+        "updateTime": order.update_time,
+        "isWorking": order.is_working or (order.working_time != -1 and not order.is_open),
+        "workingTime": order.working_time,
+        "origQuoteOrderQty": fmt(order.orig_quote_order_qty),
+        "selfTradePreventionMode": order.stp_mode,
+    }
+
+
+def order_canceled(order: Order, cancel_client_order_id: str, transact_time: int) -> dict[str, Any]:
+    """``DELETE /api/v3/order``: ``clientOrderId`` is the cancel's own id, ``origClientOrderId`` the order's."""
+    out: dict[str, Any] = {
+        "symbol": order.symbol,
+        "origClientOrderId": order.client_order_id,
+        "orderId": order.order_id,
+        "orderListId": order.order_list_id,
+        "clientOrderId": cancel_client_order_id,
+        "transactTime": transact_time,
+        "price": fmt(order.price),
+        "origQty": fmt(order.orig_qty),
+        "executedQty": fmt(order.executed_qty),
+        "origQuoteOrderQty": fmt(order.orig_quote_order_qty),
+        "cummulativeQuoteQty": fmt(order.cumm_quote_qty),
+        "status": order.status,
+        "timeInForce": order.time_in_force,
+        "type": order.type,
+        "side": order.side,
+    }
+    if order.is_stop:
+        out["stopPrice"] = fmt(order.stop_price)
+    out["selfTradePreventionMode"] = order.stp_mode
+    return out
+
+
+def order_list(lst: OrderList, reports: list[dict[str, Any]]) -> dict[str, Any]:
+    """An order list response (``orderList/oco``, ``DELETE orderList``, list rows of ``DELETE openOrders``)."""
+    return {
+        "orderListId": lst.order_list_id,
+        "contingencyType": lst.contingency_type,
+        "listStatusType": lst.list_status_type,
+        "listOrderStatus": lst.list_order_status,
+        "listClientOrderId": lst.list_client_order_id,
+        "transactionTime": lst.transaction_time,
+        "symbol": lst.symbol,
+        "orders": [{"symbol": o.symbol, "orderId": o.order_id, "clientOrderId": o.client_order_id} for o in lst.orders],
+        "orderReports": reports,
+    }
+
+
+def my_trade(trade: Trade) -> dict[str, Any]:
+    """A ``GET /api/v3/myTrades`` row."""
+    return {
+        "symbol": trade.symbol,
+        "id": trade.id,
+        "orderId": trade.order_id,
+        "orderListId": trade.order_list_id,
+        "price": fmt(trade.price),
+        "qty": fmt(trade.qty),
+        "quoteQty": fmt(trade.quote_qty),
+        "commission": fmt(trade.commission),
+        "commissionAsset": trade.commission_asset,
+        "time": trade.time,
+        "isBuyer": trade.is_buyer,
+        "isMaker": trade.is_maker,
+        "isBestMatch": True,
+    }
+
+
+def execution_report(
+    order: Order,
+    *,
+    event_time: int,
+    execution_type: str,
+    transaction_time: int,
+    trade: Trade | None = None,
+    client_order_id: str | None = None,
+    orig_client_order_id: str = "",
+    reject_reason: str = "NONE",
+    ignore_id: int = 0,
+) -> dict[str, Any]:
+    """An ``executionReport`` user data event.
+
+    Args:
+        order: the order after the change.
+        execution_type: ``x``: NEW, CANCELED, REPLACED, REJECTED, TRADE, EXPIRED, TRADE_PREVENTION.
+        trade: the fill for ``x=TRADE`` (``l``, ``L``, ``n``, ``N``, ``t``, ``m``, ``Y``).
+        client_order_id: ``c``; the cancel request's id for ``x=CANCELED`` (default: the order's own id).
+        orig_client_order_id: ``C``; the canceled order's id for ``x=CANCELED``, else ``""``.
+        ignore_id: ``I`` (an ignored, increasing id).
+    """
+    last_qty = trade.qty if trade else Decimal(0)
+    last_price = trade.price if trade else Decimal(0)
+    return {
+        "e": "executionReport",
+        "E": event_time,
+        "s": order.symbol,
+        "c": client_order_id if client_order_id is not None else order.client_order_id,
+        "S": order.side,
+        "o": order.type,
+        "f": order.time_in_force,
+        "q": fmt(order.orig_qty),
+        "p": fmt(order.price),
+        "P": fmt(order.stop_price),
+        "F": fmt(Decimal(0)),
+        "g": order.order_list_id,
+        "C": orig_client_order_id,
+        "x": execution_type,
+        "X": order.status,
+        "r": reject_reason,
+        "i": order.order_id,
+        "l": fmt(last_qty),
+        "z": fmt(order.executed_qty),
+        "L": fmt(last_price),
+        "n": fmt(trade.commission) if trade else "0",
+        "N": trade.commission_asset if trade else None,
+        "T": transaction_time,
+        "t": trade.id if trade else -1,
+        "I": ignore_id,
+        "w": order.is_working,
+        "m": trade.is_maker if trade else False,
+        "M": False,
+        "O": order.time,
+        "Z": fmt(order.cumm_quote_qty),
+        "Y": fmt(last_qty * last_price),
+        "Q": fmt(order.orig_quote_order_qty),
+        "W": order.working_time,
+        "V": order.stp_mode,
+    }
+
+
+def list_status(lst: OrderList, *, event_time: int, transaction_time: int) -> dict[str, Any]:
+    """A ``listStatus`` user data event."""
+    return {
+        "e": "listStatus",
+        "E": event_time,
+        "s": lst.symbol,
+        "g": lst.order_list_id,
+        "c": lst.contingency_type,
+        "l": lst.list_status_type,
+        "L": lst.list_order_status,
+        "r": "NONE",
+        "C": lst.list_client_order_id,
+        "T": transaction_time,
+        "O": [{"s": o.symbol, "i": o.order_id, "c": o.client_order_id} for o in lst.orders],
+    }
+
+
+def account_position(account: Account, assets: Iterable[str], *, event_time: int) -> dict[str, Any]:
+    """An ``outboundAccountPosition`` event for ``assets``: ``{e, E, u, B: [{a, f, l}]}``."""
+    return {
+        "e": "outboundAccountPosition",
+        "E": event_time,
+        "u": account.update_time,
+        "B": [{"a": a, "f": fmt(account.free_of(a)), "l": fmt(account.locked_of(a))} for a in assets],
+    }
+
+
+def balance_update(asset: str, delta: Decimal, *, event_time: int, clear_time: int) -> dict[str, Any]:
+    """A ``balanceUpdate`` event (deposit/withdrawal): ``{e, E, a, d, T}``."""
+    return {"e": "balanceUpdate", "E": event_time, "a": asset, "d": fmt(delta), "T": clear_time}

@@ -1,0 +1,193 @@
+"""Signed-request checks for the simulator: API key, timestamp/recvWindow rule, HMAC-SHA256 (sans-I/O).
+
+Follows https://developers.binance.com/docs/binance-spot-api-docs/rest-api/endpoint-security-type and
+https://developers.binance.com/docs/binance-spot-api-docs/websocket-api/request-security:
+
+- REST: header ``X-MBX-APIKEY``; ``signature`` = HMAC-SHA256 hex over the query string concatenated with the body
+  (no separator), without the ``signature`` pair itself. Hex signatures compare case-insensitively.
+- WS API: params (including ``apiKey`` and ``timestamp``) sorted by name, joined ``k=v&...``, HMAC-SHA256 hex.
+- ``timestamp`` in ms (or µs, detected by size); ``recvWindow`` default 5000 ms, max 60000, up to 3 decimals. Accepted
+  only when ``timestamp < server + 1000`` and ``server - timestamp <= recvWindow``; else -1021.
+
+Only HMAC keys exist in the simulator (the dev key is ``sim-key``/``sim-secret``; never use real secrets with it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import unquote_plus, urlencode
+
+from tradingmcp.server.sim.errors import (
+    bad_api_key_format,
+    bad_recv_window,
+    bad_signature,
+    bad_timestamp,
+    mandatory_param,
+    rejected_api_key,
+    timestamp_ahead,
+)
+
+__all__ = [
+    "DEFAULT_RECV_WINDOW_MS",
+    "MAX_RECV_WINDOW_MS",
+    "check_api_key",
+    "check_timestamp",
+    "hmac_hex",
+    "strip_signature",
+    "verify_rest",
+    "verify_ws",
+]
+
+DEFAULT_RECV_WINDOW_MS = 5000.0
+MAX_RECV_WINDOW_MS = 60000.0
+_MICROS_THRESHOLD = 10**14  # a ms epoch stays below this until year 5138
+
+
+def hmac_hex(secret: str, payload: str) -> str:
+    """HMAC-SHA256 of ``payload`` keyed with ``secret``, lower-case hex."""
+    return hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
+
+
+def check_api_key(api_key: str | None, keys: Mapping[str, str]) -> str:
+    """Return the secret of ``api_key``.
+
+    Raises:
+        BinanceError: -2014 (HTTP 401) when the key is missing or blank; -2015 (HTTP 401) when unknown.
+    """
+    if not api_key or not api_key.strip():
+        raise bad_api_key_format()
+    secret = keys.get(api_key)
+    if secret is None:
+        raise rejected_api_key()
+    return secret
+
+
+def check_timestamp(params: Mapping[str, Any], now_ms: int) -> None:
+    """Apply Binance's timestamp/recvWindow rule to a request's params.
+
+    Args:
+        params: request params; ``timestamp`` (ms or µs) is mandatory, ``recvWindow`` (ms, ≤ 60000) optional.
+        now_ms: the server clock (epoch ms).
+
+    Raises:
+        BinanceError: -1102 missing/malformed timestamp or recvWindow; -1131 recvWindow above 60000;
+            -1021 timestamp ahead of server + 1000 ms or older than recvWindow.
+    """
+    raw_ts = params.get("timestamp")
+    try:
+        timestamp = int(str(raw_ts))
+    except ValueError:
+        raise mandatory_param("timestamp") from None
+    raw_window = params.get("recvWindow")
+    recv_window = DEFAULT_RECV_WINDOW_MS
+    if raw_window is not None and raw_window != "":
+        try:
+            recv_window = float(str(raw_window))
+        except ValueError:
+            raise mandatory_param("recvWindow") from None
+        if recv_window > MAX_RECV_WINDOW_MS or recv_window <= 0:
+            raise bad_recv_window()
+    ts_ms = timestamp / 1000 if timestamp >= _MICROS_THRESHOLD else float(timestamp)
+    if ts_ms >= now_ms + 1000:
+        raise timestamp_ahead()
+    if now_ms - ts_ms > recv_window:
+        raise bad_timestamp()
+
+
+def strip_signature(raw: str) -> tuple[str, str | None]:
+    """Remove the ``signature=...`` pair from a raw query string or form body.
+
+    Returns:
+        ``(raw without the pair, the signature value or None)``; other pairs keep their order and encoding.
+    """
+    if "signature=" not in raw:
+        return raw, None
+    kept: list[str] = []
+    signature: str | None = None
+    for pair in raw.split("&"):
+        if pair.startswith("signature="):
+            signature = pair[len("signature=") :]
+        else:
+            kept.append(pair)
+    return "&".join(kept), signature
+
+
+def _matches(secret: str, signature: str, candidates: Iterable[str]) -> bool:
+    wanted = signature.lower()
+    return any(hmac.compare_digest(hmac_hex(secret, c), wanted) for c in candidates)
+
+
+def verify_rest(
+    api_key: str | None,
+    query: str,
+    body: str,
+    params: Mapping[str, str],
+    keys: Mapping[str, str],
+    now_ms: int,
+) -> str:
+    """Check a signed REST request (``SIGNED`` endpoints: TRADE and USER_DATA).
+
+    Args:
+        api_key: the ``X-MBX-APIKEY`` header, or None.
+        query: the raw (still percent-encoded) query string, without ``?``.
+        body: the raw form-encoded body (``""`` for none).
+        params: the decoded params of query and body together.
+        keys: ``{api_key: secret}`` known to the simulator.
+        now_ms: server clock (epoch ms).
+
+    Returns:
+        The API key (the account id inside the simulator).
+
+    Raises:
+        BinanceError: -2014/-2015 key, -1102 no signature/timestamp, -1131/-1021 timing, -1022 bad signature.
+    """
+    secret = check_api_key(api_key, keys)
+    check_timestamp(params, now_ms)
+    q, sig_q = strip_signature(query)
+    b, sig_b = strip_signature(body)
+    signature = sig_q or sig_b
+    if not signature:
+        raise mandatory_param("signature")
+    total = q + b
+    if not _matches(secret, unquote_plus(signature), (total, unquote_plus(total))):
+        raise bad_signature()
+    return api_key or ""
+
+
+def _ws_value(value: Any, python_bools: bool) -> str:
+    if isinstance(value, bool):
+        return str(value) if python_bools else ("true" if value else "false")
+    return str(value)
+
+
+def verify_ws(params: Mapping[str, Any], keys: Mapping[str, str], now_ms: int) -> str:
+    """Check a signed WS API request's params (``apiKey``, ``timestamp``, ``signature``, optional ``recvWindow``).
+
+    The payload is the params minus ``signature``, sorted by name and joined ``k=v&...`` (also accepted
+    percent-encoded, as python-binance's ``urlencode`` produces).
+
+    Returns:
+        The API key.
+
+    Raises:
+        BinanceError: as :func:`verify_rest`.
+    """
+    api_key = params.get("apiKey")
+    secret = check_api_key(api_key if isinstance(api_key, str) else None, keys)
+    check_timestamp(params, now_ms)
+    signature = params.get("signature")
+    if not isinstance(signature, str) or not signature:
+        raise mandatory_param("signature")
+    items = sorted((k, v) for k, v in params.items() if k != "signature")
+    candidates: list[str] = []
+    for python_bools in (False, True):
+        pairs = [(k, _ws_value(v, python_bools)) for k, v in items]
+        candidates.append("&".join(f"{k}={v}" for k, v in pairs))
+        candidates.append(urlencode(pairs))
+    if not _matches(secret, signature, candidates):
+        raise bad_signature()
+    assert isinstance(api_key, str)
+    return api_key
