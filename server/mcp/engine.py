@@ -40,6 +40,14 @@ META_SUBSCRIPTION = "io.modelcontextprotocol/subscriptionId"
 META_SERVER_INFO = "io.modelcontextprotocol/serverInfo"
 LOG_LEVELS = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
 _PENDING = object()
+CACHE_HINTS: dict[str, tuple[str, int]] = {
+    "tools/list": ("public", 60_000),
+    "resources/list": ("public", 60_000),
+    "resources/templates/list": ("public", 60_000),
+    "resources/read": ("private", 0),  # live market data and account state: always re-read
+}
+"""2026-07-28 cache hints per method: (``cacheScope``, ``ttlMs`` in ms). Tool and resource lists never change while
+the server runs (``listChanged: false``)."""
 
 
 class Sink(Protocol):
@@ -168,6 +176,10 @@ class ServerSession:
         if result is not _PENDING:
             if modern:
                 result["resultType"] = "complete"
+                hint = CACHE_HINTS.get(msg.method)
+                if hint is not None:  # 2026-07-28 (SEP-2549): cacheable results MUST carry cacheScope and ttlMs
+                    result.setdefault("cacheScope", hint[0])
+                    result.setdefault("ttlMs", hint[1])
             self.sink.send(jsonrpc.encode_result(rid, result))
 
     def _era(self, method: str, meta: dict[str, Any] | None) -> bool:

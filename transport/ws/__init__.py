@@ -128,7 +128,8 @@ class WireOptions:
     Attributes:
         max_message_bytes: largest accepted message (bytes); larger closes with 1009.
         ping_interval_s: idle time before a ping (s); 0 disables heartbeats.
-        ping_timeout_s: time to wait for the pong (s) before dropping the peer.
+        ping_timeout_s: time to wait for the pong (s) before dropping the peer (picows caps it at ping_interval_s);
+            also the bound on a close handshake with a peer that stopped reading.
         write_high_bytes, write_low_bytes: write-buffer watermarks for ``writing_paused`` / ``on_writable``.
         open_timeout_s: handshake timeout (s).
     """
@@ -167,7 +168,8 @@ class WsServer(Protocol):
     @property
     def port(self) -> int: ...
 
-    async def close(self) -> None: ...
+    async def close(self) -> None:
+        """Stop listening (the port is free when this returns); live connections stay open for the caller to close."""
 
 
 async def serve(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import ssl as ssl_module
 from typing import Any
 
@@ -26,7 +27,7 @@ from tradingmcp.transport.ws import (
 
 
 class _PicowsConnection(Connection):
-    __slots__ = ("_t", "_under")
+    __slots__ = ("_t", "_under", "close_timeout_s")
 
     def __init__(self, transport: WSTransport, subprotocol: str | None) -> None:
         self._t = transport
@@ -34,6 +35,7 @@ class _PicowsConnection(Connection):
         self.subprotocol = subprotocol
         self.remote = peername(self._under)
         self.writing_paused = False
+        self.close_timeout_s = 20.0
 
     def send_text(self, data: bytes) -> None:
         self._t.send(WSMsgType.TEXT, data)
@@ -44,13 +46,15 @@ class _PicowsConnection(Connection):
         if not self._t.is_close_frame_sent:
             self._t.send_close(WSCloseCode(int(code)), reason.encode()[:123])
         self._t.disconnect()
+        # a graceful disconnect first flushes the write buffer, which never ends if the peer stopped reading
+        asyncio.get_running_loop().call_later(self.close_timeout_s, self._t.disconnect, False)
 
     def write_buffer_size(self) -> int:
         return int(self._under.get_write_buffer_size())
 
     @property
-    def closed(self) -> bool:
-        return bool(self._t.is_disconnected)
+    def closed(self) -> bool:  # closing or closed, as in the websockets backend
+        return bool(self._t.is_disconnected or self._t.is_close_frame_sent)
 
 
 class _Listener(WSListener):
@@ -67,6 +71,7 @@ class _Listener(WSListener):
         if self.subprotocol is None and transport.is_client_side:
             self.subprotocol = transport.response.headers.get("Sec-WebSocket-Protocol")
         conn = _PicowsConnection(transport, self.subprotocol)
+        conn.close_timeout_s = self.options.ping_timeout_s
         under = transport.underlying_transport
         set_nodelay(under)
         under.set_write_buffer_limits(high=self.options.write_high_bytes, low=self.options.write_low_bytes)
@@ -76,6 +81,10 @@ class _Listener(WSListener):
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
         mt = frame.msg_type
         if mt is WSMsgType.TEXT:
+            if self.frags is not None:  # RFC 6455 §5.4: a new message may not start inside a fragmented one
+                self.frags = None
+                self._close(transport, CloseCode.PROTOCOL_ERROR, "text frame inside a fragmented message")
+                return
             if frame.fin:
                 self.handler.on_text(frame.get_payload_as_memoryview())
                 return
@@ -83,7 +92,8 @@ class _Listener(WSListener):
             self.frags.add(frame.get_payload_as_bytes())
         elif mt is WSMsgType.CONTINUATION:
             frags = self.frags
-            if frags is None:  # continuation of a binary message (already closing) or out of order
+            if frags is None:  # out of order (or the rest of a binary message, already closed with 1003)
+                self._close(transport, CloseCode.PROTOCOL_ERROR, "continuation frame without a message start")
                 return
             if not frags.add(frame.get_payload_as_bytes()):
                 self.frags = None
@@ -125,14 +135,16 @@ class _Listener(WSListener):
 class _Server:
     def __init__(self, server: Any) -> None:
         self._server = server
+        self._port = int(server.sockets[0].getsockname()[1])  # still known after close()
 
     @property
     def port(self) -> int:
-        return int(self._server.sockets[0].getsockname()[1])
+        return self._port
 
     async def close(self) -> None:
+        # Stop listening only. The server's wait_closed() would also wait for every live connection to drop, which
+        # deadlocks a graceful shutdown that drains and closes those connections afterwards (McpServer.stop).
         self._server.close()
-        await self._server.wait_closed()
 
 
 def _http(resp: HttpResponse) -> Any:
@@ -140,6 +152,13 @@ def _http(resp: HttpResponse) -> Any:
     if resp.status >= 400:
         return WSUpgradeResponse.create_error_response(resp.status, resp.body or None, headers)
     return WSUpgradeResponse.create_ok_response(resp.body, headers)
+
+
+def _reply_timeout(options: WireOptions) -> float:
+    """picows asserts reply timeout <= idle timeout (an AssertionError per connection otherwise): cap it."""
+    if options.ping_interval_s > 0:
+        return min(options.ping_timeout_s, options.ping_interval_s)
+    return options.ping_timeout_s
 
 
 async def serve(
@@ -164,7 +183,7 @@ async def serve(
         websocket_handshake_timeout=options.open_timeout_s,
         enable_auto_ping=ping,
         auto_ping_idle_timeout=options.ping_interval_s if ping else 20,
-        auto_ping_reply_timeout=options.ping_timeout_s,
+        auto_ping_reply_timeout=_reply_timeout(options),
         max_frame_size=options.max_message_bytes,
         logger_name="tradingmcp.server",
     )
@@ -191,7 +210,7 @@ async def connect(
             websocket_handshake_timeout=options.open_timeout_s,
             enable_auto_ping=ping,
             auto_ping_idle_timeout=options.ping_interval_s if ping else 10,
-            auto_ping_reply_timeout=options.ping_timeout_s,
+            auto_ping_reply_timeout=_reply_timeout(options),
             max_frame_size=options.max_message_bytes,
             extra_headers=extra,
             logger_name="tradingmcp.client",
@@ -201,5 +220,7 @@ async def connect(
         raise HandshakeRejected(status, exc.raw_body or b"") from None
     except picows.WSError as exc:
         raise ConnectionError(str(exc)) from None
-    assert isinstance(listener, _Listener) and listener.conn is not None
+    if not isinstance(listener, _Listener) or listener.conn is None:
+        # picows returns (transport, None) when the peer hung up during the upgrade (e.g. ws:// to a TLS port)
+        raise ConnectionError(f"connection to {url} closed during the WebSocket handshake")
     return listener.conn

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import re
 import ssl as ssl_module
 from collections import deque
 from typing import Any
@@ -32,6 +34,16 @@ from tradingmcp.transport.ws import (
 )
 
 WsProto = ServerConnection | ClientConnection
+_SECRET = re.compile(r"(?i)(bearer\s+|auth\.)[^\s,]+")
+
+
+class _RedactingLogger(logging.LoggerAdapter[logging.Logger]):
+    """websockets logs every handshake header at DEBUG; mask tokens (``Bearer <token>``, ``auth.<token>``) in them."""
+
+    def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
+        if args:
+            args = tuple(_SECRET.sub(r"\1***", a) if isinstance(a, str) else a for a in args)
+        super().log(level, msg, *args, **kwargs)
 
 
 class _WsConnection(Connection):
@@ -82,7 +94,22 @@ class _WsConnection(Connection):
             return
         self._closed = True
         self._closing = (int(code), reason)  # the writer drains what is queued, then closes
+        loop = asyncio.get_running_loop()
+        if code not in (CloseCode.NORMAL_CLOSURE, CloseCode.GOING_AWAY):
+            # an error close (1008 slow consumer, ...): drop what is queued instead of waiting behind it
+            self._queue.clear()
+            self._queued = 0
+            self._writer.cancel()
+            self._writer = loop.create_task(self._ws.close(int(code), reason))
         self._wake.set()
+        # a peer that does not take the close within ping_timeout_s (it stopped reading) is dropped: the writer may be
+        # stuck in drain() and websockets' own close timeout only starts after that
+        loop.call_later(self._opts.ping_timeout_s, self._abort)
+
+    def _abort(self) -> None:
+        transport = self._ws.transport
+        if transport is not None and self._ws.close_code is None:
+            transport.abort()
 
     def write_buffer_size(self) -> int:
         transport = self._ws.transport
@@ -118,14 +145,17 @@ class _WsConnection(Connection):
 class _Server:
     def __init__(self, server: Any) -> None:
         self._server = server
+        self._port = int(next(iter(server.sockets)).getsockname()[1])  # still known after close()
 
     @property
     def port(self) -> int:
-        return int(next(iter(self._server.sockets)).getsockname()[1])
+        return self._port
 
     async def close(self) -> None:
-        self._server.close()
-        await self._server.wait_closed()
+        # Stop listening only: websockets' default close() would send 1001 to every live connection at once (before
+        # in-flight calls are answered) and wait_closed() would wait for them; McpServer.stop drains and closes them.
+        self._server.server.close()
+        self._server.close(close_connections=False)
 
 
 def _response(resp: HttpResponse) -> Response:
@@ -168,8 +198,10 @@ async def serve(
         max_size=options.max_message_bytes,
         ping_interval=ping,
         ping_timeout=options.ping_timeout_s if ping else None,
+        close_timeout=options.ping_timeout_s,  # a peer that answers no ping is not waited for 10 s more to close
         open_timeout=options.open_timeout_s,
         compression=None,
+        logger=_RedactingLogger(logging.getLogger("websockets.server")),
     )
     return _Server(server)
 
@@ -192,8 +224,10 @@ async def connect(
             max_size=options.max_message_bytes,
             ping_interval=ping,
             ping_timeout=options.ping_timeout_s if ping else None,
+            close_timeout=options.ping_timeout_s,
             open_timeout=options.open_timeout_s,
             compression=None,
+            logger=_RedactingLogger(logging.getLogger("websockets.client")),
         )
     except InvalidStatus as exc:
         raise HandshakeRejected(exc.response.status_code, bytes(exc.response.body or b"")) from None
