@@ -1,4 +1,4 @@
-"""The MEXC Spot v3 adapter core: our own protobuf schema and codec, signing, errors, REST client, local book.
+"""The MEXC Spot v3 adapter: our own protobuf schema and codec, signing, errors, REST client, streams, adapter.
 
 MEXC's spot WebSocket (``wss://wbs-api.mexc.com/ws``) pushes binary protobuf frames; JSON text frames carry only the
 control messages (SUBSCRIPTION / UNSUBSCRIPTION / PING). REST follows a Binance-like v3 API at
@@ -16,5 +16,11 @@ Modules (same names as ``exchanges.binance`` where they apply):
     rest: ``MexcRestClient`` on aiohttp (public, signed, batch orders, listenKey endpoints).
     parse: MEXC REST bodies → exchange-neutral models.
     book: sans-I/O local order book (REST snapshot + aggre depth diffs, version-checked).
-    ws: ``MexcStream``, the asyncio WebSocket shell (ack-checked subscriptions, PING keepalive, pushes).
+    ws: ``MexcStream``, the asyncio shell over aiohttp's WebSocket client (ack-checked subscriptions, PING
+        keepalive, dead-peer detection, pushes).
+    streams: ``MarketStreams``, the pool of connections (≤ 30 topics each), local books, reconnect → resubscribe
+        → resync.
+    merge: ``FillMerger`` (sans-I/O), private order + deal pushes → ``OrderEvent`` with ``last_fill``.
+    userdata: ``UserDataStream``, listenKey lifecycle and the private topics → OrderEvent/BalanceEvent.
+    adapter: ``MexcAdapter``, the ``ExchangeAdapter`` implementation.
 """

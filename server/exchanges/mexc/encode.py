@@ -55,7 +55,7 @@ def encode_aggre_deals(
         item = body.deals.add(
             price=str(tr.price), quantity=str(tr.qty), tradeType=SELL if tr.is_buyer_maker else BUY, time=tr.time_ms
         )
-        if with_trade_id and tr.trade_id != -1 and tr.trade_id != "":
+        if with_trade_id and tr.trade_id not in (-1, ""):
             item.tradeId = str(tr.trade_id)
     return bytes(w.SerializeToString())
 

@@ -99,7 +99,7 @@ _CODES: dict[int, tuple[type[ExchangeError], str | None]] = {
     30041: (OrderRejected, "this order type cannot be placed on the symbol"),
     # orders: MEXC's -2011 "Unknown order sent" answers both queries and cancels of an order it does not know
     -2011: (UnknownOrder, None),
-    -2013: (UnknownOrder, "no such order on this symbol (\"Order does not exist.\")"),
+    -2013: (UnknownOrder, 'no such order on this symbol ("Order does not exist.")'),
     30026: (UnknownOrder, "invalid order ids"),
     # parameters
     33333: (BadParameter, None),

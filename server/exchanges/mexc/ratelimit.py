@@ -120,3 +120,8 @@ class EndpointLimiter:
         """Forget an expired ban (called when ``now_s`` is past ``blocked_until_s``)."""
         if now_s >= self.blocked_until_s:
             self.banned = False
+
+    def usage(self, now_s: float) -> list[tuple[str, int]]:
+        """``(endpoint, weight spent in the current window)`` for every endpoint called, busiest first."""
+        rows = [(endpoint, self.used(endpoint, now_s)) for endpoint in self._windows]
+        return sorted(rows, key=lambda row: -row[1])

@@ -158,7 +158,10 @@ def test_private_order_deal_account_round_trip() -> None:
     (fill,) = codec.to_events(push)
     assert isinstance(fill, Fill)
     assert (fill.trade_id, fill.order_id, fill.is_buyer, fill.commission_asset) == (
-        505979017439002624, "C02__505979017439002624115", False, "MX"
+        505979017439002624,
+        "C02__505979017439002624115",
+        False,
+        "MX",
     )
     assert fill.commission == Decimal("0.0003998377369698171") and fill.quote_qty == Decimal("3.6962")
 

@@ -35,7 +35,9 @@ async def _mexc_like(request: web.Request) -> web.WebSocketResponse:
             await ws.send_str(control.reply("PONG"))
             continue
         if any(BLOCKED in t for t in req.params):
-            await ws.send_str(control.reply(f"Not Subscribed successfully! [{','.join(req.params)}].  Reason： Blocked! "))
+            await ws.send_str(
+                control.reply(f"Not Subscribed successfully! [{','.join(req.params)}].  Reason： Blocked! ")
+            )
             continue
         await ws.send_str(control.reply(",".join(req.params)))
         if req.method == "SUBSCRIPTION":

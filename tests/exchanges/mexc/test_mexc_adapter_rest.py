@@ -1,0 +1,143 @@
+"""``MexcAdapter`` REST side over real sockets against the MEXC-shaped fake: rules cache, market data, orders
+(idempotent placement after a 5xx or a timeout), and what MEXC lacks."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+
+import pytest
+
+from tradingmcp.server.exchanges.base import ExchangeAdapter
+from tradingmcp.server.exchanges.mexc.adapter import MexcAdapter
+from tradingmcp.server.exchanges.mexc.errors import (
+    BadParameter,
+    ExchangeUnavailable,
+    FilterFailure,
+    InvalidSymbol,
+    NotSupported,
+    UnknownOrder,
+)
+from tradingmcp.server.exchanges.models import OrderRequest, OrderStatus, OrderType, Side, TimeInForce
+
+from .conftest import fake_config
+from .fake_mexc import FakeMexc
+
+D = Decimal
+pytestmark = pytest.mark.data
+
+
+def _limit(price: str = "60000", qty: str = "0.001", cid: str | None = None) -> OrderRequest:
+    return OrderRequest("BTCUSDT", Side.BUY, OrderType.LIMIT, quantity=D(qty), price=D(price), client_order_id=cid)
+
+
+async def test_rules_cache_and_market_data(adapter: MexcAdapter, fake: FakeMexc) -> None:
+    assert isinstance(adapter, ExchangeAdapter)
+    async with asyncio.timeout(10):
+        rules = await adapter.exchange_info()
+        assert {"BTCUSDT", "SOLUSDT"} <= set(rules)
+        assert (await adapter.symbol_rules("btcusdt")).tick_size == D("0.01")
+        with pytest.raises(InvalidSymbol):
+            await adapter.symbol_rules("NOPEUSDT")
+        assert [c[1] for c in fake.calls].count("/exchangeInfo") == 1  # cached
+        book = await adapter.order_book("BTCUSDT", limit=5)
+        assert book.last_update_id == fake.market.version and len(book.bids) == 5
+        assert book.bids[0].price < book.asks[0].price
+        assert len(await adapter.recent_trades("ETHUSDT", 2)) == 2
+        (k,) = await adapter.klines("BTCUSDT", "1h", limit=1)
+        assert k.interval == "1h" and k.close == D("73414.21")
+        assert fake.calls[-1][2]["interval"] == "60m"  # MEXC's spelling on the wire
+        assert (await adapter.ticker_24h("BTCUSDT")).last_price > 0
+        assert await adapter.price("BTCUSDT") == D("61837.63")
+        tick = await adapter.book_ticker("BTCUSDT")
+        assert (tick.bid, tick.ask) == (book.bids[0].price, book.asks[0].price)
+        status = await adapter.server_status()
+        assert status.exchange == "mexc" and status.reachable and abs(status.clock_offset_ms) < 2000
+        depth_usage = next(u for u in status.rate_limits if u.kind == "GET /api/v3/depth")
+        assert (depth_usage.used, depth_usage.limit, depth_usage.interval_s) == (1, 500, 10)
+
+
+async def test_orders_round_trip(adapter: MexcAdapter, fake: FakeMexc) -> None:
+    async with asyncio.timeout(10):
+        placed = await adapter.place_order(_limit(cid="mine-1"))
+        assert (placed.client_order_id, placed.status, placed.price) == ("mine-1", OrderStatus.NEW, D(60000))
+        assert isinstance(placed.order_id, str) and placed.order_id.startswith("C02__")
+        auto = await adapter.place_order(_limit("59000"))
+        assert auto.client_order_id.startswith("tmcp") and len(auto.client_order_id) == 32
+        assert [o.client_order_id for o in await adapter.open_orders("BTCUSDT")] == ["mine-1", auto.client_order_id]
+        got = await adapter.get_order("BTCUSDT", client_order_id="mine-1")
+        assert got.order_id == placed.order_id
+        cancelled = await adapter.cancel_order("BTCUSDT", order_id=placed.order_id)
+        assert cancelled.status is OrderStatus.CANCELED
+        assert [o.order_id for o in await adapter.cancel_all_orders("BTCUSDT")] == [auto.order_id]
+        assert await adapter.cancel_all_orders("BTCUSDT") == []
+        with pytest.raises(UnknownOrder):
+            await adapter.get_order("BTCUSDT", order_id="C02__999")
+        market = await adapter.place_order(
+            OrderRequest("BTCUSDT", Side.BUY, OrderType.MARKET, quote_order_qty=D("100"))
+        )
+        assert market.status is OrderStatus.FILLED and market.executed_qty > 0  # read back after the ack
+        ioc = await adapter.place_order(_ioc())
+        assert ioc.time_in_force is TimeInForce.IOC
+        await adapter.test_order(_limit())
+        assert len(await adapter.all_orders("BTCUSDT")) == 4
+        (fill,) = await adapter.my_trades("ATLASUSDT")
+        assert fill.order_id == "C02__385413065019117569043"
+        balances = {b.asset: b for b in await adapter.balances()}
+        assert balances["USDT"].free < 10_000 and balances["BTC"].free > 1
+    sent = [p for m, path, p in fake.calls if (m, path) == ("POST", "/order")]
+    assert sent[0]["newClientOrderId"] == "mine-1" and sent[-1]["type"] == "IMMEDIATE_OR_CANCEL"
+
+
+def _ioc() -> OrderRequest:
+    return OrderRequest("BTCUSDT", Side.SELL, OrderType.LIMIT, quantity=D("0.002"), price=D("61000"),
+                        time_in_force=TimeInForce.IOC)  # fmt: skip
+
+
+async def test_local_validation_and_unsupported_shapes(adapter: MexcAdapter, fake: FakeMexc) -> None:
+    async with asyncio.timeout(10):
+        with pytest.raises(FilterFailure, match="tick size"):
+            await adapter.place_order(_limit("60000.001"))
+        stop = OrderRequest("BTCUSDT", Side.SELL, OrderType.STOP_LOSS_LIMIT, quantity=D("0.001"), price=D(1),
+                            stop_price=D(1))  # fmt: skip
+        with pytest.raises(NotSupported):
+            await adapter.place_order(stop)
+        with pytest.raises(NotSupported):
+            await adapter.place_oco("BTCUSDT", Side.SELL, quantity=D(1), price=D(2), stop_price=D(1))
+        with pytest.raises(BadParameter):
+            await adapter.open_orders()
+    assert not [c for c in fake.calls if c[1] == "/order"]
+
+
+async def test_cancel_replace_is_cancel_then_place(adapter: MexcAdapter, fake: FakeMexc) -> None:
+    async with asyncio.timeout(10):
+        old = await adapter.place_order(_limit())
+        result = await adapter.cancel_replace(_limit("59500"), cancel_order_id=old.order_id)
+        assert (result.cancel_result, result.new_order_result) == ("SUCCESS", "SUCCESS")
+        assert result.new_order is not None and result.new_order.price == D(59500)
+        assert fake.orders[str(old.order_id)].status == "CANCELED"
+
+
+@pytest.mark.parametrize("fault", ["503_after", "hang_after"])
+async def test_unknown_outcome_is_looked_up_not_resent(fake: FakeMexc, fault: str) -> None:
+    """MEXC created the order but the answer was lost (5xx / timeout): the adapter finds it by client order id."""
+    fake.faults["POST /order"] = [fault]
+    async with asyncio.timeout(15), MexcAdapter(fake_config(fake, request_timeout_s=0.5)) as ex:
+        order = await ex.place_order(_limit(cid="once-1"))
+    assert order.client_order_id == "once-1" and order.status is OrderStatus.NEW
+    assert len(fake.orders) == 1
+    lookups = [p for m, path, p in fake.calls if (m, path) == ("GET", "/order")]
+    assert lookups == [lookups[0]] and lookups[0]["origClientOrderId"] == "once-1"
+
+
+async def test_rejected_before_creation_is_sent_again_once(adapter: MexcAdapter, fake: FakeMexc) -> None:
+    fake.faults["POST /order"] = ["503_before"]
+    async with asyncio.timeout(10):
+        order = await adapter.place_order(_limit(cid="twice-1"))
+    assert order.client_order_id == "twice-1" and len(fake.orders) == 1
+    assert [path for m, path, _ in fake.calls if path == "/order"] == ["/order", "/order", "/order"]  # POST GET POST
+    fake.faults["POST /order"] = ["503_before", "503_before"]
+    async with asyncio.timeout(10):
+        with pytest.raises(ExchangeUnavailable):
+            await adapter.place_order(_limit(cid="never-1"))
+    assert len(fake.orders) == 1
