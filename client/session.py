@@ -160,7 +160,13 @@ class McpClient:
                 headers["Authorization"] = f"Bearer {opts.token}"
         link = _Link(self)
         await ws.connect(
-            self.url, link, subprotocols=subprotocols, headers=headers, ssl=opts.ssl, backend=opts.backend, options=opts.wire
+            self.url,
+            link,
+            subprotocols=subprotocols,
+            headers=headers,
+            ssl=opts.ssl,
+            backend=opts.backend,
+            options=opts.wire,
         )
         self._link = link
         if self._modern:
@@ -174,7 +180,9 @@ class McpClient:
             self.protocol_version = result.get("protocolVersion")
             self.notify("notifications/initialized")
         self.server_capabilities = result.get("capabilities", {})
-        self.server_info = result.get("serverInfo") or result.get("_meta", {}).get("io.modelcontextprotocol/serverInfo", {})
+        self.server_info = result.get("serverInfo") or result.get("_meta", {}).get(
+            "io.modelcontextprotocol/serverInfo", {}
+        )
         self.connected.set()
 
     async def _resubscribe(self) -> None:

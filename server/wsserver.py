@@ -108,7 +108,7 @@ class ClientConnection:
         self.session.on_message(data)
 
     def on_writable(self) -> None:
-        if self.out is not None:
+        if self.out is not None and self.conn is not None and not self.conn.closed:  # nothing goes after a close
             self.out.flush()
 
     def on_close(self, code: int, reason: str) -> None:
@@ -132,6 +132,8 @@ class ClientConnection:
                 self._check_slow(out)
 
     def _check_slow(self, out: OutboundQueue) -> None:
+        if self.conn is None or self.conn.closed:  # already closing: once is enough (no warning per message)
+            return
         cfg = self.server.config
         if out.queued_bytes > cfg.slow_consumer_bytes or out.behind_for() > cfg.slow_consumer_grace_s:
             log.warning("closing slow consumer %s (%d bytes queued)", self.principal.name, out.queued_bytes)
@@ -261,7 +263,8 @@ class McpServer:
         await _until(lambda: not any(c.out and len(c.out) for c in self.connections), deadline)
         for client in list(self.connections):
             client.close(CloseCode.GOING_AWAY, "server shutting down")
-        await _until(lambda: not self.connections, deadline)
+        # closing handshakes get their own short bound even when draining used up the deadline
+        await _until(lambda: not self.connections, max(deadline, time.monotonic() + 1.0))
         if self._sweeper is not None:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
