@@ -1,0 +1,139 @@
+"""``tradingmcp bench``: the latency benchmark suite (round trips, pipelined throughput, fan-out, idle memory).
+
+Prints the tables, writes ``<out>/<timestamp>.json`` (machine info, config, percentiles, CDFs) and
+``<out>/<timestamp>.png`` (latency CCDF per scenario, fan-out deliveries/s). Targets are reported, not asserted: the
+exit code is 0 when the run completed, 1 when a step failed (every server process is killed either way).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from tradingmcp.benchmarks import config as C
+from tradingmcp.benchmarks.config import BenchConfig
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+    if any(v <= 0 for v in values):
+        raise argparse.ArgumentTypeError("counts must be positive")
+    return values
+
+
+def _scenarios(text: str) -> tuple[str, ...]:
+    names = tuple(x.strip() for x in text.split(",") if x.strip())
+    unknown = [n for n in names if n not in C.ROUNDTRIP_SCENARIOS]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown scenario(s) {unknown}; choose from {list(C.ROUNDTRIP_SCENARIOS)}")
+    return tuple(n for n in C.ROUNDTRIP_SCENARIOS if n in names)  # table order; the floor first
+
+
+def build_parser() -> argparse.ArgumentParser:
+    d = BenchConfig()
+    p = argparse.ArgumentParser(prog="tradingmcp bench", description=__doc__)
+    p.add_argument("--calls", type=int, default=d.calls, help=f"measured calls per scenario (default {d.calls})")
+    p.add_argument("--sdk-calls", type=int, default=None, help="calls for the SDK scenarios (default min(2000, calls))")
+    p.add_argument("--warmup", type=int, default=None, help="warm-up calls per scenario (default min(1000, calls/10))")
+    p.add_argument("--rounds", type=int, default=d.rounds, help=f"interleaved rounds (default {d.rounds})")
+    p.add_argument(
+        "--scenarios",
+        type=_scenarios,
+        default=d.scenarios,
+        help="comma-separated round-trip scenarios (default all): " + ",".join(C.ROUNDTRIP_SCENARIOS),
+    )
+    p.add_argument("--no-sdk", action="store_true", help="skip the official-SDK scenarios")
+    p.add_argument("--pipeline-calls", type=int, default=None, help="calls per throughput measurement (default calls)")
+    p.add_argument("--inflight", type=int, default=d.pipeline_inflight, help="requests in flight on one connection")
+    p.add_argument("--conns", type=int, default=d.conns, help="connections for the multi-connection throughput")
+    p.add_argument("--conn-inflight", type=int, default=d.conn_inflight, help="requests in flight per connection there")
+    p.add_argument(
+        "--fanout", type=_ints, default=d.fanout_subscribers, help="subscriber counts N (default 1,10,100,1000)"
+    )
+    p.add_argument("--no-fanout", action="store_true", help="skip the fan-out measurement")
+    p.add_argument("--fanout-seconds", type=float, default=d.fanout_seconds, help="publishing window per phase (s)")
+    p.add_argument("--fanout-rounds", type=int, default=d.fanout_rounds, help="alternating saturated windows")
+    p.add_argument("--fanout-procs", type=int, default=d.fanout_client_procs, help="client processes for subscribers")
+    p.add_argument("--idle-conns", type=int, default=d.idle_conns, help="idle connections for memory (0 skips)")
+    p.add_argument("--out", type=Path, default=d.out_dir, help="output folder (default bench-results)")
+    p.add_argument("--no-plot", action="store_true", help="do not write the PNG")
+    return p
+
+
+def config_from_args(args: argparse.Namespace) -> BenchConfig:
+    """The :class:`BenchConfig` for parsed CLI arguments.
+
+    Raises:
+        ValueError: a count is not positive.
+    """
+    if args.calls <= 0 or args.rounds <= 0:
+        raise ValueError("--calls and --rounds must be positive")
+    scenarios = tuple(s for s in args.scenarios if not (args.no_sdk and s in C.SDK_SCENARIOS))
+    return BenchConfig(
+        calls=args.calls,
+        sdk_calls=args.sdk_calls if args.sdk_calls is not None else min(2_000, args.calls),
+        warmup_calls=args.warmup if args.warmup is not None else min(1_000, max(10, args.calls // 10)),
+        rounds=args.rounds,
+        scenarios=scenarios,
+        pipeline_calls=args.pipeline_calls if args.pipeline_calls is not None else args.calls,
+        pipeline_inflight=args.inflight,
+        conns=args.conns,
+        conn_inflight=args.conn_inflight,
+        fanout_subscribers=() if args.no_fanout else args.fanout,
+        fanout_seconds=args.fanout_seconds,
+        fanout_rounds=max(1, args.fanout_rounds),
+        fanout_client_procs=max(1, args.fanout_procs),
+        idle_conns=max(0, args.idle_conns),
+        out_dir=args.out,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; returns the exit code (0 done, 1 a step failed, 2 bad arguments)."""
+    import uvloop
+
+    from tradingmcp.benchmarks.procs import BenchError, kill_all, raise_fd_limit
+    from tradingmcp.benchmarks.report import print_report, write_json, write_plot
+    from tradingmcp.benchmarks.run import run
+
+    args = build_parser().parse_args(argv)
+    try:
+        cfg = config_from_args(args)
+    except ValueError as exc:
+        print(f"tradingmcp bench: {exc}", file=sys.stderr)
+        return 2
+    raise_fd_limit()
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    doc: dict[str, Any] = {"started": stamp}
+    failed: str | None = None
+    try:
+        uvloop.run(run(cfg, doc))
+    except (BenchError, TimeoutError, OSError, AssertionError) as exc:
+        failed = f"{type(exc).__name__}: {exc}"
+    except Exception as exc:  # an unexpected failure: keep the traceback, still write what was measured
+        traceback.print_exc()
+        failed = f"{type(exc).__name__}: {exc}"
+    except KeyboardInterrupt:
+        failed = "interrupted"
+    finally:
+        kill_all()
+    if failed is not None:
+        doc["error"] = failed
+        print(f"tradingmcp bench: failed: {failed}", file=sys.stderr)
+    print_report(doc)
+    json_path = write_json(doc, cfg.out_dir / f"{stamp}.json")
+    print(f"results: {json_path}")
+    if not args.no_plot and doc.get("roundtrip"):
+        print(f"plot: {write_plot(doc, cfg.out_dir / f'{stamp}.png')}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""Smoke test of the whole harness: every scenario, real processes and sockets on 127.0.0.1, tiny counts."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+from pathlib import Path
+
+import pytest
+
+from tradingmcp.benchmarks import config as C
+from tradingmcp.benchmarks.cli import main
+from tradingmcp.benchmarks.procs import BenchError, Child, kill_all
+
+
+def test_bench_end_to_end_writes_json_and_png(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["--calls", "300", "--sdk-calls", "20", "--warmup", "20", "--rounds", "3", "--pipeline-calls", "256"]
+    argv += [
+        "--conns",
+        "4",
+        "--fanout",
+        "1,10",
+        "--fanout-seconds",
+        "0.3",
+        "--idle-conns",
+        "40",
+        "--out",
+        str(tmp_path),
+    ]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "tools/call round trip" in printed and "fan-out" in printed
+
+    (json_path,) = tmp_path.glob("*.json")
+    (png_path,) = tmp_path.glob("*.png")
+    assert png_path.stat().st_size > 10_000
+    doc = json.loads(json_path.read_text())
+    assert "error" not in doc
+    assert doc["machine"]["cpu_count"] >= 1 and doc["machine"]["packages"]["picows"]
+
+    assert list(doc["roundtrip"]) == list(C.ROUNDTRIP_SCENARIOS)
+    for name, row in doc["roundtrip"].items():
+        s = row["summary"]
+        assert s["count"] == (20 if name in C.SDK_SCENARIOS else 300), name
+        assert 0 < s["min_us"] <= s["p50_us"] <= s["p90_us"] <= s["p99_us"] <= s["p999_us"] <= s["max_us"]
+        assert row["cdf"][-1][1] == 1.0
+    assert doc["roundtrip"][C.TCP_FLOOR]["p50_ratio"] == 1.0
+    # the official SDK pays pydantic + anyio streams per message: slower than our client on the same host
+    assert doc["roundtrip"][C.SDK_STDIO]["summary"]["p50_us"] > doc["roundtrip"][C.MCP_WS_PICOWS]["summary"]["p50_us"]
+
+    tput = {(r["scenario"], r["connections"]): r for r in doc["throughput"]}
+    assert set(tput) == {(s, n) for s in C.PIPELINE_SCENARIOS for n in (1, 4)}
+    assert all(r["calls_per_s"] > 0 and r["calls"] == 256 for r in doc["throughput"])
+
+    fan = {(r["server"], r["subscribers"], r["phase"]): r for r in doc["fanout"]}
+    assert len(fan) == 2 * 2 * 2
+    for (server, n, phase), r in fan.items():
+        assert r["received_in_window"] > 0, (server, n, phase)
+        assert r["latency"]["p50_us"] > 0
+        if phase == "paced":  # nothing is dropped at the paced rate: every publish reaches all N
+            assert r["received_in_window"] >= 0.8 * r["published"] * n
+    assert [m["connections"] for m in doc["memory"]] == [40, 40]
+    assert all(m["rss_after_bytes"] > 0 for m in doc["memory"])
+    met = {t["target"]: t["met"] for t in doc["targets"]}
+    assert len(met) == 5
+    assert met.pop("fan-out to 100 >= 0.8x raw picows broadcast") is None  # N=100 did not run
+    assert all(v is not None for v in met.values()), met
+    assert multiprocessing.active_children() == []  # every server process was ended
+
+
+async def test_child_start_failure_is_reported_and_the_process_ends() -> None:
+    child = Child("bad-backend", "tradingmcp.benchmarks.servers:mcp_echo", "no-such-backend", None)
+    try:
+        with pytest.raises(BenchError, match="unknown backend"):
+            await child.start(timeout_s=60.0)
+    finally:
+        kill_all()
+    assert not child.process.is_alive()
+
+
+async def test_child_commands_and_kill() -> None:
+    child = Child("tcp", "tradingmcp.benchmarks.servers:tcp_echo")
+    try:
+        info = await child.start(timeout_s=60.0)
+        assert info["port"] > 0
+        assert await child.request("rss", timeout_s=10.0) > 1 << 20
+        with pytest.raises(BenchError, match="unknown command"):
+            await child.request("nope", timeout_s=10.0)
+    finally:
+        kill_all()
+    assert not child.process.is_alive()
