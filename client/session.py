@@ -183,7 +183,6 @@ class McpClient:
         self.server_info = result.get("serverInfo") or result.get("_meta", {}).get(
             "io.modelcontextprotocol/serverInfo", {}
         )
-        self.connected.set()
 
     async def _resubscribe(self) -> None:
         for key in sorted(self.streams):
@@ -226,13 +225,14 @@ class McpClient:
                         self._link.conn.close()
                     continue
                 self.reconnects += 1
+                self.connected.set()  # only now: initialized AND every subscription restored
                 log.info("reconnected to %s (reconnect #%d)", self.url, self.reconnects)
                 return
         finally:
             self._reconnect_task = None
 
     async def wait_connected(self, timeout_s: float | None = None) -> None:
-        """Wait until the client is connected and initialized (after a reconnect, say)."""
+        """Wait until the client is connected, initialized and (after a reconnect) re-subscribed."""
         async with asyncio.timeout(timeout_s if timeout_s is not None else self.options.timeout_s):
             await self.connected.wait()
 
@@ -414,4 +414,5 @@ async def connect(url: str, options: ClientOptions | None = None, **kwargs: Any)
         options = ClientOptions(**{**(options.__dict__ if options else {}), **kwargs})
     client = McpClient(url, options)
     await client._open()
+    client.connected.set()
     return client
