@@ -5,17 +5,21 @@ MCP's stdio transport is newline-delimited JSON-RPC on stdin/stdout; each line b
 line, unchanged (the bridge does not interpret MCP, so every protocol version passes through). Logs go to stderr.
 
 If the WebSocket closes, the bridge exits with status 1 (the host restarts it and re-initializes, as after any server
-restart); a stdin EOF closes the socket normally (1000) and exits 0.
+restart). A stdin EOF waits (up to ``linger_s``) for the answers to requests still in flight, then closes the socket
+normally (1000) and exits 0: no answer is lost.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import ssl as ssl_module
 import sys
 from typing import BinaryIO
+
+import orjson
 
 from tradingmcp.transport import ws
 from tradingmcp.transport.closecodes import CloseCode
@@ -29,12 +33,20 @@ class _ToStdout:
     def __init__(self, out: BinaryIO, closed: asyncio.Future[tuple[int, str]]) -> None:
         self.out = out
         self.closed = closed
+        self.outstanding: set[object] = set()
+        self.drained = asyncio.Event()
 
     def on_open(self, conn: ws.Connection) -> None:
         pass
 
     def on_text(self, data: ws.TextData) -> None:
         raw = data.encode() if isinstance(data, str) else bytes(data)
+        if self.outstanding:
+            rid = _response_id(raw)
+            if rid is not None:
+                self.outstanding.discard(rid)
+                if not self.outstanding:
+                    self.drained.set()
         self.out.write(raw.replace(b"\n", b" ") + b"\n")  # JSON never needs a raw newline; keep one message a line
         self.out.flush()
 
@@ -54,6 +66,7 @@ async def run_bridge(
     backend: ws.Backend = ws.DEFAULT_BACKEND,
     stdin: BinaryIO | None = None,
     stdout: BinaryIO | None = None,
+    linger_s: float = 10.0,
 ) -> int:
     """Pump stdin lines → frames and frames → stdout lines until either side ends. Returns the exit status.
 
@@ -78,12 +91,20 @@ async def run_bridge(
                 return
             line = line.strip()
             if line:
+                rid = _request_id(line)
+                if rid is not None:
+                    handler.outstanding.add(rid)
+                    handler.drained.clear()
                 conn.send_text(line)
 
     pump: asyncio.Future[None] = loop.create_task(pump_stdin())
     waiters: set[asyncio.Future[object]] = {pump, closed}  # type: ignore[arg-type]
     done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
     if pump in done:
+        if handler.outstanding and not closed.done():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(linger_s):
+                    await handler.drained.wait()
         conn.close(CloseCode.NORMAL_CLOSURE, "stdin closed")
         try:
             async with asyncio.timeout(2):
@@ -95,3 +116,24 @@ async def run_bridge(
     code, reason = closed.result()
     log.error("server closed the connection (%d %s)", code, reason)
     return 1
+
+
+def _request_id(line: bytes) -> object:
+    """The id of a JSON-RPC request line (None for notifications, responses and garbage)."""
+    try:
+        msg = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return None
+    if isinstance(msg, dict) and "method" in msg and msg.get("id") is not None:
+        return msg["id"]
+    return None
+
+
+def _response_id(raw: bytes) -> object:
+    try:
+        msg = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    if isinstance(msg, dict) and "method" not in msg:
+        return msg.get("id")
+    return None

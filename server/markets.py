@@ -50,6 +50,12 @@ def book_json(book: OrderBookSnapshot, levels: int) -> dict[str, Any]:
     return out
 
 
+def plain(d: Decimal) -> str:
+    """A decimal without exponent or trailing zeros: ``Decimal("0.01000000")`` → ``"0.01"``."""
+    text = format(d.normalize(), "f")
+    return text if text != "-0" else "0"
+
+
 def trade_json(t: Trade) -> dict[str, Any]:
     return {
         "symbol": t.symbol,
@@ -186,11 +192,11 @@ def register_market_tools(app: McpApp, adapter: ExchangeAdapter, exchange: str) 
             "status": r.status,
             "base_asset": r.base_asset,
             "quote_asset": r.quote_asset,
-            "tick_size": str(r.tick_size),
-            "step_size": str(r.step_size),
-            "min_qty": str(r.min_qty),
-            "max_qty": str(r.max_qty),
-            "min_notional": str(r.min_notional),
+            "tick_size": plain(r.tick_size),
+            "step_size": plain(r.step_size),
+            "min_qty": plain(r.min_qty),
+            "max_qty": plain(r.max_qty),
+            "min_notional": plain(r.min_notional),
         }
 
     sym_schema = {

@@ -34,8 +34,9 @@ def _start_server() -> tuple[subprocess.Popen[str], str, str]:
     )
     assert proc.stderr is not None
     url = token = ""
-    for _ in range(20):
+    for _ in range(40):
         line = proc.stderr.readline()
+        assert "SIMULATED EXCHANGE" in line or "=" in line or not line.startswith("Traceback"), line
         if m := re.search(r"at (ws://\S+)", line):
             url = m.group(1)
         if m := re.search(r"shown once: (\S+)", line):
@@ -98,3 +99,41 @@ def test_bridge_carries_a_stdio_session_to_the_server() -> None:
     finally:
         server.terminate()
         assert server.wait(timeout=10) == 0  # SIGTERM → graceful shutdown, exit 0
+
+
+def test_serve_runs_the_embedded_simulator_by_default() -> None:
+    """No credentials: ``serve`` starts the simulator on the real recording, with a banner, and serves its market."""
+    server, url, token = _start_server()
+    try:
+        lines = [
+            {
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "initialize",
+                "params": {
+                    "protocolVersion": "2025-11-25",
+                    "capabilities": {},
+                    "clientInfo": {"name": "host", "version": "1"},
+                },
+            },
+            {
+                "jsonrpc": "2.0",
+                "id": 2,
+                "method": "tools/call",
+                "params": {"name": "get_symbol_rules", "arguments": {"symbol": "BTCUSDT"}},
+            },
+        ]
+        out = subprocess.run(
+            [PY, "-m", "tradingmcp", "bridge", url, "--token", token],
+            check=False,
+            input="".join(json.dumps(x) + "\n" for x in lines),
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        answers = [json.loads(line) for line in out.stdout.splitlines()]
+        rules = next(a for a in answers if a.get("id") == 2)["result"]["structuredContent"]
+        assert rules["symbol"] == "BTCUSDT" and rules["tick_size"] == "0.01" and rules["quote_asset"] == "USDT"
+    finally:
+        server.terminate()
+        assert server.wait(timeout=15) == 0

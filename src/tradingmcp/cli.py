@@ -21,7 +21,10 @@ def _cmd_certs(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from tradingmcp.serve import ServeOptions, run_serve
+    from tradingmcp.stack import ExchangeOptions
 
     opts = ServeOptions(
         host=args.host,
@@ -32,6 +35,10 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         tokens=args.tokens,
         insecure_no_auth=args.insecure_no_auth,
         backend=args.backend,
+        exchange=ExchangeOptions(
+            speed=args.speed, data_dir=Path(args.data) if args.data else None, synthetic=args.synthetic
+        ),
+        with_exchange=not args.no_exchange,
     )
     return _run(run_serve(opts))
 
@@ -117,6 +124,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tokens", default=None, help="name:token:scopes;... (default: $TRADINGMCP_TOKENS)")
     p.add_argument("--insecure-no-auth", action="store_true", help="no tokens (allowed on loopback only)")
     p.add_argument("--backend", choices=["picows", "websockets"], default="picows")
+    p.add_argument("--speed", type=float, default=1.0, help="simulator replay speed (default real time; loops)")
+    p.add_argument("--data", default=None, help="data root for the simulator (default ../shared/data)")
+    p.add_argument("--synthetic", action="store_true", help="simulator: seeded synthetic market")
+    p.add_argument("--no-exchange", action="store_true", help="no exchange: built-in tools only")
     p.set_defaults(func=_cmd_serve)
 
     p = sub.add_parser("sim", help="run the Binance-compatible exchange simulator (replays the real recording)")

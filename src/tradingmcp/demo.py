@@ -20,13 +20,10 @@ from pathlib import Path
 
 from tradingmcp.client.session import McpClient, connect
 from tradingmcp.server.builtin import register_builtin_tools
-from tradingmcp.server.exchanges.binance.adapter import BinanceAdapter
-from tradingmcp.server.exchanges.binance.config import BinanceConfig
-from tradingmcp.server.markets import MarketBridge, register_market_tools
 from tradingmcp.server.mcp.registry import McpApp
 from tradingmcp.server.mcp.streams import StreamHub
-from tradingmcp.server.sim.app import SimConfig, Simulator, banner
 from tradingmcp.server.wsserver import McpServer, ServerConfig
+from tradingmcp.stack import ExchangeOptions, ExchangeStack
 from tradingmcp.transport.auth import TokenStore, new_token
 from tradingmcp.transport.tls import client_ssl_context, server_ssl_context, write_dev_certs
 
@@ -66,25 +63,15 @@ async def _watch(client: McpClient, duration_s: float, counts: Counter[str], seq
 
 async def run_demo(opts: DemoOptions) -> int:
     """Run the demo; returns the exit status (0 when every stream delivered and every call succeeded)."""
-    sim = Simulator(SimConfig(speed=opts.speed, data_dir=opts.data_dir, synthetic=opts.synthetic, symbols=SYMBOLS))
-    await sim.start()
-    print(banner(sim), flush=True)
-    adapter = BinanceAdapter(
-        BinanceConfig(
-            api_key="sim-key",
-            api_secret="sim-secret",
-            rest_url=sim.rest_url,
-            stream_url=sim.stream_url,
-            ws_api_url=sim.ws_api_url,
-        )
-    )
     certs = Path(tempfile.mkdtemp(prefix="tradingmcp-demo-"))
     write_dev_certs(certs)
     token = new_token()
     app, hub = McpApp(), StreamHub()
     register_builtin_tools(app, hub)
-    bridge = MarketBridge("binance", adapter, hub)
-    register_market_tools(app, adapter, "binance")
+    stack = await ExchangeStack.start(
+        app, hub, ExchangeOptions(speed=opts.speed, loop=False, data_dir=opts.data_dir, synthetic=opts.synthetic)
+    )
+    print(stack.banner, flush=True)
     server = McpServer(
         app,
         ServerConfig(
@@ -94,8 +81,6 @@ async def run_demo(opts: DemoOptions) -> int:
     )
     status = 0
     try:
-        await adapter.start()
-        await bridge.start()
         await server.start()
         print(f"MCP server: {server.url} (TLS with a fresh dev CA, bearer token, scope read)", flush=True)
         client = await connect(server.url, token=token, ssl=client_ssl_context(certs / "ca.pem"))
@@ -122,9 +107,7 @@ async def run_demo(opts: DemoOptions) -> int:
         status = 1
     finally:
         await server.stop()
-        await bridge.close()
-        await adapter.close()
-        await sim.stop()
+        await stack.close()
     print("demo OK" if status == 0 else "demo FAILED", flush=True)
     return status
 

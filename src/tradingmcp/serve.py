@@ -9,13 +9,14 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tradingmcp.server.builtin import register_builtin_tools
 from tradingmcp.server.mcp.registry import McpApp
 from tradingmcp.server.mcp.streams import StreamHub
 from tradingmcp.server.wsserver import McpServer, ServerConfig, is_loopback
+from tradingmcp.stack import ExchangeOptions, ExchangeStack
 from tradingmcp.transport.auth import TokenStore, new_token
 from tradingmcp.transport.tls import server_ssl_context, write_dev_certs
 from tradingmcp.transport.ws import Backend
@@ -37,6 +38,8 @@ class ServeOptions:
     tokens: str | None = None
     insecure_no_auth: bool = False
     backend: Backend = "picows"
+    exchange: ExchangeOptions = field(default_factory=ExchangeOptions)
+    with_exchange: bool = True
 
 
 def resolve_security(opts: ServeOptions) -> tuple[ServerConfig, str | None]:
@@ -83,6 +86,9 @@ async def run_serve(opts: ServeOptions) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     app, hub = build_app()
+    stack = await ExchangeStack.start(app, hub, opts.exchange) if opts.with_exchange else None
+    if stack is not None:
+        print(stack.banner, file=sys.stderr, flush=True)
     server = await McpServer(app, config, streams=hub).start()
     print(f"TradingMCP serving MCP over WebSocket at {server.url} (backend {config.backend})", file=sys.stderr)
     if generated:
@@ -93,4 +99,6 @@ async def run_serve(opts: ServeOptions) -> int:
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     await server.stop()
+    if stack is not None:
+        await stack.close()
     return 0
