@@ -14,12 +14,12 @@ Only HMAC keys exist in the simulator (the dev key is ``sim-key``/``sim-secret``
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import unquote_plus, urlencode
 
+from tradingmcp.server.exchanges.wire import hmac_sha256_hex, strip_signature
 from tradingmcp.server.sim.errors import (
     bad_api_key_format,
     bad_recv_window,
@@ -46,9 +46,8 @@ MAX_RECV_WINDOW_MS = 60000.0
 _MICROS_THRESHOLD = 10**14  # a ms epoch stays below this until year 5138
 
 
-def hmac_hex(secret: str, payload: str) -> str:
-    """HMAC-SHA256 of ``payload`` keyed with ``secret``, lower-case hex."""
-    return hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
+hmac_hex = hmac_sha256_hex
+"""Binance's HMAC signature: lower-case hex HMAC-SHA256 (shared with MEXC, see ``exchanges.wire``)."""
 
 
 def check_api_key(api_key: str | None, keys: Mapping[str, str]) -> str:
@@ -95,24 +94,6 @@ def check_timestamp(params: Mapping[str, Any], now_ms: int) -> None:
         raise timestamp_ahead()
     if now_ms - ts_ms > recv_window:
         raise bad_timestamp()
-
-
-def strip_signature(raw: str) -> tuple[str, str | None]:
-    """Remove the ``signature=...`` pair from a raw query string or form body.
-
-    Returns:
-        ``(raw without the pair, the signature value or None)``; other pairs keep their order and encoding.
-    """
-    if "signature=" not in raw:
-        return raw, None
-    kept: list[str] = []
-    signature: str | None = None
-    for pair in raw.split("&"):
-        if pair.startswith("signature="):
-            signature = pair[len("signature=") :]
-        else:
-            kept.append(pair)
-    return "&".join(kept), signature
 
 
 def _matches(secret: str, signature: str, candidates: Iterable[str]) -> bool:

@@ -22,7 +22,7 @@ from typing import Any
 from binance import AsyncClient
 from binance.ws.constants import WSListenerState
 
-from tradingmcp.server.exchanges import rules
+from tradingmcp.server.exchanges import rules, wire
 from tradingmcp.server.exchanges.binance import params, parse
 from tradingmcp.server.exchanges.binance.config import BinanceConfig
 from tradingmcp.server.exchanges.binance.errors import (
@@ -350,7 +350,7 @@ class BinanceAdapter:
     async def balances(self, non_zero: bool = True) -> list[Balance]:
         """``GET /api/v3/account`` (weight 20): balances (only non-zero ones when ``non_zero``)."""
         body = await self._call(20, self.client.get_account, omitZeroBalances="true" if non_zero else "false")
-        return parse.balances(body, non_zero)
+        return wire.balances(body, non_zero)
 
     async def place_oco(
         self,

@@ -35,16 +35,9 @@ from tradingmcp.server.exchanges.models import (
     Trade,
     UserEvent,
 )
+from tradingmcp.server.exchanges.wire import ZERO, dec
 
 Json = Mapping[str, Any]
-ZERO = Decimal(0)
-
-
-def dec(value: Any) -> Decimal:
-    """A wire number (string, int or None) as Decimal; None and "" become 0."""
-    if value is None or value == "":
-        return ZERO
-    return Decimal(value) if isinstance(value, str) else Decimal(str(value))
 
 
 def levels(rows: Iterable[Sequence[Any]]) -> tuple[BookLevel, ...]:
@@ -269,12 +262,6 @@ def my_trade(row: Json) -> Fill:
         time_ms=int(row["time"]),
         is_buyer=bool(row["isBuyer"]) if "isBuyer" in row else None,
     )
-
-
-def balances(account: Json, non_zero: bool = True) -> list[Balance]:
-    """``GET /api/v3/account`` body → Balances (only free+locked > 0 when ``non_zero``)."""
-    out = [Balance(b["asset"], dec(b["free"]), dec(b["locked"])) for b in account.get("balances", ())]
-    return [b for b in out if b.total > 0] if non_zero else out
 
 
 def order_list(body: Json) -> OrderList:

@@ -25,7 +25,6 @@ from typing import Any
 
 from tradingmcp.server.exchanges.mexc.errors import ExchangeError, error_for_code
 from tradingmcp.server.exchanges.models import (
-    Balance,
     BookLevel,
     Fill,
     Kline,
@@ -40,9 +39,9 @@ from tradingmcp.server.exchanges.models import (
     TimeInForce,
     Trade,
 )
+from tradingmcp.server.exchanges.wire import ZERO, dec
 
 Json = Mapping[str, Any]
-ZERO = Decimal(0)
 
 # MEXC REST order type -> (neutral type, time in force)
 ORDER_TYPES: dict[str, tuple[OrderType, TimeInForce | None]] = {
@@ -78,13 +77,6 @@ def mexc_order_type(order_type: OrderType, time_in_force: TimeInForce | None) ->
     if order_type in (OrderType.MARKET, OrderType.LIMIT_MAKER):
         return order_type.value
     raise ValueError(f"MEXC Spot has no {order_type.value} orders (LIMIT, MARKET, LIMIT_MAKER, IOC, FOK only)")
-
-
-def dec(value: Any) -> Decimal:
-    """A wire number (string, int, float-free JSON number or None) as Decimal; None and "" become 0."""
-    if value is None or value == "":
-        return ZERO
-    return Decimal(value) if isinstance(value, str) else Decimal(str(value))
 
 
 def _int(value: Any, default: int = 0) -> int:
@@ -316,12 +308,6 @@ def my_trade(row: Json) -> Fill:
         time_ms=_int(row["time"]),
         is_buyer=bool(row["isBuyer"]) if "isBuyer" in row else None,
     )
-
-
-def balances(account: Json, non_zero: bool = True) -> list[Balance]:
-    """``GET /api/v3/account`` body → Balances (only free+locked > 0 when ``non_zero``)."""
-    out = [Balance(b["asset"], dec(b["free"]), dec(b["locked"])) for b in account.get("balances", ())]
-    return [b for b in out if b.total > 0] if non_zero else out
 
 
 def listen_key(body: Json) -> str:

@@ -26,6 +26,7 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
+from tradingmcp.server.exchanges import wire
 from tradingmcp.server.exchanges.mexc import parse
 from tradingmcp.server.exchanges.mexc.config import MexcConfig
 from tradingmcp.server.exchanges.mexc.control import rest_kline_interval
@@ -406,7 +407,7 @@ class MexcRestClient:
 
     async def balances(self, non_zero: bool = True) -> list[Balance]:
         """Balances from ``GET /api/v3/account``."""
-        return parse.balances(await self.account(), non_zero)
+        return wire.balances(await self.account(), non_zero)
 
     # ------------------------------------------------------------------------------------------ user data stream
 

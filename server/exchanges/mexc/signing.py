@@ -12,13 +12,13 @@ Never log the secret or a signature.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, quote
 
 from tradingmcp.server.exchanges.mexc.config import DEFAULT_RECV_WINDOW_MS, MAX_RECV_WINDOW_MS
+from tradingmcp.server.exchanges.wire import hmac_sha256_hex, strip_signature
 
 API_KEY_HEADER = "X-MEXC-APIKEY"
 """Header carrying the API key on signed (and listenKey) requests."""
@@ -58,14 +58,8 @@ def encode_params(params: ParamItems) -> str:
     return "&".join(f"{quote(str(k), safe='')}={quote(_format_value(v), safe='')}" for k, v in items)
 
 
-def sign(secret: str, total_params: str) -> str:
-    """HMAC-SHA256 of ``total_params`` keyed by ``secret``, lowercase hex (64 chars).
-
-    Args:
-        secret: the API secret.
-        total_params: query string + body, concatenated with no separator.
-    """
-    return hmac.new(secret.encode(), total_params.encode(), hashlib.sha256).hexdigest()
+sign = hmac_sha256_hex
+"""MEXC's signature: ``sign(secret, total_params)``, totalParams = query string + body, no separator; lowercase hex."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,20 +137,6 @@ class VerifyResult:
     params: dict[str, str] | None = None
 
 
-def _strip_signature(raw: str) -> tuple[str, str | None]:
-    """Remove the ``signature=...`` pair from a raw query/body, returning (rest, signature)."""
-    if not raw:
-        return "", None
-    kept: list[str] = []
-    found: str | None = None
-    for part in raw.split("&"):
-        if part.startswith("signature="):
-            found = part[len("signature=") :]
-        else:
-            kept.append(part)
-    return "&".join(kept), found
-
-
 def verify(
     secret: str,
     query: str,
@@ -187,8 +167,8 @@ def verify(
     """
     if expected_api_key is not None and api_key != expected_api_key:
         return VerifyResult(False, CODE_BAD_API_KEY, "API-key format invalid.")
-    q_rest, q_sig = _strip_signature(query)
-    b_rest, b_sig = _strip_signature(body)
+    q_rest, q_sig = strip_signature(query)
+    b_rest, b_sig = strip_signature(body)
     given = q_sig if q_sig is not None else b_sig
     params: dict[str, str] = dict(parse_qsl(b_rest, keep_blank_values=True))
     params.update(parse_qsl(q_rest, keep_blank_values=True))

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from tradingmcp.server.exchanges import wire
 from tradingmcp.server.exchanges.mexc import parse
 from tradingmcp.server.exchanges.mexc.errors import FilterFailure
 from tradingmcp.server.exchanges.models import OrderStatus, OrderType, Side, TimeInForce
@@ -96,8 +97,8 @@ def test_orders_fills_balances(rest_bodies: dict[str, Any]) -> None:
         OrderStatus.NEW, OrderType.LIMIT, TimeInForce.IOC, 1666676533741
     )  # fmt: skip
     account = {"balances": [{"asset": "MX", "free": "3", "locked": "1"}, {"asset": "X", "free": "0", "locked": "0"}]}
-    assert [b.asset for b in parse.balances(account)] == ["MX"]
-    assert len(parse.balances(account, non_zero=False)) == 2
+    assert [b.asset for b in wire.balances(account)] == ["MX"]
+    assert len(wire.balances(account, non_zero=False)) == 2
 
 
 def test_batch_answer_mixes_orders_and_errors() -> None:

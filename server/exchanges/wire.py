@@ -1,0 +1,55 @@
+"""Wire conventions Binance Spot and MEXC Spot v3 share, in one place.
+
+* numbers travel as decimal strings: :func:`dec`;
+* signed requests carry ``signature`` = HMAC-SHA256, lower-case hex, over the raw query string concatenated with the raw
+  body (Binance "SIGNED endpoint security", MEXC "Signature"): :func:`hmac_sha256_hex`, :func:`strip_signature`;
+* ``GET /api/v3/account`` lists ``balances: [{asset, free, locked}]`` on both: :func:`balances`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from tradingmcp.server.exchanges.models import Balance
+
+ZERO = Decimal(0)
+
+
+def dec(value: Any) -> Decimal:
+    """A wire number (string, int or None) as Decimal; None and "" become 0."""
+    if value is None or value == "":
+        return ZERO
+    return Decimal(value) if isinstance(value, str) else Decimal(str(value))
+
+
+def hmac_sha256_hex(secret: str, payload: str) -> str:
+    """HMAC-SHA256 of ``payload`` keyed with ``secret``, lower-case hex (64 characters)."""
+    return hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
+
+
+def strip_signature(raw: str) -> tuple[str, str | None]:
+    """Remove the ``signature=...`` pair from a raw query string or form body.
+
+    Returns:
+        ``(raw without the pair, the signature value or None)``; other pairs keep their order and encoding.
+    """
+    if "signature=" not in raw:
+        return raw, None
+    kept: list[str] = []
+    signature: str | None = None
+    for pair in raw.split("&"):
+        if pair.startswith("signature="):
+            signature = pair[len("signature=") :]
+        else:
+            kept.append(pair)
+    return "&".join(kept), signature
+
+
+def balances(account: Mapping[str, Any], non_zero: bool = True) -> list[Balance]:
+    """``GET /api/v3/account`` body → Balances (only free+locked > 0 when ``non_zero``)."""
+    out = [Balance(b["asset"], dec(b["free"]), dec(b["locked"])) for b in account.get("balances", ())]
+    return [b for b in out if b.total > 0] if non_zero else out
