@@ -52,23 +52,32 @@ class ToolResult:
     is_error: bool = False
 
     def to_wire(self) -> dict[str, Any]:
-        text = self.text if self.text is not None else orjson.dumps(self.structured).decode()
+        if self.text is None and self.structured is not None:
+            return _structured(self.structured, self.is_error)
+        text = self.text if self.text is not None else "null"  # JSON of structured=None
         out: dict[str, Any] = {"content": [{"type": "text", "text": text}], "isError": self.is_error}
         if self.structured is not None:
             out["structuredContent"] = self.structured
         return out
 
 
+def _structured(value: Any, is_error: bool = False) -> dict[str, Any]:
+    """A result whose text block is the JSON of ``value``: serialized once, embedded as-is (``orjson.Fragment``) in
+    ``structuredContent`` so encoding the response does not serialize it a second time (hot path)."""
+    raw = orjson.dumps(value)
+    return {
+        "content": [{"type": "text", "text": raw.decode()}],
+        "structuredContent": orjson.Fragment(raw),
+        "isError": is_error,
+    }
+
+
 def to_tool_result(value: Any) -> dict[str, Any]:
-    """Normalize whatever a tool returned into a ``CallToolResult`` dict."""
+    """Normalize whatever a tool returned into a ``CallToolResult`` dict (for the engine to encode with orjson)."""
     if isinstance(value, ToolResult):
         return value.to_wire()
     if isinstance(value, dict):
-        return {
-            "content": [{"type": "text", "text": orjson.dumps(value).decode()}],
-            "structuredContent": value,
-            "isError": False,
-        }
+        return _structured(value)
     if isinstance(value, str):
         return {"content": [{"type": "text", "text": value}], "isError": False}
     if value is None:
