@@ -11,24 +11,10 @@ from pathlib import Path
 import pytest
 from binance import AsyncClient
 from binance.exceptions import BinanceAPIException
+from sim_support import client_class
 
 from tradingmcp.server.sim.app import SimConfig, Simulator
 from tradingmcp.server.sim.weights import RateLimitConfig
-
-
-def client_class(sim: Simulator) -> type[AsyncClient]:
-    """python-binance pointed at the simulator exactly as the notes describe (class attributes)."""
-    return type("SimClient", (AsyncClient,), {"API_URL": sim.rest_url, "WS_API_URL": sim.ws_api_url})
-
-
-@pytest.fixture
-async def sim(data_dir: Path) -> AsyncIterator[Simulator]:
-    s = Simulator(SimConfig(speed=0, data_dir=data_dir))
-    await s.start()
-    try:
-        yield s
-    finally:
-        await s.stop()
 
 
 @pytest.fixture

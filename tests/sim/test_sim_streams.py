@@ -10,25 +10,16 @@ from typing import Any
 import orjson
 import pytest
 import websockets
-from binance import AsyncClient, BinanceSocketManager
+from binance import BinanceSocketManager
+from sim_support import client_class
 
 from tradingmcp.server.sim.app import SimConfig, Simulator
 from tradingmcp.server.sim.streams import StreamConfig
 
 
 @pytest.fixture
-async def sim(data_dir: Path) -> AsyncIterator[Simulator]:
-    s = Simulator(SimConfig(speed=0, data_dir=data_dir))
-    await s.start()
-    try:
-        yield s
-    finally:
-        await s.stop()
-
-
-@pytest.fixture
 async def bsm(sim: Simulator) -> AsyncIterator[BinanceSocketManager]:
-    cls: type[AsyncClient] = type("SimClient", (AsyncClient,), {"API_URL": sim.rest_url, "WS_API_URL": sim.ws_api_url})
+    cls = client_class(sim)
     client = await cls.create("sim-key", "sim-secret")
     manager = BinanceSocketManager(client)
     manager.STREAM_URL = sim.stream_url

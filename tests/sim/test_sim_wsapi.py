@@ -15,26 +15,17 @@ import pytest
 import websockets
 from binance import AsyncClient, BinanceSocketManager
 from binance.exceptions import BinanceAPIException
+from sim_support import client_class
 
 from tradingmcp.server.sim.app import SimConfig, Simulator
 from tradingmcp.server.sim.signing import hmac_hex
 
 
 async def _client(sim: Simulator, secret: str = "sim-secret") -> AsyncClient:
-    cls: type[AsyncClient] = type("SimClient", (AsyncClient,), {"API_URL": sim.rest_url, "WS_API_URL": sim.ws_api_url})
+    cls = client_class(sim)
     client = await cls.create("sim-key", secret)
     client.ws_api.TIMEOUT = 1  # python-binance's read loop poll; an idle manual-step feed would make close wait 10 s
     return client
-
-
-@pytest.fixture
-async def sim(data_dir: Path) -> AsyncIterator[Simulator]:
-    s = Simulator(SimConfig(speed=0, data_dir=data_dir))
-    await s.start()
-    try:
-        yield s
-    finally:
-        await s.stop()
 
 
 @pytest.fixture
