@@ -19,10 +19,9 @@ import ssl as ssl_module
 import sys
 from typing import BinaryIO
 
-import orjson
-
 from tradingmcp.transport import ws
 from tradingmcp.transport.closecodes import CloseCode
+from tradingmcp.transport.jsonrpc import JsonRpcError, Kind, Message, parse
 
 log = logging.getLogger("tradingmcp.bridge")
 
@@ -120,20 +119,18 @@ async def run_bridge(
 
 def _request_id(line: bytes) -> object:
     """The id of a JSON-RPC request line (None for notifications, responses and garbage)."""
-    try:
-        msg = orjson.loads(line)
-    except orjson.JSONDecodeError:
-        return None
-    if isinstance(msg, dict) and "method" in msg and msg.get("id") is not None:
-        return msg["id"]
-    return None
+    msg = _classify(line)
+    return msg.id if msg is not None and msg.kind is Kind.REQUEST else None
 
 
 def _response_id(raw: bytes) -> object:
+    """The id of a response or error response (None for anything else)."""
+    msg = _classify(raw)
+    return msg.id if msg is not None and msg.kind in (Kind.RESPONSE, Kind.ERROR_RESPONSE) else None
+
+
+def _classify(raw: bytes) -> Message | None:
     try:
-        msg = orjson.loads(raw)
-    except orjson.JSONDecodeError:
+        return parse(raw)
+    except JsonRpcError:
         return None
-    if isinstance(msg, dict) and "method" not in msg:
-        return msg.get("id")
-    return None

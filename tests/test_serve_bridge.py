@@ -13,6 +13,12 @@ import pytest
 from tradingmcp.serve import ServeError, ServeOptions, resolve_security
 
 PY = sys.executable
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "host", "version": "1"}},
+}
 
 
 def test_non_loopback_without_tokens_is_refused() -> None:
@@ -51,16 +57,7 @@ def test_bridge_carries_a_stdio_session_to_the_server() -> None:
     server, url, token = _start_server()
     try:
         lines = [
-            {
-                "jsonrpc": "2.0",
-                "id": 1,
-                "method": "initialize",
-                "params": {
-                    "protocolVersion": "2025-11-25",
-                    "capabilities": {},
-                    "clientInfo": {"name": "host", "version": "1"},
-                },
-            },
+            INITIALIZE,
             {"jsonrpc": "2.0", "method": "notifications/initialized"},
             {
                 "jsonrpc": "2.0",
@@ -106,16 +103,7 @@ def test_serve_runs_the_embedded_simulator_by_default() -> None:
     server, url, token = _start_server()
     try:
         lines = [
-            {
-                "jsonrpc": "2.0",
-                "id": 1,
-                "method": "initialize",
-                "params": {
-                    "protocolVersion": "2025-11-25",
-                    "capabilities": {},
-                    "clientInfo": {"name": "host", "version": "1"},
-                },
-            },
+            INITIALIZE,
             {
                 "jsonrpc": "2.0",
                 "id": 2,
