@@ -28,6 +28,7 @@ from tradingmcp.server.exchanges.models import (
 from tradingmcp.server.mcp.engine import Call
 from tradingmcp.server.mcp.registry import McpApp, Tool, ToolError
 from tradingmcp.server.mcp.streams import StreamHub, StreamSource
+from tradingmcp.server.venues import Venues
 from tradingmcp.transport.jsonrpc import ErrorCode, JsonRpcError
 
 log = logging.getLogger("tradingmcp.server.markets")
@@ -90,7 +91,7 @@ class MarketBridge:
         self._refs: dict[StreamSpec, int] = {}
         self._pump: asyncio.Task[None] | None = None
         for kind in KIND_SPECS:
-            hub.add_source(StreamSource(kind, f"{kind} of a symbol", self._start, self._stop))
+            hub.add_source(StreamSource(f"{kind}:{name}", f"{kind} of a {name} symbol", self._start, self._stop))
 
     def parse_key(self, key: str) -> tuple[str, StreamSpec, int]:
         """``kind:exchange:SYMBOL[:levels]`` → (kind, spec, levels). Raises JsonRpcError -32602 on a bad key."""
@@ -155,39 +156,47 @@ class MarketBridge:
                 log.info("market stream %s: %s %s", ev.state, ev.symbol or "", ev.detail)
 
 
-_SYMBOL: dict[str, Any] = {"type": "string", "minLength": 3, "maxLength": 20, "description": "e.g. BTCUSDT"}
+SYMBOL_SCHEMA: dict[str, Any] = {"type": "string", "minLength": 3, "maxLength": 20, "description": "e.g. BTCUSDT"}
+"""JSON Schema of a ``symbol`` tool argument (exchange spelling; case-insensitive)."""
 
 
-def register_market_tools(app: McpApp, adapter: ExchangeAdapter, exchange: str) -> None:
-    """``get_ticker``, ``get_order_book``, ``get_symbol_rules`` (read scope) for one exchange."""
+def _exchange_error(exc: ExchangeError) -> ToolError:
+    return ToolError(str(exc), "exchange_error", {"exchange_error": type(exc).__name__})
+
+
+def register_market_tools(app: McpApp, venues: Venues) -> None:
+    """``get_ticker``, ``get_order_book``, ``get_symbol_rules`` (read scope), each with an optional ``exchange``."""
 
     async def get_ticker(call: Call, args: dict[str, Any]) -> dict[str, Any]:
+        venue = venues.for_args(args)
         symbol = args["symbol"].upper()
         try:
-            tick, last = await asyncio.gather(adapter.book_ticker(symbol), adapter.price(symbol))
+            tick, last = await asyncio.gather(venue.adapter.book_ticker(symbol), venue.adapter.price(symbol))
         except ExchangeError as exc:
-            raise ToolError(str(exc), "exchange_error") from exc
-        return {"exchange": exchange, **ticker_json(tick), "price": str(last)}
+            raise _exchange_error(exc) from exc
+        return {"exchange": venue.name, **ticker_json(tick), "price": str(last)}
 
     async def get_order_book(call: Call, args: dict[str, Any]) -> dict[str, Any]:
+        venue = venues.for_args(args)
         symbol, limit = args["symbol"].upper(), int(args.get("limit", 10))
-        book = adapter.local_book(symbol, limit)
+        book = venue.adapter.local_book(symbol, limit)
         source = "local"
         if book is None:
             source = "rest"
             try:
-                book = await adapter.order_book(symbol, max(5, limit))
+                book = await venue.adapter.order_book(symbol, max(5, limit))
             except ExchangeError as exc:
-                raise ToolError(str(exc), "exchange_error") from exc
-        return {"exchange": exchange, "source": source, **book_json(book, limit)}
+                raise _exchange_error(exc) from exc
+        return {"exchange": venue.name, "source": source, **book_json(book, limit)}
 
     async def get_symbol_rules(call: Call, args: dict[str, Any]) -> dict[str, Any]:
+        venue = venues.for_args(args)
         try:
-            r = await adapter.symbol_rules(args["symbol"].upper())
+            r = await venue.adapter.symbol_rules(args["symbol"].upper())
         except ExchangeError as exc:
-            raise ToolError(str(exc), "exchange_error") from exc
+            raise _exchange_error(exc) from exc
         return {
-            "exchange": exchange,
+            "exchange": venue.name,
             "symbol": r.symbol,
             "status": r.status,
             "base_asset": r.base_asset,
@@ -199,15 +208,20 @@ def register_market_tools(app: McpApp, adapter: ExchangeAdapter, exchange: str) 
             "min_notional": plain(r.min_notional),
         }
 
+    exchange = venues.schema()
     sym_schema = {
         "type": "object",
-        "properties": {"symbol": _SYMBOL},
+        "properties": {"symbol": SYMBOL_SCHEMA, "exchange": exchange},
         "required": ["symbol"],
         "additionalProperties": False,
     }
     book_schema = {
         "type": "object",
-        "properties": {"symbol": _SYMBOL, "limit": {"type": "integer", "minimum": 1, "maximum": MAX_BOOK_LEVELS}},
+        "properties": {
+            "symbol": SYMBOL_SCHEMA,
+            "limit": {"type": "integer", "minimum": 1, "maximum": MAX_BOOK_LEVELS},
+            "exchange": exchange,
+        },
         "required": ["symbol"],
         "additionalProperties": False,
     }

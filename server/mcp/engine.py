@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Hashable
 from typing import Any, Protocol
 
-from tradingmcp.server.mcp.registry import McpApp, ToolError, error_result, to_tool_result
+from tradingmcp.server.mcp.registry import McpApp, ToolCallRecord, ToolError, error_result, to_tool_result
 from tradingmcp.server.mcp.resources import ResourceHub
 from tradingmcp.transport import jsonrpc
 from tradingmcp.transport.auth import ANONYMOUS, Principal
@@ -48,6 +49,16 @@ CACHE_HINTS: dict[str, tuple[str, int]] = {
 }
 """2026-07-28 cache hints per method: (``cacheScope``, ``ttlMs`` in ms). Tool and resource lists never change while
 the server runs (``listChanged: false``)."""
+
+
+class _CallClock:
+    """When a tools/call was dispatched: monotonic ns (for latency) and wall ms (for the record)."""
+
+    __slots__ = ("ns", "wall_ms")
+
+    def __init__(self) -> None:
+        self.ns = time.perf_counter_ns()
+        self.wall_ms = time.time_ns() // 1_000_000
 
 
 class Sink(Protocol):
@@ -285,6 +296,59 @@ class ServerSession:
         return out
 
     def _tools_call(self, rid: jsonrpc.RequestId, params: dict[str, Any], meta: dict[str, Any] | None) -> Any:
+        if not self.app.observers:  # the hot path pays one truth test for observability
+            return self._call_tool(rid, params, meta, None)
+        started = _CallClock()
+        try:
+            out = self._call_tool(rid, params, meta, started)
+        except JsonRpcError as exc:
+            self._observe(started, params, "rpc_error", None, exc.code, exc.message)
+            raise
+        if out is not _PENDING:
+            self._observe_result(started, params, out)
+        return out
+
+    def _observe_result(self, started: _CallClock, params: dict[str, Any], result: dict[str, Any]) -> None:
+        if result.get("isError"):
+            sc = result.get("structuredContent")
+            err = sc.get("error") if isinstance(sc, dict) else None
+            code = err.get("code") if isinstance(err, dict) else None
+            msg = err.get("message") if isinstance(err, dict) else None
+            self._observe(started, params, "tool_error", result, code, msg)
+        else:
+            self._observe(started, params, "ok", result, None, None)
+
+    def _observe(
+        self,
+        started: _CallClock,
+        params: dict[str, Any],
+        outcome: str,
+        result: dict[str, Any] | None,
+        code: str | int | None,
+        message: str | None,
+    ) -> None:
+        name = params.get("name")
+        args = params.get("arguments")
+        record = ToolCallRecord(
+            principal=self.principal.name,
+            tool=name if isinstance(name, str) else repr(name),
+            arguments=args if isinstance(args, dict) else {},
+            outcome=outcome,
+            result=result,
+            error_code=code,
+            error=message,
+            latency_us=(time.perf_counter_ns() - started.ns) / 1000,
+            time_ms=started.wall_ms,
+        )
+        for observer in self.app.observers:
+            try:
+                observer(record)
+            except Exception:
+                log.exception("tools/call observer failed")
+
+    def _call_tool(
+        self, rid: jsonrpc.RequestId, params: dict[str, Any], meta: dict[str, Any] | None, started: _CallClock | None
+    ) -> Any:
         name = params.get("name")
         tool = self.app.tools.get(name) if isinstance(name, str) else None
         if tool is None:
@@ -315,26 +379,42 @@ class ServerSession:
         if rid in self.tasks:
             raise JsonRpcError(ErrorCode.INVALID_REQUEST, f"Request id {rid!r} is already in flight")
         modern = bool(meta and meta.get(META_VERSION) in MODERN_VERSIONS)
-        task = asyncio.get_running_loop().create_task(self._run_async(rid, tool.fn, call, args, modern))
+        task = asyncio.get_running_loop().create_task(
+            self._run_async(rid, tool.fn, call, args, modern, None if started is None else (started, params))
+        )
         self.tasks[rid] = task
         return _PENDING
 
     async def _run_async(
-        self, rid: jsonrpc.RequestId, fn: Callable[..., Any], call: Call, args: dict[str, Any], modern: bool
+        self,
+        rid: jsonrpc.RequestId,
+        fn: Callable[..., Any],
+        call: Call,
+        args: dict[str, Any],
+        modern: bool,
+        observed: tuple[_CallClock, dict[str, Any]] | None,
     ) -> None:
         try:
             result = to_tool_result(await fn(call, args))
         except asyncio.CancelledError:
+            if observed is not None:
+                self._observe(*observed, "cancelled", None, None, "cancelled before completion")
             return  # cancelled by notifications/cancelled or the connection closing: never answered
         except ToolError as exc:
             result = error_result(exc)
         except JsonRpcError as exc:
+            if observed is not None:
+                self._observe(*observed, "rpc_error", None, exc.code, exc.message)
             self._finish(rid, jsonrpc.encode_error(rid, exc.code, exc.message, exc.data))
             return
-        except Exception:
+        except Exception as exc:
             log.exception("tool failed")
+            if observed is not None:
+                self._observe(*observed, "internal", None, ErrorCode.INTERNAL_ERROR, type(exc).__name__)
             self._finish(rid, jsonrpc.encode_error(rid, ErrorCode.INTERNAL_ERROR, "Internal error in tools/call"))
             return
+        if observed is not None:
+            self._observe_result(*observed, result)
         if modern:
             result["resultType"] = "complete"
         self._finish(rid, jsonrpc.encode_result(rid, result))

@@ -27,6 +27,33 @@ ToolFn = Callable[["Call", dict[str, Any]], Any]
 ReadFn = Callable[[str], Any]
 
 
+@dataclass(frozen=True, slots=True)
+class ToolCallRecord:
+    """One finished ``tools/call``, as observers (audit log, metrics) see it.
+
+    ``outcome`` is ``ok``, ``tool_error`` (an ``isError`` result: ToolError or a missing scope, ``error_code``
+    ``forbidden``), ``rpc_error`` (a JSON-RPC error: unknown tool, bad params, too many in flight) or ``internal``.
+    ``result`` is the ``CallToolResult`` dict (its ``structuredContent`` may be an ``orjson.Fragment``: encode it with
+    orjson); None for JSON-RPC errors. ``latency_us`` runs from dispatch to the result (µs); ``time_ms`` is the wall
+    clock at dispatch (ms since the epoch). Arguments are as received: observers must redact before storing.
+    """
+
+    principal: str
+    tool: str
+    arguments: dict[str, Any]
+    outcome: str
+    result: dict[str, Any] | None
+    error_code: str | int | None
+    error: str | None
+    latency_us: float
+    time_ms: int
+
+
+CallObserver = Callable[[ToolCallRecord], None]
+"""Called synchronously on the event loop after each ``tools/call``: must be cheap and must not raise (queue the
+record and do the work elsewhere)."""
+
+
 class ToolError(Exception):
     """A tool-level failure reported to the model as ``isError: true`` (not a protocol error).
 
@@ -187,6 +214,7 @@ class McpApp:
     resources: dict[str, Resource] = field(default_factory=dict)
     templates: list[ResourceTemplate] = field(default_factory=list)
     page_size: int = 100
+    observers: list[CallObserver] = field(default_factory=list)
 
     def add_tool(self, tool: Tool) -> Tool:
         if tool.name in self.tools:

@@ -27,7 +27,9 @@ log = logging.getLogger("tradingmcp.server.streams")
 
 
 class Subscriber(Protocol):
-    """What the hub needs from a connection: a conflating send and an identity."""
+    """What the hub needs from a connection: a conflating send (market data) and a lossless one (order events)."""
+
+    def send(self, data: bytes) -> None: ...
 
     def send_conflatable(self, key: Any, data: bytes) -> None: ...
 
@@ -38,7 +40,11 @@ StopFn = Callable[[str], Awaitable[None] | None]
 
 @dataclass(slots=True)
 class StreamSource:
-    """How to start/stop the upstream feeding streams of one ``kind`` (e.g. an exchange subscription)."""
+    """How to start/stop the upstream feeding streams of one ``kind`` (e.g. an exchange subscription).
+
+    ``kind`` is either a bare kind (``trades``: any key ``trades:...``) or ``kind:exchange`` (``trades:binance``: keys
+    ``trades:binance:...``), so several exchanges can each feed their own streams of the same kind.
+    """
 
     kind: str
     description: str
@@ -67,6 +73,7 @@ class StreamHub:
         self.sources[source.kind] = source
 
     def kinds(self) -> list[str]:
+        """Registered source kinds (``trades:binance``, ``orders:mexc``...)."""
         return sorted(self.sources)
 
     def subscriber_count(self, key: str) -> int:
@@ -81,8 +88,11 @@ class StreamHub:
         return sorted(self._streams)
 
     def _source_for(self, key: str) -> StreamSource:
-        kind = key.split(":", 1)[0]
-        source = self.sources.get(kind)
+        parts = key.split(":", 2)
+        source = self.sources.get(":".join(parts[:2])) if len(parts) > 1 else None
+        kind = parts[0]
+        if source is None:
+            source = self.sources.get(kind)
         if source is None:
             raise JsonRpcError(
                 ErrorCode.INVALID_PARAMS, f"unknown stream kind {kind!r}; available: {self.kinds()}", {"stream": key}
@@ -130,8 +140,12 @@ class StreamHub:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    def publish(self, key: str, data: Any) -> int:
-        """Push ``data`` (JSON-serializable) to every subscriber of ``key``; serialized once. Returns deliveries."""
+    def publish(self, key: str, data: Any, *, conflate: bool = True) -> int:
+        """Push ``data`` (JSON-serializable) to every subscriber of ``key``; serialized once. Returns deliveries.
+
+        ``conflate`` True (market data): a subscriber that is behind keeps only the latest message of ``key``.
+        False (order and balance events): every message is delivered, in order.
+        """
         stream = self._streams.get(key)
         if stream is None:
             return 0
@@ -139,8 +153,12 @@ class StreamHub:
         payload = orjson.dumps(
             {"jsonrpc": "2.0", "method": STREAM_METHOD, "params": {"stream": key, "seq": stream.seq, "data": data}}
         )
-        for sub in stream.subscribers:
-            sub.send_conflatable(key, payload)
+        if conflate:
+            for sub in stream.subscribers:
+                sub.send_conflatable(key, payload)
+        else:
+            for sub in stream.subscribers:
+                sub.send(payload)
         stream.published += 1
         return len(stream.subscribers)
 

@@ -11,12 +11,14 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from tradingmcp.server.exchanges.base import ExchangeAdapter
 from tradingmcp.server.exchanges.binance.adapter import BinanceAdapter
 from tradingmcp.server.exchanges.binance.config import BinanceConfig
-from tradingmcp.server.markets import MarketBridge, register_market_tools
 from tradingmcp.server.mcp.registry import McpApp
 from tradingmcp.server.mcp.streams import StreamHub
 from tradingmcp.server.sim.app import SimConfig, Simulator, banner
+from tradingmcp.server.toolset import Toolset, ToolsetConfig, build_toolset
+from tradingmcp.server.venues import Mode, Venue, Venues
 
 
 @dataclass(frozen=True)
@@ -31,20 +33,32 @@ class ExchangeOptions:
 
 
 class ExchangeStack:
-    """``await ExchangeStack.start(app, hub, opts)`` … ``await stack.close()``. ``banner`` says what runs."""
+    """``await ExchangeStack.start(app, hub, opts)`` … ``await stack.close()``. ``banner`` says what runs.
 
-    def __init__(self, adapter: BinanceAdapter, bridge: MarketBridge, sim: Simulator | None, text: str) -> None:
-        self.adapter = adapter
-        self.bridge = bridge
+    Registers every tool family (:func:`build_toolset`) on ``app`` for the venues it starts.
+    """
+
+    def __init__(self, venues: Venues, toolset: Toolset, sim: Simulator | None, text: str) -> None:
+        self.venues = venues
+        self.toolset = toolset
         self.sim = sim
         self.banner = text
 
+    @property
+    def adapter(self) -> ExchangeAdapter:
+        """The default venue's adapter."""
+        return self.venues.get().adapter
+
     @classmethod
-    async def start(cls, app: McpApp, hub: StreamHub, opts: ExchangeOptions) -> ExchangeStack:
+    async def start(
+        cls, app: McpApp, hub: StreamHub, opts: ExchangeOptions, tools: ToolsetConfig | None = None
+    ) -> ExchangeStack:
         key, secret = os.environ.get("BINANCE_API_KEY", ""), os.environ.get("BINANCE_API_SECRET", "")
         sim: Simulator | None = None
+        mode: Mode
         if key and secret:
             config = BinanceConfig(api_key=key, api_secret=secret)  # Spot Testnet by default
+            mode = "testnet" if config.testnet else "live"
             text = f"exchange: Binance Spot {'Testnet' if config.testnet else 'MAINNET'} ({config.effective_rest_url})"
         else:
             sim = Simulator(
@@ -64,22 +78,28 @@ class ExchangeStack:
                 stream_url=sim.stream_url,
                 ws_api_url=sim.ws_api_url,
             )
+            mode = "sim"
             text = banner(sim)
         adapter = BinanceAdapter(config)
-        bridge = MarketBridge("binance", adapter, hub)
-        register_market_tools(app, adapter, "binance")
+        venues = Venues([Venue("binance", adapter, mode, sim)])
+        toolset = build_toolset(app, hub, venues, tools)
         try:
             await adapter.start()
-            await bridge.start()
+            for venue in venues:
+                await venue.user.start()
+            await toolset.start()
         except BaseException:
+            await toolset.close()
             await adapter.close()
             if sim is not None:
                 await sim.stop()
             raise
-        return cls(adapter, bridge, sim, text)
+        return cls(venues, toolset, sim, text)
 
     async def close(self) -> None:
-        await self.bridge.close()
-        await self.adapter.close()
+        await self.toolset.close()
+        for venue in self.venues:
+            await venue.user.close()
+            await venue.adapter.close()
         if self.sim is not None:
             await self.sim.stop()

@@ -1,0 +1,133 @@
+"""The exchanges a server bridges (its *venues*): each an adapter, a mode, and a fan-out of its account events.
+
+Every tool takes an optional ``exchange`` argument (``binance``, ``mexc``) and resolves it here; without one the
+server's default venue is used. ``mode`` says what is really behind the adapter: ``sim`` (the embedded simulator),
+``testnet`` (Binance Spot Testnet) or ``live`` (real money) — trading safety rules key off it.
+
+An adapter has one account-event iterator (:meth:`ExchangeAdapter.user_events`); several consumers need it (the
+portfolio ledger, the ``orders:``/``balances:`` push streams, ``wait_for_event``, the audit log), so a
+:class:`UserEventBus` reads it once and calls each listener synchronously, in arrival order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from tradingmcp.server.exchanges.base import ExchangeAdapter
+from tradingmcp.server.exchanges.models import UserEvent
+from tradingmcp.server.mcp.registry import ToolError
+
+log = logging.getLogger("tradingmcp.server.venues")
+
+Mode = Literal["sim", "testnet", "live"]
+UserListener = Callable[[UserEvent], None]
+
+
+class UserEventBus:
+    """Reads ``adapter.user_events()`` once and hands every event to each listener (sync callbacks; must not block).
+
+    A listener that raises is logged and kept. ``add_listener`` returns a function that removes it.
+    """
+
+    def __init__(self, adapter: ExchangeAdapter) -> None:
+        self._adapter = adapter
+        self._listeners: list[UserListener] = []
+        self._task: asyncio.Task[None] | None = None
+        self.events = 0
+
+    def add_listener(self, listener: UserListener) -> Callable[[], None]:
+        self._listeners.append(listener)
+
+        def remove() -> None:
+            with contextlib.suppress(ValueError):
+                self._listeners.remove(listener)
+
+        return remove
+
+    async def start(self) -> None:
+        """Open the account's user data stream and start dispatching (idempotent)."""
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        async for ev in self._adapter.user_events():
+            self.events += 1
+            for listener in list(self._listeners):
+                try:
+                    listener(ev)
+                except Exception:
+                    log.exception("user event listener failed")
+
+
+@dataclass
+class Venue:
+    """One bridged exchange. ``sim`` is the embedded simulator object when ``mode == "sim"`` (else None)."""
+
+    name: str
+    adapter: ExchangeAdapter
+    mode: Mode
+    sim: Any = None
+    user: UserEventBus = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.user = UserEventBus(self.adapter)
+
+
+class Venues:
+    """The server's venues by name, and the default one (the first given unless named)."""
+
+    def __init__(self, venues: list[Venue], default: str | None = None) -> None:
+        if not venues:
+            raise ValueError("at least one venue is needed")
+        self.by_name = {v.name: v for v in venues}
+        self.default = default or venues[0].name
+        if self.default not in self.by_name:
+            raise ValueError(f"default venue {self.default!r} is not configured")
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.by_name)
+
+    def __iter__(self) -> Any:
+        return iter(self.by_name.values())
+
+    def get(self, name: str | None = None) -> Venue:
+        """The venue called ``name`` (case-insensitive), or the default one when None.
+
+        Raises:
+            ToolError: ``unknown_exchange`` when no such venue is configured.
+        """
+        if name is None:
+            return self.by_name[self.default]
+        venue = self.by_name.get(name.lower())
+        if venue is None:
+            raise ToolError(
+                f"exchange {name!r} is not configured on this server; available: {', '.join(self.names)}",
+                "unknown_exchange",
+                {"available": self.names},
+            )
+        return venue
+
+    def for_args(self, args: dict[str, Any]) -> Venue:
+        """The venue named by a tool's ``exchange`` argument (default when absent)."""
+        return self.get(args.get("exchange"))
+
+    def schema(self) -> dict[str, Any]:
+        """JSON Schema of the optional ``exchange`` tool argument."""
+        return {
+            "type": "string",
+            "enum": self.names,
+            "description": f"exchange to use (default {self.default})",
+        }

@@ -1,0 +1,76 @@
+"""Support for the tool tests: a whole TradingMCP server for tool tests: the simulator on the real recording (manual-step, ``speed=0``: only
+``server.sim.step(n)`` advances the market) → python-binance adapter → every tool family → McpServer on loopback ws.
+
+Two tokens: ``trader`` (scopes read+trade) and ``reader`` (read only). ``tool_server`` uses the default
+:class:`ToolsetConfig`; a test that needs other limits builds its own with ``start_tool_server(data_dir, tmp_path,
+config)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from tradingmcp.client.session import McpClient, connect
+from tradingmcp.server.audit import AuditConfig
+from tradingmcp.server.builtin import register_builtin_tools
+from tradingmcp.server.mcp.registry import McpApp
+from tradingmcp.server.mcp.streams import StreamHub
+from tradingmcp.server.sim.app import Simulator
+from tradingmcp.server.toolset import ToolsetConfig
+from tradingmcp.server.venues import Venues
+from tradingmcp.server.wsserver import McpServer, ServerConfig
+from tradingmcp.stack import ExchangeOptions, ExchangeStack
+from tradingmcp.transport.auth import TokenStore
+
+TRADER_TOKEN = "trader-token-0123456789abcdef"
+READER_TOKEN = "reader-token-0123456789abcdef"
+
+
+@dataclass
+class ToolServer:
+    """A running server: ``url``, ``sim`` (step it), ``venues``, ``app``, ``stack``; ``client()`` connects."""
+
+    url: str
+    sim: Simulator
+    venues: Venues
+    app: McpApp
+    hub: StreamHub
+    stack: ExchangeStack
+    server: McpServer
+
+    @asynccontextmanager
+    async def client(self, token: str = TRADER_TOKEN, **options: Any) -> AsyncIterator[McpClient]:
+        c = await connect(self.url, token=token, **options)
+        try:
+            yield c
+        finally:
+            await c.close()
+
+
+@asynccontextmanager
+async def start_tool_server(
+    data_dir: Path, tmp_path: Path, config: ToolsetConfig | None = None, speed: float = 0
+) -> AsyncIterator[ToolServer]:
+    """Start the whole stack (see module docstring); the audit database goes under ``tmp_path``."""
+    config = config or ToolsetConfig()
+    if config.audit.data_dir is None:
+        config = replace(config, audit=replace(config.audit, data_dir=tmp_path / "audit"))
+    app, hub = McpApp(), StreamHub()
+    register_builtin_tools(app, hub)
+    stack = await ExchangeStack.start(app, hub, ExchangeOptions(speed=speed, loop=False, data_dir=data_dir), config)
+    assert stack.sim is not None
+    tokens = TokenStore({TRADER_TOKEN: ("trader", ["read", "trade"]), READER_TOKEN: ("reader", ["read"])})
+    server = McpServer(app, ServerConfig(port=0, tokens=tokens), streams=hub)
+    try:
+        await server.start()
+        yield ToolServer(server.url, stack.sim, stack.venues, app, hub, stack, server)
+    finally:
+        await server.stop()
+        await stack.close()
+
+
+__all__ = ["READER_TOKEN", "TRADER_TOKEN", "AuditConfig", "ToolServer", "start_tool_server"]
