@@ -28,6 +28,7 @@ from tradingmcp.server.exchanges.models import (
 from tradingmcp.server.mcp.engine import Call
 from tradingmcp.server.mcp.registry import McpApp, Tool, ToolError
 from tradingmcp.server.mcp.streams import StreamHub, StreamSource
+from tradingmcp.server.render import plain
 from tradingmcp.server.venues import Venues
 from tradingmcp.transport.jsonrpc import ErrorCode, JsonRpcError
 
@@ -49,12 +50,6 @@ def book_json(book: OrderBookSnapshot, levels: int) -> dict[str, Any]:
         if depth > 0:
             out["microprice"] = str(((bid.price * ask.qty + ask.price * bid.qty) / depth).quantize(Decimal("1e-8")))
     return out
-
-
-def plain(d: Decimal) -> str:
-    """A decimal without exponent or trailing zeros: ``Decimal("0.01000000")`` → ``"0.01"``."""
-    text = format(d.normalize(), "f")
-    return text if text != "-0" else "0"
 
 
 def trade_json(t: Trade) -> dict[str, Any]:
