@@ -36,6 +36,7 @@ __all__ = [
     "PUBLIC",
     "SIGNED",
     "UNKNOWN_ERROR",
+    "Faults",
     "SimState",
     "make_rest_app",
     "param_int",
@@ -47,6 +48,23 @@ __all__ = [
 log = logging.getLogger(__name__)
 Params = Mapping[str, str]
 UNKNOWN_ERROR = {"code": -1000, "msg": "An unknown error occurred while processing the request."}
+
+
+@dataclass(slots=True)
+class Faults:
+    """Fault injection for tests and drills (mutable; the simulator's ``state.faults``).
+
+    Both answer ``POST /api/v3/order`` with HTTP 503 and Binance's -1000 body, which a client must treat as
+    "outcome unknown" (https://developers.binance.com/docs/binance-spot-api-docs/rest-api/general-api-information:
+    5XX "the execution status is UNKNOWN and could have been a success"):
+
+    Attributes:
+        lose_order_replies: the next N placements ARE executed, but their reply is lost (503).
+        fail_orders_unplaced: the next N placements are NOT executed (503 before the engine sees them).
+    """
+
+    lose_order_replies: int = 0
+    fail_orders_unplaced: int = 0
 
 
 @dataclass(slots=True)
@@ -62,6 +80,7 @@ class SimState:
         server_ms: wall clock (epoch ms) for ``/time`` and the timestamp rule.
         market_ms: the replay's exchange clock (epoch ms) for tickers and order times.
         on_engine_events: called after every engine call to route ``engine.drain_events()`` to user streams.
+        faults: fault injection (placements whose reply is lost or that fail unplaced).
     """
 
     exchange_info: ExchangeInfo
@@ -72,6 +91,7 @@ class SimState:
     server_ms: Callable[[], int]
     market_ms: Callable[[], int]
     on_engine_events: Callable[[], None] = field(default=lambda: None)
+    faults: Faults = field(default_factory=Faults)
 
 
 def param_int(params: Params, name: str, default: int | None = None) -> int | None:
@@ -325,10 +345,18 @@ def make_rest_app(state: SimState) -> web.Application:
                 for _ in range(orders):
                     c10, c1d = state.limiter.count_order(api_key, now)
                 headers["X-MBX-ORDER-COUNT-10S"], headers["X-MBX-ORDER-COUNT-1D"] = str(c10), str(c1d)
+            placing = (method, endpoint) == ("POST", "order")
+            if placing and state.faults.fail_orders_unplaced > 0:
+                state.faults.fail_orders_unplaced -= 1
+                return _json(UNKNOWN_ERROR, 503, headers)
             try:
-                return _json(run_signed(state, method, endpoint, api_key, params), headers=headers)
+                reply = run_signed(state, method, endpoint, api_key, params)
             finally:
                 state.on_engine_events()
+            if placing and state.faults.lose_order_replies > 0:
+                state.faults.lose_order_replies -= 1
+                return _json(UNKNOWN_ERROR, 503, headers)
+            return _json(reply, headers=headers)
         except RateLimitedError as exc:
             headers.setdefault("X-MBX-USED-WEIGHT-1M", str(state.limiter.used_weight(ip, now)))
             headers["Retry-After"] = str(exc.retry_after_s)
