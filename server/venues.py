@@ -50,8 +50,15 @@ class UserEventBus:
         return remove
 
     async def start(self) -> None:
-        """Open the account's user data stream and start dispatching (idempotent)."""
+        """Open the account's user data stream, wait until it is subscribed, and start dispatching (idempotent).
+
+        A subscription that is not acknowledged in time is logged; the adapter keeps trying in the background.
+        """
         if self._task is None:
+            try:
+                await self._adapter.start_user_stream()
+            except TimeoutError:
+                log.warning("%s user data stream not subscribed yet; events may start late", self._adapter.name)
             self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def close(self) -> None:

@@ -172,6 +172,14 @@ class ExchangeAdapter(Protocol):
         """Top ``depth`` levels of the synced local book of a DEPTH-subscribed symbol, None while not synced."""
         ...
 
+    async def start_user_stream(self) -> None:
+        """Open the account's user data stream now and wait until it is subscribed (so no early event is missed).
+
+        Raises:
+            TimeoutError: not subscribed in time (the adapter keeps trying in the background).
+        """
+        ...
+
     def user_events(self) -> AsyncIterator[UserEvent]:
         """Order and balance updates of the account (opens the user data stream on first use)."""
         ...

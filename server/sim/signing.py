@@ -9,15 +9,25 @@ https://developers.binance.com/docs/binance-spot-api-docs/websocket-api/request-
 - ``timestamp`` in ms (or µs, detected by size); ``recvWindow`` default 5000 ms, max 60000, up to 3 decimals. Accepted
   only when ``timestamp < server + 1000`` and ``server - timestamp <= recvWindow``; else -1021.
 
-Only HMAC keys exist in the simulator (the dev key is ``sim-key``/``sim-secret``; never use real secrets with it).
+HMAC keys (the dev key is ``sim-key``/``sim-secret``; never use real secrets with it) and Ed25519 keys: an API key
+whose entry in ``keys`` is an Ed25519 public key in PEM (``-----BEGIN PUBLIC KEY-----``) is checked as Binance does
+for Ed25519 API keys — ``signature`` is the base64 Ed25519 signature of the same payload
+(https://developers.binance.com/docs/binance-spot-api-docs/rest-api/endpoint-security-type, "SIGNED Endpoint
+Example for POST /api/v3/order - Ed25519 Keys").
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import unquote_plus, urlencode
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from tradingmcp.server.exchanges.wire import hmac_sha256_hex, strip_signature
 from tradingmcp.server.sim.errors import (
@@ -96,9 +106,32 @@ def check_timestamp(params: Mapping[str, Any], now_ms: int) -> None:
         raise bad_timestamp()
 
 
+_PEM_PUBLIC = "-----BEGIN PUBLIC KEY-----"
+
+
 def _matches(secret: str, signature: str, candidates: Iterable[str]) -> bool:
+    if secret.startswith(_PEM_PUBLIC):
+        return _ed25519_matches(secret, signature, candidates)
     wanted = signature.lower()
     return any(hmac.compare_digest(hmac_hex(secret, c), wanted) for c in candidates)
+
+
+def _ed25519_matches(public_pem: str, signature: str, candidates: Iterable[str]) -> bool:
+    """Base64 Ed25519 signature (case-sensitive) of one of the candidate payloads."""
+    key = serialization.load_pem_public_key(public_pem.encode())
+    if not isinstance(key, Ed25519PublicKey):
+        return False
+    try:
+        raw = base64.b64decode(signature, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    for payload in candidates:
+        try:
+            key.verify(raw, payload.encode())
+        except InvalidSignature:
+            continue
+        return True
+    return False
 
 
 def verify_rest(

@@ -75,7 +75,13 @@ class BinanceAdapter:
 
     def __init__(self, config: BinanceConfig) -> None:
         self.config = config
-        self.client = AsyncClient(config.api_key or None, config.api_secret or None, testnet=config.testnet)
+        self.client = AsyncClient(
+            config.api_key or None,
+            config.api_secret or None,
+            testnet=config.testnet,
+            private_key=config.private_key or None,  # Ed25519 (or RSA) key: python-binance signs with it
+            private_key_pass=config.private_key_pass or None,
+        )
         rest = config.effective_rest_url
         self.client.API_URL = self.client.API_TESTNET_URL = rest
         self.client.ws_api._url = config.effective_ws_api_url

@@ -18,7 +18,11 @@ class BinanceConfig:
 
     Attributes:
         api_key: API key (sent as ``X-MBX-APIKEY``); empty for market data only.
-        api_secret: HMAC secret; never shown by ``repr``, never logged.
+        api_secret: HMAC secret; never shown by ``repr``, never logged. Not needed with ``private_key``.
+        private_key: an Ed25519 (or RSA) private key, PEM text, for an asymmetric API key (Binance recommends
+            Ed25519: https://developers.binance.com/docs/binance-spot-api-docs/faqs/api_key_types); python-binance
+            then signs with it (base64) instead of HMAC. Never shown by ``repr``, never logged.
+        private_key_pass: passphrase of an encrypted ``private_key``.
         testnet: use the Spot Testnet (default). Mainnet (real funds) needs ``testnet=False`` AND ``allow_mainnet``.
         allow_mainnet: explicit opt-in to trade with real funds.
         rest_url: REST base ending in ``/api`` (overrides the testnet/mainnet default; e.g. the simulator's).
@@ -42,6 +46,8 @@ class BinanceConfig:
 
     api_key: str = ""
     api_secret: str = field(default="", repr=False)
+    private_key: str = field(default="", repr=False)
+    private_key_pass: str = field(default="", repr=False)
     testnet: bool = True
     allow_mainnet: bool = False
     rest_url: str | None = None
