@@ -1,11 +1,451 @@
-"""Market-data tools beyond the basics: ``get_24h_stats``, ``get_recent_trades``, ``get_klines``, ``get_server_status``."""
+"""Market-data JSON shapes, argument schemas, and the tools ``get_24h_stats``, ``get_recent_trades``, ``get_klines``,
+``get_server_status`` (read scope; each takes an optional ``exchange``).
+
+Every result is bounded (trades ≤ 100, klines ≤ 500, symbols ≤ 20 per call) and comes with a one-line text rendering
+besides ``structuredContent``. Prices are decimal strings in the quote asset, ``qty``/``volume`` in the base asset,
+``quote_volume`` in the quote asset, times in ms since the epoch (UTC). Exchange failures are ``isError`` results with
+``error.code == "exchange_error"``; malformed arguments (bad symbol, limit out of range) are JSON-RPC -32602 errors.
+Follows https://developers.binance.com/docs/binance-spot-api-docs/rest-api/market-data-endpoints.
+"""
 
 from __future__ import annotations
 
-from tradingmcp.server.mcp.registry import McpApp
+import asyncio
+import datetime as dt
+import re
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from tradingmcp.server.exchanges.errors import ExchangeError
+from tradingmcp.server.exchanges.models import Kline, OrderBookSnapshot, ServerStatus, Stats24h, Ticker, Trade
+from tradingmcp.server.mcp.engine import Call
+from tradingmcp.server.mcp.registry import McpApp, Tool, ToolError, ToolResult
 from tradingmcp.server.mcp.streams import StreamHub
-from tradingmcp.server.venues import Venues
+from tradingmcp.server.render import plain
+from tradingmcp.server.venues import Venue, Venues
+from tradingmcp.transport.jsonrpc import ErrorCode, JsonRpcError
+
+T = TypeVar("T")
+
+KLINE_INTERVALS = ("1s", "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d", "1w", "1M")
+"""Binance kline intervals (https://developers.binance.com/docs/binance-spot-api-docs/enums#kline-intervals)."""
+MAX_SYMBOLS = 20
+MAX_TRADES, DEFAULT_TRADES = 100, 20
+MAX_KLINES, DEFAULT_KLINES = 500, 100
+MAX_LISTED = 50
+"""Longest list of stream names / rate-limit windows in a ``get_server_status`` result."""
+SYMBOL_PATTERN = "^[A-Za-z0-9._-]{2,20}$"
+"""Binance's legal symbol range (``^[A-Z0-9-_.]{1,20}$``), case-insensitive here (symbols are upper-cased)."""
+_SYMBOL_RE = re.compile(SYMBOL_PATTERN)
+
+SYMBOL_SCHEMA: dict[str, Any] = {
+    "type": "string",
+    "minLength": 2,
+    "maxLength": 20,
+    "pattern": SYMBOL_PATTERN,
+    "description": "exchange symbol, e.g. BTCUSDT (case-insensitive)",
+}
+"""JSON Schema of a ``symbol`` tool argument."""
+SYMBOLS_SCHEMA: dict[str, Any] = {
+    "type": "array",
+    "items": SYMBOL_SCHEMA,
+    "minItems": 1,
+    "maxItems": MAX_SYMBOLS,
+    "description": f"several symbols at once (at most {MAX_SYMBOLS}), instead of symbol",
+}
+"""JSON Schema of a ``symbols`` tool argument (the alternative to ``symbol``)."""
+
+
+def check_symbol(value: str, path: str = "symbol") -> str:
+    """``value`` upper-cased, after checking it against :data:`SYMBOL_PATTERN`.
+
+    Raises:
+        JsonRpcError: -32602 naming ``arguments.<path>`` when it is not a legal symbol.
+    """
+    if not _SYMBOL_RE.match(value):
+        raise invalid(path, f"{value!r} is not a symbol (letters and digits, e.g. BTCUSDT)")
+    return value.upper()
+
+
+def invalid(path: str, message: str) -> JsonRpcError:
+    """A -32602 error about ``arguments.<path>`` (the engine's wording for schema failures)."""
+    return JsonRpcError(ErrorCode.INVALID_PARAMS, f"Invalid params: arguments.{path}: {message}", {"path": path})
+
+
+def symbols_arg(args: dict[str, Any]) -> tuple[list[str], bool]:
+    """The symbols of a ``symbol`` | ``symbols`` call, upper-cased and de-duplicated, and whether it asked for many.
+
+    Raises:
+        JsonRpcError: -32602 when both or neither are given, or a symbol is malformed.
+    """
+    if ("symbol" in args) == ("symbols" in args):
+        raise invalid("symbol", "give exactly one of symbol or symbols")
+    if "symbol" in args:
+        return [check_symbol(args["symbol"])], False
+    out = [check_symbol(s, f"symbols[{i}]") for i, s in enumerate(args["symbols"])]
+    return list(dict.fromkeys(out)), True
+
+
+def exchange_error(exc: ExchangeError, symbol: str | None = None) -> ToolError:
+    """An adapter error as an ``isError`` result: code ``exchange_error``, the error class, exchange code, retry;
+    the message names ``symbol`` when given."""
+    message = str(exc) if symbol is None or symbol in str(exc) else f"{symbol}: {exc}"
+    details: dict[str, Any] = {"exchange_error": type(exc).__name__}
+    if exc.code is not None:
+        details["exchange_code"] = exc.code
+    if exc.retry_after_s is not None:
+        details["retry_after_s"] = exc.retry_after_s
+    return ToolError(message, "exchange_error", details)
+
+
+async def per_symbol(
+    symbols: list[str], many: bool, fetch: Callable[[str], Awaitable[T]]
+) -> tuple[list[T], list[dict[str, Any]]]:
+    """Run ``fetch`` for each symbol concurrently: (results, errors ``[{symbol, code, message}]``).
+
+    Raises:
+        ToolError: ``exchange_error`` for a single symbol that failed, or when every one of many failed.
+    """
+    results = await asyncio.gather(*(fetch(s) for s in symbols), return_exceptions=True)
+    ok: list[T] = []
+    errors: list[dict[str, Any]] = []
+    first: tuple[str, ExchangeError] | None = None
+    for sym, res in zip(symbols, results, strict=True):
+        if isinstance(res, ExchangeError):
+            first = first or (sym, res)
+            errors.append({"symbol": sym, "code": "exchange_error", "message": str(res)})
+        elif isinstance(res, BaseException):
+            raise res
+        else:
+            ok.append(res)
+    if first is not None and not ok:
+        err = exchange_error(first[1], first[0])
+        if many:
+            err.details["errors"] = errors
+        raise err from first[1]
+    return ok, errors
+
+
+# --- JSON shapes (shared by the tools and the push streams of :mod:`markets`) ------------------------------------
+
+
+def book_json(book: OrderBookSnapshot, levels: int) -> dict[str, Any]:
+    """A local/REST book: top ``levels`` per side ``[[price, qty], ...]`` best first, spread, mid, microprice."""
+    bids = [[str(lv.price), str(lv.qty)] for lv in book.bids[:levels]]
+    asks = [[str(lv.price), str(lv.qty)] for lv in book.asks[:levels]]
+    out: dict[str, Any] = {"symbol": book.symbol, "last_update_id": book.last_update_id, "bids": bids, "asks": asks}
+    if book.bids and book.asks:
+        bid, ask = book.bids[0], book.asks[0]
+        out["spread"] = str(ask.price - bid.price)
+        out["mid"] = str((ask.price + bid.price) / 2)
+        depth = bid.qty + ask.qty
+        if depth > 0:
+            out["microprice"] = str(((bid.price * ask.qty + ask.price * bid.qty) / depth).quantize(Decimal("1e-8")))
+    return out
+
+
+def trade_json(t: Trade) -> dict[str, Any]:
+    """``{symbol, id, price, qty (base), time_ms, taker_side}`` (``taker_side`` SELL when the buyer was the maker)."""
+    return {
+        "symbol": t.symbol,
+        "id": t.trade_id,
+        "price": str(t.price),
+        "qty": str(t.qty),
+        "time_ms": t.time_ms,
+        "taker_side": "SELL" if t.is_buyer_maker else "BUY",
+    }
+
+
+def ticker_json(t: Ticker) -> dict[str, Any]:
+    """``{symbol, bid, bid_qty, ask, ask_qty, update_id, time_ms}`` (prices quote asset, quantities base)."""
+    return {
+        "symbol": t.symbol,
+        "bid": str(t.bid),
+        "bid_qty": str(t.bid_qty),
+        "ask": str(t.ask),
+        "ask_qty": str(t.ask_qty),
+        "update_id": t.update_id,
+        "time_ms": t.time_ms,
+    }
+
+
+def kline_json(k: Kline) -> dict[str, Any]:
+    """One candlestick: OHLC (quote asset), ``volume`` (base), ``quote_volume``, ``trades``, ``closed``, times ms."""
+    return {
+        "symbol": k.symbol,
+        "interval": k.interval,
+        "open_time_ms": k.open_time_ms,
+        "close_time_ms": k.close_time_ms,
+        "open": plain(k.open),
+        "high": plain(k.high),
+        "low": plain(k.low),
+        "close": plain(k.close),
+        "volume": plain(k.volume),
+        "quote_volume": plain(k.quote_volume),
+        "trades": k.trades,
+        "taker_buy_volume": plain(k.taker_buy_volume),
+        "closed": k.closed,
+    }
+
+
+KLINE_COLUMNS = ("open_time_ms", "open", "high", "low", "close", "volume", "quote_volume", "trades", "closed")
+"""Columns of a ``get_klines`` row."""
+
+
+def kline_row(k: Kline, closed: bool | None = None) -> list[Any]:
+    """A compact ``get_klines`` row in :data:`KLINE_COLUMNS` order (``closed`` overrides ``k.closed``: a bar
+    followed by a later one is closed, whatever the clocks say)."""
+    return [
+        k.open_time_ms,
+        plain(k.open),
+        plain(k.high),
+        plain(k.low),
+        plain(k.close),
+        plain(k.volume),
+        plain(k.quote_volume),
+        k.trades,
+        k.closed if closed is None else closed,
+    ]
+
+
+def stats_json(s: Stats24h) -> dict[str, Any]:
+    """Rolling 24 h statistics: prices quote asset, ``volume`` base, ``quote_volume`` quote, change in percent."""
+    return {
+        "symbol": s.symbol,
+        "last_price": plain(s.last_price),
+        "open_price": plain(s.open_price),
+        "high_price": plain(s.high_price),
+        "low_price": plain(s.low_price),
+        "price_change": plain(s.price_change),
+        "price_change_percent": plain(s.price_change_percent),
+        "weighted_avg_price": plain(s.weighted_avg_price),
+        "volume": plain(s.volume),
+        "quote_volume": plain(s.quote_volume),
+        "bid": plain(s.bid),
+        "ask": plain(s.ask),
+        "count": s.count,
+        "open_time_ms": s.open_time_ms,
+        "close_time_ms": s.close_time_ms,
+    }
+
+
+def status_json(st: ServerStatus, mode: str) -> dict[str, Any]:
+    """``get_server_status`` body: reachability, clock offset (ms, exchange minus local), rate-limit headroom."""
+    limits = sorted(st.rate_limits, key=lambda r: r.used / r.limit if r.limit else 0, reverse=True)[:MAX_LISTED]
+    return {
+        "exchange": st.exchange,
+        "mode": mode,
+        "testnet": st.testnet,
+        "reachable": st.reachable,
+        "clock_offset_ms": st.clock_offset_ms,
+        "banned_until_ms": st.banned_until_ms,
+        "rate_limits": [
+            {"kind": r.kind, "interval_s": r.interval_s, "used": r.used, "limit": r.limit, "remaining": r.remaining}
+            for r in limits
+        ],
+        "streams": list(st.streams[:MAX_LISTED]),
+        "streams_total": len(st.streams),
+    }
+
+
+# --- text renderings ------------------------------------------------------------------------------------------------
+
+
+def short(d: Decimal) -> str:
+    """A human-size number: ``76213456.2`` → ``76.21M``, ``1234.5678`` → ``1234.57``, small ones as is."""
+    for size, suffix in ((Decimal(10) ** 9, "B"), (Decimal(10) ** 6, "M"), (Decimal(10) ** 3, "k")):
+        if abs(d) >= size * 10:
+            return f"{d / size:.2f}{suffix}"
+    return plain(d.quantize(Decimal("0.01"))) if abs(d) >= 100 else plain(d)
+
+
+def hms(time_ms: int) -> str:
+    """``HH:MM:SS`` UTC of an epoch-ms time."""
+    return dt.datetime.fromtimestamp(time_ms / 1000, tz=dt.UTC).strftime("%H:%M:%S")
+
+
+def stats_text(s: Stats24h, base: str, quote: str) -> str:
+    return (
+        f"{s.symbol} 24h: last {plain(s.last_price)} ({s.price_change_percent:+.2f} %) high {plain(s.high_price)} "
+        f"low {plain(s.low_price)} vol {short(s.volume)} {base} / {short(s.quote_volume)} {quote}, "
+        f"VWAP {plain(s.weighted_avg_price)}, {s.count} trades"
+    )
+
+
+def trades_summary(trades: list[Trade]) -> dict[str, Any]:
+    """``{first_time_ms, last_time_ms, high, low, vwap, taker_buy_qty, taker_sell_qty}`` of non-empty ``trades``."""
+    qty = sum((t.qty for t in trades), Decimal(0))
+    quote = sum((t.quote_qty for t in trades), Decimal(0))
+    sells = sum((t.qty for t in trades if t.is_buyer_maker), Decimal(0))
+    prices = [t.price for t in trades]
+    return {
+        "first_time_ms": trades[0].time_ms,
+        "last_time_ms": trades[-1].time_ms,
+        "high": plain(max(prices)),
+        "low": plain(min(prices)),
+        "vwap": plain((quote / qty).quantize(Decimal("1e-8"))) if qty else "0",
+        "taker_buy_qty": plain(qty - sells),
+        "taker_sell_qty": plain(sells),
+    }
+
+
+def klines_text(symbol: str, interval: str, klines: list[Kline]) -> str:
+    if not klines:
+        return f"{symbol} {interval}: no klines in that range"
+    first, last = klines[0], klines[-1]
+    high = max(k.high for k in klines)
+    low = min(k.low for k in klines)
+    vol = sum((k.volume for k in klines), Decimal(0))
+    change = (last.close - first.open) / first.open * 100 if first.open else Decimal(0)
+    return (
+        f"{symbol} {interval}: {len(klines)} klines {hms(first.open_time_ms)}–{hms(last.close_time_ms)} UTC, "
+        f"open {plain(first.open)} high {plain(high)} low {plain(low)} close {plain(last.close)} "
+        f"({change:+.2f} %), volume {short(vol)}"
+    )
+
+
+# --- tools ----------------------------------------------------------------------------------------------------------
+
+
+def _object_schema(props: dict[str, Any], required: list[str] | None = None, **extra: Any) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "object", "properties": props, "additionalProperties": False, **extra}
+    if required:
+        schema["required"] = required
+    return schema
+
+
+async def _assets(venue: Venue, symbol: str) -> tuple[str, str]:
+    """(base, quote) asset of ``symbol`` from the cached exchange info; ``("", "")`` when unknown."""
+    try:
+        rules = await venue.adapter.symbol_rules(symbol)
+    except ExchangeError:
+        return "", ""
+    return rules.base_asset, rules.quote_asset
 
 
 def register_market_data_tools(app: McpApp, hub: StreamHub, venues: Venues) -> None:
-    """Register the market-data tools (read scope) for ``venues``."""
+    """Register ``get_24h_stats``, ``get_recent_trades``, ``get_klines``, ``get_server_status`` (read scope)."""
+
+    async def get_24h_stats(call: Call, args: dict[str, Any]) -> ToolResult:
+        venue = venues.for_args(args)
+        symbols, many = symbols_arg(args)
+
+        async def one(symbol: str) -> tuple[Stats24h, tuple[str, str]]:
+            return await venue.adapter.ticker_24h(symbol), await _assets(venue, symbol)
+
+        found, errors = await per_symbol(symbols, many, one)
+        rows = [{**stats_json(s), "base_asset": b, "quote_asset": q} for s, (b, q) in found]
+        text = "\n".join(stats_text(s, b, q) for s, (b, q) in found)
+        if not many:
+            return ToolResult({"exchange": venue.name, **rows[0]}, text)
+        text += "".join(f"\n{e['symbol']}: {e['message']}" for e in errors)
+        return ToolResult({"exchange": venue.name, "stats": rows, "errors": errors}, text)
+
+    async def get_recent_trades(call: Call, args: dict[str, Any]) -> ToolResult:
+        venue = venues.for_args(args)
+        symbol = check_symbol(args["symbol"])
+        limit = int(args.get("limit", DEFAULT_TRADES))
+        try:
+            trades = await venue.adapter.recent_trades(symbol, limit)
+        except ExchangeError as exc:
+            raise exchange_error(exc, symbol) from exc
+        trades = trades[-limit:]
+        rows = [{k: v for k, v in trade_json(t).items() if k != "symbol"} for t in trades]
+        out: dict[str, Any] = {"exchange": venue.name, "symbol": symbol, "count": len(rows), "trades": rows}
+        if not trades:
+            return ToolResult(out, f"{symbol}: no recent trades")
+        summary = out["summary"] = trades_summary(trades)
+        text = (
+            f"{symbol} last {len(trades)} trades ({hms(trades[0].time_ms)}–{hms(trades[-1].time_ms)} UTC): "
+            f"{plain(trades[0].price)} → {plain(trades[-1].price)}, high {summary['high']} low {summary['low']}, "
+            f"VWAP {summary['vwap']}, taker buy {summary['taker_buy_qty']} / sell {summary['taker_sell_qty']}"
+        )
+        return ToolResult(out, text)
+
+    async def get_klines(call: Call, args: dict[str, Any]) -> ToolResult:
+        venue = venues.for_args(args)
+        symbol, interval = check_symbol(args["symbol"]), args["interval"]
+        limit = int(args.get("limit", DEFAULT_KLINES))
+        start, end = args.get("start_ms"), args.get("end_ms")
+        if start is not None and end is not None and start > end:
+            raise invalid("start_ms", f"start_ms ({start}) is after end_ms ({end})")
+        try:
+            klines = await venue.adapter.klines(symbol, interval, limit, start, end)
+        except ExchangeError as exc:
+            raise exchange_error(exc, symbol) from exc
+        klines = klines[:limit] if start is not None else klines[-limit:]
+        out = {
+            "exchange": venue.name,
+            "symbol": symbol,
+            "interval": interval,
+            "count": len(klines),
+            "columns": list(KLINE_COLUMNS),
+            "rows": [kline_row(k, closed=k.closed or i < len(klines) - 1) for i, k in enumerate(klines)],
+        }
+        return ToolResult(out, klines_text(symbol, interval, klines))
+
+    async def get_server_status(call: Call, args: dict[str, Any]) -> ToolResult:
+        venue = venues.for_args(args)
+        st = await venue.adapter.server_status()
+        out = status_json(st, venue.mode)
+        prefix = f":{venue.name}:"
+        out["mcp_streams"] = [k for k in hub.active() if prefix in k][:MAX_LISTED]
+        weight = next((r for r in st.rate_limits if r.kind == "REQUEST_WEIGHT"), None)
+        headroom = f"weight {weight.used}/{weight.limit} per {weight.interval_s}s" if weight else "no rate-limit data"
+        text = (
+            f"{venue.name} ({venue.mode}): {'reachable' if st.reachable else 'UNREACHABLE'}, clock offset "
+            f"{st.clock_offset_ms} ms, {headroom}, {len(st.streams)} exchange streams"
+            + (f", BANNED until {st.banned_until_ms}" if st.banned_until_ms else "")
+        )
+        return ToolResult(out, text)
+
+    exchange = venues.schema()
+    limit_props = {"symbol": SYMBOL_SCHEMA, "exchange": exchange}
+    app.add_tool(
+        Tool(
+            "get_24h_stats",
+            "Rolling 24 h statistics of one symbol or several (symbols, at most 20): last price, change and change %, "
+            "high/low, volume (base and quote asset), weighted average price, trade count.",
+            get_24h_stats,
+            _object_schema(
+                {"symbol": SYMBOL_SCHEMA, "symbols": SYMBOLS_SCHEMA, "exchange": exchange},
+                anyOf=[{"required": ["symbol"]}, {"required": ["symbols"]}],
+            ),
+        )
+    )
+    trades_limit = {"type": "integer", "minimum": 1, "maximum": MAX_TRADES, "default": DEFAULT_TRADES}
+    app.add_tool(
+        Tool(
+            "get_recent_trades",
+            f"The latest public trades of a symbol (oldest first; limit 1..{MAX_TRADES}, default {DEFAULT_TRADES}) "
+            "with a summary: VWAP, high/low, taker buy/sell quantity (base asset).",
+            get_recent_trades,
+            _object_schema({**limit_props, "limit": trades_limit}, ["symbol"]),
+        )
+    )
+    klines_props = {
+        **limit_props,
+        "interval": {"type": "string", "enum": list(KLINE_INTERVALS), "description": "candle size (1M = month)"},
+        "limit": {"type": "integer", "minimum": 1, "maximum": MAX_KLINES, "default": DEFAULT_KLINES},
+        "start_ms": {"type": "integer", "minimum": 0, "description": "first open time, ms since the epoch"},
+        "end_ms": {"type": "integer", "minimum": 0, "description": "last open time, ms since the epoch"},
+    }
+    app.add_tool(
+        Tool(
+            "get_klines",
+            f"Candlesticks (OHLCV) of a symbol, oldest first, as compact rows {list(KLINE_COLUMNS)}; limit "
+            f"1..{MAX_KLINES} (default {DEFAULT_KLINES}); the latest when start_ms is absent, else from start_ms.",
+            get_klines,
+            _object_schema(klines_props, ["symbol", "interval"]),
+        )
+    )
+    app.add_tool(
+        Tool(
+            "get_server_status",
+            "Exchange connectivity: reachable, clock offset (ms), rate-limit headroom, streams, and the mode "
+            "(sim, testnet or live).",
+            get_server_status,
+            _object_schema({"exchange": exchange}),
+        )
+    )
