@@ -1,5 +1,6 @@
-"""Market-data JSON shapes, argument schemas, and the tools ``get_24h_stats``, ``get_recent_trades``, ``get_klines``,
-``get_server_status`` (read scope; each takes an optional ``exchange``).
+"""Market-data argument schemas and the tools ``get_24h_stats``, ``get_recent_trades``, ``get_klines``,
+``get_server_status`` (read scope; each takes an optional ``exchange``). The JSON shapes and text renderings live in
+:mod:`tradingmcp.server.market_json` and are re-exported here.
 
 Every result is bounded (trades ≤ 100, klines ≤ 500, symbols ≤ 20 per call) and comes with a one-line text rendering
 besides ``structuredContent``. Prices are decimal strings in the quote asset, ``qty``/``volume`` in the base asset,
@@ -11,20 +12,66 @@ Follows https://developers.binance.com/docs/binance-spot-api-docs/rest-api/marke
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import re
 from collections.abc import Awaitable, Callable
-from decimal import Decimal
 from typing import Any, TypeVar
 
 from tradingmcp.server.exchanges.errors import ExchangeError
-from tradingmcp.server.exchanges.models import Kline, OrderBookSnapshot, ServerStatus, Stats24h, Ticker, Trade
+from tradingmcp.server.exchanges.models import Stats24h
+from tradingmcp.server.market_json import (
+    KLINE_COLUMNS,
+    MAX_LISTED,
+    book_json,
+    hms,
+    kline_json,
+    kline_row,
+    klines_text,
+    short,
+    stats_json,
+    stats_text,
+    status_json,
+    ticker_json,
+    trade_json,
+    trades_summary,
+)
 from tradingmcp.server.mcp.engine import Call
 from tradingmcp.server.mcp.registry import McpApp, Tool, ToolError, ToolResult
 from tradingmcp.server.mcp.streams import StreamHub
 from tradingmcp.server.render import plain
 from tradingmcp.server.venues import Venue, Venues
 from tradingmcp.transport.jsonrpc import ErrorCode, JsonRpcError
+
+__all__ = [
+    "DEFAULT_KLINES",
+    "DEFAULT_TRADES",
+    "KLINE_COLUMNS",
+    "KLINE_INTERVALS",
+    "MAX_KLINES",
+    "MAX_LISTED",
+    "MAX_SYMBOLS",
+    "MAX_TRADES",
+    "SYMBOLS_SCHEMA",
+    "SYMBOL_PATTERN",
+    "SYMBOL_SCHEMA",
+    "book_json",
+    "check_symbol",
+    "exchange_error",
+    "hms",
+    "invalid",
+    "kline_json",
+    "kline_row",
+    "klines_text",
+    "per_symbol",
+    "register_market_data_tools",
+    "short",
+    "stats_json",
+    "stats_text",
+    "status_json",
+    "symbols_arg",
+    "ticker_json",
+    "trade_json",
+    "trades_summary",
+]
 
 T = TypeVar("T")
 
@@ -33,8 +80,6 @@ KLINE_INTERVALS = ("1s", "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h",
 MAX_SYMBOLS = 20
 MAX_TRADES, DEFAULT_TRADES = 100, 20
 MAX_KLINES, DEFAULT_KLINES = 500, 100
-MAX_LISTED = 50
-"""Longest list of stream names / rate-limit windows in a ``get_server_status`` result."""
 SYMBOL_PATTERN = "^[A-Za-z0-9._-]{2,20}$"
 """Binance's legal symbol range (``^[A-Z0-9-_.]{1,20}$``), case-insensitive here (symbols are upper-cased)."""
 _SYMBOL_RE = re.compile(SYMBOL_PATTERN)
@@ -125,184 +170,6 @@ async def per_symbol(
             err.details["errors"] = errors
         raise err from first[1]
     return ok, errors
-
-
-# --- JSON shapes (shared by the tools and the push streams of :mod:`markets`) ------------------------------------
-
-
-def book_json(book: OrderBookSnapshot, levels: int) -> dict[str, Any]:
-    """A local/REST book: top ``levels`` per side ``[[price, qty], ...]`` best first, spread, mid, microprice."""
-    bids = [[str(lv.price), str(lv.qty)] for lv in book.bids[:levels]]
-    asks = [[str(lv.price), str(lv.qty)] for lv in book.asks[:levels]]
-    out: dict[str, Any] = {"symbol": book.symbol, "last_update_id": book.last_update_id, "bids": bids, "asks": asks}
-    if book.bids and book.asks:
-        bid, ask = book.bids[0], book.asks[0]
-        out["spread"] = str(ask.price - bid.price)
-        out["mid"] = str((ask.price + bid.price) / 2)
-        depth = bid.qty + ask.qty
-        if depth > 0:
-            out["microprice"] = str(((bid.price * ask.qty + ask.price * bid.qty) / depth).quantize(Decimal("1e-8")))
-    return out
-
-
-def trade_json(t: Trade) -> dict[str, Any]:
-    """``{symbol, id, price, qty (base), time_ms, taker_side}`` (``taker_side`` SELL when the buyer was the maker)."""
-    return {
-        "symbol": t.symbol,
-        "id": t.trade_id,
-        "price": str(t.price),
-        "qty": str(t.qty),
-        "time_ms": t.time_ms,
-        "taker_side": "SELL" if t.is_buyer_maker else "BUY",
-    }
-
-
-def ticker_json(t: Ticker) -> dict[str, Any]:
-    """``{symbol, bid, bid_qty, ask, ask_qty, update_id, time_ms}`` (prices quote asset, quantities base)."""
-    return {
-        "symbol": t.symbol,
-        "bid": str(t.bid),
-        "bid_qty": str(t.bid_qty),
-        "ask": str(t.ask),
-        "ask_qty": str(t.ask_qty),
-        "update_id": t.update_id,
-        "time_ms": t.time_ms,
-    }
-
-
-def kline_json(k: Kline) -> dict[str, Any]:
-    """One candlestick: OHLC (quote asset), ``volume`` (base), ``quote_volume``, ``trades``, ``closed``, times ms."""
-    return {
-        "symbol": k.symbol,
-        "interval": k.interval,
-        "open_time_ms": k.open_time_ms,
-        "close_time_ms": k.close_time_ms,
-        "open": plain(k.open),
-        "high": plain(k.high),
-        "low": plain(k.low),
-        "close": plain(k.close),
-        "volume": plain(k.volume),
-        "quote_volume": plain(k.quote_volume),
-        "trades": k.trades,
-        "taker_buy_volume": plain(k.taker_buy_volume),
-        "closed": k.closed,
-    }
-
-
-KLINE_COLUMNS = ("open_time_ms", "open", "high", "low", "close", "volume", "quote_volume", "trades", "closed")
-"""Columns of a ``get_klines`` row."""
-
-
-def kline_row(k: Kline, closed: bool | None = None) -> list[Any]:
-    """A compact ``get_klines`` row in :data:`KLINE_COLUMNS` order (``closed`` overrides ``k.closed``: a bar
-    followed by a later one is closed, whatever the clocks say)."""
-    return [
-        k.open_time_ms,
-        plain(k.open),
-        plain(k.high),
-        plain(k.low),
-        plain(k.close),
-        plain(k.volume),
-        plain(k.quote_volume),
-        k.trades,
-        k.closed if closed is None else closed,
-    ]
-
-
-def stats_json(s: Stats24h) -> dict[str, Any]:
-    """Rolling 24 h statistics: prices quote asset, ``volume`` base, ``quote_volume`` quote, change in percent."""
-    return {
-        "symbol": s.symbol,
-        "last_price": plain(s.last_price),
-        "open_price": plain(s.open_price),
-        "high_price": plain(s.high_price),
-        "low_price": plain(s.low_price),
-        "price_change": plain(s.price_change),
-        "price_change_percent": plain(s.price_change_percent),
-        "weighted_avg_price": plain(s.weighted_avg_price),
-        "volume": plain(s.volume),
-        "quote_volume": plain(s.quote_volume),
-        "bid": plain(s.bid),
-        "ask": plain(s.ask),
-        "count": s.count,
-        "open_time_ms": s.open_time_ms,
-        "close_time_ms": s.close_time_ms,
-    }
-
-
-def status_json(st: ServerStatus, mode: str) -> dict[str, Any]:
-    """``get_server_status`` body: reachability, clock offset (ms, exchange minus local), rate-limit headroom."""
-    limits = sorted(st.rate_limits, key=lambda r: r.used / r.limit if r.limit else 0, reverse=True)[:MAX_LISTED]
-    return {
-        "exchange": st.exchange,
-        "mode": mode,
-        "testnet": st.testnet,
-        "reachable": st.reachable,
-        "clock_offset_ms": st.clock_offset_ms,
-        "banned_until_ms": st.banned_until_ms,
-        "rate_limits": [
-            {"kind": r.kind, "interval_s": r.interval_s, "used": r.used, "limit": r.limit, "remaining": r.remaining}
-            for r in limits
-        ],
-        "streams": list(st.streams[:MAX_LISTED]),
-        "streams_total": len(st.streams),
-    }
-
-
-# --- text renderings ------------------------------------------------------------------------------------------------
-
-
-def short(d: Decimal) -> str:
-    """A human-size number: ``76213456.2`` → ``76.21M``, ``1234.5678`` → ``1234.57``, small ones as is."""
-    for size, suffix in ((Decimal(10) ** 9, "B"), (Decimal(10) ** 6, "M"), (Decimal(10) ** 3, "k")):
-        if abs(d) >= size * 10:
-            return f"{d / size:.2f}{suffix}"
-    return plain(d.quantize(Decimal("0.01"))) if abs(d) >= 100 else plain(d)
-
-
-def hms(time_ms: int) -> str:
-    """``HH:MM:SS`` UTC of an epoch-ms time."""
-    return dt.datetime.fromtimestamp(time_ms / 1000, tz=dt.UTC).strftime("%H:%M:%S")
-
-
-def stats_text(s: Stats24h, base: str, quote: str) -> str:
-    return (
-        f"{s.symbol} 24h: last {plain(s.last_price)} ({s.price_change_percent:+.2f} %) high {plain(s.high_price)} "
-        f"low {plain(s.low_price)} vol {short(s.volume)} {base} / {short(s.quote_volume)} {quote}, "
-        f"VWAP {plain(s.weighted_avg_price)}, {s.count} trades"
-    )
-
-
-def trades_summary(trades: list[Trade]) -> dict[str, Any]:
-    """``{first_time_ms, last_time_ms, high, low, vwap, taker_buy_qty, taker_sell_qty}`` of non-empty ``trades``."""
-    qty = sum((t.qty for t in trades), Decimal(0))
-    quote = sum((t.quote_qty for t in trades), Decimal(0))
-    sells = sum((t.qty for t in trades if t.is_buyer_maker), Decimal(0))
-    prices = [t.price for t in trades]
-    return {
-        "first_time_ms": trades[0].time_ms,
-        "last_time_ms": trades[-1].time_ms,
-        "high": plain(max(prices)),
-        "low": plain(min(prices)),
-        "vwap": plain((quote / qty).quantize(Decimal("1e-8"))) if qty else "0",
-        "taker_buy_qty": plain(qty - sells),
-        "taker_sell_qty": plain(sells),
-    }
-
-
-def klines_text(symbol: str, interval: str, klines: list[Kline]) -> str:
-    if not klines:
-        return f"{symbol} {interval}: no klines in that range"
-    first, last = klines[0], klines[-1]
-    high = max(k.high for k in klines)
-    low = min(k.low for k in klines)
-    vol = sum((k.volume for k in klines), Decimal(0))
-    change = (last.close - first.open) / first.open * 100 if first.open else Decimal(0)
-    return (
-        f"{symbol} {interval}: {len(klines)} klines {hms(first.open_time_ms)}–{hms(last.close_time_ms)} UTC, "
-        f"open {plain(first.open)} high {plain(high)} low {plain(low)} close {plain(last.close)} "
-        f"({change:+.2f} %), volume {short(vol)}"
-    )
 
 
 # --- tools ----------------------------------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """``BinanceAdapter``: the ``ExchangeAdapter`` for Binance Spot on python-binance 1.0.37's ``AsyncClient``.
 
 REST endpoints (https://developers.binance.com/docs/binance-spot-api-docs/rest-api) go through one choke point,
-:meth:`BinanceAdapter._call`, which waits in the weight-aware limiter, reads the ``X-MBX-*`` usage headers, turns
-python-binance exceptions into typed errors, honours 429/418, and on -1021 resyncs the clock offset and retries.
+:meth:`~tradingmcp.server.exchanges.binance.rest.BinanceRest._call` (in :mod:`.rest`, the base class), which waits in
+the weight-aware limiter, reads the ``X-MBX-*`` usage headers, turns python-binance exceptions into typed errors,
+honours 429/418, and on -1021 resyncs the clock offset and retries.
 
 Idempotent placement: every new order carries a ``newClientOrderId`` (the caller's or a generated one). When a
 placement times out or gets a 5xx (outcome unknown), the adapter queries ``origClientOrderId`` before re-sending, so a
@@ -14,12 +15,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from decimal import Decimal
 from typing import Any
 
-from binance import AsyncClient
 from binance.ws.constants import WSListenerState
 
 from tradingmcp.server.exchanges import rules, wire
@@ -29,13 +28,9 @@ from tradingmcp.server.exchanges.binance.errors import (
     ExchangeError,
     ExchangeUnavailable,
     InvalidSymbol,
-    IpBanned,
-    RateLimited,
-    TimestampOutOfWindow,
     UnknownOrder,
-    from_binance_exception,
 )
-from tradingmcp.server.exchanges.binance.ratelimit import RateLimitCore, RateLimiter
+from tradingmcp.server.exchanges.binance.rest import BinanceRest
 from tradingmcp.server.exchanges.binance.streams import MarketStreams
 from tradingmcp.server.exchanges.binance.userdata import UserDataStream
 from tradingmcp.server.exchanges.eventqueue import EventQueue
@@ -62,39 +57,21 @@ from tradingmcp.server.exchanges.models import (
 log = logging.getLogger(__name__)
 
 
-class BinanceAdapter:
+class BinanceAdapter(BinanceRest):
     """Binance Spot through exchange-neutral models (see :class:`tradingmcp.server.exchanges.base.ExchangeAdapter`).
 
     Args:
         config: URLs, keys and limits (Spot Testnet by default).
 
     Use ``async with BinanceAdapter(cfg) as ex:``; every method raises ``ExchangeError`` subclasses only.
+    The client, limiter, clock (``server_ms``, ``sync_time``, ``clock_offset_ms``) and ``_call`` come from
+    :class:`~tradingmcp.server.exchanges.binance.rest.BinanceRest`.
     """
 
     name = "binance"
 
     def __init__(self, config: BinanceConfig) -> None:
-        self.config = config
-        self.client = AsyncClient(
-            config.api_key or None,
-            config.api_secret or None,
-            testnet=config.testnet,
-            private_key=config.private_key or None,  # Ed25519 (or RSA) key: python-binance signs with it
-            private_key_pass=config.private_key_pass or None,
-        )
-        rest = config.effective_rest_url
-        self.client.API_URL = self.client.API_TESTNET_URL = rest
-        self.client.ws_api._url = config.effective_ws_api_url
-        self.client.REQUEST_RECVWINDOW = config.recv_window_ms
-        self.client.REQUEST_TIMEOUT = config.request_timeout_s
-        self.limiter = RateLimiter(
-            RateLimitCore(safety_fraction=config.rate_safety_fraction),
-            max_wait_s=config.max_rate_wait_s,
-            clock_ms=self.server_ms,
-        )
-        self.clock_offset_ms = 0
-        """Exchange time minus local time (ms), from ``GET /api/v3/time``."""
-        self.reachable = False
+        super().__init__(config)
         self._rules: dict[str, SymbolRules] = {}
         self._market_events: EventQueue[MarketEvent] = EventQueue(config.event_queue_size, "market")
         self._user_events: EventQueue[UserEvent] = EventQueue(config.event_queue_size, "user")
@@ -133,59 +110,6 @@ class BinanceAdapter:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
-
-    def server_ms(self) -> int:
-        """Estimated exchange time (ms): local wall clock + ``clock_offset_ms``."""
-        return time.time_ns() // 1_000_000 + self.clock_offset_ms
-
-    async def sync_time(self) -> int:
-        """Measure the exchange clock (``GET /api/v3/time``, weight 1) and set the signing offset; returns it (ms)."""
-        before = time.time_ns() // 1_000_000
-        body = await self._call(1, self.client.get_server_time)
-        after = time.time_ns() // 1_000_000
-        self.clock_offset_ms = int(body["serverTime"]) - (before + after) // 2
-        self.client.timestamp_offset = self.clock_offset_ms
-        self.reachable = True
-        return self.clock_offset_ms
-
-    # --- the choke point -----------------------------------------------------------------------------------------
-    async def _call(
-        self, weight: int, fn: Callable[..., Awaitable[Any]], *, is_order: bool = False, **kwargs: Any
-    ) -> Any:
-        """Run one python-binance REST call under the limiter; map errors; retry 429 (after the wait) and -1021.
-
-        Raises:
-            ExchangeError: a typed subclass for every failure.
-        """
-        retries = 0
-        while True:
-            await self.limiter.acquire(weight, is_order)
-            try:
-                result = await fn(**kwargs)
-            except Exception as exc:
-                self._read_headers()
-                error = from_binance_exception(exc, self.server_ms())
-                if isinstance(error, IpBanned):
-                    self.limiter.on_ip_ban(error.retry_after_s)
-                elif isinstance(error, RateLimited):
-                    self.limiter.on_too_many_requests(error.retry_after_s)
-                elif isinstance(error, TimestampOutOfWindow) and fn != self.client.get_server_time:
-                    await self.sync_time()
-                if isinstance(error, ExchangeUnavailable) and not isinstance(exc, ExchangeError):
-                    self.reachable = False
-                if retries < 2 and isinstance(error, RateLimited | TimestampOutOfWindow) and error.should_retry():
-                    retries += 1
-                    continue
-                raise error from exc
-            self._read_headers()
-            self.reachable = True
-            return result
-
-    def _read_headers(self) -> None:
-        response = getattr(self.client, "response", None)
-        headers = getattr(response, "headers", None)
-        if headers:
-            self.limiter.update_from_headers(headers)
 
     # --- market data ---------------------------------------------------------------------------------------------
     async def exchange_info(self, refresh: bool = False) -> dict[str, SymbolRules]:
