@@ -25,6 +25,11 @@ if TYPE_CHECKING:
 
 ToolFn = Callable[["Call", dict[str, Any]], Any]
 ReadFn = Callable[[str], Any]
+WatchFn = Callable[[str, Callable[[], None]], Callable[[], None]]
+"""``watch(uri, changed) -> stop``: called when ``uri`` gets its first subscriber (``resources/subscribe`` or
+``subscriptions/listen``); the resource calls ``changed()`` each time it changes (the :class:`ResourceHub` sends
+``notifications/resources/updated``, rate-limited per client); ``stop()`` is called when its last subscriber leaves.
+May raise :class:`~tradingmcp.transport.jsonrpc.JsonRpcError` to refuse the subscription (e.g. a malformed uri)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +177,7 @@ class Resource:
     read: ReadFn
     description: str = ""
     mime_type: str = "application/json"
+    watch: WatchFn | None = None
 
     def to_wire(self) -> dict[str, Any]:
         return {"uri": self.uri, "name": self.name, "description": self.description, "mimeType": self.mime_type}
@@ -186,6 +192,7 @@ class ResourceTemplate:
     read: ReadFn
     description: str = ""
     mime_type: str = "application/json"
+    watch: WatchFn | None = None
     prefix: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -251,6 +258,16 @@ class McpApp:
         for tpl in self.templates:
             if tpl.matches(uri):
                 return tpl.read
+        return None
+
+    def find_watch(self, uri: str) -> WatchFn | None:
+        """The ``watch`` of the resource or template serving ``uri`` (None: it never announces changes itself)."""
+        res = self.resources.get(uri)
+        if res is not None:
+            return res.watch
+        for tpl in self.templates:
+            if tpl.matches(uri):
+                return tpl.watch
         return None
 
     def server_info(self) -> dict[str, str]:

@@ -6,12 +6,16 @@
 
 Per (client, uri), at most one update per ``min_interval_s``: the first goes out at once, later ones within the window
 collapse into one trailing update at the window's end (an update says "re-read"; one is enough).
+
+A resource that changes by itself declares a ``watch`` (:data:`~tradingmcp.server.mcp.registry.WatchFn`): the hub
+starts it when a uri gets its first subscriber (across all clients) and stops it when the last one leaves.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -34,11 +38,23 @@ class ResourceHub:
         self._subs: dict[str, set[_Key]] = {}
         self._last: dict[tuple[_Key, str], float] = {}
         self._pending: set[tuple[_Key, str]] = set()
+        self._stops: dict[str, Callable[[], None]] = {}  # uri -> stop of its watch
         self.sent = 0
         self.coalesced = 0
 
     def subscribe(self, session: ServerSession, uri: str, listen_id: jsonrpc.RequestId | None) -> None:
-        self._subs.setdefault(uri, set()).add((session, listen_id))
+        """Add a subscriber; the first one of ``uri`` starts the resource's ``watch``.
+
+        Raises:
+            JsonRpcError: the resource's ``watch`` refused ``uri`` (nothing is subscribed then).
+        """
+        subs = self._subs.get(uri)
+        if subs is None:
+            watch = session.app.find_watch(uri)
+            if watch is not None:
+                self._stops[uri] = watch(uri, lambda: self.notify_updated(uri))
+            subs = self._subs[uri] = set()
+        subs.add((session, listen_id))
 
     def unsubscribe(self, session: ServerSession, uri: str, listen_id: jsonrpc.RequestId | None) -> None:
         subs = self._subs.get(uri)
@@ -46,6 +62,9 @@ class ResourceHub:
             subs.discard((session, listen_id))
             if not subs:
                 del self._subs[uri]
+                stop = self._stops.pop(uri, None)
+                if stop is not None:
+                    stop()
 
     def listener_gone(self, session: ServerSession, listen_id: jsonrpc.RequestId) -> None:
         for uri in list(self._subs):
