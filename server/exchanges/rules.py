@@ -5,7 +5,9 @@ Follows Binance's filter semantics (https://developers.binance.com/docs/binance-
 * PRICE_FILTER: ``min_price <= price <= max_price`` and ``(price - min_price) % tick_size == 0`` (0 disables a part);
 * LOT_SIZE / MARKET_LOT_SIZE: ``min_qty <= qty <= max_qty`` and ``(qty - min_qty) % step_size == 0``;
 * NOTIONAL: ``min_notional <= price * qty <= max_notional`` (for MARKET orders only when ``apply_min_to_market`` /
-  ``apply_max_to_market``, priced at the reference price);
+  ``apply_max_to_market``, priced at the reference price; MARKET orders use ``market_min_notional`` /
+  ``market_max_notional`` instead when the exchange sets them — MEXC's ``quoteAmountPrecisionMarket`` /
+  ``maxQuoteAmountMarket`` — for a base quantity and for a ``quote_order_qty`` alike);
 * PERCENT_PRICE_BY_SIDE: the price band around the reference (average) price, when one is given.
 
 Every violation says what is wrong and the nearest valid value, e.g.
@@ -137,24 +139,39 @@ def check_price(rules: SymbolRules, price: Decimal, field: str = "price") -> lis
     return []
 
 
+def notional_bounds(rules: SymbolRules, market: bool = False) -> tuple[Decimal, Decimal]:
+    """``(min, max)`` order amount in the quote asset that applies (0 = no bound): for a MARKET order the exchange's
+    ``market_min_notional`` / ``market_max_notional`` when set, else ``min_notional`` / ``max_notional`` when
+    ``apply_min_to_market`` / ``apply_max_to_market``."""
+    if not market:
+        return rules.min_notional, rules.max_notional
+    low = rules.market_min_notional
+    if low is None:
+        low = rules.min_notional if rules.apply_min_to_market else Decimal(0)
+    high = rules.market_max_notional
+    if high is None:
+        high = rules.max_notional if rules.apply_max_to_market else Decimal(0)
+    return low, high
+
+
 def check_notional(rules: SymbolRules, qty: Decimal, price: Decimal, market: bool = False) -> list[RuleViolation]:
-    """NOTIONAL checks of ``qty * price`` (quote asset). The nearest valid value is a quantity at ``price``."""
+    """NOTIONAL checks of ``qty * price`` (quote asset; bounds from :func:`notional_bounds`). The nearest valid value
+    is a quantity at ``price``."""
     step, _low, _high = _lot(rules, market)
     notional = qty * price
     quote = rules.quote_asset
-    check_min = rules.min_notional > 0 and (not market or rules.apply_min_to_market)
-    check_max = rules.max_notional > 0 and (not market or rules.apply_max_to_market)
+    low, high = notional_bounds(rules, market)
     if price <= 0:
         return []
-    if check_min and notional < rules.min_notional:
-        smallest = snap(rules.min_notional / price, step, Decimal(0), ROUND_CEILING) if step > 0 else None
-        msg = f"notional {fmt(notional)} {quote} is below the minimum {fmt(rules.min_notional)} {quote}"
+    if low > 0 and notional < low:
+        smallest = snap(low / price, step, Decimal(0), ROUND_CEILING) if step > 0 else None
+        msg = f"notional {fmt(notional)} {quote} is below the minimum {fmt(low)} {quote}"
         if smallest is not None:
             msg += f"; smallest valid quantity at price {fmt(price)}: {fmt(smallest)}"
         return [RuleViolation("NOTIONAL", "quantity", msg, smallest)]
-    if check_max and notional > rules.max_notional:
-        largest = snap(rules.max_notional / price, step, Decimal(0), ROUND_FLOOR) if step > 0 else None
-        msg = f"notional {fmt(notional)} {quote} is above the maximum {fmt(rules.max_notional)} {quote}"
+    if high > 0 and notional > high:
+        largest = snap(high / price, step, Decimal(0), ROUND_FLOOR) if step > 0 else None
+        msg = f"notional {fmt(notional)} {quote} is above the maximum {fmt(high)} {quote}"
         if largest is not None:
             msg += f"; largest valid quantity at price {fmt(price)}: {fmt(largest)}"
         return [RuleViolation("NOTIONAL", "quantity", msg, largest)]
@@ -183,6 +200,25 @@ def check_price_band(rules: SymbolRules, side: Side, price: Decimal, reference_p
             f"(average price {fmt(reference_price)}); nearest valid: {fmt(high)}"
         )
         return [RuleViolation("PERCENT_PRICE_BY_SIDE", "price", msg, high)]
+    return []
+
+
+def _check_quote_qty(rules: SymbolRules, quote_qty: Decimal) -> list[RuleViolation]:
+    """A MARKET order's ``quote_order_qty`` against the market notional bounds."""
+    low, high = notional_bounds(rules, market=True)
+    quote = rules.quote_asset
+    if low > 0 and quote_qty < low:
+        msg = (
+            f"quote order quantity {fmt(quote_qty)} {quote} is below the minimum notional {fmt(low)} {quote}; "
+            f"nearest valid: {fmt(low)}"
+        )
+        return [RuleViolation("NOTIONAL", "quote_order_qty", msg, low)]
+    if high > 0 and quote_qty > high:
+        msg = (
+            f"quote order quantity {fmt(quote_qty)} {quote} is above the maximum notional {fmt(high)} {quote}; "
+            f"nearest valid: {fmt(high)}"
+        )
+        return [RuleViolation("NOTIONAL", "quote_order_qty", msg, high)]
     return []
 
 
@@ -225,12 +261,8 @@ def validate_order(
     if request.quote_order_qty is not None:
         if request.type is not OrderType.MARKET:
             out.append(RuleViolation("LOT_SIZE", "quote_order_qty", "quote_order_qty is only for MARKET orders"))
-        elif rules.apply_min_to_market and request.quote_order_qty < rules.min_notional:
-            msg = (
-                f"quote order quantity {fmt(request.quote_order_qty)} {rules.quote_asset} is below the minimum "
-                f"notional {fmt(rules.min_notional)} {rules.quote_asset}; nearest valid: {fmt(rules.min_notional)}"
-            )
-            out.append(RuleViolation("NOTIONAL", "quote_order_qty", msg, rules.min_notional))
+        else:
+            out += _check_quote_qty(rules, request.quote_order_qty)
         return out
     assert request.quantity is not None
     out += check_qty(rules, request.quantity, market)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
@@ -119,3 +120,25 @@ def test_round_helpers(btc_rules: SymbolRules) -> None:
     assert rules.round_price(btc_rules, D("61000.126")) == D("61000.13")
     assert rules.round_price(btc_rules, D("0.001")) == D("0.01")
     assert rules.fmt(D("5.00000000")) == "5" and rules.fmt(D("1E+2")) == "100"
+
+
+def test_market_orders_use_the_market_notional_bounds_when_set(btc_rules: SymbolRules) -> None:
+    """MEXC's ``quoteAmountPrecisionMarket``/``maxQuoteAmountMarket``: MARKET orders get their own amount bounds."""
+    mexc_like = replace(btc_rules, market_min_notional=D(10), market_max_notional=D(200_000), apply_max_to_market=False)
+
+    def market(qty: str | None = None, quote: str | None = None) -> OrderRequest:
+        return OrderRequest("BTCUSDT", Side.BUY, OrderType.MARKET, quantity=D(qty) if qty else None,
+                            quote_order_qty=D(quote) if quote else None)  # fmt: skip
+
+    (v,) = rules.validate_order(mexc_like, market(quote="8"))
+    assert (v.filter, v.field, v.nearest_valid) == ("NOTIONAL", "quote_order_qty", D(10))
+    (v,) = rules.validate_order(mexc_like, market(quote="300000"))
+    assert v.nearest_valid == D(200_000) and "above the maximum notional 200000 USDT" in v.message
+    (v,) = rules.validate_order(mexc_like, market(qty="4"), reference_price=D(60_000))  # 240000 USDT
+    assert v.filter == "NOTIONAL" and v.nearest_valid == D("3.33333")
+    (v,) = rules.validate_order(mexc_like, market(qty="0.0001"), reference_price=D(60_000))  # 6 USDT < 10
+    assert v.nearest_valid == D("0.00017")
+    assert rules.validate_order(mexc_like, market(quote="100")) == []
+    # without market bounds (Binance): the max is not applied to MARKET orders, the min is (applyMinToMarket)
+    assert rules.validate_order(btc_rules, market(quote="300000")) == []
+    assert [v.filter for v in rules.validate_order(btc_rules, market(quote="4"))] == ["NOTIONAL"]

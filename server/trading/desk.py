@@ -1,0 +1,265 @@
+"""The trading desk: places, replaces and cancels orders on the venues behind the checks (the async core of the tools).
+
+Placement of one order (:meth:`TradingDesk.place`):
+
+1. under the in-flight lock of its client order id: a remembered id (or, with ``lookup_unknown_client_ids``, any
+   caller-chosen id the exchange knows) is answered with the existing order (``GET /api/v3/order`` by
+   ``origClientOrderId``) and ``duplicate=True`` — nothing is sent;
+2. :func:`pretrade.check_order` (safety switches, filters, limits);
+3. ``dry_run``: ``POST /api/v3/order/test`` and stop;
+4. confirmation token when above ``confirm_above_notional``;
+5. reserve today's notional and an open-order slot (no ``await`` between the final check and the reservation);
+6. ``POST /api/v3/order``. An unknown outcome (timeout, 5xx) is resolved by querying the client order id — never by
+   re-sending blindly (the adapter does this once; the desk checks again before reporting failure). An exchange
+   "duplicate order" rejection is answered with the existing order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from tradingmcp.server.exchanges.errors import (
+    BadParameter,
+    ExchangeError,
+    ExchangeUnavailable,
+    OrderRejected,
+    UnknownOrder,
+)
+from tradingmcp.server.exchanges.models import Order, OrderRequest
+from tradingmcp.server.mcp.registry import ToolError
+from tradingmcp.server.trading import safety
+from tradingmcp.server.trading.confirm import ConfirmationBook
+from tradingmcp.server.trading.errors import tool_error
+from tradingmcp.server.trading.idempotency import ClientIdRegistry
+from tradingmcp.server.trading.open_orders import OpenOrderTracker
+from tradingmcp.server.trading.orders import differing_fields, fingerprint, request_text
+from tradingmcp.server.trading.pretrade import CheckedOrder, VenueDesk, check_order, may_rest
+from tradingmcp.server.trading.safety import SafetyConfig, VenueSafety
+from tradingmcp.server.venues import Venue, Venues
+
+T = TypeVar("T")
+log = logging.getLogger("tradingmcp.server.trading")
+
+
+@dataclass(frozen=True)
+class Placement:
+    """The outcome of :meth:`TradingDesk.place`: the order (None for a dry run), whether it already existed, and
+    the checks it passed."""
+
+    order: Order | None
+    duplicate: bool
+    checked: CheckedOrder | None
+    differs: tuple[str, ...] = ()
+
+
+class TradingDesk:
+    """Per-venue trading state and the placement flow, shared by every trading tool of a server."""
+
+    def __init__(self, venues: Venues, config: SafetyConfig) -> None:
+        self.venues = venues
+        self.config = config
+        self.confirmations = ConfirmationBook(config.confirm_ttl_s)
+        self._desks: dict[str, VenueDesk] = {}
+        for venue in venues:
+            tracker = OpenOrderTracker()
+            venue.user.add_listener(tracker.on_event)
+            self._desks[venue.name] = VenueDesk(
+                venue, VenueSafety(venue.name), tracker, ClientIdRegistry(config.recent_client_ids)
+            )
+
+    def desk(self, venue: Venue) -> VenueDesk:
+        return self._desks[venue.name]
+
+    # --- checks ------------------------------------------------------------------------------------------------
+    async def check(self, venue: Venue, request: OrderRequest, adding_open: int | None = None) -> CheckedOrder:
+        """Every pre-trade check (see :func:`pretrade.check_order`)."""
+        return await check_order(self.config, self.desk(venue), request, adding_open=adding_open)
+
+    def issue_confirmation(self, principal: str, venue: Venue, request: OrderRequest) -> str:
+        return self.confirmations.issue(principal, venue.name, fingerprint(venue.name, request))
+
+    def confirm(
+        self, checked: CheckedOrder, principal: str, venue: Venue, token: str | None, fp: str | None = None
+    ) -> None:
+        """Redeem ``token`` when ``checked`` needs confirmation (raises ConfirmationError)."""
+        if not checked.needs_confirmation:
+            return
+        threshold = self.config.confirm_above_notional or Decimal(0)
+        what = (
+            f"notional {checked.notional.normalize():f} {checked.quote_asset} is above confirm_above_notional "
+            f"{threshold.normalize():f} {checked.quote_asset}"
+        )
+        fp = fp or fingerprint(venue.name, checked.request)
+        self.confirmations.redeem(token, principal, venue.name, fp, what)
+
+    # --- placement ---------------------------------------------------------------------------------------------
+    async def place(
+        self,
+        principal: str,
+        venue: Venue,
+        request: OrderRequest,
+        *,
+        token: str | None = None,
+        dry_run: bool = False,
+        ask_exchange: bool = False,
+    ) -> Placement:
+        """Place ``request`` (its ``client_order_id`` must be set) behind every check; see the module docstring.
+
+        Args:
+            ask_exchange: when the id is not remembered, also ask the exchange whether it has an order with it
+                (for ids the caller chose: a retry after a server restart must not place a second order).
+
+        Raises:
+            ToolError: ``safety_*``, ``filter_failure``, ``confirmation_required``, ``exchange_error``.
+        """
+        cid = request.client_order_id
+        assert cid, "parse_order sets the client order id"
+        desk = self.desk(venue)
+        async with desk.ids.lock(cid):
+            prior = desk.ids.recall(cid)
+            if prior is not None or (ask_exchange and not dry_run):
+                symbol = prior.symbol if prior is not None else request.symbol
+                existing = await self._lookup(venue, symbol, cid, quiet=prior is None)
+                if existing is not None:
+                    desk.ids.remember(cid, existing.symbol, existing.order_id)
+                    return Placement(existing, True, None, tuple(_differs(request, existing)))
+            checked = await self.check(venue, request)
+            if dry_run:
+                try:
+                    await venue.adapter.test_order(request)
+                except ExchangeError as exc:
+                    raise tool_error(exc) from exc
+                return Placement(None, False, checked)
+            self.confirm(checked, principal, venue, token)
+            order, duplicate = await self.send_reserved(venue, checked, lambda: self._send(venue, request))
+            desk.ids.remember(cid, order.symbol, order.order_id)
+            if duplicate:  # the exchange already had it: nothing new was accepted today
+                desk.safety.release(checked.notional)
+            differs = tuple(_differs(request, order)) if duplicate else ()
+            return Placement(order, duplicate, checked, differs)
+
+    async def send_reserved(
+        self, venue: Venue, checked: CheckedOrder, send: Callable[[], Awaitable[T]], resting: int | None = None
+    ) -> T:
+        """Reserve the daily notional and open-order slots of ``checked`` (final synchronous check), run
+        ``send()`` and release the reservation when it fails with a known outcome."""
+        desk = self.desk(venue)
+        resting = (1 if may_rest(checked.request) else 0) if resting is None else resting
+        if resting:
+            safety.check_open_orders(self.config, venue.name, desk.open_orders.count + desk.pending_resting, resting)
+        reserved = desk.safety.reserve(self.config, checked.notional, checked.quote_asset)
+        desk.pending_resting += resting
+        try:
+            result = await send()
+        except ToolError as exc:
+            if not exc.details.get("outcome_unknown"):
+                desk.safety.release(reserved)
+            raise
+        finally:
+            desk.pending_resting -= resting
+        for order in _orders_of(result):
+            desk.open_orders.on_order(order)
+            if desk.safety.killed and order.status.is_open:
+                await self._cancel_quietly(venue, order)
+        return result
+
+    async def _cancel_quietly(self, venue: Venue, order: Order) -> None:
+        """Cancel an order that was in flight while the kill switch tripped (best effort, logged)."""
+        try:
+            self.desk(venue).open_orders.on_order(
+                await venue.adapter.cancel_order(order.symbol, order_id=order.order_id)
+            )
+        except ExchangeError as exc:
+            log.warning("kill switch: cancelling in-flight order %s failed: %s", order.order_id, exc)
+
+    async def _send(self, venue: Venue, request: OrderRequest) -> tuple[Order, bool]:
+        """``POST /api/v3/order``; returns (order, duplicate). Raises ToolError."""
+        cid = request.client_order_id or ""
+        try:
+            return await venue.adapter.place_order(request), False
+        except ExchangeUnavailable as exc:
+            found = await self._lookup(venue, request.symbol, cid)
+            if found is not None:
+                return found, False
+            raise tool_error(
+                exc,
+                client_order_id=cid,
+                outcome_unknown=True,
+                next_step=f"query get_order(client_order_id={cid!r}) before placing {request_text(request)} again",
+            ) from exc
+        except OrderRejected as exc:
+            if "duplicate" in str(exc).lower() or "duplicate" in exc.exchange_message.lower():
+                found = await self._lookup(venue, request.symbol, cid)
+                if found is not None:
+                    return found, True
+            raise tool_error(exc, client_order_id=cid) from exc
+        except ExchangeError as exc:
+            raise tool_error(exc, client_order_id=cid) from exc
+
+    async def _lookup(self, venue: Venue, symbol: str, cid: str, quiet: bool = False) -> Order | None:
+        """The order with client id ``cid``, None when the exchange has none. Raises ToolError when it cannot tell.
+
+        ``quiet``: a bad parameter (unknown symbol) also answers None; the checks will report it properly.
+        """
+        try:
+            return await venue.adapter.get_order(symbol, client_order_id=cid)
+        except UnknownOrder:
+            return None
+        except BadParameter as exc:
+            if quiet:
+                return None
+            raise tool_error(exc, client_order_id=cid) from exc
+        except ExchangeError as exc:
+            raise tool_error(exc, client_order_id=cid, outcome_unknown=True) from exc
+
+    # --- kill switch -------------------------------------------------------------------------------------------
+    async def kill(self, venue: Venue, reason: str = "") -> tuple[list[Order], list[dict[str, Any]]]:
+        """Trip the venue's kill switch (new orders refused until restart), then cancel every open order.
+
+        Returns:
+            (cancelled orders, errors as ``{symbol, error}``).
+        """
+        desk = self.desk(venue)
+        desk.safety.killed = True
+        desk.safety.killed_reason = reason
+        try:
+            open_now = await venue.adapter.open_orders(None)
+        except ExchangeError as exc:
+            raise tool_error(exc, kill_switch="on") from exc
+        symbols = sorted({o.symbol for o in open_now})
+        results = await asyncio.gather(*(venue.adapter.cancel_all_orders(s) for s in symbols), return_exceptions=True)
+        cancelled: list[Order] = []
+        errors: list[dict[str, Any]] = []
+        for symbol, res in zip(symbols, results, strict=True):
+            if isinstance(res, ExchangeError):
+                errors.append({"symbol": symbol, "error": str(res), "exchange_error": type(res).__name__})
+            elif isinstance(res, BaseException):
+                raise res
+            else:
+                cancelled.extend(res)
+        for order in cancelled:
+            desk.open_orders.on_order(order)
+        desk.open_orders.stale = True
+        return cancelled, errors
+
+
+def _orders_of(result: Any) -> list[Order]:
+    if isinstance(result, Order):
+        return [result]
+    if isinstance(result, tuple):
+        return [o for o in result if isinstance(o, Order)]
+    orders = getattr(result, "orders", None)
+    if orders is not None:
+        return list(orders)
+    new_order = getattr(result, "new_order", None)
+    cancelled = getattr(result, "cancelled", None)
+    return [o for o in (cancelled, new_order) if isinstance(o, Order)]
+
+
+def _differs(request: OrderRequest, order: Order) -> list[str]:
+    return differing_fields(request, order)

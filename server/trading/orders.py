@@ -1,0 +1,235 @@
+"""Tool arguments → :class:`OrderRequest`, and the short texts and JSON of orders (sans-I/O).
+
+Argument names follow the tool contract (``quantity`` in the base asset, ``quote_quantity`` in the quote asset for
+MARKET orders only, ``price``/``stop_price`` in the quote asset, ``time_in_force`` GTC|IOC|FOK). Decimals are given
+as strings (``"0.001"``); JSON numbers are accepted and read through their shortest text form.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from tradingmcp.server.exchanges.models import Order, OrderList, OrderRequest, OrderType, Side, TimeInForce
+from tradingmcp.server.exchanges.rules import PRICED_TYPES
+from tradingmcp.server.mcp.registry import ToolError
+from tradingmcp.server.render import plain
+from tradingmcp.server.trading.idempotency import check_client_order_id, new_client_order_id
+
+PLACE_TYPES = ("MARKET", "LIMIT", "LIMIT_MAKER", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT")
+"""Order types ``place_order`` accepts."""
+
+DECIMAL_SCHEMA: dict[str, Any] = {"type": ["string", "number"], "description": 'decimal, e.g. "0.001"'}
+SYMBOL_SCHEMA: dict[str, Any] = {"type": "string", "minLength": 3, "maxLength": 20, "description": "e.g. BTCUSDT"}
+CLIENT_ID_SCHEMA: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": 36}
+ORDER_ID_SCHEMA: dict[str, Any] = {"type": ["integer", "string"], "description": "exchange order id"}
+
+TOKEN_SCHEMA: dict[str, Any] = {
+    "type": "string",
+    "maxLength": 100,
+    "description": "token from preview_order; needed when the order's notional is above the confirmation threshold",
+}
+DRY_RUN_SCHEMA: dict[str, Any] = {
+    "type": "boolean",
+    "description": "validate and run every check (and the exchange's order test) but place nothing",
+}
+
+ORDER_FIELDS: dict[str, Any] = {
+    "symbol": SYMBOL_SCHEMA,
+    "side": {"type": "string", "enum": ["BUY", "SELL"]},
+    "type": {"type": "string", "enum": list(PLACE_TYPES), "description": "default LIMIT when price is given"},
+    "quantity": {**DECIMAL_SCHEMA, "description": "amount in the base asset (e.g. BTC), decimal string"},
+    "quote_quantity": {**DECIMAL_SCHEMA, "description": "MARKET only: amount to spend/receive in the quote asset"},
+    "price": {**DECIMAL_SCHEMA, "description": "limit price in the quote asset"},
+    "stop_price": {**DECIMAL_SCHEMA, "description": "trigger price of STOP_LOSS_LIMIT/TAKE_PROFIT_LIMIT"},
+    "time_in_force": {"type": "string", "enum": ["GTC", "IOC", "FOK"], "description": "default GTC"},
+    "client_order_id": {
+        **CLIENT_ID_SCHEMA,
+        "description": "your id for the order (1-36 of [A-Za-z0-9-_]); a retry with the same id never places a "
+        "second order. Generated when absent.",
+    },
+}
+"""JSON Schema properties of one new order (shared by place_order, preview_order and the batch items)."""
+
+
+def parse_decimal(args: dict[str, Any], name: str) -> Decimal | None:
+    """``args[name]`` as a positive Decimal, None when absent.
+
+    Raises:
+        ToolError: ``invalid_argument`` when it is not a finite positive number.
+    """
+    raw = args.get(name)
+    if raw is None:
+        return None
+    try:
+        value = Decimal(str(raw).strip())
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite() or value <= 0:
+        raise ToolError(
+            f'{name} must be a positive decimal like "0.001", got {raw!r}', "invalid_argument", {"field": name}
+        )
+    return value
+
+
+def parse_order(args: dict[str, Any], generate_id: bool = True) -> OrderRequest:
+    """An :class:`OrderRequest` from ``place_order`` arguments (symbol upper-cased, client order id generated).
+
+    Raises:
+        ToolError: ``invalid_argument`` for a malformed value or an impossible combination (both quantities,
+            ``quote_quantity`` on a non-MARKET order, ``time_in_force`` on MARKET/LIMIT_MAKER).
+    """
+    quantity, quote_qty = parse_decimal(args, "quantity"), parse_decimal(args, "quote_quantity")
+    price, stop_price = parse_decimal(args, "price"), parse_decimal(args, "stop_price")
+    type_name = args.get("type") or ("LIMIT" if price is not None else "MARKET")
+    order_type = OrderType(type_name)
+    if (quantity is None) == (quote_qty is None):
+        raise ToolError(
+            "give exactly one of quantity (base asset) or quote_quantity (quote asset, MARKET only)",
+            "invalid_argument",
+            {"field": "quantity"},
+        )
+    if quote_qty is not None and order_type is not OrderType.MARKET:
+        raise ToolError(
+            "quote_quantity is only allowed on MARKET orders; give quantity instead",
+            "invalid_argument",
+            {"field": "quote_quantity"},
+        )
+    if order_type is OrderType.MARKET and price is not None:
+        raise ToolError(
+            "a MARKET order takes no price; use type LIMIT for a limit price", "invalid_argument", {"field": "price"}
+        )
+    tif: TimeInForce | None = None
+    if args.get("time_in_force"):
+        if order_type in (OrderType.MARKET, OrderType.LIMIT_MAKER):
+            raise ToolError(
+                f"time_in_force does not apply to {order_type.value} orders",
+                "invalid_argument",
+                {"field": "time_in_force"},
+            )
+        tif = TimeInForce(args["time_in_force"])
+    elif order_type in PRICED_TYPES and order_type is not OrderType.LIMIT_MAKER:
+        tif = TimeInForce.GTC
+    cid = args.get("client_order_id")
+    if cid is not None:
+        cid = check_client_order_id(cid)
+    elif generate_id:
+        cid = new_client_order_id()
+    return OrderRequest(
+        symbol=str(args["symbol"]).upper(),
+        side=Side(args["side"]),
+        type=order_type,
+        quantity=quantity,
+        quote_order_qty=quote_qty,
+        price=price,
+        stop_price=stop_price,
+        time_in_force=tif,
+        client_order_id=cid,
+    )
+
+
+def order_ref(args: dict[str, Any]) -> tuple[int | str | None, str | None]:
+    """``(order_id, client_order_id)`` from tool arguments (a numeric string id becomes an int).
+
+    Raises:
+        ToolError: ``invalid_argument`` when neither is given.
+    """
+    order_id, cid = args.get("order_id"), args.get("client_order_id")
+    if order_id is None and cid is None:
+        raise ToolError("give order_id or client_order_id", "invalid_argument", {"field": "order_id"})
+    if isinstance(order_id, str) and order_id.isdigit():
+        order_id = int(order_id)
+    return order_id, cid
+
+
+def fingerprint(venue: str, r: OrderRequest) -> str:
+    """A digest of everything that defines the order except its client id (binds confirmation tokens)."""
+
+    def d(v: Decimal | None) -> str:
+        return plain(v) if v is not None else "-"
+
+    text = "|".join(
+        [
+            venue,
+            r.symbol,
+            r.side.value,
+            r.type.value,
+            d(r.quantity),
+            d(r.quote_order_qty),
+            d(r.price),
+            d(r.stop_price),
+            r.time_in_force.value if r.time_in_force else "-",
+        ]
+    )
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def request_json(r: OrderRequest) -> dict[str, Any]:
+    """The normalized order as checked: ``{symbol, side, type, quantity, quote_quantity, price, stop_price,
+    time_in_force, client_order_id}`` (decimals as strings, None when not set)."""
+
+    def d(v: Decimal | None) -> str | None:
+        return plain(v) if v is not None else None
+
+    return {
+        "symbol": r.symbol,
+        "side": r.side.value,
+        "type": r.type.value,
+        "quantity": d(r.quantity),
+        "quote_quantity": d(r.quote_order_qty),
+        "price": d(r.price),
+        "stop_price": d(r.stop_price),
+        "time_in_force": r.time_in_force.value if r.time_in_force else None,
+        "client_order_id": r.client_order_id,
+    }
+
+
+def differing_fields(r: OrderRequest, o: Order) -> list[str]:
+    """Fields of ``r`` that differ from the existing order ``o`` (a reused client order id with other values)."""
+    out = [
+        name
+        for name, a, b in (("symbol", r.symbol, o.symbol), ("side", r.side, o.side), ("type", r.type, o.type))
+        if a != b
+    ]
+    if r.quantity is not None and r.quantity != o.orig_qty:
+        out.append("quantity")
+    if r.price is not None and r.price != o.price:
+        out.append("price")
+    if r.stop_price is not None and r.stop_price != o.stop_price:
+        out.append("stop_price")
+    return out
+
+
+def request_text(r: OrderRequest) -> str:
+    """``BUY 0.001 BTCUSDT LIMIT @ 60000`` (or ``BUY 100 USDT of BTCUSDT MARKET``)."""
+    amount = (
+        f"{plain(r.quantity)} {r.symbol}"
+        if r.quantity is not None
+        else (f"{plain(r.quote_order_qty or Decimal(0))} (quote) of {r.symbol}")
+    )
+    text = f"{r.side.value} {amount} {r.type.value}"
+    if r.price is not None:
+        text += f" @ {plain(r.price)}"
+    if r.stop_price is not None:
+        text += f" stop {plain(r.stop_price)}"
+    return text
+
+
+def order_text(o: Order) -> str:
+    """``BUY 0.001 BTCUSDT LIMIT @ 60000 → NEW (id 12)``; MARKET orders show the executed quantity and average."""
+    text = f"{o.side.value} {plain(o.orig_qty)} {o.symbol} {o.type.value}"
+    if o.price:
+        text += f" @ {plain(o.price)}"
+    if o.stop_price:
+        text += f" stop {plain(o.stop_price)}"
+    text += f" → {o.status.value}"
+    if o.executed_qty:
+        text += f" ({plain(o.executed_qty)} filled, avg {plain(o.avg_price.quantize(Decimal('0.00000001')))})"
+    return text + f" (id {o.order_id}, client id {o.client_order_id})"
+
+
+def order_list_text(ol: OrderList) -> str:
+    """``OCO SELL BTCUSDT list 3 EXEC_STARTED: <leg>; <leg>``."""
+    legs = "; ".join(order_text(o) for o in ol.orders)
+    return f"OCO {ol.symbol} list {ol.order_list_id} {ol.list_order_status}: {legs}"

@@ -1,0 +1,163 @@
+"""Pre-trade checks of one order on one venue: the safety switches, the symbol's filters, then the limits.
+
+Order of checks (cheapest and most fundamental first; the first failure is reported):
+
+1. venue switches: kill switch, ``allow_live`` (:func:`safety.check_gate`);
+2. ``allowed_symbols``;
+3. the symbol's exchange filters (``GET /api/v3/exchangeInfo`` rules via :func:`rules.validate_order`, priced at the
+   mid of ``GET /api/v3/ticker/bookTicker``) → ``filter_failure`` with the nearest valid values;
+4. ``max_order_notional``, ``price_band_pct`` (LIMIT and LIMIT_MAKER prices vs the mid), ``max_open_orders`` (orders
+   that can rest on the book), ``max_daily_notional`` (checked here, reserved at placement).
+
+Nothing here sends an order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from tradingmcp.server.exchanges.errors import ExchangeError
+from tradingmcp.server.exchanges.models import (
+    OrderRequest,
+    OrderType,
+    Side,
+    SymbolRules,
+    Ticker,
+    TimeInForce,
+)
+from tradingmcp.server.exchanges.rules import validate_order
+from tradingmcp.server.render import plain
+from tradingmcp.server.trading import safety
+from tradingmcp.server.trading.errors import filter_failure, tool_error
+from tradingmcp.server.trading.idempotency import ClientIdRegistry
+from tradingmcp.server.trading.open_orders import OpenOrderTracker
+from tradingmcp.server.trading.safety import SafetyConfig, VenueSafety
+from tradingmcp.server.venues import Venue
+
+BAND_TYPES = frozenset({OrderType.LIMIT, OrderType.LIMIT_MAKER})
+"""Order types whose ``price`` must lie within ``price_band_pct`` of the mid."""
+
+
+@dataclass
+class VenueDesk:
+    """Per-venue trading state: safety counters, open-order count, recent client order ids."""
+
+    venue: Venue
+    safety: VenueSafety
+    open_orders: OpenOrderTracker
+    ids: ClientIdRegistry
+    pending_resting: int = 0
+    """Orders being placed right now that may rest on the book (counted against ``max_open_orders``)."""
+
+
+@dataclass(frozen=True)
+class CheckedOrder:
+    """An order that passed every check: its rules, the quote it was priced at, and its estimated amounts.
+
+    ``notional`` and ``fee`` are in ``rules.quote_asset``; ``needs_confirmation`` when above
+    ``confirm_above_notional``.
+    """
+
+    request: OrderRequest
+    rules: SymbolRules
+    ticker: Ticker
+    notional: Decimal
+    fee: Decimal
+    needs_confirmation: bool
+
+    @property
+    def quote_asset(self) -> str:
+        return self.rules.quote_asset
+
+    def estimate_json(self) -> dict[str, object]:
+        """``{estimated_notional, estimated_fee, quote_asset, reference: {bid, ask, mid}}``."""
+        t = self.ticker
+        return {
+            "estimated_notional": plain(self.notional),
+            "estimated_fee": plain(self.fee),
+            "quote_asset": self.quote_asset,
+            "reference": {"bid": plain(t.bid), "ask": plain(t.ask), "mid": plain(mid_price(t))},
+        }
+
+
+def mid_price(t: Ticker) -> Decimal:
+    """(bid + ask) / 2; the side present (or the last price) when the book is one-sided."""
+    if t.bid > 0 and t.ask > 0:
+        return (t.bid + t.ask) / 2
+    return t.bid or t.ask or t.price
+
+
+def notional_of(request: OrderRequest, ticker: Ticker) -> Decimal:
+    """The order's notional in the quote asset (see :mod:`safety`); MARKET uses the best ask (BUY) / bid (SELL)."""
+    if request.quote_order_qty is not None:
+        return request.quote_order_qty
+    qty = request.quantity or Decimal(0)
+    if request.price is not None:
+        return qty * request.price
+    touch = ticker.ask if request.side is Side.BUY else ticker.bid
+    return qty * (touch or mid_price(ticker))
+
+
+def may_rest(request: OrderRequest) -> bool:
+    """True when the order can stay open on the book (counts against ``max_open_orders``)."""
+    if request.type is OrderType.MARKET:
+        return False
+    return request.time_in_force not in (TimeInForce.IOC, TimeInForce.FOK)
+
+
+async def fetch_market(desk: VenueDesk, symbol: str) -> tuple[SymbolRules, Ticker]:
+    """The symbol's rules and its best bid/ask. Raises ToolError (``exchange_error``) when the exchange fails."""
+    adapter = desk.venue.adapter
+    try:
+        return await adapter.symbol_rules(symbol), await adapter.book_ticker(symbol)
+    except ExchangeError as exc:
+        raise tool_error(exc) from exc
+
+
+async def open_order_count(desk: VenueDesk, limit: int) -> int:
+    """Open orders of the venue plus those being placed, re-seeding from the exchange when needed."""
+    tracker = desk.open_orders
+    if tracker.needs_seed(limit):
+        try:
+            tracker.seed(await desk.venue.adapter.open_orders(None))
+        except ExchangeError as exc:
+            raise tool_error(exc) from exc
+    return tracker.count + desk.pending_resting
+
+
+async def check_order(
+    config: SafetyConfig, desk: VenueDesk, request: OrderRequest, *, adding_open: int | None = None
+) -> CheckedOrder:
+    """Run every check on ``request`` (see module docstring) without placing it.
+
+    Args:
+        adding_open: how many open orders the order adds (default 1 when it may rest, else 0; 0 for a replace).
+
+    Raises:
+        ToolError: ``safety_*``, ``filter_failure`` or ``exchange_error``.
+    """
+    safety.check_gate(config, desk.safety, desk.venue.mode)
+    safety.check_symbol(config, request.symbol)
+    rules, ticker = await fetch_market(desk, request.symbol)
+    mid = mid_price(ticker)
+    violations = validate_order(rules, request, mid if mid > 0 else None)
+    if violations:
+        raise filter_failure(violations, request.symbol)
+    notional = notional_of(request, ticker)
+    safety.check_order_notional(config, notional, rules.quote_asset)
+    if request.type in BAND_TYPES and request.price is not None:
+        safety.check_price_band(config, "price", request.price, mid, rules.tick_size)
+    adding = (1 if may_rest(request) else 0) if adding_open is None else adding_open
+    if adding:
+        safety.check_open_orders(config, desk.venue.name, await open_order_count(desk, config.max_open_orders), adding)
+    desk.safety.release(desk.safety.reserve(config, notional, rules.quote_asset))  # check only; reserved when placed
+    threshold = config.confirm_above_notional
+    return CheckedOrder(
+        request=request,
+        rules=rules,
+        ticker=ticker,
+        notional=notional,
+        fee=notional * config.fee_rate,
+        needs_confirmation=threshold is not None and notional > threshold,
+    )

@@ -1,0 +1,349 @@
+"""Trading limits (:class:`SafetyConfig`) and the checks that enforce them (sans-I/O: numbers in, refusals out).
+
+The checks run in the server before anything is sent; no tool argument can switch them off. Each refusal is a
+:class:`SafetyRefusal` (a ``ToolError``) with code ``safety_<rule>`` and a message naming the limit and the value:
+
+=============================  ================================================================================
+code                           refused when
+=============================  ================================================================================
+``safety_kill_switch``         the config's ``kill_switch`` is on, or the ``kill_switch`` tool tripped the venue
+``safety_live_not_allowed``    the venue trades real money (mode ``live``) and ``allow_live`` is off
+``safety_symbol_not_allowed``  ``allowed_symbols`` is set and does not hold the symbol
+``safety_max_order_notional``  the order's notional (quote asset) exceeds ``max_order_notional``
+``safety_max_daily_notional``  today's (UTC) accepted notional plus this order's exceeds ``max_daily_notional``
+``safety_max_open_orders``     the venue already has ``max_open_orders`` open orders
+``safety_price_band``          a limit price is more than ``price_band_pct`` % away from the mid price
+``safety_max_batch``           a batch holds more than ``max_batch`` items
+=============================  ================================================================================
+
+Notional is in the symbol's quote asset (USDT for BTCUSDT): ``quantity × price`` for priced orders,
+``quantity × best ask`` (BUY) / ``× best bid`` (SELL) for MARKET orders, or ``quote_quantity`` directly.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from tradingmcp.server.mcp.registry import ToolError
+from tradingmcp.server.render import plain
+
+ENV_PREFIX = "TRADINGMCP_SAFETY_"
+"""Environment variables ``TRADINGMCP_SAFETY_<FIELD>`` (upper case) override the TOML file, e.g.
+``TRADINGMCP_SAFETY_MAX_ORDER_NOTIONAL=500`` or ``TRADINGMCP_SAFETY_ALLOWED_SYMBOLS=BTCUSDT,ETHUSDT``."""
+
+MS_PER_DAY = 86_400_000
+
+
+def now_ms() -> int:
+    """Wall clock in ms since the epoch."""
+    return int(time.time() * 1000)
+
+
+@dataclass(frozen=True)
+class SafetyConfig:
+    """Trading limits; the defaults are safe for a first run (small orders, no real money).
+
+    Attributes:
+        allowed_symbols: symbols that may be traded (upper case); None allows every symbol.
+        max_order_notional: largest notional of one order, in the symbol's quote asset (USDT).
+        max_daily_notional: largest sum of accepted orders' notional per UTC day, per venue (quote asset).
+        max_open_orders: most open orders a venue may hold (counting the new one).
+        price_band_pct: largest distance of a limit price from the mid price, in percent; None disables.
+        confirm_above_notional: orders with a larger notional need a ``confirmation_token`` from
+            ``preview_order`` (two-step); None disables.
+        confirm_ttl_s: lifetime of a confirmation token (s).
+        kill_switch: refuse every new order (cancels stay allowed).
+        allow_live: let a venue in ``live`` mode (mainnet, real money) place orders; the second explicit switch
+            besides giving mainnet credentials.
+        max_batch: most items in ``place_orders_batch`` / ``cancel_orders_batch``.
+        fee_rate: fee rate used for estimates (0.001 = 0.1 %, Binance's default taker fee).
+        recent_client_ids: how many recent client order ids the server remembers for duplicate detection.
+        lookup_unknown_client_ids: before placing an order whose ``client_order_id`` the caller chose and the
+            server does not remember (e.g. placed before a restart), ask the exchange whether it has it
+            (``GET /api/v3/order``, weight 4, one more round trip per order). Off by default: the exchange itself
+            rejects a duplicate id of an OPEN order (answered with the existing order), so only a retry of an
+            already closed order across a restart is left uncovered.
+    """
+
+    allowed_symbols: frozenset[str] | None = None
+    max_order_notional: Decimal = Decimal(10_000)
+    max_daily_notional: Decimal = Decimal(100_000)
+    max_open_orders: int = 50
+    price_band_pct: Decimal | None = Decimal(5)
+    confirm_above_notional: Decimal | None = Decimal(5_000)
+    confirm_ttl_s: float = 60.0
+    kill_switch: bool = False
+    allow_live: bool = False
+    max_batch: int = 10
+    fee_rate: Decimal = Decimal("0.001")
+    recent_client_ids: int = 10_000
+    lookup_unknown_client_ids: bool = False
+
+    def __post_init__(self) -> None:
+        if self.allowed_symbols is not None:
+            object.__setattr__(self, "allowed_symbols", frozenset(s.upper() for s in self.allowed_symbols))
+        if self.max_batch < 1 or self.max_open_orders < 0 or self.confirm_ttl_s <= 0:
+            raise ValueError("max_batch must be ≥ 1, max_open_orders ≥ 0 and confirm_ttl_s > 0")
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any], base: SafetyConfig | None = None) -> SafetyConfig:
+        """A config from ``values`` (TOML/env spellings: numbers or decimal strings, lists or comma-separated
+        symbols, ``"none"`` to disable an optional limit) over ``base`` (defaults when None).
+
+        Raises:
+            ValueError: an unknown key or a value that does not parse.
+        """
+        known = {f.name: f for f in fields(cls)}
+        changes: dict[str, Any] = {}
+        for key, raw in values.items():
+            name = key.lower()
+            if name not in known:
+                raise ValueError(f"unknown safety setting {key!r}; known: {', '.join(sorted(known))}")
+            changes[name] = _parse_value(name, raw)
+        return replace(base or cls(), **changes)
+
+    @classmethod
+    def from_toml(cls, path: str | Path, base: SafetyConfig | None = None) -> SafetyConfig:
+        """Read the ``[safety]`` table of a TOML file (or its top level when it has no such table).
+
+        Raises:
+            OSError: the file cannot be read; ValueError (``tomllib.TOMLDecodeError``): bad TOML or values.
+        """
+        with open(path, "rb") as fh:
+            doc = tomllib.load(fh)
+        table = doc.get("safety", doc)
+        if not isinstance(table, dict):
+            raise ValueError(f"{path}: [safety] must be a table")
+        return cls.from_mapping(table, base)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, base: SafetyConfig | None = None) -> SafetyConfig:
+        """Apply ``TRADINGMCP_SAFETY_<FIELD>`` variables over ``base`` (see :data:`ENV_PREFIX`)."""
+        env = os.environ if environ is None else environ
+        values = {k[len(ENV_PREFIX) :]: v for k, v in env.items() if k.startswith(ENV_PREFIX)}
+        return cls.from_mapping(values, base)
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> SafetyConfig:
+        """Defaults, then the TOML file (when given), then the environment."""
+        base = cls.from_toml(path) if path is not None else cls()
+        return cls.from_env(environ, base)
+
+    def describe(self) -> dict[str, Any]:
+        """The limits as JSON (decimals as strings, None = disabled)."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, Decimal):
+                v = plain(v)
+            elif isinstance(v, frozenset):
+                v = sorted(v)
+            out[f.name] = v
+        return out
+
+
+_DECIMALS = {"max_order_notional", "max_daily_notional", "fee_rate"}
+_OPTIONAL_DECIMALS = {"price_band_pct", "confirm_above_notional"}
+_INTS = {"max_open_orders", "max_batch", "recent_client_ids"}
+_BOOLS = {"kill_switch", "allow_live", "lookup_unknown_client_ids"}
+
+
+def _parse_value(name: str, raw: Any) -> Any:
+    if isinstance(raw, str) and raw.strip().lower() in ("none", "null", "") and name in _OPTIONAL_DECIMALS:
+        return None
+    try:
+        if name in _DECIMALS or name in _OPTIONAL_DECIMALS:
+            if isinstance(raw, bool) or raw is None:
+                raise ValueError
+            return Decimal(str(raw))
+        if name in _INTS:
+            return int(raw)
+        if name == "confirm_ttl_s":
+            return float(raw)
+        if name in _BOOLS:
+            if isinstance(raw, bool):
+                return raw
+            text = str(raw).strip().lower()
+            if text not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+                raise ValueError
+            return text in ("1", "true", "yes", "on")
+        if name == "allowed_symbols":
+            if raw is None or (isinstance(raw, str) and raw.strip().lower() in ("none", "all", "*")):
+                return None
+            items = raw.split(",") if isinstance(raw, str) else list(raw)
+            return frozenset(str(s).strip().upper() for s in items if str(s).strip())
+    except (ValueError, TypeError, InvalidOperation):
+        pass
+    raise ValueError(f"bad value {raw!r} for safety setting {name}")
+
+
+class SafetyRefusal(ToolError):
+    """A safety rule refused an order: ``code`` is ``safety_<rule>``; ``details`` name the limit and the value."""
+
+    def __init__(self, rule: str, message: str, **details: Any) -> None:
+        super().__init__(message, f"safety_{rule}", {"rule": rule, **details})
+
+
+@dataclass
+class VenueSafety:
+    """One venue's live safety state: the tripped kill switch and today's accepted notional (quote asset).
+
+    Reservations make check-then-place race free: :meth:`reserve` checks the daily limit and counts the order at
+    once (no ``await`` in between); :meth:`release` gives it back when the order was not accepted.
+    """
+
+    venue: str
+    killed: bool = False
+    killed_reason: str = ""
+    day: int = -1
+    daily_notional: Decimal = Decimal(0)
+    pending_orders: int = 0
+    clock_ms: Callable[[], int] = field(default_factory=lambda: now_ms, repr=False)
+
+    def _roll(self) -> None:
+        today = self.clock_ms() // MS_PER_DAY
+        if today != self.day:
+            self.day, self.daily_notional = today, Decimal(0)
+
+    def today_notional(self) -> Decimal:
+        """Accepted (and reserved) notional of the current UTC day."""
+        self._roll()
+        return self.daily_notional
+
+    def reserve(self, config: SafetyConfig, notional: Decimal, quote_asset: str) -> Decimal:
+        """Check ``max_daily_notional`` and count ``notional`` into today; returns the amount to :meth:`release`.
+
+        Raises:
+            SafetyRefusal: ``safety_max_daily_notional``.
+        """
+        self._roll()
+        after = self.daily_notional + notional
+        if after > config.max_daily_notional:
+            left = max(Decimal(0), config.max_daily_notional - self.daily_notional)
+            raise SafetyRefusal(
+                "max_daily_notional",
+                f"order notional {plain(notional)} {quote_asset} would bring today's (UTC) total on {self.venue} to "
+                f"{plain(after)} {quote_asset}, above max_daily_notional {plain(config.max_daily_notional)}; "
+                f"{plain(left)} {quote_asset} left today",
+                limit=plain(config.max_daily_notional),
+                value=plain(after),
+                remaining=plain(left),
+            )
+        self.daily_notional = after
+        return notional
+
+    def release(self, notional: Decimal) -> None:
+        """Give back a reservation of an order that was not accepted (same UTC day only)."""
+        self._roll()
+        self.daily_notional = max(Decimal(0), self.daily_notional - notional)
+
+
+def check_gate(config: SafetyConfig, state: VenueSafety, mode: str) -> None:
+    """The venue-wide switches: the kill switch (config or tripped) and ``allow_live``.
+
+    Raises:
+        SafetyRefusal: ``safety_kill_switch`` or ``safety_live_not_allowed``.
+    """
+    if config.kill_switch:
+        raise SafetyRefusal(
+            "kill_switch",
+            "the kill switch is on in the server configuration (kill_switch = true): new orders are refused",
+            source="config",
+        )
+    if state.killed:
+        reason = f" ({state.killed_reason})" if state.killed_reason else ""
+        raise SafetyRefusal(
+            "kill_switch",
+            f"the kill switch was triggered on {state.venue}{reason}: new orders are refused until the server is "
+            "restarted",
+            source="tool",
+        )
+    if mode == "live" and not config.allow_live:
+        raise SafetyRefusal(
+            "live_not_allowed",
+            f"{state.venue} is connected to the live exchange (real money) and allow_live is false; set "
+            "allow_live = true in the safety configuration to trade on mainnet",
+            mode=mode,
+        )
+
+
+def check_symbol(config: SafetyConfig, symbol: str) -> None:
+    """Raises SafetyRefusal ``safety_symbol_not_allowed`` when ``allowed_symbols`` excludes ``symbol``."""
+    allowed = config.allowed_symbols
+    if allowed is not None and symbol.upper() not in allowed:
+        raise SafetyRefusal(
+            "symbol_not_allowed",
+            f"{symbol} is not in allowed_symbols ({', '.join(sorted(allowed)) or 'none'})",
+            symbol=symbol,
+            allowed_symbols=sorted(allowed),
+        )
+
+
+def check_order_notional(config: SafetyConfig, notional: Decimal, quote_asset: str) -> None:
+    """Raises SafetyRefusal ``safety_max_order_notional`` when ``notional`` (quote asset) is above the limit."""
+    if notional > config.max_order_notional:
+        raise SafetyRefusal(
+            "max_order_notional",
+            f"order notional {plain(notional)} {quote_asset} is above max_order_notional "
+            f"{plain(config.max_order_notional)} {quote_asset}",
+            limit=plain(config.max_order_notional),
+            value=plain(notional),
+        )
+
+
+def check_price_band(
+    config: SafetyConfig, field_name: str, price: Decimal, mid: Decimal, tick_size: Decimal = Decimal(0)
+) -> None:
+    """Raises SafetyRefusal ``safety_price_band`` when ``price`` is more than ``price_band_pct`` % from ``mid``.
+
+    The details carry the allowed range ``low``..``high`` (quote asset, rounded inwards to ``tick_size``).
+    """
+    pct = config.price_band_pct
+    if pct is None or mid <= 0:
+        return
+    distance = abs(price - mid) / mid * 100
+    if distance > pct:
+        low, high = mid * (1 - pct / 100), mid * (1 + pct / 100)
+        if tick_size > 0:
+            low = (low / tick_size).to_integral_value(ROUND_CEILING) * tick_size
+            high = (high / tick_size).to_integral_value(ROUND_FLOOR) * tick_size
+        raise SafetyRefusal(
+            "price_band",
+            f"{field_name} {plain(price)} is {plain(distance.quantize(Decimal('0.01')))} % from the mid price "
+            f"{plain(mid)}, beyond price_band_pct {plain(pct)} %; allowed range {plain(low)}..{plain(high)}",
+            limit_pct=plain(pct),
+            value_pct=plain(distance.quantize(Decimal("0.0001"))),
+            mid=plain(mid),
+            low=plain(low),
+            high=plain(high),
+        )
+
+
+def check_open_orders(config: SafetyConfig, venue: str, open_now: int, adding: int = 1) -> None:
+    """Raises SafetyRefusal ``safety_max_open_orders`` when ``open_now + adding`` exceeds the limit."""
+    if open_now + adding > config.max_open_orders:
+        raise SafetyRefusal(
+            "max_open_orders",
+            f"{venue} has {open_now} open orders; {adding} more would exceed max_open_orders "
+            f"{config.max_open_orders} (cancel some first)",
+            limit=config.max_open_orders,
+            value=open_now,
+        )
+
+
+def check_batch(config: SafetyConfig, size: int) -> None:
+    """Raises SafetyRefusal ``safety_max_batch`` when a batch holds more than ``max_batch`` items."""
+    if size > config.max_batch:
+        raise SafetyRefusal(
+            "max_batch",
+            f"a batch of {size} items is above max_batch {config.max_batch}",
+            limit=config.max_batch,
+            value=size,
+        )
