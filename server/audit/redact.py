@@ -1,0 +1,72 @@
+"""Secret redaction for the audit log (sans-I/O): argument and result keys naming a secret lose their value.
+
+A key is secret when its lower-cased name contains one of :data:`SECRET_KEY_PARTS` (``api_secret``,
+``confirmation_token``, ``X-MBX-APIKEY``, ``password``, ``signature``...); its value becomes ``"***"`` wherever it sits
+(nested objects and lists included). Free text (error messages) goes through
+:func:`tradingmcp.server.logs.redact_text`, which removes ``signature=...``, bearer tokens and ``auth.<token>``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import orjson
+
+REDACTED = "***"
+SECRET_KEY_PARTS = ("secret", "token", "signature", "password", "passphrase", "api_key", "apikey", "private_key")
+"""Substrings of a lower-cased key that mark its value as secret."""
+
+_SECRET_BYTES = re.compile("|".join((*SECRET_KEY_PARTS, "api-key", "private-key")).encode())
+_KEY_CACHE: dict[str, bool] = {}
+_KEY_CACHE_MAX = 4096  # keys come from callers: bound what they can make us remember
+
+
+def is_secret_key(key: str) -> bool:
+    """True when ``key`` names a secret (``api_secret``, ``confirmationToken``, ``X-MBX-APIKEY``...)."""
+    found = _KEY_CACHE.get(key)
+    if found is None:
+        low = key.lower().replace("-", "_")
+        found = any(part in low for part in SECRET_KEY_PARTS)
+        if len(_KEY_CACHE) < _KEY_CACHE_MAX:
+            _KEY_CACHE[key] = found
+    return found
+
+
+def mentions_secret(raw: bytes) -> bool:
+    """True when the JSON bytes contain a secret-looking key name anywhere (a cheap pre-check for :func:`redact`)."""
+    return _SECRET_BYTES.search(raw.lower()) is not None
+
+
+def redact(value: Any) -> Any:
+    """A copy of ``value`` (JSON-like: dicts, lists, scalars) with every secret key's value replaced by ``"***"``."""
+    if isinstance(value, dict):
+        return {k: (REDACTED if isinstance(k, str) and is_secret_key(k) else redact(v)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact(v) for v in value]
+    return value
+
+
+def redacted_json(value: Any, max_bytes: int, want: bytes | None = None) -> tuple[str, Any]:
+    """``value`` as JSON with secrets redacted, cut to ``max_bytes`` (UTF-8) with a ``…[truncated N bytes]`` marker,
+    and ``value`` decoded (None unless it was decoded anyway or its JSON contains ``want``).
+
+    ``value`` may hold ``orjson.Fragment`` (pre-encoded ``structuredContent``): it is encoded first, and decoded and
+    redacted only when the bytes mention a secret-looking key (the common case costs one encode and one scan).
+    """
+    raw = orjson.dumps(value)
+    parsed = None
+    if mentions_secret(raw):
+        parsed = redact(orjson.loads(raw))
+        raw = orjson.dumps(parsed)
+    elif want is not None and want in raw:
+        parsed = orjson.loads(raw)
+    return truncate(raw, max_bytes), parsed
+
+
+def truncate(raw: bytes, max_bytes: int) -> str:
+    """``raw`` decoded, or its first ``max_bytes`` (on a character boundary) and ``…[truncated N bytes]``."""
+    if len(raw) <= max_bytes:
+        return raw.decode()
+    head = raw[:max_bytes].decode(errors="ignore")
+    return f"{head}…[truncated {len(raw) - max_bytes} bytes]"
