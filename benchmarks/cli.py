@@ -1,4 +1,5 @@
-"""``tradingmcp bench``: the latency benchmark suite (round trips, pipelined throughput, fan-out, idle memory).
+"""``tradingmcp bench``: the latency benchmark suite (round trips, pipelined throughput, fan-out, idle memory);
+``tradingmcp bench ticktotrade`` measures the reference bot's tick-to-trade path (:mod:`.ticktotrade`).
 
 Prints the tables, writes ``<out>/<timestamp>.json`` (machine info, config, percentiles, CDFs) and
 ``<out>/<timestamp>.png`` (latency CCDF per scenario, fan-out deliveries/s). Targets are reported, not asserted: the
@@ -103,6 +104,11 @@ def main(argv: list[str] | None = None) -> int:
     from tradingmcp.benchmarks.report import print_report, write_json, write_plot
     from tradingmcp.benchmarks.run import run
 
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "ticktotrade":  # the tick-to-trade scenario has its own options
+        from tradingmcp.benchmarks.ticktotrade import main as ticktotrade_main
+
+        return ticktotrade_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         cfg = config_from_args(args)

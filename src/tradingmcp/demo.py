@@ -1,107 +1,136 @@
-"""``tradingmcp demo``: the whole path on real recorded data, end to end, on loopback.
+"""``tradingmcp demo``: the main job end to end on real recorded data, on loopback.
 
-simulator (replaying ``../shared/data/binance/recorded``: BTCUSDT + ETHUSDT) → python-binance adapter → MCP server over
-wss (dev CA, bearer token) → the client library, which subscribes to trades, book tickers and the local order book,
-calls the market-data tools, and prints what arrived. Exits non-zero if any stream stayed silent or any call failed.
+simulator (replaying ``../shared/data/binance/recorded``: BTCUSDT + ETHUSDT, ~11× so the 10.8 recorded minutes take
+about a minute; the seeded synthetic market when no recording exists) → python-binance adapter → MCP server over wss
+(fresh dev CA, bearer token with read+trade scopes) → the reference trading bot (:mod:`tradingmcp.client.bot`), which
+subscribes to trades, book tickers, the order book and its order updates, quotes both symbols, and at the end cancels
+its orders and writes its report (JSON + text + PNG plots).
 
-The reference trading bot (issue 5) replaces the client part of this demo when it lands.
+Exits non-zero when anything failed: start-up, no order placed, no fill, the bot's P&L not matching the P&L of the
+account's balances, an order left open, an order placed twice on the exchange.
 """
 
 from __future__ import annotations
 
-import asyncio
 import math
 import sys
 import tempfile
-import time
-from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from decimal import Decimal
 from pathlib import Path
 
-from tradingmcp.client.session import McpClient, connect
+from tradingmcp.client.bot.app import make_view, print_summary, run_session
+from tradingmcp.client.bot.config import (
+    BotConfig,
+    ConnectionConfig,
+    ReportConfig,
+    RiskConfig,
+    StrategyConfig,
+    SymbolConfig,
+    load_config,
+)
+from tradingmcp.server.audit import AuditConfig
 from tradingmcp.server.builtin import register_builtin_tools
 from tradingmcp.server.mcp.registry import McpApp
 from tradingmcp.server.mcp.streams import StreamHub
+from tradingmcp.server.toolset import ToolsetConfig
 from tradingmcp.server.wsserver import McpServer, ServerConfig
 from tradingmcp.stack import ExchangeOptions, ExchangeStack
 from tradingmcp.transport.auth import TokenStore, new_token
-from tradingmcp.transport.tls import client_ssl_context, server_ssl_context, write_dev_certs
+from tradingmcp.transport.tls import server_ssl_context, write_dev_certs
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT")
 
 
 @dataclass(frozen=True)
 class DemoOptions:
+    """``duration_s`` of trading, replay ``speed``, data root, ``out_dir`` for the report, ``quiet`` (log lines instead
+    of the live view), ``bot_config`` (a TOML file; its connection settings are replaced by the demo's server)."""
+
     duration_s: float = 60.0
     speed: float = 11.0  # 10.8 recorded minutes in ~1 minute
     data_dir: Path | None = None
     synthetic: bool = False
+    out_dir: Path = Path("demo-report")
+    quiet: bool = False
+    bot_config: Path | None = None
 
 
-async def _watch(client: McpClient, duration_s: float, counts: Counter[str], seq_gaps: Counter[str]) -> None:
-    last_seq: dict[str, int] = {}
-    last_print = time.monotonic()
-    end = time.monotonic() + duration_s
-    prices: dict[str, str] = {}
-    while time.monotonic() < end:
-        for note in client.drain_notifications():
-            if note.method != "notifications/tradingmcp/stream":
-                continue
-            key, seq = note.params["stream"], note.params["seq"]
-            counts[key] += 1
-            if key in last_seq and seq != last_seq[key] + 1:
-                seq_gaps[key] += seq - last_seq[key] - 1
-            last_seq[key] = seq
-            if key.startswith("trades:"):
-                prices[note.params["data"]["symbol"]] = note.params["data"]["price"]
-        if time.monotonic() - last_print >= 2.0:
-            last_print = time.monotonic()
-            px = "  ".join(f"{s} {p}" for s, p in sorted(prices.items()))
-            print(f"  [{end - last_print:5.1f}s left] {sum(counts.values()):7d} pushes  last trades: {px}", flush=True)
-        await asyncio.sleep(0.05)
+def demo_bot_config(url: str, token: str, cafile: Path, out_dir: Path) -> BotConfig:
+    """The bot settings the demo uses (the same as ``bot.example.toml``), pointed at the demo's server."""
+    return BotConfig(
+        connection=ConnectionConfig(url=url, token=token, cafile=str(cafile)),
+        symbols=(
+            SymbolConfig("BTCUSDT", Decimal("0.0002"), Decimal("0.002")),
+            SymbolConfig("ETHUSDT", Decimal("0.004"), Decimal("0.04")),
+        ),
+        risk=RiskConfig(max_daily_loss_quote=Decimal("25"), reject_cooldown_ms=250),
+        report=ReportConfig(out_dir=out_dir),
+    )
+
+
+def _exchange_problems(stack: ExchangeStack, prefix: str) -> list[str]:
+    """Orders placed twice (same client order id) on the simulator."""
+    if stack.sim is None:
+        return []
+    seen: dict[str, int] = {}
+    for account in stack.sim.engine.accounts.values():
+        for order in account.orders:
+            if order.client_order_id.startswith(prefix):
+                seen[order.client_order_id] = seen.get(order.client_order_id, 0) + 1
+    return [f"client order id {cid} placed {n} times" for cid, n in seen.items() if n > 1]
 
 
 async def run_demo(opts: DemoOptions) -> int:
-    """Run the demo; returns the exit status (0 when every stream delivered and every call succeeded)."""
-    certs = Path(tempfile.mkdtemp(prefix="tradingmcp-demo-"))
+    """Run the demo; returns the exit status (0 when the run was good, 1 otherwise)."""
+    work = Path(tempfile.mkdtemp(prefix="tradingmcp-demo-"))
+    certs = work / "certs"
     write_dev_certs(certs)
     token = new_token()
     app, hub = McpApp(), StreamHub()
     register_builtin_tools(app, hub)
+    tools = ToolsetConfig(audit=AuditConfig(data_dir=opts.out_dir / "audit"))
     stack = await ExchangeStack.start(
-        app, hub, ExchangeOptions(speed=opts.speed, loop=False, data_dir=opts.data_dir, synthetic=opts.synthetic)
+        app,
+        hub,
+        ExchangeOptions(speed=opts.speed, loop=False, data_dir=opts.data_dir, synthetic=opts.synthetic),
+        tools,
     )
     print(stack.banner, flush=True)
     server = McpServer(
         app,
         ServerConfig(
-            port=0, ssl=server_ssl_context(certs / "server.pem"), tokens=TokenStore({token: ("demo", ["read"])})
+            port=0,
+            ssl=server_ssl_context(certs / "server.pem"),
+            tokens=TokenStore({token: ("demo-bot", ["read", "trade"])}),
         ),
         streams=hub,
     )
     status = 0
     try:
         await server.start()
-        print(f"MCP server: {server.url} (TLS with a fresh dev CA, bearer token, scope read)", flush=True)
-        client = await connect(server.url, token=token, ssl=client_ssl_context(certs / "ca.pem"))
-        keys = [f"{k}:binance:{s}" for s in SYMBOLS for k in ("trades", "book_ticker", "book")]
-        for key in keys:
-            await client.subscribe(key)
-        print(f"subscribed: {', '.join(keys)}", flush=True)
-        counts: Counter[str] = Counter()
-        gaps: Counter[str] = Counter()
-        await _watch(client, opts.duration_s, counts, gaps)
-        for sym in SYMBOLS:
-            tick = (await client.call_tool("get_ticker", {"symbol": sym}))["structuredContent"]
-            book = (await client.call_tool("get_order_book", {"symbol": sym, "limit": 5}))["structuredContent"]
-            print(f"{sym}: last {tick['price']}  bid {tick['bid']} / ask {tick['ask']}  "
-                  f"book({book['source']}) mid {book.get('mid')} spread {book.get('spread')}")  # fmt: skip
-        print("pushes per stream (seq gaps = messages conflated while behind):")
-        for key in keys:
-            print(f"  {key:32s} {counts[key]:7d}  gaps {gaps[key]}")
-            if counts[key] == 0:
-                status = 1
-        await client.close()
+        print(f"MCP server: {server.url} (TLS with a fresh dev CA, bearer token, scopes read+trade)", flush=True)
+        config = demo_bot_config(server.url, token, certs / "ca.pem", opts.out_dir)
+        if opts.bot_config is not None:
+            config = replace(load_config(opts.bot_config), connection=config.connection, report=config.report)
+        strategy = config.symbols[0].strategy if config.symbols else StrategyConfig()
+        print(
+            f"bot: market making on {', '.join(s.symbol for s in config.symbols)} around the microprice "
+            f"(half spread {strategy.half_spread_ticks} ticks, inventory skew {strategy.skew_ticks} ticks), "
+            f"{opts.duration_s:g} s",
+            flush=True,
+        )
+        sim = stack.sim
+        session = await run_session(
+            config,
+            duration_s=opts.duration_s,
+            view=make_view(opts.quiet),
+            until=sim.replay_done.is_set if sim is not None else None,
+        )
+        prefix = f"{session.runner.core.tracker.prefix}{session.runner.core.tracker.run_id}x"
+        session.problems += _exchange_problems(stack, prefix)
+        print_summary(session)
+        status = 0 if session.ok else 1
     except Exception as exc:  # the demo reports any failure and exits non-zero
         print(f"demo failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         status = 1

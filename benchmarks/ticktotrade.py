@@ -1,0 +1,262 @@
+"""``tradingmcp bench ticktotrade``: tick-to-trade latency of the reference bot through the whole stack, on loopback.
+
+One process runs the simulator (replaying the real recording, paced), the python-binance adapter, the MCP server
+(wss by default) and the bot. For every order action the bot takes on a book-ticker update, five instants are
+stamped with ``time.perf_counter_ns`` (one clock, one process) and joined on the book ticker's update id ``u`` and the
+order's client id:
+
+==========  ==================================================================================================
+t0 emit     the simulator publishes the recorded ``bookTicker`` frame (instrumented ``SymbolMarket`` emit)
+t1 server   the server publishes it on ``book_ticker:<exchange>:<SYMBOL>`` (instrumented ``StreamHub.publish``)
+t2 bot      the bot takes the notification from its client
+t3 decide   the bot's core returned the order action
+t4 exchange the simulator's matching engine accepted the order (instrumented ``new_order``/``cancel_replace``)
+t5 ack      the tool result is back in the bot
+==========  ==================================================================================================
+
+Hops: exchange feed (t0→t1: simulator stream → python-binance → adapter → bridge), MCP push (t1→t2), decision
+(t2→t3), order out (t3→t4: bot → MCP → trading tool checks → adapter REST → simulator), ack back (t4→t5). Reported:
+p50/p90/p99 per hop and end to end (t0→t5), and each hop's share of the end-to-end median. The instrumentation wraps
+instance attributes of the simulator and the stream hub in this process only; no product code changes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from tradingmcp.client.bot.config import BotConfig, ConnectionConfig, ReportConfig, RiskConfig, SymbolConfig
+from tradingmcp.client.bot.runner import BotRunner
+from tradingmcp.server.audit import AuditConfig
+from tradingmcp.server.builtin import register_builtin_tools
+from tradingmcp.server.mcp.registry import McpApp, ToolCallRecord
+from tradingmcp.server.mcp.streams import StreamHub
+from tradingmcp.server.sim.app import Simulator
+from tradingmcp.server.toolset import ToolsetConfig
+from tradingmcp.server.wsserver import McpServer, ServerConfig
+from tradingmcp.stack import ExchangeOptions, ExchangeStack
+from tradingmcp.transport.auth import TokenStore, new_token
+from tradingmcp.transport.tls import server_ssl_context, write_dev_certs
+
+HOPS = (
+    ("exchange_feed", "t0", "t1"),
+    ("mcp_push", "t1", "t2"),
+    ("decision", "t2", "t3"),
+    ("order_out", "t3", "t4"),
+    ("ack_back", "t4", "t5"),
+)
+
+
+@dataclass(frozen=True)
+class TickToTradeConfig:
+    """``duration_s`` of trading at replay ``speed`` (× real time), ``tls`` (wss) or ws, data root, output folder."""
+
+    duration_s: float = 20.0
+    speed: float = 2.0
+    tls: bool = True
+    symbols: tuple[str, ...] = ("BTCUSDT", "ETHUSDT")
+    data_dir: Path | None = None
+    out_dir: Path = Path("bench-results")
+
+
+class Stamps:
+    """The instrumentation: emit/publish times by ``(symbol, u)``, exchange acceptance and server tool time by
+    client order id."""
+
+    def __init__(self) -> None:
+        self.emit: dict[tuple[str, int | None], int] = {}
+        self.publish: dict[tuple[str, int | None], int] = {}
+        self.accepted: dict[str, int] = {}
+        self.tool_us: dict[str, float] = {}
+
+    def instrument_sim(self, sim: Simulator) -> None:
+        perf = time.perf_counter_ns
+        for symbol, market in sim.markets.items():
+            emit = market._emit
+
+            def stamped(
+                stream: str, data: dict[str, Any], _emit: Callable[..., object] = emit, _s: str = symbol
+            ) -> object:
+                if stream.endswith("@bookTicker"):
+                    self.emit[(_s, data["u"])] = perf()
+                return _emit(stream, data)
+
+            market._emit = stamped
+        engine = sim.engine
+
+        def wrap(fn: Callable[..., dict[str, Any]], key: str) -> Callable[..., dict[str, Any]]:
+            def stamped(api_key: str, params: Any, **kw: Any) -> dict[str, Any]:
+                out = fn(api_key, params, **kw)
+                cid = params.get(key)
+                if cid:
+                    self.accepted[str(cid)] = perf()
+                return out
+
+            return stamped
+
+        engine.new_order = wrap(engine.new_order, "newClientOrderId")  # type: ignore[method-assign]
+        engine.cancel_replace = wrap(engine.cancel_replace, "newClientOrderId")  # type: ignore[method-assign]
+
+    def instrument_hub(self, hub: StreamHub) -> None:
+        perf, publish = time.perf_counter_ns, hub.publish
+
+        def stamped(key: str, data: Any, conflate: bool = True) -> Any:
+            if key.startswith("book_ticker:") and isinstance(data, dict):
+                self.publish[(data["symbol"], data.get("update_id"))] = perf()
+            return publish(key, data, conflate=conflate)
+
+        hub.publish = stamped  # type: ignore[method-assign]
+
+    def observe(self, record: ToolCallRecord) -> None:
+        cid = record.arguments.get("new_client_order_id") or record.arguments.get("client_order_id")
+        if record.tool in ("place_order", "replace_order") and cid:
+            self.tool_us[str(cid)] = record.latency_us
+
+
+def _pcts(values: list[float]) -> dict[str, float]:
+    s = sorted(values)
+    if not s:
+        return {}
+
+    def at(p: float) -> float:
+        return round(s[max(0, min(len(s) - 1, int(p / 100 * len(s) + 0.999999) - 1))], 1)
+
+    return {"n": len(s), "p50": at(50), "p90": at(90), "p99": at(99), "max": round(s[-1], 1)}
+
+
+def summarize(rows: list[dict[str, int]], tool_us: list[float]) -> dict[str, Any]:
+    """Percentiles (µs) per hop and end to end, and each hop's share of the end-to-end median."""
+    out: dict[str, Any] = {"samples": len(rows), "hops": {}}
+    for name, a, b in HOPS:
+        out["hops"][name] = _pcts([(r[b] - r[a]) / 1000 for r in rows])
+    out["end_to_end"] = _pcts([(r["t5"] - r["t0"]) / 1000 for r in rows])
+    out["bot_tick_to_ack"] = _pcts([(r["t5"] - r["t2"]) / 1000 for r in rows])
+    out["server_tool_time"] = _pcts(tool_us)
+    total = sum(out["hops"][n].get("p50", 0.0) for n, _, _ in HOPS) or 1.0
+    out["share_of_median"] = {n: round(out["hops"][n].get("p50", 0.0) / total, 3) for n, _, _ in HOPS}
+    return out
+
+
+async def run(cfg: TickToTradeConfig) -> dict[str, Any]:
+    """Run the measurement; returns the result document."""
+    work = Path(tempfile.mkdtemp(prefix="tradingmcp-t2t-"))
+    write_dev_certs(work / "certs")
+    token = new_token()
+    app, hub = McpApp(), StreamHub()
+    register_builtin_tools(app, hub)
+    stamps = Stamps()
+    stamps.instrument_hub(hub)
+    tools = ToolsetConfig(audit=AuditConfig(data_dir=work / "audit"))
+    stack = await ExchangeStack.start(
+        app, hub, ExchangeOptions(speed=cfg.speed, loop=False, data_dir=cfg.data_dir, symbols=cfg.symbols), tools
+    )
+    if stack.sim is None:
+        await stack.close()
+        raise RuntimeError("tick-to-trade needs the embedded simulator (unset BINANCE_API_KEY)")
+    stamps.instrument_sim(stack.sim)
+    app.observers.append(stamps.observe)
+    server = McpServer(
+        app,
+        ServerConfig(
+            port=0,
+            ssl=server_ssl_context(work / "certs" / "server.pem") if cfg.tls else None,
+            tokens=TokenStore({token: ("bench-bot", ["read", "trade"])}),
+        ),
+        streams=hub,
+    )
+    sizes = {"BTCUSDT": (Decimal("0.0002"), Decimal("0.002")), "ETHUSDT": (Decimal("0.004"), Decimal("0.04"))}
+    try:
+        await server.start()
+        bot_cfg = BotConfig(
+            connection=ConnectionConfig(url=server.url, token=token, cafile=str(work / "certs" / "ca.pem")),
+            symbols=tuple(SymbolConfig(s, *sizes.get(s, (Decimal("0.01"), Decimal("0.1")))) for s in cfg.symbols),
+            risk=RiskConfig(reject_cooldown_ms=100, max_orders_per_s=50.0, order_burst=20),
+            report=ReportConfig(out_dir=work / "report"),
+        )
+        runner = BotRunner(bot_cfg)
+        await runner.start()
+        try:
+            await runner.run(cfg.duration_s, until=stack.sim.replay_done.is_set)
+        finally:
+            await runner.finish()
+    finally:
+        await server.stop()
+        await stack.close()
+    joined: list[dict[str, int]] = []
+    tool_us: list[float] = []
+    samples = [s for s in runner.core.latencies if s.kind in ("place", "replace")]
+    for s in samples:  # joined on the book ticker's update id and the order's client id
+        key = (s.symbol, s.update_id)
+        cid = s.client_order_id
+        if key in stamps.emit and key in stamps.publish and cid in stamps.accepted:
+            joined.append({"t0": stamps.emit[key], "t1": stamps.publish[key], "t2": s.recv_ns, "t3": s.decide_ns,
+                           "t4": stamps.accepted[cid], "t5": s.ack_ns})  # fmt: skip
+            if cid in stamps.tool_us:
+                tool_us.append(stamps.tool_us[cid])
+    doc = {
+        "config": {"duration_s": cfg.duration_s, "speed": cfg.speed, "tls": cfg.tls, "symbols": list(cfg.symbols)},
+        "actions": len(samples),
+        "result": summarize(joined, tool_us),
+        "bot_report_dir": str(work / "report"),
+    }
+    return doc
+
+
+def print_table(doc: dict[str, Any]) -> None:
+    r = doc["result"]
+    c = doc["config"]
+    print(f"tick-to-trade ({'wss' if c['tls'] else 'ws'}, replay {c['speed']}x, {r['samples']} order actions joined "
+          f"of {doc['actions']})")  # fmt: skip
+    print(f"  {'hop':16s} {'p50 µs':>10s} {'p90 µs':>10s} {'p99 µs':>10s}  share of p50")
+    for name, _, _ in HOPS:
+        h = r["hops"][name]
+        print(f"  {name:16s} {h.get('p50', 0):10.1f} {h.get('p90', 0):10.1f} {h.get('p99', 0):10.1f}  "
+              f"{r['share_of_median'][name]:6.1%}")  # fmt: skip
+    for label, key in (("end to end", "end_to_end"), ("bot tick→ack", "bot_tick_to_ack"),
+                       ("server tool time", "server_tool_time")):  # fmt: skip
+        h = r[key]
+        print(f"  {label:16s} {h.get('p50', 0):10.1f} {h.get('p90', 0):10.1f} {h.get('p99', 0):10.1f}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``tradingmcp bench ticktotrade [--duration S] [--speed X] [--no-tls] [--out DIR]``."""
+    import uvloop
+
+    d = TickToTradeConfig()
+    p = argparse.ArgumentParser(prog="tradingmcp bench ticktotrade", description=__doc__)
+    p.add_argument("--duration", type=float, default=d.duration_s, help=f"seconds of trading (default {d.duration_s})")
+    p.add_argument("--speed", type=float, default=d.speed, help=f"replay speed (default {d.speed})")
+    p.add_argument("--no-tls", action="store_true", help="ws instead of wss between bot and server")
+    p.add_argument("--symbol", action="append", default=None, help="symbols (default BTCUSDT and ETHUSDT)")
+    p.add_argument("--data", default=None, help="data root (default ../shared/data)")
+    p.add_argument("--out", type=Path, default=d.out_dir, help="output folder (default bench-results)")
+    args = p.parse_args(argv)
+    cfg = replace(
+        d,
+        duration_s=args.duration,
+        speed=args.speed,
+        tls=not args.no_tls,
+        symbols=tuple(s.upper() for s in args.symbol) if args.symbol else d.symbols,
+        data_dir=Path(args.data) if args.data else None,
+        out_dir=args.out,
+    )
+    doc = uvloop.run(run(cfg))
+    print_table(doc)
+    cfg.out_dir.mkdir(parents=True, exist_ok=True)
+    path = cfg.out_dir / f"ticktotrade-{time.strftime('%Y%m%dT%H%M%S')}.json"
+    path.write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2))
+    print(f"results: {path}")
+    return 0 if doc["result"]["samples"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

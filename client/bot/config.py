@@ -1,0 +1,240 @@
+"""The bot's settings: frozen dataclasses loaded from a TOML file (see ``bot.example.toml`` at the repo root).
+
+Units are in the names: ``_ms``, ``_s``, ``_ticks`` (multiples of the symbol's tick size), ``_base`` (base asset, e.g.
+BTC), ``_quote`` (quote asset, USDT). Decimal amounts are written as strings in TOML (``order_qty_base = "0.0002"``)
+so they stay exact.
+
+TOML layout::
+
+    [connection]            # ConnectionConfig
+    url = "wss://127.0.0.1:8765/mcp"
+    token_env = "TRADINGMCP_TOKEN"
+    cafile = "certs/ca.pem"
+    exchange = "binance"
+
+    [strategy]              # StrategyConfig (defaults for every symbol)
+    half_spread_ticks = 1
+
+    [symbols.BTCUSDT]       # SymbolConfig: per-symbol overrides of the strategy and risk limits
+    order_qty_base = "0.0005"
+    max_position_base = "0.003"
+
+    [risk]                  # RiskConfig
+    max_daily_loss_quote = "50"
+
+    [report]                # ReportConfig
+    out_dir = "bot-report"
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """The configuration file is invalid (unknown key, bad value); the message names the key."""
+
+
+@dataclass(frozen=True)
+class ConnectionConfig:
+    """Where and how the bot connects.
+
+    Attributes:
+        url: MCP server URL (``wss://host:port/mcp``; ``ws://`` only on loopback).
+        token: bearer token; when empty, read from the environment variable ``token_env``.
+        token_env: environment variable holding the token.
+        cafile: CA certificate to verify the server with (the dev CA ``certs/ca.pem``); None = system store.
+        exchange: venue name passed as the tools' ``exchange`` argument and used in stream keys.
+        call_timeout_s: per tool call timeout.
+        book_levels: levels of the ``book:`` stream to subscribe to.
+    """
+
+    url: str = "wss://127.0.0.1:8765/mcp"
+    token: str = field(default="", repr=False)
+    token_env: str = "TRADINGMCP_TOKEN"
+    cafile: str | None = "certs/ca.pem"
+    exchange: str = "binance"
+    call_timeout_s: float = 10.0
+    book_levels: int = 10
+
+    def resolved_token(self) -> str:
+        """The token from the config or the environment (empty when neither has one)."""
+        return self.token or os.environ.get(self.token_env, "")
+
+
+@dataclass(frozen=True)
+class StrategyConfig:
+    """Market making around the microprice with inventory skew (see :mod:`.strategy`).
+
+    Attributes:
+        half_spread_ticks: distance of each quote from the fair price, in ticks (0 = quote at the fair price, rounded
+            away from it to the tick grid).
+        skew_ticks: quote shift at full inventory (``position == max_position``), in ticks: a long position lowers both
+            quotes (sell sooner, buy later), a short one raises them.
+        imbalance_ticks: fair-price shift at full top-of-book-depth imbalance (book stream, ``imbalance_levels``
+            levels per side), in ticks; 0 disables it.
+        imbalance_levels: levels per side summed for the imbalance.
+        requote_ticks: move a resting quote only when its target moved at least this many ticks.
+        min_requote_interval_ms: at least this long between two changes of the same quote.
+        ema_half_life_ms: half life of the EMA of trade prices (shown in the view and the report, and used as the
+            mark price fallback before the first book ticker).
+    """
+
+    half_spread_ticks: int = 0
+    skew_ticks: int = 2
+    imbalance_ticks: int = 1
+    imbalance_levels: int = 5
+    requote_ticks: int = 1
+    min_requote_interval_ms: int = 50
+    ema_half_life_ms: int = 5_000
+
+
+@dataclass(frozen=True)
+class SymbolConfig:
+    """One traded symbol: quote size, position limit and its strategy settings.
+
+    Attributes:
+        symbol: exchange symbol (``BTCUSDT``).
+        order_qty_base: size of each quote (base asset).
+        max_position_base: bot-side limit on the absolute net position (base asset, relative to the start).
+        strategy: strategy settings for this symbol.
+    """
+
+    symbol: str
+    order_qty_base: Decimal = Decimal("0.0005")
+    max_position_base: Decimal = Decimal("0.003")
+    strategy: StrategyConfig = field(default_factory=StrategyConfig)
+
+
+@dataclass(frozen=True)
+class RiskConfig:
+    """Bot-side limits, on top of the server's safety checks.
+
+    Attributes:
+        max_daily_loss_quote: when net P&L (realized + unrealized − fees, quote asset) falls below ``−this``, the bot
+            cancels its orders and stops quoting for the rest of the run.
+        max_orders_per_s: order actions (place, replace, cancel) per second, token bucket.
+        order_burst: bucket size of that limiter.
+        reject_cooldown_ms: after a rejected order action, no new action on that symbol for this long.
+    """
+
+    max_daily_loss_quote: Decimal = Decimal("50")
+    max_orders_per_s: float = 20.0
+    order_burst: int = 10
+    reject_cooldown_ms: int = 1_000
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    """End report: ``out_dir`` receives ``report.json``, ``report.txt``, ``equity.png``, ``latency.png``."""
+
+    out_dir: Path = Path("bot-report")
+    equity_sample_ms: int = 1_000
+
+
+@dataclass(frozen=True)
+class BotConfig:
+    """Everything the bot needs. ``client_id_prefix`` starts every client order id (``<prefix><run>x<n>``)."""
+
+    connection: ConnectionConfig = field(default_factory=ConnectionConfig)
+    symbols: tuple[SymbolConfig, ...] = (SymbolConfig("BTCUSDT"),)
+    risk: RiskConfig = field(default_factory=RiskConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
+    client_id_prefix: str = "bot"
+    quote_asset: str = "USDT"
+
+    def symbol(self, name: str) -> SymbolConfig:
+        """The config of ``name``.
+
+        Raises:
+            KeyError: the symbol is not traded.
+        """
+        for s in self.symbols:
+            if s.symbol == name:
+                return s
+        raise KeyError(name)
+
+
+def _build(cls: type[Any], table: dict[str, Any], where: str) -> Any:
+    """Instantiate dataclass ``cls`` from a TOML table, converting Decimal/Path fields and refusing unknown keys."""
+    known = {f.name: f for f in fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for key, value in table.items():
+        f = known.get(key)
+        if f is None:
+            raise ConfigError(f"unknown key {where}.{key} (known: {', '.join(sorted(known))})")
+        kind = str(f.type)
+        try:
+            if "Decimal" in kind:
+                kwargs[key] = Decimal(str(value))
+            elif "Path" in kind:
+                kwargs[key] = Path(value)
+            elif kind == "float":
+                kwargs[key] = float(value)
+            elif kind == "int":
+                if not isinstance(value, int):
+                    raise TypeError("integer expected")
+                kwargs[key] = value
+            else:
+                kwargs[key] = value
+        except (ArithmeticError, TypeError, ValueError) as exc:
+            raise ConfigError(f"bad value for {where}.{key}: {value!r} ({exc})") from None
+    return cls(**kwargs)
+
+
+def config_from_dict(doc: dict[str, Any]) -> BotConfig:
+    """Build a :class:`BotConfig` from a parsed TOML document.
+
+    Raises:
+        ConfigError: unknown table or key, or a bad value.
+    """
+    allowed = {"connection", "strategy", "symbols", "risk", "report", "bot"}
+    unknown = set(doc) - allowed
+    if unknown:
+        raise ConfigError(f"unknown table(s) {sorted(unknown)}; known: {sorted(allowed)}")
+    base_strategy = _build(StrategyConfig, doc.get("strategy", {}), "strategy")
+    strategy_keys = {f.name for f in fields(StrategyConfig)}
+    symbols: list[SymbolConfig] = []
+    for name, table in (doc.get("symbols") or {"BTCUSDT": {}}).items():
+        own = {k: v for k, v in table.items() if k not in strategy_keys}
+        overrides = {k: v for k, v in table.items() if k in strategy_keys}
+        strat = base_strategy
+        if overrides:  # only the keys given here override the [strategy] table
+            built = _build(StrategyConfig, overrides, f"symbols.{name}")
+            strat = replace(base_strategy, **{k: getattr(built, k) for k in overrides})
+        sym = _build(SymbolConfig, {"symbol": name.upper(), **own}, f"symbols.{name}")
+        symbols.append(replace(sym, strategy=strat))
+    bot = doc.get("bot", {})
+    extra = set(bot) - {"client_id_prefix", "quote_asset"}
+    if extra:
+        raise ConfigError(f"unknown key(s) in [bot]: {sorted(extra)}")
+    prefix = str(bot.get("client_id_prefix", "bot"))
+    if not prefix.isalnum() or len(prefix) > 8:
+        raise ConfigError("bot.client_id_prefix must be 1-8 letters or digits")
+    return BotConfig(
+        connection=_build(ConnectionConfig, doc.get("connection", {}), "connection"),
+        symbols=tuple(symbols),
+        risk=_build(RiskConfig, doc.get("risk", {}), "risk"),
+        report=_build(ReportConfig, doc.get("report", {}), "report"),
+        client_id_prefix=prefix,
+        quote_asset=str(bot.get("quote_asset", "USDT")),
+    )
+
+
+def load_config(path: str | Path) -> BotConfig:
+    """Read a bot TOML file.
+
+    Raises:
+        ConfigError: invalid content. OSError: the file cannot be read.
+    """
+    with open(path, "rb") as fh:
+        try:
+            doc = tomllib.load(fh)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+    return config_from_dict(doc)

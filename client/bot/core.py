@@ -1,0 +1,435 @@
+"""The bot's decision core (sans-I/O): pushed data in, order actions out.
+
+The asyncio shell (:mod:`.runner`) feeds it stream messages (:meth:`BotCore.on_stream`), order events
+(:meth:`BotCore.on_order_event`) and the answers to the actions it asked for (:meth:`BotCore.on_result`,
+:meth:`BotCore.on_failure`), and sends the :class:`Action` objects it returns as tool calls. Nothing here touches a
+socket or a clock: times come in as arguments (``now_ns``, ``time.perf_counter_ns`` in the shell).
+
+Per symbol and side there is one quote *slot*: at most one working order and at most one action in flight. A market
+update recomputes the targets (:func:`.strategy.target_quotes`) and, per slot: places when there is no order, replaces
+(cancel-replace, new client id) when the target moved at least ``requote_ticks``, cancels when the side is no longer
+wanted — each through the :class:`.risk.RiskGate`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Literal
+
+from tradingmcp.client.bot.config import BotConfig, SymbolConfig
+from tradingmcp.client.bot.ledger import Ledger
+from tradingmcp.client.bot.market import MarketState
+from tradingmcp.client.bot.orders import OrderTracker, TrackedOrder
+from tradingmcp.client.bot.risk import RiskGate
+from tradingmcp.client.bot.strategy import SymbolRulesLite, target_quotes
+
+ActionKind = Literal["place", "replace", "cancel"]
+SIDES = ("BUY", "SELL")
+
+
+def plain(d: Decimal) -> str:
+    """A decimal as a plain string (no exponent, no trailing zeros)."""
+    text = format(d.normalize(), "f")
+    return text if text != "-0" else "0"
+
+
+@dataclass(slots=True)
+class Tick:
+    """The pushed message that triggered a decision: its stream ``kind``, ``update_id`` (book ticker ``u`` / book
+    ``last_update_id``), the exchange time ``time_ms``, and when the bot received it and decided (``perf_counter_ns``)."""
+
+    kind: str
+    symbol: str
+    update_id: int | None
+    time_ms: int
+    recv_ns: int
+    decide_ns: int = 0
+
+
+@dataclass(slots=True)
+class Action:
+    """An order action for the shell to send. ``client_order_id`` is the new order's id (place/replace) or the id of
+    the order to cancel; ``old_client_order_id`` the order a replace cancels."""
+
+    kind: ActionKind
+    symbol: str
+    side: str
+    client_order_id: str
+    price: Decimal | None = None
+    qty: Decimal | None = None
+    old_client_order_id: str | None = None
+    tick: Tick | None = None
+    sent_ns: int = 0
+    attempts: int = 0
+
+    def tool_call(self, exchange: str) -> tuple[str, dict[str, Any]]:
+        """``(tool name, arguments)`` following the trading tools' contract."""
+        if self.kind == "cancel":
+            return "cancel_order", {
+                "symbol": self.symbol,
+                "client_order_id": self.client_order_id,
+                "exchange": exchange,
+            }
+        assert self.price is not None and self.qty is not None
+        args: dict[str, Any] = {
+            "symbol": self.symbol,
+            "side": self.side,
+            "type": "LIMIT_MAKER",
+            "quantity": plain(self.qty),
+            "price": plain(self.price),
+            "exchange": exchange,
+        }
+        if self.kind == "place":
+            return "place_order", {**args, "client_order_id": self.client_order_id}
+        return "replace_order", {
+            **args,
+            "client_order_id": self.old_client_order_id,
+            "new_client_order_id": self.client_order_id,
+        }
+
+
+@dataclass(slots=True)
+class LatencySample:
+    """One acknowledged order action: tick received → decision → acknowledged (``perf_counter_ns``)."""
+
+    kind: str
+    symbol: str
+    update_id: int | None
+    recv_ns: int
+    decide_ns: int
+    sent_ns: int
+    ack_ns: int
+    client_order_id: str = ""
+
+    @property
+    def tick_to_decision_us(self) -> float:
+        return (self.decide_ns - self.recv_ns) / 1000
+
+    @property
+    def decision_to_ack_us(self) -> float:
+        return (self.ack_ns - self.decide_ns) / 1000
+
+    @property
+    def tick_to_ack_us(self) -> float:
+        return (self.ack_ns - self.recv_ns) / 1000
+
+
+@dataclass
+class Slot:
+    """One quote side of a symbol: the current order's client id and the action in flight."""
+
+    cid: str | None = None
+    busy: Action | None = None
+    last_change_ns: int = 0
+
+
+@dataclass
+class EquityPoint:
+    """A sample of the bot's P&L (quote) at exchange time ``time_ms``; ``prices`` and ``positions`` per symbol."""
+
+    time_ms: int
+    net_pnl: Decimal
+    realized_pnl: Decimal
+    unrealized_pnl: Decimal
+    fees: Decimal
+    prices: dict[str, Decimal | None]
+    positions: dict[str, Decimal]
+
+
+@dataclass
+class BotCore:
+    """The state machine (see the module docstring). Build it, set ``rules`` for every symbol, then feed it."""
+
+    config: BotConfig
+    rules: dict[str, SymbolRulesLite] = field(default_factory=dict)
+    markets: dict[str, MarketState] = field(init=False)
+    tracker: OrderTracker = field(init=False)
+    ledger: Ledger = field(init=False)
+    risk: RiskGate = field(init=False)
+    slots: dict[tuple[str, str], Slot] = field(init=False)
+    latencies: list[LatencySample] = field(default_factory=list)
+    equity: list[EquityPoint] = field(default_factory=list)
+    paused: bool = False
+    stopping: bool = False
+    decisions: int = 0
+    ticks: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+    error_samples: dict[str, str] = field(default_factory=dict)
+    events: int = 0
+
+    def __post_init__(self) -> None:
+        cfg = self.config
+        self.markets = {
+            s.symbol: MarketState(s.symbol, s.strategy.imbalance_levels, s.strategy.ema_half_life_ms)
+            for s in cfg.symbols
+        }
+        self.tracker = OrderTracker(cfg.client_id_prefix)
+        self.ledger = Ledger(cfg.quote_asset)
+        for s in cfg.symbols:
+            self.ledger.add_symbol(s.symbol)
+        self.risk = RiskGate(cfg.risk)
+        self.slots = {(s.symbol, side): Slot() for s in cfg.symbols for side in SIDES}
+
+    # ---- inputs ----------------------------------------------------------------------------------------------
+
+    def on_stream(self, key: str, data: dict[str, Any], now_ns: int) -> list[Action]:
+        """A pushed stream message (``notifications/tradingmcp/stream`` params ``stream`` and ``data``)."""
+        kind = key.split(":", 1)[0]
+        if kind == "orders":
+            self.on_order_event(data)
+            return []
+        symbol = str(data.get("symbol", ""))
+        market = self.markets.get(symbol)
+        if market is None:
+            return []
+        self.ticks += 1
+        if kind == "book_ticker":
+            changed = market.on_book_ticker(data)
+            tick = Tick(kind, symbol, data.get("update_id"), int(data.get("time_ms") or 0), now_ns)
+        elif kind == "book":
+            changed = market.on_book(data)
+            tick = Tick(kind, symbol, data.get("last_update_id"), market.time_ms, now_ns)
+        elif kind == "trades":
+            market.on_trade(data)
+            self._sample(market.time_ms)
+            return []
+        else:
+            return []
+        self._sample(market.time_ms)
+        if not changed:
+            return []
+        return self.decide(symbol, tick, now_ns)
+
+    def on_order_event(self, data: dict[str, Any]) -> TrackedOrder | None:
+        """A pushed order event (``order_event_json``): order state, and the fill it carries (booked once)."""
+        if data.get("event") != "order":
+            return None
+        self.events += 1
+        order = data.get("order") or {}
+        tracked = self.tracker.apply(order)
+        if tracked is None:
+            return None
+        fill = data.get("fill")
+        if fill:
+            self.book_fill(fill, tracked)
+        return tracked
+
+    def book_fill(self, fill: dict[str, Any], tracked: TrackedOrder) -> bool:
+        """Book one fill of a tracked order (deduplicated); checks the loss limit afterwards."""
+        if not self.ledger.apply_fill(fill, tracked.side, tracked.client_order_id):
+            return False
+        self.risk.check_loss(self.ledger.totals(self.marks())["net_pnl"])
+        return True
+
+    # ---- decisions ---------------------------------------------------------------------------------------------
+
+    def decide(self, symbol: str, tick: Tick, now_ns: int) -> list[Action]:
+        """The actions wanted for ``symbol`` now (none while paused, stopping or halted, except cancels)."""
+        if self.paused:
+            return []
+        if self.stopping or self.risk.halted is not None:
+            return self.cancel_all(symbol, tick)
+        cfg = self.config.symbol(symbol)
+        rules = self.rules.get(symbol)
+        if rules is None:
+            return []
+        position = self.ledger.position(symbol)
+        quotes = target_quotes(self.markets[symbol], position, cfg, rules)
+        if quotes is None:
+            return []
+        self.decisions += 1
+        out: list[Action] = []
+        now_ms = now_ns / 1e6
+        for side, target in (("BUY", quotes.bid), ("SELL", quotes.ask)):
+            action = self._slot_action(cfg, rules, side, target, quotes.qty, position, tick, now_ns, now_ms)
+            if action is not None:
+                out.append(action)
+        if out:
+            tick.decide_ns = now_ns
+        return out
+
+    def _slot_action(
+        self,
+        cfg: SymbolConfig,
+        rules: SymbolRulesLite,
+        side: str,
+        target: Decimal | None,
+        qty: Decimal,
+        position: Decimal,
+        tick: Tick,
+        now_ns: int,
+        now_ms: float,
+    ) -> Action | None:
+        symbol = cfg.symbol
+        slot = self.slots[(symbol, side)]
+        if slot.busy is not None:
+            return None
+        cur = self.tracker.get(slot.cid) if slot.cid else None
+        if cur is not None and not cur.live:
+            slot.cid, cur = None, None
+        if target is None:
+            if cur is not None and cur.state == "open" and self.risk.allow_cancel(now_ms):
+                return self._start(slot, Action("cancel", symbol, side, cur.client_order_id, tick=tick), now_ns)
+            return None
+        sign = 1 if side == "BUY" else -1
+        if cur is None:
+            worst = position + sign * (self.tracker.open_exposure(symbol, side) + qty)
+            if not self.risk.allow_place(symbol, now_ms, worst, cfg.max_position_base):
+                return None
+            action = Action("place", symbol, side, self.tracker.new_client_id(), target, qty, tick=tick)
+            self.tracker.add(TrackedOrder(action.client_order_id, symbol, side, target, qty, created_ms=now_ms))
+            return self._start(slot, action, now_ns)
+        if cur.state != "open":
+            return None
+        s = cfg.strategy
+        moved = abs(cur.price - target) >= s.requote_ticks * rules.tick_size
+        if not moved or now_ns - slot.last_change_ns < s.min_requote_interval_ms * 1_000_000:
+            return None
+        worst = position + sign * (self.tracker.open_exposure(symbol, side) - cur.remaining + qty)
+        if not self.risk.allow_place(symbol, now_ms, worst, cfg.max_position_base):
+            return None
+        action = Action(
+            "replace", symbol, side, self.tracker.new_client_id(), target, qty, cur.client_order_id, tick=tick
+        )
+        self.tracker.add(
+            TrackedOrder(
+                action.client_order_id, symbol, side, target, qty, replaces=cur.client_order_id, created_ms=now_ms
+            )
+        )
+        return self._start(slot, action, now_ns)
+
+    def _start(self, slot: Slot, action: Action, now_ns: int) -> Action:
+        slot.busy = action
+        slot.last_change_ns = now_ns
+        if action.kind != "cancel":
+            slot.cid = action.client_order_id if action.kind == "place" else slot.cid
+        return action
+
+    def cancel_all(self, symbol: str | None = None, tick: Tick | None = None) -> list[Action]:
+        """Cancels for every open order of the bot (of ``symbol``) whose slot is not busy."""
+        out: list[Action] = []
+        for (sym, side), slot in self.slots.items():
+            if (symbol is not None and sym != symbol) or slot.busy is not None or slot.cid is None:
+                continue
+            cur = self.tracker.get(slot.cid)
+            if cur is not None and cur.state == "open":
+                out.append(self._start(slot, Action("cancel", sym, side, cur.client_order_id, tick=tick), 0))
+        return out
+
+    # ---- answers ---------------------------------------------------------------------------------------------
+
+    def on_result(self, action: Action, result: dict[str, Any], now_ns: int) -> None:
+        """The ``CallToolResult`` of an action (``isError`` or ``structuredContent``)."""
+        slot = self.slots[(action.symbol, action.side)]
+        slot.busy = None
+        content = result.get("structuredContent") or {}
+        if result.get("isError"):
+            self._rejected(action, slot, content, now_ns)
+            return
+        if action.kind == "place":
+            if content.get("duplicate"):
+                self.tracker.duplicates += 1
+            self.tracker.placed += 1
+            self.tracker.apply(content.get("order") or {})
+        elif action.kind == "replace":
+            cancelled = content.get("cancelled")
+            if isinstance(cancelled, dict):
+                self.tracker.apply({**cancelled, "client_order_id": action.old_client_order_id})
+            else:
+                self.tracker.mark_done(str(action.old_client_order_id), "CANCELED")
+            self.tracker.placed += 1
+            self.tracker.apply(content.get("order") or {})
+            slot.cid = action.client_order_id
+        else:
+            order = content.get("order")
+            if isinstance(order, dict):
+                self.tracker.apply({**order, "client_order_id": action.client_order_id})
+            else:
+                self.tracker.mark_done(action.client_order_id, "CANCELED")
+        if action.kind != "cancel" and action.tick is not None:
+            t = action.tick
+            self.latencies.append(
+                LatencySample(
+                    action.kind,
+                    action.symbol,
+                    t.update_id,
+                    t.recv_ns,
+                    t.decide_ns,
+                    action.sent_ns,
+                    now_ns,
+                    action.client_order_id,
+                )
+            )
+
+    def _rejected(self, action: Action, slot: Slot, content: dict[str, Any], now_ns: int) -> None:
+        error = content.get("error") if isinstance(content.get("error"), dict) else content
+        code = str((error or {}).get("code") or "error")
+        self.errors[code] = self.errors.get(code, 0) + 1
+        self.error_samples.setdefault(code, f"{action.kind}: {(error or {}).get('message', '')}"[:300])
+        self.risk.on_reject(action.symbol, now_ns / 1e6)
+        if action.kind == "place":
+            self.tracker.rejected += 1
+            self.tracker.mark_done(action.client_order_id, "REJECTED")
+            slot.cid = None
+        elif action.kind == "replace":
+            self.tracker.rejected += 1
+            self.tracker.mark_done(action.client_order_id, "REJECTED")
+            # the old order's fate comes with its pushed events (e.g. it filled before the cancel arrived)
+        # a failed cancel: the order most likely finished already; its events say how
+
+    def on_failure(self, action: Action, kind: str) -> None:
+        """The action's answer was lost (``kind``: ``lost`` connection, ``timeout``): its outcome is unknown until the
+        reconcile. The slot stays busy so nothing else is sent for it meanwhile."""
+        self.errors[kind] = self.errors.get(kind, 0) + 1
+        order = self.tracker.get(action.client_order_id)
+        if action.kind != "cancel" and order is not None and order.state == "pending":
+            order.state = "unknown"
+
+    def busy_actions(self) -> list[Action]:
+        """Actions still waiting for an answer or a reconcile."""
+        return [s.busy for s in self.slots.values() if s.busy is not None]
+
+    def release(self, action: Action) -> None:
+        """Free the slot of ``action`` (after the reconcile settled its outcome)."""
+        slot = self.slots[(action.symbol, action.side)]
+        if slot.busy is action:
+            slot.busy = None
+        if action.kind == "replace":
+            new = self.tracker.get(action.client_order_id)
+            if new is not None and new.live:
+                slot.cid = action.client_order_id
+            else:
+                old = self.tracker.get(str(action.old_client_order_id))
+                slot.cid = old.client_order_id if old is not None and old.live else None
+        elif action.kind == "place":
+            new = self.tracker.get(action.client_order_id)
+            slot.cid = action.client_order_id if new is not None and new.live else None
+
+    # ---- P&L samples ---------------------------------------------------------------------------------------------
+
+    def marks(self) -> dict[str, Decimal | None]:
+        return {s: m.mark() for s, m in self.markets.items()}
+
+    def _sample(self, time_ms: int) -> None:
+        step = self.config.report.equity_sample_ms
+        if time_ms <= 0 or (self.equity and time_ms - self.equity[-1].time_ms < step):
+            return
+        self.sample(time_ms)
+
+    def sample(self, time_ms: int) -> EquityPoint:
+        """Record an equity point now (also checks the loss limit)."""
+        marks = self.marks()
+        t = self.ledger.totals(marks)
+        point = EquityPoint(
+            time_ms,
+            t["net_pnl"],
+            t["realized_pnl"],
+            t["unrealized_pnl"],
+            t["fees"],
+            marks,
+            {s: p.position for s, p in self.ledger.positions.items()},
+        )
+        self.equity.append(point)
+        self.risk.check_loss(t["net_pnl"])
+        return point

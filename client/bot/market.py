@@ -1,0 +1,113 @@
+"""What the bot knows about one symbol's market, built only from pushed stream data (sans-I/O).
+
+Fed with the ``data`` of ``notifications/tradingmcp/stream`` messages (shapes of :mod:`tradingmcp.server.markets`):
+
+- ``book_ticker:<exchange>:<SYMBOL>`` → ``{symbol, bid, bid_qty, ask, ask_qty, update_id, time_ms}``: best bid/ask;
+- ``book:<exchange>:<SYMBOL>:<levels>`` → ``{symbol, last_update_id, bids: [[price, qty]], asks, ...}``: depth imbalance;
+- ``trades:<exchange>:<SYMBOL>`` → ``{symbol, id, price, qty, time_ms, taker_side}``: last price and its EMA.
+
+Prices are Decimal in the quote asset per base unit; quantities in the base asset; times in ms.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+ZERO = Decimal(0)
+
+
+@dataclass
+class MarketState:
+    """One symbol's top of book, depth imbalance and trade price EMA.
+
+    Attributes:
+        bid / ask / bid_qty / ask_qty: best levels from the book ticker (None until the first one).
+        update_id: ``update_id`` of the last book ticker (the exchange's book update id ``u``).
+        imbalance: ``(bid depth − ask depth) / (bid depth + ask depth)`` over the top ``levels`` of the book stream,
+            in [−1, 1] (0 until the first book message).
+        last_price: last trade price; ``ema``: exponential moving average of trade prices (float, quote asset).
+        time_ms: exchange time of the last message seen.
+    """
+
+    symbol: str
+    levels: int = 5
+    ema_half_life_ms: int = 5_000
+    bid: Decimal | None = None
+    ask: Decimal | None = None
+    bid_qty: Decimal = ZERO
+    ask_qty: Decimal = ZERO
+    update_id: int | None = None
+    imbalance: float = 0.0
+    last_price: Decimal | None = None
+    ema: float | None = None
+    time_ms: int = 0
+    trades_seen: int = 0
+
+    def on_book_ticker(self, data: dict[str, Any]) -> bool:
+        """Apply a book ticker; True when the best bid/ask (price or size) changed."""
+        bid, ask = Decimal(data["bid"]), Decimal(data["ask"])
+        bid_qty, ask_qty = Decimal(data["bid_qty"]), Decimal(data["ask_qty"])
+        self.update_id = data.get("update_id")
+        self.time_ms = max(self.time_ms, int(data.get("time_ms") or 0))
+        if bid == self.bid and ask == self.ask and bid_qty == self.bid_qty and ask_qty == self.ask_qty:
+            return False
+        self.bid, self.ask, self.bid_qty, self.ask_qty = bid, ask, bid_qty, ask_qty
+        return True
+
+    def on_book(self, data: dict[str, Any]) -> bool:
+        """Apply a book message (top levels); also refreshes the best bid/ask. True when the imbalance changed."""
+        bids, asks = data.get("bids") or [], data.get("asks") or []
+        n = self.levels
+        bid_depth = sum(float(q) for _, q in bids[:n])
+        ask_depth = sum(float(q) for _, q in asks[:n])
+        total = bid_depth + ask_depth
+        imbalance = (bid_depth - ask_depth) / total if total > 0 else 0.0
+        changed = imbalance != self.imbalance
+        self.imbalance = imbalance
+        if bids and asks and self.bid is None:
+            self.bid, self.bid_qty = Decimal(bids[0][0]), Decimal(bids[0][1])
+            self.ask, self.ask_qty = Decimal(asks[0][0]), Decimal(asks[0][1])
+        return changed
+
+    def on_trade(self, data: dict[str, Any]) -> None:
+        """Apply a trade: last price and the time-decayed EMA (half life ``ema_half_life_ms`` of exchange time)."""
+        price = Decimal(data["price"])
+        time_ms = int(data.get("time_ms") or self.time_ms)
+        px = float(price)
+        if self.ema is None:
+            self.ema = px
+        else:
+            dt = max(0, time_ms - self.time_ms)
+            alpha = 1.0 - math.exp(-math.log(2) * dt / max(1, self.ema_half_life_ms))
+            self.ema += alpha * (px - self.ema)
+        self.last_price = price
+        self.time_ms = max(self.time_ms, time_ms)
+        self.trades_seen += 1
+
+    @property
+    def ready(self) -> bool:
+        """Both sides of the book are known and not crossed."""
+        return self.bid is not None and self.ask is not None and self.ask > self.bid
+
+    def mid(self) -> Decimal | None:
+        """``(bid + ask) / 2``, else the last trade price, else None."""
+        if self.bid is not None and self.ask is not None:
+            return (self.bid + self.ask) / 2
+        return self.last_price
+
+    def microprice(self) -> Decimal | None:
+        """Size-weighted mid ``(bid × ask_qty + ask × bid_qty) / (bid_qty + ask_qty)``: leans toward the side with less
+        size (the price more likely to trade next). The mid when both sizes are 0; None without a book."""
+        if self.bid is None or self.ask is None:
+            return None
+        depth = self.bid_qty + self.ask_qty
+        if depth <= 0:
+            return (self.bid + self.ask) / 2
+        return (self.bid * self.ask_qty + self.ask * self.bid_qty) / depth
+
+    def mark(self) -> Decimal | None:
+        """Mark price for valuing a position: the mid, else the last trade."""
+        return self.mid()

@@ -1,0 +1,398 @@
+"""The bot's asyncio shell: connect, subscribe, feed the core, send its actions as tool calls, reconcile after every
+reconnect, and wind down cleanly (cancel own orders, settle fills, final balances) for the report.
+
+Streams: ``orders:<exchange>`` first (so no fill of an order placed later can be missed), then per symbol
+``trades:``, ``book_ticker:`` and ``book:<exchange>:<SYMBOL>:<levels>``. Tools: ``get_symbol_rules``, ``get_balances``,
+``get_positions``, ``place_order``, ``replace_order``, ``cancel_order``, ``get_open_orders``, ``get_order``,
+``get_my_trades``.
+
+Reconcile (after each reconnect of :class:`~tradingmcp.client.session.McpClient`, which re-initializes and re-subscribes
+by itself; ``client.reconnects`` counts them): quoting pauses; in-flight calls have failed with ``ConnectionLost``
+(never re-sent by the client); then
+
+1. ``get_open_orders`` per symbol: every tracked order still open is updated from it;
+2. a placement whose answer was lost is sent again with the SAME client order id — the server returns the existing
+   order (``duplicate: true``) if the first one got through, so nothing is placed twice;
+3. any other tracked order no longer open is looked up with ``get_order`` (final status and executed quantity); one the
+   exchange does not know was never placed;
+4. fills missed while disconnected come from ``get_my_trades`` (per order whose executed quantity exceeds the fills
+   booked for it; deduplicated by trade id);
+5. ``get_positions`` is compared with the bot's own positions (differences are reported, not adopted: the bot's
+   ledger comes from its own fills).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Protocol
+
+from tradingmcp.client.bot.config import BotConfig
+from tradingmcp.client.bot.core import Action, BotCore
+from tradingmcp.client.bot.strategy import SymbolRulesLite
+from tradingmcp.client.session import ConnectionLost, McpClient, McpClientError, RequestTimeout, RpcError, connect
+from tradingmcp.transport.tls import client_ssl_context
+
+log = logging.getLogger("tradingmcp.bot")
+STREAM_METHOD = "notifications/tradingmcp/stream"
+
+
+class BotError(Exception):
+    """The bot could not start or a required tool failed (message says which)."""
+
+
+class ToolCallError(BotError):
+    """A tool answered ``isError``: ``tool``, ``code`` (structuredContent.error.code) and ``message``."""
+
+    def __init__(self, tool: str, code: str, message: str) -> None:
+        super().__init__(f"{tool}: {code}: {message}")
+        self.tool, self.code = tool, code
+
+
+class View(Protocol):
+    """What the runner shows progress on (:mod:`.view`)."""
+
+    def update(self, runner: BotRunner) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass
+class ReconcileRecord:
+    """What one reconcile found: ``reason``, ``open_orders`` (ours still open), ``retried`` placements,
+    ``looked_up`` orders, ``fills_recovered``, ``duplicates`` (retries the server answered with the existing order),
+    ``position_diffs`` (symbol → server − bot, base) and ``duration_ms``."""
+
+    reason: str
+    time_s: float
+    open_orders: int = 0
+    retried: int = 0
+    looked_up: int = 0
+    fills_recovered: int = 0
+    duplicates: int = 0
+    position_diffs: dict[str, str] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    duration_ms: float = 0.0
+
+
+class BotRunner:
+    """Runs one bot session. ``await runner.start()``, ``await runner.run(duration_s)``, ``await runner.finish()``.
+
+    Args:
+        config: the bot's settings.
+        view: live view / log lines (None = silent).
+        client_options: extra :class:`~tradingmcp.client.session.ClientOptions` fields (e.g. ``backoff_max_s``).
+    """
+
+    def __init__(self, config: BotConfig, view: View | None = None, **client_options: Any) -> None:
+        self.config = config
+        self.core = BotCore(config)
+        self.view = view
+        self.client: McpClient | None = None
+        self.exchange = config.connection.exchange
+        self.start_balances: dict[str, Decimal] = {}
+        self.end_balances: dict[str, Decimal] = {}
+        self.start_positions: dict[str, Decimal] = {}
+        self.reconciles: list[ReconcileRecord] = []
+        self.started_wall_s = 0.0
+        self.ended_wall_s = 0.0
+        self.notifications = 0
+        self.stop_requested = asyncio.Event()
+        self._client_options = client_options
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._seen_reconnects = 0
+        self._reconciling = False
+        self._loops: list[asyncio.Task[None]] = []
+
+    # ---- connection ------------------------------------------------------------------------------------------
+
+    async def _call(self, name: str, args: dict[str, Any], timeout_s: float | None = None) -> dict[str, Any]:
+        assert self.client is not None
+        result = await self.client.call_tool(name, {**args, "exchange": self.exchange}, timeout_s=timeout_s)
+        content: dict[str, Any] = result.get("structuredContent") or {}
+        if result.get("isError"):
+            err = content.get("error") if isinstance(content.get("error"), dict) else {}
+            text = " ".join(c.get("text", "") for c in result.get("content", []) if isinstance(c, dict))
+            raise ToolCallError(name, str((err or {}).get("code") or "error"), str((err or {}).get("message") or text))
+        return content
+
+    async def start(self) -> None:
+        """Connect, load symbol rules and the starting balances/positions, subscribe to the streams.
+
+        Raises:
+            BotError: no token, a tool failed. ConnectionError/OSError/HandshakeRejected: cannot connect.
+        """
+        conn = self.config.connection
+        token = conn.resolved_token()
+        if not token:
+            raise BotError(f"no token: set connection.token or the environment variable {conn.token_env}")
+        ssl = client_ssl_context(conn.cafile) if conn.url.startswith("wss://") else None
+        self.client = await connect(
+            conn.url, token=token, ssl=ssl, timeout_s=conn.call_timeout_s, **self._client_options
+        )
+        self.started_wall_s = time.time()
+        try:
+            for sym in self.config.symbols:
+                rules = await self._call("get_symbol_rules", {"symbol": sym.symbol})
+                self.core.rules[sym.symbol] = SymbolRulesLite.from_tool(rules)
+                base = rules.get("base_asset")
+                if base:
+                    self.core.ledger.positions[sym.symbol].base_asset = str(base)
+            self.start_balances = await self.balances()
+            self.start_positions = await self.server_positions()
+            await self._subscribe(f"orders:{self.exchange}")
+            for sym in self.config.symbols:
+                for kind in ("trades", "book_ticker"):
+                    await self._subscribe(f"{kind}:{self.exchange}:{sym.symbol}")
+                await self._subscribe(f"book:{self.exchange}:{sym.symbol}:{conn.book_levels}")
+        except (ToolCallError, RpcError) as exc:
+            await self.client.close()
+            raise BotError(f"start-up failed: {exc}") from exc
+
+    async def _subscribe(self, key: str) -> None:
+        assert self.client is not None
+        result = await self.client.subscribe(key)
+        if result.get("isError"):
+            raise BotError(f"cannot subscribe to {key}: {result.get('content')}")
+
+    async def balances(self) -> dict[str, Decimal]:
+        """Total (free + locked) balance per asset from ``get_balances``."""
+        content = await self._call("get_balances", {})
+        return {b["asset"]: Decimal(b["total"]) for b in content.get("balances", [])}
+
+    async def server_positions(self) -> dict[str, Decimal]:
+        """Net position per symbol from ``get_positions`` (empty when the tool fails)."""
+        try:
+            content = await self._call("get_positions", {})
+        except (ToolCallError, RpcError) as exc:
+            log.warning("get_positions failed: %s", exc)
+            return {}
+        return {p["symbol"]: Decimal(str(p["qty"])) for p in content.get("positions", [])}
+
+    # ---- main loop -----------------------------------------------------------------------------------------------
+
+    async def run(self, duration_s: float | None = None, until: Callable[[], bool] | None = None) -> None:
+        """Trade until ``duration_s`` passed, ``until()`` is true, :meth:`request_stop` was called, or the link is gone
+        for good."""
+        assert self.client is not None
+        loop = asyncio.get_running_loop()
+        self._loops = [
+            loop.create_task(self._consume(), name="bot-consume"),
+            loop.create_task(self._watch_link(), name="bot-link"),
+        ]
+        if self.view is not None:
+            self._loops.append(loop.create_task(self._show(), name="bot-view"))
+        deadline = time.monotonic() + duration_s if duration_s is not None else None
+        consumer = self._loops[0]
+        while not self.stop_requested.is_set() and not consumer.done():
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+            if until is not None and until():
+                break
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(0.05):
+                    await self.stop_requested.wait()
+        if consumer.done() and not consumer.cancelled() and consumer.exception() is not None:
+            raise BotError(f"the stream consumer failed: {consumer.exception()!r}")
+
+    def request_stop(self) -> None:
+        self.stop_requested.set()
+
+    async def _consume(self) -> None:
+        assert self.client is not None
+        core, perf = self.core, time.perf_counter_ns
+        async for note in self.client.notifications():
+            if note.method != STREAM_METHOD:
+                continue
+            self.notifications += 1
+            params = note.params
+            actions = core.on_stream(params["stream"], params["data"], perf())
+            if actions:
+                decided = perf()
+                for action in actions:
+                    if action.tick is not None:
+                        action.tick.decide_ns = decided
+                    self._send(action)
+
+    def _send(self, action: Action) -> None:
+        task = asyncio.get_running_loop().create_task(self._execute(action))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _execute(self, action: Action) -> None:
+        assert self.client is not None
+        name, args = action.tool_call(self.exchange)
+        action.attempts += 1
+        action.sent_ns = time.perf_counter_ns()
+        try:
+            result = await self.client.call_tool(name, args)
+        except ConnectionLost:
+            self.core.on_failure(action, "lost")
+            return
+        except RequestTimeout:
+            self.core.on_failure(action, "timeout")
+            return
+        except RpcError as exc:
+            result = {
+                "isError": True,
+                "structuredContent": {"error": {"code": f"rpc_{exc.code}", "message": exc.message}},
+            }
+        self.core.on_result(action, result, time.perf_counter_ns())
+
+    async def _watch_link(self) -> None:
+        assert self.client is not None
+        client = self.client
+        while not self.stop_requested.is_set():
+            await asyncio.sleep(0.02)
+            if not client.connected.is_set():
+                self.core.paused = True
+                log.warning("link down; quoting paused until the reconnect")
+                await client.connected.wait()
+            if client.reconnects != self._seen_reconnects:
+                self._seen_reconnects = client.reconnects
+                await self.reconcile("reconnect")
+            elif self.core.busy_actions() and not self._tasks and not self._reconciling:
+                await self.reconcile("lost answer")  # e.g. a call timed out while the link stayed up
+
+    async def _show(self) -> None:
+        assert self.view is not None
+        while True:
+            self.view.update(self)
+            await asyncio.sleep(0.25)
+
+    # ---- reconcile -----------------------------------------------------------------------------------------------
+
+    async def _settle_tasks(self, timeout_s: float = 5.0) -> None:
+        if self._tasks:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout_s):
+                    await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def reconcile(self, reason: str) -> ReconcileRecord:
+        """Bring the bot's view of its orders, fills and positions in line with the exchange (see module docstring)."""
+        core = self.core
+        rec = ReconcileRecord(reason, time.time())
+        t0 = time.perf_counter()
+        self._reconciling = True
+        core.paused = True
+        try:
+            await self._settle_tasks()
+            open_by_cid: dict[str, dict[str, Any]] = {}
+            for sym in self.config.symbols:
+                content = await self._call("get_open_orders", {"symbol": sym.symbol})
+                for o in content.get("orders", []):
+                    open_by_cid[str(o.get("client_order_id"))] = o
+            busy = {a.client_order_id: a for a in core.busy_actions()}
+            for order in list(core.tracker.live_orders()):
+                cid = order.client_order_id
+                if cid in open_by_cid:
+                    core.tracker.apply(open_by_cid[cid])
+                    rec.open_orders += 1
+                    continue
+                action = busy.get(cid)
+                if order.state == "unknown" and action is not None and action.kind == "place":
+                    rec.retried += 1
+                    before = core.tracker.duplicates
+                    await self._execute(action)  # same client order id: never placed twice
+                    rec.duplicates += core.tracker.duplicates - before
+                    continue
+                rec.looked_up += 1
+                try:
+                    content = await self._call("get_order", {"symbol": order.symbol, "client_order_id": cid})
+                except ToolCallError:
+                    core.tracker.mark_done(cid, "NOT_FOUND")  # the exchange never got it
+                    continue
+                core.tracker.apply(content.get("order") or {})
+            for action in core.busy_actions():
+                core.release(action)
+            rec.fills_recovered = await self._backfill_fills()
+            server = await self.server_positions()
+            for sym in self.config.symbols:
+                if sym.symbol in server:
+                    diff = server[sym.symbol] - self.start_positions.get(sym.symbol, Decimal(0))
+                    diff -= core.ledger.position(sym.symbol)
+                    if diff:
+                        rec.position_diffs[sym.symbol] = str(diff)
+        except (ToolCallError, McpClientError) as exc:
+            rec.errors.append(f"{type(exc).__name__}: {exc}")
+            log.error("reconcile (%s) failed: %s", reason, exc)
+        finally:
+            core.paused = False
+            self._reconciling = False
+        rec.duration_ms = (time.perf_counter() - t0) * 1000
+        self.reconciles.append(rec)
+        log.info("reconciled (%s): %s", reason, rec)
+        return rec
+
+    async def _backfill_fills(self) -> int:
+        """Fetch fills of orders whose executed quantity exceeds what the ledger booked for them; returns how many."""
+        core, recovered = self.core, 0
+        for order in list(core.tracker.orders.values()):
+            if order.order_id is None or order.executed_qty <= 0:
+                continue
+            booked = core.ledger.booked_by_order.get((order.symbol, order.order_id), Decimal(0))
+            if booked >= order.executed_qty:
+                continue
+            content = await self._call(
+                "get_my_trades", {"symbol": order.symbol, "order_id": order.order_id, "limit": 500}
+            )
+            for fill in content.get("trades", []):
+                if fill.get("order_id") == order.order_id and core.book_fill(fill, order):
+                    recovered += 1
+        return recovered
+
+    # ---- wind down -----------------------------------------------------------------------------------------------
+
+    async def finish(self, settle_s: float = 5.0) -> None:
+        """Stop quoting, cancel the bot's open orders, wait for their final events, reconcile, read final balances."""
+        core = self.core
+        core.stopping = True
+        self.stop_requested.set()
+        deadline = time.monotonic() + settle_s
+        try:
+            while time.monotonic() < deadline:
+                for action in core.cancel_all():
+                    self._send(action)
+                await self._settle_tasks(max(0.1, deadline - time.monotonic()))
+                if not core.tracker.live_orders() and not core.busy_actions():
+                    break
+                await asyncio.sleep(0.02)
+            await self.reconcile("final")
+            for action in core.cancel_all():  # anything the reconcile found still open
+                self._send(action)
+            await self._settle_tasks()
+            self.end_balances = await self.balances()
+            last_ms = max((m.time_ms for m in core.markets.values()), default=0)
+            if last_ms > 0:
+                core.sample(last_ms)  # the final equity point, after every fill
+        finally:
+            self.ended_wall_s = time.time()
+            for task in self._loops:
+                task.cancel()
+            await asyncio.gather(*self._loops, return_exceptions=True)
+            if self.view is not None:
+                self.view.close()
+            if self.client is not None:
+                await self.client.close()
+
+    def balance_pnl(self) -> Decimal | None:
+        """P&L from the balances: Δquote + Σ Δbase × mark (quote asset); None before the end balances are read."""
+        if not self.end_balances:
+            return None
+        quote = self.config.quote_asset
+        marks = self.core.marks()
+
+        def delta(asset: str) -> Decimal:
+            return self.end_balances.get(asset, Decimal(0)) - self.start_balances.get(asset, Decimal(0))
+
+        total = delta(quote)
+        for symbol, pos in self.core.ledger.positions.items():
+            mark = marks.get(symbol)
+            if mark is not None:
+                total += delta(pos.base_asset) * mark
+        return total

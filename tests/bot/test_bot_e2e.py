@@ -1,0 +1,88 @@
+"""The bot against the whole stack over wss on the real recording: it places and fills orders, its fills are the
+simulator's, its P&L equals the P&L from the balances, the report and plots are written; and it survives a server
+restart in the middle of the run (reconnect, resubscribe, reconcile, carry on, no duplicate order)."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from tradingmcp.client.bot.app import BotSession, run_session
+from tradingmcp.client.bot.runner import BotRunner
+
+from .support import BotServer, exchange_records, start_bot_server
+
+
+def _bot_fills(session: BotSession) -> dict[tuple[str, Any], dict[str, str]]:
+    return {
+        (f["symbol"], f["trade_id"]): {
+            "price": str(Decimal(f["price"]).normalize()),
+            "qty": str(Decimal(f["qty"]).normalize()),
+            "commission": str(Decimal(f["commission"]).normalize()),
+            "commission_asset": f["commission_asset"],
+            "side": f["side"],
+        }
+        for f in session.report["trades"]
+    }
+
+
+def _assert_consistent(srv: BotServer, session: BotSession) -> None:
+    assert session.ok, session.problems
+    report = session.report
+    assert report["orders"]["placed"] > 0 and report["trades"], report["orders"]
+    # every fill the bot booked is one the simulator recorded for the bot's orders, and none is missing
+    prefix = f"{session.runner.core.tracker.prefix}{session.runner.core.tracker.run_id}x"
+    sim_fills, client_ids = exchange_records(srv.sim, prefix)
+    assert _bot_fills(session) == sim_fills
+    assert len(client_ids) == len(set(client_ids)), "an order was placed twice"
+    # P&L from the fills == P&L from the balances (judge() checks it too; assert the figures themselves here)
+    assert Decimal(report["pnl"]["check"]["difference"]) == 0
+    assert report["pnl"]["check"]["balance_pnl"] == report["pnl"]["net_pnl"]
+    for name in ("json", "text", "equity_png", "latency_png"):
+        assert session.paths[name].stat().st_size > 0
+    assert session.paths["equity_png"].read_bytes()[:4] == b"\x89PNG"
+    doc = orjson.loads(session.paths["json"].read_bytes())
+    assert doc["latency"]["tick_to_ack_us"]["count"] > 0 and doc["latency"]["tick_to_ack_us"]["p50"] > 0
+    assert "P&L" in session.paths["text"].read_text()
+
+
+async def test_bot_trades_on_the_recording(data_dir: Path, tmp_path: Path) -> None:
+    async with start_bot_server(data_dir, tmp_path, speed=20.0) as srv:
+        config = srv.bot_config(tmp_path / "report", ("BTCUSDT", "ETHUSDT"))
+        async with asyncio.timeout(40):
+            session = await run_session(config, duration_s=6.0)
+        _assert_consistent(srv, session)
+        assert session.report["orders"]["open_at_end"] == 0
+        assert not srv.sim.engine.open.get("BTCUSDT") and not srv.sim.engine.open.get("ETHUSDT")
+
+
+async def test_bot_survives_a_server_restart(data_dir: Path, tmp_path: Path) -> None:
+    async with start_bot_server(data_dir, tmp_path, speed=20.0) as srv:
+        config = srv.bot_config(tmp_path / "report", ("BTCUSDT",))
+        runner = BotRunner(config, backoff_initial_s=0.05, backoff_max_s=0.2)
+        marks: dict[str, int] = {}
+
+        async def drill() -> None:
+            await asyncio.sleep(2.5)
+            assert runner.core.tracker.placed > 0
+            await srv.restart(down_s=0.5)  # 10 s of market at 20x: the bot's quotes may fill while it is away
+            for _ in range(500):  # bounded: up to 10 s
+                if any(r.reason == "reconnect" for r in runner.reconciles):
+                    break
+                await asyncio.sleep(0.02)
+            marks["placed_at_reconcile"] = runner.core.tracker.placed
+
+        async with asyncio.timeout(40):
+            task = asyncio.create_task(drill())
+            session = await run_session(config, duration_s=7.0, runner=runner)
+            await task
+        assert runner.client is not None and runner.client.reconnects == 1
+        assert session.report["run"]["reconnects"] == 1
+        rec = next(r for r in runner.reconciles if r.reason == "reconnect")
+        assert not rec.errors and not rec.position_diffs, rec
+        assert runner.core.tracker.placed > marks["placed_at_reconcile"], "the bot did not carry on after the restart"
+        _assert_consistent(srv, session)

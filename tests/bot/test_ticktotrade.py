@@ -1,0 +1,27 @@
+"""The tick-to-trade benchmark: a short real run joins order actions to their simulator and server stamps, and the
+hop percentiles add up to the end-to-end span."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tradingmcp.benchmarks.ticktotrade import HOPS, TickToTradeConfig, run, summarize
+
+
+def test_summarize_shares() -> None:
+    rows = [{"t0": 0, "t1": 1000, "t2": 2000, "t3": 3000, "t4": 7000, "t5": 10_000} for _ in range(5)]
+    out = summarize(rows, [4.0])
+    assert out["end_to_end"]["p50"] == 10.0 and out["hops"]["order_out"]["p50"] == 4.0
+    assert abs(sum(out["share_of_median"].values()) - 1.0) < 1e-9
+    assert out["share_of_median"]["order_out"] == 0.4
+
+
+async def test_ticktotrade_run(data_dir: Path, tmp_path: Path) -> None:
+    doc = await run(
+        TickToTradeConfig(duration_s=3.0, speed=5.0, symbols=("BTCUSDT",), data_dir=data_dir, out_dir=tmp_path)
+    )
+    result = doc["result"]
+    assert result["samples"] > 0, doc
+    for name, _, _ in HOPS:
+        assert result["hops"][name]["p50"] >= 0
+    assert result["end_to_end"]["p50"] >= result["bot_tick_to_ack"]["p50"] > 0
