@@ -32,6 +32,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
+from tradingmcp.client.deadlines import DeadlineQueue
 from tradingmcp.transport import jsonrpc, ws
 from tradingmcp.transport.backoff import backoff
 
@@ -141,6 +142,7 @@ class McpClient:
         self._link: _Link | None = None
         self._next_id = 0
         self._pending: dict[jsonrpc.RequestId, asyncio.Future[dict[str, Any]]] = {}
+        self._deadlines = DeadlineQueue(self._expire)
         self._progress: dict[Any, Callable[[dict[str, Any]], None]] = {}
         self._notes: deque[Notification] = deque(maxlen=self.options.max_notifications)
         self._notes_ready = asyncio.Event()
@@ -246,6 +248,7 @@ class McpClient:
         link = self._link
         if link is not None and link.conn is not None:
             link.conn.close()
+        self._deadlines.close()
         self._notes_ready.set()
 
     async def __aenter__(self) -> McpClient:
@@ -292,6 +295,14 @@ class McpClient:
             raise ConnectionLost("not connected")
         link.conn.send_text(data)
 
+    def _expire(self, fut: asyncio.Future[Any], rid: jsonrpc.RequestId, method: str) -> None:
+        """The deadline of request ``rid`` passed: fail its caller and tell the server to cancel it."""
+        if self._pending.get(rid) is fut:
+            del self._pending[rid]
+        fut.set_exception(RequestTimeout(f"{method} got no answer in time"))
+        with contextlib.suppress(ConnectionLost):
+            self.notify("notifications/cancelled", {"requestId": rid, "reason": "client timeout"})
+
     def notify(self, method: str, params: dict[str, Any] | None = None) -> None:
         """Send a notification (no answer)."""
         self._send(jsonrpc.encode_notification(method, params))
@@ -312,17 +323,17 @@ class McpClient:
             params = {**(params or {}), "_meta": {**meta, **(params or {}).get("_meta", {})}}
         self._next_id += 1
         rid = self._next_id
-        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[dict[str, Any]] = loop.create_future()
         self._send(jsonrpc.encode_request(rid, method, params))
         self._pending[rid] = fut
+        # one timer for all requests (see client.deadlines): the sweep fails ``fut`` with RequestTimeout
+        self._deadlines.add(loop, timeout_s if timeout_s is not None else self.options.timeout_s, fut, rid, method)
         try:
-            async with asyncio.timeout(timeout_s if timeout_s is not None else self.options.timeout_s):
-                msg = await fut
-        except TimeoutError:
+            msg = await fut
+        except asyncio.CancelledError:  # the caller gave up: forget the request (its answer, if any, is dropped)
             self._pending.pop(rid, None)
-            with contextlib.suppress(ConnectionLost):
-                self.notify("notifications/cancelled", {"requestId": rid, "reason": "client timeout"})
-            raise RequestTimeout(f"{method} got no answer in time") from None
+            raise
         err = msg.get("error")
         if err is not None:
             raise RpcError(int(err.get("code", 0)), str(err.get("message", "")), err.get("data"))

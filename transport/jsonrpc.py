@@ -109,6 +109,36 @@ def parse(data: bytes | bytearray | memoryview | str) -> Message:
         obj = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         raise JsonRpcError(ErrorCode.PARSE_ERROR, f"Parse error: invalid JSON ({exc.msg})") from None
+    return classify(obj)
+
+
+def request_parts(obj: Any) -> tuple[RequestId, str, dict[str, Any] | None] | None:
+    """``(id, method, params)`` when ``obj`` (decoded JSON) is a well-formed request, else None (hot path).
+
+    A cheap exact-type test of the common case: None means "not obviously a valid request", and :func:`classify`
+    gives the exact answer (a notification, a response, or the -32600 error to send).
+    """
+    if type(obj) is not dict or obj.get("jsonrpc") != JSONRPC:
+        return None
+    rid = obj.get("id")
+    method = obj.get("method")
+    params = obj.get("params")
+    if type(method) is not str or not method or (params is not None and type(params) is not dict):
+        return None
+    if type(rid) is int:
+        if -MAX_SAFE_INT <= rid <= MAX_SAFE_INT:
+            return rid, method, params
+    elif type(rid) is str and len(rid) <= MAX_ID_LENGTH:
+        return rid, method, params
+    return None
+
+
+def classify(obj: Any) -> Message:
+    """Classify one decoded JSON value (``orjson.loads`` output) as a JSON-RPC message.
+
+    Raises:
+        JsonRpcError: -32600 as for :func:`parse`.
+    """
     if not isinstance(obj, dict):
         what = (
             "batches are not supported (MCP removed them in 2025-06-18)" if isinstance(obj, list) else "not an object"

@@ -22,6 +22,8 @@ import time
 from collections.abc import Callable, Hashable
 from typing import Any, Protocol
 
+import orjson
+
 from tradingmcp.server.mcp.registry import McpApp, ToolCallRecord, ToolError, error_result, to_tool_result
 from tradingmcp.server.mcp.resources import ResourceHub
 from tradingmcp.transport import jsonrpc
@@ -41,6 +43,7 @@ META_SUBSCRIPTION = "io.modelcontextprotocol/subscriptionId"
 META_SERVER_INFO = "io.modelcontextprotocol/serverInfo"
 LOG_LEVELS = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
 _PENDING = object()
+_INVALID = object()  # orjson could not decode the message
 CACHE_HINTS: dict[str, tuple[str, int]] = {
     "tools/list": ("public", 60_000),
     "resources/list": ("public", 60_000),
@@ -72,23 +75,43 @@ class Sink(Protocol):
 
 
 class Call:
-    """What a tool sees of its request: who called, and how to report progress or log."""
+    """What a tool sees of its request: who called, and how to report progress or log.
 
-    __slots__ = ("log_level", "principal", "progress_token", "request_id", "session")
+    Built for every tools/call, so it stores only what it was given; ``progress_token`` and ``log_level`` are read
+    from the request's ``_meta`` when asked for.
+    """
+
+    __slots__ = ("_meta", "request_id", "session")
 
     def __init__(self, session: ServerSession, request_id: jsonrpc.RequestId, meta: dict[str, Any] | None) -> None:
         self.session = session
         self.request_id = request_id
-        self.principal: Principal = session.principal
-        self.progress_token = meta.get("progressToken") if meta else None
+        self._meta = meta
+
+    @property
+    def principal(self) -> Principal:
+        """Who called (the connection's token)."""
+        return self.session.principal
+
+    @property
+    def progress_token(self) -> Any:
+        """``_meta.progressToken`` of the request, or None when the caller wants no progress."""
+        meta = self._meta
+        return meta.get("progressToken") if meta else None
+
+    @property
+    def log_level(self) -> str | None:
+        """The request's ``_meta`` log level (2026-07-28), else the session's (``logging/setLevel``)."""
+        meta = self._meta
         level = meta.get(META_LOG_LEVEL) if meta else None
-        self.log_level: str | None = level if isinstance(level, str) else session.log_level
+        return level if isinstance(level, str) else self.session.log_level
 
     def progress(self, progress: float, total: float | None = None, message: str | None = None) -> None:
         """Send ``notifications/progress`` if the caller asked for it (``_meta.progressToken``)."""
-        if self.progress_token is None:
+        token = self.progress_token
+        if token is None:
             return
-        params: dict[str, Any] = {"progressToken": self.progress_token, "progress": progress}
+        params: dict[str, Any] = {"progressToken": token, "progress": progress}
         if total is not None:
             params["total"] = total
         if message is not None:
@@ -146,7 +169,17 @@ class ServerSession:
     def on_message(self, data: bytes | bytearray | memoryview | str) -> None:
         """Handle one incoming message. Never raises: every error becomes a JSON-RPC error or a close."""
         try:
-            msg = jsonrpc.parse(data)
+            obj = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            obj = _INVALID
+        parts = jsonrpc.request_parts(obj)  # hot path: a well-formed request skips building a Message
+        if parts is not None:
+            self._on_request(*parts)
+            return
+        try:
+            if obj is _INVALID:
+                jsonrpc.parse(data)  # raises the exact -32700
+            msg = jsonrpc.classify(obj)
         except JsonRpcError as exc:
             if exc.code == ErrorCode.PARSE_ERROR and not _valid_utf8(data):
                 self.sink.close(CloseCode.INVALID_FRAME_PAYLOAD_DATA, "text frame is not valid UTF-8")
@@ -155,39 +188,41 @@ class ServerSession:
             self.sink.send(jsonrpc.encode_error(rid, exc.code, exc.message))
             return
         if msg.kind is Kind.REQUEST:
-            self._on_request(msg)
+            assert msg.id is not None
+            self._on_request(msg.id, msg.method, msg.params)
         elif msg.kind is Kind.NOTIFICATION:
             self._on_notification(msg.method, msg.params or {})
         # responses: this server sends no requests, so there is nothing to match; ignore them.
 
-    def _on_request(self, msg: jsonrpc.Message) -> None:
-        rid = msg.id
-        assert rid is not None
-        method = self._methods.get(msg.method)
+    def _on_request(self, rid: jsonrpc.RequestId, name: str, params: dict[str, Any] | None) -> None:
+        method = self._methods.get(name)
         if method is None:
-            self.sink.send(jsonrpc.encode_error(rid, ErrorCode.METHOD_NOT_FOUND, f"Method not found: {msg.method}"))
+            self.sink.send(jsonrpc.encode_error(rid, ErrorCode.METHOD_NOT_FOUND, f"Method not found: {name}"))
             return
-        params = msg.params or {}
-        meta = params.get("_meta")
-        if meta is not None and not isinstance(meta, dict):
-            self.sink.send(
-                jsonrpc.encode_error(rid, ErrorCode.INVALID_PARAMS, "Invalid params: _meta must be an object")
-            )
-            return
+        if params is None:
+            params = {}
+            meta = None
+        else:
+            meta = params.get("_meta")
+            if meta is not None and not isinstance(meta, dict):
+                self.sink.send(
+                    jsonrpc.encode_error(rid, ErrorCode.INVALID_PARAMS, "Invalid params: _meta must be an object")
+                )
+                return
         try:
-            modern = self._era(msg.method, meta)
+            modern = False if meta is None and self.initialized else self._era(name, meta)
             result = method(rid, params, meta)
         except JsonRpcError as exc:
             self.sink.send(jsonrpc.encode_error(rid, exc.code, exc.message, exc.data))
             return
         except Exception:
-            log.exception("internal error in %s", msg.method)
-            self.sink.send(jsonrpc.encode_error(rid, ErrorCode.INTERNAL_ERROR, f"Internal error in {msg.method}"))
+            log.exception("internal error in %s", name)
+            self.sink.send(jsonrpc.encode_error(rid, ErrorCode.INTERNAL_ERROR, f"Internal error in {name}"))
             return
         if result is not _PENDING:
             if modern:
                 result["resultType"] = "complete"
-                hint = CACHE_HINTS.get(msg.method)
+                hint = CACHE_HINTS.get(name)
                 if hint is not None:  # 2026-07-28 (SEP-2549): cacheable results MUST carry cacheScope and ttlMs
                     result.setdefault("cacheScope", hint[0])
                     result.setdefault("ttlMs", hint[1])
