@@ -20,10 +20,11 @@ import logging
 import math
 import socket
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -140,7 +141,11 @@ class Simulator:
         for symbol in config.symbols:
             self.exchange_info.symbol(symbol)  # -1121 BinanceError for an unlisted symbol
         self.hub = StreamHub(config.symbols, config.streams)
-        self.markets = {s: SymbolMarket(s, self.hub.publish, self.hub.wants) for s in config.symbols}
+        self.market_taps: list[Callable[[str, dict[str, Any]], None]] = []
+        """Called with ``(stream, payload)`` for every replayed market frame (other protocol faces, e.g. MEXC)."""
+        self.event_taps: list[Callable[[list[tuple[str, dict[str, Any]]]], None]] = []
+        """Called with the engine's drained ``(api_key, event)`` user events (other protocol faces)."""
+        self.markets = {s: SymbolMarket(s, self._emit, self.hub.wants) for s in config.symbols}
         self.clock = ReplayClock(config.speed, 0)  # set from the first replayed event (see _init_shift)
         self.engine = MatchingEngine(
             self.exchange_info,
@@ -349,11 +354,20 @@ class Simulator:
         self.events_replayed += 1
         self.dispatch_engine_events()
 
+    def _emit(self, stream: str, payload: dict[str, Any]) -> int:
+        """Publish a market frame to the stream hub and show it to every ``market_taps`` entry."""
+        sent = self.hub.publish(stream, payload)
+        for tap in self.market_taps:
+            tap(stream, payload)
+        return sent
+
     def dispatch_engine_events(self) -> None:
-        """Route the engine's queued user events to WS API subscribers."""
+        """Route the engine's queued user events to WS API subscribers (and ``event_taps``)."""
         events = self.engine.drain_events()
         if events:
             self.router.dispatch(events)
+            for tap in self.event_taps:
+                tap(events)
 
     async def _run_replay(self) -> None:
         speed = self.config.speed

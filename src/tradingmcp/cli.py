@@ -36,11 +36,21 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         insecure_no_auth=args.insecure_no_auth,
         backend=args.backend,
         exchange=ExchangeOptions(
-            speed=args.speed, data_dir=Path(args.data) if args.data else None, synthetic=args.synthetic
+            exchange=args.exchange,
+            speed=args.speed,
+            data_dir=Path(args.data) if args.data else None,
+            synthetic=args.synthetic,
         ),
         with_exchange=not args.no_exchange,
+        log_json=args.log_json,
     )
     return _run(run_serve(opts))
+
+
+def _cmd_audit(args: argparse.Namespace) -> int:
+    from tradingmcp.server.audit.cli import run
+
+    return run(args)
 
 
 def _cmd_bridge(args: argparse.Namespace) -> int:
@@ -63,9 +73,21 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     speed = args.speed if args.speed else speed_for(args.duration)
     opts = DemoOptions(
-        duration_s=args.duration, speed=speed, data_dir=Path(args.data) if args.data else None, synthetic=args.synthetic
+        duration_s=args.duration,
+        speed=speed,
+        data_dir=Path(args.data) if args.data else None,
+        synthetic=args.synthetic,
+        out_dir=Path(args.out),
+        quiet=args.quiet,
+        bot_config=Path(args.config) if args.config else None,
     )
     return _run(run_demo(opts))
+
+
+def _cmd_bot(args: argparse.Namespace) -> int:
+    from tradingmcp.client.bot.cli import run_bot_command
+
+    return _run(run_bot_command(args))
 
 
 def _cmd_sim(args: argparse.Namespace) -> int:
@@ -124,10 +146,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tokens", default=None, help="name:token:scopes;... (default: $TRADINGMCP_TOKENS)")
     p.add_argument("--insecure-no-auth", action="store_true", help="no tokens (allowed on loopback only)")
     p.add_argument("--backend", choices=["picows", "websockets"], default="picows")
+    p.add_argument(
+        "--exchange",
+        choices=["binance", "mexc", "both"],
+        default="binance",
+        help="venues: binance (default), mexc or both; the simulator unless BINANCE_/MEXC_API_KEY+SECRET are set "
+        "(MEXC has no testnet: its keys mean LIVE trading)",
+    )
     p.add_argument("--speed", type=float, default=1.0, help="simulator replay speed (default real time; loops)")
     p.add_argument("--data", default=None, help="data root for the simulator (default ../shared/data)")
     p.add_argument("--synthetic", action="store_true", help="simulator: seeded synthetic market")
     p.add_argument("--no-exchange", action="store_true", help="no exchange: built-in tools only")
+    p.add_argument("--log-json", action="store_true", help="log JSON lines to stderr, secrets redacted")
     p.set_defaults(func=_cmd_serve)
 
     p = sub.add_parser("sim", help="run the Binance-compatible exchange simulator (replays the real recording)")
@@ -140,12 +170,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--loop", action="store_true", help="restart the replay at the end")
     p.set_defaults(func=_cmd_sim)
 
-    p = sub.add_parser("demo", help="simulator on real data + MCP server over wss + a client, end to end")
-    p.add_argument("--duration", type=float, default=60.0, help="seconds to watch the streams (default 60)")
+    p = sub.add_parser("demo", help="simulator on real data + MCP server over wss + the reference bot, end to end")
+    p.add_argument("--duration", type=float, default=60.0, help="seconds of trading (default 60)")
     p.add_argument("--speed", type=float, default=None, help="replay speed (default: fit the recording in --duration)")
     p.add_argument("--data", default=None, help="data root (default: $TRADINGMCP_DATA or ../shared/data)")
     p.add_argument("--synthetic", action="store_true", help="seeded synthetic market instead of the recording")
+    p.add_argument("--out", default="demo-report", help="report folder (default demo-report)")
+    p.add_argument("--quiet", action="store_true", help="status lines instead of the live view")
+    p.add_argument("--config", default=None, help="bot TOML (strategy/risk; the connection is the demo's)")
     p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("bot", help="the reference trading bot (market making over the MCP tools and streams)")
+    p.add_argument("--config", default=None, help="bot TOML file (see bot.example.toml)")
+    p.add_argument("--url", default=None, help="server URL (overrides the config), e.g. wss://127.0.0.1:8765/mcp")
+    p.add_argument("--token", default=None, help="bearer token (default: config, then $TRADINGMCP_TOKEN)")
+    p.add_argument("--cafile", default=None, help="CA to verify the server with (default certs/ca.pem)")
+    p.add_argument("--exchange", default=None, help="venue name (default from the config: binance)")
+    p.add_argument("--symbol", action="append", default=None, help="trade only these symbols (repeatable)")
+    p.add_argument("--duration", type=float, default=None, help="stop after this many seconds (default: until Ctrl-C)")
+    p.add_argument("--out", default=None, help="report folder (default from the config: bot-report)")
+    p.add_argument("--quiet", action="store_true", help="status lines instead of the live view")
+    p.set_defaults(func=_cmd_bot)
 
     p = sub.add_parser("bridge", help="stdio <-> wss bridge for stdio-only MCP hosts")
     p.add_argument("url", help="server URL, e.g. wss://127.0.0.1:8765/mcp")
@@ -153,6 +198,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cafile", default=None, help="CA to verify the server with (e.g. certs/ca.pem)")
     p.add_argument("--backend", choices=["picows", "websockets"], default="picows")
     p.set_defaults(func=_cmd_bridge)
+
+    p = sub.add_parser("audit", help="query the audit log (every tool call and order event), newest first")
+    p.add_argument("--db", default=None, help="audit database (default $TRADINGMCP_DATA_DIR or var/, audit.sqlite3)")
+    p.add_argument("--since", default=None, help="ms since the epoch, or a duration ago: 90s, 15m, 2h, 1d")
+    p.add_argument("--until", default=None, help="ms since the epoch, or a duration ago")
+    p.add_argument("--tool", default=None)
+    p.add_argument("--principal", default=None, help="token name")
+    p.add_argument("--outcome", choices=["ok", "tool_error", "rpc_error", "internal"], default=None)
+    p.add_argument("--kind", choices=["tool_call", "order_event"], default=None)
+    p.add_argument("--exchange", default=None)
+    p.add_argument("--client-order-id", default=None)
+    p.add_argument("--limit", type=int, default=50, help="rows (max 200)")
+    p.add_argument("--cursor", type=int, default=None, help="the 'more: --cursor N' of a previous page")
+    p.add_argument("--json", action="store_true", help="print {entries, next_cursor} as JSON")
+    p.set_defaults(func=_cmd_audit)
 
     # prefix_chars="+": every argument after "bench" (including -h) goes to the benchmark's own parser
     p = sub.add_parser(

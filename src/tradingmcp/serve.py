@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tradingmcp.server.builtin import register_builtin_tools
+from tradingmcp.server.logs import install_json_logging
 from tradingmcp.server.mcp.registry import McpApp
 from tradingmcp.server.mcp.streams import StreamHub
+from tradingmcp.server.metrics import metrics_routes
 from tradingmcp.server.wsserver import McpServer, ServerConfig, is_loopback
 from tradingmcp.stack import ExchangeOptions, ExchangeStack
 from tradingmcp.transport.auth import TokenStore, new_token
@@ -40,6 +42,7 @@ class ServeOptions:
     backend: Backend = "picows"
     exchange: ExchangeOptions = field(default_factory=ExchangeOptions)
     with_exchange: bool = True
+    log_json: bool = False  # structured, secret-redacted JSON log lines on stderr (server/logs.py)
 
 
 def resolve_security(opts: ServeOptions) -> tuple[ServerConfig, str | None]:
@@ -85,11 +88,17 @@ async def run_serve(opts: ServeOptions) -> int:
     except ServeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if opts.log_json:
+        install_json_logging()
     app, hub = build_app()
     stack = await ExchangeStack.start(app, hub, opts.exchange) if opts.with_exchange else None
     if stack is not None:
         print(stack.banner, file=sys.stderr, flush=True)
-    server = await McpServer(app, config, streams=hub).start()
+    server: McpServer | None = None
+    routes = metrics_routes(  # /metrics (Prometheus) and /health with exchange status, on the MCP port
+        app, lambda: server, stack.venues if stack else None, stack.toolset.audit if stack else None
+    )
+    server = await McpServer(app, config, streams=hub, http_routes=routes).start()
     print(f"TradingMCP serving MCP over WebSocket at {server.url} (backend {config.backend})", file=sys.stderr)
     if generated:
         print(f"dev token (read+trade), shown once: {generated}", file=sys.stderr)

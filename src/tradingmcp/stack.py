@@ -3,28 +3,43 @@ bridge to MCP streams and the market-data tools — shared by ``tradingmcp serve
 
 Without credentials (``BINANCE_API_KEY``/``BINANCE_API_SECRET`` unset) the server runs the embedded simulator replaying
 the real recording (or the synthetic market) and says so in a banner; with them, Binance Spot Testnet.
+
+``ExchangeOptions.exchange`` picks the venues: ``binance`` (default), ``mexc`` or ``both`` (Binance is then the default
+venue). MEXC without ``MEXC_API_KEY``/``MEXC_API_SECRET`` is the simulator's MEXC face (the same replayed market and
+matching engine, Binance data re-encoded into MEXC shapes); with them it is the REAL MEXC — MEXC has no testnet, so
+that is live trading with real funds, and the banner says so.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from tradingmcp.server.exchanges.base import ExchangeAdapter
 from tradingmcp.server.exchanges.binance.adapter import BinanceAdapter
 from tradingmcp.server.exchanges.binance.config import BinanceConfig
+from tradingmcp.server.exchanges.mexc.adapter import MexcAdapter
+from tradingmcp.server.exchanges.mexc.config import MexcConfig
 from tradingmcp.server.mcp.registry import McpApp
 from tradingmcp.server.mcp.streams import StreamHub
 from tradingmcp.server.sim.app import SimConfig, Simulator, banner
+from tradingmcp.server.sim.mexc import MEXC_SIM_KEY, MEXC_SIM_SECRET, MexcFace
+from tradingmcp.server.sim.mexc.face import banner as mexc_banner
 from tradingmcp.server.toolset import Toolset, ToolsetConfig, build_toolset
 from tradingmcp.server.venues import Mode, Venue, Venues
+
+EXCHANGES = ("binance", "mexc", "both")
+"""Values of ``ExchangeOptions.exchange``."""
 
 
 @dataclass(frozen=True)
 class ExchangeOptions:
-    """``speed``: replay pace (×real time); ``loop``: restart the replay at the end (a server runs indefinitely)."""
+    """``speed``: replay pace (×real time); ``loop``: restart the replay at the end (a server runs indefinitely);
+    ``exchange``: ``binance``, ``mexc`` or ``both`` (see the module docstring)."""
 
+    exchange: str = "binance"
     speed: float = 1.0
     loop: bool = True
     data_dir: Path | None = None
@@ -38,11 +53,14 @@ class ExchangeStack:
     Registers every tool family (:func:`build_toolset`) on ``app`` for the venues it starts.
     """
 
-    def __init__(self, venues: Venues, toolset: Toolset, sim: Simulator | None, text: str) -> None:
+    def __init__(
+        self, venues: Venues, toolset: Toolset, sim: Simulator | None, text: str, mexc_face: MexcFace | None = None
+    ) -> None:
         self.venues = venues
         self.toolset = toolset
         self.sim = sim
         self.banner = text
+        self.mexc_face = mexc_face
 
     @property
     def adapter(self) -> ExchangeAdapter:
@@ -53,53 +71,105 @@ class ExchangeStack:
     async def start(
         cls, app: McpApp, hub: StreamHub, opts: ExchangeOptions, tools: ToolsetConfig | None = None
     ) -> ExchangeStack:
-        key, secret = os.environ.get("BINANCE_API_KEY", ""), os.environ.get("BINANCE_API_SECRET", "")
+        """Start the venues ``opts.exchange`` names (simulator or real exchange, see the module docstring), their
+        adapters and user streams, and every tool family.
+
+        Raises:
+            ValueError: ``opts.exchange`` is not one of :data:`EXCHANGES`.
+        """
+        if opts.exchange not in EXCHANGES:
+            raise ValueError(f"exchange must be one of {', '.join(EXCHANGES)}, got {opts.exchange!r}")
         sim: Simulator | None = None
-        mode: Mode
-        if key and secret:
-            config = BinanceConfig(api_key=key, api_secret=secret)  # Spot Testnet by default
-            mode = "testnet" if config.testnet else "live"
-            text = f"exchange: Binance Spot {'Testnet' if config.testnet else 'MAINNET'} ({config.effective_rest_url})"
-        else:
-            sim = Simulator(
-                SimConfig(
-                    speed=opts.speed,
-                    loop=opts.loop,
-                    data_dir=opts.data_dir,
-                    synthetic=opts.synthetic,
-                    symbols=opts.symbols,
+        face: MexcFace | None = None
+        venues_list: list[Venue] = []
+        texts: list[str] = []
+
+        async def simulator() -> Simulator:
+            nonlocal sim
+            if sim is None:
+                sim = Simulator(
+                    SimConfig(
+                        speed=opts.speed,
+                        loop=opts.loop,
+                        data_dir=opts.data_dir,
+                        synthetic=opts.synthetic,
+                        symbols=opts.symbols,
+                    )
                 )
-            )
-            await sim.start()
-            config = BinanceConfig(
-                api_key="sim-key",
-                api_secret="sim-secret",
-                rest_url=sim.rest_url,
-                stream_url=sim.stream_url,
-                ws_api_url=sim.ws_api_url,
-            )
-            mode = "sim"
-            text = banner(sim)
-        adapter = BinanceAdapter(config)
-        venues = Venues([Venue("binance", adapter, mode, sim)])
-        toolset = build_toolset(app, hub, venues, tools)
+                await sim.start()
+            return sim
+
         try:
-            await adapter.start()
+            if opts.exchange in ("binance", "both"):
+                venue, text = await _binance_venue(simulator)
+                venues_list.append(venue)
+                texts.append(text)
+            if opts.exchange in ("mexc", "both"):
+                venue, text, face = await _mexc_venue(simulator)
+                venues_list.append(venue)
+                texts.append(text)
+        except BaseException:
+            for v in venues_list:
+                await v.adapter.close()
+            if face is not None:
+                await face.stop()
+            if sim is not None:
+                await sim.stop()
+            raise
+        venues = Venues(venues_list)
+        toolset = build_toolset(app, hub, venues, tools)
+        stack = cls(venues, toolset, sim, "\n".join(texts), face)
+        try:
+            for venue in venues:
+                await venue.adapter.start()
             for venue in venues:
                 await venue.user.start()
             await toolset.start()
         except BaseException:
-            await toolset.close()
-            await adapter.close()
-            if sim is not None:
-                await sim.stop()
+            await stack.close()
             raise
-        return cls(venues, toolset, sim, text)
+        return stack
 
     async def close(self) -> None:
         await self.toolset.close()
         for venue in self.venues:
             await venue.user.close()
             await venue.adapter.close()
+        if self.mexc_face is not None:
+            await self.mexc_face.stop()
         if self.sim is not None:
             await self.sim.stop()
+
+
+async def _binance_venue(simulator: Callable[[], Awaitable[Simulator]]) -> tuple[Venue, str]:
+    """Binance Spot Testnet (or mainnet) with ``BINANCE_API_KEY``/``BINANCE_API_SECRET``, else the simulator."""
+    key, secret = os.environ.get("BINANCE_API_KEY", ""), os.environ.get("BINANCE_API_SECRET", "")
+    if key and secret:
+        config = BinanceConfig(api_key=key, api_secret=secret)  # Spot Testnet by default
+        mode: Mode = "testnet" if config.testnet else "live"
+        text = f"exchange: Binance Spot {'Testnet' if config.testnet else 'MAINNET'} ({config.effective_rest_url})"
+        return Venue("binance", BinanceAdapter(config), mode, None), text
+    sim = await simulator()
+    config = BinanceConfig(
+        api_key="sim-key",
+        api_secret="sim-secret",
+        rest_url=sim.rest_url,
+        stream_url=sim.stream_url,
+        ws_api_url=sim.ws_api_url,
+    )
+    return Venue("binance", BinanceAdapter(config), "sim", sim), banner(sim)
+
+
+async def _mexc_venue(simulator: Callable[[], Awaitable[Simulator]]) -> tuple[Venue, str, MexcFace | None]:
+    """The REAL MEXC with ``MEXC_API_KEY``/``MEXC_API_SECRET`` (no testnet exists: live), else the simulator's MEXC
+    face (started here; the caller stops it)."""
+    key, secret = os.environ.get("MEXC_API_KEY", ""), os.environ.get("MEXC_API_SECRET", "")
+    if key and secret:
+        config = MexcConfig(api_key=key, api_secret=secret)
+        text = f"exchange: MEXC Spot LIVE ({config.rest_url}) -- MEXC has no testnet: REAL FUNDS, orders are real"
+        return Venue("mexc", MexcAdapter(config), "live", None), text, None
+    sim = await simulator()
+    face = MexcFace(sim)
+    await face.start()
+    config = MexcConfig(api_key=MEXC_SIM_KEY, api_secret=MEXC_SIM_SECRET, rest_url=face.rest_url, ws_url=face.ws_url)
+    return Venue("mexc", MexcAdapter(config), "sim", sim), mexc_banner(face), face

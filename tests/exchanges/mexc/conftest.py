@@ -1,19 +1,22 @@
-"""Fixtures for the MEXC tests: the real MEXC samples under ``../shared/data/mexc`` (missing data fails)."""
+"""Fixtures for the MEXC tests: the real MEXC samples under ``../shared/data/mexc`` (missing data fails), and the
+simulator's MEXC face (manual-step simulator on the real recording) with an adapter aimed at it."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
 
 from tradingmcp.server.exchanges.mexc.adapter import MexcAdapter
 from tradingmcp.server.exchanges.mexc.config import MexcConfig
-
-from .fake_mexc import KEY, SECRET, FakeMexc
+from tradingmcp.server.sim.app import SimConfig, Simulator
+from tradingmcp.server.sim.mexc import MEXC_SIM_KEY, MEXC_SIM_SECRET, MexcFace, MexcFaceConfig
+from tradingmcp.server.sim.state import Order
 
 
 @pytest.fixture(scope="session")
@@ -46,31 +49,50 @@ def symbol_entries(mexc_dir: Path) -> list[dict[str, Any]]:
     return entries
 
 
+WARM_UP_EVENTS = 2000
+"""Events replayed before a test starts (books, trades and prices exist)."""
+
+
+@dataclass
+class MexcSim:
+    """The manual-step simulator and its MEXC face (``face.rest.calls``/``faults``, ``face.hub``, ``face.market``)."""
+
+    sim: Simulator
+    face: MexcFace
+
+    async def replay(self, events: int, chunk: int = 50, pause_s: float = 0.002) -> None:
+        """Replay ``events`` recorded events in chunks, letting the pushes go out between chunks."""
+        for _ in range(0, events, chunk):
+            self.sim.step(chunk)
+            await asyncio.sleep(pause_s)
+
+    def orders(self) -> list[Order]:
+        """Every order of the MEXC dev account."""
+        return list(self.sim.engine.account_of(MEXC_SIM_KEY).orders)
+
+
 @pytest.fixture
-async def fake(
-    data_dir: Path, rest_bodies: dict[str, Any], misc_samples: dict[str, Any], symbol_entries: list[dict[str, Any]]
-) -> AsyncIterator[FakeMexc]:
-    """The MEXC-shaped fake exchange (REST + WebSocket) on 127.0.0.1, replaying the real BTCUSDT recording."""
-    server = FakeMexc(data_dir, rest_bodies, misc_samples, symbol_entries)
-    runner = web.AppRunner(server.app())
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    server.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+async def mexc_sim(data_dir: Path) -> AsyncIterator[MexcSim]:
+    """The simulator (speed 0, real recording) with its MEXC face on 127.0.0.1."""
+    sim = Simulator(SimConfig(speed=0, data_dir=data_dir))
+    await sim.start()
+    sim.step(WARM_UP_EVENTS)
+    face = MexcFace(sim, MexcFaceConfig(hang_s=1.0))
+    await face.start()
     try:
-        yield server
+        yield MexcSim(sim, face)
     finally:
-        await server.stop()
-        await runner.cleanup()
+        await face.stop()
+        await sim.stop()
 
 
-def fake_config(fake: FakeMexc, **overrides: Any) -> MexcConfig:
-    """An adapter config aimed at ``fake`` with its key, short timeouts and fast reconnects."""
+def sim_config(ms: MexcSim, **overrides: Any) -> MexcConfig:
+    """An adapter config aimed at the MEXC face with its dev key, short timeouts and fast reconnects."""
     base: dict[str, Any] = {
-        "api_key": KEY,
-        "api_secret": SECRET,
-        "rest_url": fake.url,
-        "ws_url": fake.url.replace("http://", "ws://") + "/ws",
+        "api_key": MEXC_SIM_KEY,
+        "api_secret": MEXC_SIM_SECRET,
+        "rest_url": ms.face.rest_url,
+        "ws_url": ms.face.ws_url,
         "request_timeout_s": 2.0,
         "reconnect_delay_s": 0.05,
         "fill_merge_window_ms": 300,
@@ -80,7 +102,7 @@ def fake_config(fake: FakeMexc, **overrides: Any) -> MexcConfig:
 
 
 @pytest.fixture
-async def adapter(fake: FakeMexc) -> AsyncIterator[MexcAdapter]:
-    """A started ``MexcAdapter`` on the fake."""
-    async with MexcAdapter(fake_config(fake)) as ex:
+async def adapter(mexc_sim: MexcSim) -> AsyncIterator[MexcAdapter]:
+    """A started ``MexcAdapter`` on the MEXC face."""
+    async with MexcAdapter(sim_config(mexc_sim)) as ex:
         yield ex

@@ -1,5 +1,5 @@
-"""``MexcAdapter`` REST side over real sockets against the MEXC-shaped fake: rules cache, market data, orders
-(idempotent placement after a 5xx or a timeout), and what MEXC lacks."""
+"""``MexcAdapter`` REST side over real sockets against the simulator's MEXC face (real recording, manual step): rules
+cache, market data, orders (idempotent placement after a 5xx or a timeout), and what MEXC lacks."""
 
 from __future__ import annotations
 
@@ -20,8 +20,7 @@ from tradingmcp.server.exchanges.mexc.errors import (
 )
 from tradingmcp.server.exchanges.models import OrderRequest, OrderStatus, OrderType, Side, TimeInForce
 
-from .conftest import fake_config
-from .fake_mexc import FakeMexc
+from .conftest import MexcSim, sim_config
 
 D = Decimal
 pytestmark = pytest.mark.data
@@ -31,24 +30,30 @@ def _limit(price: str = "60000", qty: str = "0.001", cid: str | None = None) -> 
     return OrderRequest("BTCUSDT", Side.BUY, OrderType.LIMIT, quantity=D(qty), price=D(price), client_order_id=cid)
 
 
-async def test_rules_cache_and_market_data(adapter: MexcAdapter, fake: FakeMexc) -> None:
+async def test_rules_cache_and_market_data(adapter: MexcAdapter, mexc_sim: MexcSim) -> None:
+    calls, market = mexc_sim.face.rest.calls, mexc_sim.sim.markets["BTCUSDT"]
     assert isinstance(adapter, ExchangeAdapter)
     async with asyncio.timeout(10):
         rules = await adapter.exchange_info()
-        assert {"BTCUSDT", "SOLUSDT"} <= set(rules)
-        assert (await adapter.symbol_rules("btcusdt")).tick_size == D("0.01")
+        assert set(rules) == {"BTCUSDT", "ETHUSDT"}
+        btc = await adapter.symbol_rules("btcusdt")
+        assert (btc.tick_size, btc.step_size, btc.min_qty, btc.min_notional) == (D("0.01"), D("0.00001"),
+                                                                                 D("0.00001"), D(5))  # fmt: skip
         with pytest.raises(InvalidSymbol):
             await adapter.symbol_rules("NOPEUSDT")
-        assert [c[1] for c in fake.calls].count("/exchangeInfo") == 1  # cached
+        assert [c[1] for c in calls].count("/exchangeInfo") == 1  # cached
         book = await adapter.order_book("BTCUSDT", limit=5)
-        assert book.last_update_id == fake.market.version and len(book.bids) == 5
+        assert book.last_update_id == market.book.last_update_id and len(book.bids) == 5
+        assert (book.bids[0].price, book.bids[0].qty) == market.book.best_bid()
         assert book.bids[0].price < book.asks[0].price
-        assert len(await adapter.recent_trades("ETHUSDT", 2)) == 2
+        trades = await adapter.recent_trades("BTCUSDT", 3)
+        assert [t.price for t in trades] == [D(r["price"]) for r in market.trades[-3:]]
         (k,) = await adapter.klines("BTCUSDT", "1h", limit=1)
-        assert k.interval == "1h" and k.close == D("73414.21")
-        assert fake.calls[-1][2]["interval"] == "60m"  # MEXC's spelling on the wire
-        assert (await adapter.ticker_24h("BTCUSDT")).last_price > 0
-        assert await adapter.price("BTCUSDT") == D("61837.63")
+        bar = market.bars("1h")[-1]
+        assert (k.interval, k.open_time_ms, k.close, k.volume) == ("1h", bar.t, bar.c, bar.v)
+        assert calls[-1][2]["interval"] == "60m"  # MEXC's spelling on the wire
+        assert (await adapter.ticker_24h("BTCUSDT")).last_price == D(market.trades[-1]["price"])
+        assert await adapter.price("BTCUSDT") == D(market.trades[-1]["price"])
         tick = await adapter.book_ticker("BTCUSDT")
         assert (tick.bid, tick.ask) == (book.bids[0].price, book.asks[0].price)
         status = await adapter.server_status()
@@ -57,7 +62,7 @@ async def test_rules_cache_and_market_data(adapter: MexcAdapter, fake: FakeMexc)
         assert (depth_usage.used, depth_usage.limit, depth_usage.interval_s) == (1, 500, 10)
 
 
-async def test_orders_round_trip(adapter: MexcAdapter, fake: FakeMexc) -> None:
+async def test_orders_round_trip(adapter: MexcAdapter, mexc_sim: MexcSim) -> None:
     async with asyncio.timeout(10):
         placed = await adapter.place_order(_limit(cid="mine-1"))
         assert (placed.client_order_id, placed.status, placed.price) == ("mine-1", OrderStatus.NEW, D(60000))
@@ -77,16 +82,24 @@ async def test_orders_round_trip(adapter: MexcAdapter, fake: FakeMexc) -> None:
             OrderRequest("BTCUSDT", Side.BUY, OrderType.MARKET, quote_order_qty=D("100"))
         )
         assert market.status is OrderStatus.FILLED and market.executed_qty > 0  # read back after the ack
+        assert D(99) < market.cumulative_quote_qty <= D(100)
         ioc = await adapter.place_order(_ioc())
         assert ioc.time_in_force is TimeInForce.IOC
         await adapter.test_order(_limit())
         assert len(await adapter.all_orders("BTCUSDT")) == 4
-        (fill,) = await adapter.my_trades("ATLASUSDT")
-        assert fill.order_id == "C02__385413065019117569043"
-        balances = {b.asset: b for b in await adapter.balances()}
-        assert balances["USDT"].free < 10_000 and balances["BTC"].free > 1
-    sent = [p for m, path, p in fake.calls if (m, path) == ("POST", "/order")]
+        fills = await adapter.my_trades("BTCUSDT")
+        assert {f.order_id for f in fills} == {market.order_id, ioc.order_id}
+        assert all(f.commission_asset in ("BTC", "USDT") and f.commission > 0 for f in fills)
+        balances = {b.asset: b.free for b in await adapter.balances()}
+        usdt, btc = D(10_000), D(1)
+        for f in fills:
+            sign = 1 if f.is_buyer else -1
+            usdt -= sign * f.quote_qty + (f.commission if f.commission_asset == "USDT" else 0)
+            btc += sign * f.qty - (f.commission if f.commission_asset == "BTC" else 0)
+        assert (balances["USDT"], balances["BTC"]) == (usdt, btc)
+    sent = [p for m, path, p in mexc_sim.face.rest.calls if (m, path) == ("POST", "/order")]
     assert sent[0]["newClientOrderId"] == "mine-1" and sent[-1]["type"] == "IMMEDIATE_OR_CANCEL"
+    assert all("signature" not in p for _, _, p in mexc_sim.face.rest.calls)  # never kept
 
 
 def _ioc() -> OrderRequest:
@@ -94,7 +107,7 @@ def _ioc() -> OrderRequest:
                         time_in_force=TimeInForce.IOC)  # fmt: skip
 
 
-async def test_local_validation_and_unsupported_shapes(adapter: MexcAdapter, fake: FakeMexc) -> None:
+async def test_local_validation_and_unsupported_shapes(adapter: MexcAdapter, mexc_sim: MexcSim) -> None:
     async with asyncio.timeout(10):
         with pytest.raises(FilterFailure, match="tick size"):
             await adapter.place_order(_limit("60000.001"))
@@ -106,38 +119,40 @@ async def test_local_validation_and_unsupported_shapes(adapter: MexcAdapter, fak
             await adapter.place_oco("BTCUSDT", Side.SELL, quantity=D(1), price=D(2), stop_price=D(1))
         with pytest.raises(BadParameter):
             await adapter.open_orders()
-    assert not [c for c in fake.calls if c[1] == "/order"]
+    assert not [c for c in mexc_sim.face.rest.calls if c[1] == "/order"]
 
 
-async def test_cancel_replace_is_cancel_then_place(adapter: MexcAdapter, fake: FakeMexc) -> None:
+async def test_cancel_replace_is_cancel_then_place(adapter: MexcAdapter) -> None:
     async with asyncio.timeout(10):
         old = await adapter.place_order(_limit())
         result = await adapter.cancel_replace(_limit("59500"), cancel_order_id=old.order_id)
         assert (result.cancel_result, result.new_order_result) == ("SUCCESS", "SUCCESS")
         assert result.new_order is not None and result.new_order.price == D(59500)
-        assert fake.orders[str(old.order_id)].status == "CANCELED"
+        assert (await adapter.get_order("BTCUSDT", order_id=old.order_id)).status is OrderStatus.CANCELED
 
 
 @pytest.mark.parametrize("fault", ["503_after", "hang_after"])
-async def test_unknown_outcome_is_looked_up_not_resent(fake: FakeMexc, fault: str) -> None:
+async def test_unknown_outcome_is_looked_up_not_resent(mexc_sim: MexcSim, fault: str) -> None:
     """MEXC created the order but the answer was lost (5xx / timeout): the adapter finds it by client order id."""
-    fake.faults["POST /order"] = [fault]
-    async with asyncio.timeout(15), MexcAdapter(fake_config(fake, request_timeout_s=0.5)) as ex:
+    mexc_sim.face.rest.faults["POST /order"] = [fault]
+    async with asyncio.timeout(15), MexcAdapter(sim_config(mexc_sim, request_timeout_s=0.5)) as ex:
         order = await ex.place_order(_limit(cid="once-1"))
     assert order.client_order_id == "once-1" and order.status is OrderStatus.NEW
-    assert len(fake.orders) == 1
-    lookups = [p for m, path, p in fake.calls if (m, path) == ("GET", "/order")]
+    assert len(mexc_sim.orders()) == 1
+    calls = mexc_sim.face.rest.calls
+    lookups = [p for m, path, p in calls if (m, path) == ("GET", "/order")]
     assert lookups == [lookups[0]] and lookups[0]["origClientOrderId"] == "once-1"
 
 
-async def test_rejected_before_creation_is_sent_again_once(adapter: MexcAdapter, fake: FakeMexc) -> None:
-    fake.faults["POST /order"] = ["503_before"]
+async def test_rejected_before_creation_is_sent_again_once(adapter: MexcAdapter, mexc_sim: MexcSim) -> None:
+    faults, calls = mexc_sim.face.rest.faults, mexc_sim.face.rest.calls
+    faults["POST /order"] = ["503_before"]
     async with asyncio.timeout(10):
         order = await adapter.place_order(_limit(cid="twice-1"))
-    assert order.client_order_id == "twice-1" and len(fake.orders) == 1
-    assert [path for m, path, _ in fake.calls if path == "/order"] == ["/order", "/order", "/order"]  # POST GET POST
-    fake.faults["POST /order"] = ["503_before", "503_before"]
+    assert order.client_order_id == "twice-1" and len(mexc_sim.orders()) == 1
+    assert [path for m, path, _ in calls if path == "/order"] == ["/order", "/order", "/order"]  # POST GET POST
+    faults["POST /order"] = ["503_before", "503_before"]
     async with asyncio.timeout(10):
         with pytest.raises(ExchangeUnavailable):
             await adapter.place_order(_limit(cid="never-1"))
-    assert len(fake.orders) == 1
+    assert len(mexc_sim.orders()) == 1
