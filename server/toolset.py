@@ -1,39 +1,91 @@
 """Every MCP tool family a TradingMCP server offers, registered in one place for ``serve``, ``demo`` and the tests.
 
-Families (one module each; the built-ins and stream tools of :mod:`builtin` are registered by the caller): market data (:mod:`markets`,
+Families (one module each; the caller registers the built-ins and stream tools of :mod:`builtin`): market data
+(:mod:`markets`,
 :mod:`market_data`), account push streams, resources and ``wait_for_event`` (:mod:`live`), trading behind the safety
 checks (:mod:`trading`), portfolio and P&L (:mod:`portfolio`), and the audit log (:mod:`audit`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from tradingmcp.server.audit import AuditConfig, AuditLog, install_audit
-from tradingmcp.server.live import register_live_tools
+from tradingmcp.server.live import Live, register_live_tools
 from tradingmcp.server.market_data import register_market_data_tools
 from tradingmcp.server.markets import MarketBridge, register_market_tools
 from tradingmcp.server.mcp.registry import McpApp
 from tradingmcp.server.mcp.streams import StreamHub
-from tradingmcp.server.portfolio import register_portfolio_tools
+from tradingmcp.server.portfolio import PortfolioConfig, register_portfolio_tools
 from tradingmcp.server.trading import SafetyConfig, register_trading_tools
 from tradingmcp.server.venues import Venues
 
 
 @dataclass(frozen=True)
 class ToolsetConfig:
-    """``safety``: trading limits; ``audit``: where the audit log goes (``data_dir`` None = a temp dir)."""
+    """Settings of the tool families: ``safety`` (trading limits), ``audit`` (where the audit log goes),
+    ``portfolio`` (export directory, backfill depth).
+
+    :meth:`load` reads them from one TOML file with ``[safety]``, ``[audit]`` and ``[portfolio]`` tables (see
+    ``tradingmcp.example.toml``), then the environment: ``TRADINGMCP_SAFETY_<FIELD>`` (see :class:`SafetyConfig`),
+    ``TRADINGMCP_DATA_DIR`` (audit database directory), ``TRADINGMCP_AUDIT_URL`` (PostgreSQL URL for the audit log),
+    ``TRADINGMCP_EXPORT_DIR`` (where ``export_trades`` may write).
+    """
 
     safety: SafetyConfig = field(default_factory=SafetyConfig)
     audit: AuditConfig = field(default_factory=AuditConfig)
+    portfolio: PortfolioConfig = field(default_factory=PortfolioConfig)
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> ToolsetConfig:
+        """Defaults, then the TOML file (when given), then the environment.
+
+        Raises:
+            OSError: the file cannot be read. ValueError: bad TOML, an unknown key or a bad value.
+        """
+        env = os.environ if environ is None else environ
+        doc: dict[str, Any] = {}
+        if path is not None:
+            with open(path, "rb") as fh:
+                doc = tomllib.load(fh)
+            unknown = set(doc) - {"safety", "audit", "portfolio"}
+            if unknown:
+                raise ValueError(f"{path}: unknown table(s) {sorted(unknown)}; expected safety, audit, portfolio")
+        safety = SafetyConfig.from_env(env, SafetyConfig.from_mapping(doc.get("safety", {})))
+        audit_doc = dict(doc.get("audit", {}))
+        audit = AuditConfig(
+            data_dir=_path(env.get("TRADINGMCP_DATA_DIR") or audit_doc.pop("data_dir", None)),
+            enabled=bool(audit_doc.pop("enabled", True)),
+            postgres_url=env.get("TRADINGMCP_AUDIT_URL") or audit_doc.pop("postgres_url", None),
+        )
+        if audit_doc:
+            raise ValueError(f"[audit]: unknown key(s) {sorted(audit_doc)}; expected data_dir, enabled, postgres_url")
+        portfolio_doc = dict(doc.get("portfolio", {}))
+        export_dir = _path(env.get("TRADINGMCP_EXPORT_DIR") or portfolio_doc.pop("export_dir", None))
+        try:
+            portfolio = PortfolioConfig(**portfolio_doc)
+        except TypeError as exc:
+            raise ValueError(f"[portfolio]: {exc}") from None
+        if export_dir is not None:
+            portfolio = replace(portfolio, export_dir=export_dir)
+        return cls(safety=safety, audit=audit, portfolio=portfolio)
+
+
+def _path(value: object) -> Path | None:
+    return Path(str(value)) if value else None
 
 
 @dataclass
 class Toolset:
-    """What :func:`build_toolset` made: the bridges feeding market streams and the audit log (close them)."""
+    """What :func:`build_toolset` made: the bridges feeding market streams, the live feeds and the audit log."""
 
     bridges: list[MarketBridge]
+    live: Live
     audit: AuditLog
 
     async def start(self) -> None:
@@ -44,7 +96,8 @@ class Toolset:
     async def close(self) -> None:
         for bridge in self.bridges:
             await bridge.close()
-        await self.audit.close()
+        await self.live.close()
+        await self.audit.close()  # last: flushes every queued entry, including the shutdown's own events
 
 
 def build_toolset(app: McpApp, hub: StreamHub, venues: Venues, config: ToolsetConfig | None = None) -> Toolset:
@@ -53,15 +106,8 @@ def build_toolset(app: McpApp, hub: StreamHub, venues: Venues, config: ToolsetCo
     bridges = [MarketBridge(v.name, v.adapter, hub) for v in venues]
     register_market_tools(app, venues)
     register_market_data_tools(app, hub, venues)
-    register_live_tools(app, hub, venues)
+    live = register_live_tools(app, hub, venues)
     register_trading_tools(app, hub, venues, config.safety)
-    register_portfolio_tools(app, hub, venues)
+    register_portfolio_tools(app, hub, venues, config.portfolio)
     audit = install_audit(app, venues, config.audit)
-    return Toolset(bridges, audit)
-
-
-def default_audit_dir() -> Path:
-    """``$TRADINGMCP_DATA_DIR`` or ``./var`` (the audit database lives in ``<dir>/audit.sqlite3``)."""
-    import os
-
-    return Path(os.environ.get("TRADINGMCP_DATA_DIR", "var"))
+    return Toolset(bridges, live, audit)

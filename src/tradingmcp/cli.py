@@ -43,6 +43,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         ),
         with_exchange=not args.no_exchange,
         log_json=args.log_json,
+        config_file=Path(args.config) if args.config else None,
     )
     return _run(run_serve(opts))
 
@@ -158,6 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--synthetic", action="store_true", help="simulator: seeded synthetic market")
     p.add_argument("--no-exchange", action="store_true", help="no exchange: built-in tools only")
     p.add_argument("--log-json", action="store_true", help="log JSON lines to stderr, secrets redacted")
+    p.add_argument(
+        "--config", default=None, help="TOML with [safety], [audit], [portfolio] (see tradingmcp.example.toml)"
+    )
     p.set_defaults(func=_cmd_serve)
 
     p = sub.add_parser("sim", help="run the Binance-compatible exchange simulator (replays the real recording)")
@@ -201,6 +205,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("audit", help="query the audit log (every tool call and order event), newest first")
     p.add_argument("--db", default=None, help="audit database (default $TRADINGMCP_DATA_DIR or var/, audit.sqlite3)")
+    p.add_argument(
+        "--postgres-url",
+        default=os.environ.get("TRADINGMCP_AUDIT_URL"),
+        help="read the audit log from PostgreSQL (default $TRADINGMCP_AUDIT_URL)",
+    )
     p.add_argument("--since", default=None, help="ms since the epoch, or a duration ago: 90s, 15m, 2h, 1d")
     p.add_argument("--until", default=None, help="ms since the epoch, or a duration ago")
     p.add_argument("--tool", default=None)

@@ -17,6 +17,7 @@ from tradingmcp.server.logs import install_json_logging
 from tradingmcp.server.mcp.registry import McpApp
 from tradingmcp.server.mcp.streams import StreamHub
 from tradingmcp.server.metrics import metrics_routes
+from tradingmcp.server.toolset import ToolsetConfig
 from tradingmcp.server.wsserver import McpServer, ServerConfig, is_loopback
 from tradingmcp.stack import ExchangeOptions, ExchangeStack
 from tradingmcp.transport.auth import TokenStore, new_token
@@ -43,6 +44,7 @@ class ServeOptions:
     exchange: ExchangeOptions = field(default_factory=ExchangeOptions)
     with_exchange: bool = True
     log_json: bool = False  # structured, secret-redacted JSON log lines on stderr (server/logs.py)
+    config_file: Path | None = None  # TOML with [safety], [audit], [portfolio] (ToolsetConfig.load)
 
 
 def resolve_security(opts: ServeOptions) -> tuple[ServerConfig, str | None]:
@@ -88,10 +90,15 @@ async def run_serve(opts: ServeOptions) -> int:
     except ServeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    try:
+        tools = ToolsetConfig.load(opts.config_file)
+    except (OSError, ValueError) as exc:
+        print(f"error: configuration: {exc}", file=sys.stderr)
+        return 2
     if opts.log_json:
         install_json_logging()
     app, hub = build_app()
-    stack = await ExchangeStack.start(app, hub, opts.exchange) if opts.with_exchange else None
+    stack = await ExchangeStack.start(app, hub, opts.exchange, tools) if opts.with_exchange else None
     if stack is not None:
         print(stack.banner, file=sys.stderr, flush=True)
     server: McpServer | None = None
