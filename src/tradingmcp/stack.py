@@ -171,5 +171,11 @@ async def _mexc_venue(simulator: Callable[[], Awaitable[Simulator]]) -> tuple[Ve
     sim = await simulator()
     face = MexcFace(sim)
     await face.start()
-    config = MexcConfig(api_key=MEXC_SIM_KEY, api_secret=MEXC_SIM_SECRET, rest_url=face.rest_url, ws_url=face.ws_url)
+    config = MexcConfig(
+        api_key=MEXC_SIM_KEY,
+        api_secret=MEXC_SIM_SECRET,
+        rest_url=face.rest_url,
+        ws_url=face.ws_url,
+        account_symbols=sim.config.symbols,
+    )
     return Venue("mexc", MexcAdapter(config), "sim", sim), mexc_banner(face), face

@@ -111,6 +111,22 @@ async def test_market_order_balances_and_positions_on_mexc(both: ToolServer) -> 
         assert opened == {"exchange": "mexc", "orders": []}
 
 
+async def test_limit_order_rests_lists_and_cancels_on_mexc(both: ToolServer) -> None:
+    """A resting LIMIT order on MEXC: the open-order limit check, get_open_orders without a symbol (MEXC lists per
+    symbol only: the adapter fans out) and cancel_all_orders across symbols all work."""
+    async with asyncio.timeout(20), both.client() as c:
+        tick = ok(await c.call_tool("get_ticker", {"symbol": "BTCUSDT", **MEXC}))
+        price = str((D(tick["bid"]) * D("0.99")).quantize(D("0.01")))
+        placed = ok(await c.call_tool("place_order", {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT",
+                                                      "quantity": "0.001", "price": price, **MEXC}))  # fmt: skip
+        assert placed["order"]["status"] == "NEW" and placed["order"]["is_open"] is True
+        listed = ok(await c.call_tool("get_open_orders", MEXC))
+        assert [o["order_id"] for o in listed["orders"]] == [placed["order"]["order_id"]]
+        cancelled = ok(await c.call_tool("cancel_all_orders", MEXC))
+        assert placed["order"]["order_id"] in str(cancelled)
+        assert ok(await c.call_tool("get_open_orders", MEXC))["orders"] == []
+
+
 async def test_serve_exchange_mexc_alone(data_dir: Path, tmp_path: Path) -> None:
     """``serve --exchange mexc``: one venue, the MEXC face, the default for tools without an exchange argument."""
     config = ToolsetConfig()

@@ -10,8 +10,8 @@ placement times out or gets a 5xx (outcome unknown), the adapter queries ``origC
 retry never creates a second order.
 
 What MEXC Spot lacks: OCO orders and stop orders (``NotSupported``), a 24 h ticker stream (``NotSupported`` from
-``subscribe``), open orders across all symbols (``BadParameter``: pass a symbol). ``cancel_replace`` is emulated
-(cancel, then place), so it is not atomic.
+``subscribe``), open orders across all symbols (a fan-out over the symbols the adapter knows, see
+:meth:`MexcAdapter.open_orders`). ``cancel_replace`` is emulated (cancel, then place), so it is not atomic.
 """
 
 from __future__ import annotations
@@ -87,6 +87,7 @@ class MexcAdapter:
         self.rest = MexcRestClient(config)
         self.reachable = False
         self._rules: dict[str, SymbolRules] = {}
+        self._account_symbols: set[str] = {s.upper() for s in config.account_symbols}
         self._market_events: EventQueue[MarketEvent] = EventQueue(config.event_queue_size, "market")
         self._user_events: EventQueue[UserEvent] = EventQueue(config.event_queue_size, "user")
         self._streams: MarketStreams | None = None
@@ -249,6 +250,7 @@ class MexcAdapter:
             rules.check_order(await self.symbol_rules(req.symbol), req)
         cid = req.client_order_id
         assert cid is not None
+        self._account_symbols.add(req.symbol.upper())
         for attempt in range(2):
             try:
                 order = await self.rest.place_order(req)
@@ -311,10 +313,17 @@ class MexcAdapter:
         return await self.rest.get_order(symbol.upper(), order_id, client_order_id)
 
     async def open_orders(self, symbol: str | None = None) -> list[Order]:
-        """``GET /api/v3/openOrders`` (weight 3). MEXC needs a symbol: None raises BadParameter."""
-        if symbol is None:
-            raise mexc_error(BadParameter, None, "MEXC lists open orders per symbol only", hint="pass a symbol")
-        return await self.rest.open_orders(symbol.upper())
+        """``GET /api/v3/openOrders`` (weight 3 per symbol).
+
+        MEXC lists open orders per symbol only, so ``symbol=None`` asks for every symbol of
+        ``config.account_symbols`` and every symbol this adapter traded or streamed since it started (orders that
+        another program placed on other symbols are not seen; pass their symbol).
+        """
+        if symbol is not None:
+            return await self.rest.open_orders(symbol.upper())
+        symbols = sorted(self._account_symbols)
+        pages = await asyncio.gather(*(self.rest.open_orders(s) for s in symbols))
+        return [o for page in pages for o in page]
 
     async def all_orders(self, symbol: str, limit: int = 500) -> list[Order]:
         """``GET /api/v3/allOrders`` (weight 10; MEXC keeps 7 days, default last 24 h), oldest first."""
@@ -377,6 +386,7 @@ class MexcAdapter:
             for spec in specs:
                 await self.symbol_rules(spec.symbol)
         await self.streams.subscribe(specs)
+        self._account_symbols.update(spec.symbol.upper() for spec in specs)
 
     async def unsubscribe(self, specs: Sequence[StreamSpec]) -> None:
         """Remove market streams (live UNSUBSCRIPTION)."""

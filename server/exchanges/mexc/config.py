@@ -46,6 +46,8 @@ class MexcConfig:
         event_queue_size: market/user events buffered for a slow consumer before the oldest are dropped (with an
             in-band ``StreamStatus("overflow")``).
         client_order_prefix: prefix of generated ``newClientOrderId`` values.
+        account_symbols: symbols whose open orders an account-wide query covers besides those traded or streamed
+            this session (MEXC's ``GET /api/v3/openOrders`` needs a symbol, so "all open orders" is a fan-out).
 
     Raises:
         ValueError: on a ``recv_window_ms`` outside 1..60000, non-positive timeouts, or a bad stream setting.
@@ -69,6 +71,7 @@ class MexcConfig:
     fill_merge_window_ms: int = 500
     event_queue_size: int = 10_000
     client_order_prefix: str = "tmcp"
+    account_symbols: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not 0 < self.recv_window_ms <= MAX_RECV_WINDOW_MS:

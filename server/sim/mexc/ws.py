@@ -18,6 +18,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import WSMsgType, web
 
@@ -79,6 +80,7 @@ class WsHub:
         self.connections: list[WsConnection] = []
         self.connections_opened = 0
         self.frames_sent = 0
+        self._tasks: set[asyncio.Task[Any]] = set()
 
     # ---- publish side --------------------------------------------------------------------------------------------
 
@@ -106,7 +108,9 @@ class WsHub:
         conn.dropped = True
         log.warning("dropping MEXC stream connection: more than %d frames queued", self.config.queue_frames)
         self._unsubscribe(conn, list(conn.topics))
-        asyncio.get_running_loop().create_task(conn.ws.close(code=1008, message=b"slow consumer"))
+        task = asyncio.get_running_loop().create_task(conn.ws.close(code=1008, message=b"slow consumer"))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     # ---- control (sans-I/O apart from the tables) ----------------------------------------------------------------
 
