@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
+import tempfile
+import threading
 from pathlib import Path
 
 import pytest
@@ -35,8 +38,18 @@ def test_loopback_generates_a_dev_token_and_tls_needs_certs(tmp_path: Path) -> N
 
 
 def _start_server() -> tuple[subprocess.Popen[str], str, str]:
+    """``tradingmcp serve`` on an ephemeral port (audit log in a temp dir); returns it, its URL and its dev token.
+
+    After the startup lines, its stderr keeps being drained by a thread: a full pipe would block the server's logging
+    and stall it.
+    """
+    env = {**os.environ, "TRADINGMCP_DATA_DIR": tempfile.mkdtemp(prefix="tmcp-serve-test-")}
     proc = subprocess.Popen(
-        [PY, "-m", "tradingmcp", "serve", "--port", "0"], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
+        [PY, "-m", "tradingmcp", "serve", "--port", "0"],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        env=env,
     )
     assert proc.stderr is not None
     url = token = ""
@@ -48,6 +61,7 @@ def _start_server() -> tuple[subprocess.Popen[str], str, str]:
         if m := re.search(r"shown once: (\S+)", line):
             token = m.group(1)
         if url and token:
+            threading.Thread(target=proc.stderr.read, daemon=True).start()
             return proc, url, token
     proc.kill()
     raise AssertionError("server did not print its URL and token")
@@ -77,7 +91,11 @@ def test_bridge_carries_a_stdio_session_to_the_server() -> None:
         for obj in lines:
             bridge.stdin.write(json.dumps(obj) + "\n")
             bridge.stdin.flush()
-        first = json.loads(bridge.stdout.readline())
+        first_line = bridge.stdout.readline()
+        if not first_line:  # the bridge exited: show why
+            bridge.kill()
+            raise AssertionError(f"bridge exited early: {bridge.communicate()[1]}")
+        first = json.loads(first_line)
         second = json.loads(bridge.stdout.readline())
         bridge.stdin.close()
         assert bridge.wait(timeout=10) == 0
