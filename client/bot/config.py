@@ -49,7 +49,9 @@ class ConnectionConfig:
         token: bearer token; when empty, read from the environment variable ``token_env``.
         token_env: environment variable holding the token.
         cafile: CA certificate to verify the server with (the dev CA ``certs/ca.pem``); None = system store.
-        exchange: venue name passed as the tools' ``exchange`` argument and used in stream keys.
+        exchange: venue name passed as the tools' ``exchange`` argument and used in stream keys: ``binance`` or
+            ``mexc`` (the server must bridge that venue). The bot works the same on both; on MEXC order ids are
+            strings (``C02__…``) and a replace is a cancel then a place (not atomic: see :meth:`.core.BotCore.on_result`).
         call_timeout_s: per tool call timeout.
         book_levels: levels of the ``book:`` stream to subscribe to.
     """

@@ -9,6 +9,11 @@ Per symbol and side there is one quote *slot*: at most one working order and at 
 update recomputes the targets (:func:`.strategy.target_quotes`) and, per slot: places when there is no order, replaces
 (cancel-replace, new client id) when the target moved at least ``requote_ticks``, cancels when the side is no longer
 wanted — each through the :class:`.risk.RiskGate`.
+
+Venues: the same on Binance and MEXC (``config.connection.exchange``). Order ids are ints on Binance and strings on
+MEXC (``C02__…``); both are only compared, never computed with. Orders are LIMIT_MAKER (post-only) on both. MEXC has no
+atomic cancel-replace: the server emulates ``replace_order`` as a cancel then a place, and when the place is refused it
+answers ``replace_failed`` with the cancelled order, which frees the slot at once (:meth:`BotCore._rejected`).
 """
 
 from __future__ import annotations
@@ -375,8 +380,19 @@ class BotCore:
         elif action.kind == "replace":
             self.tracker.rejected += 1
             self.tracker.mark_done(action.client_order_id, "REJECTED")
-            # the old order's fate comes with its pushed events (e.g. it filled before the cancel arrived)
+            cancelled = (error or {}).get("cancelled")
+            if isinstance(cancelled, dict) and self._fills_booked(cancelled):
+                # ``replace_failed``: the cancel went through, the new order did not (MEXC's replace is a cancel then a
+                # place, so this happens there whenever the placement is refused): the old order is gone now
+                self.tracker.apply({**cancelled, "client_order_id": action.old_client_order_id})
+            # otherwise the old order's fate (and any fill) comes with its pushed events
         # a failed cancel: the order most likely finished already; its events say how
+
+    def _fills_booked(self, order: dict[str, Any]) -> bool:
+        """True when the ledger already holds every fill of ``order`` (an ``order_json`` dict), so marking it final
+        now cannot hide a fill from the position limit until its pushed event arrives."""
+        executed = Decimal(order.get("executed_qty") or 0)
+        return self.ledger.booked_by_order.get((order.get("symbol", ""), order.get("order_id")), Decimal(0)) >= executed
 
     def on_failure(self, action: Action, kind: str) -> None:
         """The action's answer was lost (``kind``: ``lost`` connection, ``timeout``): its outcome is unknown until the

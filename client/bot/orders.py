@@ -1,7 +1,8 @@
 """The bot's own orders, tracked from tool results and pushed order events (sans-I/O).
 
-Every order gets a client order id the bot makes itself, ``<prefix><run>x<n>`` (letters and digits, ≤ 36 chars as
-Binance allows): a retry of the same action after a reconnect reuses it, so the server returns the existing order
+Every order gets a client order id the bot makes itself, ``<prefix><run>x<n>`` (letters and digits only, at most
+:data:`MAX_CLIENT_ID_LENGTH` = 32 characters: MEXC's limit, Binance allows 36; the prefix is ≤ 8 characters, the run id
+≤ 8 hex digits): a retry of the same action after a reconnect reuses it, so the server returns the existing order
 instead of placing a second one. Pushed order events (``orders:<exchange>``, :func:`tradingmcp.server.render.order_event_json`
 shape) are matched by ``client_order_id`` (the original id, also on cancels) or by ``order_id``.
 
@@ -20,6 +21,8 @@ from decimal import Decimal
 from typing import Any, Literal
 
 State = Literal["pending", "open", "done", "unknown"]
+MAX_CLIENT_ID_LENGTH = 32
+"""Longest client order id the bot makes (``newClientOrderId``: MEXC takes up to 32 characters, Binance 36)."""
 DONE_STATUSES = frozenset({"FILLED", "CANCELED", "EXPIRED", "REJECTED", "EXPIRED_IN_MATCH"})
 
 
@@ -63,8 +66,15 @@ class OrderTracker:
     _seq: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     def new_client_id(self) -> str:
-        """A fresh client order id ``<prefix><run>x<n>``."""
-        return f"{self.prefix}{self.run_id}x{next(self._seq)}"
+        """A fresh client order id ``<prefix><run>x<n>`` (alphanumeric, ≤ :data:`MAX_CLIENT_ID_LENGTH` characters).
+
+        Raises:
+            ValueError: the id would be too long for the exchanges (a prefix longer than the config allows).
+        """
+        cid = f"{self.prefix}{self.run_id}x{next(self._seq)}"
+        if len(cid) > MAX_CLIENT_ID_LENGTH:
+            raise ValueError(f"client order id {cid!r} is longer than {MAX_CLIENT_ID_LENGTH} characters")
+        return cid
 
     def owns(self, client_order_id: str) -> bool:
         """True for ids made by this run of the bot."""

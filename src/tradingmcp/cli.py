@@ -81,6 +81,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         out_dir=Path(args.out),
         quiet=args.quiet,
         bot_config=Path(args.config) if args.config else None,
+        exchange=args.exchange,
     )
     return _run(run_demo(opts))
 
@@ -182,6 +183,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="demo-report", help="report folder (default demo-report)")
     p.add_argument("--quiet", action="store_true", help="status lines instead of the live view")
     p.add_argument("--config", default=None, help="bot TOML (strategy/risk; the connection is the demo's)")
+    p.add_argument(
+        "--exchange",
+        choices=["binance", "mexc"],
+        default="binance",
+        help="simulator face the bot trades on: binance (default) or mexc (MEXC Spot v3 wire protocol)",
+    )
     p.set_defaults(func=_cmd_demo)
 
     p = sub.add_parser("bot", help="the reference trading bot (market making over the MCP tools and streams)")

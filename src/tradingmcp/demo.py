@@ -6,6 +6,10 @@ about a minute; the seeded synthetic market when no recording exists) → python
 subscribes to trades, book tickers, the order book and its order updates, quotes both symbols, and at the end cancels
 its orders and writes its report (JSON + text + PNG plots).
 
+With ``exchange="mexc"`` (``tradingmcp demo --exchange mexc``) the server runs the simulator's MEXC face instead (the
+same replayed market and matching engine speaking MEXC Spot v3: REST + protobuf WebSocket, string order ids, replace
+emulated as cancel + place) behind the MEXC adapter, and the same bot trades it with ``exchange = "mexc"``.
+
 Exits non-zero when anything failed: start-up, no order placed, no fill, the bot's P&L not matching the P&L of the
 account's balances, an order left open, an order placed twice on the exchange.
 """
@@ -40,12 +44,15 @@ from tradingmcp.transport.auth import TokenStore, new_token
 from tradingmcp.transport.tls import server_ssl_context, write_dev_certs
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT")
+DEMO_EXCHANGES = ("binance", "mexc")
+"""Venues the demo can run the bot on (the simulator's Binance face or its MEXC face)."""
 
 
 @dataclass(frozen=True)
 class DemoOptions:
     """``duration_s`` of trading, replay ``speed``, data root, ``out_dir`` for the report, ``quiet`` (log lines instead
-    of the live view), ``bot_config`` (a TOML file; its connection settings are replaced by the demo's server)."""
+    of the live view), ``bot_config`` (a TOML file; its connection settings are replaced by the demo's server),
+    ``exchange`` (one of :data:`DEMO_EXCHANGES`: the simulator face the server bridges and the bot trades on)."""
 
     duration_s: float = 60.0
     speed: float = 11.0  # 10.8 recorded minutes in ~1 minute
@@ -54,12 +61,14 @@ class DemoOptions:
     out_dir: Path = Path("demo-report")
     quiet: bool = False
     bot_config: Path | None = None
+    exchange: str = "binance"
 
 
-def demo_bot_config(url: str, token: str, cafile: Path, out_dir: Path) -> BotConfig:
-    """The bot settings the demo uses (the same as ``bot.example.toml``), pointed at the demo's server."""
+def demo_bot_config(url: str, token: str, cafile: Path, out_dir: Path, exchange: str = "binance") -> BotConfig:
+    """The bot settings the demo uses (the same as ``bot.example.toml``), pointed at the demo's server and trading on
+    ``exchange``."""
     return BotConfig(
-        connection=ConnectionConfig(url=url, token=token, cafile=str(cafile)),
+        connection=ConnectionConfig(url=url, token=token, cafile=str(cafile), exchange=exchange),
         symbols=(
             SymbolConfig("BTCUSDT", Decimal("0.0002"), Decimal("0.002")),
             SymbolConfig("ETHUSDT", Decimal("0.004"), Decimal("0.04")),
@@ -82,7 +91,13 @@ def _exchange_problems(stack: ExchangeStack, prefix: str) -> list[str]:
 
 
 async def run_demo(opts: DemoOptions) -> int:
-    """Run the demo; returns the exit status (0 when the run was good, 1 otherwise)."""
+    """Run the demo; returns the exit status (0 when the run was good, 1 otherwise).
+
+    Raises:
+        ValueError: ``opts.exchange`` is not one of :data:`DEMO_EXCHANGES`.
+    """
+    if opts.exchange not in DEMO_EXCHANGES:
+        raise ValueError(f"exchange must be one of {', '.join(DEMO_EXCHANGES)}, got {opts.exchange!r}")
     work = Path(tempfile.mkdtemp(prefix="tradingmcp-demo-"))
     certs = work / "certs"
     write_dev_certs(certs)
@@ -93,7 +108,9 @@ async def run_demo(opts: DemoOptions) -> int:
     stack = await ExchangeStack.start(
         app,
         hub,
-        ExchangeOptions(speed=opts.speed, loop=False, data_dir=opts.data_dir, synthetic=opts.synthetic),
+        ExchangeOptions(
+            exchange=opts.exchange, speed=opts.speed, loop=False, data_dir=opts.data_dir, synthetic=opts.synthetic
+        ),
         tools,
     )
     print(stack.banner, flush=True)
@@ -110,12 +127,12 @@ async def run_demo(opts: DemoOptions) -> int:
     try:
         await server.start()
         print(f"MCP server: {server.url} (TLS with a fresh dev CA, bearer token, scopes read+trade)", flush=True)
-        config = demo_bot_config(server.url, token, certs / "ca.pem", opts.out_dir)
+        config = demo_bot_config(server.url, token, certs / "ca.pem", opts.out_dir, opts.exchange)
         if opts.bot_config is not None:
             config = replace(load_config(opts.bot_config), connection=config.connection, report=config.report)
         strategy = config.symbols[0].strategy if config.symbols else StrategyConfig()
         print(
-            f"bot: market making on {', '.join(s.symbol for s in config.symbols)} around the microprice "
+            f"bot: market making on {', '.join(s.symbol for s in config.symbols)} ({opts.exchange}) around the microprice "
             f"(half spread {strategy.half_spread_ticks} ticks, inventory skew {strategy.skew_ticks} ticks), "
             f"{opts.duration_s:g} s",
             flush=True,

@@ -49,24 +49,31 @@ class BotServer:
         self.server = McpServer(self.app, self.server_config, streams=self.hub)
         await self.server.start()
 
-    def bot_config(self, out_dir: Path, symbols: tuple[str, ...] = ("BTCUSDT",)) -> BotConfig:
-        """A bot config for this server (small quotes, report under ``out_dir``)."""
+    def bot_config(
+        self, out_dir: Path, symbols: tuple[str, ...] = ("BTCUSDT",), exchange: str = "binance"
+    ) -> BotConfig:
+        """A bot config for this server (small quotes, report under ``out_dir``, trading on ``exchange``)."""
         sym = {
             "BTCUSDT": SymbolConfig("BTCUSDT", Decimal("0.0002"), Decimal("0.002")),
             "ETHUSDT": SymbolConfig("ETHUSDT", Decimal("0.004"), Decimal("0.04")),
         }
         return BotConfig(
-            connection=ConnectionConfig(url=self.url, token=TOKEN, cafile=str(self.cafile), call_timeout_s=5.0),
+            connection=ConnectionConfig(
+                url=self.url, token=TOKEN, cafile=str(self.cafile), exchange=exchange, call_timeout_s=5.0
+            ),
             symbols=tuple(sym[s] for s in symbols),
             risk=RiskConfig(reject_cooldown_ms=100),
             report=ReportConfig(out_dir=out_dir),
         )
 
 
-def exchange_records(sim: Simulator, prefix: str) -> tuple[dict[tuple[str, int], dict[str, str]], list[str]]:
-    """The simulator's own records of the bot's orders: fills by ``(symbol, trade_id)`` (price, qty, commission,
+def exchange_records(
+    sim: Simulator, prefix: str, account_key: str = "sim-key"
+) -> tuple[dict[tuple[str, int], dict[str, str]], list[str]]:
+    """The simulator's own records of the bot's orders in the engine account ``account_key`` (``sim-key`` for the
+    Binance face, ``mexc-sim-key`` for the MEXC face): fills by ``(symbol, trade_id)`` (price, qty, commission,
     commission asset, side) and the client order ids of every order whose id starts with ``prefix``."""
-    account = sim.engine.accounts["sim-key"]
+    account = sim.engine.accounts[account_key]
     ours = {(o.symbol, o.order_id): o for o in account.orders if o.client_order_id.startswith(prefix)}
     fills = {
         (t.symbol, t.id): {
@@ -83,15 +90,20 @@ def exchange_records(sim: Simulator, prefix: str) -> tuple[dict[tuple[str, int],
 
 
 @asynccontextmanager
-async def start_bot_server(data_dir: Path, tmp_path: Path, speed: float = 20.0) -> AsyncIterator[BotServer]:
-    """Start the whole stack over wss; the replay runs paced at ``speed`` (not looping)."""
+async def start_bot_server(
+    data_dir: Path, tmp_path: Path, speed: float = 20.0, exchange: str = "binance"
+) -> AsyncIterator[BotServer]:
+    """Start the whole stack over wss with the venue(s) ``exchange`` (``binance``, ``mexc`` = the simulator's MEXC
+    face, ``both``); the replay runs paced at ``speed`` (not looping)."""
     certs = tmp_path / "certs"
     write_dev_certs(certs)
     app, hub = McpApp(), StreamHub()
     register_builtin_tools(app, hub)
     config = ToolsetConfig()
     config = replace(config, audit=replace(config.audit, data_dir=tmp_path / "audit"))
-    stack = await ExchangeStack.start(app, hub, ExchangeOptions(speed=speed, loop=False, data_dir=data_dir), config)
+    stack = await ExchangeStack.start(
+        app, hub, ExchangeOptions(exchange, speed=speed, loop=False, data_dir=data_dir), config
+    )
     assert stack.sim is not None
     server_config = ServerConfig(
         port=0, ssl=server_ssl_context(certs / "server.pem"), tokens=TokenStore({TOKEN: ("bot", ["read", "trade"])})
