@@ -142,10 +142,15 @@ class ExchangeStack:
 
 
 async def _binance_venue(simulator: Callable[[], Awaitable[Simulator]]) -> tuple[Venue, str]:
-    """Binance Spot Testnet (or mainnet) with ``BINANCE_API_KEY``/``BINANCE_API_SECRET``, else the simulator."""
+    """Binance Spot Testnet with ``BINANCE_API_KEY`` and either ``BINANCE_API_SECRET`` (HMAC) or
+    ``BINANCE_PRIVATE_KEY_FILE`` (an Ed25519 private key in PEM, Binance's recommended key type), else the simulator.
+    Mainnet is never chosen from the environment: it needs ``BinanceConfig(testnet=False, allow_mainnet=True)``.
+    """
     key, secret = os.environ.get("BINANCE_API_KEY", ""), os.environ.get("BINANCE_API_SECRET", "")
-    if key and secret:
-        config = BinanceConfig(api_key=key, api_secret=secret)  # Spot Testnet by default
+    key_file = os.environ.get("BINANCE_PRIVATE_KEY_FILE", "")
+    if key and (secret or key_file):
+        private_key = Path(key_file).read_text() if key_file else ""
+        config = BinanceConfig(api_key=key, api_secret=secret, private_key=private_key)  # Spot Testnet by default
         mode: Mode = "testnet" if config.testnet else "live"
         text = f"exchange: Binance Spot {'Testnet' if config.testnet else 'MAINNET'} ({config.effective_rest_url})"
         return Venue("binance", BinanceAdapter(config), mode, None), text
