@@ -1,9 +1,10 @@
 """``tradingmcp bench ticktotrade``: tick-to-trade latency of the reference bot through the whole stack, on loopback.
 
-One process runs the simulator (replaying the real recording, paced), the python-binance adapter, the MCP server
-(wss by default) and the bot. For every order action the bot takes on a book-ticker update, five instants are
-stamped with ``time.perf_counter_ns`` (one clock, one process) and joined on the book ticker's update id ``u`` and the
-order's client id:
+Three programs, as deployed: the exchange simulator (replaying the real recording, paced) runs in its own process, the
+bot in another, and the MCP server (wss by default) with its python-binance adapter in this one — every hop crosses a
+real socket between processes. For every order action the bot takes on a book-ticker update, five instants are stamped
+with ``time.perf_counter_ns`` (CLOCK_MONOTONIC on Linux: one clock shared by every process of the machine), sent back
+to this process over pipes at the end, and joined on the book ticker's update id ``u`` and the order's client id:
 
 ==========  ==================================================================================================
 t0 emit     the simulator publishes the recorded ``bookTicker`` frame (instrumented ``SymbolMarket`` emit)
@@ -15,20 +16,25 @@ t5 ack      the tool result is back in the bot
 ==========  ==================================================================================================
 
 Hops: exchange feed (t0→t1: simulator stream → python-binance → adapter → bridge), MCP push (t1→t2), decision
-(t2→t3), order out (t3→t4: bot → MCP → trading tool checks → adapter REST → simulator), ack back (t4→t5). Reported:
-p50/p90/p99 per hop and end to end (t0→t5), and each hop's share of the end-to-end median. The instrumentation wraps
-instance attributes of the simulator and the stream hub in this process only; no product code changes.
+(t2→t3), order out (t3→t4: bot → MCP → trading tool checks → adapter (WS API, REST fallback) → simulator), ack back
+(t4→t5). Reported: p50/p90/p99 per hop and end to end (t0→t5), and each hop's share of the end-to-end median. The
+instrumentation wraps instance attributes of the simulator (in its process) and the stream hub (here); no product code
+changes.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import multiprocessing
 import sys
 import tempfile
 import time
+import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from decimal import Decimal
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -38,12 +44,14 @@ from tradingmcp.client.bot.config import BotConfig, ConnectionConfig, ReportConf
 from tradingmcp.client.bot.runner import BotRunner
 from tradingmcp.server.audit import AuditConfig
 from tradingmcp.server.builtin import register_builtin_tools
+from tradingmcp.server.exchanges.binance.adapter import BinanceAdapter
+from tradingmcp.server.exchanges.binance.config import BinanceConfig
 from tradingmcp.server.mcp.registry import McpApp, ToolCallRecord
 from tradingmcp.server.mcp.streams import StreamHub
-from tradingmcp.server.sim.app import Simulator
-from tradingmcp.server.toolset import ToolsetConfig
+from tradingmcp.server.sim.app import SimConfig, Simulator
+from tradingmcp.server.toolset import ToolsetConfig, build_toolset
+from tradingmcp.server.venues import Venue, Venues
 from tradingmcp.server.wsserver import McpServer, ServerConfig
-from tradingmcp.stack import ExchangeOptions, ExchangeStack
 from tradingmcp.transport.auth import TokenStore, new_token
 from tradingmcp.transport.tls import server_ssl_context, write_dev_certs
 
@@ -146,76 +154,185 @@ def summarize(rows: list[dict[str, int]], tool_us: list[float]) -> dict[str, Any
     return out
 
 
+STARTUP_TIMEOUT_S = 60.0
+"""Longest wait for a child process to start (imports, data loading) or to hand back its stamps (s)."""
+
+
+def _child(conn: Connection, body: Callable[[Connection], Any]) -> None:
+    """Run ``body(conn)`` on uvloop in a child process; a failure is sent back as ``("error", traceback)``."""
+    import uvloop
+
+    try:
+        uvloop.run(body(conn))
+    except BaseException:
+        conn.send(("error", traceback.format_exc()))
+    finally:
+        conn.close()
+
+
+def sim_process(conn: Connection, config: SimConfig) -> None:
+    """The exchange program: the simulator with the emit/accept stamps. Sends ``("urls", {rest, stream, ws_api})``,
+    waits for any message, then sends ``("stamps", {"emit": [[symbol, u, ns]], "accepted": {cid: ns}})``."""
+
+    async def body(conn: Connection) -> None:
+        sim = Simulator(config)
+        stamps = Stamps()
+        stamps.instrument_sim(sim)
+        await sim.start()
+        try:
+            conn.send(("urls", {"rest": sim.rest_url, "stream": sim.stream_url, "ws_api": sim.ws_api_url}))
+            await asyncio.get_running_loop().run_in_executor(None, conn.recv)
+        finally:
+            await sim.stop()
+        emit = [[sym, u, ns] for (sym, u), ns in stamps.emit.items()]
+        conn.send(("stamps", {"emit": emit, "accepted": stamps.accepted}))
+
+    _child(conn, body)
+
+
+def bot_process(conn: Connection, config: BotConfig, duration_s: float) -> None:
+    """The bot program: trades ``duration_s`` then sends ``("samples", [LatencySample as dict])``."""
+
+    async def body(conn: Connection) -> None:
+        runner = BotRunner(config)
+        await runner.start()
+        try:
+            await runner.run(duration_s)
+        finally:
+            await runner.finish()
+        conn.send(("samples", [asdict(s) for s in runner.core.latencies]))
+
+    _child(conn, body)
+
+
+async def _receive(conn: Connection, kind: str, timeout_s: float) -> Any:
+    """The next ``(kind, payload)`` message of a child; raises RuntimeError on its error or silence."""
+
+    def wait() -> Any:
+        try:
+            if conn.poll(timeout_s):
+                return conn.recv()
+        except EOFError:  # the child exited (the parent closed its own copy of the child's end)
+            raise RuntimeError(f"the child process exited before sending {kind!r}") from None
+        raise RuntimeError(f"no {kind!r} from the child process within {timeout_s:.0f} s")
+
+    got, payload = await asyncio.get_running_loop().run_in_executor(None, wait)
+    if got != kind:
+        raise RuntimeError(f"child process failed:\n{payload}")
+    return payload
+
+
 async def run(cfg: TickToTradeConfig) -> dict[str, Any]:
-    """Run the measurement; returns the result document."""
+    """Run the measurement (simulator and bot in child processes, the server here); returns the result document."""
     work = Path(tempfile.mkdtemp(prefix="tradingmcp-t2t-"))
     write_dev_certs(work / "certs")
     token = new_token()
-    app, hub = McpApp(), StreamHub()
-    register_builtin_tools(app, hub)
+    ctx = multiprocessing.get_context("spawn")
+    sim_conn, sim_child = ctx.Pipe()
+    sim_proc = ctx.Process(
+        target=sim_process,
+        args=(sim_child, SimConfig(speed=cfg.speed, loop=False, data_dir=cfg.data_dir, symbols=cfg.symbols)),
+        name="t2t-simulator",
+    )
+    sim_proc.start()
+    sim_child.close()
+    bot_proc: Any = None
     stamps = Stamps()
-    stamps.instrument_hub(hub)
-    tools = ToolsetConfig(audit=AuditConfig(data_dir=work / "audit"))
-    stack = await ExchangeStack.start(
-        app, hub, ExchangeOptions(speed=cfg.speed, loop=False, data_dir=cfg.data_dir, symbols=cfg.symbols), tools
-    )
-    if stack.sim is None:
-        await stack.close()
-        raise RuntimeError("tick-to-trade needs the embedded simulator (unset BINANCE_API_KEY)")
-    stamps.instrument_sim(stack.sim)
-    app.observers.append(stamps.observe)
-    server = McpServer(
-        app,
-        ServerConfig(
-            port=0,
-            ssl=server_ssl_context(work / "certs" / "server.pem") if cfg.tls else None,
-            tokens=TokenStore({token: ("bench-bot", ["read", "trade"])}),
-        ),
-        streams=hub,
-    )
-    sizes = {"BTCUSDT": (Decimal("0.0002"), Decimal("0.002")), "ETHUSDT": (Decimal("0.004"), Decimal("0.04"))}
     try:
-        await server.start()
-        bot_cfg = BotConfig(
-            connection=ConnectionConfig(url=server.url, token=token, cafile=str(work / "certs" / "ca.pem")),
-            symbols=tuple(SymbolConfig(s, *sizes.get(s, (Decimal("0.01"), Decimal("0.1")))) for s in cfg.symbols),
-            risk=RiskConfig(reject_cooldown_ms=100, max_orders_per_s=50.0, order_burst=20),
-            report=ReportConfig(out_dir=work / "report"),
+        urls = await _receive(sim_conn, "urls", STARTUP_TIMEOUT_S)
+        app, hub = McpApp(), StreamHub()
+        register_builtin_tools(app, hub)
+        stamps.instrument_hub(hub)
+        app.observers.append(stamps.observe)
+        adapter = BinanceAdapter(
+            BinanceConfig(
+                api_key="sim-key",
+                api_secret="sim-secret",
+                rest_url=urls["rest"],
+                stream_url=urls["stream"],
+                ws_api_url=urls["ws_api"],
+            )
         )
-        runner = BotRunner(bot_cfg)
-        await runner.start()
+        venues = Venues([Venue("binance", adapter, "sim", None)])
+        toolset = build_toolset(app, hub, venues, ToolsetConfig(audit=AuditConfig(data_dir=work / "audit")))
+        server = McpServer(
+            app,
+            ServerConfig(
+                port=0,
+                ssl=server_ssl_context(work / "certs" / "server.pem") if cfg.tls else None,
+                tokens=TokenStore({token: ("bench-bot", ["read", "trade"])}),
+            ),
+            streams=hub,
+        )
+        sizes = {"BTCUSDT": (Decimal("0.0002"), Decimal("0.002")), "ETHUSDT": (Decimal("0.004"), Decimal("0.04"))}
         try:
-            await runner.run(cfg.duration_s, until=stack.sim.replay_done.is_set)
+            await adapter.start()
+            for venue in venues:
+                await venue.user.start()
+            await toolset.start()
+            await server.start()
+            bot_cfg = BotConfig(
+                connection=ConnectionConfig(url=server.url, token=token, cafile=str(work / "certs" / "ca.pem")),
+                symbols=tuple(SymbolConfig(s, *sizes.get(s, (Decimal("0.01"), Decimal("0.1")))) for s in cfg.symbols),
+                risk=RiskConfig(reject_cooldown_ms=100, max_orders_per_s=50.0, order_burst=20),
+                report=ReportConfig(out_dir=work / "report"),
+            )
+            bot_conn, bot_child = ctx.Pipe()
+            bot_proc = ctx.Process(target=bot_process, args=(bot_child, bot_cfg, cfg.duration_s), name="t2t-bot")
+            bot_proc.start()
+            bot_child.close()
+            raw_samples = await _receive(bot_conn, "samples", STARTUP_TIMEOUT_S + cfg.duration_s)
+            exchange_side = {
+                "ws_api_requests": dict(adapter.ws.requests),
+                "rate_limit_wait_ms": adapter.limiter.waited_ms,
+            }
         finally:
-            await runner.finish()
+            await server.stop()
+            await toolset.close()
+            for venue in venues:
+                await venue.user.close()
+            await adapter.close()
+        sim_conn.send("stop")
+        sim_stamps = await _receive(sim_conn, "stamps", STARTUP_TIMEOUT_S)
     finally:
-        await server.stop()
-        await stack.close()
+        for proc in (bot_proc, sim_proc):
+            if proc is not None:
+                proc.join(timeout=10)
+                if proc.is_alive():
+                    proc.kill()
+    emit = {(sym, u): ns for sym, u, ns in sim_stamps["emit"]}
+    accepted: dict[str, int] = sim_stamps["accepted"]
     joined: list[dict[str, int]] = []
     tool_us: list[float] = []
-    samples = [s for s in runner.core.latencies if s.kind in ("place", "replace")]
+    samples = [s for s in raw_samples if s["kind"] in ("place", "replace")]
     for s in samples:  # joined on the book ticker's update id and the order's client id
-        key = (s.symbol, s.update_id)
-        cid = s.client_order_id
-        if key in stamps.emit and key in stamps.publish and cid in stamps.accepted:
-            joined.append({"t0": stamps.emit[key], "t1": stamps.publish[key], "t2": s.recv_ns, "t3": s.decide_ns,
-                           "t4": stamps.accepted[cid], "t5": s.ack_ns})  # fmt: skip
+        key = (s["symbol"], s["update_id"])
+        cid = s["client_order_id"]
+        if key in emit and key in stamps.publish and cid in accepted:
+            joined.append({"t0": emit[key], "t1": stamps.publish[key], "t2": s["recv_ns"], "t3": s["decide_ns"],
+                           "t4": accepted[cid], "t5": s["ack_ns"]})  # fmt: skip
             if cid in stamps.tool_us:
                 tool_us.append(stamps.tool_us[cid])
-    doc = {
-        "config": {"duration_s": cfg.duration_s, "speed": cfg.speed, "tls": cfg.tls, "symbols": list(cfg.symbols)},
+    return {
+        "config": {
+            "duration_s": cfg.duration_s,
+            "speed": cfg.speed,
+            "tls": cfg.tls,
+            "symbols": list(cfg.symbols),
+            "layout": "simulator, server and bot in three processes",
+        },
         "actions": len(samples),
+        "adapter": exchange_side,
         "result": summarize(joined, tool_us),
         "bot_report_dir": str(work / "report"),
     }
-    return doc
 
 
 def print_table(doc: dict[str, Any]) -> None:
     r = doc["result"]
     c = doc["config"]
     print(f"tick-to-trade ({'wss' if c['tls'] else 'ws'}, replay {c['speed']}x, {r['samples']} order actions joined "
-          f"of {doc['actions']})")  # fmt: skip
+          f"of {doc['actions']}; simulator, server and bot in separate processes)")  # fmt: skip
     print(f"  {'hop':16s} {'p50 µs':>10s} {'p90 µs':>10s} {'p99 µs':>10s}  share of p50")
     for name, _, _ in HOPS:
         h = r["hops"][name]
@@ -225,6 +342,8 @@ def print_table(doc: dict[str, Any]) -> None:
                        ("server tool time", "server_tool_time")):  # fmt: skip
         h = r[key]
         print(f"  {label:16s} {h.get('p50', 0):10.1f} {h.get('p90', 0):10.1f} {h.get('p99', 0):10.1f}")
+    a = doc.get("adapter", {})
+    print(f"  adapter: WS API requests {a.get('ws_api_requests')}, rate-limit waits {a.get('rate_limit_wait_ms')} ms")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import logging
 import time
+import weakref
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -72,6 +73,24 @@ KIND_SPECS: dict[str, StreamKind] = {
 """Stream-key kind → adapter stream kind."""
 MAX_BOOK_LEVELS = 100
 DEFAULT_BOOK_LEVELS = 10
+TICKER_MAX_AGE_MS = 2_000
+"""How long a streamed best bid/ask is trusted as a reference price (ms since it arrived): a bookTicker stream only
+sends changes, but a silent stream cannot be told from a dead one, so older quotes are re-read over REST."""
+
+_latest_tickers: weakref.WeakKeyDictionary[ExchangeAdapter, dict[str, tuple[int, Ticker]]] = weakref.WeakKeyDictionary()
+"""adapter → {SYMBOL: (monotonic arrival ns, latest Ticker)}, filled by every :class:`MarketBridge`."""
+
+
+def live_ticker(adapter: ExchangeAdapter, symbol: str, max_age_ms: int = TICKER_MAX_AGE_MS) -> Ticker | None:
+    """The latest best bid/ask of ``symbol`` pushed by ``adapter``'s ``book_ticker`` stream, when one arrived in the
+    last ``max_age_ms`` ms (and the stream did not report a disconnect since); else None (ask REST instead).
+
+    Only symbols with a subscribed ``book_ticker:<exchange>:<SYMBOL>`` stream have one.
+    """
+    entry = _latest_tickers.get(adapter, {}).get(symbol.upper())
+    if entry is None or time.monotonic_ns() - entry[0] > max_age_ms * 1_000_000:
+        return None
+    return entry[1]
 
 
 # --- stream keys and the bridge ------------------------------------------------------------------------------------
@@ -135,6 +154,8 @@ class MarketBridge:
         self._routes: dict[tuple[str, str, str | None], dict[str, int]] = {}  # route -> {hub key: book levels}
         self._refs: dict[StreamSpec, int] = {}
         self._pump: asyncio.Task[None] | None = None
+        self.tickers: dict[str, tuple[int, Ticker]] = _latest_tickers.setdefault(adapter, {})
+        """Latest best bid/ask per symbol with its monotonic arrival time (ns); read with :func:`live_ticker`."""
         for kind in KIND_SPECS:
             hub.add_source(StreamSource(f"{kind}:{name}", f"{kind} of a {name} symbol", self._start, self._stop))
 
@@ -192,13 +213,14 @@ class MarketBridge:
             self.hub.publish(key, data, conflate=conflate)
 
     async def _run(self) -> None:
-        routes = self._routes
+        routes, tickers = self._routes, self.tickers
         async for ev in self.adapter.market_events():
             if isinstance(ev, Trade):
                 route: tuple[str, str, str | None] = ("trades", ev.symbol, None)
                 if route in routes:
                     self._publish(route, trade_json(ev))
             elif isinstance(ev, Ticker):
+                tickers[ev.symbol] = (time.monotonic_ns(), ev)
                 route = ("book_ticker", ev.symbol, None)
                 if route in routes:
                     self._publish(route, ticker_json(ev))
@@ -216,6 +238,8 @@ class MarketBridge:
                 if route in routes:
                     self._publish(route, stats_json(ev))
             elif isinstance(ev, StreamStatus):
+                if ev.state in ("reconnecting", "overflow"):  # quotes from before a gap are not trusted
+                    tickers.clear()
                 log.info("market stream %s: %s %s", ev.state, ev.symbol or "", ev.detail)
 
 

@@ -160,7 +160,16 @@ def handle_request(state: SimState, session: WsApiSession, msg: Mapping[str, Any
             for _ in range(orders):
                 state.limiter.count_order(api_key, now)
             engine_params = {k: v for k, v in params.items() if k not in _AUTH}
+            placing = method == "order.place"  # the REST faults (state.faults) apply to WS API placements too
+            if placing and state.faults.fail_orders_unplaced > 0:
+                state.faults.fail_orders_unplaced -= 1
+                return {"id": req_id, "status": 503, "error": dict(UNKNOWN_ERROR),
+                        "rateLimits": _limits(state, session, api_key, now)}  # fmt: skip
             result = run_signed(state, rest_method, endpoint, api_key, engine_params)
+            if placing and state.faults.lose_order_replies > 0:
+                state.faults.lose_order_replies -= 1
+                return {"id": req_id, "status": 503, "error": dict(UNKNOWN_ERROR),
+                        "rateLimits": _limits(state, session, api_key, now)}  # fmt: skip
         elif method == "userDataStream.subscribe.signature":
             api_key = verify_ws(params_raw, state.api_keys, now)
             if api_key in session.subscriptions.values():

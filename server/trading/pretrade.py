@@ -4,10 +4,16 @@ Order of checks (cheapest and most fundamental first; the first failure is repor
 
 1. venue switches: kill switch, ``allow_live`` (:func:`safety.check_gate`);
 2. ``allowed_symbols``;
-3. the symbol's exchange filters (``GET /api/v3/exchangeInfo`` rules via :func:`rules.validate_order`, priced at the
-   mid of ``GET /api/v3/ticker/bookTicker``) → ``filter_failure`` with the nearest valid values;
+3. the symbol's exchange filters (``GET /api/v3/exchangeInfo`` rules, cached by the adapter, via
+   :func:`rules.validate_order`, priced at the mid of the reference quote) → ``filter_failure`` with the nearest valid
+   values;
 4. ``max_order_notional``, ``price_band_pct`` (LIMIT and LIMIT_MAKER prices vs the mid), ``max_open_orders`` (orders
    that can rest on the book), ``max_daily_notional`` (checked here, reserved at placement).
+
+The reference quote (best bid/ask: the mid for the price band and filters, the touch for a MARKET notional) is the
+live one from the server's ``book_ticker:<exchange>:<SYMBOL>`` stream when the symbol is subscribed and a quote
+arrived within :data:`~tradingmcp.server.markets.TICKER_MAX_AGE_MS` (2 s); otherwise ``GET /api/v3/ticker/bookTicker``
+(one REST round trip, weight 2). ``CheckedOrder.reference_source`` says which.
 
 Nothing here sends an order.
 """
@@ -27,6 +33,7 @@ from tradingmcp.server.exchanges.models import (
     TimeInForce,
 )
 from tradingmcp.server.exchanges.rules import validate_order
+from tradingmcp.server.markets import live_ticker
 from tradingmcp.server.render import plain
 from tradingmcp.server.trading import safety
 from tradingmcp.server.trading.errors import filter_failure, tool_error
@@ -65,19 +72,26 @@ class CheckedOrder:
     notional: Decimal
     fee: Decimal
     needs_confirmation: bool
+    reference_source: str = "rest"
+    """Where ``ticker`` came from: ``stream`` (the live book ticker) or ``rest`` (``GET /api/v3/ticker/bookTicker``)."""
 
     @property
     def quote_asset(self) -> str:
         return self.rules.quote_asset
 
     def estimate_json(self) -> dict[str, object]:
-        """``{estimated_notional, estimated_fee, quote_asset, reference: {bid, ask, mid}}``."""
+        """``{estimated_notional, estimated_fee, quote_asset, reference: {bid, ask, mid, source}}``."""
         t = self.ticker
         return {
             "estimated_notional": plain(self.notional),
             "estimated_fee": plain(self.fee),
             "quote_asset": self.quote_asset,
-            "reference": {"bid": plain(t.bid), "ask": plain(t.ask), "mid": plain(mid_price(t))},
+            "reference": {
+                "bid": plain(t.bid),
+                "ask": plain(t.ask),
+                "mid": plain(mid_price(t)),
+                "source": self.reference_source,
+            },
         }
 
 
@@ -106,11 +120,16 @@ def may_rest(request: OrderRequest) -> bool:
     return request.time_in_force not in (TimeInForce.IOC, TimeInForce.FOK)
 
 
-async def fetch_market(desk: VenueDesk, symbol: str) -> tuple[SymbolRules, Ticker]:
-    """The symbol's rules and its best bid/ask. Raises ToolError (``exchange_error``) when the exchange fails."""
+async def fetch_market(desk: VenueDesk, symbol: str) -> tuple[SymbolRules, Ticker, str]:
+    """The symbol's rules, its best bid/ask and where that came from (``stream`` or ``rest``, see the module
+    docstring). Raises ToolError (``exchange_error``) when the exchange fails."""
     adapter = desk.venue.adapter
     try:
-        return await adapter.symbol_rules(symbol), await adapter.book_ticker(symbol)
+        rules = await adapter.symbol_rules(symbol)
+        live = live_ticker(adapter, symbol)
+        if live is not None and (live.bid > 0 or live.ask > 0):
+            return rules, live, "stream"
+        return rules, await adapter.book_ticker(symbol), "rest"
     except ExchangeError as exc:
         raise tool_error(exc) from exc
 
@@ -139,7 +158,7 @@ async def check_order(
     """
     safety.check_gate(config, desk.safety, desk.venue.mode)
     safety.check_symbol(config, request.symbol)
-    rules, ticker = await fetch_market(desk, request.symbol)
+    rules, ticker, source = await fetch_market(desk, request.symbol)
     mid = mid_price(ticker)
     violations = validate_order(rules, request, mid if mid > 0 else None)
     if violations:
@@ -160,4 +179,5 @@ async def check_order(
         notional=notional,
         fee=notional * config.fee_rate,
         needs_confirmation=threshold is not None and notional > threshold,
+        reference_source=source,
     )

@@ -1,5 +1,5 @@
-"""The tick-to-trade benchmark: a short real run joins order actions to their simulator and server stamps, and the
-hop percentiles add up to the end-to-end span."""
+"""The tick-to-trade benchmark: a short real run (simulator, server and bot in three processes) joins order actions to
+their simulator and server stamps, and the hop percentiles add up to the end-to-end span."""
 
 from __future__ import annotations
 
@@ -25,3 +25,5 @@ async def test_ticktotrade_run(data_dir: Path, tmp_path: Path) -> None:
     for name, _, _ in HOPS:
         assert result["hops"][name]["p50"] >= 0
     assert result["end_to_end"]["p50"] >= result["bot_tick_to_ack"]["p50"] > 0
+    sent = doc["adapter"]["ws_api_requests"]  # the orders went over the WS API, not REST
+    assert sent.get("order.place", 0) + sent.get("order.cancelReplace", 0) >= result["samples"]

@@ -5,6 +5,11 @@ REST endpoints (https://developers.binance.com/docs/binance-spot-api-docs/rest-a
 the weight-aware limiter, reads the ``X-MBX-*`` usage headers, turns python-binance exceptions into typed errors,
 honours 429/418, and on -1021 resyncs the clock offset and retries.
 
+Order placement, cancel and cancel-replace go over the WebSocket API (``order.place``, ``order.cancel``,
+``order.cancelReplace``; :mod:`.wsapi`) on the connection the user data stream holds open (:meth:`start_user_stream`)
+— one frame each way instead of an HTTP request — under the same limiter and error mapping; while that connection is
+not open (nothing was sent) they go over REST.
+
 Idempotent placement: every new order carries a ``newClientOrderId`` (the caller's or a generated one). When a
 placement times out or gets a 5xx (outcome unknown), the adapter queries ``origClientOrderId`` before re-sending, so a
 retry can never create a second order.
@@ -33,6 +38,7 @@ from tradingmcp.server.exchanges.binance.errors import (
 from tradingmcp.server.exchanges.binance.rest import BinanceRest
 from tradingmcp.server.exchanges.binance.streams import MarketStreams
 from tradingmcp.server.exchanges.binance.userdata import UserDataStream
+from tradingmcp.server.exchanges.binance.wsapi import error_data as ws_error_data
 from tradingmcp.server.exchanges.eventqueue import EventQueue
 from tradingmcp.server.exchanges.models import (
     Balance,
@@ -181,7 +187,7 @@ class BinanceAdapter(BinanceRest):
         rules.check_order(await self.symbol_rules(request.symbol), request)
 
     async def place_order(self, request: OrderRequest, validate: bool = True) -> Order:
-        """``POST /api/v3/order`` (weight 1, counts one order), idempotent by ``newClientOrderId``.
+        """``order.place`` (WS API) / ``POST /api/v3/order`` (weight 1, one order), idempotent by ``newClientOrderId``.
 
         Args:
             request: the order.
@@ -198,7 +204,7 @@ class BinanceAdapter(BinanceRest):
         req = params.order_params(request, cid)
         for attempt in range(2):
             try:
-                return parse.order(await self._call(1, self.client.create_order, is_order=True, **req))
+                return parse.order(await self._order_call("order.place", self.client.create_order, req, is_order=True))
             except ExchangeUnavailable as exc:
                 found = await self._find_after_unknown_outcome(request.symbol, cid, exc)
                 if found is not None:
@@ -229,9 +235,9 @@ class BinanceAdapter(BinanceRest):
     async def cancel_order(
         self, symbol: str, order_id: int | str | None = None, client_order_id: str | None = None
     ) -> Order:
-        """``DELETE /api/v3/order`` (weight 1) by ``orderId`` or ``origClientOrderId``."""
+        """``order.cancel`` (WS API) / ``DELETE /api/v3/order`` (weight 1) by ``orderId`` or ``origClientOrderId``."""
         ref = params.order_ref(symbol, order_id, client_order_id)
-        return parse.order(await self._call(1, self.client.cancel_order, **ref))
+        return parse.order(await self._order_call("order.cancel", self.client.cancel_order, ref, is_order=False))
 
     async def cancel_all_orders(self, symbol: str) -> list[Order]:
         """``DELETE /api/v3/openOrders`` (weight 1): cancels every open order (and order list) on ``symbol``."""
@@ -316,7 +322,8 @@ class BinanceAdapter(BinanceRest):
         cancel_order_id: int | str | None = None,
         cancel_client_order_id: str | None = None,
     ) -> CancelReplaceResult:
-        """``POST /api/v3/order/cancelReplace`` (weight 1, STOP_ON_FAILURE): cancel, then place ``request``.
+        """``order.cancelReplace`` (WS API) / ``POST /api/v3/order/cancelReplace`` (weight 1, STOP_ON_FAILURE): cancel,
+        then place ``request``.
 
         Raises:
             ExchangeError: when nothing succeeded; a partial success (HTTP 409) is returned as a result whose
@@ -325,9 +332,9 @@ class BinanceAdapter(BinanceRest):
         cid = request.client_order_id or self.new_client_order_id()
         req = params.cancel_replace_params(request, cid, cancel_order_id, cancel_client_order_id)
         try:
-            body = await self._call(1, self.client.cancel_replace_order, is_order=True, **req)
+            body = await self._order_call("order.cancelReplace", self.client.cancel_replace_order, req, is_order=True)
         except ExchangeError as exc:
-            data = params.error_data(exc)
+            data = params.error_data(exc) or ws_error_data(exc)
             if exc.status == 409 and data is not None:
                 return parse.cancel_replace(data)
             raise

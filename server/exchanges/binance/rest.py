@@ -1,8 +1,9 @@
-"""``BinanceRest``: the python-binance ``AsyncClient`` session, the exchange clock, and the REST choke point.
+"""``BinanceRest``: the python-binance ``AsyncClient`` session, the exchange clock, and the request choke point.
 
 Every REST call (https://developers.binance.com/docs/binance-spot-api-docs/rest-api) goes through
-:meth:`BinanceRest._call`, which waits in the weight-aware limiter, reads the ``X-MBX-*`` usage headers, turns
-python-binance exceptions into typed errors, honours 429/418, and on -1021 resyncs the clock offset and retries.
+:meth:`BinanceRest._call`, every WS API request (:mod:`.wsapi`) through :meth:`BinanceRest._ws_call`; both wait in
+the same weight-aware limiter, adopt the exchange's usage counts (``X-MBX-*`` headers / ``rateLimits``), turn
+failures into typed errors, honour 429/418, and on -1021 resync the clock offset and retry.
 :class:`~tradingmcp.server.exchanges.binance.adapter.BinanceAdapter` builds the endpoints on top of it.
 """
 
@@ -24,6 +25,7 @@ from tradingmcp.server.exchanges.binance.errors import (
     from_binance_exception,
 )
 from tradingmcp.server.exchanges.binance.ratelimit import RateLimitCore, RateLimiter
+from tradingmcp.server.exchanges.binance.wsapi import WsApiChannel, WsApiDown
 
 
 class BinanceRest:
@@ -35,6 +37,7 @@ class BinanceRest:
     Attributes:
         client: the python-binance client (owned: close it with ``client.close_connection()``).
         limiter: the weight-aware limiter every call waits in.
+        ws: the WS API channel (order requests; see :mod:`.wsapi`).
         clock_offset_ms: exchange time minus local time (ms), from ``GET /api/v3/time``.
         reachable: whether the last REST call reached the exchange.
     """
@@ -61,6 +64,13 @@ class BinanceRest:
         self.clock_offset_ms = 0
         """Exchange time minus local time (ms), from ``GET /api/v3/time``."""
         self.reachable = False
+        self.ws = WsApiChannel(
+            self.client,
+            timeout_s=config.request_timeout_s,
+            recv_window_ms=config.recv_window_ms,
+            on_rate_limits=self.limiter.update_from_headers,
+            server_ms=self.server_ms,
+        )
 
     def server_ms(self) -> int:
         """Estimated exchange time (ms): local wall clock + ``clock_offset_ms``."""
@@ -85,27 +95,59 @@ class BinanceRest:
         Raises:
             ExchangeError: a typed subclass for every failure.
         """
+        return await self._send(
+            weight, is_order, lambda: fn(**kwargs), rest=True, resync=fn != self.client.get_server_time
+        )
+
+    async def _ws_call(self, weight: int, method: str, params: dict[str, Any], *, is_order: bool = False) -> Any:
+        """Run one signed WS API request (e.g. ``order.place``) under the same limiter and error handling.
+
+        Raises:
+            WsApiDown: the WS API connection is not open; nothing was sent (use REST).
+            ExchangeError: a typed subclass for every other failure.
+        """
+        return await self._send(weight, is_order, lambda: self.ws.request(method, dict(params)), rest=False)
+
+    async def _order_call(
+        self, ws_method: str, rest_fn: Callable[..., Awaitable[Any]], req: dict[str, Any], *, is_order: bool
+    ) -> Any:
+        """One order request (weight 1) over the WS API (``ws_method``) when its connection is open (the user data
+        stream holds it), else over REST (``rest_fn``)."""
+        if self.ws.connected:
+            try:
+                return await self._ws_call(1, ws_method, req, is_order=is_order)
+            except WsApiDown:
+                pass  # nothing was sent
+        return await self._call(1, rest_fn, is_order=is_order, **req)
+
+    async def _send(
+        self, weight: int, is_order: bool, send: Callable[[], Awaitable[Any]], *, rest: bool, resync: bool = True
+    ) -> Any:
         retries = 0
         while True:
             await self.limiter.acquire(weight, is_order)
             try:
-                result = await fn(**kwargs)
+                result = await send()
             except Exception as exc:
-                self._read_headers()
+                if rest:
+                    self._read_headers()
                 error = from_binance_exception(exc, self.server_ms())
                 if isinstance(error, IpBanned):
                     self.limiter.on_ip_ban(error.retry_after_s)
                 elif isinstance(error, RateLimited):
                     self.limiter.on_too_many_requests(error.retry_after_s)
-                elif isinstance(error, TimestampOutOfWindow) and fn != self.client.get_server_time:
+                elif isinstance(error, TimestampOutOfWindow) and resync:
                     await self.sync_time()
                 if isinstance(error, ExchangeUnavailable) and not isinstance(exc, ExchangeError):
                     self.reachable = False
                 if retries < 2 and isinstance(error, RateLimited | TimestampOutOfWindow) and error.should_retry():
                     retries += 1
                     continue
+                if error is exc:
+                    raise
                 raise error from exc
-            self._read_headers()
+            if rest:
+                self._read_headers()
             self.reachable = True
             return result
 
