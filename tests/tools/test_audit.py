@@ -131,7 +131,7 @@ async def test_order_events_land_in_the_log(tool_server: ToolServer) -> None:
     assert order.client_order_id == "audit-1"
     async with tool_server.client() as c:
         entries: list[dict[str, Any]] = []
-        async with asyncio.timeout(5):
+        async with asyncio.timeout(10):
             while not any(e["execution_type"] == "TRADE" for e in entries):
                 await asyncio.sleep(0.02)
                 entries = (await audit_log(c, kind="order_event", client_order_id="audit-1"))["entries"]
@@ -152,7 +152,7 @@ async def test_one_client_order_id_finds_the_call_and_its_events(tool_server: To
         )
         assert placed["isError"] is False, placed
         entries: list[dict[str, Any]] = []
-        async with asyncio.timeout(5):
+        async with asyncio.timeout(10):
             while not any(e.get("execution_type") == "TRADE" for e in entries):
                 await asyncio.sleep(0.02)
                 entries = (await audit_log(c, client_order_id="audit-2"))["entries"]

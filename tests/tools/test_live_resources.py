@@ -22,7 +22,7 @@ from .support import TRADER_TOKEN, ToolServer
 UPDATED = "notifications/resources/updated"
 
 
-async def until(cond: Any, timeout_s: float = 3.0) -> None:
+async def until(cond: Any, timeout_s: float = 10.0) -> None:
     async with asyncio.timeout(timeout_s):
         while not cond():  # noqa: ASYNC110 - polling server state from the test, bounded by the timeout
             await asyncio.sleep(0.01)
@@ -70,7 +70,7 @@ async def test_balances_resource_is_seeded_then_follows_fills(tool_server: ToolS
         order = await srv.venues.get().adapter.place_order(
             OrderRequest("ETHUSDT", Side.SELL, OrderType.MARKET, quantity=Decimal("0.5"))
         )
-        async with asyncio.timeout(3):
+        async with asyncio.timeout(10):
             async for note in c.notifications():
                 if note.method == UPDATED and note.params["uri"] == uri:
                     break

@@ -60,7 +60,7 @@ async def test_metrics_scraped_over_http_move_with_calls(tool_server: ToolServer
         assert ("tradingmcp_outbound_sent_total", frozenset()) in after
         # exchange status is sampled in the background after the first scrape (cached 1 s)
         samples = after
-        async with asyncio.timeout(5):
+        async with asyncio.timeout(10):
             while value(samples, "tradingmcp_exchange_up", exchange="binance", mode="sim") != 1:
                 await asyncio.sleep(0.05)
                 samples = await scrape(http, srv)

@@ -225,7 +225,7 @@ async def test_trades_resource_backfills_in_the_background(srv: ToolServer) -> N
         templates = await c.request("resources/templates/list", {})
         assert "trades://{exchange}/{symbol}.csv" in [t["uriTemplate"] for t in templates["resourceTemplates"]]
         for _ in range(500):  # the first read starts the backfill; the rows appear once it is done
-            async with asyncio.timeout(5):
+            async with asyncio.timeout(10):
                 text = (await c.read_resource("trades://binance/ETHUSDT.csv"))[0]["text"]
             if text.count("\r\n") >= 2:
                 break
