@@ -325,7 +325,10 @@ class McpClient:
         rid = self._next_id
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[dict[str, Any]] = loop.create_future()
-        self._send(jsonrpc.encode_request(rid, method, params))
+        link = self._link  # _send, inlined: this is the hot path
+        if link is None or link.conn is None:
+            raise ConnectionLost("not connected")
+        link.conn.send_text(jsonrpc.encode_request(rid, method, params))
         self._pending[rid] = fut
         # one timer for all requests (see client.deadlines): the sweep fails ``fut`` with RequestTimeout
         self._deadlines.add(loop, timeout_s if timeout_s is not None else self.options.timeout_s, fut, rid, method)

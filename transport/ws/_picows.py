@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import ssl as ssl_module
 from typing import Any
 
@@ -25,6 +26,45 @@ from tradingmcp.transport.ws import (
     set_nodelay,
 )
 
+_TEXT = WSMsgType.TEXT
+_CONTINUATION = WSMsgType.CONTINUATION
+_BINARY = WSMsgType.BINARY
+_CLOSE = WSMsgType.CLOSE
+
+
+class _NoTraceLogger(logging.Logger):
+    """The logger picows gets: its level never reads below DEBUG, whatever the application configures.
+
+    picows logs raw handshake bytes (the ``Authorization: Bearer`` header, the ``auth.<token>`` subprotocol) and raw
+    frames at its trace level 9. Its per-connection child loggers take their level from this one, so trace stays off
+    and no token reaches a log; DEBUG and above follow the normal hierarchy (the parent's effective level).
+    """
+
+    @property
+    def level(self) -> int:
+        own = int(self.__dict__.get("_own_level", logging.NOTSET))
+        if own:
+            return max(own, logging.DEBUG)
+        parent = self.parent
+        inherited = parent.getEffectiveLevel() if parent is not None else logging.WARNING
+        return max(inherited, logging.DEBUG)
+
+    @level.setter
+    def level(self, value: int) -> None:
+        self.__dict__["_own_level"] = value
+        self.__dict__.get("_cache", {}).clear()
+
+
+def _picows_logger(side: str) -> logging.Logger:
+    """``tradingmcp.transport.ws.picows.<side>``: a :class:`_NoTraceLogger` under our package logger."""
+    logger = _NoTraceLogger(f"tradingmcp.transport.ws.picows.{side}")
+    logger.parent = logging.getLogger("tradingmcp.transport.ws")
+    return logger
+
+
+_SERVER_LOG = _picows_logger("server")
+_CLIENT_LOG = _picows_logger("client")
+
 
 class _PicowsConnection(Connection):
     __slots__ = ("_t", "_under", "close_timeout_s")
@@ -38,7 +78,7 @@ class _PicowsConnection(Connection):
         self.close_timeout_s = 20.0
 
     def send_text(self, data: bytes) -> None:
-        self._t.send(WSMsgType.TEXT, data)
+        self._t.send(_TEXT, data)
 
     def close(self, code: int = CloseCode.NORMAL_CLOSURE, reason: str = "") -> None:
         if self._t.is_disconnected:
@@ -57,6 +97,10 @@ class _PicowsConnection(Connection):
         return bool(self._t.is_disconnected or self._t.is_close_frame_sent)
 
 
+_CLOSING: Any = Fragments(0)
+"""``_Listener.frags`` once the connection failed: data frames are ignored until the peer's close frame arrives."""
+
+
 class _Listener(WSListener):
     """Adapts picows callbacks to a FrameHandler; enforces text-only and the message size limit."""
 
@@ -65,7 +109,7 @@ class _Listener(WSListener):
         self.options = options
         self.subprotocol = subprotocol
         self.conn: _PicowsConnection | None = None
-        self.frags: Fragments | None = None
+        self.frags: Fragments | None = None  # a fragmented message in progress, or _CLOSING
 
     def on_ws_connected(self, transport: WSTransport) -> None:
         if self.subprotocol is None and transport.is_client_side:
@@ -80,39 +124,50 @@ class _Listener(WSListener):
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
         mt = frame.msg_type
-        if mt is WSMsgType.TEXT:
+        if mt is _TEXT:
             if self.frags is not None:  # RFC 6455 §5.4: a new message may not start inside a fragmented one
-                self.frags = None
-                self._close(transport, CloseCode.PROTOCOL_ERROR, "text frame inside a fragmented message")
+                if self.frags is not _CLOSING:
+                    self._close(transport, CloseCode.PROTOCOL_ERROR, "text frame inside a fragmented message")
                 return
             if frame.fin:
                 self.handler.on_text(frame.get_payload_as_memoryview())
                 return
             self.frags = Fragments(self.options.max_message_bytes)
             self.frags.add(frame.get_payload_as_bytes())
-        elif mt is WSMsgType.CONTINUATION:
+        elif mt is _CONTINUATION:
             frags = self.frags
+            if frags is _CLOSING:
+                return
             if frags is None:  # out of order (or the rest of a binary message, already closed with 1003)
                 self._close(transport, CloseCode.PROTOCOL_ERROR, "continuation frame without a message start")
                 return
             if not frags.add(frame.get_payload_as_bytes()):
-                self.frags = None
                 self._close(transport, CloseCode.MESSAGE_TOO_BIG, "message too big")
                 return
             if frame.fin:
                 self.frags = None
                 self.handler.on_text(frags.take())
-        elif mt is WSMsgType.BINARY:
-            self._close(transport, CloseCode.UNSUPPORTED_DATA, "binary frames are not supported; send JSON text")
-        elif mt is WSMsgType.CLOSE:
+        elif mt is _BINARY:
+            if self.frags is not _CLOSING:
+                self._close(transport, CloseCode.UNSUPPORTED_DATA, "binary frames are not supported; send JSON text")
+        elif mt is _CLOSE:
             if not transport.is_close_frame_sent:
                 transport.send_close(frame.get_close_code(), frame.get_close_message())
             transport.disconnect()
 
     def _close(self, transport: WSTransport, code: CloseCode, reason: str) -> None:
+        """Fail the connection (RFC 6455 §7.1.7) without losing the close code.
+
+        Closing a socket that still has unread data makes the kernel send a TCP reset, which can destroy our close
+        frame before the peer reads it (a client still sending a big fragmented message saw no 1009). So: send the
+        close frame, ignore every further data frame, and disconnect when the peer's close frame arrives, or after
+        ``close_timeout_s`` if it never does.
+        """
+        self.frags = _CLOSING
         if not transport.is_close_frame_sent:
             transport.send_close(WSCloseCode(int(code)), reason.encode())
-        transport.disconnect()
+        timeout_s = self.conn.close_timeout_s if self.conn is not None else self.options.ping_timeout_s
+        asyncio.get_running_loop().call_later(timeout_s, transport.disconnect, False)
 
     def on_ws_disconnected(self, transport: WSTransport) -> None:
         code, reason = int(CloseCode.ABNORMAL_CLOSURE), ""
@@ -185,7 +240,7 @@ async def serve(
         auto_ping_idle_timeout=options.ping_interval_s if ping else 20,
         auto_ping_reply_timeout=_reply_timeout(options),
         max_frame_size=options.max_message_bytes,
-        logger_name="tradingmcp.server",
+        logger_name=_SERVER_LOG,
     )
     return _Server(server)
 
@@ -213,7 +268,7 @@ async def connect(
             auto_ping_reply_timeout=_reply_timeout(options),
             max_frame_size=options.max_message_bytes,
             extra_headers=extra,
-            logger_name="tradingmcp.client",
+            logger_name=_CLIENT_LOG,
         )
     except picows.WSHandshakeError as exc:
         status = int(exc.response.status) if exc.response is not None else 0
