@@ -53,15 +53,21 @@ class ToolServer:
 
 @asynccontextmanager
 async def start_tool_server(
-    data_dir: Path, tmp_path: Path, config: ToolsetConfig | None = None, speed: float = 0
+    data_dir: Path,
+    tmp_path: Path,
+    config: ToolsetConfig | None = None,
+    speed: float = 0,
+    exchange: str = "binance",
 ) -> AsyncIterator[ToolServer]:
-    """Start the whole stack (see module docstring); the audit database goes under ``tmp_path``."""
+    """Start the whole stack (see module docstring) for ``exchange`` (binance, mexc or both); the audit database goes
+    under ``tmp_path``."""
     config = config or ToolsetConfig()
     if config.audit.data_dir is None:
         config = replace(config, audit=replace(config.audit, data_dir=tmp_path / "audit"))
     app, hub = McpApp(), StreamHub()
     register_builtin_tools(app, hub)
-    stack = await ExchangeStack.start(app, hub, ExchangeOptions(speed=speed, loop=False, data_dir=data_dir), config)
+    opts = ExchangeOptions(exchange=exchange, speed=speed, loop=False, data_dir=data_dir)
+    stack = await ExchangeStack.start(app, hub, opts, config)
     assert stack.sim is not None
     tokens = TokenStore({TRADER_TOKEN: ("trader", ["read", "trade"]), READER_TOKEN: ("reader", ["read"])})
     server = McpServer(app, ServerConfig(port=0, tokens=tokens), streams=hub)

@@ -12,15 +12,12 @@ from typing import Any
 
 import pytest
 
-from tradingmcp.server.builtin import register_builtin_tools
 from tradingmcp.server.mcp.registry import McpApp
 from tradingmcp.server.mcp.streams import StreamHub
 from tradingmcp.server.toolset import ToolsetConfig
-from tradingmcp.server.wsserver import McpServer, ServerConfig
 from tradingmcp.stack import ExchangeOptions, ExchangeStack
-from tradingmcp.transport.auth import TokenStore
 
-from .support import READER_TOKEN, TRADER_TOKEN, ToolServer
+from .support import ToolServer, start_tool_server
 
 D = Decimal
 pytestmark = pytest.mark.data
@@ -30,22 +27,10 @@ MEXC = {"exchange": "mexc"}
 @pytest.fixture
 async def both(data_dir: Path, tmp_path: Path) -> AsyncIterator[ToolServer]:
     """The whole server with ``exchange="both"`` (manual-step simulator, 2000 events replayed)."""
-    config = ToolsetConfig()
-    config = replace(config, audit=replace(config.audit, data_dir=tmp_path / "audit"))
-    app, hub = McpApp(), StreamHub()
-    register_builtin_tools(app, hub)
-    opts = ExchangeOptions(exchange="both", speed=0, loop=False, data_dir=data_dir)
-    stack = await ExchangeStack.start(app, hub, opts, config)
-    assert stack.sim is not None and stack.mexc_face is not None
-    stack.sim.step(2000)
-    tokens = TokenStore({TRADER_TOKEN: ("trader", ["read", "trade"]), READER_TOKEN: ("reader", ["read"])})
-    server = McpServer(app, ServerConfig(port=0, tokens=tokens), streams=hub)
-    try:
-        await server.start()
-        yield ToolServer(server.url, stack.sim, stack.venues, app, hub, stack, server)
-    finally:
-        await server.stop()
-        await stack.close()
+    async with start_tool_server(data_dir, tmp_path, exchange="both") as srv:
+        assert srv.stack.mexc_face is not None
+        srv.sim.step(2000)
+        yield srv
 
 
 def ok(result: dict[str, Any]) -> dict[str, Any]:
