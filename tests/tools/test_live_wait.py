@@ -68,7 +68,8 @@ async def test_price_and_spread_time_out_unmet(tool_server: ToolServer) -> None:
         )
         out = res["structuredContent"]
         assert out["met"] is False and out["timed_out"] is True and out["event"] is None
-        assert 200 <= out["waited_ms"] < 10_000 and Decimal(out["last_value"]) < Decimal("1000000")
+        # ~200 ms: uvloop's timers have ms granularity and may fire a hair early (199 ms seen), so not exactly >= 200
+        assert 150 <= out["waited_ms"] < 10_000 and Decimal(out["last_value"]) < Decimal("1000000")
         assert "timed out" in res["content"][0]["text"]
         res = await c.call_tool(
             "wait_for_event", {"condition": "spread_below", "symbol": "BTCUSDT", "level": "0", "timeout_s": 0.2}
