@@ -7,16 +7,12 @@ is in the base asset, ``quote_qty``/``cumulative_quote_qty``/``commission`` as n
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from tradingmcp.server.exchanges.models import Balance, BalanceEvent, Fill, Order, OrderEvent
+from tradingmcp.server.exchanges.wire import plain
 
-
-def plain(d: Decimal) -> str:
-    """A decimal without exponent or trailing zeros: ``Decimal("0.01000000")`` → ``"0.01"``."""
-    text = format(d.normalize(), "f")
-    return text if text != "-0" else "0"
+__all__ = ["balance_event_json", "balance_json", "fill_json", "order_event_json", "order_json", "plain"]
 
 
 def fill_json(f: Fill) -> dict[str, Any]:

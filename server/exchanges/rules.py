@@ -21,6 +21,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_DOWN, Decimal
 
 from tradingmcp.server.exchanges.errors import FilterFailure
 from tradingmcp.server.exchanges.models import OrderRequest, OrderType, Side, SymbolRules
+from tradingmcp.server.exchanges.wire import plain
 
 PRICED_TYPES = frozenset(
     {OrderType.LIMIT, OrderType.LIMIT_MAKER, OrderType.STOP_LOSS_LIMIT, OrderType.TAKE_PROFIT_LIMIT}
@@ -34,11 +35,8 @@ MARKET_TYPES = frozenset({OrderType.MARKET, OrderType.STOP_LOSS, OrderType.TAKE_
 """Order types that execute at market (MARKET_LOT_SIZE applies)."""
 
 
-def fmt(value: Decimal) -> str:
-    """A Decimal in plain notation without trailing zeros (``Decimal("5.000")`` → ``"5"``, never ``5E+1``)."""
-    if value == 0:
-        return "0"
-    return format(value.normalize(), "f")
+fmt = plain
+"""A Decimal in plain notation without trailing zeros (``Decimal("5.000")`` → ``"5"``, never ``5E+1``)."""
 
 
 def snap(value: Decimal, step: Decimal, anchor: Decimal = Decimal(0), rounding: str = ROUND_HALF_DOWN) -> Decimal:

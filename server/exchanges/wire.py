@@ -1,6 +1,7 @@
 """Wire conventions Binance Spot and MEXC Spot v3 share, in one place.
 
-* numbers travel as decimal strings: :func:`dec`;
+* numbers travel as decimal strings: :func:`dec` reads them, :func:`plain` writes them (no exponent, no trailing
+  zeros);
 * signed requests carry ``signature`` = HMAC-SHA256, lower-case hex, over the raw query string concatenated with the raw
   body (Binance "SIGNED endpoint security", MEXC "Signature"): :func:`hmac_sha256_hex`, :func:`strip_signature`;
 * ``GET /api/v3/account`` lists ``balances: [{asset, free, locked}]`` on both: :func:`balances`.
@@ -24,6 +25,14 @@ def dec(value: Any) -> Decimal:
     if value is None or value == "":
         return ZERO
     return Decimal(value) if isinstance(value, str) else Decimal(str(value))
+
+
+def plain(value: Decimal) -> str:
+    """A Decimal in plain notation without trailing zeros: ``Decimal("0.01000000")`` → ``"0.01"``,
+    ``Decimal("1E+2")`` → ``"100"``, any zero (``-0``, ``0E-8``) → ``"0"``."""
+    if value == 0:
+        return "0"
+    return format(value.normalize(), "f")
 
 
 def hmac_sha256_hex(secret: str, payload: str) -> str:

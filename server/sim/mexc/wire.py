@@ -10,6 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from tradingmcp.server.exchanges.wire import plain as wire_plain
 from tradingmcp.server.sim import errors as binance_errors
 from tradingmcp.server.sim.errors import BinanceError
 from tradingmcp.server.sim.state import Order
@@ -29,10 +30,7 @@ ORDER_TYPES: dict[str, tuple[str, str | None]] = {
 
 def plain(value: Decimal | str | int) -> str:
     """A decimal as MEXC writes it: plain notation, no trailing zeros (``Decimal("5.00")`` → ``"5"``)."""
-    d = value if isinstance(value, Decimal) else Decimal(str(value))
-    if d == 0:
-        return "0"
-    return format(d.normalize(), "f")
+    return wire_plain(value if isinstance(value, Decimal) else Decimal(str(value)))
 
 
 def mexc_type(engine_type: str, time_in_force: str) -> str:
