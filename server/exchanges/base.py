@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from decimal import Decimal
-from typing import Protocol, runtime_checkable
+from typing import Protocol, Self, runtime_checkable
 
 from tradingmcp.server.exchanges.models import (
     Balance,
@@ -187,3 +187,25 @@ class ExchangeAdapter(Protocol):
     async def server_status(self) -> ServerStatus:
         """Reachability, clock offset and rate-limit headroom."""
         ...
+
+
+class AdapterLifecycle:
+    """``async with adapter:`` for the adapters: ``start()`` on entry (a failed start still closes whatever it had
+    opened), ``close()`` on exit. Subclasses define ``start`` and ``close``."""
+
+    async def start(self) -> None:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        try:
+            await self.start()
+        except BaseException:
+            await self.close()
+            raise
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()

@@ -27,6 +27,7 @@ from typing import Any
 from binance.ws.constants import WSListenerState
 
 from tradingmcp.server.exchanges import rules, wire
+from tradingmcp.server.exchanges.base import AdapterLifecycle
 from tradingmcp.server.exchanges.binance import params, parse
 from tradingmcp.server.exchanges.binance.config import BinanceConfig
 from tradingmcp.server.exchanges.binance.errors import (
@@ -63,7 +64,7 @@ from tradingmcp.server.exchanges.models import (
 log = logging.getLogger(__name__)
 
 
-class BinanceAdapter(BinanceRest):
+class BinanceAdapter(BinanceRest, AdapterLifecycle):
     """Binance Spot through exchange-neutral models (see :class:`tradingmcp.server.exchanges.base.ExchangeAdapter`).
 
     Args:
@@ -105,17 +106,6 @@ class BinanceAdapter(BinanceRest):
             with contextlib.suppress(Exception):
                 await ws_api.ws.close()
         await self.client.close_connection()
-
-    async def __aenter__(self) -> BinanceAdapter:
-        try:
-            await self.start()
-        except BaseException:
-            await self.close()
-            raise
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
 
     # --- market data ---------------------------------------------------------------------------------------------
     async def exchange_info(self, refresh: bool = False) -> dict[str, SymbolRules]:

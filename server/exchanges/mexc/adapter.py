@@ -27,7 +27,7 @@ from decimal import Decimal
 import aiohttp
 
 from tradingmcp.server.exchanges import rules
-from tradingmcp.server.exchanges.base import ExchangeAdapter
+from tradingmcp.server.exchanges.base import AdapterLifecycle, ExchangeAdapter
 from tradingmcp.server.exchanges.eventqueue import EventQueue
 from tradingmcp.server.exchanges.mexc.config import MexcConfig
 from tradingmcp.server.exchanges.mexc.errors import (
@@ -71,7 +71,7 @@ _CLIENT_ID_LENGTH = 32
 """Length of generated client order ids (prefix + hex)."""
 
 
-class MexcAdapter:
+class MexcAdapter(AdapterLifecycle):
     """MEXC Spot through exchange-neutral models (see :class:`tradingmcp.server.exchanges.base.ExchangeAdapter`).
 
     Args:
@@ -131,17 +131,6 @@ class MexcAdapter:
         self._market_events.close()
         self._user_events.close()
         await self.rest.close()
-
-    async def __aenter__(self) -> MexcAdapter:
-        try:
-            await self.start()
-        except BaseException:
-            await self.close()
-            raise
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
 
     @property
     def clock_offset_ms(self) -> int:
