@@ -6,8 +6,8 @@ the TypeScript SDK's ``WebSocketClientTransport``), as an extra subprotocol ``au
 (``hmac.compare_digest`` over SHA-256 digests, every configured token checked). A failed check is HTTP 401 before the
 upgrade; a bad Origin or Host is 403 (MCP spec, transports: "Servers MUST validate the Origin header").
 
-Each token has a name (the client identity in the audit log) and scopes: ``read`` (market data, portfolio) and ``trade``
-(orders); tools check scopes.
+Each token has a name (the client identity in the audit log) and scopes: ``read`` (market data, portfolio), ``trade``
+(orders) and ``audit`` (every principal's calls in ``get_audit_log``); tools check scopes.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-SCOPES = frozenset({"read", "trade"})
+SCOPES = frozenset({"read", "trade", "audit"})
 AUTH_SUBPROTOCOL_PREFIX = "auth."
 ENV_TOKENS = "TRADINGMCP_TOKENS"
 

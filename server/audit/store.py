@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from tradingmcp.server.audit.entries import COLUMNS, Row, entry_json
+from tradingmcp.server.audit.entries import COLUMNS, KIND_ORDER_EVENT, Row, entry_json
 
 DB_NAME = "audit.sqlite3"
 MAX_LIMIT = 200
@@ -64,7 +64,8 @@ class AuditQuery:
 
     ``since_ms``/``until_ms``: inclusive bounds on ``time_ms`` (ms since the epoch). ``tool``, ``principal``,
     ``outcome``, ``kind``, ``exchange``, ``client_order_id``: exact matches. ``limit``: 1..200 rows, newest first.
-    ``cursor``: the ``next_cursor`` of the previous page (rows older than it).
+    ``cursor``: the ``next_cursor`` of the previous page (rows older than it). ``visible_to``: a token name whose
+    caller may see only its own tool calls (plus every order event); None = every principal's calls.
     """
 
     since_ms: int | None = None
@@ -77,6 +78,7 @@ class AuditQuery:
     client_order_id: str | None = None
     limit: int = 50
     cursor: int | None = None
+    visible_to: str | None = None
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,9 @@ def build_where(q: AuditQuery, placeholder: str = "?") -> tuple[str, list[Any]]:
         if value is not None:
             clauses.append(f"{column} = {placeholder}")
             params.append(value)
+    if q.visible_to is not None:
+        clauses.append(f"(kind = {placeholder} OR principal = {placeholder})")
+        params += [KIND_ORDER_EVENT, q.visible_to]
     if q.since_ms is not None:
         clauses.append(f"time_ms >= {placeholder}")
         params.append(q.since_ms)

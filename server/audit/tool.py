@@ -17,7 +17,8 @@ DESCRIPTION = (
     "Read the audit log: every tool call (who, which tool, arguments with secrets redacted, outcome, latency µs) and "
     "every order event (execution type, order id, client order id, status, fill), newest first. Filter by time "
     "(since_ms/until_ms, ms since the epoch), tool, principal (token name), outcome, kind, exchange or "
-    "client_order_id; page with cursor = the previous result's next_cursor."
+    "client_order_id; page with cursor = the previous result's next_cursor. A token without the 'audit' scope sees "
+    "its own tool calls only (and every order event)."
 )
 
 
@@ -42,8 +43,8 @@ def audit_tool_schema(venues: Venues) -> dict[str, Any]:
     }
 
 
-def parse_query(args: dict[str, Any]) -> AuditQuery:
-    """Tool arguments → :class:`AuditQuery`.
+def parse_query(args: dict[str, Any], visible_to: str | None = None) -> AuditQuery:
+    """Tool arguments → :class:`AuditQuery`; ``visible_to`` limits tool calls to that token name's own.
 
     Raises:
         ToolError: ``invalid_cursor`` when ``cursor`` is not one this tool returned.
@@ -66,6 +67,7 @@ def parse_query(args: dict[str, Any]) -> AuditQuery:
         client_order_id=args.get("client_order_id"),
         limit=args.get("limit", 50),
         cursor=cursor_id,
+        visible_to=visible_to,
     )
 
 
@@ -76,11 +78,13 @@ def register_audit_tool(
 
     Result: ``{entries: [{id, time_ms, kind, exchange, mode, principal, tool, outcome, error_code, error, latency_us,
     arguments, result | symbol, order_id, client_order_id, execution_type, status, fill}], count, next_cursor}``
-    (null fields omitted).
+    (null fields omitted). A caller whose token lacks the ``audit`` scope sees only its own tool calls (every order
+    event stays visible: they belong to the account, which any read token may query).
     """
 
     async def get_audit_log(call: Call, args: dict[str, Any]) -> ToolResult:
-        q = parse_query(args)
+        principal = call.principal
+        q = parse_query(args, None if principal.can("audit") else principal.name)
         await flush()
         page = await asyncio.to_thread(query, q)
         out = {"entries": page.entries, "count": len(page.entries), "next_cursor": _cursor(page.next_cursor)}

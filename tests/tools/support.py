@@ -28,6 +28,7 @@ from tradingmcp.transport.auth import TokenStore
 
 TRADER_TOKEN = "trader-token-0123456789abcdef"
 READER_TOKEN = "reader-token-0123456789abcdef"
+AUDITOR_TOKEN = "auditor-token-0123456789abcdef"
 
 
 @dataclass
@@ -69,7 +70,13 @@ async def start_tool_server(
     opts = ExchangeOptions(exchange=exchange, speed=speed, loop=False, data_dir=data_dir)
     stack = await ExchangeStack.start(app, hub, opts, config)
     assert stack.sim is not None
-    tokens = TokenStore({TRADER_TOKEN: ("trader", ["read", "trade"]), READER_TOKEN: ("reader", ["read"])})
+    tokens = TokenStore(
+        {
+            TRADER_TOKEN: ("trader", ["read", "trade"]),
+            READER_TOKEN: ("reader", ["read"]),
+            AUDITOR_TOKEN: ("auditor", ["read", "audit"]),
+        }
+    )
     server = McpServer(app, ServerConfig(port=0, tokens=tokens), streams=hub)
     try:
         await server.start()
@@ -79,4 +86,4 @@ async def start_tool_server(
         await stack.close()
 
 
-__all__ = ["READER_TOKEN", "TRADER_TOKEN", "AuditConfig", "ToolServer", "start_tool_server"]
+__all__ = ["AUDITOR_TOKEN", "READER_TOKEN", "TRADER_TOKEN", "AuditConfig", "ToolServer", "start_tool_server"]

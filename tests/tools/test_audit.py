@@ -19,7 +19,7 @@ from tradingmcp.server.mcp.engine import Call
 from tradingmcp.server.mcp.registry import McpApp, Tool
 from tradingmcp.server.toolset import ToolsetConfig
 
-from .support import READER_TOKEN, TRADER_TOKEN, ToolServer, start_tool_server
+from .support import AUDITOR_TOKEN, READER_TOKEN, TRADER_TOKEN, ToolServer, start_tool_server
 
 PLANTED = "planted-secret-9f8e7d6c5b4a"
 PLANTED_NESTED = "planted-password-0a1b2c3d"
@@ -121,6 +121,20 @@ async def test_get_audit_log_filters_and_pages(tool_server: ToolServer) -> None:
         assert bad["isError"] and bad["structuredContent"]["error"]["code"] == "invalid_cursor"
         text = (await c.call_tool("get_audit_log", {"tool": "echo", "limit": 2}))["content"][0]["text"]
         assert "trader echo ok" in text and "more: cursor=" in text
+
+
+async def test_a_token_sees_only_its_own_calls_unless_it_has_the_audit_scope(tool_server: ToolServer) -> None:
+    async with tool_server.client() as trader:
+        await trader.call_tool("echo", {"who": "trader"})
+    async with tool_server.client(token=READER_TOKEN) as reader:
+        await reader.call_tool("echo", {"who": "reader"})
+        mine = await audit_log(reader, tool="echo")
+        assert [e["principal"] for e in mine["entries"]] == ["reader"]
+        assert (await audit_log(reader, principal="trader"))["count"] == 0  # asking by name does not widen it
+    async with tool_server.client(token=AUDITOR_TOKEN) as auditor:
+        everyone = await audit_log(auditor, tool="echo")
+        assert [e["principal"] for e in everyone["entries"]] == ["reader", "trader"]
+        assert (await audit_log(auditor, principal="trader"))["entries"][0]["arguments"] == {"who": "trader"}
 
 
 async def test_order_events_land_in_the_log(tool_server: ToolServer) -> None:
