@@ -17,9 +17,14 @@ t5 ack      the tool result is back in the bot
 
 Hops: exchange feed (t0→t1: simulator stream → python-binance → adapter → bridge), MCP push (t1→t2), decision
 (t2→t3), order out (t3→t4: bot → MCP → trading tool checks → adapter (WS API, REST fallback) → simulator), ack back
-(t4→t5). Reported: p50/p90/p99 per hop and end to end (t0→t5), and each hop's share of the end-to-end median. The
-instrumentation wraps instance attributes of the simulator (in its process) and the stream hub (here); no product code
-changes.
+(t4→t5). Reported: p50/p90/p99 per hop and end to end (t0→t5), and each hop's share of the end-to-end median.
+
+The order round trip (t3→t5) is also split finer with four more instants: the tool starting in the server (its
+``tools/call`` observer record: end minus ``latency_us``), the adapter's ``place_order``/``cancel_replace`` entered and
+returned (here), and the simulator's matching engine entered (its process): bot→server, server before the exchange,
+to the exchange (signing, WebSocket API frame, the simulator's parsing and signature check), matching, back from the
+exchange, server after the exchange, server→bot. The instrumentation wraps instance attributes of the simulator (in
+its process), the adapter and the stream hub (here); no product code changes.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, replace
 from decimal import Decimal
 from multiprocessing.connection import Connection
@@ -46,6 +51,7 @@ from tradingmcp.server.audit import AuditConfig
 from tradingmcp.server.builtin import register_builtin_tools
 from tradingmcp.server.exchanges.binance.adapter import BinanceAdapter
 from tradingmcp.server.exchanges.binance.config import BinanceConfig
+from tradingmcp.server.exchanges.models import OrderRequest
 from tradingmcp.server.mcp.registry import McpApp, ToolCallRecord
 from tradingmcp.server.mcp.streams import StreamHub
 from tradingmcp.server.sim.app import SimConfig, Simulator
@@ -62,6 +68,16 @@ HOPS = (
     ("order_out", "t3", "t4"),
     ("ack_back", "t4", "t5"),
 )
+ORDER_HOPS = (
+    ("bot_to_server", "t3", "tool_in"),
+    ("server_pre_exchange", "tool_in", "adapter_in"),
+    ("to_exchange", "adapter_in", "engine_in"),
+    ("matching", "engine_in", "t4"),
+    ("from_exchange", "t4", "adapter_out"),
+    ("server_post_exchange", "adapter_out", "tool_out"),
+    ("server_to_bot", "tool_out", "t5"),
+)
+"""The order round trip (t3→t5) split at the server's tool and adapter boundaries and the simulator's engine entry."""
 
 
 @dataclass(frozen=True)
@@ -84,7 +100,10 @@ class Stamps:
         self.emit: dict[tuple[str, int | None], int] = {}
         self.publish: dict[tuple[str, int | None], int] = {}
         self.accepted: dict[str, int] = {}
+        self.engine_in: dict[str, int] = {}
         self.tool_us: dict[str, float] = {}
+        self.tool_span: dict[str, tuple[int, int]] = {}
+        self.adapter_span: dict[str, tuple[int, int]] = {}
 
     def instrument_sim(self, sim: Simulator) -> None:
         perf = time.perf_counter_ns
@@ -103,8 +122,10 @@ class Stamps:
 
         def wrap(fn: Callable[..., dict[str, Any]], key: str) -> Callable[..., dict[str, Any]]:
             def stamped(api_key: str, params: Any, **kw: Any) -> dict[str, Any]:
-                out = fn(api_key, params, **kw)
                 cid = params.get(key)
+                if cid:
+                    self.engine_in[str(cid)] = perf()
+                out = fn(api_key, params, **kw)
                 if cid:
                     self.accepted[str(cid)] = perf()
                 return out
@@ -124,10 +145,30 @@ class Stamps:
 
         hub.publish = stamped  # type: ignore[method-assign]
 
+    def instrument_adapter(self, adapter: BinanceAdapter) -> None:
+        """Stamp the adapter's order calls (entered, returned) by the new order's client id."""
+        perf = time.perf_counter_ns
+
+        def wrap(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+            async def stamped(request: OrderRequest, *args: Any, **kw: Any) -> Any:
+                start = perf()
+                try:
+                    return await fn(request, *args, **kw)
+                finally:
+                    if request.client_order_id:
+                        self.adapter_span[request.client_order_id] = (start, perf())
+
+            return stamped
+
+        adapter.place_order = wrap(adapter.place_order)  # type: ignore[method-assign,assignment]
+        adapter.cancel_replace = wrap(adapter.cancel_replace)  # type: ignore[method-assign,assignment]
+
     def observe(self, record: ToolCallRecord) -> None:
         cid = record.arguments.get("new_client_order_id") or record.arguments.get("client_order_id")
         if record.tool in ("place_order", "replace_order") and cid:
+            end = time.perf_counter_ns()
             self.tool_us[str(cid)] = record.latency_us
+            self.tool_span[str(cid)] = (end - int(record.latency_us * 1000), end)
 
 
 def _pcts(values: list[float]) -> dict[str, float]:
@@ -146,6 +187,8 @@ def summarize(rows: list[dict[str, int]], tool_us: list[float]) -> dict[str, Any
     out: dict[str, Any] = {"samples": len(rows), "hops": {}}
     for name, a, b in HOPS:
         out["hops"][name] = _pcts([(r[b] - r[a]) / 1000 for r in rows])
+    split = [r for r in rows if "tool_in" in r]
+    out["order_hops"] = {name: _pcts([(r[b] - r[a]) / 1000 for r in split]) for name, a, b in ORDER_HOPS}
     out["end_to_end"] = _pcts([(r["t5"] - r["t0"]) / 1000 for r in rows])
     out["bot_tick_to_ack"] = _pcts([(r["t5"] - r["t2"]) / 1000 for r in rows])
     out["server_tool_time"] = _pcts(tool_us)
@@ -185,7 +228,7 @@ def sim_process(conn: Connection, config: SimConfig) -> None:
         finally:
             await sim.stop()
         emit = [[sym, u, ns] for (sym, u), ns in stamps.emit.items()]
-        conn.send(("stamps", {"emit": emit, "accepted": stamps.accepted}))
+        conn.send(("stamps", {"emit": emit, "accepted": stamps.accepted, "engine_in": stamps.engine_in}))
 
     _child(conn, body)
 
@@ -253,6 +296,7 @@ async def run(cfg: TickToTradeConfig) -> dict[str, Any]:
                 ws_api_url=urls["ws_api"],
             )
         )
+        stamps.instrument_adapter(adapter)
         venues = Venues([Venue("binance", adapter, "sim", None)])
         toolset = build_toolset(app, hub, venues, ToolsetConfig(audit=AuditConfig(data_dir=work / "audit")))
         server = McpServer(
@@ -274,7 +318,9 @@ async def run(cfg: TickToTradeConfig) -> dict[str, Any]:
             bot_cfg = BotConfig(
                 connection=ConnectionConfig(url=server.url, token=token, cafile=str(work / "certs" / "ca.pem")),
                 symbols=tuple(SymbolConfig(s, *sizes.get(s, (Decimal("0.01"), Decimal("0.1")))) for s in cfg.symbols),
-                risk=RiskConfig(reject_cooldown_ms=100, max_orders_per_s=50.0, order_burst=20),
+                # inside the venue's ORDERS limit (100 per 10 s, 90 % of it used by the adapter's limiter): a faster
+                # bot would measure the limiter's queue, not the path
+                risk=RiskConfig(reject_cooldown_ms=100, max_orders_per_s=8.0, order_burst=5),
                 report=ReportConfig(out_dir=work / "report"),
             )
             bot_conn, bot_child = ctx.Pipe()
@@ -302,6 +348,7 @@ async def run(cfg: TickToTradeConfig) -> dict[str, Any]:
                     proc.kill()
     emit = {(sym, u): ns for sym, u, ns in sim_stamps["emit"]}
     accepted: dict[str, int] = sim_stamps["accepted"]
+    engine_in: dict[str, int] = sim_stamps["engine_in"]
     joined: list[dict[str, int]] = []
     tool_us: list[float] = []
     samples = [s for s in raw_samples if s["kind"] in ("place", "replace")]
@@ -309,8 +356,13 @@ async def run(cfg: TickToTradeConfig) -> dict[str, Any]:
         key = (s["symbol"], s["update_id"])
         cid = s["client_order_id"]
         if key in emit and key in stamps.publish and cid in accepted:
-            joined.append({"t0": emit[key], "t1": stamps.publish[key], "t2": s["recv_ns"], "t3": s["decide_ns"],
-                           "t4": accepted[cid], "t5": s["ack_ns"]})  # fmt: skip
+            row = {"t0": emit[key], "t1": stamps.publish[key], "t2": s["recv_ns"], "t3": s["decide_ns"],
+                   "t4": accepted[cid], "t5": s["ack_ns"]}  # fmt: skip
+            if cid in stamps.tool_span and cid in stamps.adapter_span and cid in engine_in:
+                row["tool_in"], row["tool_out"] = stamps.tool_span[cid]
+                row["adapter_in"], row["adapter_out"] = stamps.adapter_span[cid]
+                row["engine_in"] = engine_in[cid]
+            joined.append(row)
             if cid in stamps.tool_us:
                 tool_us.append(stamps.tool_us[cid])
     return {
@@ -338,6 +390,10 @@ def print_table(doc: dict[str, Any]) -> None:
         h = r["hops"][name]
         print(f"  {name:16s} {h.get('p50', 0):10.1f} {h.get('p90', 0):10.1f} {h.get('p99', 0):10.1f}  "
               f"{r['share_of_median'][name]:6.1%}")  # fmt: skip
+    print("  order round trip (t3→t5) split:")
+    for name, _, _ in ORDER_HOPS:
+        h = r["order_hops"][name]
+        print(f"    {name:20s} {h.get('p50', 0):8.1f} {h.get('p90', 0):10.1f} {h.get('p99', 0):10.1f}")
     for label, key in (("end to end", "end_to_end"), ("bot tick→ack", "bot_tick_to_ack"),
                        ("server tool time", "server_tool_time")):  # fmt: skip
         h = r[key]

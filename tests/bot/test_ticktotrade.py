@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tradingmcp.benchmarks.ticktotrade import HOPS, TickToTradeConfig, run, summarize
+from tradingmcp.benchmarks.ticktotrade import HOPS, ORDER_HOPS, TickToTradeConfig, run, summarize
 
 
 def test_summarize_shares() -> None:
@@ -14,6 +14,16 @@ def test_summarize_shares() -> None:
     assert out["end_to_end"]["p50"] == 10.0 and out["hops"]["order_out"]["p50"] == 4.0
     assert abs(sum(out["share_of_median"].values()) - 1.0) < 1e-9
     assert out["share_of_median"]["order_out"] == 0.4
+
+
+def test_order_round_trip_split_adds_up() -> None:
+    row = {"t0": 0, "t1": 1000, "t2": 2000, "t3": 3000, "tool_in": 3300, "adapter_in": 3400, "engine_in": 3900,
+           "t4": 4000, "adapter_out": 4500, "tool_out": 4600, "t5": 5000}  # fmt: skip
+    out = summarize([row, {k: v for k, v in row.items() if k in ("t0", "t1", "t2", "t3", "t4", "t5")}], [])
+    hops = out["order_hops"]
+    assert hops["bot_to_server"]["n"] == 1  # only the row with every stamp is split
+    assert sum(hops[name]["p50"] for name, _, _ in ORDER_HOPS) == (row["t5"] - row["t3"]) / 1000
+    assert hops["matching"]["p50"] == 0.1 and hops["server_pre_exchange"]["p50"] == 0.1
 
 
 async def test_ticktotrade_run(data_dir: Path, tmp_path: Path) -> None:
@@ -25,5 +35,7 @@ async def test_ticktotrade_run(data_dir: Path, tmp_path: Path) -> None:
     for name, _, _ in HOPS:
         assert result["hops"][name]["p50"] >= 0
     assert result["end_to_end"]["p50"] >= result["bot_tick_to_ack"]["p50"] > 0
+    split = result["order_hops"]
+    assert split["matching"]["n"] > 0 and all(split[name]["p50"] >= 0 for name, _, _ in ORDER_HOPS)
     sent = doc["adapter"]["ws_api_requests"]  # the orders went over the WS API, not REST
     assert sent.get("order.place", 0) + sent.get("order.cancelReplace", 0) >= result["samples"]
