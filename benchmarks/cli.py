@@ -63,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fanout-rounds", type=int, default=d.fanout_rounds, help="alternating saturated windows")
     p.add_argument("--fanout-procs", type=int, default=d.fanout_client_procs, help="client processes for subscribers")
     p.add_argument("--idle-conns", type=int, default=d.idle_conns, help="idle connections for memory (0 skips)")
+    p.add_argument("--cpu-calls", type=int, default=d.cpu_calls, help="calls per same-process row (0 skips)")
     p.add_argument("--out", type=Path, default=d.out_dir, help="output folder (default bench-results)")
     p.add_argument("--no-plot", action="store_true", help="do not write the PNG")
     return p
@@ -92,6 +93,7 @@ def config_from_args(args: argparse.Namespace) -> BenchConfig:
         fanout_rounds=max(1, args.fanout_rounds),
         fanout_client_procs=max(1, args.fanout_procs),
         idle_conns=max(0, args.idle_conns),
+        cpu_calls=max(0, args.cpu_calls),
         out_dir=args.out,
     )
 

@@ -57,6 +57,7 @@ class BenchConfig:
         fanout_paced_deliveries_per_s: target deliveries/s of the paced (latency) phase; publish rate = this / N,
             clamped to [10, 1000] publishes/s.
         idle_conns: idle initialized connections for the memory measurement (0 skips it).
+        cpu_calls: calls per row of the same-process work-per-call measurement (:mod:`.cpu`; 0 skips it).
         out_dir: folder for ``<timestamp>.json`` and ``<timestamp>.png``.
         round_timeout_s: upper bound for one scenario's share of one round (s).
         start_timeout_s: upper bound for a server process to come up (s).
@@ -78,6 +79,7 @@ class BenchConfig:
     fanout_client_procs: int = 2
     fanout_paced_deliveries_per_s: int = 20_000
     idle_conns: int = 1_000
+    cpu_calls: int = 20_000
     out_dir: Path = field(default_factory=lambda: Path("bench-results"))
     round_timeout_s: float = 120.0
     start_timeout_s: float = 60.0

@@ -124,6 +124,20 @@ def memory_table(doc: dict[str, Any]) -> Table:
     return t
 
 
+def cpu_table(doc: dict[str, Any]) -> Table:
+    t = Table(title="work per tools/call, client and server in one process (µs per sequential call; no wake-ups)")
+    for col in ("scenario", "µs/call", "over picows echo", "rounds"):
+        t.add_column(col, justify="left" if col in ("scenario", "rounds") else "right")
+    for row in doc["cpu"]:
+        t.add_row(
+            row["scenario"],
+            _f(row["us_per_call"], 2),
+            f"{row['overhead_us']:+.2f}",
+            " ".join(f"{v:.1f}" for v in row["rounds"]),
+        )
+    return t
+
+
 def targets_table(doc: dict[str, Any]) -> Table:
     t = Table(title="targets (reported, not asserted)")
     for col in ("target", "measured", "met"):
@@ -145,6 +159,8 @@ def print_report(doc: dict[str, Any], console: Console | None = None) -> None:
         console.print(fanout_table(doc))
     if doc.get("memory"):
         console.print(memory_table(doc))
+    if doc.get("cpu"):
+        console.print(cpu_table(doc))
     if doc.get("targets"):
         console.print(targets_table(doc))
     for note in doc.get("notes", []):

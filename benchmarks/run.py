@@ -15,6 +15,7 @@ from typing import Any
 
 from tradingmcp.benchmarks import config as C
 from tradingmcp.benchmarks.config import BenchConfig
+from tradingmcp.benchmarks.cpu import run_cpu_cost
 from tradingmcp.benchmarks.fanout import SERVER_TARGETS, FanoutPhase, IdleMemory, run_fanout, run_idle_memory
 from tradingmcp.benchmarks.latency import Throughput, interleaved, pipelined, warm_up
 from tradingmcp.benchmarks.procs import Child, kill_all
@@ -176,6 +177,7 @@ async def run(cfg: BenchConfig, doc: dict[str, Any] | None = None) -> dict[str, 
         throughput=[],
         fanout=[],
         memory=[],
+        cpu=[],
         notes=[
             f"SDK scenarios ({', '.join(sorted(C.SDK_SCENARIOS))}) use {cfg.sdk_calls:,} calls (ms per call); "
             f"the others {cfg.calls:,}, interleaved over {cfg.rounds} rounds.",
@@ -194,6 +196,8 @@ async def run(cfg: BenchConfig, doc: dict[str, Any] | None = None) -> dict[str, 
                 await _roundtrips(cfg, cert_dir, doc)
         if cfg.fanout_subscribers or cfg.idle_conns:
             await _fanout_and_memory(cfg, doc)
+        if cfg.cpu_calls:
+            doc["cpu"] = await run_cpu_cost(cfg.cpu_calls, cfg.rounds, cfg.payload_chars)
     finally:
         kill_all()
         doc["machine"]["loadavg_end"] = list(os.getloadavg())

@@ -24,6 +24,8 @@ def test_bench_end_to_end_writes_json_and_png(tmp_path: Path, capsys: pytest.Cap
         "0.3",
         "--idle-conns",
         "40",
+        "--cpu-calls",
+        "300",
         "--out",
         str(tmp_path),
     ]
@@ -60,6 +62,11 @@ def test_bench_end_to_end_writes_json_and_png(tmp_path: Path, capsys: pytest.Cap
         if phase == "paced":  # nothing is dropped at the paced rate: every publish reaches all N
             assert r["received_in_window"] >= 0.8 * r["published"] * n
     assert [m["connections"] for m in doc["memory"]] == [40, 40]
+    cpu = {r["scenario"]: r for r in doc["cpu"]}
+    assert list(cpu) == ["tcp-floor", "picows-echo", "ours-server", "ours-client", "mcp-ws-picows"]
+    assert all(r["us_per_call"] > 0 and len(r["rounds"]) == 3 for r in cpu.values())
+    assert cpu["picows-echo"]["overhead_us"] == 0.0
+    assert "work per tools/call" in printed
     assert all(m["rss_after_bytes"] > 0 for m in doc["memory"])
     met = {t["target"]: t["met"] for t in doc["targets"]}
     assert len(met) == 5
