@@ -1,6 +1,12 @@
 """Order tools beyond one plain order (scope ``trade``): ``place_oco`` (one-cancels-the-other) and
 ``replace_order`` (atomic cancel-then-place, Binance ``POST /api/v3/order/cancelReplace``). Both run the pre-trade
 checks of :mod:`pretrade` and the confirmation step like ``place_order``.
+
+``replace_order`` takes the order to replace from the venue's :class:`~.open_orders.OpenOrderTracker` (kept by the
+server's own replies and the user data stream) when it holds it open, and asks the exchange
+(``GET /api/v3/order``, weight 4) only when it does not. A tracked order that in fact closed a moment ago is safe:
+cancel-replace runs with ``STOP_ON_FAILURE``, so the exchange refuses the cancel and places nothing; the tool then
+asks the exchange and answers ``order_not_open`` like the untracked path does.
 """
 
 from __future__ import annotations
@@ -9,7 +15,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
-from tradingmcp.server.exchanges.errors import ExchangeError
+from tradingmcp.server.exchanges.errors import ExchangeError, ExchangeUnavailable
 from tradingmcp.server.exchanges.models import (
     CancelReplaceResult,
     Order,
@@ -135,16 +141,16 @@ class ComboTools:
         venue = self.venues.for_args(args)
         symbol = args["symbol"].upper()
         order_id, cid = order_ref(args)
-        try:
-            old = await venue.adapter.get_order(symbol, order_id=order_id, client_order_id=cid)
-        except ExchangeError as exc:
-            raise tool_error(exc) from exc
-        if not old.status.is_open:
-            raise ToolError(
-                f"order {old.order_id} is {old.status.value}, not open: nothing to replace",
-                "order_not_open",
-                {"order": order_json(old)},
-            )
+        tracked = self.desk.desk(venue).open_orders.find(symbol, order_id, cid)
+        if tracked is not None:
+            old = tracked
+        else:
+            try:
+                old = await venue.adapter.get_order(symbol, order_id=order_id, client_order_id=cid)
+            except ExchangeError as exc:
+                raise tool_error(exc) from exc
+            if not old.status.is_open:
+                raise _not_open(old)
         request = parse_order(_replacement_args(old, args))
         checked = await self.desk.check(venue, request, adding_open=0)
         out: dict[str, Any] = {"exchange": venue.name, "mode": venue.mode, **checked.estimate_json()}
@@ -157,6 +163,8 @@ class ComboTools:
             try:
                 result = await venue.adapter.cancel_replace(request, cancel_order_id=old.order_id)
             except ExchangeError as exc:
+                if tracked is not None and not isinstance(exc, ExchangeUnavailable):
+                    await self._raise_if_closed(venue, old)
                 raise tool_error(exc, client_order_id=request.client_order_id) from exc
             if result.new_order is None or result.new_order_result != "SUCCESS":
                 if result.cancelled is not None:
@@ -186,6 +194,19 @@ class ComboTools:
             "new_order_result": result.new_order_result,
         }
         return ToolResult(out, f"replaced {old.order_id} → {order_text(new)}")
+
+    async def _raise_if_closed(self, venue: Venue, old: Order) -> None:
+        """After a refused cancel-replace of an order taken from the tracker: ask the exchange
+        (``GET /api/v3/order``) whether it is still open; raises ``order_not_open`` when it is not (the tracker had
+        not seen it close yet), returns when it is open or the exchange cannot say (the caller reports the refusal).
+        """
+        try:
+            now = await venue.adapter.get_order(old.symbol, order_id=old.order_id)
+        except ExchangeError:
+            return
+        self.desk.desk(venue).open_orders.on_order(now)
+        if not now.status.is_open:
+            raise _not_open(now)
 
     def register(self, app: McpApp) -> None:
         ex = self.venues.schema()
@@ -249,6 +270,15 @@ class ComboTools:
                 **trade,
             )
         )
+
+
+def _not_open(order: Order) -> ToolError:
+    """``order_not_open`` for ``replace_order`` of an order that is no longer open (nothing was placed)."""
+    return ToolError(
+        f"order {order.order_id} is {order.status.value}, not open: nothing to replace",
+        "order_not_open",
+        {"order": order_json(order)},
+    )
 
 
 def _replacement_args(old: Order, args: dict[str, Any]) -> dict[str, Any]:

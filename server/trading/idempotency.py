@@ -16,8 +16,6 @@ import asyncio
 import re
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from tradingmcp.server.mcp.registry import ToolError
@@ -76,18 +74,43 @@ class ClientIdRegistry:
     def __len__(self) -> int:
         return len(self._recent)
 
-    @asynccontextmanager
-    async def lock(self, cid: str) -> AsyncIterator[None]:
-        """Serialize calls using the same ``cid``: a second caller waits here until the first one leaves."""
-        lock = self._locks.get(cid)
+    def lock(self, cid: str) -> _IdLock:
+        """Serialize calls using the same ``cid``: ``async with registry.lock(cid):`` — a second caller waits there
+        until the first one leaves (FIFO, cancellation-safe: an ``asyncio.Lock`` per id while it is in use)."""
+        return _IdLock(self, cid)
+
+
+class _IdLock:
+    """The async context manager of :meth:`ClientIdRegistry.lock` (a class, not a generator: it is on every order's
+    path)."""
+
+    __slots__ = ("_cid", "_ids")
+
+    def __init__(self, ids: ClientIdRegistry, cid: str) -> None:
+        self._ids = ids
+        self._cid = cid
+
+    async def __aenter__(self) -> None:
+        ids, cid = self._ids, self._cid
+        lock = ids._locks.get(cid)
         if lock is None:
-            lock = self._locks[cid] = asyncio.Lock()
-        self._waiters[cid] = self._waiters.get(cid, 0) + 1
+            lock = ids._locks[cid] = asyncio.Lock()
+        ids._waiters[cid] = ids._waiters.get(cid, 0) + 1
         try:
-            async with lock:
-                yield
-        finally:
-            self._waiters[cid] -= 1
-            if self._waiters[cid] == 0:
-                del self._waiters[cid]
-                del self._locks[cid]
+            await lock.acquire()
+        except BaseException:
+            self._leave()
+            raise
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._ids._locks[self._cid].release()
+        self._leave()
+
+    def _leave(self) -> None:
+        ids, cid = self._ids, self._cid
+        left = ids._waiters[cid] - 1
+        if left:
+            ids._waiters[cid] = left
+        else:
+            del ids._waiters[cid]
+            del ids._locks[cid]

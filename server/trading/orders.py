@@ -20,6 +20,13 @@ from tradingmcp.server.trading.idempotency import check_client_order_id, new_cli
 PLACE_TYPES = ("MARKET", "LIMIT", "LIMIT_MAKER", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT")
 """Order types ``place_order`` accepts."""
 
+_NAN = Decimal("NaN")
+_ORDER_TYPES = {t.value: t for t in OrderType}
+_TIME_IN_FORCE = {t.value: t for t in TimeInForce}
+_SIDES = {s.value: s for s in Side}
+"""Enum members by wire value: a dict lookup instead of the enum call on every order (unknown values still go
+through the enum call, which raises ``ValueError`` as before)."""
+
 DECIMAL_SCHEMA: dict[str, Any] = {"type": ["string", "number"], "description": 'decimal, e.g. "0.001"'}
 SYMBOL_SCHEMA: dict[str, Any] = {"type": "string", "minLength": 3, "maxLength": 20, "description": "e.g. BTCUSDT"}
 CLIENT_ID_SCHEMA: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": 36}
@@ -63,9 +70,9 @@ def parse_decimal(args: dict[str, Any], name: str) -> Decimal | None:
     if raw is None:
         return None
     try:
-        value = Decimal(str(raw).strip())
+        value = Decimal(raw if type(raw) is str else str(raw))  # Decimal() ignores surrounding whitespace
     except InvalidOperation:
-        value = Decimal("NaN")
+        value = _NAN
     if not value.is_finite() or value <= 0:
         raise ToolError(
             f'{name} must be a positive decimal like "0.001", got {raw!r}', "invalid_argument", {"field": name}
@@ -83,7 +90,7 @@ def parse_order(args: dict[str, Any], generate_id: bool = True) -> OrderRequest:
     quantity, quote_qty = parse_decimal(args, "quantity"), parse_decimal(args, "quote_quantity")
     price, stop_price = parse_decimal(args, "price"), parse_decimal(args, "stop_price")
     type_name = args.get("type") or ("LIMIT" if price is not None else "MARKET")
-    order_type = OrderType(type_name)
+    order_type = _ORDER_TYPES.get(type_name) or OrderType(type_name)
     if (quantity is None) == (quote_qty is None):
         raise ToolError(
             "give exactly one of quantity (base asset) or quote_quantity (quote asset, MARKET only)",
@@ -108,7 +115,7 @@ def parse_order(args: dict[str, Any], generate_id: bool = True) -> OrderRequest:
                 "invalid_argument",
                 {"field": "time_in_force"},
             )
-        tif = TimeInForce(args["time_in_force"])
+        tif = _TIME_IN_FORCE.get(args["time_in_force"]) or TimeInForce(args["time_in_force"])
     elif order_type in PRICED_TYPES and order_type is not OrderType.LIMIT_MAKER:
         tif = TimeInForce.GTC
     cid = args.get("client_order_id")
@@ -116,9 +123,10 @@ def parse_order(args: dict[str, Any], generate_id: bool = True) -> OrderRequest:
         cid = check_client_order_id(cid)
     elif generate_id:
         cid = new_client_order_id()
+    side = args["side"]
     return OrderRequest(
         symbol=str(args["symbol"]).upper(),
-        side=Side(args["side"]),
+        side=_SIDES.get(side) or Side(side),
         type=order_type,
         quantity=quantity,
         quote_order_qty=quote_qty,

@@ -170,7 +170,7 @@ async def check_order(
     adding = (1 if may_rest(request) else 0) if adding_open is None else adding_open
     if adding:
         safety.check_open_orders(config, desk.venue.name, await open_order_count(desk, config.max_open_orders), adding)
-    desk.safety.release(desk.safety.reserve(config, notional, rules.quote_asset))  # check only; reserved when placed
+    desk.safety.check_daily(config, notional, rules.quote_asset)  # check only; reserved when placed
     threshold = config.confirm_above_notional
     return CheckedOrder(
         request=request,

@@ -223,6 +223,15 @@ class VenueSafety:
         Raises:
             SafetyRefusal: ``safety_max_daily_notional``.
         """
+        self.daily_notional = self.check_daily(config, notional, quote_asset)
+        return notional
+
+    def check_daily(self, config: SafetyConfig, notional: Decimal, quote_asset: str) -> Decimal:
+        """Check ``max_daily_notional`` for ``notional`` more without counting it; returns today's total with it.
+
+        Raises:
+            SafetyRefusal: ``safety_max_daily_notional``.
+        """
         self._roll()
         after = self.daily_notional + notional
         if after > config.max_daily_notional:
@@ -236,8 +245,7 @@ class VenueSafety:
                 value=plain(after),
                 remaining=plain(left),
             )
-        self.daily_notional = after
-        return notional
+        return after
 
     def release(self, notional: Decimal) -> None:
         """Give back a reservation of an order that was not accepted (same UTC day only)."""

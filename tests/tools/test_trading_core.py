@@ -3,6 +3,7 @@ the open-order count, argument parsing and the daily-notional reservation."""
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from pathlib import Path
 
@@ -145,3 +146,34 @@ async def test_client_id_registry_is_bounded_and_lock_is_released() -> None:
     async with ids.lock("c1"):
         assert "c1" in ids._locks
     assert ids._locks == {}
+
+
+async def test_client_id_lock_serializes_callers_and_survives_a_cancelled_waiter() -> None:
+    ids = ClientIdRegistry()
+    seen: list[str] = []
+    release = asyncio.Event()
+
+    async def first() -> None:
+        async with ids.lock("c1"):
+            seen.append("first in")
+            await release.wait()
+            seen.append("first out")
+
+    async def second() -> None:
+        async with ids.lock("c1"):
+            seen.append("second in")
+
+    async with asyncio.timeout(5):
+        a = asyncio.create_task(first())
+        await asyncio.sleep(0)
+        gone = asyncio.create_task(second())
+        b = asyncio.create_task(second())
+        await asyncio.sleep(0)
+        gone.cancel()
+        async with ids.lock("other"):  # another id never waits
+            seen.append("other")
+        release.set()
+        await asyncio.gather(a, b)
+    assert gone.cancelled()
+    assert seen == ["first in", "other", "first out", "second in"]
+    assert ids._locks == {} and ids._waiters == {}
