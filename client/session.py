@@ -37,6 +37,7 @@ from tradingmcp.transport import jsonrpc, ws
 from tradingmcp.transport.backoff import backoff
 
 log = logging.getLogger("tradingmcp.client")
+_loads = orjson.loads
 HANDSHAKE_VERSION = "2025-11-25"
 MODERN_VERSION = "2026-07-28"
 CLIENT_INFO = {"name": "tradingmcp-client", "version": "0.1.0"}
@@ -99,29 +100,46 @@ class ClientOptions:
 
 
 class _Link:
-    """FrameHandler for one physical connection; stale events of an old link never touch a newer one."""
+    """FrameHandler for one physical connection; stale events of an old link never touch a newer one.
 
-    __slots__ = ("client", "conn", "open")
+    ``on_text`` is the client's message handler itself while the link is open (no extra frame on the hot path) and a
+    no-op once it closed.
+    """
+
+    __slots__ = ("client", "conn", "on_text", "open")
 
     def __init__(self, client: McpClient) -> None:
         self.client = client
         self.conn: ws.Connection | None = None
         self.open = True
+        self.on_text: Callable[[ws.TextData], None] = client._on_text
 
     def on_open(self, conn: ws.Connection) -> None:
         self.conn = conn
 
-    def on_text(self, data: ws.TextData) -> None:
-        if self.open:
-            self.client._on_text(data)
-
     def on_close(self, code: int, reason: str) -> None:
         if self.open:
             self.open = False
+            self.on_text = _ignore
             self.client._on_link_closed(self, code, reason)
 
     def on_writable(self) -> None:
         pass
+
+
+def _ignore(data: ws.TextData) -> None:
+    """``on_text`` of a closed link."""
+
+
+def _rpc_error(err: Any) -> RpcError:
+    """The :class:`RpcError` for a JSON-RPC ``error`` member (tolerates a malformed one)."""
+    if not isinstance(err, dict):
+        return RpcError(0, str(err))
+    try:
+        code = int(err.get("code", 0))
+    except (TypeError, ValueError):
+        code = 0
+    return RpcError(code, str(err.get("message", "")), err.get("data"))
 
 
 class McpClient:
@@ -141,14 +159,16 @@ class McpClient:
         self.resource_uris: set[str] = set()
         self._link: _Link | None = None
         self._next_id = 0
-        self._pending: dict[jsonrpc.RequestId, asyncio.Future[dict[str, Any]]] = {}
+        self._pending: dict[jsonrpc.RequestId, asyncio.Future[Any]] = {}
         self._deadlines = DeadlineQueue(self._expire)
         self._progress: dict[Any, Callable[[dict[str, Any]], None]] = {}
         self._notes: deque[Notification] = deque(maxlen=self.options.max_notifications)
         self._notes_ready = asyncio.Event()
+        self._note_cb: Callable[[Notification], bool] | None = None
         self._closing = False
         self._reconnect_task: asyncio.Task[None] | None = None
         self._modern = self.options.protocol_version == MODERN_VERSION
+        self._timeout_s = self.options.timeout_s
 
     # ---------------------------------------------------------------- connection
     async def _open(self) -> None:
@@ -260,17 +280,21 @@ class McpClient:
     # ---------------------------------------------------------------- messages
     def _on_text(self, data: ws.TextData) -> None:
         try:
-            msg = orjson.loads(data)
+            msg = _loads(data)
         except orjson.JSONDecodeError:
             log.warning("server sent invalid JSON; ignored")
             return
-        if not isinstance(msg, dict):
+        if type(msg) is not dict:
             return
         rid = msg.get("id")
-        if rid is not None and "method" not in msg:
+        if rid is not None and "method" not in msg:  # a response: settle the caller's future with its outcome
             fut = self._pending.pop(rid, None)
             if fut is not None and not fut.done():
-                fut.set_result(msg)
+                err = msg.get("error")
+                if err is None:
+                    fut.set_result(msg.get("result"))
+                else:
+                    fut.set_exception(_rpc_error(err))
             return
         method = msg.get("method")
         if not isinstance(method, str):
@@ -284,9 +308,17 @@ class McpClient:
             if cb is not None:
                 cb(params)
                 return
+        note = Notification(method, params)
+        on_note = self._note_cb
+        if on_note is not None:
+            try:
+                if on_note(note):
+                    return
+            except Exception:
+                log.exception("on_notification callback failed on %s; the notification is buffered", method)
         if len(self._notes) == self._notes.maxlen:
             self.dropped_notifications += 1
-        self._notes.append(Notification(method, params))
+        self._notes.append(note)
         self._notes_ready.set()
 
     def _send(self, data: bytes) -> None:
@@ -307,13 +339,19 @@ class McpClient:
         """Send a notification (no answer)."""
         self._send(jsonrpc.encode_notification(method, params))
 
-    async def request(self, method: str, params: dict[str, Any] | None = None, timeout_s: float | None = None) -> Any:
-        """Send a request and wait for its result.
+    def _start(
+        self, method: str, params: dict[str, Any] | None, timeout_s: float | None
+    ) -> tuple[jsonrpc.RequestId, asyncio.Future[Any]]:
+        """Send request ``method``; returns its id and the future its outcome settles (result, or RpcError,
+        RequestTimeout, ConnectionLost).
 
         Raises:
-            RpcError: the server answered with an error. RequestTimeout: no answer in time (the server is told to
-            cancel). ConnectionLost: not connected, or the link dropped before the answer.
+            ConnectionLost: not connected.
         """
+        link = self._link
+        conn = None if link is None else link.conn
+        if conn is None:
+            raise ConnectionLost("not connected")
         if self._modern:
             meta = {
                 "io.modelcontextprotocol/protocolVersion": MODERN_VERSION,
@@ -321,26 +359,28 @@ class McpClient:
                 "io.modelcontextprotocol/clientInfo": self.options.client_info,
             }
             params = {**(params or {}), "_meta": {**meta, **(params or {}).get("_meta", {})}}
-        self._next_id += 1
-        rid = self._next_id
+        self._next_id = rid = self._next_id + 1
         loop = asyncio.get_running_loop()
-        fut: asyncio.Future[dict[str, Any]] = loop.create_future()
-        link = self._link  # _send, inlined: this is the hot path
-        if link is None or link.conn is None:
-            raise ConnectionLost("not connected")
-        link.conn.send_text(jsonrpc.encode_request(rid, method, params))
+        fut: asyncio.Future[Any] = loop.create_future()
+        conn.send_text(jsonrpc.encode_request(rid, method, params))
         self._pending[rid] = fut
         # one timer for all requests (see client.deadlines): the sweep fails ``fut`` with RequestTimeout
-        self._deadlines.add(loop, timeout_s if timeout_s is not None else self.options.timeout_s, fut, rid, method)
+        self._deadlines.add(loop, self._timeout_s if timeout_s is None else timeout_s, fut, rid, method)
+        return rid, fut
+
+    async def request(self, method: str, params: dict[str, Any] | None = None, timeout_s: float | None = None) -> Any:
+        """Send a request and wait for its result.
+
+        Raises:
+            RpcError: the server answered with an error. RequestTimeout: no answer in time (the server is told to
+            cancel). ConnectionLost: not connected, or the link dropped before the answer.
+        """
+        rid, fut = self._start(method, params, timeout_s)
         try:
-            msg = await fut
+            return await fut
         except asyncio.CancelledError:  # the caller gave up: forget the request (its answer, if any, is dropped)
             self._pending.pop(rid, None)
             raise
-        err = msg.get("error")
-        if err is not None:
-            raise RpcError(int(err.get("code", 0)), str(err.get("message", "")), err.get("data"))
-        return msg.get("result")
 
     # ---------------------------------------------------------------- MCP operations
     async def list_tools(self) -> list[dict[str, Any]]:
@@ -362,11 +402,20 @@ class McpClient:
         timeout_s: float | None = None,
         on_progress: Callable[[dict[str, Any]], None] | None = None,
     ) -> dict[str, Any]:
-        """Call a tool; returns the ``CallToolResult`` dict (``content``, ``structuredContent``, ``isError``)."""
+        """Call a tool; returns the ``CallToolResult`` dict (``content``, ``structuredContent``, ``isError``).
+
+        Raises:
+            RpcError, RequestTimeout, ConnectionLost: as :meth:`request`.
+        """
         params: dict[str, Any] = {"name": name, "arguments": arguments or {}}
-        if on_progress is None:
-            result: dict[str, Any] = await self.request("tools/call", params, timeout_s)
-            return result
+        if on_progress is None:  # the hot path: one coroutine frame, no helper coroutine
+            rid, fut = self._start("tools/call", params, timeout_s)
+            try:
+                result: dict[str, Any] = await fut
+                return result
+            except asyncio.CancelledError:
+                self._pending.pop(rid, None)
+                raise
         token = f"p{self._next_id + 1}"
         params["_meta"] = {"progressToken": token}
         self._progress[token] = on_progress
@@ -409,6 +458,21 @@ class McpClient:
                 return
             self._notes_ready.clear()
             await self._notes_ready.wait()
+
+    def on_notification(self, callback: Callable[[Notification], bool] | None) -> None:
+        """Handle server notifications synchronously, in the frame callback, with no task hop (bots reacting to ticks).
+
+        ``callback(note)`` runs on the event loop for every server notification as it arrives (in arrival order, before
+        the next frame is read), after ``notifications/progress`` of a call with ``on_progress`` was routed there.
+        Returning True consumes the notification; returning False (or raising: the error is logged) buffers it for
+        :meth:`notifications` / :meth:`drain_notifications` as without a callback. The callback must be quick and must
+        not block; it may call :meth:`notify` or start (not await) requests. One callback per client: a new one
+        replaces the old, None removes it. It stays across reconnects.
+
+        Args:
+            callback: ``(Notification) -> bool`` or None.
+        """
+        self._note_cb = callback
 
     def drain_notifications(self) -> list[Notification]:
         """Take every buffered notification without waiting."""

@@ -81,9 +81,12 @@ def is_loopback(host: str) -> bool:
 
 
 class ClientConnection:
-    """One accepted client: the FrameHandler for the wire and the Sink for the engine."""
+    """One accepted client: the FrameHandler for the wire and the Sink for the engine.
 
-    __slots__ = ("conn", "out", "principal", "server", "session")
+    ``on_text`` is the session's ``on_message`` itself (no extra frame between the wire and the engine).
+    """
+
+    __slots__ = ("conn", "on_text", "out", "principal", "server", "session")
 
     def __init__(self, server: McpServer, principal: Principal) -> None:
         self.server = server
@@ -97,15 +100,13 @@ class ClientConnection:
             resources=server.resources,
             max_in_flight=server.config.max_in_flight,
         )
+        self.on_text: Callable[[ws.TextData], None] = self.session.on_message
 
     # FrameHandler ------------------------------------------------------
     def on_open(self, conn: ws.Connection) -> None:
         self.conn = conn
         self.out = OutboundQueue(conn.send_text, lambda: conn.writing_paused)
         self.server.connections.add(self)
-
-    def on_text(self, data: ws.TextData) -> None:
-        self.session.on_message(data)
 
     def on_writable(self) -> None:
         if self.out is not None and self.conn is not None and not self.conn.closed:  # nothing goes after a close

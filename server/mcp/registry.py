@@ -21,7 +21,7 @@ import orjson
 from tradingmcp.server.mcp.schema import compile_schema
 
 if TYPE_CHECKING:
-    from tradingmcp.server.mcp.engine import Call
+    from tradingmcp.server.mcp.call import Call
 
 ToolFn = Callable[["Call", dict[str, Any]], Any]
 ReadFn = Callable[[str], Any]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tradingmcp.server.mcp.engine import Call
+from tradingmcp.server.mcp.call import Call
 from tradingmcp.server.mcp.registry import McpApp, Tool
 from tradingmcp.server.mcp.streams import STREAM_METHOD, StreamHub
 

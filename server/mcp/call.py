@@ -1,0 +1,61 @@
+"""What a tool sees of its ``tools/call`` request: :class:`Call` (caller, progress, logging)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from tradingmcp.server.mcp.protocol import META_LOG_LEVEL
+from tradingmcp.transport import jsonrpc
+from tradingmcp.transport.auth import Principal
+
+if TYPE_CHECKING:
+    from tradingmcp.server.mcp.engine import ServerSession
+
+
+class Call:
+    """What a tool sees of its request: who called, and how to report progress or log.
+
+    Built for every tools/call, so it stores only what it was given; ``progress_token`` and ``log_level`` are read
+    from the request's ``_meta`` when asked for.
+    """
+
+    __slots__ = ("_meta", "request_id", "session")
+
+    def __init__(self, session: ServerSession, request_id: jsonrpc.RequestId, meta: dict[str, Any] | None) -> None:
+        self.session = session
+        self.request_id = request_id
+        self._meta = meta
+
+    @property
+    def principal(self) -> Principal:
+        """Who called (the connection's token)."""
+        return self.session.principal
+
+    @property
+    def progress_token(self) -> Any:
+        """``_meta.progressToken`` of the request, or None when the caller wants no progress."""
+        meta = self._meta
+        return meta.get("progressToken") if meta else None
+
+    @property
+    def log_level(self) -> str | None:
+        """The request's ``_meta`` log level (2026-07-28), else the session's (``logging/setLevel``)."""
+        meta = self._meta
+        level = meta.get(META_LOG_LEVEL) if meta else None
+        return level if isinstance(level, str) else self.session.log_level
+
+    def progress(self, progress: float, total: float | None = None, message: str | None = None) -> None:
+        """Send ``notifications/progress`` if the caller asked for it (``_meta.progressToken``)."""
+        token = self.progress_token
+        if token is None:
+            return
+        params: dict[str, Any] = {"progressToken": token, "progress": progress}
+        if total is not None:
+            params["total"] = total
+        if message is not None:
+            params["message"] = message
+        self.session.sink.send(jsonrpc.encode_notification("notifications/progress", params))
+
+    def log(self, level: str, data: Any, logger: str | None = None) -> None:
+        """Send ``notifications/message`` when ``level`` is at or above the client's chosen level."""
+        self.session.log(level, data, logger, self.log_level)

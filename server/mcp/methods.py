@@ -1,0 +1,174 @@
+"""The engine's request handlers other than tools: lifecycle (``initialize``, ``server/discover``, ``ping``,
+``logging/setLevel``) and resources (``resources/*``, 2026-07-28 ``subscriptions/listen``).
+
+Every handler has the shape ``(session, request_id, params, meta, modern) -> result dict | PENDING`` and raises
+:class:`~tradingmcp.transport.jsonrpc.JsonRpcError` for a wire error; the engine encodes the answer. Follows
+https://modelcontextprotocol.io/specification (2025-11-25 "Lifecycle", "Resources", "Logging"; 2026-07-28 drafts for
+``server/discover`` and ``subscriptions/listen``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from tradingmcp.server.mcp.protocol import (
+    HANDSHAKE_VERSIONS,
+    LATEST_HANDSHAKE,
+    LOG_LEVELS,
+    META_SERVER_INFO,
+    META_SUBSCRIPTION,
+    MODERN_VERSIONS,
+    PENDING,
+    cursor_start,
+    uri_param,
+)
+from tradingmcp.transport import jsonrpc
+from tradingmcp.transport.jsonrpc import ErrorCode, JsonRpcError
+
+if TYPE_CHECKING:
+    from tradingmcp.server.mcp.engine import ServerSession
+
+
+def capabilities() -> dict[str, Any]:
+    """The server's capabilities (the same in both eras)."""
+    return {
+        "tools": {"listChanged": False},
+        "resources": {"subscribe": True, "listChanged": False},
+        "logging": {},
+        "experimental": {"tradingmcp/streams": {"method": "notifications/tradingmcp/stream"}},
+    }
+
+
+# ---------------------------------------------------------------- lifecycle
+def initialize(
+    session: ServerSession, rid: jsonrpc.RequestId, params: dict[str, Any], meta: Any, modern: bool
+) -> dict[str, Any]:
+    """``initialize``: agree on a version (the client's if we speak it, else our latest) and remember the client."""
+    requested = params.get("protocolVersion")
+    if not isinstance(requested, str):
+        raise JsonRpcError(ErrorCode.INVALID_PARAMS, "Invalid params: protocolVersion (string) is required")
+    session.protocol_version = requested if requested in HANDSHAKE_VERSIONS else LATEST_HANDSHAKE
+    caps = params.get("capabilities")
+    session.client_capabilities = caps if isinstance(caps, dict) else {}
+    info = params.get("clientInfo")
+    session.client_info = info if isinstance(info, dict) else {}
+    session.initialized = True
+    out: dict[str, Any] = {
+        "protocolVersion": session.protocol_version,
+        "capabilities": capabilities(),
+        "serverInfo": session.app.server_info(),
+    }
+    if session.app.instructions:
+        out["instructions"] = session.app.instructions
+    return out
+
+
+def discover(
+    session: ServerSession, rid: jsonrpc.RequestId, params: dict[str, Any], meta: Any, modern: bool
+) -> dict[str, Any]:
+    """``server/discover`` (2026-07-28): versions, capabilities and server info without a handshake."""
+    out: dict[str, Any] = {
+        "supportedVersions": [*MODERN_VERSIONS, *reversed(HANDSHAKE_VERSIONS)],
+        "capabilities": capabilities(),
+        "cacheScope": "public",
+        "ttlMs": 60_000,
+        "_meta": {META_SERVER_INFO: session.app.server_info()},
+    }
+    if session.app.instructions:
+        out["instructions"] = session.app.instructions
+    return out
+
+
+def ping(session: ServerSession, rid: jsonrpc.RequestId, params: dict[str, Any], meta: Any, modern: bool) -> Any:
+    """``ping``: an empty result."""
+    return {}
+
+
+def set_level(
+    session: ServerSession, rid: jsonrpc.RequestId, params: dict[str, Any], meta: Any, modern: bool
+) -> dict[str, Any]:
+    """``logging/setLevel``: the lowest level of ``notifications/message`` this session wants."""
+    level = params.get("level")
+    if level not in LOG_LEVELS:
+        raise JsonRpcError(ErrorCode.INVALID_PARAMS, f"Invalid params: level must be one of {list(LOG_LEVELS)}")
+    session.log_level = level
+    return {}
+
+
+# ---------------------------------------------------------------- resources
+def resources_list(
+    session: ServerSession, rid: jsonrpc.RequestId, params: dict[str, Any], meta: Any, modern: bool
+) -> dict[str, Any]:
+    """``resources/list``: one page of ``app.page_size`` resources; ``nextCursor`` when more follow."""
+    res = list(session.app.resources.values())
+    start = cursor_start(params.get("cursor"), len(res))
+    end = start + session.app.page_size
+    out: dict[str, Any] = {"resources": [r.to_wire() for r in res[start:end]]}
+    if end < len(res):
+        out["nextCursor"] = str(end)
+    return out
+
+
+def templates_list(
+    session: ServerSession, rid: jsonrpc.RequestId, params: dict[str, Any], meta: Any, modern: bool
+) -> dict[str, Any]:
+    """``resources/templates/list``: every resource template (one page)."""
+    return {"resourceTemplates": [t.to_wire() for t in session.app.templates]}
+
+
+def resources_read(
+    session: ServerSession, rid: jsonrpc.RequestId, params: dict[str, Any], meta: Any, modern: bool
+) -> dict[str, Any]:
+    """``resources/read``: the current contents of ``params.uri`` (-32002 when no resource serves it)."""
+    uri = uri_param(params)
+    reader = session.app.find_reader(uri)
+    if reader is None:
+        raise JsonRpcError(ErrorCode.RESOURCE_NOT_FOUND, f"Resource not found: {uri}", {"uri": uri})
+    return {"contents": [session.resources.contents(uri, reader(uri))]}
+
+
+def resources_subscribe(
+    session: ServerSession, rid: jsonrpc.RequestId, params: dict[str, Any], meta: Any, modern: bool
+) -> dict[str, Any]:
+    """``resources/subscribe``: ``notifications/resources/updated`` for ``params.uri`` from now on."""
+    uri = uri_param(params)
+    if session.app.find_reader(uri) is None:
+        raise JsonRpcError(ErrorCode.RESOURCE_NOT_FOUND, f"Resource not found: {uri}", {"uri": uri})
+    session.resources.subscribe(session, uri, None)
+    return {}
+
+
+def resources_unsubscribe(
+    session: ServerSession, rid: jsonrpc.RequestId, params: dict[str, Any], meta: Any, modern: bool
+) -> dict[str, Any]:
+    """``resources/unsubscribe`` (unknown uris are fine)."""
+    session.resources.unsubscribe(session, uri_param(params), None)
+    return {}
+
+
+def listen(session: ServerSession, rid: jsonrpc.RequestId, params: dict[str, Any], meta: Any, modern: bool) -> Any:
+    """``subscriptions/listen`` (2026-07-28): acknowledge the honoured uris, then stream their updates tagged with
+    this request's id; answered only when the server ends the stream (:func:`end_listeners`)."""
+    wanted = params.get("notifications")
+    if not isinstance(wanted, dict):
+        raise JsonRpcError(ErrorCode.INVALID_PARAMS, "Invalid params: notifications (object) is required")
+    uris = [u for u in wanted.get("resourceSubscriptions") or [] if isinstance(u, str)]
+    honoured = [u for u in uris if session.app.find_reader(u) is not None]
+    session.listeners[rid] = set(honoured)
+    ack = {"notifications": {"resourceSubscriptions": honoured}, "_meta": {META_SUBSCRIPTION: rid}}
+    session.sink.send(jsonrpc.encode_notification("notifications/subscriptions/acknowledged", ack))
+    for uri in honoured:
+        session.resources.subscribe(session, uri, rid)
+    return PENDING
+
+
+def end_listeners(session: ServerSession) -> None:
+    """Graceful shutdown: answer every open ``subscriptions/listen`` of ``session`` (the stream ended)."""
+    for rid in list(session.listeners):
+        session.listeners.pop(rid)
+        session.resources.listener_gone(session, rid)
+        result = {
+            "resultType": "complete",
+            "_meta": {META_SUBSCRIPTION: rid, META_SERVER_INFO: session.app.server_info()},
+        }
+        session.sink.send(jsonrpc.encode_result(rid, result))

@@ -1,0 +1,85 @@
+"""MCP protocol constants the server engine shares: versions, ``_meta`` keys, log levels, cache hints, the Sink.
+
+Versions and ``_meta`` keys follow https://modelcontextprotocol.io/specification (2024-11-05 .. 2025-11-25 with the
+``initialize`` handshake; 2026-07-28 with the version and client capabilities in every request's ``_meta``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from typing import Any, Final, Protocol
+
+from tradingmcp.transport.jsonrpc import ErrorCode, JsonRpcError
+
+HANDSHAKE_VERSIONS: Final = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
+MODERN_VERSIONS: Final = ("2026-07-28",)
+LATEST_HANDSHAKE: Final = HANDSHAKE_VERSIONS[-1]
+SUPPORTED_VERSIONS: Final = (*HANDSHAKE_VERSIONS, *MODERN_VERSIONS)
+IS_MODERN: Final[dict[Any, bool]] = {**dict.fromkeys(HANDSHAKE_VERSIONS, False), **dict.fromkeys(MODERN_VERSIONS, True)}
+"""Every supported protocol version → True for the 2026-07-28 era (one dict lookup per request on the hot path)."""
+META_VERSION: Final = "io.modelcontextprotocol/protocolVersion"
+META_CLIENT_CAPS: Final = "io.modelcontextprotocol/clientCapabilities"
+META_LOG_LEVEL: Final = "io.modelcontextprotocol/logLevel"
+META_SUBSCRIPTION: Final = "io.modelcontextprotocol/subscriptionId"
+META_SERVER_INFO: Final = "io.modelcontextprotocol/serverInfo"
+LOG_LEVELS: Final = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
+"""RFC 5424 severities in increasing order (``logging/setLevel``, ``notifications/message``)."""
+CACHE_HINTS: Final[dict[str, tuple[str, int]]] = {
+    "tools/list": ("public", 60_000),
+    "resources/list": ("public", 60_000),
+    "resources/templates/list": ("public", 60_000),
+    "resources/read": ("private", 0),  # live market data and account state: always re-read
+}
+"""2026-07-28 cache hints per method: (``cacheScope``, ``ttlMs`` in ms). Tool and resource lists never change while
+the server runs (``listChanged: false``)."""
+
+
+class _Pending:
+    """The type of :data:`PENDING`."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "PENDING"
+
+
+PENDING: Final = _Pending()
+"""What a method handler returns when it answers later (an async tool, a listen stream) or has answered itself."""
+
+
+class Sink(Protocol):
+    """Where a session writes: one connection's outbound queue."""
+
+    def send(self, data: bytes) -> None:
+        """A response, error or control notification (UTF-8 JSON bytes): in order, never dropped."""
+
+    def send_conflatable(self, key: Hashable, data: bytes) -> None:
+        """A market-data notification: latest wins per ``key`` while the client is behind."""
+
+    def close(self, code: int, reason: str) -> None:
+        """Close the connection with a WebSocket close code."""
+
+
+def cursor_start(cursor: Any, total: int) -> int:
+    """The list index a ``*/list`` ``cursor`` points at (our cursors are decimal offsets; None is the start).
+
+    Raises:
+        JsonRpcError: -32602 for a cursor this server did not hand out.
+    """
+    if cursor is None:
+        return 0
+    if isinstance(cursor, str) and cursor.isdigit() and int(cursor) <= total:
+        return int(cursor)
+    raise JsonRpcError(ErrorCode.INVALID_PARAMS, f"Invalid params: unknown cursor {cursor!r}")
+
+
+def uri_param(params: dict[str, Any]) -> str:
+    """``params.uri`` of a ``resources/*`` request.
+
+    Raises:
+        JsonRpcError: -32602 when it is missing, empty or not a string.
+    """
+    uri = params.get("uri")
+    if not isinstance(uri, str) or not uri:
+        raise JsonRpcError(ErrorCode.INVALID_PARAMS, "Invalid params: uri (string) is required")
+    return uri
