@@ -6,9 +6,10 @@ the weight-aware limiter, reads the ``X-MBX-*`` usage headers, turns python-bina
 honours 429/418, and on -1021 resyncs the clock offset and retries.
 
 Order placement, cancel and cancel-replace go over the WebSocket API (``order.place``, ``order.cancel``,
-``order.cancelReplace``; :mod:`.wsapi`) on the connection the user data stream holds open (:meth:`start_user_stream`)
-— one frame each way instead of an HTTP request — under the same limiter and error mapping; while that connection is
-not open (nothing was sent) they go over REST.
+``order.cancelReplace``) on a lean connection of our own (:mod:`.wsapi`, opened by :meth:`BinanceAdapter.start` and
+reopened after a drop) — one frame each way instead of an HTTP request — under the same limiter and error mapping;
+while that connection is not open (nothing was sent) they go over REST. The user data stream stays on python-binance's
+``client.ws_api`` connection.
 
 Idempotent placement: every new order carries a ``newClientOrderId`` (the caller's or a generated one). When a
 placement times out or gets a 5xx (outcome unknown), the adapter queries ``origClientOrderId`` before re-sending, so a
@@ -87,12 +88,15 @@ class BinanceAdapter(BinanceRest, AdapterLifecycle):
 
     # --- lifecycle ----------------------------------------------------------------------------------------------
     async def start(self) -> None:
-        """Sync the clock offset and load exchangeInfo (symbol rules and rate limits)."""
+        """Sync the clock offset, load exchangeInfo (symbol rules and rate limits) and open the WS API order channel
+        (with an API key; if it cannot connect, orders use REST until it reconnects in the background)."""
         await self.sync_time()
         await self.exchange_info(refresh=True)
+        await self.start_orders()
 
     async def close(self) -> None:
-        """Close streams, the WS API connection and the HTTP session; idempotent."""
+        """Close streams, the WS API connections and the HTTP session; idempotent."""
+        await self.ws.close()
         await self.streams.close()
         if self._user is not None:
             await self._user.close()

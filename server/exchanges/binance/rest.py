@@ -1,7 +1,8 @@
 """``BinanceRest``: the python-binance ``AsyncClient`` session, the exchange clock, and the request choke point.
 
 Every REST call (https://developers.binance.com/docs/binance-spot-api-docs/rest-api) goes through
-:meth:`BinanceRest._call`, every WS API request (:mod:`.wsapi`) through :meth:`BinanceRest._ws_call`; both wait in
+:meth:`BinanceRest._call`, every WS API order request (:mod:`.wsapi`, our own connection) through
+:meth:`BinanceRest._ws_call`; both wait in
 the same weight-aware limiter, adopt the exchange's usage counts (``X-MBX-*`` headers / ``rateLimits``), turn
 failures into typed errors, honour 429/418, and on -1021 resync the clock offset and retry.
 :class:`~tradingmcp.server.exchanges.binance.adapter.BinanceAdapter` builds the endpoints on top of it.
@@ -25,7 +26,13 @@ from tradingmcp.server.exchanges.binance.errors import (
     from_binance_exception,
 )
 from tradingmcp.server.exchanges.binance.ratelimit import RateLimitCore, RateLimiter
+from tradingmcp.server.exchanges.binance.signing import SignFn, WsApiSigner, hmac_signer, private_key_signer
 from tradingmcp.server.exchanges.binance.wsapi import WsApiChannel, WsApiDown
+
+NO_DEFLATE: dict[str, Any] = {"compression": None}
+"""websockets ``connect`` kwargs for python-binance's connections (``ReconnectingWebsocket(**kwargs)``,
+``BinanceSocketManager.ws_kwargs``): do not offer permessage-deflate. Binance's frames are small JSON on a
+low-latency link; deflating and inflating every one costs CPU on both ends (and latency) for almost no bytes saved."""
 
 
 class BinanceRest:
@@ -37,7 +44,7 @@ class BinanceRest:
     Attributes:
         client: the python-binance client (owned: close it with ``client.close_connection()``).
         limiter: the weight-aware limiter every call waits in.
-        ws: the WS API channel (order requests; see :mod:`.wsapi`).
+        ws: the WS API order channel, a connection of our own (see :mod:`.wsapi`); opened by ``start_orders``.
         clock_offset_ms: exchange time minus local time (ms), from ``GET /api/v3/time``.
         reachable: whether the last REST call reached the exchange.
     """
@@ -54,6 +61,7 @@ class BinanceRest:
         rest = config.effective_rest_url
         self.client.API_URL = self.client.API_TESTNET_URL = rest
         self.client.ws_api._url = config.effective_ws_api_url
+        self.client.ws_api._ws_kwargs.update(NO_DEFLATE)  # the user data stream's connection
         self.client.REQUEST_RECVWINDOW = config.recv_window_ms
         self.client.REQUEST_TIMEOUT = config.request_timeout_s
         self.limiter = RateLimiter(
@@ -65,12 +73,36 @@ class BinanceRest:
         """Exchange time minus local time (ms), from ``GET /api/v3/time``."""
         self.reachable = False
         self.ws = WsApiChannel(
-            self.client,
+            config.effective_ws_api_url,
+            WsApiSigner(config.api_key, self._ws_sign_fn(), config.recv_window_ms, self.server_ms),
             timeout_s=config.request_timeout_s,
-            recv_window_ms=config.recv_window_ms,
             on_rate_limits=self.limiter.update_from_headers,
             server_ms=self.server_ms,
+            reconnect_base_s=config.reconnect_delay_s,
+            reconnect_max_s=config.ws_api_reconnect_max_s,
         )
+
+    def _ws_sign_fn(self) -> SignFn:
+        """The WS API signature function: Ed25519/RSA with ``private_key`` (python-binance's signer for a key
+        ``cryptography`` cannot read), else HMAC with ``api_secret``."""
+        config = self.config
+        if config.private_key:
+            sign = private_key_signer(config.private_key, config.private_key_pass)
+            if sign is not None:
+                return sign
+            client: Any = self.client  # python-binance's signing helpers are untyped
+            return client._rsa_signature if client._is_rsa else client._ed25519_signature  # type: ignore[no-any-return]
+        return hmac_signer(config.api_secret)
+
+    async def start_orders(self) -> bool:
+        """Open the WS API order channel (when the config has an API key) and wait for the first attempt.
+
+        Returns:
+            Whether it is open; if not, it keeps reconnecting in the background and orders use REST meanwhile.
+        """
+        if not self.config.api_key:
+            return False
+        return await self.ws.start(self.config.request_timeout_s)
 
     def server_ms(self) -> int:
         """Estimated exchange time (ms): local wall clock + ``clock_offset_ms``."""
@@ -111,8 +143,8 @@ class BinanceRest:
     async def _order_call(
         self, ws_method: str, rest_fn: Callable[..., Awaitable[Any]], req: dict[str, Any], *, is_order: bool
     ) -> Any:
-        """One order request (weight 1) over the WS API (``ws_method``) when its connection is open (the user data
-        stream holds it), else over REST (``rest_fn``)."""
+        """One order request (weight 1) over the WS API order channel (``ws_method``) when it is open, else (nothing
+        sent) over REST (``rest_fn``)."""
         if self.ws.connected:
             try:
                 return await self._ws_call(1, ws_method, req, is_order=is_order)

@@ -1,5 +1,6 @@
-"""Ed25519 API keys (Binance's recommended key type): python-binance signs REST and WS API requests with the private
-key, the simulator verifies them with the public key; a wrong key is refused with -1022."""
+"""Ed25519 API keys (Binance's recommended key type): python-binance signs REST requests and the user data stream
+subscription, our order channel (``binance.signing``) signs WS API orders, with the private key; the simulator
+verifies them with the public key; a wrong key is refused with -1022 on both paths."""
 
 from __future__ import annotations
 
@@ -63,6 +64,7 @@ async def test_ed25519_key_signs_rest_and_user_stream(ed_sim: tuple[Simulator, s
                 if isinstance(ev, OrderEvent) and ev.order.order_id == order.order_id:
                     break
         await ex.cancel_order("BTCUSDT", order_id=order.order_id)
+        assert ex.ws.requests == {"order.place": 1, "order.cancel": 1}  # Ed25519-signed on our order channel
 
 
 async def test_wrong_ed25519_key_is_refused(ed_sim: tuple[Simulator, str]) -> None:
@@ -71,3 +73,9 @@ async def test_wrong_ed25519_key_is_refused(ed_sim: tuple[Simulator, str]) -> No
     async with BinanceAdapter(sim_config(sim, api_key="ed-key", api_secret="", private_key=other_private)) as ex:
         with pytest.raises(InvalidSignature):
             await ex.balances()
+        assert ex.ws.connected
+        with pytest.raises(InvalidSignature) as info:  # over the WS API order channel
+            await ex.place_order(
+                OrderRequest("BTCUSDT", Side.BUY, OrderType.LIMIT, quantity=Decimal("0.001"), price=Decimal("50000"))
+            )
+        assert info.value.code == -1022 and ex.ws.requests == {"order.place": 1}

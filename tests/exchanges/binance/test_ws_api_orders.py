@@ -1,5 +1,5 @@
-"""Orders over the Binance WebSocket API (``order.place``/``order.cancel``/``order.cancelReplace``), REST as the
-fallback when the WS API is down, the unknown-outcome rule and rate-limit accounting on that path (simulator, real
+"""Orders over the Binance WebSocket API (``order.place``/``order.cancel``/``order.cancelReplace``) on our order
+channel, REST as the fallback when the WS API is down, the unknown-outcome rule and rate-limit accounting on that path (simulator, real
 python-binance, real sockets on 127.0.0.1)."""
 
 from __future__ import annotations
@@ -35,7 +35,8 @@ def dead_url() -> str:
 
 
 async def ws_connected(adapter: BinanceAdapter) -> None:
-    """Open the WS API connection as a server does (the user data stream subscribes on it) and check it is up."""
+    """Start the user data stream as a server does (python-binance's connection) and check the order channel (our
+    own connection, opened on adapter start) is up."""
     async with asyncio.timeout(5):
         await adapter.start_user_stream()
     assert adapter.ws.connected
