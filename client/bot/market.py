@@ -45,17 +45,32 @@ class MarketState:
     ema: float | None = None
     time_ms: int = 0
     trades_seen: int = 0
+    bid_f: float = 0.0
+    """``bid``, ``ask``, ``bid_qty``, ``ask_qty`` as floats, for the strategy's quote math (0 until known)."""
+    ask_f: float = 0.0
+    bid_qty_f: float = 0.0
+    ask_qty_f: float = 0.0
+    _top: tuple[str, str, str, str] = ("", "", "", "")
 
     def on_book_ticker(self, data: dict[str, Any]) -> bool:
         """Apply a book ticker; True when the best bid/ask (price or size) changed."""
-        bid, ask = Decimal(data["bid"]), Decimal(data["ask"])
-        bid_qty, ask_qty = Decimal(data["bid_qty"]), Decimal(data["ask_qty"])
+        top = (data["bid"], data["bid_qty"], data["ask"], data["ask_qty"])
         self.update_id = data.get("update_id")
-        self.time_ms = max(self.time_ms, int(data.get("time_ms") or 0))
+        time_ms = data.get("time_ms")
+        if time_ms and time_ms > self.time_ms:
+            self.time_ms = int(time_ms)
+        if top == self._top:  # same wire strings: nothing to convert
+            return False
+        self._top = top
+        bid, bid_qty, ask, ask_qty = Decimal(top[0]), Decimal(top[1]), Decimal(top[2]), Decimal(top[3])
         if bid == self.bid and ask == self.ask and bid_qty == self.bid_qty and ask_qty == self.ask_qty:
             return False
-        self.bid, self.ask, self.bid_qty, self.ask_qty = bid, ask, bid_qty, ask_qty
+        self._set_top(bid, bid_qty, ask, ask_qty)
         return True
+
+    def _set_top(self, bid: Decimal, bid_qty: Decimal, ask: Decimal, ask_qty: Decimal) -> None:
+        self.bid, self.ask, self.bid_qty, self.ask_qty = bid, ask, bid_qty, ask_qty
+        self.bid_f, self.ask_f, self.bid_qty_f, self.ask_qty_f = float(bid), float(ask), float(bid_qty), float(ask_qty)
 
     def on_book(self, data: dict[str, Any]) -> bool:
         """Apply a book message (top levels); also refreshes the best bid/ask. True when the imbalance changed."""
@@ -68,8 +83,7 @@ class MarketState:
         changed = imbalance != self.imbalance
         self.imbalance = imbalance
         if bids and asks and self.bid is None:
-            self.bid, self.bid_qty = Decimal(bids[0][0]), Decimal(bids[0][1])
-            self.ask, self.ask_qty = Decimal(asks[0][0]), Decimal(asks[0][1])
+            self._set_top(Decimal(bids[0][0]), Decimal(bids[0][1]), Decimal(asks[0][0]), Decimal(asks[0][1]))
         return changed
 
     def on_trade(self, data: dict[str, Any]) -> None:

@@ -26,7 +26,7 @@ MAX_CLIENT_ID_LENGTH = 32
 DONE_STATUSES = frozenset({"FILLED", "CANCELED", "EXPIRED", "REJECTED", "EXPIRED_IN_MATCH"})
 
 
-@dataclass
+@dataclass(slots=True)
 class TrackedOrder:
     """One of the bot's orders. ``price``/``qty`` Decimal (quote per base / base); ``executed_qty`` base."""
 
@@ -64,6 +64,9 @@ class OrderTracker:
     rejected: int = 0
     duplicates: int = 0
     _seq: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    _live: dict[str, TrackedOrder] = field(default_factory=dict)
+    """The orders that may still trade, by client id (a handful, while ``orders`` keeps every order of the run): the
+    per-tick exposure check reads only these."""
 
     def new_client_id(self) -> str:
         """A fresh client order id ``<prefix><run>x<n>`` (alphanumeric, ≤ :data:`MAX_CLIENT_ID_LENGTH` characters).
@@ -82,6 +85,10 @@ class OrderTracker:
 
     def add(self, order: TrackedOrder) -> TrackedOrder:
         self.orders[order.client_order_id] = order
+        if order.live:
+            self._live[order.client_order_id] = order
+        else:
+            self._live.pop(order.client_order_id, None)
         return order
 
     def get(self, client_order_id: str) -> TrackedOrder | None:
@@ -113,18 +120,27 @@ class OrderTracker:
             tracked.price = Decimal(order["price"])
         if order.get("orig_qty") and Decimal(order["orig_qty"]) > 0:
             tracked.qty = Decimal(order["orig_qty"])
-        tracked.state = "done" if status in DONE_STATUSES else "open"
+        if status in DONE_STATUSES:
+            tracked.state = "done"
+            self._live.pop(tracked.client_order_id, None)
+        else:
+            tracked.state = "open"
         return tracked
 
     def mark_done(self, client_order_id: str, status: str) -> None:
         tracked = self.orders.get(client_order_id)
         if tracked is not None:
             tracked.state, tracked.status = "done", status
+            self._live.pop(client_order_id, None)
 
     def live_orders(self, symbol: str | None = None) -> list[TrackedOrder]:
         """Orders that may still trade (optionally of one symbol)."""
-        return [o for o in self.orders.values() if o.live and (symbol is None or o.symbol == symbol)]
+        return [o for o in self._live.values() if o.live and (symbol is None or o.symbol == symbol)]
 
     def open_exposure(self, symbol: str, side: str) -> Decimal:
         """Remaining base quantity of live orders on one side of a symbol."""
-        return sum((o.remaining for o in self.live_orders(symbol) if o.side == side), Decimal(0))
+        total = Decimal(0)
+        for o in self._live.values():
+            if o.symbol == symbol and o.side == side and o.state != "done":
+                total += o.qty - o.executed_qty
+        return total

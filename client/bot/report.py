@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from tradingmcp.client.bot.core import EquityPoint, LatencySample, plain
+from tradingmcp.client.bot.actions import EquityPoint, LatencySample, plain
 
 if TYPE_CHECKING:
     from tradingmcp.client.bot.runner import BotRunner

@@ -19,7 +19,7 @@ from decimal import Decimal
 from tradingmcp.client.bot.config import RiskConfig
 
 
-@dataclass
+@dataclass(slots=True)
 class TokenBucket:
     """``capacity`` tokens, refilled at ``rate_per_s``; :meth:`take` spends one if available."""
 

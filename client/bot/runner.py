@@ -28,30 +28,27 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
 
 from tradingmcp.client.bot.config import BotConfig
 from tradingmcp.client.bot.core import Action, BotCore
+from tradingmcp.client.bot.errors import BotError, ReconcileRecord, ToolCallError
 from tradingmcp.client.bot.strategy import SymbolRulesLite
-from tradingmcp.client.session import ConnectionLost, McpClient, McpClientError, RequestTimeout, RpcError, connect
+from tradingmcp.client.session import (
+    ConnectionLost,
+    McpClient,
+    McpClientError,
+    Notification,
+    RequestTimeout,
+    RpcError,
+    connect,
+)
 from tradingmcp.transport.tls import client_ssl_context
 
 log = logging.getLogger("tradingmcp.bot")
+__all__ = ["STREAM_METHOD", "BotError", "BotRunner", "ReconcileRecord", "ToolCallError", "View"]
 STREAM_METHOD = "notifications/tradingmcp/stream"
-
-
-class BotError(Exception):
-    """The bot could not start or a required tool failed (message says which)."""
-
-
-class ToolCallError(BotError):
-    """A tool answered ``isError``: ``tool``, ``code`` (structuredContent.error.code) and ``message``."""
-
-    def __init__(self, tool: str, code: str, message: str) -> None:
-        super().__init__(f"{tool}: {code}: {message}")
-        self.tool, self.code = tool, code
 
 
 class View(Protocol):
@@ -60,24 +57,6 @@ class View(Protocol):
     def update(self, runner: BotRunner) -> None: ...
 
     def close(self) -> None: ...
-
-
-@dataclass
-class ReconcileRecord:
-    """What one reconcile found: ``reason``, ``open_orders`` (ours still open), ``retried`` placements,
-    ``looked_up`` orders, ``fills_recovered``, ``duplicates`` (retries the server answered with the existing order),
-    ``position_diffs`` (symbol → server − bot, base) and ``duration_ms``."""
-
-    reason: str
-    time_s: float
-    open_orders: int = 0
-    retried: int = 0
-    looked_up: int = 0
-    fills_recovered: int = 0
-    duplicates: int = 0
-    position_diffs: dict[str, str] = field(default_factory=dict)
-    errors: list[str] = field(default_factory=list)
-    duration_ms: float = 0.0
 
 
 class BotRunner:
@@ -108,6 +87,7 @@ class BotRunner:
         self._seen_reconnects = 0
         self._reconciling = False
         self._loops: list[asyncio.Task[None]] = []
+        self._failure: Exception | None = None
 
     # ---- connection ------------------------------------------------------------------------------------------
 
@@ -178,18 +158,26 @@ class BotRunner:
 
     async def run(self, duration_s: float | None = None, until: Callable[[], bool] | None = None) -> None:
         """Trade until ``duration_s`` passed, ``until()`` is true, :meth:`request_stop` was called, or the link is gone
-        for good."""
+        for good.
+
+        Stream notifications are handled in the client's frame callback (:meth:`McpClient.on_notification`): a book
+        ticker is decided on and the order call is on its way before the next frame is read, with no task hop (the
+        tick-to-trade path, issue 5). Notifications that arrived before ``run`` are handled first, in order.
+
+        Raises:
+            BotError: handling a stream message failed (a bug in the core; quoting stops).
+        """
         assert self.client is not None
         loop = asyncio.get_running_loop()
-        self._loops = [
-            loop.create_task(self._consume(), name="bot-consume"),
-            loop.create_task(self._watch_link(), name="bot-link"),
-        ]
+        self._failure = None
+        self.client.on_notification(self._on_notification)
+        for note in self.client.drain_notifications():  # no frame is read in between: order is kept
+            self._on_notification(note)
+        self._loops = [loop.create_task(self._watch_link(), name="bot-link")]
         if self.view is not None:
             self._loops.append(loop.create_task(self._show(), name="bot-view"))
         deadline = time.monotonic() + duration_s if duration_s is not None else None
-        consumer = self._loops[0]
-        while not self.stop_requested.is_set() and not consumer.done():
+        while not self.stop_requested.is_set() and self._failure is None:
             if deadline is not None and time.monotonic() >= deadline:
                 break
             if until is not None and until():
@@ -197,27 +185,33 @@ class BotRunner:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(0.05):
                     await self.stop_requested.wait()
-        if consumer.done() and not consumer.cancelled() and consumer.exception() is not None:
-            raise BotError(f"the stream consumer failed: {consumer.exception()!r}")
+        if self._failure is not None:
+            raise BotError(f"the stream consumer failed: {self._failure!r}") from self._failure
 
     def request_stop(self) -> None:
         self.stop_requested.set()
 
-    async def _consume(self) -> None:
-        assert self.client is not None
-        core, perf = self.core, time.perf_counter_ns
-        async for note in self.client.notifications():
-            if note.method != STREAM_METHOD:
-                continue
-            self.notifications += 1
-            params = note.params
-            actions = core.on_stream(params["stream"], params["data"], perf())
-            if actions:
-                decided = perf()
-                for action in actions:
-                    if action.tick is not None:
-                        action.tick.decide_ns = decided
-                    self._send(action)
+    def _on_notification(self, note: Notification) -> bool:
+        """The client's notification callback: one stream message into the core, its actions sent at once. Every
+        notification is consumed (the bot reads nothing else); after a failure nothing more is handled."""
+        if note.method != STREAM_METHOD or self._failure is not None:
+            return True
+        self.notifications += 1
+        params = note.params
+        try:
+            actions = self.core.on_stream(params["stream"], params["data"], time.perf_counter_ns())
+        except Exception as exc:  # stop quoting rather than trade on a state the core could not update
+            self._failure = exc
+            self.stop_requested.set()
+            log.exception("stream message %s failed", params.get("stream"))
+            return True
+        if actions:
+            decided = time.perf_counter_ns()
+            for action in actions:
+                if action.tick is not None:
+                    action.tick.decide_ns = decided
+                self._send(action)
+        return True
 
     def _send(self, action: Action) -> None:
         task = asyncio.get_running_loop().create_task(self._execute(action))
@@ -378,6 +372,7 @@ class BotRunner:
             if self.view is not None:
                 self.view.close()
             if self.client is not None:
+                self.client.on_notification(None)
                 await self.client.close()
 
     def balance_pnl(self) -> Decimal | None:

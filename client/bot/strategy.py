@@ -18,8 +18,10 @@ P&L and fees separately so this is visible.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from functools import lru_cache
 
 from tradingmcp.client.bot.config import SymbolConfig
 from tradingmcp.client.bot.market import MarketState
@@ -28,12 +30,16 @@ from tradingmcp.client.bot.market import MarketState
 @dataclass(frozen=True, slots=True)
 class SymbolRulesLite:
     """What the strategy needs of the exchange's symbol rules (``get_symbol_rules``): tick size, step size (base),
-    minimum quantity and minimum notional (quote)."""
+    minimum quantity and minimum notional (quote). ``tick_f`` is the tick size as a float (for the quote math)."""
 
     tick_size: Decimal
     step_size: Decimal
     min_qty: Decimal = Decimal(0)
     min_notional: Decimal = Decimal(0)
+    tick_f: float = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tick_f", float(self.tick_size))
 
     @classmethod
     def from_tool(cls, result: dict[str, str]) -> SymbolRulesLite:
@@ -48,12 +54,13 @@ class SymbolRulesLite:
 
 @dataclass(frozen=True, slots=True)
 class Quotes:
-    """Target quotes: ``bid``/``ask`` prices (None = no quote on that side), ``qty`` (base) and the ``fair`` price."""
+    """Target quotes: ``bid``/``ask`` prices (None = no quote on that side), ``qty`` (base) and the ``fair`` price
+    (float: an estimate, never sent)."""
 
     bid: Decimal | None
     ask: Decimal | None
     qty: Decimal
-    fair: Decimal
+    fair: float
 
 
 def to_tick(price: Decimal, tick: Decimal, rounding: str) -> Decimal:
@@ -61,18 +68,35 @@ def to_tick(price: Decimal, tick: Decimal, rounding: str) -> Decimal:
     return (price / tick).to_integral_value(rounding=rounding) * tick
 
 
+ZERO, ONE = Decimal(0), Decimal(1)
+NOTIONAL_MARGIN = Decimal("1.01")
+"""A quantity raised to meet the minimum notional gets 1 % headroom (the price may move before the order lands)."""
+
+
+@lru_cache(maxsize=256)
+def _grid_qty(order_qty_base: Decimal, step: Decimal, min_qty: Decimal) -> Decimal:
+    return max(to_tick(order_qty_base, step, ROUND_FLOOR), to_tick(min_qty, step, ROUND_CEILING))
+
+
 def order_qty(cfg: SymbolConfig, rules: SymbolRulesLite, price: Decimal) -> Decimal:
     """The configured quote size on the step grid, raised to satisfy the minimum quantity and notional."""
     step = rules.step_size
-    qty = to_tick(cfg.order_qty_base, step, ROUND_FLOOR)
-    qty = max(qty, to_tick(rules.min_qty, step, ROUND_CEILING))
+    qty = _grid_qty(cfg.order_qty_base, step, rules.min_qty)
     if rules.min_notional > 0 and price > 0 and qty * price < rules.min_notional:
-        qty = to_tick(rules.min_notional * Decimal("1.01") / price, step, ROUND_CEILING)
+        qty = to_tick(rules.min_notional * NOTIONAL_MARGIN / price, step, ROUND_CEILING)
     return qty
+
+
+GRID_EPS = 1e-9
+"""Slack (in ticks) when flooring/ceiling a float price to the grid: a price on the grid stays there despite binary
+rounding (``4507.24 / 0.01`` is ``450723.99999999994``)."""
 
 
 def target_quotes(market: MarketState, position: Decimal, cfg: SymbolConfig, rules: SymbolRulesLite) -> Quotes | None:
     """The quotes the strategy wants now, or None when the book is not usable yet (see the module docstring).
+
+    The fair price is float math (an estimate); the quotes are whole ticks, so ``bid``/``ask`` are exact Decimal
+    multiples of the tick size. Decimal stays where money is counted (position, quantity, notional).
 
     Args:
         market: pushed market state of the symbol.
@@ -80,22 +104,27 @@ def target_quotes(market: MarketState, position: Decimal, cfg: SymbolConfig, rul
         cfg: the symbol's sizes, limits and strategy settings.
         rules: tick size, step size, minimums.
     """
-    micro = market.microprice()
-    if micro is None or not market.ready:
+    if not market.ready:
         return None
-    assert market.bid is not None and market.ask is not None
+    assert market.ask is not None
     s = cfg.strategy
-    tick = rules.tick_size
-    fair = micro + Decimal(repr(round(market.imbalance, 6))) * s.imbalance_ticks * tick
+    tick = rules.tick_f
+    bid_px, ask_px, bid_qty, ask_qty = market.bid_f, market.ask_f, market.bid_qty_f, market.ask_qty_f
+    depth = bid_qty + ask_qty
+    fair = (bid_px * ask_qty + ask_px * bid_qty) / depth if depth > 0 else (bid_px + ask_px) / 2
+    fair += market.imbalance * s.imbalance_ticks * tick
     limit = cfg.max_position_base
-    inventory = max(Decimal(-1), min(Decimal(1), position / limit)) if limit > 0 else Decimal(0)
-    skew = -inventory * s.skew_ticks * tick
-    half = s.half_spread_ticks * tick
-    bid = min(to_tick(fair - half + skew, tick, ROUND_FLOOR), market.ask - tick)
-    ask = max(to_tick(fair + half + skew, tick, ROUND_CEILING), market.bid + tick)
-    if ask <= bid:
-        ask = bid + tick
+    if position and limit > 0:
+        fair -= max(-1.0, min(1.0, float(position / limit))) * s.skew_ticks * tick
+    half = s.half_spread_ticks
+    at = fair / tick
+    bid_n = min(math.floor(at - half + GRID_EPS), round(ask_px / tick) - 1)
+    ask_n = max(math.ceil(at + half - GRID_EPS), round(bid_px / tick) + 1)
+    if ask_n <= bid_n:
+        ask_n = bid_n + 1
+    grid = rules.tick_size
+    bid, ask = bid_n * grid, ask_n * grid
     qty = order_qty(cfg, rules, market.ask)
-    want_bid: Decimal | None = bid if bid > 0 and position + qty <= limit else None
+    want_bid: Decimal | None = bid if bid_n > 0 and position + qty <= limit else None
     want_ask: Decimal | None = ask if position - qty >= -limit else None
     return Quotes(want_bid, want_ask, qty, fair)

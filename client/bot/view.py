@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from tradingmcp.client.bot.core import plain
+from tradingmcp.client.bot.actions import plain
 from tradingmcp.client.bot.report import percentiles
 
 if TYPE_CHECKING:

@@ -48,3 +48,24 @@ async def test_event_queue_reports_overflow() -> None:
     assert queue.dropped_total == 2
     queue.close()
     assert [e async for e in queue] == []
+
+
+async def test_event_queue_listener_gets_queued_events_first_and_survives_its_own_errors() -> None:
+    queue: EventQueue[int] = EventQueue(maxsize=2, name="market")
+    for i in range(3):
+        queue.put(i)
+    seen: list[object] = []
+
+    def listener(item: object) -> None:
+        if item == 4:
+            raise RuntimeError("a bug in the consumer")
+        seen.append(item)
+
+    queue.listen(listener)
+    assert isinstance(seen[0], StreamStatus) and seen[0].state == "overflow" and seen[1:] == [1, 2]
+    for i in range(3, 6):
+        queue.put(i)
+    assert seen[3:] == [3, 5] and queue.listener_errors == 1 and len(queue) == 0
+    queue.listen(None)
+    queue.put(6)
+    assert await queue.get() == 6
