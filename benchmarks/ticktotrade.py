@@ -1,10 +1,13 @@
 """``tradingmcp bench ticktotrade``: tick-to-trade latency of the reference bot through the whole stack, on loopback.
 
-Three programs, as deployed: the exchange simulator (replaying the real recording, paced) runs in its own process, the
-bot in another, and the MCP server (wss by default) with its python-binance adapter in this one — every hop crosses a
-real socket between processes. For every order action the bot takes on a book-ticker update, five instants are stamped
-with ``time.perf_counter_ns`` (CLOCK_MONOTONIC on Linux: one clock shared by every process of the machine), sent back
-to this process over pipes at the end, and joined on the book ticker's update id ``u`` and the order's client id:
+Three programs, as deployed against a remote exchange (``--layout separate``, the default): the exchange simulator
+(replaying the real recording, paced) runs in its own process, the bot in another, and the MCP server (wss by
+default) with its Binance adapter in this one — every hop crosses a real socket between processes. ``--layout
+embedded`` puts the simulator on the server's event loop, as ``tradingmcp serve`` runs it without credentials (the
+adapter still talks to it over loopback sockets). For every order action the bot takes on a book-ticker update,
+five instants are stamped with ``time.perf_counter_ns`` (CLOCK_MONOTONIC on Linux: one clock shared by every process
+of the machine), sent back to this process over pipes at the end, and joined on the book ticker's update id ``u`` and
+the order's client id:
 
 ==========  ==================================================================================================
 t0 emit     the simulator publishes the recorded ``bookTicker`` frame (instrumented ``SymbolMarket`` emit)
@@ -82,7 +85,8 @@ ORDER_HOPS = (
 
 @dataclass(frozen=True)
 class TickToTradeConfig:
-    """``duration_s`` of trading at replay ``speed`` (× real time), ``tls`` (wss) or ws, data root, output folder."""
+    """``duration_s`` of trading at replay ``speed`` (× real time), ``tls`` (wss) or ws, data root, output folder,
+    ``layout`` (a key of :data:`LAYOUTS`)."""
 
     duration_s: float = 20.0
     speed: float = 2.0
@@ -90,6 +94,14 @@ class TickToTradeConfig:
     symbols: tuple[str, ...] = ("BTCUSDT", "ETHUSDT")
     data_dir: Path | None = None
     out_dir: Path = Path("bench-results")
+    layout: str = "separate"
+
+
+LAYOUTS = {
+    "separate": "simulator, server and bot in three processes",
+    "embedded": "simulator on the server's event loop (as `serve` runs it), bot in its own process",
+}
+"""``--layout`` choices and how each is described in the results."""
 
 
 class Stamps:
@@ -233,6 +245,55 @@ def sim_process(conn: Connection, config: SimConfig) -> None:
     _child(conn, body)
 
 
+class SimProcess:
+    """The simulator in its own process (``layout="separate"``, the three-program deployment)."""
+
+    def __init__(self, config: SimConfig) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self._conn, child = ctx.Pipe()
+        self._proc = ctx.Process(target=sim_process, args=(child, config), name="t2t-simulator")
+        self._proc.start()
+        child.close()
+
+    async def start(self) -> dict[str, str]:
+        urls: dict[str, str] = await _receive(self._conn, "urls", STARTUP_TIMEOUT_S)
+        return urls
+
+    async def stop(self) -> dict[str, Any]:
+        self._conn.send("stop")
+        stamps: dict[str, Any] = await _receive(self._conn, "stamps", STARTUP_TIMEOUT_S)
+        return stamps
+
+    def end(self) -> None:
+        self._proc.join(timeout=10)
+        if self._proc.is_alive():
+            self._proc.kill()
+
+
+class SimEmbedded:
+    """The simulator on the server's event loop (``layout="embedded"``: what ``tradingmcp serve`` and ``make demo``
+    run without exchange credentials); the adapter still reaches it over real loopback sockets."""
+
+    def __init__(self, config: SimConfig) -> None:
+        self._sim = Simulator(config)
+        self._stamps = Stamps()
+        self._stamps.instrument_sim(self._sim)
+
+    async def start(self) -> dict[str, str]:
+        sim = self._sim
+        await sim.start()
+        return {"rest": sim.rest_url, "stream": sim.stream_url, "ws_api": sim.ws_api_url}
+
+    async def stop(self) -> dict[str, Any]:
+        await self._sim.stop()
+        st = self._stamps
+        emit = [[sym, u, ns] for (sym, u), ns in st.emit.items()]
+        return {"emit": emit, "accepted": st.accepted, "engine_in": st.engine_in}
+
+    def end(self) -> None:
+        pass
+
+
 def bot_process(conn: Connection, config: BotConfig, duration_s: float) -> None:
     """The bot program: trades ``duration_s`` then sends ``("samples", [LatencySample as dict])``."""
 
@@ -271,18 +332,12 @@ async def run(cfg: TickToTradeConfig) -> dict[str, Any]:
     write_dev_certs(work / "certs")
     token = new_token()
     ctx = multiprocessing.get_context("spawn")
-    sim_conn, sim_child = ctx.Pipe()
-    sim_proc = ctx.Process(
-        target=sim_process,
-        args=(sim_child, SimConfig(speed=cfg.speed, loop=False, data_dir=cfg.data_dir, symbols=cfg.symbols)),
-        name="t2t-simulator",
-    )
-    sim_proc.start()
-    sim_child.close()
+    sim_config = SimConfig(speed=cfg.speed, loop=False, data_dir=cfg.data_dir, symbols=cfg.symbols)
+    exchange: SimProcess | SimEmbedded = SimEmbedded(sim_config) if cfg.layout == "embedded" else SimProcess(sim_config)
     bot_proc: Any = None
     stamps = Stamps()
     try:
-        urls = await _receive(sim_conn, "urls", STARTUP_TIMEOUT_S)
+        urls = await exchange.start()
         app, hub = McpApp(), StreamHub()
         register_builtin_tools(app, hub)
         stamps.instrument_hub(hub)
@@ -338,14 +393,13 @@ async def run(cfg: TickToTradeConfig) -> dict[str, Any]:
             for venue in venues:
                 await venue.user.close()
             await adapter.close()
-        sim_conn.send("stop")
-        sim_stamps = await _receive(sim_conn, "stamps", STARTUP_TIMEOUT_S)
+        sim_stamps = await exchange.stop()
     finally:
-        for proc in (bot_proc, sim_proc):
-            if proc is not None:
-                proc.join(timeout=10)
-                if proc.is_alive():
-                    proc.kill()
+        if bot_proc is not None:
+            bot_proc.join(timeout=10)
+            if bot_proc.is_alive():
+                bot_proc.kill()
+        exchange.end()
     emit = {(sym, u): ns for sym, u, ns in sim_stamps["emit"]}
     accepted: dict[str, int] = sim_stamps["accepted"]
     engine_in: dict[str, int] = sim_stamps["engine_in"]
@@ -371,7 +425,7 @@ async def run(cfg: TickToTradeConfig) -> dict[str, Any]:
             "speed": cfg.speed,
             "tls": cfg.tls,
             "symbols": list(cfg.symbols),
-            "layout": "simulator, server and bot in three processes",
+            "layout": LAYOUTS[cfg.layout],
         },
         "actions": len(samples),
         "adapter": exchange_side,
@@ -384,7 +438,7 @@ def print_table(doc: dict[str, Any]) -> None:
     r = doc["result"]
     c = doc["config"]
     print(f"tick-to-trade ({'wss' if c['tls'] else 'ws'}, replay {c['speed']}x, {r['samples']} order actions joined "
-          f"of {doc['actions']}; simulator, server and bot in separate processes)")  # fmt: skip
+          f"of {doc['actions']}; {c['layout']})")  # fmt: skip
     print(f"  {'hop':16s} {'p50 µs':>10s} {'p90 µs':>10s} {'p99 µs':>10s}  share of p50")
     for name, _, _ in HOPS:
         h = r["hops"][name]
@@ -403,7 +457,7 @@ def print_table(doc: dict[str, Any]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``tradingmcp bench ticktotrade [--duration S] [--speed X] [--no-tls] [--out DIR]``."""
+    """``tradingmcp bench ticktotrade [--duration S] [--speed X] [--no-tls] [--layout L] [--out DIR]``."""
     import uvloop
 
     d = TickToTradeConfig()
@@ -414,6 +468,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--symbol", action="append", default=None, help="symbols (default BTCUSDT and ETHUSDT)")
     p.add_argument("--data", default=None, help="data root (default ../shared/data)")
     p.add_argument("--out", type=Path, default=d.out_dir, help="output folder (default bench-results)")
+    p.add_argument(
+        "--layout",
+        choices=sorted(LAYOUTS),
+        default=d.layout,
+        help="separate: simulator, server and bot in three processes (default); embedded: the simulator on the "
+        "server's event loop, as `tradingmcp serve` runs it without credentials",
+    )
     args = p.parse_args(argv)
     cfg = replace(
         d,
@@ -423,6 +484,7 @@ def main(argv: list[str] | None = None) -> int:
         symbols=tuple(s.upper() for s in args.symbol) if args.symbol else d.symbols,
         data_dir=Path(args.data) if args.data else None,
         out_dir=args.out,
+        layout=args.layout,
     )
     doc = uvloop.run(run(cfg))
     print_table(doc)

@@ -37,5 +37,18 @@ async def test_ticktotrade_run(data_dir: Path, tmp_path: Path) -> None:
     assert result["end_to_end"]["p50"] >= result["bot_tick_to_ack"]["p50"] > 0
     split = result["order_hops"]
     assert split["matching"]["n"] > 0 and all(split[name]["p50"] >= 0 for name, _, _ in ORDER_HOPS)
+    assert doc["config"]["layout"].startswith("simulator, server and bot in three")
     sent = doc["adapter"]["ws_api_requests"]  # the orders went over the WS API, not REST
     assert sent.get("order.place", 0) + sent.get("order.cancelReplace", 0) >= result["samples"]
+
+
+async def test_ticktotrade_embedded_layout(data_dir: Path, tmp_path: Path) -> None:
+    """The simulator on the server's loop (as ``serve`` runs it): the same joins, fewer processes."""
+    doc = await run(
+        TickToTradeConfig(
+            duration_s=2.0, speed=5.0, symbols=("BTCUSDT",), data_dir=data_dir, out_dir=tmp_path, layout="embedded"
+        )
+    )
+    assert doc["result"]["samples"] > 0, doc
+    assert "server's event loop" in doc["config"]["layout"]
+    assert doc["result"]["order_hops"]["to_exchange"]["n"] > 0
