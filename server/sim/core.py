@@ -175,9 +175,13 @@ class EngineCore:
 
     def register(self, order: Order) -> None:
         """Record a new order as open and queue its NEW report."""
-        self.orders[(order.symbol, order.order_id)] = order
+        key = (order.symbol, order.order_id)
+        self.orders[key] = order
         self.open.setdefault(order.symbol, []).append(order)
-        self.accounts[order.api_key].orders.append(order)
+        acct = self.accounts[order.api_key]
+        acct.orders.append(order)
+        acct.open_orders[key] = order
+        acct.newest_by_client_id[(order.symbol, order.client_order_id)] = order
 
     def fill(self, order: Order, price: Decimal, qty: Decimal, *, is_maker: bool, now: int, time_ms: int) -> Trade:
         """Execute ``qty`` of ``order`` at ``price``: pay from the order's lock, credit the received asset net of
@@ -242,8 +246,12 @@ class EngineCore:
 
     def _close(self, order: Order) -> None:
         book = self.open.get(order.symbol)
-        if book is not None and order in book:
-            book.remove(order)
+        if book is not None:
+            for i, resting in enumerate(book):
+                if resting is order:  # identity: Order's dataclass __eq__ compares every field
+                    del book[i]
+                    break
+        self.accounts[order.api_key].open_orders.pop((order.symbol, order.order_id), None)
         lst = self.list_of.get((order.symbol, order.order_id))
         if lst is not None and not any(o.is_open for o in lst.orders):
             self._list_done(lst, self.clock_ms())

@@ -34,18 +34,19 @@ class OrderDesk(EngineCore):
 
     def open_of(self, acct: Account, symbol: str | None = None) -> list[Order]:
         """The account's open orders (on ``symbol``, or all), oldest first."""
-        return [o for o in acct.orders if o.is_open and (symbol is None or o.symbol == symbol)]
+        return [o for o in acct.open_orders.values() if o.is_open and (symbol is None or o.symbol == symbol)]
 
     def find_order(self, acct: Account, symbol: str, order_id: int | None, client_order_id: str | None) -> Order | None:
         """The account's order by ``orderId`` or by ``origClientOrderId`` (an open one first, else the newest)."""
         if order_id is not None:
             order = self.orders.get((symbol, order_id))
             return order if order is not None and order.api_key == acct.api_key else None
-        matches = [o for o in acct.orders if o.symbol == symbol and o.client_order_id == client_order_id]
-        open_matches = [o for o in matches if o.is_open]
-        if open_matches:
-            return open_matches[-1]
-        return matches[-1] if matches else None
+        if client_order_id is None:
+            return None
+        for order in reversed(acct.open_orders.values()):
+            if order.symbol == symbol and order.client_order_id == client_order_id and order.is_open:
+                return order
+        return acct.newest_by_client_id.get((symbol, client_order_id))
 
     # ---- placing ------------------------------------------------------------------------------------------------
 

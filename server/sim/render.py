@@ -22,6 +22,9 @@ def fmt(value: Decimal, digits: int = 8) -> str:
     return f"{value:.{digits}f}"
 
 
+_ZERO_8 = "0.00000000"
+
+
 def order_ack(order: Order, transact_time: int) -> dict[str, Any]:
     """``newOrderRespType=ACK``."""
     return {
@@ -88,7 +91,7 @@ def order_query(order: Order) -> dict[str, Any]:
         "type": order.type,
         "side": order.side,
         "stopPrice": fmt(order.stop_price),
-        "icebergQty": fmt(Decimal(0)),
+        "icebergQty": _ZERO_8,
         "time": order.time,
         "updateTime": order.update_time,
         "isWorking": order.is_working or (order.working_time != -1 and not order.is_open),
@@ -179,8 +182,10 @@ def execution_report(
         orig_client_order_id: ``C``; the canceled order's id for ``x=CANCELED``, else ``""``.
         ignore_id: ``I`` (an ignored, increasing id).
     """
-    last_qty = trade.qty if trade else Decimal(0)
-    last_price = trade.price if trade else Decimal(0)
+    if trade is not None:
+        last_qty, last_price, last_quote = fmt(trade.qty), fmt(trade.price), fmt(trade.qty * trade.price)
+    else:
+        last_qty = last_price = last_quote = _ZERO_8
     return {
         "e": "executionReport",
         "E": event_time,
@@ -192,16 +197,16 @@ def execution_report(
         "q": fmt(order.orig_qty),
         "p": fmt(order.price),
         "P": fmt(order.stop_price),
-        "F": fmt(Decimal(0)),
+        "F": _ZERO_8,
         "g": order.order_list_id,
         "C": orig_client_order_id,
         "x": execution_type,
         "X": order.status,
         "r": reject_reason,
         "i": order.order_id,
-        "l": fmt(last_qty),
+        "l": last_qty,
         "z": fmt(order.executed_qty),
-        "L": fmt(last_price),
+        "L": last_price,
         "n": fmt(trade.commission) if trade else "0",
         "N": trade.commission_asset if trade else None,
         "T": transaction_time,
@@ -212,7 +217,7 @@ def execution_report(
         "M": False,
         "O": order.time,
         "Z": fmt(order.cumm_quote_qty),
-        "Y": fmt(last_qty * last_price),
+        "Y": last_quote,
         "Q": fmt(order.orig_quote_order_qty),
         "W": order.working_time,
         "V": order.stp_mode,

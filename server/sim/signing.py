@@ -21,7 +21,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import unquote_plus, urlencode
 
@@ -195,13 +195,30 @@ def verify_ws(params: Mapping[str, Any], keys: Mapping[str, str], now_ms: int) -
     signature = params.get("signature")
     if not isinstance(signature, str) or not signature:
         raise mandatory_param("signature")
-    items = sorted((k, v) for k, v in params.items() if k != "signature")
-    candidates: list[str] = []
-    for python_bools in (False, True):
-        pairs = [(k, _ws_value(v, python_bools)) for k, v in items]
-        candidates.append("&".join(f"{k}={v}" for k, v in pairs))
-        candidates.append(urlencode(pairs))
-    if not _matches(secret, signature, candidates):
+    items = sorted([(k, v) for k, v in params.items() if k != "signature"])
+    if not _matches(secret, signature, _ws_payloads(items)):
         raise bad_signature()
     assert isinstance(api_key, str)
     return api_key
+
+
+def _ws_payloads(items: list[tuple[str, Any]]) -> Iterator[str]:
+    """The payloads a WS API client may have signed, most likely first, built lazily (the first usually matches):
+    ``k=v&...`` as is, then percent-encoded (``urlencode``), each with JSON then Python spellings of booleans."""
+    has_bool = False
+    parts: list[str] = []
+    for k, v in items:
+        if v.__class__ is str:
+            parts.append(k + "=" + v)
+        else:
+            has_bool = has_bool or isinstance(v, bool)
+            parts.append(k + "=" + _ws_value(v, False))
+    first = "&".join(parts)
+    yield first
+    seen = {first}
+    for python_bools in (False, True) if has_bool else (False,):
+        pairs = [(k, _ws_value(v, python_bools)) for k, v in items]
+        for text in ("&".join([f"{k}={v}" for k, v in pairs]), urlencode(pairs)):
+            if text not in seen:
+                seen.add(text)
+                yield text

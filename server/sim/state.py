@@ -117,6 +117,10 @@ class Account:
     Attributes:
         free / locked: per asset.
         fees_paid: commission taken per asset (kept so balances can be audited).
+        orders: every order ever registered, oldest first.
+        open_orders: the open ones, ``(symbol, orderId) -> Order`` in placement order (an index kept by the engine
+            so per-request checks do not scan the whole history).
+        newest_by_client_id: ``(symbol, clientOrderId) -> Order``: the newest order carrying that id.
         changed: assets changed since the last ``outboundAccountPosition``.
     """
 
@@ -126,6 +130,8 @@ class Account:
     locked: dict[str, Decimal] = field(default_factory=dict)
     fees_paid: dict[str, Decimal] = field(default_factory=dict)
     orders: list[Order] = field(default_factory=list)
+    open_orders: dict[tuple[str, int], Order] = field(default_factory=dict)
+    newest_by_client_id: dict[tuple[str, str], Order] = field(default_factory=dict)
     trades: list[Trade] = field(default_factory=list)
     changed: set[str] = field(default_factory=set)
     update_time: int = 0

@@ -12,8 +12,10 @@ Follows https://developers.binance.com/docs/binance-spot-api-docs/web-socket-str
   pings every ``ping_interval_s`` (20 s) and drops peers that do not answer;
 - a ``serverShutdown`` event (``{"e": "serverShutdown", "E": ms}``) goes to every connection before the simulator stops.
 
-Every frame is serialized once (orjson) per form (raw / combined) and the same bytes go to every subscriber. A
-subscriber whose bounded queue overflows is disconnected (with a log line) so it never stalls the replay.
+Every frame is serialized once (orjson) per form (raw / combined) and the same bytes go to every subscriber, written
+to each connection at once when it is not behind (:class:`~tradingmcp.server.sim.outbox.FrameOutbox`). A subscriber
+over its frame limit (``queue_frames``: frames handed over in one loop turn plus frames queued under backpressure) is
+disconnected (with a log line) so it never stalls the replay.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import orjson
 from aiohttp import WSMsgType, web
 
 from tradingmcp.server.sim.market import INTERVAL_MS
+from tradingmcp.server.sim.outbox import FrameOutbox
 
 __all__ = ["StreamConfig", "StreamConnection", "StreamHub", "normalize_stream"]
 
@@ -80,18 +83,18 @@ class StreamConfig:
 
 
 class StreamConnection:
-    """One stream websocket: its subscriptions, output form and bounded frame queue."""
+    """One stream websocket: its subscriptions, output form and outbox (bounded, see ``FrameOutbox``)."""
 
     def __init__(self, ws: web.WebSocketResponse, combined: bool, queue_frames: int) -> None:
         self.ws = ws
         self.combined = combined
         self.streams: dict[str, None] = {}  # ordered set
-        self.queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=queue_frames)
+        self.outbox = FrameOutbox(ws, queue_frames)
         self.dropped = False
         self.received: deque[float] = deque()
 
     def __repr__(self) -> str:
-        return f"StreamConnection(streams={len(self.streams)}, combined={self.combined}, queued={self.queue.qsize()})"
+        return f"StreamConnection(streams={len(self.streams)}, combined={self.combined}, outbox={self.outbox!r})"
 
 
 class StreamHub:
@@ -117,7 +120,8 @@ class StreamHub:
         return stream in self._subs
 
     def publish(self, stream: str, payload: dict[str, Any]) -> int:
-        """Queue ``payload`` for every subscriber of ``stream``; returns how many got it."""
+        """Send ``payload`` to every subscriber of ``stream`` (written now unless it is behind); returns how many got
+        it."""
         subs = self._subs.get(stream)
         if not subs:
             return 0
@@ -131,10 +135,9 @@ class StreamHub:
                 frame = combined
             else:
                 frame = raw
-            try:
-                conn.queue.put_nowait(frame)
+            if conn.outbox.put(frame):
                 count += 1
-            except asyncio.QueueFull:
+            else:
                 self._drop(conn, f"slow consumer: more than {self.config.queue_frames} frames queued")
         self.frames_sent += count
         return count
@@ -246,10 +249,9 @@ class StreamHub:
         conn = StreamConnection(ws, combined, self.config.queue_frames)
         self._conns.add(conn)
         self.subscribe(conn, names)  # before the handshake answer: nothing published after it is missed
-        writer: asyncio.Task[None] | None = None
         try:
             await ws.prepare(request)
-            writer = asyncio.create_task(self._writer(conn))
+            conn.outbox.start(request.transport)
             async for msg in ws:
                 if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
                     continue
@@ -261,24 +263,12 @@ class StreamHub:
                     break
                 data = msg.data if isinstance(msg.data, str) else msg.data.decode(errors="replace")
                 reply = self.handle_control(conn, data)
-                if not conn.queue.full():
-                    conn.queue.put_nowait(orjson.dumps(reply))
+                conn.outbox.put(orjson.dumps(reply))  # refused only when over the limit: the reply is dropped
         finally:
             self.unsubscribe(conn, list(conn.streams))
             self._conns.discard(conn)
-            if writer is not None:
-                writer.cancel()
-                await asyncio.gather(writer, return_exceptions=True)
+            await conn.outbox.aclose()
         return ws
-
-    async def _writer(self, conn: StreamConnection) -> None:
-        ws = conn.ws
-        while not ws.closed:
-            frame = await conn.queue.get()
-            try:
-                await ws.send_frame(frame, WSMsgType.TEXT)
-            except (ConnectionError, RuntimeError):
-                return
 
     async def close_all(self, event_ms: int) -> None:
         """Send ``serverShutdown`` and close every stream connection."""

@@ -25,6 +25,7 @@ import orjson
 from aiohttp import WSMsgType, web
 
 from tradingmcp.server.sim.errors import BinanceError, mandatory_param, subscription_active
+from tradingmcp.server.sim.outbox import FrameOutbox
 from tradingmcp.server.sim.rest import UNKNOWN_ERROR, SimState, run_public, run_signed
 from tradingmcp.server.sim.signing import verify_ws
 from tradingmcp.server.sim.weights import RateLimitedError, ws_weight
@@ -78,12 +79,22 @@ def _as_str(value: Any) -> str:
 
 
 class WsApiSession:
-    """One WS API connection: outgoing queue and its user data subscriptions (``subscriptionId -> api_key``)."""
+    """One WS API connection: its outbox (replies and events, see :class:`FrameOutbox`) and its user data
+    subscriptions (``subscriptionId -> api_key``).
 
-    def __init__(self, ws: web.WebSocketResponse, ip: str, queue_frames: int) -> None:
+    Args:
+        ws: the prepared websocket.
+        ip: the peer address (rate limits).
+        queue_frames: the outbox limit (frames handed over in one loop turn plus frames queued).
+        transport: the connection's transport (``request.transport``); None sends every frame through the
+            outbox's writer task.
+    """
+
+    def __init__(self, ws: web.WebSocketResponse, ip: str, queue_frames: int, transport: object | None = None) -> None:
         self.ws = ws
         self.ip = ip
-        self.queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=queue_frames)
+        self.outbox = FrameOutbox(ws, queue_frames)
+        self.outbox.start(transport)
         self.subscriptions: dict[int, str] = {}
         self.next_subscription_id = 0
         self.dropped = False
@@ -105,19 +116,19 @@ class UserStreamRouter:
         self._sessions.discard(session)
 
     def dispatch(self, events: list[tuple[str, dict[str, Any]]]) -> None:
-        """Queue each ``(api_key, event)`` to every subscription of that key."""
+        """Send each ``(api_key, event)`` to every subscription of that key (serialized once per event)."""
         if not events or not self._sessions:
             return
         for api_key, event in events:
-            raw = orjson.dumps(event)
+            raw: bytes | None = None
             for session in list(self._sessions):
                 for sub_id, key in session.subscriptions.items():
                     if key != api_key:
                         continue
+                    if raw is None:
+                        raw = orjson.dumps(event)
                     frame = b'{"subscriptionId":' + str(sub_id).encode() + b',"event":' + raw + b"}"
-                    try:
-                        session.queue.put_nowait(frame)
-                    except asyncio.QueueFull:
+                    if not session.outbox.put(frame):
                         self._drop(session)
                         break
 
@@ -151,7 +162,7 @@ def handle_request(state: SimState, session: WsApiSession, msg: Mapping[str, Any
         if not isinstance(params_raw, dict):
             raise BinanceError(-1135, "Invalid 'params' in JSON request; expected an object.")
         state.limiter.charge(session.ip, ws_weight(method, params_raw), now)
-        params = {k: _as_str(v) for k, v in params_raw.items()}
+        params = {k: v if v.__class__ is str else _as_str(v) for k, v in params_raw.items()}
         if method in _PUBLIC:
             result = run_public(state, _PUBLIC[method], params)
         elif method in _SIGNED:
@@ -234,9 +245,8 @@ def make_ws_api_handler(
             )
         ws = web.WebSocketResponse(heartbeat=ping_interval_s, autoping=True)
         await ws.prepare(request)
-        session = WsApiSession(ws, ip, queue_frames)
+        session = WsApiSession(ws, ip, queue_frames, request.transport)
         router.add(session)
-        writer = asyncio.create_task(_writer(session))
         try:
             async for msg in ws:
                 if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
@@ -250,25 +260,13 @@ def make_ws_api_handler(
                                              "error": {"code": -1000, "msg": "Malformed request: expected a JSON object."}}  # fmt: skip
                 else:
                     reply = handle_request(state, session, req)
-                try:
-                    session.queue.put_nowait(orjson.dumps(reply))
-                except asyncio.QueueFull:
+                # the requester's reply goes out first, then the user events fan out (to it and to everyone else)
+                if not session.outbox.put(orjson.dumps(reply)):
                     break
                 state.on_engine_events()
         finally:
             router.remove(session)
-            writer.cancel()
-            await asyncio.gather(writer, return_exceptions=True)
+            await session.outbox.aclose()
         return ws
 
     return handler
-
-
-async def _writer(session: WsApiSession) -> None:
-    ws = session.ws
-    while not ws.closed:
-        frame = await session.queue.get()
-        try:
-            await ws.send_frame(frame, WSMsgType.TEXT)
-        except (ConnectionError, RuntimeError):
-            return

@@ -1,0 +1,73 @@
+"""The simulator's hot paths: order lookups through the per-account indexes, and the frame outbox on a real socket."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import orjson
+import websockets
+from engine_support import Clock, book_after, limit, make_engine
+
+from tradingmcp.server.sim.app import SimConfig, Simulator
+from tradingmcp.server.sim.book import SimBook
+
+
+def _far_bid(book: SimBook) -> str:
+    best = book.best_bid()
+    assert best is not None
+    return str(best[0] - 50)
+
+
+def test_lookup_by_client_id_prefers_the_open_order_then_the_newest(data_dir: Path) -> None:
+    book = book_after(300)
+    engine = make_engine(book, Clock())
+    price = _far_bid(book)
+    first = engine.new_order("alice", limit("BUY", "0.001", price, newClientOrderId="same"))
+    engine.cancel_order("alice", {"symbol": "BTCUSDT", "origClientOrderId": "same"})
+    second = engine.new_order("alice", limit("BUY", "0.001", price, newClientOrderId="same"))
+    assert second["orderId"] != first["orderId"]
+    found = engine.get_order("alice", {"symbol": "BTCUSDT", "origClientOrderId": "same"})
+    assert found["orderId"] == second["orderId"] and found["status"] == "NEW"
+    engine.cancel_order("alice", {"symbol": "BTCUSDT", "origClientOrderId": "same"})
+    found = engine.get_order("alice", {"symbol": "BTCUSDT", "origClientOrderId": "same"})
+    assert found["orderId"] == second["orderId"] and found["status"] == "CANCELED"  # newest of the closed ones
+
+
+def test_open_orders_stay_exact_over_a_long_history(data_dir: Path) -> None:
+    book = book_after(300)
+    engine = make_engine(book, Clock())
+    price = _far_bid(book)
+    kept: list[int] = []
+    for i in range(300):  # more than MAX_NUM_ORDERS (200) placed in total, so canceled ones must not count
+        body = engine.new_order("alice", limit("BUY", "0.001", price, newClientOrderId=f"c{i}"))
+        if i % 3 == 0:
+            kept.append(body["orderId"])
+        else:
+            engine.cancel_order("alice", {"symbol": "BTCUSDT", "orderId": str(body["orderId"])})
+    rows = engine.open_orders("alice", {"symbol": "BTCUSDT"})
+    assert [r["orderId"] for r in rows] == kept
+    assert len(engine.all_orders("alice", {"symbol": "BTCUSDT", "limit": "1000"})) == 300
+
+
+async def test_burst_past_the_socket_buffers_arrives_complete_and_in_order(data_dir: Path) -> None:
+    """Frames written directly, then queued once the transport backs up, reach a late reader in publish order."""
+    config = SimConfig(speed=0, data_dir=data_dir)
+    async with (
+        Simulator(config) as sim,
+        websockets.connect(sim.stream_url + "ws/btcusdt@trade", max_queue=None, compression=None) as ws,
+    ):
+        await asyncio.sleep(0.05)  # the server finishes the handshake and starts the connection's outbox
+        assert sim.hub.wants("btcusdt@trade")
+        filler = "x" * 2000
+        count = 3000  # ~6 MB: more than the kernel and transport buffers take while nobody reads
+        for i in range(count):
+            assert sim.hub.publish("btcusdt@trade", {"seq": i, "pad": filler}) == 1
+        conn = next(c for c in sim.hub._conns)  # the one stream connection
+        assert 0 < conn.outbox.queued < count  # the first frames went out directly, the rest queued behind
+        seen: list[int] = []
+        async with asyncio.timeout(20):
+            while len(seen) < count:
+                seen.append(orjson.loads(await ws.recv())["seq"])
+        assert seen == list(range(count))
+        assert sim.hub.wants("btcusdt@trade")  # not dropped: 3000 frames stay under the 10,000-frame limit
