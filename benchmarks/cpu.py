@@ -75,23 +75,6 @@ async def _canned_server(payload: str) -> Any:
     return await picows.ws_create_server(listener, servers.HOST, 0)
 
 
-async def _raw_client(url: str, message: bytes) -> roundtrip.PicowsRoundTrip:
-    import picows
-
-    fifo = roundtrip._Fifo()
-
-    class Listener(picows.WSListener):
-        def on_ws_frame(self, transport: picows.WSTransport, frame: picows.WSFrame) -> None:
-            if frame.msg_type == picows.WSMsgType.TEXT:
-                fifo.answer()
-
-        def on_ws_disconnected(self, transport: picows.WSTransport) -> None:
-            fifo.fail(ConnectionResetError("disconnected"))
-
-    transport, _ = await picows.ws_connect(Listener, url, extra_headers={"Sec-WebSocket-Protocol": "mcp"})
-    return roundtrip.PicowsRoundTrip("ours-server", transport, fifo, message)
-
-
 async def _per_call_us(rt: roundtrip.RoundTrip, calls: int) -> float:
     start = time.perf_counter_ns()
     for _ in range(calls):
@@ -115,7 +98,10 @@ async def run_cpu_cost(calls: int = 20_000, rounds: int = 5, payload_chars: int 
     try:
         rts["tcp-floor"] = await roundtrip.dial(C.TCP_FLOOR, tcp_info, payload, None)
         rts["picows-echo"] = await roundtrip.dial(C.PICOWS_ECHO, pw_info, payload, None)
-        rts["ours-server"] = await _raw_client(str(mcp_info["url"]), request)
+        mcp_url = str(mcp_info["url"])
+        rts["ours-server"] = await roundtrip._dial_picows(
+            "ours-server", mcp_url, request, {"Sec-WebSocket-Protocol": "mcp"}
+        )
         canned_url = f"ws://{servers.HOST}:{canned.sockets[0].getsockname()[1]}/"
         rts["ours-client"] = await roundtrip.dial_mcp(C.MCP_WS_PICOWS, {"url": canned_url}, payload, None)
         rts["mcp-ws-picows"] = await roundtrip.dial(C.MCP_WS_PICOWS, mcp_info, payload, None)

@@ -248,7 +248,8 @@ async def dial_mcp(scenario: str, info: dict[str, Any], payload: str, cert_dir: 
     return McpRoundTrip(scenario, client, payload)
 
 
-async def _dial_picows(name: str, url: str, msg: bytes) -> PicowsRoundTrip:
+async def _dial_picows(name: str, url: str, msg: bytes, headers: dict[str, str] | None = None) -> PicowsRoundTrip:
+    """A raw picows client bouncing ``msg`` (``headers``: extra upgrade headers, e.g. the ``mcp`` subprotocol)."""
     import picows
 
     fifo = _Fifo()
@@ -261,7 +262,7 @@ async def _dial_picows(name: str, url: str, msg: bytes) -> PicowsRoundTrip:
         def on_ws_disconnected(self, transport: picows.WSTransport) -> None:
             fifo.fail(ConnectionResetError("disconnected"))
 
-    transport, _ = await picows.ws_connect(Listener, url)
+    transport, _ = await picows.ws_connect(Listener, url, extra_headers=headers)
     return PicowsRoundTrip(name, transport, fifo, msg)
 
 
