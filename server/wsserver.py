@@ -105,7 +105,7 @@ class ClientConnection:
     # FrameHandler ------------------------------------------------------
     def on_open(self, conn: ws.Connection) -> None:
         self.conn = conn
-        self.out = OutboundQueue(conn.send_text, lambda: conn.writing_paused)
+        self.out = OutboundQueue(conn.send_text, conn)  # reads conn.writing_paused on each send
         self.server.connections.add(self)
 
     def on_writable(self) -> None:

@@ -15,24 +15,35 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable, Hashable
+from typing import Protocol
 
 _Entry = list[object]  # [key | None, bytes]
+
+
+class WriteFlow(Protocol):
+    """The connection's write-buffer state (:class:`~tradingmcp.transport.ws.Connection` is one)."""
+
+    @property
+    def writing_paused(self) -> bool:
+        """True while the write buffer is above its high watermark."""
+        ...
 
 
 class OutboundQueue:
     """Args:
     write: hands one message (UTF-8 JSON bytes) to the connection.
-    paused: True while the connection's write buffer is above its high watermark.
+    flow: the connection's write-buffer state: its ``writing_paused`` attribute is read on every send (a plain
+        attribute read, no call: this is on every response's path).
     clock: monotonic seconds (injectable for tests).
     """
 
-    __slots__ = ("_clock", "_paused", "_q", "_slots", "_write", "behind_since", "conflated", "queued_bytes", "sent")
+    __slots__ = ("_clock", "_flow", "_q", "_slots", "_write", "behind_since", "conflated", "queued_bytes", "sent")
 
     def __init__(
-        self, write: Callable[[bytes], None], paused: Callable[[], bool], clock: Callable[[], float] = time.monotonic
+        self, write: Callable[[bytes], None], flow: WriteFlow, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self._write = write
-        self._paused = paused
+        self._flow = flow
         self._clock = clock
         self._q: deque[_Entry] = deque()
         self._slots: dict[Hashable, _Entry] = {}
@@ -46,7 +57,7 @@ class OutboundQueue:
 
     def send(self, data: bytes) -> None:
         """A response, error or control notification: delivered in order, never dropped."""
-        if not self._q and not self._paused():
+        if not self._q and not self._flow.writing_paused:
             self._write(data)
             self.sent += 1
             return
@@ -54,7 +65,7 @@ class OutboundQueue:
 
     def send_conflatable(self, key: Hashable, data: bytes) -> None:
         """A market-data notification: latest wins per ``key`` while the client is behind."""
-        if not self._q and not self._paused():
+        if not self._q and not self._flow.writing_paused:
             self._write(data)
             self.sent += 1
             return
@@ -82,7 +93,8 @@ class OutboundQueue:
         """Write queued messages until the connection pauses again; returns how many were written."""
         n = 0
         q = self._q
-        while q and not self._paused():
+        flow = self._flow
+        while q and not flow.writing_paused:
             key, data = q.popleft()
             if key is not None:
                 del self._slots[key]

@@ -13,8 +13,12 @@ class Wire:
         self.paused = False
         self.now = 100.0
 
+    @property
+    def writing_paused(self) -> bool:
+        return self.paused
+
     def queue(self) -> OutboundQueue:
-        return OutboundQueue(self.frames.append, lambda: self.paused, clock=lambda: self.now)
+        return OutboundQueue(self.frames.append, self, clock=lambda: self.now)
 
 
 def test_writes_straight_through_while_keeping_up() -> None:
@@ -75,7 +79,7 @@ def test_flush_stops_when_the_connection_pauses_again() -> None:
         if len(frames) == 2:
             w.paused = True
 
-    q = OutboundQueue(write, lambda: w.paused, clock=lambda: w.now)
+    q = OutboundQueue(write, w, clock=lambda: w.now)
     w.paused = True
     for i in range(5):
         q.send(b"m%d" % i)
