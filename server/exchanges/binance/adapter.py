@@ -8,8 +8,9 @@ honours 429/418, and on -1021 resyncs the clock offset and retries.
 Order placement, cancel and cancel-replace go over the WebSocket API (``order.place``, ``order.cancel``,
 ``order.cancelReplace``) on a lean connection of our own (:mod:`.wsapi`, opened by :meth:`BinanceAdapter.start` and
 reopened after a drop) — one frame each way instead of an HTTP request — under the same limiter and error mapping;
-while that connection is not open (nothing was sent) they go over REST. The user data stream stays on python-binance's
-``client.ws_api`` connection.
+while that connection is not open (nothing was sent) they go over REST. The user data stream rides the same connection
+(:mod:`.userdata`: subscribed first on every connection, events parsed in the frame callback); python-binance is
+used for REST only.
 
 Idempotent placement: every new order carries a ``newClientOrderId`` (the caller's or a generated one). When a
 placement times out or gets a 5xx (outcome unknown), the adapter queries ``origClientOrderId`` before re-sending, so a
@@ -18,7 +19,6 @@ retry can never create a second order.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
@@ -95,7 +95,7 @@ class BinanceAdapter(BinanceRest, AdapterLifecycle):
         await self.start_orders()
 
     async def close(self) -> None:
-        """Close streams, the WS API connections and the HTTP session; idempotent."""
+        """Close streams, the WS API connection and the HTTP session; idempotent."""
         await self.ws.close()
         await self.streams.close()
         if self._user is not None:
@@ -104,7 +104,7 @@ class BinanceAdapter(BinanceRest, AdapterLifecycle):
         self._market_events.close()
         self._user_events.close()
         ws_api = self.client.ws_api
-        if ws_api is not None and ws_api.ws is not None:
+        if ws_api is not None and ws_api.ws is not None:  # only if someone used python-binance's ws_* calls
             # stop python-binance's read loop now instead of after its 10 s recv timeout
             ws_api.ws_state = WSListenerState.EXITING
             with contextlib.suppress(Exception):
@@ -355,21 +355,28 @@ class BinanceAdapter(BinanceRest, AdapterLifecycle):
             return None
         return book.snapshot(depth)
 
+    def _user_stream(self) -> UserDataStream:
+        if self._user is None:
+            self._user = UserDataStream(
+                self.ws, self._user_events, self.config.reconnect_delay_s, self.config.ws_api_reconnect_max_s
+            )
+        return self._user
+
     async def start_user_stream(self) -> None:
-        """Subscribe to the account's user data (WS API) now, waiting for the acknowledgement.
+        """Subscribe to the account's user data (``userDataStream.subscribe.signature`` on the WS API order channel)
+        now, waiting for the acknowledgement; it is made again on every reconnect.
 
         Raises:
-            TimeoutError: the subscription was not acknowledged in time.
+            TimeoutError: the subscription was not acknowledged in time (it keeps trying in the background).
         """
-        if self._user is None:
-            self._user = UserDataStream(self.client, self._user_events, self.config.reconnect_delay_s)
-        await self._user.start(self.config.request_timeout_s)
+        await self._user_stream().start(self.config.request_timeout_s)
 
     def user_events(self) -> AsyncIterator[UserEvent]:
-        """Order/balance updates (call :meth:`start_user_stream` first to be sure not to miss early events)."""
+        """Order/balance updates and StreamStatus notices (``connected``; ``reconnecting``: re-read open orders and
+        balances), put on the queue in the frame callback. Call :meth:`start_user_stream` first to be sure not to
+        miss early events; ``.listen(callback)`` on the result delivers them synchronously, with no task hop."""
         if self._user is None:
-            self._user = UserDataStream(self.client, self._user_events, self.config.reconnect_delay_s)
-            asyncio.get_running_loop().create_task(self._user.start(self.config.request_timeout_s))
+            self._user_stream().start_soon(self.config.request_timeout_s)
         return aiter(self._user_events)
 
     async def server_status(self) -> ServerStatus:

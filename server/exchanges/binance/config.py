@@ -27,8 +27,8 @@ class BinanceConfig:
         allow_mainnet: explicit opt-in to trade with real funds.
         rest_url: REST base ending in ``/api`` (overrides the testnet/mainnet default; e.g. the simulator's).
         stream_url: market-stream base ending in ``/`` (``<base>stream?streams=...``).
-        ws_api_url: WebSocket API endpoint (``.../ws-api/v3``), used for the user data stream (python-binance's
-            connection) and for orders (a lean connection of our own, see ``binance.wsapi``).
+        ws_api_url: WebSocket API endpoint (``.../ws-api/v3``): orders and the user data stream share one lean
+            connection of our own (see ``binance.wsapi`` and ``binance.userdata``).
         recv_window_ms: ``recvWindow`` of signed requests (Binance default 5000, max 60000).
         request_timeout_s: REST request timeout (s).
         max_rate_wait_s: longest a request may queue in the rate limiter before RateLimited is raised (s).
@@ -41,9 +41,10 @@ class BinanceConfig:
         max_streams_per_connection: Binance's cap (1024).
         max_control_messages_per_s: outgoing SUBSCRIBE/UNSUBSCRIBE per second (Binance allows 5 incoming
             messages/s per connection, pongs included, so 4 keeps a margin).
-        reconnect_delay_s: pause before reopening a dropped market stream or user data stream (s); also the first
-            backoff step of the WS API order channel.
-        ws_api_reconnect_max_s: longest backoff between attempts to reopen the WS API order channel (s).
+        reconnect_delay_s: pause before reopening a dropped market stream (s); also the first backoff step of the WS
+            API order channel (reopen) and of a refused user data subscription (subscribe again).
+        ws_api_reconnect_max_s: longest backoff between attempts to reopen the WS API order channel or to make a
+            refused user data subscription again (s).
         client_order_prefix: prefix of generated ``newClientOrderId`` values (max 36 characters in total).
     """
 

@@ -61,7 +61,7 @@ class BinanceRest:
         rest = config.effective_rest_url
         self.client.API_URL = self.client.API_TESTNET_URL = rest
         self.client.ws_api._url = config.effective_ws_api_url
-        self.client.ws_api._ws_kwargs.update(NO_DEFLATE)  # the user data stream's connection
+        self.client.ws_api._ws_kwargs.update(NO_DEFLATE)  # unused by the adapter; if anything opens it
         self.client.REQUEST_RECVWINDOW = config.recv_window_ms
         self.client.REQUEST_TIMEOUT = config.request_timeout_s
         self.limiter = RateLimiter(

@@ -8,14 +8,15 @@ params sorted by name, see :mod:`.signing`) is answered on the same connection b
 ``count``) replaces the limiter's own counts, like the ``X-MBX-*`` headers of a REST reply; a 429/418 error carries
 ``error.data.retryAfter`` (epoch ms).
 
-Why not python-binance's ``client.ws_api`` (which keeps the user data stream): its read loop wraps every ``recv()``
+Why not python-binance's ``client.ws_api``: its read loop wraps every ``recv()``
 in ``asyncio.wait_for`` (a new Task per message on 3.11) before resolving the request's future, and its websockets
 client negotiates permessage-deflate. Here the connection is :mod:`tradingmcp.transport.ws` (picows: frame
 callbacks, TCP_NODELAY, no compression) and each reply resolves its request's future directly in the frame callback:
 no task, queue or decompression between the socket and the caller. Measured on the simulator in one process
 (order.place round trip p50, N=2000): python-binance ``ws_create_order`` 230-250 µs, the previous channel on
 ``client.ws_api`` 250-275 µs (425-435 µs when the user data stream shared it), this channel 130 µs (185-195 µs with
-python-binance's user data stream busy on the same event loop).
+python-binance's user data stream busy on the same event loop; 160-165 µs with the user data stream on this
+connection, whose ``executionReport`` is then queued ~145 µs sooner: request written -> event 145 µs vs 290 µs).
 
 Connection: :meth:`WsApiChannel.start` opens it (the adapter does on start) and keeps it open: after a drop it
 reconnects with exponential backoff (:func:`reconnect_delay_s`). The exchange pings every 20 s; picows answers with
@@ -23,6 +24,11 @@ pongs; we also ping an idle connection so a silently dead one is noticed. While 
 says nothing was sent and the caller uses REST. A connection lost after a request frame was written leaves the
 outcome unknown (:class:`~tradingmcp.server.exchanges.errors.ExchangeUnavailable`): the caller must look the order up
 by client order id before sending it again.
+
+Pushes: a frame without ``id`` (a user data event ``{"subscriptionId", "event"}``, see
+https://developers.binance.com/docs/binance-spot-api-docs/user-data-stream) goes to the attached :class:`ChannelSink`
+inside the frame callback; the sink also hears when a connection opens (it may write its subscription first, before
+any order can) and when it is lost (:mod:`.userdata` does both).
 """
 
 from __future__ import annotations
@@ -31,8 +37,8 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Any, Protocol
 
 import orjson
 
@@ -116,6 +122,22 @@ def reconnect_delay_s(attempt: int, base_s: float, max_s: float, rand: Callable[
     return min(max_s, base_s * 2.0 ** min(attempt, 30)) * (0.5 + 0.5 * rand())
 
 
+class ChannelSink(Protocol):
+    """Hears the pushes of a :class:`WsApiChannel`'s connection (the user data stream, :mod:`.userdata`).
+
+    Every method runs synchronously (the first two inside the frame callback) and must not block.
+    """
+
+    def on_open(self) -> None:
+        """A connection just opened; nothing else has been written on it yet (requests written now go first)."""
+
+    def on_push(self, msg: dict[str, Any]) -> None:
+        """A frame without ``id``: ``{"subscriptionId": N, "event": {...}}``."""
+
+    def on_lost(self, reason: str) -> None:
+        """The open connection was lost (not by :meth:`WsApiChannel.close`); it is being reopened."""
+
+
 class _Link:
     """One connection's FrameHandler: resolves its own pending requests' futures in the frame callback."""
 
@@ -132,13 +154,24 @@ class _Link:
 
     def on_text(self, data: TextData) -> None:
         try:
-            reply = orjson.loads(data)
-            future = self.pending.pop(reply["id"], None)
-        except (orjson.JSONDecodeError, KeyError, TypeError):
+            msg = orjson.loads(data)
+            req_id = msg.get("id")
+            future = self.pending.pop(req_id, None) if req_id is not None else None
+        except (orjson.JSONDecodeError, AttributeError, TypeError):
             log.warning("unreadable WS API frame ignored")
             return
-        if future is not None and not future.done():
-            future.set_result(reply)
+        if future is not None:
+            if not future.done():
+                future.set_result(msg)
+        elif req_id is None:
+            sink = self.channel.sink
+            if sink is not None and "event" in msg:
+                try:
+                    sink.on_push(msg)
+                except Exception:
+                    log.exception("WS API push handler failed")
+            else:
+                log.warning("WS API frame without id ignored")
 
     def on_close(self, code: int, reason: str) -> None:
         pending, self.pending = self.pending, {}
@@ -169,6 +202,7 @@ class WsApiChannel:
     Attributes:
         requests: requests answered (any status), by method.
         connects: connections opened so far.
+        sink: gets pushes, opens and losses (see :class:`ChannelSink`); set it before :meth:`start` or any time.
     """
 
     def __init__(
@@ -195,6 +229,7 @@ class WsApiChannel:
         )
         self.requests: dict[str, int] = {}
         self.connects = 0
+        self.sink: ChannelSink | None = None
         self._link: _Link | None = None
         self._next_id = 1
         self._task: asyncio.Task[None] | None = None
@@ -254,6 +289,7 @@ class WsApiChannel:
                 self._link = link
                 self.connects += 1
                 attempt = 0
+                self._opened(link)
                 self._attempted.set()
                 await link.lost.wait()
                 if self._closing:
@@ -262,17 +298,34 @@ class WsApiChannel:
             await asyncio.sleep(reconnect_delay_s(attempt, self.reconnect_base_s, self.reconnect_max_s))
             attempt += 1
 
+    def _opened(self, link: _Link) -> None:
+        """Tell the sink, with no await since ``link`` was published: its requests are the first on the wire."""
+        sink = self.sink
+        if sink is not None and link.conn is not None and not link.conn.closed:
+            try:
+                sink.on_open()
+            except Exception:
+                log.exception("WS API open handler failed")
+
     def _on_lost(self, link: _Link, code: int, reason: str) -> None:
         if link is self._link and not self._closing:
             log.warning("Binance WS API connection lost (%s %s); reconnecting, orders use REST meanwhile", code, reason)
+            sink = self.sink
+            if sink is not None:
+                try:
+                    sink.on_lost(f"connection closed with {code} {reason}".strip())
+                except Exception:
+                    log.exception("WS API loss handler failed")
 
     # --- requests ------------------------------------------------------------------------------------------------
-    async def request(self, method: str, params: Mapping[str, Any]) -> Any:
-        """Send one signed request and return its ``result``.
+    async def request(self, method: str, params: Mapping[str, Any], *, signed: bool = True) -> Any:
+        """Send one request (signed unless ``signed`` is False) and return its ``result``.
 
         Args:
             method: e.g. ``order.place``.
             params: the request params (strings/ints as on the wire), without the auth params.
+            signed: add ``apiKey``/``timestamp``/``recvWindow``/``signature`` (False for e.g.
+                ``userDataStream.unsubscribe``, which takes no auth params).
 
         Raises:
             WsApiDown: the connection is not open; nothing was sent.
@@ -280,37 +333,49 @@ class WsApiChannel:
                 written (outcome unknown: look the order up by client order id before sending it again).
             ExchangeError: a typed subclass for an error reply (its ``__cause__`` is a :class:`WsApiReply`).
         """
+        link, req_id, future = self._write(method, params, signed)
+        return await self._result(method, link, req_id, future)
+
+    def send(self, method: str, params: Mapping[str, Any], *, signed: bool = True) -> Coroutine[Any, Any, Any]:
+        """Write one signed request NOW (before anything else gets the loop) and return the coroutine that waits for
+        its ``result`` (await it, or run it as a task: its timeout starts then). Raises like :meth:`request`;
+        :class:`WsApiDown` right away."""
+        link, req_id, future = self._write(method, params, signed)
+        return self._result(method, link, req_id, future)
+
+    def _write(
+        self, method: str, params: Mapping[str, Any], signed: bool
+    ) -> tuple[_Link, int, asyncio.Future[dict[str, Any]]]:
         link = self._link
         conn = link.conn if link is not None else None
         if link is None or conn is None or conn.closed:
             raise WsApiDown("the Binance WS API connection is not open", exchange="binance")
         req_id = self._next_id
         self._next_id += 1
-        frame = orjson.dumps({"id": req_id, "method": method, "params": self.signer.sign(params)})
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[dict[str, Any]] = loop.create_future()
+        frame = orjson.dumps({"id": req_id, "method": method, "params": self.signer.sign(params) if signed else params})
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         link.pending[req_id] = future
-        timer = loop.call_later(self.timeout_s, _expire, future)
         try:
-            try:
-                conn.send_text(frame)
-            except Exception as exc:  # the frame was not written: the request surely did not reach the exchange
-                raise WsApiDown(
-                    f"the Binance WS API connection failed ({type(exc).__name__})", exchange="binance"
-                ) from exc
-            try:
-                reply = await future
-            except TimeoutError as exc:
-                raise ExchangeUnavailable(
-                    f"Binance did not answer {method} within {self.timeout_s:g} s; {ExchangeUnavailable.hint}",
-                    exchange="binance",
-                ) from exc
-            except _ConnectionLost as exc:
-                raise ExchangeUnavailable(
-                    f"the Binance WS API connection was lost after {method} was sent ({exc}); "
-                    f"{ExchangeUnavailable.hint}",
-                    exchange="binance",
-                ) from exc
+            conn.send_text(frame)
+        except Exception as exc:  # the frame was not written: the request surely did not reach the exchange
+            link.pending.pop(req_id, None)
+            raise WsApiDown(f"the Binance WS API connection failed ({type(exc).__name__})", exchange="binance") from exc
+        return link, req_id, future
+
+    async def _result(self, method: str, link: _Link, req_id: int, future: asyncio.Future[dict[str, Any]]) -> Any:
+        timer = asyncio.get_running_loop().call_later(self.timeout_s, _expire, future)
+        try:
+            reply = await future
+        except TimeoutError as exc:
+            raise ExchangeUnavailable(
+                f"Binance did not answer {method} within {self.timeout_s:g} s; {ExchangeUnavailable.hint}",
+                exchange="binance",
+            ) from exc
+        except _ConnectionLost as exc:
+            raise ExchangeUnavailable(
+                f"the Binance WS API connection was lost after {method} was sent ({exc}); {ExchangeUnavailable.hint}",
+                exchange="binance",
+            ) from exc
         finally:
             timer.cancel()
             link.pending.pop(req_id, None)

@@ -1,5 +1,5 @@
-"""Ed25519 API keys (Binance's recommended key type): python-binance signs REST requests and the user data stream
-subscription, our order channel (``binance.signing``) signs WS API orders, with the private key; the simulator
+"""Ed25519 API keys (Binance's recommended key type): python-binance signs REST requests, our order channel
+(``binance.signing``) signs WS API orders and the user data stream subscription, with the private key; the simulator
 verifies them with the public key; a wrong key is refused with -1022 on both paths."""
 
 from __future__ import annotations
@@ -64,7 +64,9 @@ async def test_ed25519_key_signs_rest_and_user_stream(ed_sim: tuple[Simulator, s
                 if isinstance(ev, OrderEvent) and ev.order.order_id == order.order_id:
                     break
         await ex.cancel_order("BTCUSDT", order_id=order.order_id)
-        assert ex.ws.requests == {"order.place": 1, "order.cancel": 1}  # Ed25519-signed on our order channel
+        # all Ed25519-signed on our order channel, which also carries the user data stream
+        assert ex.ws.requests == {"userDataStream.subscribe.signature": 1, "order.place": 1, "order.cancel": 1}
+        assert ex.client.ws_api.ws is None  # python-binance's WS API connection was never opened
 
 
 async def test_wrong_ed25519_key_is_refused(ed_sim: tuple[Simulator, str]) -> None:

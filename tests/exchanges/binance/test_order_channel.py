@@ -1,7 +1,7 @@
 """The WS API order channel (our own connection, ``binance.wsapi``) on real sockets: it opens on adapter start, a
 drop sends the next order over REST until it reconnects, a connection cut or a reply that never comes after the
 request was written is an unknown outcome settled by client order id (never a second order), and python-binance's
-own connections no longer offer permessage-deflate. Faults come from a loopback TCP proxy in front of the simulator."""
+own connections (no longer used by the adapter) do not offer permessage-deflate. Faults come from a loopback TCP proxy in front of the simulator."""
 
 from __future__ import annotations
 
@@ -140,7 +140,9 @@ async def test_reply_that_never_comes_times_out_as_unknown(sim: Simulator, proxy
 
 
 async def test_python_binance_connections_do_not_offer_deflate(sim: Simulator, adapter: BinanceAdapter) -> None:
-    await adapter.start_user_stream()  # python-binance's client.ws_api connection
+    await adapter.start_user_stream()  # rides our order channel: python-binance's WS API connection stays closed
+    assert adapter.client.ws_api.ws is None
+    await adapter.client.ws_api._ensure_ws_connection()  # if anything opens it, it does not offer deflate
     ours = adapter.client.ws_api.ws
     assert ours is not None and ours.protocol.extensions == []
     stock = AsyncClient("sim-key", "sim-secret", testnet=True)  # control: python-binance's default negotiates it

@@ -35,8 +35,8 @@ def dead_url() -> str:
 
 
 async def ws_connected(adapter: BinanceAdapter) -> None:
-    """Start the user data stream as a server does (python-binance's connection) and check the order channel (our
-    own connection, opened on adapter start) is up."""
+    """Start the user data stream as a server does (on the order channel's connection, opened on adapter start) and
+    check that connection is up."""
     async with asyncio.timeout(5):
         await adapter.start_user_stream()
     assert adapter.ws.connected
@@ -60,7 +60,12 @@ async def test_orders_go_over_the_ws_api(sim: Simulator, adapter: BinanceAdapter
         assert usage[("REQUEST_WEIGHT", 60)] == sim.state.limiter.used_weight("127.0.0.1", now)
     finally:
         adapter.client.API_URL = adapter.client.API_TESTNET_URL = rest_url
-    assert adapter.ws.requests == {"order.place": 1, "order.cancelReplace": 1, "order.cancel": 1}
+    assert adapter.ws.requests == {
+        "userDataStream.subscribe.signature": 1,
+        "order.place": 1,
+        "order.cancelReplace": 1,
+        "order.cancel": 1,
+    }
     mine = {o.client_order_id: o.status for o in await adapter.all_orders("BTCUSDT")}
     assert mine == {"ws-place-1": OrderStatus.CANCELED, "ws-place-2": OrderStatus.CANCELED}
 
