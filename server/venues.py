@@ -14,12 +14,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from tradingmcp.server.exchanges.base import ExchangeAdapter
-from tradingmcp.server.exchanges.models import UserEvent
+from tradingmcp.server.exchanges.eventqueue import EventStream
+from tradingmcp.server.exchanges.models import StreamStatus, UserEvent
 from tradingmcp.server.mcp.registry import ToolError
 
 log = logging.getLogger("tradingmcp.server.venues")
@@ -31,13 +32,17 @@ UserListener = Callable[[UserEvent], None]
 class UserEventBus:
     """Reads ``adapter.user_events()`` once and hands every event to each listener (sync callbacks; must not block).
 
-    A listener that raises is logged and kept. ``add_listener`` returns a function that removes it.
+    When the adapter's stream offers ``listen`` (:class:`~tradingmcp.server.exchanges.eventqueue.EventStream`, both
+    adapters), events are dispatched synchronously as the adapter queues them (for Binance: inside the frame callback
+    of the WebSocket API connection), with no task hop before the ``orders:``/``balances:`` push; otherwise a task
+    reads the stream. A listener that raises is logged and kept. ``add_listener`` returns a function that removes it.
     """
 
     def __init__(self, adapter: ExchangeAdapter) -> None:
         self._adapter = adapter
         self._listeners: list[UserListener] = []
         self._task: asyncio.Task[None] | None = None
+        self._listening: EventStream[UserEvent] | None = None
         self.events = 0
 
     def add_listener(self, listener: UserListener) -> Callable[[], None]:
@@ -54,28 +59,40 @@ class UserEventBus:
 
         A subscription that is not acknowledged in time is logged; the adapter keeps trying in the background.
         """
-        if self._task is None:
-            try:
-                await self._adapter.start_user_stream()
-            except TimeoutError:
-                log.warning("%s user data stream not subscribed yet; events may start late", self._adapter.name)
-            self._task = asyncio.get_running_loop().create_task(self._run())
+        if self._task is not None or self._listening is not None:
+            return
+        try:
+            await self._adapter.start_user_stream()
+        except TimeoutError:
+            log.warning("%s user data stream not subscribed yet; events may start late", self._adapter.name)
+        events = self._adapter.user_events()
+        if isinstance(events, EventStream):
+            self._listening = events
+            events.listen(self._dispatch)
+        else:
+            self._task = asyncio.get_running_loop().create_task(self._run(events))
 
     async def close(self) -> None:
+        if self._listening is not None:
+            self._listening.listen(None)
+            self._listening = None
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
 
-    async def _run(self) -> None:
-        async for ev in self._adapter.user_events():
-            self.events += 1
-            for listener in list(self._listeners):
-                try:
-                    listener(ev)
-                except Exception:
-                    log.exception("user event listener failed")
+    def _dispatch(self, ev: UserEvent | StreamStatus) -> None:
+        self.events += 1
+        for listener in list(self._listeners):
+            try:
+                listener(ev)
+            except Exception:
+                log.exception("user event listener failed")
+
+    async def _run(self, events: AsyncIterator[UserEvent]) -> None:
+        async for ev in events:
+            self._dispatch(ev)
 
 
 @dataclass
