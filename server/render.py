@@ -36,25 +36,30 @@ def fill_json(f: Fill) -> dict[str, Any]:
 def order_json(o: Order) -> dict[str, Any]:
     """``{order_id, client_order_id, symbol, side, type, time_in_force, status, is_open, price, stop_price, orig_qty,
     executed_qty, cumulative_quote_qty, avg_price, time_ms, update_time_ms, order_list_id, fills[]}``."""
+    # on every order's path: str() of a StrEnum member is its value (C, no descriptor), zeros skip plain(), and a
+    # new order has no fills to render
+    tif = o.time_in_force
+    executed = o.executed_qty
+    fills = o.fills
     return {
         "order_id": o.order_id,
         "client_order_id": o.client_order_id,
         "symbol": o.symbol,
-        "side": o.side.value,
-        "type": o.type.value,
-        "time_in_force": o.time_in_force.value if o.time_in_force else None,
-        "status": o.status.value,
+        "side": str(o.side),
+        "type": str(o.type),
+        "time_in_force": str(tif) if tif else None,
+        "status": str(o.status),
         "is_open": o.status.is_open,
         "price": plain(o.price),
-        "stop_price": plain(o.stop_price),
+        "stop_price": plain(o.stop_price) if o.stop_price else "0",
         "orig_qty": plain(o.orig_qty),
-        "executed_qty": plain(o.executed_qty),
+        "executed_qty": plain(executed) if executed else "0",
         "cumulative_quote_qty": plain(o.cumulative_quote_qty),
-        "avg_price": plain(o.avg_price),
+        "avg_price": plain(o.cumulative_quote_qty / executed) if executed else "0",
         "time_ms": o.time_ms,
         "update_time_ms": o.update_time_ms,
         "order_list_id": o.order_list_id,
-        "fills": [fill_json(f) for f in o.fills],
+        "fills": [fill_json(f) for f in fills] if fills else [],
     }
 
 

@@ -22,7 +22,7 @@ from tradingmcp.server.markets import MarketBridge, register_market_tools
 from tradingmcp.server.mcp.registry import McpApp
 from tradingmcp.server.mcp.streams import StreamHub
 from tradingmcp.server.portfolio import PortfolioConfig, register_portfolio_tools
-from tradingmcp.server.trading import SafetyConfig, register_trading_tools
+from tradingmcp.server.trading import SafetyConfig, TradingDesk, register_trading_tools
 from tradingmcp.server.venues import Venues
 
 
@@ -82,16 +82,22 @@ def _path(value: object) -> Path | None:
 
 @dataclass
 class Toolset:
-    """What :func:`build_toolset` made: the bridges feeding market streams, the live feeds and the audit log."""
+    """What :func:`build_toolset` made: the bridges feeding market streams, the live feeds, the audit log and the
+    trading desk."""
 
     bridges: list[MarketBridge]
     live: Live
     audit: AuditLog
+    desk: TradingDesk | None = None
 
     async def start(self) -> None:
+        """Start the audit log and the bridges, and seed the desk's open-order counts (after the venues' user data
+        streams started, so no order on the order path pays ``GET /api/v3/openOrders``)."""
         await self.audit.start()
         for bridge in self.bridges:
             await bridge.start()
+        if self.desk is not None:
+            await self.desk.seed_open_orders()
 
     async def close(self) -> None:
         for bridge in self.bridges:
@@ -107,7 +113,7 @@ def build_toolset(app: McpApp, hub: StreamHub, venues: Venues, config: ToolsetCo
     register_market_tools(app, venues)
     register_market_data_tools(app, hub, venues)
     live = register_live_tools(app, hub, venues)
-    register_trading_tools(app, hub, venues, config.safety)
+    desk = register_trading_tools(app, hub, venues, config.safety)
     register_portfolio_tools(app, hub, venues, config.portfolio)
     audit = install_audit(app, venues, config.audit)
-    return Toolset(bridges, live, audit)
+    return Toolset(bridges, live, audit, desk)

@@ -91,8 +91,15 @@ class ExchangeAdapter(Protocol):
         ...
 
     # --- trading -----------------------------------------------------------------------------------------------
-    async def place_order(self, request: OrderRequest) -> Order:
-        """Place an order idempotently (always with a client order id)."""
+    async def place_order(self, request: OrderRequest, validate: bool = True) -> Order:
+        """Place an order idempotently (always with a client order id).
+
+        Args:
+            request: the order.
+            validate: check the symbol rules locally first (raises ``OrderRuleError``, a ``FilterFailure``, without
+                sending anything); False when the caller already ran :func:`rules.validate_order` on ``request``
+                (the trading desk does, in its pre-trade checks).
+        """
         ...
 
     async def test_order(self, request: OrderRequest) -> None:

@@ -201,6 +201,47 @@ def check_price_band(rules: SymbolRules, side: Side, price: Decimal, reference_p
     return []
 
 
+def _inside_band(rules: SymbolRules, side: Side, price: Decimal, reference_price: Decimal) -> bool:
+    """True when ``price`` lies within the side's unrounded band ``[reference * down, reference * up]`` (or the
+    symbol has no band). For a price that passes PRICE_FILTER (on the tick grid, within the price limits) this means
+    :func:`check_price_band` finds nothing: its bounds are the lowest grid price at or above ``reference * down``
+    and the highest at or below ``reference * up`` (clamped to the price limits), and a grid price inside the
+    unrounded band lies between those. The common path thus skips the two roundings."""
+    if side is Side.BUY:
+        up, down = rules.price_band_bid_up, rules.price_band_bid_down
+    else:
+        up, down = rules.price_band_ask_up, rules.price_band_ask_down
+    if up is None or down is None or reference_price <= 0:
+        return True
+    return reference_price * down <= price <= reference_price * up
+
+
+def _limit_passes(rules: SymbolRules, request: OrderRequest, reference_price: Decimal | None) -> bool:
+    """True when ``request`` is a LIMIT or LIMIT_MAKER order with a price and a base quantity that breaks no rule:
+    the common case of :func:`validate_order` in one pass, with the same comparisons (STATUS, ORDER_TYPES,
+    PRICE_FILTER, PERCENT_PRICE_BY_SIDE via :func:`_inside_band`, LOT_SIZE, NOTIONAL). False sends the order
+    through the full checks, which name every violation."""
+    order_type = request.type
+    if order_type is not OrderType.LIMIT and order_type is not OrderType.LIMIT_MAKER:
+        return False
+    price, qty = request.price, request.quantity
+    if price is None or qty is None or request.quote_order_qty is not None or not rules.is_trading:
+        return False
+    if rules.order_types and order_type not in rules.order_types:
+        return False
+    low, high, tick = rules.min_price, rules.max_price, rules.tick_size
+    if price <= 0 or (low > 0 and price < low) or (high > 0 and price > high) or (tick > 0 and (price - low) % tick):
+        return False
+    if reference_price is not None and not _inside_band(rules, request.side, price, reference_price):
+        return False
+    low, high, step = rules.min_qty, rules.max_qty, rules.step_size
+    if qty <= 0 or (low > 0 and qty < low) or (high > 0 and qty > high) or (step > 0 and (qty - low) % step):
+        return False
+    notional = qty * price
+    low, high = rules.min_notional, rules.max_notional
+    return not ((low > 0 and notional < low) or (high > 0 and notional > high))
+
+
 def _check_quote_qty(rules: SymbolRules, quote_qty: Decimal) -> list[RuleViolation]:
     """A MARKET order's ``quote_order_qty`` against the market notional bounds."""
     low, high = notional_bounds(rules, market=True)
@@ -234,6 +275,8 @@ def validate_order(
     Returns:
         The violations, in the order Binance checks them (price, quantity, notional).
     """
+    if _limit_passes(rules, request, reference_price):
+        return []
     out: list[RuleViolation] = []
     if not rules.is_trading:
         out.append(RuleViolation("STATUS", "symbol", f"{rules.symbol} is not trading (status {rules.status})"))
@@ -245,8 +288,11 @@ def validate_order(
         if request.price is None:
             out.append(RuleViolation("PRICE_FILTER", "price", f"{request.type} orders need a price"))
         else:
-            out += check_price(rules, request.price)
-            if reference_price is not None:
+            price_violations = check_price(rules, request.price)
+            out += price_violations
+            if reference_price is not None and (
+                price_violations or not _inside_band(rules, request.side, request.price, reference_price)
+            ):
                 out += check_price_band(rules, request.side, request.price, reference_price)
     if request.type in STOP_TYPES:
         if request.stop_price is None:

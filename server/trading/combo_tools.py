@@ -27,7 +27,7 @@ from tradingmcp.server.exchanges.models import (
 from tradingmcp.server.exchanges.rules import validate_order
 from tradingmcp.server.mcp.engine import Call
 from tradingmcp.server.mcp.registry import McpApp, Tool, ToolError, ToolResult
-from tradingmcp.server.render import order_json, plain
+from tradingmcp.server.render import order_json
 from tradingmcp.server.trading import safety
 from tradingmcp.server.trading.desk import TradingDesk
 from tradingmcp.server.trading.errors import filter_failure, tool_error
@@ -46,6 +46,7 @@ from tradingmcp.server.trading.orders import (
     order_text,
     parse_decimal,
     parse_order,
+    replacement_request,
     request_json,
     request_text,
 )
@@ -151,7 +152,7 @@ class ComboTools:
                 raise tool_error(exc) from exc
             if not old.status.is_open:
                 raise _not_open(old)
-        request = parse_order(_replacement_args(old, args))
+        request = replacement_request(old, args)
         checked = await self.desk.check(venue, request, adding_open=0)
         out: dict[str, Any] = {"exchange": venue.name, "mode": venue.mode, **checked.estimate_json()}
         if args.get("dry_run"):
@@ -279,29 +280,6 @@ def _not_open(order: Order) -> ToolError:
         "order_not_open",
         {"order": order_json(order)},
     )
-
-
-def _replacement_args(old: Order, args: dict[str, Any]) -> dict[str, Any]:
-    """``place_order`` arguments for the new order: given fields over the old order's values."""
-    new_type = args.get("type") or old.type.value
-    out: dict[str, Any] = {
-        "symbol": old.symbol,
-        "side": args.get("side") or old.side.value,
-        "type": new_type,
-        "quantity": args.get("quantity") or plain(old.orig_qty - old.executed_qty),
-        "client_order_id": args.get("new_client_order_id"),
-    }
-    if new_type != "MARKET":
-        price = args.get("price") or (plain(old.price) if old.price else None)
-        if price is not None:
-            out["price"] = price
-    stop = args.get("stop_price") or (plain(old.stop_price) if old.stop_price else None)
-    if stop is not None and new_type in ("STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"):
-        out["stop_price"] = stop
-    tif = args.get("time_in_force") or (old.time_in_force.value if old.time_in_force else None)
-    if tif is not None and new_type not in ("MARKET", "LIMIT_MAKER"):
-        out["time_in_force"] = tif
-    return {k: v for k, v in out.items() if v is not None}
 
 
 def _order_list_json(ol: OrderList) -> dict[str, Any]:

@@ -38,7 +38,7 @@ from tradingmcp.server.trading.errors import tool_error
 from tradingmcp.server.trading.idempotency import ClientIdRegistry
 from tradingmcp.server.trading.open_orders import OpenOrderTracker
 from tradingmcp.server.trading.orders import differing_fields, fingerprint, request_text
-from tradingmcp.server.trading.pretrade import CheckedOrder, VenueDesk, check_order, may_rest
+from tradingmcp.server.trading.pretrade import CheckedOrder, VenueDesk, check_order, may_rest, seed_open_orders
 from tradingmcp.server.trading.safety import SafetyConfig, VenueSafety
 from tradingmcp.server.venues import Venue, Venues
 
@@ -74,6 +74,21 @@ class TradingDesk:
 
     def desk(self, venue: Venue) -> VenueDesk:
         return self._desks[venue.name]
+
+    async def seed_open_orders(self) -> None:
+        """Seed every venue's open-order count from the exchange (``GET /api/v3/openOrders``, weight 80 on Binance)
+        when the server starts, so that no order pays for it. Call after the venues' user data streams started
+        (their events keep the count from then on). A venue whose exchange fails is logged and left unseeded: its
+        first order that may rest seeds it."""
+        for desk in self._desks.values():
+            try:
+                await seed_open_orders(desk)
+            except ToolError as exc:
+                log.warning(
+                    "%s: seeding the open orders failed (%s); the first order that may rest seeds them",
+                    desk.venue.name,
+                    exc,
+                )
 
     # --- checks ------------------------------------------------------------------------------------------------
     async def check(self, venue: Venue, request: OrderRequest, adding_open: int | None = None) -> CheckedOrder:
@@ -181,7 +196,8 @@ class TradingDesk:
         """``POST /api/v3/order``; returns (order, duplicate). Raises ToolError."""
         cid = request.client_order_id or ""
         try:
-            return await venue.adapter.place_order(request), False
+            # the pre-trade checks ran validate_order on this request: the adapter need not run the rules again
+            return await venue.adapter.place_order(request, validate=False), False
         except ExchangeUnavailable as exc:
             found = await self._lookup(venue, request.symbol, cid)
             if found is not None:

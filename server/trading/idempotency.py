@@ -13,9 +13,10 @@ Binance allows client order ids matching ``^[a-zA-Z0-9-_]{1,36}$``
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import uuid
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 
 from tradingmcp.server.mcp.registry import ToolError
@@ -58,8 +59,8 @@ class ClientIdRegistry:
     def __init__(self, capacity: int = 10_000) -> None:
         self.capacity = capacity
         self._recent: OrderedDict[str, Placed] = OrderedDict()
-        self._locks: dict[str, asyncio.Lock] = {}
-        self._waiters: dict[str, int] = {}
+        self._locks: dict[str, deque[asyncio.Future[None]] | None] = {}
+        """Ids held by a caller right now → the callers waiting for it, first come first (None: nobody waits)."""
 
     def remember(self, cid: str, symbol: str, order_id: int | str) -> None:
         self._recent[cid] = Placed(symbol, order_id)
@@ -76,7 +77,8 @@ class ClientIdRegistry:
 
     def lock(self, cid: str) -> _IdLock:
         """Serialize calls using the same ``cid``: ``async with registry.lock(cid):`` — a second caller waits there
-        until the first one leaves (FIFO, cancellation-safe: an ``asyncio.Lock`` per id while it is in use)."""
+        until the first one leaves (FIFO, cancellation-safe). An id nobody holds costs two dict operations: a future
+        is made only for a caller that has to wait, and the leaving holder hands the id straight to it."""
         return _IdLock(self, cid)
 
 
@@ -91,26 +93,35 @@ class _IdLock:
         self._cid = cid
 
     async def __aenter__(self) -> None:
-        ids, cid = self._ids, self._cid
-        lock = ids._locks.get(cid)
-        if lock is None:
-            lock = ids._locks[cid] = asyncio.Lock()
-        ids._waiters[cid] = ids._waiters.get(cid, 0) + 1
+        locks, cid = self._ids._locks, self._cid
+        if cid not in locks:
+            locks[cid] = None
+            return
+        waiters = locks[cid]
+        if waiters is None:
+            waiters = locks[cid] = deque()
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        waiters.append(waiter)
         try:
-            await lock.acquire()
+            await waiter
         except BaseException:
-            self._leave()
+            if waiter.done() and not waiter.cancelled():
+                self._release()  # the id was handed to us as we were cancelled: pass it on
+            else:
+                with contextlib.suppress(ValueError):
+                    waiters.remove(waiter)
             raise
 
     async def __aexit__(self, *exc: object) -> None:
-        self._ids._locks[self._cid].release()
-        self._leave()
+        self._release()
 
-    def _leave(self) -> None:
-        ids, cid = self._ids, self._cid
-        left = ids._waiters[cid] - 1
-        if left:
-            ids._waiters[cid] = left
-        else:
-            del ids._waiters[cid]
-            del ids._locks[cid]
+    def _release(self) -> None:
+        """Hand the id to the first caller still waiting, or free it."""
+        locks, cid = self._ids._locks, self._cid
+        waiters = locks[cid]
+        while waiters:
+            waiter = waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        del locks[cid]

@@ -21,6 +21,7 @@ PLACE_TYPES = ("MARKET", "LIMIT", "LIMIT_MAKER", "STOP_LOSS_LIMIT", "TAKE_PROFIT
 """Order types ``place_order`` accepts."""
 
 _NAN = Decimal("NaN")
+_ZERO = Decimal(0)
 _ORDER_TYPES = {t.value: t for t in OrderType}
 _TIME_IN_FORCE = {t.value: t for t in TimeInForce}
 _SIDES = {s.value: s for s in Side}
@@ -60,6 +61,12 @@ ORDER_FIELDS: dict[str, Any] = {
 """JSON Schema properties of one new order (shared by place_order, preview_order and the batch items)."""
 
 
+def _not_positive(name: str, raw: object) -> ToolError:
+    return ToolError(
+        f'{name} must be a positive decimal like "0.001", got {raw!r}', "invalid_argument", {"field": name}
+    )
+
+
 def parse_decimal(args: dict[str, Any], name: str) -> Decimal | None:
     """``args[name]`` as a positive Decimal, None when absent.
 
@@ -73,10 +80,8 @@ def parse_decimal(args: dict[str, Any], name: str) -> Decimal | None:
         value = Decimal(raw if type(raw) is str else str(raw))  # Decimal() ignores surrounding whitespace
     except InvalidOperation:
         value = _NAN
-    if not value.is_finite() or value <= 0:
-        raise ToolError(
-            f'{name} must be a positive decimal like "0.001", got {raw!r}', "invalid_argument", {"field": name}
-        )
+    if not value.is_finite() or value <= _ZERO:
+        raise _not_positive(name, raw)
     return value
 
 
@@ -87,9 +92,41 @@ def parse_order(args: dict[str, Any], generate_id: bool = True) -> OrderRequest:
         ToolError: ``invalid_argument`` for a malformed value or an impossible combination (both quantities,
             ``quote_quantity`` on a non-MARKET order, ``time_in_force`` on MARKET/LIMIT_MAKER).
     """
-    quantity, quote_qty = parse_decimal(args, "quantity"), parse_decimal(args, "quote_quantity")
-    price, stop_price = parse_decimal(args, "price"), parse_decimal(args, "stop_price")
-    type_name = args.get("type") or ("LIMIT" if price is not None else "MARKET")
+    get = args.get
+    return order_request(
+        args["symbol"],
+        args["side"],
+        get("type"),
+        parse_decimal(args, "quantity") if "quantity" in args else None,
+        parse_decimal(args, "quote_quantity") if "quote_quantity" in args else None,
+        parse_decimal(args, "price") if "price" in args else None,
+        parse_decimal(args, "stop_price") if "stop_price" in args else None,
+        get("time_in_force"),
+        get("client_order_id"),
+        generate_id,
+    )
+
+
+def order_request(
+    symbol: object,
+    side: str,
+    type_name: str | None,
+    quantity: Decimal | None,
+    quote_qty: Decimal | None,
+    price: Decimal | None,
+    stop_price: Decimal | None,
+    time_in_force: str | None,
+    client_order_id: str | None,
+    generate_id: bool = True,
+) -> OrderRequest:
+    """The :class:`OrderRequest` of already parsed values, with the checks of :func:`parse_order` (wire names:
+    ``side`` BUY|SELL, ``type_name`` an order type, default LIMIT when ``price`` is given else MARKET,
+    ``time_in_force`` GTC|IOC|FOK or None/"" for the default).
+
+    Raises:
+        ToolError: ``invalid_argument`` (see :func:`parse_order`). ValueError: an unknown side, type or time in force.
+    """
+    type_name = type_name or ("LIMIT" if price is not None else "MARKET")
     order_type = _ORDER_TYPES.get(type_name) or OrderType(type_name)
     if (quantity is None) == (quote_qty is None):
         raise ToolError(
@@ -108,32 +145,77 @@ def parse_order(args: dict[str, Any], generate_id: bool = True) -> OrderRequest:
             "a MARKET order takes no price; use type LIMIT for a limit price", "invalid_argument", {"field": "price"}
         )
     tif: TimeInForce | None = None
-    if args.get("time_in_force"):
-        if order_type in (OrderType.MARKET, OrderType.LIMIT_MAKER):
+    if time_in_force:
+        if order_type is OrderType.MARKET or order_type is OrderType.LIMIT_MAKER:
             raise ToolError(
                 f"time_in_force does not apply to {order_type.value} orders",
                 "invalid_argument",
                 {"field": "time_in_force"},
             )
-        tif = _TIME_IN_FORCE.get(args["time_in_force"]) or TimeInForce(args["time_in_force"])
+        tif = _TIME_IN_FORCE.get(time_in_force) or TimeInForce(time_in_force)
     elif order_type in PRICED_TYPES and order_type is not OrderType.LIMIT_MAKER:
         tif = TimeInForce.GTC
-    cid = args.get("client_order_id")
+    cid = client_order_id
     if cid is not None:
         cid = check_client_order_id(cid)
     elif generate_id:
         cid = new_client_order_id()
-    side = args["side"]
     return OrderRequest(
-        symbol=str(args["symbol"]).upper(),
-        side=_SIDES.get(side) or Side(side),
-        type=order_type,
-        quantity=quantity,
-        quote_order_qty=quote_qty,
-        price=price,
-        stop_price=stop_price,
-        time_in_force=tif,
-        client_order_id=cid,
+        str(symbol).upper(),
+        _SIDES.get(side) or Side(side),
+        order_type,
+        quantity,
+        quote_qty,
+        price,
+        stop_price,
+        tif,
+        cid,
+    )
+
+
+def replacement_request(old: Order, args: dict[str, Any]) -> OrderRequest:
+    """The new order of ``replace_order``: the fields given in ``args`` (``side``, ``type``, ``quantity``, ``price``,
+    ``stop_price``, ``time_in_force``, ``new_client_order_id``) over the old order's values; the quantity defaults
+    to the unfilled remainder. A price is kept unless the new type is MARKET, a stop price only for
+    STOP_LOSS_LIMIT/TAKE_PROFIT_LIMIT, a time in force unless MARKET/LIMIT_MAKER.
+
+    Raises:
+        ToolError: ``invalid_argument`` as :func:`parse_order` (e.g. nothing left to replace: remainder 0).
+    """
+    get = args.get
+    new_type = get("type") or old.type.value
+    if get("quantity"):
+        quantity = parse_decimal(args, "quantity")
+    else:
+        remaining = plain(old.orig_qty - old.executed_qty)
+        quantity = Decimal(remaining)
+        if quantity <= _ZERO:
+            raise _not_positive("quantity", remaining)
+    price = None
+    if new_type != "MARKET":
+        if get("price"):
+            price = parse_decimal(args, "price")
+        elif old.price:
+            price = Decimal(plain(old.price))
+    stop_price = None
+    if new_type in ("STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"):
+        if get("stop_price"):
+            stop_price = parse_decimal(args, "stop_price")
+        elif old.stop_price:
+            stop_price = Decimal(plain(old.stop_price))
+    tif = None
+    if new_type not in ("MARKET", "LIMIT_MAKER"):
+        tif = get("time_in_force") or (old.time_in_force.value if old.time_in_force else None)
+    return order_request(
+        old.symbol,
+        get("side") or old.side.value,
+        new_type,
+        quantity,
+        None,
+        price,
+        stop_price,
+        tif,
+        get("new_client_order_id"),
     )
 
 

@@ -74,6 +74,8 @@ class CheckedOrder:
     needs_confirmation: bool
     reference_source: str = "rest"
     """Where ``ticker`` came from: ``stream`` (the live book ticker) or ``rest`` (``GET /api/v3/ticker/bookTicker``)."""
+    mid: Decimal | None = None
+    """``mid_price(ticker)`` as the checks computed it (None: computed when rendered)."""
 
     @property
     def quote_asset(self) -> str:
@@ -82,16 +84,12 @@ class CheckedOrder:
     def estimate_json(self) -> dict[str, object]:
         """``{estimated_notional, estimated_fee, quote_asset, reference: {bid, ask, mid, source}}``."""
         t = self.ticker
+        mid = self.mid if self.mid is not None else mid_price(t)
         return {
             "estimated_notional": plain(self.notional),
             "estimated_fee": plain(self.fee),
-            "quote_asset": self.quote_asset,
-            "reference": {
-                "bid": plain(t.bid),
-                "ask": plain(t.ask),
-                "mid": plain(mid_price(t)),
-                "source": self.reference_source,
-            },
+            "quote_asset": self.rules.quote_asset,
+            "reference": {"bid": plain(t.bid), "ask": plain(t.ask), "mid": plain(mid), "source": self.reference_source},
         }
 
 
@@ -134,15 +132,25 @@ async def fetch_market(desk: VenueDesk, symbol: str) -> tuple[SymbolRules, Ticke
         raise tool_error(exc) from exc
 
 
+async def seed_open_orders(desk: VenueDesk) -> None:
+    """Seed the venue's open-order tracker from the exchange (``GET /api/v3/openOrders`` of every symbol, weight
+    80 on Binance).
+
+    Raises:
+        ToolError: ``exchange_error`` when the exchange fails (the tracker stays as it was).
+    """
+    try:
+        desk.open_orders.seed(await desk.venue.adapter.open_orders(None))
+    except ExchangeError as exc:
+        raise tool_error(exc) from exc
+
+
 async def open_order_count(desk: VenueDesk, limit: int) -> int:
-    """Open orders of the venue plus those being placed, re-seeding from the exchange when needed."""
-    tracker = desk.open_orders
-    if tracker.needs_seed(limit):
-        try:
-            tracker.seed(await desk.venue.adapter.open_orders(None))
-        except ExchangeError as exc:
-            raise tool_error(exc) from exc
-    return tracker.count + desk.pending_resting
+    """Open orders of the venue plus those being placed, re-seeding from the exchange when needed (before the first
+    seed, after a kill switch, and at ``limit``, to re-check before refusing)."""
+    if desk.open_orders.needs_seed(limit):
+        await seed_open_orders(desk)
+    return desk.open_orders.count + desk.pending_resting
 
 
 async def check_order(
@@ -156,7 +164,8 @@ async def check_order(
     Raises:
         ToolError: ``safety_*``, ``filter_failure`` or ``exchange_error``.
     """
-    safety.check_gate(config, desk.safety, desk.venue.mode)
+    venue = desk.venue
+    safety.check_gate(config, desk.safety, venue.mode)
     safety.check_symbol(config, request.symbol)
     rules, ticker, source = await fetch_market(desk, request.symbol)
     mid = mid_price(ticker)
@@ -169,15 +178,18 @@ async def check_order(
         safety.check_price_band(config, "price", request.price, mid, rules.tick_size)
     adding = (1 if may_rest(request) else 0) if adding_open is None else adding_open
     if adding:
-        safety.check_open_orders(config, desk.venue.name, await open_order_count(desk, config.max_open_orders), adding)
+        if desk.open_orders.needs_seed(config.max_open_orders):  # seeded at start: no await on the common path
+            await seed_open_orders(desk)
+        safety.check_open_orders(config, venue.name, desk.open_orders.count + desk.pending_resting, adding)
     desk.safety.check_daily(config, notional, rules.quote_asset)  # check only; reserved when placed
     threshold = config.confirm_above_notional
     return CheckedOrder(
-        request=request,
-        rules=rules,
-        ticker=ticker,
-        notional=notional,
-        fee=notional * config.fee_rate,
-        needs_confirmation=threshold is not None and notional > threshold,
-        reference_source=source,
+        request,
+        rules,
+        ticker,
+        notional,
+        notional * config.fee_rate,
+        threshold is not None and notional > threshold,
+        source,
+        mid,
     )
