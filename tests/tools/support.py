@@ -8,6 +8,7 @@ config)``.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
@@ -86,4 +87,32 @@ async def start_tool_server(
         await stack.close()
 
 
-__all__ = ["AUDITOR_TOKEN", "READER_TOKEN", "TRADER_TOKEN", "AuditConfig", "ToolServer", "start_tool_server"]
+WAIT_S = 10.0
+"""Longest wait for one tool call in the tool tests (s)."""
+
+
+async def call(c: McpClient, tool: str, args: dict[str, Any]) -> dict[str, Any]:
+    """``call_tool`` bounded by :data:`WAIT_S`."""
+    async with asyncio.timeout(WAIT_S):
+        return await c.call_tool(tool, args)
+
+
+async def ok(c: McpClient, tool: str, args: dict[str, Any]) -> dict[str, Any]:
+    """The structuredContent of a successful call (fails the test on an isError result)."""
+    res = await call(c, tool, args)
+    assert res["isError"] is False, res["content"][0]["text"]
+    structured: dict[str, Any] = res["structuredContent"]
+    return structured
+
+
+__all__ = [
+    "AUDITOR_TOKEN",
+    "READER_TOKEN",
+    "TRADER_TOKEN",
+    "WAIT_S",
+    "AuditConfig",
+    "ToolServer",
+    "call",
+    "ok",
+    "start_tool_server",
+]

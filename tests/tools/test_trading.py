@@ -15,22 +15,7 @@ from tradingmcp.client.session import McpClient
 from tradingmcp.server.toolset import ToolsetConfig
 from tradingmcp.server.trading import SafetyConfig
 
-from .support import READER_TOKEN, ToolServer, start_tool_server
-
-WAIT_S = 10.0
-
-
-async def call(c: McpClient, tool: str, args: dict[str, Any]) -> dict[str, Any]:
-    async with asyncio.timeout(WAIT_S):
-        return await c.call_tool(tool, args)
-
-
-async def ok(c: McpClient, tool: str, args: dict[str, Any]) -> dict[str, Any]:
-    """The structuredContent of a successful call (fails the test on an isError result)."""
-    res = await call(c, tool, args)
-    assert res["isError"] is False, res["content"][0]["text"]
-    structured: dict[str, Any] = res["structuredContent"]
-    return structured
+from .support import READER_TOKEN, ToolServer, call, ok, start_tool_server
 
 
 async def err(c: McpClient, tool: str, args: dict[str, Any]) -> dict[str, Any]:

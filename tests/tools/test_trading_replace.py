@@ -7,7 +7,6 @@ Real stack: simulator (manual step, the real recording) → python-binance / MEX
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import replace
 from decimal import Decimal
@@ -30,21 +29,7 @@ from tradingmcp.server.trading.desk import TradingDesk
 from tradingmcp.server.trading.open_orders import OpenOrderTracker
 from tradingmcp.server.venues import Venue
 
-from .support import ToolServer, start_tool_server
-
-WAIT_S = 10.0
-
-
-async def call(c: McpClient, tool: str, args: dict[str, Any]) -> dict[str, Any]:
-    async with asyncio.timeout(WAIT_S):
-        return await c.call_tool(tool, args)
-
-
-async def ok(c: McpClient, tool: str, args: dict[str, Any]) -> dict[str, Any]:
-    res = await call(c, tool, args)
-    assert res["isError"] is False, res["content"][0]["text"]
-    out: dict[str, Any] = res["structuredContent"]
-    return out
+from .support import ToolServer, call, ok, start_tool_server
 
 
 def desk_of(srv: ToolServer) -> TradingDesk:

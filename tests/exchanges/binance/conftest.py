@@ -11,6 +11,8 @@ from tradingmcp.server.exchanges.binance.adapter import BinanceAdapter
 from tradingmcp.server.exchanges.binance.config import BinanceConfig
 from tradingmcp.server.sim.app import SimConfig, Simulator
 
+from .tcpproxy import TcpProxy
+
 
 def sim_config(sim: Simulator, **overrides: object) -> BinanceConfig:
     """An adapter config aimed at ``sim`` with its dev key."""
@@ -43,3 +45,14 @@ async def adapter(sim: Simulator) -> AsyncIterator[BinanceAdapter]:
     """A started adapter on the simulator."""
     async with BinanceAdapter(sim_config(sim)) as ex:
         yield ex
+
+
+@pytest.fixture
+async def proxy(sim: Simulator) -> AsyncIterator[TcpProxy]:
+    """A loopback TCP proxy in front of the simulator (cut it to drop connections mid-request)."""
+    p = TcpProxy("127.0.0.1", sim.port)
+    await p.start()
+    try:
+        yield p
+    finally:
+        await p.close()

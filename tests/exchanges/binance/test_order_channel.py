@@ -61,16 +61,6 @@ async def until(predicate: Callable[[], bool], timeout_s: float = 5.0) -> None:
 
 
 @pytest.fixture
-async def proxy(sim: Simulator) -> AsyncIterator[TcpProxy]:
-    p = TcpProxy("127.0.0.1", sim.port)
-    await p.start()
-    try:
-        yield p
-    finally:
-        await p.close()
-
-
-@pytest.fixture
 async def via_proxy(sim: Simulator, proxy: TcpProxy) -> AsyncIterator[BinanceAdapter]:
     """An adapter whose order channel goes through ``proxy`` (REST and the user data stream go direct)."""
     async with BinanceAdapter(sim_config(sim, ws_api_url=proxy.url)) as ex:

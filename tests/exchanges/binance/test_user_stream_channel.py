@@ -6,7 +6,7 @@ Real simulator, real sockets on 127.0.0.1; drops come from a loopback TCP proxy 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
@@ -64,16 +64,6 @@ class Recorder:
 
 def new_order(cid: str) -> Callable[[UserEvent], bool]:
     return lambda e: isinstance(e, OrderEvent) and e.order.client_order_id == cid and e.order.status is OrderStatus.NEW
-
-
-@pytest.fixture
-async def proxy(sim: Simulator) -> AsyncIterator[TcpProxy]:
-    p = TcpProxy("127.0.0.1", sim.port)
-    await p.start()
-    try:
-        yield p
-    finally:
-        await p.close()
 
 
 async def test_events_ride_the_order_channel_and_arrive_in_the_frame_callback(adapter: BinanceAdapter) -> None:
