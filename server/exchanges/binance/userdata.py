@@ -30,9 +30,10 @@ from typing import Any
 
 from tradingmcp.server.exchanges.binance import parse
 from tradingmcp.server.exchanges.binance.errors import ExchangeError
-from tradingmcp.server.exchanges.binance.wsapi import WsApiChannel, WsApiDown, reconnect_delay_s
+from tradingmcp.server.exchanges.binance.wsapi import WsApiChannel, WsApiDown
 from tradingmcp.server.exchanges.eventqueue import EventQueue
 from tradingmcp.server.exchanges.models import StreamStatus, UserEvent
+from tradingmcp.transport.backoff import backoff
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,7 @@ class UserDataStream:
         self._subscribed = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
         self._failures = 0
+        self._retry_delays = backoff(retry_base_s, 2.0, retry_max_s)
         self._started = False
         self._closing = False
 
@@ -166,6 +168,7 @@ class UserDataStream:
             self._retry_later()
             return
         self._failures = 0
+        self._retry_delays = backoff(self.retry_base_s, 2.0, self.retry_max_s)
         self.subscription_id = subscription_id
         self.subscriptions += 1
         self._subscribed.set()
@@ -174,7 +177,7 @@ class UserDataStream:
     def _retry_later(self) -> None:
         """Subscribe again on the same connection after the backoff (the next connection subscribes anyway)."""
         connection = self.channel.connects
-        delay_s = reconnect_delay_s(max(0, self._failures - 1), self.retry_base_s, self.retry_max_s)
+        delay_s = next(self._retry_delays)
 
         async def retry() -> None:
             await asyncio.sleep(delay_s)

@@ -36,7 +36,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, Protocol
 
@@ -44,6 +43,7 @@ import orjson
 
 from tradingmcp.server.exchanges.binance.errors import ExchangeError, ExchangeUnavailable, error_for_code
 from tradingmcp.server.exchanges.binance.signing import WsApiSigner
+from tradingmcp.transport.backoff import backoff
 from tradingmcp.transport.closecodes import CloseCode
 from tradingmcp.transport.ws import Connection, TextData, WireOptions, connect
 
@@ -114,12 +114,6 @@ def reply_error(reply: Mapping[str, Any], now_ms: int) -> ExchangeError:
         headers,
         now_ms,
     )
-
-
-def reconnect_delay_s(attempt: int, base_s: float, max_s: float, rand: Callable[[], float] = random.random) -> float:
-    """Pause before reconnect ``attempt`` (0 = the first after a drop): ``base_s * 2**attempt`` capped at ``max_s``,
-    with jitter (50-100 % of that), so many clients do not reconnect in step."""
-    return min(max_s, base_s * 2.0 ** min(attempt, 30)) * (0.5 + 0.5 * rand())
 
 
 class ChannelSink(Protocol):
@@ -278,7 +272,7 @@ class WsApiChannel:
             link.on_close(int(CloseCode.GOING_AWAY), "client closing")
 
     async def _run(self) -> None:
-        attempt = 0
+        delays = backoff(self.reconnect_base_s, 2.0, self.reconnect_max_s)
         while not self._closing:
             link = _Link(self)
             try:
@@ -288,15 +282,14 @@ class WsApiChannel:
             else:
                 self._link = link
                 self.connects += 1
-                attempt = 0
+                delays = backoff(self.reconnect_base_s, 2.0, self.reconnect_max_s)
                 self._opened(link)
                 self._attempted.set()
                 await link.lost.wait()
                 if self._closing:
                     return
             self._attempted.set()
-            await asyncio.sleep(reconnect_delay_s(attempt, self.reconnect_base_s, self.reconnect_max_s))
-            attempt += 1
+            await asyncio.sleep(next(delays))
 
     def _opened(self, link: _Link) -> None:
         """Tell the sink, with no await since ``link`` was published: its requests are the first on the wire."""

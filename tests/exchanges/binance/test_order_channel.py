@@ -14,7 +14,7 @@ import pytest
 from binance import AsyncClient
 
 from tradingmcp.server.exchanges.binance.adapter import BinanceAdapter
-from tradingmcp.server.exchanges.binance.wsapi import WsApiDown, reconnect_delay_s
+from tradingmcp.server.exchanges.binance.wsapi import WsApiDown
 from tradingmcp.server.exchanges.errors import ExchangeUnavailable
 from tradingmcp.server.exchanges.models import OrderRequest, OrderStatus, OrderType, Side
 from tradingmcp.server.sim.app import Simulator
@@ -144,9 +144,3 @@ async def test_python_binance_connections_do_not_offer_deflate(sim: Simulator, a
     finally:
         await stock.ws_api.close()
         await stock.close_connection()
-
-
-def test_reconnect_backoff_grows_capped_with_jitter() -> None:
-    assert [reconnect_delay_s(n, 0.2, 30.0, lambda: 1.0) for n in range(4)] == [0.2, 0.4, 0.8, 1.6]
-    assert reconnect_delay_s(100, 0.2, 30.0, lambda: 1.0) == 30.0
-    assert reconnect_delay_s(0, 0.2, 30.0, lambda: 0.0) == 0.1  # jitter: 50-100 %
