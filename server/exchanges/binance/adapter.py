@@ -83,7 +83,7 @@ class BinanceAdapter(BinanceRest, AdapterLifecycle):
         self._rules: dict[str, SymbolRules] = {}
         self._market_events: EventQueue[MarketEvent] = EventQueue(config.event_queue_size, "market")
         self._user_events: EventQueue[UserEvent] = EventQueue(config.event_queue_size, "user")
-        self.streams = MarketStreams(self.client, config, self.order_book, self._market_events)
+        self.streams = MarketStreams(config, self.order_book, self._market_events)
         self._user: UserDataStream | None = None
 
     # --- lifecycle ----------------------------------------------------------------------------------------------

@@ -87,8 +87,6 @@ class MarketStreams:
     """One combined-stream connection (opened on the first subscription), its subscriptions and local books.
 
     Args:
-        client: unused (the connection runs on our transport, not python-binance's socket manager); accepted so the
-            adapter's call stays as it was.
         config: adapter config (stream URL, limits, reconnect delay).
         fetch_snapshot: REST depth call used to sync books.
         events: where market events and ``StreamStatus`` notices go (synchronously, from the frame callback).
@@ -96,7 +94,6 @@ class MarketStreams:
 
     def __init__(
         self,
-        client: object,
         config: BinanceConfig,
         fetch_snapshot: SnapshotFetcher,
         events: EventQueue[MarketEvent],

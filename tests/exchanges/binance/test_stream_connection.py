@@ -127,7 +127,7 @@ async def test_bad_frames_and_error_replies_keep_the_connection(serve: Any, samp
 
     scripted = ScriptedServer(script)
     events: EventQueue[MarketEvent] = EventQueue(name="market")
-    streams = MarketStreams(None, config(await serve(scripted)), no_snapshot, events)
+    streams = MarketStreams(config(await serve(scripted)), no_snapshot, events)
     try:
         await streams.subscribe([StreamSpec(StreamKind.BOOK_TICKER, "ETHUSDT")])
         connected = await next_where(events, lambda e: isinstance(e, StreamStatus))
@@ -154,7 +154,7 @@ async def test_hang_up_reconnects_with_every_stream_and_listener_gets_events_in_
     events: EventQueue[MarketEvent] = EventQueue(name="market")
     seen: list[MarketEvent] = []
     events.listen(seen.append)
-    streams = MarketStreams(None, config(await serve(scripted)), no_snapshot, events)
+    streams = MarketStreams(config(await serve(scripted)), no_snapshot, events)
     try:
         await streams.subscribe([StreamSpec(StreamKind.TRADE, "ETHUSDT")])
         await eventually(lambda: any(isinstance(e, Trade) for e in seen))
@@ -183,7 +183,7 @@ async def test_server_gone_reports_and_retries_until_it_is_back(serve: Any, samp
     gone = await dead
     dead_url = f"ws://127.0.0.1:{gone.port}/"
     await gone.close()  # nothing listens there now
-    streams = MarketStreams(None, config(dead_url), no_snapshot, events)
+    streams = MarketStreams(config(dead_url), no_snapshot, events)
     try:
         await streams.subscribe([StreamSpec(StreamKind.TRADE, "ETHUSDT")])
         failures = [await next_where(events, lambda e: isinstance(e, StreamStatus)) for _ in range(3)]
