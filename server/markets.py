@@ -18,19 +18,17 @@ Follows https://developers.binance.com/docs/binance-spot-api-docs/web-socket-str
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import time
 import weakref
 from collections import Counter
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 from tradingmcp.server.exchanges.base import ExchangeAdapter
 from tradingmcp.server.exchanges.errors import ExchangeError
-from tradingmcp.server.exchanges.eventqueue import EventStream
+from tradingmcp.server.exchanges.eventqueue import Consumer
 from tradingmcp.server.exchanges.models import (
     DepthUpdate,
     Kline,
@@ -156,8 +154,7 @@ class MarketBridge:
         self.upstream_subscribes: Counter[StreamSpec] = Counter()
         self._routes: dict[tuple[str, str, str | None], dict[str, int]] = {}  # route -> {hub key: book levels}
         self._refs: dict[StreamSpec, int] = {}
-        self._pump: asyncio.Task[None] | None = None
-        self._listening: EventStream[MarketEvent] | None = None
+        self._consumer: Consumer | None = None
         self.tickers: dict[str, tuple[int, Ticker]] = _latest_tickers.setdefault(adapter, {})
         """Latest best bid/ask per symbol with its monotonic arrival time (ns); read with :func:`live_ticker`."""
         for kind in KIND_SPECS:
@@ -207,29 +204,15 @@ class MarketBridge:
         """Begin handling the adapter's market events: synchronously in the adapter's frame callback when its event
         stream offers :meth:`~tradingmcp.server.exchanges.eventqueue.EventStream.listen` (no task hop between the
         exchange frame and the MCP push), else in a pump task."""
-        events = self.adapter.market_events()
-        if isinstance(events, EventStream):
-            self._listening = events
-            events.listen(self.on_event)
-        else:
-            self._pump = asyncio.get_running_loop().create_task(self._run(events))
+        self._consumer = Consumer(self.adapter.market_events(), self.on_event)
 
     async def close(self) -> None:
-        if self._listening is not None:
-            self._listening.listen(None)
-            self._listening = None
-        if self._pump is not None:
-            self._pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._pump
+        if self._consumer is not None:
+            await self._consumer.close()
 
     def _publish(self, route: tuple[str, str, str | None], data: dict[str, Any], conflate: bool = True) -> None:
         for key in self._routes.get(route, ()):
             self.hub.publish(key, data, conflate=conflate)
-
-    async def _run(self, events: AsyncIterator[MarketEvent]) -> None:
-        async for ev in events:
-            self.on_event(ev)
 
     def on_event(self, ev: MarketEvent) -> None:
         """Publish one adapter event to the hub keys routed to it (synchronous; called per exchange frame)."""

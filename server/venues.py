@@ -11,15 +11,14 @@ portfolio ledger, the ``orders:``/``balances:`` push streams, ``wait_for_event``
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from tradingmcp.server.exchanges.base import ExchangeAdapter
-from tradingmcp.server.exchanges.eventqueue import EventStream
+from tradingmcp.server.exchanges.eventqueue import Consumer
 from tradingmcp.server.exchanges.models import StreamStatus, UserEvent
 from tradingmcp.server.mcp.registry import ToolError
 
@@ -41,8 +40,7 @@ class UserEventBus:
     def __init__(self, adapter: ExchangeAdapter) -> None:
         self._adapter = adapter
         self._listeners: list[UserListener] = []
-        self._task: asyncio.Task[None] | None = None
-        self._listening: EventStream[UserEvent] | None = None
+        self._consumer: Consumer | None = None
         self.events = 0
 
     def add_listener(self, listener: UserListener) -> Callable[[], None]:
@@ -59,28 +57,18 @@ class UserEventBus:
 
         A subscription that is not acknowledged in time is logged; the adapter keeps trying in the background.
         """
-        if self._task is not None or self._listening is not None:
+        if self._consumer is not None:
             return
         try:
             await self._adapter.start_user_stream()
         except TimeoutError:
             log.warning("%s user data stream not subscribed yet; events may start late", self._adapter.name)
-        events = self._adapter.user_events()
-        if isinstance(events, EventStream):
-            self._listening = events
-            events.listen(self._dispatch)
-        else:
-            self._task = asyncio.get_running_loop().create_task(self._run(events))
+        self._consumer = Consumer(self._adapter.user_events(), self._dispatch)
 
     async def close(self) -> None:
-        if self._listening is not None:
-            self._listening.listen(None)
-            self._listening = None
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        if self._consumer is not None:
+            await self._consumer.close()
+            self._consumer = None
 
     def _dispatch(self, ev: UserEvent | StreamStatus) -> None:
         self.events += 1
@@ -89,10 +77,6 @@ class UserEventBus:
                 listener(ev)
             except Exception:
                 log.exception("user event listener failed")
-
-    async def _run(self, events: AsyncIterator[UserEvent]) -> None:
-        async for ev in events:
-            self._dispatch(ev)
 
 
 @dataclass

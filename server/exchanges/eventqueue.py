@@ -8,15 +8,18 @@ Two ways to consume, one at a time:
 * pull: ``async for event in queue`` (or :meth:`EventQueue.get`): a task wakes per batch of events;
 * push: :meth:`EventQueue.listen` with a synchronous callback, called inside :meth:`EventQueue.put`, so an event is
   handled in the producer's frame callback with no task hop (the market bridge uses this: tick-to-trade, issue 5).
+
+:class:`Consumer` picks the push form when an adapter's stream offers it and falls back to a pump task otherwise.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import deque
-from collections.abc import Callable
-from typing import Generic, TypeVar
+from collections.abc import AsyncIterator, Callable
+from typing import Any, Generic, TypeVar
 
 from tradingmcp.server.exchanges.models import StreamStatus
 
@@ -130,3 +133,34 @@ class EventStream(Generic[T]):
     def listen(self, listener: Listener[T] | None) -> None:
         """See :meth:`EventQueue.listen`."""
         self.queue.listen(listener)
+
+
+class Consumer:
+    """Hands every event of an adapter's stream (``market_events()``, ``user_events()``) to ``callback``: pushed
+    synchronously through :meth:`EventStream.listen` when the stream offers it (no task hop), else from a pump task
+    reading it. Create it on the running loop; :meth:`close` stops it (idempotent).
+    """
+
+    def __init__(self, events: AsyncIterator[Any], callback: Callable[[Any], None]) -> None:
+        self._listening: EventStream[Any] | None = None
+        self._pump: asyncio.Task[None] | None = None
+        if isinstance(events, EventStream):
+            self._listening = events
+            events.listen(callback)
+        else:
+            self._pump = asyncio.get_running_loop().create_task(self._run(events, callback))
+
+    @staticmethod
+    async def _run(events: AsyncIterator[Any], callback: Callable[[Any], None]) -> None:
+        async for ev in events:
+            callback(ev)
+
+    async def close(self) -> None:
+        if self._listening is not None:
+            self._listening.listen(None)
+            self._listening = None
+        if self._pump is not None:
+            self._pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pump
+            self._pump = None
