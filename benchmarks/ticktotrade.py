@@ -147,6 +147,12 @@ class Stamps:
         engine.new_order = wrap(engine.new_order, "newClientOrderId")  # type: ignore[method-assign]
         engine.cancel_replace = wrap(engine.cancel_replace, "newClientOrderId")  # type: ignore[method-assign]
 
+    def exchange_side(self) -> dict[str, Any]:
+        """The simulator's stamps as plain data: ``{"emit": [[symbol, u, ns]], "accepted": {cid: ns},
+        "engine_in": {cid: ns}}`` (what :func:`run` joins on)."""
+        emit = [[sym, u, ns] for (sym, u), ns in self.emit.items()]
+        return {"emit": emit, "accepted": self.accepted, "engine_in": self.engine_in}
+
     def instrument_hub(self, hub: StreamHub) -> None:
         perf, publish = time.perf_counter_ns, hub.publish
 
@@ -239,8 +245,7 @@ def sim_process(conn: Connection, config: SimConfig) -> None:
             await asyncio.get_running_loop().run_in_executor(None, conn.recv)
         finally:
             await sim.stop()
-        emit = [[sym, u, ns] for (sym, u), ns in stamps.emit.items()]
-        conn.send(("stamps", {"emit": emit, "accepted": stamps.accepted, "engine_in": stamps.engine_in}))
+        conn.send(("stamps", stamps.exchange_side()))
 
     _child(conn, body)
 
@@ -286,9 +291,7 @@ class SimEmbedded:
 
     async def stop(self) -> dict[str, Any]:
         await self._sim.stop()
-        st = self._stamps
-        emit = [[sym, u, ns] for (sym, u), ns in st.emit.items()]
-        return {"emit": emit, "accepted": st.accepted, "engine_in": st.engine_in}
+        return self._stamps.exchange_side()
 
     def end(self) -> None:
         pass
