@@ -119,7 +119,10 @@ def reply_error(reply: Mapping[str, Any], now_ms: int) -> ExchangeError:
 class ChannelSink(Protocol):
     """Hears the pushes of a :class:`WsApiChannel`'s connection (the user data stream, :mod:`.userdata`).
 
-    Every method runs synchronously (the first two inside the frame callback) and must not block.
+    Every method runs synchronously and must not block. ``on_open`` runs inside the frame callback; ``on_push`` runs
+    one loop callback after its frame (in arrival order), so that a request answered by an earlier frame of the
+    same read resumes first: the order's ``executionReport`` follows its reply on the wire, and a caller waiting on
+    the reply (the ``place_order`` tool) should not wait behind the event's handling.
     """
 
     def on_open(self) -> None:
@@ -135,13 +138,14 @@ class ChannelSink(Protocol):
 class _Link:
     """One connection's FrameHandler: resolves its own pending requests' futures in the frame callback."""
 
-    __slots__ = ("channel", "conn", "lost", "pending")
+    __slots__ = ("call_soon", "channel", "conn", "lost", "pending")
 
     def __init__(self, channel: WsApiChannel) -> None:
         self.channel = channel
         self.conn: Connection | None = None
         self.pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self.lost = asyncio.Event()
+        self.call_soon = asyncio.get_running_loop().call_soon
 
     def on_open(self, conn: Connection) -> None:
         self.conn = conn
@@ -158,14 +162,18 @@ class _Link:
             if not future.done():
                 future.set_result(msg)
         elif req_id is None:
-            sink = self.channel.sink
-            if sink is not None and "event" in msg:
-                try:
-                    sink.on_push(msg)
-                except Exception:
-                    log.exception("WS API push handler failed")
+            if "event" in msg:
+                self.call_soon(self._push, msg)  # after the wake-ups of replies read before it (see ChannelSink)
             else:
                 log.warning("WS API frame without id ignored")
+
+    def _push(self, msg: dict[str, Any]) -> None:
+        sink = self.channel.sink
+        if sink is not None:
+            try:
+                sink.on_push(msg)
+            except Exception:
+                log.exception("WS API push handler failed")
 
     def on_close(self, code: int, reason: str) -> None:
         pending, self.pending = self.pending, {}

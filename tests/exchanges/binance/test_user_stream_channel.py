@@ -66,7 +66,9 @@ def new_order(cid: str) -> Callable[[UserEvent], bool]:
     return lambda e: isinstance(e, OrderEvent) and e.order.client_order_id == cid and e.order.status is OrderStatus.NEW
 
 
-async def test_events_ride_the_order_channel_and_arrive_in_the_frame_callback(adapter: BinanceAdapter) -> None:
+async def test_events_ride_the_order_channel_and_are_handled_after_the_reply_resumes_its_caller(
+    adapter: BinanceAdapter,
+) -> None:
     await adapter.start_user_stream()
     seen = Recorder()
     adapter.user_events().listen(seen)  # type: ignore[attr-defined]
@@ -74,10 +76,12 @@ async def test_events_ride_the_order_channel_and_arrive_in_the_frame_callback(ad
     assert adapter.ws.connects == 1 and adapter.ws.requests == {"userDataStream.subscribe.signature": 1}
     assert adapter._user is not None and adapter._user.subscription_id is not None
     placed = await adapter.place_order(limit_buy("ud-1"))
+    # the executionReport follows the reply on the wire; the caller waiting on the reply runs before it is handled
+    assert not any(new_order("ud-1")(e) for e in seen.events)
     event = await seen.wait_for(new_order("ud-1"))
     assert isinstance(event, OrderEvent) and event.order.order_id == placed.order_id
     assert seen.statuses() == ["connected"]  # queued before the listener came, handed over first
-    assert seen.in_task[1:] and not any(seen.in_task[1:])  # every later event came in the frame callback, no task
+    assert seen.in_task[1:] and not any(seen.in_task[1:])  # every later event came in a loop callback, no task
     await adapter.cancel_order("BTCUSDT", order_id=placed.order_id)
     gone = await seen.wait_for(lambda e: isinstance(e, OrderEvent) and e.order.status is OrderStatus.CANCELED)
     assert isinstance(gone, OrderEvent) and gone.order.client_order_id == "ud-1"
