@@ -1,4 +1,5 @@
-"""``tools/list`` and the ``tools/call`` path: validate, check scope, run, answer; observers see every finished call.
+"""``tools/list`` and the ``tools/call`` path: validate, check scope, run, answer; observers see every finished
+call once its answer is written.
 
 Follows MCP 2025-11-25 "Tools" (https://modelcontextprotocol.io/specification/2025-11-25/server/tools): a tool failure
 is a result with ``isError: true`` (:class:`~tradingmcp.server.mcp.registry.ToolError`, a missing scope), while an
@@ -143,11 +144,9 @@ def _answer(
     modern: bool,
     observed: _Observed | None,
 ) -> None:
-    if observed is not None:
+    session.sink.send(jsonrpc.encode_result(rid, {**result, "resultType": "complete"} if modern else result))
+    if observed is not None:  # after the answer is written: observers (audit, metrics) are off the caller's path
         _observe_result(session, observed, result)
-    if modern:
-        result["resultType"] = "complete"
-    session.sink.send(jsonrpc.encode_result(rid, result))
 
 
 async def _run_async(
@@ -182,11 +181,9 @@ async def _run_async(
             _observe(session, observed, "internal", None, ErrorCode.INTERNAL_ERROR, type(exc).__name__)
         _finish(session, rid, jsonrpc.encode_error(rid, ErrorCode.INTERNAL_ERROR, "Internal error in tools/call"))
         return
-    if observed is not None:
+    _finish(session, rid, jsonrpc.encode_result(rid, {**result, "resultType": "complete"} if modern else result))
+    if observed is not None:  # after the answer is written, as in _answer
         _observe_result(session, observed, result)
-    if modern:
-        result["resultType"] = "complete"
-    _finish(session, rid, jsonrpc.encode_result(rid, result))
 
 
 def _finish(session: ServerSession, rid: jsonrpc.RequestId, data: bytes) -> None:
