@@ -255,21 +255,8 @@ class McpClient(ClientCore):
         Raises:
             RpcError, RequestTimeout, ConnectionLost: as :meth:`request`.
         """
-        if on_progress is None and not self._modern:  # the hot path: one frame literal, no helper coroutine
-            self._next_id = rid = self._next_id + 1
-            fut = self._send_request(
-                rid,
-                _dumps(
-                    {
-                        "jsonrpc": "2.0",
-                        "id": rid,
-                        "method": "tools/call",
-                        "params": {"name": name, "arguments": {} if arguments is None else arguments},
-                    }
-                ),
-                "tools/call",
-                timeout_s,
-            )
+        if on_progress is None:
+            rid, fut = self._send_tool_call(name, arguments, timeout_s)
             try:
                 result: dict[str, Any] = await fut
                 return result
@@ -277,14 +264,6 @@ class McpClient(ClientCore):
                 self._forget(rid)
                 raise
         params: dict[str, Any] = {"name": name, "arguments": arguments or {}}
-        if on_progress is None:
-            rid, fut = self._start("tools/call", params, timeout_s)
-            try:
-                result = await fut
-                return result
-            except asyncio.CancelledError:
-                self._forget(rid)
-                raise
         token = f"p{self._next_id + 1}"
         params["_meta"] = {"progressToken": token}
         self._progress[token] = on_progress
@@ -293,6 +272,36 @@ class McpClient(ClientCore):
             return result
         finally:
             self._progress.pop(token, None)
+
+    def start_tool_call(
+        self, name: str, arguments: dict[str, Any] | None = None, *, timeout_s: float | None = None
+    ) -> asyncio.Future[dict[str, Any]]:
+        """Write a ``tools/call`` request now, before returning, and return the future its result settles.
+
+        For callers that decide inside a synchronous callback (:meth:`on_notification`): the request is on the wire
+        without waiting for a task to start. Await the future (in a task) for what :meth:`call_tool` returns;
+        cancelling it does not cancel the call on the server.
+
+        Raises:
+            ConnectionLost: not connected (raised here); the future fails with RpcError, RequestTimeout or
+            ConnectionLost as :meth:`call_tool` does.
+        """
+        return self._send_tool_call(name, arguments, timeout_s)[1]
+
+    def _send_tool_call(
+        self, name: str, arguments: dict[str, Any] | None, timeout_s: float | None
+    ) -> tuple[int, asyncio.Future[Any]]:
+        """The ``tools/call`` hot path: one frame literal (the 2025-11-25 era), or :meth:`_start` with ``_meta``."""
+        if self._modern:
+            return self._start("tools/call", {"name": name, "arguments": arguments or {}}, timeout_s)
+        self._next_id = rid = self._next_id + 1
+        frame = {
+            "jsonrpc": "2.0",
+            "id": rid,
+            "method": "tools/call",
+            "params": {"name": name, "arguments": {} if arguments is None else arguments},
+        }
+        return rid, self._send_request(rid, _dumps(frame), "tools/call", timeout_s)
 
     async def subscribe(self, stream: str) -> dict[str, Any]:
         """Subscribe to a live stream (``notifications/tradingmcp/stream``); re-subscribed after reconnects."""

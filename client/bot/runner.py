@@ -88,6 +88,7 @@ class BotRunner:
         self._reconciling = False
         self._loops: list[asyncio.Task[None]] = []
         self._failure: Exception | None = None
+        self._order_events: list[dict[str, Any]] = []  # order-stream params waiting for their loop callback
 
     # ---- connection ------------------------------------------------------------------------------------------
 
@@ -193,11 +194,32 @@ class BotRunner:
 
     def _on_notification(self, note: Notification) -> bool:
         """The client's notification callback: one stream message into the core, its actions sent at once. Every
-        notification is consumed (the bot reads nothing else); after a failure nothing more is handled."""
+        notification is consumed (the bot reads nothing else); after a failure nothing more is handled.
+
+        Order events are booked one loop callback later: the server writes an order's events right after the tool
+        result, often in the same read, and the call waiting on that result (the ``ack`` of tick-to-trade) resumes
+        first. A market message books every waiting order event before the core decides on it, so no decision sees
+        a stale position."""
         if note.method != STREAM_METHOD or self._failure is not None:
             return True
         self.notifications += 1
         params = note.params
+        if params["stream"].startswith("orders:"):
+            if not self._order_events:
+                asyncio.get_running_loop().call_soon(self._book_order_events)
+            self._order_events.append(params)
+            return True
+        if self._order_events:
+            self._book_order_events()
+        return self._on_stream(params)
+
+    def _book_order_events(self) -> None:
+        events, self._order_events = self._order_events, []
+        for params in events:
+            if self._failure is None:
+                self._on_stream(params)
+
+    def _on_stream(self, params: dict[str, Any]) -> bool:
         try:
             actions = self.core.on_stream(params["stream"], params["data"], time.perf_counter_ns())
         except Exception as exc:  # stop quoting rather than trade on a state the core could not update
@@ -214,17 +236,35 @@ class BotRunner:
         return True
 
     def _send(self, action: Action) -> None:
-        task = asyncio.get_running_loop().create_task(self._execute(action))
+        """Write the action's tool call now (inside the frame callback: no task start before the order leaves), and
+        settle it in a task."""
+        try:
+            pending = self._start_call(action)
+        except ConnectionLost:
+            self.core.on_failure(action, "lost")
+            return
+        task = asyncio.get_running_loop().create_task(self._settle(action, pending))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _execute(self, action: Action) -> None:
+    def _start_call(self, action: Action) -> asyncio.Future[dict[str, Any]]:
         assert self.client is not None
         name, args = action.tool_call(self.exchange)
         action.attempts += 1
         action.sent_ns = time.perf_counter_ns()
+        return self.client.start_tool_call(name, args)
+
+    async def _execute(self, action: Action) -> None:
         try:
-            result = await self.client.call_tool(name, args)
+            pending = self._start_call(action)
+        except ConnectionLost:
+            self.core.on_failure(action, "lost")
+            return
+        await self._settle(action, pending)
+
+    async def _settle(self, action: Action, pending: asyncio.Future[dict[str, Any]]) -> None:
+        try:
+            result = await pending
         except ConnectionLost:
             self.core.on_failure(action, "lost")
             return

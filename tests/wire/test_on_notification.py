@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tradingmcp.client.errors import ConnectionLost
 from tradingmcp.client.session import McpClient, Notification, connect
 from tradingmcp.server.mcp.streams import STREAM_METHOD
 from tradingmcp.transport import ws
@@ -145,3 +146,33 @@ async def test_callback_survives_reconnect(backend: ws.Backend) -> None:
             assert client.drain_notifications() == []
         finally:
             await client.close()
+
+
+async def test_start_tool_call_writes_the_request_before_returning(backend: ws.Backend) -> None:
+    """A call started inside the callback is on the wire before the callback returns (no task start first): the
+    server answers it even though nothing awaits its future until later; not connected raises at once."""
+    probe = Probe()
+    hub = make_hub(probe)
+    async with running(make_app(probe, hub), backend, hub) as srv:
+        client = await connect(srv.url, backend=backend, reconnect=False)
+        try:
+            started: list[asyncio.Future[dict[str, Any]]] = []
+
+            def on_note(note: Notification) -> bool:
+                if note.method == STREAM_METHOD:
+                    started.append(client.start_tool_call("echo", {"x": note.params["seq"]}))
+                return True
+
+            client.on_notification(on_note)
+            await client.subscribe(KEY)
+            for i in range(3):
+                srv.streams.publish(KEY, {"i": i})
+            await wait_until(lambda: probe.calls.get("echo", 0) == 3)  # served before any future was awaited
+            assert len(started) == 3
+            results = [await asyncio.wait_for(f, TIMEOUT_S) for f in started]
+            assert [r["structuredContent"]["x"] for r in results] == [1, 2, 3]
+        finally:
+            await client.close()
+        await wait_until(lambda: not client.connected.is_set())
+        with pytest.raises(ConnectionLost):
+            client.start_tool_call("echo", {"x": 0})
