@@ -22,12 +22,13 @@ Hops: exchange feed (t0→t1: simulator stream → python-binance → adapter �
 (t2→t3), order out (t3→t4: bot → MCP → trading tool checks → adapter (WS API, REST fallback) → simulator), ack back
 (t4→t5). Reported: p50/p90/p99 per hop and end to end (t0→t5), and each hop's share of the end-to-end median.
 
-The order round trip (t3→t5) is also split finer with four more instants: the tool starting in the server (its
-``tools/call`` observer record: end minus ``latency_us``), the adapter's ``place_order``/``cancel_replace`` entered and
-returned (here), and the simulator's matching engine entered (its process): bot→server, server before the exchange,
-to the exchange (signing, WebSocket API frame, the simulator's parsing and signature check), matching, back from the
-exchange, server after the exchange, server→bot. The instrumentation wraps instance attributes of the simulator (in
-its process), the adapter and the stream hub (here); no product code changes.
+The order round trip (t3→t5) is also split finer with four more instants: the tool starting in the server and its
+answer written (its ``tools/call`` observer record: ``started_ns``, plus ``latency_us``), the adapter's
+``place_order``/``cancel_replace`` entered and returned (here), and the simulator's matching engine entered (its
+process): bot→server, server before the exchange, to the exchange (signing, WebSocket API frame, the simulator's
+parsing and signature check), matching, back from the exchange, server after the exchange, server→bot. The
+instrumentation wraps instance attributes of the simulator (in its process), the adapter and the stream hub (here); no
+product code changes.
 """
 
 from __future__ import annotations
@@ -184,9 +185,8 @@ class Stamps:
     def observe(self, record: ToolCallRecord) -> None:
         cid = record.arguments.get("new_client_order_id") or record.arguments.get("client_order_id")
         if record.tool in ("place_order", "replace_order") and cid:
-            end = time.perf_counter_ns()
             self.tool_us[str(cid)] = record.latency_us
-            self.tool_span[str(cid)] = (end - int(record.latency_us * 1000), end)
+            self.tool_span[str(cid)] = (record.started_ns, record.started_ns + int(record.latency_us * 1000))
 
 
 def _pcts(values: list[float]) -> dict[str, float]:

@@ -39,8 +39,11 @@ class ToolCallRecord:
     ``outcome`` is ``ok``, ``tool_error`` (an ``isError`` result: ToolError or a missing scope, ``error_code``
     ``forbidden``), ``rpc_error`` (a JSON-RPC error: unknown tool, bad params, too many in flight) or ``internal``.
     ``result`` is the ``CallToolResult`` dict (its ``structuredContent`` may be an ``orjson.Fragment``: encode it with
-    orjson); None for JSON-RPC errors. ``latency_us`` runs from dispatch to the result (µs); ``time_ms`` is the wall
-    clock at dispatch (ms since the epoch). Arguments are as received: observers must redact before storing.
+    orjson); None for JSON-RPC errors. ``latency_us`` runs from dispatch to the answer being written (µs);
+    ``time_ms`` is the wall clock at dispatch (ms since the epoch); ``started_ns`` is ``time.perf_counter_ns()`` at
+    dispatch (CLOCK_MONOTONIC on Linux, shared by every process of the machine: it joins with other processes'
+    stamps). Observers run after the answer is written. Arguments are as received: observers must redact before
+    storing.
     """
 
     principal: str
@@ -52,6 +55,7 @@ class ToolCallRecord:
     error: str | None
     latency_us: float
     time_ms: int
+    started_ns: int = 0
 
 
 CallObserver = Callable[[ToolCallRecord], None]

@@ -144,9 +144,11 @@ def _answer(
     modern: bool,
     observed: _Observed | None,
 ) -> None:
-    session.sink.send(jsonrpc.encode_result(rid, {**result, "resultType": "complete"} if modern else result))
+    data = jsonrpc.encode_result(rid, {**result, "resultType": "complete"} if modern else result)
+    answered_ns = time.perf_counter_ns()
+    session.sink.send(data)
     if observed is not None:  # after the answer is written: observers (audit, metrics) are off the caller's path
-        _observe_result(session, observed, result)
+        _observe_result(session, observed, result, answered_ns)
 
 
 async def _run_async(
@@ -181,9 +183,11 @@ async def _run_async(
             _observe(session, observed, "internal", None, ErrorCode.INTERNAL_ERROR, type(exc).__name__)
         _finish(session, rid, jsonrpc.encode_error(rid, ErrorCode.INTERNAL_ERROR, "Internal error in tools/call"))
         return
-    _finish(session, rid, jsonrpc.encode_result(rid, {**result, "resultType": "complete"} if modern else result))
+    data = jsonrpc.encode_result(rid, {**result, "resultType": "complete"} if modern else result)
+    answered_ns = time.perf_counter_ns()
+    _finish(session, rid, data)
     if observed is not None:  # after the answer is written, as in _answer
-        _observe_result(session, observed, result)
+        _observe_result(session, observed, result, answered_ns)
 
 
 def _finish(session: ServerSession, rid: jsonrpc.RequestId, data: bytes) -> None:
@@ -191,15 +195,15 @@ def _finish(session: ServerSession, rid: jsonrpc.RequestId, data: bytes) -> None
         session.sink.send(data)
 
 
-def _observe_result(session: ServerSession, observed: _Observed, result: dict[str, Any]) -> None:
+def _observe_result(session: ServerSession, observed: _Observed, result: dict[str, Any], answered_ns: int) -> None:
     if result.get("isError"):
         sc = result.get("structuredContent")
         err = sc.get("error") if isinstance(sc, dict) else None
         code = err.get("code") if isinstance(err, dict) else None
         msg = err.get("message") if isinstance(err, dict) else None
-        _observe(session, observed, "tool_error", result, code, msg)
+        _observe(session, observed, "tool_error", result, code, msg, answered_ns)
     else:
-        _observe(session, observed, "ok", result, None, None)
+        _observe(session, observed, "ok", result, None, None, answered_ns)
 
 
 def _observe(
@@ -209,7 +213,9 @@ def _observe(
     result: dict[str, Any] | None,
     code: str | int | None,
     message: str | None,
+    answered_ns: int | None = None,
 ) -> None:
+    """Tell every observer; ``answered_ns`` is when the answer was written (default: now)."""
     started, params = observed
     name = params.get("name")
     args = params.get("arguments")
@@ -221,8 +227,9 @@ def _observe(
         result=result,
         error_code=code,
         error=message,
-        latency_us=(time.perf_counter_ns() - started.ns) / 1000,
+        latency_us=((time.perf_counter_ns() if answered_ns is None else answered_ns) - started.ns) / 1000,
         time_ms=started.wall_ms,
+        started_ns=started.ns,
     )
     for observer in session.app.observers:
         try:

@@ -5,8 +5,10 @@ cycles."""
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import subprocess
 import sys
+import time
 from typing import Any
 
 import orjson
@@ -69,12 +71,21 @@ REQUESTS = [
 ]
 
 
+answered: dict[int, int] = {}
+"""Record index -> how many answers the sink held when the observer saw it (filled by ``_answers``)."""
+
+
 def _answers(observed: bool) -> tuple[list[bytes], list[ToolCallRecord]]:
     app = make_app()
     records: list[ToolCallRecord] = []
-    if observed:
-        app.observers.append(records.append)
     sink = _Sink()
+    if observed:
+
+        def observe(record: ToolCallRecord) -> None:  # runs once the answer is written (the sink has it)
+            records.append(record)
+            answered[len(records) - 1] = len(sink.sent)
+
+        app.observers.append(observe)
     session = ServerSession(app, sink)
     session.initialized = True
     for req in REQUESTS:
@@ -102,6 +113,10 @@ def test_observers_see_every_call_and_do_not_change_the_answers() -> None:
         ("nope", "rpc_error"),
     ]
     assert all(r.latency_us >= 0 for r in records)
+    # tool results are observed after their answer is written; JSON-RPC errors (answered by the engine) before it
+    assert [answered[i] for i in range(4)] == [1, 2, 3, 4]
+    before, after = time.perf_counter_ns(), records[0].started_ns
+    assert 0 < after <= before and all(a.started_ns <= b.started_ns for a, b in itertools.pairwise(records))
 
 
 @pytest.mark.parametrize(
