@@ -120,14 +120,16 @@ class RiskConfig:
     Attributes:
         max_daily_loss_quote: when net P&L (realized + unrealized − fees, quote asset) falls below ``−this``, the bot
             cancels its orders and stops quoting for the rest of the run.
-        max_orders_per_s: order actions (place, replace, cancel) per second, token bucket.
+        max_orders_per_s: order actions (place, replace, cancel) per second, token bucket. The default stays under
+            Binance Spot's ``ORDERS`` limit (100 per 10 s, i.e. 10/s, of which the server's limiter uses 90 %; see
+            GET /api/v3/exchangeInfo ``rateLimits``): a faster bot only queues in the server's limiter.
         order_burst: bucket size of that limiter.
         reject_cooldown_ms: after a rejected order action, no new action on that symbol for this long.
     """
 
     max_daily_loss_quote: Decimal = Decimal("50")
-    max_orders_per_s: float = 20.0
-    order_burst: int = 10
+    max_orders_per_s: float = 8.0
+    order_burst: int = 5
     reject_cooldown_ms: int = 1_000
 
 
