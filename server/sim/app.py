@@ -1,9 +1,11 @@
-"""The ``Simulator``: a Binance-Spot-compatible exchange on one loopback port, replaying the real recorded market.
+"""The ``Simulator``: a Binance-Spot-compatible exchange on loopback, replaying the real recorded market.
 
-One aiohttp server answers REST (``/api/v3/*``), market streams (``/ws/...``, ``/stream?streams=...``) and the WS API
-(``/ws-api/v3``). The replay reads the recording (or a seeded synthetic market when none exists), feeds each symbol's
-:class:`SymbolMarket` (book, trades, derived streams) and the :class:`MatchingEngine`, and publishes frames. Pacing:
-``speed`` × real time (``inf`` = as fast as possible; ``0`` = manual: only :meth:`Simulator.step` advances it).
+Two ports, as Binance uses separate hosts: aiohttp answers REST (``/api/v3/*``) on ``port``; our WebSocket transport
+(:mod:`tradingmcp.transport.ws`, picows) answers market streams (``/ws/...``, ``/stream?streams=...``) and the WS API
+(``/ws-api/v3``) on ``ws_port``. The replay reads the recording (or a seeded synthetic market when none exists),
+feeds each symbol's :class:`SymbolMarket` (book, trades, derived streams) and the :class:`MatchingEngine`, and
+publishes frames. Pacing: ``speed`` × real time (``inf`` = as fast as possible; ``0`` = manual: only
+:meth:`Simulator.step` advances it).
 
 Clocks: ``/api/v3/time`` and the signed-request timestamp rule use the wall clock. The market clock (event times
 ``E``/``T``, order ``transactTime``) is the recorded exchange time shifted by ``time_offset_ms`` (default: so the first
@@ -15,21 +17,20 @@ This is a SIMULATED exchange for tests and demos; the dev key ``sim-key``/``sim-
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
-import math
 import socket
 import time
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from tradingmcp.data import DataNotFoundError, binance_recordings, data_root
+from tradingmcp.data import binance_recordings
 from tradingmcp.server.sim.book import BookGapError
+from tradingmcp.server.sim.config import SimConfig, resolve_data
 from tradingmcp.server.sim.exchange_info import ExchangeInfo
 from tradingmcp.server.sim.market import SymbolMarket
 from tradingmcp.server.sim.matching import MatchingEngine
@@ -46,75 +47,18 @@ from tradingmcp.server.sim.replay import (
     shift_event,
 )
 from tradingmcp.server.sim.rest import SimState, make_rest_app
-from tradingmcp.server.sim.streams import StreamConfig, StreamHub
+from tradingmcp.server.sim.streams import StreamHub, is_stream_path
 from tradingmcp.server.sim.synthetic import synthetic_market
-from tradingmcp.server.sim.weights import RateLimitConfig, RateLimiter
-from tradingmcp.server.sim.wsapi import UserStreamRouter, make_ws_api_handler
+from tradingmcp.server.sim.weights import RateLimiter
+from tradingmcp.server.sim.wsapi import WS_API_PATH, UserStreamRouter
+from tradingmcp.transport import ws
 
-__all__ = ["SimConfig", "Simulator", "run_simulator"]
+__all__ = ["SimConfig", "Simulator"]
 
 log = logging.getLogger(__name__)
 
-_DEFAULT_KEYS = {"sim-key": "sim-secret"}
-_DEFAULT_BALANCES = {"USDT": "10000", "BTC": "1", "ETH": "10"}
-
-
-@dataclass(frozen=True)
-class SimConfig:
-    """How to run the simulator.
-
-    Attributes:
-        host: listen address (loopback).
-        port: listen port; 0 picks a free one.
-        data_dir: data root (holds ``binance/recorded``); None → :func:`tradingmcp.data.data_root`.
-        synthetic: force the seeded synthetic market (also used when no recording is found).
-        symbols: upper-case symbols to replay.
-        speed: replay pace multiplier (1.0 real time, 11.0 replays the 10.8-minute recording in ~1 minute,
-            ``math.inf`` unpaced, 0 manual stepping).
-        loop: restart the replay at the end (ids and times keep growing) instead of stopping.
-        api_keys: ``{api_key: secret}`` accepted for signed requests (each gets an account).
-        balances: initial free balance per asset (decimal strings), for every account.
-        seed: seed of the synthetic market.
-        synthetic_duration_s: exchange-time length of one synthetic pass (s).
-        time_offset_ms: added to recorded exchange times; None aligns the first event with the wall clock at start.
-        maker_fee: maker commission rate (0.001 = 0.1 %).
-        taker_fee: taker commission rate.
-        limits: request weight / order limits (lower them to hit 429 quickly).
-        streams: stream ping interval and per-connection limits.
-        ws_queue_frames: frames buffered per WS API session before it is dropped as too slow.
-    """
-
-    host: str = "127.0.0.1"
-    port: int = 0
-    data_dir: Path | None = None
-    synthetic: bool = False
-    symbols: tuple[str, ...] = ("BTCUSDT", "ETHUSDT")
-    speed: float = 1.0
-    loop: bool = False
-    api_keys: Mapping[str, str] = field(default_factory=lambda: dict(_DEFAULT_KEYS))
-    balances: Mapping[str, str] = field(default_factory=lambda: dict(_DEFAULT_BALANCES))
-    seed: int = 0
-    synthetic_duration_s: float = 600.0
-    time_offset_ms: int | None = None
-    maker_fee: str = "0.001"
-    taker_fee: str = "0.001"
-    limits: RateLimitConfig = field(default_factory=RateLimitConfig)
-    streams: StreamConfig = field(default_factory=StreamConfig)
-    ws_queue_frames: int = 10_000
-
-
-def _resolve_data(config: SimConfig) -> Path | None:
-    """The data root when every symbol has a recording and ``synthetic`` is off, else None (synthetic market)."""
-    if config.synthetic:
-        return None
-    try:
-        root = config.data_dir or data_root()
-        for symbol in config.symbols:
-            binance_recordings(symbol, root)
-    except DataNotFoundError as exc:
-        log.warning("no recording (%s); using the seeded synthetic market", exc)
-        return None
-    return root
+_CLOSE_WAIT_S = 1.0
+"""How long :meth:`Simulator.stop` waits for closed WebSocket connections to finish (s)."""
 
 
 class Simulator:
@@ -127,6 +71,7 @@ class Simulator:
         engine: the matching engine (accounts, orders).
         markets: per-symbol replayed market state.
         hub: market stream subscriptions.
+        router: WS API sessions and their user data subscriptions.
         replay_done: set when a non-looping replay has played its last event.
         events_replayed: events processed so far (warm-up included).
         synthetic: True when replaying the synthetic market.
@@ -134,7 +79,7 @@ class Simulator:
 
     def __init__(self, config: SimConfig | None = None) -> None:
         self.config = config = config or SimConfig()
-        self.data_dir = _resolve_data(config)
+        self.data_dir = resolve_data(config)
         self.synthetic = self.data_dir is None
         info_path = self.data_dir / "binance" / "rest" / "exchangeInfo.json" if self.data_dir else None
         self.exchange_info = ExchangeInfo.load_or_builtin(info_path) if info_path else ExchangeInfo.builtin()
@@ -156,7 +101,6 @@ class Simulator:
         )
         for key in config.api_keys:
             self.engine.add_account(key, {a: Decimal(v) for a, v in config.balances.items()})
-        self.router = UserStreamRouter()
         self.state = SimState(
             exchange_info=self.exchange_info,
             markets=self.markets,
@@ -167,6 +111,7 @@ class Simulator:
             market_ms=self.market_ms,
             on_engine_events=self.dispatch_engine_events,
         )
+        self.router = UserStreamRouter(self.state, config.ws_queue_bytes)
         self.replay_done = asyncio.Event()
         self.events_replayed = 0
         self._events: Iterator[tuple[int, MarketEvent]] = self._open_events()
@@ -175,7 +120,9 @@ class Simulator:
         self._shift: IdShift | None = None
         self._runner: web.AppRunner | None = None
         self._task: asyncio.Task[None] | None = None
+        self._ws_server: ws.WsServer | None = None
         self._port = 0
+        self._ws_port = 0
 
     # ---- clocks and urls ---------------------------------------------------------------------------------------
 
@@ -190,8 +137,13 @@ class Simulator:
 
     @property
     def port(self) -> int:
-        """The bound port (after :meth:`start`)."""
+        """The bound REST port (after :meth:`start`)."""
         return self._port
+
+    @property
+    def ws_port(self) -> int:
+        """The bound port of the market streams and the WS API (after :meth:`start`)."""
+        return self._ws_port
 
     @property
     def rest_url(self) -> str:
@@ -201,27 +153,33 @@ class Simulator:
     @property
     def stream_url(self) -> str:
         """Stream base ending in ``/`` (python-binance ``STREAM_URL`` appends ``ws/<stream>``)."""
-        return f"ws://{self.config.host}:{self._port}/"
+        return f"ws://{self.config.host}:{self._ws_port}/"
 
     @property
     def ws_api_url(self) -> str:
-        """WS API endpoint ``ws://127.0.0.1:PORT/ws-api/v3`` (python-binance ``WS_API_URL``)."""
-        return f"ws://{self.config.host}:{self._port}/ws-api/v3"
+        """WS API endpoint ``ws://127.0.0.1:WS_PORT/ws-api/v3`` (python-binance ``WS_API_URL``)."""
+        return f"ws://{self.config.host}:{self._ws_port}{WS_API_PATH}"
 
     # ---- lifecycle ---------------------------------------------------------------------------------------------
 
+    def _accept(self, request: ws.UpgradeRequest) -> ws.Accept | ws.HttpResponse:
+        """Route an upgrade on ``ws_port`` by path: the WS API, the market streams, else 404."""
+        path = request.path.partition("?")[0]
+        if path == WS_API_PATH:
+            return self.router.accept(request)
+        if is_stream_path(path):
+            return self.hub.accept(request)
+        return ws.HttpResponse(404, b"not found")
+
     async def start(self) -> None:
-        """Bind the port, load the first snapshot of every symbol, and start the paced replay (unless speed is 0)."""
+        """Bind the ports, load the first snapshot of every symbol, and start the paced replay (unless speed is 0).
+
+        Raises:
+            OSError: a port is in use.
+        """
         self._warm_up()  # books hold their snapshots before the first request can arrive
         app = web.Application()
         app.add_subapp("/api", make_rest_app(self.state))
-        app.router.add_get("/ws", self.hub.handle)
-        app.router.add_get("/ws/{tail:.*}", self.hub.handle)
-        app.router.add_get("/stream", self.hub.handle)
-        ws_api = make_ws_api_handler(
-            self.state, self.router, self.config.streams.ping_interval_s, self.config.ws_queue_frames
-        )
-        app.router.add_get("/ws-api/v3", ws_api)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -229,6 +187,12 @@ class Simulator:
         sock.bind((self.config.host, self.config.port))
         self._port = sock.getsockname()[1]
         await web.SockSite(self._runner, sock).start()
+        config = self.config
+        ws_port = config.ws_port if config.ws_port is not None else (config.port + 1 if config.port else 0)
+        ping_s = config.streams.ping_interval_s
+        options = ws.WireOptions(max_message_bytes=4 << 20, ping_interval_s=ping_s, ping_timeout_s=ping_s / 2)
+        self._ws_server = await ws.serve(self._accept, config.host, ws_port, backend=config.ws_backend, options=options)
+        self._ws_port = self._ws_server.port
         if self.config.speed > 0:
             self._task = asyncio.create_task(self._run_replay(), name="sim-replay")
 
@@ -238,8 +202,16 @@ class Simulator:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
-        await self.hub.close_all(self.market_ms())
-        await self.router.close_all()
+        if self._ws_server is not None:
+            await self._ws_server.close()
+            self._ws_server = None
+        self.hub.close_all(self.market_ms())
+        self.router.close_all()
+        # bounded: the closes flush first, and a peer that stopped reading may never let them finish
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(_CLOSE_WAIT_S):
+                await self.hub.idle.wait()
+                await self.router.idle.wait()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -401,31 +373,3 @@ class Simulator:
             for market in self.markets.values():
                 market.end_of_batch()
             self.replay_done.set()
-
-
-def banner(sim: Simulator) -> str:
-    """The startup text: a clear SIMULATED EXCHANGE banner and the URLs."""
-    source = f"synthetic market (seed {sim.config.seed})" if sim.synthetic else f"recording under {sim.data_dir}"
-    speed = sim.config.speed
-    pace = "manual stepping" if speed == 0 else ("unpaced" if math.isinf(speed) else f"{speed:g}x real time")
-    return "\n".join([
-        "=" * 72,
-        "  SIMULATED EXCHANGE (Binance Spot protocol) -- not a real exchange, no real funds",
-        "=" * 72,
-        f"  market:   {', '.join(sim.config.symbols)} from {source}, {pace}{', looping' if sim.config.loop else ''}",
-        f"  REST:     {sim.rest_url}",
-        f"  streams:  {sim.stream_url}",
-        f"  WS API:   {sim.ws_api_url}",
-        f"  API keys: {', '.join(sim.config.api_keys)} (simulator-only keys)",
-    ])  # fmt: skip
-
-
-async def run_simulator(config: SimConfig) -> None:
-    """Run the simulator until cancelled, printing the banner and URLs (``tradingmcp sim``)."""
-    sim = Simulator(config)
-    await sim.start()
-    print(banner(sim), flush=True)
-    try:
-        await asyncio.Event().wait()
-    finally:
-        await sim.stop()

@@ -1,4 +1,4 @@
-"""Market streams on the simulator's port: ``/ws/<stream>[/<stream>...]`` and ``/stream?streams=a/b``.
+"""Market streams on the simulator's WebSocket port: ``/ws/<stream>[/<stream>...]`` and ``/stream?streams=a/b``.
 
 Follows https://developers.binance.com/docs/binance-spot-api-docs/web-socket-streams:
 
@@ -8,20 +8,22 @@ Follows https://developers.binance.com/docs/binance-spot-api-docs/web-socket-str
   ``GET_PROPERTY``, answered ``{"result": null | [...] | bool, "id": N}``; errors use the documented table form
   ``{"code": 0..3, "msg": "...", "id": N}``;
 - limits: ``max_incoming_per_s`` incoming messages per second (default 5; over it the connection is closed with
-  code 1008), ``max_streams`` streams per connection (default 1024; a SUBSCRIBE past it gets ``code 2``); the server
-  pings every ``ping_interval_s`` (20 s) and drops peers that do not answer;
-- a ``serverShutdown`` event (``{"e": "serverShutdown", "E": ms}``) goes to every connection before the simulator stops.
+  1008 POLICY_VIOLATION), ``max_streams`` streams per connection (default 1024; a SUBSCRIBE past it gets ``code 2``,
+  a URL naming more is answered HTTP 400); the server pings every ``ping_interval_s`` (20 s) and drops peers that do
+  not answer;
+- a ``serverShutdown`` event (``{"e": "serverShutdown", "E": ms}``) goes to every connection before the simulator stops
+  (then close 1001 GOING_AWAY).
 
-Every frame is serialized once (orjson) per form (raw / combined) and the same bytes go to every subscriber, written
-to each connection at once when it is not behind (:class:`~tradingmcp.server.sim.outbox.FrameOutbox`). A subscriber
-over its frame limit (``queue_frames``: frames handed over in one loop turn plus frames queued under backpressure) is
-disconnected (with a log line) so it never stalls the replay.
+The wire is :mod:`tradingmcp.transport.ws` (picows by default): control messages are answered synchronously inside
+the frame callback, and every market frame is serialized once (orjson) per form (raw / combined) and the same bytes
+are written straight to each subscriber's transport. A subscriber whose transport write buffer grows past
+``queue_bytes`` (it reads slower than the replay publishes) is closed with 1008 POLICY_VIOLATION (with a log line), so
+it never stalls the replay or grows the simulator's memory without bound.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 import time
@@ -29,14 +31,15 @@ from collections import deque
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import orjson
-from aiohttp import WSMsgType, web
 
 from tradingmcp.server.sim.market import INTERVAL_MS
-from tradingmcp.server.sim.outbox import FrameOutbox
+from tradingmcp.transport.closecodes import CloseCode
+from tradingmcp.transport.ws import Accept, Connection, HttpResponse, TextData, UpgradeRequest
 
-__all__ = ["StreamConfig", "StreamConnection", "StreamHub", "normalize_stream"]
+__all__ = ["StreamConfig", "StreamConnection", "StreamHub", "is_stream_path", "normalize_stream"]
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +68,11 @@ def normalize_stream(name: str, symbols: Collection[str]) -> str | None:
     return candidate.removesuffix("@1000ms")
 
 
+def is_stream_path(path: str) -> bool:
+    """True for the market-stream paths: ``/ws``, ``/ws/...`` and ``/stream`` (``path`` without the query)."""
+    return path in ("/ws", "/stream", "/stream/") or path.startswith("/ws/")
+
+
 @dataclass(frozen=True, slots=True)
 class StreamConfig:
     """Stream limits.
@@ -73,28 +81,53 @@ class StreamConfig:
         ping_interval_s: server ping period (s); peers not answering within half of it are dropped.
         max_incoming_per_s: incoming messages allowed per second per connection.
         max_streams: streams per connection.
-        queue_frames: frames buffered per connection before it is dropped as too slow.
+        queue_bytes: bytes a connection's transport may hold unsent (written but not yet taken by the kernel)
+            before the connection is closed as too slow (1008).
     """
 
     ping_interval_s: float = 20.0
     max_incoming_per_s: int = 5
     max_streams: int = 1024
-    queue_frames: int = 10_000
+    queue_bytes: int = 16 << 20
 
 
 class StreamConnection:
-    """One stream websocket: its subscriptions, output form and outbox (bounded, see ``FrameOutbox``)."""
+    """One stream websocket (a :class:`~tradingmcp.transport.ws.FrameHandler`): its subscriptions and output form.
 
-    def __init__(self, ws: web.WebSocketResponse, combined: bool, queue_frames: int) -> None:
-        self.ws = ws
+    Attributes:
+        conn: the live connection (None until the handshake completes).
+        combined: frames are wrapped as ``{"stream", "data"}``.
+        streams: subscribed canonical stream names, in subscription order.
+        dropped: closed by the simulator (slow consumer, too many incoming messages, shutdown).
+    """
+
+    __slots__ = ("_hub", "_initial", "combined", "conn", "dropped", "received", "streams")
+
+    def __init__(self, hub: StreamHub, combined: bool, initial: list[str]) -> None:
+        self._hub = hub
+        self._initial = initial
+        self.conn: Connection | None = None
         self.combined = combined
         self.streams: dict[str, None] = {}  # ordered set
-        self.outbox = FrameOutbox(ws, queue_frames)
         self.dropped = False
         self.received: deque[float] = deque()
 
     def __repr__(self) -> str:
-        return f"StreamConnection(streams={len(self.streams)}, combined={self.combined}, outbox={self.outbox!r})"
+        remote = self.conn.remote if self.conn is not None else "?"
+        return f"StreamConnection({remote}, streams={len(self.streams)}, combined={self.combined})"
+
+    def on_open(self, conn: Connection) -> None:
+        self.conn = conn
+        self._hub.attach(self, self._initial)
+
+    def on_text(self, data: TextData) -> None:
+        self._hub.on_control(self, data)
+
+    def on_close(self, code: int, reason: str) -> None:
+        self._hub.detach(self)
+
+    def on_writable(self) -> None:
+        pass
 
 
 class StreamHub:
@@ -103,15 +136,25 @@ class StreamHub:
     Args:
         symbols: upper-case symbols served.
         config: limits.
+
+    Attributes:
+        frames_sent: frames handed to subscribers' transports so far.
+        idle: set while no stream connection is open.
     """
 
     def __init__(self, symbols: Collection[str], config: StreamConfig | None = None) -> None:
         self.symbols = frozenset(symbols)
         self.config = config or StreamConfig()
         self._subs: dict[str, dict[StreamConnection, None]] = {}
-        self._conns: set[StreamConnection] = set()
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._conns: dict[StreamConnection, None] = {}
         self.frames_sent = 0
+        self.idle = asyncio.Event()
+        self.idle.set()
+
+    @property
+    def connections(self) -> int:
+        """Open stream connections."""
+        return len(self._conns)
 
     # ---- publish side ------------------------------------------------------------------------------------------
 
@@ -120,26 +163,36 @@ class StreamHub:
         return stream in self._subs
 
     def publish(self, stream: str, payload: dict[str, Any]) -> int:
-        """Send ``payload`` to every subscriber of ``stream`` (written now unless it is behind); returns how many got
-        it."""
+        """Write ``payload`` to every subscriber of ``stream``; returns how many got it.
+
+        A subscriber whose unsent bytes exceed ``config.queue_bytes`` after the write is closed (1008).
+        """
         subs = self._subs.get(stream)
         if not subs:
             return 0
         raw = orjson.dumps(payload)
         combined: bytes | None = None
+        limit = self.config.queue_bytes
+        slow: list[StreamConnection] | None = None
         count = 0
-        for conn in list(subs):
-            if conn.combined:
+        for sub in subs:
+            conn = sub.conn
+            if conn is None:
+                continue
+            if sub.combined:
                 if combined is None:
                     combined = b'{"stream":"' + stream.encode() + b'","data":' + raw + b"}"
-                frame = combined
+                conn.send_text(combined)
             else:
-                frame = raw
-            if conn.outbox.put(frame):
-                count += 1
-            else:
-                self._drop(conn, f"slow consumer: more than {self.config.queue_frames} frames queued")
+                conn.send_text(raw)
+            count += 1
+            if conn.write_buffer_size() > limit:
+                slow = slow or []
+                slow.append(sub)
         self.frames_sent += count
+        if slow:
+            for sub in slow:
+                self._drop(sub, CloseCode.POLICY_VIOLATION, f"slow consumer: more than {limit} bytes unsent")
         return count
 
     # ---- subscriptions -----------------------------------------------------------------------------------------
@@ -160,22 +213,66 @@ class StreamHub:
                 if not subs:
                     del self._subs[s]
 
-    def _drop(self, conn: StreamConnection, reason: str) -> None:
+    def attach(self, conn: StreamConnection, streams: list[str]) -> None:
+        """The handshake completed: track ``conn`` and subscribe its URL's streams (nothing published later is
+        missed)."""
+        self._conns[conn] = None
+        self.idle.clear()
+        self.subscribe(conn, streams)
+
+    def detach(self, conn: StreamConnection) -> None:
+        """The connection is gone: forget it and its subscriptions."""
+        self.unsubscribe(conn, list(conn.streams))
+        self._conns.pop(conn, None)
+        if not self._conns:
+            self.idle.set()
+
+    def _drop(self, conn: StreamConnection, code: CloseCode, reason: str) -> None:
         if conn.dropped:
             return
         conn.dropped = True
         log.warning("dropping stream connection %r: %s", conn, reason)
         self.unsubscribe(conn, list(conn.streams))
-        task = asyncio.get_running_loop().create_task(conn.ws.close(code=1008, message=reason[:120].encode()))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        if conn.conn is not None:
+            conn.conn.close(code, reason[:120])
 
-    # ---- control messages --------------------------------------------------------------------------------------
+    # ---- upgrade and control messages --------------------------------------------------------------------------
 
-    def handle_control(self, conn: StreamConnection, text: str) -> dict[str, Any]:
+    def accept(self, request: UpgradeRequest) -> Accept | HttpResponse:
+        """The upgrade decision for ``/ws``, ``/ws/{streams}`` and ``/stream?streams=a/b`` (``request.path`` with
+        its query string).
+
+        Returns:
+            :class:`Accept` with a new :class:`StreamConnection`, or HTTP 400 for more than ``max_streams`` streams
+            or a request that is not a WebSocket upgrade.
+        """
+        if not request.is_upgrade:
+            return HttpResponse(400, b"expected a WebSocket upgrade")
+        parts = urlsplit(request.path)
+        combined = parts.path.rstrip("/") == "/stream"
+        if combined:
+            raw_names = [n for v in parse_qs(parts.query).get("streams", []) for n in v.split("/") if n]
+        else:
+            raw_names = [n for n in parts.path[len("/ws") :].strip("/").split("/") if n]
+        names = [n for n in (normalize_stream(r, self.symbols) for r in raw_names) if n is not None]
+        if len(names) > self.config.max_streams:
+            return HttpResponse(400, f"too many streams (max {self.config.max_streams} per connection)".encode())
+        return Accept(StreamConnection(self, combined, names), None)
+
+    def on_control(self, conn: StreamConnection, data: TextData) -> None:
+        """One incoming text message: enforce the incoming rate, answer the control message at once."""
+        if conn.dropped or conn.conn is None:
+            return
+        if self._over_rate(conn):
+            limit = self.config.max_incoming_per_s
+            self._drop(conn, CloseCode.POLICY_VIOLATION, f"more than {limit} incoming messages per second")
+            return
+        conn.conn.send_text(orjson.dumps(self.handle_control(conn, data)))
+
+    def handle_control(self, conn: StreamConnection, data: TextData) -> dict[str, Any]:
         """Answer one live control message (sans-I/O apart from the subscription tables)."""
         try:
-            msg = orjson.loads(text)
+            msg = orjson.loads(data)
         except orjson.JSONDecodeError as exc:
             return {"code": 3, "msg": f"Invalid JSON: {exc}"}
         if not isinstance(msg, dict):
@@ -232,49 +329,12 @@ class StreamHub:
             conn.received.popleft()
         return len(conn.received) > self.config.max_incoming_per_s
 
-    # ---- I/O shell ---------------------------------------------------------------------------------------------
-
-    async def handle(self, request: web.Request) -> web.StreamResponse:
-        """aiohttp handler for ``/ws``, ``/ws/{streams}`` and ``/stream?streams=...``."""
-        combined = request.path.rstrip("/") == "/stream"
-        if combined:
-            raw_names = [n for n in request.query.get("streams", "").split("/") if n]
-        else:
-            tail = request.path[len("/ws") :].strip("/")
-            raw_names = [n for n in tail.split("/") if n]
-        names = [n for n in (normalize_stream(r, self.symbols) for r in raw_names) if n is not None]
-        if len(names) > self.config.max_streams:
-            raise web.HTTPBadRequest(text=f"too many streams (max {self.config.max_streams} per connection)")
-        ws = web.WebSocketResponse(heartbeat=self.config.ping_interval_s, autoping=True)
-        conn = StreamConnection(ws, combined, self.config.queue_frames)
-        self._conns.add(conn)
-        self.subscribe(conn, names)  # before the handshake answer: nothing published after it is missed
-        try:
-            await ws.prepare(request)
-            conn.outbox.start(request.transport)
-            async for msg in ws:
-                if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
-                    continue
-                if self._over_rate(conn):
-                    limit = self.config.max_incoming_per_s
-                    log.warning("closing stream connection %r: more than %d incoming messages per second", conn, limit)
-                    self.unsubscribe(conn, list(conn.streams))
-                    await ws.close(code=1008, message=b"too many incoming messages")
-                    break
-                data = msg.data if isinstance(msg.data, str) else msg.data.decode(errors="replace")
-                reply = self.handle_control(conn, data)
-                conn.outbox.put(orjson.dumps(reply))  # refused only when over the limit: the reply is dropped
-        finally:
-            self.unsubscribe(conn, list(conn.streams))
-            self._conns.discard(conn)
-            await conn.outbox.aclose()
-        return ws
-
-    async def close_all(self, event_ms: int) -> None:
-        """Send ``serverShutdown`` and close every stream connection."""
+    def close_all(self, event_ms: int) -> None:
+        """Send ``serverShutdown`` to every stream connection and close it (1001 GOING_AWAY)."""
         shutdown = orjson.dumps({"e": "serverShutdown", "E": event_ms})
         for conn in list(self._conns):
-            with contextlib.suppress(ConnectionError, RuntimeError):
-                await conn.ws.send_frame(shutdown, WSMsgType.TEXT)
-            await conn.ws.close(code=1001, message=b"server shutdown")
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+            self.unsubscribe(conn, list(conn.streams))
+            conn.dropped = True
+            if conn.conn is not None:
+                conn.conn.send_text(shutdown)
+                conn.conn.close(CloseCode.GOING_AWAY, "server shutdown")

@@ -10,29 +10,39 @@ Follows https://developers.binance.com/docs/binance-spot-api-docs/websocket-api:
 - ``userDataStream.subscribe.signature`` → ``{"subscriptionId": N}``; events then arrive on the same connection as
   ``{"subscriptionId": N, "event": {...}}``; ``userDataStream.unsubscribe`` (one ``subscriptionId`` or all);
   ``session.subscriptions`` lists them.
-- connecting costs 2 request weight; requests share the IP's REST weight budget.
+- connecting costs 2 request weight; requests share the IP's REST weight budget. A connection refused by the limiter
+  gets one error frame (status 429/418 with ``data.retryAfter``) and is closed with 1013 TRY_AGAIN_LATER (the
+  upgrade request does not carry the peer address, so the charge happens once the connection is open).
+
+The wire is :mod:`tradingmcp.transport.ws` (picows by default). Each request is answered synchronously inside its frame
+callback (no task per frame): the reply is written first, then the user events it caused fan out (to this connection
+and every other subscribed one). A connection whose transport holds more than ``queue_bytes`` unsent bytes (it reads
+slower than its replies and events are produced) is closed with 1008 POLICY_VIOLATION.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
 import orjson
-from aiohttp import WSMsgType, web
 
 from tradingmcp.server.sim.errors import BinanceError, mandatory_param, subscription_active
-from tradingmcp.server.sim.outbox import FrameOutbox
 from tradingmcp.server.sim.rest import UNKNOWN_ERROR, SimState, run_public, run_signed
 from tradingmcp.server.sim.signing import verify_ws
 from tradingmcp.server.sim.weights import RateLimitedError, ws_weight
+from tradingmcp.transport.closecodes import CloseCode
+from tradingmcp.transport.ws import Accept, Connection, HttpResponse, TextData, UpgradeRequest
 
-__all__ = ["UserStreamRouter", "WsApiSession", "make_ws_api_handler"]
+__all__ = ["WS_API_PATH", "UserStreamRouter", "WsApiSession", "handle_request"]
 
 log = logging.getLogger(__name__)
+
+WS_API_PATH = "/ws-api/v3"
+_MALFORMED = {"id": None, "status": 400, "error": {"code": -1000, "msg": "Malformed request: expected a JSON object."}}
 
 # method -> public REST endpoint (params pass through)
 _PUBLIC = {
@@ -78,45 +88,144 @@ def _as_str(value: Any) -> str:
     return str(value)
 
 
+def _host(remote: str) -> str:
+    """The host of :attr:`Connection.remote` (``"127.0.0.1:54321"``, ``"::1:54321"``); ``127.0.0.1`` when unknown
+    (the REST face's fallback)."""
+    host = remote.rpartition(":")[0].strip("[]")
+    return host or "127.0.0.1"
+
+
 class WsApiSession:
-    """One WS API connection: its outbox (replies and events, see :class:`FrameOutbox`) and its user data
-    subscriptions (``subscriptionId -> api_key``).
+    """One WS API connection (a :class:`~tradingmcp.transport.ws.FrameHandler`): its user data subscriptions
+    (``subscriptionId -> api_key``) and the writes of its replies and events.
 
     Args:
-        ws: the prepared websocket.
-        ip: the peer address (rate limits).
-        queue_frames: the outbox limit (frames handed over in one loop turn plus frames queued).
-        transport: the connection's transport (``request.transport``); None sends every frame through the
-            outbox's writer task.
+        state: what the REST and WS API faces share.
+        router: the user event fan-out this session joins once open.
+        queue_bytes: unsent bytes the connection's transport may hold before it is closed as too slow (1008).
+
+    Attributes:
+        ip: the peer's host (rate limits), known once open.
+        conn: the live connection (None until open).
+        dropped: closed by the simulator (slow consumer, refused connect, shutdown).
     """
 
-    def __init__(self, ws: web.WebSocketResponse, ip: str, queue_frames: int, transport: object | None = None) -> None:
-        self.ws = ws
-        self.ip = ip
-        self.outbox = FrameOutbox(ws, queue_frames)
-        self.outbox.start(transport)
+    __slots__ = ("conn", "dropped", "ip", "next_subscription_id", "queue_bytes", "router", "state", "subscriptions")
+
+    def __init__(self, state: SimState, router: UserStreamRouter, queue_bytes: int) -> None:
+        self.state = state
+        self.router = router
+        self.queue_bytes = queue_bytes
+        self.ip = "127.0.0.1"
+        self.conn: Connection | None = None
         self.subscriptions: dict[int, str] = {}
         self.next_subscription_id = 0
         self.dropped = False
 
+    def __repr__(self) -> str:
+        return f"WsApiSession({self.ip}, subscriptions={len(self.subscriptions)}, dropped={self.dropped})"
+
+    def send(self, frame: bytes) -> bool:
+        """Write one text frame; False (and the connection closed with 1008) when it is over ``queue_bytes``."""
+        conn = self.conn
+        if conn is None or self.dropped:
+            return False
+        conn.send_text(frame)
+        if conn.write_buffer_size() > self.queue_bytes:
+            self.drop(CloseCode.POLICY_VIOLATION, "slow consumer")
+            return False
+        return True
+
+    def drop(self, code: CloseCode, reason: str) -> None:
+        """Close the connection from the simulator's side (its subscriptions end at once)."""
+        if self.dropped:
+            return
+        self.dropped = True
+        self.subscriptions.clear()
+        if code != CloseCode.GOING_AWAY:
+            log.warning("dropping WS API session %r: %s", self, reason)
+        if self.conn is not None:
+            self.conn.close(code, reason)
+
+    # ---- FrameHandler --------------------------------------------------------------------------------------------
+
+    def on_open(self, conn: Connection) -> None:
+        self.conn = conn
+        self.ip = _host(conn.remote)
+        state = self.state
+        now = state.server_ms()
+        try:
+            state.limiter.charge(self.ip, 2, now)
+        except RateLimitedError as exc:
+            error = exc.body() | {"data": {"serverTime": now, "retryAfter": exc.until_ms}}
+            conn.send_text(orjson.dumps({"id": None, "status": exc.http_status, "error": error, "rateLimits": []}))
+            self.drop(CloseCode.TRY_AGAIN_LATER, f"rate limited: retry after {exc.retry_after_s} s")
+            return
+        self.router.add(self)
+
+    def on_text(self, data: TextData) -> None:
+        if self.dropped:
+            return
+        try:
+            req = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            req = None
+        reply = handle_request(self.state, self, req) if isinstance(req, dict) else _MALFORMED
+        # the requester's reply goes out first, then the user events fan out (to it and to everyone else)
+        if self.send(orjson.dumps(reply)):
+            self.state.on_engine_events()
+
+    def on_close(self, code: int, reason: str) -> None:
+        self.subscriptions.clear()
+        self.router.remove(self)
+
+    def on_writable(self) -> None:
+        pass
+
 
 class UserStreamRouter:
-    """Routes ``engine.drain_events()`` to the WS API sessions subscribed to each account."""
+    """Routes ``engine.drain_events()`` to the WS API sessions subscribed to each account, and accepts
+    ``/ws-api/v3`` upgrades.
 
-    def __init__(self) -> None:
-        self._sessions: set[WsApiSession] = set()
-        self._tasks: set[asyncio.Task[Any]] = set()
+    Args:
+        state: what the REST and WS API faces share.
+        queue_bytes: per-session unsent-byte limit (see :class:`WsApiSession`).
+
+    Attributes:
+        idle: set while no session is open.
+    """
+
+    def __init__(self, state: SimState, queue_bytes: int = 16 << 20) -> None:
+        self.state = state
+        self.queue_bytes = queue_bytes
+        self._sessions: dict[WsApiSession, None] = {}
+        self.idle = asyncio.Event()
+        self.idle.set()
+
+    @property
+    def connections(self) -> int:
+        """Open WS API sessions."""
+        return len(self._sessions)
+
+    def accept(self, request: UpgradeRequest) -> Accept | HttpResponse:
+        """The upgrade decision for ``/ws-api/v3``: a new :class:`WsApiSession`, or HTTP 400 without an upgrade."""
+        if not request.is_upgrade:
+            return HttpResponse(400, b"expected a WebSocket upgrade")
+        return Accept(WsApiSession(self.state, self, self.queue_bytes), None)
 
     def add(self, session: WsApiSession) -> None:
         """Track a connected session."""
-        self._sessions.add(session)
+        self._sessions[session] = None
+        self.idle.clear()
 
     def remove(self, session: WsApiSession) -> None:
         """Forget a closed session."""
-        self._sessions.discard(session)
+        self._sessions.pop(session, None)
+        if not self._sessions:
+            self.idle.set()
 
     def dispatch(self, events: list[tuple[str, dict[str, Any]]]) -> None:
-        """Send each ``(api_key, event)`` to every subscription of that key (serialized once per event)."""
+        """Send each ``(api_key, event)`` to every subscription of that key (serialized once per event), in order."""
         if not events or not self._sessions:
             return
         for api_key, event in events:
@@ -128,25 +237,13 @@ class UserStreamRouter:
                     if raw is None:
                         raw = orjson.dumps(event)
                     frame = b'{"subscriptionId":' + str(sub_id).encode() + b',"event":' + raw + b"}"
-                    if not session.outbox.put(frame):
-                        self._drop(session)
+                    if not session.send(frame):
                         break
 
-    def _drop(self, session: WsApiSession) -> None:
-        if session.dropped:
-            return
-        session.dropped = True
-        session.subscriptions.clear()
-        log.warning("dropping WS API session from %s: slow consumer (user event queue full)", session.ip)
-        task = asyncio.get_running_loop().create_task(session.ws.close(code=1008, message=b"slow consumer"))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def close_all(self) -> None:
-        """Close every session."""
+    def close_all(self) -> None:
+        """Close every session (1001 GOING_AWAY)."""
         for session in list(self._sessions):
-            await session.ws.close(code=1001, message=b"server shutdown")
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+            session.drop(CloseCode.GOING_AWAY, "server shutdown")
 
 
 def handle_request(state: SimState, session: WsApiSession, msg: Mapping[str, Any]) -> dict[str, Any]:
@@ -228,45 +325,3 @@ def handle_request(state: SimState, session: WsApiSession, msg: Mapping[str, Any
 
 def _limits(state: SimState, session: WsApiSession, api_key: str | None, now: int) -> list[dict[str, Any]]:
     return state.limiter.rate_limits(session.ip, api_key, now)
-
-
-def make_ws_api_handler(
-    state: SimState, router: UserStreamRouter, ping_interval_s: float = 20.0, queue_frames: int = 10_000
-) -> Callable[[web.Request], Any]:
-    """The aiohttp handler for ``/ws-api/v3``."""
-
-    async def handler(request: web.Request) -> web.StreamResponse:
-        ip = request.remote or "127.0.0.1"
-        try:
-            state.limiter.charge(ip, 2, state.server_ms())
-        except RateLimitedError as exc:
-            return web.json_response(
-                exc.body(), status=exc.http_status, headers={"Retry-After": str(exc.retry_after_s)}
-            )
-        ws = web.WebSocketResponse(heartbeat=ping_interval_s, autoping=True)
-        await ws.prepare(request)
-        session = WsApiSession(ws, ip, queue_frames, request.transport)
-        router.add(session)
-        try:
-            async for msg in ws:
-                if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
-                    continue
-                try:
-                    req = orjson.loads(msg.data)
-                except orjson.JSONDecodeError:
-                    req = None
-                if not isinstance(req, dict):
-                    reply: dict[str, Any] = {"id": None, "status": 400,
-                                             "error": {"code": -1000, "msg": "Malformed request: expected a JSON object."}}  # fmt: skip
-                else:
-                    reply = handle_request(state, session, req)
-                # the requester's reply goes out first, then the user events fan out (to it and to everyone else)
-                if not session.outbox.put(orjson.dumps(reply)):
-                    break
-                state.on_engine_events()
-        finally:
-            router.remove(session)
-            await session.outbox.aclose()
-        return ws
-
-    return handler

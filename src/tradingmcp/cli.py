@@ -95,11 +95,13 @@ def _cmd_bot(args: argparse.Namespace) -> int:
 def _cmd_sim(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from tradingmcp.server.sim.app import SimConfig, run_simulator
+    from tradingmcp.server.sim.config import SimConfig
+    from tradingmcp.server.sim.run import run_simulator
 
     config = SimConfig(
         host=args.host,
         port=args.port,
+        ws_port=args.ws_port,
         data_dir=Path(args.data) if args.data else None,
         synthetic=args.synthetic,
         symbols=tuple(s.upper() for s in args.symbol) if args.symbol else ("BTCUSDT", "ETHUSDT"),
@@ -167,7 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sim", help="run the Binance-compatible exchange simulator (replays the real recording)")
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=18080)
+    p.add_argument("--port", type=int, default=18080, help="REST port (default 18080)")
+    p.add_argument("--ws-port", type=int, default=None, help="market streams and WS API port (default: --port + 1)")
     p.add_argument("--data", default=None, help="data root (default: $TRADINGMCP_DATA or ../shared/data)")
     p.add_argument("--synthetic", action="store_true", help="seeded synthetic market instead of the recording")
     p.add_argument("--symbol", action="append", default=None, help="symbol to replay (repeatable)")

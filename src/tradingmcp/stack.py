@@ -24,7 +24,8 @@ from tradingmcp.server.exchanges.mexc.adapter import MexcAdapter
 from tradingmcp.server.exchanges.mexc.config import MexcConfig
 from tradingmcp.server.mcp.registry import McpApp
 from tradingmcp.server.mcp.streams import StreamHub
-from tradingmcp.server.sim.app import SimConfig, Simulator, banner
+from tradingmcp.server.sim.app import SimConfig, Simulator
+from tradingmcp.server.sim.run import banner
 from tradingmcp.server.sim.mexc import MEXC_SIM_KEY, MEXC_SIM_SECRET, MexcFace
 from tradingmcp.server.sim.mexc.face import banner as mexc_banner
 from tradingmcp.server.toolset import Toolset, ToolsetConfig, build_toolset

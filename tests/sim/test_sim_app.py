@@ -11,7 +11,8 @@ import orjson
 import pytest
 import websockets
 
-from tradingmcp.server.sim.app import SimConfig, Simulator, run_simulator
+from tradingmcp.server.sim.app import SimConfig, Simulator
+from tradingmcp.server.sim.run import run_simulator
 from tradingmcp.server.sim.weights import RateLimitConfig
 
 

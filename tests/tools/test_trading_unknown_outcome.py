@@ -71,7 +71,7 @@ async def flaky_desk(srv: ToolServer, forward_orders: bool) -> AsyncIterator[tup
             api_secret="sim-secret",
             rest_url=f"http://127.0.0.1:{port}/api",
             stream_url=srv.sim.stream_url,
-            ws_api_url=srv.sim.ws_api_url.replace(f":{srv.sim.port}/", ":9/"),  # no WS API: orders use REST
+            ws_api_url=srv.sim.ws_api_url.replace(f":{srv.sim.ws_port}/", ":9/"),  # no WS API: orders use REST
         )
     )
     async with aiohttp.ClientSession() as session:

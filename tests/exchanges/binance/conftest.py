@@ -49,8 +49,8 @@ async def adapter(sim: Simulator) -> AsyncIterator[BinanceAdapter]:
 
 @pytest.fixture
 async def proxy(sim: Simulator) -> AsyncIterator[TcpProxy]:
-    """A loopback TCP proxy in front of the simulator (cut it to drop connections mid-request)."""
-    p = TcpProxy("127.0.0.1", sim.port)
+    """A loopback TCP proxy in front of the simulator's WS API port (cut it to drop connections mid-request)."""
+    p = TcpProxy("127.0.0.1", sim.ws_port)
     await p.start()
     try:
         yield p

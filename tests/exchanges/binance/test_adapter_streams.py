@@ -90,7 +90,8 @@ async def test_local_book_matches_book_ticker_and_survives_a_cut(adapter: Binanc
 
     # cut every stream connection server-side, mid-replay
     for conn in list(sim.hub._conns):
-        await conn.ws.close()
+        assert conn.conn is not None
+        conn.conn.close()
     cut_at = len(watch.statuses)
     before = watch.checked
     async with asyncio.timeout(20):
