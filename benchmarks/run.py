@@ -145,8 +145,15 @@ def targets(doc: dict[str, Any]) -> list[dict[str, Any]]:
             {"target": target, "value": value, "measured": "—" if value is None else fmt.format(value), "met": ok}
         )
 
+    # The floor does strictly less work than the raw picows echo; a floor median above the echo's means this run's
+    # floor caught the VM's slow wake mode (an idle vCPU halted, ~40-160 us per wake-up here), and a ratio to it
+    # would flatter everything else: it is not judged (rerun).
+    echo50 = p(C.PICOWS_ECHO, "p50_us")
+    fe = floor50 / echo50 if floor50 and echo50 else None
+    floor_ok = None if fe is None else fe <= 1.0
+    add("tcp floor p50 <= picows echo p50 (the floor is valid)", fe, "{:.2f}x the echo", floor_ok)
     r50 = ours50 / floor50 if ours50 and floor50 else None
-    add("mcp-ws-picows p50 <= 1.5x floor p50", r50, "{:.2f}x", None if r50 is None else r50 <= 1.5)
+    add("mcp-ws-picows p50 <= 1.5x floor p50", r50, "{:.2f}x", None if r50 is None or floor_ok is False else r50 <= 1.5)
     r99 = ours99 / floor99 if ours99 and floor99 else None
     add("mcp-ws-picows p99 <= 3x floor p99", r99, "{:.2f}x", None if r99 is None else r99 <= 3.0)
     rs = sdk50 / ours50 if sdk50 and ours50 else None
