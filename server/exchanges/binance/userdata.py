@@ -1,5 +1,5 @@
 """Binance user data stream on the WS API order channel's own connection (:mod:`.wsapi`), turned into
-exchange-neutral OrderEvent/BalanceEvent inside the frame callback.
+exchange-neutral OrderEvent/BalanceEvent one loop callback after their frame (no task hop).
 
 Follows "User Data Stream" (https://developers.binance.com/docs/binance-spot-api-docs/user-data-stream) and the WS API
 request ``userDataStream.subscribe.signature`` (signed like an order: ``apiKey``, ``timestamp``, ``recvWindow``,
@@ -10,7 +10,8 @@ gone from the Spot Testnet.
 Why on the order channel: python-binance's ``client.ws_api`` was a second connection whose read loop (one
 ``asyncio.wait_for`` Task per message, a queue, the socket's own ``recv`` task) ran on the same event loop, slowing
 our order replies and delaying every ``executionReport``. Here an event is parsed and put on the adapter's user event
-queue in the frame callback (no task hop), and the subscription request is written first on every new connection
+queue in a plain loop callback right after its frame (no task hop; after the order reply read before it has resumed
+its caller, see :class:`.wsapi.ChannelSink`), and the subscription request is written first on every new connection
 (before any order can be), so no event of an order sent on that connection is missed.
 
 If the connection drops, the subscription is lost on the exchange side: a ``StreamStatus("reconnecting")`` is queued
@@ -54,7 +55,7 @@ class UserDataStream:
 
     Args:
         channel: the WS API order channel (signs with the account's key; started here if it was not).
-        events: where OrderEvent/BalanceEvent and StreamStatus notices go (put in the frame callback).
+        events: where OrderEvent/BalanceEvent and StreamStatus notices go (put from a loop callback).
         retry_base_s, retry_max_s: backoff before subscribing again after a refusal (s), see
             :func:`~tradingmcp.server.exchanges.binance.wsapi.reconnect_delay_s`.
 
@@ -118,7 +119,7 @@ class UserDataStream:
             self._subscribe()
 
     def on_push(self, msg: dict[str, Any]) -> None:
-        """``{"subscriptionId", "event"}``: parse the event and queue it (runs in the frame callback)."""
+        """``{"subscriptionId", "event"}``: parse the event and queue it (a loop callback right after its frame)."""
         event = msg["event"]
         self.events_received += 1
         try:
