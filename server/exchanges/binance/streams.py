@@ -26,7 +26,6 @@ Failure handling (never silent; every case puts a ``StreamStatus`` in the event 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import logging
 import time
@@ -48,6 +47,7 @@ from tradingmcp.server.exchanges.models import (
     StreamSpec,
     StreamStatus,
 )
+from tradingmcp.server.exchanges.tasks import cancel_and_wait
 from tradingmcp.transport import ws
 from tradingmcp.transport.backoff import backoff
 
@@ -326,12 +326,7 @@ class MarketStreams:
         self._changed.set()
         if self._conn is not None:
             self._conn.close()
-        tasks = [*self._resyncs.values(), *([self._task] if self._task else [])]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait([*self._resyncs.values(), *([self._task] if self._task else [])])
         self._task = None
 
 

@@ -34,6 +34,7 @@ from tradingmcp.server.exchanges.binance.errors import ExchangeError
 from tradingmcp.server.exchanges.binance.wsapi import WsApiChannel, WsApiDown
 from tradingmcp.server.exchanges.eventqueue import EventQueue
 from tradingmcp.server.exchanges.models import StreamStatus, UserEvent
+from tradingmcp.server.exchanges.tasks import cancel_and_wait
 from tradingmcp.transport.backoff import backoff
 
 log = logging.getLogger(__name__)
@@ -197,11 +198,7 @@ class UserDataStream:
         self._closing = True
         if self.channel.sink is self:
             self.channel.sink = None
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(self._tasks)
         if self.subscription_id is not None and self.channel.connected:
             with contextlib.suppress(ExchangeError, TimeoutError):
                 async with asyncio.timeout(timeout_s):

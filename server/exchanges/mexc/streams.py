@@ -17,7 +17,6 @@ Failure handling (never silent; each case puts a ``StreamStatus`` in the event q
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 import time
@@ -48,6 +47,7 @@ from tradingmcp.server.exchanges.models import (
     Ticker,
     Trade,
 )
+from tradingmcp.server.exchanges.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -152,9 +152,7 @@ class _Connection:
 
     async def close(self) -> None:
         if self.task is not None:
-            self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self.task
+            await cancel_and_wait([self.task])
             self.task = None
         if self.stream is not None:
             await self.stream.close()
@@ -392,11 +390,7 @@ class MarketStreams:
 
     async def close(self) -> None:
         """Close every connection and stop every task; idempotent."""
-        for task in list(self._resyncs.values()):
-            task.cancel()
-        for task in list(self._resyncs.values()):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(self._resyncs.values())
         self._resyncs.clear()
         for conn in self.connections:
             await conn.close()

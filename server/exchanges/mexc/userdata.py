@@ -31,6 +31,7 @@ from tradingmcp.server.exchanges.mexc.merge import FillMerger
 from tradingmcp.server.exchanges.mexc.rest import MexcRestClient
 from tradingmcp.server.exchanges.mexc.ws import MexcStream
 from tradingmcp.server.exchanges.models import Order, OrderEvent, StreamStatus, UserEvent
+from tradingmcp.server.exchanges.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -201,11 +202,7 @@ class UserDataStream:
         if self._flush is not None:
             self._flush.cancel()
             self._flush = None
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(self._tasks)
         self._tasks = []
         if self._stream is not None:
             await self._stream.close()

@@ -23,6 +23,7 @@ import aiohttp
 from tradingmcp.server.exchanges.mexc import control
 from tradingmcp.server.exchanges.mexc.codec import Push, PushDecodeError, decode_push
 from tradingmcp.server.exchanges.mexc.errors import ExchangeUnavailable, mexc_error
+from tradingmcp.server.exchanges.tasks import cancel_and_wait
 
 _CLOSED = object()
 MAX_FRAME_BYTES = 2**22
@@ -117,11 +118,7 @@ class MexcStream:
 
     async def close(self) -> None:
         """Close the connection and stop the tasks; idempotent."""
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(self._tasks)
         self._tasks = []
         if self._ws is not None:
             with contextlib.suppress(Exception):
