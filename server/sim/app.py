@@ -20,7 +20,6 @@ import asyncio
 import contextlib
 import itertools
 import logging
-import socket
 import time
 from collections.abc import Callable, Iterator
 from decimal import Decimal
@@ -32,6 +31,7 @@ from tradingmcp.data import binance_recordings
 from tradingmcp.server.sim.book import BookGapError
 from tradingmcp.server.sim.config import SimConfig, resolve_data
 from tradingmcp.server.sim.exchange_info import ExchangeInfo
+from tradingmcp.server.sim.http import start_http
 from tradingmcp.server.sim.market import SymbolMarket
 from tradingmcp.server.sim.matching import MatchingEngine
 from tradingmcp.server.sim.replay import (
@@ -180,13 +180,7 @@ class Simulator:
         self._warm_up()  # books hold their snapshots before the first request can arrive
         app = web.Application()
         app.add_subapp("/api", make_rest_app(self.state))
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await self._runner.setup()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.config.host, self.config.port))
-        self._port = sock.getsockname()[1]
-        await web.SockSite(self._runner, sock).start()
+        self._runner, self._port = await start_http(app, self.config.host, self.config.port)
         config = self.config
         ws_port = config.ws_port if config.ws_port is not None else (config.port + 1 if config.port else 0)
         ping_s = config.streams.ping_interval_s

@@ -16,7 +16,6 @@ Usage::
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -25,6 +24,7 @@ from typing import Any
 from aiohttp import web
 
 from tradingmcp.server.sim.app import Simulator
+from tradingmcp.server.sim.http import start_http
 from tradingmcp.server.sim.mexc import info
 from tradingmcp.server.sim.mexc.orders import MexcTrading
 from tradingmcp.server.sim.mexc.public import MarketView
@@ -149,13 +149,7 @@ class MexcFace:
         app = web.Application()
         make_rest_routes(app, self.rest)
         app.router.add_get("/ws", self.hub.handle)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await self._runner.setup()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.config.host, self.config.port))
-        self._port = sock.getsockname()[1]
-        await web.SockSite(self._runner, sock).start()
+        self._runner, self._port = await start_http(app, self.config.host, self.config.port)
         self.sim.market_taps.append(self._on_market)
         self.sim.event_taps.append(self._on_events)
 
