@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import sys
 from collections import deque
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any, Protocol, cast
 
 from tradingmcp.benchmarks import config as C
 from tradingmcp.transport import jsonrpc
+from tradingmcp.transport.ws import set_nodelay
 
 
 class RoundTrip(Protocol):
@@ -74,9 +74,7 @@ class _TcpClient(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        sock = transport.get_extra_info("socket")
-        if sock is not None:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        set_nodelay(transport)
         self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:

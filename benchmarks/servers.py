@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from tradingmcp.benchmarks.procs import Handler, rss_bytes
+from tradingmcp.transport.ws import set_nodelay
 
 HOST = "127.0.0.1"
 ECHO_SCHEMA: dict[str, Any] = {
@@ -35,9 +36,7 @@ async def _rss() -> int:
 
 class _TcpEcho(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        sock = transport.get_extra_info("socket")
-        if sock is not None:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        set_nodelay(transport)
         self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
