@@ -8,6 +8,7 @@ from pathlib import Path
 # Round-trip scenarios, in table order. The first is the floor every ratio refers to.
 TCP_FLOOR = "tcp-floor"
 PICOWS_ECHO = "picows-echo"
+JSONRPC_MIN = "jsonrpc-min"
 WEBSOCKETS_ECHO = "websockets-echo"
 MCP_WS_PICOWS = "mcp-ws-picows"
 MCP_WS_WEBSOCKETS = "mcp-ws-websockets"
@@ -19,6 +20,7 @@ SDK_HTTP = "sdk-http"
 ROUNDTRIP_SCENARIOS: tuple[str, ...] = (
     TCP_FLOOR,
     PICOWS_ECHO,
+    JSONRPC_MIN,
     WEBSOCKETS_ECHO,
     MCP_WS_PICOWS,
     MCP_WS_WEBSOCKETS,
@@ -45,6 +47,8 @@ class BenchConfig:
         warmup_calls: unmeasured calls per scenario before the first round (SDK scenarios use a tenth).
         rounds: round-robin rounds; each round runs ``calls / rounds`` per scenario, scenario order rotated.
         scenarios: round-trip scenarios to run (subset of ``ROUNDTRIP_SCENARIOS``).
+        placements: CPU placements the round trips run in, one full set each (:mod:`.placement`: ``split``,
+            ``same``, ``os``); the first also runs the pipelined throughput and is the one plotted.
         payload_chars: length of the echoed text argument.
         pipeline_calls: calls per pipelined-throughput measurement.
         pipeline_inflight: requests kept in flight on one connection.
@@ -68,6 +72,7 @@ class BenchConfig:
     warmup_calls: int = 1_000
     rounds: int = 10
     scenarios: tuple[str, ...] = ROUNDTRIP_SCENARIOS
+    placements: tuple[str, ...] = ("split", "same")
     payload_chars: int = 16
     pipeline_calls: int = 20_000
     pipeline_inflight: int = 64

@@ -11,6 +11,7 @@ Rows (µs per sequential call, median of ``rounds`` rounds):
 
 * ``tcp-floor``: uvloop protocol echo of our request bytes;
 * ``picows-echo``: picows text-frame echo of the same bytes;
+* ``jsonrpc-min``: the least JSON-RPC work on picows + orjson, both ends (:func:`~.servers.jsonrpc_min_echo`);
 * ``ours-server``: a raw picows client sending our request bytes (2026-07-28 ``_meta`` form, no handshake needed) to
   our server: the echo plus our server's work;
 * ``ours-client``: our client (``call_tool``) against a picows server that answers with canned response bytes: the
@@ -32,7 +33,7 @@ from tradingmcp.benchmarks import config as C
 from tradingmcp.benchmarks import roundtrip, servers
 from tradingmcp.transport import jsonrpc
 
-ROWS = ("tcp-floor", "picows-echo", "ours-server", "ours-client", "mcp-ws-picows")
+ROWS = ("tcp-floor", "picows-echo", "jsonrpc-min", "ours-server", "ours-client", "mcp-ws-picows")
 _META = {"io.modelcontextprotocol/protocolVersion": "2026-07-28"}
 
 
@@ -91,6 +92,7 @@ async def run_cpu_cost(calls: int = 20_000, rounds: int = 5, payload_chars: int 
     payload = "x" * payload_chars
     tcp_info, tcp = await servers.tcp_echo()
     pw_info, pw = await servers.picows_echo()
+    min_info, minimal = await servers.jsonrpc_min_echo()
     mcp_info, mcp = await servers.mcp_echo("picows", None)
     canned = await _canned_server(payload)
     request = jsonrpc.encode_request(1, "tools/call", {"name": "echo", "arguments": {"text": payload}, "_meta": _META})
@@ -98,6 +100,7 @@ async def run_cpu_cost(calls: int = 20_000, rounds: int = 5, payload_chars: int 
     try:
         rts["tcp-floor"] = await roundtrip.dial(C.TCP_FLOOR, tcp_info, payload, None)
         rts["picows-echo"] = await roundtrip.dial(C.PICOWS_ECHO, pw_info, payload, None)
+        rts["jsonrpc-min"] = await roundtrip.dial(C.JSONRPC_MIN, min_info, payload, None)
         mcp_url = str(mcp_info["url"])
         rts["ours-server"] = await roundtrip._dial_picows(
             "ours-server", mcp_url, request, {"Sec-WebSocket-Protocol": "mcp"}
@@ -117,7 +120,7 @@ async def run_cpu_cost(calls: int = 20_000, rounds: int = 5, payload_chars: int 
         for rt in rts.values():
             await rt.close()
         canned.close()
-        for handlers in (tcp, pw, mcp):
+        for handlers in (tcp, pw, minimal, mcp):
             await handlers["close"]()
     echo = statistics.median(samples["picows-echo"])
     out = []

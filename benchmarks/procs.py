@@ -72,14 +72,17 @@ class Child:
             raise BenchError(f"{self.name}: not started")
         return pid
 
-    async def start(self, timeout_s: float) -> Any:
-        """Start the process and wait for its ``ready`` message; returns the child's info (e.g. its port).
+    async def start(self, timeout_s: float, cpus: set[int] | None = None) -> Any:
+        """Start the process (on ``cpus`` when given) and wait for its ``ready`` message; returns the child's info
+        (e.g. its port).
 
         Raises:
             BenchError: the child failed to start or did not answer within ``timeout_s``.
         """
         _LIVE.add(self)
         self.process.start()
+        if cpus is not None:
+            os.sched_setaffinity(self.pid, cpus)
         self._child_conn.close()
         status, value = await self._receive(timeout_s)
         if status != "ready":

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tradingmcp.benchmarks import config as C
+from tradingmcp.benchmarks.placement import OS, TITLES
 
 PACKAGES = ("tradingmcp", "picows", "websockets", "uvloop", "orjson", "mcp", "uvicorn", "aiofastnet")
 
@@ -57,10 +58,14 @@ def _x(value: float | None) -> str:
 
 
 def roundtrip_table(doc: dict[str, Any]) -> Table:
-    t = Table(title="tools/call round trip (sequential, µs; ratios to the raw TCP floor)")
+    return _roundtrip_rows(doc["roundtrip"], doc.get("placement", OS))
+
+
+def _roundtrip_rows(rows: dict[str, Any], where: str) -> Table:
+    t = Table(title=f"tools/call round trip — {where}: {TITLES[where]} (sequential, µs; ratios to the raw TCP floor)")
     for col in ("scenario", "calls", "p50", "p90", "p99", "p99.9", "p50/floor", "p99/floor"):
         t.add_column(col, justify="left" if col == "scenario" else "right")
-    for name, row in doc["roundtrip"].items():
+    for name, row in rows.items():
         s = row["summary"]
         t.add_row(
             name,
@@ -153,6 +158,8 @@ def print_report(doc: dict[str, Any], console: Console | None = None) -> None:
     console = console or Console(width=140)
     if doc.get("roundtrip"):
         console.print(roundtrip_table(doc))
+    for where, rows in doc.get("roundtrip_placements", {}).items():
+        console.print(_roundtrip_rows(rows, where))
     if doc.get("throughput"):
         console.print(throughput_table(doc))
     if doc.get("fanout"):

@@ -3,7 +3,8 @@
 ``await rt.call()`` sends one request and returns when its answer arrived. Raw echo clients send the exact bytes of
 our ``tools/call`` request (same size) and match answers in order (FIFO futures), so several may be in flight
 (``rt.concurrent``). The MCP clients are the real ones: ours (:func:`tradingmcp.client.session.connect`) and the
-official SDK's ``mcp.Client`` over stdio and Streamable HTTP.
+official SDK's ``mcp.Client`` over stdio and Streamable HTTP. ``jsonrpc-min`` is the least JSON-RPC work on the same
+stack (orjson both ways, futures by id): the bound any Python MCP implementation on picows + orjson starts from.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import sys
 from collections import deque
 from pathlib import Path
 from typing import Any, Protocol, cast
+
+import orjson
 
 from tradingmcp.benchmarks import config as C
 from tradingmcp.transport import jsonrpc
@@ -130,6 +133,51 @@ class PicowsRoundTrip:
         self._t.disconnect()
 
 
+class JsonRpcMinRoundTrip:
+    """The least a JSON-RPC client on picows + orjson does: ``dumps`` the request with a fresh id, ``loads`` the
+    response, resolve the future waiting on that id (no validation, no deadlines, no notification routing)."""
+
+    concurrent = True
+
+    def __init__(self, name: str, payload: str) -> None:
+        import picows
+
+        self.name = name
+        self.transport: Any = None
+        self.pending: dict[int, asyncio.Future[Any]] = {}
+        self.lost: BaseException | None = None
+        self._params = {"name": "echo", "arguments": {"text": payload}}
+        self._next_id = 0
+        self._text = picows.WSMsgType.TEXT
+
+    async def call(self) -> None:
+        if self.lost is not None:
+            raise ConnectionError(f"connection lost: {self.lost}")
+        self._next_id += 1
+        rid = self._next_id
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self.pending[rid] = fut
+        request = {"jsonrpc": "2.0", "id": rid, "method": "tools/call", "params": self._params}
+        self.transport.send(self._text, orjson.dumps(request))
+        await fut
+
+    def on_response(self, data: memoryview) -> None:
+        msg = orjson.loads(data)
+        fut = self.pending.pop(msg["id"], None)
+        if fut is not None and not fut.done():
+            fut.set_result(msg["result"])
+
+    def fail(self, exc: BaseException) -> None:
+        self.lost = exc
+        for fut in self.pending.values():
+            if not fut.done():
+                fut.set_exception(ConnectionError(f"connection lost: {exc}"))
+        self.pending.clear()
+
+    async def close(self) -> None:
+        self.transport.disconnect()
+
+
 class WebsocketsRoundTrip:
     """Raw websockets echo: ``send`` then ``recv`` (one in flight)."""
 
@@ -209,6 +257,8 @@ async def dial(scenario: str, info: dict[str, Any] | None, payload: str, cert_di
         return TcpRoundTrip(scenario, proto, msg)
     if scenario == C.PICOWS_ECHO:
         return await _dial_picows(scenario, f"ws://127.0.0.1:{port}/", msg)
+    if scenario == C.JSONRPC_MIN:
+        return await _dial_jsonrpc_min(f"ws://127.0.0.1:{port}/", payload)
     if scenario == C.WEBSOCKETS_ECHO:
         from websockets.asyncio.client import connect as ws_connect
 
@@ -262,6 +312,23 @@ async def _dial_picows(name: str, url: str, msg: bytes, headers: dict[str, str] 
 
     transport, _ = await picows.ws_connect(Listener, url, extra_headers=headers)
     return PicowsRoundTrip(name, transport, fifo, msg)
+
+
+async def _dial_jsonrpc_min(url: str, payload: str) -> JsonRpcMinRoundTrip:
+    import picows
+
+    rt = JsonRpcMinRoundTrip(C.JSONRPC_MIN, payload)
+
+    class Listener(picows.WSListener):
+        def on_ws_frame(self, transport: picows.WSTransport, frame: picows.WSFrame) -> None:
+            if frame.msg_type == picows.WSMsgType.TEXT:
+                rt.on_response(frame.get_payload_as_memoryview())
+
+        def on_ws_disconnected(self, transport: picows.WSTransport) -> None:
+            rt.fail(ConnectionResetError("disconnected"))
+
+    rt.transport, _ = await picows.ws_connect(Listener, url)
+    return rt
 
 
 async def _dial_sdk(scenario: str, info: dict[str, Any] | None, payload: str) -> SdkRoundTrip:

@@ -5,6 +5,8 @@ Every factory here runs in the child, binds ``127.0.0.1:0`` and returns ``(info,
 
 * :func:`tcp_echo`: the floor: a uvloop ``asyncio.Protocol`` that writes back every byte it reads.
 * :func:`picows_echo`, :func:`websockets_echo`: a raw WebSocket echo per backend (text frames, no compression).
+* :func:`jsonrpc_min_echo`: the least any JSON-RPC server on picows + orjson does: parse the request, build the same
+  ``tools/call`` result our server sends, encode it, send it (no validation, no dispatch table, no MCP state).
 * :func:`mcp_echo`: our :class:`~tradingmcp.server.wsserver.McpServer` with one sync ``echo`` tool, ``ws`` or ``wss``.
 * :func:`sdk_http`: the official mcp SDK's Streamable HTTP server (uvicorn) with the same ``echo`` tool.
 """
@@ -82,6 +84,43 @@ async def websockets_echo() -> tuple[dict[str, Any], dict[str, Handler]]:
             await ws.send(message)
 
     server = await serve(echo, HOST, 0, compression=None, ping_interval=None)
+
+    async def close() -> None:
+        server.close()
+
+    return {"port": server.sockets[0].getsockname()[1]}, {"rss": _rss, "close": close}
+
+
+def jsonrpc_min_result(args: Any) -> dict[str, Any]:
+    """The ``tools/call`` result of ``echo(args)`` built with plain dicts (the same JSON our server sends)."""
+    import orjson
+
+    return {"content": [{"type": "text", "text": orjson.dumps(args).decode()}], "structuredContent": args,
+            "isError": False}  # fmt: skip
+
+
+async def jsonrpc_min_echo() -> tuple[dict[str, Any], dict[str, Handler]]:
+    """picows + orjson minimal JSON-RPC ``tools/call`` echo: ``loads`` the request, ``dumps`` the response.
+
+    The lower bound for any Python JSON-RPC server on this stack: what is left between it and our server is our
+    protocol engine (validation, eras, scopes, the outbound queue).
+    """
+    import orjson
+    import picows
+
+    loads, dumps = orjson.loads, orjson.dumps
+
+    class Rpc(picows.WSListener):
+        def on_ws_frame(self, transport: picows.WSTransport, frame: picows.WSFrame) -> None:
+            if frame.msg_type == picows.WSMsgType.TEXT:
+                req = loads(frame.get_payload_as_memoryview())
+                result = jsonrpc_min_result(req["params"]["arguments"])
+                transport.send(picows.WSMsgType.TEXT, dumps({"jsonrpc": "2.0", "id": req["id"], "result": result}))
+            elif frame.msg_type == picows.WSMsgType.CLOSE:
+                transport.send_close(frame.get_close_code())
+                transport.disconnect()
+
+    server = await picows.ws_create_server(lambda _request: Rpc(), HOST, 0)
 
     async def close() -> None:
         server.close()

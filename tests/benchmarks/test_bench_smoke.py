@@ -63,18 +63,27 @@ def test_bench_end_to_end_writes_json_and_png(tmp_path: Path, capsys: pytest.Cap
             assert r["received_in_window"] >= 0.8 * r["published"] * n
     assert [m["connections"] for m in doc["memory"]] == [40, 40]
     cpu = {r["scenario"]: r for r in doc["cpu"]}
-    assert list(cpu) == ["tcp-floor", "picows-echo", "ours-server", "ours-client", "mcp-ws-picows"]
+    assert list(cpu) == ["tcp-floor", "picows-echo", "jsonrpc-min", "ours-server", "ours-client", "mcp-ws-picows"]
     assert all(r["us_per_call"] > 0 and len(r["rounds"]) == 3 for r in cpu.values())
     assert cpu["picows-echo"]["overhead_us"] == 0.0
     assert "work per tools/call" in printed
     assert all(m["rss_after_bytes"] > 0 for m in doc["memory"])
+    # every round-trip scenario ran again pinned the other way (split: client and servers on different CPUs)
+    assert doc["placement"] == "split"
+    assert list(doc["roundtrip_placements"]) == ["same"]
+    assert list(doc["roundtrip_placements"]["same"]) == list(C.ROUNDTRIP_SCENARIOS)
+    assert (
+        "split: client and server on different CPUs" in printed
+        and "same: client and server on the same CPU" in printed
+    )
     met = {t["target"]: t["met"] for t in doc["targets"]}
-    assert len(met) == 6
+    assert len(met) == 8
     assert met.pop("fan-out to 100 >= 0.8x raw picows broadcast") is None  # N=100 did not run
-    floor_ok = met.pop("tcp floor p50 <= picows echo p50 (the floor is valid)")
-    assert floor_ok is not None
-    # the p50 ratio is judged only against a valid floor (a floor slower than the echo caught the VM's slow wakes)
-    assert (met.pop("mcp-ws-picows p50 <= 1.5x floor p50") is None) == (floor_ok is False)
+    for where in ("split", "same"):
+        floor_ok = met.pop(f"tcp floor p50 <= picows echo p50 (the floor is valid) — {where}")
+        assert floor_ok is not None
+        # the p50 ratio is judged only against a valid floor (a floor slower than the echo caught the VM's slow wakes)
+        assert (met.pop(f"mcp-ws-picows p50 <= 1.5x floor p50 — {where}") is None) == (floor_ok is False)
     assert all(v is not None for v in met.values()), met
     assert multiprocessing.active_children() == []  # every server process was ended
 
