@@ -1,5 +1,6 @@
 """``tradingmcp bench``: the latency benchmark suite (round trips, pipelined throughput, fan-out, idle memory);
-``tradingmcp bench ticktotrade`` measures the reference bot's tick-to-trade path (:mod:`.ticktotrade`).
+``tradingmcp bench ticktotrade`` measures the reference bot's tick-to-trade path (:mod:`.ticktotrade`);
+``tradingmcp bench coldpath`` measures how much slower the first call after an idle gap is (:mod:`.coldpath`).
 
 Prints the tables, writes ``<out>/<timestamp>.json`` (machine info, config, percentiles, CDFs) and
 ``<out>/<timestamp>.png`` (latency CCDF per scenario, fan-out deliveries/s). Targets are reported, not asserted: the
@@ -29,6 +30,16 @@ def _ints(text: str) -> tuple[int, ...]:
     return values
 
 
+def _placements(text: str) -> tuple[str, ...]:
+    from tradingmcp.benchmarks.placement import PLACEMENTS
+
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    unknown = [n for n in names if n not in PLACEMENTS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown placement {unknown}; choose from {', '.join(PLACEMENTS)}")
+    return names
+
+
 def _scenarios(text: str) -> tuple[str, ...]:
     names = tuple(x.strip() for x in text.split(",") if x.strip())
     unknown = [n for n in names if n not in C.ROUNDTRIP_SCENARIOS]
@@ -51,6 +62,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="comma-separated round-trip scenarios (default all): " + ",".join(C.ROUNDTRIP_SCENARIOS),
     )
     p.add_argument("--no-sdk", action="store_true", help="skip the official-SDK scenarios")
+    p.add_argument(
+        "--placement",
+        type=_placements,
+        default=d.placements,
+        help="comma-separated CPU placements of the round trips, one full set each (default split,same): "
+        "split = client and servers on different CPUs, same = one CPU, os = not pinned",
+    )
     p.add_argument("--pipeline-calls", type=int, default=None, help="calls per throughput measurement (default calls)")
     p.add_argument("--inflight", type=int, default=d.pipeline_inflight, help="requests in flight on one connection")
     p.add_argument("--conns", type=int, default=d.conns, help="connections for the multi-connection throughput")
@@ -84,6 +102,7 @@ def config_from_args(args: argparse.Namespace) -> BenchConfig:
         warmup_calls=args.warmup if args.warmup is not None else min(1_000, max(10, args.calls // 10)),
         rounds=args.rounds,
         scenarios=scenarios,
+        placements=args.placement,
         pipeline_calls=args.pipeline_calls if args.pipeline_calls is not None else args.calls,
         pipeline_inflight=args.inflight,
         conns=args.conns,
@@ -111,6 +130,10 @@ def main(argv: list[str] | None = None) -> int:
         from tradingmcp.benchmarks.ticktotrade import main as ticktotrade_main
 
         return ticktotrade_main(argv[1:])
+    if argv and argv[0] == "coldpath":  # the idle-gap (cold path) scenario has its own options
+        from tradingmcp.benchmarks.coldpath import main as coldpath_main
+
+        return coldpath_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         cfg = config_from_args(args)
