@@ -77,7 +77,7 @@ def test_bench_end_to_end_writes_json_and_png(tmp_path: Path, capsys: pytest.Cap
         and "same: client and server on the same CPU" in printed
     )
     met = {t["target"]: t["met"] for t in doc["targets"]}
-    assert len(met) == 8
+    assert len(met) == 10
     assert met.pop("fan-out to 100 >= 0.8x raw picows broadcast") is None  # N=100 did not run
     for where in ("split", "same"):
         floor_ok = met.pop(f"tcp floor p50 <= picows echo p50 (the floor is valid) — {where}")
