@@ -115,25 +115,17 @@ async def _echo_probes(cfg: ColdPathConfig, stack: contextlib.AsyncExitStack) ->
 async def _order_probe(cfg: ColdPathConfig, stack: contextlib.AsyncExitStack) -> _Probe:
     """The adapter against an embedded simulator; orders are cancelled (by client order id) in ``settle``."""
     from tradingmcp.server.exchanges.binance.adapter import BinanceAdapter
-    from tradingmcp.server.exchanges.binance.config import BinanceConfig
     from tradingmcp.server.exchanges.models import OrderRequest, OrderType, Side
     from tradingmcp.server.sim.app import SimConfig, Simulator
     from tradingmcp.server.sim.weights import RateLimitConfig
+    from tradingmcp.stack import sim_binance_config
 
     limits = RateLimitConfig(weight_limit_1m=_NO_LIMIT, orders_limit_10s=_NO_LIMIT, orders_limit_1d=_NO_LIMIT)
     sim = Simulator(SimConfig(speed=1.0, loop=False, symbols=(SYMBOL,), data_dir=cfg.data_dir, limits=limits))
     async with asyncio.timeout(_CALL_TIMEOUT_S):
         await sim.start()
     stack.push_async_callback(sim.stop)
-    adapter = BinanceAdapter(
-        BinanceConfig(
-            api_key="sim-key",
-            api_secret="sim-secret",
-            rest_url=sim.rest_url,
-            stream_url=sim.stream_url,
-            ws_api_url=sim.ws_api_url,
-        )
-    )
+    adapter = BinanceAdapter(sim_binance_config(sim.rest_url, sim.stream_url, sim.ws_api_url))
     stack.push_async_callback(adapter.close)
     async with asyncio.timeout(_CALL_TIMEOUT_S):
         await adapter.start()

@@ -54,7 +54,6 @@ from tradingmcp.client.bot.runner import BotRunner
 from tradingmcp.server.audit import AuditConfig
 from tradingmcp.server.builtin import register_builtin_tools
 from tradingmcp.server.exchanges.binance.adapter import BinanceAdapter
-from tradingmcp.server.exchanges.binance.config import BinanceConfig
 from tradingmcp.server.exchanges.models import OrderRequest
 from tradingmcp.server.mcp.registry import McpApp, ToolCallRecord
 from tradingmcp.server.mcp.streams import StreamHub
@@ -62,6 +61,7 @@ from tradingmcp.server.sim.app import SimConfig, Simulator
 from tradingmcp.server.toolset import ToolsetConfig, build_toolset
 from tradingmcp.server.venues import Venue, Venues
 from tradingmcp.server.wsserver import McpServer, ServerConfig
+from tradingmcp.stack import sim_binance_config
 from tradingmcp.transport.auth import TokenStore, new_token
 from tradingmcp.transport.tls import server_ssl_context, write_dev_certs
 
@@ -345,15 +345,7 @@ async def run(cfg: TickToTradeConfig) -> dict[str, Any]:
         register_builtin_tools(app, hub)
         stamps.instrument_hub(hub)
         app.observers.append(stamps.observe)
-        adapter = BinanceAdapter(
-            BinanceConfig(
-                api_key="sim-key",
-                api_secret="sim-secret",
-                rest_url=urls["rest"],
-                stream_url=urls["stream"],
-                ws_api_url=urls["ws_api"],
-            )
-        )
+        adapter = BinanceAdapter(sim_binance_config(urls["rest"], urls["stream"], urls["ws_api"]))
         stamps.instrument_adapter(adapter)
         venues = Venues([Venue("binance", adapter, "sim", None)])
         toolset = build_toolset(app, hub, venues, ToolsetConfig(audit=AuditConfig(data_dir=work / "audit")))

@@ -12,11 +12,14 @@ from tradingmcp.server.sim.streams import StreamConfig
 from tradingmcp.server.sim.weights import RateLimitConfig
 from tradingmcp.transport import ws
 
-__all__ = ["SimConfig", "resolve_data"]
+__all__ = ["BINANCE_SIM_KEY", "BINANCE_SIM_SECRET", "SimConfig", "resolve_data"]
 
 log = logging.getLogger(__name__)
 
-_DEFAULT_KEYS = {"sim-key": "sim-secret"}
+BINANCE_SIM_KEY = "sim-key"
+"""The API key of the simulator's default account (its HMAC secret is :data:`BINANCE_SIM_SECRET`)."""
+BINANCE_SIM_SECRET = "sim-secret"
+_DEFAULT_KEYS = {BINANCE_SIM_KEY: BINANCE_SIM_SECRET}
 _DEFAULT_BALANCES = {"USDT": "10000", "BTC": "1", "ETH": "10"}
 
 

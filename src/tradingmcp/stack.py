@@ -25,6 +25,7 @@ from tradingmcp.server.exchanges.mexc.config import MexcConfig
 from tradingmcp.server.mcp.registry import McpApp
 from tradingmcp.server.mcp.streams import StreamHub
 from tradingmcp.server.sim.app import SimConfig, Simulator
+from tradingmcp.server.sim.config import BINANCE_SIM_KEY, BINANCE_SIM_SECRET
 from tradingmcp.server.sim.run import banner
 from tradingmcp.server.sim.mexc import MEXC_SIM_KEY, MEXC_SIM_SECRET, MexcFace
 from tradingmcp.server.sim.mexc.face import banner as mexc_banner
@@ -156,14 +157,20 @@ async def _binance_venue(simulator: Callable[[], Awaitable[Simulator]]) -> tuple
         text = f"exchange: Binance Spot {'Testnet' if config.testnet else 'MAINNET'} ({config.effective_rest_url})"
         return Venue("binance", BinanceAdapter(config), mode, None), text
     sim = await simulator()
-    config = BinanceConfig(
-        api_key="sim-key",
-        api_secret="sim-secret",
-        rest_url=sim.rest_url,
-        stream_url=sim.stream_url,
-        ws_api_url=sim.ws_api_url,
-    )
+    config = sim_binance_config(sim.rest_url, sim.stream_url, sim.ws_api_url)
     return Venue("binance", BinanceAdapter(config), "sim", sim), banner(sim)
+
+
+def sim_binance_config(rest_url: str, stream_url: str, ws_api_url: str) -> BinanceConfig:
+    """The Binance adapter's config for a simulator at these URLs (``Simulator.rest_url``, ``stream_url``,
+    ``ws_api_url``), signing as the simulator's default account."""
+    return BinanceConfig(
+        api_key=BINANCE_SIM_KEY,
+        api_secret=BINANCE_SIM_SECRET,
+        rest_url=rest_url,
+        stream_url=stream_url,
+        ws_api_url=ws_api_url,
+    )
 
 
 async def _mexc_venue(simulator: Callable[[], Awaitable[Simulator]]) -> tuple[Venue, str, MexcFace | None]:
