@@ -4,10 +4,11 @@ Three programs, as deployed against a remote exchange (``--layout separate``, th
 (replaying the real recording, paced) runs in its own process, the bot in another, and the MCP server (wss by
 default) with its Binance adapter in this one — every hop crosses a real socket between processes. ``--layout
 embedded`` puts the simulator on the server's event loop, as ``tradingmcp serve`` runs it without credentials (the
-adapter still talks to it over loopback sockets). For every order action the bot takes on a book-ticker update,
-five instants are stamped with ``time.perf_counter_ns`` (CLOCK_MONOTONIC on Linux: one clock shared by every process
-of the machine), sent back to this process over pipes at the end, and joined on the book ticker's update id ``u`` and
-the order's client id:
+adapter still talks to it over loopback sockets). ``--busy-poll`` makes the server's and the bot's event loops spin
+(:mod:`tradingmcp.transport.busypoll`) instead of sleeping between events. For every order action the bot takes on a
+book-ticker update, five instants are stamped with ``time.perf_counter_ns`` (CLOCK_MONOTONIC on Linux: one clock
+shared by every process of the machine), sent back to this process over pipes at the end, and joined on the book
+ticker's update id ``u`` and the order's client id:
 
 ==========  ==================================================================================================
 t0 emit     the simulator publishes the recorded ``bookTicker`` frame (instrumented ``SymbolMarket`` emit)
@@ -63,6 +64,7 @@ from tradingmcp.server.venues import Venue, Venues
 from tradingmcp.server.wsserver import McpServer, ServerConfig
 from tradingmcp.stack import sim_binance_config
 from tradingmcp.transport.auth import TokenStore, new_token
+from tradingmcp.transport.busypoll import busy_poll
 from tradingmcp.transport.tls import server_ssl_context, write_dev_certs
 
 HOPS = (
@@ -87,7 +89,8 @@ ORDER_HOPS = (
 @dataclass(frozen=True)
 class TickToTradeConfig:
     """``duration_s`` of trading at replay ``speed`` (× real time), ``tls`` (wss) or ws, data root, output folder,
-    ``layout`` (a key of :data:`LAYOUTS`)."""
+    ``layout`` (a key of :data:`LAYOUTS`), ``busy_poll`` (the server's and the bot's loops spin instead of sleeping:
+    :mod:`tradingmcp.transport.busypoll`; a core each)."""
 
     duration_s: float = 20.0
     speed: float = 2.0
@@ -96,6 +99,7 @@ class TickToTradeConfig:
     data_dir: Path | None = None
     out_dir: Path = Path("bench-results")
     layout: str = "separate"
+    busy_poll: bool = False
 
 
 LAYOUTS = {
@@ -297,17 +301,22 @@ class SimEmbedded:
         pass
 
 
-def bot_process(conn: Connection, config: BotConfig, duration_s: float) -> None:
-    """The bot program: trades ``duration_s`` then sends ``("samples", [LatencySample as dict])``."""
+def bot_process(conn: Connection, config: BotConfig, duration_s: float, spin: bool = False) -> None:
+    """The bot program: trades ``duration_s`` (its loop busy-polling when ``spin``) then sends
+    ``("samples", {"samples": [LatencySample as dict], "spins": busy-poll iterations})``."""
 
     async def body(conn: Connection) -> None:
+        poller = busy_poll(spin)
         runner = BotRunner(config)
         await runner.start()
         try:
             await runner.run(duration_s)
         finally:
             await runner.finish()
-        conn.send(("samples", [asdict(s) for s in runner.core.latencies]))
+            if poller is not None:
+                poller.stop()
+        samples = [asdict(s) for s in runner.core.latencies]
+        conn.send(("samples", {"samples": samples, "spins": poller.spins if poller else 0}))
 
     _child(conn, body)
 
@@ -374,10 +383,19 @@ async def run(cfg: TickToTradeConfig) -> dict[str, Any]:
                 report=ReportConfig(out_dir=work / "report"),
             )
             bot_conn, bot_child = ctx.Pipe()
-            bot_proc = ctx.Process(target=bot_process, args=(bot_child, bot_cfg, cfg.duration_s), name="t2t-bot")
+            bot_proc = ctx.Process(
+                target=bot_process, args=(bot_child, bot_cfg, cfg.duration_s, cfg.busy_poll), name="t2t-bot"
+            )
             bot_proc.start()
             bot_child.close()
-            raw_samples = await _receive(bot_conn, "samples", STARTUP_TIMEOUT_S + cfg.duration_s)
+            poller = busy_poll(cfg.busy_poll)
+            try:
+                from_bot = await _receive(bot_conn, "samples", STARTUP_TIMEOUT_S + cfg.duration_s)
+            finally:
+                if poller is not None:
+                    poller.stop()
+            raw_samples = from_bot["samples"]
+            spins = {"server": poller.spins if poller else 0, "bot": from_bot["spins"]}
             exchange_side = {
                 "ws_api_requests": dict(adapter.ws.requests),
                 "rate_limit_wait_ms": adapter.limiter.waited_ms,
@@ -421,7 +439,9 @@ async def run(cfg: TickToTradeConfig) -> dict[str, Any]:
             "tls": cfg.tls,
             "symbols": list(cfg.symbols),
             "layout": LAYOUTS[cfg.layout],
+            "busy_poll": cfg.busy_poll,
         },
+        "busy_poll_spins": spins,
         "actions": len(samples),
         "adapter": exchange_side,
         "result": summarize(joined, tool_us),
@@ -433,7 +453,7 @@ def print_table(doc: dict[str, Any]) -> None:
     r = doc["result"]
     c = doc["config"]
     print(f"tick-to-trade ({'wss' if c['tls'] else 'ws'}, replay {c['speed']}x, {r['samples']} order actions joined "
-          f"of {doc['actions']}; {c['layout']})")  # fmt: skip
+          f"of {doc['actions']}; {c['layout']}{'; busy polling' if c.get('busy_poll') else ''})")  # fmt: skip
     print(f"  {'hop':16s} {'p50 µs':>10s} {'p90 µs':>10s} {'p99 µs':>10s}  share of p50")
     for name, _, _ in HOPS:
         h = r["hops"][name]
@@ -452,7 +472,7 @@ def print_table(doc: dict[str, Any]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``tradingmcp bench ticktotrade [--duration S] [--speed X] [--no-tls] [--layout L] [--out DIR]``."""
+    """``tradingmcp bench ticktotrade [--duration S] [--speed X] [--no-tls] [--layout L] [--busy-poll] [--out DIR]``."""
     import uvloop
 
     d = TickToTradeConfig()
@@ -470,6 +490,11 @@ def main(argv: list[str] | None = None) -> int:
         help="separate: simulator, server and bot in three processes (default); embedded: the simulator on the "
         "server's event loop, as `tradingmcp serve` runs it without credentials",
     )
+    p.add_argument(
+        "--busy-poll",
+        action="store_true",
+        help="the server's and the bot's event loops spin instead of sleeping in epoll (a core each)",
+    )
     args = p.parse_args(argv)
     cfg = replace(
         d,
@@ -480,6 +505,7 @@ def main(argv: list[str] | None = None) -> int:
         data_dir=Path(args.data) if args.data else None,
         out_dir=args.out,
         layout=args.layout,
+        busy_poll=args.busy_poll,
     )
     doc = uvloop.run(run(cfg))
     print_table(doc)

@@ -37,15 +37,16 @@ def test_loopback_generates_a_dev_token_and_tls_needs_certs(tmp_path: Path) -> N
         resolve_security(ServeOptions(certfile=str(tmp_path / "missing.pem")))
 
 
-def _start_server() -> tuple[subprocess.Popen[str], str, str]:
-    """``tradingmcp serve`` on an ephemeral port (audit log in a temp dir); returns it, its URL and its dev token.
+def _start_server(*options: str, wait_for: str = "") -> tuple[subprocess.Popen[str], str, str]:
+    """``tradingmcp serve`` on an ephemeral port (audit log in a temp dir) with ``options``; returns it, its URL and its
+    dev token once it printed them (and a line containing ``wait_for``).
 
     After the startup lines, its stderr keeps being drained by a thread: a full pipe would block the server's logging
     and stall it.
     """
     env = {**os.environ, "TRADINGMCP_DATA_DIR": tempfile.mkdtemp(prefix="tmcp-serve-test-")}
     proc = subprocess.Popen(
-        [PY, "-m", "tradingmcp", "serve", "--port", "0"],
+        [PY, "-m", "tradingmcp", "serve", "--port", "0", *options],
         stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         text=True,
@@ -53,14 +54,16 @@ def _start_server() -> tuple[subprocess.Popen[str], str, str]:
     )
     assert proc.stderr is not None
     url = token = ""
+    waited = not wait_for
     for _ in range(40):
         line = proc.stderr.readline()
+        waited = waited or wait_for in line
         assert "SIMULATED EXCHANGE" in line or "=" in line or not line.startswith("Traceback"), line
         if m := re.search(r"at (ws://\S+)", line):
             url = m.group(1)
         if m := re.search(r"shown once: (\S+)", line):
             token = m.group(1)
-        if url and token:
+        if url and token and waited:
             threading.Thread(target=proc.stderr.read, daemon=True).start()
             return proc, url, token
     proc.kill()
@@ -68,7 +71,8 @@ def _start_server() -> tuple[subprocess.Popen[str], str, str]:
 
 
 def test_bridge_carries_a_stdio_session_to_the_server() -> None:
-    server, url, token = _start_server()
+    """Also ``serve --busy-poll``: the spinning server answers like a sleeping one."""
+    server, url, token = _start_server("--busy-poll", wait_for="busy polling: the event loop spins")
     try:
         lines = [
             INITIALIZE,

@@ -20,6 +20,15 @@ def _cmd_certs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _busy_poll_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--busy-poll",
+        action="store_true",
+        help="spin the event loop instead of sleeping in epoll (tradingmcp.transport.busypoll): lower latency after "
+        "idle gaps, one core at 100 %%",
+    )
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -44,6 +53,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         with_exchange=not args.no_exchange,
         log_json=args.log_json,
         config_file=Path(args.config) if args.config else None,
+        busy_poll=args.busy_poll,
     )
     return _run(run_serve(opts))
 
@@ -165,6 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--config", default=None, help="TOML with [safety], [audit], [portfolio] (see tradingmcp.example.toml)"
     )
+    _busy_poll_option(p)
     p.set_defaults(func=_cmd_serve)
 
     p = sub.add_parser("sim", help="run the Binance-compatible exchange simulator (replays the real recording)")
@@ -204,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--duration", type=float, default=None, help="stop after this many seconds (default: until Ctrl-C)")
     p.add_argument("--out", default=None, help="report folder (default from the config: bot-report)")
     p.add_argument("--quiet", action="store_true", help="status lines instead of the live view")
+    _busy_poll_option(p)
     p.set_defaults(func=_cmd_bot)
 
     p = sub.add_parser("bridge", help="stdio <-> wss bridge for stdio-only MCP hosts")

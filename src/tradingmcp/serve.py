@@ -21,6 +21,7 @@ from tradingmcp.server.toolset import ToolsetConfig
 from tradingmcp.server.wsserver import McpServer, ServerConfig, is_loopback
 from tradingmcp.stack import ExchangeOptions, ExchangeStack
 from tradingmcp.transport.auth import TokenStore, new_token
+from tradingmcp.transport.busypoll import busy_poll
 from tradingmcp.transport.tls import server_ssl_context, write_dev_certs
 from tradingmcp.transport.ws import Backend
 
@@ -45,6 +46,7 @@ class ServeOptions:
     with_exchange: bool = True
     log_json: bool = False  # structured, secret-redacted JSON log lines on stderr (server/logs.py)
     config_file: Path | None = None  # TOML with [safety], [audit], [portfolio] (ToolsetConfig.load)
+    busy_poll: bool = False  # spin the loop instead of sleeping in epoll (transport/busypoll.py): a core at 100 %
 
 
 def resolve_security(opts: ServeOptions) -> tuple[ServerConfig, str | None]:
@@ -113,7 +115,12 @@ async def run_serve(opts: ServeOptions) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    poller = busy_poll(opts.busy_poll)
+    if poller is not None:
+        print("busy polling: the event loop spins (one core at 100 %)", file=sys.stderr)
     await stop.wait()
+    if poller is not None:
+        poller.stop()
     await server.stop()
     if stack is not None:
         await stack.close()

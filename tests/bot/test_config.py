@@ -49,5 +49,6 @@ def test_cli_overrides() -> None:
     cfg = config_from_args(args)
     assert cfg.connection.url == "wss://127.0.0.1:9/mcp" and [s.symbol for s in cfg.symbols] == ["ETHUSDT"]
     assert cfg.report.out_dir == Path("x")
+    assert args.busy_poll is False and build_parser().parse_args(["bot", "--busy-poll"]).busy_poll is True
     with pytest.raises(ConfigError, match="BNBUSDT"):
         config_from_args(build_parser().parse_args(["bot", "--config", str(EXAMPLE), "--symbol", "BNBUSDT"]))

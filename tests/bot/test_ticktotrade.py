@@ -38,17 +38,27 @@ async def test_ticktotrade_run(data_dir: Path, tmp_path: Path) -> None:
     split = result["order_hops"]
     assert split["matching"]["n"] > 0 and all(split[name]["p50"] >= 0 for name, _, _ in ORDER_HOPS)
     assert doc["config"]["layout"].startswith("simulator, server and bot in three")
+    assert doc["config"]["busy_poll"] is False and doc["busy_poll_spins"] == {"server": 0, "bot": 0}
     sent = doc["adapter"]["ws_api_requests"]  # the orders went over the WS API, not REST
     assert sent.get("order.place", 0) + sent.get("order.cancelReplace", 0) >= result["samples"]
 
 
-async def test_ticktotrade_embedded_layout(data_dir: Path, tmp_path: Path) -> None:
-    """The simulator on the server's loop (as ``serve`` runs it): the same joins, fewer processes."""
+async def test_ticktotrade_embedded_layout_busy_polling(data_dir: Path, tmp_path: Path) -> None:
+    """The simulator on the server's loop (as ``serve`` runs it), the server and the bot busy-polling: the same joins,
+    fewer processes, and both loops really spun (they never slept in epoll)."""
     doc = await run(
         TickToTradeConfig(
-            duration_s=2.0, speed=5.0, symbols=("BTCUSDT",), data_dir=data_dir, out_dir=tmp_path, layout="embedded"
+            duration_s=2.0,
+            speed=5.0,
+            symbols=("BTCUSDT",),
+            data_dir=data_dir,
+            out_dir=tmp_path,
+            layout="embedded",
+            busy_poll=True,
         )
     )
     assert doc["result"]["samples"] > 0, doc
-    assert "server's event loop" in doc["config"]["layout"]
+    assert "server's event loop" in doc["config"]["layout"] and doc["config"]["busy_poll"] is True
     assert doc["result"]["order_hops"]["to_exchange"]["n"] > 0
+    # a spinning loop runs an iteration every few µs; a sleeping one would have run only a few thousand in 2 s
+    assert doc["busy_poll_spins"]["server"] > 20_000 and doc["busy_poll_spins"]["bot"] > 20_000, doc["busy_poll_spins"]

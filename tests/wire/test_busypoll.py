@@ -1,0 +1,60 @@
+"""Busy polling (``--busy-poll``): the loop keeps iterating while on, sleeps again when stopped, and real sockets,
+timers and MCP calls work unchanged while it spins."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from tradingmcp.client.session import connect
+from tradingmcp.transport import ws
+from tradingmcp.transport.busypoll import BusyPoll, busy_poll
+
+from .helpers import Probe, make_app, running
+
+
+async def test_spins_while_on_and_stops_when_off() -> None:
+    loop = asyncio.get_running_loop()
+    poller = BusyPoll(loop)
+    assert not poller.running and busy_poll(False) is None
+    with poller:
+        assert poller.start() is poller  # idempotent: still one spinning callback
+        await asyncio.sleep(0.05)
+        spun = poller.spins
+        assert poller.running
+    # a blocked loop would run a handful of iterations in 50 ms; a spinning one runs one every few µs
+    assert spun > 1_000, spun
+    assert not poller.running
+    after_stop = poller.spins
+    await asyncio.sleep(0.02)
+    assert poller.spins == after_stop  # stopped means no callback left behind
+    poller.stop()  # idempotent
+
+
+async def test_timers_fire_on_time_while_spinning() -> None:
+    poller = busy_poll(True)
+    assert poller is not None
+    try:
+        t0 = time.monotonic()
+        await asyncio.sleep(0.03)
+        assert 0.029 <= time.monotonic() - t0 < 1.0  # libuv's clock is ms-granular: allow its rounding
+    finally:
+        poller.stop()
+
+
+async def test_mcp_calls_over_real_sockets_while_spinning() -> None:
+    probe = Probe()
+    poller = busy_poll(True)
+    assert poller is not None
+    try:
+        async with running(make_app(probe), "picows") as srv:
+            client = await connect(srv.url, backend="picows", reconnect=False, wire=ws.WireOptions())
+            try:
+                for i in range(50):
+                    result = await client.call_tool("echo", {"x": f"m{i}"})
+                    assert result["structuredContent"] == {"x": f"m{i}"}
+            finally:
+                await client.close()
+        assert probe.calls["echo"] == 50 and poller.spins > 0
+    finally:
+        poller.stop()
