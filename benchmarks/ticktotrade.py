@@ -388,14 +388,18 @@ async def run(cfg: TickToTradeConfig) -> dict[str, Any]:
             )
             bot_proc.start()
             bot_child.close()
-            poller = busy_poll(cfg.busy_poll)
+            poller = busy_poll(cfg.busy_poll, [toolset.desk.warmer.warm] if toolset.desk is not None else [])
             try:
                 from_bot = await _receive(bot_conn, "samples", STARTUP_TIMEOUT_S + cfg.duration_s)
             finally:
                 if poller is not None:
                     poller.stop()
             raw_samples = from_bot["samples"]
-            spins = {"server": poller.spins if poller else 0, "bot": from_bot["spins"]}
+            spins = {
+                "server": poller.spins if poller else 0,
+                "bot": from_bot["spins"],
+                "server_warm_runs": toolset.desk.warmer.runs if toolset.desk is not None else 0,
+            }
             exchange_side = {
                 "ws_api_requests": dict(adapter.ws.requests),
                 "rate_limit_wait_ms": adapter.limiter.waited_ms,

@@ -40,6 +40,7 @@ from tradingmcp.server.trading.open_orders import OpenOrderTracker
 from tradingmcp.server.trading.orders import differing_fields, fingerprint, request_text
 from tradingmcp.server.trading.pretrade import CheckedOrder, VenueDesk, check_order, may_rest, seed_open_orders
 from tradingmcp.server.trading.safety import SafetyConfig, VenueSafety
+from tradingmcp.server.trading.warm import OrderPathWarmer
 from tradingmcp.server.venues import Venue, Venues
 
 T = TypeVar("T")
@@ -64,6 +65,7 @@ class TradingDesk:
         self.venues = venues
         self.config = config
         self.confirmations = ConfirmationBook(config.confirm_ttl_s)
+        self.warmer = OrderPathWarmer()  # the last placement per venue, re-run while busy-polling (warm.py)
         self._desks: dict[str, VenueDesk] = {}
         for venue in venues:
             tracker = OpenOrderTracker()

@@ -115,9 +115,10 @@ async def run_serve(opts: ServeOptions) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    poller = busy_poll(opts.busy_poll)
+    desk = stack.toolset.desk if stack is not None else None
+    poller = busy_poll(opts.busy_poll, [desk.warmer.warm] if desk is not None else [])
     if poller is not None:
-        print("busy polling: the event loop spins (one core at 100 %)", file=sys.stderr)
+        print("busy polling: the event loop spins (one core at 100 %), keeping the order path warm", file=sys.stderr)
     await stop.wait()
     if poller is not None:
         poller.stop()

@@ -38,7 +38,11 @@ async def test_ticktotrade_run(data_dir: Path, tmp_path: Path) -> None:
     split = result["order_hops"]
     assert split["matching"]["n"] > 0 and all(split[name]["p50"] >= 0 for name, _, _ in ORDER_HOPS)
     assert doc["config"]["layout"].startswith("simulator, server and bot in three")
-    assert doc["config"]["busy_poll"] is False and doc["busy_poll_spins"] == {"server": 0, "bot": 0}
+    assert doc["config"]["busy_poll"] is False and doc["busy_poll_spins"] == {
+        "server": 0,
+        "bot": 0,
+        "server_warm_runs": 0,
+    }
     sent = doc["adapter"]["ws_api_requests"]  # the orders went over the WS API, not REST
     assert sent.get("order.place", 0) + sent.get("order.cancelReplace", 0) >= result["samples"]
 
@@ -61,4 +65,6 @@ async def test_ticktotrade_embedded_layout_busy_polling(data_dir: Path, tmp_path
     assert "server's event loop" in doc["config"]["layout"] and doc["config"]["busy_poll"] is True
     assert doc["result"]["order_hops"]["to_exchange"]["n"] > 0
     # a spinning loop runs an iteration every few µs; a sleeping one would have run only a few thousand in 2 s
-    assert doc["busy_poll_spins"]["server"] > 20_000 and doc["busy_poll_spins"]["bot"] > 20_000, doc["busy_poll_spins"]
+    spins = doc["busy_poll_spins"]
+    assert spins["server"] > 20_000 and spins["bot"] > 20_000, spins
+    assert spins["server_warm_runs"] > 100, spins  # the order path was re-run (every 1 ms) once an order went out

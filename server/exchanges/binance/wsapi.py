@@ -344,6 +344,11 @@ class WsApiChannel:
         link, req_id, future = self._write(method, params, signed)
         return self._result(method, link, req_id, future)
 
+    def frame_for_warming(self, method: str, params: Mapping[str, Any]) -> bytes:
+        """The signed frame :meth:`request` would write for ``method``/``params``, built and dropped: no request id is
+        taken and nothing is sent (order-path warming)."""
+        return orjson.dumps({"id": 0, "method": method, "params": self.signer.sign(params)})
+
     def _write(
         self, method: str, params: Mapping[str, Any], signed: bool
     ) -> tuple[_Link, int, asyncio.Future[dict[str, Any]]]:
