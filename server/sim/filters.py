@@ -23,7 +23,7 @@ PRICED_TYPES = frozenset({"LIMIT", "LIMIT_MAKER", "STOP_LOSS_LIMIT", "TAKE_PROFI
 ALGO_TYPES = frozenset({"STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT", "TAKE_PROFIT_LIMIT"})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OrderToCheck:
     """What the filters see of a new order.
 
@@ -50,14 +50,15 @@ def check_precision(info: SymbolInfo, order: OrderToCheck) -> None:
     Raises:
         BinanceError: -1111 naming the parameter.
     """
-    for name, value, digits in (
-        ("quantity", order.quantity, info.base_asset_precision),
-        ("price", order.price, info.quote_asset_precision),
-        ("stopPrice", order.stop_price, info.quote_asset_precision),
-        ("quoteOrderQty", order.quote_order_qty, info.quote_asset_precision),
-    ):
-        if value is not None and _decimals(value) > digits:
-            raise bad_precision(name)
+    base_digits, quote_digits = info.base_asset_precision, info.quote_asset_precision
+    if order.quantity is not None and _too_precise(order.quantity, base_digits):
+        raise bad_precision("quantity")
+    if order.price is not None and _too_precise(order.price, quote_digits):
+        raise bad_precision("price")
+    if order.stop_price is not None and _too_precise(order.stop_price, quote_digits):
+        raise bad_precision("stopPrice")
+    if order.quote_order_qty is not None and _too_precise(order.quote_order_qty, quote_digits):
+        raise bad_precision("quoteOrderQty")
 
 
 def check_price_filter(info: SymbolInfo, price: Decimal) -> None:
@@ -194,6 +195,15 @@ def floor_to_step(quantity: Decimal, lot: LotSize | None) -> Decimal:
         return quantity
     steps = (quantity - lot.min_qty) // lot.step_size
     return lot.min_qty + steps * lot.step_size if steps >= 0 else _ZERO
+
+
+def _too_precise(value: Decimal, digits: int) -> bool:
+    """``_decimals(value) > digits``; a value written with at most ``digits`` decimals passes without normalizing
+    (normalizing only strips trailing zeros or rounds, so it never adds decimals)."""
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent >= -digits:
+        return False
+    return _decimals(value) > digits
 
 
 def _decimals(value: Decimal) -> int:

@@ -24,7 +24,7 @@ from tradingmcp.server.sim.errors import (
 from tradingmcp.server.sim.execution import TakerPlan, plan_taker, would_cross, would_trigger
 from tradingmcp.server.sim.filters import check_new_order
 from tradingmcp.server.sim.order_request import NewOrder
-from tradingmcp.server.sim.state import ZERO, Account, Order, Trade
+from tradingmcp.server.sim.state import OPEN_STATUSES, ZERO, Account, Order, Trade
 
 
 class OrderDesk(EngineCore):
@@ -34,7 +34,9 @@ class OrderDesk(EngineCore):
 
     def open_of(self, acct: Account, symbol: str | None = None) -> list[Order]:
         """The account's open orders (on ``symbol``, or all), oldest first."""
-        return [o for o in acct.open_orders.values() if o.is_open and (symbol is None or o.symbol == symbol)]
+        if symbol is None:
+            return [o for o in acct.open_orders.values() if o.status in OPEN_STATUSES]
+        return [o for o in acct.open_orders.values() if o.symbol == symbol and o.status in OPEN_STATUSES]
 
     def find_order(self, acct: Account, symbol: str, order_id: int | None, client_order_id: str | None) -> Order | None:
         """The account's order by ``orderId`` or by ``origClientOrderId`` (an open one first, else the newest)."""

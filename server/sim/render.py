@@ -19,6 +19,8 @@ from tradingmcp.server.sim.state import Account, Order, OrderList, Trade
 
 def fmt(value: Decimal, digits: int = 8) -> str:
     """A decimal as Binance writes it: fixed point with ``digits`` decimals."""
+    if digits == 8:
+        return f"{value:.8f}"  # a constant format spec: parsed once, not per call
     return f"{value:.{digits}f}"
 
 
@@ -37,21 +39,26 @@ def order_ack(order: Order, transact_time: int) -> dict[str, Any]:
 
 
 def order_result(order: Order, transact_time: int) -> dict[str, Any]:
-    """``newOrderRespType=RESULT`` (also the ``orderReports`` entries of an order list)."""
-    out = order_ack(order, transact_time)
-    out.update(
-        price=fmt(order.price),
-        origQty=fmt(order.orig_qty),
-        executedQty=fmt(order.executed_qty),
-        origQuoteOrderQty=fmt(order.orig_quote_order_qty),
-        cummulativeQuoteQty=fmt(order.cumm_quote_qty),
-        status=order.status,
-        timeInForce=order.time_in_force,
-        type=order.type,
-        side=order.side,
-    )
+    """``newOrderRespType=RESULT`` (also the ``orderReports`` entries of an order list): the ACK fields, then
+    the order's state."""
+    out = {
+        "symbol": order.symbol,
+        "orderId": order.order_id,
+        "orderListId": order.order_list_id,
+        "clientOrderId": order.client_order_id,
+        "transactTime": transact_time,
+        "price": f"{order.price:.8f}",
+        "origQty": f"{order.orig_qty:.8f}",
+        "executedQty": f"{order.executed_qty:.8f}",
+        "origQuoteOrderQty": f"{order.orig_quote_order_qty:.8f}",
+        "cummulativeQuoteQty": f"{order.cumm_quote_qty:.8f}",
+        "status": order.status,
+        "timeInForce": order.time_in_force,
+        "type": order.type,
+        "side": order.side,
+    }
     if order.is_stop:
-        out["stopPrice"] = fmt(order.stop_price)
+        out["stopPrice"] = f"{order.stop_price:.8f}"
     out["workingTime"] = order.working_time
     out["selfTradePreventionMode"] = order.stp_mode
     return out
@@ -60,9 +67,9 @@ def order_result(order: Order, transact_time: int) -> dict[str, Any]:
 def fill(trade: Trade) -> dict[str, Any]:
     """One entry of ``fills`` in a FULL response."""
     return {
-        "price": fmt(trade.price),
-        "qty": fmt(trade.qty),
-        "commission": fmt(trade.commission),
+        "price": f"{trade.price:.8f}",
+        "qty": f"{trade.qty:.8f}",
+        "commission": f"{trade.commission:.8f}",
         "commissionAsset": trade.commission_asset,
         "tradeId": trade.id,
     }
@@ -110,18 +117,18 @@ def order_canceled(order: Order, cancel_client_order_id: str, transact_time: int
         "orderListId": order.order_list_id,
         "clientOrderId": cancel_client_order_id,
         "transactTime": transact_time,
-        "price": fmt(order.price),
-        "origQty": fmt(order.orig_qty),
-        "executedQty": fmt(order.executed_qty),
-        "origQuoteOrderQty": fmt(order.orig_quote_order_qty),
-        "cummulativeQuoteQty": fmt(order.cumm_quote_qty),
+        "price": f"{order.price:.8f}",
+        "origQty": f"{order.orig_qty:.8f}",
+        "executedQty": f"{order.executed_qty:.8f}",
+        "origQuoteOrderQty": f"{order.orig_quote_order_qty:.8f}",
+        "cummulativeQuoteQty": f"{order.cumm_quote_qty:.8f}",
         "status": order.status,
         "timeInForce": order.time_in_force,
         "type": order.type,
         "side": order.side,
     }
     if order.is_stop:
-        out["stopPrice"] = fmt(order.stop_price)
+        out["stopPrice"] = f"{order.stop_price:.8f}"
     out["selfTradePreventionMode"] = order.stp_mode
     return out
 
@@ -183,7 +190,7 @@ def execution_report(
         ignore_id: ``I`` (an ignored, increasing id).
     """
     if trade is not None:
-        last_qty, last_price, last_quote = fmt(trade.qty), fmt(trade.price), fmt(trade.qty * trade.price)
+        last_qty, last_price, last_quote = f"{trade.qty:.8f}", f"{trade.price:.8f}", f"{trade.qty * trade.price:.8f}"
     else:
         last_qty = last_price = last_quote = _ZERO_8
     return {
@@ -194,9 +201,9 @@ def execution_report(
         "S": order.side,
         "o": order.type,
         "f": order.time_in_force,
-        "q": fmt(order.orig_qty),
-        "p": fmt(order.price),
-        "P": fmt(order.stop_price),
+        "q": f"{order.orig_qty:.8f}",
+        "p": f"{order.price:.8f}",
+        "P": f"{order.stop_price:.8f}",
         "F": _ZERO_8,
         "g": order.order_list_id,
         "C": orig_client_order_id,
@@ -205,9 +212,9 @@ def execution_report(
         "r": reject_reason,
         "i": order.order_id,
         "l": last_qty,
-        "z": fmt(order.executed_qty),
+        "z": f"{order.executed_qty:.8f}",
         "L": last_price,
-        "n": fmt(trade.commission) if trade else "0",
+        "n": f"{trade.commission:.8f}" if trade else "0",
         "N": trade.commission_asset if trade else None,
         "T": transaction_time,
         "t": trade.id if trade else -1,
@@ -216,9 +223,9 @@ def execution_report(
         "m": trade.is_maker if trade else False,
         "M": False,
         "O": order.time,
-        "Z": fmt(order.cumm_quote_qty),
+        "Z": f"{order.cumm_quote_qty:.8f}",
         "Y": last_quote,
-        "Q": fmt(order.orig_quote_order_qty),
+        "Q": f"{order.orig_quote_order_qty:.8f}",
         "W": order.working_time,
         "V": order.stp_mode,
     }
@@ -247,7 +254,7 @@ def account_position(account: Account, assets: Iterable[str], *, event_time: int
         "e": "outboundAccountPosition",
         "E": event_time,
         "u": account.update_time,
-        "B": [{"a": a, "f": fmt(account.free_of(a)), "l": fmt(account.locked_of(a))} for a in assets],
+        "B": [{"a": a, "f": f"{account.free_of(a):.8f}", "l": f"{account.locked_of(a):.8f}"} for a in assets],
     }
 
 

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import hmac
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import unquote_plus, urlencode
 
@@ -54,6 +55,7 @@ __all__ = [
 DEFAULT_RECV_WINDOW_MS = 5000.0
 MAX_RECV_WINDOW_MS = 60000.0
 _MICROS_THRESHOLD = 10**14  # a ms epoch stays below this until year 5138
+_INT_FLOAT_EXACT = 2**63  # ints a JSON number can hold (float() of them never overflows)
 
 
 hmac_hex = hmac_sha256_hex
@@ -86,17 +88,23 @@ def check_timestamp(params: Mapping[str, Any], now_ms: int) -> None:
             -1021 timestamp ahead of server + 1000 ms or older than recvWindow.
     """
     raw_ts = params.get("timestamp")
-    try:
-        timestamp = int(str(raw_ts))
-    except ValueError:
-        raise mandatory_param("timestamp") from None
+    if raw_ts.__class__ is int:  # a WS API JSON number: int(str(n)) == n
+        timestamp: int = raw_ts
+    else:
+        try:
+            timestamp = int(str(raw_ts))
+        except ValueError:
+            raise mandatory_param("timestamp") from None
     raw_window = params.get("recvWindow")
     recv_window = DEFAULT_RECV_WINDOW_MS
     if raw_window is not None and raw_window != "":
-        try:
-            recv_window = float(str(raw_window))
-        except ValueError:
-            raise mandatory_param("recvWindow") from None
+        if raw_window.__class__ is int and -_INT_FLOAT_EXACT <= raw_window <= _INT_FLOAT_EXACT:
+            recv_window = float(raw_window)  # == float(str(n)): both round the same integer once
+        else:
+            try:
+                recv_window = float(str(raw_window))
+            except ValueError:
+                raise mandatory_param("recvWindow") from None
         if recv_window > MAX_RECV_WINDOW_MS or recv_window <= 0:
             raise bad_recv_window()
     ts_ms = timestamp / 1000 if timestamp >= _MICROS_THRESHOLD else float(timestamp)
@@ -107,25 +115,67 @@ def check_timestamp(params: Mapping[str, Any], now_ms: int) -> None:
 
 
 _PEM_PUBLIC = "-----BEGIN PUBLIC KEY-----"
+_HMAC_TEMPLATES: dict[str, hmac.HMAC] = {}
+"""secret -> an HMAC-SHA256 keyed with it and fed nothing (the key schedule, computed once per secret)."""
+_ED25519_KEYS: dict[str, Ed25519PublicKey | None] = {}
+"""public key PEM -> its Ed25519 key (None: the PEM holds another key type)."""
+_MAX_CACHED_KEYS = 1024
 
 
-def _matches(secret: str, signature: str, candidates: Iterable[str]) -> bool:
-    if secret.startswith(_PEM_PUBLIC):
-        return _ed25519_matches(secret, signature, candidates)
-    wanted = signature.lower()
-    return any(hmac.compare_digest(hmac_hex(secret, c), wanted) for c in candidates)
+def _hmac_hex(secret: str, payload: str) -> str:
+    """:func:`hmac_hex` (the same digest) from a copy of the HMAC keyed with ``secret`` once, instead of a new HMAC
+    per call."""
+    template = _HMAC_TEMPLATES.get(secret)
+    if template is None:
+        if len(_HMAC_TEMPLATES) >= _MAX_CACHED_KEYS:
+            _HMAC_TEMPLATES.clear()
+        template = _HMAC_TEMPLATES[secret] = hmac.new(secret.encode(), digestmod=hashlib.sha256)
+    mac = template.copy()
+    mac.update(payload.encode())
+    return mac.hexdigest()
 
 
-def _ed25519_matches(public_pem: str, signature: str, candidates: Iterable[str]) -> bool:
-    """Base64 Ed25519 signature (case-sensitive) of one of the candidate payloads."""
+def _ed25519_key(public_pem: str) -> Ed25519PublicKey | None:
+    """The Ed25519 public key of a PEM (parsed once per PEM); None for another key type.
+
+    Raises:
+        ValueError: the PEM cannot be parsed (not cached: raised again on every use, as before).
+    """
+    if public_pem in _ED25519_KEYS:
+        return _ED25519_KEYS[public_pem]
     key = serialization.load_pem_public_key(public_pem.encode())
-    if not isinstance(key, Ed25519PublicKey):
+    if len(_ED25519_KEYS) >= _MAX_CACHED_KEYS:
+        _ED25519_KEYS.clear()
+    ed_key = _ED25519_KEYS[public_pem] = key if isinstance(key, Ed25519PublicKey) else None
+    return ed_key
+
+
+def _matches(secret: str, signature: str, first: str, more: Callable[[], Iterable[str]]) -> bool:
+    """Whether ``signature`` signs ``first`` or (tried only when it does not) one of ``more()``, in order."""
+    if secret.startswith(_PEM_PUBLIC):
+        return _ed25519_matches(secret, signature, first, more)
+    wanted = signature.lower()
+    if hmac.compare_digest(_hmac_hex(secret, first), wanted):
+        return True
+    return any(hmac.compare_digest(_hmac_hex(secret, c), wanted) for c in more())
+
+
+def _ed25519_matches(public_pem: str, signature: str, first: str, more: Callable[[], Iterable[str]]) -> bool:
+    """Base64 Ed25519 signature (case-sensitive) of one of the candidate payloads."""
+    key = _ed25519_key(public_pem)
+    if key is None:
         return False
     try:
         raw = base64.b64decode(signature, validate=True)
     except (binascii.Error, ValueError):
         return False
-    for payload in candidates:
+    try:
+        key.verify(raw, first.encode())
+    except InvalidSignature:
+        pass
+    else:
+        return True
+    for payload in more():
         try:
             key.verify(raw, payload.encode())
         except InvalidSignature:
@@ -166,7 +216,7 @@ def verify_rest(
     if not signature:
         raise mandatory_param("signature")
     total = q + b
-    if not _matches(secret, unquote_plus(signature), (total, unquote_plus(total))):
+    if not _matches(secret, unquote_plus(signature), total, lambda: (unquote_plus(total),)):
         raise bad_signature()
     return api_key or ""
 
@@ -195,27 +245,22 @@ def verify_ws(params: Mapping[str, Any], keys: Mapping[str, str], now_ms: int) -
     signature = params.get("signature")
     if not isinstance(signature, str) or not signature:
         raise mandatory_param("signature")
-    items = sorted([(k, v) for k, v in params.items() if k != "signature"])
-    if not _matches(secret, signature, _ws_payloads(items)):
+    names = sorted(params)  # unique names: the order of the (name, value) pairs sorted
+    names.remove("signature")
+    # the payload as sent (JSON spellings of booleans), built directly: it is the one that usually matches
+    first = "&".join([k + "=" + (v if (v := params[k]).__class__ is str else _ws_value(v, False)) for k in names])
+    if not _matches(secret, signature, first, lambda: _ws_fallbacks([(k, params[k]) for k in names], first)):
         raise bad_signature()
     assert isinstance(api_key, str)
     return api_key
 
 
-def _ws_payloads(items: list[tuple[str, Any]]) -> Iterator[str]:
-    """The payloads a WS API client may have signed, most likely first, built lazily (the first usually matches):
-    ``k=v&...`` as is, then percent-encoded (``urlencode``), each with JSON then Python spellings of booleans."""
-    has_bool = False
-    parts: list[str] = []
-    for k, v in items:
-        if v.__class__ is str:
-            parts.append(k + "=" + v)
-        else:
-            has_bool = has_bool or isinstance(v, bool)
-            parts.append(k + "=" + _ws_value(v, False))
-    first = "&".join(parts)
-    yield first
+def _ws_fallbacks(items: list[tuple[str, Any]], first: str) -> Iterator[str]:
+    """The other payloads a WS API client may have signed, most likely first, built lazily: ``k=v&...`` and
+    percent-encoded (``urlencode``), each with JSON then Python spellings of booleans; ``first`` (``k=v&...`` with
+    JSON booleans) already tried."""
     seen = {first}
+    has_bool = any(isinstance(v, bool) for _, v in items)
     for python_bools in (False, True) if has_bool else (False,):
         pairs = [(k, _ws_value(v, python_bools)) for k, v in items]
         for text in ("&".join([f"{k}={v}" for k, v in pairs]), urlencode(pairs)):

@@ -197,7 +197,9 @@ class RateLimiter:
     _orders: dict[str, _OrderState] = field(default_factory=dict)
 
     def _ip(self, ip: str, now_ms: int) -> _IpState:
-        state = self._ips.setdefault(ip, _IpState())
+        state = self._ips.get(ip)
+        if state is None:
+            state = self._ips[ip] = _IpState()
         start = now_ms - now_ms % MINUTE_MS
         if state.window_start_ms != start:
             state.window_start_ms, state.used, state.refused = start, 0, 0
@@ -230,7 +232,9 @@ class RateLimiter:
         raise RateLimitedError(too_much_weight(self.config.weight_limit_1m, "1m"), retry, reset_ms)
 
     def _order_state(self, api_key: str, now_ms: int) -> _OrderState:
-        state = self._orders.setdefault(api_key, _OrderState())
+        state = self._orders.get(api_key)
+        if state is None:
+            state = self._orders[api_key] = _OrderState()
         w10 = now_ms - now_ms % TEN_S_MS
         if state.window_10s_ms != w10:
             state.window_10s_ms, state.count_10s = w10, 0

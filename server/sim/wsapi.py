@@ -88,6 +88,11 @@ def _as_str(value: Any) -> str:
     return str(value)
 
 
+def _as_params(params_raw: Mapping[str, Any]) -> dict[str, str]:
+    """JSON params as the ``str -> str`` params the REST face parses (see :func:`_as_str`)."""
+    return {k: v if v.__class__ is str else _as_str(v) for k, v in params_raw.items()}
+
+
 def _host(remote: str) -> str:
     """The host of :attr:`Connection.remote` (``"127.0.0.1:54321"``, ``"::1:54321"``); ``127.0.0.1`` when unknown
     (the REST face's fallback)."""
@@ -228,9 +233,11 @@ class UserStreamRouter:
         """Send each ``(api_key, event)`` to every subscription of that key (serialized once per event), in order."""
         if not events or not self._sessions:
             return
+        # one snapshot for the whole batch: a session dropped meanwhile has no subscriptions left to match
+        sessions = list(self._sessions)
         for api_key, event in events:
             raw: bytes | None = None
-            for session in list(self._sessions):
+            for session in sessions:
                 for sub_id, key in session.subscriptions.items():
                     if key != api_key:
                         continue
@@ -259,15 +266,16 @@ def handle_request(state: SimState, session: WsApiSession, msg: Mapping[str, Any
         if not isinstance(params_raw, dict):
             raise BinanceError(-1135, "Invalid 'params' in JSON request; expected an object.")
         state.limiter.charge(session.ip, ws_weight(method, params_raw), now)
-        params = {k: v if v.__class__ is str else _as_str(v) for k, v in params_raw.items()}
-        if method in _PUBLIC:
-            result = run_public(state, _PUBLIC[method], params)
-        elif method in _SIGNED:
+        signed = _SIGNED.get(method)
+        if signed is not None:
             api_key = verify_ws(params_raw, state.api_keys, now)
-            rest_method, endpoint, orders = _SIGNED[method]
+            rest_method, endpoint, orders = signed
             for _ in range(orders):
                 state.limiter.count_order(api_key, now)
-            engine_params = {k: v for k, v in params.items() if k not in _AUTH}
+            # the engine sees the params as Binance would parse them (strings), without the auth params
+            engine_params = {
+                k: v if v.__class__ is str else _as_str(v) for k, v in params_raw.items() if k not in _AUTH
+            }
             placing = method == "order.place"  # the REST faults (state.faults) apply to WS API placements too
             if placing and state.faults.fail_orders_unplaced > 0:
                 state.faults.fail_orders_unplaced -= 1
@@ -278,6 +286,8 @@ def handle_request(state: SimState, session: WsApiSession, msg: Mapping[str, Any
                 state.faults.lose_order_replies -= 1
                 return {"id": req_id, "status": 503, "error": dict(UNKNOWN_ERROR),
                         "rateLimits": _limits(state, session, api_key, now)}  # fmt: skip
+        elif method in _PUBLIC:
+            result = run_public(state, _PUBLIC[method], _as_params(params_raw))
         elif method == "userDataStream.subscribe.signature":
             api_key = verify_ws(params_raw, state.api_keys, now)
             if api_key in session.subscriptions.values():
@@ -287,6 +297,7 @@ def handle_request(state: SimState, session: WsApiSession, msg: Mapping[str, Any
             session.subscriptions[sub_id] = api_key
             result = {"subscriptionId": sub_id}
         elif method == "userDataStream.unsubscribe":
+            params = _as_params(params_raw)
             if "subscriptionId" in params:
                 try:
                     sub = int(params["subscriptionId"])
