@@ -38,15 +38,9 @@ def order_ack(order: Order, transact_time: int) -> dict[str, Any]:
     }
 
 
-def order_result(order: Order, transact_time: int) -> dict[str, Any]:
-    """``newOrderRespType=RESULT`` (also the ``orderReports`` entries of an order list): the ACK fields, then
-    the order's state."""
-    out = {
-        "symbol": order.symbol,
-        "orderId": order.order_id,
-        "orderListId": order.order_list_id,
-        "clientOrderId": order.client_order_id,
-        "transactTime": transact_time,
+def _order_state(order: Order) -> dict[str, Any]:
+    """The order-state fields every order body shares, in Binance's order (``price`` … ``side``)."""
+    return {
         "price": f"{order.price:.8f}",
         "origQty": f"{order.orig_qty:.8f}",
         "executedQty": f"{order.executed_qty:.8f}",
@@ -56,6 +50,19 @@ def order_result(order: Order, transact_time: int) -> dict[str, Any]:
         "timeInForce": order.time_in_force,
         "type": order.type,
         "side": order.side,
+    }
+
+
+def order_result(order: Order, transact_time: int) -> dict[str, Any]:
+    """``newOrderRespType=RESULT`` (also the ``orderReports`` entries of an order list): the ACK fields, then
+    the order's state."""
+    out = {
+        "symbol": order.symbol,
+        "orderId": order.order_id,
+        "orderListId": order.order_list_id,
+        "clientOrderId": order.client_order_id,
+        "transactTime": transact_time,
+        **_order_state(order),
     }
     if order.is_stop:
         out["stopPrice"] = f"{order.stop_price:.8f}"
@@ -117,15 +124,7 @@ def order_canceled(order: Order, cancel_client_order_id: str, transact_time: int
         "orderListId": order.order_list_id,
         "clientOrderId": cancel_client_order_id,
         "transactTime": transact_time,
-        "price": f"{order.price:.8f}",
-        "origQty": f"{order.orig_qty:.8f}",
-        "executedQty": f"{order.executed_qty:.8f}",
-        "origQuoteOrderQty": f"{order.orig_quote_order_qty:.8f}",
-        "cummulativeQuoteQty": f"{order.cumm_quote_qty:.8f}",
-        "status": order.status,
-        "timeInForce": order.time_in_force,
-        "type": order.type,
-        "side": order.side,
+        **_order_state(order),
     }
     if order.is_stop:
         out["stopPrice"] = f"{order.stop_price:.8f}"
