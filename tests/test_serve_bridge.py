@@ -141,8 +141,9 @@ def test_serve_runs_the_embedded_simulator_by_default() -> None:
             text=True,
             timeout=30,
         )
-        answers = [json.loads(line) for line in out.stdout.splitlines()]
-        rules = next(a for a in answers if a.get("id") == 2)["result"]["structuredContent"]
+        answers = {a.get("id"): a for a in map(json.loads, out.stdout.splitlines())}
+        assert 2 in answers, f"bridge exit {out.returncode}, answers {answers}, stderr:\n{out.stderr[-2000:]}"
+        rules = answers[2]["result"]["structuredContent"]
         assert rules["symbol"] == "BTCUSDT" and rules["tick_size"] == "0.01" and rules["quote_asset"] == "USDT"
     finally:
         server.terminate()
