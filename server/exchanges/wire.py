@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -38,6 +38,19 @@ def plain(value: Decimal) -> str:
 def hmac_sha256_hex(secret: str, payload: str) -> str:
     """HMAC-SHA256 of ``payload`` keyed with ``secret``, lower-case hex (64 characters)."""
     return hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
+
+
+def hmac_sha256_signer(secret: str) -> Callable[[str], str]:
+    """:func:`hmac_sha256_hex` keyed with ``secret`` once: the returned ``payload -> hex`` copies the keyed HMAC
+    instead of computing the key schedule per call."""
+    template = hmac.new(secret.encode(), digestmod=hashlib.sha256)
+
+    def sign(payload: str) -> str:
+        mac = template.copy()
+        mac.update(payload.encode())
+        return mac.hexdigest()
+
+    return sign
 
 
 def strip_signature(raw: str) -> tuple[str, str | None]:

@@ -102,21 +102,18 @@ def parse_new_order(exchange_info: ExchangeInfo, p: Params) -> NewOrder:
         for name in _UNSUPPORTED:
             if name in p:
                 raise param_not_required(name)
-    # absent optional params are skipped without a parse (Params.opt_* return None for them); present ones are
-    # parsed in the same order as before, so the first bad one still names the error
-    get = raw.get
     return build_order(
         info,
         side=side,
         order_type=order_type,
-        time_in_force=None if get("timeInForce") is None else p.opt_str("timeInForce"),
-        quantity=None if get("quantity") is None else p.opt_decimal("quantity"),
-        price=None if get("price") is None else p.opt_decimal("price"),
-        stop_price=None if get("stopPrice") is None else p.opt_decimal("stopPrice"),
-        quote_order_qty=None if get("quoteOrderQty") is None else p.opt_decimal("quoteOrderQty"),
-        client_order_id=None if get("newClientOrderId") is None else parse_client_id(p, "newClientOrderId"),
-        resp_type=None if get("newOrderRespType") is None else p.opt_enum("newOrderRespType", RESP_TYPES),
-        stp_mode=None if get("selfTradePreventionMode") is None else p.opt_str("selfTradePreventionMode"),
+        time_in_force=p.opt_str("timeInForce"),
+        quantity=p.opt_decimal("quantity"),
+        price=p.opt_decimal("price"),
+        stop_price=p.opt_decimal("stopPrice"),
+        quote_order_qty=p.opt_decimal("quoteOrderQty"),
+        client_order_id=parse_client_id(p, "newClientOrderId"),
+        resp_type=p.opt_enum("newOrderRespType", RESP_TYPES),
+        stp_mode=p.opt_str("selfTradePreventionMode"),
     )
 
 

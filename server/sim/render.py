@@ -41,11 +41,11 @@ def order_ack(order: Order, transact_time: int) -> dict[str, Any]:
 def _order_state(order: Order) -> dict[str, Any]:
     """The order-state fields every order body shares, in Binance's order (``price`` … ``side``)."""
     return {
-        "price": f"{order.price:.8f}",
-        "origQty": f"{order.orig_qty:.8f}",
-        "executedQty": f"{order.executed_qty:.8f}",
-        "origQuoteOrderQty": f"{order.orig_quote_order_qty:.8f}",
-        "cummulativeQuoteQty": f"{order.cumm_quote_qty:.8f}",
+        "price": fmt(order.price),
+        "origQty": fmt(order.orig_qty),
+        "executedQty": fmt(order.executed_qty),
+        "origQuoteOrderQty": fmt(order.orig_quote_order_qty),
+        "cummulativeQuoteQty": fmt(order.cumm_quote_qty),
         "status": order.status,
         "timeInForce": order.time_in_force,
         "type": order.type,
@@ -65,7 +65,7 @@ def order_result(order: Order, transact_time: int) -> dict[str, Any]:
         **_order_state(order),
     }
     if order.is_stop:
-        out["stopPrice"] = f"{order.stop_price:.8f}"
+        out["stopPrice"] = fmt(order.stop_price)
     out["workingTime"] = order.working_time
     out["selfTradePreventionMode"] = order.stp_mode
     return out
@@ -74,9 +74,9 @@ def order_result(order: Order, transact_time: int) -> dict[str, Any]:
 def fill(trade: Trade) -> dict[str, Any]:
     """One entry of ``fills`` in a FULL response."""
     return {
-        "price": f"{trade.price:.8f}",
-        "qty": f"{trade.qty:.8f}",
-        "commission": f"{trade.commission:.8f}",
+        "price": fmt(trade.price),
+        "qty": fmt(trade.qty),
+        "commission": fmt(trade.commission),
         "commissionAsset": trade.commission_asset,
         "tradeId": trade.id,
     }
@@ -127,7 +127,7 @@ def order_canceled(order: Order, cancel_client_order_id: str, transact_time: int
         **_order_state(order),
     }
     if order.is_stop:
-        out["stopPrice"] = f"{order.stop_price:.8f}"
+        out["stopPrice"] = fmt(order.stop_price)
     out["selfTradePreventionMode"] = order.stp_mode
     return out
 
@@ -189,7 +189,7 @@ def execution_report(
         ignore_id: ``I`` (an ignored, increasing id).
     """
     if trade is not None:
-        last_qty, last_price, last_quote = f"{trade.qty:.8f}", f"{trade.price:.8f}", f"{trade.qty * trade.price:.8f}"
+        last_qty, last_price, last_quote = fmt(trade.qty), fmt(trade.price), fmt(trade.qty * trade.price)
     else:
         last_qty = last_price = last_quote = _ZERO_8
     return {
@@ -200,9 +200,9 @@ def execution_report(
         "S": order.side,
         "o": order.type,
         "f": order.time_in_force,
-        "q": f"{order.orig_qty:.8f}",
-        "p": f"{order.price:.8f}",
-        "P": f"{order.stop_price:.8f}",
+        "q": fmt(order.orig_qty),
+        "p": fmt(order.price),
+        "P": fmt(order.stop_price),
         "F": _ZERO_8,
         "g": order.order_list_id,
         "C": orig_client_order_id,
@@ -211,9 +211,9 @@ def execution_report(
         "r": reject_reason,
         "i": order.order_id,
         "l": last_qty,
-        "z": f"{order.executed_qty:.8f}",
+        "z": fmt(order.executed_qty),
         "L": last_price,
-        "n": f"{trade.commission:.8f}" if trade else "0",
+        "n": fmt(trade.commission) if trade else "0",
         "N": trade.commission_asset if trade else None,
         "T": transaction_time,
         "t": trade.id if trade else -1,
@@ -222,9 +222,9 @@ def execution_report(
         "m": trade.is_maker if trade else False,
         "M": False,
         "O": order.time,
-        "Z": f"{order.cumm_quote_qty:.8f}",
+        "Z": fmt(order.cumm_quote_qty),
         "Y": last_quote,
-        "Q": f"{order.orig_quote_order_qty:.8f}",
+        "Q": fmt(order.orig_quote_order_qty),
         "W": order.working_time,
         "V": order.stp_mode,
     }
@@ -253,7 +253,7 @@ def account_position(account: Account, assets: Iterable[str], *, event_time: int
         "e": "outboundAccountPosition",
         "E": event_time,
         "u": account.update_time,
-        "B": [{"a": a, "f": f"{account.free_of(a):.8f}", "l": f"{account.locked_of(a):.8f}"} for a in assets],
+        "B": [{"a": a, "f": fmt(account.free_of(a)), "l": fmt(account.locked_of(a))} for a in assets],
     }
 
 

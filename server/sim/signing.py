@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
@@ -30,7 +29,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from tradingmcp.server.exchanges.wire import hmac_sha256_hex, strip_signature
+from tradingmcp.server.exchanges.wire import hmac_sha256_hex, hmac_sha256_signer, strip_signature
 from tradingmcp.server.sim.errors import (
     bad_api_key_format,
     bad_recv_window,
@@ -115,24 +114,22 @@ def check_timestamp(params: Mapping[str, Any], now_ms: int) -> None:
 
 
 _PEM_PUBLIC = "-----BEGIN PUBLIC KEY-----"
-_HMAC_TEMPLATES: dict[str, hmac.HMAC] = {}
-"""secret -> an HMAC-SHA256 keyed with it and fed nothing (the key schedule, computed once per secret)."""
+_HMAC_SIGNERS: dict[str, Callable[[str], str]] = {}
+"""secret -> its keyed HMAC-SHA256 signer (the key schedule, computed once per secret)."""
 _ED25519_KEYS: dict[str, Ed25519PublicKey | None] = {}
 """public key PEM -> its Ed25519 key (None: the PEM holds another key type)."""
 _MAX_CACHED_KEYS = 1024
 
 
 def _hmac_hex(secret: str, payload: str) -> str:
-    """:func:`hmac_hex` (the same digest) from a copy of the HMAC keyed with ``secret`` once, instead of a new HMAC
-    per call."""
-    template = _HMAC_TEMPLATES.get(secret)
-    if template is None:
-        if len(_HMAC_TEMPLATES) >= _MAX_CACHED_KEYS:
-            _HMAC_TEMPLATES.clear()
-        template = _HMAC_TEMPLATES[secret] = hmac.new(secret.encode(), digestmod=hashlib.sha256)
-    mac = template.copy()
-    mac.update(payload.encode())
-    return mac.hexdigest()
+    """:func:`hmac_hex` (the same digest) from the signer keyed with ``secret`` once, instead of a new HMAC per
+    call."""
+    sign = _HMAC_SIGNERS.get(secret)
+    if sign is None:
+        if len(_HMAC_SIGNERS) >= _MAX_CACHED_KEYS:
+            _HMAC_SIGNERS.clear()
+        sign = _HMAC_SIGNERS[secret] = hmac_sha256_signer(secret)
+    return sign(payload)
 
 
 def _ed25519_key(public_pem: str) -> Ed25519PublicKey | None:

@@ -17,8 +17,6 @@ and Ed25519/RSA use ``cryptography`` (OpenSSL; Ed25519 ~50 µs instead of pycryp
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -28,6 +26,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+
+from tradingmcp.server.exchanges.wire import hmac_sha256_signer
 
 _UNRESERVED = re.compile(r"[A-Za-z0-9_.\-~]*")
 """Characters ``urlencode`` (``quote_plus``, ``safe=''``) leaves alone."""
@@ -47,15 +47,9 @@ def ws_payload(params: Mapping[str, Any]) -> str:
 
 
 def hmac_signer(secret: str) -> SignFn:
-    """HMAC-SHA256 lower-case hex with ``secret`` (the key schedule is computed once)."""
-    template = hmac.new(secret.encode(), digestmod=hashlib.sha256)
-
-    def sign(payload: str) -> str:
-        mac = template.copy()
-        mac.update(payload.encode())
-        return mac.hexdigest()
-
-    return sign
+    """HMAC-SHA256 lower-case hex with ``secret`` (the key schedule is computed once:
+    :func:`~tradingmcp.server.exchanges.wire.hmac_sha256_signer`)."""
+    return hmac_sha256_signer(secret)
 
 
 def private_key_signer(pem: str, passphrase: str = "") -> SignFn | None:
