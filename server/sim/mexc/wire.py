@@ -64,13 +64,9 @@ class OrderIds:
         return self._engine.get(wire_id)
 
 
-def order_row(order: Order, ids: OrderIds) -> dict[str, Any]:
-    """A ``GET /api/v3/order`` body (also openOrders / allOrders rows), MEXC's shape."""
+def _order_state(order: Order) -> dict[str, Any]:
+    """The order-state fields the order rows and cancel answers share, in MEXC's order (``price`` … ``side``)."""
     return {
-        "symbol": order.symbol,
-        "orderId": ids.wire(order.symbol, order.order_id),
-        "orderListId": -1,
-        "clientOrderId": order.client_order_id,
         "price": plain(order.price),
         "origQty": plain(order.orig_qty),
         "executedQty": plain(order.executed_qty),
@@ -79,6 +75,17 @@ def order_row(order: Order, ids: OrderIds) -> dict[str, Any]:
         "timeInForce": None,
         "type": mexc_type(order.type, order.time_in_force),
         "side": order.side,
+    }
+
+
+def order_row(order: Order, ids: OrderIds) -> dict[str, Any]:
+    """A ``GET /api/v3/order`` body (also openOrders / allOrders rows), MEXC's shape."""
+    return {
+        "symbol": order.symbol,
+        "orderId": ids.wire(order.symbol, order.order_id),
+        "orderListId": -1,
+        "clientOrderId": order.client_order_id,
+        **_order_state(order),
         "stopPrice": None,
         "icebergQty": None,
         "time": order.time,
@@ -109,14 +116,7 @@ def order_canceled(order: Order, ids: OrderIds) -> dict[str, Any]:
         "origClientOrderId": order.client_order_id,
         "orderId": ids.wire(order.symbol, order.order_id),
         "clientOrderId": order.client_order_id,
-        "price": plain(order.price),
-        "origQty": plain(order.orig_qty),
-        "executedQty": plain(order.executed_qty),
-        "cummulativeQuoteQty": plain(order.cumm_quote_qty),
-        "status": order.status,
-        "timeInForce": None,
-        "type": mexc_type(order.type, order.time_in_force),
-        "side": order.side,
+        **_order_state(order),
     }
 
 
