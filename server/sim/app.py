@@ -5,7 +5,8 @@ Two ports, as Binance uses separate hosts: aiohttp answers REST (``/api/v3/*``) 
 (``/ws-api/v3``) on ``ws_port``. The replay reads the recording (or a seeded synthetic market when none exists),
 feeds each symbol's :class:`SymbolMarket` (book, trades, derived streams) and the :class:`MatchingEngine`, and
 publishes frames. Pacing: ``speed`` × real time (``inf`` = as fast as possible; ``0`` = manual: only
-:meth:`Simulator.step` advances it).
+:meth:`Simulator.step` advances it). After every replayed event the replay yields one loop turn, so a peer on the
+same loop (the embedded ``serve``) reads each frame before the rest of a burst is replayed.
 
 Clocks: ``/api/v3/time`` and the signed-request timestamp rule use the wall clock. The market clock (event times
 ``E``/``T``, order ``transactTime``) is the recorded exchange time shifted by ``time_offset_ms`` (default: so the first
@@ -342,7 +343,6 @@ class Simulator:
         ns_offset = 0
         last_ns = 0
         last_pass = self._pass
-        count = 0
         try:
             for pass_index, event in self._events:
                 if pass_index != last_pass:
@@ -355,11 +355,10 @@ class Simulator:
                 delay = pace_delay_s(ns, base_ns, start_wall, time.monotonic(), speed)
                 if delay > 0.002:
                     await asyncio.sleep(delay)
-                else:
-                    count += 1
-                    if count % 256 == 0:
-                        await asyncio.sleep(0)
                 self._process(pass_index, event)
+                # one loop turn after every event: what it sent is read by a peer sharing this loop (the embedded
+                # `serve`) before the rest of a burst is replayed, as a separate exchange would let it be
+                await asyncio.sleep(0)
         except Exception:
             log.exception("replay failed")
             raise

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 from pathlib import Path
 
 import aiohttp
@@ -60,3 +61,35 @@ async def test_ws_api_rate_limit_reply(data_dir: Path) -> None:
                 assert reply["error"]["code"] == -1003 and reply["error"]["data"]["retryAfter"] > 0
                 break
         assert statuses[-1] == 429 and statuses[0] == 200
+
+
+async def test_replay_gives_the_loop_a_turn_after_every_event(data_dir: Path) -> None:
+    """A peer sharing the simulator's loop (the embedded `serve`) reads each frame before the next event is replayed,
+    even unpaced, where every event is due at once."""
+    turns = 0
+    seen: list[int] = []
+    enough = asyncio.Event()
+
+    def tap(stream: str, payload: object) -> None:
+        seen.append(turns)
+        if len(seen) >= 300:
+            enough.set()
+
+    async def spin() -> None:
+        nonlocal turns
+        while True:
+            await asyncio.sleep(0)
+            turns += 1
+
+    async with Simulator(SimConfig(speed=math.inf, data_dir=data_dir)) as sim:
+        sim.market_taps.append(tap)
+        spinner = asyncio.create_task(spin())
+        try:
+            async with asyncio.timeout(10):
+                await enough.wait()
+        finally:
+            spinner.cancel()
+    replayed = sorted(set(seen))
+    assert len(replayed) > 100, "frames of different events were seen on different loop turns"
+    # the frames one event emits (a trade and its derived streams) share a turn; no turn holds a burst of events
+    assert max(seen.count(t) for t in replayed) <= 8
