@@ -66,8 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--placement",
         type=_placements,
         default=d.placements,
-        help="comma-separated CPU placements of the round trips, one full set each (default split,same): "
-        "split = client and servers on different CPUs, same = one CPU, os = not pinned",
+        help="comma-separated CPU placements of the round trips, one full set each (default split,same,spin): "
+        "split = client and servers on different CPUs, same = one CPU, spin = split with both ends busy-polling, os = not pinned",
     )
     p.add_argument("--pipeline-calls", type=int, default=None, help="calls per throughput measurement (default calls)")
     p.add_argument("--inflight", type=int, default=d.pipeline_inflight, help="requests in flight on one connection")

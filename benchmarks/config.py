@@ -48,7 +48,7 @@ class BenchConfig:
         rounds: round-robin rounds; each round runs ``calls / rounds`` per scenario, scenario order rotated.
         scenarios: round-trip scenarios to run (subset of ``ROUNDTRIP_SCENARIOS``).
         placements: CPU placements the round trips run in, one full set each (:mod:`.placement`: ``split``,
-            ``same``, ``os``); the first also runs the pipelined throughput and is the one plotted.
+            ``same``, ``spin``, ``os``); the first also runs the pipelined throughput and is the one plotted.
         payload_chars: length of the echoed text argument.
         pipeline_calls: calls per pipelined-throughput measurement.
         pipeline_inflight: requests kept in flight on one connection.
@@ -72,7 +72,7 @@ class BenchConfig:
     warmup_calls: int = 1_000
     rounds: int = 10
     scenarios: tuple[str, ...] = ROUNDTRIP_SCENARIOS
-    placements: tuple[str, ...] = ("split", "same")
+    placements: tuple[str, ...] = ("split", "same", "spin")
     payload_chars: int = 16
     pipeline_calls: int = 20_000
     pipeline_inflight: int = 64

@@ -10,13 +10,21 @@ from __future__ import annotations
 import asyncio
 import time
 from array import array
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from tradingmcp.benchmarks.config import BenchConfig
 from tradingmcp.benchmarks.roundtrip import RoundTrip
 from tradingmcp.benchmarks.stats import new_samples
+
+Around = Callable[[str, bool], Awaitable[None]]
+"""Called with ``(scenario, True)`` before each stretch of a scenario's calls and ``(scenario, False)`` after it
+(placement ``spin``: the scenario's server spins only then)."""
+
+
+async def _no_around(scenario: str, on: bool) -> None:
+    return None
 
 
 def split_calls(total: int, rounds: int, r: int) -> int:
@@ -43,7 +51,7 @@ async def _timed(rt: RoundTrip, n: int, out: array[int]) -> None:
         append(clock() - t0)
 
 
-async def warm_up(rts: dict[str, RoundTrip], cfg: BenchConfig) -> None:
+async def warm_up(rts: dict[str, RoundTrip], cfg: BenchConfig, around: Around = _no_around) -> None:
     """Unmeasured calls per scenario, then one checked echo where the client can check it.
 
     Raises:
@@ -51,15 +59,21 @@ async def warm_up(rts: dict[str, RoundTrip], cfg: BenchConfig) -> None:
         AssertionError: an echo came back wrong.
     """
     for name, rt in rts.items():
-        async with asyncio.timeout(cfg.round_timeout_s):
-            for _ in range(cfg.warmup_for(name)):
-                await rt.call()
-            check = getattr(rt, "check", None)
-            if check is not None:
-                await check()
+        await around(name, True)
+        try:
+            async with asyncio.timeout(cfg.round_timeout_s):
+                for _ in range(cfg.warmup_for(name)):
+                    await rt.call()
+                check = getattr(rt, "check", None)
+                if check is not None:
+                    await check()
+        finally:
+            await around(name, False)
 
 
-async def interleaved(rts: dict[str, RoundTrip], cfg: BenchConfig) -> dict[str, array[int]]:
+async def interleaved(
+    rts: dict[str, RoundTrip], cfg: BenchConfig, around: Around = _no_around
+) -> dict[str, array[int]]:
     """Measured sequential round trips per scenario (ns samples), over ``cfg.rounds`` rotated rounds.
 
     Raises:
@@ -70,8 +84,12 @@ async def interleaved(rts: dict[str, RoundTrip], cfg: BenchConfig) -> dict[str, 
     for r in range(cfg.rounds):
         for name in rotation(names, r):
             n = split_calls(cfg.calls_for(name), cfg.rounds, r)
-            async with asyncio.timeout(cfg.round_timeout_s):
-                await _timed(rts[name], n, samples[name])
+            await around(name, True)
+            try:
+                async with asyncio.timeout(cfg.round_timeout_s):
+                    await _timed(rts[name], n, samples[name])
+            finally:
+                await around(name, False)
     return samples
 
 

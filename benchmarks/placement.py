@@ -8,6 +8,10 @@ than the echo it bounds). Each placement pins every scenario alike (``sched_seta
 
 * ``split``: the client on the first allowed CPU, every server on the second (each side owns a core, as deployed);
 * ``same``: client and servers on the first allowed CPU (the software path plus two context switches);
+* ``spin``: as ``split``, and both ends busy-poll (:mod:`tradingmcp.transport.busypoll`, what ``--busy-poll`` does):
+  the client's loop for the whole set, each server's loop while its own scenario is measured (two spinners on one
+  CPU would starve each other), so no message waits for a halted vCPU. The official SDK's stdio server is a
+  subprocess its client starts; it cannot spin (its client does);
 * ``os``: no pinning (the scheduler decides, as before).
 """
 
@@ -19,13 +23,20 @@ from collections.abc import Iterator
 
 SPLIT = "split"
 SAME = "same"
+SPIN = "spin"
 OS = "os"
-PLACEMENTS: tuple[str, ...] = (SPLIT, SAME, OS)
+PLACEMENTS: tuple[str, ...] = (SPLIT, SAME, SPIN, OS)
 TITLES = {
     SPLIT: "client and server on different CPUs",
     SAME: "client and server on the same CPU",
+    SPIN: "client and server on different CPUs, both busy-polling",
     OS: "placed by the OS scheduler",
 }
+
+
+def spins(placement: str) -> bool:
+    """Whether ``placement`` busy-polls the client's and the measured server's event loops."""
+    return placement == SPIN
 
 
 def can_pin() -> bool:
@@ -48,7 +59,7 @@ def cpus_for(placement: str) -> tuple[set[int] | None, set[int] | None]:
     if placement == SAME:
         return {allowed[0]}, {allowed[0]}
     if len(allowed) < 2:
-        raise ValueError("placement 'split' needs two CPUs")
+        raise ValueError(f"placement {placement!r} needs two CPUs")
     return {allowed[0]}, {allowed[1]}
 
 

@@ -2,7 +2,8 @@
 
 Every server (and fan-out client) runs in its own ``multiprocessing`` *spawn* process with a duplex pipe. The child
 runs :func:`child_main`: it builds its service, answers ``("ready", info)``, then serves commands ``(name, *args)``
-with ``("ok", value)`` or ``("error", text)`` until ``stop`` or until the pipe closes (the parent died), so an orphan
+with ``("ok", value)`` or ``("error", text)`` (every child also takes ``("busy_poll", on)``: its loop spins while on,
+answered with the spin count) until ``stop`` or until the pipe closes (the parent died), so an orphan
 never outlives its parent for long. The parent side is :class:`Child`; :func:`kill_all` ends every live child
 (terminate, then kill) and is called in a ``finally`` by the CLI, so servers die even when the run fails.
 """
@@ -19,6 +20,8 @@ import time
 from collections.abc import Awaitable, Callable
 from multiprocessing.process import BaseProcess
 from typing import Any
+
+from tradingmcp.transport.busypoll import BusyPoll
 
 Handler = Callable[..., Awaitable[Any]]
 ServiceFactory = Callable[..., Awaitable[tuple[Any, dict[str, Handler]]]]
@@ -193,11 +196,17 @@ async def _child(target: str, args: tuple[Any, ...], conn: multiprocessing.conne
 
     loop.add_reader(conn.fileno(), on_readable)
     os.set_blocking(conn.fileno(), True)  # uvloop makes it non-blocking; a large answer must be written whole
+    spinner: BusyPoll | None = None
     try:
         while True:
             cmd = await inbox.get()
             if cmd is None or cmd[0] == "stop":
                 break
+            if cmd[0] == "busy_poll":  # every child: spin while measured (placement "spin")
+                spinner = spinner or BusyPoll(loop)
+                (spinner.start if cmd[1] else spinner.stop)()
+                conn.send(("ok", spinner.spins))
+                continue
             handler = handlers.get(cmd[0])
             if handler is None:
                 conn.send(("error", f"unknown command {cmd[0]!r}"))
@@ -210,6 +219,8 @@ async def _child(target: str, args: tuple[Any, ...], conn: multiprocessing.conne
                 continue
             conn.send(("ok", value))
     finally:
+        if spinner is not None:
+            spinner.stop()
         with contextlib.suppress(OSError, ValueError):
             loop.remove_reader(conn.fileno())
         closer = handlers.get("close")

@@ -18,11 +18,12 @@ from tradingmcp.benchmarks import placement
 from tradingmcp.benchmarks.config import BenchConfig
 from tradingmcp.benchmarks.cpu import run_cpu_cost
 from tradingmcp.benchmarks.fanout import SERVER_TARGETS, FanoutPhase, IdleMemory, run_fanout, run_idle_memory
-from tradingmcp.benchmarks.latency import Throughput, interleaved, pipelined, warm_up
+from tradingmcp.benchmarks.latency import Around, Throughput, interleaved, pipelined, warm_up
 from tradingmcp.benchmarks.procs import Child, kill_all
 from tradingmcp.benchmarks.report import machine_info
 from tradingmcp.benchmarks.roundtrip import RoundTrip, dial
 from tradingmcp.benchmarks.stats import cdf_points, ratio, summarize
+from tradingmcp.transport.busypoll import BusyPoll
 
 SERVERS = "tradingmcp.benchmarks.servers"
 IDLE_TARGET_BYTES = 64 * 1024
@@ -60,7 +61,9 @@ async def _roundtrips(cfg: BenchConfig, cert_dir: Path, doc: dict[str, Any]) -> 
         else:
             rows = doc.setdefault("roundtrip_placements", {}).setdefault(name, {})
         with placement.pinned(client_cpus):
-            await _placement_roundtrips(cfg, cert_dir, doc, rows, server_cpus, throughput=i == 0)
+            await _placement_roundtrips(
+                cfg, cert_dir, doc, rows, server_cpus, throughput=i == 0, spinning=placement.spins(name)
+            )
 
 
 async def _placement_roundtrips(
@@ -70,6 +73,7 @@ async def _placement_roundtrips(
     rows: dict[str, Any],
     server_cpus: set[int] | None,
     throughput: bool,
+    spinning: bool = False,
 ) -> None:
     children: dict[str, Child] = {}
     rts: dict[str, RoundTrip] = {}
@@ -86,8 +90,15 @@ async def _placement_roundtrips(
             with placement.pinned(server_cpus if child is None else None):
                 async with asyncio.timeout(cfg.start_timeout_s):
                     rts[name] = await dial(name, child.info if child else None, payload, cert_dir)
-        await warm_up(rts, cfg)
-        samples = await interleaved(rts, cfg)
+        around = _spin_around(children) if spinning else _no_spin
+        spinner = BusyPoll(asyncio.get_running_loop())  # placement "spin": the client's loop spins for the set
+        if spinning:
+            spinner.start()
+        try:
+            await warm_up(rts, cfg, around)
+            samples = await interleaved(rts, cfg, around)
+        finally:
+            spinner.stop()
         floor = summarize(samples[C.TCP_FLOOR]) if C.TCP_FLOOR in samples else None
         for name, s in samples.items():
             summary = summarize(s)
@@ -106,6 +117,22 @@ async def _placement_roundtrips(
                     await rt.close()
         for child in children.values():
             child.kill()
+
+
+async def _no_spin(scenario: str, on: bool) -> None:
+    return None
+
+
+def _spin_around(children: dict[str, Child]) -> Around:
+    """Start and stop the busy polling of the scenario's server process around its calls (a server the client
+    starts itself, the SDK's stdio one, has no command channel and sleeps as usual)."""
+
+    async def around(scenario: str, on: bool) -> None:
+        child = children.get(scenario)
+        if child is not None:
+            await child.request("busy_poll", on)
+
+    return around
 
 
 async def _throughput(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import multiprocessing
 from pathlib import Path
@@ -68,18 +69,21 @@ def test_bench_end_to_end_writes_json_and_png(tmp_path: Path, capsys: pytest.Cap
     assert cpu["picows-echo"]["overhead_us"] == 0.0
     assert "work per tools/call" in printed
     assert all(m["rss_after_bytes"] > 0 for m in doc["memory"])
-    # every round-trip scenario ran again pinned the other way (split: client and servers on different CPUs)
+    # every round-trip scenario ran again pinned the other ways (split: client and servers on different CPUs; spin:
+    # the same with both event loops busy-polling)
     assert doc["placement"] == "split"
-    assert list(doc["roundtrip_placements"]) == ["same"]
-    assert list(doc["roundtrip_placements"]["same"]) == list(C.ROUNDTRIP_SCENARIOS)
+    assert list(doc["roundtrip_placements"]) == ["same", "spin"]
+    for where in ("same", "spin"):
+        assert list(doc["roundtrip_placements"][where]) == list(C.ROUNDTRIP_SCENARIOS)
     assert (
         "split: client and server on different CPUs" in printed
         and "same: client and server on the same CPU" in printed
+        and "spin: client and server on different CPUs" in printed
     )
     met = {t["target"]: t["met"] for t in doc["targets"]}
-    assert len(met) == 10
+    assert len(met) == 14
     assert met.pop("fan-out to 100 >= 0.8x raw picows broadcast") is None  # N=100 did not run
-    for where in ("split", "same"):
+    for where in ("split", "same", "spin"):
         floor_ok = met.pop(f"tcp floor p50 <= picows echo p50 (the floor is valid) — {where}")
         assert floor_ok is not None
         # the p50 ratio is judged only against a valid floor (a floor slower than the echo caught the VM's slow wakes)
@@ -106,6 +110,13 @@ async def test_child_commands_and_kill() -> None:
         assert await child.request("rss", timeout_s=10.0) > 1 << 20
         with pytest.raises(BenchError, match="unknown command"):
             await child.request("nope", timeout_s=10.0)
+        # placement "spin": the child's loop spins between ("busy_poll", True) and ("busy_poll", False)
+        started = await child.request("busy_poll", True, timeout_s=10.0)
+        await asyncio.sleep(0.05)
+        spun = await child.request("busy_poll", False, timeout_s=10.0)
+        assert spun > started + 1_000
+        await asyncio.sleep(0.05)
+        assert await child.request("busy_poll", False, timeout_s=10.0) == spun  # stopped: no more spins
     finally:
         kill_all()
     assert not child.process.is_alive()
