@@ -26,7 +26,7 @@ from tradingmcp.server.sim import render
 from tradingmcp.server.sim.book import SimBook
 from tradingmcp.server.sim.errors import rejected_api_key
 from tradingmcp.server.sim.exchange_info import ExchangeInfo, SymbolInfo
-from tradingmcp.server.sim.execution import commission, make_id, plan_taker, would_cross, would_trigger
+from tradingmcp.server.sim.execution import commission, make_id, taker_plan, would_cross, would_trigger
 from tradingmcp.server.sim.state import ZERO, Account, Order, OrderList, Trade
 
 Event = tuple[str, dict[str, Any]]
@@ -108,18 +108,29 @@ class EngineCore:
         """Queue a user data event."""
         self._events.append((api_key, event))
 
-    def report(self, order: Order, execution_type: str, now: int, *, trade: Trade | None = None, **kw: Any) -> None:
-        """Queue an ``executionReport`` for ``order``."""
+    def report(
+        self,
+        order: Order,
+        execution_type: str,
+        now: int,
+        *,
+        trade: Trade | None = None,
+        client_order_id: str | None = None,
+        orig_client_order_id: str = "",
+    ) -> None:
+        """Queue an ``executionReport`` for ``order`` (``client_order_id`` / ``orig_client_order_id``: ``c`` / ``C``,
+        see :func:`~tradingmcp.server.sim.render.execution_report`)."""
         event = render.execution_report(
             order,
             event_time=now,
             execution_type=execution_type,
             transaction_time=trade.time if trade else now,
             trade=trade,
+            client_order_id=client_order_id,
+            orig_client_order_id=orig_client_order_id,
             ignore_id=self.next_id("report"),
-            **kw,
         )
-        self.emit(order.api_key, event)
+        self._events.append((order.api_key, event))
 
     def flush_positions(self, now: int) -> None:
         """Queue an ``outboundAccountPosition`` for every account whose balances changed."""
@@ -186,7 +197,7 @@ class EngineCore:
     def fill(self, order: Order, price: Decimal, qty: Decimal, *, is_maker: bool, now: int, time_ms: int) -> Trade:
         """Execute ``qty`` of ``order`` at ``price``: pay from the order's lock, credit the received asset net of
         commission, record the trade, queue a TRADE report. Does not finish the order."""
-        info = self.exchange_info.symbol(order.symbol)
+        info = order.info
         acct = self.accounts[order.api_key]
         rate = self.maker_fee if is_maker else self.taker_fee
         quote = price * qty
@@ -230,18 +241,28 @@ class EngineCore:
         """Release what ``order`` holds beyond what it still needs (price improvement, partial fills)."""
         excess = order.locked - order.lock_needed()
         if excess > ZERO:
-            info = self.exchange_info.symbol(order.symbol)
-            self.accounts[order.api_key].unlock(info.quote_asset if order.side == "BUY" else info.base_asset, excess)
+            self.accounts[order.api_key].unlock(order.lock_asset, excess)
             order.locked -= excess
 
-    def finish(self, order: Order, status: str, execution_type: str, now: int, **report_kw: Any) -> None:
-        """End an open order (CANCELED, EXPIRED): release its lock, take it off the book, queue the report."""
-        info = self.exchange_info.symbol(order.symbol)
-        self.accounts[order.api_key].unlock(info.quote_asset if order.side == "BUY" else info.base_asset, order.locked)
+    def finish(
+        self,
+        order: Order,
+        status: str,
+        execution_type: str,
+        now: int,
+        *,
+        client_order_id: str | None = None,
+        orig_client_order_id: str = "",
+    ) -> None:
+        """End an open order (CANCELED, EXPIRED): release its lock, take it off the book, queue the report
+        (``client_order_id`` / ``orig_client_order_id`` as in :meth:`report`)."""
+        self.accounts[order.api_key].unlock(order.lock_asset, order.locked)
         order.locked = ZERO
         order.status = status
         order.update_time = now
-        self.report(order, execution_type, now, **report_kw)
+        self.report(
+            order, execution_type, now, client_order_id=client_order_id, orig_client_order_id=orig_client_order_id
+        )
         self._close(order)
 
     def _close(self, order: Order) -> None:
@@ -265,18 +286,7 @@ class EngineCore:
     def take(self, order: Order, now: int) -> list[Trade]:
         """Let a (newly placed or just triggered) order take liquidity as taker, then rest or expire it per its
         timeInForce (GTC rests, IOC expires the rest, FOK fills all or nothing); MARKET orders end FILLED/EXPIRED."""
-        book = self.books.get(order.symbol)
-        info = self.exchange_info.symbol(order.symbol)
-        limit = None if order.type == "MARKET" else order.price
-        quote_based = order.type == "MARKET" and order.orig_quote_order_qty > ZERO
-        plan = plan_taker(
-            book.levels(order.side) if book is not None else iter(()),
-            order.side,
-            limit_price=limit,
-            quantity=None if quote_based else order.remaining,
-            quote_qty=order.orig_quote_order_qty if quote_based else None,
-            step_size=info.lot_size.step_size if info.lot_size else ZERO,
-        )
+        plan = taker_plan(order, self.books.get(order.symbol))
         trades: list[Trade] = []
         if order.time_in_force == "FOK" and plan.qty < order.remaining:
             self.finish(order, "EXPIRED", "EXPIRED", now)
@@ -296,8 +306,7 @@ class EngineCore:
         return trades
 
     def _release_market(self, order: Order) -> None:
-        info = self.exchange_info.symbol(order.symbol)
-        self.accounts[order.api_key].unlock(info.quote_asset if order.side == "BUY" else info.base_asset, order.locked)
+        self.accounts[order.api_key].unlock(order.lock_asset, order.locked)
         order.locked = ZERO
 
     # ---- OCO ---------------------------------------------------------------------------------------------------

@@ -7,17 +7,17 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from typing import NamedTuple
 
+from tradingmcp.server.sim.book import SimBook
 from tradingmcp.server.sim.state import ZERO, Order
 
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
-@dataclass(frozen=True)
-class TakerPlan:
-    """What a taker order would get from the book.
+class TakerPlan(NamedTuple):
+    """What a taker order would get from the book (a NamedTuple: immutable and cheap to build, one per order).
 
     Attributes:
         fills: ``[(price, qty), ...]`` best first (quote per base, base asset).
@@ -84,6 +84,27 @@ def plan_taker(
         if (left_qty is not None and left_qty <= ZERO) or (left_quote is not None and left_quote <= ZERO):
             return TakerPlan(fills, False)
     return TakerPlan(fills, True)
+
+
+def taker_plan(order: Order, book: SimBook | None) -> TakerPlan:
+    """What ``order`` would take from its replayed ``book`` now: its remaining quantity (limit price bound for all but
+    MARKET), or for a MARKET order by quote its ``origQuoteOrderQty``."""
+    if book is None:
+        return TakerPlan([], True)
+    if order.type != "MARKET":
+        best = book.best_ask() if order.side == "BUY" else book.best_bid()
+        if best is None or not would_cross(order.side, order.price, best[0]):
+            return TakerPlan([], True)  # a resting limit order: the walk would stop at the first level
+    lot_size = order.info.lot_size
+    quote_based = order.type == "MARKET" and order.orig_quote_order_qty > ZERO
+    return plan_taker(
+        book.levels(order.side),
+        order.side,
+        limit_price=None if order.type == "MARKET" else order.price,
+        quantity=None if quote_based else order.remaining,
+        quote_qty=order.orig_quote_order_qty if quote_based else None,
+        step_size=lot_size.step_size if lot_size else ZERO,
+    )
 
 
 def would_trigger(order: Order, reference_price: Decimal) -> bool:

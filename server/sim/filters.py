@@ -9,8 +9,8 @@ Follows https://developers.binance.com/docs/binance-spot-api-docs/filters.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
+from typing import NamedTuple
 
 from tradingmcp.server.sim.errors import bad_precision, filter_failure
 from tradingmcp.server.sim.exchange_info import LotSize, SymbolInfo
@@ -23,9 +23,8 @@ PRICED_TYPES = frozenset({"LIMIT", "LIMIT_MAKER", "STOP_LOSS_LIMIT", "TAKE_PROFI
 ALGO_TYPES = frozenset({"STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT", "TAKE_PROFIT_LIMIT"})
 
 
-@dataclass(frozen=True, slots=True)
-class OrderToCheck:
-    """What the filters see of a new order.
+class OrderToCheck(NamedTuple):
+    """What the filters see of a new order (a NamedTuple: immutable and cheap to build, one per order).
 
     Attributes:
         side: ``"BUY"`` or ``"SELL"``.
@@ -198,12 +197,23 @@ def floor_to_step(quantity: Decimal, lot: LotSize | None) -> Decimal:
 
 
 def _too_precise(value: Decimal, digits: int) -> bool:
-    """``_decimals(value) > digits``; a value written with at most ``digits`` decimals passes without normalizing
-    (normalizing only strips trailing zeros or rounds, so it never adds decimals)."""
-    exponent = value.as_tuple().exponent
-    if isinstance(exponent, int) and exponent >= -digits:
-        return False
+    """``_decimals(value) > digits``. A value that quantizing to ``digits`` decimals leaves unchanged is a multiple of
+    ``10**-digits``, so it has at most ``digits`` decimals even after normalizing: one quantize answers the usual case.
+    Anything else (too precise, or too large to quantize) takes the normalizing path, which also rounds to the context
+    precision exactly as before."""
+    step = _STEPS.get(digits)
+    if step is None:
+        step = _STEPS[digits] = Decimal(1).scaleb(-digits)
+    try:
+        if value.quantize(step) == value:
+            return False
+    except InvalidOperation:
+        pass
     return _decimals(value) > digits
+
+
+_STEPS: dict[int, Decimal] = {}
+"""digits -> ``10**-digits`` (constants, built on first use)."""
 
 
 def _decimals(value: Decimal) -> int:

@@ -9,8 +9,8 @@ Not simulated (rejected with -1106 "sent when not required"): ``icebergQty``, ``
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 from tradingmcp.server.sim.errors import (
     MSG_QUOTE_QTY_NOT_SUPPORTED,
@@ -37,9 +37,9 @@ RESP_TYPES = ("ACK", "RESULT", "FULL")
 _UNSUPPORTED = ("icebergQty", "trailingDelta", "pegPriceType", "pegOffsetValue", "pegOffsetType")
 
 
-@dataclass(frozen=True, slots=True)
-class NewOrder:
-    """A validated new order request (amounts Decimal: base qty, quote per base prices, quote amounts).
+class NewOrder(NamedTuple):
+    """A validated new order request (amounts Decimal: base qty, quote per base prices, quote amounts); a NamedTuple:
+    immutable and cheap to build (one per order).
 
     Attributes:
         client_order_id: ``newClientOrderId`` as sent, or None (the engine generates one).
@@ -128,6 +128,11 @@ def parse_client_id(p: Params, name: str) -> str | None:
     return p.opt_client_id(name)
 
 
+def _param_name(prefix: str, base: str) -> str:
+    """The wire name of an order list leg's parameter (``above`` + ``price`` -> ``abovePrice``), for errors."""
+    return prefix + base[0].upper() + base[1:] if prefix else base
+
+
 def build_order(
     info: SymbolInfo,
     *,
@@ -150,9 +155,6 @@ def build_order(
         BinanceError: as :func:`parse_new_order`.
     """
 
-    def name(base: str) -> str:  # only called to name a rejected parameter
-        return param_prefix + base[0].upper() + base[1:] if param_prefix else base
-
     if order_type == "MARKET":
         if quantity is None and quote_order_qty is None:
             raise one_of_params("quantity", "quoteOrderQty")
@@ -162,7 +164,7 @@ def build_order(
             raise order_rejected(MSG_QUOTE_QTY_NOT_SUPPORTED)
         for pname, value in (("price", price), ("stopPrice", stop_price)):
             if value is not None:
-                raise param_not_required(name(pname))
+                raise param_not_required(_param_name(param_prefix, pname))
         if time_in_force is not None:
             raise tif_not_required()
     else:
@@ -174,17 +176,17 @@ def build_order(
         needs_stop = order_type in ALGO_TYPES
         needs_tif = order_type in ("LIMIT", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT")
         if needs_tif and time_in_force is None:
-            raise mandatory_param(name("timeInForce"))
+            raise mandatory_param(_param_name(param_prefix, "timeInForce"))
         if not needs_tif and time_in_force is not None:
             raise tif_not_required()
         if needs_price and price is None:
-            raise mandatory_param(name("price"))
+            raise mandatory_param(_param_name(param_prefix, "price"))
         if not needs_price and price is not None:
-            raise param_not_required(name("price"))
+            raise param_not_required(_param_name(param_prefix, "price"))
         if needs_stop and stop_price is None:
-            raise mandatory_param(name("stopPrice"))
+            raise mandatory_param(_param_name(param_prefix, "stopPrice"))
         if not needs_stop and stop_price is not None:
-            raise param_not_required(name("stopPrice"))
+            raise param_not_required(_param_name(param_prefix, "stopPrice"))
     if time_in_force is not None and time_in_force not in TIME_IN_FORCE:
         raise invalid_tif()
     if order_type not in info.order_types:

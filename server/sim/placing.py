@@ -53,20 +53,30 @@ class OrderDesk(EngineCore):
     # ---- placing ------------------------------------------------------------------------------------------------
 
     def validate(
-        self, acct: Account, req: NewOrder, *, new_orders: int = 1, new_algo_orders: int | None = None
+        self,
+        acct: Account,
+        req: NewOrder,
+        *,
+        new_orders: int = 1,
+        new_algo_orders: int | None = None,
+        open_orders: list[Order] | None = None,
     ) -> None:
         """Run the symbol filters on ``req``.
+
+        Args:
+            open_orders: the account's open orders on the symbol, when the caller has them (else built here).
 
         Raises:
             BinanceError: -1013 ``Filter failure: ...`` or -1111 precision.
         """
-        open_orders = self.open_of(acct, req.symbol)
+        if open_orders is None:
+            open_orders = self.open_of(acct, req.symbol)
         check_new_order(
             req.info,
             req.to_check(),
             avg_price=self.avg_price(req.symbol),
             open_orders=len(open_orders),
-            open_algo_orders=sum(1 for o in open_orders if o.is_stop),
+            open_algo_orders=sum(1 for o in open_orders if o.is_stop) if open_orders else 0,
             new_orders=new_orders,
             new_algo_orders=new_algo_orders,
         )
@@ -75,6 +85,7 @@ class OrderDesk(EngineCore):
         """An unregistered Order for ``req`` (no id consumed yet: ``order_id`` is 0)."""
         return Order(
             api_key=acct.api_key,
+            info=req.info,
             symbol=req.symbol,
             order_id=0,
             client_order_id=req.client_order_id or "",
@@ -92,18 +103,26 @@ class OrderDesk(EngineCore):
             update_time=now,
         )
 
-    def precheck(self, acct: Account, order: Order, *, skip_client_ids: frozenset[str] = frozenset()) -> Decimal:
+    def precheck(
+        self,
+        acct: Account,
+        order: Order,
+        *,
+        skip_client_ids: frozenset[str] = frozenset(),
+        open_orders: list[Order] | None = None,
+    ) -> Decimal:
         """Execution-time checks for a draft order; returns what it must lock (in its lock asset).
 
         Args:
             skip_client_ids: open clientOrderIds about to be canceled (cancelReplace), not counted as duplicates.
+            open_orders: the account's open orders on the symbol, when the caller has them (else built here).
 
         Raises:
             BinanceError: -2010 "Duplicate order sent.", "Order would immediately match and take.",
                 "Order would trigger immediately.", "Account has insufficient balance for requested action.".
         """
         if order.client_order_id and order.client_order_id not in skip_client_ids:
-            for other in self.open_of(acct, order.symbol):
+            for other in self.open_of(acct, order.symbol) if open_orders is None else open_orders:
                 if other.client_order_id == order.client_order_id:
                     raise duplicate_order()
         book = self.books.get(order.symbol)
@@ -124,22 +143,21 @@ class OrderDesk(EngineCore):
                 need = plan.quote if order.side == "BUY" else order.orig_qty
         else:
             need = order.lock_needed()
-        info = self.exchange_info.symbol(order.symbol)
-        if acct.free_of(info.quote_asset if order.side == "BUY" else info.base_asset) < need:
+        if acct.free_of(order.lock_asset) < need:
             raise insufficient_balance()
         return need
 
     def market_plan(self, order: Order) -> TakerPlan:
         """What a MARKET order would take from the book now."""
         book = self.books.get(order.symbol)
-        info = self.exchange_info.symbol(order.symbol)
+        lot_size = order.info.lot_size
         quote_based = order.orig_quote_order_qty > ZERO
         return plan_taker(
             book.levels(order.side) if book is not None else iter(()),
             order.side,
             quantity=None if quote_based else order.orig_qty,
             quote_qty=order.orig_quote_order_qty if quote_based else None,
-            step_size=info.lot_size.step_size if info.lot_size else ZERO,
+            step_size=lot_size.step_size if lot_size else ZERO,
         )
 
     def execute(self, acct: Account, order: Order, lock: Decimal, now: int) -> list[Trade]:
@@ -152,14 +170,14 @@ class OrderDesk(EngineCore):
         order.seq = self.next_id("seq")
         if not order.client_order_id:
             order.client_order_id = self.new_client_id()
-        info = self.exchange_info.symbol(order.symbol)
-        acct.lock(info.quote_asset if order.side == "BUY" else info.base_asset, lock)
+        acct.lock(order.lock_asset, lock)
         order.locked = lock
-        if not order.is_stop:
+        is_stop = order.is_stop
+        if not is_stop:
             order.working_time = now
         self.register(order)
         self.report(order, "NEW", now)
-        if order.is_stop:
+        if is_stop:
             return []
         return self.take(order, now)
 
@@ -169,9 +187,10 @@ class OrderDesk(EngineCore):
         Raises:
             BinanceError: see :meth:`validate` and :meth:`precheck`; nothing changes on error.
         """
-        self.validate(acct, req)
+        open_orders = self.open_of(acct, req.symbol)  # one list for both checks: nothing changes in between
+        self.validate(acct, req, open_orders=open_orders)
         order = self.draft(acct, req, now)
-        lock = self.precheck(acct, order)
+        lock = self.precheck(acct, order, open_orders=open_orders)
         return order, self.execute(acct, order, lock, now)
 
     @staticmethod

@@ -14,17 +14,18 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from tradingmcp.server.sim.state import Account, Order, OrderList, Trade
+from tradingmcp.server.sim.state import ZERO, Account, Order, OrderList, Trade
+
+_ZERO_8 = "0.00000000"
 
 
 def fmt(value: Decimal, digits: int = 8) -> str:
     """A decimal as Binance writes it: fixed point with ``digits`` decimals."""
     if digits == 8:
+        if value is ZERO:  # the engine's shared zero (unset amounts): most amounts of a fresh order
+            return _ZERO_8
         return f"{value:.8f}"  # a constant format spec: parsed once, not per call
     return f"{value:.{digits}f}"
-
-
-_ZERO_8 = "0.00000000"
 
 
 def order_ack(order: Order, transact_time: int) -> dict[str, Any]:
@@ -56,13 +57,21 @@ def _order_state(order: Order) -> dict[str, Any]:
 def order_result(order: Order, transact_time: int) -> dict[str, Any]:
     """``newOrderRespType=RESULT`` (also the ``orderReports`` entries of an order list): the ACK fields, then
     the order's state."""
-    out = {
+    out = {  # the fields of _order_state written out: this is every placement's response
         "symbol": order.symbol,
         "orderId": order.order_id,
         "orderListId": order.order_list_id,
         "clientOrderId": order.client_order_id,
         "transactTime": transact_time,
-        **_order_state(order),
+        "price": fmt(order.price),
+        "origQty": fmt(order.orig_qty),
+        "executedQty": fmt(order.executed_qty),
+        "origQuoteOrderQty": fmt(order.orig_quote_order_qty),
+        "cummulativeQuoteQty": fmt(order.cumm_quote_qty),
+        "status": order.status,
+        "timeInForce": order.time_in_force,
+        "type": order.type,
+        "side": order.side,
     }
     if order.is_stop:
         out["stopPrice"] = fmt(order.stop_price)
@@ -188,10 +197,17 @@ def execution_report(
         orig_client_order_id: ``C``; the canceled order's id for ``x=CANCELED``, else ``""``.
         ignore_id: ``I`` (an ignored, increasing id).
     """
-    if trade is not None:
-        last_qty, last_price, last_quote = fmt(trade.qty), fmt(trade.price), fmt(trade.qty * trade.price)
-    else:
+    if trade is None:
         last_qty = last_price = last_quote = _ZERO_8
+        commission, commission_asset, trade_id, is_maker = "0", None, -1, False
+    else:
+        last_qty, last_price, last_quote = fmt(trade.qty), fmt(trade.price), fmt(trade.qty * trade.price)
+        commission, commission_asset, trade_id, is_maker = (
+            fmt(trade.commission),
+            trade.commission_asset,
+            trade.id,
+            trade.is_maker,
+        )
     return {
         "e": "executionReport",
         "E": event_time,
@@ -213,13 +229,13 @@ def execution_report(
         "l": last_qty,
         "z": fmt(order.executed_qty),
         "L": last_price,
-        "n": fmt(trade.commission) if trade else "0",
-        "N": trade.commission_asset if trade else None,
+        "n": commission,
+        "N": commission_asset,
         "T": transaction_time,
-        "t": trade.id if trade else -1,
+        "t": trade_id,
         "I": ignore_id,
         "w": order.is_working,
-        "m": trade.is_maker if trade else False,
+        "m": is_maker,
         "M": False,
         "O": order.time,
         "Z": fmt(order.cumm_quote_qty),

@@ -245,7 +245,10 @@ def verify_ws(params: Mapping[str, Any], keys: Mapping[str, str], now_ms: int) -
     names = sorted(params)  # unique names: the order of the (name, value) pairs sorted
     names.remove("signature")
     # the payload as sent (JSON spellings of booleans), built directly: it is the one that usually matches
-    first = "&".join([k + "=" + (v if (v := params[k]).__class__ is str else _ws_value(v, False)) for k in names])
+    # (``f"{v}"`` is ``str(v)`` for every JSON type but bool)
+    first = "&".join(
+        [f"{k}={v}" if (v := params[k]).__class__ is not bool else f"{k}={_ws_value(v, False)}" for k in names]
+    )
     if not _matches(secret, signature, first, lambda: _ws_fallbacks([(k, params[k]) for k in names], first)):
         raise bad_signature()
     assert isinstance(api_key, str)

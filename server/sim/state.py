@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from tradingmcp.server.sim.errors import insufficient_balance
+from tradingmcp.server.sim.exchange_info import SymbolInfo
 
 ZERO = Decimal(0)
 
@@ -19,17 +20,20 @@ OPEN_STATUSES = frozenset({"NEW", "PARTIALLY_FILLED"})
 STOP_TYPES = frozenset({"STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"})
 
 
-@dataclass
+@dataclass(slots=True)
 class Order:
     """One order as the exchange keeps it (fields named after Binance's order query response).
 
     Attributes:
+        info: the symbol's exchangeInfo entry (static: assets, precisions, filters), so the engine looks it up once
+            per order instead of once per move.
         locked: how much of the order's lock asset (quote for a BUY, base for a SELL) it holds right now.
         triggered: for stop types, whether the stop price was reached (it then works as a limit order).
         seq: global placement sequence number (time priority across symbols).
     """
 
     api_key: str
+    info: SymbolInfo = field(repr=False, compare=False)
     symbol: str
     order_id: int
     client_order_id: str
@@ -66,6 +70,11 @@ class Order:
     def is_working(self) -> bool:
         """On the book: open and not waiting for its stop price."""
         return self.is_open and (not self.is_stop or self.triggered)
+
+    @property
+    def lock_asset(self) -> str:
+        """The asset its lock is held in: the quote asset for a BUY, the base asset for a SELL."""
+        return self.info.quote_asset if self.side == "BUY" else self.info.base_asset
 
     @property
     def remaining(self) -> Decimal:
@@ -157,18 +166,19 @@ class Account:
         """
         if amount <= ZERO:
             return
-        if self.free_of(asset) < amount:
+        free = self.free.get(asset, ZERO)
+        if free < amount:
             raise insufficient_balance()
-        self.free[asset] = self.free_of(asset) - amount
-        self.locked[asset] = self.locked_of(asset) + amount
+        self.free[asset] = free - amount
+        self.locked[asset] = self.locked.get(asset, ZERO) + amount
         self.changed.add(asset)
 
     def unlock(self, asset: str, amount: Decimal) -> None:
         """Move ``amount`` from locked back to free."""
         if amount <= ZERO:
             return
-        self.locked[asset] = self.locked_of(asset) - amount
-        self.free[asset] = self.free_of(asset) + amount
+        self.locked[asset] = self.locked.get(asset, ZERO) - amount
+        self.free[asset] = self.free.get(asset, ZERO) + amount
         self.changed.add(asset)
 
     def spend_locked(self, asset: str, amount: Decimal) -> None:

@@ -74,11 +74,12 @@ _SIGNED = {
     "myTrades": ("GET", "myTrades", 0),
     "account.status": ("GET", "account", 0),
 }
-_AUTH = {"apiKey", "signature"}
 
 
 def _as_str(value: Any) -> str:
     """A JSON param value as the string Binance would parse (floats without exponent, booleans lower-case)."""
+    if value.__class__ is int:  # timestamps, recvWindow, ids: the common case
+        return str(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
@@ -91,6 +92,18 @@ def _as_str(value: Any) -> str:
 def _as_params(params_raw: Mapping[str, Any]) -> dict[str, str]:
     """JSON params as the ``str -> str`` params the REST face parses (see :func:`_as_str`)."""
     return {k: v if v.__class__ is str else _as_str(v) for k, v in params_raw.items()}
+
+
+def _engine_params(params_raw: dict[str, Any]) -> dict[str, str]:
+    """A signed request's params as the engine sees them: :func:`_as_params` without the auth params (``apiKey``,
+    ``signature``), in the order sent."""
+    params = params_raw.copy()
+    params.pop("apiKey", None)
+    params.pop("signature", None)
+    for k, v in params.items():  # values replaced in place: the keys (and their order) stay
+        if v.__class__ is not str:
+            params[k] = _as_str(v)
+    return params
 
 
 def _host(remote: str) -> str:
@@ -273,9 +286,7 @@ def handle_request(state: SimState, session: WsApiSession, msg: Mapping[str, Any
             for _ in range(orders):
                 state.limiter.count_order(api_key, now)
             # the engine sees the params as Binance would parse them (strings), without the auth params
-            engine_params = {
-                k: v if v.__class__ is str else _as_str(v) for k, v in params_raw.items() if k not in _AUTH
-            }
+            engine_params = _engine_params(params_raw)
             placing = method == "order.place"  # the REST faults (state.faults) apply to WS API placements too
             if placing and state.faults.fail_orders_unplaced > 0:
                 state.faults.fail_orders_unplaced -= 1
