@@ -57,21 +57,13 @@ def _order_state(order: Order) -> dict[str, Any]:
 def order_result(order: Order, transact_time: int) -> dict[str, Any]:
     """``newOrderRespType=RESULT`` (also the ``orderReports`` entries of an order list): the ACK fields, then
     the order's state."""
-    out = {  # the fields of _order_state written out: this is every placement's response
+    out = {
         "symbol": order.symbol,
         "orderId": order.order_id,
         "orderListId": order.order_list_id,
         "clientOrderId": order.client_order_id,
         "transactTime": transact_time,
-        "price": fmt(order.price),
-        "origQty": fmt(order.orig_qty),
-        "executedQty": fmt(order.executed_qty),
-        "origQuoteOrderQty": fmt(order.orig_quote_order_qty),
-        "cummulativeQuoteQty": fmt(order.cumm_quote_qty),
-        "status": order.status,
-        "timeInForce": order.time_in_force,
-        "type": order.type,
-        "side": order.side,
+        **_order_state(order),
     }
     if order.is_stop:
         out["stopPrice"] = fmt(order.stop_price)
