@@ -182,6 +182,17 @@ def _object_schema(props: dict[str, Any], required: list[str] | None = None, **e
     return schema
 
 
+def per_symbol_result(
+    exchange: str, many: bool, key: str, rows: list[dict[str, Any]], errors: list[dict[str, Any]], text: str
+) -> ToolResult:
+    """The tool result of a :func:`per_symbol` fetch: one symbol's row itself, or ``{key: rows, "errors": errors}``
+    for many (the errors also appended to ``text``, a line each)."""
+    if not many:
+        return ToolResult({"exchange": exchange, **rows[0]}, text)
+    text += "".join(f"\n{e['symbol']}: {e['message']}" for e in errors)
+    return ToolResult({"exchange": exchange, key: rows, "errors": errors}, text)
+
+
 async def _assets(venue: Venue, symbol: str) -> tuple[str, str]:
     """(base, quote) asset of ``symbol`` from the cached exchange info; ``("", "")`` when unknown."""
     try:
@@ -204,10 +215,7 @@ def register_market_data_tools(app: McpApp, hub: StreamHub, venues: Venues) -> N
         found, errors = await per_symbol(symbols, many, one)
         rows = [{**stats_json(s), "base_asset": b, "quote_asset": q} for s, (b, q) in found]
         text = "\n".join(stats_text(s, b, q) for s, (b, q) in found)
-        if not many:
-            return ToolResult({"exchange": venue.name, **rows[0]}, text)
-        text += "".join(f"\n{e['symbol']}: {e['message']}" for e in errors)
-        return ToolResult({"exchange": venue.name, "stats": rows, "errors": errors}, text)
+        return per_symbol_result(venue.name, many, "stats", rows, errors, text)
 
     async def get_recent_trades(call: Call, args: dict[str, Any]) -> ToolResult:
         venue = venues.for_args(args)

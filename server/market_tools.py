@@ -22,6 +22,7 @@ from tradingmcp.server.market_data import (
     check_symbol,
     exchange_error,
     per_symbol,
+    per_symbol_result,
     symbols_arg,
     ticker_json,
 )
@@ -112,10 +113,7 @@ def register_market_tools(app: McpApp, venues: Venues) -> None:
 
         found, errors = await per_symbol(symbols, many, one)
         text = "\n".join(_ticker_text(t) for t in found)
-        if not many:
-            return ToolResult({"exchange": venue.name, **found[0]}, text)
-        text += "".join(f"\n{e['symbol']}: {e['message']}" for e in errors)
-        return ToolResult({"exchange": venue.name, "tickers": found, "errors": errors}, text)
+        return per_symbol_result(venue.name, many, "tickers", found, errors, text)
 
     async def get_order_book(call: Call, args: dict[str, Any]) -> ToolResult:
         venue = venues.for_args(args)
