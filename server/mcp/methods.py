@@ -19,7 +19,7 @@ from tradingmcp.server.mcp.protocol import (
     META_SUBSCRIPTION,
     MODERN_VERSIONS,
     PENDING,
-    cursor_start,
+    list_page,
     uri_param,
 )
 from tradingmcp.transport import jsonrpc
@@ -101,12 +101,7 @@ def resources_list(
 ) -> dict[str, Any]:
     """``resources/list``: one page of ``app.page_size`` resources; ``nextCursor`` when more follow."""
     res = list(session.app.resources.values())
-    start = cursor_start(params.get("cursor"), len(res))
-    end = start + session.app.page_size
-    out: dict[str, Any] = {"resources": [r.to_wire() for r in res[start:end]]}
-    if end < len(res):
-        out["nextCursor"] = str(end)
-    return out
+    return list_page("resources", res, params.get("cursor"), session.app.page_size, lambda r: r.to_wire())
 
 
 def templates_list(

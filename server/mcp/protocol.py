@@ -6,8 +6,8 @@ Versions and ``_meta`` keys follow https://modelcontextprotocol.io/specification
 
 from __future__ import annotations
 
-from collections.abc import Hashable
-from typing import Any, Final, Protocol
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any, Final, Protocol, TypeVar
 
 from tradingmcp.transport.jsonrpc import ErrorCode, JsonRpcError
 
@@ -71,6 +71,26 @@ def cursor_start(cursor: Any, total: int) -> int:
     if isinstance(cursor, str) and cursor.isdigit() and int(cursor) <= total:
         return int(cursor)
     raise JsonRpcError(ErrorCode.INVALID_PARAMS, f"Invalid params: unknown cursor {cursor!r}")
+
+
+T = TypeVar("T")
+
+
+def list_page(
+    key: str, items: Sequence[T], cursor: Any, page_size: int, to_wire: Callable[[T], dict[str, Any]]
+) -> dict[str, Any]:
+    """One page of a ``*/list`` result: ``{key: [...]}`` from ``cursor`` (see :func:`cursor_start`), at most
+    ``page_size`` items, and ``nextCursor`` when more follow.
+
+    Raises:
+        JsonRpcError: -32602 for a cursor this server did not hand out.
+    """
+    start = cursor_start(cursor, len(items))
+    end = start + page_size
+    out: dict[str, Any] = {key: [to_wire(item) for item in items[start:end]]}
+    if end < len(items):
+        out["nextCursor"] = str(end)
+    return out
 
 
 def uri_param(params: dict[str, Any]) -> str:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from tradingmcp.server.mcp.call import Call
-from tradingmcp.server.mcp.protocol import PENDING, cursor_start
+from tradingmcp.server.mcp.protocol import PENDING, list_page
 from tradingmcp.server.mcp.registry import ToolCallRecord, ToolError, error_result, to_tool_result
 from tradingmcp.transport import jsonrpc
 from tradingmcp.transport.jsonrpc import ErrorCode, JsonRpcError
@@ -72,12 +72,7 @@ def tools_list(
 ) -> dict[str, Any]:
     """``tools/list``: one page of ``app.page_size`` tools; ``nextCursor`` when more follow."""
     tools = list(session.app.tools.values())
-    start = cursor_start(params.get("cursor"), len(tools))
-    end = start + session.app.page_size
-    out: dict[str, Any] = {"tools": [t.to_wire() for t in tools[start:end]]}
-    if end < len(tools):
-        out["nextCursor"] = str(end)
-    return out
+    return list_page("tools", tools, params.get("cursor"), session.app.page_size, lambda t: t.to_wire())
 
 
 def tools_call(
