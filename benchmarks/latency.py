@@ -23,7 +23,8 @@ Around = Callable[[str, bool], Awaitable[None]]
 (placement ``spin``: the scenario's server spins only then)."""
 
 
-async def _no_around(scenario: str, on: bool) -> None:
+async def no_around(scenario: str, on: bool) -> None:
+    """The default :data:`Around`: nothing around a stretch of calls."""
     return None
 
 
@@ -51,7 +52,7 @@ async def _timed(rt: RoundTrip, n: int, out: array[int]) -> None:
         append(clock() - t0)
 
 
-async def warm_up(rts: dict[str, RoundTrip], cfg: BenchConfig, around: Around = _no_around) -> None:
+async def warm_up(rts: dict[str, RoundTrip], cfg: BenchConfig, around: Around = no_around) -> None:
     """Unmeasured calls per scenario, then one checked echo where the client can check it.
 
     Raises:
@@ -71,9 +72,7 @@ async def warm_up(rts: dict[str, RoundTrip], cfg: BenchConfig, around: Around = 
             await around(name, False)
 
 
-async def interleaved(
-    rts: dict[str, RoundTrip], cfg: BenchConfig, around: Around = _no_around
-) -> dict[str, array[int]]:
+async def interleaved(rts: dict[str, RoundTrip], cfg: BenchConfig, around: Around = no_around) -> dict[str, array[int]]:
     """Measured sequential round trips per scenario (ns samples), over ``cfg.rounds`` rotated rounds.
 
     Raises:

@@ -18,7 +18,7 @@ from tradingmcp.benchmarks import placement
 from tradingmcp.benchmarks.config import BenchConfig
 from tradingmcp.benchmarks.cpu import run_cpu_cost
 from tradingmcp.benchmarks.fanout import SERVER_TARGETS, FanoutPhase, IdleMemory, run_fanout, run_idle_memory
-from tradingmcp.benchmarks.latency import Around, Throughput, interleaved, pipelined, warm_up
+from tradingmcp.benchmarks.latency import Around, Throughput, interleaved, no_around, pipelined, warm_up
 from tradingmcp.benchmarks.procs import Child, kill_all
 from tradingmcp.benchmarks.report import machine_info
 from tradingmcp.benchmarks.roundtrip import RoundTrip, dial
@@ -90,7 +90,7 @@ async def _placement_roundtrips(
             with placement.pinned(server_cpus if child is None else None):
                 async with asyncio.timeout(cfg.start_timeout_s):
                     rts[name] = await dial(name, child.info if child else None, payload, cert_dir)
-        around = _spin_around(children) if spinning else _no_spin
+        around = _spin_around(children) if spinning else no_around
         spinner = BusyPoll(asyncio.get_running_loop())  # placement "spin": the client's loop spins for the set
         if spinning:
             spinner.start()
@@ -117,10 +117,6 @@ async def _placement_roundtrips(
                     await rt.close()
         for child in children.values():
             child.kill()
-
-
-async def _no_spin(scenario: str, on: bool) -> None:
-    return None
 
 
 def _spin_around(children: dict[str, Child]) -> Around:
