@@ -172,7 +172,8 @@ class TradingDesk:
         reserved = desk.safety.reserve(self.config, checked.notional, checked.quote_asset)
         desk.pending_resting += resting
         try:
-            result = await send()
+            with self.warmer.sending():
+                result = await send()
         except ToolError as exc:
             if not exc.details.get("outcome_unknown"):
                 desk.safety.release(reserved)

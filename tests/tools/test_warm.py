@@ -67,3 +67,36 @@ async def test_busy_poll_runs_warmers_and_drops_a_failing_one() -> None:
         await asyncio.sleep(0.05)
     assert poller.warm_runs >= 10 and len(ran) == poller.warm_runs  # about one per ms while spinning
     assert poller.warmers == [good]  # the failing warmer was logged and dropped after its first failure
+
+
+async def test_no_warming_while_an_order_is_in_flight(tool_server: ToolServer) -> None:
+    """A warm between sending an order and reading its reply would only delay the reply: the desk holds it off."""
+    tool_server.sim.step(2000)
+    desk = tool_server.stack.toolset.desk
+    assert desk is not None
+    async with tool_server.client() as c:
+        bid = Decimal((await ok(c, "get_ticker", {"symbol": "BTCUSDT"}))["bid"])
+        price = str((bid * Decimal("0.99")).quantize(Decimal("0.01")))
+        order = {"symbol": "BTCUSDT", "side": "BUY", "quantity": "0.001", "price": price}
+        await ok(c, "place_order", order)  # the template the warmer re-runs
+        asked: list[tuple[int, int]] = []  # (orders in flight, warm runs after the call), one per loop turn
+
+        async def warm_every_turn() -> None:
+            while True:
+                in_flight = desk.warmer.in_flight
+                desk.warmer.warm()
+                asked.append((in_flight, desk.warmer.runs))
+                await asyncio.sleep(0)
+
+        runs_before = desk.warmer.runs
+        task = asyncio.get_running_loop().create_task(warm_every_turn())
+        try:
+            await ok(c, "place_order", order)
+        finally:
+            task.cancel()
+    assert any(in_flight for in_flight, _ in asked), "the order was never seen in flight"
+    previous = runs_before
+    for in_flight, runs in asked:  # a run on every turn but those with the order in flight
+        assert runs - previous == (0 if in_flight else 1)
+        previous = runs
+    assert desk.warmer.in_flight == 0
