@@ -306,8 +306,8 @@ def bot_process(conn: Connection, config: BotConfig, duration_s: float, spin: bo
     ``("samples", {"samples": [LatencySample as dict], "spins": busy-poll iterations})``."""
 
     async def body(conn: Connection) -> None:
-        poller = busy_poll(spin)
         runner = BotRunner(config)
+        poller = busy_poll(spin, [runner.core.warm])
         await runner.start()
         try:
             await runner.run(duration_s)

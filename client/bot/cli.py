@@ -56,7 +56,7 @@ async def run_bot_command(args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, runner.request_stop)
-    poller = busy_poll(args.busy_poll)
+    poller = busy_poll(args.busy_poll, [runner.core.warm])
     try:
         session = await run_session(config, duration_s=args.duration, runner=runner)
     except (BotError, ConnectionError, OSError, TimeoutError) as exc:
