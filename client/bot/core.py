@@ -138,7 +138,7 @@ class BotCore:
         scratch copy of its market: the book-ticker parse, the quote math and the order's tool arguments.
 
         Between two decisions the rest of the bot's work evicts the decision path from the CPU caches (measured in
-        ``bench ticktotrade``: decision 50 µs p50 cold, 37 µs with this warmer). Nothing is tracked, counted or
+        ``bench ticktotrade``: decision 50–53 µs p50 cold, 33–39 µs with this warmer). Nothing is tracked, counted or
         sent; nothing runs while an action waits for its answer (the answer is due, and the path was just run)."""
         if self.paused or self.stopping:
             return
