@@ -347,7 +347,11 @@ class WsApiChannel:
     def frame_for_warming(self, method: str, params: Mapping[str, Any]) -> bytes:
         """The signed frame :meth:`request` would write for ``method``/``params``, built and dropped: no request id is
         taken and nothing is sent (order-path warming)."""
-        return orjson.dumps({"id": 0, "method": method, "params": self.signer.sign(params)})
+        return self._frame(0, method, params, True)
+
+    def _frame(self, req_id: int, method: str, params: Mapping[str, Any], signed: bool) -> bytes:
+        """The request's WS API frame (UTF-8 JSON), its params signed when ``signed``."""
+        return orjson.dumps({"id": req_id, "method": method, "params": self.signer.sign(params) if signed else params})
 
     def _write(
         self, method: str, params: Mapping[str, Any], signed: bool
@@ -358,7 +362,7 @@ class WsApiChannel:
             raise WsApiDown("the Binance WS API connection is not open", exchange="binance")
         req_id = self._next_id
         self._next_id += 1
-        frame = orjson.dumps({"id": req_id, "method": method, "params": self.signer.sign(params) if signed else params})
+        frame = self._frame(req_id, method, params, signed)
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         link.pending[req_id] = future
         try:
