@@ -62,7 +62,7 @@ class ColdPathConfig:
         warm_every_ms: period of the unmeasured calls during the kept-warm gap (ms).
         warmup_calls: unmeasured calls per row before the first sample (first-use costs out of the way).
         payload_chars: length of the echoed text.
-        data_dir: data root for the simulator (None → :func:`tradingmcp.data.data_root`).
+        data_dir: data root for the simulator (None → :func:`tradingmcp.sim.data.data_root`).
         out_dir: folder of ``coldpath-<timestamp>.json``.
         rows: paths to measure, a subset of :data:`ROWS`.
     """
@@ -114,11 +114,11 @@ async def _echo_probes(cfg: ColdPathConfig, stack: contextlib.AsyncExitStack) ->
 
 async def _order_probe(cfg: ColdPathConfig, stack: contextlib.AsyncExitStack) -> _Probe:
     """The adapter against an embedded simulator; orders are cancelled (by client order id) in ``settle``."""
+    from tradingmcp.app.stack import sim_binance_config
     from tradingmcp.server.exchanges.binance.adapter import BinanceAdapter
     from tradingmcp.server.exchanges.models import OrderRequest, OrderType, Side
-    from tradingmcp.server.sim.app import SimConfig, Simulator
-    from tradingmcp.server.sim.weights import RateLimitConfig
-    from tradingmcp.stack import sim_binance_config
+    from tradingmcp.sim.app import SimConfig, Simulator
+    from tradingmcp.sim.weights import RateLimitConfig
 
     limits = RateLimitConfig(weight_limit_1m=_NO_LIMIT, orders_limit_10s=_NO_LIMIT, orders_limit_1d=_NO_LIMIT)
     sim = Simulator(SimConfig(speed=1.0, loop=False, symbols=(SYMBOL,), data_dir=cfg.data_dir, limits=limits))

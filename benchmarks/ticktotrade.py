@@ -50,6 +50,7 @@ from typing import Any
 
 import orjson
 
+from tradingmcp.app.stack import sim_binance_config
 from tradingmcp.client.bot.config import BotConfig, ConnectionConfig, ReportConfig, RiskConfig, SymbolConfig
 from tradingmcp.client.bot.runner import BotRunner
 from tradingmcp.server.audit import AuditConfig
@@ -58,11 +59,10 @@ from tradingmcp.server.exchanges.binance.adapter import BinanceAdapter
 from tradingmcp.server.exchanges.models import OrderRequest
 from tradingmcp.server.mcp.registry import McpApp, ToolCallRecord
 from tradingmcp.server.mcp.streams import StreamHub
-from tradingmcp.server.sim.app import SimConfig, Simulator
 from tradingmcp.server.toolset import ToolsetConfig, build_toolset
 from tradingmcp.server.venues import Venue, Venues
 from tradingmcp.server.wsserver import McpServer, ServerConfig
-from tradingmcp.stack import sim_binance_config
+from tradingmcp.sim.app import SimConfig, Simulator
 from tradingmcp.transport.auth import TokenStore, new_token
 from tradingmcp.transport.busypoll import busy_poll
 from tradingmcp.transport.tls import server_ssl_context, write_dev_certs

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import uvloop
 
-from tradingmcp.data import data_root
+from tradingmcp.sim.data import data_root
 
 
 def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> Mapping[str, Callable[[], Any]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ssl
 from pathlib import Path
 
-from tradingmcp.cli import main
+from tradingmcp.app.cli import main
 from tradingmcp.transport.tls import client_ssl_context, server_ssl_context
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from tradingmcp.demo import DemoOptions, run_demo
+from tradingmcp.app.demo import DemoOptions, run_demo
 
 
 async def test_demo_runs_the_bot_on_real_data(

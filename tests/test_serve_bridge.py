@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tradingmcp.serve import ServeError, ServeOptions, resolve_security
+from tradingmcp.app.serve import ServeError, ServeOptions, resolve_security
 
 PY = sys.executable
 INITIALIZE = {

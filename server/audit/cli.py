@@ -1,4 +1,4 @@
-"""``tradingmcp audit`` (options defined in ``tradingmcp.cli``): query the audit database from a shell (a table
+"""``tradingmcp audit`` (options defined in ``tradingmcp.app.cli``): query the audit database from a shell (a table
 with rich, or ``--json``).
 
 Works on a live server's database (WAL readers never block the writer) or a stopped one's; opens it read-only.

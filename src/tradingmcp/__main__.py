@@ -2,6 +2,6 @@
 
 import sys
 
-from tradingmcp.cli import main
+from tradingmcp.app.cli import main
 
 sys.exit(main())

@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from tradingmcp.data import binance_recordings
+from tradingmcp.sim.data import binance_recordings
 
 
 def pushed_messages(data_dir: Path, symbol: str, max_lines: int) -> Iterator[tuple[str, dict[str, Any]]]:

@@ -14,14 +14,14 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 
+from tradingmcp.app.stack import ExchangeOptions, ExchangeStack
 from tradingmcp.client.bot.config import BotConfig, ConnectionConfig, ReportConfig, RiskConfig, SymbolConfig
 from tradingmcp.server.builtin import register_builtin_tools
 from tradingmcp.server.mcp.registry import McpApp
 from tradingmcp.server.mcp.streams import StreamHub
-from tradingmcp.server.sim.app import Simulator
 from tradingmcp.server.toolset import ToolsetConfig
 from tradingmcp.server.wsserver import McpServer, ServerConfig
-from tradingmcp.stack import ExchangeOptions, ExchangeStack
+from tradingmcp.sim.app import Simulator
 from tradingmcp.transport.auth import TokenStore
 from tradingmcp.transport.tls import server_ssl_context, write_dev_certs
 

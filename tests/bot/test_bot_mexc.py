@@ -13,13 +13,13 @@ from typing import Any
 import orjson
 import pytest
 
+from tradingmcp.app.demo import DemoOptions, run_demo
 from tradingmcp.client.bot.app import run_session
 from tradingmcp.client.bot.config import BotConfig, RiskConfig, SymbolConfig
 from tradingmcp.client.bot.core import Action, BotCore
 from tradingmcp.client.bot.strategy import SymbolRulesLite
-from tradingmcp.demo import DemoOptions, run_demo
 from tradingmcp.server.exchanges.mexc.codec import wire_id
-from tradingmcp.server.sim.mexc import MEXC_SIM_KEY
+from tradingmcp.sim.mexc import MEXC_SIM_KEY
 
 from .recorded import pushed_messages
 from .support import exchange_records, start_bot_server

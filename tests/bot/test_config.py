@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tradingmcp.cli import build_parser
+from tradingmcp.app.cli import build_parser
 from tradingmcp.client.bot.cli import config_from_args
 from tradingmcp.client.bot.config import ConfigError, config_from_dict, load_config
 

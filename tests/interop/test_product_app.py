@@ -1,4 +1,4 @@
-"""The product's own tool set (``tradingmcp.serve.build_app``) as the official SDK sees it, and our live streams
+"""The product's own tool set (``tradingmcp.app.serve.build_app``) as the official SDK sees it, and our live streams
 (``notifications/tradingmcp/stream``) received by an SDK client through a SEP-2133 notification binding."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import pytest
 from mcp.client import Client, ClientExtension, NotificationBinding
 from pydantic import BaseModel
 
+from tradingmcp.app.serve import build_app
 from tradingmcp.client.sdk_transport import websocket_transport
-from tradingmcp.serve import build_app
 from tradingmcp.server.mcp.streams import STREAM_METHOD, StreamSource
 from tradingmcp.server.wsserver import McpServer, ServerConfig
 from tradingmcp.transport import ws

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tradingmcp.server.sim.app import SimConfig, Simulator
+from tradingmcp.sim.app import SimConfig, Simulator
 
 
 @pytest.fixture

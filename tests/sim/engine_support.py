@@ -16,11 +16,11 @@ from typing import Any
 import orjson
 import pytest
 
-from tradingmcp.data import binance_recordings
-from tradingmcp.server.sim.book import SimBook
-from tradingmcp.server.sim.errors import BinanceError
-from tradingmcp.server.sim.exchange_info import ExchangeInfo
-from tradingmcp.server.sim.matching import MatchingEngine
+from tradingmcp.sim.book import SimBook
+from tradingmcp.sim.data import binance_recordings
+from tradingmcp.sim.errors import BinanceError
+from tradingmcp.sim.exchange_info import ExchangeInfo
+from tradingmcp.sim.matching import MatchingEngine
 
 
 @dataclass(frozen=True)

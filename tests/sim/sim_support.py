@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from binance import AsyncClient
 
-from tradingmcp.server.sim.app import Simulator
+from tradingmcp.sim.app import Simulator
 
 
 def client_class(sim: Simulator) -> type[AsyncClient]:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from engine_support import Replayer, book_after, recording
 
-from tradingmcp.server.sim.book import BookGapError, SimBook
+from tradingmcp.sim.book import BookGapError, SimBook
 
 
 def _oracle_run(diffs: int | None) -> tuple[int, int, Replayer]:

@@ -10,10 +10,10 @@ from engine_support import book_after, exchange_info
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tradingmcp.server.sim.errors import BinanceError
-from tradingmcp.server.sim.exchange_info import ExchangeInfo, SymbolInfo
-from tradingmcp.server.sim.filters import OrderToCheck, check_new_order, floor_to_step
-from tradingmcp.server.sim.matching import MatchingEngine
+from tradingmcp.sim.errors import BinanceError
+from tradingmcp.sim.exchange_info import ExchangeInfo, SymbolInfo
+from tradingmcp.sim.filters import OrderToCheck, check_new_order, floor_to_step
+from tradingmcp.sim.matching import MatchingEngine
 
 AVG = Decimal("61000")
 

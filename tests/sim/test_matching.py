@@ -26,9 +26,9 @@ from engine_support import (
     rejects,
 )
 
-from tradingmcp.server.sim.book import SimBook
-from tradingmcp.server.sim.errors import BinanceError
-from tradingmcp.server.sim.matching import MatchingEngine
+from tradingmcp.sim.book import SimBook
+from tradingmcp.sim.errors import BinanceError
+from tradingmcp.sim.matching import MatchingEngine
 
 
 @pytest.fixture

@@ -20,8 +20,8 @@ from engine_support import (
     rejects,
 )
 
-from tradingmcp.server.sim.book import SimBook
-from tradingmcp.server.sim.matching import MatchingEngine
+from tradingmcp.sim.book import SimBook
+from tradingmcp.sim.matching import MatchingEngine
 
 
 @pytest.fixture

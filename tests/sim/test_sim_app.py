@@ -12,9 +12,9 @@ import orjson
 import pytest
 import websockets
 
-from tradingmcp.server.sim.app import SimConfig, Simulator
-from tradingmcp.server.sim.run import run_simulator
-from tradingmcp.server.sim.weights import RateLimitConfig
+from tradingmcp.sim.app import SimConfig, Simulator
+from tradingmcp.sim.run import run_simulator
+from tradingmcp.sim.weights import RateLimitConfig
 
 
 async def test_synthetic_market_when_no_recording(tmp_path: Path) -> None:

@@ -15,10 +15,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tradingmcp.server.sim.errors import BinanceError
-from tradingmcp.server.sim.execution import _ALPHABET, make_id
-from tradingmcp.server.sim.filters import _decimals, _too_precise
-from tradingmcp.server.sim.signing import _hmac_hex, check_timestamp, verify_ws
+from tradingmcp.sim.errors import BinanceError
+from tradingmcp.sim.execution import _ALPHABET, make_id
+from tradingmcp.sim.filters import _decimals, _too_precise
+from tradingmcp.sim.signing import _hmac_hex, check_timestamp, verify_ws
 
 NOW = 1_723_161_255_000
 

@@ -10,13 +10,13 @@ from engine_support import Clock, book_after, make_engine
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tradingmcp.server.sim.execution import plan_taker, taker_plan
-from tradingmcp.server.sim.filters import _decimals, _too_precise
-from tradingmcp.server.sim.order_request import parse_new_order
-from tradingmcp.server.sim.params import Params
-from tradingmcp.server.sim.render import fmt
-from tradingmcp.server.sim.state import ZERO
-from tradingmcp.server.sim.wsapi import _as_params, _engine_params
+from tradingmcp.sim.execution import plan_taker, taker_plan
+from tradingmcp.sim.filters import _decimals, _too_precise
+from tradingmcp.sim.order_request import parse_new_order
+from tradingmcp.sim.params import Params
+from tradingmcp.sim.render import fmt
+from tradingmcp.sim.state import ZERO
+from tradingmcp.sim.wsapi import _as_params, _engine_params
 
 
 def test_taker_plan_shortcut_matches_the_walk_on_a_real_book(data_dir: Path) -> None:

@@ -9,8 +9,8 @@ import orjson
 import websockets
 from engine_support import Clock, book_after, limit, make_engine
 
-from tradingmcp.server.sim.app import SimConfig, Simulator
-from tradingmcp.server.sim.book import SimBook
+from tradingmcp.sim.app import SimConfig, Simulator
+from tradingmcp.sim.book import SimBook
 
 
 def _far_bid(book: SimBook) -> str:

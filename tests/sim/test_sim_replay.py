@@ -9,9 +9,9 @@ from typing import Any
 
 import orjson
 
-from tradingmcp.data import binance_recordings
-from tradingmcp.server.sim.market import SymbolMarket, bucket_start
-from tradingmcp.server.sim.replay import (
+from tradingmcp.sim.data import binance_recordings
+from tradingmcp.sim.market import SymbolMarket, bucket_start
+from tradingmcp.sim.replay import (
     EventKind,
     IdShift,
     MarketEvent,
@@ -22,7 +22,7 @@ from tradingmcp.server.sim.replay import (
     read_recording,
     shift_event,
 )
-from tradingmcp.server.sim.synthetic import synthetic_events, synthetic_market
+from tradingmcp.sim.synthetic import synthetic_events, synthetic_market
 
 
 def _head(symbol: str, data_dir: Path, n: int) -> list[MarketEvent]:

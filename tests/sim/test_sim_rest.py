@@ -13,8 +13,8 @@ from binance import AsyncClient
 from binance.exceptions import BinanceAPIException
 from sim_support import client_class
 
-from tradingmcp.server.sim.app import SimConfig, Simulator
-from tradingmcp.server.sim.weights import RateLimitConfig
+from tradingmcp.sim.app import SimConfig, Simulator
+from tradingmcp.sim.weights import RateLimitConfig
 
 
 @pytest.fixture

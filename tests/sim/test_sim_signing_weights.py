@@ -6,9 +6,9 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tradingmcp.server.sim.errors import BinanceError
-from tradingmcp.server.sim.signing import check_timestamp, hmac_hex, strip_signature, verify_rest, verify_ws
-from tradingmcp.server.sim.weights import RateLimitConfig, RateLimitedError, RateLimiter, rest_weight, ws_weight
+from tradingmcp.sim.errors import BinanceError
+from tradingmcp.sim.signing import check_timestamp, hmac_hex, strip_signature, verify_rest, verify_ws
+from tradingmcp.sim.weights import RateLimitConfig, RateLimitedError, RateLimiter, rest_weight, ws_weight
 
 KEYS = {"sim-key": "sim-secret"}
 NOW = 1_723_161_255_000

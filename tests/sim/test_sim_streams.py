@@ -13,8 +13,8 @@ import websockets
 from binance import BinanceSocketManager
 from sim_support import client_class
 
-from tradingmcp.server.sim.app import SimConfig, Simulator
-from tradingmcp.server.sim.streams import StreamConfig
+from tradingmcp.sim.app import SimConfig, Simulator
+from tradingmcp.sim.streams import StreamConfig
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ import orjson
 import pytest
 import websockets
 
-from tradingmcp.server.sim.app import SimConfig, Simulator
-from tradingmcp.server.sim.weights import RateLimitConfig
+from tradingmcp.sim.app import SimConfig, Simulator
+from tradingmcp.sim.weights import RateLimitConfig
 from tradingmcp.transport import ws
 
 
@@ -38,7 +38,7 @@ async def test_separate_ports_and_plain_http_answers(data_dir: Path) -> None:
 
 
 async def test_too_many_streams_in_the_url_is_http_400(data_dir: Path) -> None:
-    from tradingmcp.server.sim.streams import StreamConfig
+    from tradingmcp.sim.streams import StreamConfig
 
     config = SimConfig(speed=0, data_dir=data_dir, streams=StreamConfig(max_streams=1))
     async with Simulator(config) as sim:

@@ -17,8 +17,8 @@ from binance import AsyncClient, BinanceSocketManager
 from binance.exceptions import BinanceAPIException
 from sim_support import client_class
 
-from tradingmcp.server.sim.app import SimConfig, Simulator
-from tradingmcp.server.sim.signing import hmac_hex
+from tradingmcp.sim.app import SimConfig, Simulator
+from tradingmcp.sim.signing import hmac_hex
 
 
 async def _client(sim: Simulator, secret: str = "sim-secret") -> AsyncClient:

@@ -15,16 +15,16 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from tradingmcp.app.stack import ExchangeOptions, ExchangeStack
 from tradingmcp.client.session import McpClient, connect
 from tradingmcp.server.audit import AuditConfig
 from tradingmcp.server.builtin import register_builtin_tools
 from tradingmcp.server.mcp.registry import McpApp
 from tradingmcp.server.mcp.streams import StreamHub
-from tradingmcp.server.sim.app import Simulator
 from tradingmcp.server.toolset import ToolsetConfig
 from tradingmcp.server.venues import Venues
 from tradingmcp.server.wsserver import McpServer, ServerConfig
-from tradingmcp.stack import ExchangeOptions, ExchangeStack
+from tradingmcp.sim.app import Simulator
 from tradingmcp.transport.auth import TokenStore
 
 TRADER_TOKEN = "trader-token-0123456789abcdef"

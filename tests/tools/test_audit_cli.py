@@ -7,7 +7,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from tradingmcp.cli import main
+from tradingmcp.app.cli import main
 from tradingmcp.server.audit.cli import parse_time_ms
 
 from .support import ToolServer

@@ -26,7 +26,7 @@ import orjson
 import psycopg
 import pytest
 
-from tradingmcp.cli import main
+from tradingmcp.app.cli import main
 from tradingmcp.server.audit import DB_NAME, AuditConfig
 from tradingmcp.server.audit.entries import COLUMNS
 from tradingmcp.server.audit.pgstore import PostgresStore, query_url

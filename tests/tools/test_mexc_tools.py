@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
+from tradingmcp.app.stack import ExchangeOptions, ExchangeStack
 from tradingmcp.server.mcp.registry import McpApp
 from tradingmcp.server.mcp.streams import StreamHub
 from tradingmcp.server.toolset import ToolsetConfig
-from tradingmcp.stack import ExchangeOptions, ExchangeStack
 
 from .support import ToolServer, start_tool_server
 

@@ -9,7 +9,7 @@ import pytest
 
 from tradingmcp.server.exchanges.binance.adapter import BinanceAdapter
 from tradingmcp.server.exchanges.binance.config import BinanceConfig
-from tradingmcp.server.sim.app import SimConfig, Simulator
+from tradingmcp.sim.app import SimConfig, Simulator
 
 from .tcpproxy import TcpProxy
 

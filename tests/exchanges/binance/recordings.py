@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from tradingmcp.data import binance_recordings
+from tradingmcp.sim.data import binance_recordings
 
 
 def recorded_frames(symbol: str, root: Path) -> Iterator[dict[str, Any]]:

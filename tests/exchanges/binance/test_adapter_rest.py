@@ -21,8 +21,8 @@ from tradingmcp.server.exchanges.binance.errors import (
 )
 from tradingmcp.server.exchanges.models import OrderRequest, OrderStatus, OrderType, Side, TimeInForce
 from tradingmcp.server.exchanges.rules import OrderRuleError
-from tradingmcp.server.sim.app import SimConfig, Simulator
-from tradingmcp.server.sim.weights import RateLimitConfig
+from tradingmcp.sim.app import SimConfig, Simulator
+from tradingmcp.sim.weights import RateLimitConfig
 
 from .conftest import sim_config
 

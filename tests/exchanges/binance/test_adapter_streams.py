@@ -29,7 +29,7 @@ from tradingmcp.server.exchanges.models import (
     Trade,
     UserEvent,
 )
-from tradingmcp.server.sim.app import Simulator
+from tradingmcp.sim.app import Simulator
 
 pytestmark = pytest.mark.data
 D = Decimal

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from tradingmcp.server.exchanges.binance.adapter import BinanceAdapter
 from tradingmcp.server.exchanges.errors import InvalidSignature
 from tradingmcp.server.exchanges.models import OrderEvent, OrderRequest, OrderType, Side
-from tradingmcp.server.sim.app import SimConfig, Simulator
+from tradingmcp.sim.app import SimConfig, Simulator
 
 from .conftest import sim_config
 

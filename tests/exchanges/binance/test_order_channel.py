@@ -17,7 +17,7 @@ from tradingmcp.server.exchanges.binance.adapter import BinanceAdapter
 from tradingmcp.server.exchanges.binance.wsapi import WsApiDown
 from tradingmcp.server.exchanges.errors import ExchangeUnavailable
 from tradingmcp.server.exchanges.models import OrderRequest, OrderStatus, OrderType, Side
-from tradingmcp.server.sim.app import Simulator
+from tradingmcp.sim.app import Simulator
 
 from .conftest import sim_config
 from .tcpproxy import Fault, TcpProxy

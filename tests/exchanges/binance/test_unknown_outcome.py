@@ -10,7 +10,7 @@ import pytest
 from tradingmcp.server.exchanges.binance.adapter import BinanceAdapter
 from tradingmcp.server.exchanges.errors import ExchangeUnavailable
 from tradingmcp.server.exchanges.models import OrderRequest, OrderStatus, OrderType, Side
-from tradingmcp.server.sim.app import Simulator
+from tradingmcp.sim.app import Simulator
 
 pytestmark = pytest.mark.data
 

@@ -22,7 +22,7 @@ from tradingmcp.server.exchanges.models import (
     StreamStatus,
     UserEvent,
 )
-from tradingmcp.server.sim.app import Simulator
+from tradingmcp.sim.app import Simulator
 
 from .conftest import sim_config
 from .tcpproxy import TcpProxy

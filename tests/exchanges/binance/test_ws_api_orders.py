@@ -13,7 +13,7 @@ import pytest
 
 from tradingmcp.server.exchanges.binance.adapter import BinanceAdapter
 from tradingmcp.server.exchanges.models import OrderRequest, OrderStatus, OrderType, Side
-from tradingmcp.server.sim.app import Simulator
+from tradingmcp.sim.app import Simulator
 
 from .conftest import sim_config
 

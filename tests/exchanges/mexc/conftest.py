@@ -14,9 +14,9 @@ import pytest
 
 from tradingmcp.server.exchanges.mexc.adapter import MexcAdapter
 from tradingmcp.server.exchanges.mexc.config import MexcConfig
-from tradingmcp.server.sim.app import SimConfig, Simulator
-from tradingmcp.server.sim.mexc import MEXC_SIM_KEY, MEXC_SIM_SECRET, MexcFace, MexcFaceConfig
-from tradingmcp.server.sim.state import Order
+from tradingmcp.sim.app import SimConfig, Simulator
+from tradingmcp.sim.mexc import MEXC_SIM_KEY, MEXC_SIM_SECRET, MexcFace, MexcFaceConfig
+from tradingmcp.sim.state import Order
 
 
 @pytest.fixture(scope="session")

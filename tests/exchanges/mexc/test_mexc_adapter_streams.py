@@ -33,8 +33,8 @@ from tradingmcp.server.exchanges.models import (
     Trade,
     UserEvent,
 )
-from tradingmcp.server.sim.mexc import MEXC_SIM_KEY
-from tradingmcp.server.sim.mexc.ws import WsConfig
+from tradingmcp.sim.mexc import MEXC_SIM_KEY
+from tradingmcp.sim.mexc.ws import WsConfig
 
 from .conftest import MexcSim, sim_config
 

@@ -16,9 +16,9 @@ import pytest
 from yarl import URL
 
 from tradingmcp.server.exchanges.mexc import codec, control, signing
-from tradingmcp.server.sim.app import Simulator
-from tradingmcp.server.sim.mexc import MEXC_SIM_KEY, MEXC_SIM_SECRET, MexcFace, MexcFaceConfig
-from tradingmcp.server.sim.mexc.face import banner
+from tradingmcp.sim.app import Simulator
+from tradingmcp.sim.mexc import MEXC_SIM_KEY, MEXC_SIM_SECRET, MexcFace, MexcFaceConfig
+from tradingmcp.sim.mexc.face import banner
 
 D = Decimal
 pytestmark = pytest.mark.data

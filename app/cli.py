@@ -1,0 +1,265 @@
+"""The ``tradingmcp`` command line: ``serve``, ``bridge``, ``bench``, ``certs``, ``sim``, ``bot``, ``demo``, ``audit``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def _cmd_certs(args: argparse.Namespace) -> int:
+    from tradingmcp.transport.tls import write_dev_certs
+
+    written = write_dev_certs(args.dir, hostnames=args.host)
+    for path in written:
+        print(path)
+    return 0
+
+
+def _busy_poll_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--busy-poll",
+        action="store_true",
+        help="spin the event loop instead of sleeping in epoll (tradingmcp.transport.busypoll): lower latency after "
+        "idle gaps, one core at 100 %%",
+    )
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from tradingmcp.app.serve import ServeOptions, run_serve
+    from tradingmcp.app.stack import ExchangeOptions
+
+    opts = ServeOptions(
+        host=args.host,
+        port=args.port,
+        certfile=args.certfile,
+        client_cafile=args.client_ca,
+        tls=args.tls,
+        tokens=args.tokens,
+        insecure_no_auth=args.insecure_no_auth,
+        backend=args.backend,
+        exchange=ExchangeOptions(
+            exchange=args.exchange,
+            speed=args.speed,
+            data_dir=Path(args.data) if args.data else None,
+            synthetic=args.synthetic,
+        ),
+        with_exchange=not args.no_exchange,
+        log_json=args.log_json,
+        config_file=Path(args.config) if args.config else None,
+        busy_poll=args.busy_poll,
+    )
+    return _run(run_serve(opts))
+
+
+def _cmd_audit(args: argparse.Namespace) -> int:
+    from tradingmcp.server.audit.cli import run
+
+    return run(args)
+
+
+def _cmd_bridge(args: argparse.Namespace) -> int:
+    from tradingmcp.client.bridge import run_bridge
+    from tradingmcp.transport.tls import client_ssl_context
+
+    ssl = client_ssl_context(args.cafile) if args.url.startswith("wss://") else None
+    token = args.token or os.environ.get("TRADINGMCP_TOKEN")
+    try:
+        return _run(run_bridge(args.url, token=token, ssl=ssl, backend=args.backend))
+    except (ConnectionError, OSError, TimeoutError) as exc:  # HandshakeRejected is a ConnectionError
+        print(f"error: cannot connect to {args.url}: {exc}", file=sys.stderr)
+        return 2
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from tradingmcp.app.demo import DemoOptions, run_demo, speed_for
+
+    speed = args.speed if args.speed else speed_for(args.duration)
+    opts = DemoOptions(
+        duration_s=args.duration,
+        speed=speed,
+        data_dir=Path(args.data) if args.data else None,
+        synthetic=args.synthetic,
+        out_dir=Path(args.out),
+        quiet=args.quiet,
+        bot_config=Path(args.config) if args.config else None,
+        exchange=args.exchange,
+    )
+    return _run(run_demo(opts))
+
+
+def _cmd_bot(args: argparse.Namespace) -> int:
+    from tradingmcp.client.bot.cli import run_bot_command
+
+    return _run(run_bot_command(args))
+
+
+def _cmd_sim(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from tradingmcp.sim.config import SimConfig
+    from tradingmcp.sim.run import run_simulator
+
+    config = SimConfig(
+        host=args.host,
+        port=args.port,
+        ws_port=args.ws_port,
+        data_dir=Path(args.data) if args.data else None,
+        synthetic=args.synthetic,
+        symbols=tuple(s.upper() for s in args.symbol) if args.symbol else ("BTCUSDT", "ETHUSDT"),
+        speed=args.speed,
+        loop=args.loop,
+    )
+    return _run(_forever(run_simulator(config)))
+
+
+async def _forever(coro: Coroutine[Any, Any, None]) -> int:
+    await coro
+    return 0
+
+
+def _run(coro: Coroutine[Any, Any, int]) -> int:
+    import uvloop
+
+    try:
+        return uvloop.run(coro)
+    except KeyboardInterrupt:
+        return 130
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from tradingmcp.benchmarks.cli import main as bench_main
+
+    return bench_main(list(args.bench_args))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser; each subcommand sets ``func`` to its handler."""
+    parser = argparse.ArgumentParser(prog="tradingmcp", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("certs", help="create a local dev CA and a localhost server certificate in certs/")
+    p.add_argument("--dir", default="certs", help="output folder (default: certs)")
+    p.add_argument("--host", action="append", default=None, help="extra host name for the server certificate")
+    p.set_defaults(func=_cmd_certs)
+
+    p = sub.add_parser("serve", help="run the MCP server over WebSocket (wss unless bound to loopback)")
+    p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 = ephemeral)")
+    p.add_argument("--tls", action="store_true", help="use wss even on loopback")
+    p.add_argument("--certfile", default=None, help="server key+chain PEM (default certs/server.pem when TLS is on)")
+    p.add_argument("--client-ca", default=None, help="require client certificates signed by this CA (mutual TLS)")
+    p.add_argument("--tokens", default=None, help="name:token:scopes;... (default: $TRADINGMCP_TOKENS)")
+    p.add_argument("--insecure-no-auth", action="store_true", help="no tokens (allowed on loopback only)")
+    p.add_argument("--backend", choices=["picows", "websockets"], default="picows")
+    p.add_argument(
+        "--exchange",
+        choices=["binance", "mexc", "both"],
+        default="binance",
+        help="venues: binance (default), mexc or both; the simulator unless BINANCE_/MEXC_API_KEY+SECRET are set "
+        "(MEXC has no testnet: its keys mean LIVE trading)",
+    )
+    p.add_argument("--speed", type=float, default=1.0, help="simulator replay speed (default real time; loops)")
+    p.add_argument("--data", default=None, help="data root for the simulator (default ../shared/data)")
+    p.add_argument("--synthetic", action="store_true", help="simulator: seeded synthetic market")
+    p.add_argument("--no-exchange", action="store_true", help="no exchange: built-in tools only")
+    p.add_argument("--log-json", action="store_true", help="log JSON lines to stderr, secrets redacted")
+    p.add_argument(
+        "--config", default=None, help="TOML with [safety], [audit], [portfolio] (see tradingmcp.example.toml)"
+    )
+    _busy_poll_option(p)
+    p.set_defaults(func=_cmd_serve)
+
+    p = sub.add_parser("sim", help="run the Binance-compatible exchange simulator (replays the real recording)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=18080, help="REST port (default 18080)")
+    p.add_argument("--ws-port", type=int, default=None, help="market streams and WS API port (default: --port + 1)")
+    p.add_argument("--data", default=None, help="data root (default: $TRADINGMCP_DATA or ../shared/data)")
+    p.add_argument("--synthetic", action="store_true", help="seeded synthetic market instead of the recording")
+    p.add_argument("--symbol", action="append", default=None, help="symbol to replay (repeatable)")
+    p.add_argument("--speed", type=float, default=1.0, help="replay pace multiplier (default 1.0 = real time)")
+    p.add_argument("--loop", action="store_true", help="restart the replay at the end")
+    p.set_defaults(func=_cmd_sim)
+
+    p = sub.add_parser("demo", help="simulator on real data + MCP server over wss + the reference bot, end to end")
+    p.add_argument("--duration", type=float, default=60.0, help="seconds of trading (default 60)")
+    p.add_argument("--speed", type=float, default=None, help="replay speed (default: fit the recording in --duration)")
+    p.add_argument("--data", default=None, help="data root (default: $TRADINGMCP_DATA or ../shared/data)")
+    p.add_argument("--synthetic", action="store_true", help="seeded synthetic market instead of the recording")
+    p.add_argument("--out", default="demo-report", help="report folder (default demo-report)")
+    p.add_argument("--quiet", action="store_true", help="status lines instead of the live view")
+    p.add_argument("--config", default=None, help="bot TOML (strategy/risk; the connection is the demo's)")
+    p.add_argument(
+        "--exchange",
+        choices=["binance", "mexc"],
+        default="binance",
+        help="simulator face the bot trades on: binance (default) or mexc (MEXC Spot v3 wire protocol)",
+    )
+    p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("bot", help="the reference trading bot (market making over the MCP tools and streams)")
+    p.add_argument("--config", default=None, help="bot TOML file (see bot.example.toml)")
+    p.add_argument("--url", default=None, help="server URL (overrides the config), e.g. wss://127.0.0.1:8765/mcp")
+    p.add_argument("--token", default=None, help="bearer token (default: config, then $TRADINGMCP_TOKEN)")
+    p.add_argument("--cafile", default=None, help="CA to verify the server with (default certs/ca.pem)")
+    p.add_argument("--exchange", default=None, help="venue name (default from the config: binance)")
+    p.add_argument("--symbol", action="append", default=None, help="trade only these symbols (repeatable)")
+    p.add_argument("--duration", type=float, default=None, help="stop after this many seconds (default: until Ctrl-C)")
+    p.add_argument("--out", default=None, help="report folder (default from the config: bot-report)")
+    p.add_argument("--quiet", action="store_true", help="status lines instead of the live view")
+    _busy_poll_option(p)
+    p.set_defaults(func=_cmd_bot)
+
+    p = sub.add_parser("bridge", help="stdio <-> wss bridge for stdio-only MCP hosts")
+    p.add_argument("url", help="server URL, e.g. wss://127.0.0.1:8765/mcp")
+    p.add_argument("--token", default=None, help="bearer token (default: $TRADINGMCP_TOKEN)")
+    p.add_argument("--cafile", default=None, help="CA to verify the server with (e.g. certs/ca.pem)")
+    p.add_argument("--backend", choices=["picows", "websockets"], default="picows")
+    p.set_defaults(func=_cmd_bridge)
+
+    p = sub.add_parser("audit", help="query the audit log (every tool call and order event), newest first")
+    p.add_argument("--db", default=None, help="audit database (default $TRADINGMCP_DATA_DIR or var/, audit.sqlite3)")
+    p.add_argument(
+        "--postgres-url",
+        default=os.environ.get("TRADINGMCP_AUDIT_URL"),
+        help="read the audit log from PostgreSQL (default $TRADINGMCP_AUDIT_URL)",
+    )
+    p.add_argument("--since", default=None, help="ms since the epoch, or a duration ago: 90s, 15m, 2h, 1d")
+    p.add_argument("--until", default=None, help="ms since the epoch, or a duration ago")
+    p.add_argument("--tool", default=None)
+    p.add_argument("--principal", default=None, help="token name")
+    p.add_argument("--outcome", choices=["ok", "tool_error", "rpc_error", "internal"], default=None)
+    p.add_argument("--kind", choices=["tool_call", "order_event"], default=None)
+    p.add_argument("--exchange", default=None)
+    p.add_argument("--client-order-id", default=None)
+    p.add_argument("--limit", type=int, default=50, help="rows (max 200)")
+    p.add_argument("--cursor", type=int, default=None, help="the 'more: --cursor N' of a previous page")
+    p.add_argument("--json", action="store_true", help="print {entries, next_cursor} as JSON")
+    p.set_defaults(func=_cmd_audit)
+
+    # prefix_chars="+": every argument after "bench" (including -h) goes to the benchmark's own parser
+    p = sub.add_parser(
+        "bench", help="latency benchmark suite (see tradingmcp bench -h)", add_help=False, prefix_chars="+"
+    )
+    p.add_argument("bench_args", nargs="*")
+    p.set_defaults(func=_cmd_bench)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``tradingmcp`` console script. Returns the process exit code."""
+    args = build_parser().parse_args(argv)
+    func: Command = args.func
+    return func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

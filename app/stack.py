@@ -1,0 +1,199 @@
+"""The exchange side of a server: the embedded simulator (default) or Binance Spot Testnet, its adapter, the market
+bridge to MCP streams and the market-data tools — shared by ``tradingmcp serve`` and ``tradingmcp demo``.
+
+Without credentials (``BINANCE_API_KEY``/``BINANCE_API_SECRET`` unset) the server runs the embedded simulator replaying
+the real recording (or the synthetic market) and says so in a banner; with them, Binance Spot Testnet.
+
+``ExchangeOptions.exchange`` picks the venues: ``binance`` (default), ``mexc`` or ``both`` (Binance is then the default
+venue). MEXC without ``MEXC_API_KEY``/``MEXC_API_SECRET`` is the simulator's MEXC face (the same replayed market and
+matching engine, Binance data re-encoded into MEXC shapes); with them it is the REAL MEXC — MEXC has no testnet, so
+that is live trading with real funds, and the banner says so.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from tradingmcp.server.exchanges.base import ExchangeAdapter
+from tradingmcp.server.exchanges.binance.adapter import BinanceAdapter
+from tradingmcp.server.exchanges.binance.config import BinanceConfig
+from tradingmcp.server.exchanges.mexc.adapter import MexcAdapter
+from tradingmcp.server.exchanges.mexc.config import MexcConfig
+from tradingmcp.server.mcp.registry import McpApp
+from tradingmcp.server.mcp.streams import StreamHub
+from tradingmcp.server.toolset import Toolset, ToolsetConfig, build_toolset
+from tradingmcp.server.venues import Mode, Venue, Venues
+from tradingmcp.sim.app import SimConfig, Simulator
+from tradingmcp.sim.config import BINANCE_SIM_KEY, BINANCE_SIM_SECRET
+from tradingmcp.sim.mexc import MEXC_SIM_KEY, MEXC_SIM_SECRET, MexcFace
+from tradingmcp.sim.mexc.face import banner as mexc_banner
+from tradingmcp.sim.run import banner
+
+EXCHANGES = ("binance", "mexc", "both")
+"""Values of ``ExchangeOptions.exchange``."""
+
+
+@dataclass(frozen=True)
+class ExchangeOptions:
+    """``speed``: replay pace (×real time); ``loop``: restart the replay at the end (a server runs indefinitely);
+    ``exchange``: ``binance``, ``mexc`` or ``both`` (see the module docstring)."""
+
+    exchange: str = "binance"
+    speed: float = 1.0
+    loop: bool = True
+    data_dir: Path | None = None
+    synthetic: bool = False
+    symbols: tuple[str, ...] = ("BTCUSDT", "ETHUSDT")
+
+
+class ExchangeStack:
+    """``await ExchangeStack.start(app, hub, opts)`` … ``await stack.close()``. ``banner`` says what runs.
+
+    Registers every tool family (:func:`build_toolset`) on ``app`` for the venues it starts.
+    """
+
+    def __init__(
+        self, venues: Venues, toolset: Toolset, sim: Simulator | None, text: str, mexc_face: MexcFace | None = None
+    ) -> None:
+        self.venues = venues
+        self.toolset = toolset
+        self.sim = sim
+        self.banner = text
+        self.mexc_face = mexc_face
+
+    @property
+    def adapter(self) -> ExchangeAdapter:
+        """The default venue's adapter."""
+        return self.venues.get().adapter
+
+    @classmethod
+    async def start(
+        cls, app: McpApp, hub: StreamHub, opts: ExchangeOptions, tools: ToolsetConfig | None = None
+    ) -> ExchangeStack:
+        """Start the venues ``opts.exchange`` names (simulator or real exchange, see the module docstring), their
+        adapters and user streams, and every tool family.
+
+        Raises:
+            ValueError: ``opts.exchange`` is not one of :data:`EXCHANGES`.
+        """
+        if opts.exchange not in EXCHANGES:
+            raise ValueError(f"exchange must be one of {', '.join(EXCHANGES)}, got {opts.exchange!r}")
+        sim: Simulator | None = None
+        face: MexcFace | None = None
+        venues_list: list[Venue] = []
+        texts: list[str] = []
+
+        async def simulator() -> Simulator:
+            nonlocal sim
+            if sim is None:
+                sim = Simulator(
+                    SimConfig(
+                        speed=opts.speed,
+                        loop=opts.loop,
+                        data_dir=opts.data_dir,
+                        synthetic=opts.synthetic,
+                        symbols=opts.symbols,
+                    )
+                )
+                await sim.start()
+            return sim
+
+        try:
+            if opts.exchange in ("binance", "both"):
+                venue, text = await _binance_venue(simulator)
+                venues_list.append(venue)
+                texts.append(text)
+            if opts.exchange in ("mexc", "both"):
+                venue, text, face = await _mexc_venue(simulator)
+                venues_list.append(venue)
+                texts.append(text)
+        except BaseException:
+            for v in venues_list:
+                await v.adapter.close()
+            if face is not None:
+                await face.stop()
+            if sim is not None:
+                await sim.stop()
+            raise
+        venues = Venues(venues_list)
+        toolset = build_toolset(app, hub, venues, tools)
+        stack = cls(venues, toolset, sim, "\n".join(texts), face)
+        try:
+            for venue in venues:
+                await venue.adapter.start()
+            for venue in venues:
+                await venue.user.start()
+            await toolset.start()
+        except BaseException:
+            await stack.close()
+            raise
+        return stack
+
+    async def close(self) -> None:
+        await self.toolset.close()
+        for venue in self.venues:
+            await venue.user.close()
+            await venue.adapter.close()
+        if self.mexc_face is not None:
+            await self.mexc_face.stop()
+        if self.sim is not None:
+            await self.sim.stop()
+
+
+async def _binance_venue(simulator: Callable[[], Awaitable[Simulator]]) -> tuple[Venue, str]:
+    """Binance Spot Testnet with ``BINANCE_API_KEY`` and either ``BINANCE_API_SECRET`` (HMAC) or
+    ``BINANCE_PRIVATE_KEY_FILE`` (an Ed25519 private key in PEM, Binance's recommended key type), else the simulator.
+    Mainnet is never chosen from the environment: it needs ``BinanceConfig(testnet=False, allow_mainnet=True)``.
+    """
+    key, secret = os.environ.get("BINANCE_API_KEY", ""), os.environ.get("BINANCE_API_SECRET", "")
+    key_file = os.environ.get("BINANCE_PRIVATE_KEY_FILE", "")
+    if key and (secret or key_file):
+        private_key = _read_key_file(key_file) if key_file else ""
+        config = BinanceConfig(api_key=key, api_secret=secret, private_key=private_key)  # Spot Testnet by default
+        mode: Mode = "testnet" if config.testnet else "live"
+        text = f"exchange: Binance Spot {'Testnet' if config.testnet else 'MAINNET'} ({config.effective_rest_url})"
+        return Venue("binance", BinanceAdapter(config), mode, None), text
+    sim = await simulator()
+    config = sim_binance_config(sim.rest_url, sim.stream_url, sim.ws_api_url)
+    return Venue("binance", BinanceAdapter(config), "sim", sim), banner(sim)
+
+
+def _read_key_file(path: str) -> str:
+    """The PEM text of a private key file (read once at start-up, before any connection is served)."""
+    return Path(path).read_text()
+
+
+def sim_binance_config(rest_url: str, stream_url: str, ws_api_url: str) -> BinanceConfig:
+    """The Binance adapter's config for a simulator at these URLs (``Simulator.rest_url``, ``stream_url``,
+    ``ws_api_url``), signing as the simulator's default account."""
+    return BinanceConfig(
+        api_key=BINANCE_SIM_KEY,
+        api_secret=BINANCE_SIM_SECRET,
+        rest_url=rest_url,
+        stream_url=stream_url,
+        ws_api_url=ws_api_url,
+    )
+
+
+async def _mexc_venue(simulator: Callable[[], Awaitable[Simulator]]) -> tuple[Venue, str, MexcFace | None]:
+    """The REAL MEXC with ``MEXC_API_KEY``/``MEXC_API_SECRET`` (no testnet exists: live), else the simulator's MEXC
+    face (started here; the caller stops it)."""
+    key, secret = os.environ.get("MEXC_API_KEY", ""), os.environ.get("MEXC_API_SECRET", "")
+    if key and secret:
+        config = MexcConfig(api_key=key, api_secret=secret)
+        text = f"exchange: MEXC Spot LIVE ({config.rest_url}) -- MEXC has no testnet: REAL FUNDS, orders are real"
+        return Venue("mexc", MexcAdapter(config), "live", None), text, None
+    sim = await simulator()
+    face = MexcFace(sim)
+    await face.start()
+    config = MexcConfig(
+        api_key=MEXC_SIM_KEY,
+        api_secret=MEXC_SIM_SECRET,
+        rest_url=face.rest_url,
+        ws_url=face.ws_url,
+        account_symbols=sim.config.symbols,
+    )
+    return Venue("mexc", MexcAdapter(config), "sim", sim), mexc_banner(face), face

@@ -1,0 +1,12 @@
+"""The simulator's MEXC Spot v3 face: MEXC's REST and protobuf WebSocket protocols over the running
+:class:`~tradingmcp.sim.app.Simulator`'s replayed market and matching engine (the real Binance recording,
+re-encoded into MEXC shapes: DERIVED data, not a MEXC recording).
+
+Modules: ``wire`` (sans-I/O MEXC bodies, ids, error mapping), ``info`` (exchangeInfo derived from the simulator's
+symbols), ``orders`` (MEXC trading requests over the engine), ``pushes`` (protobuf frames from the market and the
+engine's events), ``ws`` (WebSocket control and fan-out), ``rest`` (the aiohttp REST routes), ``face`` (the server).
+"""
+
+from tradingmcp.sim.mexc.face import MEXC_SIM_KEY, MEXC_SIM_SECRET, MexcFace, MexcFaceConfig
+
+__all__ = ["MEXC_SIM_KEY", "MEXC_SIM_SECRET", "MexcFace", "MexcFaceConfig"]

@@ -1,0 +1,185 @@
+"""``MexcFace``: the simulator's MEXC Spot v3 face — its own aiohttp server (REST ``/api/v3/*`` + WebSocket ``/ws``)
+over a running :class:`~tradingmcp.sim.app.Simulator`'s replayed market and matching engine.
+
+Same books, same engine, same replay clock as the Binance face; MEXC accounts are engine accounts keyed by their MEXC
+API key (dev key ``mexc-sim-key``/``mexc-sim-secret``, simulator-only). The market is the real BINANCE recording
+re-encoded into MEXC shapes: DERIVED data, labelled so in :func:`banner`.
+
+Usage::
+
+    sim = Simulator(SimConfig(...)); await sim.start()
+    face = MexcFace(sim); await face.start()     # face.rest_url, face.ws_url
+    ...
+    await face.stop(); await sim.stop()
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from aiohttp import web
+
+from tradingmcp.sim.app import Simulator
+from tradingmcp.sim.http import start_http
+from tradingmcp.sim.mexc import info
+from tradingmcp.sim.mexc.orders import MexcTrading
+from tradingmcp.sim.mexc.public import MarketView
+from tradingmcp.sim.mexc.pushes import MarketPushes, PrivatePushes, Push
+from tradingmcp.sim.mexc.rest import EndpointWindow, ListenKeys, RestState, make_rest_routes
+from tradingmcp.sim.mexc.wire import OrderIds
+from tradingmcp.sim.mexc.ws import WsConfig, WsHub
+
+__all__ = ["MEXC_SIM_KEY", "MEXC_SIM_SECRET", "MexcFace", "MexcFaceConfig", "banner"]
+
+MEXC_SIM_KEY = "mexc-sim-key"
+"""The MEXC face's dev API key (simulator only)."""
+MEXC_SIM_SECRET = "mexc-sim-secret"
+"""Its secret (simulator only; a real secret is never logged)."""
+
+
+@dataclass(frozen=True)
+class MexcFaceConfig:
+    """How to serve the MEXC face.
+
+    Attributes:
+        host: listen address (loopback).
+        port: listen port; 0 picks a free one.
+        api_keys: ``{api_key: secret}``; each gets an engine account with the simulator's ``balances``.
+        max_requests_per_10s: requests per IP per endpoint in 10 s before 429 (MEXC: 500).
+        ws: WebSocket limits (30 topics per connection, 30 s without a subscription…).
+        hang_s: how long the ``hang_after`` test fault holds an answer (s).
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    api_keys: Mapping[str, str] = field(default_factory=lambda: {MEXC_SIM_KEY: MEXC_SIM_SECRET})
+    max_requests_per_10s: int = 500
+    ws: WsConfig = field(default_factory=WsConfig)
+    hang_s: float = 1.0
+
+
+class MexcFace:
+    """The MEXC face of ``sim`` (see the module docstring).
+
+    Attributes:
+        rest: the REST state (``faults``, ``calls``, ``listen_keys`` for tests).
+        hub: WebSocket subscriptions (``connections``, ``cut()``).
+        market: the market push builder (``drop_depth`` injects lost depth pushes).
+        ids: engine ↔ MEXC order ids.
+    """
+
+    def __init__(self, sim: Simulator, config: MexcFaceConfig | None = None) -> None:
+        self.sim = sim
+        self.config = config = config or MexcFaceConfig()
+        symbols = {s: sim.exchange_info.symbol(s) for s in sim.config.symbols}
+        entries = {s: info.symbol_entry(i) for s, i in symbols.items()}
+        rules = {s: info.symbol_rules(i) for s, i in symbols.items()}
+        for key in config.api_keys:
+            if not sim.engine.has_account(key):
+                sim.engine.add_account(key, {a: Decimal(v) for a, v in sim.config.balances.items()})
+        self.ids = OrderIds()
+        self.listen_keys = ListenKeys()
+        self.hub = WsHub(symbols, self.listen_keys.owner, config.ws)
+        view = MarketView(sim.markets, sim.engine, entries, sim.state.server_ms, sim.market_ms)
+        self.rest = RestState(
+            view=view,
+            trading=MexcTrading(sim.engine, rules, self.ids),
+            api_keys=dict(config.api_keys),
+            listen_keys=self.listen_keys,
+            on_engine_events=sim.dispatch_engine_events,
+            limiter=EndpointWindow(config.max_requests_per_10s),
+            hang_s=config.hang_s,
+        )
+        self.market = MarketPushes(sim.markets, self.hub.wants, sim.market_ms)
+        balances: dict[str, dict[str, tuple[Decimal, Decimal]]] = {}
+        for key in config.api_keys:
+            acct = sim.engine.account_of(key)
+            balances[key] = {a: (acct.free_of(a), acct.locked_of(a)) for a in {*acct.free, *acct.locked}}
+        self.private = PrivatePushes(self.ids, balances)
+        self._flush_scheduled = False
+        self._runner: web.AppRunner | None = None
+        self._port = 0
+
+    # ---- urls ------------------------------------------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        """The bound port (after :meth:`start`)."""
+        return self._port
+
+    @property
+    def rest_url(self) -> str:
+        """REST base without ``/api/v3`` (``MexcConfig.rest_url``)."""
+        return f"http://{self.config.host}:{self._port}"
+
+    @property
+    def ws_url(self) -> str:
+        """WebSocket endpoint (``MexcConfig.ws_url``)."""
+        return f"ws://{self.config.host}:{self._port}/ws"
+
+    # ---- taps ------------------------------------------------------------------------------------------------------
+
+    def _on_market(self, stream: str, payload: dict[str, Any]) -> None:
+        self._send(self.market.on_frame(stream, payload))
+        if self.market.dirty and not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        self._send(self.market.flush())
+
+    def _send(self, pushes: list[Push], api_key: str | None = None) -> None:
+        for topic, frame in pushes:
+            self.hub.publish(topic, frame, api_key)
+
+    def _on_events(self, events: list[tuple[str, dict[str, Any]]]) -> None:
+        for api_key, event in events:
+            if api_key in self.config.api_keys:
+                self._send(self.private.on_event(api_key, event), api_key)
+
+    # ---- lifecycle -------------------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Hook into the simulator and bind the port."""
+        app = web.Application()
+        make_rest_routes(app, self.rest)
+        app.router.add_get("/ws", self.hub.handle)
+        self._runner, self._port = await start_http(app, self.config.host, self.config.port)
+        self.sim.market_taps.append(self._on_market)
+        self.sim.event_taps.append(self._on_events)
+
+    async def stop(self) -> None:
+        """Unhook and close every connection."""
+        if self._on_market in self.sim.market_taps:
+            self.sim.market_taps.remove(self._on_market)
+        if self._on_events in self.sim.event_taps:
+            self.sim.event_taps.remove(self._on_events)
+        await self.hub.cut()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> MexcFace:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+
+def banner(face: MexcFace) -> str:
+    """The startup text of the MEXC face: SIMULATED, DERIVED data, URLs and the dev key."""
+    return "\n".join([
+        "=" * 72,
+        "  SIMULATED EXCHANGE (MEXC Spot v3 protocol) -- not a real exchange, no real funds",
+        "  market data DERIVED from the Binance recording, re-encoded into MEXC shapes",
+        "=" * 72,
+        f"  REST:     {face.rest_url}/api/v3",
+        f"  streams:  {face.ws_url} (protobuf)",
+        f"  API keys: {', '.join(face.config.api_keys)} (simulator-only keys)",
+    ])  # fmt: skip
