@@ -9,10 +9,7 @@ from collections.abc import Callable
 import orjson
 import pytest
 
-from tradingmcp.transport import ws
-from tradingmcp.transport.closecodes import EXPLANATIONS, CloseCode
-
-from .helpers import (
+from tests.wire_helpers import (
     OP_CLOSE,
     OP_CONT,
     OP_PING,
@@ -26,6 +23,8 @@ from .helpers import (
     open_raw,
     running,
 )
+from tradingmcp.transport import ws
+from tradingmcp.transport.closecodes import EXPLANATIONS, CloseCode
 
 PING = b'{"jsonrpc":"2.0","id":"x","method":"ping"}'
 

@@ -11,7 +11,7 @@ from tradingmcp.app.cli import build_parser
 from tradingmcp.client.bot.cli import config_from_args
 from tradingmcp.client.bot.config import ConfigError, config_from_dict, load_config
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "bot.example.toml"
+EXAMPLE = Path(__file__).resolve().parents[3] / "bot.example.toml"
 
 
 def test_example_config_loads() -> None:

@@ -16,12 +16,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.wire_helpers import make_app
 from tradingmcp.server.mcp.engine import ServerSession
 from tradingmcp.server.mcp.registry import ToolCallRecord, to_tool_result
 from tradingmcp.server.mcp.toolcall import encode_structured_result
 from tradingmcp.transport import jsonrpc
-
-from .helpers import make_app
 
 json_leaf = st.one_of(
     st.none(), st.booleans(), st.integers(-(2**53), 2**53), st.floats(allow_nan=False), st.text(max_size=8)

@@ -6,13 +6,12 @@ import asyncio
 
 import pytest
 
+from tests.wire_helpers import TIMEOUT_S, Probe, make_app, open_raw, wait_until
 from tradingmcp.client.session import ConnectionLost, connect
 from tradingmcp.server.mcp.registry import Resource
 from tradingmcp.server.wsserver import McpServer, ServerConfig
 from tradingmcp.transport import ws
 from tradingmcp.transport.closecodes import CloseCode
-
-from .helpers import TIMEOUT_S, Probe, make_app, open_raw, wait_until
 
 MODERN_META = {
     "io.modelcontextprotocol/protocolVersion": "2026-07-28",

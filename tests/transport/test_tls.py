@@ -7,11 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.wire_helpers import make_app, running
 from tradingmcp.client.session import connect
 from tradingmcp.transport import ws
 from tradingmcp.transport.tls import client_ssl_context, server_ssl_context, write_dev_certs
-
-from .helpers import make_app, running
 
 
 @pytest.fixture(scope="module")

@@ -6,11 +6,10 @@ from __future__ import annotations
 import asyncio
 import time
 
+from tests.wire_helpers import Probe, make_app, running
 from tradingmcp.client.session import connect
 from tradingmcp.transport import ws
 from tradingmcp.transport.busypoll import BusyPoll, busy_poll
-
-from .helpers import Probe, make_app, running
 
 
 async def test_spins_while_on_and_stops_when_off() -> None:

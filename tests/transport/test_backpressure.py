@@ -10,13 +10,7 @@ from typing import Any
 import orjson
 import pytest
 
-from tradingmcp.client.session import McpClient, connect
-from tradingmcp.server.wsserver import ClientConnection, McpServer
-from tradingmcp.transport import ws
-from tradingmcp.transport.closecodes import CloseCode
-from tradingmcp.transport.jsonrpc import ErrorCode
-
-from .helpers import (
+from tests.wire_helpers import (
     OP_CLOSE,
     OP_TEXT,
     TIMEOUT_S,
@@ -29,6 +23,11 @@ from .helpers import (
     running,
     wait_until,
 )
+from tradingmcp.client.session import McpClient, connect
+from tradingmcp.server.wsserver import ClientConnection, McpServer
+from tradingmcp.transport import ws
+from tradingmcp.transport.closecodes import CloseCode
+from tradingmcp.transport.jsonrpc import ErrorCode
 
 KEY = "ticks:sim:BTCUSDT"
 PAD = "x" * 4000

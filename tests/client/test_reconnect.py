@@ -9,12 +9,11 @@ from collections.abc import Iterable, Mapping
 
 import pytest
 
+from tests.wire_helpers import TIMEOUT_S, Probe, make_app, make_hub, wait_until
 from tradingmcp.client.session import ConnectionLost, connect
 from tradingmcp.server.wsserver import McpServer, ServerConfig
 from tradingmcp.transport import ws
 from tradingmcp.transport.auth import Principal, TokenStore, new_token
-
-from .helpers import TIMEOUT_S, Probe, make_app, make_hub, wait_until
 
 KEY = "ticks:sim:SOLUSDT"
 

@@ -10,11 +10,10 @@ import time
 
 import pytest
 
+from tests.wire_helpers import TIMEOUT_S, Probe, make_app, running, wait_until
 from tradingmcp.client.deadlines import SLACK_S, SendSweep
 from tradingmcp.client.session import RequestTimeout, connect
 from tradingmcp.transport import ws
-
-from .helpers import TIMEOUT_S, Probe, make_app, running, wait_until
 
 LATE_S = 0.25
 """Tolerance for a timer firing late on 2 noisy cores (the sweep itself adds at most one slice)."""

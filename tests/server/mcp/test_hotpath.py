@@ -17,6 +17,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect as sync_connect
 from websockets.typing import Subprotocol
 
+from tests.wire_helpers import ORDER_SCHEMA, TIMEOUT_S, Probe, make_app, running
 from tradingmcp.client.deadlines import SLACK_S, DeadlineQueue
 from tradingmcp.client.session import connect
 from tradingmcp.server.mcp.engine import META_LOG_LEVEL, Call, ServerSession
@@ -25,8 +26,6 @@ from tradingmcp.transport import jsonrpc, ws
 from tradingmcp.transport.auth import Principal, TokenStore, new_token
 from tradingmcp.transport.closecodes import CloseCode
 from tradingmcp.transport.jsonrpc import JsonRpcError, Kind
-
-from .helpers import ORDER_SCHEMA, TIMEOUT_S, Probe, make_app, running
 
 # ---------------------------------------------------------------------------------------------------- schema fast path
 FAST_SCHEMAS: list[dict[str, Any]] = [

@@ -27,12 +27,11 @@ from websockets.sync.client import ClientConnection
 from websockets.sync.client import connect as sync_connect
 from websockets.typing import Subprotocol
 
+from tests.wire_helpers import ORDER_SCHEMA
 from tradingmcp.server.mcp.registry import McpApp
 from tradingmcp.server.wsserver import McpServer, ServerConfig
 from tradingmcp.transport import ws
 from tradingmcp.transport.closecodes import EXPLANATIONS, CloseCode
-
-from .helpers import ORDER_SCHEMA
 
 MAX_MESSAGE_BYTES = 16 << 10
 RECV_TIMEOUT_S = 5.0

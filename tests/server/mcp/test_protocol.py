@@ -9,12 +9,11 @@ from typing import Any
 
 import pytest
 
+from tests.wire_helpers import TIMEOUT_S, Probe, make_app, open_raw, running, wait_until
 from tradingmcp.client.session import McpClient, RequestTimeout, RpcError, connect
 from tradingmcp.server.wsserver import McpServer
 from tradingmcp.transport import ws
 from tradingmcp.transport.jsonrpc import ErrorCode
-
-from .helpers import TIMEOUT_S, Probe, make_app, open_raw, running, wait_until
 
 TOOL_NAMES = {"echo", "place_order", "fail", "slow", "block", "log_both"}
 

@@ -10,12 +10,11 @@ from typing import Any
 
 import pytest
 
+from tests.wire_helpers import TIMEOUT_S, Probe, make_app, make_hub, running, wait_until
 from tradingmcp.client.errors import ConnectionLost
 from tradingmcp.client.session import McpClient, Notification, connect
 from tradingmcp.server.mcp.streams import STREAM_METHOD
 from tradingmcp.transport import ws
-
-from .helpers import TIMEOUT_S, Probe, make_app, make_hub, running, wait_until
 
 KEY = "ticks:sim:BTCUSDT"
 

@@ -7,10 +7,9 @@ import asyncio
 
 import pytest
 
+from tests.wire_helpers import TIMEOUT_S, Probe, RawSocketWs, make_app, make_hub, running, wait_until
 from tradingmcp.client.session import connect
 from tradingmcp.transport import ws
-
-from .helpers import TIMEOUT_S, Probe, RawSocketWs, make_app, make_hub, running, wait_until
 
 KEY = "ticks:sim:ETHUSDT"
 FAST_PINGS = ws.WireOptions(ping_interval_s=0.2, ping_timeout_s=0.2)

@@ -13,13 +13,12 @@ from websockets.asyncio.client import connect as ws_client
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
+from tests.wire_helpers import TIMEOUT_S, RawClient, make_app, open_raw, running
 from tradingmcp.server.mcp.engine import ServerSession
 from tradingmcp.server.wsserver import McpServer
 from tradingmcp.transport import jsonrpc, ws
 from tradingmcp.transport.closecodes import CloseCode
 from tradingmcp.transport.jsonrpc import ErrorCode
-
-from .helpers import TIMEOUT_S, RawClient, make_app, open_raw, running
 
 DEEP = b"[" * 5000 + b"]" * 5000
 DEEP_IN_PARAMS = b'{"jsonrpc":"2.0","id":1,"method":"ping","params":{"a":' + DEEP + b"}}"

@@ -8,12 +8,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from tests.wire_helpers import Recorder, http_upgrade, make_app, open_raw, running
 from tradingmcp.client.session import connect
 from tradingmcp.server.wsserver import McpServer
 from tradingmcp.transport import ws
 from tradingmcp.transport.auth import TokenStore, new_token, presented_token
-
-from .helpers import Recorder, http_upgrade, make_app, open_raw, running
 
 READ_TOKEN = new_token()
 TRADE_TOKEN = new_token()
