@@ -134,6 +134,10 @@ def main(argv: list[str] | None = None) -> int:
         from tradingmcp.benchmarks.coldpath import main as coldpath_main
 
         return coldpath_main(argv[1:])
+    if argv and argv[0] == "readme":  # benchmarks/README.md's figures from result JSON
+        from tradingmcp.benchmarks.readme import main as readme_main
+
+        return readme_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         cfg = config_from_args(args)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tradingmcp.benchmarks import config as C
+from tradingmcp.benchmarks import markdown as md
 from tradingmcp.benchmarks.cli import main
 from tradingmcp.benchmarks.procs import BenchError, Child, kill_all
 
@@ -90,6 +91,22 @@ def test_bench_end_to_end_writes_json_and_png(tmp_path: Path, capsys: pytest.Cap
         assert (met.pop(f"mcp-ws-picows p50 <= 1.5x floor p50 — {where}") is None) == (floor_ok is False)
     assert all(v is not None for v in met.values()), met
     assert multiprocessing.active_children() == []  # every server process was ended
+
+    # benchmarks/README.md's figures regenerate from this JSON; the prose around the markers stays as written
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# prose above\n{md.BEGIN}\nold figures\n{md.END}\nprose below\n", encoding="utf-8")
+    argv = ["readme", "--wire", str(json_path), "--baseline", str(json_path), "--readme", str(readme)]
+    assert main(argv) == 0
+    text = readme.read_text(encoding="utf-8")
+    assert text.startswith("# prose above\n") and text.endswith(f"{md.END}\nprose below\n")
+    assert "old figures" not in text
+    for where in ("split", "same", "spin"):
+        assert f"**tools/call round trip, `{where}`**" in text
+    for name in C.ROUNDTRIP_SCENARIOS:
+        assert f"| {name} | " in text
+    changes = md.compare_rows(doc, doc)
+    assert len(changes) == 3 * 2 * (len(C.ROUNDTRIP_SCENARIOS) - 1)  # every placement, p50 and p99, floor skipped
+    assert f"All {len(changes)} ratios within 10% of the baseline's." in text
 
 
 async def test_child_start_failure_is_reported_and_the_process_ends() -> None:
