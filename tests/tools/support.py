@@ -18,10 +18,10 @@ from typing import Any
 from tradingmcp.app.stack import ExchangeOptions, ExchangeStack
 from tradingmcp.client.session import McpClient, connect
 from tradingmcp.server.audit import AuditConfig
-from tradingmcp.server.builtin import register_builtin_tools
 from tradingmcp.server.mcp.registry import McpApp
 from tradingmcp.server.mcp.streams import StreamHub
-from tradingmcp.server.toolset import ToolsetConfig
+from tradingmcp.server.tools.builtin import register_builtin_tools
+from tradingmcp.server.tools.toolset import ToolsetConfig
 from tradingmcp.server.venues import Venues
 from tradingmcp.server.wsserver import McpServer, ServerConfig
 from tradingmcp.sim.app import Simulator

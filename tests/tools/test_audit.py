@@ -17,7 +17,7 @@ from tradingmcp.server.audit import DB_NAME, AuditConfig
 from tradingmcp.server.exchanges.models import OrderRequest, OrderType, Side
 from tradingmcp.server.mcp.engine import Call
 from tradingmcp.server.mcp.registry import McpApp, Tool
-from tradingmcp.server.toolset import ToolsetConfig
+from tradingmcp.server.tools.toolset import ToolsetConfig
 
 from .support import AUDITOR_TOKEN, READER_TOKEN, TRADER_TOKEN, ToolServer, start_tool_server
 

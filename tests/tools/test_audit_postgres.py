@@ -33,7 +33,7 @@ from tradingmcp.server.audit.pgstore import PostgresStore, query_url
 from tradingmcp.server.audit.store import AuditQuery, safe_url
 from tradingmcp.server.audit.writer import WriteBehind
 from tradingmcp.server.exchanges.models import OrderRequest, OrderType, Side
-from tradingmcp.server.toolset import ToolsetConfig
+from tradingmcp.server.tools.toolset import ToolsetConfig
 
 from .support import READER_TOKEN, TRADER_TOKEN, start_tool_server
 from .test_audit import PLANTED, PLANTED_CONFIRM, PLANTED_NESTED, audit_log, make_every_kind_of_call

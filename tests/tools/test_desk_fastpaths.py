@@ -28,7 +28,7 @@ from tradingmcp.server.exchanges.models import (
     TimeInForce,
 )
 from tradingmcp.server.mcp.registry import ToolError
-from tradingmcp.server.render import fill_json, order_json, plain
+from tradingmcp.server.tools.shapes import fill_json, order_json, plain
 from tradingmcp.server.trading.idempotency import ClientIdRegistry
 from tradingmcp.server.trading.orders import parse_order, replacement_request
 

@@ -18,8 +18,8 @@ from tradingmcp.server.exchanges.models import (
     StreamStatus,
     TimeInForce,
 )
-from tradingmcp.server.live.conditions import Condition
 from tradingmcp.server.live.state import AccountState
+from tradingmcp.server.tools.live.conditions import Condition
 
 
 def order(oid: int, status: OrderStatus, t: int = 1) -> Order:

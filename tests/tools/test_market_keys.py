@@ -9,8 +9,10 @@ import pytest
 
 from tradingmcp.server.exchanges.errors import InvalidSymbol
 from tradingmcp.server.exchanges.models import BookLevel, OrderBookSnapshot, StreamKind, StreamSpec
-from tradingmcp.server.market_data import check_symbol, short, symbols_arg
-from tradingmcp.server.markets import BookCache, parse_stream_key
+from tradingmcp.server.tools.market.args import check_symbol, symbols_arg
+from tradingmcp.server.tools.market.quotes import BookCache
+from tradingmcp.server.tools.market.shapes import short
+from tradingmcp.server.tools.market.streams import parse_stream_key
 from tradingmcp.transport.jsonrpc import JsonRpcError
 
 

@@ -15,7 +15,7 @@ import pytest
 from tradingmcp.app.stack import ExchangeOptions, ExchangeStack
 from tradingmcp.server.mcp.registry import McpApp
 from tradingmcp.server.mcp.streams import StreamHub
-from tradingmcp.server.toolset import ToolsetConfig
+from tradingmcp.server.tools.toolset import ToolsetConfig
 
 from .support import ToolServer, start_tool_server
 

@@ -36,7 +36,7 @@ def test_toolset_config_file_then_environment(tmp_path: Path) -> None:
 
     import pytest
 
-    from tradingmcp.server.toolset import ToolsetConfig
+    from tradingmcp.server.tools.toolset import ToolsetConfig
 
     example = ToolsetConfig.load(Path(__file__).parents[2] / "tradingmcp.example.toml", {})
     assert example.safety.max_order_notional == Decimal(10000)  # the documented defaults are the real ones

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tradingmcp.client.session import McpClient
-from tradingmcp.server.toolset import ToolsetConfig
+from tradingmcp.server.tools.toolset import ToolsetConfig
 from tradingmcp.server.trading import SafetyConfig
 
 from .support import READER_TOKEN, ToolServer, call, ok, start_tool_server

@@ -9,7 +9,7 @@ import asyncio
 from decimal import Decimal
 from pathlib import Path
 
-from tradingmcp.server.toolset import ToolsetConfig
+from tradingmcp.server.tools.toolset import ToolsetConfig
 from tradingmcp.server.trading import SafetyConfig
 
 from .support import start_tool_server

@@ -1,9 +1,9 @@
 """Every MCP tool family a TradingMCP server offers, registered in one place for ``serve``, ``demo`` and the tests.
 
-Families (one module each; the caller registers the built-ins and stream tools of :mod:`builtin`): market data
-(:mod:`markets`,
-:mod:`market_data`), account push streams, resources and ``wait_for_event`` (:mod:`live`), trading behind the safety
-checks (:mod:`trading`), portfolio and P&L (:mod:`portfolio`), and the audit log (:mod:`audit`).
+Families (one package each; the caller registers the built-ins and subscription tools of :mod:`.builtin`): market
+data and market streams (:mod:`.market`), account push streams, resources and ``wait_for_event`` (:mod:`.live`),
+trading behind the safety checks (:mod:`.trading`), portfolio and P&L (:mod:`.portfolio`), and the audit log
+(:mod:`.audit`).
 """
 
 from __future__ import annotations
@@ -15,14 +15,16 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from tradingmcp.server.audit import AuditConfig, AuditLog, install_audit
-from tradingmcp.server.live import Live, register_live_tools
-from tradingmcp.server.market_data import register_market_data_tools
-from tradingmcp.server.markets import MarketBridge, register_market_tools
+from tradingmcp.server.audit import AuditConfig, AuditLog
 from tradingmcp.server.mcp.registry import McpApp
 from tradingmcp.server.mcp.streams import StreamHub
-from tradingmcp.server.portfolio import PortfolioConfig, register_portfolio_tools
-from tradingmcp.server.trading import SafetyConfig, TradingDesk, register_trading_tools
+from tradingmcp.server.portfolio import PortfolioConfig
+from tradingmcp.server.tools.audit import register_audit_tools
+from tradingmcp.server.tools.live import Live, register_live_tools
+from tradingmcp.server.tools.market import MarketBridge, register_market_tools
+from tradingmcp.server.tools.portfolio import register_portfolio_tools
+from tradingmcp.server.tools.trading import register_trading_tools
+from tradingmcp.server.trading import SafetyConfig, TradingDesk
 from tradingmcp.server.venues import Venues
 
 
@@ -109,11 +111,9 @@ class Toolset:
 def build_toolset(app: McpApp, hub: StreamHub, venues: Venues, config: ToolsetConfig | None = None) -> Toolset:
     """Register every tool family on ``app`` for ``venues``; ``await toolset.start()`` before serving."""
     config = config or ToolsetConfig()
-    bridges = [MarketBridge(v.name, v.adapter, hub) for v in venues]
-    register_market_tools(app, venues)
-    register_market_data_tools(app, hub, venues)
+    bridges = register_market_tools(app, hub, venues)
     live = register_live_tools(app, hub, venues)
     desk = register_trading_tools(app, hub, venues, config.safety)
     register_portfolio_tools(app, hub, venues, config.portfolio)
-    audit = install_audit(app, venues, config.audit)
+    audit = register_audit_tools(app, venues, config.audit)
     return Toolset(bridges, live, audit, desk)

@@ -1,10 +1,12 @@
 """Account push streams ``orders:<exchange>[:SYMBOL]`` and ``balances:<exchange>``, fed by the venue's account events.
 
 Every :class:`~tradingmcp.server.exchanges.models.OrderEvent` of the account (Binance ``executionReport``) is pushed on
-``orders:<exchange>`` and on ``orders:<exchange>:<SYMBOL>`` (symbol case-insensitive) as :func:`~tradingmcp.server.render.order_event_json`;
-every :class:`~tradingmcp.server.exchanges.models.BalanceEvent` (``outboundAccountPosition`` / ``balanceUpdate``) on
-``balances:<exchange>`` as :func:`~tradingmcp.server.render.balance_event_json`. Both are lossless (``conflate=False``:
-a slow client gets every fill, in order) with the hub's per-stream ``seq`` (+1 per message, no gaps).
+``orders:<exchange>`` and on ``orders:<exchange>:<SYMBOL>`` (symbol case-insensitive) as
+:func:`~tradingmcp.server.tools.shapes.order_event_json`; every
+:class:`~tradingmcp.server.exchanges.models.BalanceEvent` (``outboundAccountPosition`` / ``balanceUpdate``) on
+``balances:<exchange>`` as :func:`~tradingmcp.server.tools.shapes.balance_event_json`. Both are lossless
+(``conflate=False``: a slow client gets every fill, in order) with the hub's per-stream ``seq`` (+1 per message, no
+gaps).
 
 Wire (``notifications/tradingmcp/stream``)::
 
@@ -20,9 +22,9 @@ starts nothing upstream; an event is rendered only when someone subscribes to on
 from __future__ import annotations
 
 from tradingmcp.server.exchanges.models import BalanceEvent, OrderEvent, UserEvent
-from tradingmcp.server.live.common import SYMBOL_RE
 from tradingmcp.server.mcp.streams import StreamHub, StreamSource
-from tradingmcp.server.render import balance_event_json, order_event_json
+from tradingmcp.server.tools.market.args import SYMBOL_RE
+from tradingmcp.server.tools.shapes import balance_event_json, order_event_json
 from tradingmcp.server.venues import Venue
 from tradingmcp.transport.jsonrpc import ErrorCode, JsonRpcError
 

@@ -21,13 +21,14 @@ from typing import Any
 
 from tradingmcp.server.exchanges.errors import ExchangeError
 from tradingmcp.server.exchanges.models import OrderEvent, UserEvent
-from tradingmcp.server.live.common import SYMBOL_SCHEMA, exchange_error, ticker_json
-from tradingmcp.server.live.conditions import CONDITIONS, MARKET_CONDITIONS, Condition, Outcome
-from tradingmcp.server.live.feeds import InternalSubscriber
 from tradingmcp.server.mcp.engine import Call
 from tradingmcp.server.mcp.registry import McpApp, Tool, ToolError, ToolResult
 from tradingmcp.server.mcp.streams import StreamHub
-from tradingmcp.server.render import order_event_json, order_json
+from tradingmcp.server.tools.live.conditions import CONDITIONS, MARKET_CONDITIONS, Condition, Outcome
+from tradingmcp.server.tools.live.feeds import InternalSubscriber
+from tradingmcp.server.tools.market.args import SYMBOL_SCHEMA, exchange_error
+from tradingmcp.server.tools.market.shapes import ticker_json
+from tradingmcp.server.tools.shapes import order_event_json, order_json
 from tradingmcp.server.venues import Venue, Venues
 from tradingmcp.transport.jsonrpc import JsonRpcError
 

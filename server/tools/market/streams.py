@@ -1,6 +1,6 @@
-"""Exchange → MCP: live market streams fed by an exchange adapter (JSON shapes: :mod:`tradingmcp.server.market_data`).
-The tools ``get_ticker``, ``get_order_book``, ``get_symbol_rules`` live in :mod:`tradingmcp.server.market_tools`
-(re-exported here).
+"""Exchange → MCP: the live market streams fed by an exchange adapter (:class:`MarketBridge`) and their stream keys.
+JSON shapes: :mod:`tradingmcp.server.tools.market.shapes`; the latest best bid/ask of each symbol is also kept for the
+order path in :mod:`tradingmcp.server.live.tickers`.
 
 Stream keys (``subscribe`` tool), symbols case-insensitive:
 
@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-import weakref
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -40,31 +39,13 @@ from tradingmcp.server.exchanges.models import (
     Ticker,
     Trade,
 )
-from tradingmcp.server.market_data import (
-    KLINE_INTERVALS,
-    book_json,
-    check_symbol,
-    kline_json,
-    stats_json,
-    ticker_json,
-    trade_json,
-)
-from tradingmcp.server.market_tools import DEFAULT_BOOK_LEVELS, MAX_BOOK_LEVELS, BookCache, register_market_tools
+from tradingmcp.server.live.tickers import tickers_of
 from tradingmcp.server.mcp.streams import StreamHub, StreamSource
+from tradingmcp.server.tools.market.args import DEFAULT_BOOK_LEVELS, KLINE_INTERVALS, MAX_BOOK_LEVELS, check_symbol
+from tradingmcp.server.tools.market.shapes import book_json, kline_json, stats_json, ticker_json, trade_json
 from tradingmcp.transport.jsonrpc import ErrorCode, JsonRpcError
 
 log = logging.getLogger("tradingmcp.server.markets")
-__all__ = [
-    "DEFAULT_BOOK_LEVELS",
-    "KIND_SPECS",
-    "MAX_BOOK_LEVELS",
-    "BookCache",
-    "MarketBridge",
-    "StreamKey",
-    "live_ticker",
-    "parse_stream_key",
-    "register_market_tools",
-]
 
 KIND_SPECS: dict[str, StreamKind] = {
     "trades": StreamKind.TRADE,
@@ -74,24 +55,6 @@ KIND_SPECS: dict[str, StreamKind] = {
     "ticker_24h": StreamKind.TICKER_24H,
 }
 """Stream-key kind → adapter stream kind."""
-TICKER_MAX_AGE_MS = 2_000
-"""How long a streamed best bid/ask is trusted as a reference price (ms since it arrived): a bookTicker stream only
-sends changes, but a silent stream cannot be told from a dead one, so older quotes are re-read over REST."""
-
-_latest_tickers: weakref.WeakKeyDictionary[ExchangeAdapter, dict[str, tuple[int, Ticker]]] = weakref.WeakKeyDictionary()
-"""adapter → {SYMBOL: (monotonic arrival ns, latest Ticker)}, filled by every :class:`MarketBridge`."""
-
-
-def live_ticker(adapter: ExchangeAdapter, symbol: str, max_age_ms: int = TICKER_MAX_AGE_MS) -> Ticker | None:
-    """The latest best bid/ask of ``symbol`` pushed by ``adapter``'s ``book_ticker`` stream, when one arrived in the
-    last ``max_age_ms`` ms (and the stream did not report a disconnect since); else None (ask REST instead).
-
-    Only symbols with a subscribed ``book_ticker:<exchange>:<SYMBOL>`` stream have one.
-    """
-    entry = _latest_tickers.get(adapter, {}).get(symbol.upper())
-    if entry is None or time.monotonic_ns() - entry[0] > max_age_ms * 1_000_000:
-        return None
-    return entry[1]
 
 
 # --- stream keys and the bridge ------------------------------------------------------------------------------------
@@ -155,8 +118,9 @@ class MarketBridge:
         self._routes: dict[tuple[str, str, str | None], dict[str, int]] = {}  # route -> {hub key: book levels}
         self._refs: dict[StreamSpec, int] = {}
         self._consumer: Consumer | None = None
-        self.tickers: dict[str, tuple[int, Ticker]] = _latest_tickers.setdefault(adapter, {})
-        """Latest best bid/ask per symbol with its monotonic arrival time (ns); read with :func:`live_ticker`."""
+        self.tickers: dict[str, tuple[int, Ticker]] = tickers_of(adapter)
+        """Latest best bid/ask per symbol with its monotonic arrival time (ns); read with
+        :func:`~tradingmcp.server.live.tickers.live_ticker`."""
         for kind in KIND_SPECS:
             hub.add_source(StreamSource(f"{kind}:{name}", f"{kind} of a {name} symbol", self._start, self._stop))
 

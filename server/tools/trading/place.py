@@ -1,5 +1,6 @@
 """Tools that create plain orders (scope ``trade``): ``place_order``, ``preview_order``, ``place_orders_batch``.
-Every one runs the pre-trade checks of :mod:`pretrade` first (``place_oco``/``replace_order``: :mod:`combo_tools`).
+Every one runs the pre-trade checks of :mod:`~tradingmcp.server.trading.pretrade` first
+(``place_oco``/``replace_order``: :mod:`.combo`).
 
 Results follow the tool contract: ``{exchange, mode, order: order_json, duplicate}`` for ``place_order``; errors are
 ``isError`` results whose ``structuredContent.error.code`` is ``filter_failure``, ``safety_<rule>``,
@@ -13,17 +14,11 @@ from typing import Any
 
 from tradingmcp.server.mcp.engine import Call
 from tradingmcp.server.mcp.registry import McpApp, Tool, ToolError, ToolResult
-from tradingmcp.server.render import order_json
+from tradingmcp.server.tools.shapes import order_json
+from tradingmcp.server.tools.trading.schemas import DRY_RUN_SCHEMA, ORDER_FIELDS, TOKEN_SCHEMA
 from tradingmcp.server.trading import safety
 from tradingmcp.server.trading.desk import TradingDesk
-from tradingmcp.server.trading.orders import (
-    DRY_RUN_SCHEMA,
-    ORDER_FIELDS,
-    TOKEN_SCHEMA,
-    parse_order,
-    request_json,
-    request_text,
-)
+from tradingmcp.server.trading.orders import parse_order, request_json, request_text
 from tradingmcp.server.venues import Venue, Venues
 
 

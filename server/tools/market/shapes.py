@@ -1,10 +1,9 @@
-"""Market-data JSON shapes and one-line text renderings, shared by the tools of :mod:`.market_data` and the push
-streams of :mod:`.markets` (pure functions, no I/O).
+"""Market-data JSON shapes and one-line text renderings, shared by the market tools (:mod:`.quotes`, :mod:`.stats`),
+the push streams of :mod:`.streams` and the live resources (pure functions, no I/O).
 
 Prices are decimal strings in the quote asset, ``qty``/``volume`` in the base asset, ``quote_volume`` in the quote
 asset, times in ms since the epoch (UTC). Field meanings follow
-https://developers.binance.com/docs/binance-spot-api-docs/rest-api/market-data-endpoints. Everything here is also
-importable from :mod:`tradingmcp.server.market_data`.
+https://developers.binance.com/docs/binance-spot-api-docs/rest-api/market-data-endpoints.
 """
 
 from __future__ import annotations
@@ -14,13 +13,13 @@ from decimal import Decimal
 from typing import Any
 
 from tradingmcp.server.exchanges.models import Kline, OrderBookSnapshot, ServerStatus, Stats24h, Ticker, Trade
-from tradingmcp.server.render import plain
+from tradingmcp.server.exchanges.wire import plain
 
 MAX_LISTED = 50
 """Longest list of stream names / rate-limit windows in a ``get_server_status`` result."""
 
 
-# --- JSON shapes (shared by the tools and the push streams of :mod:`markets`) ------------------------------------
+# --- JSON shapes (shared by the tools and the push streams of :mod:`.streams`) --------------------------------------
 
 
 def book_json(book: OrderBookSnapshot, levels: int) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from tradingmcp.server.portfolio.export import q8
 from tradingmcp.server.portfolio.ledger import ZERO
 from tradingmcp.server.portfolio.risk import exposures_from_balances, summarize
 from tradingmcp.server.portfolio.valuation import USDT, mark_prices
-from tradingmcp.server.render import balance_json, plain
+from tradingmcp.server.tools.shapes import balance_json, plain
 from tradingmcp.server.venues import Venues
 
 SYMBOL_SCHEMA: dict[str, Any] = {"type": "string", "minLength": 3, "maxLength": 20, "description": "e.g. BTCUSDT"}

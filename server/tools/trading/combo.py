@@ -1,12 +1,13 @@
 """Order tools beyond one plain order (scope ``trade``): ``place_oco`` (one-cancels-the-other) and
 ``replace_order`` (atomic cancel-then-place, Binance ``POST /api/v3/order/cancelReplace``). Both run the pre-trade
-checks of :mod:`pretrade` and the confirmation step like ``place_order``.
+checks of :mod:`~tradingmcp.server.trading.pretrade` and the confirmation step like ``place_order``.
 
-``replace_order`` takes the order to replace from the venue's :class:`~.open_orders.OpenOrderTracker` (kept by the
-server's own replies and the user data stream) when it holds it open, and asks the exchange
-(``GET /api/v3/order``, weight 4) only when it does not. A tracked order that in fact closed a moment ago is safe:
-cancel-replace runs with ``STOP_ON_FAILURE``, so the exchange refuses the cancel and places nothing; the tool then
-asks the exchange and answers ``order_not_open`` like the untracked path does.
+``replace_order`` takes the order to replace from the venue's
+:class:`~tradingmcp.server.trading.open_orders.OpenOrderTracker` (kept by the server's own replies and the user data
+stream) when it holds it open, and asks the exchange (``GET /api/v3/order``, weight 4) only when it does not. A
+tracked order that in fact closed a moment ago is safe: cancel-replace runs with ``STOP_ON_FAILURE``, so the exchange
+refuses the cancel and places nothing; the tool then asks the exchange and answers ``order_not_open`` like the
+untracked path does.
 """
 
 from __future__ import annotations
@@ -27,12 +28,8 @@ from tradingmcp.server.exchanges.models import (
 from tradingmcp.server.exchanges.rules import validate_order
 from tradingmcp.server.mcp.engine import Call
 from tradingmcp.server.mcp.registry import McpApp, Tool, ToolError, ToolResult
-from tradingmcp.server.render import order_json
-from tradingmcp.server.trading import safety
-from tradingmcp.server.trading.desk import TradingDesk
-from tradingmcp.server.trading.errors import filter_failure, tool_error
-from tradingmcp.server.trading.idempotency import check_client_order_id, new_client_order_id
-from tradingmcp.server.trading.orders import (
+from tradingmcp.server.tools.shapes import order_json
+from tradingmcp.server.tools.trading.schemas import (
     CLIENT_ID_SCHEMA,
     DECIMAL_SCHEMA,
     DRY_RUN_SCHEMA,
@@ -40,6 +37,12 @@ from tradingmcp.server.trading.orders import (
     ORDER_ID_SCHEMA,
     SYMBOL_SCHEMA,
     TOKEN_SCHEMA,
+)
+from tradingmcp.server.trading import safety
+from tradingmcp.server.trading.desk import TradingDesk
+from tradingmcp.server.trading.errors import filter_failure, tool_error
+from tradingmcp.server.trading.idempotency import check_client_order_id, new_client_order_id
+from tradingmcp.server.trading.orders import (
     fingerprint,
     order_list_text,
     order_ref,

@@ -1,8 +1,9 @@
-"""The basic market tools ``get_ticker``, ``get_order_book`` and ``get_symbol_rules`` (read scope), and the REST
-depth-snapshot cache behind ``get_order_book`` (JSON shapes and argument schemas: :mod:`tradingmcp.server.market_data`).
+"""The quote tools ``get_ticker``, ``get_order_book`` and ``get_symbol_rules`` (read scope), and the REST
+depth-snapshot cache behind ``get_order_book``. Arguments: :mod:`tradingmcp.server.tools.market.args`; JSON shapes:
+:mod:`tradingmcp.server.tools.market.shapes`.
 
 Prices and quantities are decimal strings (exact, as on the exchange wire); times are ms. The live push streams are in
-:mod:`tradingmcp.server.markets`. Follows
+:mod:`tradingmcp.server.tools.market.streams`. Follows
 https://developers.binance.com/docs/binance-spot-api-docs/rest-api/market-data-endpoints.
 """
 
@@ -15,26 +16,22 @@ from typing import Any
 
 from tradingmcp.server.exchanges.errors import ExchangeError
 from tradingmcp.server.exchanges.models import OrderBookSnapshot
-from tradingmcp.server.market_data import (
+from tradingmcp.server.exchanges.wire import plain
+from tradingmcp.server.mcp.engine import Call
+from tradingmcp.server.mcp.registry import McpApp, Tool, ToolResult
+from tradingmcp.server.tools.market.args import (
+    DEFAULT_BOOK_LEVELS,
+    MAX_BOOK_LEVELS,
     SYMBOL_SCHEMA,
     SYMBOLS_SCHEMA,
-    book_json,
     check_symbol,
     exchange_error,
     per_symbol,
     per_symbol_result,
     symbols_arg,
-    ticker_json,
 )
-from tradingmcp.server.mcp.engine import Call
-from tradingmcp.server.mcp.registry import McpApp, Tool, ToolResult
-from tradingmcp.server.render import plain
+from tradingmcp.server.tools.market.shapes import book_json, ticker_json
 from tradingmcp.server.venues import Venues
-
-MAX_BOOK_LEVELS = 100
-"""Most levels per side a book tool or ``book:`` stream returns."""
-DEFAULT_BOOK_LEVELS = 10
-"""Levels per side when none are asked for."""
 
 BOOK_CACHE_TTL_MS = 1000
 """How long a REST depth snapshot answers ``get_order_book`` for a symbol that has no local book (ms)."""
@@ -99,7 +96,7 @@ def _ticker_text(t: dict[str, Any]) -> str:
     )
 
 
-def register_market_tools(app: McpApp, venues: Venues) -> None:
+def register_quote_tools(app: McpApp, venues: Venues) -> None:
     """``get_ticker``, ``get_order_book``, ``get_symbol_rules`` (read scope), each with an optional ``exchange``."""
     cache = BookCache()
 

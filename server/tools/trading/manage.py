@@ -2,7 +2,8 @@
 ``kill_switch`` (scope ``trade``), and ``get_order``, ``get_open_orders``, ``get_order_history``, ``get_my_trades``,
 ``get_trading_limits`` (scope ``read``).
 
-Each result carries ``exchange``; orders are :func:`render.order_json`, fills :func:`render.fill_json`.
+Each result carries ``exchange``; orders are :func:`~tradingmcp.server.tools.shapes.order_json`, fills
+:func:`~tradingmcp.server.tools.shapes.fill_json`.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from tradingmcp.server.exchanges.errors import ExchangeError
 from tradingmcp.server.exchanges.models import Order
 from tradingmcp.server.mcp.engine import Call
 from tradingmcp.server.mcp.registry import McpApp, Tool, ToolError, ToolResult
-from tradingmcp.server.render import fill_json, order_json, plain
+from tradingmcp.server.tools.shapes import fill_json, order_json, plain
+from tradingmcp.server.tools.trading.schemas import CLIENT_ID_SCHEMA, ORDER_ID_SCHEMA, SYMBOL_SCHEMA
 from tradingmcp.server.trading import safety
 from tradingmcp.server.trading.desk import TradingDesk
 from tradingmcp.server.trading.errors import tool_error
-from tradingmcp.server.trading.orders import CLIENT_ID_SCHEMA, ORDER_ID_SCHEMA, SYMBOL_SCHEMA, order_ref, order_text
+from tradingmcp.server.trading.orders import order_ref, order_text
 from tradingmcp.server.venues import Venue, Venues
 
 MAX_HISTORY = 500

@@ -8,8 +8,8 @@ from typing import Any
 
 from tradingmcp.server.mcp.engine import Call
 from tradingmcp.server.mcp.registry import McpApp, Tool
-from tradingmcp.server.mcp.stream_tools import register_stream_tools
 from tradingmcp.server.mcp.streams import StreamHub
+from tradingmcp.server.tools.subscriptions import register_stream_tools
 
 ECHO_SCHEMA: dict[str, Any] = {"type": "object", "description": "any JSON object; returned unchanged"}
 

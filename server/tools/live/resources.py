@@ -33,11 +33,12 @@ from decimal import Decimal
 from typing import Any
 
 from tradingmcp.server.live.account_cache import AccountCache
-from tradingmcp.server.live.common import SYMBOL_RE, book_json
-from tradingmcp.server.live.feeds import Feed
 from tradingmcp.server.mcp.registry import McpApp, Resource, ResourceTemplate
 from tradingmcp.server.mcp.streams import StreamHub
-from tradingmcp.server.render import balance_json, order_json, plain
+from tradingmcp.server.tools.live.feeds import Feed
+from tradingmcp.server.tools.market.args import SYMBOL_RE
+from tradingmcp.server.tools.market.shapes import book_json
+from tradingmcp.server.tools.shapes import balance_json, order_json, plain
 from tradingmcp.server.venues import Venue, Venues
 from tradingmcp.transport.jsonrpc import ErrorCode, JsonRpcError
 

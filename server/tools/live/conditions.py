@@ -93,7 +93,7 @@ class Condition:
         return None
 
     def matches(self, order: dict[str, Any]) -> bool:
-        """Whether ``order`` (:func:`~tradingmcp.server.render.order_json`) is the awaited order."""
+        """Whether ``order`` (:func:`~tradingmcp.server.tools.shapes.order_json`) is the awaited order."""
         if self.order_id is not None and str(order.get("order_id")) == self.order_id:
             return True
         return self.client_order_id is not None and order.get("client_order_id") == self.client_order_id
