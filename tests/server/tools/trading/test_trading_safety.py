@@ -12,7 +12,7 @@ from pathlib import Path
 from tradingmcp.server.tools.toolset import ToolsetConfig
 from tradingmcp.server.trading import SafetyConfig
 
-from .support import start_tool_server
+from ...support import start_tool_server
 from .test_trading import bid, call, err, ok, resting_buy_price
 
 

@@ -35,7 +35,7 @@ from tradingmcp.server.audit.writer import WriteBehind
 from tradingmcp.server.exchanges.models import OrderRequest, OrderType, Side
 from tradingmcp.server.tools.toolset import ToolsetConfig
 
-from .support import READER_TOKEN, TRADER_TOKEN, start_tool_server
+from ..support import READER_TOKEN, TRADER_TOKEN, start_tool_server
 from .test_audit import PLANTED, PLANTED_CONFIRM, PLANTED_NESTED, audit_log, make_every_kind_of_call
 
 URL_PASSWORD = "pg-password-must-not-show"  # trust auth ignores it; it must never be shown

@@ -8,7 +8,7 @@ import time
 from tradingmcp.server.mcp.registry import ToolCallRecord, to_tool_result
 from tradingmcp.server.metrics import metrics_routes
 
-from .support import ToolServer
+from ..support import ToolServer
 
 N = 20_000
 

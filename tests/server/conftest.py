@@ -1,4 +1,4 @@
-"""Fixtures for the tool tests (see :mod:`support`)."""
+"""Fixtures for the server tests (see :mod:`.support`): ``tool_server``, the whole stack."""
 
 from __future__ import annotations
 

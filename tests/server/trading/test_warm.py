@@ -11,7 +11,7 @@ from typing import Any
 from tradingmcp.server.exchanges.binance.adapter import BinanceAdapter
 from tradingmcp.transport.busypoll import BusyPoll
 
-from .support import ToolServer, ok
+from ..support import ToolServer, ok
 
 
 def _state(ts: ToolServer) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from tradingmcp.server.mcp.registry import McpApp
 from tradingmcp.server.mcp.streams import StreamHub
 from tradingmcp.server.tools.toolset import ToolsetConfig
 
-from .support import ToolServer, start_tool_server
+from ..support import ToolServer, start_tool_server
 
 D = Decimal
 pytestmark = pytest.mark.data

@@ -19,7 +19,7 @@ from tradingmcp.server.mcp.engine import Call
 from tradingmcp.server.mcp.registry import McpApp, Tool
 from tradingmcp.server.tools.toolset import ToolsetConfig
 
-from .support import AUDITOR_TOKEN, READER_TOKEN, TRADER_TOKEN, ToolServer, start_tool_server
+from ..support import AUDITOR_TOKEN, READER_TOKEN, TRADER_TOKEN, ToolServer, start_tool_server
 
 PLANTED = "planted-secret-9f8e7d6c5b4a"
 PLANTED_NESTED = "planted-password-0a1b2c3d"

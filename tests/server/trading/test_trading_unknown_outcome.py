@@ -23,7 +23,7 @@ from tradingmcp.server.mcp.registry import ToolError
 from tradingmcp.server.trading import SafetyConfig, TradingDesk
 from tradingmcp.server.venues import Venue, Venues
 
-from .support import ToolServer
+from ..support import ToolServer
 
 WAIT_S = 15.0
 

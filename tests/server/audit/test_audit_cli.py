@@ -10,7 +10,7 @@ import pytest
 from tradingmcp.app.cli import main
 from tradingmcp.server.audit.cli import parse_time_ms
 
-from .support import ToolServer
+from ..support import ToolServer
 
 
 async def test_cli_prints_rows_of_a_live_database(tool_server: ToolServer, capsys: pytest.CaptureFixture[str]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .support import ToolServer
+from ..support import ToolServer
 
 
 async def test_market_tools_take_an_exchange_argument(tool_server: ToolServer) -> None:
@@ -38,7 +38,7 @@ def test_toolset_config_file_then_environment(tmp_path: Path) -> None:
 
     from tradingmcp.server.tools.toolset import ToolsetConfig
 
-    example = ToolsetConfig.load(Path(__file__).parents[2] / "tradingmcp.example.toml", {})
+    example = ToolsetConfig.load(Path(__file__).parents[3] / "tradingmcp.example.toml", {})
     assert example.safety.max_order_notional == Decimal(10000)  # the documented defaults are the real ones
     assert example.safety == ToolsetConfig().safety
     cfg = tmp_path / "t.toml"

@@ -10,7 +10,7 @@ import pytest
 
 from tradingmcp.client.session import McpClient, RpcError
 
-from .support import READER_TOKEN, ToolServer
+from ...support import READER_TOKEN, ToolServer
 
 MARKET_TOOLS = (
     "get_ticker",

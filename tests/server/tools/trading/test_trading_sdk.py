@@ -9,7 +9,7 @@ from mcp.client import Client
 
 from tradingmcp.client.sdk_transport import websocket_transport
 
-from .support import TRADER_TOKEN, ToolServer
+from ...support import TRADER_TOKEN, ToolServer
 
 WAIT_S = 10.0
 

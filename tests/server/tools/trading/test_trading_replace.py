@@ -29,7 +29,7 @@ from tradingmcp.server.trading.desk import TradingDesk
 from tradingmcp.server.trading.open_orders import OpenOrderTracker
 from tradingmcp.server.venues import Venue
 
-from .support import ToolServer, call, ok, start_tool_server
+from ...support import ToolServer, call, ok, start_tool_server
 
 
 def desk_of(srv: ToolServer) -> TradingDesk:

@@ -17,7 +17,7 @@ from tradingmcp.client.sdk_transport import websocket_transport
 from tradingmcp.client.session import McpClient, RpcError
 from tradingmcp.server.exchanges.models import OrderRequest, OrderType, Side
 
-from .support import TRADER_TOKEN, ToolServer
+from ...support import TRADER_TOKEN, ToolServer
 
 UPDATED = "notifications/resources/updated"
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from tradingmcp.server.exchanges.models import OrderRequest, OrderType, Side
 
-from .support import READER_TOKEN, ToolServer
+from ...support import READER_TOKEN, ToolServer
 
 
 async def step_while(srv: ToolServer, task: asyncio.Task[Any], n: int = 200, rounds: int = 200) -> None:

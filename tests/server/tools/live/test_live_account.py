@@ -9,7 +9,7 @@ from typing import Any
 from tradingmcp.client.session import McpClient, Notification, RpcError
 from tradingmcp.server.exchanges.models import OrderEvent, OrderRequest, OrderType, Side, UserEvent
 
-from .support import ToolServer
+from ...support import ToolServer
 
 STREAM = "notifications/tradingmcp/stream"
 

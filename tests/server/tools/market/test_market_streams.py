@@ -13,7 +13,7 @@ from tradingmcp.client.session import McpClient, RpcError
 from tradingmcp.server.exchanges.models import StreamKind, StreamSpec
 from tradingmcp.server.mcp.streams import STREAM_METHOD
 
-from .support import ToolServer
+from ...support import ToolServer
 
 TIMEOUT_S = 10
 

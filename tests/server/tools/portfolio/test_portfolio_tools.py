@@ -14,7 +14,7 @@ import pytest
 from tradingmcp.client.session import McpClient
 from tradingmcp.server.exchanges.models import Fill, OrderRequest, OrderType, Side
 
-from .support import READER_TOKEN, ToolServer, start_tool_server
+from ...support import READER_TOKEN, ToolServer, start_tool_server
 
 TOL = D("1e-7")
 

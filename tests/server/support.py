@@ -1,5 +1,6 @@
-"""Support for the tool tests: a whole TradingMCP server for tool tests: the simulator on the real recording (manual-step, ``speed=0``: only
-``server.sim.step(n)`` advances the market) → python-binance adapter → every tool family → McpServer on loopback ws.
+"""Support for the server tests: a whole TradingMCP server: the simulator on the real recording (manual-step,
+``speed=0``: only ``server.sim.step(n)`` advances the market) → python-binance adapter → every tool family →
+McpServer on loopback ws.
 
 Two tokens: ``trader`` (scopes read+trade) and ``reader`` (read only). ``tool_server`` uses the default
 :class:`ToolsetConfig`; a test that needs other limits builds its own with ``start_tool_server(data_dir, tmp_path,

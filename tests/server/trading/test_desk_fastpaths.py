@@ -32,7 +32,7 @@ from tradingmcp.server.tools.shapes import fill_json, order_json, plain
 from tradingmcp.server.trading.idempotency import ClientIdRegistry
 from tradingmcp.server.trading.orders import parse_order, replacement_request
 
-from .support import start_tool_server
+from ..support import start_tool_server
 
 D = Decimal
 

@@ -15,7 +15,7 @@ from tradingmcp.client.session import McpClient
 from tradingmcp.server.tools.toolset import ToolsetConfig
 from tradingmcp.server.trading import SafetyConfig
 
-from .support import READER_TOKEN, ToolServer, call, ok, start_tool_server
+from ...support import READER_TOKEN, ToolServer, call, ok, start_tool_server
 
 
 async def err(c: McpClient, tool: str, args: dict[str, Any]) -> dict[str, Any]:
