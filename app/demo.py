@@ -35,10 +35,10 @@ from tradingmcp.client.bot.config import (
     load_config,
 )
 from tradingmcp.server.audit import AuditConfig
-from tradingmcp.server.builtin import register_builtin_tools
 from tradingmcp.server.mcp.registry import McpApp
 from tradingmcp.server.mcp.streams import StreamHub
-from tradingmcp.server.toolset import ToolsetConfig
+from tradingmcp.server.tools.builtin import register_builtin_tools
+from tradingmcp.server.tools.toolset import ToolsetConfig
 from tradingmcp.server.wsserver import McpServer, ServerConfig
 from tradingmcp.transport.auth import TokenStore, new_token
 from tradingmcp.transport.tls import server_ssl_context, write_dev_certs

@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tradingmcp.app.stack import ExchangeOptions, ExchangeStack
-from tradingmcp.server.builtin import register_builtin_tools
 from tradingmcp.server.logs import install_json_logging
 from tradingmcp.server.mcp.registry import McpApp
 from tradingmcp.server.mcp.streams import StreamHub
 from tradingmcp.server.metrics import metrics_routes
-from tradingmcp.server.toolset import ToolsetConfig
+from tradingmcp.server.tools.builtin import register_builtin_tools
+from tradingmcp.server.tools.toolset import ToolsetConfig
 from tradingmcp.server.wsserver import McpServer, ServerConfig, is_loopback
 from tradingmcp.transport.auth import TokenStore, new_token
 from tradingmcp.transport.busypoll import busy_poll

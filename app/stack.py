@@ -24,7 +24,7 @@ from tradingmcp.server.exchanges.mexc.adapter import MexcAdapter
 from tradingmcp.server.exchanges.mexc.config import MexcConfig
 from tradingmcp.server.mcp.registry import McpApp
 from tradingmcp.server.mcp.streams import StreamHub
-from tradingmcp.server.toolset import Toolset, ToolsetConfig, build_toolset
+from tradingmcp.server.tools.toolset import Toolset, ToolsetConfig, build_toolset
 from tradingmcp.server.venues import Mode, Venue, Venues
 from tradingmcp.sim.app import SimConfig, Simulator
 from tradingmcp.sim.config import BINANCE_SIM_KEY, BINANCE_SIM_SECRET

@@ -61,8 +61,8 @@ async def publish_window(publish: Callable[[int], int], t0_ns: int, t1_ns: int, 
 async def mcp_fanout_server() -> tuple[dict[str, Any], dict[str, Handler]]:
     """Our server with the ``bench`` stream kind; commands ``publish(t0_ns, t1_ns, interval_s)``, ``conns``, ``rss``."""
     from tradingmcp.benchmarks.servers import echo_app
-    from tradingmcp.server.mcp.stream_tools import register_stream_tools
     from tradingmcp.server.mcp.streams import StreamHub, StreamSource
+    from tradingmcp.server.tools.subscriptions import register_stream_tools
     from tradingmcp.server.wsserver import McpServer, ServerConfig
     from tradingmcp.transport import ws
 

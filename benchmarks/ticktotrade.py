@@ -54,12 +54,12 @@ from tradingmcp.app.stack import sim_binance_config
 from tradingmcp.client.bot.config import BotConfig, ConnectionConfig, ReportConfig, RiskConfig, SymbolConfig
 from tradingmcp.client.bot.runner import BotRunner
 from tradingmcp.server.audit import AuditConfig
-from tradingmcp.server.builtin import register_builtin_tools
 from tradingmcp.server.exchanges.binance.adapter import BinanceAdapter
 from tradingmcp.server.exchanges.models import OrderRequest
 from tradingmcp.server.mcp.registry import McpApp, ToolCallRecord
 from tradingmcp.server.mcp.streams import StreamHub
-from tradingmcp.server.toolset import ToolsetConfig, build_toolset
+from tradingmcp.server.tools.builtin import register_builtin_tools
+from tradingmcp.server.tools.toolset import ToolsetConfig, build_toolset
 from tradingmcp.server.venues import Venue, Venues
 from tradingmcp.server.wsserver import McpServer, ServerConfig
 from tradingmcp.sim.app import SimConfig, Simulator

@@ -21,8 +21,8 @@ from typing import Any
 import orjson
 
 from tradingmcp.server.mcp.registry import McpApp, ToolError
-from tradingmcp.server.mcp.stream_tools import register_stream_tools
 from tradingmcp.server.mcp.streams import StreamHub, StreamSource
+from tradingmcp.server.tools.subscriptions import register_stream_tools
 from tradingmcp.server.wsserver import McpServer, ServerConfig
 from tradingmcp.transport import ws
 

@@ -1,6 +1,7 @@
 """What the bot knows about one symbol's market, built only from pushed stream data (sans-I/O).
 
-Fed with the ``data`` of ``notifications/tradingmcp/stream`` messages (shapes of :mod:`tradingmcp.server.markets`):
+Fed with the ``data`` of ``notifications/tradingmcp/stream`` messages (shapes of
+:mod:`tradingmcp.server.tools.market.shapes`):
 
 - ``book_ticker:<exchange>:<SYMBOL>`` → ``{symbol, bid, bid_qty, ask, ask_qty, update_id, time_ms}``: best bid/ask;
 - ``book:<exchange>:<SYMBOL>:<levels>`` → ``{symbol, last_update_id, bids: [[price, qty]], asks, ...}``: depth imbalance;

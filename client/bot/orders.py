@@ -3,8 +3,9 @@
 Every order gets a client order id the bot makes itself, ``<prefix><run>x<n>`` (letters and digits only, at most
 :data:`MAX_CLIENT_ID_LENGTH` = 32 characters: MEXC's limit, Binance allows 36; the prefix is ≤ 8 characters, the run id
 ≤ 8 hex digits): a retry of the same action after a reconnect reuses it, so the server returns the existing order
-instead of placing a second one. Pushed order events (``orders:<exchange>``, :func:`tradingmcp.server.render.order_event_json`
-shape) are matched by ``client_order_id`` (the original id, also on cancels) or by ``order_id``.
+instead of placing a second one. Pushed order events (``orders:<exchange>``,
+:func:`tradingmcp.server.tools.shapes.order_event_json` shape) are matched by ``client_order_id`` (the original id,
+also on cancels) or by ``order_id``.
 
 Lifecycle of a :class:`TrackedOrder`: ``pending`` (sent, no answer yet) → ``open`` (NEW / PARTIALLY_FILLED) → ``done``
 (FILLED, CANCELED, EXPIRED, REJECTED...). ``unknown`` marks a send whose answer was lost with the connection; it is

@@ -1,10 +1,11 @@
 """The audit log: every tool call and order event, append-only (SQLite WAL, or PostgreSQL when a URL is configured),
-written behind the hot path.
+written behind the hot path. Its MCP tool ``get_audit_log`` is in :mod:`tradingmcp.server.tools.audit`; the
+``tradingmcp audit`` command in :mod:`.cli`.
 
 :func:`install_audit` adds an observer to ``app.observers`` (each finished ``tools/call``: a ``deque.append``, nothing
-else on the event loop), a listener on each venue's account event bus (every ``OrderEvent``) and the ``get_audit_log``
-tool. A writer thread redacts secrets, encodes and inserts in batches (:mod:`.writer`); :meth:`AuditLog.close`
-writes everything still queued. Rows and columns: :mod:`.entries`; the database: :mod:`.store` (SQLite) or
+else on the event loop) and a listener on each venue's account event bus (every ``OrderEvent``). A writer thread
+redacts secrets, encodes and inserts in batches (:mod:`.writer`); :meth:`AuditLog.close` writes everything still
+queued. Rows and columns: :mod:`.entries`; the database: :mod:`.store` (SQLite) or
 :mod:`.pgstore` (PostgreSQL, ``AuditConfig.postgres_url``).
 """
 
@@ -20,7 +21,6 @@ from typing import Any
 
 from tradingmcp.server.audit.entries import AuditItem, OrderEventItem, Row, to_row
 from tradingmcp.server.audit.store import DB_NAME, AuditPage, AuditQuery, AuditStore, SqliteStore, query_file, safe_url
-from tradingmcp.server.audit.tool import register_audit_tool
 from tradingmcp.server.audit.writer import WriteBehind
 from tradingmcp.server.exchanges.models import OrderEvent, UserEvent
 from tradingmcp.server.mcp.registry import McpApp
@@ -98,7 +98,6 @@ class AuditLog:
         self.app.observers.append(self._observer)
         for venue in self.venues:
             self._removers.append(venue.user.add_listener(self._order_listener(venue)))
-        register_audit_tool(self.app, self.venues, self.flush, self.query)
 
     def _order_listener(self, venue: Venue) -> Callable[[UserEvent], None]:
         submit, name, mode = self.writer.submit, venue.name, venue.mode
@@ -181,7 +180,8 @@ class AuditLog:
 
 
 def install_audit(app: McpApp, venues: Venues, config: AuditConfig) -> AuditLog:
-    """Observe every tool call of ``app`` and every order event of ``venues``; register ``get_audit_log``.
+    """Observe every tool call of ``app`` and every order event of ``venues`` (nothing when ``config.enabled`` is
+    False).
 
     Returns the :class:`AuditLog` (``await start()`` before serving, ``await close()`` at shutdown; entries queued
     before ``start`` are written once it runs).

@@ -24,7 +24,7 @@ from tradingmcp.server.audit.redact import redact, redacted_json, truncate
 from tradingmcp.server.exchanges.models import OrderEvent
 from tradingmcp.server.logs import redact_text
 from tradingmcp.server.mcp.registry import ToolCallRecord
-from tradingmcp.server.render import fill_json, order_event_json
+from tradingmcp.server.tools.shapes import fill_json, order_event_json
 from tradingmcp.server.venues import Venues
 
 COLUMNS = (

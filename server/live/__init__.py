@@ -1,54 +1,8 @@
-"""Account push streams (``orders:``/``balances:``), market resources (``ticker://``, ``book://``) and ``wait_for_event``.
+"""Live state of each venue, kept current by its streams (no MCP here; the live tools are in
+:mod:`tradingmcp.server.tools.live`).
 
-* :mod:`.account`: push streams ``orders:<exchange>[:SYMBOL]`` and ``balances:<exchange>`` (lossless);
-* :mod:`.resources`: ``ticker://``, ``book://``, ``account://<exchange>/balances``, ``orders://<exchange>/open``
-  (read, subscribe → ``notifications/resources/updated``), over :mod:`.account_cache` (+ :mod:`.state`) and
-  :mod:`.feeds` (internal subscribers of the shared streams);
-* :mod:`.wait`: the ``wait_for_event`` tool (conditions in :mod:`.conditions`).
+* :mod:`.state`: an account's balances and open orders from a snapshot plus the account events since (sans-I/O);
+* :mod:`.account_cache`: the asyncio shell that seeds and follows that state for one venue;
+* :mod:`.tickers`: the latest best bid/ask of each symbol pushed by the market streams (the order path's live
+  reference quote).
 """
-
-from __future__ import annotations
-
-from dataclasses import dataclass
-
-from tradingmcp.server.live.account import AccountStreams
-from tradingmcp.server.live.account_cache import AccountCache
-from tradingmcp.server.live.resources import LiveResources
-from tradingmcp.server.live.wait import register_wait_tool
-from tradingmcp.server.mcp.registry import McpApp
-from tradingmcp.server.mcp.streams import StreamHub
-from tradingmcp.server.venues import Venues
-
-__all__ = ["AccountCache", "AccountStreams", "Live", "LiveResources", "register_live_tools"]
-
-
-@dataclass
-class Live:
-    """What :func:`register_live_tools` set up: per venue the account streams and account cache, and the resources."""
-
-    streams: dict[str, AccountStreams]
-    accounts: dict[str, AccountCache]
-    resources: LiveResources
-
-    async def close(self) -> None:
-        """Stop the resources' internal market subscriptions and the account caches (server shutdown)."""
-        for market in self.resources.markets.values():
-            market.feed.close()
-        for cache in self.accounts.values():
-            await cache.close()
-        for streams in self.streams.values():
-            streams.remove_listener()
-
-
-def register_live_tools(app: McpApp, hub: StreamHub, venues: Venues) -> Live:
-    """Register the account streams, live resources and ``wait_for_event`` for ``venues``.
-
-    Call before the venues' user buses start (as :func:`~tradingmcp.server.toolset.build_toolset` does) so that no
-    account event is missed; the account caches seed themselves when each user data stream reports ``connected``.
-    """
-    streams = {v.name: AccountStreams(v, hub) for v in venues}
-    accounts = {v.name: AccountCache(v) for v in venues}
-    resources = LiveResources(hub, venues, accounts)
-    resources.register(app)
-    register_wait_tool(app, hub, venues)
-    return Live(streams, accounts, resources)

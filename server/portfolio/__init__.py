@@ -1,9 +1,10 @@
-"""Portfolio tools: balances valued in USDT, positions and P&L from fills, trade export, risk metrics.
+"""The portfolio behind the portfolio tools (:mod:`tradingmcp.server.tools.portfolio`): balances valued in USDT,
+positions and P&L from fills, risk metrics, trade export.
 
-Tools (read scope): ``get_balances``, ``get_positions``, ``get_pnl``, ``get_risk_metrics``
-(:mod:`.tools`), ``export_trades`` and the resource template ``trades://{exchange}/{symbol}.csv`` (:mod:`.export_tools`).
 Each venue has a :class:`~.account.VenuePortfolio` (fills ledger fed by the account's user events, backfilled from
 ``myTrades``; see :mod:`.ledger` for the P&L method: average cost, fees included, realized on reductions).
+:mod:`.valuation` prices assets in USDT, :mod:`.risk` computes the risk metrics, :mod:`.export` writes fills as CSV
+inside the export directory; :class:`PortfolioConfig` holds their settings.
 """
 
 from __future__ import annotations
@@ -11,14 +12,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from tradingmcp.server.mcp.registry import McpApp
-from tradingmcp.server.mcp.streams import StreamHub
 from tradingmcp.server.portfolio.account import VenuePortfolio
-from tradingmcp.server.portfolio.export_tools import register_export
-from tradingmcp.server.portfolio.tools import register_tools
-from tradingmcp.server.venues import Venues
 
 
 def default_export_dir() -> Path:
@@ -43,22 +38,4 @@ class PortfolioConfig:
     max_equity_samples: int = 10_000
 
 
-def register_portfolio_tools(
-    app: McpApp, hub: StreamHub, venues: Venues, config: PortfolioConfig | None = None
-) -> dict[str, VenuePortfolio]:
-    """Register the portfolio tools (read scope) for ``venues``; returns each venue's portfolio by name.
-
-    Call before the venues' user buses start, so the ledgers see every account event.
-    """
-    config = config or PortfolioConfig()
-    portfolios = {v.name: VenuePortfolio(v, config.backfill_limit, config.max_equity_samples) for v in venues}
-
-    def portfolio_of(args: dict[str, Any]) -> VenuePortfolio:
-        return portfolios[venues.for_args(args).name]
-
-    register_tools(app, venues, portfolio_of)
-    register_export(app, venues, portfolio_of, config.export_dir, config.export_max_rows)
-    return portfolios
-
-
-__all__ = ["PortfolioConfig", "VenuePortfolio", "default_export_dir", "register_portfolio_tools"]
+__all__ = ["PortfolioConfig", "VenuePortfolio", "default_export_dir"]

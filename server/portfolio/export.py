@@ -33,8 +33,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
+from tradingmcp.server.exchanges.wire import plain
 from tradingmcp.server.portfolio.ledger import FillEffect
-from tradingmcp.server.render import plain
 
 COLUMNS = (
     "time_ms",

@@ -11,8 +11,8 @@ from typing import Any
 
 from tradingmcp.server.exchanges.errors import ExchangeError, FilterFailure
 from tradingmcp.server.exchanges.rules import OrderRuleError, RuleViolation
+from tradingmcp.server.exchanges.wire import plain
 from tradingmcp.server.mcp.registry import ToolError
-from tradingmcp.server.render import plain
 
 
 def violation_json(v: RuleViolation) -> dict[str, Any]:

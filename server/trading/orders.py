@@ -1,4 +1,6 @@
-"""Tool arguments → :class:`OrderRequest`, and the short texts and JSON of orders (sans-I/O).
+"""Tool arguments → :class:`OrderRequest`, and the short texts and JSON of orders (sans-I/O): the order path's input,
+shared by the trading tools, the desk (fingerprints, duplicate checks) and the order-path warmer (which re-runs
+:func:`parse_order`). The arguments' JSON Schemas are in :mod:`tradingmcp.server.tools.trading.schemas`.
 
 Argument names follow the tool contract (``quantity`` in the base asset, ``quote_quantity`` in the quote asset for
 MARKET orders only, ``price``/``stop_price`` in the quote asset, ``time_in_force`` GTC|IOC|FOK). Decimals are given
@@ -13,12 +15,9 @@ from typing import Any
 
 from tradingmcp.server.exchanges.models import Order, OrderList, OrderRequest, OrderType, Side, TimeInForce
 from tradingmcp.server.exchanges.rules import PRICED_TYPES
+from tradingmcp.server.exchanges.wire import plain
 from tradingmcp.server.mcp.registry import ToolError
-from tradingmcp.server.render import plain
 from tradingmcp.server.trading.idempotency import check_client_order_id, new_client_order_id
-
-PLACE_TYPES = ("MARKET", "LIMIT", "LIMIT_MAKER", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT")
-"""Order types ``place_order`` accepts."""
 
 _NAN = Decimal("NaN")
 _ZERO = Decimal(0)
@@ -27,38 +26,6 @@ _TIME_IN_FORCE = {t.value: t for t in TimeInForce}
 _SIDES = {s.value: s for s in Side}
 """Enum members by wire value: a dict lookup instead of the enum call on every order (unknown values still go
 through the enum call, which raises ``ValueError`` as before)."""
-
-DECIMAL_SCHEMA: dict[str, Any] = {"type": ["string", "number"], "description": 'decimal, e.g. "0.001"'}
-SYMBOL_SCHEMA: dict[str, Any] = {"type": "string", "minLength": 3, "maxLength": 20, "description": "e.g. BTCUSDT"}
-CLIENT_ID_SCHEMA: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": 36}
-ORDER_ID_SCHEMA: dict[str, Any] = {"type": ["integer", "string"], "description": "exchange order id"}
-
-TOKEN_SCHEMA: dict[str, Any] = {
-    "type": "string",
-    "maxLength": 100,
-    "description": "token from preview_order; needed when the order's notional is above the confirmation threshold",
-}
-DRY_RUN_SCHEMA: dict[str, Any] = {
-    "type": "boolean",
-    "description": "validate and run every check (and the exchange's order test) but place nothing",
-}
-
-ORDER_FIELDS: dict[str, Any] = {
-    "symbol": SYMBOL_SCHEMA,
-    "side": {"type": "string", "enum": ["BUY", "SELL"]},
-    "type": {"type": "string", "enum": list(PLACE_TYPES), "description": "default LIMIT when price is given"},
-    "quantity": {**DECIMAL_SCHEMA, "description": "amount in the base asset (e.g. BTC), decimal string"},
-    "quote_quantity": {**DECIMAL_SCHEMA, "description": "MARKET only: amount to spend/receive in the quote asset"},
-    "price": {**DECIMAL_SCHEMA, "description": "limit price in the quote asset"},
-    "stop_price": {**DECIMAL_SCHEMA, "description": "trigger price of STOP_LOSS_LIMIT/TAKE_PROFIT_LIMIT"},
-    "time_in_force": {"type": "string", "enum": ["GTC", "IOC", "FOK"], "description": "default GTC"},
-    "client_order_id": {
-        **CLIENT_ID_SCHEMA,
-        "description": "your id for the order (1-36 of [A-Za-z0-9-_]); a retry with the same id never places a "
-        "second order. Generated when absent.",
-    },
-}
-"""JSON Schema properties of one new order (shared by place_order, preview_order and the batch items)."""
 
 
 def _not_positive(name: str, raw: object) -> ToolError:

@@ -12,8 +12,8 @@ Order of checks (cheapest and most fundamental first; the first failure is repor
 
 The reference quote (best bid/ask: the mid for the price band and filters, the touch for a MARKET notional) is the
 live one from the server's ``book_ticker:<exchange>:<SYMBOL>`` stream when the symbol is subscribed and a quote
-arrived within :data:`~tradingmcp.server.markets.TICKER_MAX_AGE_MS` (2 s); otherwise ``GET /api/v3/ticker/bookTicker``
-(one REST round trip, weight 2). ``CheckedOrder.reference_source`` says which.
+arrived within :data:`~tradingmcp.server.live.tickers.TICKER_MAX_AGE_MS` (2 s); otherwise
+``GET /api/v3/ticker/bookTicker`` (one REST round trip, weight 2). ``CheckedOrder.reference_source`` says which.
 
 Nothing here sends an order.
 """
@@ -33,8 +33,8 @@ from tradingmcp.server.exchanges.models import (
     TimeInForce,
 )
 from tradingmcp.server.exchanges.rules import validate_order
-from tradingmcp.server.markets import live_ticker
-from tradingmcp.server.render import plain
+from tradingmcp.server.exchanges.wire import plain
+from tradingmcp.server.live.tickers import live_ticker
 from tradingmcp.server.trading import safety
 from tradingmcp.server.trading.errors import filter_failure, tool_error
 from tradingmcp.server.trading.idempotency import ClientIdRegistry

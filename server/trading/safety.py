@@ -31,8 +31,8 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from tradingmcp.server.exchanges.wire import plain
 from tradingmcp.server.mcp.registry import ToolError
-from tradingmcp.server.render import plain
 
 ENV_PREFIX = "TRADINGMCP_SAFETY_"
 """Environment variables ``TRADINGMCP_SAFETY_<FIELD>`` (upper case) override the TOML file, e.g.

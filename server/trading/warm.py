@@ -25,7 +25,7 @@ from typing import Any
 
 from tradingmcp.server.exchanges.models import Order
 from tradingmcp.server.exchanges.rules import validate_order
-from tradingmcp.server.render import order_json
+from tradingmcp.server.tools.shapes import order_json
 from tradingmcp.server.trading.orders import parse_order, request_text
 from tradingmcp.server.trading.pretrade import CheckedOrder, notional_of
 from tradingmcp.server.venues import Venue

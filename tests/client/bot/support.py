@@ -16,10 +16,10 @@ from pathlib import Path
 
 from tradingmcp.app.stack import ExchangeOptions, ExchangeStack
 from tradingmcp.client.bot.config import BotConfig, ConnectionConfig, ReportConfig, RiskConfig, SymbolConfig
-from tradingmcp.server.builtin import register_builtin_tools
 from tradingmcp.server.mcp.registry import McpApp
 from tradingmcp.server.mcp.streams import StreamHub
-from tradingmcp.server.toolset import ToolsetConfig
+from tradingmcp.server.tools.builtin import register_builtin_tools
+from tradingmcp.server.tools.toolset import ToolsetConfig
 from tradingmcp.server.wsserver import McpServer, ServerConfig
 from tradingmcp.sim.app import Simulator
 from tradingmcp.transport.auth import TokenStore

@@ -119,11 +119,15 @@ def test_observers_see_every_call_and_do_not_change_the_answers() -> None:
 
 
 @pytest.mark.parametrize(
-    "module", ["protocol", "call", "registry", "toolcall", "methods", "resources", "engine", "stream_tools"]
+    "module",
+    [
+        *(f"mcp.{m}" for m in ("protocol", "call", "registry", "toolcall", "methods", "resources", "engine")),
+        "tools.subscriptions",
+    ],
 )
 def test_each_engine_module_imports_on_its_own(module: str) -> None:
     """A fresh interpreter imports each module first: an import cycle would fail here."""
-    name = f"tradingmcp.server.mcp.{module}"
+    name = f"tradingmcp.server.{module}"
     assert importlib.util.find_spec(name) is not None
     command = [sys.executable, "-c", f"import {name}"]
     done = subprocess.run(command, check=False, capture_output=True, text=True, timeout=60)

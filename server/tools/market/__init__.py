@@ -1,0 +1,29 @@
+"""The market tool family (read scope): quotes, statistics and live market streams of each venue.
+
+* :mod:`.quotes`: ``get_ticker``, ``get_order_book`` (with its REST snapshot cache), ``get_symbol_rules``;
+* :mod:`.stats`: ``get_24h_stats``, ``get_recent_trades``, ``get_klines``, ``get_server_status``;
+* :mod:`.streams`: the push streams ``trades:``, ``book_ticker:``, ``book:``, ``klines:``, ``ticker_24h:`` fed by
+  each venue's adapter (:class:`~.streams.MarketBridge`);
+* :mod:`.args`: argument schemas and checks shared by the tools and the stream keys; :mod:`.shapes`: the JSON shapes
+  and text renderings shared by the tools, the streams and the live resources.
+"""
+
+from __future__ import annotations
+
+from tradingmcp.server.mcp.registry import McpApp
+from tradingmcp.server.mcp.streams import StreamHub
+from tradingmcp.server.tools.market.quotes import register_quote_tools
+from tradingmcp.server.tools.market.stats import register_stats_tools
+from tradingmcp.server.tools.market.streams import MarketBridge
+from tradingmcp.server.venues import Venues
+
+__all__ = ["MarketBridge", "register_market_tools"]
+
+
+def register_market_tools(app: McpApp, hub: StreamHub, venues: Venues) -> list[MarketBridge]:
+    """Offer each venue's market streams on ``hub`` and register the market tools on ``app``; returns the bridges
+    (``await bridge.start()`` each before serving, ``close()`` at shutdown)."""
+    bridges = [MarketBridge(v.name, v.adapter, hub) for v in venues]
+    register_quote_tools(app, venues)
+    register_stats_tools(app, hub, venues)
+    return bridges

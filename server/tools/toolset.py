@@ -1,0 +1,119 @@
+"""Every MCP tool family a TradingMCP server offers, registered in one place for ``serve``, ``demo`` and the tests.
+
+Families (one package each; the caller registers the built-ins and subscription tools of :mod:`.builtin`): market
+data and market streams (:mod:`.market`), account push streams, resources and ``wait_for_event`` (:mod:`.live`),
+trading behind the safety checks (:mod:`.trading`), portfolio and P&L (:mod:`.portfolio`), and the audit log
+(:mod:`.audit`).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from tradingmcp.server.audit import AuditConfig, AuditLog
+from tradingmcp.server.mcp.registry import McpApp
+from tradingmcp.server.mcp.streams import StreamHub
+from tradingmcp.server.portfolio import PortfolioConfig
+from tradingmcp.server.tools.audit import register_audit_tools
+from tradingmcp.server.tools.live import Live, register_live_tools
+from tradingmcp.server.tools.market import MarketBridge, register_market_tools
+from tradingmcp.server.tools.portfolio import register_portfolio_tools
+from tradingmcp.server.tools.trading import register_trading_tools
+from tradingmcp.server.trading import SafetyConfig, TradingDesk
+from tradingmcp.server.venues import Venues
+
+
+@dataclass(frozen=True)
+class ToolsetConfig:
+    """Settings of the tool families: ``safety`` (trading limits), ``audit`` (where the audit log goes),
+    ``portfolio`` (export directory, backfill depth).
+
+    :meth:`load` reads them from one TOML file with ``[safety]``, ``[audit]`` and ``[portfolio]`` tables (see
+    ``tradingmcp.example.toml``), then the environment: ``TRADINGMCP_SAFETY_<FIELD>`` (see :class:`SafetyConfig`),
+    ``TRADINGMCP_DATA_DIR`` (audit database directory), ``TRADINGMCP_AUDIT_URL`` (PostgreSQL URL for the audit log),
+    ``TRADINGMCP_EXPORT_DIR`` (where ``export_trades`` may write).
+    """
+
+    safety: SafetyConfig = field(default_factory=SafetyConfig)
+    audit: AuditConfig = field(default_factory=AuditConfig)
+    portfolio: PortfolioConfig = field(default_factory=PortfolioConfig)
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> ToolsetConfig:
+        """Defaults, then the TOML file (when given), then the environment.
+
+        Raises:
+            OSError: the file cannot be read. ValueError: bad TOML, an unknown key or a bad value.
+        """
+        env = os.environ if environ is None else environ
+        doc: dict[str, Any] = {}
+        if path is not None:
+            with open(path, "rb") as fh:
+                doc = tomllib.load(fh)
+            unknown = set(doc) - {"safety", "audit", "portfolio"}
+            if unknown:
+                raise ValueError(f"{path}: unknown table(s) {sorted(unknown)}; expected safety, audit, portfolio")
+        safety = SafetyConfig.from_env(env, SafetyConfig.from_mapping(doc.get("safety", {})))
+        audit_doc = dict(doc.get("audit", {}))
+        audit = AuditConfig(
+            data_dir=_path(env.get("TRADINGMCP_DATA_DIR") or audit_doc.pop("data_dir", None)),
+            enabled=bool(audit_doc.pop("enabled", True)),
+            postgres_url=env.get("TRADINGMCP_AUDIT_URL") or audit_doc.pop("postgres_url", None),
+        )
+        if audit_doc:
+            raise ValueError(f"[audit]: unknown key(s) {sorted(audit_doc)}; expected data_dir, enabled, postgres_url")
+        portfolio_doc = dict(doc.get("portfolio", {}))
+        export_dir = _path(env.get("TRADINGMCP_EXPORT_DIR") or portfolio_doc.pop("export_dir", None))
+        try:
+            portfolio = PortfolioConfig(**portfolio_doc)
+        except TypeError as exc:
+            raise ValueError(f"[portfolio]: {exc}") from None
+        if export_dir is not None:
+            portfolio = replace(portfolio, export_dir=export_dir)
+        return cls(safety=safety, audit=audit, portfolio=portfolio)
+
+
+def _path(value: object) -> Path | None:
+    return Path(str(value)) if value else None
+
+
+@dataclass
+class Toolset:
+    """What :func:`build_toolset` made: the bridges feeding market streams, the live feeds, the audit log and the
+    trading desk."""
+
+    bridges: list[MarketBridge]
+    live: Live
+    audit: AuditLog
+    desk: TradingDesk | None = None
+
+    async def start(self) -> None:
+        """Start the audit log and the bridges, and seed the desk's open-order counts (after the venues' user data
+        streams started, so no order on the order path pays ``GET /api/v3/openOrders``)."""
+        await self.audit.start()
+        for bridge in self.bridges:
+            await bridge.start()
+        if self.desk is not None:
+            await self.desk.seed_open_orders()
+
+    async def close(self) -> None:
+        for bridge in self.bridges:
+            await bridge.close()
+        await self.live.close()
+        await self.audit.close()  # last: flushes every queued entry, including the shutdown's own events
+
+
+def build_toolset(app: McpApp, hub: StreamHub, venues: Venues, config: ToolsetConfig | None = None) -> Toolset:
+    """Register every tool family on ``app`` for ``venues``; ``await toolset.start()`` before serving."""
+    config = config or ToolsetConfig()
+    bridges = register_market_tools(app, hub, venues)
+    live = register_live_tools(app, hub, venues)
+    desk = register_trading_tools(app, hub, venues, config.safety)
+    register_portfolio_tools(app, hub, venues, config.portfolio)
+    audit = register_audit_tools(app, venues, config.audit)
+    return Toolset(bridges, live, audit, desk)
