@@ -16,7 +16,8 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from tradingmcp.server.exchanges.errors import ExchangeError
+from tradingmcp.server.exchanges.base import ExchangeAdapter
+from tradingmcp.server.exchanges.errors import ExchangeError, InvalidSymbol
 from tradingmcp.server.exchanges.models import Stats24h
 from tradingmcp.server.market_json import (
     KLINE_COLUMNS,
@@ -61,6 +62,7 @@ __all__ = [
     "kline_json",
     "kline_row",
     "klines_text",
+    "listed_symbol",
     "per_symbol",
     "register_market_data_tools",
     "short",
@@ -108,7 +110,7 @@ def check_symbol(value: str, path: str = "symbol") -> str:
     Raises:
         JsonRpcError: -32602 naming ``arguments.<path>`` when it is not a legal symbol.
     """
-    if not _SYMBOL_RE.match(value):
+    if not _SYMBOL_RE.fullmatch(value):
         raise invalid(path, f"{value!r} is not a symbol (letters and digits, e.g. BTCUSDT)")
     return value.upper()
 
@@ -130,6 +132,24 @@ def symbols_arg(args: dict[str, Any]) -> tuple[list[str], bool]:
         return [check_symbol(args["symbol"])], False
     out = [check_symbol(s, f"symbols[{i}]") for i, s in enumerate(args["symbols"])]
     return list(dict.fromkeys(out)), True
+
+
+async def listed_symbol(adapter: ExchangeAdapter, exchange: str, key: str, symbol: str) -> None:
+    """Check that ``exchange`` lists ``symbol`` (its cached exchange info) before stream ``key`` starts: an exchange
+    stream of an unknown symbol subscribes fine and then stays silent forever.
+
+    Raises:
+        JsonRpcError: -32602 naming ``key`` when the exchange does not list ``symbol``.
+        ExchangeError: exchange info could not be read.
+    """
+    try:
+        await adapter.symbol_rules(symbol)
+    except InvalidSymbol:
+        raise JsonRpcError(
+            ErrorCode.INVALID_PARAMS,
+            f"Invalid symbol {symbol!r} in stream {key!r}: {exchange} does not list it",
+            {"stream": key, "path": "stream"},
+        ) from None
 
 
 def exchange_error(exc: ExchangeError, symbol: str | None = None) -> ToolError:
@@ -285,7 +305,7 @@ def register_market_data_tools(app: McpApp, hub: StreamHub, venues: Venues) -> N
             get_24h_stats,
             _object_schema(
                 {"symbol": SYMBOL_SCHEMA, "symbols": SYMBOLS_SCHEMA, "exchange": exchange},
-                anyOf=[{"required": ["symbol"]}, {"required": ["symbols"]}],
+                oneOf=[{"required": ["symbol"]}, {"required": ["symbols"]}],
             ),
         )
     )

@@ -45,6 +45,7 @@ from tradingmcp.server.market_data import (
     book_json,
     check_symbol,
     kline_json,
+    listed_symbol,
     stats_json,
     ticker_json,
     trade_json,
@@ -171,6 +172,7 @@ class MarketBridge:
     async def _start(self, key: str) -> None:
         sk = self.parse_key(key)
         spec = sk.spec
+        await listed_symbol(self.adapter, self.name, key, spec.symbol)
         self._refs[spec] = self._refs.get(spec, 0) + 1
         if self._refs[spec] == 1:
             try:
