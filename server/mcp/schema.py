@@ -160,6 +160,12 @@ def too_deep(value: Any, limit: int = MAX_ARGUMENT_DEPTH) -> bool:
 
     Iterative, so any depth the JSON parser produced is measured without recursion.
     """
+    if type(value) is dict:  # the common case first: an arguments object of scalars
+        for child in value.values():
+            if type(child) is dict or type(child) is list:
+                break
+        else:
+            return False
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         node, level = stack.pop()
