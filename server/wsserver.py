@@ -5,9 +5,11 @@ Connection setup (documented for custom clients, as the MCP spec asks of custom 
 1. ``GET /mcp`` (or ``/``) with ``Upgrade: websocket`` and ``Sec-WebSocket-Protocol: mcp`` (required; the server selects
    ``mcp``). Auth: ``Authorization: Bearer <token>``, or an extra offered subprotocol ``auth.<token>``. No/invalid token:
    HTTP 401 before the upgrade. A browser ``Origin`` not in ``allowed_origins``, or a ``Host`` outside ``allowed_hosts``
-   (loopback names when bound to loopback: DNS-rebinding protection): HTTP 403.
-2. One JSON-RPC 2.0 message per text frame, UTF-8. Binary frame → close 1003; message over ``max_message_bytes`` →
-   1009; invalid JSON → -32700; not JSON-RPC → -32600; unknown method → -32601; bad params → -32602.
+   (loopback names when bound to loopback: DNS-rebinding protection): HTTP 403. ``Sec-WebSocket-Version`` other than
+   13: HTTP 426 (the transport's check, before this server's).
+2. One JSON-RPC 2.0 message per text frame, UTF-8. Binary frame → close 1003; reserved bits set → 1002; message over
+   ``max_message_bytes`` → 1009; invalid JSON → -32700; not JSON-RPC → -32600; unknown method → -32601; bad params →
+   -32602.
 3. Cancellation is ``notifications/cancelled``; a dropped connection cancels that connection's handlers.
 4. Heartbeats: WebSocket ping every ``ping_interval_s``; no pong within ``ping_timeout_s`` → dropped, subscriptions
    released. A client behind its outbound queue (``slow_consumer_bytes`` or ``slow_consumer_grace_s``) → 1008.

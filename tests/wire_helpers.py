@@ -289,9 +289,13 @@ async def http_upgrade(
             writer.close()
 
 
-def encode_frame(opcode: int, payload: bytes, *, fin: bool = True, mask: bool = True) -> bytes:
-    """One WebSocket frame (client frames are masked, RFC 6455 §5.3)."""
-    head = bytearray([(0x80 if fin else 0) | opcode])
+RSV1, RSV2, RSV3 = 0x40, 0x20, 0x10
+"""The reserved bits of a frame's first byte (RFC 6455 §5.2)."""
+
+
+def encode_frame(opcode: int, payload: bytes, *, fin: bool = True, mask: bool = True, rsv: int = 0) -> bytes:
+    """One WebSocket frame (client frames are masked, RFC 6455 §5.3); ``rsv`` ORs reserved bits into the header."""
+    head = bytearray([(0x80 if fin else 0) | rsv | opcode])
     n = len(payload)
     mbit = 0x80 if mask else 0
     if n < 126:

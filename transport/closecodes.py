@@ -29,11 +29,13 @@ class CloseCode(IntEnum):
 EXPLANATIONS: dict[CloseCode, str] = {
     CloseCode.NORMAL_CLOSURE: "the peer closed normally; also sent to an old socket replaced by a reconnect",
     CloseCode.GOING_AWAY: "graceful server shutdown: outbound queues were drained first",
-    CloseCode.PROTOCOL_ERROR: "WebSocket framing error (bad opcode, unmasked client frame, bad continuation)",
+    CloseCode.PROTOCOL_ERROR: (
+        "WebSocket framing error (bad opcode, unmasked client frame, bad continuation, reserved bits set)"
+    ),
     CloseCode.UNSUPPORTED_DATA: "a binary frame: this wire carries one UTF-8 JSON-RPC message per text frame (SEP-1288)",
     CloseCode.INVALID_FRAME_PAYLOAD_DATA: "a text frame that is not valid UTF-8",
     CloseCode.POLICY_VIOLATION: "slow consumer: the client stayed behind its outbound queue limit past the grace period",
-    CloseCode.MESSAGE_TOO_BIG: "a message over the configured max_message_bytes",
+    CloseCode.MESSAGE_TOO_BIG: "a message (or a single frame) over the configured max_message_bytes",
     CloseCode.INTERNAL_ERROR: "an unexpected server error on this connection (other connections are unaffected)",
     CloseCode.TRY_AGAIN_LATER: "the server is at its connection limit",
 }

@@ -38,12 +38,24 @@ def mentions_secret(raw: bytes) -> bool:
     return _SECRET_BYTES.search(raw.lower()) is not None
 
 
-def redact(value: Any) -> Any:
-    """A copy of ``value`` (JSON-like: dicts, lists, scalars) with every secret key's value replaced by ``"***"``."""
+MAX_DEPTH = 64
+"""Deepest nesting :func:`redact` copies; anything below becomes :data:`TOO_DEEP` (the engine refuses deeper tool
+arguments, and the refusal is still logged: its arguments must not break the row)."""
+TOO_DEEP = f"…[nested deeper than {MAX_DEPTH} levels]"
+
+
+def redact(value: Any, _level: int = 1) -> Any:
+    """A copy of ``value`` (JSON-like: dicts, lists, scalars) with every secret key's value replaced by ``"***"``, and
+    every object/array nested deeper than :data:`MAX_DEPTH` levels replaced by :data:`TOO_DEEP`."""
+    if isinstance(value, dict | list | tuple) and _level > MAX_DEPTH:
+        return TOO_DEEP
     if isinstance(value, dict):
-        return {k: (REDACTED if isinstance(k, str) and is_secret_key(k) else redact(v)) for k, v in value.items()}
+        return {
+            k: (REDACTED if isinstance(k, str) and is_secret_key(k) else redact(v, _level + 1))
+            for k, v in value.items()
+        }
     if isinstance(value, list | tuple):
-        return [redact(v) for v in value]
+        return [redact(v, _level + 1) for v in value]
     return value
 
 

@@ -219,9 +219,9 @@ class ServerSession:
                 task.cancel()
             if isinstance(rid, str | int) and self.listeners.pop(rid, None) is not None:
                 self.resources.listener_gone(self, rid)
-        elif method == "notifications/initialized":
-            self.initialized = True
-        # other notifications (progress, roots/list_changed) need nothing from this server
+        # ``notifications/initialized`` changes nothing: ``initialize`` itself opened the session, and the notification
+        # alone (with no ``initialize`` before it) must not (2025-11-25 "Lifecycle": initialize is the first request).
+        # Other notifications (progress, roots/list_changed) need nothing from this server either.
 
     # ---------------------------------------------------------------- outgoing
     def log(self, level: str, data: Any, logger: str | None = None, threshold: str | None = None) -> None:

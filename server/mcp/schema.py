@@ -2,9 +2,13 @@
 
 Supports the subset tool schemas here use: ``type`` (one or a list), ``properties``, ``required``,
 ``additionalProperties: false``, ``enum``, ``const``, ``minimum``/``maximum``/``exclusiveMinimum``/``exclusiveMaximum``,
-``minLength``/``maxLength``, ``items``, ``minItems``/``maxItems``, ``anyOf``. Unknown keywords are ignored (accepted), as
-JSON Schema says. A failed check raises ``JsonRpcError(-32602)`` naming the path, e.g.
+``minLength``/``maxLength``, ``items``, ``minItems``/``maxItems``, ``anyOf``, ``oneOf``. Unknown keywords are ignored
+(accepted), as JSON Schema says. A failed check raises ``JsonRpcError(-32602)`` naming the path, e.g.
 ``arguments.quantity: expected number, got string``.
+
+Arguments nested deeper than :data:`MAX_ARGUMENT_DEPTH` objects/arrays are refused (-32602) before any other check,
+whatever the schema: no tool here takes more than a few levels, and deeper values cannot be encoded back (orjson stops
+at 255 levels) nor redacted for the audit log within Python's recursion limit.
 """
 
 from __future__ import annotations
@@ -12,9 +16,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import orjson
+
 from tradingmcp.transport.jsonrpc import ErrorCode, JsonRpcError
 
 Check = Callable[[Any, str], None]
+
+MAX_ARGUMENT_DEPTH = 64
+"""Deepest nesting of objects and arrays accepted in tool arguments (the arguments object itself is level 1)."""
 
 _TYPES: dict[str, Callable[[Any], bool]] = {
     "object": lambda v: isinstance(v, dict),
@@ -104,6 +113,8 @@ def _compile(schema: dict[str, Any]) -> Check:
             raise _fail(path, "matches none of the allowed forms: " + " | ".join(errors))
 
         checks.append(check_any)
+    if "oneOf" in schema:
+        checks.append(_one_of([_compile(s) for s in schema["oneOf"]], schema["oneOf"]))
 
     if len(checks) == 1:
         return checks[0]
@@ -113,6 +124,66 @@ def _compile(schema: dict[str, Any]) -> Check:
             c(v, path)
 
     return run_all
+
+
+def _one_of(options: list[Check], forms: list[Any]) -> Check:
+    """``oneOf``: exactly one of ``options`` must accept the value (JSON Schema 2020-12 §10.2.1.3)."""
+
+    def check_one(v: Any, path: str) -> None:
+        errors: list[str] = []
+        matched: list[int] = []
+        for i, opt in enumerate(options):
+            try:
+                opt(v, path)
+            except JsonRpcError as exc:
+                errors.append(exc.message)
+            else:
+                matched.append(i)
+        if not matched:
+            raise _fail(path, "matches none of the allowed forms: " + " | ".join(errors))
+        if len(matched) > 1:
+            both = " and ".join(_describe(forms[i]) for i in matched)
+            raise _fail(path, f"matches more than one allowed form ({both}); give exactly one")
+
+    return check_one
+
+
+def _describe(form: Any) -> str:
+    """A short name for a ``oneOf`` form: its required properties when that is all it says."""
+    if isinstance(form, dict) and set(form) == {"required"} and isinstance(form["required"], list):
+        return "+".join(str(name) for name in form["required"])
+    return orjson.dumps(form).decode()[:80]
+
+
+def too_deep(value: Any, limit: int = MAX_ARGUMENT_DEPTH) -> bool:
+    """True when ``value`` nests objects/arrays more than ``limit`` levels (``{}`` and ``[]`` are level 1).
+
+    Iterative, so any depth the JSON parser produced is measured without recursion.
+    """
+    if type(value) is dict:  # the common case first: an arguments object of scalars
+        for child in value.values():
+            if type(child) is dict or type(child) is list:
+                break
+        else:
+            return False
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        children = node.values() if type(node) is dict else node if type(node) is list else ()
+        for child in children:
+            if type(child) is dict or type(child) is list:
+                if level >= limit:
+                    return True
+                stack.append((child, level + 1))
+    return False
+
+
+def _depth_error() -> JsonRpcError:
+    return JsonRpcError(
+        ErrorCode.INVALID_PARAMS,
+        f"Invalid params: arguments: nested deeper than {MAX_ARGUMENT_DEPTH} levels of objects/arrays",
+        {"path": "arguments", "max_depth": MAX_ARGUMENT_DEPTH},
+    )
 
 
 def _bound(bound: float, op: Callable[[Any, Any], bool], word: str) -> Check:
@@ -167,10 +238,13 @@ _EXACT: dict[str, tuple[type, ...]] = {
 """The exact Python types ``orjson.loads`` gives for each JSON type (bool is not an integer here: exact types)."""
 _ENFORCED = frozenset(
     {"type", "enum", "const", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength",
-     "items", "minItems", "maxItems", "anyOf", "properties", "required", "additionalProperties"}
+     "items", "minItems", "maxItems", "anyOf", "oneOf", "properties", "required", "additionalProperties"}
 )  # fmt: skip
 _FAST_SCALAR = frozenset({"type", "enum", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"})
 _NUMERIC = (int, float)
+_SCALARS: frozenset[type] = frozenset({str, int, float, bool, type(None)})
+"""What the fast path accepts as a property value: no object or array, so accepted arguments are one level deep and
+need no depth check."""
 Accept = Callable[[Any], bool]
 
 
@@ -180,12 +254,12 @@ def _fast_scalar(schema: dict[str, Any]) -> Accept | None:
     if _ENFORCED.intersection(schema) - _FAST_SCALAR:
         return None
     types = schema.get("type")
-    exact: frozenset[type] | None = None
+    exact: frozenset[type] = _SCALARS
     if types is not None:
         names = [types] if isinstance(types, str) else list(types)
         if not all(isinstance(n, str) and n in _EXACT for n in names):
             return None
-        exact = frozenset(t for n in names for t in _EXACT[n])
+        exact = _SCALARS.intersection(t for n in names for t in _EXACT[n])
     allowed: frozenset[Any] | None = None
     if "enum" in schema:
         values = schema["enum"]
@@ -208,7 +282,7 @@ def _fast_scalar(schema: dict[str, Any]) -> Accept | None:
 
     def accept(v: Any) -> bool:
         t = type(v)
-        if exact is not None and t not in exact:
+        if t not in exact:
             return False
         if allowed is not None and (t is not str or v not in allowed):
             return False
@@ -219,7 +293,7 @@ def _fast_scalar(schema: dict[str, Any]) -> Accept | None:
                 return False
         return True
 
-    if exact is not None and allowed is None and not bounded:
+    if allowed is None and not bounded:
         only: frozenset[type] = exact
         return lambda v: type(v) in only
     return accept
@@ -227,7 +301,8 @@ def _fast_scalar(schema: dict[str, Any]) -> Accept | None:
 
 def _fast_object(schema: dict[str, Any]) -> Callable[[Any], bool] | None:
     """For a top-level object schema whose properties are plain scalars (type, string enum, numeric bounds): a check
-    that returns True when the arguments are certainly valid, False when the full check must decide."""
+    that returns True when the arguments are certainly valid (and, every value being a scalar, one level deep), False
+    when the full check must decide."""
     if _ENFORCED.intersection(schema) - {"type", "properties", "required", "additionalProperties"}:
         return None
     if schema.get("type", "object") != "object":
@@ -254,7 +329,7 @@ def _fast_object(schema: dict[str, Any]) -> Callable[[Any], bool] | None:
         for name, value in args.items():
             pred = preds.get(name)
             if pred is None:
-                if closed:
+                if closed or type(value) not in _SCALARS:
                     return False
             elif not pred(value):
                 return False
@@ -264,11 +339,12 @@ def _fast_object(schema: dict[str, Any]) -> Callable[[Any], bool] | None:
 
 
 def compile_schema(schema: dict[str, Any]) -> Callable[[Any], None]:
-    """Compile ``schema`` once; the returned function raises ``JsonRpcError(-32602)`` on invalid arguments.
+    """Compile ``schema`` once; the returned function raises ``JsonRpcError(-32602)`` on invalid arguments, and on
+    arguments nested deeper than :data:`MAX_ARGUMENT_DEPTH` whatever the schema.
 
     Object schemas of plain scalar properties (the common tool shape) get a fast path: exact-type tests that accept
-    valid arguments in well under a microsecond; anything it does not accept goes through the full check, which
-    gives the exact error.
+    valid one-level arguments in well under a microsecond; anything it does not accept goes through the depth check
+    and the full check, which gives the exact error.
     """
     check = _compile(schema)
     fast = _fast_object(schema)
@@ -276,12 +352,16 @@ def compile_schema(schema: dict[str, Any]) -> Callable[[Any], None]:
     if fast is None:
 
         def validate(arguments: Any) -> None:
+            if too_deep(arguments):
+                raise _depth_error()
             check(arguments, "arguments")
 
         return validate
 
     def validate_fast(arguments: Any) -> None:
         if not fast(arguments):
+            if too_deep(arguments):
+                raise _depth_error()
             check(arguments, "arguments")
 
     return validate_fast

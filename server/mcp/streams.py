@@ -5,7 +5,8 @@ Wire (documented in the README, "Push notifications"): JSON-RPC notification
     {"jsonrpc": "2.0", "method": "notifications/tradingmcp/stream",
      "params": {"stream": "<stream key>", "seq": <int, +1 per message of that stream>, "data": {...}}}
 
-A stream key is ``kind:exchange:SYMBOL[:arg]`` (e.g. ``trades:sim:BTCUSDT``, ``book:binance:ETHUSDT:10``). ``seq`` counts
+A stream key is ``kind:exchange:SYMBOL[:arg]`` (e.g. ``trades:sim:BTCUSDT``, ``book:binance:ETHUSDT:10``) or
+``kind:exchange`` (``orders:binance``), matching :data:`STREAM_KEY_PATTERN` as a whole. ``seq`` counts
 messages published on the stream; a client that was behind sees a jump (its queue conflated older messages: latest wins).
 The first subscriber of a key starts its source (``StreamSource.start``); the last one leaving stops it.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -23,6 +25,10 @@ import orjson
 from tradingmcp.transport.jsonrpc import ErrorCode, JsonRpcError
 
 STREAM_METHOD = "notifications/tradingmcp/stream"
+STREAM_KEY_PATTERN = "^[a-z][a-z0-9_]*(:[A-Za-z0-9._-]+){1,3}$"
+"""The grammar of a stream key: a lower-case kind, then one to three ``:``-separated parts (exchange, SYMBOL, arg)
+of letters, digits, ``.``, ``_``, ``-``; nothing else (no whitespace, no control character, no trailing newline)."""
+_STREAM_KEY_RE = re.compile(STREAM_KEY_PATTERN)
 log = logging.getLogger("tradingmcp.server.streams")
 
 
@@ -103,8 +109,16 @@ class StreamHub:
         """Add ``sub`` to ``key``; starts the source for the first subscriber. Returns False if already subscribed.
 
         Raises:
-            JsonRpcError: unknown stream kind (-32602), or the source failed to start (its message, -32603).
+            JsonRpcError: a key outside :data:`STREAM_KEY_PATTERN` or of an unknown stream kind (-32602), or the
+                source refused (its error) or failed to start (its message, -32603).
         """
+        if not _STREAM_KEY_RE.fullmatch(key):
+            raise JsonRpcError(
+                ErrorCode.INVALID_PARAMS,
+                f"Invalid params: arguments.stream: {key!r} is not a stream key: use kind:exchange[:SYMBOL[:arg]] "
+                "(letters, digits, '.', '_', '-')",
+                {"stream": key, "path": "stream"},
+            )
         source = self._source_for(key)
         stream = self._streams.get(key)
         if stream is None:

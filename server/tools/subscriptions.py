@@ -10,7 +10,7 @@ from typing import Any
 
 from tradingmcp.server.mcp.call import Call
 from tradingmcp.server.mcp.registry import McpApp, Tool
-from tradingmcp.server.mcp.streams import STREAM_METHOD, StreamHub
+from tradingmcp.server.mcp.streams import STREAM_KEY_PATTERN, STREAM_METHOD, StreamHub
 
 _STREAM_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -19,6 +19,7 @@ _STREAM_SCHEMA: dict[str, Any] = {
             "type": "string",
             "minLength": 3,
             "maxLength": 128,
+            "pattern": STREAM_KEY_PATTERN,
             "description": "stream key kind:exchange:SYMBOL[:arg], e.g. trades:sim:BTCUSDT",
         }
     },

@@ -10,9 +10,12 @@ Upper layers see three small shapes and never a library type or exception:
 * server side, an upgrade decision: a factory gets the :class:`UpgradeRequest` (path, headers, offered subprotocols) and
   returns :class:`Accept` (a handler and the chosen subprotocol) or :class:`HttpResponse` (401/403/200 for /health, ...).
 
-Policy enforced here for both backends (draft SEP-1288): a binary frame closes with 1003 UNSUPPORTED_DATA; a message over
-``max_message_bytes`` closes with 1009 MESSAGE_TOO_BIG; heartbeats ping every ``ping_interval_s`` and drop a peer
-that does not answer within ``ping_timeout_s``.
+Policy enforced here for both backends (draft SEP-1288, RFC 6455): a binary frame closes with 1003 UNSUPPORTED_DATA; a
+message over ``max_message_bytes`` closes with 1009 MESSAGE_TOO_BIG, and the close frame is sent before the TCP
+connection ends (the server reads and discards what the peer still sends, within bounds, instead of resetting); a frame
+with a reserved bit (RSV1-3) set closes with 1002 PROTOCOL_ERROR (no extension is negotiated); an upgrade request with a
+``Sec-WebSocket-Version`` other than 13 gets HTTP 426 with ``Sec-WebSocket-Version: 13`` (RFC 6455 §4.2.2, §4.4);
+heartbeats ping every ``ping_interval_s`` and drop a peer that does not answer within ``ping_timeout_s``.
 
 Backends: ``"picows"`` (default: callbacks on frames, no task per message; ~65 µs echo here) and ``"websockets"``
 (asyncio streams; ~184 µs). ``tradingmcp bench`` measures both.
@@ -132,6 +135,10 @@ class WireOptions:
             also the bound on a close handshake with a peer that stopped reading.
         write_high_bytes, write_low_bytes: write-buffer watermarks for ``writing_paused`` / ``on_writable``.
         open_timeout_s: handshake timeout (s).
+        discard_max_bytes: after the server failed a connection (1009, 1002, ...) and the peer keeps sending, the
+            most it reads and throws away (bytes) so its close frame is read before the TCP connection ends; then it
+            stops reading and closes after ``ping_timeout_s``. The picows backend applies it; websockets discards
+            until its close timeout (``ping_timeout_s``).
     """
 
     max_message_bytes: int = 1 << 20
@@ -140,6 +147,7 @@ class WireOptions:
     write_high_bytes: int = 1 << 20
     write_low_bytes: int = 256 << 10
     open_timeout_s: float = 10.0
+    discard_max_bytes: int = 128 << 20
 
 
 def parse_subprotocols(value: str | None) -> tuple[str, ...]:
@@ -160,6 +168,35 @@ def _headers_dict(items: Iterable[tuple[str, str]]) -> dict[str, str]:
 def _request(path: str, headers: dict[str, str]) -> UpgradeRequest:
     upgrade = headers.get("upgrade", "").lower() == "websocket"
     return UpgradeRequest(path, headers, parse_subprotocols(headers.get("sec-websocket-protocol")), upgrade)
+
+
+WS_VERSION = "13"
+"""The only WebSocket protocol version there is (RFC 6455); older drafts (8 = hybi-08 ...) are refused."""
+
+
+def version_refusal(req: UpgradeRequest) -> HttpResponse | None:
+    """HTTP 426 with ``Sec-WebSocket-Version: 13`` for an upgrade request of another (or no) version, else None
+    (RFC 6455 §4.2.2 item 4: the server answers with the versions it understands)."""
+    if not req.is_upgrade:
+        return None
+    version = req.header("sec-websocket-version")
+    if version is not None and version.strip() == WS_VERSION:
+        return None
+    return HttpResponse(
+        426,
+        b"Upgrade Required: this server speaks WebSocket version 13 (RFC 6455)\n",
+        (("Sec-WebSocket-Version", WS_VERSION),),
+    )
+
+
+def _checked(factory: UpgradeFactory) -> UpgradeFactory:
+    """``factory`` behind the transport's own handshake checks (the version), shared by both backends."""
+
+    def decide(req: UpgradeRequest) -> Accept | HttpResponse:
+        refusal = version_refusal(req)
+        return refusal if refusal is not None else factory(req)
+
+    return decide
 
 
 class WsServer(Protocol):
@@ -190,11 +227,11 @@ async def serve(
     if backend == "picows":
         from tradingmcp.transport.ws import _picows
 
-        return await _picows.serve(factory, host, port, ssl, options)
+        return await _picows.serve(_checked(factory), host, port, ssl, options)
     if backend == "websockets":
         from tradingmcp.transport.ws import _websockets
 
-        return await _websockets.serve(factory, host, port, ssl, options)
+        return await _websockets.serve(_checked(factory), host, port, ssl, options)
     raise ValueError(f"unknown WebSocket backend {backend!r}; choose one of {BACKENDS}")
 
 

@@ -1,10 +1,17 @@
-"""picows backend: frame callbacks on the event loop, no task or future per message (the default)."""
+"""picows backend: frame callbacks on the event loop, no task or future per message (the default).
+
+Beyond what picows checks itself, this backend fails a frame with any reserved bit (RSV1-3) set with 1002 (no
+extension is ever negotiated here; RFC 6455 §5.2), pings included (it answers pings itself for that), and on the server
+side gives a failed connection a lingering close (:class:`_Lingering`) so its close frame reaches a peer still sending.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import ssl as ssl_module
+from asyncio.trsock import TransportSocket
 from typing import Any
 
 import picows
@@ -30,6 +37,11 @@ _TEXT = WSMsgType.TEXT
 _CONTINUATION = WSMsgType.CONTINUATION
 _BINARY = WSMsgType.BINARY
 _CLOSE = WSMsgType.CLOSE
+_PING = WSMsgType.PING
+_PONG = WSMsgType.PONG
+_RESERVED_BITS = "reserved bits set without a negotiated extension (RFC 6455 §5.2)"
+_NO_LINGER = frozenset({int(CloseCode.NORMAL_CLOSURE), int(CloseCode.GOING_AWAY)})
+"""Close codes sent without a lingering close: a normal close or shutdown, where the peer is not failing."""
 
 
 class _NoTraceLogger(logging.Logger):
@@ -67,7 +79,7 @@ _CLIENT_LOG = _picows_logger("client")
 
 
 class _PicowsConnection(Connection):
-    __slots__ = ("_t", "_under", "close_timeout_s")
+    __slots__ = ("_t", "_under", "aborted", "close_timeout_s")
 
     def __init__(self, transport: WSTransport, subprotocol: str | None) -> None:
         self._t = transport
@@ -76,6 +88,7 @@ class _PicowsConnection(Connection):
         self.remote = peername(self._under)
         self.writing_paused = False
         self.close_timeout_s = 20.0
+        self.aborted = False  # dropped without a close handshake: no lingering close after that
 
     def send_text(self, data: bytes) -> None:
         self._t.send(_TEXT, data)
@@ -87,7 +100,13 @@ class _PicowsConnection(Connection):
             self._t.send_close(WSCloseCode(int(code)), reason.encode()[:123])
         self._t.disconnect()
         # a graceful disconnect first flushes the write buffer, which never ends if the peer stopped reading
-        asyncio.get_running_loop().call_later(self.close_timeout_s, self._t.disconnect, False)
+        asyncio.get_running_loop().call_later(self.close_timeout_s, self.abort)
+
+    def abort(self) -> None:
+        """Drop the TCP connection now (no flush, no lingering close)."""
+        if not self._t.is_disconnected:
+            self.aborted = True
+            self._t.disconnect(False)
 
     def write_buffer_size(self) -> int:
         return int(self._under.get_write_buffer_size())
@@ -104,10 +123,17 @@ _CLOSING: Any = Fragments(0)
 class _Listener(WSListener):
     """Adapts picows callbacks to a FrameHandler; enforces text-only and the message size limit."""
 
-    def __init__(self, handler: FrameHandler, options: WireOptions, subprotocol: str | None) -> None:
+    def __init__(
+        self,
+        handler: FrameHandler,
+        options: WireOptions,
+        subprotocol: str | None,
+        lingering: set[_Lingering] | None = None,
+    ) -> None:
         self.handler = handler
         self.options = options
         self.subprotocol = subprotocol
+        self.lingering = lingering  # server side: where lingering closes are kept (None: the client never lingers)
         self.conn: _PicowsConnection | None = None
         self.frags: Fragments | None = None  # a fragmented message in progress, or _CLOSING
 
@@ -122,7 +148,14 @@ class _Listener(WSListener):
         self.conn = conn
         self.handler.on_open(conn)
 
+    def is_user_specific_pong(self, frame: WSFrame) -> bool:
+        """The pong picows waits for after its keepalive ping; one with reserved bits goes to on_ws_frame (1002)."""
+        return frame.msg_type is _PONG and not (frame.rsv1 or frame.rsv2 or frame.rsv3)
+
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        if frame.rsv1 or frame.rsv2 or frame.rsv3:
+            self._reserved_bits(transport, frame)
+            return
         mt = frame.msg_type
         if mt is _TEXT:
             if self.frags is not None:  # RFC 6455 §5.4: a new message may not start inside a fragmented one
@@ -154,6 +187,17 @@ class _Listener(WSListener):
             if not transport.is_close_frame_sent:
                 transport.send_close(frame.get_close_code(), frame.get_close_message())
             transport.disconnect()
+        elif mt is _PING and not transport.is_close_frame_sent:  # picows' auto-pong is off: it would skip the checks
+            transport.send_pong(frame.get_payload_as_bytes())
+
+    def _reserved_bits(self, transport: WSTransport, frame: WSFrame) -> None:
+        """A frame with RSV1/RSV2/RSV3 set: no extension was negotiated, so fail the connection with 1002."""
+        if frame.msg_type is _CLOSE:  # the peer is closing anyway: answer 1002 and go
+            if not transport.is_close_frame_sent:
+                transport.send_close(WSCloseCode.PROTOCOL_ERROR, _RESERVED_BITS.encode())
+            transport.disconnect()
+        elif self.frags is not _CLOSING:
+            self._close(transport, CloseCode.PROTOCOL_ERROR, _RESERVED_BITS)
 
     def _close(self, transport: WSTransport, code: CloseCode, reason: str) -> None:
         """Fail the connection (RFC 6455 §7.1.7) without losing the close code.
@@ -166,8 +210,11 @@ class _Listener(WSListener):
         self.frags = _CLOSING
         if not transport.is_close_frame_sent:
             transport.send_close(WSCloseCode(int(code)), reason.encode())
-        timeout_s = self.conn.close_timeout_s if self.conn is not None else self.options.ping_timeout_s
-        asyncio.get_running_loop().call_later(timeout_s, transport.disconnect, False)
+        loop = asyncio.get_running_loop()
+        if self.conn is not None:
+            loop.call_later(self.conn.close_timeout_s, self.conn.abort)
+        else:
+            loop.call_later(self.options.ping_timeout_s, transport.disconnect, False)
 
     def on_ws_disconnected(self, transport: WSTransport) -> None:
         code, reason = int(CloseCode.ABNORMAL_CLOSURE), ""
@@ -175,6 +222,17 @@ class _Listener(WSListener):
         info = None if hs is None else (hs.recv or hs.sent)
         if info is not None:
             code, reason = int(info.code.value), info.reason
+        if (
+            self.lingering is not None
+            and hs is not None
+            and hs.recv is None
+            and hs.sent is not None
+            and int(hs.sent.code.value) not in _NO_LINGER
+            and not (self.conn is not None and self.conn.aborted)
+        ):
+            # we failed the connection (picows' own checks included: an oversize frame, a bad opcode...) and the
+            # peer has not answered: it may still be sending, so read on for a while before the socket closes
+            _Lingering.start(transport.underlying_transport, self.options, self.lingering)
         self.handler.on_close(code, reason)
 
     def pause_writing(self) -> None:
@@ -187,10 +245,81 @@ class _Listener(WSListener):
             self.handler.on_writable()
 
 
+_DISCARD = bytearray(64 << 10)
+"""Where a lingering close reads the bytes it throws away (shared: the loop runs one callback at a time)."""
+
+
+class _Lingering:
+    """A lingering close: after picows let go of a failed connection, keep reading (and discarding) its input for a
+    while, so the close frame already sent reaches a peer that is still sending.
+
+    Closing a socket that has unread input makes the kernel answer with a TCP reset, and a reset makes the peer drop
+    whatever it had not read yet, our close frame included (RFC 6455 §7.1.1 wants the close frame seen first).
+    picows disconnects shortly after its own protocol errors (an oversize frame, a bad opcode), so this holds a
+    duplicate of the socket descriptor taken while picows still has it open: the socket outlives picows' close, sends
+    its FIN (``shutdown(SHUT_WR)``: after the close frame) and is read until the peer's EOF or error, at most
+    ``WireOptions.discard_max_bytes`` (then it is held unread) and at most ``ping_timeout_s`` (then it is closed).
+    """
+
+    __slots__ = ("left", "loop", "registry", "sock", "timer")
+
+    def __init__(self, sock: socket.socket, max_bytes: int, timeout_s: float, registry: set[_Lingering]) -> None:
+        self.sock = sock
+        self.left = max_bytes
+        self.registry = registry
+        self.loop = asyncio.get_running_loop()
+        self.loop.add_reader(sock.fileno(), self._readable)
+        self.timer = self.loop.call_later(timeout_s, self.finish)
+        registry.add(self)
+
+    @classmethod
+    def start(cls, under: Any, options: WireOptions, registry: set[_Lingering]) -> None:
+        """Linger on ``under``'s socket when it is still open (asyncio/aiofastnet transports only: their socket
+        object reports a closed descriptor as -1, so a reused descriptor number is never taken for ours);
+        ``registry`` holds it until it ends (the server's :meth:`_Server.close` ends those left)."""
+        sock = under.get_extra_info("socket") if under is not None else None
+        if not isinstance(sock, TransportSocket) or sock.fileno() < 0:
+            return
+        try:
+            dup = sock.dup()
+        except OSError:  # out of descriptors: fall back to the plain close
+            return
+        try:
+            dup.setblocking(False)
+            dup.shutdown(socket.SHUT_WR)
+            cls(dup, options.discard_max_bytes, options.ping_timeout_s, registry)
+        except OSError:  # the peer is already gone
+            dup.close()
+
+    def _readable(self) -> None:
+        try:
+            n = self.sock.recv_into(_DISCARD, min(len(_DISCARD), self.left))
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            self.finish()
+            return
+        if n == 0:  # the peer closed its side: done
+            self.finish()
+            return
+        self.left -= n
+        if self.left <= 0:  # read enough: hold the socket unread until the deadline
+            self.loop.remove_reader(self.sock.fileno())
+
+    def finish(self) -> None:
+        self.registry.discard(self)
+        if self.sock.fileno() < 0:
+            return
+        self.timer.cancel()
+        self.loop.remove_reader(self.sock.fileno())
+        self.sock.close()
+
+
 class _Server:
-    def __init__(self, server: Any) -> None:
+    def __init__(self, server: Any, lingering: set[_Lingering]) -> None:
         self._server = server
         self._port = int(server.sockets[0].getsockname()[1])  # still known after close()
+        self._lingering = lingering
 
     @property
     def port(self) -> int:
@@ -200,6 +329,8 @@ class _Server:
         # Stop listening only. The server's wait_closed() would also wait for every live connection to drop, which
         # deadlocks a graceful shutdown that drains and closes those connections afterwards (McpServer.stop).
         self._server.close()
+        for lingering in list(self._lingering):  # closes already sent: nobody waits for their peers any more
+            lingering.finish()
 
 
 def _http(resp: HttpResponse) -> Any:
@@ -219,6 +350,8 @@ def _reply_timeout(options: WireOptions) -> float:
 async def serve(
     factory: UpgradeFactory, host: str, port: int, ssl: ssl_module.SSLContext | None, options: WireOptions
 ) -> _Server:
+    lingering: set[_Lingering] = set()
+
     def listener_factory(request: Any) -> Any:
         path = request.path.decode("latin-1")
         decision = factory(_request(path, _headers_dict(request.headers.items())))
@@ -226,7 +359,7 @@ async def serve(
             return picows.WSUpgradeResponseWithListener(_http(decision), None)
         assert isinstance(decision, Accept)
         extra = {"Sec-WebSocket-Protocol": decision.subprotocol} if decision.subprotocol else None
-        listener = _Listener(decision.handler, options, decision.subprotocol)
+        listener = _Listener(decision.handler, options, decision.subprotocol, lingering)
         return picows.WSUpgradeResponseWithListener(WSUpgradeResponse.create_101_response(extra), listener)
 
     ping = options.ping_interval_s > 0
@@ -239,10 +372,11 @@ async def serve(
         enable_auto_ping=ping,
         auto_ping_idle_timeout=options.ping_interval_s if ping else 20,
         auto_ping_reply_timeout=_reply_timeout(options),
+        enable_auto_pong=False,  # _Listener answers pings after checking their reserved bits
         max_frame_size=options.max_message_bytes,
         logger_name=_SERVER_LOG,
     )
-    return _Server(server)
+    return _Server(server, lingering)
 
 
 async def connect(
@@ -266,6 +400,7 @@ async def connect(
             enable_auto_ping=ping,
             auto_ping_idle_timeout=options.ping_interval_s if ping else 10,
             auto_ping_reply_timeout=_reply_timeout(options),
+            enable_auto_pong=False,  # _Listener answers pings after checking their reserved bits
             max_frame_size=options.max_message_bytes,
             extra_headers=extra,
             logger_name=_CLIENT_LOG,

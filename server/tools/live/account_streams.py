@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from tradingmcp.server.exchanges.models import BalanceEvent, OrderEvent, UserEvent
 from tradingmcp.server.mcp.streams import StreamHub, StreamSource
-from tradingmcp.server.tools.market.args import SYMBOL_RE
+from tradingmcp.server.tools.market.args import SYMBOL_RE, listed_symbol
 from tradingmcp.server.tools.shapes import balance_event_json, order_event_json
 from tradingmcp.server.venues import Venue
 from tradingmcp.transport.jsonrpc import ErrorCode, JsonRpcError
@@ -72,16 +72,17 @@ class AccountStreams:
         parts = key.split(":")
         if len(parts) == 2:
             return None
-        if len(parts) == 3 and SYMBOL_RE.match(parts[2]):
+        if len(parts) == 3 and SYMBOL_RE.fullmatch(parts[2]):
             return parts[2].upper()
         raise JsonRpcError(
             ErrorCode.INVALID_PARAMS,
             f"bad stream key {key!r}: use {self.orders_key} or {self.orders_key}:SYMBOL (e.g. BTCUSDT)",
         )
 
-    def _start_orders(self, key: str) -> None:
+    async def _start_orders(self, key: str) -> None:
         symbol = self._symbol_of(key)
         if symbol is not None:
+            await listed_symbol(self.venue.adapter, self.venue.name, key, symbol)
             self._symbol_keys.setdefault(symbol, set()).add(key)
 
     def _stop_orders(self, key: str) -> None:

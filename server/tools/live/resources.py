@@ -159,7 +159,7 @@ class LiveResources:
         """The cache serving ``ticker://`` or ``book://`` ``uri`` (created on first use)."""
         kind = uri.split("://", 1)[0]
         venue, symbol = self._parse(uri, kind)
-        if not SYMBOL_RE.match(symbol):
+        if not SYMBOL_RE.fullmatch(symbol):
             raise _not_found(uri, f"{symbol!r} is not a symbol (letters and digits, e.g. BTCUSDT)")
         key = (kind, venue.name, symbol.upper())
         feed = self.markets.get(key)

@@ -13,7 +13,8 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from tradingmcp.server.exchanges.errors import ExchangeError
+from tradingmcp.server.exchanges.base import ExchangeAdapter
+from tradingmcp.server.exchanges.errors import ExchangeError, InvalidSymbol
 from tradingmcp.server.mcp.registry import ToolError, ToolResult
 from tradingmcp.transport.jsonrpc import ErrorCode, JsonRpcError
 
@@ -55,7 +56,7 @@ def check_symbol(value: str, path: str = "symbol") -> str:
     Raises:
         JsonRpcError: -32602 naming ``arguments.<path>`` when it is not a legal symbol.
     """
-    if not SYMBOL_RE.match(value):
+    if not SYMBOL_RE.fullmatch(value):
         raise invalid(path, f"{value!r} is not a symbol (letters and digits, e.g. BTCUSDT)")
     return value.upper()
 
@@ -77,6 +78,24 @@ def symbols_arg(args: dict[str, Any]) -> tuple[list[str], bool]:
         return [check_symbol(args["symbol"])], False
     out = [check_symbol(s, f"symbols[{i}]") for i, s in enumerate(args["symbols"])]
     return list(dict.fromkeys(out)), True
+
+
+async def listed_symbol(adapter: ExchangeAdapter, exchange: str, key: str, symbol: str) -> None:
+    """Check that ``exchange`` lists ``symbol`` (its cached exchange info) before stream ``key`` starts: an exchange
+    stream of an unknown symbol subscribes fine and then stays silent forever.
+
+    Raises:
+        JsonRpcError: -32602 naming ``key`` when the exchange does not list ``symbol``.
+        ExchangeError: exchange info could not be read.
+    """
+    try:
+        await adapter.symbol_rules(symbol)
+    except InvalidSymbol:
+        raise JsonRpcError(
+            ErrorCode.INVALID_PARAMS,
+            f"Invalid symbol {symbol!r} in stream {key!r}: {exchange} does not list it",
+            {"stream": key, "path": "stream"},
+        ) from None
 
 
 def exchange_error(exc: ExchangeError, symbol: str | None = None) -> ToolError:

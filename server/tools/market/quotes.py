@@ -175,7 +175,7 @@ def register_quote_tools(app: McpApp, venues: Venues) -> None:
     one_or_many = {
         "type": "object",
         "properties": {"symbol": SYMBOL_SCHEMA, "symbols": SYMBOLS_SCHEMA, "exchange": exchange},
-        "anyOf": [{"required": ["symbol"]}, {"required": ["symbols"]}],
+        "oneOf": [{"required": ["symbol"]}, {"required": ["symbols"]}],
         "additionalProperties": False,
     }
     sym_schema = {

@@ -150,7 +150,7 @@ def register_stats_tools(app: McpApp, hub: StreamHub, venues: Venues) -> None:
             get_24h_stats,
             _object_schema(
                 {"symbol": SYMBOL_SCHEMA, "symbols": SYMBOLS_SCHEMA, "exchange": exchange},
-                anyOf=[{"required": ["symbol"]}, {"required": ["symbols"]}],
+                oneOf=[{"required": ["symbol"]}, {"required": ["symbols"]}],
             ),
         )
     )

@@ -41,7 +41,13 @@ from tradingmcp.server.exchanges.models import (
 )
 from tradingmcp.server.live.tickers import tickers_of
 from tradingmcp.server.mcp.streams import StreamHub, StreamSource
-from tradingmcp.server.tools.market.args import DEFAULT_BOOK_LEVELS, KLINE_INTERVALS, MAX_BOOK_LEVELS, check_symbol
+from tradingmcp.server.tools.market.args import (
+    DEFAULT_BOOK_LEVELS,
+    KLINE_INTERVALS,
+    MAX_BOOK_LEVELS,
+    check_symbol,
+    listed_symbol,
+)
 from tradingmcp.server.tools.market.shapes import book_json, kline_json, stats_json, ticker_json, trade_json
 from tradingmcp.transport.jsonrpc import ErrorCode, JsonRpcError
 
@@ -135,6 +141,7 @@ class MarketBridge:
     async def _start(self, key: str) -> None:
         sk = self.parse_key(key)
         spec = sk.spec
+        await listed_symbol(self.adapter, self.name, key, spec.symbol)
         self._refs[spec] = self._refs.get(spec, 0) + 1
         if self._refs[spec] == 1:
             try:

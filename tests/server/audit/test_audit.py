@@ -10,13 +10,17 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
+from websockets.asyncio.client import connect as ws_connect
+from websockets.typing import Subprotocol
 
 from tradingmcp.client.session import RpcError
 from tradingmcp.server.audit import DB_NAME, AuditConfig
 from tradingmcp.server.exchanges.models import OrderRequest, OrderType, Side
 from tradingmcp.server.mcp.engine import Call
 from tradingmcp.server.mcp.registry import McpApp, Tool
+from tradingmcp.server.mcp.schema import MAX_ARGUMENT_DEPTH
 from tradingmcp.server.tools.toolset import ToolsetConfig
 
 from ..support import AUDITOR_TOKEN, READER_TOKEN, TRADER_TOKEN, ToolServer, start_tool_server
@@ -174,3 +178,40 @@ async def test_one_client_order_id_finds_the_call_and_its_events(tool_server: To
     assert call["tool"] == "place_order" and call["principal"] == "trader" and call["symbol"] == "BTCUSDT"
     assert call["order_id"] == str(placed["structuredContent"]["order"]["order_id"])
     assert {e["kind"] for e in entries} == {"tool_call", "order_event"}
+
+
+async def test_deeply_nested_arguments_are_refused_and_the_refusal_is_logged(tool_server: ToolServer) -> None:
+    """Arguments 1,000 levels deep (beyond what our client or orjson can even encode): -32602, no tool runs, the
+    refusal is an audit row whose arguments are cut at the depth limit, and the connection keeps being served."""
+    deep = b'{"x":' * 999 + b"1" + b"}" * 999
+    headers = {"Authorization": f"Bearer {TRADER_TOKEN}"}
+    async with (
+        asyncio.timeout(10),
+        ws_connect(tool_server.url, subprotocols=[Subprotocol("mcp")], additional_headers=headers) as raw,
+    ):
+        init = {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "raw"}}
+        await raw.send(orjson.dumps({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": init}).decode())
+        assert "result" in orjson.loads(await raw.recv())
+        await raw.send('{"jsonrpc":"2.0","method":"notifications/initialized"}')
+        for rid, tool in ((1, b"echo"), (2, b"get_ticker")):
+            args = b'{"symbol":"BTCUSDT","nested":' + deep + b"}"
+            call = b'{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"%s","arguments":%s}}'
+            await raw.send((call % (rid, tool, args)).decode())
+            answer = orjson.loads(await raw.recv())
+            assert answer["id"] == rid and answer["error"]["code"] == -32602, answer
+            assert f"nested deeper than {MAX_ARGUMENT_DEPTH} levels" in answer["error"]["message"]
+        await raw.send('{"jsonrpc":"2.0","id":3,"method":"ping"}')
+        assert orjson.loads(await raw.recv()) == {"jsonrpc": "2.0", "id": 3, "result": {}}
+    async with tool_server.client() as c:
+        await tool_server.stack.toolset.audit.flush()
+        refused = (await audit_log(c, outcome="rpc_error"))["entries"]
+        assert sorted(e["tool"] for e in refused) == ["echo", "get_ticker"]
+        for entry in refused:
+            assert entry["error_code"] == "-32602" and "nested deeper" in entry["error"]
+            args = entry["arguments"]
+            assert args["symbol"] == "BTCUSDT"
+            level, node = 1, args
+            while isinstance(node, dict):
+                node, level = node.get("nested", node.get("x")), level + 1
+            assert isinstance(node, str) and "nested deeper than" in node and level <= MAX_ARGUMENT_DEPTH + 1
+        assert (await audit_log(c, tool="echo", outcome="ok"))["count"] == 0  # the echo tool never ran

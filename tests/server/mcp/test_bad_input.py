@@ -13,8 +13,10 @@ from websockets.asyncio.client import connect as ws_client
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
-from tests.wire_helpers import TIMEOUT_S, RawClient, make_app, open_raw, running
-from tradingmcp.server.mcp.engine import ServerSession
+from tests.wire_helpers import TIMEOUT_S, Probe, RawClient, make_app, open_raw, running
+from tradingmcp.server.mcp.engine import META_VERSION, ServerSession
+from tradingmcp.server.mcp.registry import ToolCallRecord
+from tradingmcp.server.mcp.schema import MAX_ARGUMENT_DEPTH
 from tradingmcp.server.wsserver import McpServer
 from tradingmcp.transport import jsonrpc, ws
 from tradingmcp.transport.closecodes import CloseCode
@@ -157,6 +159,65 @@ def test_engine_request_before_initialize_is_a_clear_error() -> None:
     assert sink.out[-1]["result"] == {}
 
 
+INITIALIZED = b'{"jsonrpc":"2.0","method":"notifications/initialized"}'
+ECHO_CALL = b'{"jsonrpc":"2.0","id":%s,"method":"tools/call","params":{"name":"echo","arguments":%s}}'
+
+
+def test_engine_initialized_notification_alone_opens_nothing() -> None:
+    """2025-11-25 Lifecycle: ``initialize`` comes first; ``notifications/initialized`` without it initializes nothing."""
+    probe = Probe()
+    sink = ListSink()
+    session = ServerSession(make_app(probe), sink)
+    session.on_message(INITIALIZED)
+    assert sink.out == []  # a notification: no answer
+    session.on_message(ECHO_CALL % (b"1", b'{"x":1}'))
+    session.on_message(b'{"jsonrpc":"2.0","id":2,"method":"tools/list"}')
+    for err in sink.out:
+        assert err["error"]["code"] == ErrorCode.INVALID_REQUEST and "initialize" in err["error"]["message"]
+    assert [e["id"] for e in sink.out] == [1, 2] and probe.calls == {}
+    session.on_message(INITIALIZED)  # repeating it changes nothing either
+    session.on_message(ECHO_CALL % (b"3", b'{"x":3}'))
+    assert sink.out[-1]["error"]["code"] == ErrorCode.INVALID_REQUEST and probe.calls == {}
+    session.on_message(
+        b'{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{}}}'
+    )
+    session.on_message(ECHO_CALL % (b"4", b'{"x":4}'))
+    assert sink.out[-1]["result"]["structuredContent"] == {"x": 4} and probe.calls == {"echo": 1}
+
+
+def _nested(levels: int) -> bytes:
+    """A JSON object ``levels`` objects deep (``{"x":1}`` is 1)."""
+    return b'{"x":' * levels + b"1" + b"}" * levels
+
+
+def test_engine_refuses_deep_arguments_with_32602_and_observes_the_refusal() -> None:
+    probe = Probe()
+    app = make_app(probe)
+    records: list[ToolCallRecord] = []
+    app.observers.append(records.append)
+    sink = ListSink()
+    session = ServerSession(app, sink)
+    session.on_message(
+        b'{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{}}}'
+    )
+    for depth in (MAX_ARGUMENT_DEPTH + 1, 255, 1000):
+        session.on_message(ECHO_CALL % (str(depth).encode(), _nested(depth)))
+        err = sink.out[-1]
+        assert err["id"] == depth and err["error"]["code"] == ErrorCode.INVALID_PARAMS, err
+        assert f"nested deeper than {MAX_ARGUMENT_DEPTH} levels" in err["error"]["message"]
+        assert err["error"]["data"]["path"] == "arguments"
+    # a deep list inside an otherwise plain object is refused the same way
+    session.on_message(ECHO_CALL % (b"7", b'{"x":' + b"[" * 300 + b"]" * 300 + b"}"))
+    assert sink.out[-1]["error"]["code"] == ErrorCode.INVALID_PARAMS
+    assert probe.calls == {}  # no tool ran
+    assert [(r.tool, r.outcome, r.error_code) for r in records] == [("echo", "rpc_error", ErrorCode.INVALID_PARAMS)] * 4
+    # at the limit the call is served, and the session keeps serving
+    session.on_message(ECHO_CALL % (b"8", _nested(MAX_ARGUMENT_DEPTH)))
+    assert "result" in sink.out[-1] and probe.calls == {"echo": 1}
+    session.on_message(b'{"jsonrpc":"2.0","id":"after","method":"ping"}')
+    assert sink.out[-1] == {"jsonrpc": "2.0", "id": "after", "result": {}}
+
+
 def test_engine_invalid_utf8_closes_1007() -> None:
     session, sink = _initialized_session()
     session.on_message(b'{"jsonrpc":"2.0","id":1,"method":"\xff\xfe"}')
@@ -219,6 +280,42 @@ async def test_socket_bad_tool_args_and_before_initialize(server: McpServer, bac
     resp = await fresh.rpc("tools/call", {"name": "echo", "arguments": {"x": 1}})
     assert resp["result"]["structuredContent"] == {"x": 1}
     await fresh.close()
+
+
+async def test_socket_initialized_notification_alone_serves_no_tool(backend: ws.Backend) -> None:
+    probe = Probe()
+    async with running(make_app(probe), backend) as srv:
+        bystander = await open_raw(srv.url, backend)
+        fresh = await open_raw(srv.url, backend, initialize=False)
+        fresh.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+        resp = await fresh.rpc("tools/call", {"name": "echo", "arguments": {"x": 1}})
+        assert resp["error"]["code"] == ErrorCode.INVALID_REQUEST and "initialize" in resp["error"]["message"]
+        resp = await fresh.rpc("tools/list")
+        assert resp["error"]["code"] == ErrorCode.INVALID_REQUEST
+        assert probe.calls == {}
+        # the 2026-07-28 era needs no handshake: a request carrying its version in _meta is served
+        modern = await fresh.rpc(
+            "tools/call", {"name": "echo", "arguments": {"x": 2}, "_meta": {META_VERSION: "2026-07-28"}}
+        )
+        assert modern["result"]["structuredContent"] == {"x": 2} and probe.calls == {"echo": 1}
+        await bystander.ping_ok()
+        resp = await bystander.rpc("tools/call", {"name": "echo", "arguments": {"x": 3}})
+        assert resp["result"]["structuredContent"] == {"x": 3}
+        await fresh.close()
+        await bystander.close()
+
+
+async def test_socket_deep_arguments_are_refused_and_others_served(server: McpServer, backend: ws.Backend) -> None:
+    bystander = await open_raw(server.url, backend)
+    client = await open_raw(server.url, backend)
+    client.conn.send_text(ECHO_CALL % (b'"deep"', _nested(1000)))
+    resp = await client.response("deep")
+    assert resp["error"]["code"] == ErrorCode.INVALID_PARAMS
+    assert f"nested deeper than {MAX_ARGUMENT_DEPTH} levels" in resp["error"]["message"]
+    await client.ping_ok()
+    await bystander.ping_ok()
+    await client.close()
+    await bystander.close()
 
 
 async def _expect_close(url: str, send: Any) -> int:

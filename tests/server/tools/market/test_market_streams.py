@@ -1,5 +1,6 @@
 """Market push streams through the whole stack: kline and 24 h ticker streams, one exchange subscription shared by
-every MCP client of a stream and released when the last one leaves, lower-case keys, bad keys."""
+every MCP client of a stream and released when the last one leaves, lower-case keys, bad keys (malformed, outside the
+key grammar, or of a symbol the venue does not list)."""
 
 from __future__ import annotations
 
@@ -124,3 +125,32 @@ async def test_bad_market_stream_keys_are_refused(tool_server: ToolServer, key: 
             await c.subscribe(key)
         assert exc.value.code == -32602
         assert tool_server.hub.subscriber_count(key) == 0
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "trades:binance:NOPEUSDT",
+        "book:binance:nopeusdt:5",
+        "orders:binance:NOPEUSDT",
+        "trades:binance:BTCUSDT\n",
+        "orders:binance:BTCUSDT\n",
+        "book:binance:BTCUSDT:10\n",
+        "trades:binance:BTC\nUSDT",
+        "trades:binance:BTC USDT",
+        "trades:binance:BTCUSDT\r",
+    ],
+)
+async def test_stream_keys_off_the_venue_or_the_grammar_are_refused(tool_server: ToolServer, key: str) -> None:
+    """-32602 naming the stream, nothing subscribed upstream, and the connection (and every other) still served."""
+    adapter: Any = tool_server.venues.get().adapter
+    wanted_before = set(adapter.streams.wanted)
+    async with tool_server.client() as c, tool_server.client() as bystander:
+        with pytest.raises(RpcError) as exc:
+            await c.subscribe(key)
+        assert exc.value.code == -32602
+        assert repr(key) in exc.value.message, exc.value.message
+        assert tool_server.hub.subscriber_count(key) == 0 and key not in tool_server.hub.active()
+        assert set(adapter.streams.wanted) == wanted_before
+        assert (await c.subscribe("trades:binance:BTCUSDT"))["isError"] is False
+        assert (await bystander.subscribe("orders:binance:BTCUSDT"))["isError"] is False

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from jsonschema import Draft202012Validator
 
 from tradingmcp.client.session import McpClient, RpcError
 
@@ -211,3 +212,35 @@ async def test_order_book_rest_cache_then_local_book(tool_server: ToolServer) ->
         local, text = await call_ok(c, "get_order_book", {"symbol": "BTCUSDT", "limit": 5})
         assert local["source"] == "local" and local["last_update_id"] > first["last_update_id"]
         assert text.startswith("BTCUSDT book (local)")
+
+
+ONE_OR_MANY_CASES: list[dict[str, Any]] = [
+    {"symbol": "BTCUSDT"},
+    {"symbols": ["BTCUSDT", "ETHUSDT"]},
+    {"symbol": "BTCUSDT", "symbols": ["ETHUSDT"]},
+    {"symbol": "BTCUSDT", "symbols": ["BTCUSDT"], "exchange": "binance"},
+    {},
+    {"exchange": "binance"},
+]
+
+
+@pytest.mark.parametrize("tool", ["get_ticker", "get_24h_stats"])
+async def test_symbol_or_symbols_schema_says_what_the_server_does(tool_server: ToolServer, tool: str) -> None:
+    """The advertised inputSchema, checked by a real JSON Schema 2020-12 validator, accepts exactly the symbol/symbols
+    combinations the server serves (the server refuses both together and neither, with -32602)."""
+    tool_server.sim.step(500)
+    async with tool_server.client() as c:
+        schema = next(t for t in await c.list_tools() if t["name"] == tool)["inputSchema"]
+        Draft202012Validator.check_schema(schema)
+        validator = Draft202012Validator(schema)
+        verdicts = []
+        for args in ONE_OR_MANY_CASES:
+            try:
+                await c.call_tool(tool, args)  # a result (even an isError one) means the arguments were accepted
+                served = True
+            except RpcError as exc:
+                assert exc.code == -32602, exc
+                served = False
+            verdicts.append((args, validator.is_valid(args), served))
+        assert [v[1] for v in verdicts] == [v[2] for v in verdicts], verdicts
+        assert [v[2] for v in verdicts] == [True, True, False, False, False, False]

@@ -124,6 +124,12 @@ async def test_filter_failures_name_the_nearest_valid_value(tool_server: ToolSer
             {"symbol": "BTCUSDT", "side": "BUY", "quantity": "0.001", "price": price, "client_order_id": "has space"},
         )
         assert cid["code"] == "invalid_argument" and cid["field"] == "client_order_id"
+        cid_newline = await err(
+            c,
+            "place_order",
+            {"symbol": "BTCUSDT", "side": "BUY", "quantity": "0.001", "price": price, "client_order_id": "abc\n"},
+        )
+        assert cid_newline["code"] == "invalid_argument" and cid_newline["field"] == "client_order_id"
         unknown = await err(c, "place_order", {"symbol": "NOPEUSDT", "side": "BUY", "quantity": "1", "price": "1"})
         assert unknown["code"] == "exchange_error" and unknown["exchange_error"] == "InvalidSymbol"
         assert (await ok(c, "get_open_orders", {}))["orders"] == []  # nothing reached the exchange
