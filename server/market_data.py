@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from tradingmcp.server.exchanges.errors import ExchangeError
 from tradingmcp.server.exchanges.models import Stats24h
+from tradingmcp.server.exchanges.paramrules import BINANCE_KLINE_INTERVALS
 from tradingmcp.server.market_json import (
     KLINE_COLUMNS,
     MAX_LISTED,
@@ -38,6 +39,7 @@ from tradingmcp.server.mcp.engine import Call
 from tradingmcp.server.mcp.registry import McpApp, Tool, ToolError, ToolResult
 from tradingmcp.server.mcp.streams import StreamHub
 from tradingmcp.server.render import plain
+from tradingmcp.server.venue_args import SYMBOL_PATTERN, quoted
 from tradingmcp.server.venues import Venue, Venues
 from tradingmcp.transport.jsonrpc import ErrorCode, JsonRpcError
 
@@ -75,13 +77,12 @@ __all__ = [
 
 T = TypeVar("T")
 
-KLINE_INTERVALS = ("1s", "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d", "1w", "1M")
-"""Binance kline intervals (https://developers.binance.com/docs/binance-spot-api-docs/enums#kline-intervals)."""
+KLINE_INTERVALS = BINANCE_KLINE_INTERVALS
+"""Binance kline intervals (https://developers.binance.com/docs/binance-spot-api-docs/enums#kline-intervals); a venue
+may serve fewer (:attr:`~tradingmcp.server.exchanges.paramrules.ParamRules.kline_intervals`)."""
 MAX_SYMBOLS = 20
 MAX_TRADES, DEFAULT_TRADES = 100, 20
 MAX_KLINES, DEFAULT_KLINES = 500, 100
-SYMBOL_PATTERN = "^[A-Za-z0-9._-]{2,20}$"
-"""Binance's legal symbol range (``^[A-Z0-9-_.]{1,20}$``), case-insensitive here (symbols are upper-cased)."""
 _SYMBOL_RE = re.compile(SYMBOL_PATTERN)
 
 SYMBOL_SCHEMA: dict[str, Any] = {
@@ -108,8 +109,8 @@ def check_symbol(value: str, path: str = "symbol") -> str:
     Raises:
         JsonRpcError: -32602 naming ``arguments.<path>`` when it is not a legal symbol.
     """
-    if not _SYMBOL_RE.match(value):
-        raise invalid(path, f"{value!r} is not a symbol (letters and digits, e.g. BTCUSDT)")
+    if not _SYMBOL_RE.fullmatch(value):
+        raise invalid(path, f"{quoted(value)} is not a symbol (letters and digits, e.g. BTCUSDT)")
     return value.upper()
 
 

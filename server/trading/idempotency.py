@@ -36,7 +36,7 @@ def check_client_order_id(cid: str, field_name: str = "client_order_id") -> str:
     Raises:
         ToolError: ``invalid_argument`` naming the allowed pattern.
     """
-    if not CLIENT_ORDER_ID_RE.match(cid):
+    if not CLIENT_ORDER_ID_RE.fullmatch(cid):
         raise ToolError(
             f"{field_name} {cid!r} is invalid: use 1-36 characters of letters, digits, '-' and '_'",
             "invalid_argument",
