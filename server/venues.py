@@ -1,8 +1,10 @@
 """The exchanges a server bridges (its *venues*): each an adapter, a mode, and a fan-out of its account events.
 
 Every tool takes an optional ``exchange`` argument (``binance``, ``mexc``) and resolves it here; without one the
-server's default venue is used. ``mode`` says what is really behind the adapter: ``sim`` (the embedded simulator),
-``testnet`` (Binance Spot Testnet) or ``live`` (real money) — trading safety rules key off it.
+server's default venue is used. Resolving it also checks the arguments that reach the venue against the venue's own
+rules (:mod:`tradingmcp.server.venue_args`): the tool boundary where malformed ids and symbols are refused (-32602).
+``mode`` says what is really behind the adapter: ``sim`` (the embedded simulator), ``testnet`` (Binance Spot Testnet)
+or ``live`` (real money) — trading safety rules key off it.
 
 An adapter has one account-event iterator (:meth:`ExchangeAdapter.user_events`); several consumers need it (the
 portfolio ledger, the ``orders:``/``balances:`` push streams, ``wait_for_event``, the audit log), so a
@@ -20,7 +22,9 @@ from typing import Any, Literal
 from tradingmcp.server.exchanges.base import ExchangeAdapter
 from tradingmcp.server.exchanges.eventqueue import Consumer
 from tradingmcp.server.exchanges.models import StreamStatus, UserEvent
+from tradingmcp.server.exchanges.paramrules import ParamRules, rules_for
 from tradingmcp.server.mcp.registry import ToolError
+from tradingmcp.server.venue_args import check_venue_args
 
 log = logging.getLogger("tradingmcp.server.venues")
 
@@ -81,16 +85,19 @@ class UserEventBus:
 
 @dataclass
 class Venue:
-    """One bridged exchange. ``sim`` is the embedded simulator object when ``mode == "sim"`` (else None)."""
+    """One bridged exchange. ``sim`` is the embedded simulator object when ``mode == "sim"`` (else None); ``rules``
+    what the exchange accepts in ids, symbols and intervals (by ``name``)."""
 
     name: str
     adapter: ExchangeAdapter
     mode: Mode
     sim: Any = None
     user: UserEventBus = field(init=False)
+    rules: ParamRules = field(init=False)
 
     def __post_init__(self) -> None:
         self.user = UserEventBus(self.adapter)
+        self.rules = rules_for(self.name)
 
 
 class Venues:
@@ -129,8 +136,15 @@ class Venues:
         return venue
 
     def for_args(self, args: dict[str, Any]) -> Venue:
-        """The venue named by a tool's ``exchange`` argument (default when absent)."""
-        return self.get(args.get("exchange"))
+        """The venue named by a tool's ``exchange`` argument (default when absent), after checking the arguments that
+        reach it against its rules (:func:`~tradingmcp.server.venue_args.check_venue_args`).
+
+        Raises:
+            ToolError: ``unknown_exchange``. JsonRpcError: -32602 naming an argument the venue would not accept.
+        """
+        venue = self.get(args.get("exchange"))
+        check_venue_args(venue.rules, args)
+        return venue
 
     def schema(self) -> dict[str, Any]:
         """JSON Schema of the optional ``exchange`` tool argument."""

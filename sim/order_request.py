@@ -121,7 +121,7 @@ def parse_client_id(p: Params, name: str) -> str | None:
     """A client order id parameter.
 
     Raises:
-        BinanceError: -1118 when sent empty; -1100 when it breaks ``^[\\.A-Z\\:/a-z0-9_-]{1,36}$``.
+        BinanceError: -1118 when sent empty; -1100 when it breaks ``^[a-zA-Z0-9-_]{1,36}$``.
     """
     if p.raw.get(name) == "":
         raise empty_new_client_order_id()

@@ -21,7 +21,10 @@ from tradingmcp.sim.errors import (
 DECIMAL_RANGE = "^([0-9]{1,20})(\\.[0-9]{1,20})?$"
 _DECIMAL_RE = re.compile(DECIMAL_RANGE)
 _INT_RE = re.compile(r"^-?[0-9]{1,20}$")
-_CLIENT_ID_RANGE = "^[\\.A-Z\\:/a-z0-9_-]{1,36}$"
+_CLIENT_ID_RANGE = "^[a-zA-Z0-9-_]{1,36}$"
+"""Binance Spot's legal range of client order ids (``newClientOrderId``, ``listClientOrderId``...), as its -1100 message
+quotes it. The patterns here are whole-value matches: ``fullmatch``, so a trailing newline is illegal too (Python's
+``$`` would accept one)."""
 _CLIENT_ID_RE = re.compile(_CLIENT_ID_RANGE)
 
 
@@ -78,7 +81,7 @@ class Params:
         value = str(value)
         if value == "":
             raise param_empty(name)
-        if not _DECIMAL_RE.match(value):
+        if not _DECIMAL_RE.fullmatch(value):
             raise illegal_chars(name, DECIMAL_RANGE)
         try:
             return Decimal(value)
@@ -105,7 +108,7 @@ class Params:
         value = self.opt_str(name)
         if value is None:
             return None
-        if not _INT_RE.match(value):
+        if not _INT_RE.fullmatch(value):
             raise illegal_chars(name, "^-?[0-9]{1,20}$")
         number = int(value)
         if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
@@ -140,12 +143,12 @@ class Params:
         return value
 
     def opt_client_id(self, name: str) -> str | None:
-        """A client order id (``^[\\.A-Z\\:/a-z0-9_-]{1,36}$``), or None when absent.
+        """A client order id (``^[a-zA-Z0-9-_]{1,36}$``), or None when absent.
 
         Raises:
             BinanceError: -1100 when it breaks the pattern.
         """
         value = self.opt_str(name)
-        if value is not None and not _CLIENT_ID_RE.match(value):
+        if value is not None and not _CLIENT_ID_RE.fullmatch(value):
             raise illegal_chars(name, _CLIENT_ID_RANGE)
         return value

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from bisect import bisect_left
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -48,6 +49,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 Params = Mapping[str, str]
 UNKNOWN_ERROR = {"code": -1000, "msg": "An unknown error occurred while processing the request."}
+CALLS_KEPT = 10_000
+"""Signed requests kept in :attr:`SimState.calls`."""
 
 
 @dataclass(slots=True)
@@ -81,6 +84,8 @@ class SimState:
         market_ms: the replay's exchange clock (epoch ms) for tickers and order times.
         on_engine_events: called after every engine call to route ``engine.drain_events()`` to user streams.
         faults: fault injection (placements whose reply is lost or that fail unplaced).
+        calls: the signed REST requests whose signature checked out, newest last: (method, endpoint under
+            ``/api/v3``, params as decoded from the raw query string and body, without ``signature``).
     """
 
     exchange_info: ExchangeInfo
@@ -92,6 +97,7 @@ class SimState:
     market_ms: Callable[[], int]
     on_engine_events: Callable[[], None] = field(default=lambda: None)
     faults: Faults = field(default_factory=Faults)
+    calls: deque[tuple[str, str, dict[str, str]]] = field(default_factory=lambda: deque(maxlen=CALLS_KEPT))
 
 
 def param_int(params: Params, name: str, default: int | None = None) -> int | None:
@@ -324,7 +330,7 @@ def make_rest_app(state: SimState) -> web.Application:
     async def handle(request: web.Request) -> web.StreamResponse:
         endpoint = request.match_info["endpoint"].strip("/")
         method = request.method
-        query = request.query_string
+        query = request.rel_url.raw_query_string  # as sent, still percent-encoded: what the signature covers
         body = (await request.text()) if request.can_read_body else ""
         params: dict[str, str] = dict(parse_qsl(query, keep_blank_values=True))
         params.update(parse_qsl(body, keep_blank_values=True))
@@ -340,6 +346,7 @@ def make_rest_app(state: SimState) -> web.Application:
             if not signed:
                 return _json(run_public(state, endpoint, params), headers=headers)
             api_key = verify_rest(request.headers.get("X-MBX-APIKEY"), query, body, params, state.api_keys, now)
+            state.calls.append((method, endpoint, {k: v for k, v in params.items() if k != "signature"}))
             orders = SIGNED[(method, endpoint)][1]
             if orders:
                 for _ in range(orders):

@@ -4,7 +4,9 @@ Follows https://developers.binance.com/docs/binance-spot-api-docs/rest-api/endpo
 https://developers.binance.com/docs/binance-spot-api-docs/websocket-api/request-security:
 
 - REST: header ``X-MBX-APIKEY``; ``signature`` = HMAC-SHA256 hex over the query string concatenated with the body
-  (no separator), without the ``signature`` pair itself. Hex signatures compare case-insensitively.
+  (no separator), without the ``signature`` pair itself, exactly as received (still percent-encoded: a client that
+  signed other text than it sent, e.g. the decoded values, is refused with -1022). Hex signatures compare
+  case-insensitively.
 - WS API: params (including ``apiKey`` and ``timestamp``) sorted by name, joined ``k=v&...``, HMAC-SHA256 hex.
 - ``timestamp`` in ms (or µs, detected by size); ``recvWindow`` default 5000 ms, max 60000, up to 3 decimals. Accepted
   only when ``timestamp < server + 1000`` and ``server - timestamp <= recvWindow``; else -1021.
@@ -212,8 +214,7 @@ def verify_rest(
     signature = sig_q or sig_b
     if not signature:
         raise mandatory_param("signature")
-    total = q + b
-    if not _matches(secret, unquote_plus(signature), total, lambda: (unquote_plus(total),)):
+    if not _matches(secret, unquote_plus(signature), q + b, lambda: ()):
         raise bad_signature()
     return api_key or ""
 

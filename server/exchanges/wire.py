@@ -2,8 +2,12 @@
 
 * numbers travel as decimal strings: :func:`dec` reads them, :func:`plain` writes them (no exponent, no trailing
   zeros);
+* every REST parameter travels percent-encoded: :func:`encode_query` is the one builder of query strings (each name
+  and value through ``urllib.parse.quote(..., safe="")``, UTF-8, upper-case hex), so a value can never add a parameter
+  (``zz&orderId=1``), end the query (``#``) or reach the wire raw (spaces, newlines, non-ASCII);
 * signed requests carry ``signature`` = HMAC-SHA256, lower-case hex, over the raw query string concatenated with the raw
-  body (Binance "SIGNED endpoint security", MEXC "Signature"): :func:`hmac_sha256_hex`, :func:`strip_signature`;
+  body (Binance "SIGNED endpoint security", MEXC "Signature"), i.e. over exactly the encoded text that is sent:
+  :func:`signed_query`, :func:`hmac_sha256_hex`, :func:`strip_signature`;
 * ``GET /api/v3/account`` lists ``balances: [{asset, free, locked}]`` on both: :func:`balances`.
 """
 
@@ -11,9 +15,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 from tradingmcp.server.exchanges.models import Balance
 
@@ -33,6 +38,44 @@ def plain(value: Decimal) -> str:
     if value == 0:
         return "0"
     return format(value.normalize(), "f")
+
+
+def _text(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def encode_query(params: Mapping[str, object] | Iterable[tuple[str, object]], safe: str = "") -> str:
+    """``k=v&k=v`` in the given order, every name and value percent-encoded (``quote(..., safe=safe)``: UTF-8,
+    upper-case hex, a space as ``%20``).
+
+    Unreserved characters (``A-Z a-z 0-9 - . _ ~``) stay as they are, so ordinary values (symbols, decimals, ids) read
+    as in the exchanges' examples; ``&``, ``=``, ``%``, ``#``, ``+``, spaces, control characters and non-ASCII are
+    always encoded, so the text the exchange decodes holds exactly the pairs given.
+
+    Args:
+        params: a mapping or (name, value) pairs; values through ``str`` (bools as ``true``/``false``).
+        safe: characters a caller's syntax needs raw (e.g. ``"@/"`` in Binance combined-stream names); empty for
+            parameters of a request.
+
+    Returns:
+        The query string without ``?``; empty when there are no parameters.
+    """
+    items = params.items() if isinstance(params, Mapping) else params
+    return "&".join(f"{quote(str(k), safe=safe)}={quote(_text(v), safe=safe)}" for k, v in items)
+
+
+def signed_query(params: Mapping[str, object] | Iterable[tuple[str, object]], sign: Callable[[str], str]) -> str:
+    """:func:`encode_query` of ``params`` plus ``&signature=<sign(that text)>``: the signature covers exactly the
+    encoded text that is sent, and is itself percent-encoded (base64 Ed25519/RSA signatures hold ``+``, ``/``, ``=``).
+
+    Args:
+        params: the request's parameters, including ``timestamp``/``recvWindow`` (all in the query string).
+        sign: encoded text → signature (hex HMAC-SHA256, or base64 Ed25519/RSA).
+    """
+    query = encode_query(params)
+    return f"{query}&signature={quote(sign(query), safe='')}"
 
 
 def hmac_sha256_hex(secret: str, payload: str) -> str:

@@ -1,18 +1,23 @@
-"""A small compiled JSON Schema validator for tool arguments (the hot path cannot afford a general validator).
+r"""A small compiled JSON Schema validator for tool arguments (the hot path cannot afford a general validator).
 
 Supports the subset tool schemas here use: ``type`` (one or a list), ``properties``, ``required``,
 ``additionalProperties: false``, ``enum``, ``const``, ``minimum``/``maximum``/``exclusiveMinimum``/``exclusiveMaximum``,
-``minLength``/``maxLength``, ``items``, ``minItems``/``maxItems``, ``anyOf``, ``oneOf``. Unknown keywords are ignored
-(accepted), as JSON Schema says. A failed check raises ``JsonRpcError(-32602)`` naming the path, e.g.
+``minLength``/``maxLength``, ``pattern``, ``items``, ``minItems``/``maxItems``, ``anyOf``, ``oneOf``. Unknown keywords
+are ignored (accepted), as JSON Schema says. A failed check raises ``JsonRpcError(-32602)`` naming the path, e.g.
 ``arguments.quantity: expected number, got string``.
 
 Arguments nested deeper than :data:`MAX_ARGUMENT_DEPTH` objects/arrays are refused (-32602) before any other check,
 whatever the schema: no tool here takes more than a few levels, and deeper values cannot be encoded back (orjson stops
 at 255 levels) nor redacted for the audit log within Python's recursion limit.
+
+``pattern`` follows JSON Schema (an ECMA-262 regular expression, unanchored): a string is valid when the pattern is
+found in it, and ``$`` means the end of the string only (Python's ``$`` also matches before a final newline, so it is
+read as ``\Z`` here). The patterns used here are ASCII character classes, which both dialects read alike.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -87,6 +92,8 @@ def _compile(schema: dict[str, Any]) -> Check:
     for key, is_min in (("minLength", True), ("maxLength", False), ("minItems", True), ("maxItems", False)):
         if key in schema:
             checks.append(_length(int(schema[key]), is_min, key.endswith("Items")))
+    if isinstance(schema.get("pattern"), str):
+        checks.append(_pattern(schema["pattern"]))
     props: dict[str, Any] = schema.get("properties", {})
     if props or "required" in schema or schema.get("additionalProperties") is False:
         checks.append(_object(schema, props))
@@ -205,6 +212,37 @@ def _length(limit: int, is_min: bool, items: bool) -> Check:
     return check
 
 
+def ecma_regex(pattern: str) -> re.Pattern[str]:
+    """``pattern`` compiled with ECMA-262's meaning of an unescaped ``$`` (end of the string, not before a final
+    newline): each such ``$`` outside a character class becomes ``\\Z``."""
+    out: list[str] = []
+    escaped = in_class = False
+    for ch in pattern:
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch == "[":
+            in_class = True
+        elif ch == "]":
+            in_class = False
+        elif ch == "$" and not in_class:
+            out.append(r"\Z")
+            continue
+        out.append(ch)
+    return re.compile("".join(out))
+
+
+def _pattern(pattern: str) -> Check:
+    regex = ecma_regex(pattern)
+
+    def check(v: Any, path: str) -> None:
+        if isinstance(v, str) and regex.search(v) is None:
+            raise _fail(path, f"must match {pattern}")
+
+    return check
+
+
 def _object(schema: dict[str, Any], props: dict[str, Any]) -> Check:
     required = list(schema.get("required", []))
     closed = schema.get("additionalProperties") is False
@@ -238,7 +276,7 @@ _EXACT: dict[str, tuple[type, ...]] = {
 """The exact Python types ``orjson.loads`` gives for each JSON type (bool is not an integer here: exact types)."""
 _ENFORCED = frozenset(
     {"type", "enum", "const", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength",
-     "items", "minItems", "maxItems", "anyOf", "oneOf", "properties", "required", "additionalProperties"}
+     "pattern", "items", "minItems", "maxItems", "anyOf", "oneOf", "properties", "required", "additionalProperties"}
 )  # fmt: skip
 _FAST_SCALAR = frozenset({"type", "enum", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"})
 _NUMERIC = (int, float)

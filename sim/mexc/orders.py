@@ -5,7 +5,8 @@ or raises :class:`~tradingmcp.sim.mexc.wire.MexcError`. MEXC parameters are tran
 (Binance) ones: ``IMMEDIATE_OR_CANCEL``/``FILL_OR_KILL`` become LIMIT with timeInForce IOC/FOK, MEXC order ids
 (``C02__…``) become the engine's per-symbol ids. Before the engine sees an order, MEXC's own rules (precisions and
 min/max amounts of the derived exchangeInfo, :mod:`tradingmcp.sim.mexc.info`) are checked:
-below the minimum amount → 30002, above the maximum → 30003, other violations → 33333.
+below the minimum amount → 30002, above the maximum → 30003, other violations → 33333; a ``newClientOrderId`` outside
+the legal range (:data:`~tradingmcp.server.exchanges.paramrules.CLIENT_ORDER_ID`) → 700008.
 
 Follows https://mexcdevelop.github.io/apidocs/spot_v3_en/#spot-account-trade.
 """
@@ -19,6 +20,7 @@ from typing import Any, TypeVar
 import orjson
 
 from tradingmcp.server.exchanges.models import OrderRequest, OrderType, Side, SymbolRules, TimeInForce
+from tradingmcp.server.exchanges.paramrules import CLIENT_ORDER_ID
 from tradingmcp.server.exchanges.rules import validate_order
 from tradingmcp.sim.errors import BinanceError
 from tradingmcp.sim.matching import MatchingEngine
@@ -129,8 +131,11 @@ class MexcTrading:
                 out[name] = plain(value)
         if engine_type != "MARKET" and price is not None:
             out["price"] = plain(price)
-        if p.get("newClientOrderId"):
-            out["newClientOrderId"] = p["newClientOrderId"]
+        client_id = p.get("newClientOrderId")
+        if client_id:
+            if not CLIENT_ORDER_ID.allows(client_id):
+                raise wire.illegal_characters()
+            out["newClientOrderId"] = client_id
         return out
 
     # ---- endpoints ----------------------------------------------------------------------------------------------

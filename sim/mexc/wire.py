@@ -162,6 +162,11 @@ def listen_key_unknown() -> MexcError:
     return MexcError(730706, "listenKey not exist")
 
 
+def illegal_characters() -> MexcError:
+    """700008 "Illegal characters found in parameter." (MEXC's error codes table)."""
+    return MexcError(700008, "Illegal characters found in parameter.")
+
+
 def parameter_error(detail: str) -> MexcError:
     """33333 "Parameter error" with what is wrong."""
     return MexcError(33333, f"Parameter error: {detail}")

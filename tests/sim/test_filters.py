@@ -230,6 +230,27 @@ def engine(data_dir: Path) -> MatchingEngine:
             -1118,
             "New client order ID was empty.",
         ),
+        *(
+            (
+                {
+                    "symbol": "BTCUSDT",
+                    "side": "BUY",
+                    "type": "LIMIT",
+                    "timeInForce": "GTC",
+                    "quantity": "0.01",
+                    "price": "60000",
+                    "newClientOrderId": cid,
+                },
+                -1100,
+                "Illegal characters found in parameter 'newClientOrderId'; legal range is '^[a-zA-Z0-9-_]{1,36}$'.",
+            )
+            for cid in ("a.b", "a:b/c", "ok-id\n", "zz&orderId=1", "ордер", "x" * 37)
+        ),
+        (
+            {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "1\n"},
+            -1100,
+            "Illegal characters found in parameter 'quantity'; legal range is '^([0-9]{1,20})(\\.[0-9]{1,20})?$'.",
+        ),
     ],
 )
 def test_engine_rejects_with_exact_errors(engine: MatchingEngine, params: dict[str, str], code: int, msg: str) -> None:

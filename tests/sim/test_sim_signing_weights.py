@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode
 
 import pytest
 
@@ -50,6 +50,19 @@ def test_rest_signature_over_query_plus_body() -> None:
     assert (_code(bad), _code(unknown), _code(no_key)) == (-1022, -2015, -2014)
     assert unknown.value.http_status == 401
     assert strip_signature("a=1&signature=ff&b=2") == ("a=1&b=2", "ff")
+
+
+def test_rest_signature_covers_the_query_exactly_as_received() -> None:
+    """Binance signs the query string as sent, still percent-encoded: a signature over the decoded text (what a
+    client that signs one string and sends another produces) is refused."""
+    query = f"origClientOrderId=a%20b%26orderId%3D1%0A%D0%BE&symbol=BTCUSDT&timestamp={NOW}"
+    params = {"origClientOrderId": "a b&orderId=1\nо", "symbol": "BTCUSDT", "timestamp": str(NOW)}
+    exact = hmac_hex("sim-secret", query)
+    assert verify_rest("sim-key", f"{query}&signature={exact}", "", params, KEYS, NOW) == "sim-key"
+    decoded = hmac_hex("sim-secret", unquote(query))
+    with pytest.raises(BinanceError) as bad:
+        verify_rest("sim-key", f"{query}&signature={decoded}", "", params, KEYS, NOW)
+    assert _code(bad) == -1022
 
 
 def test_ws_signature_sorted_params() -> None:

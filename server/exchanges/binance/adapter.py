@@ -1,16 +1,18 @@
-"""``BinanceAdapter``: the ``ExchangeAdapter`` for Binance Spot on python-binance 1.0.37's ``AsyncClient``.
+"""``BinanceAdapter``: the ``ExchangeAdapter`` for Binance Spot (python-binance 1.0.37's ``AsyncClient`` for the HTTP
+session; requests built in :mod:`.rest`).
 
 REST endpoints (https://developers.binance.com/docs/binance-spot-api-docs/rest-api) go through one choke point,
-:meth:`~tradingmcp.server.exchanges.binance.rest.BinanceRest._call` (in :mod:`.rest`, the base class), which waits in
-the weight-aware limiter, reads the ``X-MBX-*`` usage headers, turns python-binance exceptions into typed errors,
-honours 429/418, and on -1021 resyncs the clock offset and retries.
+:meth:`~tradingmcp.server.exchanges.binance.rest.BinanceRest._rest` (in :mod:`.rest`, the base class), which builds
+the request (every parameter percent-encoded, the signature over exactly the encoded query), waits in the
+weight-aware limiter, reads the ``X-MBX-*`` usage headers, turns failures into typed errors, honours 429/418, and on
+-1021 resyncs the clock offset and retries.
 
 Order placement, cancel and cancel-replace go over the WebSocket API (``order.place``, ``order.cancel``,
 ``order.cancelReplace``) on a lean connection of our own (:mod:`.wsapi`, opened by :meth:`BinanceAdapter.start` and
 reopened after a drop) — one frame each way instead of an HTTP request — under the same limiter and error mapping;
 while that connection is not open (nothing was sent) they go over REST. The user data stream rides the same connection
-(:mod:`.userdata`: subscribed first on every connection, events parsed in the frame callback); python-binance is
-used for REST only.
+(:mod:`.userdata`: subscribed first on every connection, events parsed in the frame callback); python-binance gives
+the REST HTTP session only.
 
 Idempotent placement: every new order carries a ``newClientOrderId`` (the caller's or a generated one). When a
 placement times out or gets a 5xx (outcome unknown), the adapter queries ``origClientOrderId`` before re-sending, so a
@@ -72,7 +74,7 @@ class BinanceAdapter(BinanceRest, AdapterLifecycle):
         config: URLs, keys and limits (Spot Testnet by default).
 
     Use ``async with BinanceAdapter(cfg) as ex:``; every method raises ``ExchangeError`` subclasses only.
-    The client, limiter, clock (``server_ms``, ``sync_time``, ``clock_offset_ms``) and ``_call`` come from
+    The client, limiter, clock (``server_ms``, ``sync_time``, ``clock_offset_ms``) and ``_rest`` come from
     :class:`~tradingmcp.server.exchanges.binance.rest.BinanceRest`.
     """
 
@@ -116,7 +118,7 @@ class BinanceAdapter(BinanceRest, AdapterLifecycle):
     async def exchange_info(self, refresh: bool = False) -> dict[str, SymbolRules]:
         """All symbols' rules (``GET /api/v3/exchangeInfo``, weight 20), cached; also loads the rate limits."""
         if refresh or not self._rules:
-            body = await self._call(20, self.client.get_exchange_info)
+            body = await self._rest(20, "GET", "exchangeInfo")
             self._rules = parse.exchange_info(body)
             if body.get("rateLimits"):
                 self.limiter.core.configure(body["rateLimits"])
@@ -131,14 +133,12 @@ class BinanceAdapter(BinanceRest, AdapterLifecycle):
 
     async def order_book(self, symbol: str, limit: int = 100) -> OrderBookSnapshot:
         """``GET /api/v3/depth`` (weight 5..250 by ``limit``)."""
-        body = await self._call(
-            params.depth_weight(limit), self.client.get_order_book, symbol=symbol.upper(), limit=limit
-        )
+        body = await self._rest(params.depth_weight(limit), "GET", "depth", {"symbol": symbol.upper(), "limit": limit})
         return parse.depth(symbol.upper(), body, self.server_ms())
 
     async def recent_trades(self, symbol: str, limit: int = 500) -> list[Trade]:
         """``GET /api/v3/trades`` (weight 25), oldest first."""
-        rows = await self._call(25, self.client.get_recent_trades, symbol=symbol.upper(), limit=limit)
+        rows = await self._rest(25, "GET", "trades", {"symbol": symbol.upper(), "limit": limit})
         return [parse.rest_trade(symbol.upper(), r) for r in rows]
 
     async def klines(
@@ -155,22 +155,22 @@ class BinanceAdapter(BinanceRest, AdapterLifecycle):
             query["startTime"] = start_time_ms
         if end_time_ms is not None:
             query["endTime"] = end_time_ms
-        rows = await self._call(2, self.client.get_klines, **query)
+        rows = await self._rest(2, "GET", "klines", query)
         now = self.server_ms()
         return [parse.rest_kline(symbol.upper(), interval, r, now) for r in rows]
 
     async def ticker_24h(self, symbol: str) -> Stats24h:
         """``GET /api/v3/ticker/24hr`` for one symbol (weight 2)."""
-        return parse.stats_24h(await self._call(2, self.client.get_ticker, symbol=symbol.upper()))
+        return parse.stats_24h(await self._rest(2, "GET", "ticker/24hr", {"symbol": symbol.upper()}))
 
     async def price(self, symbol: str) -> Decimal:
         """``GET /api/v3/ticker/price`` (weight 2): last trade price."""
-        body = await self._call(2, self.client.get_symbol_ticker, symbol=symbol.upper())
+        body = await self._rest(2, "GET", "ticker/price", {"symbol": symbol.upper()})
         return Decimal(body["price"])
 
     async def book_ticker(self, symbol: str) -> Ticker:
         """``GET /api/v3/ticker/bookTicker`` (weight 2): best bid/ask."""
-        body = await self._call(2, self.client.get_orderbook_ticker, symbol=symbol.upper())
+        body = await self._rest(2, "GET", "ticker/bookTicker", {"symbol": symbol.upper()})
         return parse.book_ticker(body, self.server_ms())
 
     # --- trading -------------------------------------------------------------------------------------------------
@@ -207,7 +207,7 @@ class BinanceAdapter(BinanceRest, AdapterLifecycle):
         req = params.order_params(request, cid)
         for attempt in range(2):
             try:
-                body = await self._order_call("order.place", self.client.create_order, req, is_order=True)
+                body = await self._order_call("order.place", "POST", "order", req, is_order=True)
                 self._last_order_body = body
                 return parse.order(body)
             except ExchangeUnavailable as exc:
@@ -235,19 +235,19 @@ class BinanceAdapter(BinanceRest, AdapterLifecycle):
     async def test_order(self, request: OrderRequest) -> None:
         """``POST /api/v3/order/test`` (weight 1): the exchange validates the order without placing it."""
         req = params.order_params(request, request.client_order_id or self.new_client_order_id())
-        await self._call(1, self.client.create_test_order, **req)
+        await self._rest(1, "POST", "order/test", req, signed=True)
 
     async def cancel_order(
         self, symbol: str, order_id: int | str | None = None, client_order_id: str | None = None
     ) -> Order:
         """``order.cancel`` (WS API) / ``DELETE /api/v3/order`` (weight 1) by ``orderId`` or ``origClientOrderId``."""
         ref = params.order_ref(symbol, order_id, client_order_id)
-        return parse.order(await self._order_call("order.cancel", self.client.cancel_order, ref, is_order=False))
+        return parse.order(await self._order_call("order.cancel", "DELETE", "order", ref, is_order=False))
 
     async def cancel_all_orders(self, symbol: str) -> list[Order]:
         """``DELETE /api/v3/openOrders`` (weight 1): cancels every open order (and order list) on ``symbol``."""
         try:
-            rows = await self._call(1, self.client.cancel_all_open_orders, symbol=symbol.upper())
+            rows = await self._rest(1, "DELETE", "openOrders", {"symbol": symbol.upper()}, signed=True)
         except ExchangeError as exc:
             if exc.code == -2011:  # "Unknown order sent." = nothing open
                 return []
@@ -265,19 +265,19 @@ class BinanceAdapter(BinanceRest, AdapterLifecycle):
     ) -> Order:
         """``GET /api/v3/order`` (weight 4). Raises UnknownOrder (-2013) when absent."""
         ref = params.order_ref(symbol, order_id, client_order_id)
-        return parse.order(await self._call(4, self.client.get_order, **ref))
+        return parse.order(await self._rest(4, "GET", "order", ref, signed=True))
 
     async def open_orders(self, symbol: str | None = None) -> list[Order]:
         """``GET /api/v3/openOrders`` (weight 6 for one symbol, 80 for all)."""
         if symbol is None:
-            rows = await self._call(80, self.client.get_open_orders)
+            rows = await self._rest(80, "GET", "openOrders", signed=True)
         else:
-            rows = await self._call(6, self.client.get_open_orders, symbol=symbol.upper())
+            rows = await self._rest(6, "GET", "openOrders", {"symbol": symbol.upper()}, signed=True)
         return [parse.order(r) for r in rows]
 
     async def all_orders(self, symbol: str, limit: int = 500) -> list[Order]:
         """``GET /api/v3/allOrders`` (weight 20), oldest first."""
-        rows = await self._call(20, self.client.get_all_orders, symbol=symbol.upper(), limit=limit)
+        rows = await self._rest(20, "GET", "allOrders", {"symbol": symbol.upper(), "limit": limit}, signed=True)
         return [parse.order(r) for r in rows]
 
     async def my_trades(self, symbol: str, limit: int = 500, order_id: int | str | None = None) -> list[Fill]:
@@ -285,12 +285,14 @@ class BinanceAdapter(BinanceRest, AdapterLifecycle):
         query: dict[str, Any] = {"symbol": symbol.upper(), "limit": limit}
         if order_id is not None:
             query["orderId"] = order_id
-        rows = await self._call(5 if order_id is not None else 20, self.client.get_my_trades, **query)
+        rows = await self._rest(5 if order_id is not None else 20, "GET", "myTrades", query, signed=True)
         return [parse.my_trade(r) for r in rows]
 
     async def balances(self, non_zero: bool = True) -> list[Balance]:
         """``GET /api/v3/account`` (weight 20): balances (only non-zero ones when ``non_zero``)."""
-        body = await self._call(20, self.client.get_account, omitZeroBalances="true" if non_zero else "false")
+        body = await self._rest(
+            20, "GET", "account", {"omitZeroBalances": "true" if non_zero else "false"}, signed=True
+        )
         return wire.balances(body, non_zero)
 
     async def place_oco(
@@ -318,7 +320,7 @@ class BinanceAdapter(BinanceRest, AdapterLifecycle):
             stop_limit_price,
             list_client_order_id or self.new_client_order_id(),
         )
-        return parse.order_list(await self._call(1, self.client.create_oco_order, is_order=True, **req))
+        return parse.order_list(await self._rest(1, "POST", "orderList/oco", req, signed=True, is_order=True))
 
     async def cancel_replace(
         self,
@@ -337,7 +339,7 @@ class BinanceAdapter(BinanceRest, AdapterLifecycle):
         cid = request.client_order_id or self.new_client_order_id()
         req = params.cancel_replace_params(request, cid, cancel_order_id, cancel_client_order_id)
         try:
-            body = await self._order_call("order.cancelReplace", self.client.cancel_replace_order, req, is_order=True)
+            body = await self._order_call("order.cancelReplace", "POST", "order/cancelReplace", req, is_order=True)
         except ExchangeError as exc:
             data = params.error_data(exc) or ws_error_data(exc)
             if exc.status == 409 and data is not None:

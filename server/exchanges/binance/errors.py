@@ -1,7 +1,8 @@
 """Binance error codes → the exchange-neutral error types of :mod:`tradingmcp.server.exchanges.errors`.
 
 Codes from "Error codes for Binance" (https://developers.binance.com/docs/binance-spot-api-docs/errors). Messages
-keep Binance's own ``msg`` and add what to do. Re-exports the error classes so callers can import them from here.
+quote Binance's own ``code`` and ``msg`` (a body that is not Binance's JSON error is quoted as text, never as a Python
+object) and add what to do. Re-exports the error classes so callers can import them from here.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
+import orjson
 from binance.exceptions import (
     BinanceAPIException,
     BinanceRequestException,
@@ -51,12 +53,17 @@ __all__ = [
     "NotSupported",
     "OrderRejected",
     "RateLimited",
+    "RestReply",
     "TimestampOutOfWindow",
     "UnknownOrder",
     "error_for_code",
     "from_binance_exception",
+    "from_rest_response",
     "should_retry",
 ]
+
+MAX_QUOTED_BODY = 200
+"""Most characters of a non-JSON error body quoted in an error message."""
 
 _BY_CODE: dict[int, type[ExchangeError]] = {
     -1003: RateLimited,
@@ -103,9 +110,8 @@ def error_for_code(
         return IpBanned(text, banned_until_ms=until, retry_after_s=retry_after, **kw)
     if status == 429 or code in (-1003, -1015):
         wait = f"wait {retry_after:.0f} s" if retry_after is not None else "wait for the next minute"
-        return RateLimited(
-            f"rate limited by Binance ({code}: {message}); {wait} and retry", retry_after_s=retry_after, **kw
-        )
+        detail = f"{code}: {message}" if code is not None else message
+        return RateLimited(f"rate limited by Binance ({detail}); {wait} and retry", retry_after_s=retry_after, **kw)
     if status is not None and status >= 500:
         return ExchangeUnavailable(f"Binance server error {status} ({message}); {ExchangeUnavailable.hint}", **kw)
     cls: type[ExchangeError]
@@ -117,7 +123,46 @@ def error_for_code(
         cls = BadParameter
     else:
         cls = ExchangeError
-    return cls(f"Binance error {code}: {message}" + (f" — {cls.hint}" if cls.hint else ""), **kw)
+    head = f"Binance error {code}" if code is not None else f"Binance error (HTTP {status})"
+    return cls(f"{head}: {message}" + (f" — {cls.hint}" if cls.hint else ""), **kw)
+
+
+class RestReply(Exception):
+    """The answer behind a typed REST error (its ``__cause__``): HTTP ``status`` and the decoded JSON ``body`` (None
+    when it was not JSON). cancelReplace's HTTP 409 carries the two outcomes in ``body["data"]``."""
+
+    def __init__(self, status: int, body: Any) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status = status
+        self.body = body
+
+
+def quoted_text(text: str, limit: int = MAX_QUOTED_BODY) -> str:
+    """``text`` as one line (whitespace runs collapsed) cut to ``limit`` characters, for quoting in a message."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def from_rest_response(
+    status: int, text: str, headers: Mapping[str, str] | None = None, now_ms: int | None = None
+) -> ExchangeError:
+    """The typed error of a non-2xx REST answer (returned, not raised; its ``__cause__`` is a :class:`RestReply`).
+
+    Binance's body ``{"code": -1121, "msg": "Invalid symbol."}`` goes through :func:`error_for_code` (its code and
+    msg quoted); any other body (an HTML page from a proxy, a plain-text 400 from an HTTP server) is quoted as text.
+    """
+    try:
+        body: Any = orjson.loads(text) if text else None
+    except orjson.JSONDecodeError:
+        body = None
+    raw_code = body.get("code") if isinstance(body, dict) else None
+    if isinstance(raw_code, int) and not isinstance(raw_code, bool):
+        error = error_for_code(raw_code, str(body.get("msg", "")), status, headers, now_ms)
+    else:
+        message = f"HTTP {status} with a body that is not Binance's JSON error: {quoted_text(text) or '(empty)'}"
+        error = error_for_code(None, message, status, headers, now_ms)
+    error.__cause__ = RestReply(status, body)
+    return error
 
 
 def from_binance_exception(exc: BaseException, now_ms: int | None = None) -> ExchangeError:

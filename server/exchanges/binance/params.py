@@ -11,8 +11,6 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-import orjson
-
 from tradingmcp.server.exchanges.errors import ExchangeError
 from tradingmcp.server.exchanges.models import OrderRequest, OrderType, Side, TimeInForce
 from tradingmcp.server.exchanges.rules import fmt
@@ -115,13 +113,8 @@ def cancel_replace_params(
 
 
 def error_data(exc: ExchangeError) -> dict[str, Any] | None:
-    """The ``data`` object of an error body (cancelReplace 409), read from python-binance's kept response."""
-    response = getattr(exc.__cause__, "response", None)
-    body = getattr(response, "_body", None)
-    if not body:
-        return None
-    try:
-        data = orjson.loads(body).get("data")
-    except (ValueError, AttributeError):
-        return None
+    """The ``data`` object of a REST error body (cancelReplace 409), read from the answer behind ``exc``
+    (:class:`~tradingmcp.server.exchanges.binance.errors.RestReply`, its ``__cause__``)."""
+    body = getattr(exc.__cause__, "body", None)
+    data = body.get("data") if isinstance(body, dict) else None
     return data if isinstance(data, dict) else None

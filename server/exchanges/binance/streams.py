@@ -48,6 +48,7 @@ from tradingmcp.server.exchanges.models import (
     StreamStatus,
 )
 from tradingmcp.server.exchanges.tasks import cancel_and_wait
+from tradingmcp.server.exchanges.wire import encode_query
 from tradingmcp.transport import ws
 from tradingmcp.transport.backoff import backoff
 
@@ -162,7 +163,9 @@ class MarketStreams:
         return conn is not None and not conn.closed
 
     def _url(self, names: list[str]) -> str:
-        return f"{self.config.effective_stream_url}stream?streams={'/'.join(names)}"
+        """``<stream url>stream?streams=a@trade/b@depth@100ms``: the names joined with ``/`` and encoded by the shared
+        builder (``@`` and ``/`` are the combined-stream syntax and stay raw; anything else is percent-encoded)."""
+        return f"{self.config.effective_stream_url}stream?{encode_query([('streams', '/'.join(names))], safe='@/')}"
 
     async def _run(self) -> None:
         delays = backoff(self.config.reconnect_delay_s, max_s=MAX_RECONNECT_DELAY_S)

@@ -15,10 +15,10 @@ from __future__ import annotations
 import hmac
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, quote
+from urllib.parse import parse_qsl
 
 from tradingmcp.server.exchanges.mexc.config import DEFAULT_RECV_WINDOW_MS, MAX_RECV_WINDOW_MS
-from tradingmcp.server.exchanges.wire import hmac_sha256_hex, strip_signature
+from tradingmcp.server.exchanges.wire import encode_query, hmac_sha256_hex, signed_query, strip_signature
 
 API_KEY_HEADER = "X-MEXC-APIKEY"
 """Header carrying the API key on signed (and listenKey) requests."""
@@ -36,17 +36,13 @@ CODE_MANDATORY_PARAM = 44444
 ParamItems = Mapping[str, object] | Iterable[tuple[str, object]]
 
 
-def _format_value(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
 def encode_params(params: ParamItems) -> str:
-    """Encode parameters as ``k=v&k=v`` in the given order, percent-encoding with UPPERCASE hex.
+    """Encode parameters as ``k=v&k=v`` in the given order, percent-encoding with UPPERCASE hex: the shared builder
+    :func:`~tradingmcp.server.exchanges.wire.encode_query`.
 
     Unreserved characters (``A-Z a-z 0-9 - . _ ~``) stay as they are, so ordinary values (symbols, decimals,
-    integers) read the same as in MEXC's examples, while JSON values (``batchOrders``) are encoded as MEXC requires.
+    integers) read the same as in MEXC's examples, while JSON values (``batchOrders``) and anything else are encoded as
+    MEXC requires.
 
     Args:
         params: a mapping or (name, value) pairs; values are formatted with ``str`` (bools as ``true``/``false``).
@@ -54,8 +50,7 @@ def encode_params(params: ParamItems) -> str:
     Returns:
         The query string (no leading ``?``); empty when there are no parameters.
     """
-    items = params.items() if isinstance(params, Mapping) else params
-    return "&".join(f"{quote(str(k), safe='')}={quote(_format_value(v), safe='')}" for k, v in items)
+    return encode_query(params)
 
 
 sign = hmac_sha256_hex
@@ -109,9 +104,9 @@ class Signer:
         """
         items = list(params.items() if isinstance(params, Mapping) else params)
         items += [("recvWindow", self.recv_window_ms), ("timestamp", timestamp_ms)]
-        query = encode_params(items)
-        signature = sign(self._secret, query)
-        return SignedRequest(query=f"{query}&signature={signature}", body="", headers={API_KEY_HEADER: self.api_key})
+        secret = self._secret
+        query = signed_query(items, lambda text: sign(secret, text))
+        return SignedRequest(query=query, body="", headers={API_KEY_HEADER: self.api_key})
 
     def sign_split(self, query_params: ParamItems, body_params: ParamItems, timestamp_ms: int) -> SignedRequest:
         """Sign with some parameters in the query and the rest in the body (MEXC docs, example 3).

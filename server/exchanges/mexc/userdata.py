@@ -32,6 +32,7 @@ from tradingmcp.server.exchanges.mexc.rest import MexcRestClient
 from tradingmcp.server.exchanges.mexc.ws import MexcStream
 from tradingmcp.server.exchanges.models import Order, OrderEvent, StreamStatus, UserEvent
 from tradingmcp.server.exchanges.tasks import cancel_and_wait
+from tradingmcp.server.exchanges.wire import encode_query
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +110,7 @@ class UserDataStream:
                 self.listen_key = await self.rest.create_listen_key()  # expired or closed by MEXC: start afresh
         sep = "&" if "?" in self.config.ws_url else "?"
         stream = MexcStream(
-            f"{self.config.ws_url}{sep}listenKey={self.listen_key}",
+            f"{self.config.ws_url}{sep}{encode_query([('listenKey', self.listen_key)])}",
             ping_interval_s=self.config.ping_interval_s,
             ack_timeout_s=self.config.ws_ack_timeout_s,
             session=self.session,

@@ -15,20 +15,21 @@ from typing import Any, TypeVar
 
 from tradingmcp.server.exchanges.base import ExchangeAdapter
 from tradingmcp.server.exchanges.errors import ExchangeError, InvalidSymbol
+from tradingmcp.server.exchanges.paramrules import BINANCE_KLINE_INTERVALS
 from tradingmcp.server.mcp.registry import ToolError, ToolResult
+from tradingmcp.server.venue_args import SYMBOL_PATTERN, quoted
 from tradingmcp.transport.jsonrpc import ErrorCode, JsonRpcError
 
 T = TypeVar("T")
 
-KLINE_INTERVALS = ("1s", "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d", "1w", "1M")
-"""Binance kline intervals (https://developers.binance.com/docs/binance-spot-api-docs/enums#kline-intervals)."""
+KLINE_INTERVALS = BINANCE_KLINE_INTERVALS
+"""Binance kline intervals (https://developers.binance.com/docs/binance-spot-api-docs/enums#kline-intervals); a venue
+may serve fewer (:attr:`~tradingmcp.server.exchanges.paramrules.ParamRules.kline_intervals`)."""
 MAX_BOOK_LEVELS = 100
 """Most levels per side a book tool or ``book:`` stream returns."""
 DEFAULT_BOOK_LEVELS = 10
 """Levels per side when none are asked for."""
 MAX_SYMBOLS = 20
-SYMBOL_PATTERN = "^[A-Za-z0-9._-]{2,20}$"
-"""Binance's legal symbol range (``^[A-Z0-9-_.]{1,20}$``), case-insensitive here (symbols are upper-cased)."""
 SYMBOL_RE = re.compile(SYMBOL_PATTERN)
 """A compiled :data:`SYMBOL_PATTERN`."""
 
@@ -57,7 +58,7 @@ def check_symbol(value: str, path: str = "symbol") -> str:
         JsonRpcError: -32602 naming ``arguments.<path>`` when it is not a legal symbol.
     """
     if not SYMBOL_RE.fullmatch(value):
-        raise invalid(path, f"{value!r} is not a symbol (letters and digits, e.g. BTCUSDT)")
+        raise invalid(path, f"{quoted(value)} is not a symbol (letters and digits, e.g. BTCUSDT)")
     return value.upper()
 
 

@@ -39,16 +39,18 @@ from tradingmcp.server.exchanges.models import (
     Ticker,
     Trade,
 )
+from tradingmcp.server.exchanges.paramrules import rules_for
 from tradingmcp.server.live.tickers import tickers_of
 from tradingmcp.server.mcp.streams import StreamHub, StreamSource
 from tradingmcp.server.tools.market.args import (
     DEFAULT_BOOK_LEVELS,
-    KLINE_INTERVALS,
     MAX_BOOK_LEVELS,
     check_symbol,
+    invalid,
     listed_symbol,
 )
 from tradingmcp.server.tools.market.shapes import book_json, kline_json, stats_json, ticker_json, trade_json
+from tradingmcp.server.venue_args import check_symbol_for, quoted
 from tradingmcp.transport.jsonrpc import ErrorCode, JsonRpcError
 
 log = logging.getLogger("tradingmcp.server.markets")
@@ -88,22 +90,24 @@ def parse_stream_key(key: str, exchange: str) -> StreamKey:
     """
     parts = key.split(":")
     if len(parts) not in (3, 4) or parts[0] not in KIND_SPECS or parts[1] != exchange or not parts[2]:
-        raise JsonRpcError(
-            ErrorCode.INVALID_PARAMS,
-            f"bad stream key {key!r}: use kind:{exchange}:SYMBOL[:arg] with kind in {sorted(KIND_SPECS)}",
+        raise invalid(
+            "stream",
+            f"bad stream key {quoted(key)}: use kind:{exchange}:SYMBOL[:arg] with kind in {sorted(KIND_SPECS)}",
         )
     kind = parts[0]
-    spec = StreamSpec(KIND_SPECS[kind], check_symbol(parts[2], "stream"))
+    rules = rules_for(exchange)
+    spec = StreamSpec(KIND_SPECS[kind], check_symbol_for(rules, check_symbol(parts[2], "stream"), "stream"))
     if kind == "klines":
-        if len(parts) != 4 or parts[3] not in KLINE_INTERVALS:
-            raise JsonRpcError(
-                ErrorCode.INVALID_PARAMS,
-                f"bad stream key {key!r}: use klines:{exchange}:SYMBOL:<interval>, interval in {list(KLINE_INTERVALS)}",
+        if len(parts) != 4 or parts[3] not in rules.kline_intervals:
+            raise invalid(
+                "stream",
+                f"bad stream key {quoted(key)}: use klines:{exchange}:SYMBOL:<interval>, interval in "
+                f"{list(rules.kline_intervals)}",
             )
         return StreamKey(kind, StreamSpec(spec.kind, spec.symbol, parts[3]))
     if len(parts) == 4:
         if kind != "book" or not parts[3].isdigit() or not 1 <= int(parts[3]) <= MAX_BOOK_LEVELS:
-            raise JsonRpcError(ErrorCode.INVALID_PARAMS, f"bad levels in {key!r}: book only, 1..{MAX_BOOK_LEVELS}")
+            raise invalid("stream", f"bad levels in {quoted(key)}: book only, 1..{MAX_BOOK_LEVELS}")
         return StreamKey(kind, spec, int(parts[3]))
     return StreamKey(kind, spec)
 

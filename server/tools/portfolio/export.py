@@ -24,6 +24,7 @@ from tradingmcp.server.portfolio.account import VenuePortfolio
 from tradingmcp.server.portfolio.export import COLUMNS, ExportPathError, resolve_export_path, to_csv, write_csv
 from tradingmcp.server.portfolio.ledger import FillEffect
 from tradingmcp.server.tools.portfolio.reports import SYMBOL_SCHEMA, TIME_SCHEMA, symbols_for
+from tradingmcp.server.venue_args import quoted
 from tradingmcp.server.venues import Venues
 from tradingmcp.transport.jsonrpc import ErrorCode, JsonRpcError
 
@@ -126,6 +127,14 @@ def register_export(
         except ToolError as exc:
             raise JsonRpcError(ErrorCode.RESOURCE_NOT_FOUND, exc.message, {"uri": uri}) from exc
         symbol = name[:-4].upper()
+        rule = p.venue.rules.symbol
+        if symbol != "ALL" and not (symbol.isascii() and rule.allows(symbol)):
+            raise JsonRpcError(
+                ErrorCode.INVALID_PARAMS,
+                f"Invalid params: uri: {quoted(name[:-4])} is not a valid {p.venue.name} symbol: it must match "
+                f"{rule.pattern} (or ALL)",
+                {"uri": uri, "field": "symbol", "rule": rule.pattern},
+            )
         symbols = p.ledger.symbols() if symbol == "ALL" else [symbol]
         effects: list[FillEffect] = []
         for s in symbols:

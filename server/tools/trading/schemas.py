@@ -8,13 +8,25 @@ from __future__ import annotations
 
 from typing import Any
 
+from tradingmcp.server.venue_args import CLIENT_ID_PATTERN, ORDER_ID_PATTERN, SYMBOL_PATTERN
+
 PLACE_TYPES = ("MARKET", "LIMIT", "LIMIT_MAKER", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT")
 """Order types ``place_order`` accepts."""
 
 DECIMAL_SCHEMA: dict[str, Any] = {"type": ["string", "number"], "description": 'decimal, e.g. "0.001"'}
-SYMBOL_SCHEMA: dict[str, Any] = {"type": "string", "minLength": 3, "maxLength": 20, "description": "e.g. BTCUSDT"}
-CLIENT_ID_SCHEMA: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": 36}
-ORDER_ID_SCHEMA: dict[str, Any] = {"type": ["integer", "string"], "description": "exchange order id"}
+SYMBOL_SCHEMA: dict[str, Any] = {
+    "type": "string",
+    "minLength": 3,
+    "maxLength": 20,
+    "pattern": SYMBOL_PATTERN,
+    "description": "e.g. BTCUSDT",
+}
+CLIENT_ID_SCHEMA: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": 36, "pattern": CLIENT_ID_PATTERN}
+ORDER_ID_SCHEMA: dict[str, Any] = {
+    "type": ["integer", "string"],
+    "pattern": ORDER_ID_PATTERN,
+    "description": "exchange order id",
+}
 
 TOKEN_SCHEMA: dict[str, Any] = {
     "type": "string",

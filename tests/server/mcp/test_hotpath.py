@@ -98,6 +98,27 @@ def test_fast_path_still_names_the_first_error() -> None:
     validate({"symbol": "BTCUSDT", "side": "SELL", "quantity": 0.5, "limit": 5, "price": None, "flag": True})
 
 
+def test_pattern_is_enforced_with_json_schemas_meaning() -> None:
+    """``pattern`` (ECMA-262, unanchored) is checked, and its ``$`` is the end of the string: a trailing newline does
+    not pass, as it would through Python's ``re.match``."""
+    rule = "^[A-Za-z0-9_-]{1,36}$"
+    validate = compile_schema(
+        {"type": "object", "properties": {"client_order_id": {"type": "string", "pattern": rule}}}
+    )
+    validate({"client_order_id": "tmcp-0123_abc"})
+    for bad in ("a b", "ok-id\n", "zz&orderId=1", "100%", "x#y", "ордер", ""):
+        with pytest.raises(JsonRpcError) as exc:
+            validate({"client_order_id": bad})
+        assert (
+            exc.value.code == -32602
+            and exc.value.message == f"Invalid params: arguments.client_order_id: must match {rule}"
+        )
+    compile_schema({"type": "string", "pattern": "b"})("abc")  # unanchored: found anywhere
+    with pytest.raises(JsonRpcError):
+        compile_schema({"type": "string", "pattern": "^a[$]$"})("a$\n")  # a "$" inside a class stays a character
+    compile_schema({"type": "string", "pattern": "^a[$]$"})("a$")
+
+
 # ------------------------------------------------------------------------------------------------ request classifier
 messages = st.fixed_dictionaries(
     {},

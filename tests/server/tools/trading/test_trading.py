@@ -11,7 +11,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from tradingmcp.client.session import McpClient
+import pytest
+
+from tradingmcp.client.session import McpClient, RpcError
 from tradingmcp.server.tools.toolset import ToolsetConfig
 from tradingmcp.server.trading import SafetyConfig
 
@@ -118,18 +120,26 @@ async def test_filter_failures_name_the_nearest_valid_value(tool_server: ToolSer
             {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.001", "quote_quantity": "10"},
         )
         assert both["code"] == "invalid_argument"
-        cid = await err(
-            c,
-            "place_order",
-            {"symbol": "BTCUSDT", "side": "BUY", "quantity": "0.001", "price": price, "client_order_id": "has space"},
-        )
-        assert cid["code"] == "invalid_argument" and cid["field"] == "client_order_id"
-        cid_newline = await err(
-            c,
-            "place_order",
-            {"symbol": "BTCUSDT", "side": "BUY", "quantity": "0.001", "price": price, "client_order_id": "abc\n"},
-        )
-        assert cid_newline["code"] == "invalid_argument" and cid_newline["field"] == "client_order_id"
+        with pytest.raises(RpcError) as cid:  # a malformed client order id is a bad parameter: -32602
+            await call(
+                c,
+                "place_order",
+                {
+                    "symbol": "BTCUSDT",
+                    "side": "BUY",
+                    "quantity": "0.001",
+                    "price": price,
+                    "client_order_id": "has space",
+                },
+            )
+        assert cid.value.code == -32602 and "arguments.client_order_id" in cid.value.message
+        with pytest.raises(RpcError) as cid_newline:  # a trailing newline is not part of a legal id either
+            await call(
+                c,
+                "place_order",
+                {"symbol": "BTCUSDT", "side": "BUY", "quantity": "0.001", "price": price, "client_order_id": "abc\n"},
+            )
+        assert cid_newline.value.code == -32602 and "arguments.client_order_id" in cid_newline.value.message
         unknown = await err(c, "place_order", {"symbol": "NOPEUSDT", "side": "BUY", "quantity": "1", "price": "1"})
         assert unknown["code"] == "exchange_error" and unknown["exchange_error"] == "InvalidSymbol"
         assert (await ok(c, "get_open_orders", {}))["orders"] == []  # nothing reached the exchange

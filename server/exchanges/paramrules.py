@@ -1,0 +1,116 @@
+"""What each venue accepts in the free-text parameters the tools pass on (sans-I/O): client order ids, symbols,
+order ids and kline intervals. The tools check every such argument against the rules of the venue it goes to before
+anything is sent (:mod:`tradingmcp.server.venue_args`), so a value like ``zz&orderId=1`` or ``a\\nb`` never reaches
+a request builder; the builders percent-encode every value besides (:func:`tradingmcp.server.exchanges.wire
+.encode_query`).
+
+Binance Spot (https://developers.binance.com/docs/binance-spot-api-docs/rest-api/trading-endpoints, and the -1100
+"Illegal characters found in parameter '%s'; legal range is '%s'." texts of
+https://developers.binance.com/docs/binance-spot-api-docs/errors):
+
+* ``newClientOrderId``, ``origClientOrderId``, ``listClientOrderId``...: ``^[a-zA-Z0-9-_]{1,36}$``;
+* ``symbol``: ``^[A-Z0-9-_.]{1,20}$``;
+* ``orderId``: a LONG, ``^[0-9]{1,20}$``;
+* kline intervals: ``1s 1m 3m 5m 15m 30m 1h 2h 4h 6h 8h 12h 1d 3d 1w 1M``
+  (https://developers.binance.com/docs/binance-spot-api-docs/enums#kline-intervals).
+
+MEXC Spot v3 (https://mexcdevelop.github.io/apidocs/spot_v3_en/) documents no pattern for ``newClientOrderId``; it
+refuses illegal characters with 700008 "Illegal characters found in parameter.". Its client order ids are held to
+Binance's range here (the simulator's MEXC face answers 700008 outside it). Symbols are upper-case letters and digits
+(``BTCUSDT``); order ids are MEXC's strings (``C02__385413065019117569043``); REST klines take
+``1m 5m 15m 30m 60m 4h 8h 1d 1W 1M``, given here in Binance's spelling (``1h`` for ``60m``, ``1w`` for ``1W``).
+
+A pattern is a whole-value match (``fullmatch``): Python's ``$`` also matches before a trailing newline, which would
+let ``BTCUSDT\\n`` through a ``re.match``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from tradingmcp.server.exchanges.mexc.control import kline_interval
+
+__all__ = [
+    "BINANCE",
+    "BINANCE_KLINE_INTERVALS",
+    "CLIENT_ORDER_ID",
+    "MEXC",
+    "LegalRange",
+    "ParamRules",
+    "rules_for",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class LegalRange:
+    """A pattern a whole value must match, written as the exchange quotes it (``^[a-zA-Z0-9-_]{1,36}$``)."""
+
+    pattern: str
+    _regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_regex", re.compile(self.pattern))
+
+    def allows(self, value: str) -> bool:
+        """Whether all of ``value`` matches (no trailing newline, no partial match)."""
+        return self._regex.fullmatch(value) is not None
+
+
+BINANCE_KLINE_INTERVALS = (
+    "1s", "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d", "1w", "1M",
+)  # fmt: skip
+"""Binance kline intervals (https://developers.binance.com/docs/binance-spot-api-docs/enums#kline-intervals)."""
+
+CLIENT_ORDER_ID = LegalRange("^[a-zA-Z0-9-_]{1,36}$")
+"""Binance's legal range of client order ids (also held for MEXC, see the module docstring)."""
+
+
+def _mexc_interval(interval: str) -> bool:
+    try:
+        kline_interval(interval)
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class ParamRules:
+    """One venue's rules for the string parameters tools pass on.
+
+    Attributes:
+        venue: ``binance`` or ``mexc``.
+        client_order_id: new and original client order ids, and order list client ids.
+        symbol: a symbol in the venue's spelling (upper case).
+        order_id: an order id given as a string.
+        kline_intervals: the intervals (Binance spelling, as the tools take them) the venue serves.
+    """
+
+    venue: str
+    client_order_id: LegalRange
+    symbol: LegalRange
+    order_id: LegalRange
+    kline_intervals: tuple[str, ...]
+
+
+BINANCE = ParamRules(
+    venue="binance",
+    client_order_id=CLIENT_ORDER_ID,
+    symbol=LegalRange("^[A-Z0-9-_.]{1,20}$"),
+    order_id=LegalRange("^[0-9]{1,20}$"),
+    kline_intervals=BINANCE_KLINE_INTERVALS,
+)
+MEXC = ParamRules(
+    venue="mexc",
+    client_order_id=CLIENT_ORDER_ID,
+    symbol=LegalRange("^[A-Z0-9]{1,20}$"),
+    order_id=LegalRange("^[A-Za-z0-9_]{1,40}$"),
+    kline_intervals=tuple(i for i in BINANCE_KLINE_INTERVALS if _mexc_interval(i)),
+)
+_BY_VENUE = {r.venue: r for r in (BINANCE, MEXC)}
+
+
+def rules_for(venue: str) -> ParamRules:
+    """The rules of ``venue`` (``binance``, ``mexc``); Binance's for any other name (the strictest symbol-free
+    rules: numeric order ids)."""
+    return _BY_VENUE.get(venue, BINANCE)
