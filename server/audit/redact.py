@@ -52,11 +52,13 @@ def redacted_json(value: Any, max_bytes: int, want: bytes | None = None) -> tupl
     and ``value`` decoded (None unless it was decoded anyway or its JSON contains ``want``).
 
     ``value`` may hold ``orjson.Fragment`` (pre-encoded ``structuredContent``): it is encoded first, and decoded and
-    redacted only when the bytes mention a secret-looking key (the common case costs one encode and one scan).
+    redacted only when the bytes kept (the first ``max_bytes``) mention a secret-looking key (the common case costs
+    one encode and one scan of at most ``max_bytes``).
     """
     raw = orjson.dumps(value)
     parsed = None
-    if mentions_secret(raw):
+    # a secret value among the bytes kept has its key before it, among them too: only those need the scan
+    if mentions_secret(raw[:max_bytes] if len(raw) > max_bytes else raw):
         parsed = redact(orjson.loads(raw))
         raw = orjson.dumps(parsed)
     elif want is not None and want in raw:

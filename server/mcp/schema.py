@@ -5,6 +5,11 @@ Supports the subset tool schemas here use: ``type`` (one or a list), ``propertie
 ``minLength``/``maxLength``, ``items``, ``minItems``/``maxItems``, ``anyOf``. Unknown keywords are ignored (accepted), as
 JSON Schema says. A failed check raises ``JsonRpcError(-32602)`` naming the path, e.g.
 ``arguments.quantity: expected number, got string``.
+
+A message repeats what the caller sent (an unknown property's name, a value outside an enum) through
+:func:`~tradingmcp.transport.jsonrpc.quote`: at most ``MAX_QUOTED_CHARS`` characters of it. Everything else in a
+message (paths, allowed values) comes from the schema, so a message's length is bounded by the schema, never by the
+arguments.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tradingmcp.transport.jsonrpc import ErrorCode, JsonRpcError
+from tradingmcp.transport.jsonrpc import ErrorCode, JsonRpcError, quote
 
 Check = Callable[[Any, str], None]
 
@@ -56,7 +61,7 @@ def _compile(schema: dict[str, Any]) -> Check:
 
         def check_enum(v: Any, path: str) -> None:
             if v not in allowed:
-                raise _fail(path, f"must be one of {allowed}, got {v!r}")
+                raise _fail(path, f"must be one of {allowed}, got {quote(v)}")
 
         checks.append(check_enum)
     if "const" in schema:
@@ -150,7 +155,7 @@ def _object(schema: dict[str, Any], props: dict[str, Any]) -> Check:
             if pc is not None:
                 pc(value, f"{path}.{name}")
             elif closed:
-                raise _fail(path, f"unknown property {name!r}; allowed: {sorted(props)}")
+                raise _fail(path, f"unknown property {quote(name)}; allowed: {sorted(props)}")
 
     return check
 
