@@ -61,24 +61,27 @@ class JsonRpcError(Exception):
 
 
 def quote(value: Any, limit: int = MAX_QUOTED_CHARS) -> str:
-    """``value`` as an error message shows it: ``repr`` of a string, JSON of anything else, cut to ``limit``
-    characters followed by ``… (N characters)`` (N: the string's length, or the JSON's).
+    """``value`` as an error message shows it: ``repr`` of a string, JSON of anything else; when longer than
+    ``limit``, its first ``limit`` characters followed by ``… (N characters)`` (a string's length) or
+    ``… (N bytes of JSON)``.
 
-    At most ``limit`` + 32 characters whatever ``value`` is; a string is read no further than ``limit`` + 1 characters.
+    At most ``limit`` + 40 characters whatever ``value`` is; a string is read no further than ``limit`` + 1 characters.
     """
     if isinstance(value, str):
-        size = len(value)
+        size = f"{len(value)} characters"
+        fits = len(value) <= limit
         text = repr(value[: limit + 1])
     else:
         try:
             raw = orjson.dumps(value)  # values a caller can send are JSON: linear in their size
         except TypeError:
             raw = f"<{type(value).__name__}>".encode()
-        size = len(raw)
+        size = f"{len(raw)} bytes of JSON"
+        fits = len(raw) <= limit
         text = raw[: 4 * (limit + 1)].decode(errors="ignore")
-    if size <= limit and len(text) <= limit + 2:
+    if fits and len(text) <= limit + 2:
         return text
-    return f"{text[:limit]}… ({size} characters)"
+    return f"{text[:limit]}… ({size})"
 
 
 def short(value: Any) -> Any:

@@ -112,7 +112,7 @@ class WriteBehind(Generic[T, R]):
             except Exception:  # cannot ever be converted: drop it rather than block the queue
                 self.failures += 1
                 log.exception("audit entry dropped: cannot encode %s", type(item).__name__)
-            time.sleep(0)  # releases the GIL: a waiting event loop runs now, not after the 5 ms switch interval
+            time.sleep(0)  # releases the GIL: a waiting event loop can run now, not after the 5 ms switch interval
         return rows
 
     def close(self) -> int:
