@@ -8,6 +8,12 @@ Redaction (:func:`redact_text`, applied by :class:`RedactingFilter` to the forma
 extra field) removes: ``signature=...`` (Binance signed query strings), ``X-MBX-APIKEY: ...``, any
 ``*secret*``/``*token*``/``*password*``/``api_key`` ``=``/``:`` value, ``Bearer <token>`` and the ``auth.<token>``
 WebSocket subprotocol. The filter sits on the handler, so records of every logger that reach it are scrubbed.
+
+Bounds (text a caller can reach must never stall the process): :func:`redact_text` runs in time linear in the text's
+length (its patterns cannot backtrack: the key of ``key=value`` is matched only from the start of a word and with
+atomic groups). Callers bound the text first: :func:`redact_bounded` cuts to a number of characters *before* scanning.
+The log filter keeps at most :data:`MAX_LOG_TEXT_CHARS` characters of the message, the traceback and each extra
+field (the rest is replaced by ``…[truncated N chars]``).
 """
 
 from __future__ import annotations
@@ -21,43 +27,79 @@ from typing import IO, Any
 import orjson
 
 REDACTED = "***"
+MAX_LOG_TEXT_CHARS = 32_768
+"""Most characters of a log record's message, traceback or extra field that are scanned and written."""
 _KEYWORDS = r"secret|token|signature|password|passphrase|api[_-]?key|apikey|private[_-]?key"
+# key: a whole run of [\w.-] (the lookbehind refuses to start inside one) whose last dot-separated part holds a
+# keyword. Both parts are atomic: the run up to its last dot, then that part's first keyword and the rest of it. A run
+# is then tried once, in one pass, and a failed separator never makes the engine retry shorter keys.
 _KEY_VALUE = re.compile(
-    rf"""(?P<key>[\w.-]*(?:{_KEYWORDS})[\w-]*)(?P<sep>['"]?\s*[:=]\s*(?:b?['"])?)(?P<val>[^\s'",&;}}\])]+)""",
+    rf"""(?<![\w.-])(?P<key>(?>(?:[\w.-]*\.)?)(?>[\w-]*?(?:{_KEYWORDS})[\w-]*))"""
+    rf"""(?P<sep>['"]?\s*[:=]\s*(?:b?['"])?)(?P<val>[^\s'",&;}}\])]+)""",
     re.IGNORECASE,
 )
 _BEARER = re.compile(r"(?P<key>\bbearer\s+)(?P<val>[^\s'\",;]+)", re.IGNORECASE)
 _AUTH_SUBPROTOCOL = re.compile(r"(?P<key>\bauth\.)(?P<val>[A-Za-z0-9._~+/=-]{8,})")
 _SECRET_NAME = re.compile(_KEYWORDS, re.IGNORECASE)
+_LAST_WORD = re.compile(r"\S*")  # matched on the reversed text: the trailing run of non-space characters
 # LogRecord attributes that are not "extra" fields
 _STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
 
 
 def redact_text(text: str) -> str:
-    """``text`` with secret values replaced by ``***`` (see the module docstring for what counts as a secret)."""
+    """``text`` with secret values replaced by ``***`` (see the module docstring for what counts as a secret).
+
+    Time linear in ``len(text)``; bound the text first (:func:`redact_bounded`) where a caller can reach it.
+    """
     text = _KEY_VALUE.sub(lambda m: f"{m['key']}{m['sep']}{REDACTED}", text)
     text = _BEARER.sub(lambda m: f"{m['key']}{REDACTED}", text)
     return _AUTH_SUBPROTOCOL.sub(lambda m: f"{m['key']}{REDACTED}", text)
+
+
+def clip(text: str, max_chars: int) -> str:
+    """``text``, or its first ``max_chars`` characters followed by ``…[truncated N chars]`` (N: how many were cut)."""
+    if len(text) <= max_chars:
+        return text
+    return f"{text[:max_chars]}…[truncated {len(text) - max_chars} chars]"
+
+
+def redact_bounded(text: str, max_chars: int) -> str:
+    """:func:`redact_text` of at most the first ``max_chars`` characters of ``text``, cut before scanning: the cost
+    is bounded by ``max_chars`` whatever the size of ``text``.
+
+    A text that fits is redacted and cut to ``max_chars``. A longer one also loses the word the cut falls in (a
+    secret cut short could escape its pattern, e.g. ``auth.<token>`` needs 8 characters) and ends with
+    ``…[truncated N chars]``. The result has at most ``max_chars`` + 32 characters.
+    """
+    if len(text) <= max_chars:
+        return redact_text(text)[:max_chars]
+    head = text[:max_chars]
+    if not text[max_chars].isspace():
+        match = _LAST_WORD.match(head[::-1])
+        head = head[: max_chars - (match.end() if match else 0)]
+    return f"{redact_text(head)[:max_chars]}…[truncated {len(text) - len(head)} chars]"
 
 
 class RedactingFilter(logging.Filter):
     """Scrub secrets from a record in place: its message (with args merged in), traceback and extra fields."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = redact_text(record.getMessage())
+        record.msg = redact_bounded(record.getMessage(), MAX_LOG_TEXT_CHARS)
         record.args = None
         if record.exc_info:
-            record.exc_text = redact_text(logging.Formatter().formatException(record.exc_info))
+            record.exc_text = redact_bounded(logging.Formatter().formatException(record.exc_info), MAX_LOG_TEXT_CHARS)
             record.exc_info = None
         elif record.exc_text:
-            record.exc_text = redact_text(record.exc_text)
+            record.exc_text = redact_bounded(record.exc_text, MAX_LOG_TEXT_CHARS)
         for key, value in list(record.__dict__.items()):
             if key in _STANDARD:
                 continue
             if _SECRET_NAME.search(key):
                 record.__dict__[key] = REDACTED
             elif not isinstance(value, int | float | bool | None):
-                record.__dict__[key] = redact_text(value if isinstance(value, str) else str(value))
+                record.__dict__[key] = redact_bounded(
+                    value if isinstance(value, str) else str(value), MAX_LOG_TEXT_CHARS
+                )
         return True
 
 

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tradingmcp.server.exchanges.paramrules import LegalRange, ParamRules
-from tradingmcp.transport.jsonrpc import ErrorCode, JsonRpcError
+from tradingmcp.transport.jsonrpc import MAX_QUOTED_CHARS, ErrorCode, JsonRpcError, quote
 
 __all__ = [
     "CLIENT_ID_FIELDS",
@@ -57,8 +57,17 @@ def invalid_field(path: str, message: str, rule: str) -> JsonRpcError:
 
 
 def quoted(value: object) -> str:
-    """``value`` as JSON text (``"a\\nb"``): invisible characters shown escaped, the same in any client language."""
-    return json.dumps(value, ensure_ascii=False)
+    """``value`` as JSON text (``"a\\nb"``): invisible characters shown escaped, the same in any client language.
+
+    A string longer than :data:`~tradingmcp.transport.jsonrpc.MAX_QUOTED_CHARS` shows its first that many characters
+    and its length (``"aaaa…" (100000 characters)``); any other value goes through
+    :func:`~tradingmcp.transport.jsonrpc.quote`. So a message never grows with the caller's input.
+    """
+    if not isinstance(value, str):
+        return quote(value)
+    if len(value) <= MAX_QUOTED_CHARS:
+        return json.dumps(value, ensure_ascii=False)
+    return f"{json.dumps(value[:MAX_QUOTED_CHARS] + '…', ensure_ascii=False)} ({len(value)} characters)"
 
 
 def _refuse(rules: ParamRules, path: str, what: str, value: object, rule: LegalRange) -> JsonRpcError:

@@ -3,6 +3,9 @@
 Follows https://www.jsonrpc.org/specification and MCP's use of it (no batches since 2025-06-18). Everything here works on
 ``bytes`` (UTF-8 JSON, one message per WebSocket text frame) with orjson and builds no pydantic models: this is the hot
 path. Error codes are the JSON-RPC ones plus MCP's.
+
+Error messages repeat a caller's value (an unknown tool name, a property name, an enum value) through :func:`quote`: at
+most :data:`MAX_QUOTED_CHARS` characters of it, so a message's length does not grow with the caller's input.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ JSONRPC: Final = "2.0"
 MAX_ID_LENGTH: Final = 256
 """Longest string id we accept (characters); longer ids, and integers outside ±2**53, are -32600."""
 MAX_SAFE_INT: Final = 2**53 - 1
+MAX_QUOTED_CHARS: Final = 64
+"""Most characters of a caller's value that :func:`quote` repeats in an error message."""
 
 RequestId = str | int
 
@@ -53,6 +58,40 @@ class JsonRpcError(Exception):
         self.code = int(code)
         self.message = message
         self.data = data
+
+
+def quote(value: Any, limit: int = MAX_QUOTED_CHARS) -> str:
+    """``value`` as an error message shows it: ``repr`` of a string, JSON of anything else; when longer than
+    ``limit``, its first ``limit`` characters followed by ``… (N characters)`` (a string's length) or
+    ``… (N bytes of JSON)``.
+
+    At most ``limit`` + 40 characters whatever ``value`` is; a string is read no further than ``limit`` + 1 characters.
+    """
+    if isinstance(value, str):
+        size = f"{len(value)} characters"
+        fits = len(value) <= limit
+        text = repr(value[: limit + 1])
+    else:
+        try:
+            raw = orjson.dumps(value)  # values a caller can send are JSON: linear in their size
+        except TypeError:
+            raw = f"<{type(value).__name__}>".encode()
+        size = f"{len(raw)} bytes of JSON"
+        fits = len(raw) <= limit
+        text = raw[: 4 * (limit + 1)].decode(errors="ignore")
+    if fits and len(text) <= limit + 2:
+        return text
+    return f"{text[:limit]}… ({size})"
+
+
+def short(value: Any) -> Any:
+    """``value`` itself when it is a scalar or a string of at most :data:`MAX_QUOTED_CHARS` characters, else its
+    :func:`quote`: a caller's value repeated in an error's ``data`` stays small."""
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, str) and len(value) <= MAX_QUOTED_CHARS:
+        return value
+    return quote(value)
 
 
 class Kind(IntEnum):

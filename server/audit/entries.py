@@ -11,6 +11,13 @@ Row columns (:data:`COLUMNS`, the SQLite table ``audit_log`` plus its ``id``):
 * order events: ``symbol``, ``order_id``, ``client_order_id``, ``execution_type`` (Binance ``x``), ``status``
   (Binance ``X``), ``error`` (reject reason), ``fill`` (``fill_json``) and ``result`` (the whole
   ``order_event_json``).
+
+Bounds: what a caller sends is cut before it is scanned or stored, so converting a row costs time linear in the
+call's size and stores a bounded row. ``error`` keeps at most :data:`MAX_ERROR_CHARS` characters, cut *then* redacted
+(:func:`~tradingmcp.server.logs.redact_bounded`); ``arguments`` at most :data:`MAX_ARGUMENTS_BYTES` bytes of JSON;
+``tool``, ``exchange``, ``symbol``, ``order_id`` and ``client_order_id`` at most :data:`MAX_NAME_CHARS` characters
+(a longer text ends with ``…[truncated N chars]``; an ``order_id`` that is neither a string nor a number is not
+stored); ``result`` at most ``max_result_bytes``.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ import orjson
 
 from tradingmcp.server.audit.redact import redact, redacted_json, truncate
 from tradingmcp.server.exchanges.models import OrderEvent
-from tradingmcp.server.logs import redact_text
+from tradingmcp.server.logs import clip, redact_bounded
 from tradingmcp.server.mcp.registry import ToolCallRecord
 from tradingmcp.server.tools.shapes import fill_json, order_event_json
 from tradingmcp.server.venues import Venues
@@ -53,6 +60,11 @@ Row = tuple[Any, ...]
 KIND_TOOL_CALL = "tool_call"
 KIND_ORDER_EVENT = "order_event"
 MAX_ERROR_CHARS = 2000
+"""Most characters of an error message scanned and stored (plus a ``…[truncated N chars]`` marker)."""
+MAX_ARGUMENTS_BYTES = 32_768
+"""Most bytes of a call's arguments JSON stored (plus a ``…[truncated N bytes]`` marker)."""
+MAX_NAME_CHARS = 128
+"""Most characters stored of a tool, exchange or symbol name, an order id or a client order id."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +93,7 @@ def to_row(item: AuditItem, venues: Venues, max_result_bytes: int) -> Row:
 def tool_call_row(rec: ToolCallRecord, venues: Venues, max_result_bytes: int) -> Row:
     """A ``tools/call`` as a row: exchange is ``arguments.exchange`` or the default venue; mode that venue's."""
     named = rec.arguments.get("exchange")
-    exchange = named.lower() if isinstance(named, str) else venues.default
+    exchange = clip(named, MAX_NAME_CHARS).lower() if isinstance(named, str) else venues.default
     venue = venues.by_name.get(exchange)
     result = None
     order: dict[str, Any] = {}
@@ -101,20 +113,25 @@ def tool_call_row(rec: ToolCallRecord, venues: Venues, max_result_bytes: int) ->
         exchange,
         venue.mode if venue is not None else None,
         rec.principal,
-        rec.tool,
+        clip(rec.tool, MAX_NAME_CHARS),
         rec.outcome,
         None if rec.error_code is None else str(rec.error_code),
-        None if rec.error is None else redact_text(rec.error)[:MAX_ERROR_CHARS],
+        None if rec.error is None else redact_bounded(rec.error, MAX_ERROR_CHARS),
         round(rec.latency_us, 1),
-        orjson.dumps(redact(rec.arguments), default=str).decode(),
+        truncate(orjson.dumps(redact(rec.arguments), default=str), MAX_ARGUMENTS_BYTES),
         result,
-        order.get("symbol", symbol if isinstance(symbol, str) else None),
-        None if order_id is None else str(order_id),
-        client_id if isinstance(client_id, str) else None,
+        _name(order.get("symbol", symbol)),
+        str(order_id) if isinstance(order_id, int | float) else _name(order_id),
+        _name(client_id),
         None,
         order.get("status"),
         None,
     )
+
+
+def _name(value: Any) -> str | None:
+    """A text column from a caller's value: a string cut to :data:`MAX_NAME_CHARS`, else None."""
+    return clip(value, MAX_NAME_CHARS) if isinstance(value, str) else None
 
 
 def order_event_row(item: OrderEventItem, max_result_bytes: int) -> Row:

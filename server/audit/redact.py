@@ -19,7 +19,8 @@ SECRET_KEY_PARTS = ("secret", "token", "signature", "password", "passphrase", "a
 
 _SECRET_BYTES = re.compile("|".join((*SECRET_KEY_PARTS, "api-key", "private-key")).encode())
 _KEY_CACHE: dict[str, bool] = {}
-_KEY_CACHE_MAX = 4096  # keys come from callers: bound what they can make us remember
+_KEY_CACHE_MAX = 4096  # keys come from callers: bound what they can make us remember...
+_KEY_CACHE_KEY_CHARS = 64  # ...in count and in size (a 1 MiB argument name is checked, never kept)
 
 
 def is_secret_key(key: str) -> bool:
@@ -28,7 +29,7 @@ def is_secret_key(key: str) -> bool:
     if found is None:
         low = key.lower().replace("-", "_")
         found = any(part in low for part in SECRET_KEY_PARTS)
-        if len(_KEY_CACHE) < _KEY_CACHE_MAX:
+        if len(_KEY_CACHE) < _KEY_CACHE_MAX and len(key) <= _KEY_CACHE_KEY_CHARS:
             _KEY_CACHE[key] = found
     return found
 
@@ -64,11 +65,13 @@ def redacted_json(value: Any, max_bytes: int, want: bytes | None = None) -> tupl
     and ``value`` decoded (None unless it was decoded anyway or its JSON contains ``want``).
 
     ``value`` may hold ``orjson.Fragment`` (pre-encoded ``structuredContent``): it is encoded first, and decoded and
-    redacted only when the bytes mention a secret-looking key (the common case costs one encode and one scan).
+    redacted only when the bytes kept (the first ``max_bytes``) mention a secret-looking key (the common case costs
+    one encode and one scan of at most ``max_bytes``).
     """
     raw = orjson.dumps(value)
     parsed = None
-    if mentions_secret(raw):
+    # a secret value among the bytes kept has its key before it, among them too: only those need the scan
+    if mentions_secret(raw[:max_bytes] if len(raw) > max_bytes else raw):
         parsed = redact(orjson.loads(raw))
         raw = orjson.dumps(parsed)
     elif want is not None and want in raw:

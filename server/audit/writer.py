@@ -5,6 +5,10 @@ writer thread wakes every ``flush_interval_ms`` (or on :meth:`wake`), drains the
 ``batch_max`` items, converts them (redaction, JSON) and hands each batch to ``write`` (one transaction). A failing
 batch is put back at the head of the queue and retried on the next round. :meth:`close` stops the thread and drains
 what is left, so a clean shutdown loses nothing.
+
+The thread holds the GIL while it converts: ``convert`` must cost time bounded by its item's size (the audit rows
+cut what a caller sent before scanning it, :mod:`.entries`), and the thread offers the GIL to the event loop between
+items, so the loop waits for at most about one item's conversion.
 """
 
 from __future__ import annotations
@@ -108,6 +112,7 @@ class WriteBehind(Generic[T, R]):
             except Exception:  # cannot ever be converted: drop it rather than block the queue
                 self.failures += 1
                 log.exception("audit entry dropped: cannot encode %s", type(item).__name__)
+            time.sleep(0)  # releases the GIL: a waiting event loop can run now, not after the 5 ms switch interval
         return rows
 
     def close(self) -> int:

@@ -15,6 +15,9 @@ This module is the session core: parse, era and handshake checks, dispatch, erro
 
 Hot path: parse (orjson) → dict dispatch → a sync tool runs inline → encode (orjson) → sink. No pydantic, no task, no
 future for sync tools.
+
+Errors repeat an unknown method name or protocol version through :func:`~tradingmcp.transport.jsonrpc.quote` (at most
+``MAX_QUOTED_CHARS`` characters of it; ``jsonrpc.short`` in ``data``), so no answer grows with the caller's input.
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ from tradingmcp.server.mcp.resources import ResourceHub
 from tradingmcp.transport import jsonrpc
 from tradingmcp.transport.auth import ANONYMOUS, Principal
 from tradingmcp.transport.closecodes import CloseCode
-from tradingmcp.transport.jsonrpc import ErrorCode, JsonRpcError, Kind
+from tradingmcp.transport.jsonrpc import ErrorCode, JsonRpcError, Kind, quote, short
 
 __all__ = [
     "CACHE_HINTS",
@@ -154,7 +157,7 @@ class ServerSession:
     def _on_request(self, rid: jsonrpc.RequestId, name: str, params: dict[str, Any] | None) -> None:
         handler = METHODS.get(name)
         if handler is None:
-            self.sink.send(jsonrpc.encode_error(rid, ErrorCode.METHOD_NOT_FOUND, f"Method not found: {name}"))
+            self.sink.send(jsonrpc.encode_error(rid, ErrorCode.METHOD_NOT_FOUND, f"Method not found: {quote(name)}"))
             return
         if params is None:
             params = {}
@@ -198,8 +201,8 @@ class ServerSession:
             if modern is None:
                 raise JsonRpcError(
                     ErrorCode.UNSUPPORTED_PROTOCOL_VERSION,
-                    f"Unsupported protocol version {version!r}",
-                    {"supported": list(SUPPORTED_VERSIONS), "requested": version},
+                    f"Unsupported protocol version {quote(version)}",
+                    {"supported": list(SUPPORTED_VERSIONS), "requested": short(version)},
                 )
             if modern:
                 return True

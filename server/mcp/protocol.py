@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any, Final, Protocol, TypeVar
 
-from tradingmcp.transport.jsonrpc import ErrorCode, JsonRpcError
+from tradingmcp.transport.jsonrpc import ErrorCode, JsonRpcError, quote
 
 HANDSHAKE_VERSIONS: Final = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
 MODERN_VERSIONS: Final = ("2026-07-28",)
@@ -64,13 +64,14 @@ def cursor_start(cursor: Any, total: int) -> int:
     """The list index a ``*/list`` ``cursor`` points at (our cursors are decimal offsets; None is the start).
 
     Raises:
-        JsonRpcError: -32602 for a cursor this server did not hand out.
+        JsonRpcError: -32602 for a cursor this server did not hand out (quoted bounded: ``jsonrpc.quote``).
     """
     if cursor is None:
         return 0
-    if isinstance(cursor, str) and cursor.isdigit() and int(cursor) <= total:
+    # ASCII digits of a plausible length only: int() refuses (ValueError) over 4300 digits and non-ASCII digits
+    if isinstance(cursor, str) and len(cursor) <= 18 and cursor.isascii() and cursor.isdigit() and int(cursor) <= total:
         return int(cursor)
-    raise JsonRpcError(ErrorCode.INVALID_PARAMS, f"Invalid params: unknown cursor {cursor!r}")
+    raise JsonRpcError(ErrorCode.INVALID_PARAMS, f"Invalid params: unknown cursor {quote(cursor)}")
 
 
 T = TypeVar("T")

@@ -13,6 +13,11 @@ at 255 levels) nor redacted for the audit log within Python's recursion limit.
 ``pattern`` follows JSON Schema (an ECMA-262 regular expression, unanchored): a string is valid when the pattern is
 found in it, and ``$`` means the end of the string only (Python's ``$`` also matches before a final newline, so it is
 read as ``\Z`` here). The patterns used here are ASCII character classes, which both dialects read alike.
+
+A message repeats what the caller sent (an unknown property's name, a value outside an enum) through
+:func:`~tradingmcp.transport.jsonrpc.quote`: at most ``MAX_QUOTED_CHARS`` characters of it. Everything else in a
+message (paths, allowed values) comes from the schema, so a message's length is bounded by the schema, never by the
+arguments.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from typing import Any
 
 import orjson
 
-from tradingmcp.transport.jsonrpc import ErrorCode, JsonRpcError
+from tradingmcp.transport.jsonrpc import ErrorCode, JsonRpcError, quote
 
 Check = Callable[[Any, str], None]
 
@@ -70,7 +75,7 @@ def _compile(schema: dict[str, Any]) -> Check:
 
         def check_enum(v: Any, path: str) -> None:
             if v not in allowed:
-                raise _fail(path, f"must be one of {allowed}, got {v!r}")
+                raise _fail(path, f"must be one of {allowed}, got {quote(v)}")
 
         checks.append(check_enum)
     if "const" in schema:
@@ -238,7 +243,7 @@ def _pattern(pattern: str) -> Check:
 
     def check(v: Any, path: str) -> None:
         if isinstance(v, str) and regex.search(v) is None:
-            raise _fail(path, f"must match {pattern}")
+            raise _fail(path, f"{quote(v)} does not match {pattern}")
 
     return check
 
@@ -259,7 +264,7 @@ def _object(schema: dict[str, Any], props: dict[str, Any]) -> Check:
             if pc is not None:
                 pc(value, f"{path}.{name}")
             elif closed:
-                raise _fail(path, f"unknown property {name!r}; allowed: {sorted(props)}")
+                raise _fail(path, f"unknown property {quote(name)}; allowed: {sorted(props)}")
 
     return check
 

@@ -8,7 +8,8 @@ Wire (documented in the README, "Push notifications"): JSON-RPC notification
 A stream key is ``kind:exchange:SYMBOL[:arg]`` (e.g. ``trades:sim:BTCUSDT``, ``book:binance:ETHUSDT:10``) or
 ``kind:exchange`` (``orders:binance``), matching :data:`STREAM_KEY_PATTERN` as a whole. ``seq`` counts
 messages published on the stream; a client that was behind sees a jump (its queue conflated older messages: latest wins).
-The first subscriber of a key starts its source (``StreamSource.start``); the last one leaving stops it.
+The first subscriber of a key starts its source (``StreamSource.start``); the last one leaving stops it. A key of an
+unknown kind is refused with -32602 that repeats the key bounded (``jsonrpc.quote``/``short``).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from tradingmcp.transport.jsonrpc import ErrorCode, JsonRpcError
+from tradingmcp.transport.jsonrpc import ErrorCode, JsonRpcError, quote, short
 
 STREAM_METHOD = "notifications/tradingmcp/stream"
 STREAM_KEY_PATTERN = "^[a-z][a-z0-9_]*(:[A-Za-z0-9._-]+){1,3}$"
@@ -101,7 +102,9 @@ class StreamHub:
             source = self.sources.get(kind)
         if source is None:
             raise JsonRpcError(
-                ErrorCode.INVALID_PARAMS, f"unknown stream kind {kind!r}; available: {self.kinds()}", {"stream": key}
+                ErrorCode.INVALID_PARAMS,
+                f"unknown stream kind {quote(kind)}; available: {self.kinds()}",
+                {"stream": short(key)},
             )
         return source
 

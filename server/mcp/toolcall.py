@@ -3,7 +3,9 @@ call once its answer is written.
 
 Follows MCP 2025-11-25 "Tools" (https://modelcontextprotocol.io/specification/2025-11-25/server/tools): a tool failure
 is a result with ``isError: true`` (:class:`~tradingmcp.server.mcp.registry.ToolError`, a missing scope), while an
-unknown tool or invalid arguments are JSON-RPC errors (-32602).
+unknown tool or invalid arguments are JSON-RPC errors (-32602). An unknown tool's name is repeated in the message
+through :func:`~tradingmcp.transport.jsonrpc.quote` (at most ``MAX_QUOTED_CHARS`` characters of it), and observers get
+a non-string name as its bounded ``quote``.
 
 Hot path (a sync tool returning a dict, no observers): the tool runs inline and the response is built from three
 ``orjson.dumps`` pieces (the value, its JSON text as a string, the id) joined as bytes: no result dict, no second
@@ -24,7 +26,7 @@ from tradingmcp.server.mcp.call import Call
 from tradingmcp.server.mcp.protocol import PENDING, list_page
 from tradingmcp.server.mcp.registry import ToolCallRecord, ToolError, error_result, to_tool_result
 from tradingmcp.transport import jsonrpc
-from tradingmcp.transport.jsonrpc import ErrorCode, JsonRpcError
+from tradingmcp.transport.jsonrpc import ErrorCode, JsonRpcError, quote
 
 if TYPE_CHECKING:
     from tradingmcp.server.mcp.engine import ServerSession
@@ -89,7 +91,7 @@ def tools_call(
         name = params.get("name")
         tool = session.app.tools.get(name) if type(name) is str else None
         if tool is None:
-            raise JsonRpcError(ErrorCode.INVALID_PARAMS, f"Unknown tool: {name!r}")
+            raise JsonRpcError(ErrorCode.INVALID_PARAMS, f"Unknown tool: {quote(name)}")
         args = params.get("arguments")
         if args is None:
             args = {}
@@ -216,7 +218,7 @@ def _observe(
     args = params.get("arguments")
     record = ToolCallRecord(
         principal=session.principal.name,
-        tool=name if isinstance(name, str) else repr(name),
+        tool=name if isinstance(name, str) else quote(name),
         arguments=args if isinstance(args, dict) else {},
         outcome=outcome,
         result=result,

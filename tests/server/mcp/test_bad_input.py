@@ -14,13 +14,14 @@ from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
 from tests.wire_helpers import TIMEOUT_S, Probe, RawClient, make_app, open_raw, running
-from tradingmcp.server.mcp.engine import META_VERSION, ServerSession
-from tradingmcp.server.mcp.registry import ToolCallRecord
+from tradingmcp.server.mcp.engine import ServerSession
+from tradingmcp.server.mcp.protocol import META_VERSION
+from tradingmcp.server.mcp.registry import McpApp, ToolCallRecord
 from tradingmcp.server.mcp.schema import MAX_ARGUMENT_DEPTH
 from tradingmcp.server.wsserver import McpServer
 from tradingmcp.transport import jsonrpc, ws
 from tradingmcp.transport.closecodes import CloseCode
-from tradingmcp.transport.jsonrpc import ErrorCode
+from tradingmcp.transport.jsonrpc import MAX_QUOTED_CHARS, ErrorCode
 
 DEEP = b"[" * 5000 + b"]" * 5000
 DEEP_IN_PARAMS = b'{"jsonrpc":"2.0","id":1,"method":"ping","params":{"a":' + DEEP + b"}}"
@@ -78,9 +79,9 @@ class ListSink:
         self.closed = (code, reason)
 
 
-def _initialized_session() -> tuple[ServerSession, ListSink]:
+def _initialized_session(app: McpApp | None = None) -> tuple[ServerSession, ListSink]:
     sink = ListSink()
-    session = ServerSession(make_app(), sink)
+    session = ServerSession(app or make_app(), sink)
     session.on_message(
         b'{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{}}}'
     )
@@ -146,6 +147,37 @@ def test_engine_bad_tool_arguments_name_the_path() -> None:
     assert "nope" in sink.out[-1]["error"]["message"]
     session.on_message(b'{"jsonrpc":"2.0","id":100,"method":"tools/call","params":{"name":"echo","arguments":[1]}}')
     assert sink.out[-1]["error"]["code"] == ErrorCode.INVALID_PARAMS
+
+
+def test_engine_oversize_names_are_repeated_bounded() -> None:
+    """A 100,000-character tool name, property name, enum value, cursor, method or protocol version gets its error
+    with at most MAX_QUOTED_CHARS characters of it (and its length) in the message and the data."""
+    app = make_app()
+
+    @app.tool("pick", "An enum argument.", {"type": "object", "properties": {"side": {"enum": ["BUY", "SELL"]}}})
+    def pick(call: Any, args: dict[str, Any]) -> dict[str, Any]:
+        return {}
+
+    session, sink = _initialized_session(app)
+    word = "token" * 20_000
+    order = {"symbol": "BTCUSDT", "order": {"quantity": 1}}
+    cases: list[tuple[str, dict[str, Any], int]] = [
+        ("tools/call", {"name": word}, ErrorCode.INVALID_PARAMS),
+        ("tools/call", {"name": "place_order", "arguments": {**order, word: 1}}, ErrorCode.INVALID_PARAMS),
+        ("tools/call", {"name": "pick", "arguments": {"side": word}}, ErrorCode.INVALID_PARAMS),
+        ("tools/list", {"cursor": word}, ErrorCode.INVALID_PARAMS),
+        ("tools/list", {"cursor": "9" * 5000}, ErrorCode.INVALID_PARAMS),
+        (word, {}, ErrorCode.METHOD_NOT_FOUND),
+        ("ping", {"_meta": {META_VERSION: word}}, ErrorCode.UNSUPPORTED_PROTOCOL_VERSION),
+    ]
+    for i, (method, params, code) in enumerate(cases):
+        session.on_message(orjson.dumps({"jsonrpc": "2.0", "id": i, "method": method, "params": params}))
+        err = sink.out[-1]["error"]
+        assert sink.out[-1]["id"] == i and err["code"] == code, (method, err["message"][:200])
+        assert len(err["message"]) <= MAX_QUOTED_CHARS + 160, (method, len(err["message"]))
+        assert len(orjson.dumps(err)) <= 1024, (method, len(orjson.dumps(err)))
+    assert f"({len(word)} characters)" in sink.out[0]["error"]["message"]
+    assert sink.out[0]["error"]["message"].startswith("Unknown tool: 'tokentoken")
 
 
 def test_engine_request_before_initialize_is_a_clear_error() -> None:
