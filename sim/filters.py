@@ -5,17 +5,24 @@ in the order PRICE_FILTER, PERCENT_PRICE_BY_SIDE, LOT_SIZE, MARKET_LOT_SIZE, NOT
 MAX_NUM_ALGO_ORDERS.
 
 Follows https://developers.binance.com/docs/binance-spot-api-docs/filters.
+
+The amounts come from request parameters Binance's own range admits (at most 20 digits before and 20 after the point,
+:mod:`~tradingmcp.sim.params`); the arithmetic on them runs in a 100-digit context, where their differences,
+remainders and products are exact, so no digit of an amount is rounded away before it is judged (the default
+28-digit context would round a 40-digit quantity onto the step grid) and nothing overflows.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, DivisionByZero, InvalidOperation, Overflow
 from typing import NamedTuple
 
 from tradingmcp.sim.errors import bad_precision, filter_failure
 from tradingmcp.sim.exchange_info import LotSize, SymbolInfo
 
 _ZERO = Decimal(0)
+_CTX = Context(prec=100, Emin=-999_999, Emax=999_999, traps=[InvalidOperation, DivisionByZero, Overflow])
+_sub, _rem, _mul = _CTX.subtract, _CTX.remainder, _CTX.multiply
 
 #: Order types that carry a limit price (checked against PRICE_FILTER and PERCENT_PRICE_BY_SIDE).
 PRICED_TYPES = frozenset({"LIMIT", "LIMIT_MAKER", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"})
@@ -73,7 +80,7 @@ def check_price_filter(info: SymbolInfo, price: Decimal) -> None:
         price <= _ZERO
         or (pf.min_price and price < pf.min_price)
         or (pf.max_price and price > pf.max_price)
-        or (pf.tick_size and (price - pf.min_price) % pf.tick_size != _ZERO)
+        or (pf.tick_size and _rem(_sub(price, pf.min_price), pf.tick_size) != _ZERO)
     ):
         raise filter_failure("PRICE_FILTER")
 
@@ -89,7 +96,7 @@ def check_lot(lot: LotSize | None, quantity: Decimal, filter_type: str) -> None:
     if (
         quantity < lot.min_qty
         or (lot.max_qty and quantity > lot.max_qty)
-        or (lot.step_size and (quantity - lot.min_qty) % lot.step_size != _ZERO)
+        or (lot.step_size and _rem(_sub(quantity, lot.min_qty), lot.step_size) != _ZERO)
     ):
         raise filter_failure(filter_type)
 
@@ -109,7 +116,7 @@ def check_percent_price_by_side(info: SymbolInfo, side: str, price: Decimal, avg
         if side == "BUY"
         else (pp.ask_multiplier_up, pp.ask_multiplier_down)
     )
-    if price > avg_price * up or price < avg_price * down:
+    if price > _mul(avg_price, up) or price < _mul(avg_price, down):
         raise filter_failure("PERCENT_PRICE_BY_SIDE")
 
 
@@ -130,14 +137,14 @@ def check_notional(info: SymbolInfo, order: OrderToCheck, avg_price: Decimal | N
         if order.quote_order_qty is not None:
             notional = order.quote_order_qty
         elif avg_price is not None and order.quantity is not None:
-            notional = avg_price * order.quantity
+            notional = _mul(avg_price, order.quantity)
         else:
             return
         check_min, check_max = nf.apply_min_to_market, nf.apply_max_to_market
     else:
         if order.price is None or order.quantity is None:
             return
-        notional = order.price * order.quantity
+        notional = _mul(order.price, order.quantity)
         check_min = check_max = True
     if (check_min and notional < nf.min_notional) or (check_max and nf.max_notional and notional > nf.max_notional):
         raise filter_failure("NOTIONAL")
@@ -192,23 +199,19 @@ def floor_to_step(quantity: Decimal, lot: LotSize | None) -> Decimal:
     """Round ``quantity`` down to the lot's ``stepSize`` grid (unchanged when there is no step)."""
     if lot is None or not lot.step_size:
         return quantity
-    steps = (quantity - lot.min_qty) // lot.step_size
+    steps = _CTX.divide_int(_sub(quantity, lot.min_qty), lot.step_size)
     return lot.min_qty + steps * lot.step_size if steps >= 0 else _ZERO
 
 
 def _too_precise(value: Decimal, digits: int) -> bool:
     """``_decimals(value) > digits``. A value that quantizing to ``digits`` decimals leaves unchanged is a multiple of
     ``10**-digits``, so it has at most ``digits`` decimals even after normalizing: one quantize answers the usual case.
-    Anything else (too precise, or too large to quantize) takes the normalizing path, which also rounds to the context
-    precision exactly as before."""
+    Anything else counts its decimals."""
     step = _STEPS.get(digits)
     if step is None:
         step = _STEPS[digits] = Decimal(1).scaleb(-digits)
-    try:
-        if value.quantize(step) == value:
-            return False
-    except InvalidOperation:
-        pass
+    if value.quantize(step, context=_CTX) == value:
+        return False
     return _decimals(value) > digits
 
 
@@ -217,5 +220,11 @@ _STEPS: dict[int, Decimal] = {}
 
 
 def _decimals(value: Decimal) -> int:
-    exponent = value.normalize().as_tuple().exponent
-    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
+    """Digits after the point, trailing zeros not counted (exactly: no normalizing to a context precision)."""
+    _sign, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)
+    for d in reversed(digits):
+        if d or exponent >= 0:
+            break
+        exponent += 1
+    return -exponent if exponent < 0 else 0

@@ -12,6 +12,12 @@ Follows Binance's filter semantics (https://developers.binance.com/docs/binance-
 
 Every violation says what is wrong and the nearest valid value, e.g.
 ``quantity 0.000015 is not a multiple of step size 0.00001; nearest valid: 0.00001``.
+
+Exactness: the grid tests (``% tick_size``, ``% step_size``) run in :data:`~tradingmcp.server.decimals.EXACT` /
+:data:`~tradingmcp.server.decimals.WIDE` (precision 100), never in the default 28-digit context that would round a long
+value onto the grid: only exact multiples pass, however far below the step their last digits lie. A value no
+exchange takes (NaN, Infinity, more than 30 digits before the point or 60 after) is refused before any arithmetic,
+so no check raises.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_DOWN, Decimal
 
+from tradingmcp.server.decimals import CALCULABLE_INT_DIGITS, EXACT, WIDE, calculable
 from tradingmcp.server.exchanges.errors import FilterFailure
 from tradingmcp.server.exchanges.models import OrderRequest, OrderType, Side, SymbolRules
 from tradingmcp.server.exchanges.wire import plain
@@ -39,14 +46,42 @@ fmt = plain
 """A Decimal in plain notation without trailing zeros (``Decimal("5.000")`` → ``"5"``, never ``5E+1``)."""
 
 
-def snap(value: Decimal, step: Decimal, anchor: Decimal = Decimal(0), rounding: str = ROUND_HALF_DOWN) -> Decimal:
-    """Round ``value`` to ``anchor + k * step`` (k integer) with ``rounding``; ``step`` 0 returns ``value``."""
+_ZERO = Decimal(0)
+_ONE = Decimal(1)
+_QUARTER, _HALF, _THREE_QUARTERS = Decimal("0.25"), Decimal("0.5"), Decimal("0.75")
+_sub, _add, _mul, _rem, _divint = WIDE.subtract, WIDE.add, WIDE.multiply, WIDE.remainder, WIDE.divide_int
+_exact_sub, _exact_rem, _exact_mul = EXACT.subtract, EXACT.remainder, EXACT.multiply
+
+
+def on_grid(value: Decimal, step: Decimal, anchor: Decimal = _ZERO) -> bool:
+    """True when ``value - anchor`` is a whole multiple of ``step`` (exactly; ``step`` 0: always). ``value`` must be
+    :func:`~tradingmcp.server.decimals.calculable`."""
+    return step <= 0 or not _rem(_sub(value, anchor), step)
+
+
+def snap(value: Decimal, step: Decimal, anchor: Decimal = _ZERO, rounding: str = ROUND_HALF_DOWN) -> Decimal:
+    """Round ``value`` to ``anchor + k * step`` (k integer) with ``rounding``; ``step`` 0 returns ``value``.
+
+    The rounding decision is exact (the whole part of ``(value - anchor) / step`` and how its remainder compares with
+    half a step), so a value a hair off the grid is never taken for a grid point, nor the other way round."""
     if step <= 0:
         return value
-    k = ((value - anchor) / step).quantize(Decimal(1), rounding=rounding)
-    out = anchor + k * step
+    offset = _sub(value, anchor)
+    k = _divint(offset, step)  # toward zero
+    rem = _sub(offset, _mul(k, step))
+    if rem:
+        twice = _add(rem, rem).copy_abs()
+        part = _QUARTER if twice < step else _HALF if twice == step else _THREE_QUARTERS
+        k = _add(k, part if rem > 0 else part.copy_negate()).quantize(_ONE, rounding=rounding, context=WIDE)
+    out = _add(anchor, _mul(k, step))
     exponent = step.as_tuple().exponent
-    return out.quantize(step) if isinstance(exponent, int) and exponent <= 0 else out
+    return out.quantize(step, context=WIDE) if isinstance(exponent, int) and exponent <= 0 else out
+
+
+def neighbours(value: Decimal, step: Decimal, anchor: Decimal = _ZERO) -> tuple[Decimal, Decimal]:
+    """The grid points ``anchor + k * step`` at or below and at or above ``value`` (the same point twice when
+    ``value`` is on the grid; ``value`` twice when ``step`` is 0)."""
+    return snap(value, step, anchor, ROUND_FLOOR), snap(value, step, anchor, ROUND_CEILING)
 
 
 def round_price(rules: SymbolRules, price: Decimal, rounding: str = ROUND_HALF_DOWN) -> Decimal:
@@ -95,18 +130,29 @@ class OrderRuleError(FilterFailure):
         self.violations = violations
 
 
+def _uncalculable(filter_name: str, field: str, label: str, value: Decimal) -> list[RuleViolation]:
+    """The violation of a value no exchange takes (see :func:`~tradingmcp.server.decimals.calculable`)."""
+    shown = fmt(value)
+    if len(shown) > 40:
+        shown = shown[:30] + f"... ({len(shown)} characters)"
+    msg = f"{label} {shown} is not a number the exchange takes (at most 20 digits before and 20 after the point)"
+    return [RuleViolation(filter_name, field, msg)]
+
+
 def check_qty(rules: SymbolRules, qty: Decimal, market: bool = False) -> list[RuleViolation]:
     """LOT_SIZE (or MARKET_LOT_SIZE) checks of a base-asset quantity."""
     name = "MARKET_LOT_SIZE" if market else "LOT_SIZE"
     step, low, high = _lot(rules, market)
     out: list[RuleViolation] = []
+    if not calculable(qty):
+        return _uncalculable(name, "quantity", "quantity", qty)
     if qty <= 0:
         return [RuleViolation(name, "quantity", f"quantity {fmt(qty)} must be positive", max(low, step))]
     if low > 0 and qty < low:
         out.append(RuleViolation(name, "quantity", f"quantity {fmt(qty)} is below the minimum {fmt(low)}", low))
     elif high > 0 and qty > high:
         out.append(RuleViolation(name, "quantity", f"quantity {fmt(qty)} is above the maximum {fmt(high)}", high))
-    elif step > 0 and (qty - low) % step != 0:
+    elif not on_grid(qty, step, low):
         near = snap(qty, step, low)
         near = min(max(near, low), high) if high > 0 else max(near, low)
         out.append(
@@ -122,6 +168,8 @@ def check_qty(rules: SymbolRules, qty: Decimal, market: bool = False) -> list[Ru
 
 def check_price(rules: SymbolRules, price: Decimal, field: str = "price") -> list[RuleViolation]:
     """PRICE_FILTER checks of a price (or stop price, with ``field="stop price"``) in the quote asset."""
+    if not calculable(price):
+        return _uncalculable("PRICE_FILTER", field, field, price)
     if price <= 0:
         return [RuleViolation("PRICE_FILTER", field, f"{field} {fmt(price)} must be positive", rules.min_price or None)]
     if rules.min_price > 0 and price < rules.min_price:
@@ -130,11 +178,53 @@ def check_price(rules: SymbolRules, price: Decimal, field: str = "price") -> lis
     if rules.max_price > 0 and price > rules.max_price:
         msg = f"{field} {fmt(price)} is above the maximum {fmt(rules.max_price)}"
         return [RuleViolation("PRICE_FILTER", field, msg, rules.max_price)]
-    if rules.tick_size > 0 and (price - rules.min_price) % rules.tick_size != 0:
+    if not on_grid(price, rules.tick_size, rules.min_price):
         near = round_price(rules, price)
         msg = f"{field} {fmt(price)} is not a multiple of tick size {fmt(rules.tick_size)}; nearest valid: {fmt(near)}"
         return [RuleViolation("PRICE_FILTER", field, msg, near)]
     return []
+
+
+GRID_FIELDS = {
+    "quantity": "quantities",
+    "quote_quantity": "quote quantities",
+    "price": "prices",
+    "stop_price": "stop prices",
+    "stop_limit_price": "stop limit prices",
+}
+"""Order arguments on a grid of the symbol's rules (tool argument name -> plural, for messages)."""
+
+
+def valid_near(
+    rules: SymbolRules, field: str, value: Decimal, market: bool = False
+) -> tuple[str, list[Decimal]] | None:
+    """The valid values of the order argument ``field`` (a :data:`GRID_FIELDS` name) next to ``value``, for an error
+    that names them: ``("quantities on BTCUSDT (step size 0.00001)", [0.001, 0.00101])``. Quantities sit on the
+    LOT_SIZE (``market``: MARKET_LOT_SIZE) grid, prices on the tick grid, quote quantities on the quote asset's
+    precision; values outside the filter's limits are left out (the limit is named instead). None for another
+    field, a symbol without that grid, or a value no exchange takes."""
+    what = GRID_FIELDS.get(field)
+    if what is None or not calculable(value) or value <= 0:
+        return None
+    if field == "quantity":
+        step, low, high = _lot(rules, market)
+        grid = f"step size {fmt(step)}"
+    elif field == "quote_quantity":
+        step, low, high = Decimal(1).scaleb(-rules.quote_precision), *notional_bounds(rules, market=True)
+        grid = f"{rules.quote_precision} decimals"
+    else:
+        step, low, high = rules.tick_size, rules.min_price, rules.max_price
+        grid = f"tick size {fmt(step)}"
+    if step <= 0:
+        return None
+    anchor = low if field != "quote_quantity" else _ZERO
+    found: list[Decimal] = []
+    for point in neighbours(value, step, anchor):
+        near = max(point, low) if low > 0 else point
+        near = min(near, high) if high > 0 else near
+        if near > 0 and near not in found:
+            found.append(near)
+    return (f"{what} on {rules.symbol} ({grid})", found) if found else None
 
 
 def notional_bounds(rules: SymbolRules, market: bool = False) -> tuple[Decimal, Decimal]:
@@ -156,19 +246,19 @@ def check_notional(rules: SymbolRules, qty: Decimal, price: Decimal, market: boo
     """NOTIONAL checks of ``qty * price`` (quote asset; bounds from :func:`notional_bounds`). The nearest valid value
     is a quantity at ``price``."""
     step, _low, _high = _lot(rules, market)
-    notional = qty * price
+    if not calculable(qty) or not calculable(price) or price <= 0:
+        return []
+    notional = _mul(qty, price)
     quote = rules.quote_asset
     low, high = notional_bounds(rules, market)
-    if price <= 0:
-        return []
     if low > 0 and notional < low:
-        smallest = snap(low / price, step, Decimal(0), ROUND_CEILING) if step > 0 else None
+        smallest = snap(WIDE.divide(low, price), step, _ZERO, ROUND_CEILING) if step > 0 else None
         msg = f"notional {fmt(notional)} {quote} is below the minimum {fmt(low)} {quote}"
         if smallest is not None:
             msg += f"; smallest valid quantity at price {fmt(price)}: {fmt(smallest)}"
         return [RuleViolation("NOTIONAL", "quantity", msg, smallest)]
     if high > 0 and notional > high:
-        largest = snap(high / price, step, Decimal(0), ROUND_FLOOR) if step > 0 else None
+        largest = snap(WIDE.divide(high, price), step, _ZERO, ROUND_FLOOR) if step > 0 else None
         msg = f"notional {fmt(notional)} {quote} is above the maximum {fmt(high)} {quote}"
         if largest is not None:
             msg += f"; largest valid quantity at price {fmt(price)}: {fmt(largest)}"
@@ -182,10 +272,10 @@ def check_price_band(rules: SymbolRules, side: Side, price: Decimal, reference_p
         up, down = rules.price_band_bid_up, rules.price_band_bid_down
     else:
         up, down = rules.price_band_ask_up, rules.price_band_ask_down
-    if up is None or down is None or reference_price <= 0:
+    if not calculable(price) or up is None or down is None or reference_price <= 0:
         return []
-    low = round_price(rules, reference_price * down, ROUND_CEILING)
-    high = round_price(rules, reference_price * up, ROUND_FLOOR)
+    low = round_price(rules, _mul(reference_price, down), ROUND_CEILING)
+    high = round_price(rules, _mul(reference_price, up), ROUND_FLOOR)
     if price < low:
         msg = (
             f"{side.value} price {fmt(price)} is below the allowed band {fmt(low)}..{fmt(high)} "
@@ -213,14 +303,17 @@ def _inside_band(rules: SymbolRules, side: Side, price: Decimal, reference_price
         up, down = rules.price_band_ask_up, rules.price_band_ask_down
     if up is None or down is None or reference_price <= 0:
         return True
-    return reference_price * down <= price <= reference_price * up
+    return _mul(reference_price, down) <= price <= _mul(reference_price, up)
 
 
 def _limit_passes(rules: SymbolRules, request: OrderRequest, reference_price: Decimal | None) -> bool:
     """True when ``request`` is a LIMIT or LIMIT_MAKER order with a price and a base quantity that breaks no rule:
     the common case of :func:`validate_order` in one pass, with the same comparisons (STATUS, ORDER_TYPES,
     PRICE_FILTER, PERCENT_PRICE_BY_SIDE via :func:`_inside_band`, LOT_SIZE, NOTIONAL). False sends the order
-    through the full checks, which name every violation."""
+    through the full checks, which name every violation. Its arithmetic is :data:`~tradingmcp.server.decimals.EXACT`:
+    a value that would need rounding (or is no number at all) raises, and goes the full way too, as does one of 30
+    digits or more before the point and any order on a symbol without a tick or step size (so what passes here is
+    :func:`~tradingmcp.server.decimals.calculable`, as the full checks require)."""
     order_type = request.type
     if order_type is not OrderType.LIMIT and order_type is not OrderType.LIMIT_MAKER:
         return False
@@ -229,15 +322,32 @@ def _limit_passes(rules: SymbolRules, request: OrderRequest, reference_price: De
         return False
     if rules.order_types and order_type not in rules.order_types:
         return False
-    low, high, tick = rules.min_price, rules.max_price, rules.tick_size
-    if price <= 0 or (low > 0 and price < low) or (high > 0 and price > high) or (tick > 0 and (price - low) % tick):
+    try:
+        low, high, tick = rules.min_price, rules.max_price, rules.tick_size
+        if (
+            price <= 0
+            or (low > 0 and price < low)
+            or (high > 0 and price > high)
+            or tick <= 0
+            or _exact_rem(_exact_sub(price, low), tick)
+            or price.adjusted() >= CALCULABLE_INT_DIGITS
+        ):
+            return False
+        if reference_price is not None and not _inside_band(rules, request.side, price, reference_price):
+            return False
+        low, high, step = rules.min_qty, rules.max_qty, rules.step_size
+        if (
+            qty <= 0
+            or (low > 0 and qty < low)
+            or (high > 0 and qty > high)
+            or step <= 0
+            or _exact_rem(_exact_sub(qty, low), step)
+            or qty.adjusted() >= CALCULABLE_INT_DIGITS
+        ):
+            return False
+        notional = _exact_mul(qty, price)
+    except ArithmeticError:
         return False
-    if reference_price is not None and not _inside_band(rules, request.side, price, reference_price):
-        return False
-    low, high, step = rules.min_qty, rules.max_qty, rules.step_size
-    if qty <= 0 or (low > 0 and qty < low) or (high > 0 and qty > high) or (step > 0 and (qty - low) % step):
-        return False
-    notional = qty * price
     low, high = rules.min_notional, rules.max_notional
     return not ((low > 0 and notional < low) or (high > 0 and notional > high))
 
@@ -246,6 +356,11 @@ def _check_quote_qty(rules: SymbolRules, quote_qty: Decimal) -> list[RuleViolati
     """A MARKET order's ``quote_order_qty`` against the market notional bounds."""
     low, high = notional_bounds(rules, market=True)
     quote = rules.quote_asset
+    if not calculable(quote_qty):
+        return _uncalculable("NOTIONAL", "quote_order_qty", "quote order quantity", quote_qty)
+    if quote_qty <= 0:
+        msg = f"quote order quantity {fmt(quote_qty)} {quote} must be positive"
+        return [RuleViolation("NOTIONAL", "quote_order_qty", msg, low if low > 0 else None)]
     if low > 0 and quote_qty < low:
         msg = (
             f"quote order quantity {fmt(quote_qty)} {quote} is below the minimum notional {fmt(low)} {quote}; "

@@ -33,11 +33,20 @@ def dec(value: Any) -> Decimal:
 
 
 def plain(value: Decimal) -> str:
-    """A Decimal in plain notation without trailing zeros: ``Decimal("0.01000000")`` → ``"0.01"``,
-    ``Decimal("1E+2")`` → ``"100"``, any zero (``-0``, ``0E-8``) → ``"0"``."""
+    """A Decimal in plain notation without trailing zeros, exactly (never rounded to a context precision):
+    ``Decimal("0.01000000")`` → ``"0.01"``, ``Decimal("1E+2")`` → ``"100"``, any zero (``-0``, ``0E-8``) → ``"0"``.
+    A value whose plain form would run past a thousand digits (no amount of an order or a market) keeps its exponent,
+    as do NaN and Infinity."""
+    if not value.is_finite():
+        return str(value)
     if value == 0:
         return "0"
-    return format(value.normalize(), "f")
+    if not -1000 < value.adjusted() < 1000:
+        return str(value)
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
 
 
 def _text(value: object) -> str:

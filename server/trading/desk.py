@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from tradingmcp.server.decimals import InvalidDecimal
 from tradingmcp.server.exchanges.errors import (
     BadParameter,
     ExchangeError,
@@ -31,13 +32,14 @@ from tradingmcp.server.exchanges.errors import (
     UnknownOrder,
 )
 from tradingmcp.server.exchanges.models import Order, OrderRequest
+from tradingmcp.server.exchanges.rules import valid_near
 from tradingmcp.server.mcp.registry import ToolError
 from tradingmcp.server.trading import safety
 from tradingmcp.server.trading.confirm import ConfirmationBook
 from tradingmcp.server.trading.errors import tool_error
 from tradingmcp.server.trading.idempotency import ClientIdRegistry
 from tradingmcp.server.trading.open_orders import OpenOrderTracker
-from tradingmcp.server.trading.orders import differing_fields, fingerprint, request_text
+from tradingmcp.server.trading.orders import differing_fields, fingerprint, parse_order, request_text
 from tradingmcp.server.trading.pretrade import CheckedOrder, VenueDesk, check_order, may_rest, seed_open_orders
 from tradingmcp.server.trading.safety import SafetyConfig, VenueSafety
 from tradingmcp.server.trading.warm import OrderPathWarmer
@@ -91,6 +93,36 @@ class TradingDesk:
                     desk.venue.name,
                     exc,
                 )
+
+    # --- arguments -----------------------------------------------------------------------------------------------
+    async def parse(self, venue: Venue, args: dict[str, Any], path: str = "arguments") -> OrderRequest:
+        """:func:`~.orders.parse_order` of ``args``, a refused decimal :meth:`explain`-ed.
+
+        Raises:
+            InvalidDecimal: -32602 naming the argument (and the valid values next to it when it has any).
+            ToolError: ``invalid_argument`` as :func:`~.orders.parse_order`.
+        """
+        try:
+            return parse_order(args, path=path)
+        except InvalidDecimal as exc:
+            raise await self.explain(venue, args, exc) from None
+
+    async def explain(self, venue: Venue, args: dict[str, Any], exc: InvalidDecimal) -> InvalidDecimal:
+        """``exc`` naming the valid values next to its number on the symbol's grid (step size, tick size or quote
+        precision, :func:`rules.valid_near`) when it is a number refused only for its digits after the point, e.g.
+        ``...; nearest valid quantities on BTCUSDT (step size 0.00001): 0.001 or 0.00101``; ``exc`` itself
+        otherwise, or when the symbol's rules cannot be had (``args["symbol"]``, from the adapter's cache or
+        ``GET /api/v3/exchangeInfo``). Quantities of a MARKET order (``args["type"]``, or no type and no price) are
+        named on the MARKET_LOT_SIZE grid."""
+        if exc.value is None:
+            return exc
+        try:
+            rules = await venue.adapter.symbol_rules(str(args.get("symbol", "")).upper())
+        except ExchangeError:
+            return exc
+        market = (args.get("type") or ("LIMIT" if args.get("price") is not None else "MARKET")) == "MARKET"
+        near = valid_near(rules, exc.field, exc.value, market)
+        return exc if near is None else exc.naming(*near)
 
     # --- checks ------------------------------------------------------------------------------------------------
     async def check(self, venue: Venue, request: OrderRequest, adding_open: int | None = None) -> CheckedOrder:

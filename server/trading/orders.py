@@ -4,22 +4,24 @@ shared by the trading tools, the desk (fingerprints, duplicate checks) and the o
 
 Argument names follow the tool contract (``quantity`` in the base asset, ``quote_quantity`` in the quote asset for
 MARKET orders only, ``price``/``stop_price`` in the quote asset, ``time_in_force`` GTC|IOC|FOK). Decimals are given
-as strings (``"0.001"``); JSON numbers are accepted and read through their shortest text form.
+as strings (``"0.001"``: at most 20 digits before and 20 after the point, no sign or exponent); JSON numbers are
+accepted and read through their shortest text form. Every one goes through
+:func:`~tradingmcp.server.decimals.decimal_arg`: a refused decimal is JSON-RPC ``-32602`` naming the argument.
 """
 
 from __future__ import annotations
 
 import hashlib
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
+from tradingmcp.server.decimals import decimal_arg
 from tradingmcp.server.exchanges.models import Order, OrderList, OrderRequest, OrderType, Side, TimeInForce
 from tradingmcp.server.exchanges.rules import PRICED_TYPES
 from tradingmcp.server.exchanges.wire import plain
 from tradingmcp.server.mcp.registry import ToolError
 from tradingmcp.server.trading.idempotency import check_client_order_id, new_client_order_id
 
-_NAN = Decimal("NaN")
 _ZERO = Decimal(0)
 _ORDER_TYPES = {t.value: t for t in OrderType}
 _TIME_IN_FORCE = {t.value: t for t in TimeInForce}
@@ -34,40 +36,26 @@ def _not_positive(name: str, raw: object) -> ToolError:
     )
 
 
-def parse_decimal(args: dict[str, Any], name: str) -> Decimal | None:
-    """``args[name]`` as a positive Decimal, None when absent.
-
-    Raises:
-        ToolError: ``invalid_argument`` when it is not a finite positive number.
-    """
-    raw = args.get(name)
-    if raw is None:
-        return None
-    try:
-        value = Decimal(raw if type(raw) is str else str(raw))  # Decimal() ignores surrounding whitespace
-    except InvalidOperation:
-        value = _NAN
-    if not value.is_finite() or value <= _ZERO:
-        raise _not_positive(name, raw)
-    return value
-
-
-def parse_order(args: dict[str, Any], generate_id: bool = True) -> OrderRequest:
+def parse_order(args: dict[str, Any], generate_id: bool = True, path: str = "arguments") -> OrderRequest:
     """An :class:`OrderRequest` from ``place_order`` arguments (symbol upper-cased, client order id generated).
 
+    Args:
+        path: where ``args`` sit in the request, for errors (``arguments.orders[2]`` for a batch item).
+
     Raises:
-        ToolError: ``invalid_argument`` for a malformed value or an impossible combination (both quantities,
-            ``quote_quantity`` on a non-MARKET order, ``time_in_force`` on MARKET/LIMIT_MAKER).
+        InvalidDecimal: -32602 for a decimal :func:`~tradingmcp.server.decimals.decimal_arg` refuses.
+        ToolError: ``invalid_argument`` for an impossible combination (both quantities, ``quote_quantity`` on a
+            non-MARKET order, ``time_in_force`` on MARKET/LIMIT_MAKER) or a malformed client order id.
     """
     get = args.get
     return order_request(
         args["symbol"],
         args["side"],
         get("type"),
-        parse_decimal(args, "quantity") if "quantity" in args else None,
-        parse_decimal(args, "quote_quantity") if "quote_quantity" in args else None,
-        parse_decimal(args, "price") if "price" in args else None,
-        parse_decimal(args, "stop_price") if "stop_price" in args else None,
+        decimal_arg(args, "quantity", path=path) if "quantity" in args else None,
+        decimal_arg(args, "quote_quantity", path=path) if "quote_quantity" in args else None,
+        decimal_arg(args, "price", path=path) if "price" in args else None,
+        decimal_arg(args, "stop_price", path=path) if "stop_price" in args else None,
         get("time_in_force"),
         get("client_order_id"),
         generate_id,
@@ -147,28 +135,25 @@ def replacement_request(old: Order, args: dict[str, Any]) -> OrderRequest:
     STOP_LOSS_LIMIT/TAKE_PROFIT_LIMIT, a time in force unless MARKET/LIMIT_MAKER.
 
     Raises:
-        ToolError: ``invalid_argument`` as :func:`parse_order` (e.g. nothing left to replace: remainder 0).
+        InvalidDecimal, ToolError: as :func:`parse_order` (e.g. nothing left to replace: remainder 0).
     """
     get = args.get
     new_type = get("type") or old.type.value
-    if get("quantity"):
-        quantity = parse_decimal(args, "quantity")
-    else:
+    quantity = decimal_arg(args, "quantity")
+    if quantity is None:
         remaining = plain(old.orig_qty - old.executed_qty)
         quantity = Decimal(remaining)
         if quantity <= _ZERO:
             raise _not_positive("quantity", remaining)
     price = None
     if new_type != "MARKET":
-        if get("price"):
-            price = parse_decimal(args, "price")
-        elif old.price:
+        price = decimal_arg(args, "price")
+        if price is None and old.price:
             price = Decimal(plain(old.price))
     stop_price = None
     if new_type in ("STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"):
-        if get("stop_price"):
-            stop_price = parse_decimal(args, "stop_price")
-        elif old.stop_price:
+        stop_price = decimal_arg(args, "stop_price")
+        if stop_price is None and old.stop_price:
             stop_price = Decimal(plain(old.stop_price))
     tif = None
     if new_type not in ("MARKET", "LIMIT_MAKER"):

@@ -31,6 +31,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from tradingmcp.server.decimals import WIDE
 from tradingmcp.server.exchanges.wire import plain
 from tradingmcp.server.mcp.registry import ToolError
 
@@ -324,10 +325,10 @@ def check_price_band(
             high = (high / tick_size).to_integral_value(ROUND_FLOOR) * tick_size
         raise SafetyRefusal(
             "price_band",
-            f"{field_name} {plain(price)} is {plain(distance.quantize(Decimal('0.01')))} % from the mid price "
+            f"{field_name} {plain(price)} is {plain(distance.quantize(Decimal('0.01'), context=WIDE))} % from the mid price "
             f"{plain(mid)}, beyond price_band_pct {plain(pct)} %; allowed range {plain(low)}..{plain(high)}",
             limit_pct=plain(pct),
-            value_pct=plain(distance.quantize(Decimal("0.0001"))),
+            value_pct=plain(distance.quantize(Decimal("0.0001"), context=WIDE)),
             mid=plain(mid),
             low=plain(low),
             high=plain(high),

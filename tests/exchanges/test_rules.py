@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
-from decimal import ROUND_CEILING, Decimal
+from decimal import ROUND_CEILING, Context, Decimal
+from fractions import Fraction
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from tradingmcp.server.decimals import PLAIN_PATTERN
 from tradingmcp.server.exchanges import rules
 from tradingmcp.server.exchanges.binance import parse
+from tradingmcp.server.exchanges.binance.params import order_params
 from tradingmcp.server.exchanges.errors import FilterFailure
 from tradingmcp.server.exchanges.models import OrderRequest, OrderType, Side, SymbolRules
 
@@ -142,3 +148,109 @@ def test_market_orders_use_the_market_notional_bounds_when_set(btc_rules: Symbol
     # without market bounds (Binance): the max is not applied to MARKET orders, the min is (applyMinToMarket)
     assert rules.validate_order(btc_rules, market(quote="300000")) == []
     assert [v.filter for v in rules.validate_order(btc_rules, market(quote="4"))] == ["NOTIONAL"]
+
+
+# --- any decimal: the checks accept exact multiples only, and never raise ---------------------------------------------
+_WIDE = Context(prec=300)
+EXTREMES = [
+    D("1E+999999999"),
+    D("-1E+999999999"),
+    D("1E-999999999"),
+    D("NaN"),
+    D("sNaN"),
+    D("Infinity"),
+    D("-Infinity"),
+    D("-0"),
+    D("0E-1000"),
+    D("0.0010000000000000000000000000000000000001"),
+    D("0.00100000000000000000000000000000000000000000000000000000000000000000000000000001"),
+    D("12345678901234567890.12345678901234567891"),
+    D("1" * 5000),
+]
+
+
+def near_grid(step: str) -> st.SearchStrategy[Decimal]:
+    """A multiple of ``step`` plus or minus a hair (10**-1 .. 10**-90) or exactly on it, built without rounding."""
+    return st.builds(
+        lambda k, n, sign: _WIDE.add(_WIDE.multiply(D(k), D(step)), _WIDE.multiply(D(sign), D(1).scaleb(-n))),
+        st.integers(min_value=0, max_value=10**9),
+        st.integers(min_value=1, max_value=90),
+        st.sampled_from([1, -1, 0]),
+    )
+
+
+def any_decimal(step: str) -> st.SearchStrategy[Decimal]:
+    long_text = st.from_regex(r"[0-9]{1,35}\.[0-9]{1,70}", fullmatch=True).map(D)
+    return st.one_of(st.decimals(), st.sampled_from(EXTREMES), near_grid(step), long_text)
+
+
+def on_grid(value: Decimal, step: Decimal, anchor: Decimal) -> bool:
+    return (Fraction(value) - Fraction(anchor)) % Fraction(step) == 0
+
+
+def sent(request: OrderRequest, name: str) -> str:
+    """The parameter as the Binance adapter sends it; it is in Binance's decimal range."""
+    value: str = order_params(request, "cid")[name]
+    assert re.fullmatch(PLAIN_PATTERN, value), value
+    return value
+
+
+@settings(max_examples=600, deadline=None)
+@given(qty=any_decimal("0.00001"), reference=st.none() | st.just(D(61000)))
+def test_any_quantity_passes_only_as_an_exact_step_multiple_and_is_sent_unchanged(
+    btc_rules: SymbolRules, qty: Decimal, reference: Decimal | None
+) -> None:
+    request = limit("1", "61000")
+    request = replace(request, quantity=qty)
+    violations = rules.validate_order(btc_rules, request, reference)
+    if not violations:
+        assert on_grid(qty, btc_rules.step_size, btc_rules.min_qty)
+        assert btc_rules.min_qty <= qty <= btc_rules.max_qty
+        assert D(sent(request, "quantity")) == qty
+    for v in violations:  # a suggested quantity is on the grid itself
+        if v.nearest_valid is not None and v.filter in ("LOT_SIZE", "NOTIONAL"):
+            assert on_grid(v.nearest_valid, btc_rules.step_size, btc_rules.min_qty), v
+
+
+@settings(max_examples=600, deadline=None)
+@given(price=any_decimal("0.01"), reference=st.none() | st.just(D(61000)))
+def test_any_price_passes_only_as_an_exact_tick_multiple_and_is_sent_unchanged(
+    btc_rules: SymbolRules, price: Decimal, reference: Decimal | None
+) -> None:
+    for request in (
+        replace(limit("0.001", "1"), price=price),
+        OrderRequest("BTCUSDT", Side.SELL, OrderType.STOP_LOSS_LIMIT, quantity=D("0.001"), price=D(61000),
+                     stop_price=price),
+    ):  # fmt: skip
+        violations = rules.validate_order(btc_rules, request, reference)
+        if not violations:
+            assert on_grid(price, btc_rules.tick_size, btc_rules.min_price)
+            assert btc_rules.min_price <= price <= btc_rules.max_price
+            name = "price" if request.type is OrderType.LIMIT else "stopPrice"
+            assert D(sent(request, name)) == price
+
+
+@settings(max_examples=300, deadline=None)
+@given(quote=any_decimal("0.00000001"))
+def test_any_quote_quantity_is_refused_or_sent_unchanged(btc_rules: SymbolRules, quote: Decimal) -> None:
+    request = OrderRequest("BTCUSDT", Side.BUY, OrderType.MARKET, quote_order_qty=quote)
+    if not rules.validate_order(btc_rules, request, D(61000)):
+        assert quote >= btc_rules.min_notional
+        assert D(order_params(request, "cid")["quoteOrderQty"]) == quote
+
+
+def test_a_hair_off_the_grid_is_refused_naming_the_nearest_valid_value(btc_rules: SymbolRules) -> None:
+    """0.001 + 1e-40 on a 0.00001 step (and a price a hair off the tick): the default 28-digit context rounds the
+    difference onto the grid; here every digit counts."""
+    hair = "0.0010000000000000000000000000000000000001"
+    (v,) = rules.validate_order(btc_rules, limit(hair, "61000"))
+    assert v.message == f"quantity {hair} is not a multiple of step size 0.00001; nearest valid: 0.001"
+    assert (v.filter, v.nearest_valid) == ("LOT_SIZE", D("0.001"))
+    assert rules.valid_near(btc_rules, "quantity", D(hair)) == (
+        "quantities on BTCUSDT (step size 0.00001)",
+        [D("0.001"), D("0.00101")],
+    )
+    (v,) = rules.validate_order(btc_rules, limit("0.001", "61000.0000000000000000000000000000000001"), D(61000))
+    assert (v.filter, v.nearest_valid) == ("PRICE_FILTER", D(61000))
+    (v,) = rules.validate_order(btc_rules, limit("1E+999999999", "61000"))
+    assert v.filter == "LOT_SIZE" and "is not a number the exchange takes" in v.message

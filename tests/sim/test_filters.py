@@ -270,3 +270,47 @@ def test_unknown_api_key(engine: MatchingEngine) -> None:
         "Invalid API-key, IP, or permissions for action.",
         401,
     )
+
+
+_ILLEGAL = "Illegal characters found in parameter '{}'; legal range is '^([0-9]{{1,20}})(\\.[0-9]{{1,20}})?$'."
+_TOO_PRECISE = "Parameter '{}' has too much precision."
+_NEW_ORDER_FIELDS = {
+    "quantity": {"side": "BUY", "type": "LIMIT", "timeInForce": "GTC", "quantity": "0.01", "price": "60000"},
+    "price": {"side": "BUY", "type": "LIMIT", "timeInForce": "GTC", "quantity": "0.01", "price": "60000"},
+    "stopPrice": {"side": "SELL", "type": "STOP_LOSS_LIMIT", "timeInForce": "GTC", "quantity": "0.01",
+                  "price": "60000", "stopPrice": "60000"},
+    "quoteOrderQty": {"side": "BUY", "type": "MARKET", "quoteOrderQty": "100"},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("field", list(_NEW_ORDER_FIELDS))
+@pytest.mark.parametrize(
+    ("value", "code"),
+    [
+        ("1e999999999", -1100),
+        ("1e-30", -1100),
+        ("NaN", -1100),
+        ("Infinity", -1100),
+        ("-1", -1100),
+        ("1e5", -1100),
+        ("1" * 40, -1100),
+        ("0.0010000000000000000000000000000000000001", -1100),
+        # in Binance's range, but with more decimals than the asset's 8: precision is checked before any filter,
+        # however many digits the amount has in all
+        ("12345678901234567890.1234567890123456789", -1111),
+        ("99999999999999999999.99999999999999999999", -1111),
+        ("1.00000000000000000001", -1111),
+    ],
+)
+def test_engine_answers_extreme_numbers_as_binance_does(
+    engine: MatchingEngine, field: str, value: str, code: int
+) -> None:
+    """Every extreme number gets Binance's parameter error (never an internal error), and changes nothing."""
+    params = {"symbol": "BTCUSDT", **_NEW_ORDER_FIELDS[field], field: value}
+    before = engine.account("key", {})
+    with pytest.raises(BinanceError) as exc:
+        engine.new_order("key", params)
+    msg = (_ILLEGAL if code == -1100 else _TOO_PRECISE).format(field)
+    assert (exc.value.code, exc.value.msg, exc.value.http_status) == (code, msg, 400)
+    assert engine.account("key", {}) == before
+    assert engine.drain_events() == [] and engine.orders == {}

@@ -78,11 +78,15 @@ def test_engine_params_drop_the_auth_params_and_keep_the_order() -> None:
 
 
 def test_precision_of_values_longer_than_the_context_precision() -> None:
-    # normalizing rounds to 28 significant digits first, so these count as precise enough (as they always did here)
-    for text, digits in (("1874999999999495200184816794.33", 0), ("1.00000000000000000000000000001", 8)):
+    # every decimal counts, however far past the 28 digits of the default context (Binance: -1111 for these)
+    for text, digits, decimals in (
+        ("1874999999999495200184816794.33", 0, 2),
+        ("1.00000000000000000000000000001", 8, 29),
+    ):
         value = Decimal(text)
-        assert _too_precise(value, digits) == (_decimals(value) > digits)
-        assert _too_precise(value, digits) is False
+        assert _decimals(value) == decimals
+        assert _too_precise(value, digits) is True
     assert _too_precise(Decimal("0.000000001"), 8) is True
     assert _too_precise(Decimal("99999999999999999999.12345678"), 8) is False
-    assert _too_precise(Decimal("1E+40"), 8) is False  # too large to quantize: the normalizing path
+    assert _too_precise(Decimal("1E+40"), 8) is False
+    assert _too_precise(Decimal("0.10000000000000000000"), 8) is False  # trailing zeros are no precision

@@ -16,9 +16,10 @@ deciding price/spread/status, ``event`` the trade / book ticker / order event th
 from __future__ import annotations
 
 import asyncio
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
+from tradingmcp.server.decimals import PLAIN_PATTERN, decimal_arg
 from tradingmcp.server.exchanges.errors import ExchangeError
 from tradingmcp.server.exchanges.models import OrderEvent, UserEvent
 from tradingmcp.server.mcp.engine import Call
@@ -51,8 +52,9 @@ def wait_schema(venues: Venues) -> dict[str, Any]:
             "symbol": SYMBOL_SCHEMA,
             "level": {
                 "type": "string",
-                "pattern": r"^[0-9]+(\.[0-9]+)?$",
-                "description": "price or spread level, decimal string in the quote asset (market conditions)",
+                "pattern": PLAIN_PATTERN,
+                "description": "price or spread level, decimal string in the quote asset (market conditions); at "
+                "most 20 digits before and 20 after the point",
             },
             "order_id": {"type": ["integer", "string"], "description": "exchange order id (order conditions)"},
             "client_order_id": {"type": "string", "minLength": 1, "maxLength": 64},
@@ -98,15 +100,20 @@ class _Waiter:
                 self.decide(self.condition.on_order(data["order"], data))
 
 
-def _level(args: dict[str, Any]) -> Decimal:
-    try:
-        return Decimal(args["level"])
-    except (KeyError, InvalidOperation):
+def _level(args: dict[str, Any], market: bool) -> Decimal | None:
+    """``level`` through :func:`~tradingmcp.server.decimals.decimal_arg` (zero allowed), whatever the condition.
+
+    Raises:
+        InvalidDecimal: -32602 for a malformed level. ToolError: ``invalid_arguments`` when a market condition has none.
+    """
+    level = decimal_arg(args, "level", positive=False)
+    if level is None and market:
         raise ToolError(
             f'{args["condition"]} needs level: a decimal string in the quote asset (e.g. "62000.5")',
             "invalid_arguments",
             {"argument": "level"},
-        ) from None
+        )
+    return level if market else None
 
 
 async def _start_market(venue: Venue, hub: StreamHub, w: _Waiter, symbol: str, sub: InternalSubscriber) -> None:
@@ -151,7 +158,7 @@ def register_wait_tool(app: McpApp, hub: StreamHub, venues: Venues) -> None:
         name, symbol = args["condition"], args["symbol"].upper()
         timeout_s = float(args.get("timeout_s", DEFAULT_TIMEOUT_S))
         market = name in MARKET_CONDITIONS
-        level = _level(args) if market else None
+        level = _level(args, market)
         w = _Waiter(Condition(name, level, args.get("order_id"), args.get("client_order_id")))
         loop = asyncio.get_running_loop()
         started = loop.time()

@@ -1,6 +1,8 @@
 """Order tools beyond one plain order (scope ``trade``): ``place_oco`` (one-cancels-the-other) and
 ``replace_order`` (atomic cancel-then-place, Binance ``POST /api/v3/order/cancelReplace``). Both run the pre-trade
-checks of :mod:`~tradingmcp.server.trading.pretrade` and the confirmation step like ``place_order``.
+checks of :mod:`~tradingmcp.server.trading.pretrade` and the confirmation step like ``place_order``, after their decimal
+arguments passed :func:`~tradingmcp.server.decimals.decimal_arg` (else JSON-RPC ``-32602`` naming the argument, nothing
+asked or sent).
 
 ``replace_order`` takes the order to replace from the venue's
 :class:`~tradingmcp.server.trading.open_orders.OpenOrderTracker` (kept by the server's own replies and the user data
@@ -16,6 +18,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
+from tradingmcp.server.decimals import InvalidDecimal, decimal_arg
 from tradingmcp.server.exchanges.errors import ExchangeError, ExchangeUnavailable
 from tradingmcp.server.exchanges.models import (
     CancelReplaceResult,
@@ -47,7 +50,6 @@ from tradingmcp.server.trading.orders import (
     order_list_text,
     order_ref,
     order_text,
-    parse_decimal,
     parse_order,
     replacement_request,
     request_json,
@@ -65,9 +67,12 @@ class ComboTools:
 
     async def place_oco(self, call: Call, args: dict[str, Any]) -> ToolResult:
         venue = self.venues.for_args(args)
-        base = parse_order({**args, "type": "LIMIT_MAKER", "client_order_id": None})
-        stop_price = parse_decimal(args, "stop_price")
-        stop_limit = parse_decimal(args, "stop_limit_price")
+        try:
+            base = parse_order({**args, "type": "LIMIT_MAKER", "client_order_id": None})
+            stop_price = decimal_arg(args, "stop_price")
+            stop_limit = decimal_arg(args, "stop_limit_price")
+        except InvalidDecimal as exc:
+            raise await self.desk.explain(venue, args, exc) from None
         if base.quantity is None or base.price is None or stop_price is None:
             raise ToolError("place_oco needs quantity, price and stop_price", "invalid_argument")
         list_cid = check_client_order_id(
@@ -143,6 +148,11 @@ class ComboTools:
     # --- replace_order -----------------------------------------------------------------------------------------
     async def replace_order(self, call: Call, args: dict[str, Any]) -> ToolResult:
         venue = self.venues.for_args(args)
+        try:  # at the boundary, before the old order is looked up (replacement_request reads them again)
+            for name in ("quantity", "price", "stop_price"):
+                decimal_arg(args, name)
+        except InvalidDecimal as exc:  # named on the LOT_SIZE grid unless the new type is MARKET
+            raise await self.desk.explain(venue, {"type": "LIMIT", **args}, exc) from None
         symbol = args["symbol"].upper()
         order_id, cid = order_ref(args)
         tracked = self.desk.desk(venue).open_orders.find(symbol, order_id, cid)

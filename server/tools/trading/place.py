@@ -4,7 +4,9 @@ Every one runs the pre-trade checks of :mod:`~tradingmcp.server.trading.pretrade
 
 Results follow the tool contract: ``{exchange, mode, order: order_json, duplicate}`` for ``place_order``; errors are
 ``isError`` results whose ``structuredContent.error.code`` is ``filter_failure``, ``safety_<rule>``,
-``confirmation_required``, ``exchange_error`` or ``invalid_argument``.
+``confirmation_required``, ``exchange_error`` or ``invalid_argument``. A decimal argument that is no valid decimal
+(:func:`~tradingmcp.server.decimals.decimal_arg`) is JSON-RPC ``-32602`` naming it, before anything is checked or sent
+(in a batch, naming the item: ``arguments.orders[2].quantity``, and no item is placed).
 """
 
 from __future__ import annotations
@@ -12,13 +14,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from tradingmcp.server.exchanges.models import OrderRequest
 from tradingmcp.server.mcp.engine import Call
 from tradingmcp.server.mcp.registry import McpApp, Tool, ToolError, ToolResult
 from tradingmcp.server.tools.shapes import order_json
 from tradingmcp.server.tools.trading.schemas import DRY_RUN_SCHEMA, ORDER_FIELDS, TOKEN_SCHEMA
 from tradingmcp.server.trading import safety
 from tradingmcp.server.trading.desk import TradingDesk
-from tradingmcp.server.trading.orders import parse_order, request_json, request_text
+from tradingmcp.server.trading.orders import request_json, request_text
 from tradingmcp.server.venues import Venue, Venues
 
 
@@ -34,8 +37,9 @@ class PlaceTools:
         self.desk = desk
 
     # --- place_order -------------------------------------------------------------------------------------------
-    async def place_one(self, call: Call, venue: Venue, args: dict[str, Any], dry_run: bool) -> dict[str, Any]:
-        request = parse_order(args)
+    async def place_one(
+        self, call: Call, venue: Venue, args: dict[str, Any], request: OrderRequest, dry_run: bool
+    ) -> dict[str, Any]:
         placed = await self.desk.place(
             call.principal.name,
             venue,
@@ -61,13 +65,13 @@ class PlaceTools:
     async def place_order(self, call: Call, args: dict[str, Any]) -> ToolResult:
         venue = self.venues.for_args(args)
         dry_run = bool(args.get("dry_run", False))
-        out = await self.place_one(call, venue, args, dry_run)
+        out = await self.place_one(call, venue, args, await self.desk.parse(venue, args), dry_run)
         return ToolResult(out, _placed_text(out))
 
     # --- preview_order -----------------------------------------------------------------------------------------
     async def preview_order(self, call: Call, args: dict[str, Any]) -> ToolResult:
         venue = self.venues.for_args(args)
-        request = parse_order(args)
+        request = await self.desk.parse(venue, args)
         checked = await self.desk.check(venue, request)
         token = None
         if checked.needs_confirmation:
@@ -94,15 +98,23 @@ class PlaceTools:
         items: list[dict[str, Any]] = args["orders"]
         safety.check_batch(self.desk.config, len(items))
         dry_run = bool(args.get("dry_run", False))
-
-        async def one(index: int, item: dict[str, Any]) -> dict[str, Any]:
+        parsed: list[OrderRequest | ToolError] = []
+        for i, item in enumerate(items):  # every item's arguments before any item is placed
             try:
-                res = await self.place_one(call, venue, item, dry_run)
+                parsed.append(await self.desk.parse(venue, item, f"arguments.orders[{i}]"))
+            except ToolError as exc:
+                parsed.append(exc)
+
+        async def one(index: int, item: dict[str, Any], request: OrderRequest | ToolError) -> dict[str, Any]:
+            if isinstance(request, ToolError):
+                return {"index": index, "ok": False, "error": _error_json(request)}
+            try:
+                res = await self.place_one(call, venue, item, request, dry_run)
             except ToolError as exc:
                 return {"index": index, "ok": False, "error": _error_json(exc)}
             return {"index": index, "ok": True, **{k: v for k, v in res.items() if k not in ("exchange", "mode")}}
 
-        results = await asyncio.gather(*(one(i, item) for i, item in enumerate(items)))
+        results = await asyncio.gather(*(one(i, item, parsed[i]) for i, item in enumerate(items)))
         ok = sum(1 for r in results if r["ok"])
         out = {
             "exchange": venue.name,

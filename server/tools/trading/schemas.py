@@ -8,12 +8,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from tradingmcp.server.decimals import PLAIN_PATTERN
 from tradingmcp.server.venue_args import CLIENT_ID_PATTERN, ORDER_ID_PATTERN, SYMBOL_PATTERN
 
 PLACE_TYPES = ("MARKET", "LIMIT", "LIMIT_MAKER", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT")
 """Order types ``place_order`` accepts."""
 
-DECIMAL_SCHEMA: dict[str, Any] = {"type": ["string", "number"], "description": 'decimal, e.g. "0.001"'}
+DECIMAL_SCHEMA: dict[str, Any] = {
+    "type": ["string", "number"],
+    "pattern": PLAIN_PATTERN,
+    "description": 'positive decimal string, e.g. "0.001" (at most 20 digits before and 20 after the point)',
+}
+"""A positive decimal argument (read by :func:`~tradingmcp.server.decimals.decimal_arg`, which enforces the
+``pattern``; a JSON number is read through its shortest text form)."""
 SYMBOL_SCHEMA: dict[str, Any] = {
     "type": "string",
     "minLength": 3,

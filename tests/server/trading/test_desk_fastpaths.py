@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tradingmcp.server.decimals import InvalidDecimal
 from tradingmcp.server.exchanges import rules
 from tradingmcp.server.exchanges.binance import parse
 from tradingmcp.server.exchanges.models import (
@@ -139,20 +140,30 @@ def replacement_args_long(old: Order, args: dict[str, Any]) -> dict[str, Any]:
         "symbol": old.symbol,
         "side": args.get("side") or old.side.value,
         "type": new_type,
-        "quantity": args.get("quantity") or plain(old.orig_qty - old.executed_qty),
+        "quantity": args["quantity"] if "quantity" in args else plain(old.orig_qty - old.executed_qty),
         "client_order_id": args.get("new_client_order_id"),
     }
     if new_type != "MARKET":
-        price = args.get("price") or (plain(old.price) if old.price else None)
+        price = args["price"] if "price" in args else (plain(old.price) if old.price else None)
         if price is not None:
             out["price"] = price
-    stop = args.get("stop_price") or (plain(old.stop_price) if old.stop_price else None)
+    stop = args["stop_price"] if "stop_price" in args else (plain(old.stop_price) if old.stop_price else None)
     if stop is not None and new_type in ("STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"):
         out["stop_price"] = stop
     tif = args.get("time_in_force") or (old.time_in_force.value if old.time_in_force else None)
     if tif is not None and new_type not in ("MARKET", "LIMIT_MAKER"):
         out["time_in_force"] = tif
     return {k: v for k, v in out.items() if v is not None}
+
+
+def parse_replacement_long(old: Order, args: dict[str, Any]) -> OrderRequest:
+    """The long way's arguments parsed; a remainder of 0 (nothing given, nothing left) is refused before."""
+    long_args = replacement_args_long(old, args)
+    remainder = long_args["quantity"]
+    if "quantity" not in args and D(remainder) <= 0:
+        message = f'quantity must be a positive decimal like "0.001", got {remainder!r}'
+        raise ToolError(message, "invalid_argument", {"field": "quantity"})
+    return parse_order(long_args)
 
 
 def order(
@@ -189,6 +200,8 @@ def outcome(fn: Any) -> Any:
         result = fn()
     except ToolError as exc:
         return ("error", exc.code, exc.message, exc.details)
+    except InvalidDecimal as exc:
+        return ("invalid_decimal", exc.code, exc.message, exc.data)
     except ValueError as exc:
         return ("value_error", str(exc))
     assert isinstance(result, OrderRequest)
@@ -235,7 +248,7 @@ def test_replacement_request_matches_the_long_way(
         "new_client_order_id": new_cid,
     }
     args: dict[str, Any] = {"symbol": "btcusdt", "order_id": 7} | {k: v for k, v in given_args.items() if v is not None}
-    expected = outcome(lambda: parse_order(replacement_args_long(old, args)))
+    expected = outcome(lambda: parse_replacement_long(old, args))
     assert outcome(lambda: replacement_request(old, args)) == expected
 
 

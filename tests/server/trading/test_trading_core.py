@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tradingmcp.server.decimals import InvalidDecimal
 from tradingmcp.server.exchanges.models import Order, OrderStatus, OrderType, Side, TimeInForce
 from tradingmcp.server.mcp.registry import ToolError
 from tradingmcp.server.trading.confirm import ConfirmationBook, ConfirmationError
@@ -99,11 +100,13 @@ def test_parse_order_normalizes_and_refuses_bad_combinations() -> None:
     assert request_text(r) == "BUY 0.001 BTCUSDT LIMIT @ 60000"
     m = parse_order({"symbol": "BTCUSDT", "side": "SELL", "quote_quantity": "25"})
     assert m.type is OrderType.MARKET and m.time_in_force is None and m.quote_order_qty == 25
-    same = parse_order({"symbol": "BTCUSDT", "side": "BUY", "quantity": "0.0010", "price": "6E+4"})
+    same = parse_order({"symbol": "BTCUSDT", "side": "BUY", "quantity": "0.0010", "price": "60000"})
     assert fingerprint("binance", r) == fingerprint("binance", same) != fingerprint("mexc", same)
+    for quantity in ("abc", "NaN", "6E+4"):
+        with pytest.raises(InvalidDecimal) as refused:
+            parse_order({"symbol": "BTCUSDT", "side": "BUY", "quantity": quantity, "price": "1"})
+        assert refused.value.code == -32602 and refused.value.field == "quantity", quantity
     bad = [
-        {"symbol": "BTCUSDT", "side": "BUY", "quantity": "abc", "price": "1"},
-        {"symbol": "BTCUSDT", "side": "BUY", "quantity": "NaN", "price": "1"},
         {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "quote_quantity": "10", "price": "1"},
         {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "1", "price": "1"},
         {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "1", "time_in_force": "GTC"},
@@ -136,6 +139,16 @@ def test_price_band_range_is_on_the_tick() -> None:
     with pytest.raises(SafetyRefusal) as info:
         check_price_band(cfg, "price", Decimal("105.01"), Decimal("100.003"), Decimal("0.01"))
     assert (info.value.details["low"], info.value.details["high"]) == ("95.01", "105")
+
+
+def test_price_band_refuses_the_largest_price_the_boundary_admits() -> None:
+    """The largest decimal argument (20 digits before and after the point) against the smallest mid: the distance
+    (about 1e30 %) is refused and rendered, not an InvalidOperation from rounding it to 0.01 in 28 digits."""
+    price = Decimal("99999999999999999999.99999999999999999999")
+    with pytest.raises(SafetyRefusal) as info:
+        check_price_band(SafetyConfig(), "price", price, Decimal("0.00000001"), Decimal("0.00000001"))
+    assert info.value.details["value_pct"].startswith("9999999999999999999999999999")
+    assert str(price) in info.value.message
 
 
 async def test_client_id_registry_is_bounded_and_lock_is_released() -> None:

@@ -225,3 +225,25 @@ async def test_ws_topic_limit_and_private_pushes(face: MexcFace, http: aiohttp.C
             assert deal.body.orderId == placed["orderId"] and D(deal.body.quantity) == D("0.001")
             acct = await next_push(ws, "privateAccount")
             assert acct.body.vcoinName in ("BTC", "USDT") and D(acct.body.balanceAmountChange) != 0
+
+
+@pytest.mark.parametrize("field", ["quantity", "price", "quoteOrderQty"])
+@pytest.mark.parametrize(
+    "value",
+    ["1e999999999", "1e-30", "1e-300", "NaN", "Infinity", "-1", "1" * 40, "0.0010000000000000000000000000000000000001"],
+)
+async def test_extreme_numbers_are_parameter_errors(
+    face: MexcFace, http: aiohttp.ClientSession, field: str, value: str
+) -> None:
+    """Every extreme number gets MEXC's 400 ``33333`` (or an amount error), never a 500, and places nothing; the
+    long quantity is judged with all its digits (not rounded onto the step first)."""
+    if field == "quoteOrderQty":
+        order = {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quoteOrderQty": value}
+    else:
+        order = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "quantity": "0.001", "price": "59000"}
+        order[field] = value
+    async with asyncio.timeout(10):
+        status, body, _ = await call(http, face, "POST", "order", order)
+        assert status == 400 and body["code"] in (33333, 30002, 30003), body
+        _, open_orders, _ = await call(http, face, "GET", "openOrders", {"symbol": "BTCUSDT"})
+        assert open_orders == []

@@ -112,8 +112,9 @@ async def test_filter_failures_name_the_nearest_valid_value(tool_server: ToolSer
         smallest = Decimal(notional["nearest_valid"])
         assert smallest * Decimal(price) >= 5 and (smallest - Decimal("0.00001")) * Decimal(price) < 5
 
-        bad = await err(c, "place_order", {"symbol": "BTCUSDT", "side": "BUY", "quantity": "-1", "price": price})
-        assert bad["code"] == "invalid_argument" and bad["field"] == "quantity"
+        with pytest.raises(RpcError) as bad:
+            await call(c, "place_order", {"symbol": "BTCUSDT", "side": "BUY", "quantity": "-1", "price": price})
+        assert bad.value.code == -32602 and bad.value.data == {"path": "arguments.quantity", "field": "quantity"}
         both = await err(
             c,
             "place_order",

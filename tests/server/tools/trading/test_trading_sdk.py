@@ -29,7 +29,9 @@ async def test_sdk_client_places_and_cancels_an_order(tool_server: ToolServer) -
             assert order["client_order_id"] == "sdk-1"
             again = await client.call_tool("place_order", args)
             assert again.structured_content is not None and again.structured_content["duplicate"] is True
-            refused = await client.call_tool("place_order", {**args, "client_order_id": "sdk-2", "quantity": "1e-9"})
+            refused = await client.call_tool(
+                "place_order", {**args, "client_order_id": "sdk-2", "quantity": "0.000000001"}
+            )
             assert refused.is_error and refused.structured_content is not None
             assert refused.structured_content["error"]["code"] == "filter_failure"
             cancelled = await client.call_tool("cancel_order", {"symbol": "BTCUSDT", "client_order_id": "sdk-1"})
