@@ -96,8 +96,12 @@ class TokenStore:
 
 
 def new_token() -> str:
-    """A fresh random token (32 bytes, URL-safe), valid in a subprotocol list."""
-    return secrets.token_urlsafe(32)
+    """A fresh random token (32 random bytes, URL-safe base64), valid in a subprotocol list; it never starts with
+    ``-``, so it can follow ``--token`` on a command line."""
+    while True:
+        token = secrets.token_urlsafe(32)
+        if not token.startswith("-"):
+            return token
 
 
 def presented_token(authorization: str | None, subprotocols: Iterable[str]) -> str | None:

@@ -159,3 +159,11 @@ def test_presented_token_forms() -> None:
     assert presented_token(None, ("mcp", "auth.xyz")) == "xyz"
     assert presented_token("Bearer h", ("auth.s",)) == "h"  # the header wins
     assert presented_token(None, ("auth.",)) is None
+
+
+def test_a_new_token_never_starts_with_a_dash() -> None:
+    """A printed dev token is pasted after ``--token``; one starting with ``-`` would be read as an option (URL-safe
+    base64 starts with ``-`` once in 64 draws, so 2,000 draws would all but surely show it)."""
+    tokens = [new_token() for _ in range(2000)]
+    assert not any(t.startswith("-") for t in tokens)
+    assert len(set(tokens)) == len(tokens) and all(len(t) == 43 for t in tokens)

@@ -52,6 +52,7 @@ def wait_schema(venues: Venues) -> dict[str, Any]:
             "symbol": SYMBOL_SCHEMA,
             "level": {
                 "type": "string",
+                "format": "decimal",
                 "pattern": PLAIN_PATTERN,
                 "description": "price or spread level, decimal string in the quote asset (market conditions); at "
                 "most 20 digits before and 20 after the point",

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from tradingmcp.server.decimals import PLAIN_PATTERN
 from tradingmcp.server.venue_args import CLIENT_ID_PATTERN, ORDER_ID_PATTERN, SYMBOL_PATTERN
 
 PLACE_TYPES = ("MARKET", "LIMIT", "LIMIT_MAKER", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT")
@@ -16,11 +15,13 @@ PLACE_TYPES = ("MARKET", "LIMIT", "LIMIT_MAKER", "STOP_LOSS_LIMIT", "TAKE_PROFIT
 
 DECIMAL_SCHEMA: dict[str, Any] = {
     "type": ["string", "number"],
-    "pattern": PLAIN_PATTERN,
+    "format": "decimal",
     "description": 'positive decimal string, e.g. "0.001" (at most 20 digits before and 20 after the point)',
 }
-"""A positive decimal argument (read by :func:`~tradingmcp.server.decimals.decimal_arg`, which enforces the
-``pattern``; a JSON number is read through its shortest text form)."""
+"""A positive decimal argument (``format: decimal``, an annotation), read by :func:`~tradingmcp.server.decimals.decimal_arg`: it enforces
+:data:`~tradingmcp.server.decimals.PLAIN_PATTERN` itself (not as a schema ``pattern``), so that a refusal names the
+field and, for a value off the symbol's grid, the nearest valid values; a JSON number is read through its shortest
+text form."""
 SYMBOL_SCHEMA: dict[str, Any] = {
     "type": "string",
     "minLength": 3,

@@ -25,7 +25,7 @@ from tradingmcp.server.mcp.schema import _compile, _fast_object, compile_schema
 from tradingmcp.transport import jsonrpc, ws
 from tradingmcp.transport.auth import Principal, TokenStore, new_token
 from tradingmcp.transport.closecodes import CloseCode
-from tradingmcp.transport.jsonrpc import JsonRpcError, Kind
+from tradingmcp.transport.jsonrpc import JsonRpcError, Kind, quote
 
 # ---------------------------------------------------------------------------------------------------- schema fast path
 FAST_SCHEMAS: list[dict[str, Any]] = [
@@ -111,7 +111,7 @@ def test_pattern_is_enforced_with_json_schemas_meaning() -> None:
             validate({"client_order_id": bad})
         assert (
             exc.value.code == -32602
-            and exc.value.message == f"Invalid params: arguments.client_order_id: must match {rule}"
+            and exc.value.message == f"Invalid params: arguments.client_order_id: {quote(bad)} does not match {rule}"
         )
     compile_schema({"type": "string", "pattern": "b"})("abc")  # unanchored: found anywhere
     with pytest.raises(JsonRpcError):

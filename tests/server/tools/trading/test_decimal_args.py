@@ -117,14 +117,14 @@ async def test_bad_decimals_are_invalid_params_naming_the_argument(
 
 
 async def test_every_decimal_argument_is_covered(tool_server: ToolServer) -> None:
-    """Every tool argument tools/list declares as a decimal (its ``pattern``) is one of :data:`CASES`."""
+    """Every tool argument tools/list declares as a decimal (``format: decimal``) is one of :data:`CASES`."""
     declared: set[tuple[str, str]] = set()
     async with tool_server.client() as c:
         for tool in await c.list_tools():
             props = tool["inputSchema"].get("properties", {})
             items = props.get("orders", {}).get("items", {}).get("properties", {})
             for name, schema in {**props, **items}.items():
-                if schema.get("pattern") == PLAIN_PATTERN:
+                if schema.get("format") == "decimal":
                     declared.add((tool["name"], name))
     assert declared == {(tool, field) for tool, _, field in CASES}
 
