@@ -16,10 +16,9 @@ Modules (same names as ``exchanges.binance`` where they apply):
     rest: ``MexcRestClient`` on aiohttp (public, signed, batch orders, listenKey endpoints).
     parse: MEXC REST bodies → exchange-neutral models.
     book: sans-I/O local order book (REST snapshot + aggre depth diffs, version-checked).
-    ws: ``MexcStream``, the asyncio shell over aiohttp's WebSocket client (ack-checked subscriptions, PING
-        keepalive, dead-peer detection, pushes).
-    streams: ``MarketStreams``, the pool of connections (≤ 30 topics each), local books, reconnect → resubscribe
-        → resync.
+    streams: ``MexcStream``, one connection on ``tradingmcp.transport.ws`` (ack-checked subscriptions, PING
+        keepalive, dead-peer detection, pushes), and ``MarketStreams``, the pool of them (≤ 30 topics each), local
+        books, reconnect → resubscribe → resync.
     merge: ``FillMerger`` (sans-I/O), private order + deal pushes → ``OrderEvent`` with ``last_fill``.
     userdata: ``UserDataStream``, listenKey lifecycle and the private topics → OrderEvent/BalanceEvent.
     adapter: ``MexcAdapter``, the ``ExchangeAdapter`` implementation.

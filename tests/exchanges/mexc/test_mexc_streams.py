@@ -12,7 +12,7 @@ from aiohttp import WSMsgType, web
 
 from tradingmcp.server.exchanges.mexc import codec, control, encode
 from tradingmcp.server.exchanges.mexc.errors import ExchangeUnavailable
-from tradingmcp.server.exchanges.mexc.ws import MexcStream
+from tradingmcp.server.exchanges.mexc.streams import MexcStream
 from tradingmcp.server.exchanges.models import Trade
 
 BLOCKED = "ZZZUSDT"
