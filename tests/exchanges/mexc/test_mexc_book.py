@@ -8,10 +8,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from tradingmcp.server.exchanges.mexc import codec, encode
+from tradingmcp.server.exchanges.mexc import codec
 from tradingmcp.server.exchanges.mexc.book import LocalBook, SyncState
 from tradingmcp.server.exchanges.mexc.proto import tradingmcp_mexc_pb2 as pb
 from tradingmcp.server.exchanges.models import BookLevel, DepthUpdate, OrderBookSnapshot
+from tradingmcp.sim.mexc import encode
 
 SOL_FILE = "mexc_spot_json_v3_SOLUSDT_20250112_hftbacktest_docstring.txt"
 

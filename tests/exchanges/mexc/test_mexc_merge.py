@@ -1,13 +1,14 @@
 """``FillMerger`` (sans-I/O): order + deal pushes paired in either order, lone halves released after the window,
-per-order ordering kept. Pushes are built with ``encode`` and decoded with ``codec`` (the real wire path)."""
+per-order ordering kept. Pushes are built with the simulator's ``encode`` and decoded with ``codec`` (the real wire path)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from tradingmcp.server.exchanges.mexc import codec, encode
+from tradingmcp.server.exchanges.mexc import codec
 from tradingmcp.server.exchanges.mexc.merge import FillMerger
 from tradingmcp.server.exchanges.models import ExecutionType, Fill, OrderEvent, OrderStatus, OrderType, Side
+from tradingmcp.sim.mexc import encode
 
 D = Decimal
 T = 1_723_161_254_000

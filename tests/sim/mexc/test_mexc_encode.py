@@ -1,10 +1,11 @@
-"""Every ``encode_*`` push decodes back (through ``codec``) to the same values, as MEXC's wire shapes."""
+"""Every ``encode_*`` push of the simulator decodes back through the adapter's ``codec`` to the same values, in MEXC's
+wire shapes (the simulator's encoder and the adapter's decoder are separate code, so each checks the other)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from tradingmcp.server.exchanges.mexc import codec, encode
+from tradingmcp.server.exchanges.mexc import codec
 from tradingmcp.server.exchanges.models import (
     BalanceEvent,
     DepthUpdate,
@@ -20,6 +21,7 @@ from tradingmcp.server.exchanges.models import (
     TimeInForce,
     Trade,
 )
+from tradingmcp.sim.mexc import encode
 
 T = 1_723_161_253_900  # 2024-08-08T23:54:13.9Z, the start of the Binance recordings, ms
 
@@ -191,4 +193,4 @@ def test_order_type_and_status_codes_cover_mexc_tables() -> None:
 
 
 def encode_code(name: str) -> int:
-    return codec.ORDER_TYPE_CODES[name]
+    return encode.ORDER_TYPE_CODES[name]
