@@ -1,6 +1,6 @@
 """MEXC Spot WebSocket topics and JSON control messages (sans-I/O).
 
-Control messages are JSON text frames; market and account data arrive as binary protobuf (see ``codec``).
+Control messages are JSON text frames; market and account data arrive as binary protobuf (see ``parse.pushes``).
 
 * subscribe: ``{"method":"SUBSCRIPTION","params":["spot@public.aggre.deals.v3.api.pb@100ms@BTCUSDT"]}``
   → ``{"id":0,"code":0,"msg":"spot@public.aggre.deals.v3.api.pb@100ms@BTCUSDT"}`` (the ack echoes the topics,

@@ -3,7 +3,7 @@ connection (:class:`MexcStream`, also used by ``userdata``), a pool of them (at 
 SUBSCRIPTION/UNSUBSCRIPTION, local order books, and reconnect → resubscribe → resync.
 
 Follows https://mexcdevelop.github.io/apidocs/spot_v3_en/#websocket-market-streams: binary protobuf pushes (decoded by
-``codec``), JSON text control replies (``control``) that echo the topics, acked in request order with ``id`` 0 (so
+``parse.pushes``), JSON text control replies (``control``) that echo the topics, acked in request order with ``id`` 0 (so
 acks are matched first-in first-out), 30 subscriptions per connection, a cut after 30 s without a valid subscription
 and after 60 s without data (each ``MexcStream`` sends ``{"method":"PING"}`` every ``ping_interval_s``; WebSocket-level
 pings from MEXC are answered by the transport), and the book procedure of ``book.LocalBook`` (REST
@@ -31,9 +31,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 
 from tradingmcp.server.exchanges.eventqueue import EventQueue
-from tradingmcp.server.exchanges.mexc import codec, control
+from tradingmcp.server.exchanges.mexc import control, parse
 from tradingmcp.server.exchanges.mexc.book import LocalBook
-from tradingmcp.server.exchanges.mexc.codec import Push, PushDecodeError, decode_push
 from tradingmcp.server.exchanges.mexc.config import MexcConfig
 from tradingmcp.server.exchanges.mexc.errors import (
     BadParameter,
@@ -42,6 +41,7 @@ from tradingmcp.server.exchanges.mexc.errors import (
     NotSupported,
     mexc_error,
 )
+from tradingmcp.server.exchanges.mexc.parse import Push, PushDecodeError, decode_push
 from tradingmcp.server.exchanges.models import (
     DepthUpdate,
     Kline,
@@ -570,11 +570,11 @@ class MarketStreams:
                     task.cancel()
         self.put_status("reconnecting", f"connection {conn.index}: {reason}")
 
-    def on_push(self, push: codec.Push) -> None:
+    def on_push(self, push: parse.Push) -> None:
         """Decode one push into events; depth diffs also feed the local book."""
         try:
-            events = codec.to_events(push)
-        except (codec.PushDecodeError, ValueError) as exc:
+            events = parse.to_events(push)
+        except (parse.PushDecodeError, ValueError) as exc:
             log.warning("unreadable push on %s: %s", push.channel, exc)
             return
         for event in events:

@@ -22,7 +22,7 @@ import logging
 import time
 
 from tradingmcp.server.exchanges.eventqueue import EventQueue
-from tradingmcp.server.exchanges.mexc import codec, control
+from tradingmcp.server.exchanges.mexc import control, parse
 from tradingmcp.server.exchanges.mexc.config import MexcConfig
 from tradingmcp.server.exchanges.mexc.errors import ExchangeError, ExchangeUnavailable
 from tradingmcp.server.exchanges.mexc.merge import FillMerger
@@ -161,16 +161,16 @@ class UserDataStream:
                     await self._stream.close()  # the run loop reconnects with a new key
 
     # --- pushes ---------------------------------------------------------------------------------------------------
-    def _on_push(self, push: codec.Push) -> None:
+    def _on_push(self, push: parse.Push) -> None:
         now = _now_ms()
         try:
             if push.kind == "privateOrders":
-                self._emit(self.merger.on_order(codec.private_order(push), now))
+                self._emit(self.merger.on_order(parse.private_order(push), now))
             elif push.kind == "privateDeals":
-                self._emit(self.merger.on_deal(codec.private_deal(push), now, push.body.clientOrderId))
+                self._emit(self.merger.on_deal(parse.private_deal(push), now, push.body.clientOrderId))
             elif push.kind == "privateAccount":
-                self.events.put(codec.private_account(push))
-        except (codec.PushDecodeError, ValueError) as exc:
+                self.events.put(parse.private_account(push))
+        except (parse.PushDecodeError, ValueError) as exc:
             log.warning("unreadable private push on %s: %s", push.channel, exc)
         self._schedule_flush()
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from tradingmcp.server.exchanges.mexc import codec
+from tradingmcp.server.exchanges.mexc import parse
 from tradingmcp.server.exchanges.mexc.book import LocalBook, SyncState
 from tradingmcp.server.exchanges.mexc.proto import tradingmcp_mexc_pb2 as pb
 from tradingmcp.server.exchanges.models import BookLevel, DepthUpdate, OrderBookSnapshot
@@ -45,7 +45,7 @@ def _sol_events(mexc_dir: Path) -> list[DepthUpdate | OrderBookSnapshot]:
         if not line.strip():
             continue
         _, raw = line.split(" ", 1)
-        for ev in codec.to_events(codec.decode_push(_json_era_to_pb(json.loads(raw)))):
+        for ev in parse.to_events(parse.decode_push(_json_era_to_pb(json.loads(raw)))):
             assert isinstance(ev, DepthUpdate | OrderBookSnapshot)
             out.append(ev)
     return out

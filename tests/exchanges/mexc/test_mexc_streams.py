@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from aiohttp import WSMsgType, web
 
-from tradingmcp.server.exchanges.mexc import codec, control
+from tradingmcp.server.exchanges.mexc import control, parse
 from tradingmcp.server.exchanges.mexc.errors import ExchangeUnavailable
 from tradingmcp.server.exchanges.mexc.streams import MexcStream
 from tradingmcp.server.exchanges.models import Trade
@@ -81,7 +81,7 @@ async def test_subscribe_receive_ping_unsubscribe(mexc_url: str) -> None:
         for _ in range(3):
             push = await stream.recv()
             assert push.channel == topic
-            trades += codec.to_events(push)
+            trades += parse.to_events(push)
         assert [t.trade_id for t in trades] == [0, 1, 2]
         assert [t.is_buyer_maker for t in trades if isinstance(t, Trade)] == [False, True, False]
         await stream.ping()

@@ -1,11 +1,13 @@
-"""MEXC Spot v3 protobuf pushes: decode to typed bodies and to exchange-neutral events.
+"""MEXC Spot v3 protobuf pushes (market and private) → typed bodies → exchange-neutral events (pure functions, no
+I/O). MEXC's streams are protobuf where Binance's are JSON, so they are read here rather than in :mod:`.market` and
+:mod:`.account`; re-exported by the ``parse`` package.
 
 Every binary frame is one ``PushDataV3ApiWrapper`` (``channel``=1, oneof ``body`` 301..315, ``symbol``=3,
-``symbolId``=4, ``createTime``=5, ``sendTime``=6; times in ms). Schema: ``proto/tradingmcp_mexc.proto``.
+``symbolId``=4, ``createTime``=5, ``sendTime``=6; times in ms). Schema: ``../proto/tradingmcp_mexc.proto``.
 Field semantics: https://mexcdevelop.github.io/apidocs/spot_v3_en/#websocket-market-streams and
 #websocket-user-data-streams. ``tradeType`` 1 = the taker bought, 2 = the taker sold.
 
-Sans-I/O: bytes in, dataclasses out. (The simulator encodes pushes with its own ``tradingmcp.sim.mexc.encode``.)
+Bytes in, dataclasses out. (The simulator encodes pushes with its own ``tradingmcp.sim.mexc.encode``.)
 """
 
 from __future__ import annotations
