@@ -21,11 +21,11 @@ from tradingmcp.sim.errors import (
 DECIMAL_RANGE = "^([0-9]{1,20})(\\.[0-9]{1,20})?$"
 _DECIMAL_RE = re.compile(DECIMAL_RANGE)
 _INT_RE = re.compile(r"^-?[0-9]{1,20}$")
-_CLIENT_ID_RANGE = "^[a-zA-Z0-9-_]{1,36}$"
+CLIENT_ID_RANGE = "^[a-zA-Z0-9-_]{1,36}$"
 """Binance Spot's legal range of client order ids (``newClientOrderId``, ``listClientOrderId``...), as its -1100 message
 quotes it. The patterns here are whole-value matches: ``fullmatch``, so a trailing newline is illegal too (Python's
 ``$`` would accept one)."""
-_CLIENT_ID_RE = re.compile(_CLIENT_ID_RANGE)
+CLIENT_ID_RE = re.compile(CLIENT_ID_RANGE)
 
 
 class Params:
@@ -149,6 +149,6 @@ class Params:
             BinanceError: -1100 when it breaks the pattern.
         """
         value = self.opt_str(name)
-        if value is not None and not _CLIENT_ID_RE.fullmatch(value):
-            raise illegal_chars(name, _CLIENT_ID_RANGE)
+        if value is not None and not CLIENT_ID_RE.fullmatch(value):
+            raise illegal_chars(name, CLIENT_ID_RANGE)
         return value

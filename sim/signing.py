@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import hmac
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
@@ -31,7 +32,6 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from tradingmcp.server.exchanges.wire import hmac_sha256_hex, hmac_sha256_signer, strip_signature
 from tradingmcp.sim.errors import (
     bad_api_key_format,
     bad_recv_window,
@@ -59,8 +59,40 @@ _MICROS_THRESHOLD = 10**14  # a ms epoch stays below this until year 5138
 _INT_FLOAT_EXACT = 2**63  # ints a JSON number can hold (float() of them never overflows)
 
 
-hmac_hex = hmac_sha256_hex
-"""Binance's HMAC signature: lower-case hex HMAC-SHA256 (shared with MEXC, see ``exchanges.wire``)."""
+def hmac_hex(secret: str, payload: str) -> str:
+    """The HMAC signature Binance (and MEXC) check: HMAC-SHA256 of ``payload`` keyed with ``secret``, lower-case hex."""
+    return hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
+
+
+def _hmac_signer(secret: str) -> Callable[[str], str]:
+    """:func:`hmac_hex` keyed with ``secret`` once: the returned ``payload -> hex`` copies the keyed HMAC instead of
+    computing the key schedule per call."""
+    template = hmac.new(secret.encode(), digestmod=hashlib.sha256)
+
+    def sign(payload: str) -> str:
+        mac = template.copy()
+        mac.update(payload.encode())
+        return mac.hexdigest()
+
+    return sign
+
+
+def strip_signature(raw: str) -> tuple[str, str | None]:
+    """Remove the ``signature=...`` pair from a raw query string or form body, exactly as received.
+
+    Returns:
+        ``(raw without the pair, the signature value or None)``; other pairs keep their order and encoding.
+    """
+    if "signature=" not in raw:
+        return raw, None
+    kept: list[str] = []
+    signature: str | None = None
+    for pair in raw.split("&"):
+        if pair.startswith("signature="):
+            signature = pair[len("signature=") :]
+        else:
+            kept.append(pair)
+    return "&".join(kept), signature
 
 
 def check_api_key(api_key: str | None, keys: Mapping[str, str]) -> str:
@@ -130,7 +162,7 @@ def _hmac_hex(secret: str, payload: str) -> str:
     if sign is None:
         if len(_HMAC_SIGNERS) >= _MAX_CACHED_KEYS:
             _HMAC_SIGNERS.clear()
-        sign = _HMAC_SIGNERS[secret] = hmac_sha256_signer(secret)
+        sign = _HMAC_SIGNERS[secret] = _hmac_signer(secret)
     return sign(payload)
 
 

@@ -7,7 +7,7 @@
   (``zz&orderId=1``), end the query (``#``) or reach the wire raw (spaces, newlines, non-ASCII);
 * signed requests carry ``signature`` = HMAC-SHA256, lower-case hex, over the raw query string concatenated with the raw
   body (Binance "SIGNED endpoint security", MEXC "Signature"), i.e. over exactly the encoded text that is sent:
-  :func:`signed_query`, :func:`hmac_sha256_hex`, :func:`strip_signature`;
+  :func:`signed_query`, :func:`hmac_sha256_hex`, :func:`hmac_sha256_signer`;
 * ``GET /api/v3/account`` lists ``balances: [{asset, free, locked}]`` on both: :func:`balances`.
 """
 
@@ -103,24 +103,6 @@ def hmac_sha256_signer(secret: str) -> Callable[[str], str]:
         return mac.hexdigest()
 
     return sign
-
-
-def strip_signature(raw: str) -> tuple[str, str | None]:
-    """Remove the ``signature=...`` pair from a raw query string or form body.
-
-    Returns:
-        ``(raw without the pair, the signature value or None)``; other pairs keep their order and encoding.
-    """
-    if "signature=" not in raw:
-        return raw, None
-    kept: list[str] = []
-    signature: str | None = None
-    for pair in raw.split("&"):
-        if pair.startswith("signature="):
-            signature = pair[len("signature=") :]
-        else:
-            kept.append(pair)
-    return "&".join(kept), signature
 
 
 def balances(account: Mapping[str, Any], non_zero: bool = True) -> list[Balance]:

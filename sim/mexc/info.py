@@ -1,5 +1,5 @@
 """MEXC ``exchangeInfo`` entries derived from the simulator's (Binance) symbol filters, and the symbol rules the MEXC
-face checks orders against (sans-I/O).
+face checks orders against, read back from those entries (sans-I/O).
 
 MEXC's ``filters`` are empty; the rules are precision fields
 (https://mexcdevelop.github.io/apidocs/spot_v3_en/#exchange-information): ``quotePrecision`` = decimals of the tick
@@ -13,9 +13,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from tradingmcp.server.exchanges.mexc import parse
-from tradingmcp.server.exchanges.models import SymbolRules
 from tradingmcp.sim.exchange_info import SymbolInfo
+from tradingmcp.sim.mexc.rules import MexcRules, from_entry
 from tradingmcp.sim.mexc.wire import plain
 
 ORDER_TYPES = ("LIMIT", "MARKET", "LIMIT_MAKER")
@@ -65,9 +64,9 @@ def symbol_entry(info: SymbolInfo) -> dict[str, Any]:
     }
 
 
-def symbol_rules(info: SymbolInfo) -> SymbolRules:
-    """The rules a MEXC client derives from :func:`symbol_entry` (the face validates with exactly these)."""
-    return parse.symbol_rules(symbol_entry(info))
+def symbol_rules(info: SymbolInfo) -> MexcRules:
+    """The rules :func:`symbol_entry` states (the face validates orders with exactly these)."""
+    return from_entry(symbol_entry(info))
 
 
 def exchange_info_body(entries: list[dict[str, Any]], server_time_ms: int) -> dict[str, Any]:

@@ -4,9 +4,9 @@ Each method takes the caller's API key and the request's verified parameters (``
 or raises :class:`~tradingmcp.sim.mexc.wire.MexcError`. MEXC parameters are translated to the engine's
 (Binance) ones: ``IMMEDIATE_OR_CANCEL``/``FILL_OR_KILL`` become LIMIT with timeInForce IOC/FOK, MEXC order ids
 (``C02__…``) become the engine's per-symbol ids. Before the engine sees an order, MEXC's own rules (precisions and
-min/max amounts of the derived exchangeInfo, :mod:`tradingmcp.sim.mexc.info`) are checked:
+min/max amounts of the derived exchangeInfo, :mod:`tradingmcp.sim.mexc.rules`) are checked:
 below the minimum amount → 30002, above the maximum → 30003, other violations → 33333; a ``newClientOrderId`` outside
-the legal range (:data:`~tradingmcp.server.exchanges.paramrules.CLIENT_ORDER_ID`) → 700008.
+the legal range (:data:`~tradingmcp.sim.params.CLIENT_ID_RANGE`, held as on Binance) → 700008.
 
 Follows https://mexcdevelop.github.io/apidocs/spot_v3_en/#spot-account-trade.
 """
@@ -19,13 +19,12 @@ from typing import Any, TypeVar
 
 import orjson
 
-from tradingmcp.server.exchanges.models import OrderRequest, OrderType, Side, SymbolRules, TimeInForce
-from tradingmcp.server.exchanges.paramrules import CLIENT_ORDER_ID
-from tradingmcp.server.exchanges.rules import validate_order
 from tradingmcp.sim.errors import BinanceError
 from tradingmcp.sim.matching import MatchingEngine
 from tradingmcp.sim.mexc import wire
+from tradingmcp.sim.mexc.rules import MexcRules, check_order
 from tradingmcp.sim.mexc.wire import MexcError, OrderIds, parameter_error, plain
+from tradingmcp.sim.params import CLIENT_ID_RE
 from tradingmcp.sim.state import Order
 
 MAX_BATCH_ORDERS = 20
@@ -33,7 +32,6 @@ MAX_BATCH_ORDERS = 20
 
 Params = Mapping[str, str]
 T = TypeVar("T")
-_TIF = {"GTC": TimeInForce.GTC, "IOC": TimeInForce.IOC, "FOK": TimeInForce.FOK}
 
 
 def _decimal(p: Params, name: str) -> Decimal | None:
@@ -58,7 +56,7 @@ class MexcTrading:
         ids: the shared engine ↔ MEXC order id table.
     """
 
-    def __init__(self, engine: MatchingEngine, rules: Mapping[str, SymbolRules], ids: OrderIds) -> None:
+    def __init__(self, engine: MatchingEngine, rules: Mapping[str, MexcRules], ids: OrderIds) -> None:
         self.engine = engine
         self.rules = rules
         self.ids = ids
@@ -100,29 +98,21 @@ class MexcTrading:
             raise parameter_error(f"type must be one of {', '.join(wire.ORDER_TYPES)}, got {mexc_type!r}")
         engine_type, tif = wire.ORDER_TYPES[mexc_type]
         qty, quote_qty, price = _decimal(p, "quantity"), _decimal(p, "quoteOrderQty"), _decimal(p, "price")
-        if engine_type != "MARKET" and (qty is None or price is None):
+        market = engine_type == "MARKET"
+        if not market and (qty is None or price is None):
             raise parameter_error(f"{mexc_type} orders need quantity and price")
-        if engine_type == "MARKET" and (qty is None) == (quote_qty is None):
+        if not market and quote_qty is not None:
+            raise parameter_error(f"{mexc_type} orders take quantity, not quoteOrderQty")
+        if market and (qty is None) == (quote_qty is None):
             raise parameter_error("MARKET orders need exactly one of quantity or quoteOrderQty")
-        request = OrderRequest(
-            symbol,
-            Side(side),
-            OrderType(engine_type),
+        check_order(
+            self.rules[symbol],
+            engine_type,
             quantity=qty,
-            price=price if engine_type != "MARKET" else None,
-            quote_order_qty=quote_qty,
-            time_in_force=_TIF[tif] if tif else None,
+            quote_quantity=quote_qty,
+            price=None if market else price,
+            reference_price=self.engine.reference_price(symbol) if market else None,
         )
-        rules = self.rules[symbol]
-        reference = self.engine.reference_price(symbol) if engine_type == "MARKET" else None
-        violations = validate_order(rules, request, reference)
-        if violations:
-            first = violations[0]
-            if first.filter == "NOTIONAL" and "below" in first.message:
-                raise MexcError(30002, f"Minimum transaction volume cannot be less than: {first.message}")
-            if first.filter == "NOTIONAL":
-                raise MexcError(30003, f"Maximum transaction volume cannot be more than: {first.message}")
-            raise parameter_error(first.message)
         out = {"symbol": symbol, "side": side, "type": engine_type, "newOrderRespType": "RESULT"}
         if tif:
             out["timeInForce"] = tif
@@ -133,7 +123,7 @@ class MexcTrading:
             out["price"] = plain(price)
         client_id = p.get("newClientOrderId")
         if client_id:
-            if not CLIENT_ORDER_ID.allows(client_id):
+            if not CLIENT_ID_RE.fullmatch(client_id):
                 raise wire.illegal_characters()
             out["newClientOrderId"] = client_id
         return out

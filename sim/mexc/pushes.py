@@ -20,9 +20,9 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from tradingmcp.server.exchanges.mexc import codec, control, encode
 from tradingmcp.server.exchanges.models import Trade
 from tradingmcp.sim.market import SymbolMarket
+from tradingmcp.sim.mexc import encode, topics
 from tradingmcp.sim.mexc.wire import OrderIds, mexc_type, plain
 
 Push = tuple[str, bytes]
@@ -63,11 +63,11 @@ class MarketPushes:
                 self._by_stream[prefix + kind] = (symbol, kind)
         self._topics = {
             s: {
-                kind: tuple(fn(s, interval) for interval in control.PUSH_INTERVALS)
+                kind: tuple(fn(s, interval) for interval in topics.PUSH_INTERVALS)
                 for kind, fn in (
-                    ("depth@100ms", control.aggre_depth_topic),
-                    ("bookTicker", control.aggre_book_ticker_topic),
-                    ("trade", control.aggre_deals_topic),
+                    ("depth@100ms", topics.aggre_depth),
+                    ("bookTicker", topics.aggre_book_ticker),
+                    ("trade", topics.aggre_deals),
                 )
             }
             for s in markets
@@ -91,14 +91,14 @@ class MarketPushes:
             self._dirty_books.add(symbol)
         elif kind == "trade":
             self._dirty_klines.add(symbol)
-        topics = [t for t in self._topics[symbol][kind] if self.wants(t)]
-        if not topics:
+        wanted = [t for t in self._topics[symbol][kind] if self.wants(t)]
+        if not wanted:
             return out
         now = self.clock_ms()
         if kind == "depth@100ms" and self.drop_depth.get(symbol):
             self.drop_depth[symbol] -= 1
             return out
-        for topic in topics:
+        for topic in wanted:
             interval = topic.split("@")[2]
             if kind == "depth@100ms":
                 frame = encode.encode_aggre_depth(
@@ -125,8 +125,8 @@ class MarketPushes:
         klines, self._dirty_klines = self._dirty_klines, set()
         for symbol in books:
             market = self.markets[symbol]
-            for levels in control.LIMIT_DEPTH_LEVELS:
-                topic = control.limit_depth_topic(symbol, levels)
+            for levels in topics.LIMIT_DEPTH_LEVELS:
+                topic = topics.limit_depth(symbol, levels)
                 if not self.wants(topic):
                     continue
                 body = market.book.depth(levels)
@@ -137,7 +137,7 @@ class MarketPushes:
                 out.append((topic, frame))
         for symbol in klines:
             for mexc_interval, sim_interval in KLINE_SIM_INTERVALS.items():
-                topic = control.kline_topic(symbol, mexc_interval)
+                topic = topics.kline(symbol, mexc_interval)
                 if not self.wants(topic):
                     continue
                 bar = self.markets[symbol].current_bar(sim_interval)
@@ -187,12 +187,12 @@ class PrivatePushes:
         is_fill = ev["x"] == "TRADE"
         out: list[Push] = [
             (
-                control.PRIVATE_ORDERS_TOPIC,
+                topics.PRIVATE_ORDERS,
                 encode.encode_private_order(
                     symbol, order_id=order_id, client_order_id=client_id, price=plain(price), quantity=plain(qty),
                     amount=plain(price * qty), avg_price=plain(cum_quote / executed if executed else _ZERO),
-                    order_type=codec.ORDER_TYPE_CODES[mexc_type(str(ev["o"]), str(ev["f"]))],
-                    trade_type=codec.BUY if ev["S"] == "BUY" else codec.SELL, status=code,
+                    order_type=encode.ORDER_TYPE_CODES[mexc_type(str(ev["o"]), str(ev["f"]))],
+                    trade_type=encode.BUY if ev["S"] == "BUY" else encode.SELL, status=code,
                     cumulative_quantity=plain(executed), cumulative_amount=plain(cum_quote),
                     remain_quantity=plain(qty - executed), remain_amount=plain(max(price * qty - cum_quote, _ZERO)),
                     create_time_ms=int(ev["O"]), send_time_ms=now, is_maker=bool(ev["m"]),
@@ -202,10 +202,10 @@ class PrivatePushes:
         ]  # fmt: skip
         if is_fill:
             out.append((
-                control.PRIVATE_DEALS_TOPIC,
+                topics.PRIVATE_DEALS,
                 encode.encode_private_deal(
                     symbol, price=plain(ev["L"]), quantity=plain(ev["l"]), amount=plain(ev["Y"]),
-                    trade_type=codec.BUY if ev["S"] == "BUY" else codec.SELL, is_maker=bool(ev["m"]),
+                    trade_type=encode.BUY if ev["S"] == "BUY" else encode.SELL, is_maker=bool(ev["m"]),
                     trade_id=f"{int(ev['t']):032x}", order_id=order_id, client_order_id=client_id,
                     fee_amount=plain(ev["n"]), fee_currency=str(ev["N"] or ""), time_ms=int(ev["T"]),
                     send_time_ms=now,
@@ -225,5 +225,5 @@ class PrivatePushes:
                 asset=asset, balance=plain(free), balance_change=plain(free - old_free), frozen=plain(locked),
                 frozen_change=plain(locked - old_locked), change_type="ENTRUST", time_ms=now, send_time_ms=now,
             )  # fmt: skip
-            out.append((control.PRIVATE_ACCOUNT_TOPIC, frame))
+            out.append((topics.PRIVATE_ACCOUNT, frame))
         return out

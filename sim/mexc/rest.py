@@ -4,7 +4,7 @@ Follows https://mexcdevelop.github.io/apidocs/spot_v3_en/#general-info:
 
 * signed endpoints need ``X-MEXC-APIKEY`` (missing → 700001, unknown key → 10072) and ``signature`` = lowercase
   HMAC-SHA256 hex of query string + body (700002 when wrong), ``timestamp`` within ``recvWindow`` (700003; a
-  recvWindow above 60000 → 700005) — checked by :func:`tradingmcp.server.exchanges.mexc.signing.verify`;
+  recvWindow above 60000 → 700005) — checked by :func:`tradingmcp.sim.mexc.signing.verify`;
 * errors are ``{"code": <int>, "msg": "..."}`` with HTTP 400 (404 for an unknown path);
 * each endpoint allows ``max_requests_per_10s`` per IP (MEXC: 500 per 10 s); over it → 429 + ``Retry-After`` (s);
 * ``/api/v3/userDataStream`` POST/PUT/DELETE/GET manage listenKeys (valid 60 min, extended by PUT);
@@ -28,7 +28,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from tradingmcp.server.exchanges.mexc import signing
+from tradingmcp.sim.mexc import signing
 from tradingmcp.sim.mexc.orders import MexcTrading
 from tradingmcp.sim.mexc.public import PUBLIC, MarketView
 from tradingmcp.sim.mexc.wire import MexcError, listen_key_unknown, parameter_error
@@ -161,15 +161,7 @@ SIGNED: dict[tuple[str, str], Callable[[RestState, str, Mapping[str, str]], Any]
 
 def _verify(state: RestState, request: web.Request, query: str, body: str) -> tuple[str, dict[str, str]]:
     api_key = request.headers.get(signing.API_KEY_HEADER)
-    if not api_key:
-        raise MexcError(700001, "API-key format invalid.")
-    secret = state.api_keys.get(api_key)
-    if secret is None:
-        raise MexcError(10072, "Api key info invalid")
-    result = signing.verify(secret, query, body, server_time_ms=state.view.server_ms())
-    if not result.ok or result.params is None:
-        raise MexcError(result.code, result.msg)
-    return api_key, result.params
+    return signing.verify(api_key, state.api_keys, query, body, state.view.server_ms())
 
 
 def make_rest_routes(app: web.Application, state: RestState) -> None:

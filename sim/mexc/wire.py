@@ -10,7 +10,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from tradingmcp.server.exchanges.wire import plain as wire_plain
 from tradingmcp.sim import errors as binance_errors
 from tradingmcp.sim.errors import BinanceError
 from tradingmcp.sim.state import Order
@@ -29,8 +28,10 @@ ORDER_TYPES: dict[str, tuple[str, str | None]] = {
 
 
 def plain(value: Decimal | str | int) -> str:
-    """A decimal as MEXC writes it: plain notation, no trailing zeros (``Decimal("5.00")`` → ``"5"``)."""
-    return wire_plain(value if isinstance(value, Decimal) else Decimal(str(value)))
+    """A decimal as MEXC writes it: plain notation, no trailing zeros (``Decimal("5.00")`` → ``"5"``, any zero →
+    ``"0"``, never an exponent)."""
+    number = value if isinstance(value, Decimal) else Decimal(str(value))
+    return "0" if number == 0 else format(number.normalize(), "f")
 
 
 def mexc_type(engine_type: str, time_in_force: str) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
@@ -22,11 +23,47 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from tradingmcp.server.exchanges.mexc import control
+from tradingmcp.sim.mexc import topics
 
-__all__ = ["WsConfig", "WsConnection", "WsHub"]
+__all__ = ["ControlError", "ControlRequest", "WsConfig", "WsConnection", "WsHub", "parse_request", "reply"]
 
 log = logging.getLogger(__name__)
+
+
+class ControlError(ValueError):
+    """A client's control message that is not ``{"method": str, "params": [str, ...]}``."""
+
+
+@dataclass(frozen=True, slots=True)
+class ControlRequest:
+    """A client's control message: ``method`` (upper-cased) and ``params`` (topics)."""
+
+    method: str
+    params: tuple[str, ...]
+
+
+def parse_request(text: str | bytes) -> ControlRequest:
+    """Read a client's JSON control message (SUBSCRIPTION, UNSUBSCRIPTION, PING).
+
+    Raises:
+        ControlError: not a JSON object with a string ``method`` and, when present, a list of strings ``params``.
+    """
+    try:
+        obj = json.loads(text)
+    except ValueError as exc:
+        raise ControlError("control request is not JSON") from exc
+    if not isinstance(obj, dict) or not isinstance(obj.get("method"), str):
+        raise ControlError("control request needs a string 'method'")
+    params = obj.get("params", [])
+    if not isinstance(params, list) or not all(isinstance(p, str) for p in params):
+        raise ControlError("'params' must be a list of topic strings")
+    return ControlRequest(obj["method"].upper(), tuple(params))
+
+
+def reply(msg: str, *, code: int = 0) -> str:
+    """MEXC's JSON answer to a control message: ``{"id":0,"code":0,"msg":...}`` (an ack echoes the topics
+    comma-joined; PING gets ``PONG``)."""
+    return json.dumps({"id": 0, "code": code, "msg": msg}, separators=(",", ":"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +77,7 @@ class WsConfig:
         heartbeat_s: WebSocket-level ping interval (s).
     """
 
-    max_topics: int = control.MAX_TOPICS_PER_CONNECTION
+    max_topics: int = topics.MAX_TOPICS_PER_CONNECTION
     no_subscription_timeout_s: float = 30.0
     queue_frames: int = 10_000
     heartbeat_s: float = 20.0
@@ -116,15 +153,15 @@ class WsHub:
 
     def _accepts(self, conn: WsConnection, name: str) -> bool:
         try:
-            topic = control.parse_topic(name)
+            topic = topics.parse_topic(name)
         except ValueError:
             return False
-        if topic.kind.value.startswith("private."):
+        if topic.private:
             return conn.api_key is not None
         return topic.symbol is None or topic.symbol in self.symbols
 
-    def _unsubscribe(self, conn: WsConnection, topics: list[str]) -> None:
-        for t in topics:
+    def _unsubscribe(self, conn: WsConnection, names: list[str]) -> None:
+        for t in names:
             conn.topics.discard(t)
             subs = self._subs.get(t)
             if subs is not None:
@@ -135,30 +172,30 @@ class WsHub:
     def handle_control(self, conn: WsConnection, text: str) -> str:
         """The JSON reply to one control message."""
         try:
-            req = control.parse_request(text)
-        except control.ControlError as exc:
-            return control.reply(str(exc), code=1)
+            req = parse_request(text)
+        except ControlError as exc:
+            return reply(str(exc), code=1)
         if req.method == "PING":
             conn.pings += 1
-            return control.reply("PONG")
-        topics = list(req.params)
-        joined = ",".join(topics)
+            return reply("PONG")
+        names = list(req.params)
+        joined = ",".join(names)
         if req.method == "UNSUBSCRIPTION":
-            self._unsubscribe(conn, topics)
-            return control.reply(joined)
+            self._unsubscribe(conn, names)
+            return reply(joined)
         if req.method != "SUBSCRIPTION":
-            return control.reply(f"Unknown method {req.method!r}", code=1)
-        new = set(topics) - conn.topics
+            return reply(f"Unknown method {req.method!r}", code=1)
+        new = set(names) - conn.topics
         if (
-            not topics
-            or not all(self._accepts(conn, t) for t in topics)
+            not names
+            or not all(self._accepts(conn, t) for t in names)
             or len(conn.topics) + len(new) > self.config.max_topics
         ):
-            return control.reply(f"Not Subscribed successfully! [{joined}].  Reason： Blocked! ")
-        for t in topics:
+            return reply(f"Not Subscribed successfully! [{joined}].  Reason： Blocked! ")
+        for t in names:
             conn.topics.add(t)
             self._subs.setdefault(t, set()).add(conn)
-        return control.reply(joined)
+        return reply(joined)
 
     # ---- I/O shell -------------------------------------------------------------------------------------------------
 

@@ -4,16 +4,18 @@
 Upper layers see three small shapes and never a library type or exception:
 
 * :class:`FrameHandler`: callbacks for one connection: ``on_open``, ``on_text`` (one whole UTF-8 message), ``on_close``,
-  ``on_writable`` (the write buffer fell below its low watermark).
+  ``on_writable`` (the write buffer fell below its low watermark); a client handler that also has ``on_binary`` (a
+  :class:`BinaryFrameHandler`, for exchange feeds that push binary frames) receives whole binary messages.
 * :class:`Connection`: ``send_text(bytes)`` (non-blocking), ``close(code, reason)``, ``write_buffer_size()``,
   ``writing_paused``, ``subprotocol``, ``remote``.
 * server side, an upgrade decision: a factory gets the :class:`UpgradeRequest` (path, headers, offered subprotocols) and
   returns :class:`Accept` (a handler and the chosen subprotocol) or :class:`HttpResponse` (401/403/200 for /health, ...).
 
-Policy enforced here for both backends (draft SEP-1288, RFC 6455): a binary frame closes with 1003 UNSUPPORTED_DATA; a
-message over ``max_message_bytes`` closes with 1009 MESSAGE_TOO_BIG, and the close frame is sent before the TCP
-connection ends (the server reads and discards what the peer still sends, within bounds, instead of resetting); a frame
-with a reserved bit (RSV1-3) set closes with 1002 PROTOCOL_ERROR (no extension is negotiated); an upgrade request with a
+Policy enforced here for both backends (draft SEP-1288, RFC 6455): a binary frame from a client closes with 1003
+UNSUPPORTED_DATA (so does one reaching a client connection whose handler has no ``on_binary``); a message over
+``max_message_bytes`` closes with 1009 MESSAGE_TOO_BIG, and the close frame is sent before the TCP connection ends (the
+server reads and discards what the peer still sends, within bounds, instead of resetting); a frame with a reserved bit
+(RSV1-3) set closes with 1002 PROTOCOL_ERROR (no extension is negotiated); an upgrade request with a
 ``Sec-WebSocket-Version`` other than 13 gets HTTP 426 with ``Sec-WebSocket-Version: 13`` (RFC 6455 §4.2.2, §4.4);
 heartbeats ping every ``ping_interval_s`` and drop a peer that does not answer within ``ping_timeout_s``.
 
@@ -28,7 +30,7 @@ import logging
 import ssl as ssl_module
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 from tradingmcp.transport.closecodes import CloseCode
@@ -39,6 +41,8 @@ Backend = Literal["picows", "websockets"]
 BACKENDS: tuple[Backend, ...] = ("picows", "websockets")
 DEFAULT_BACKEND: Backend = "picows"
 TextData = bytes | bytearray | memoryview | str
+BinaryData = bytes | bytearray | memoryview
+BinarySink = Callable[[BinaryData], None]
 
 
 class FrameHandler(Protocol):
@@ -55,6 +59,18 @@ class FrameHandler(Protocol):
 
     def on_writable(self) -> None:
         """Writing resumed: the write buffer fell below the low watermark."""
+
+
+@runtime_checkable
+class BinaryFrameHandler(FrameHandler, Protocol):
+    """A client-side FrameHandler that also takes binary messages (an exchange feed such as MEXC's protobuf pushes).
+
+    Only :func:`connect` delivers binary messages, and only to a handler of this shape; the server side always closes
+    on a binary frame (1003).
+    """
+
+    def on_binary(self, data: BinaryData) -> None:
+        """One complete binary message. ``data`` (a memoryview on picows) is valid only during the call."""
 
 
 class Connection:
@@ -247,6 +263,9 @@ async def connect(
 ) -> Connection:
     """Open a client connection to ``ws://`` or ``wss://`` ``url``; ``handler.on_open`` runs before this returns.
 
+    A ``handler`` with an ``on_binary`` method (:class:`BinaryFrameHandler`) receives binary messages there; for any
+    other handler a binary message closes the connection with 1003 UNSUPPORTED_DATA.
+
     Raises:
         HandshakeRejected: the server answered with a non-101 HTTP status (e.g. 401).
         ConnectionError: refused, reset, or the server did not select one of ``subprotocols``.
@@ -257,14 +276,17 @@ async def connect(
         raise ValueError(f"not a WebSocket URL: {url!r}")
     if scheme == "wss" and ssl is None:
         ssl = ssl_module.create_default_context()
+    on_binary = handler.on_binary if isinstance(handler, BinaryFrameHandler) else None
     if backend == "picows":
         from tradingmcp.transport.ws import _picows
 
-        conn: Connection = await _picows.connect(url, handler, subprotocols, dict(headers or {}), ssl, options)
+        conn: Connection = await _picows.connect(
+            url, handler, subprotocols, dict(headers or {}), ssl, options, on_binary
+        )
     elif backend == "websockets":
         from tradingmcp.transport.ws import _websockets
 
-        conn = await _websockets.connect(url, handler, subprotocols, dict(headers or {}), ssl, options)
+        conn = await _websockets.connect(url, handler, subprotocols, dict(headers or {}), ssl, options, on_binary)
     else:
         raise ValueError(f"unknown WebSocket backend {backend!r}; choose one of {BACKENDS}")
     if subprotocols and conn.subprotocol not in subprotocols:
@@ -275,11 +297,12 @@ async def connect(
 
 @dataclass(slots=True)
 class Fragments:
-    """Reassembles a fragmented text message within ``limit`` bytes (shared by the backends)."""
+    """Reassembles a fragmented message within ``limit`` bytes (shared by the backends); ``binary`` says which kind."""
 
     limit: int
     parts: list[bytes] = field(default_factory=list)
     size: int = 0
+    binary: bool = False
 
     def add(self, chunk: bytes) -> bool:
         """Append a fragment; False when the message would exceed the limit."""
@@ -320,10 +343,13 @@ __all__ = [
     "DEFAULT_BACKEND",
     "Accept",
     "Backend",
+    "BinaryData",
+    "BinaryFrameHandler",
     "Connection",
     "FrameHandler",
     "HandshakeRejected",
     "HttpResponse",
+    "TextData",
     "UpgradeFactory",
     "UpgradeRequest",
     "WireOptions",

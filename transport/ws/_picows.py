@@ -20,6 +20,7 @@ from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport, WSU
 from tradingmcp.transport.closecodes import CloseCode
 from tradingmcp.transport.ws import (
     Accept,
+    BinarySink,
     Connection,
     Fragments,
     FrameHandler,
@@ -121,7 +122,8 @@ _CLOSING: Any = Fragments(0)
 
 
 class _Listener(WSListener):
-    """Adapts picows callbacks to a FrameHandler; enforces text-only and the message size limit."""
+    """Adapts picows callbacks to a FrameHandler; enforces the message size limit, and text-only unless the client
+    connection was opened with a binary sink (``on_binary``)."""
 
     def __init__(
         self,
@@ -129,11 +131,13 @@ class _Listener(WSListener):
         options: WireOptions,
         subprotocol: str | None,
         lingering: set[_Lingering] | None = None,
+        on_binary: BinarySink | None = None,
     ) -> None:
         self.handler = handler
         self.options = options
         self.subprotocol = subprotocol
         self.lingering = lingering  # server side: where lingering closes are kept (None: the client never lingers)
+        self.on_binary = on_binary
         self.conn: _PicowsConnection | None = None
         self.frags: Fragments | None = None  # a fragmented message in progress, or _CLOSING
 
@@ -171,7 +175,7 @@ class _Listener(WSListener):
             frags = self.frags
             if frags is _CLOSING:
                 return
-            if frags is None:  # out of order (or the rest of a binary message, already closed with 1003)
+            if frags is None:  # out of order (or the rest of a refused binary message, already closed with 1003)
                 self._close(transport, CloseCode.PROTOCOL_ERROR, "continuation frame without a message start")
                 return
             if not frags.add(frame.get_payload_as_bytes()):
@@ -179,10 +183,24 @@ class _Listener(WSListener):
                 return
             if frame.fin:
                 self.frags = None
-                self.handler.on_text(frags.take())
+                if frags.binary and self.on_binary is not None:
+                    self.on_binary(frags.take())
+                else:
+                    self.handler.on_text(frags.take())
         elif mt is _BINARY:
-            if self.frags is not _CLOSING:
+            if self.frags is _CLOSING:
+                return
+            if self.on_binary is None:
                 self._close(transport, CloseCode.UNSUPPORTED_DATA, "binary frames are not supported; send JSON text")
+                return
+            if self.frags is not None:
+                self._close(transport, CloseCode.PROTOCOL_ERROR, "binary frame inside a fragmented message")
+                return
+            if frame.fin:
+                self.on_binary(frame.get_payload_as_memoryview())
+                return
+            self.frags = Fragments(self.options.max_message_bytes, binary=True)
+            self.frags.add(frame.get_payload_as_bytes())
         elif mt is _CLOSE:
             if not transport.is_close_frame_sent:
                 transport.send_close(frame.get_close_code(), frame.get_close_message())
@@ -386,6 +404,7 @@ async def connect(
     headers: dict[str, str],
     ssl: ssl_module.SSLContext | None,
     options: WireOptions,
+    on_binary: BinarySink | None = None,
 ) -> Connection:
     extra = dict(headers)
     if subprotocols:
@@ -393,7 +412,7 @@ async def connect(
     ping = options.ping_interval_s > 0
     try:
         _transport, listener = await picows.ws_connect(
-            lambda: _Listener(handler, options, None),
+            lambda: _Listener(handler, options, None, on_binary=on_binary),
             url,
             ssl_context=ssl,
             websocket_handshake_timeout=options.open_timeout_s,

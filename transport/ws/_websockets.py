@@ -21,6 +21,7 @@ from websockets.http11 import Request, Response
 from tradingmcp.transport.closecodes import CloseCode
 from tradingmcp.transport.ws import (
     Accept,
+    BinarySink,
     Connection,
     FrameHandler,
     HandshakeRejected,
@@ -47,10 +48,13 @@ class _RedactingLogger(logging.LoggerAdapter[logging.Logger]):
 
 
 class _WsConnection(Connection):
-    def __init__(self, ws: WsProto, handler: FrameHandler, options: WireOptions) -> None:
+    def __init__(
+        self, ws: WsProto, handler: FrameHandler, options: WireOptions, on_binary: BinarySink | None = None
+    ) -> None:
         self._ws = ws
         self._handler = handler
         self._opts = options
+        self._on_binary = on_binary  # None: a binary message closes with 1003 (always so on the server side)
         self._queue: deque[bytes] = deque()
         self._queued = 0
         self._wake = asyncio.Event()
@@ -126,6 +130,8 @@ class _WsConnection(Connection):
             async for message in ws:
                 if isinstance(message, str):
                     handler.on_text(message)
+                elif self._on_binary is not None:
+                    self._on_binary(message)
                 else:
                     self._closed = True
                     await ws.close(int(CloseCode.UNSUPPORTED_DATA), "binary frames are not supported; send JSON text")
@@ -213,6 +219,7 @@ async def connect(
     headers: dict[str, str],
     ssl: ssl_module.SSLContext | None,
     options: WireOptions,
+    on_binary: BinarySink | None = None,
 ) -> Connection:
     ping = options.ping_interval_s if options.ping_interval_s > 0 else None
     try:
@@ -233,7 +240,7 @@ async def connect(
         raise HandshakeRejected(exc.response.status_code, bytes(exc.response.body or b"")) from None
     except InvalidHandshake as exc:
         raise ConnectionError(str(exc)) from None
-    conn = _WsConnection(ws, handler, options)
+    conn = _WsConnection(ws, handler, options, on_binary)
     handler.on_open(conn)
     asyncio.get_running_loop().create_task(conn.read_loop())
     return conn

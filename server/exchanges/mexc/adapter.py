@@ -24,8 +24,6 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from decimal import Decimal
 
-import aiohttp
-
 from tradingmcp.server.exchanges import rules
 from tradingmcp.server.exchanges.base import AdapterLifecycle, ExchangeAdapter
 from tradingmcp.server.exchanges.eventqueue import EventQueue
@@ -102,13 +100,8 @@ class MexcAdapter(AdapterLifecycle):
     def streams(self) -> MarketStreams:
         """The market-stream pool (created on first use)."""
         if self._streams is None:
-            self._streams = MarketStreams(self.config, self.order_book, self._market_events, self._ws_session())
+            self._streams = MarketStreams(self.config, self.order_book, self._market_events)
         return self._streams
-
-    @staticmethod
-    def _ws_session() -> aiohttp.ClientSession:
-        """A session for long-lived WebSockets: no total timeout (``MexcStream`` bounds the handshake)."""
-        return aiohttp.ClientSession()
 
     async def start(self) -> None:
         """Sync the clock offset and load the symbol rules (``GET /api/v3/time``, ``GET /api/v3/exchangeInfo``)."""
@@ -116,17 +109,15 @@ class MexcAdapter(AdapterLifecycle):
         await self.exchange_info(refresh=True)
 
     async def close(self) -> None:
-        """Close streams, the listenKey and the HTTP sessions; idempotent."""
+        """Close streams, the listenKey and the HTTP session; idempotent."""
         if self._streams is not None:
             await self._streams.close()
-            await self._streams.session.close()
             self._streams = None
         if self._user_start is not None:
             self._user_start.cancel()
             self._user_start = None
         if self._user is not None:
             await self._user.close()
-            await self._user.session.close()
             self._user = None
         self._market_events.close()
         self._user_events.close()
@@ -394,7 +385,7 @@ class MexcAdapter(AdapterLifecycle):
 
     def _user_stream(self) -> UserDataStream:
         if self._user is None:
-            self._user = UserDataStream(self.rest, self.config, self._user_events, self._ws_session())
+            self._user = UserDataStream(self.rest, self.config, self._user_events)
         return self._user
 
     async def start_user_stream(self) -> None:

@@ -1,6 +1,6 @@
 """MEXC Spot WebSocket topics and JSON control messages (sans-I/O).
 
-Control messages are JSON text frames; market and account data arrive as binary protobuf (see ``codec``).
+Control messages are JSON text frames; market and account data arrive as binary protobuf (see ``parse.pushes``).
 
 * subscribe: ``{"method":"SUBSCRIPTION","params":["spot@public.aggre.deals.v3.api.pb@100ms@BTCUSDT"]}``
   → ``{"id":0,"code":0,"msg":"spot@public.aggre.deals.v3.api.pb@100ms@BTCUSDT"}`` (the ack echoes the topics,
@@ -216,7 +216,7 @@ PRIVATE_ACCOUNT_TOPIC = Topic(TopicKind.PRIVATE_ACCOUNT).name
 
 
 def parse_topic(name: str) -> Topic:
-    """Parse a wire topic back into a ``Topic`` (for the simulator's subscription handling).
+    """Parse a wire topic back into a ``Topic`` (e.g. which symbol's book a depth topic feeds).
 
     Raises:
         ValueError: not a MEXC ``.v3.api.pb`` topic, or malformed.
@@ -334,37 +334,3 @@ def check_ack(reply: ControlReply, topics: list[str] | tuple[str, ...]) -> None:
     missing = set(topics) - set(reply.echoed_topics)
     if missing:
         raise ControlError(f"MEXC did not confirm {sorted(missing)}: {reply.msg}", reply)
-
-
-# ---------------------------------------------------------------------------------------------- server side
-
-
-@dataclass(frozen=True, slots=True)
-class ControlRequest:
-    """A client's control request as the simulator reads it: ``method`` and ``params`` (topics)."""
-
-    method: str
-    params: tuple[str, ...]
-
-
-def parse_request(text: str | bytes) -> ControlRequest:
-    """Parse a client's JSON control message (SUBSCRIPTION, UNSUBSCRIPTION, PING).
-
-    Raises:
-        ControlError: not a JSON object with a string ``method`` and a list ``params`` (when present).
-    """
-    try:
-        obj = json.loads(text)
-    except ValueError as exc:
-        raise ControlError("control request is not JSON") from exc
-    if not isinstance(obj, dict) or not isinstance(obj.get("method"), str):
-        raise ControlError("control request needs a string 'method'")
-    params = obj.get("params", [])
-    if not isinstance(params, list) or not all(isinstance(p, str) for p in params):
-        raise ControlError("'params' must be a list of topic strings")
-    return ControlRequest(method=obj["method"].upper(), params=tuple(params))
-
-
-def reply(msg: str, *, code: int = 0, id_: int = 0) -> str:
-    """The JSON reply MEXC sends: ``{"id":0,"code":0,"msg":...}`` (acks echo topics comma-joined; PING → PONG)."""
-    return _dumps({"id": id_, "code": code, "msg": msg})

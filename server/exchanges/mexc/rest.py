@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from types import TracebackType
@@ -36,12 +35,12 @@ from tradingmcp.server.exchanges.mexc.errors import (
     ExchangeError,
     ExchangeUnavailable,
     IpBanned,
-    NotSupported,
     RateLimited,
     TimestampOutOfWindow,
     from_response,
     mexc_error,
 )
+from tradingmcp.server.exchanges.mexc.params import Params, new_client_order_id, order_params, order_ref
 from tradingmcp.server.exchanges.mexc.ratelimit import EndpointLimiter
 from tradingmcp.server.exchanges.mexc.signing import Signer, encode_params
 from tradingmcp.server.exchanges.models import (
@@ -61,8 +60,6 @@ API = "/api/v3"
 MAX_BATCH_ORDERS = 20
 """MEXC's limit of orders in one ``batchOrders`` call (one symbol)."""
 
-Params = list[tuple[str, Any]]
-
 
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
@@ -71,29 +68,6 @@ def _now_ms() -> int:
 def _is_error_body(body: Any) -> bool:
     """MEXC sometimes answers HTTP 200 with ``{"code": <error>, "msg": ...}``; codes 0 and 200 mean success."""
     return isinstance(body, dict) and "msg" in body and body.get("code") not in (None, 0, 200, "0", "200")
-
-
-def new_client_order_id() -> str:
-    """A fresh client order id (``tmcp`` + 28 hex chars, 32 chars), so a retried placement is recognisable."""
-    return "tmcp" + uuid.uuid4().hex[:28]
-
-
-def _order_params(req: OrderRequest, client_order_id: str) -> Params:
-    try:
-        mexc_type = parse.mexc_order_type(req.type, req.time_in_force)
-    except ValueError as exc:
-        raise mexc_error(NotSupported, None, str(exc)) from None
-    params: Params = [("symbol", req.symbol), ("side", req.side.value), ("type", mexc_type)]
-    if (req.quantity is None) == (req.quote_order_qty is None):
-        raise mexc_error(BadParameter, None, "send exactly one of quantity or quoteOrderQty")
-    if req.quantity is not None:
-        params.append(("quantity", format(req.quantity, "f")))
-    if req.quote_order_qty is not None:
-        params.append(("quoteOrderQty", format(req.quote_order_qty, "f")))
-    if req.price is not None:
-        params.append(("price", format(req.price, "f")))
-    params.append(("newClientOrderId", client_order_id))
-    return params
 
 
 class MexcRestClient:
@@ -321,13 +295,13 @@ class MexcRestClient:
             The order as MEXC's short answer gives it (status NEW assumed; query it for fills).
         """
         client_id = request.client_order_id or new_client_order_id()
-        body = await self.request("POST", f"{API}/order", _order_params(request, client_id), signed=True)
+        body = await self.request("POST", f"{API}/order", order_params(request, client_id), signed=True)
         return parse.order({"clientOrderId": client_id, **body})
 
     async def test_order(self, request: OrderRequest) -> None:
         """``POST /api/v3/order/test``: validate without placing (answer ``{}``)."""
         client_id = request.client_order_id or new_client_order_id()
-        await self.request("POST", f"{API}/order/test", _order_params(request, client_id), signed=True)
+        await self.request("POST", f"{API}/order/test", order_params(request, client_id), signed=True)
 
     async def batch_orders(self, requests: Sequence[OrderRequest]) -> list[Order | ExchangeError]:
         """``POST /api/v3/batchOrders``: up to 20 orders on ONE symbol; one Order or typed error per order, in order.
@@ -339,28 +313,17 @@ class MexcRestClient:
             raise mexc_error(BadParameter, None, f"batchOrders takes 1..{MAX_BATCH_ORDERS} orders of one symbol")
         items = []
         for req in requests:
-            item = dict(_order_params(req, req.client_order_id or new_client_order_id()))
+            item = dict(order_params(req, req.client_order_id or new_client_order_id()))
             items.append(item)
         batch = json.dumps(items, separators=(",", ":"))
         body = await self.request("POST", f"{API}/batchOrders", [("batchOrders", batch)], signed=True)
         return parse.batch_orders(body)
 
-    @staticmethod
-    def _order_ref(symbol: str, order_id: str | int | None, client_order_id: str | None) -> Params:
-        if order_id is None and not client_order_id:
-            raise mexc_error(BadParameter, None, "send orderId or origClientOrderId")
-        params: Params = [("symbol", symbol)]
-        if order_id is not None:
-            params.append(("orderId", order_id))
-        if client_order_id:
-            params.append(("origClientOrderId", client_order_id))
-        return params
-
     async def cancel_order(
         self, symbol: str, order_id: str | int | None = None, client_order_id: str | None = None
     ) -> Order:
         """``DELETE /api/v3/order`` by ``orderId`` or ``origClientOrderId`` → the cancelled order."""
-        params = self._order_ref(symbol, order_id, client_order_id)
+        params = order_ref(symbol, order_id, client_order_id)
         return parse.order(await self.request("DELETE", f"{API}/order", params, signed=True))
 
     async def cancel_open_orders(self, symbol: str) -> list[Order]:
@@ -372,7 +335,7 @@ class MexcRestClient:
         self, symbol: str, order_id: str | int | None = None, client_order_id: str | None = None
     ) -> Order:
         """``GET /api/v3/order`` by ``orderId`` or ``origClientOrderId``."""
-        params = self._order_ref(symbol, order_id, client_order_id)
+        params = order_ref(symbol, order_id, client_order_id)
         return parse.order(await self.request("GET", f"{API}/order", params, signed=True))
 
     async def open_orders(self, symbol: str) -> list[Order]:

@@ -21,15 +21,13 @@ import contextlib
 import logging
 import time
 
-import aiohttp
-
 from tradingmcp.server.exchanges.eventqueue import EventQueue
-from tradingmcp.server.exchanges.mexc import codec, control
+from tradingmcp.server.exchanges.mexc import control, parse
 from tradingmcp.server.exchanges.mexc.config import MexcConfig
 from tradingmcp.server.exchanges.mexc.errors import ExchangeError, ExchangeUnavailable
 from tradingmcp.server.exchanges.mexc.merge import FillMerger
 from tradingmcp.server.exchanges.mexc.rest import MexcRestClient
-from tradingmcp.server.exchanges.mexc.ws import MexcStream
+from tradingmcp.server.exchanges.mexc.streams import MexcStream
 from tradingmcp.server.exchanges.models import Order, OrderEvent, StreamStatus, UserEvent
 from tradingmcp.server.exchanges.tasks import cancel_and_wait
 from tradingmcp.server.exchanges.wire import encode_query
@@ -51,7 +49,6 @@ class UserDataStream:
         rest: signed REST client (listenKey endpoints).
         config: ``ws_url``, keepalive period, merge window, reconnect pauses.
         events: where OrderEvent/BalanceEvent and StreamStatus notices go.
-        session: aiohttp session for the WebSocket.
 
     Attributes:
         listen_key: the key in use (None before the first connect and after ``close``).
@@ -64,12 +61,10 @@ class UserDataStream:
         rest: MexcRestClient,
         config: MexcConfig,
         events: EventQueue[UserEvent],
-        session: aiohttp.ClientSession,
     ) -> None:
         self.rest = rest
         self.config = config
         self.events = events
-        self.session = session
         self.listen_key: str | None = None
         self.connects = 0
         self.merger = FillMerger(config.fill_merge_window_ms)
@@ -113,7 +108,6 @@ class UserDataStream:
             f"{self.config.ws_url}{sep}{encode_query([('listenKey', self.listen_key)])}",
             ping_interval_s=self.config.ping_interval_s,
             ack_timeout_s=self.config.ws_ack_timeout_s,
-            session=self.session,
             open_timeout_s=self.config.request_timeout_s,
         )
         await stream.open()
@@ -168,16 +162,16 @@ class UserDataStream:
                     await self._stream.close()  # the run loop reconnects with a new key
 
     # --- pushes ---------------------------------------------------------------------------------------------------
-    def _on_push(self, push: codec.Push) -> None:
+    def _on_push(self, push: parse.Push) -> None:
         now = _now_ms()
         try:
             if push.kind == "privateOrders":
-                self._emit(self.merger.on_order(codec.private_order(push), now))
+                self._emit(self.merger.on_order(parse.private_order(push), now))
             elif push.kind == "privateDeals":
-                self._emit(self.merger.on_deal(codec.private_deal(push), now, push.body.clientOrderId))
+                self._emit(self.merger.on_deal(parse.private_deal(push), now, push.body.clientOrderId))
             elif push.kind == "privateAccount":
-                self.events.put(codec.private_account(push))
-        except (codec.PushDecodeError, ValueError) as exc:
+                self.events.put(parse.private_account(push))
+        except (parse.PushDecodeError, ValueError) as exc:
             log.warning("unreadable private push on %s: %s", push.channel, exc)
         self._schedule_flush()
 

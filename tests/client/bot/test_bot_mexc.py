@@ -18,7 +18,7 @@ from tradingmcp.client.bot.app import run_session
 from tradingmcp.client.bot.config import BotConfig, RiskConfig, SymbolConfig
 from tradingmcp.client.bot.core import Action, BotCore
 from tradingmcp.client.bot.strategy import SymbolRulesLite
-from tradingmcp.server.exchanges.mexc.codec import wire_id
+from tradingmcp.server.exchanges.mexc.parse import wire_id
 from tradingmcp.sim.mexc import MEXC_SIM_KEY
 
 from .recorded import pushed_messages

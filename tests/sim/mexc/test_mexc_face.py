@@ -15,7 +15,7 @@ import orjson
 import pytest
 from yarl import URL
 
-from tradingmcp.server.exchanges.mexc import codec, control, signing
+from tradingmcp.server.exchanges.mexc import control, parse, signing
 from tradingmcp.sim.app import Simulator
 from tradingmcp.sim.mexc import MEXC_SIM_KEY, MEXC_SIM_SECRET, MexcFace, MexcFaceConfig
 from tradingmcp.sim.mexc.face import banner
@@ -158,10 +158,10 @@ async def ws_json(ws: aiohttp.ClientWebSocketResponse, message: dict[str, Any]) 
     raise AssertionError("closed")
 
 
-async def next_push(ws: aiohttp.ClientWebSocketResponse, kind: str) -> codec.Push:
+async def next_push(ws: aiohttp.ClientWebSocketResponse, kind: str) -> parse.Push:
     async for msg in ws:
         if msg.type is aiohttp.WSMsgType.BINARY:
-            push = codec.decode_push(msg.data)
+            push = parse.decode_push(msg.data)
             if push.kind == kind:
                 return push
     raise AssertionError("closed")

@@ -4,7 +4,7 @@ Covers ``GET /api/v3/exchangeInfo`` (symbol filters), the REST market-data endpo
 (https://developers.binance.com/docs/binance-spot-api-docs/rest-api/market-data-endpoints) and the market streams
 (https://developers.binance.com/docs/binance-spot-api-docs/web-socket-streams). Field names follow the wire exactly;
 numbers arrive as decimal strings and become ``Decimal``; times are ms. Every function raises ``KeyError``/``ValueError``
-on a malformed body; the adapter turns that into an ExchangeError. Re-exported by :mod:`.parse`.
+on a malformed body; the adapter turns that into an ExchangeError. Re-exported by the ``parse`` package.
 """
 
 from __future__ import annotations

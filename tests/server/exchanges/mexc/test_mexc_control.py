@@ -8,6 +8,7 @@ import pytest
 
 from tradingmcp.server.exchanges.mexc import control
 from tradingmcp.server.exchanges.mexc.control import ControlError, TopicKind
+from tradingmcp.sim.mexc.ws import reply
 
 
 def test_topic_builders_match_mexc_docs() -> None:
@@ -76,9 +77,9 @@ def test_control_messages_and_acks() -> None:
     assert control.parse_reply('{"id":0,"code":0,"msg":"PONG"}').is_pong
 
     two = [topic, control.aggre_depth_topic("BTCUSDT")]
-    control.check_ack(control.parse_reply(control.reply(",".join(two))), two)
+    control.check_ack(control.parse_reply(reply(",".join(two))), two)
     with pytest.raises(ControlError, match="did not confirm"):
-        control.check_ack(control.parse_reply(control.reply(topic)), two)
+        control.check_ack(control.parse_reply(reply(topic)), two)
     refused = control.parse_reply(
         '{"id":0,"code":0,"msg":"Not Subscribed successfully! [spot@public.aggre.deals.v3.api.pb@100ms@BTCUSDT].'
         '  Reason： Blocked! "}'
@@ -89,12 +90,3 @@ def test_control_messages_and_acks() -> None:
         control.check_ack(control.ControlReply(0, 1, topic), [topic])
     with pytest.raises(ControlError):
         control.parse_reply(b"\x08\x01")
-
-
-def test_server_side_request_parsing() -> None:
-    req = control.parse_request('{"method":"subscription","params":["a","b"]}')
-    assert req == control.ControlRequest("SUBSCRIPTION", ("a", "b"))
-    assert control.parse_request(control.ping()).params == ()
-    for bad in ("nope", '{"params":[]}', '{"method":"PING","params":"x"}'):
-        with pytest.raises(ControlError):
-            control.parse_request(bad)

@@ -10,6 +10,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tradingmcp.server.exchanges import wire
+from tradingmcp.sim.signing import strip_signature
 
 HOSTILE = ("zz&orderId=1", "a=b", "100%", "x#y", "a b", "a\nb", "ордер", "a+b", "50%25", "?x=1", "a;b")
 
@@ -43,7 +44,7 @@ def test_ordinary_values_read_as_in_the_exchange_docs() -> None:
 @pytest.mark.parametrize("value", HOSTILE)
 def test_the_signature_covers_exactly_the_encoded_text_sent(value: str) -> None:
     signed = wire.signed_query([("origClientOrderId", value), ("timestamp", 1)], wire.hmac_sha256_signer("secret"))
-    text, signature = wire.strip_signature(signed)
+    text, signature = strip_signature(signed)
     assert signature == wire.hmac_sha256_hex("secret", text)
     assert text == wire.encode_query([("origClientOrderId", value), ("timestamp", 1)])
     assert signature != wire.hmac_sha256_hex("secret", unquote(text))  # not the decoded values
@@ -56,6 +57,6 @@ def test_a_base64_signature_is_percent_encoded_too() -> None:
         return base64.b64encode(key.sign(payload.encode())).decode()
 
     signed = wire.signed_query([("symbol", "BTCUSDT"), ("timestamp", 1)], sign)
-    text, signature = wire.strip_signature(signed)
+    text, signature = strip_signature(signed)
     assert signature is not None and not any(c in signature for c in "+/=")
     key.public_key().verify(base64.b64decode(unquote(signature)), text.encode())

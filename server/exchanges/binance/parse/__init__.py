@@ -1,7 +1,7 @@
 """Binance Spot wire JSON → exchange-neutral models (pure functions, no I/O): one import for both halves.
 
-Market data (exchangeInfo, REST market data, market streams) lives in :mod:`.parse_market`; orders, fills, account and
-the user data stream in :mod:`.parse_account`. Both are re-exported here, so ``parse.<name>`` keeps working.
+Market data (exchangeInfo, REST market data, market streams) lives in :mod:`.market`; orders, fills, account and the
+user data stream in :mod:`.account`. Both are re-exported here, so ``parse.<name>`` reaches either.
 Field names follow the wire exactly (https://developers.binance.com/docs/binance-spot-api-docs/rest-api and
 ``web-socket-streams`` / ``user-data-stream``). Numbers arrive as decimal strings and become ``Decimal``; times are ms.
 Every function raises ``KeyError``/``ValueError`` on a malformed body; the adapter turns that into an ExchangeError.
@@ -9,7 +9,7 @@ Every function raises ``KeyError``/``ValueError`` on a malformed body; the adapt
 
 from __future__ import annotations
 
-from tradingmcp.server.exchanges.binance.parse_account import (
+from tradingmcp.server.exchanges.binance.parse.account import (
     cancel_replace,
     execution_report,
     my_trade,
@@ -18,7 +18,7 @@ from tradingmcp.server.exchanges.binance.parse_account import (
     order_list,
     user_event,
 )
-from tradingmcp.server.exchanges.binance.parse_market import (
+from tradingmcp.server.exchanges.binance.parse.market import (
     Json,
     book_ticker,
     depth,

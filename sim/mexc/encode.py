@@ -1,28 +1,37 @@
-"""Encode MEXC Spot v3 protobuf pushes (for the simulator's MEXC face and tests).
+"""The simulator's encoder of MEXC Spot v3 protobuf pushes (the MEXC face's frames; tests use it as MEXC's side).
 
 Each ``encode_*`` returns the bytes of one ``PushDataV3ApiWrapper`` binary frame exactly as MEXC would send it on the
 topic named in its docstring (channel = topic, ``symbol``, ``sendTime`` in ms, body ``eventType`` as MEXC sets it).
-Numbers are given as the exchange's decimal strings (or Decimal/int, formatted with ``str``).
-Decoding lives in ``codec``. API doc: https://mexcdevelop.github.io/apidocs/spot_v3_en/#websocket-market-streams
+Numbers are given as the exchange's decimal strings (or Decimal/int, formatted with ``str``). Field meanings follow
+https://mexcdevelop.github.io/apidocs/spot_v3_en/#websocket-market-streams and #websocket-user-data-streams; the
+message classes are the shared wire schema (:mod:`tradingmcp.sim.mexc.proto`), the topic names the face's own
+(:mod:`tradingmcp.sim.mexc.topics`). The adapter's decoder is not used here, so a round trip through it tests it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
 from typing import Any
 
-from tradingmcp.server.exchanges.mexc.codec import BUY, SELL, Num
-from tradingmcp.server.exchanges.mexc.control import (
-    KLINE_INTERVAL_S,
-    PRIVATE_ACCOUNT_TOPIC,
-    PRIVATE_DEALS_TOPIC,
-    PRIVATE_ORDERS_TOPIC,
-    Topic,
-    TopicKind,
-    kline_interval,
-)
-from tradingmcp.server.exchanges.mexc.proto import tradingmcp_mexc_pb2 as pb
 from tradingmcp.server.exchanges.models import Trade
+from tradingmcp.sim.mexc import topics
+from tradingmcp.sim.mexc.proto import tradingmcp_mexc_pb2 as pb
+
+Num = str | Decimal | int
+"""A wire number: the exchange's decimal string, or a Decimal/int formatted with ``str``."""
+
+BUY, SELL = 1, 2
+"""``tradeType``: 1 = buy (the taker bought; our order bought, on private pushes), 2 = sell."""
+
+ORDER_TYPE_CODES: dict[str, int] = {
+    "LIMIT": 1,
+    "LIMIT_MAKER": 2,
+    "IMMEDIATE_OR_CANCEL": 3,
+    "FILL_OR_KILL": 4,
+    "MARKET": 5,
+}
+"""MEXC REST order type → ``privateOrders.orderType`` (100 is a stop-limit order, which the face does not offer)."""
 
 
 def _wrapper(channel: str, symbol: str | None, send_time_ms: int, create_time_ms: int | None) -> Any:
@@ -47,10 +56,10 @@ def encode_aggre_deals(
     ``tradeType`` is 2 (sell) when ``is_buyer_maker`` else 1; ``tradeId`` (2026-06 field) is the trade id when
     ``with_trade_id`` and the id is known (not -1).
     """
-    topic = Topic(TopicKind.AGGRE_DEALS, symbol, interval)
-    w = _wrapper(topic.name, symbol, send_time_ms, None)
+    topic = topics.aggre_deals(symbol, interval)
+    w = _wrapper(topic, symbol, send_time_ms, None)
     body = w.publicAggreDeals
-    body.eventType = topic.event_type
+    body.eventType = topics.event_type(topic)
     for tr in trades:
         item = body.deals.add(
             price=str(tr.price), quantity=str(tr.qty), tradeType=SELL if tr.is_buyer_maker else BUY, time=tr.time_ms
@@ -72,12 +81,12 @@ def encode_aggre_depth(
     last_order_create_time_ms: int = 0,
 ) -> bytes:
     """``spot@public.aggre.depth.v3.api.pb@<interval>@<SYMBOL>`` diff: absolute quantities, 0 removes a level."""
-    topic = Topic(TopicKind.AGGRE_DEPTH, symbol, interval)
-    w = _wrapper(topic.name, symbol, send_time_ms, None)
+    topic = topics.aggre_depth(symbol, interval)
+    w = _wrapper(topic, symbol, send_time_ms, None)
     body = w.publicAggreDepths
     _fill_levels(body.bids, bids)
     _fill_levels(body.asks, asks)
-    body.eventType = topic.event_type
+    body.eventType = topics.event_type(topic)
     body.fromVersion = str(from_version)
     body.toVersion = str(to_version)
     if last_order_create_time_ms:
@@ -95,12 +104,12 @@ def encode_limit_depth(
     send_time_ms: int,
 ) -> bytes:
     """``spot@public.limit.depth.v3.api.pb@<SYMBOL>@<5|10|20>`` partial-book snapshot (best first)."""
-    topic = Topic(TopicKind.LIMIT_DEPTH, symbol, levels=levels)
-    w = _wrapper(topic.name, symbol, send_time_ms, None)
+    topic = topics.limit_depth(symbol, levels)
+    w = _wrapper(topic, symbol, send_time_ms, None)
     body = w.publicLimitDepths
     _fill_levels(body.bids, bids)
     _fill_levels(body.asks, asks)
-    body.eventType = topic.event_type
+    body.eventType = topics.event_type(topic)
     body.version = str(version)
     return bytes(w.SerializeToString())
 
@@ -117,8 +126,7 @@ def encode_aggre_book_ticker(
     interval: str = "100ms",
 ) -> bytes:
     """``spot@public.aggre.bookTicker.v3.api.pb@<interval>@<SYMBOL>`` best bid/ask."""
-    topic = Topic(TopicKind.AGGRE_BOOK_TICKER, symbol, interval)
-    w = _wrapper(topic.name, symbol, send_time_ms, None)
+    w = _wrapper(topics.aggre_book_ticker(symbol, interval), symbol, send_time_ms, None)
     body = w.publicAggreBookTicker
     body.bidPrice, body.bidQuantity = str(bid), str(bid_qty)
     body.askPrice, body.askQuantity = str(ask), str(ask_qty)
@@ -146,13 +154,12 @@ def encode_kline(
     ``interval`` may be MEXC's (``Min1``) or Binance's (``1m``) spelling; ``window_end_s`` defaults to start +
     interval length. ``volume`` is base asset, ``amount`` quote asset.
     """
-    mexc_interval = kline_interval(interval)
-    topic = Topic(TopicKind.KLINE, symbol, mexc_interval)
-    w = _wrapper(topic.name, symbol, send_time_ms, send_time_ms)
+    mexc_interval = topics.kline_interval(interval)
+    w = _wrapper(topics.kline(symbol, mexc_interval), symbol, send_time_ms, send_time_ms)
     k = w.publicSpotKline
     k.interval = mexc_interval
     k.windowStart = window_start_s
-    k.windowEnd = window_end_s if window_end_s is not None else window_start_s + KLINE_INTERVAL_S.get(mexc_interval, 0)
+    k.windowEnd = window_end_s if window_end_s is not None else window_start_s + topics.KLINE_SECONDS[mexc_interval]
     k.openingPrice, k.closingPrice = str(open), str(close)
     k.highestPrice, k.lowestPrice = str(high), str(low)
     k.volume, k.amount = str(volume), str(amount)
@@ -185,7 +192,7 @@ def encode_private_order(
     Codes: ``order_type`` 1 LIMIT, 2 LIMIT_MAKER, 3 IOC, 4 FOK, 5 MARKET (see ``ORDER_TYPE_CODES``);
     ``trade_type`` 1 buy / 2 sell; ``status`` 1 new, 2 filled, 3 partially filled, 4 canceled, 5 partially canceled.
     """
-    w = _wrapper(PRIVATE_ORDERS_TOPIC, symbol, send_time_ms, None)
+    w = _wrapper(topics.PRIVATE_ORDERS, symbol, send_time_ms, None)
     o = w.privateOrders
     o.id, o.clientId = order_id, client_order_id
     o.price, o.quantity, o.amount, o.avgPrice = str(price), str(quantity), str(amount), str(avg_price)
@@ -216,7 +223,7 @@ def encode_private_deal(
     is_self_trade: bool = False,
 ) -> bytes:
     """``spot@private.deals.v3.api.pb`` one fill of one of our orders (``amount`` = price × quantity, quote)."""
-    w = _wrapper(PRIVATE_DEALS_TOPIC, symbol, send_time_ms, None)
+    w = _wrapper(topics.PRIVATE_DEALS, symbol, send_time_ms, None)
     d = w.privateDeals
     d.price, d.quantity, d.amount = str(price), str(quantity), str(amount)
     d.tradeType, d.isMaker, d.isSelfTrade = trade_type, is_maker, is_self_trade
@@ -241,7 +248,7 @@ def encode_private_account(
 
     ``change_type`` is MEXC's: ENTRUST (deal), ENTRUST_PLACE, ENTRUST_CANCEL, TRADE_FEE, DEPOSIT, WITHDRAW….
     """
-    w = _wrapper(PRIVATE_ACCOUNT_TOPIC, None, send_time_ms, send_time_ms)
+    w = _wrapper(topics.PRIVATE_ACCOUNT, None, send_time_ms, send_time_ms)
     a = w.privateAccount
     a.vcoinName, a.coinId = asset, coin_id
     a.balanceAmount, a.balanceAmountChange = str(balance), str(balance_change)

@@ -4,7 +4,7 @@ Covers the order endpoints (https://developers.binance.com/docs/binance-spot-api
 ``account-endpoints``) and the user data stream
 (https://developers.binance.com/docs/binance-spot-api-docs/user-data-stream). Field names follow the wire exactly;
 numbers arrive as decimal strings and become ``Decimal``; times are ms. Every function raises ``KeyError``/``ValueError``
-on a malformed body; the adapter turns that into an ExchangeError. Re-exported by :mod:`.parse`.
+on a malformed body; the adapter turns that into an ExchangeError. Re-exported by the ``parse`` package.
 """
 
 from __future__ import annotations

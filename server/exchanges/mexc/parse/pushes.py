@@ -1,11 +1,13 @@
-"""MEXC Spot v3 protobuf pushes: decode to typed bodies and to exchange-neutral events.
+"""MEXC Spot v3 protobuf pushes (market and private) → typed bodies → exchange-neutral events (pure functions, no
+I/O). MEXC's streams are protobuf where Binance's are JSON, so they are read here rather than in :mod:`.market` and
+:mod:`.account`; re-exported by the ``parse`` package.
 
 Every binary frame is one ``PushDataV3ApiWrapper`` (``channel``=1, oneof ``body`` 301..315, ``symbol``=3,
-``symbolId``=4, ``createTime``=5, ``sendTime``=6; times in ms). Schema: ``proto/tradingmcp_mexc.proto``.
+``symbolId``=4, ``createTime``=5, ``sendTime``=6; times in ms). Schema: ``../proto/tradingmcp_mexc.proto``.
 Field semantics: https://mexcdevelop.github.io/apidocs/spot_v3_en/#websocket-market-streams and
 #websocket-user-data-streams. ``tradeType`` 1 = the taker bought, 2 = the taker sold.
 
-Sans-I/O: bytes in, dataclasses out. The encoders (for the simulator) are in ``encode``.
+Bytes in, dataclasses out. (The simulator encodes pushes with its own ``tradingmcp.sim.mexc.encode``.)
 """
 
 from __future__ import annotations
@@ -54,14 +56,6 @@ ORDER_TYPES: dict[int, tuple[OrderType, TimeInForce | None]] = {
     5: (OrderType.MARKET, None),
     100: (OrderType.STOP_LOSS_LIMIT, TimeInForce.GTC),
 }
-ORDER_TYPE_CODES: dict[str, int] = {
-    "LIMIT": 1,
-    "LIMIT_MAKER": 2,
-    "IMMEDIATE_OR_CANCEL": 3,
-    "FILL_OR_KILL": 4,
-    "MARKET": 5,
-}
-"""MEXC REST order type → ``privateOrders.orderType`` code (for the simulator)."""
 
 # privateOrders.status: 1 not traded, 2 fully traded, 3 partially traded, 4 canceled, 5 partially canceled.
 ORDER_STATUSES: dict[int, OrderStatus] = {
@@ -78,9 +72,6 @@ _EXECUTION_TYPES: dict[int, ExecutionType] = {
     4: ExecutionType.CANCELED,
     5: ExecutionType.CANCELED,
 }
-
-Num = str | Decimal | int
-"""A wire number: the exchange's decimal string, or a Decimal/int formatted with ``str``."""
 
 NeutralEvent = Trade | DepthUpdate | OrderBookSnapshot | Ticker | Kline | OrderEvent | Fill | BalanceEvent
 """Everything ``to_events`` yields."""

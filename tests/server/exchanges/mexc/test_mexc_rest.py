@@ -13,10 +13,12 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from tradingmcp.server.exchanges.mexc import errors, signing
+from tradingmcp.server.exchanges.mexc import errors
 from tradingmcp.server.exchanges.mexc.config import MexcConfig
 from tradingmcp.server.exchanges.mexc.rest import MexcRestClient
 from tradingmcp.server.exchanges.models import OrderRequest, OrderStatus, OrderType, Side, TimeInForce
+from tradingmcp.sim.mexc.signing import verify
+from tradingmcp.sim.mexc.wire import MexcError
 
 KEY, SECRET = "mx0-test-key", "test-secret-0123456789"
 
@@ -27,7 +29,8 @@ def _now_ms() -> int:
 
 @dataclass
 class FakeMexc:
-    """Just enough of MEXC's REST face: verifies signatures with our verifier, answers recorded MEXC bodies."""
+    """Just enough of MEXC's REST face: checks signatures as the simulator's MEXC face does, answers recorded MEXC
+    bodies."""
 
     rest_bodies: dict[str, Any]
     misc: dict[str, Any]
@@ -53,19 +56,11 @@ class FakeMexc:
         if path in PUBLIC:
             params = dict(request.query)
         else:
-            result = signing.verify(
-                SECRET,
-                raw_query,
-                raw_body,
-                server_time_ms=_now_ms(),
-                api_key=request.headers.get("X-MEXC-APIKEY"),
-                expected_api_key=KEY,
-            )
-            if not result.ok:
+            try:
+                _, params = verify(request.headers.get("X-MEXC-APIKEY"), {KEY: SECRET}, raw_query, raw_body, _now_ms())
+            except MexcError as exc:
                 self.calls.append((request.method, path, {}))
-                return web.json_response({"code": result.code, "msg": result.msg}, status=400)
-            assert result.params is not None
-            params = result.params
+                return web.json_response(exc.body(), status=400)
         self.calls.append((request.method, path, params))
         return web.json_response(self.answer(request.method, path, params))
 

@@ -1,5 +1,5 @@
 """``MexcStream`` over a real WebSocket on 127.0.0.1 (an aiohttp server) speaking MEXC's control protocol and
-protobuf pushes."""
+protobuf pushes (the simulator's control-message and push encoders play MEXC)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ from decimal import Decimal
 import pytest
 from aiohttp import WSMsgType, web
 
-from tradingmcp.server.exchanges.mexc import codec, control, encode
+from tradingmcp.server.exchanges.mexc import control, parse
 from tradingmcp.server.exchanges.mexc.errors import ExchangeUnavailable
-from tradingmcp.server.exchanges.mexc.ws import MexcStream
+from tradingmcp.server.exchanges.mexc.streams import MexcStream
 from tradingmcp.server.exchanges.models import Trade
+from tradingmcp.sim.mexc import encode, topics
+from tradingmcp.sim.mexc.ws import parse_request, reply
 
 BLOCKED = "ZZZUSDT"
 
@@ -30,19 +32,17 @@ async def _mexc_like(request: web.Request) -> web.WebSocketResponse:
     async for frame in ws:
         if frame.type is not WSMsgType.TEXT:
             continue
-        req = control.parse_request(frame.data)
+        req = parse_request(frame.data)
         if req.method == "PING":
-            await ws.send_str(control.reply("PONG"))
+            await ws.send_str(reply("PONG"))
             continue
         if any(BLOCKED in t for t in req.params):
-            await ws.send_str(
-                control.reply(f"Not Subscribed successfully! [{','.join(req.params)}].  Reason： Blocked! ")
-            )
+            await ws.send_str(reply(f"Not Subscribed successfully! [{','.join(req.params)}].  Reason： Blocked! "))
             continue
-        await ws.send_str(control.reply(",".join(req.params)))
+        await ws.send_str(reply(",".join(req.params)))
         if req.method == "SUBSCRIPTION":
             for name in req.params:
-                topic = control.parse_topic(name)
+                topic = topics.parse_topic(name)
                 assert topic.symbol is not None
                 for i in range(3):
                     trade = Trade(
@@ -81,7 +81,7 @@ async def test_subscribe_receive_ping_unsubscribe(mexc_url: str) -> None:
         for _ in range(3):
             push = await stream.recv()
             assert push.channel == topic
-            trades += codec.to_events(push)
+            trades += parse.to_events(push)
         assert [t.trade_id for t in trades] == [0, 1, 2]
         assert [t.is_buyer_maker for t in trades if isinstance(t, Trade)] == [False, True, False]
         await stream.ping()

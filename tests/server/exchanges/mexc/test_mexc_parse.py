@@ -5,8 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-import pytest
-
 from tradingmcp.server.exchanges import wire
 from tradingmcp.server.exchanges.mexc import parse
 from tradingmcp.server.exchanges.mexc.errors import FilterFailure
@@ -113,12 +111,3 @@ def test_batch_answer_mixes_orders_and_errors() -> None:
     ok, failed = parse.batch_orders(rows)
     assert not isinstance(ok, Exception) and ok.client_order_id == "hio8279hbdsds"
     assert isinstance(failed, FilterFailure) and failed.code == 30002
-
-
-def test_order_type_mapping() -> None:
-    assert parse.mexc_order_type(OrderType.LIMIT, TimeInForce.IOC) == "IMMEDIATE_OR_CANCEL"
-    assert parse.mexc_order_type(OrderType.LIMIT, TimeInForce.FOK) == "FILL_OR_KILL"
-    assert parse.mexc_order_type(OrderType.LIMIT, None) == "LIMIT"
-    assert parse.mexc_order_type(OrderType.LIMIT_MAKER, None) == "LIMIT_MAKER"
-    with pytest.raises(ValueError, match="STOP_LOSS_LIMIT"):
-        parse.mexc_order_type(OrderType.STOP_LOSS_LIMIT, TimeInForce.GTC)

@@ -1,13 +1,14 @@
 """``FillMerger`` (sans-I/O): order + deal pushes paired in either order, lone halves released after the window,
-per-order ordering kept. Pushes are built with ``encode`` and decoded with ``codec`` (the real wire path)."""
+per-order ordering kept. Pushes are built with the simulator's ``encode`` and decoded with ``parse`` (the real wire path)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from tradingmcp.server.exchanges.mexc import codec, encode
+from tradingmcp.server.exchanges.mexc import parse
 from tradingmcp.server.exchanges.mexc.merge import FillMerger
 from tradingmcp.server.exchanges.models import ExecutionType, Fill, OrderEvent, OrderStatus, OrderType, Side
+from tradingmcp.sim.mexc import encode
 
 D = Decimal
 T = 1_723_161_254_000
@@ -20,7 +21,7 @@ def order_push(status: int, executed: str, oid: str = "C02__1", qty: str = "3") 
         cumulative_amount=str(D(executed) * 100), remain_quantity=str(D(qty) - D(executed)), remain_amount="0",
         create_time_ms=T, send_time_ms=T + 1,
     )  # fmt: skip
-    return codec.private_order(codec.decode_push(frame))
+    return parse.private_order(parse.decode_push(frame))
 
 
 def deal_push(qty: str, trade_id: str, oid: str = "C02__1") -> Fill:
@@ -29,7 +30,7 @@ def deal_push(qty: str, trade_id: str, oid: str = "C02__1") -> Fill:
         trade_id=trade_id, order_id=oid, client_order_id="c-1", fee_amount="0.01", fee_currency="USDT",
         time_ms=T + 5, send_time_ms=T + 6,
     )  # fmt: skip
-    return codec.private_deal(codec.decode_push(frame))
+    return parse.private_deal(parse.decode_push(frame))
 
 
 def test_pairs_in_either_order_and_keeps_order_per_order_id() -> None:

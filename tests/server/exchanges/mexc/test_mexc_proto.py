@@ -1,4 +1,4 @@
-"""Our protobuf schema against MEXC's official .proto files, and real protobuf-era pushes through the codec."""
+"""Our protobuf schema against MEXC's official .proto files, and real protobuf-era pushes through the parse."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from google.protobuf import json_format
 from google.protobuf.descriptor import FieldDescriptor
 
-from tradingmcp.server.exchanges.mexc import codec
+from tradingmcp.server.exchanges.mexc import parse
 from tradingmcp.server.exchanges.mexc.proto import tradingmcp_mexc_pb2 as pb
 from tradingmcp.server.exchanges.models import DepthUpdate, Trade
 
@@ -95,7 +95,7 @@ def test_real_samples_reencode_and_decode_field_by_field(misc_samples: dict[str,
     for topic, as_json in _real_pushes(misc_samples).items():
         msg = json_format.ParseDict(as_json, pb.PushDataV3ApiWrapper())
         data = msg.SerializeToString()
-        push = codec.decode_push(data)
+        push = parse.decode_push(data)
         assert push.channel == topic == as_json["channel"]
         assert push.symbol == as_json["symbol"] == "BTCUSDC"
         assert push.send_time_ms == int(as_json["sendTime"])
@@ -117,8 +117,8 @@ def test_real_samples_reencode_and_decode_field_by_field(misc_samples: dict[str,
 def test_real_aggre_depth_and_deals_to_neutral_events(misc_samples: dict[str, Any]) -> None:
     pushes = _real_pushes(misc_samples)
     depth_json = pushes["spot@public.aggre.depth.v3.api.pb@100ms@BTCUSDC"]
-    depth = codec.to_events(
-        codec.decode_push(json_format.ParseDict(depth_json, pb.PushDataV3ApiWrapper()).SerializeToString())
+    depth = parse.to_events(
+        parse.decode_push(json_format.ParseDict(depth_json, pb.PushDataV3ApiWrapper()).SerializeToString())
     )
     assert len(depth) == 1 and isinstance(depth[0], DepthUpdate)
     d = depth[0]
@@ -126,8 +126,8 @@ def test_real_aggre_depth_and_deals_to_neutral_events(misc_samples: dict[str, An
     assert d.bids[0].price == Decimal("114838.84") and d.bids[0].qty == Decimal("0.000101")
     assert d.asks[0].price == Decimal("115198.74") and d.time_ms == 1755973885809
     deals_json = pushes["spot@public.aggre.deals.v3.api.pb@100ms@BTCUSDC"]
-    trades = codec.to_events(
-        codec.decode_push(json_format.ParseDict(deals_json, pb.PushDataV3ApiWrapper()).SerializeToString())
+    trades = parse.to_events(
+        parse.decode_push(json_format.ParseDict(deals_json, pb.PushDataV3ApiWrapper()).SerializeToString())
     )
     assert trades == [
         Trade("BTCUSDC", -1, Decimal("115091.25"), Decimal("0.000059"), 1755973886258, is_buyer_maker=False)
@@ -135,7 +135,7 @@ def test_real_aggre_depth_and_deals_to_neutral_events(misc_samples: dict[str, An
 
 
 def test_garbage_is_a_decode_error() -> None:
-    with pytest.raises(codec.PushDecodeError):
-        codec.decode_push(b"\xff\xff\xff\xff")
-    empty = codec.decode_push(b"")
-    assert empty.kind is None and codec.to_events(empty) == []
+    with pytest.raises(parse.PushDecodeError):
+        parse.decode_push(b"\xff\xff\xff\xff")
+    empty = parse.decode_push(b"")
+    assert empty.kind is None and parse.to_events(empty) == []

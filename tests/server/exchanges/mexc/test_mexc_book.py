@@ -8,10 +8,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from tradingmcp.server.exchanges.mexc import codec, encode
+from tradingmcp.server.exchanges.mexc import parse
 from tradingmcp.server.exchanges.mexc.book import LocalBook, SyncState
 from tradingmcp.server.exchanges.mexc.proto import tradingmcp_mexc_pb2 as pb
 from tradingmcp.server.exchanges.models import BookLevel, DepthUpdate, OrderBookSnapshot
+from tradingmcp.sim.mexc import encode
 
 SOL_FILE = "mexc_spot_json_v3_SOLUSDT_20250112_hftbacktest_docstring.txt"
 
@@ -44,7 +45,7 @@ def _sol_events(mexc_dir: Path) -> list[DepthUpdate | OrderBookSnapshot]:
         if not line.strip():
             continue
         _, raw = line.split(" ", 1)
-        for ev in codec.to_events(codec.decode_push(_json_era_to_pb(json.loads(raw)))):
+        for ev in parse.to_events(parse.decode_push(_json_era_to_pb(json.loads(raw)))):
             assert isinstance(ev, DepthUpdate | OrderBookSnapshot)
             out.append(ev)
     return out

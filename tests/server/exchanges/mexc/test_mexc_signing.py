@@ -1,4 +1,4 @@
-"""Signing matches MEXC's documented examples; the verifier answers with MEXC's codes."""
+"""Signing matches MEXC's documented examples."""
 
 from __future__ import annotations
 
@@ -44,51 +44,6 @@ def test_batch_orders_json_is_percent_encoded_uppercase() -> None:
     assert encoded.startswith("batchOrders=%5B%7B%22symbol%22%3A%22BTCUSDT%22%2C")
     assert not re.search(r"%[0-9a-fA-F]?[a-f]", encoded)  # MEXC: uppercase hex only
     assert dict(parse_qsl(encoded))["batchOrders"] == batch
-
-
-def test_verify_accepts_both_placements_and_reports_codes() -> None:
-    server = DOC_TS + 100
-    ok = signing.verify(DOC_SECRET, f"{DOC_TOTAL}&signature={DOC_SIG_ALL}", "", server_time_ms=server)
-    assert ok.ok and ok.params is not None and ok.params["symbol"] == "BTCUSDT"
-    ok = signing.verify(DOC_SECRET, "", f"{DOC_TOTAL}&signature={DOC_SIG_ALL}", server_time_ms=server)
-    assert ok.ok
-    mixed = signing.verify(
-        DOC_SECRET,
-        "symbol=BTCUSDT&side=BUY&type=LIMIT",
-        f"quantity=1&price=11&recvWindow=5000&timestamp={DOC_TS}&signature={DOC_SIG_MIXED}",
-        server_time_ms=server,
-    )
-    assert mixed.ok and mixed.params is not None and mixed.params["price"] == "11"
-    # uppercase hex is the same signature
-    assert signing.verify(DOC_SECRET, f"{DOC_TOTAL}&signature={DOC_SIG_ALL.upper()}", "", server_time_ms=server).ok
-
-    bad = signing.verify("wrong-secret", f"{DOC_TOTAL}&signature={DOC_SIG_ALL}", "", server_time_ms=server)
-    assert (bad.ok, bad.code) == (False, 700002)
-    tampered = DOC_TOTAL.replace("price=11", "price=12")
-    assert signing.verify(DOC_SECRET, f"{tampered}&signature={DOC_SIG_ALL}", "", server_time_ms=server).code == 700002
-    assert signing.verify(DOC_SECRET, DOC_TOTAL, "", server_time_ms=server).code == 44444
-    key = signing.verify(DOC_SECRET, DOC_TOTAL, "", server_time_ms=server, api_key="x", expected_api_key="y")
-    assert key.code == 700001
-
-
-@pytest.mark.parametrize(
-    ("server_minus_ts", "recv_window", "ok_or_code"),
-    [
-        (0, 5000, True),
-        (5000, 5000, True),  # server - timestamp <= recvWindow
-        (5001, 5000, 700003),
-        (-999, 5000, True),  # timestamp < server + 1000
-        (-1000, 5000, 700003),
-        (59_000, 60_000, True),
-        (0, 60_001, 700005),
-    ],
-)
-def test_timestamp_window(server_minus_ts: int, recv_window: int, ok_or_code: bool | int) -> None:
-    result = signing.check_timestamp(
-        {"timestamp": str(DOC_TS), "recvWindow": str(recv_window)}, DOC_TS + server_minus_ts
-    )
-    assert result.ok if ok_or_code is True else result.code == ok_or_code
-    assert signing.check_timestamp({"timestamp": str(DOC_TS)}, DOC_TS + 5001).code == 700003  # default 5000
 
 
 def test_signer_rejects_bad_recv_window() -> None:

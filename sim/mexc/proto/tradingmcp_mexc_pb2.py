@@ -1,0 +1,1 @@
+../../../server/exchanges/mexc/proto/tradingmcp_mexc_pb2.py
