@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, Decimal
+from decimal import ROUND_CEILING, Context, Decimal, DivisionByZero, InvalidOperation, Overflow, localcontext
 from typing import Any
 
 from tradingmcp.sim.mexc.wire import MexcError, parameter_error, plain
@@ -67,6 +67,11 @@ def from_entry(entry: Mapping[str, Any]) -> MexcRules:
     )
 
 
+_WIDE = Context(prec=100, traps=[InvalidOperation, DivisionByZero, Overflow])
+"""Exact step and tick checks on any amount a caller can write down (100 digits); what still does not compute (an
+exponent beyond the context's range) is a parameter error, as MEXC answers it, never an internal error."""
+
+
 def check_order(
     rules: MexcRules,
     engine_type: str,
@@ -88,8 +93,33 @@ def check_order(
             that amount check.
 
     Raises:
-        MexcError: 33333 (status, type, price, quantity), 30002 (amount too small), 30003 (amount too large).
+        MexcError: 33333 (status, type, price, quantity, a number out of range), 30002 (amount too small), 30003
+            (amount too large).
     """
+    try:
+        with localcontext(_WIDE):
+            _check_order(
+                rules,
+                engine_type,
+                quantity=quantity,
+                quote_quantity=quote_quantity,
+                price=price,
+                reference_price=reference_price,
+            )
+    except (InvalidOperation, DivisionByZero, Overflow):
+        raise parameter_error("a price or quantity is out of range") from None
+
+
+def _check_order(
+    rules: MexcRules,
+    engine_type: str,
+    *,
+    quantity: Decimal | None,
+    quote_quantity: Decimal | None,
+    price: Decimal | None,
+    reference_price: Decimal | None,
+) -> None:
+    """The checks of :func:`check_order`, in the caller's decimal context."""
     if not rules.online:
         raise parameter_error(f"{rules.symbol} is not online")
     if engine_type not in rules.order_types:
