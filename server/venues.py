@@ -20,6 +20,7 @@ from typing import Any, Literal
 from tradingmcp.server.exchanges.base import ExchangeAdapter
 from tradingmcp.server.exchanges.eventqueue import Consumer
 from tradingmcp.server.exchanges.models import StreamStatus, UserEvent
+from tradingmcp.server.live.tickers import TickerCache
 from tradingmcp.server.mcp.registry import ToolError
 
 log = logging.getLogger("tradingmcp.server.venues")
@@ -81,12 +82,18 @@ class UserEventBus:
 
 @dataclass
 class Venue:
-    """One bridged exchange. ``sim`` is the embedded simulator object when ``mode == "sim"`` (else None)."""
+    """One bridged exchange. ``sim`` is the embedded simulator object when ``mode == "sim"`` (else None).
+
+    ``tickers`` is the venue's latest best bid/ask per symbol, written by its market stream bridge and read by the
+    pre-trade checks, and the symbols it trades (whose ``book_ticker`` stream the bridge keeps); ``user`` fans out its
+    account events.
+    """
 
     name: str
     adapter: ExchangeAdapter
     mode: Mode
     sim: Any = None
+    tickers: TickerCache = field(default_factory=TickerCache)
     user: UserEventBus = field(init=False)
 
     def __post_init__(self) -> None:
