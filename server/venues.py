@@ -23,6 +23,7 @@ from tradingmcp.server.exchanges.base import ExchangeAdapter
 from tradingmcp.server.exchanges.eventqueue import Consumer
 from tradingmcp.server.exchanges.models import StreamStatus, UserEvent
 from tradingmcp.server.exchanges.paramrules import ParamRules, rules_for
+from tradingmcp.server.live.tickers import TickerCache
 from tradingmcp.server.mcp.registry import ToolError
 from tradingmcp.server.venue_args import check_venue_args
 
@@ -86,12 +87,18 @@ class UserEventBus:
 @dataclass
 class Venue:
     """One bridged exchange. ``sim`` is the embedded simulator object when ``mode == "sim"`` (else None); ``rules``
-    what the exchange accepts in ids, symbols and intervals (by ``name``)."""
+    what the exchange accepts in ids, symbols and intervals (by ``name``).
+
+    ``tickers`` is the venue's latest best bid/ask per symbol, written by its market stream bridge and read by the
+    pre-trade checks, and the symbols it trades (whose ``book_ticker`` stream the bridge keeps); ``user`` fans out its
+    account events.
+    """
 
     name: str
     adapter: ExchangeAdapter
     mode: Mode
     sim: Any = None
+    tickers: TickerCache = field(default_factory=TickerCache)
     user: UserEventBus = field(init=False)
     rules: ParamRules = field(init=False)
 

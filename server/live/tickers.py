@@ -1,40 +1,89 @@
-"""The latest best bid/ask of each symbol per exchange adapter, as its ``book_ticker`` streams pushed them: the live
-reference quote of the order path's pre-trade checks (:mod:`tradingmcp.server.trading.pretrade`).
+"""The latest best bid/ask of each symbol of one venue, as its ``book_ticker`` streams pushed them (sans-I/O): the
+live reference quote of the order path's pre-trade checks (:mod:`tradingmcp.server.trading.pretrade`).
 
-Written by the market stream bridge of each adapter (:class:`~tradingmcp.server.tools.market.streams.MarketBridge`,
-through :func:`tickers_of`), read with :func:`live_ticker`. Only symbols with a subscribed
-``book_ticker:<exchange>:<SYMBOL>`` stream have an entry; times are monotonic ns of arrival.
+Each :class:`~tradingmcp.server.venues.Venue` owns one :class:`TickerCache`; its market stream bridge
+(:class:`~tradingmcp.server.tools.market.streams.MarketBridge`) writes every pushed quote there and clears it after a
+stream gap. The cache also records which symbols the venue *wants* streamed (the symbols it trades): the bridge keeps
+a ``book_ticker`` subscription of its own for each, whether or not an MCP client subscribes to it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
-import weakref
+from collections.abc import Callable
 
-from tradingmcp.server.exchanges.base import ExchangeAdapter
-from tradingmcp.server.exchanges.models import Ticker
+from tradingmcp.server.exchanges.models import StreamStatus, Ticker
 
 TICKER_MAX_AGE_MS = 2_000
 """How long a streamed best bid/ask is trusted as a reference price (ms since it arrived): a bookTicker stream only
 sends changes, but a silent stream cannot be told from a dead one, so older quotes are re-read over REST."""
 
-_latest_tickers: weakref.WeakKeyDictionary[ExchangeAdapter, dict[str, tuple[int, Ticker]]] = weakref.WeakKeyDictionary()
-"""adapter → {SYMBOL: (monotonic arrival ns, latest Ticker)}, filled by every market stream bridge."""
+GAP_STATES = frozenset({"reconnecting", "overflow"})
+"""``StreamStatus.state`` values after which the quotes received before are no longer trusted (events may be lost)."""
+
+Clock = Callable[[], int]
+"""Monotonic time in ns (``time.monotonic_ns`` by default)."""
+WantListener = Callable[[str], None]
 
 
-def tickers_of(adapter: ExchangeAdapter) -> dict[str, tuple[int, Ticker]]:
-    """``adapter``'s table ``{SYMBOL: (monotonic arrival ns, latest Ticker)}``, created on first use: its bridge
-    writes each pushed best bid/ask there (and clears it after a stream gap)."""
-    return _latest_tickers.setdefault(adapter, {})
+class TickerCache:
+    """``{SYMBOL: (arrival ns, latest Ticker)}`` of one venue, and the symbols the venue wants streamed.
 
-
-def live_ticker(adapter: ExchangeAdapter, symbol: str, max_age_ms: int = TICKER_MAX_AGE_MS) -> Ticker | None:
-    """The latest best bid/ask of ``symbol`` pushed by ``adapter``'s ``book_ticker`` stream, when one arrived in the
-    last ``max_age_ms`` ms (and the stream did not report a disconnect since); else None (ask REST instead).
-
-    Only symbols with a subscribed ``book_ticker:<exchange>:<SYMBOL>`` stream have one.
+    Times are the ``clock``'s (monotonic ns): :meth:`put` stamps a quote with the clock unless given ``at_ns``;
+    :meth:`get` compares with the clock. Symbols are upper case.
     """
-    entry = _latest_tickers.get(adapter, {}).get(symbol.upper())
-    if entry is None or time.monotonic_ns() - entry[0] > max_age_ms * 1_000_000:
-        return None
-    return entry[1]
+
+    __slots__ = ("_latest", "_listeners", "_wanted", "clock")
+
+    def __init__(self, clock: Clock = time.monotonic_ns) -> None:
+        self.clock = clock
+        self._latest: dict[str, tuple[int, Ticker]] = {}
+        self._wanted: set[str] = set()
+        self._listeners: list[WantListener] = []
+
+    def put(self, ticker: Ticker, at_ns: int | None = None) -> None:
+        """Keep ``ticker`` as its symbol's latest quote, arrived at ``at_ns`` (the clock's now when None)."""
+        self._latest[ticker.symbol] = (self.clock() if at_ns is None else at_ns, ticker)
+
+    def get(self, symbol: str, max_age_ms: int = TICKER_MAX_AGE_MS) -> Ticker | None:
+        """The latest quote of ``symbol`` when it arrived in the last ``max_age_ms`` ms (and no gap since); else None
+        (ask REST instead)."""
+        entry = self._latest.get(symbol.upper())
+        if entry is None or self.clock() - entry[0] > max_age_ms * 1_000_000:
+            return None
+        return entry[1]
+
+    def clear(self) -> None:
+        """Forget every quote (the wanted symbols stay)."""
+        self._latest.clear()
+
+    def on_status(self, status: StreamStatus) -> None:
+        """A market-stream notice: clears every quote after a gap (:data:`GAP_STATES`)."""
+        if status.state in GAP_STATES:
+            self._latest.clear()
+
+    # --- the symbols the venue keeps a stream of -----------------------------------------------------------------
+    @property
+    def wanted(self) -> frozenset[str]:
+        """Symbols whose ``book_ticker`` stream the venue keeps (see :meth:`want`)."""
+        return frozenset(self._wanted)
+
+    def want(self, symbol: str) -> None:
+        """Keep ``symbol``'s quotes streamed from now on; each listener is told once per symbol (synchronously)."""
+        symbol = symbol.upper()
+        if symbol in self._wanted:
+            return
+        self._wanted.add(symbol)
+        for listener in list(self._listeners):
+            listener(symbol)
+
+    def add_listener(self, listener: WantListener) -> Callable[[], None]:
+        """Call ``listener(SYMBOL)`` for each symbol wanted from now on; returns a function that removes it."""
+        self._listeners.append(listener)
+
+        def remove() -> None:
+            with contextlib.suppress(ValueError):
+                self._listeners.remove(listener)
+
+        return remove

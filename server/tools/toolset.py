@@ -93,8 +93,9 @@ class Toolset:
     desk: TradingDesk | None = None
 
     async def start(self) -> None:
-        """Start the audit log and the bridges, and seed the desk's open-order counts (after the venues' user data
-        streams started, so no order on the order path pays ``GET /api/v3/openOrders``)."""
+        """Start the audit log and the bridges (with each venue's own ``book_ticker`` streams of the symbols it trades
+        so far), and seed the desk's open-order counts (after the venues' user data streams started, so no order on
+        the order path pays ``GET /api/v3/openOrders``)."""
         await self.audit.start()
         for bridge in self.bridges:
             await bridge.start()
@@ -102,6 +103,7 @@ class Toolset:
             await self.desk.seed_open_orders()
 
     async def close(self) -> None:
+        """Stop the bridges (releasing the venues' own streams), the live feeds, then the audit log."""
         for bridge in self.bridges:
             await bridge.close()
         await self.live.close()

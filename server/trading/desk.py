@@ -61,7 +61,10 @@ class Placement:
 
 
 class TradingDesk:
-    """Per-venue trading state and the placement flow, shared by every trading tool of a server."""
+    """Per-venue trading state and the placement flow, shared by every trading tool of a server.
+
+    Each venue's ticker cache is asked to keep the symbols of ``allowed_symbols`` streamed from the start, and any other
+    symbol from its first order on (see :mod:`.pretrade`)."""
 
     def __init__(self, venues: Venues, config: SafetyConfig) -> None:
         self.venues = venues
@@ -70,6 +73,8 @@ class TradingDesk:
         self.warmer = OrderPathWarmer()  # the last placement per venue, re-run while busy-polling (warm.py)
         self._desks: dict[str, VenueDesk] = {}
         for venue in venues:
+            for symbol in sorted(config.allowed_symbols or ()):  # streamed from the start (see pretrade)
+                venue.tickers.want(symbol)
             tracker = OpenOrderTracker()
             venue.user.add_listener(tracker.on_event)
             self._desks[venue.name] = VenueDesk(

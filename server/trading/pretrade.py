@@ -11,9 +11,12 @@ Order of checks (cheapest and most fundamental first; the first failure is repor
    that can rest on the book), ``max_daily_notional`` (checked here, reserved at placement).
 
 The reference quote (best bid/ask: the mid for the price band and filters, the touch for a MARKET notional) is the
-live one from the server's ``book_ticker:<exchange>:<SYMBOL>`` stream when the symbol is subscribed and a quote
-arrived within :data:`~tradingmcp.server.live.tickers.TICKER_MAX_AGE_MS` (2 s); otherwise
-``GET /api/v3/ticker/bookTicker`` (one REST round trip, weight 2). ``CheckedOrder.reference_source`` says which.
+live one of the venue's ``book_ticker:<exchange>:<SYMBOL>`` stream (``venue.tickers``, a
+:class:`~tradingmcp.server.live.tickers.TickerCache`) when a quote arrived within
+:data:`~tradingmcp.server.live.tickers.TICKER_MAX_AGE_MS` (2 s); otherwise ``GET /api/v3/ticker/bookTicker`` (one REST
+round trip, weight 2). ``CheckedOrder.reference_source`` says which. The venue keeps that stream for every symbol it
+was asked to price (``TickerCache.want``), whether or not an MCP client subscribes to it: from the first order of a
+symbol on (from the start for the symbols of ``allowed_symbols``), its orders price from the stream.
 
 Nothing here sends an order.
 """
@@ -34,7 +37,6 @@ from tradingmcp.server.exchanges.models import (
 )
 from tradingmcp.server.exchanges.rules import validate_order
 from tradingmcp.server.exchanges.wire import plain
-from tradingmcp.server.live.tickers import live_ticker
 from tradingmcp.server.trading import safety
 from tradingmcp.server.trading.errors import filter_failure, tool_error
 from tradingmcp.server.trading.idempotency import ClientIdRegistry
@@ -120,11 +122,14 @@ def may_rest(request: OrderRequest) -> bool:
 
 async def fetch_market(desk: VenueDesk, symbol: str) -> tuple[SymbolRules, Ticker, str]:
     """The symbol's rules, its best bid/ask and where that came from (``stream`` or ``rest``, see the module
-    docstring). Raises ToolError (``exchange_error``) when the exchange fails."""
-    adapter = desk.venue.adapter
+    docstring); from now on the venue keeps the symbol's stream. Raises ToolError (``exchange_error``) when the
+    exchange fails."""
+    venue = desk.venue
+    adapter = venue.adapter
     try:
         rules = await adapter.symbol_rules(symbol)
-        live = live_ticker(adapter, symbol)
+        venue.tickers.want(symbol)  # a symbol the exchange lists (its rules came back): stream it from now on
+        live = venue.tickers.get(symbol)
         if live is not None and (live.bid > 0 or live.ask > 0):
             return rules, live, "stream"
         return rules, await adapter.book_ticker(symbol), "rest"

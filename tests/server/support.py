@@ -4,28 +4,34 @@ McpServer on loopback ws.
 
 Two tokens: ``trader`` (scopes read+trade) and ``reader`` (read only). ``tool_server`` uses the default
 :class:`ToolsetConfig`; a test that needs other limits builds its own with ``start_tool_server(data_dir, tmp_path,
-config)``.
+config)``. ``start_counted_server`` is the same Binance stack with the adapter's REST calls going through a loopback
+proxy that counts them (:class:`RestCounter`).
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from tradingmcp.app.stack import ExchangeOptions, ExchangeStack
+import aiohttp
+from aiohttp import web
+
+from tradingmcp.app.stack import ExchangeOptions, ExchangeStack, sim_binance_config
 from tradingmcp.client.session import McpClient, connect
 from tradingmcp.server.audit import AuditConfig
+from tradingmcp.server.exchanges.binance.adapter import BinanceAdapter
 from tradingmcp.server.mcp.registry import McpApp
 from tradingmcp.server.mcp.streams import StreamHub
 from tradingmcp.server.tools.builtin import register_builtin_tools
-from tradingmcp.server.tools.toolset import ToolsetConfig
-from tradingmcp.server.venues import Venues
+from tradingmcp.server.tools.toolset import ToolsetConfig, build_toolset
+from tradingmcp.server.venues import Venue, Venues
 from tradingmcp.server.wsserver import McpServer, ServerConfig
-from tradingmcp.sim.app import Simulator
+from tradingmcp.sim.app import SimConfig, Simulator
 from tradingmcp.transport.auth import TokenStore
 
 TRADER_TOKEN = "trader-token-0123456789abcdef"
@@ -64,13 +70,25 @@ async def start_tool_server(
 ) -> AsyncIterator[ToolServer]:
     """Start the whole stack (see module docstring) for ``exchange`` (binance, mexc or both); the audit database goes
     under ``tmp_path``."""
-    config = config or ToolsetConfig()
-    if config.audit.data_dir is None:
-        config = replace(config, audit=replace(config.audit, data_dir=tmp_path / "audit"))
+    config = _audit_under(config, tmp_path)
     app, hub = McpApp(), StreamHub()
     register_builtin_tools(app, hub)
     opts = ExchangeOptions(exchange=exchange, speed=speed, loop=False, data_dir=data_dir)
     stack = await ExchangeStack.start(app, hub, opts, config)
+    async with _serve(app, hub, stack) as srv:
+        yield srv
+
+
+def _audit_under(config: ToolsetConfig | None, tmp_path: Path) -> ToolsetConfig:
+    config = config or ToolsetConfig()
+    if config.audit.data_dir is None:
+        config = replace(config, audit=replace(config.audit, data_dir=tmp_path / "audit"))
+    return config
+
+
+@asynccontextmanager
+async def _serve(app: McpApp, hub: StreamHub, stack: ExchangeStack) -> AsyncIterator[ToolServer]:
+    """An MCP server on loopback over a started stack; stops both."""
     assert stack.sim is not None
     tokens = TokenStore(
         {
@@ -86,6 +104,80 @@ async def start_tool_server(
     finally:
         await server.stop()
         await stack.close()
+
+
+class RestCounter:
+    """A loopback HTTP proxy in front of the simulator's REST API (``target``: its ``/api`` base) that counts each
+    request as ``(method, path after /api/)``, e.g. ``("GET", "v3/ticker/bookTicker")``."""
+
+    def __init__(self, target: str) -> None:
+        self.target = target.rstrip("/")
+        self.requests: Counter[tuple[str, str]] = Counter()
+        self.url = ""
+        self._session: aiohttp.ClientSession | None = None
+        self._runner: web.AppRunner | None = None
+
+    def count(self, method: str, path: str) -> int:
+        return self.requests[(method, path)]
+
+    async def start(self) -> None:
+        self._session = aiohttp.ClientSession()
+        app = web.Application()
+        app.router.add_route("*", "/api/{tail:.*}", self._forward)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}/api"
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+        if self._session is not None:
+            await self._session.close()
+
+    async def _forward(self, request: web.Request) -> web.Response:
+        assert self._session is not None
+        tail = request.match_info["tail"]
+        self.requests[(request.method, tail)] += 1
+        headers = {k: v for k, v in request.headers.items() if k.lower() in ("x-mbx-apikey", "content-type")}
+        url = f"{self.target}/{tail}" + (f"?{request.query_string}" if request.query_string else "")
+        async with self._session.request(request.method, url, data=await request.read(), headers=headers) as up:
+            keep = {k: v for k, v in up.headers.items() if k.upper().startswith("X-MBX-") or k == "Retry-After"}
+            return web.Response(body=await up.read(), status=up.status, content_type="application/json", headers=keep)
+
+
+@asynccontextmanager
+async def start_counted_server(
+    data_dir: Path, tmp_path: Path, config: ToolsetConfig | None = None
+) -> AsyncIterator[tuple[ToolServer, RestCounter]]:
+    """The Binance stack of :func:`start_tool_server` (manual-step simulator), its adapter's REST calls through a
+    :class:`RestCounter` (its WebSocket streams and WS API orders go to the simulator directly)."""
+    config = _audit_under(config, tmp_path)
+    sim = Simulator(SimConfig(speed=0, loop=False, data_dir=data_dir))
+    await sim.start()
+    counter = RestCounter(sim.rest_url)
+    stack: ExchangeStack | None = None  # once made, it stops the simulator with the adapter
+    try:
+        await counter.start()
+        app, hub = McpApp(), StreamHub()
+        register_builtin_tools(app, hub)
+        adapter = BinanceAdapter(sim_binance_config(counter.url, sim.stream_url, sim.ws_api_url))
+        venues = Venues([Venue("binance", adapter, "sim", sim)])
+        stack = ExchangeStack(venues, build_toolset(app, hub, venues, config), sim, "counted REST")
+        try:
+            await adapter.start()
+            await venues.get().user.start()
+            await stack.toolset.start()
+        except BaseException:
+            await stack.close()
+            raise
+        async with _serve(app, hub, stack) as srv:
+            yield srv, counter
+    finally:
+        await counter.stop()
+        if stack is None:
+            await sim.stop()
 
 
 WAIT_S = 10.0
@@ -112,8 +204,10 @@ __all__ = [
     "TRADER_TOKEN",
     "WAIT_S",
     "AuditConfig",
+    "RestCounter",
     "ToolServer",
     "call",
     "ok",
+    "start_counted_server",
     "start_tool_server",
 ]

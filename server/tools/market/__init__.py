@@ -3,7 +3,8 @@
 * :mod:`.quotes`: ``get_ticker``, ``get_order_book`` (with its REST snapshot cache), ``get_symbol_rules``;
 * :mod:`.stats`: ``get_24h_stats``, ``get_recent_trades``, ``get_klines``, ``get_server_status``;
 * :mod:`.streams`: the push streams ``trades:``, ``book_ticker:``, ``book:``, ``klines:``, ``ticker_24h:`` fed by
-  each venue's adapter (:class:`~.streams.MarketBridge`);
+  each venue's adapter (:class:`~.streams.MarketBridge`), which also keeps the venue's ticker cache current;
+* :mod:`.ticker_feed`: the venue's own ``book_ticker`` subscriptions of the symbols it trades;
 * :mod:`.args`: argument schemas and checks shared by the tools and the stream keys; :mod:`.shapes`: the JSON shapes
   and text renderings shared by the tools, the streams and the live resources.
 """
@@ -23,7 +24,7 @@ __all__ = ["MarketBridge", "register_market_tools"]
 def register_market_tools(app: McpApp, hub: StreamHub, venues: Venues) -> list[MarketBridge]:
     """Offer each venue's market streams on ``hub`` and register the market tools on ``app``; returns the bridges
     (``await bridge.start()`` each before serving, ``close()`` at shutdown)."""
-    bridges = [MarketBridge(v.name, v.adapter, hub) for v in venues]
+    bridges = [MarketBridge(v.name, v.adapter, hub, v.tickers) for v in venues]
     register_quote_tools(app, venues)
     register_stats_tools(app, hub, venues)
     return bridges

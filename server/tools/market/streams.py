@@ -1,6 +1,7 @@
 """Exchange → MCP: the live market streams fed by an exchange adapter (:class:`MarketBridge`) and their stream keys.
 JSON shapes: :mod:`tradingmcp.server.tools.market.shapes`; the latest best bid/ask of each symbol is also kept for the
-order path in :mod:`tradingmcp.server.live.tickers`.
+order path in the venue's :class:`~tradingmcp.server.live.tickers.TickerCache`, whose wanted symbols the bridge keeps
+streamed (:mod:`.ticker_feed`).
 
 Stream keys (``subscribe`` tool), symbols case-insensitive:
 
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import time
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -40,7 +40,7 @@ from tradingmcp.server.exchanges.models import (
     Trade,
 )
 from tradingmcp.server.exchanges.paramrules import rules_for
-from tradingmcp.server.live.tickers import tickers_of
+from tradingmcp.server.live.tickers import TickerCache
 from tradingmcp.server.mcp.streams import StreamHub, StreamSource
 from tradingmcp.server.tools.market.args import (
     DEFAULT_BOOK_LEVELS,
@@ -50,6 +50,7 @@ from tradingmcp.server.tools.market.args import (
     listed_symbol,
 )
 from tradingmcp.server.tools.market.shapes import book_json, kline_json, stats_json, ticker_json, trade_json
+from tradingmcp.server.tools.market.ticker_feed import TickerFeed
 from tradingmcp.server.venue_args import check_symbol_for, quoted
 from tradingmcp.transport.jsonrpc import ErrorCode, JsonRpcError
 
@@ -113,26 +114,29 @@ def parse_stream_key(key: str, exchange: str) -> StreamKey:
 
 
 class MarketBridge:
-    """Feeds a :class:`StreamHub` from one exchange adapter. ``await start()`` begins pumping its events.
+    """Feeds a :class:`StreamHub` from one exchange adapter and keeps the venue's ticker cache current.
+    ``await start()`` begins pumping its events.
 
     Each hub key is one source start; keys sharing an adapter stream (``book:x:BTCUSDT`` and ``book:x:btcusdt:5``)
     share one exchange subscription, reference-counted. ``upstream_subscribes`` counts the adapter subscriptions made
     per spec (observability: a second client of a stream must not add one).
+
+    Every pushed best bid/ask goes to ``tickers`` (cleared after a stream gap); ``feed`` holds the ``book_ticker``
+    stream of each symbol the cache wants, from :meth:`start` to :meth:`close`.
     """
 
-    def __init__(self, name: str, adapter: ExchangeAdapter, hub: StreamHub) -> None:
+    def __init__(self, name: str, adapter: ExchangeAdapter, hub: StreamHub, tickers: TickerCache) -> None:
         self.name = name
         self.adapter = adapter
         self.hub = hub
+        self.tickers = tickers
         self.upstream_subscribes: Counter[StreamSpec] = Counter()
         self._routes: dict[tuple[str, str, str | None], dict[str, int]] = {}  # route -> {hub key: book levels}
         self._refs: dict[StreamSpec, int] = {}
         self._consumer: Consumer | None = None
-        self.tickers: dict[str, tuple[int, Ticker]] = tickers_of(adapter)
-        """Latest best bid/ask per symbol with its monotonic arrival time (ns); read with
-        :func:`~tradingmcp.server.live.tickers.live_ticker`."""
         for kind in KIND_SPECS:
             hub.add_source(StreamSource(f"{kind}:{name}", f"{kind} of a {name} symbol", self._start, self._stop))
+        self.feed = TickerFeed(hub, name, tickers)
 
     def parse_key(self, key: str) -> StreamKey:
         """See :func:`parse_stream_key` (for this bridge's exchange)."""
@@ -178,10 +182,14 @@ class MarketBridge:
     async def start(self) -> None:
         """Begin handling the adapter's market events: synchronously in the adapter's frame callback when its event
         stream offers :meth:`~tradingmcp.server.exchanges.eventqueue.EventStream.listen` (no task hop between the
-        exchange frame and the MCP push), else in a pump task."""
+        exchange frame and the MCP push), else in a pump task. Then subscribe the ``book_ticker`` streams the ticker
+        cache wants (returns once each was made or refused)."""
         self._consumer = Consumer(self.adapter.market_events(), self.on_event)
+        await self.feed.start()
 
     async def close(self) -> None:
+        """Release the ticker cache's own streams, then stop handling events."""
+        await self.feed.close()
         if self._consumer is not None:
             await self._consumer.close()
 
@@ -193,7 +201,7 @@ class MarketBridge:
         """Publish one adapter event to the hub keys routed to it (synchronous; called per exchange frame)."""
         routes = self._routes
         if isinstance(ev, Ticker):
-            self.tickers[ev.symbol] = (time.monotonic_ns(), ev)
+            self.tickers.put(ev)
             route: tuple[str, str, str | None] = ("book_ticker", ev.symbol, None)
             if route in routes:
                 self._publish(route, ticker_json(ev))
@@ -215,6 +223,5 @@ class MarketBridge:
             if route in routes:
                 self._publish(route, stats_json(ev))
         elif isinstance(ev, StreamStatus):
-            if ev.state in ("reconnecting", "overflow"):  # quotes from before a gap are not trusted
-                self.tickers.clear()
+            self.tickers.on_status(ev)  # quotes from before a gap are not trusted
             log.info("market stream %s: %s %s", ev.state, ev.symbol or "", ev.detail)

@@ -1,6 +1,6 @@
 """Market push streams through the whole stack: kline and 24 h ticker streams, one exchange subscription shared by
 every MCP client of a stream and released when the last one leaves, lower-case keys, bad keys (malformed, outside the
-key grammar, or of a symbol the venue does not list)."""
+key grammar, or of a symbol the venue does not list); the venue's ticker cache and its own book ticker streams."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tradingmcp.client.session import McpClient, RpcError
-from tradingmcp.server.exchanges.models import StreamKind, StreamSpec
+from tradingmcp.server.exchanges.models import StreamKind, StreamSpec, StreamStatus
 from tradingmcp.server.mcp.streams import STREAM_METHOD
 
 from ...support import ToolServer
@@ -113,6 +113,31 @@ async def test_two_clients_share_one_exchange_stream(tool_server: ToolServer) ->
         await a.subscribe(key)  # subscribing again after the release opens it again
         assert bridge.upstream_subscribes[spec] == 2
         await wait_upstream(tool_server, "ethusdt@kline_1m")
+
+
+async def test_the_venue_streams_the_symbols_it_wants_and_drops_quotes_after_a_gap(tool_server: ToolServer) -> None:
+    tool_server.sim.step(2000)
+    venue = tool_server.venues.get()
+    bridge = tool_server.stack.toolset.bridges[0]
+    key = "book_ticker:binance:ETHUSDT"
+
+    async def quoted() -> None:
+        async with asyncio.timeout(TIMEOUT_S):
+            while venue.tickers.get("ETHUSDT") is None:
+                tool_server.sim.step(100)
+                await asyncio.sleep(0.01)
+
+    assert tool_server.hub.subscriber_count(key) == 0 and venue.tickers.get("ETHUSDT") is None
+    venue.tickers.want("ethusdt")  # e.g. its first order: the venue holds the stream itself, no client needed
+    await wait_upstream(tool_server, "ethusdt@bookTicker")
+    assert tool_server.hub.subscriber_count(key) == 1
+    await quoted()
+    quote = venue.tickers.get("ETHUSDT")
+    assert quote is not None and Decimal("2600") < quote.bid < quote.ask < Decimal("2700")
+
+    bridge.on_event(StreamStatus("reconnecting", "connection lost", None))  # what the adapter reports on a cut
+    assert venue.tickers.get("ETHUSDT") is None  # nothing from before the gap is trusted
+    await quoted()  # the next pushed quote is
 
 
 @pytest.mark.parametrize(
