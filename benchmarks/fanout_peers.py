@@ -26,9 +26,10 @@ import orjson
 
 from tradingmcp.benchmarks.procs import Handler
 from tradingmcp.benchmarks.servers import HOST, _rss
+from tradingmcp.transport.mcpnames import STREAM
 
 STREAM_KEY = "bench:sim:BTCUSDT"
-STREAM_METHOD = "notifications/tradingmcp/stream"
+STREAM_METHOD = STREAM
 WRITE_HIGH_BYTES = 1 << 20
 WRITE_LOW_BYTES = 256 << 10
 MAX_SAMPLES = 2_000_000

@@ -24,6 +24,7 @@ from tradingmcp.client.deadlines import DeadlineQueue, SendSweep
 from tradingmcp.client.errors import ConnectionLost, RequestTimeout, rpc_error
 from tradingmcp.client.options import MODERN_VERSION, ClientOptions
 from tradingmcp.transport import jsonrpc, ws
+from tradingmcp.transport.mcpnames import CANCELLED, META_CLIENT_CAPS, META_CLIENT_INFO, META_VERSION, PROGRESS
 
 log = logging.getLogger("tradingmcp.client")
 _loads = orjson.loads
@@ -99,7 +100,7 @@ class ClientCore:
         if rid is not None:  # a server-to-client request: we offer no client features
             self._send(jsonrpc.encode_error(rid, jsonrpc.ErrorCode.METHOD_NOT_FOUND, f"Method not found: {method}"))
             return
-        if method == "notifications/progress":
+        if method == PROGRESS:
             cb = self._progress.get(params.get("progressToken"))
             if cb is not None:
                 cb(params)
@@ -164,7 +165,7 @@ class ClientCore:
             return
         fut.set_exception(RequestTimeout(text))
         with contextlib.suppress(ConnectionLost):
-            self.notify("notifications/cancelled", {"requestId": rid, "reason": "client timeout"})
+            self.notify(CANCELLED, {"requestId": rid, "reason": "client timeout"})
 
     def notify(self, method: str, params: dict[str, Any] | None = None) -> None:
         """Send a notification (no answer).
@@ -185,9 +186,9 @@ class ClientCore:
         """
         if self._modern:
             meta = {
-                "io.modelcontextprotocol/protocolVersion": MODERN_VERSION,
-                "io.modelcontextprotocol/clientCapabilities": {},
-                "io.modelcontextprotocol/clientInfo": self.options.client_info,
+                META_VERSION: MODERN_VERSION,
+                META_CLIENT_CAPS: {},
+                META_CLIENT_INFO: self.options.client_info,
             }
             params = {**(params or {}), "_meta": {**meta, **(params or {}).get("_meta", {})}}
         self._next_id = rid = self._next_id + 1

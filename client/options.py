@@ -6,10 +6,11 @@ import ssl as ssl_module
 from dataclasses import dataclass, field
 
 from tradingmcp.transport import ws
+from tradingmcp.transport.mcpnames import LATEST_HANDSHAKE, LATEST_MODERN
 
-HANDSHAKE_VERSION = "2025-11-25"
-"""MCP revision with the ``initialize`` handshake."""
-MODERN_VERSION = "2026-07-28"
+HANDSHAKE_VERSION = LATEST_HANDSHAKE
+"""MCP revision with the ``initialize`` handshake the client speaks."""
+MODERN_VERSION = LATEST_MODERN
 """MCP revision without a handshake: ``server/discover`` and per-request ``_meta``."""
 CLIENT_INFO = {"name": "tradingmcp-client", "version": "0.1.0"}
 

@@ -38,6 +38,7 @@ from tradingmcp.client.errors import ConnectionLost, McpClientError, RequestTime
 from tradingmcp.client.options import CLIENT_INFO, HANDSHAKE_VERSION, MODERN_VERSION, ClientOptions
 from tradingmcp.transport import ws
 from tradingmcp.transport.backoff import backoff
+from tradingmcp.transport.mcpnames import INITIALIZED, META_SERVER_INFO
 
 log = logging.getLogger("tradingmcp.client")
 _dumps = orjson.dumps
@@ -147,11 +148,9 @@ class McpClient(ClientCore):
                 {"protocolVersion": opts.protocol_version, "capabilities": {}, "clientInfo": opts.client_info},
             )
             self.protocol_version = result.get("protocolVersion")
-            self.notify("notifications/initialized")
+            self.notify(INITIALIZED)
         self.server_capabilities = result.get("capabilities", {})
-        self.server_info = result.get("serverInfo") or result.get("_meta", {}).get(
-            "io.modelcontextprotocol/serverInfo", {}
-        )
+        self.server_info = result.get("serverInfo") or result.get("_meta", {}).get(META_SERVER_INFO, {})
 
     async def _resubscribe(self) -> None:
         for key in sorted(self.streams):

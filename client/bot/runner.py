@@ -44,11 +44,12 @@ from tradingmcp.client.session import (
     RpcError,
     connect,
 )
+from tradingmcp.transport.mcpnames import STREAM
 from tradingmcp.transport.tls import client_ssl_context
 
 log = logging.getLogger("tradingmcp.bot")
 __all__ = ["STREAM_METHOD", "BotError", "BotRunner", "ReconcileRecord", "ToolCallError", "View"]
-STREAM_METHOD = "notifications/tradingmcp/stream"
+STREAM_METHOD = STREAM
 
 
 class View(Protocol):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tradingmcp.server.mcp.protocol import META_LOG_LEVEL
 from tradingmcp.transport import jsonrpc
 from tradingmcp.transport.auth import Principal
+from tradingmcp.transport.mcpnames import META_LOG_LEVEL, PROGRESS
 
 if TYPE_CHECKING:
     from tradingmcp.server.mcp.engine import ServerSession
@@ -54,7 +54,7 @@ class Call:
             params["total"] = total
         if message is not None:
             params["message"] = message
-        self.session.sink.send(jsonrpc.encode_notification("notifications/progress", params))
+        self.session.sink.send(jsonrpc.encode_notification(PROGRESS, params))
 
     def log(self, level: str, data: Any, logger: str | None = None) -> None:
         """Send ``notifications/message`` when ``level`` is at or above the client's chosen level."""

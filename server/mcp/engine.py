@@ -31,28 +31,25 @@ import orjson
 
 from tradingmcp.server.mcp import methods, toolcall
 from tradingmcp.server.mcp.call import Call
-from tradingmcp.server.mcp.protocol import (
-    CACHE_HINTS,
-    HANDSHAKE_VERSIONS,
-    IS_MODERN,
-    LATEST_HANDSHAKE,
-    LOG_LEVELS,
-    META_CLIENT_CAPS,
-    META_LOG_LEVEL,
-    META_SERVER_INFO,
-    META_SUBSCRIPTION,
-    META_VERSION,
-    MODERN_VERSIONS,
-    PENDING,
-    SUPPORTED_VERSIONS,
-    Sink,
-)
+from tradingmcp.server.mcp.protocol import CACHE_HINTS, IS_MODERN, LOG_LEVELS, PENDING, SUPPORTED_VERSIONS, Sink
 from tradingmcp.server.mcp.registry import McpApp
 from tradingmcp.server.mcp.resources import ResourceHub
 from tradingmcp.transport import jsonrpc
 from tradingmcp.transport.auth import ANONYMOUS, Principal
 from tradingmcp.transport.closecodes import CloseCode
 from tradingmcp.transport.jsonrpc import ErrorCode, JsonRpcError, Kind, quote, short
+from tradingmcp.transport.mcpnames import (
+    CANCELLED,
+    HANDSHAKE_VERSIONS,
+    LATEST_HANDSHAKE,
+    MESSAGE,
+    META_CLIENT_CAPS,
+    META_LOG_LEVEL,
+    META_SERVER_INFO,
+    META_SUBSCRIPTION,
+    META_VERSION,
+    MODERN_VERSIONS,
+)
 
 __all__ = [
     "CACHE_HINTS",
@@ -215,7 +212,7 @@ class ServerSession:
         return False
 
     def _on_notification(self, method: str, params: dict[str, Any]) -> None:
-        if method == "notifications/cancelled":
+        if method == CANCELLED:
             rid = params.get("requestId")
             task = self.tasks.pop(rid, None) if isinstance(rid, str | int) else None
             if task is not None:
@@ -235,7 +232,7 @@ class ServerSession:
         params: dict[str, Any] = {"level": level, "data": data}
         if logger:
             params["logger"] = logger
-        self.sink.send(jsonrpc.encode_notification("notifications/message", params))
+        self.sink.send(jsonrpc.encode_notification(MESSAGE, params))
 
     def end_listeners(self) -> None:
         """Graceful shutdown: answer every open ``subscriptions/listen`` (the stream ended)."""

@@ -11,19 +11,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tradingmcp.server.mcp.protocol import (
+from tradingmcp.server.mcp.protocol import LOG_LEVELS, PENDING, list_page, uri_param
+from tradingmcp.transport import jsonrpc
+from tradingmcp.transport.jsonrpc import ErrorCode, JsonRpcError
+from tradingmcp.transport.mcpnames import (
     HANDSHAKE_VERSIONS,
     LATEST_HANDSHAKE,
-    LOG_LEVELS,
     META_SERVER_INFO,
     META_SUBSCRIPTION,
     MODERN_VERSIONS,
-    PENDING,
-    list_page,
-    uri_param,
+    STREAM,
+    SUBSCRIPTIONS_ACKNOWLEDGED,
 )
-from tradingmcp.transport import jsonrpc
-from tradingmcp.transport.jsonrpc import ErrorCode, JsonRpcError
 
 if TYPE_CHECKING:
     from tradingmcp.server.mcp.engine import ServerSession
@@ -35,7 +34,7 @@ def capabilities() -> dict[str, Any]:
         "tools": {"listChanged": False},
         "resources": {"subscribe": True, "listChanged": False},
         "logging": {},
-        "experimental": {"tradingmcp/streams": {"method": "notifications/tradingmcp/stream"}},
+        "experimental": {"tradingmcp/streams": {"method": STREAM}},
     }
 
 
@@ -151,7 +150,7 @@ def listen(session: ServerSession, rid: jsonrpc.RequestId, params: dict[str, Any
     honoured = [u for u in uris if session.app.find_reader(u) is not None]
     session.listeners[rid] = set(honoured)
     ack = {"notifications": {"resourceSubscriptions": honoured}, "_meta": {META_SUBSCRIPTION: rid}}
-    session.sink.send(jsonrpc.encode_notification("notifications/subscriptions/acknowledged", ack))
+    session.sink.send(jsonrpc.encode_notification(SUBSCRIPTIONS_ACKNOWLEDGED, ack))
     for uri in honoured:
         session.resources.subscribe(session, uri, rid)
     return PENDING

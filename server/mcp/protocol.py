@@ -1,4 +1,5 @@
-"""MCP protocol constants the server engine shares: versions, ``_meta`` keys, log levels, cache hints, the Sink.
+"""MCP protocol constants the server engine shares: versions and ``_meta`` keys (defined in
+:mod:`tradingmcp.transport.mcpnames`, re-exported), log levels, cache hints, the Sink.
 
 Versions and ``_meta`` keys follow https://modelcontextprotocol.io/specification (2024-11-05 .. 2025-11-25 with the
 ``initialize`` handshake; 2026-07-28 with the version and client capabilities in every request's ``_meta``).
@@ -10,18 +11,14 @@ from collections.abc import Callable, Hashable, Sequence
 from typing import Any, Final, Protocol, TypeVar
 
 from tradingmcp.transport.jsonrpc import ErrorCode, JsonRpcError, quote
+from tradingmcp.transport.mcpnames import (
+    HANDSHAKE_VERSIONS,
+    MODERN_VERSIONS,
+)
 
-HANDSHAKE_VERSIONS: Final = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
-MODERN_VERSIONS: Final = ("2026-07-28",)
-LATEST_HANDSHAKE: Final = HANDSHAKE_VERSIONS[-1]
 SUPPORTED_VERSIONS: Final = (*HANDSHAKE_VERSIONS, *MODERN_VERSIONS)
 IS_MODERN: Final[dict[Any, bool]] = {**dict.fromkeys(HANDSHAKE_VERSIONS, False), **dict.fromkeys(MODERN_VERSIONS, True)}
 """Every supported protocol version → True for the 2026-07-28 era (one dict lookup per request on the hot path)."""
-META_VERSION: Final = "io.modelcontextprotocol/protocolVersion"
-META_CLIENT_CAPS: Final = "io.modelcontextprotocol/clientCapabilities"
-META_LOG_LEVEL: Final = "io.modelcontextprotocol/logLevel"
-META_SUBSCRIPTION: Final = "io.modelcontextprotocol/subscriptionId"
-META_SERVER_INFO: Final = "io.modelcontextprotocol/serverInfo"
 LOG_LEVELS: Final = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
 """RFC 5424 severities in increasing order (``logging/setLevel``, ``notifications/message``)."""
 CACHE_HINTS: Final[dict[str, tuple[str, int]]] = {

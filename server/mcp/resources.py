@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from tradingmcp.transport import jsonrpc
+from tradingmcp.transport.mcpnames import META_SUBSCRIPTION, RESOURCES_UPDATED
 
 if TYPE_CHECKING:
     from tradingmcp.server.mcp.engine import ServerSession
 
-UPDATED = "notifications/resources/updated"
-META_SUBSCRIPTION = "io.modelcontextprotocol/subscriptionId"
+UPDATED = RESOURCES_UPDATED
 _Key = tuple["ServerSession", "jsonrpc.RequestId | None"]
 
 

@@ -24,8 +24,10 @@ from typing import Any, Protocol
 import orjson
 
 from tradingmcp.transport.jsonrpc import ErrorCode, JsonRpcError, quote, short
+from tradingmcp.transport.mcpnames import STREAM
 
-STREAM_METHOD = "notifications/tradingmcp/stream"
+STREAM_METHOD = STREAM
+"""The stream notification method (:data:`tradingmcp.transport.mcpnames.STREAM`)."""
 STREAM_KEY_PATTERN = "^[a-z][a-z0-9_]*(:[A-Za-z0-9._-]+){1,3}$"
 """The grammar of a stream key: a lower-case kind, then one to three ``:``-separated parts (exchange, SYMBOL, arg)
 of letters, digits, ``.``, ``_``, ``-``; nothing else (no whitespace, no control character, no trailing newline)."""

@@ -15,13 +15,13 @@ from websockets.typing import Subprotocol
 
 from tests.wire_helpers import TIMEOUT_S, Probe, RawClient, make_app, open_raw, running
 from tradingmcp.server.mcp.engine import ServerSession
-from tradingmcp.server.mcp.protocol import META_VERSION
 from tradingmcp.server.mcp.registry import McpApp, ToolCallRecord
 from tradingmcp.server.mcp.schema import MAX_ARGUMENT_DEPTH
 from tradingmcp.server.wsserver import McpServer
 from tradingmcp.transport import jsonrpc, ws
 from tradingmcp.transport.closecodes import CloseCode
 from tradingmcp.transport.jsonrpc import MAX_QUOTED_CHARS, ErrorCode
+from tradingmcp.transport.mcpnames import META_VERSION
 
 DEEP = b"[" * 5000 + b"]" * 5000
 DEEP_IN_PARAMS = b'{"jsonrpc":"2.0","id":1,"method":"ping","params":{"a":' + DEEP + b"}}"
