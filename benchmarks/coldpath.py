@@ -1,8 +1,8 @@
 """``tradingmcp bench coldpath``: how much slower the first call after an idle gap is than a back-to-back call.
 
-Why: ``tradingmcp bench ticktotrade`` (issue 5) misses its < 1 ms target, largely through an idle penalty of this VM:
-the bot's orders come ~8 per second, so each runs a path idle for ~100 ms, and such code runs several times slower
-the first time (its caches are cold; spinning the CPU before the call does not help, calling the same path does).
+Why: a trading bot's orders are rare (a few a second), so each runs a path that has been idle for tens of ms, and such
+code runs several times slower the first time (its caches are cold; spinning the CPU before the call does not help,
+calling the same path does).
 This measures the penalty path by path in ONE process on ONE uvloop loop over real loopback sockets (as :mod:`.cpu`),
 so no cross-process wake-up is part of it.
 

@@ -175,8 +175,8 @@ class CallStats(Collector):
     """tools/call counts by (tool, outcome) and a latency histogram by tool: plain ints updated on the event loop
     (``observe`` and scrapes both run there, so no lock), exposed as Prometheus families on scrape.
 
-    ``observe`` costs a dict lookup, a ``bisect`` and three increments (prometheus-client's own Counter/Histogram
-    cost ~4 µs per call here, which the hot path cannot afford).
+    ``observe`` costs a dict lookup, a ``bisect`` and three increments (prometheus-client's own Counter/Histogram cost
+    several times that per call, which the hot path cannot afford).
     """
 
     def __init__(self, app: McpApp) -> None:

@@ -164,7 +164,7 @@ class BotRunner:
 
         Stream notifications are handled in the client's frame callback (:meth:`McpClient.on_notification`): a book
         ticker is decided on and the order call is on its way before the next frame is read, with no task hop (the
-        tick-to-trade path, issue 5). Notifications that arrived before ``run`` are handled first, in order.
+        tick-to-trade path). Notifications that arrived before ``run`` are handled first, in order.
 
         Raises:
             BotError: handling a stream message failed (a bug in the core; quoting stops).

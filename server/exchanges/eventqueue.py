@@ -7,7 +7,7 @@ Two ways to consume, one at a time:
 
 * pull: ``async for event in queue`` (or :meth:`EventQueue.get`): a task wakes per batch of events;
 * push: :meth:`EventQueue.listen` with a synchronous callback, called inside :meth:`EventQueue.put`, so an event is
-  handled in the producer's frame callback with no task hop (the market bridge uses this: tick-to-trade, issue 5).
+  handled in the producer's frame callback with no task hop (the market bridge uses this: the tick-to-trade path).
 
 :class:`Consumer` picks the push form when an adapter's stream offers it and falls back to a pump task otherwise.
 """

@@ -19,8 +19,8 @@ server reads and discards what the peer still sends, within bounds, instead of r
 ``Sec-WebSocket-Version`` other than 13 gets HTTP 426 with ``Sec-WebSocket-Version: 13`` (RFC 6455 §4.2.2, §4.4);
 heartbeats ping every ``ping_interval_s`` and drop a peer that does not answer within ``ping_timeout_s``.
 
-Backends: ``"picows"`` (default: callbacks on frames, no task per message; ~65 µs echo here) and ``"websockets"``
-(asyncio streams; ~184 µs). ``tradingmcp bench`` measures both.
+Backends: ``"picows"`` (default: callbacks on frames, no task per message; the faster here) and ``"websockets"``
+(asyncio streams). ``tradingmcp bench`` measures both (``benchmarks/README.md``).
 """
 
 from __future__ import annotations

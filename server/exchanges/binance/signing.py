@@ -8,9 +8,9 @@ exchange sees the same bytes as before: the params plus ``apiKey`` and ``timesta
 * HMAC-SHA256 lower-case hex with the API secret, or
 * Ed25519 (Binance's recommended key type) or RSA PKCS#1 v1.5 SHA-256, base64, with ``BinanceConfig.private_key``.
 
-Faster than python-binance's path (25 µs → ~4 µs for HMAC here): the HMAC key schedule is computed once, the
-payload is joined directly when every value is made of unreserved characters (then it equals ``urlencode``'s output),
-and Ed25519/RSA use ``cryptography`` (OpenSSL; Ed25519 ~50 µs instead of pycryptodome's ~170 µs). A key that
+Cheaper than python-binance's path: the HMAC key schedule is computed once, the payload is joined directly when every
+value is made of unreserved characters (then it equals ``urlencode``'s output), and Ed25519/RSA use ``cryptography``
+(OpenSSL, faster than pycryptodome here). A key that
 ``cryptography`` cannot read falls back to python-binance's signer, so every key python-binance accepts still works.
 """
 

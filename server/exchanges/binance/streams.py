@@ -6,11 +6,11 @@ Follows "WebSocket Streams" (https://developers.binance.com/docs/binance-spot-ap
 "params": [...], "id": N}`` answered ``{"result": null, "id": N}``; at most 1024 streams per connection and 5 incoming
 messages/s; the server pings every 20 s (pongs are automatic) and drops a connection after 24 h.
 
-Why not python-binance's ``BinanceSocketManager`` (tick-to-trade, issue 5): its ``ReconnectingWebsocket`` wakes a task
-per message twice (``asyncio.wait_for(ws.recv())`` in its read loop, then again in ``recv()``), goes through an
-``asyncio.Queue``, and negotiates permessage-deflate; on the simulator that cost 340-430 µs p50 from the frame's bytes
-arriving to the MCP publish. Here a frame is decoded, parsed and handed on inside the transport's frame callback (no
-task, no queue, and no compression: Binance does not require it and these frames are small): about 6 µs p50.
+Why not python-binance's ``BinanceSocketManager``: its ``ReconnectingWebsocket`` wakes a task per message twice
+(``asyncio.wait_for(ws.recv())`` in its read loop, then again in ``recv()``), goes through an ``asyncio.Queue``, and
+negotiates permessage-deflate, which made the frame → MCP publish hop many times slower (figures in
+``benchmarks/README.md``). Here a frame is decoded, parsed and handed on inside the transport's frame callback (no
+task, no queue, and no compression: Binance does not require it and these frames are small).
 
 Failure handling (never silent; every case puts a ``StreamStatus`` in the event queue):
 

@@ -12,11 +12,9 @@ Why not python-binance's ``client.ws_api``: its read loop wraps every ``recv()``
 in ``asyncio.wait_for`` (a new Task per message on 3.11) before resolving the request's future, and its websockets
 client negotiates permessage-deflate. Here the connection is :mod:`tradingmcp.transport.ws` (picows: frame
 callbacks, TCP_NODELAY, no compression) and each reply resolves its request's future directly in the frame callback:
-no task, queue or decompression between the socket and the caller. Measured on the simulator in one process
-(order.place round trip p50, N=2000): python-binance ``ws_create_order`` 230-250 µs, the previous channel on
-``client.ws_api`` 250-275 µs (425-435 µs when the user data stream shared it), this channel 130 µs (185-195 µs with
-python-binance's user data stream busy on the same event loop; 160-165 µs with the user data stream on this
-connection, whose ``executionReport`` is then queued ~145 µs sooner: request written -> event 145 µs vs 290 µs).
+no task, queue or decompression between the socket and the caller; the user data stream shares the connection, so an
+``executionReport`` is queued as soon as the exchange sends it (the order round trips compared are in
+``benchmarks/README.md``).
 
 Connection: :meth:`WsApiChannel.start` opens it (the adapter does on start) and keeps it open: after a drop it
 reconnects with exponential backoff (:func:`reconnect_delay_s`). The exchange pings every 20 s; picows answers with
