@@ -144,6 +144,10 @@ def wire_markdown(doc: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
+CONTROL = "jsonrpc-min"
+"""The scenario a second comparison normalises by: the least JSON-RPC work on the same stack."""
+
+
 @dataclass(frozen=True, slots=True)
 class RatioChange:
     """One scenario's ratio to the floor in the baseline and in the new run of the same placement.
@@ -156,6 +160,9 @@ class RatioChange:
         new: the new run's ratio (unitless).
         change: ``new / base - 1`` (0.05 = 5 % slower relative to the floor).
         within: ``change <= tolerance`` (an improvement is always within).
+        control_change: the same change measured against :data:`CONTROL` (the least JSON-RPC work on the same
+            stack) instead of the floor, None for the control itself or when a run lacks it. A floor that ran
+            faster or slower by chance moves every ratio alike; the control cancels that.
     """
 
     placement: str
@@ -165,6 +172,7 @@ class RatioChange:
     new: float
     change: float
     within: bool
+    control_change: float | None = None
 
 
 def compare_rows(base: dict[str, Any], new: dict[str, Any], tolerance: float = 0.10) -> list[RatioChange]:
@@ -190,7 +198,10 @@ def compare_rows(base: dict[str, Any], new: dict[str, Any], tolerance: float = 0
                 if b is None or n is None or b == 1.0 == n:
                     continue
                 change = n / b - 1.0
-                out.append(RatioChange(where, name, pct, b, n, change, change <= tolerance))
+                b_ctrl = base_p.get(where, {}).get(CONTROL, {}).get(f"{pct}_ratio")
+                n_ctrl = rows.get(CONTROL, {}).get(f"{pct}_ratio")
+                control = None if name == CONTROL or not b_ctrl or not n_ctrl else (n / n_ctrl) / (b / b_ctrl) - 1.0
+                out.append(RatioChange(where, name, pct, b, n, change, change <= tolerance, control))
     return out
 
 
@@ -218,7 +229,15 @@ def compare_markdown(changes: Sequence[RatioChange], tolerance: float = 0.10) ->
         + ", ".join(f"{c.placement}/{c.scenario} {c.percentile}" for c in worse)
         + "."
     )
-    return body + "\n\n" + verdict + "\n"
+    against = [c for c in changes if c.control_change is not None and c.percentile == "p50"]
+    worse_ctrl = [c for c in against if c.control_change is not None and c.control_change > tolerance]
+    control_line = (
+        f"Against {CONTROL} (same run, same placement), {len(worse_ctrl)} of {len(against)} p50 ratios grew more "
+        f"than {tolerance:.0%}"
+        + (": " + ", ".join(f"{c.placement}/{c.scenario}" for c in worse_ctrl) if worse_ctrl else "")
+        + "."
+    )
+    return body + "\n\n" + verdict + "\n\n" + control_line + "\n"
 
 
 def ticktotrade_markdown(docs: Sequence[dict[str, Any]], hops: Sequence[str], order_hops: Sequence[str]) -> str:

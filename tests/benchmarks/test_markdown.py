@@ -60,3 +60,21 @@ def test_the_readme_command_refuses_bad_input_in_one_line(tmp_path: Path, capsys
     assert main(["readme", "--wire", str(run), "--readme", str(unmarked)]) == 2
     assert "bench:begin" in capsys.readouterr().err
     assert unmarked.read_text(encoding="utf-8") == "prose only\n"  # nothing written on a refusal
+
+
+def test_the_control_comparison_cancels_a_floor_that_ran_faster_by_chance() -> None:
+    def run(scale: float) -> dict[str, Any]:
+        doc = _run(1.20 * scale, 1.50)
+        doc["roundtrip"][md.CONTROL] = {
+            "summary": {"count": 100, "p50_us": 1.0, "p99_us": 1.0},
+            "p50_ratio": 1.10 * scale,
+        }
+        return doc
+
+    changes = {(c.scenario, c.percentile): c for c in md.compare_rows(run(1.0), run(1.2))}
+    ours = changes[("mcp-ws-picows", "p50")]
+    assert ours.change == pytest.approx(0.20) and not ours.within  # against the floor: flagged
+    assert ours.control_change == pytest.approx(0.0, abs=1e-9)  # against the control: no change
+    assert changes[(md.CONTROL, "p50")].control_change is None
+    text = md.compare_markdown(list(changes.values()))
+    assert f"Against {md.CONTROL} (same run, same placement), 0 of 1 p50 ratios grew more than 10%." in text
