@@ -3,6 +3,8 @@
 Modules:
     models: frozen dataclasses (Decimal prices/quantities, ms times) shared by every exchange.
     base: the ``ExchangeAdapter`` protocol the tools layer drives.
-    rules: pre-trade validation from ``SymbolRules`` with "nearest valid value" messages.
+    rules: pre-trade validation from ``SymbolRules`` with "nearest valid value" messages (``check_order``: the one
+        entry point).
+    placing: placing one order with a lookup by client order id after an unknown outcome (both adapters use it).
     binance: the Binance Spot adapter (python-binance 1.0.37).
 """

@@ -97,7 +97,7 @@ class ExchangeAdapter(Protocol):
         Args:
             request: the order.
             validate: check the symbol rules locally first (raises ``OrderRuleError``, a ``FilterFailure``, without
-                sending anything); False when the caller already ran :func:`rules.validate_order` on ``request``
+                sending anything); False when the caller already ran :func:`rules.check_order` on ``request``
                 (the trading desk does, in its pre-trade checks).
         """
         ...

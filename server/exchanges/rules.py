@@ -10,7 +10,8 @@ Follows Binance's filter semantics (https://developers.binance.com/docs/binance-
   ``maxQuoteAmountMarket`` — for a base quantity and for a ``quote_order_qty`` alike);
 * PERCENT_PRICE_BY_SIDE: the price band around the reference (average) price, when one is given.
 
-Every violation says what is wrong and the nearest valid value, e.g.
+:func:`check_order` is the one entry point that order paths call (it raises); :func:`validate_order` lists the
+violations it finds. Every violation says what is wrong and the nearest valid value, e.g.
 ``quantity 0.000015 is not a multiple of step size 0.00001; nearest valid: 0.00001``.
 
 Exactness: the grid tests (``% tick_size``, ``% step_size``) run in :data:`~tradingmcp.server.decimals.EXACT` /
@@ -434,7 +435,17 @@ def validate_order(
 
 
 def check_order(rules: SymbolRules, request: OrderRequest, reference_price: Decimal | None = None) -> None:
-    """Raise :class:`OrderRuleError` (a ``FilterFailure``) when ``request`` breaks a rule; see :func:`validate_order`.
+    """The order-validation entry point: raise :class:`OrderRuleError` (a ``FilterFailure``) when ``request`` breaks
+    a rule of ``rules`` (every rule of :func:`validate_order`, which lists them).
+
+    Every place an order is checked before it is sent calls this: the pre-trade checks
+    (:func:`tradingmcp.server.trading.pretrade.check_order`, with the reference price) and the adapters'
+    ``place_order`` (unless told ``validate=False`` because the pre-trade checks already ran it).
+
+    Args:
+        rules: the symbol's rules.
+        request: the order.
+        reference_price: the current price in the quote asset (MARKET notional, price band); None skips those.
 
     Raises:
         OrderRuleError: with every violation in ``violations`` and all messages joined in ``str(error)``.

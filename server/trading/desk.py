@@ -9,9 +9,11 @@ Placement of one order (:meth:`TradingDesk.place`):
 3. ``dry_run``: ``POST /api/v3/order/test`` and stop;
 4. confirmation token when above ``confirm_above_notional``;
 5. reserve today's notional and an open-order slot (no ``await`` between the final check and the reservation);
-6. ``POST /api/v3/order``. An unknown outcome (timeout, 5xx) is resolved by querying the client order id — never by
-   re-sending blindly (the adapter does this once; the desk checks again before reporting failure). An exchange
-   "duplicate order" rejection is answered with the existing order.
+6. ``POST /api/v3/order``. An unknown outcome (timeout, 5xx) is settled by the adapter, which queries the client order
+   id and sends again only when the exchange surely has no such order
+   (:func:`~tradingmcp.server.exchanges.placing.place_with_lookup`); an outcome that stays unknown is reported as
+   ``exchange_error`` with ``outcome_unknown`` and the next step (query the client order id before placing again).
+   An exchange "duplicate order" rejection is answered with the existing order.
 """
 
 from __future__ import annotations
@@ -236,12 +238,9 @@ class TradingDesk:
         """``POST /api/v3/order``; returns (order, duplicate). Raises ToolError."""
         cid = request.client_order_id or ""
         try:
-            # the pre-trade checks ran validate_order on this request: the adapter need not run the rules again
+            # the pre-trade checks ran rules.check_order on this request: the adapter need not run the rules again
             return await venue.adapter.place_order(request, validate=False), False
-        except ExchangeUnavailable as exc:
-            found = await self._lookup(venue, request.symbol, cid)
-            if found is not None:
-                return found, False
+        except ExchangeUnavailable as exc:  # the adapter's lookup by client order id could not settle it
             raise tool_error(
                 exc,
                 client_order_id=cid,

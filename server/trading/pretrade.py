@@ -5,8 +5,8 @@ Order of checks (cheapest and most fundamental first; the first failure is repor
 1. venue switches: kill switch, ``allow_live`` (:func:`safety.check_gate`);
 2. ``allowed_symbols``;
 3. the symbol's exchange filters (``GET /api/v3/exchangeInfo`` rules, cached by the adapter, via
-   :func:`rules.validate_order`, priced at the mid of the reference quote) → ``filter_failure`` with the nearest valid
-   values;
+   :func:`rules.check_order`, the one order-validation entry point the adapters run too, priced at the mid of the
+   reference quote) → ``filter_failure`` with the nearest valid values;
 4. ``max_order_notional``, ``price_band_pct`` (LIMIT and LIMIT_MAKER prices vs the mid), ``max_open_orders`` (orders
    that can rest on the book), ``max_daily_notional`` (checked here, reserved at placement).
 
@@ -35,7 +35,8 @@ from tradingmcp.server.exchanges.models import (
     Ticker,
     TimeInForce,
 )
-from tradingmcp.server.exchanges.rules import validate_order
+from tradingmcp.server.exchanges.rules import OrderRuleError
+from tradingmcp.server.exchanges.rules import check_order as check_rules
 from tradingmcp.server.exchanges.wire import plain
 from tradingmcp.server.trading import safety
 from tradingmcp.server.trading.errors import filter_failure, tool_error
@@ -174,9 +175,10 @@ async def check_order(
     safety.check_symbol(config, request.symbol)
     rules, ticker, source = await fetch_market(desk, request.symbol)
     mid = mid_price(ticker)
-    violations = validate_order(rules, request, mid if mid > 0 else None)
-    if violations:
-        raise filter_failure(violations, request.symbol)
+    try:
+        check_rules(rules, request, mid if mid > 0 else None)
+    except OrderRuleError as exc:
+        raise filter_failure(exc.violations, request.symbol) from None
     notional = notional_of(request, ticker)
     safety.check_order_notional(config, notional, rules.quote_asset)
     if request.type in BAND_TYPES and request.price is not None:

@@ -15,14 +15,13 @@ while that connection is not open (nothing was sent) they go over REST. The user
 the REST HTTP session only.
 
 Idempotent placement: every new order carries a ``newClientOrderId`` (the caller's or a generated one). When a
-placement times out or gets a 5xx (outcome unknown), the adapter queries ``origClientOrderId`` before re-sending, so a
-retry can never create a second order.
+placement times out or gets a 5xx (outcome unknown), the adapter queries ``origClientOrderId`` before re-sending
+(:func:`~tradingmcp.server.exchanges.placing.place_with_lookup`), so a retry can never create a second order.
 """
 
 from __future__ import annotations
 
 import contextlib
-import logging
 from collections.abc import AsyncIterator, Sequence
 from decimal import Decimal
 from typing import Any
@@ -33,12 +32,7 @@ from tradingmcp.server.exchanges import rules, wire
 from tradingmcp.server.exchanges.base import AdapterLifecycle
 from tradingmcp.server.exchanges.binance import params, parse
 from tradingmcp.server.exchanges.binance.config import BinanceConfig
-from tradingmcp.server.exchanges.binance.errors import (
-    ExchangeError,
-    ExchangeUnavailable,
-    InvalidSymbol,
-    UnknownOrder,
-)
+from tradingmcp.server.exchanges.binance.errors import ExchangeError, InvalidSymbol
 from tradingmcp.server.exchanges.binance.rest import BinanceRest
 from tradingmcp.server.exchanges.binance.streams import MarketStreams
 from tradingmcp.server.exchanges.binance.userdata import UserDataStream
@@ -63,8 +57,7 @@ from tradingmcp.server.exchanges.models import (
     Trade,
     UserEvent,
 )
-
-log = logging.getLogger(__name__)
+from tradingmcp.server.exchanges.placing import place_with_lookup
 
 
 class BinanceAdapter(BinanceRest, AdapterLifecycle):
@@ -186,11 +179,12 @@ class BinanceAdapter(BinanceRest, AdapterLifecycle):
         if self._last_order_body is not None:
             parse.order(self._last_order_body)
 
-    async def _check(self, request: OrderRequest) -> None:
-        rules.check_order(await self.symbol_rules(request.symbol), request)
-
     async def place_order(self, request: OrderRequest, validate: bool = True) -> Order:
         """``order.place`` (WS API) / ``POST /api/v3/order`` (weight 1, one order), idempotent by ``newClientOrderId``.
+
+        An unknown outcome (timeout, 5xx, connection lost after sending) is settled by ``GET /api/v3/order`` by
+        ``origClientOrderId`` before anything is sent again
+        (:func:`~tradingmcp.server.exchanges.placing.place_with_lookup`).
 
         Args:
             request: the order.
@@ -202,35 +196,17 @@ class BinanceAdapter(BinanceRest, AdapterLifecycle):
             ExchangeUnavailable: the outcome stayed unknown even after querying by client order id.
         """
         if validate:
-            await self._check(request)
+            rules.check_order(await self.symbol_rules(request.symbol), request)
         cid = request.client_order_id or self.new_client_order_id()
         req = params.order_params(request, cid)
-        for attempt in range(2):
-            try:
-                body = await self._order_call("order.place", "POST", "order", req, is_order=True)
-                self._last_order_body = body
-                return parse.order(body)
-            except ExchangeUnavailable as exc:
-                found = await self._find_after_unknown_outcome(request.symbol, cid, exc)
-                if found is not None:
-                    return found
-                if attempt == 1:
-                    raise
-                log.info("order %s was not placed (unknown outcome, not found); sending it again", cid)
-        raise AssertionError("unreachable")
 
-    async def _find_after_unknown_outcome(self, symbol: str, cid: str, cause: ExchangeError) -> Order | None:
-        """After a timeout/5xx on placement: the order if the exchange has it, None if it surely does not."""
-        try:
-            return await self.get_order(symbol, client_order_id=cid)
-        except UnknownOrder:
-            return None
-        except ExchangeError as exc:
-            raise ExchangeUnavailable(
-                f"placing order {cid} had an unknown outcome ({cause}) and checking it failed ({exc}); query "
-                f"get_order(client_order_id={cid!r}) before placing it again",
-                exchange="binance",
-            ) from exc
+        async def send() -> Order:
+            body = await self._order_call("order.place", "POST", "order", req, is_order=True)
+            self._last_order_body = body
+            return parse.order(body)
+
+        placed = await place_with_lookup(send, lambda: self.get_order(request.symbol, client_order_id=cid), cid)
+        return placed.order
 
     async def test_order(self, request: OrderRequest) -> None:
         """``POST /api/v3/order/test`` (weight 1): the exchange validates the order without placing it."""

@@ -6,8 +6,8 @@ PING keepalive, reconnect → resubscribe → book resync); the account through 
 (listenKey, private protobuf topics, order + deal pushes merged into ``OrderEvent``).
 
 Idempotent placement: every new order carries a ``newClientOrderId`` (the caller's or a generated one). When a
-placement times out or gets a 5xx (outcome unknown), the adapter queries ``origClientOrderId`` before re-sending, so a
-retry never creates a second order.
+placement times out or gets a 5xx (outcome unknown), the adapter queries ``origClientOrderId`` before re-sending
+(:func:`~tradingmcp.server.exchanges.placing.place_with_lookup`), so a retry never creates a second order.
 
 What MEXC Spot lacks: OCO orders and stop orders (``NotSupported``), a 24 h ticker stream (``NotSupported`` from
 ``subscribe``), open orders across all symbols (a fan-out over the symbols the adapter knows, see
@@ -62,6 +62,7 @@ from tradingmcp.server.exchanges.models import (
     Trade,
     UserEvent,
 )
+from tradingmcp.server.exchanges.placing import place_with_lookup
 
 log = logging.getLogger(__name__)
 
@@ -213,7 +214,9 @@ class MexcAdapter(AdapterLifecycle):
 
         LIMIT (GTC/IOC/FOK), MARKET (``quantity`` or ``quote_order_qty``) and LIMIT_MAKER. MEXC answers a placement
         with a short acknowledgement; for MARKET/IOC/FOK orders (which finish at once) the adapter reads the order
-        back so the returned state shows the execution.
+        back so the returned state shows the execution. An unknown outcome (timeout, 5xx) is settled by
+        ``GET /api/v3/order`` by ``origClientOrderId`` before anything is sent again
+        (:func:`~tradingmcp.server.exchanges.placing.place_with_lookup`).
 
         Args:
             request: the order.
@@ -231,19 +234,13 @@ class MexcAdapter(AdapterLifecycle):
         cid = req.client_order_id
         assert cid is not None
         self._account_symbols.add(req.symbol.upper())
-        for attempt in range(2):
-            try:
-                order = await self.rest.place_order(req)
-                break
-            except ExchangeUnavailable as exc:
-                found = await self._find_after_unknown_outcome(req.symbol, cid, exc)
-                if found is not None:
-                    self._remember(found)
-                    return found
-                if attempt == 1:
-                    raise
-                log.info("order %s was not placed (unknown outcome, not found); sending it again", cid)
+        placed = await place_with_lookup(
+            lambda: self.rest.place_order(req), lambda: self.rest.get_order(req.symbol, client_order_id=cid), cid
+        )
+        order = placed.order
         self._remember(order)
+        if placed.found_after_unknown_outcome:  # the lookup's answer already shows the order's state
+            return order
         if req.type is OrderType.MARKET or req.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
             try:
                 order = await self.rest.get_order(req.symbol, order_id=order.order_id)
@@ -254,20 +251,6 @@ class MexcAdapter(AdapterLifecycle):
     def _remember(self, order: Order) -> None:
         if self._user is not None:
             self._user.remember(order)
-
-    async def _find_after_unknown_outcome(self, symbol: str, cid: str, cause: ExchangeError) -> Order | None:
-        """After a timeout/5xx on placement: the order if MEXC has it, None if it surely does not."""
-        try:
-            return await self.rest.get_order(symbol, client_order_id=cid)
-        except UnknownOrder:
-            return None
-        except ExchangeError as exc:
-            raise mexc_error(
-                ExchangeUnavailable,
-                None,
-                f"placing order {cid} had an unknown outcome ({cause}) and checking it failed ({exc})",
-                hint=f"query get_order(client_order_id={cid!r}) before placing it again",
-            ) from exc
 
     async def test_order(self, request: OrderRequest) -> None:
         """``POST /api/v3/order/test``: MEXC validates the order without placing it."""

@@ -28,7 +28,8 @@ from tradingmcp.server.exchanges.models import (
     OrderType,
     TimeInForce,
 )
-from tradingmcp.server.exchanges.rules import validate_order
+from tradingmcp.server.exchanges.rules import OrderRuleError
+from tradingmcp.server.exchanges.rules import check_order as check_rules
 from tradingmcp.server.mcp.engine import Call
 from tradingmcp.server.mcp.registry import McpApp, Tool, ToolError, ToolResult
 from tradingmcp.server.tools.shapes import order_json
@@ -93,9 +94,10 @@ class ComboTools:
             if prior is not None:
                 return await self._oco_duplicate(venue, prior.symbol, prior.order_id, list_cid)
             checked = await self.desk.check(venue, base, adding_open=2)
-            violations = validate_order(checked.rules, stop_leg, None)
-            if violations:
-                raise filter_failure(violations, base.symbol)
+            try:
+                check_rules(checked.rules, stop_leg)
+            except OrderRuleError as exc:
+                raise filter_failure(exc.violations, base.symbol) from None
             worst = max(base.price, stop_limit or stop_price)
             checked = replace(
                 checked, notional=base.quantity * worst, fee=base.quantity * worst * self.desk.config.fee_rate

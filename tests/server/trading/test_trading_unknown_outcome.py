@@ -30,12 +30,15 @@ WAIT_S = 15.0
 
 class FlakyProxy:
     """Forwards every request to ``target`` (the simulator's ``/api`` base); ``POST /api/v3/order`` is answered
-    with 503 — after forwarding when ``forward_orders``, else without reaching the simulator."""
+    with 503 — after forwarding when ``forward_orders``, else without reaching the simulator — and so is
+    ``GET /api/v3/order`` (the lookup by client order id, not forwarded) when ``fail_lookups``."""
 
-    def __init__(self, target: str, forward_orders: bool) -> None:
+    def __init__(self, target: str, forward_orders: bool, fail_lookups: bool = False) -> None:
         self.target = target.rstrip("/")
         self.forward_orders = forward_orders
+        self.fail_lookups = fail_lookups
         self.order_posts = 0
+        self.lookups = 0
         self.session: aiohttp.ClientSession | None = None
 
     async def handle(self, request: web.Request) -> web.Response:
@@ -45,6 +48,10 @@ class FlakyProxy:
         is_order = request.method == "POST" and tail == "v3/order"
         if is_order:
             self.order_posts += 1
+        if request.method == "GET" and tail == "v3/order":
+            self.lookups += 1
+            if self.fail_lookups:
+                return web.json_response({"code": -1000, "msg": "An unknown error occurred"}, status=503)
         if not is_order or self.forward_orders:
             headers = {k: v for k, v in request.headers.items() if k.lower() in ("x-mbx-apikey", "content-type")}
             url = f"{self.target}/{tail}" + (f"?{request.query_string}" if request.query_string else "")
@@ -56,8 +63,10 @@ class FlakyProxy:
 
 
 @asynccontextmanager
-async def flaky_desk(srv: ToolServer, forward_orders: bool) -> AsyncIterator[tuple[TradingDesk, Venue, FlakyProxy]]:
-    proxy = FlakyProxy(srv.sim.rest_url, forward_orders)
+async def flaky_desk(
+    srv: ToolServer, forward_orders: bool, fail_lookups: bool = False
+) -> AsyncIterator[tuple[TradingDesk, Venue, FlakyProxy]]:
+    proxy = FlakyProxy(srv.sim.rest_url, forward_orders, fail_lookups)
     app = web.Application()
     app.router.add_route("*", "/api/{tail:.*}", proxy.handle)
     runner = web.AppRunner(app)
@@ -125,5 +134,28 @@ async def test_an_order_that_never_arrived_is_reported_as_unknown_outcome(tool_s
             raise AssertionError("a placement that kept failing with 503 must be reported")
         # the adapter re-sent only after the exchange said it has no such order (one retry), never more
         assert proxy.order_posts == 2
+        assert proxy.lookups == 2  # one after each send, the adapter's; the desk does not ask again
         assert await venue.adapter.all_orders("BTCUSDT") == []
         assert desk.desk(venue).safety.today_notional() > 0  # the unknown outcome keeps its daily reservation
+
+
+async def test_an_order_whose_lookup_fails_is_sent_once_and_reported_as_unknown(tool_server: ToolServer) -> None:
+    """The order is made behind a 503 and the lookup by client order id fails too: the desk reports the outcome as
+    unknown with the next step, after one send and one lookup (the adapter's), and keeps the daily reservation."""
+    tool_server.sim.step(2000)
+    flaky = flaky_desk(tool_server, forward_orders=True, fail_lookups=True)
+    async with asyncio.timeout(WAIT_S), flaky as (desk, venue, proxy):
+        ticker = await venue.adapter.book_ticker("BTCUSDT")
+        price = (ticker.bid * Decimal("0.99")).quantize(Decimal("0.01"))
+        try:
+            await desk.place("trader", venue, _request("flaky-3", price))
+        except ToolError as exc:
+            assert exc.code == "exchange_error" and exc.details["exchange_error"] == "ExchangeUnavailable"
+            assert exc.details["outcome_unknown"] is True and exc.details["client_order_id"] == "flaky-3"
+            assert "get_order(client_order_id='flaky-3')" in exc.details["next_step"]
+            assert "checking it failed" in str(exc)
+        else:
+            raise AssertionError("a placement whose outcome stayed unknown must be reported")
+        assert (proxy.order_posts, proxy.lookups) == (1, 1)  # never sent again, asked once
+        assert [o.client_order_id for o in await venue.adapter.all_orders("BTCUSDT")] == ["flaky-3"]
+        assert desk.desk(venue).safety.today_notional() > 0

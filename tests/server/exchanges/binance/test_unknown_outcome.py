@@ -1,5 +1,6 @@
-"""An order is never sent twice: after a placement whose outcome is unknown (HTTP 5xx), the adapter asks the
-exchange by client order id before it sends anything again (simulator fault injection, real python-binance)."""
+"""An order is never sent twice: after a placement whose outcome is unknown (HTTP 5xx, a reply that never comes), the
+adapter asks the exchange by client order id before it sends anything again, and sends nothing more when it cannot
+ask (the simulator's fault injection, and a loopback TCP proxy that swallows replies or refuses connections)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from tradingmcp.server.exchanges.binance.adapter import BinanceAdapter
 from tradingmcp.server.exchanges.errors import ExchangeUnavailable
 from tradingmcp.server.exchanges.models import OrderRequest, OrderStatus, OrderType, Side
 from tradingmcp.sim.app import Simulator
+
+from .conftest import sim_config
+from .tcpproxy import Fault, TcpProxy
 
 pytestmark = pytest.mark.data
 
@@ -48,3 +52,48 @@ async def test_outcome_still_unknown_raises_and_places_nothing_twice(sim: Simula
     # the caller retries with the same client order id: one order, not two
     again = await adapter.place_order(order("unplaced-2"))
     assert await placed_with(sim, adapter, "unplaced-2") == [again.order_id]
+
+
+def orders_counted(sim: Simulator) -> int:
+    """Placements the exchange counted today for the dev key: every ``order.place`` / ``POST /api/v3/order`` that
+    reached it, whether it made an order or was refused (Binance's ``X-MBX-ORDER-COUNT-1D``)."""
+    return sim.state.limiter.order_counts("sim-key", sim.state.server_ms())[1]
+
+
+async def test_dropped_reply_is_settled_by_lookup_with_one_send(sim: Simulator, proxy: TcpProxy) -> None:
+    """The TCP proxy swallows the order channel's replies: the order is made, its reply never comes (unknown
+    outcome); the lookup over REST finds it and nothing is sent again."""
+    async with BinanceAdapter(sim_config(sim, ws_api_url=proxy.url, request_timeout_s=0.3)) as ex:
+        before = orders_counted(sim)
+        proxy.fault = Fault.SWALLOW_REPLIES
+        got = await ex.place_order(order("dropped-1"))
+        assert got.client_order_id == "dropped-1" and got.status is OrderStatus.NEW
+        assert orders_counted(sim) - before == 1
+        assert await placed_with(sim, ex, "dropped-1") == [got.order_id]
+
+
+async def test_failed_lookup_after_dropped_reply_sends_nothing_more(
+    sim: Simulator, proxy: TcpProxy, adapter: BinanceAdapter
+) -> None:
+    """The reply is swallowed and the exchange's REST side (where the lookup goes) refuses connections: the outcome
+    stays unknown, so the adapter sends nothing more and says to query by client order id first."""
+    rest = TcpProxy("127.0.0.1", sim.port)
+    await rest.start()
+    try:
+        config = sim_config(
+            sim, ws_api_url=proxy.url, rest_url=f"http://127.0.0.1:{rest.port}/api", request_timeout_s=0.3
+        )
+        async with BinanceAdapter(config) as ex:
+            before = orders_counted(sim)
+            proxy.fault = Fault.SWALLOW_REPLIES
+            rest.refuse = True
+            rest.reset_all()
+            with pytest.raises(ExchangeUnavailable) as info:
+                await ex.place_order(order("blind-1"))
+            text = str(info.value)
+            assert "unknown outcome" in text and "checking it failed" in text
+            assert "query get_order(client_order_id='blind-1') before placing it again" in text
+            assert orders_counted(sim) - before == 1  # sent once: never again after the failed lookup
+    finally:
+        await rest.close()
+    assert len(await placed_with(sim, adapter, "blind-1")) == 1  # the one send did make the order

@@ -155,3 +155,34 @@ async def test_rejected_before_creation_is_sent_again_once(adapter: MexcAdapter,
         with pytest.raises(ExchangeUnavailable):
             await adapter.place_order(_limit(cid="never-1"))
     assert len(mexc_sim.orders()) == 1
+
+
+async def test_failed_lookup_sends_nothing_more(adapter: MexcAdapter, mexc_sim: MexcSim) -> None:
+    """MEXC made the order but its answer was a 503, and the lookup by client order id fails too: the outcome stays
+    unknown, so the adapter sends nothing more and says to query by client order id first."""
+    faults, calls = mexc_sim.face.rest.faults, mexc_sim.face.rest.calls
+    faults["POST /order"] = ["503_after"]
+    faults["GET /order"] = ["503_before"]
+    async with asyncio.timeout(10):
+        with pytest.raises(ExchangeUnavailable) as info:
+            await adapter.place_order(_limit(cid="blind-1"))
+    text = str(info.value)
+    assert "unknown outcome" in text and "checking it failed" in text
+    assert "query get_order(client_order_id='blind-1') before placing it again" in text
+    assert [m for m, path, _ in calls if path == "/order"] == ["POST", "GET"]  # one send, one lookup, nothing more
+    assert [o.client_order_id for o in mexc_sim.orders()] == ["blind-1"]
+
+
+async def test_market_order_found_by_lookup_is_not_read_back(adapter: MexcAdapter, mexc_sim: MexcSim) -> None:
+    """A MARKET order whose answer was lost is found by client order id; that answer already shows the execution, so
+    no read-back by order id follows (the read-back is for MEXC's short placement acknowledgement)."""
+    calls = mexc_sim.face.rest.calls
+    mexc_sim.face.rest.faults["POST /order"] = ["503_after"]
+    async with asyncio.timeout(10):
+        order = await adapter.place_order(
+            OrderRequest("BTCUSDT", Side.BUY, OrderType.MARKET, quote_order_qty=D("100"), client_order_id="mkt-1")
+        )
+    assert order.client_order_id == "mkt-1" and order.status is OrderStatus.FILLED and order.executed_qty > 0
+    lookups = [p for m, path, p in calls if (m, path) == ("GET", "/order")]
+    assert [p.get("origClientOrderId") for p in lookups] == ["mkt-1"]  # the lookup only
+    assert len(mexc_sim.orders()) == 1
