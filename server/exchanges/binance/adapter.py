@@ -87,7 +87,6 @@ class BinanceAdapter(BinanceRest, AdapterLifecycle):
         self._user_events: EventQueue[UserEvent] = EventQueue(config.event_queue_size, "user")
         self.streams = MarketStreams(config, self.order_book, self._market_events)
         self._user: UserDataStream | None = None
-        self._last_order_body: Any = None  # the last order.place reply: what warm_order re-parses
 
     # --- lifecycle ----------------------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -178,14 +177,6 @@ class BinanceAdapter(BinanceRest, AdapterLifecycle):
         """A fresh client order id with the configured prefix (≤ 36 characters)."""
         return params.new_client_order_id(self.config.client_order_prefix)
 
-    def warm_order(self, request: OrderRequest) -> None:
-        """Run the pure steps of :meth:`place_order` for ``request`` — its parameters, their signature, the WS API
-        frame, and the parse of the last order reply — and send nothing (order-path warming while busy-polling,
-        :mod:`tradingmcp.server.trading.warm`). No state changes: no request id, no rate-limit count."""
-        self.ws.frame_for_warming("order.place", params.order_params(request, request.client_order_id or "warm"))
-        if self._last_order_body is not None:
-            parse.order(self._last_order_body)
-
     async def _check(self, request: OrderRequest) -> None:
         rules.check_order(await self.symbol_rules(request.symbol), request)
 
@@ -208,7 +199,6 @@ class BinanceAdapter(BinanceRest, AdapterLifecycle):
         for attempt in range(2):
             try:
                 body = await self._order_call("order.place", "POST", "order", req, is_order=True)
-                self._last_order_body = body
                 return parse.order(body)
             except ExchangeUnavailable as exc:
                 found = await self._find_after_unknown_outcome(request.symbol, cid, exc)
