@@ -24,7 +24,7 @@ def _busy_poll_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--busy-poll",
         action="store_true",
-        help="spin the event loop instead of sleeping in epoll (tradingmcp.transport.busypoll): lower latency after "
+        help="spin the event loop instead of sleeping in epoll (tradingmcp.perf): lower latency after "
         "idle gaps, one core at 100 %%",
     )
 

@@ -12,6 +12,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tradingmcp import perf
 from tradingmcp.app.stack import ExchangeOptions, ExchangeStack
 from tradingmcp.server.logs import install_json_logging
 from tradingmcp.server.mcp.registry import McpApp
@@ -21,7 +22,6 @@ from tradingmcp.server.tools.builtin import register_builtin_tools
 from tradingmcp.server.tools.toolset import ToolsetConfig
 from tradingmcp.server.wsserver import McpServer, ServerConfig, is_loopback
 from tradingmcp.transport.auth import TokenStore, new_token
-from tradingmcp.transport.busypoll import busy_poll
 from tradingmcp.transport.tls import server_ssl_context, write_dev_certs
 from tradingmcp.transport.ws import Backend
 
@@ -46,7 +46,7 @@ class ServeOptions:
     with_exchange: bool = True
     log_json: bool = False  # structured, secret-redacted JSON log lines on stderr (server/logs.py)
     config_file: Path | None = None  # TOML with [safety], [audit], [portfolio] (ToolsetConfig.load)
-    busy_poll: bool = False  # spin the loop instead of sleeping in epoll (transport/busypoll.py): a core at 100 %
+    busy_poll: bool = False  # spin the loop, keep the order path warm (tradingmcp.perf): a core at 100 %
 
 
 def resolve_security(opts: ServeOptions) -> tuple[ServerConfig, str | None]:
@@ -115,13 +115,12 @@ async def run_serve(opts: ServeOptions) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    desk = stack.toolset.desk if stack is not None else None
-    poller = busy_poll(opts.busy_poll, [desk.warmer.warm] if desk is not None else [])
-    if poller is not None:
+    tuning = perf.attach_server(stack.toolset.desk if stack is not None else None) if opts.busy_poll else None
+    if tuning is not None:
         print("busy polling: the event loop spins (one core at 100 %), keeping the order path warm", file=sys.stderr)
     await stop.wait()
-    if poller is not None:
-        poller.stop()
+    if tuning is not None:
+        tuning.stop()
     await server.stop()
     if stack is not None:
         await stack.close()

@@ -8,7 +8,7 @@ than the echo it bounds). Each placement pins every scenario alike (``sched_seta
 
 * ``split``: the client on the first allowed CPU, every server on the second (each side owns a core, as deployed);
 * ``same``: client and servers on the first allowed CPU (the software path plus two context switches);
-* ``spin``: as ``split``, and both ends busy-poll (:mod:`tradingmcp.transport.busypoll`, what ``--busy-poll`` does):
+* ``spin``: as ``split``, and both ends busy-poll (:mod:`tradingmcp.perf.busypoll`, what ``--busy-poll`` does):
   the client's loop for the whole set, each server's loop while its own scenario is measured (two spinners on one
   CPU would starve each other), so no message waits for a halted vCPU. The official SDK's stdio server is a
   subprocess its client starts; it cannot spin (its client does);

@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from tradingmcp.transport.busypoll import BusyPoll
+from tradingmcp.perf.busypoll import BusyPoll
 
 Handler = Callable[..., Awaitable[Any]]
 ServiceFactory = Callable[..., Awaitable[tuple[Any, dict[str, Handler]]]]

@@ -23,7 +23,7 @@ from tradingmcp.benchmarks.procs import Child, kill_all
 from tradingmcp.benchmarks.report import machine_info
 from tradingmcp.benchmarks.roundtrip import RoundTrip, dial
 from tradingmcp.benchmarks.stats import cdf_points, ratio, summarize
-from tradingmcp.transport.busypoll import BusyPoll
+from tradingmcp.perf.busypoll import BusyPoll
 
 SERVERS = "tradingmcp.benchmarks.servers"
 IDLE_TARGET_BYTES = 64 * 1024

@@ -5,7 +5,7 @@ Three programs, as deployed against a remote exchange (``--layout separate``, th
 default) with its Binance adapter in this one — every hop crosses a real socket between processes. ``--layout
 embedded`` puts the simulator on the server's event loop, as ``tradingmcp serve`` runs it without credentials (the
 adapter still talks to it over loopback sockets). ``--busy-poll`` makes the server's and the bot's event loops spin
-(:mod:`tradingmcp.transport.busypoll`) instead of sleeping between events. For every order action the bot takes on a
+and keep their order and decision paths warm (:mod:`tradingmcp.perf`) instead of sleeping between events. For every order action the bot takes on a
 book-ticker update, five instants are stamped with ``time.perf_counter_ns`` (CLOCK_MONOTONIC on Linux: one clock
 shared by every process of the machine), sent back to this process over pipes at the end, and joined on the book
 ticker's update id ``u`` and the order's client id:
@@ -50,6 +50,7 @@ from typing import Any
 
 import orjson
 
+from tradingmcp import perf
 from tradingmcp.app.stack import sim_binance_config
 from tradingmcp.client.bot.config import BotConfig, ConnectionConfig, ReportConfig, RiskConfig, SymbolConfig
 from tradingmcp.client.bot.runner import BotRunner
@@ -64,7 +65,6 @@ from tradingmcp.server.venues import Venue, Venues
 from tradingmcp.server.wsserver import McpServer, ServerConfig
 from tradingmcp.sim.app import SimConfig, Simulator
 from tradingmcp.transport.auth import TokenStore, new_token
-from tradingmcp.transport.busypoll import busy_poll
 from tradingmcp.transport.tls import server_ssl_context, write_dev_certs
 
 HOPS = (
@@ -89,8 +89,8 @@ ORDER_HOPS = (
 @dataclass(frozen=True)
 class TickToTradeConfig:
     """``duration_s`` of trading at replay ``speed`` (× real time), ``tls`` (wss) or ws, data root, output folder,
-    ``layout`` (a key of :data:`LAYOUTS`), ``busy_poll`` (the server's and the bot's loops spin instead of sleeping:
-    :mod:`tradingmcp.transport.busypoll`; a core each)."""
+    ``layout`` (a key of :data:`LAYOUTS`), ``busy_poll`` (the server's and the bot's loops spin instead of sleeping,
+    warming their paths: :mod:`tradingmcp.perf`; a core each)."""
 
     duration_s: float = 20.0
     speed: float = 2.0
@@ -307,16 +307,16 @@ def bot_process(conn: Connection, config: BotConfig, duration_s: float, spin: bo
 
     async def body(conn: Connection) -> None:
         runner = BotRunner(config)
-        poller = busy_poll(spin, [runner.core.warm])
+        tuning = perf.attach_bot(runner.core) if spin else None
         await runner.start()
         try:
             await runner.run(duration_s)
         finally:
             await runner.finish()
-            if poller is not None:
-                poller.stop()
+            if tuning is not None:
+                tuning.stop()
         samples = [asdict(s) for s in runner.core.latencies]
-        conn.send(("samples", {"samples": samples, "spins": poller.spins if poller else 0}))
+        conn.send(("samples", {"samples": samples, "spins": tuning.spins if tuning else 0}))
 
     _child(conn, body)
 
@@ -388,17 +388,17 @@ async def run(cfg: TickToTradeConfig) -> dict[str, Any]:
             )
             bot_proc.start()
             bot_child.close()
-            poller = busy_poll(cfg.busy_poll, [toolset.desk.warmer.warm] if toolset.desk is not None else [])
+            tuning = perf.attach_server(toolset.desk) if cfg.busy_poll else None
             try:
                 from_bot = await _receive(bot_conn, "samples", STARTUP_TIMEOUT_S + cfg.duration_s)
             finally:
-                if poller is not None:
-                    poller.stop()
+                if tuning is not None:
+                    tuning.stop()
             raw_samples = from_bot["samples"]
             spins = {
-                "server": poller.spins if poller else 0,
+                "server": tuning.spins if tuning else 0,
                 "bot": from_bot["spins"],
-                "server_warm_runs": toolset.desk.warmer.runs if toolset.desk is not None else 0,
+                "server_warm_runs": tuning.warm_runs if tuning else 0,
             }
             exchange_side = {
                 "ws_api_requests": dict(adapter.ws.requests),

@@ -11,10 +11,10 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from tradingmcp import perf
 from tradingmcp.client.bot.app import make_view, print_summary, run_session
 from tradingmcp.client.bot.config import BotConfig, ConfigError, load_config
 from tradingmcp.client.bot.runner import BotError, BotRunner
-from tradingmcp.transport.busypoll import busy_poll
 
 
 def config_from_args(args: argparse.Namespace) -> BotConfig:
@@ -56,14 +56,14 @@ async def run_bot_command(args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, runner.request_stop)
-    poller = busy_poll(args.busy_poll, [runner.core.warm])
+    tuning = perf.attach_bot(runner.core) if args.busy_poll else None
     try:
         session = await run_session(config, duration_s=args.duration, runner=runner)
     except (BotError, ConnectionError, OSError, TimeoutError) as exc:
         print(f"tradingmcp bot: {exc}", file=sys.stderr)
         return 2
     finally:
-        if poller is not None:
-            poller.stop()
+        if tuning is not None:
+            tuning.stop()
     print_summary(session)
     return 0 if session.ok else 1

@@ -31,8 +31,6 @@ from tradingmcp.client.bot.risk import RiskGate
 from tradingmcp.client.bot.strategy import SymbolRulesLite, target_quotes
 
 SIDES = ("BUY", "SELL")
-WARM_CLIENT_ID = "warm-never-sent"
-"""The client order id of the actions :meth:`BotCore.warm` builds (they are never sent)."""
 __all__ = ["SIDES", "Action", "ActionKind", "BotCore", "EquityPoint", "LatencySample", "Slot", "Tick", "plain"]
 
 
@@ -65,7 +63,6 @@ class BotCore:
     errors: dict[str, int] = field(default_factory=dict)
     error_samples: dict[str, str] = field(default_factory=dict)
     events: int = 0
-    warm_runs: int = 0
 
     def __post_init__(self) -> None:
         cfg = self.config
@@ -132,26 +129,6 @@ class BotCore:
         return True
 
     # ---- decisions ---------------------------------------------------------------------------------------------
-
-    def warm(self) -> None:
-        """Busy-poll warming (``--busy-poll``): re-run the pure steps of a decision for every quoted symbol, on a
-        scratch copy of its market: the book-ticker parse, the quote math and the order's tool arguments.
-
-        Between two decisions the rest of the bot's work evicts the decision path from the CPU caches (measured in
-        ``bench ticktotrade``: decision 50–53 µs p50 cold, 33–39 µs with this warmer). Nothing is tracked, counted or
-        sent; nothing runs while an action waits for its answer (the answer is due, and the path was just run)."""
-        if self.paused or self.stopping or self.busy_actions():
-            return
-        for symbol, market in self.markets.items():
-            rules = self.rules.get(symbol)
-            if rules is None or not market.ready:
-                continue
-            quotes = target_quotes(market.rehearsal(), self.ledger.position(symbol), self.config.symbol(symbol), rules)
-            if quotes is not None:
-                for side, price in (("BUY", quotes.bid), ("SELL", quotes.ask)):
-                    if price is not None:
-                        Action("place", symbol, side, WARM_CLIENT_ID, price, quotes.qty).tool_call("")
-        self.warm_runs += 1
 
     def decide(self, symbol: str, tick: Tick, now_ns: int) -> list[Action]:
         """The actions wanted for ``symbol`` now (none while paused, stopping or halted, except cancels)."""

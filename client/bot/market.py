@@ -12,7 +12,6 @@ Prices are Decimal in the quote asset per base unit; quantities in the base asse
 
 from __future__ import annotations
 
-import copy
 import math
 from dataclasses import dataclass
 from decimal import Decimal
@@ -70,16 +69,11 @@ class MarketState:
         self._set_top(bid, bid_qty, ask, ask_qty)
         return True
 
-    def rehearsal(self) -> MarketState:
-        """A copy with its last book ticker applied again from the wire strings (busy-poll warming: the same parse
-        and float conversions a new ticker costs); this state is not touched."""
-        scratch = copy.copy(self)
-        top = self._top
-        if top[0]:
-            scratch._top = ("", "", "", "")
-            again = {"bid": top[0], "bid_qty": top[1], "ask": top[2], "ask_qty": top[3], "update_id": self.update_id}
-            scratch.on_book_ticker(again)
-        return scratch
+    @property
+    def book_ticker_wire(self) -> tuple[str, str, str, str]:
+        """The last book ticker's ``(bid, bid_qty, ask, ask_qty)`` as received (wire strings; empty before the
+        first one)."""
+        return self._top
 
     def _set_top(self, bid: Decimal, bid_qty: Decimal, ask: Decimal, ask_qty: Decimal) -> None:
         self.bid, self.ask, self.bid_qty, self.ask_qty = bid, ask, bid_qty, ask_qty

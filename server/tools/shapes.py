@@ -1,5 +1,5 @@
 """JSON shapes of orders, fills and balances as every tool and push stream renders them (one shape everywhere; the
-audit log stores order events in it, the order-path warmer renders with it).
+audit log stores order events in it, the order-path warmer of :mod:`tradingmcp.perf` renders with it).
 
 Decimals are plain strings without exponent (``"0.01"``, never ``"1E-2"``); times are ms since the epoch; ``qty``
 is in the base asset, ``quote_qty``/``cumulative_quote_qty``/``commission`` as named (commission in

@@ -44,7 +44,6 @@ from tradingmcp.server.trading.open_orders import OpenOrderTracker
 from tradingmcp.server.trading.orders import differing_fields, fingerprint, parse_order, request_text
 from tradingmcp.server.trading.pretrade import CheckedOrder, VenueDesk, check_order, may_rest, seed_open_orders
 from tradingmcp.server.trading.safety import SafetyConfig, VenueSafety
-from tradingmcp.server.trading.warm import OrderPathWarmer
 from tradingmcp.server.venues import Venue, Venues
 
 T = TypeVar("T")
@@ -62,17 +61,30 @@ class Placement:
     differs: tuple[str, ...] = ()
 
 
+PlacementObserver = Callable[[Venue, dict[str, Any], Placement], None]
+"""Told of each order placed through the ``place_order`` tools (``(venue, tool arguments as received, placement)``,
+see :meth:`TradingDesk.placed`); runs synchronously on the event loop before the tool answers, so it must be cheap
+(keep references, do the work elsewhere)."""
+
+
 class TradingDesk:
     """Per-venue trading state and the placement flow, shared by every trading tool of a server.
 
     Each venue's ticker cache is asked to keep the symbols of ``allowed_symbols`` streamed from the start, and any other
-    symbol from its first order on (see :mod:`.pretrade`)."""
+    symbol from its first order on (see :mod:`.pretrade`).
+
+    Attributes:
+        in_flight: order sends under way on every venue (:meth:`send_reserved`: from the reservation until the
+            exchange's answer or failure).
+        placement_observers: told of each order placed through the ``place_order`` tools (:meth:`placed`).
+    """
 
     def __init__(self, venues: Venues, config: SafetyConfig) -> None:
         self.venues = venues
         self.config = config
         self.confirmations = ConfirmationBook(config.confirm_ttl_s)
-        self.warmer = OrderPathWarmer()  # the last placement per venue, re-run while busy-polling (warm.py)
+        self.in_flight = 0
+        self.placement_observers: list[PlacementObserver] = []
         self._desks: dict[str, VenueDesk] = {}
         for venue in venues:
             for symbol in sorted(config.allowed_symbols or ()):  # streamed from the start (see pretrade)
@@ -210,20 +222,31 @@ class TradingDesk:
             safety.check_open_orders(self.config, venue.name, desk.open_orders.count + desk.pending_resting, resting)
         reserved = desk.safety.reserve(self.config, checked.notional, checked.quote_asset)
         desk.pending_resting += resting
+        self.in_flight += 1
         try:
-            with self.warmer.sending():
-                result = await send()
+            result = await send()
         except ToolError as exc:
             if not exc.details.get("outcome_unknown"):
                 desk.safety.release(reserved)
             raise
         finally:
+            self.in_flight -= 1
             desk.pending_resting -= resting
         for order in _orders_of(result):
             desk.open_orders.on_order(order)
             if desk.safety.killed and order.status.is_open:
                 await self._cancel_quietly(venue, order)
         return result
+
+    def placed(self, venue: Venue, args: dict[str, Any], placement: Placement) -> None:
+        """Tell every :attr:`placement_observers` that the tool call with arguments ``args`` placed ``placement`` (an
+        order the checks passed: not a dry run, not a duplicate found by looking its id up). An observer that raises
+        is logged; the placement stands."""
+        for observer in self.placement_observers:
+            try:
+                observer(venue, args, placement)
+            except Exception:
+                log.exception("placement observer %r failed", observer)
 
     async def _cancel_quietly(self, venue: Venue, order: Order) -> None:
         """Cancel an order that was in flight while the kill switch tripped (best effort, logged)."""

@@ -1,5 +1,5 @@
 """Tool arguments → :class:`OrderRequest`, and the short texts and JSON of orders (sans-I/O): the order path's input,
-shared by the trading tools, the desk (fingerprints, duplicate checks) and the order-path warmer (which re-runs
+shared by the trading tools, the desk (fingerprints, duplicate checks) and :mod:`tradingmcp.perf` (which re-runs
 :func:`parse_order`). The arguments' JSON Schemas are in :mod:`tradingmcp.server.tools.trading.schemas`.
 
 Argument names follow the tool contract (``quantity`` in the base asset, ``quote_quantity`` in the quote asset for

@@ -80,7 +80,6 @@ class BinanceAdapter(BinanceRest, AdapterLifecycle):
         self._user_events: EventQueue[UserEvent] = EventQueue(config.event_queue_size, "user")
         self.streams = MarketStreams(config, self.order_book, self._market_events)
         self._user: UserDataStream | None = None
-        self._last_order_body: Any = None  # the last order.place reply: what warm_order re-parses
 
     # --- lifecycle ----------------------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -171,13 +170,6 @@ class BinanceAdapter(BinanceRest, AdapterLifecycle):
         """A fresh client order id with the configured prefix (≤ 36 characters)."""
         return params.new_client_order_id(self.config.client_order_prefix)
 
-    def warm_order(self, request: OrderRequest) -> None:
-        """Run the pure steps of :meth:`place_order` for ``request`` — its parameters, their signature, the WS API
-        frame, and the parse of the last order reply — and send nothing (order-path warming while busy-polling,
-        :mod:`tradingmcp.server.trading.warm`). No state changes: no request id, no rate-limit count."""
-        self.ws.frame_for_warming("order.place", params.order_params(request, request.client_order_id or "warm"))
-        if self._last_order_body is not None:
-            parse.order(self._last_order_body)
 
     async def place_order(self, request: OrderRequest, validate: bool = True) -> Order:
         """``order.place`` (WS API) / ``POST /api/v3/order`` (weight 1, one order), idempotent by ``newClientOrderId``.
@@ -202,7 +194,6 @@ class BinanceAdapter(BinanceRest, AdapterLifecycle):
 
         async def send() -> Order:
             body = await self._order_call("order.place", "POST", "order", req, is_order=True)
-            self._last_order_body = body
             return parse.order(body)
 
         placed = await place_with_lookup(send, lambda: self.get_order(request.symbol, client_order_id=cid), cid)

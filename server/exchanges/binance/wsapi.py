@@ -342,13 +342,10 @@ class WsApiChannel:
         link, req_id, future = self._write(method, params, signed)
         return self._result(method, link, req_id, future)
 
-    def frame_for_warming(self, method: str, params: Mapping[str, Any]) -> bytes:
-        """The signed frame :meth:`request` would write for ``method``/``params``, built and dropped: no request id is
-        taken and nothing is sent (order-path warming)."""
-        return self._frame(0, method, params, True)
-
-    def _frame(self, req_id: int, method: str, params: Mapping[str, Any], signed: bool) -> bytes:
-        """The request's WS API frame (UTF-8 JSON), its params signed when ``signed``."""
+    def frame(self, req_id: int, method: str, params: Mapping[str, Any], signed: bool) -> bytes:
+        """The WS API request frame (UTF-8 JSON ``{"id", "method", "params"}``) that :meth:`request` and :meth:`send`
+        write, its params signed (``apiKey``, ``timestamp``, ``recvWindow``, ``signature``) when ``signed``. Builds only:
+        ``req_id`` is the caller's (the channel's next id is not taken) and nothing is sent."""
         return orjson.dumps({"id": req_id, "method": method, "params": self.signer.sign(params) if signed else params})
 
     def _write(
@@ -360,7 +357,7 @@ class WsApiChannel:
             raise WsApiDown("the Binance WS API connection is not open", exchange="binance")
         req_id = self._next_id
         self._next_id += 1
-        frame = self._frame(req_id, method, params, signed)
+        frame = self.frame(req_id, method, params, signed)
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         link.pending[req_id] = future
         try:

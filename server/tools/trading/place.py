@@ -57,7 +57,7 @@ class PlaceTools:
         out |= {"order": order_json(placed.order), "duplicate": placed.duplicate, "dry_run": False}
         if placed.checked is not None:
             out |= placed.checked.estimate_json()
-            self.desk.warmer.remember(venue, args, placed.checked, placed.order)
+            self.desk.placed(venue, args, placed)
         if placed.differs:
             out["differs_from_request"] = list(placed.differs)
         return out

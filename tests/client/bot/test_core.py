@@ -142,36 +142,3 @@ def test_fills_move_position_and_loss_limit_halts(data_dir: Path) -> None:
     assert core.risk.halted is not None and "max daily loss" in core.risk.halted
     after = [a for key, data in messages[200:] for a in core.on_stream(key, data, now + MS)]
     assert after and all(a.kind == "cancel" for a in after)
-
-
-def _state(core: BotCore) -> tuple[Any, ...]:
-    return (repr(core.markets), repr(core.slots), repr(core.tracker.__dict__), repr(core.ledger.__dict__),
-            repr(core.risk.__dict__), core.decisions, core.ticks, len(core.latencies), len(core.equity))  # fmt: skip
-
-
-def test_warming_changes_nothing_and_holds_off_while_an_action_is_in_flight(data_dir: Path) -> None:
-    core = _core(max_orders_per_s=1000.0, order_burst=1000)
-    now, in_flight = 0, []
-    for key, data in pushed_messages(data_dir, "BTCUSDT", 3000):
-        now += MS
-        in_flight += core.on_stream(key, data, now)
-        if in_flight and not core.busy_actions():
-            break
-        if len(in_flight) == 2:
-            for a in in_flight:
-                core.on_result(a, _ack(a), now)
-    assert core.tracker.live_orders("BTCUSDT") and not core.busy_actions()
-    market = core.markets["BTCUSDT"]
-    assert market.rehearsal() == market and market.rehearsal() is not market
-    before = _state(core)
-    for _ in range(100):
-        core.warm()
-    assert core.warm_runs == 100 and _state(core) == before
-    # an action in flight: no warming until its answer
-    for key, data in pushed_messages(data_dir, "BTCUSDT", 20000):
-        now += MS
-        if core.on_stream(key, data, now):
-            break
-    assert core.busy_actions()
-    core.warm()
-    assert core.warm_runs == 100

@@ -11,8 +11,9 @@ It works on any asyncio loop (uvloop: the ready callback keeps libuv's idle hand
 timeout 0). Costs one CPU at 100 % for as long as it is on; timers and I/O callbacks run as before.
 
 The spin also runs *warmers* every ``warm_every_s``: short, side-effect-free callables that re-run a hot path so that
-its code and objects stay in the CPU caches between events (e.g. the server's order path,
-``tradingmcp.server.trading.warm``). A warmer that raises is logged once and dropped.
+its code and objects stay in the CPU caches between events (the server's order path, :mod:`tradingmcp.perf.orderpath`;
+the bot's decision, :mod:`tradingmcp.perf.decision`; attached by :func:`tradingmcp.perf.attach_server` and
+:func:`tradingmcp.perf.attach_bot`). A warmer that raises is logged once and dropped.
 """
 
 from __future__ import annotations
@@ -100,9 +101,3 @@ class BusyPoll:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
-
-
-def busy_poll(on: bool, warmers: Iterable[Callable[[], object]] = ()) -> BusyPoll | None:
-    """A started :class:`BusyPoll` (with ``warmers``) on the running loop when ``on``, else None (for
-    ``--busy-poll`` options)."""
-    return BusyPoll(asyncio.get_running_loop(), warmers).start() if on else None

@@ -1,5 +1,5 @@
-"""Busy polling (``--busy-poll``): the loop keeps iterating while on, sleeps again when stopped, and real sockets,
-timers and MCP calls work unchanged while it spins."""
+"""Busy polling (``--busy-poll``): the loop keeps iterating while on, sleeps again when stopped, real sockets, timers
+and MCP calls work unchanged while it spins, and it runs its warmers (dropping one that fails)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ import time
 
 from tests.wire_helpers import Probe, make_app, running
 from tradingmcp.client.session import connect
+from tradingmcp.perf.busypoll import BusyPoll
 from tradingmcp.transport import ws
-from tradingmcp.transport.busypoll import BusyPoll, busy_poll
 
 
 async def test_spins_while_on_and_stops_when_off() -> None:
     loop = asyncio.get_running_loop()
     poller = BusyPoll(loop)
-    assert not poller.running and busy_poll(False) is None
+    assert not poller.running
     with poller:
         assert poller.start() is poller  # idempotent: still one spinning callback
         await asyncio.sleep(0.05)
@@ -31,8 +31,7 @@ async def test_spins_while_on_and_stops_when_off() -> None:
 
 
 async def test_timers_fire_on_time_while_spinning() -> None:
-    poller = busy_poll(True)
-    assert poller is not None
+    poller = BusyPoll(asyncio.get_running_loop()).start()
     try:
         t0 = time.monotonic()
         await asyncio.sleep(0.03)
@@ -43,8 +42,7 @@ async def test_timers_fire_on_time_while_spinning() -> None:
 
 async def test_mcp_calls_over_real_sockets_while_spinning() -> None:
     probe = Probe()
-    poller = busy_poll(True)
-    assert poller is not None
+    poller = BusyPoll(asyncio.get_running_loop()).start()
     try:
         async with running(make_app(probe), "picows") as srv:
             client = await connect(srv.url, backend="picows", reconnect=False, wire=ws.WireOptions())
@@ -57,3 +55,18 @@ async def test_mcp_calls_over_real_sockets_while_spinning() -> None:
         assert probe.calls["echo"] == 50 and poller.spins > 0
     finally:
         poller.stop()
+
+
+async def test_runs_warmers_and_drops_a_failing_one() -> None:
+    ran: list[int] = []
+
+    def good() -> None:
+        ran.append(1)
+
+    def bad() -> None:
+        raise RuntimeError("boom")
+
+    with BusyPoll(asyncio.get_running_loop(), [bad, good], warm_every_s=0.001) as poller:
+        await asyncio.sleep(0.05)
+    assert poller.warm_runs >= 10 and len(ran) == poller.warm_runs  # about one per ms while spinning
+    assert poller.warmers == [good]  # the failing warmer was logged and dropped after its first failure

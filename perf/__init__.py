@@ -1,0 +1,94 @@
+"""The opt-in low-latency mode (``--busy-poll`` on ``serve``, ``bot`` and ``bench ticktotrade``), all in one place.
+
+- :mod:`.busypoll`: :class:`~.busypoll.BusyPoll`, the event loop spinning instead of sleeping in ``epoll_wait``, and
+  running warmers every millisecond from the spin;
+- :mod:`.orderpath`: the server's warmer, re-running the pure steps of the last order placed on each venue;
+- :mod:`.decision`: the bot's warmer, re-running the pure steps of a decision.
+
+The composition root (``serve``, ``bot``, the benchmarks) calls one function per process kind, only when
+``--busy-poll`` is on: :func:`attach_server` or :func:`attach_bot`; each starts spinning the running loop with its
+warmer and returns a :class:`Tuning` to stop it with. The product code knows nothing of this package: the warmers reach
+it through generic public seams only (the desk's :attr:`~tradingmcp.server.trading.desk.TradingDesk.in_flight` count
+and :attr:`~tradingmcp.server.trading.desk.TradingDesk.placement_observers`, the pure functions an order or a decision
+runs, the bot core's public state and :attr:`~tradingmcp.client.bot.market.MarketState.book_ticker_wire`).
+
+The warmer modules import the server or the bot; they are imported when attached, so a process loads only its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
+
+from tradingmcp.perf.busypoll import BusyPoll
+
+if TYPE_CHECKING:
+    from tradingmcp.client.bot.core import BotCore
+    from tradingmcp.server.trading.desk import TradingDesk
+
+WARM_EVERY_S = 0.001
+"""How often the spin runs the warmer (s): often enough to keep a path warm, at a few % of the spinning core."""
+
+
+class Warmer(Protocol):
+    """What :class:`Tuning` runs from the spin: ``warm()`` (side-effect free) and its count of ``runs``."""
+
+    runs: int
+
+    def warm(self) -> None: ...
+
+
+class Tuning:
+    """One process's low-latency mode, attached: the spinning :attr:`poller` and its :attr:`warmer` (None when there
+    is nothing to warm, e.g. ``serve`` without an exchange). :meth:`stop` ends both (idempotent)."""
+
+    def __init__(self, poller: BusyPoll, warmer: Warmer | None, detach: Callable[[], None] = lambda: None) -> None:
+        self.poller = poller
+        self.warmer = warmer
+        self._detach = detach
+
+    @property
+    def spins(self) -> int:
+        """Loop iterations the spin ran."""
+        return self.poller.spins
+
+    @property
+    def warm_runs(self) -> int:
+        """Warmer runs that were not held off (0 without a warmer)."""
+        return self.warmer.runs if self.warmer is not None else 0
+
+    def stop(self) -> None:
+        """Stop spinning (the loop sleeps in its poller again when idle) and detach the warmer."""
+        self.poller.stop()
+        self._detach()
+        self._detach = lambda: None
+
+
+def attach_server(desk: TradingDesk | None, warm_every_s: float = WARM_EVERY_S) -> Tuning:
+    """Spin the running loop and keep ``desk``'s order path warm (:class:`~.orderpath.OrderPathWarmer`, told of
+    every placement as one of the desk's placement observers); only spin when ``desk`` is None."""
+    if desk is None:
+        return Tuning(BusyPoll(asyncio.get_running_loop()).start(), None)
+    from tradingmcp.perf.orderpath import OrderPathWarmer
+
+    warmer = OrderPathWarmer(desk)
+    desk.placement_observers.append(warmer.remember)
+
+    def detach() -> None:
+        if warmer.remember in desk.placement_observers:
+            desk.placement_observers.remove(warmer.remember)
+
+    poller = BusyPoll(asyncio.get_running_loop(), [warmer.warm], warm_every_s).start()
+    return Tuning(poller, warmer, detach)
+
+
+def attach_bot(core: BotCore, warm_every_s: float = WARM_EVERY_S) -> Tuning:
+    """Spin the running loop and keep ``core``'s decision path warm (:class:`~.decision.DecisionWarmer`)."""
+    from tradingmcp.perf.decision import DecisionWarmer
+
+    warmer = DecisionWarmer(core)
+    return Tuning(BusyPoll(asyncio.get_running_loop(), [warmer.warm], warm_every_s).start(), warmer)
+
+
+__all__ = ["WARM_EVERY_S", "BusyPoll", "Tuning", "Warmer", "attach_bot", "attach_server"]
