@@ -8,8 +8,9 @@ Two schemes, both firing no earlier than the deadline (minus the timer clock's 1
 DeadlineQueue
 -------------
 
-``asyncio.timeout`` arms and cancels a loop timer per request: ~5-12 µs per call on uvloop (a libuv timer start, stop
-and close), which was the largest single cost of a ``tools/call`` round trip. Here a request costs one deque append:
+``asyncio.timeout`` arms and cancels a loop timer per request (a libuv timer start, stop and close on uvloop), the
+largest single cost of a ``tools/call`` round trip when measured (``benchmarks/README.md``). Here a request costs one
+deque append:
 
 * requests with the same timeout have deadlines in send order, so each timeout value keeps a FIFO of
   ``(deadline, future, request_id, label)``;

@@ -2,8 +2,8 @@
 
 An idle asyncio loop blocks in ``epoll_wait`` until a socket is readable. On a virtual machine the wake-up that ends
 that wait (the host delivering an interrupt to a halted vCPU, the guest scheduler switching the process back in, cold
-caches) costs 40–300 µs per hop, and a tick-to-trade path crosses about ten such hops (measured: ``tradingmcp bench
-coldpath``). Busy polling trades a core for that latency, as kernel ``SO_BUSY_POLL``, DPDK poll-mode drivers and
+caches) is paid on every hop, and a tick-to-trade path crosses about ten such hops (``tradingmcp bench coldpath``
+measures it; figures in ``benchmarks/README.md``). Busy polling trades a core for that latency, as kernel ``SO_BUSY_POLL``, DPDK poll-mode drivers and
 Onload spinning do: with a callback always ready, each loop iteration polls I/O with a zero timeout instead of
 blocking.
 
