@@ -120,8 +120,12 @@ class TokenStore:
 
 
 def new_token() -> str:
-    """A fresh random token (32 bytes, URL-safe), valid in a subprotocol list."""
-    return secrets.token_urlsafe(32)
+    """A fresh random token (32 bytes, URL-safe), valid in a subprotocol list and never starting with ``-`` (a
+    command line would take it for an option: ``--token -x...``)."""
+    while True:
+        token = secrets.token_urlsafe(32)
+        if not token.startswith("-"):
+            return token
 
 
 def presented_token(authorization: str | None, subprotocols: Iterable[str]) -> str | None:
