@@ -1,14 +1,34 @@
-"""The ``tradingmcp`` command line: ``serve``, ``bridge``, ``bench``, ``certs``, ``sim``, ``bot``, ``demo``, ``audit``."""
+"""The ``tradingmcp`` command line: ``serve``, ``bridge``, ``bench``, ``certs``, ``sim``, ``bot``, ``demo``, ``audit``.
+
+Options are never abbreviated (``--token`` is not ``--tokens``). A bad argument ends in one line on stderr and exit
+status 2; a command that cannot bind its port or reach what it connects to ends in one line and exit status 1
+(:mod:`tradingmcp.app.failure`).
+"""
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from collections.abc import Callable, Coroutine, Sequence
-from typing import Any
+from typing import Any, NoReturn
+
+from tradingmcp.app.failure import EXIT_RUNTIME, EXIT_USAGE, StartupError, cause_text, fail, one_line
 
 Command = Callable[[argparse.Namespace], int]
+
+
+class Parser(argparse.ArgumentParser):
+    """``argparse.ArgumentParser`` with abbreviations off and one-line errors (exit status 2); its subparsers are
+    built the same way."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {one_line(message)} (see {self.prog} -h)\n")
 
 
 def _cmd_certs(args: argparse.Namespace) -> int:
@@ -34,6 +54,18 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
     from tradingmcp.app.serve import ServeOptions, run_serve
     from tradingmcp.app.stack import ExchangeOptions
+    from tradingmcp.server.wsserver import DEFAULT_RATE_LIMIT
+    from tradingmcp.transport.ratelimit import RateLimit
+
+    rate_limit = None  # the server's default: DEFAULT_RATE_LIMIT off loopback, none on loopback
+    if args.rate_limit is not None or args.rate_burst is not None:
+        per_s = args.rate_limit if args.rate_limit is not None else DEFAULT_RATE_LIMIT.per_s
+        try:
+            RateLimit(per_s, 1)  # the rate alone first: a default burst needs a finite one
+            burst = args.rate_burst if args.rate_burst is not None else max(1, math.ceil(2 * per_s))
+            rate_limit = RateLimit(per_s, burst)
+        except ValueError as exc:
+            return fail("serve", f"--rate-limit/--rate-burst: {exc}", EXIT_USAGE)
 
     opts = ServeOptions(
         host=args.host,
@@ -54,8 +86,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         log_json=args.log_json,
         config_file=Path(args.config) if args.config else None,
         busy_poll=args.busy_poll,
+        rate_limit=rate_limit,
     )
-    return _run(run_serve(opts))
+    return _run(run_serve(opts), "serve")
 
 
 def _cmd_audit(args: argparse.Namespace) -> int:
@@ -68,13 +101,17 @@ def _cmd_bridge(args: argparse.Namespace) -> int:
     from tradingmcp.client.bridge import run_bridge
     from tradingmcp.transport.tls import client_ssl_context
 
-    ssl = client_ssl_context(args.cafile) if args.url.startswith("wss://") else None
+    if not args.url.startswith(("ws://", "wss://")):
+        return fail("bridge", f"the URL must start with ws:// or wss://, got {args.url[:200]!r}", EXIT_USAGE)
+    try:
+        ssl = client_ssl_context(args.cafile) if args.url.startswith("wss://") else None
+    except OSError as exc:  # a missing or unreadable CA file (ssl.SSLError is an OSError)
+        return fail("bridge", f"--cafile {args.cafile}: {cause_text(exc)}", EXIT_USAGE)
     token = args.token or os.environ.get("TRADINGMCP_TOKEN")
     try:
-        return _run(run_bridge(args.url, token=token, ssl=ssl, backend=args.backend))
+        return _run(run_bridge(args.url, token=token, ssl=ssl, backend=args.backend), "bridge")
     except (ConnectionError, OSError, TimeoutError) as exc:  # HandshakeRejected is a ConnectionError
-        print(f"error: cannot connect to {args.url}: {exc}", file=sys.stderr)
-        return 2
+        return fail("bridge", f"cannot connect to {args.url}: {cause_text(exc)}", EXIT_RUNTIME)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -93,13 +130,13 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         bot_config=Path(args.config) if args.config else None,
         exchange=args.exchange,
     )
-    return _run(run_demo(opts))
+    return _run(run_demo(opts), "demo")
 
 
 def _cmd_bot(args: argparse.Namespace) -> int:
     from tradingmcp.client.bot.cli import run_bot_command
 
-    return _run(run_bot_command(args))
+    return _run(run_bot_command(args), "bot")
 
 
 def _cmd_sim(args: argparse.Namespace) -> int:
@@ -118,7 +155,13 @@ def _cmd_sim(args: argparse.Namespace) -> int:
         speed=args.speed,
         loop=args.loop,
     )
-    return _run(_forever(run_simulator(config)))
+    try:
+        return _run(_forever(run_simulator(config)), "sim")
+    except OSError as exc:  # only binding raises out of the simulator
+        ws_port = config.ws_port if config.ws_port is not None else (config.port + 1 if config.port else 0)
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        where = f"{config.host} (REST port {config.port}, WebSocket port {ws_port})"
+        return fail("sim", f"cannot listen on {where}: {reason}", EXIT_RUNTIME)
 
 
 async def _forever(coro: Coroutine[Any, Any, None]) -> int:
@@ -126,13 +169,16 @@ async def _forever(coro: Coroutine[Any, Any, None]) -> int:
     return 0
 
 
-def _run(coro: Coroutine[Any, Any, int]) -> int:
+def _run(coro: Coroutine[Any, Any, int], command: str) -> int:
+    """Run ``coro`` on uvloop; a :class:`StartupError` out of it is one line and exit status 1."""
     import uvloop
 
     try:
         return uvloop.run(coro)
     except KeyboardInterrupt:
         return 130
+    except StartupError as exc:
+        return fail(command, str(exc), EXIT_RUNTIME)
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
@@ -143,13 +189,13 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser; each subcommand sets ``func`` to its handler."""
-    parser = argparse.ArgumentParser(prog="tradingmcp", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = Parser(prog="tradingmcp", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)  # subparsers are of type Parser too
 
     p = sub.add_parser("certs", help="create a local dev CA and a localhost server certificate in certs/")
     p.add_argument("--dir", default="certs", help="output folder (default: certs)")
     p.add_argument("--host", action="append", default=None, help="extra host name for the server certificate")
-    p.set_defaults(func=_cmd_certs)
+    p.set_defaults(func=_cmd_certs, parser_of_command=p)
 
     p = sub.add_parser("serve", help="run the MCP server over WebSocket (wss unless bound to loopback)")
     p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
@@ -175,8 +221,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--config", default=None, help="TOML with [safety], [audit], [portfolio] (see tradingmcp.example.toml)"
     )
+    p.add_argument(
+        "--rate-limit",
+        type=float,
+        default=None,
+        metavar="PER_S",
+        help="requests per second per connection (0 = no limit; default 1000 off loopback, none on loopback)",
+    )
+    p.add_argument(
+        "--rate-burst",
+        type=int,
+        default=None,
+        metavar="N",
+        help="requests a connection may send at once before the rate applies (default 2 x --rate-limit)",
+    )
     _busy_poll_option(p)
-    p.set_defaults(func=_cmd_serve)
+    p.set_defaults(func=_cmd_serve, parser_of_command=p)
 
     p = sub.add_parser("sim", help="run the Binance-compatible exchange simulator (replays the real recording)")
     p.add_argument("--host", default="127.0.0.1")
@@ -187,7 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--symbol", action="append", default=None, help="symbol to replay (repeatable)")
     p.add_argument("--speed", type=float, default=1.0, help="replay pace multiplier (default 1.0 = real time)")
     p.add_argument("--loop", action="store_true", help="restart the replay at the end")
-    p.set_defaults(func=_cmd_sim)
+    p.set_defaults(func=_cmd_sim, parser_of_command=p)
 
     p = sub.add_parser("demo", help="simulator on real data + MCP server over wss + the reference bot, end to end")
     p.add_argument("--duration", type=float, default=60.0, help="seconds of trading (default 60)")
@@ -203,7 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="binance",
         help="simulator face the bot trades on: binance (default) or mexc (MEXC Spot v3 wire protocol)",
     )
-    p.set_defaults(func=_cmd_demo)
+    p.set_defaults(func=_cmd_demo, parser_of_command=p)
 
     p = sub.add_parser("bot", help="the reference trading bot (market making over the MCP tools and streams)")
     p.add_argument("--config", default=None, help="bot TOML file (see bot.example.toml)")
@@ -216,14 +276,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="report folder (default from the config: bot-report)")
     p.add_argument("--quiet", action="store_true", help="status lines instead of the live view")
     _busy_poll_option(p)
-    p.set_defaults(func=_cmd_bot)
+    p.set_defaults(func=_cmd_bot, parser_of_command=p)
 
     p = sub.add_parser("bridge", help="stdio <-> wss bridge for stdio-only MCP hosts")
     p.add_argument("url", help="server URL, e.g. wss://127.0.0.1:8765/mcp")
     p.add_argument("--token", default=None, help="bearer token (default: $TRADINGMCP_TOKEN)")
     p.add_argument("--cafile", default=None, help="CA to verify the server with (e.g. certs/ca.pem)")
     p.add_argument("--backend", choices=["picows", "websockets"], default="picows")
-    p.set_defaults(func=_cmd_bridge)
+    p.set_defaults(func=_cmd_bridge, parser_of_command=p)
 
     p = sub.add_parser("audit", help="query the audit log (every tool call and order event), newest first")
     p.add_argument("--db", default=None, help="audit database (default $TRADINGMCP_DATA_DIR or var/, audit.sqlite3)")
@@ -243,20 +303,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=50, help="rows (max 200)")
     p.add_argument("--cursor", type=int, default=None, help="the 'more: --cursor N' of a previous page")
     p.add_argument("--json", action="store_true", help="print {entries, next_cursor} as JSON")
-    p.set_defaults(func=_cmd_audit)
+    p.set_defaults(func=_cmd_audit, parser_of_command=p)
 
     # prefix_chars="+": every argument after "bench" (including -h) goes to the benchmark's own parser
     p = sub.add_parser(
         "bench", help="latency benchmark suite (see tradingmcp bench -h)", add_help=False, prefix_chars="+"
     )
     p.add_argument("bench_args", nargs="*")
-    p.set_defaults(func=_cmd_bench)
+    p.set_defaults(func=_cmd_bench, parser_of_command=p)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``tradingmcp`` console script. Returns the process exit code."""
-    args = build_parser().parse_args(argv)
+    """Entry point of the ``tradingmcp`` console script. Returns the process exit code (2 after a bad argument)."""
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # said by the subcommand's parser, so the hint names its -h
+        subparser: argparse.ArgumentParser = args.parser_of_command
+        subparser.error(f"unrecognized arguments: {' '.join(extra)}")
     func: Command = args.func
     return func(args)
 

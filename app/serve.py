@@ -1,7 +1,12 @@
 """``tradingmcp serve``: settings, security defaults and the run loop.
 
 Security defaults: TLS (wss) unless bound to loopback; auth tokens always, unless ``--insecure-no-auth`` on loopback;
-with no tokens configured on loopback a random dev token (scopes read+trade) is generated and printed once on stderr.
+with no tokens configured on loopback a random dev token (scopes read+trade) is generated and printed once on stderr;
+a request-rate limit per connection (:data:`~tradingmcp.server.wsserver.DEFAULT_RATE_LIMIT`) unless bound to loopback.
+
+Failures end in one line on stderr (:mod:`tradingmcp.app.failure`): exit 2 for a bad setting (malformed tokens, a
+missing certificate, a bad ``--config``), 1 when the port cannot be bound or a venue cannot be reached. The port is
+bound before any venue starts, so a busy port fails at once.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tradingmcp import perf
+from tradingmcp.app.failure import EXIT_RUNTIME, EXIT_USAGE, StartupError, fail, listen_error
 from tradingmcp.app.stack import ExchangeOptions, ExchangeStack
 from tradingmcp.server.logs import install_json_logging
 from tradingmcp.server.mcp.registry import McpApp
@@ -21,7 +27,8 @@ from tradingmcp.server.metrics import metrics_routes
 from tradingmcp.server.tools.builtin import register_builtin_tools
 from tradingmcp.server.tools.toolset import ToolsetConfig
 from tradingmcp.server.wsserver import McpServer, ServerConfig, is_loopback
-from tradingmcp.transport.auth import TokenStore, new_token
+from tradingmcp.transport.auth import ENV_TOKENS, TokenStore, new_token
+from tradingmcp.transport.ratelimit import RateLimit
 from tradingmcp.transport.tls import server_ssl_context, write_dev_certs
 from tradingmcp.transport.ws import Backend
 
@@ -47,13 +54,14 @@ class ServeOptions:
     log_json: bool = False  # structured, secret-redacted JSON log lines on stderr (server/logs.py)
     config_file: Path | None = None  # TOML with [safety], [audit], [portfolio] (ToolsetConfig.load)
     busy_poll: bool = False  # spin the loop, keep the order path warm (tradingmcp.perf): a core at 100 %
+    rate_limit: RateLimit | None = None  # per connection; None: DEFAULT_RATE_LIMIT off loopback, none on loopback
 
 
 def resolve_security(opts: ServeOptions) -> tuple[ServerConfig, str | None]:
     """Build the ServerConfig; returns it and a freshly generated dev token (or None).
 
     Raises:
-        ServeError: plain ws or no auth requested on a non-loopback address.
+        ServeError: plain ws or no auth requested on a non-loopback address; malformed tokens.
     """
     loopback = is_loopback(opts.host)
     use_tls = opts.tls or opts.certfile is not None or not loopback
@@ -66,13 +74,20 @@ def resolve_security(opts: ServeOptions) -> tuple[ServerConfig, str | None]:
             write_dev_certs(cert.parent)
         ssl = server_ssl_context(cert, opts.client_cafile)
     generated = None
-    tokens = TokenStore.parse(opts.tokens) if opts.tokens else TokenStore.from_env()
+    try:
+        tokens = TokenStore.parse(opts.tokens) if opts.tokens is not None else TokenStore.from_env()
+    except ValueError as exc:  # the message names the entry, never the token
+        source = "--tokens" if opts.tokens is not None else f"${ENV_TOKENS}"
+        raise ServeError(f"{source}: {exc}") from None
     if tokens is None and not opts.insecure_no_auth:
         generated = new_token()
         tokens = TokenStore({generated: ("dev", ["read", "trade"])})
     if tokens is None and not loopback:
         raise ServeError("refusing to serve without auth on a non-loopback address; configure --tokens")
-    return ServerConfig(host=opts.host, port=opts.port, ssl=ssl, tokens=tokens, backend=opts.backend), generated
+    config = ServerConfig(
+        host=opts.host, port=opts.port, ssl=ssl, tokens=tokens, backend=opts.backend, rate_limit=opts.rate_limit
+    )
+    return config, generated
 
 
 def build_app() -> tuple[McpApp, StreamHub]:
@@ -86,29 +101,58 @@ def build_app() -> tuple[McpApp, StreamHub]:
 
 
 async def run_serve(opts: ServeOptions) -> int:
-    """Serve until SIGINT/SIGTERM, then shut down gracefully (drain, close 1001). Returns the exit status."""
+    """Serve until SIGINT/SIGTERM, then shut down gracefully (drain, close 1001). Returns the exit status: 0, or
+    after one line on stderr 2 (a bad setting) or 1 (the port is in use, a venue or the audit store is out of reach).
+    """
     try:
         config, generated = resolve_security(opts)
     except ServeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return fail("serve", str(exc), EXIT_USAGE)
     try:
         tools = ToolsetConfig.load(opts.config_file)
     except (OSError, ValueError) as exc:
-        print(f"error: configuration: {exc}", file=sys.stderr)
-        return 2
+        return fail("serve", f"configuration: {exc}", EXIT_USAGE)
     if opts.log_json:
         install_json_logging()
     app, hub = build_app()
-    stack = await ExchangeStack.start(app, hub, opts.exchange, tools) if opts.with_exchange else None
+    server = McpServer(app, config, streams=hub)
+    try:  # bind first: a port in use fails before any venue is contacted
+        await server.start(accepting=False)
+    except OSError as exc:
+        return fail("serve", str(listen_error(opts.host, opts.port, exc)), EXIT_RUNTIME)
+    try:
+        stack = await ExchangeStack.start(app, hub, opts.exchange, tools) if opts.with_exchange else None
+    except StartupError as exc:
+        await server.stop()
+        return fail("serve", str(exc), EXIT_RUNTIME)
+    except BaseException:
+        await server.stop()
+        raise
+    try:
+        await _serve(opts, server, stack, generated)
+    finally:
+        await server.stop()
+        if stack is not None:
+            await stack.close()
+    return 0
+
+
+async def _serve(opts: ServeOptions, server: McpServer, stack: ExchangeStack | None, generated: str | None) -> None:
+    """Open the bound server, announce it, and wait for SIGINT/SIGTERM."""
     if stack is not None:
         print(stack.banner, file=sys.stderr, flush=True)
-    server: McpServer | None = None
-    routes = metrics_routes(  # /metrics (Prometheus) and /health with exchange status, on the MCP port
-        app, lambda: server, stack.venues if stack else None, stack.toolset.audit if stack else None
+    # /metrics (Prometheus) and /health with exchange status, on the MCP port
+    server.http_routes.update(
+        metrics_routes(
+            server.app, lambda: server, stack.venues if stack else None, stack.toolset.audit if stack else None
+        )
     )
-    server = await McpServer(app, config, streams=hub, http_routes=routes).start()
-    print(f"TradingMCP serving MCP over WebSocket at {server.url} (backend {config.backend})", file=sys.stderr)
+    server.accept()
+    limits = f"per connection: {server.rate_limit.describe()}, {server.config.max_in_flight} calls in flight"
+    print(
+        f"TradingMCP serving MCP over WebSocket at {server.url} (backend {server.config.backend}; {limits})",
+        file=sys.stderr,
+    )
     if generated:
         print(f"dev token (read+trade), shown once: {generated}", file=sys.stderr)
     stop = asyncio.Event()
@@ -121,7 +165,3 @@ async def run_serve(opts: ServeOptions) -> int:
     await stop.wait()
     if tuning is not None:
         tuning.stop()
-    await server.stop()
-    if stack is not None:
-        await stack.close()
-    return 0

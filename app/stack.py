@@ -8,6 +8,11 @@ the real recording (or the synthetic market) and says so in a banner; with them,
 venue). MEXC without ``MEXC_API_KEY``/``MEXC_API_SECRET`` is the simulator's MEXC face (the same replayed market and
 matching engine, Binance data re-encoded into MEXC shapes); with them it is the REAL MEXC — MEXC has no testnet, so
 that is live trading with real funds, and the banner says so.
+
+Endpoints of a real venue can be pointed elsewhere (a proxy, a standalone ``tradingmcp sim``) with
+``BINANCE_REST_URL`` / ``BINANCE_STREAM_URL`` / ``BINANCE_WS_API_URL`` and ``MEXC_REST_URL`` / ``MEXC_WS_URL``.
+A real venue that cannot be reached at start-up (or refuses the key), or an audit store that cannot be opened, is a
+:class:`~tradingmcp.app.failure.StartupError` naming the venue and its URL (the store and its location).
 """
 
 from __future__ import annotations
@@ -17,11 +22,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from tradingmcp.app.failure import StartupError, cause_text
+from tradingmcp.server.audit import AuditUnavailable
 from tradingmcp.server.exchanges.base import ExchangeAdapter
 from tradingmcp.server.exchanges.binance.adapter import BinanceAdapter
 from tradingmcp.server.exchanges.binance.config import BinanceConfig
+from tradingmcp.server.exchanges.errors import ExchangeError, ExchangeUnavailable
 from tradingmcp.server.exchanges.mexc.adapter import MexcAdapter
-from tradingmcp.server.exchanges.mexc.config import MexcConfig
+from tradingmcp.server.exchanges.mexc.config import MEXC_REST_URL, MEXC_WS_URL, MexcConfig
 from tradingmcp.server.mcp.registry import McpApp
 from tradingmcp.server.mcp.streams import StreamHub
 from tradingmcp.server.tools.toolset import Toolset, ToolsetConfig, build_toolset
@@ -34,6 +42,17 @@ from tradingmcp.sim.run import banner
 
 EXCHANGES = ("binance", "mexc", "both")
 """Values of ``ExchangeOptions.exchange``."""
+
+
+class VenueUnreachable(StartupError):
+    """A venue failed to start: ``cannot reach venue NAME at URL: <cause>``."""
+
+    def __init__(self, venue: str, url: str, cause: BaseException) -> None:
+        self.venue = venue
+        self.url = url
+        # an unreachable exchange's own message speaks of orders; at start-up the transport's reason is what helps
+        under = cause.__cause__ if isinstance(cause, ExchangeUnavailable) and cause.__cause__ is not None else cause
+        super().__init__(f"cannot reach venue {venue} at {url}: {cause_text(under)}")
 
 
 @dataclass(frozen=True)
@@ -78,6 +97,8 @@ class ExchangeStack:
 
         Raises:
             ValueError: ``opts.exchange`` is not one of :data:`EXCHANGES`.
+            VenueUnreachable: a venue's adapter could not start (network, key, or an exchange error).
+            StartupError: the audit store cannot be opened.
         """
         if opts.exchange not in EXCHANGES:
             raise ValueError(f"exchange must be one of {', '.join(EXCHANGES)}, got {opts.exchange!r}")
@@ -85,6 +106,7 @@ class ExchangeStack:
         face: MexcFace | None = None
         venues_list: list[Venue] = []
         texts: list[str] = []
+        urls: dict[str, str] = {}
 
         async def simulator() -> Simulator:
             nonlocal sim
@@ -103,11 +125,11 @@ class ExchangeStack:
 
         try:
             if opts.exchange in ("binance", "both"):
-                venue, text = await _binance_venue(simulator)
+                venue, text, urls["binance"] = await _binance_venue(simulator)
                 venues_list.append(venue)
                 texts.append(text)
             if opts.exchange in ("mexc", "both"):
-                venue, text, face = await _mexc_venue(simulator)
+                venue, text, face, urls["mexc"] = await _mexc_venue(simulator)
                 venues_list.append(venue)
                 texts.append(text)
         except BaseException:
@@ -123,10 +145,16 @@ class ExchangeStack:
         stack = cls(venues, toolset, sim, "\n".join(texts), face)
         try:
             for venue in venues:
-                await venue.adapter.start()
+                try:
+                    await venue.adapter.start()
+                except (ExchangeError, OSError, TimeoutError) as exc:
+                    raise VenueUnreachable(venue.name, urls[venue.name], exc) from exc
             for venue in venues:
                 await venue.user.start()
-            await toolset.start()
+            try:
+                await toolset.start()
+            except AuditUnavailable as exc:
+                raise StartupError(str(exc)) from exc
         except BaseException:
             await stack.close()
             raise
@@ -143,22 +171,31 @@ class ExchangeStack:
             await self.sim.stop()
 
 
-async def _binance_venue(simulator: Callable[[], Awaitable[Simulator]]) -> tuple[Venue, str]:
+async def _binance_venue(simulator: Callable[[], Awaitable[Simulator]]) -> tuple[Venue, str, str]:
     """Binance Spot Testnet with ``BINANCE_API_KEY`` and either ``BINANCE_API_SECRET`` (HMAC) or
     ``BINANCE_PRIVATE_KEY_FILE`` (an Ed25519 private key in PEM, Binance's recommended key type), else the simulator.
     Mainnet is never chosen from the environment: it needs ``BinanceConfig(testnet=False, allow_mainnet=True)``.
+    ``BINANCE_REST_URL``/``BINANCE_STREAM_URL``/``BINANCE_WS_API_URL`` override the endpoints. Returns the venue, its
+    banner and its REST URL.
     """
     key, secret = os.environ.get("BINANCE_API_KEY", ""), os.environ.get("BINANCE_API_SECRET", "")
     key_file = os.environ.get("BINANCE_PRIVATE_KEY_FILE", "")
     if key and (secret or key_file):
         private_key = _read_key_file(key_file) if key_file else ""
-        config = BinanceConfig(api_key=key, api_secret=secret, private_key=private_key)  # Spot Testnet by default
+        config = BinanceConfig(  # Spot Testnet by default
+            api_key=key,
+            api_secret=secret,
+            private_key=private_key,
+            rest_url=os.environ.get("BINANCE_REST_URL") or None,
+            stream_url=os.environ.get("BINANCE_STREAM_URL") or None,
+            ws_api_url=os.environ.get("BINANCE_WS_API_URL") or None,
+        )
         mode: Mode = "testnet" if config.testnet else "live"
         text = f"exchange: Binance Spot {'Testnet' if config.testnet else 'MAINNET'} ({config.effective_rest_url})"
-        return Venue("binance", BinanceAdapter(config), mode, None), text
+        return Venue("binance", BinanceAdapter(config), mode, None), text, config.effective_rest_url
     sim = await simulator()
     config = sim_binance_config(sim.rest_url, sim.stream_url, sim.ws_api_url)
-    return Venue("binance", BinanceAdapter(config), "sim", sim), banner(sim)
+    return Venue("binance", BinanceAdapter(config), "sim", sim), banner(sim), sim.rest_url
 
 
 def _read_key_file(path: str) -> str:
@@ -178,14 +215,22 @@ def sim_binance_config(rest_url: str, stream_url: str, ws_api_url: str) -> Binan
     )
 
 
-async def _mexc_venue(simulator: Callable[[], Awaitable[Simulator]]) -> tuple[Venue, str, MexcFace | None]:
-    """The REAL MEXC with ``MEXC_API_KEY``/``MEXC_API_SECRET`` (no testnet exists: live), else the simulator's MEXC
-    face (started here; the caller stops it)."""
+async def _mexc_venue(
+    simulator: Callable[[], Awaitable[Simulator]],
+) -> tuple[Venue, str, MexcFace | None, str]:
+    """The REAL MEXC with ``MEXC_API_KEY``/``MEXC_API_SECRET`` (no testnet exists: live; ``MEXC_REST_URL``/
+    ``MEXC_WS_URL`` override the endpoints), else the simulator's MEXC face (started here; the caller stops it).
+    Returns the venue, its banner, the face (or None) and its REST URL."""
     key, secret = os.environ.get("MEXC_API_KEY", ""), os.environ.get("MEXC_API_SECRET", "")
     if key and secret:
-        config = MexcConfig(api_key=key, api_secret=secret)
+        config = MexcConfig(
+            api_key=key,
+            api_secret=secret,
+            rest_url=os.environ.get("MEXC_REST_URL") or MEXC_REST_URL,
+            ws_url=os.environ.get("MEXC_WS_URL") or MEXC_WS_URL,
+        )
         text = f"exchange: MEXC Spot LIVE ({config.rest_url}) -- MEXC has no testnet: REAL FUNDS, orders are real"
-        return Venue("mexc", MexcAdapter(config), "live", None), text, None
+        return Venue("mexc", MexcAdapter(config), "live", None), text, None, config.rest_url
     sim = await simulator()
     face = MexcFace(sim)
     await face.start()
@@ -196,4 +241,4 @@ async def _mexc_venue(simulator: Callable[[], Awaitable[Simulator]]) -> tuple[Ve
         ws_url=face.ws_url,
         account_symbols=sim.config.symbols,
     )
-    return Venue("mexc", MexcAdapter(config), "sim", sim), mexc_banner(face), face
+    return Venue("mexc", MexcAdapter(config), "sim", sim), mexc_banner(face), face, face.rest_url

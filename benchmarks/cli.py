@@ -50,7 +50,7 @@ def _scenarios(text: str) -> tuple[str, ...]:
 
 def build_parser() -> argparse.ArgumentParser:
     d = BenchConfig()
-    p = argparse.ArgumentParser(prog="tradingmcp bench", description=__doc__)
+    p = argparse.ArgumentParser(prog="tradingmcp bench", description=__doc__, allow_abbrev=False)
     p.add_argument("--calls", type=int, default=d.calls, help=f"measured calls per scenario (default {d.calls})")
     p.add_argument("--sdk-calls", type=int, default=None, help="calls for the SDK scenarios (default min(2000, calls))")
     p.add_argument("--warmup", type=int, default=None, help="warm-up calls per scenario (default min(1000, calls/10))")

@@ -253,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     import uvloop
 
     d = ColdPathConfig()
-    p = argparse.ArgumentParser(prog="tradingmcp bench coldpath", description=__doc__)
+    p = argparse.ArgumentParser(prog="tradingmcp bench coldpath", description=__doc__, allow_abbrev=False)
     p.add_argument("--samples", type=int, default=d.samples, help=f"measured calls per cell (default {d.samples})")
     p.add_argument("--gaps", type=_floats, default=d.gaps_ms, help="idle gaps in ms (default 0,1,10,100)")
     p.add_argument("--warm-gap-ms", type=float, default=d.warm_gap_ms, help="kept-warm gap (ms, default 100)")

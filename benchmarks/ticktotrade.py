@@ -480,7 +480,7 @@ def main(argv: list[str] | None = None) -> int:
     import uvloop
 
     d = TickToTradeConfig()
-    p = argparse.ArgumentParser(prog="tradingmcp bench ticktotrade", description=__doc__)
+    p = argparse.ArgumentParser(prog="tradingmcp bench ticktotrade", description=__doc__, allow_abbrev=False)
     p.add_argument("--duration", type=float, default=d.duration_s, help=f"seconds of trading (default {d.duration_s})")
     p.add_argument("--speed", type=float, default=d.speed, help=f"replay speed (default {d.speed})")
     p.add_argument("--no-tls", action="store_true", help="ws instead of wss between bot and server")

@@ -11,9 +11,12 @@ Connection setup (documented for custom clients, as the MCP spec asks of custom 
    ``max_message_bytes`` → 1009; invalid JSON → -32700; not JSON-RPC → -32600; unknown method → -32601; bad params →
    -32602.
 3. Cancellation is ``notifications/cancelled``; a dropped connection cancels that connection's handlers.
-4. Heartbeats: WebSocket ping every ``ping_interval_s``; no pong within ``ping_timeout_s`` → dropped, subscriptions
+4. Limits per connection: ``max_in_flight`` async tool calls at once, and a request rate (``rate_limit``, a token
+   bucket: :data:`DEFAULT_RATE_LIMIT` unless bound to loopback, where local benchmarks and tests run unthrottled);
+   both answer -32005, the rate limit with ``data: {"retry_after_ms": N}``.
+5. Heartbeats: WebSocket ping every ``ping_interval_s``; no pong within ``ping_timeout_s`` → dropped, subscriptions
    released. A client behind its outbound queue (``slow_consumer_bytes`` or ``slow_consumer_grace_s``) → 1008.
-5. Shutdown: stop accepting, answer in-flight requests (up to ``drain_timeout_s``), flush queues, close 1001.
+6. Shutdown: stop accepting, answer in-flight requests (up to ``drain_timeout_s``), flush queues, close 1001.
 
 ``/health`` (JSON) and any extra ``http_routes`` (``/metrics``) answer plain HTTP GETs on the same port.
 """
@@ -48,14 +51,22 @@ from tradingmcp.transport.auth import (
 )
 from tradingmcp.transport.closecodes import CloseCode
 from tradingmcp.transport.outbound import OutboundQueue
+from tradingmcp.transport.ratelimit import NO_LIMIT, RateLimit
 
 log = logging.getLogger("tradingmcp.server")
 SUBPROTOCOL = "mcp"
+DEFAULT_RATE_LIMIT = RateLimit(per_s=1000.0, burst=2000)
+"""Requests per second (sustained) and burst per connection when ``ServerConfig.rate_limit`` is None and the server
+is not bound to loopback."""
 
 
 @dataclass(frozen=True)
 class ServerConfig:
-    """Server settings (units in names). ``tokens`` None disables auth (refused off loopback by the CLI)."""
+    """Server settings (units in names). ``tokens`` None disables auth (refused off loopback by the CLI).
+
+    ``rate_limit``: each connection's request-rate limit; None = :data:`DEFAULT_RATE_LIMIT` unless bound to loopback
+    (no limit there), ``NO_LIMIT`` (``RateLimit(0, 0)``) = none anywhere.
+    """
 
     host: str = "127.0.0.1"
     port: int = 8765
@@ -67,6 +78,7 @@ class ServerConfig:
     allowed_origins: frozenset[str] = frozenset()
     allowed_hosts: frozenset[str] | None = None  # None: loopback names when bound to loopback, else any
     max_in_flight: int = 64
+    rate_limit: RateLimit | None = None
     slow_consumer_bytes: int = 8 << 20
     slow_consumer_grace_s: float = 10.0
     drain_timeout_s: float = 5.0
@@ -101,6 +113,7 @@ class ClientConnection:
             principal,
             resources=server.resources,
             max_in_flight=server.config.max_in_flight,
+            rate_limit=server.rate_limit,
         )
         self.on_text: Callable[[ws.TextData], None] = self.session.on_message
 
@@ -178,6 +191,11 @@ class McpServer:
         self.http_routes = {"/health": self._health, **(http_routes or {})}
         self.started_at = time.time()
         self.accepting = False
+        if self.config.rate_limit is not None:
+            self.rate_limit: RateLimit = self.config.rate_limit
+        else:
+            self.rate_limit = NO_LIMIT if is_loopback(self.config.host) else DEFAULT_RATE_LIMIT
+        """The request-rate limit every connection gets (``enabled`` False: none)."""
         self._server: ws.WsServer | None = None
         self._sweeper: asyncio.Task[None] | None = None
         if self.config.allowed_hosts is not None:
@@ -196,7 +214,13 @@ class McpServer:
         host = self.config.host if ":" not in self.config.host else f"[{self.config.host}]"
         return f"{scheme}://{host}:{self.port}/mcp"
 
-    async def start(self) -> McpServer:
+    async def start(self, accepting: bool = True) -> McpServer:
+        """Bind and listen. With ``accepting`` False, upgrades get HTTP 503 until :meth:`accept` (bind the port
+        first, open it once everything behind it runs).
+
+        Raises:
+            OSError: the address is in use or not bindable.
+        """
         self._server = await ws.serve(
             self._upgrade,
             self.config.host,
@@ -205,9 +229,13 @@ class McpServer:
             backend=self.config.backend,
             options=self.config.wire,
         )
-        self.accepting = True
+        self.accepting = accepting
         self._sweeper = asyncio.get_running_loop().create_task(self._sweep())
         return self
+
+    def accept(self) -> None:
+        """Start accepting connections (after ``start(accepting=False)``)."""
+        self.accepting = True
 
     def _upgrade(self, req: ws.UpgradeRequest) -> ws.Accept | ws.HttpResponse:
         path = req.path.split("?", 1)[0]
@@ -221,7 +249,7 @@ class McpServer:
         if path not in self.config.paths:
             return ws.HttpResponse(404, b"Not Found: the MCP endpoint is /mcp\n")
         if not self.accepting:
-            return ws.HttpResponse(503, b"Service Unavailable: shutting down\n")
+            return ws.HttpResponse(503, b"Service Unavailable: not accepting connections (starting or shutting down)\n")
         if SUBPROTOCOL not in req.subprotocols:
             return ws.HttpResponse(400, b"Bad Request: offer the 'mcp' WebSocket subprotocol\n")
         principal = ANONYMOUS

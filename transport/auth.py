@@ -75,22 +75,46 @@ class TokenStore:
 
     @classmethod
     def parse(cls, spec: str) -> TokenStore:
-        """From ``name:token:scope,scope;name2:token2:read`` (the ``TRADINGMCP_TOKENS`` format).
+        """From ``name:token:scope,scope;name2:token2:read`` (the ``--tokens`` / ``TRADINGMCP_TOKENS`` format).
+
+        Each entry needs a name, a token and at least one scope of :data:`SCOPES`; names and tokens hold no
+        whitespace (a header could not carry it); a token appears once; the spec holds at least one entry.
 
         Raises:
-            ValueError: a malformed entry (the message never contains the token).
+            ValueError: a malformed spec, naming the entry by its position (the message never contains a token).
         """
         tokens: dict[str, tuple[str, Iterable[str]]] = {}
-        for i, entry in enumerate(e for e in spec.split(";") if e.strip()):
-            parts = entry.strip().split(":")
+        entries = [e.strip() for e in spec.split(";") if e.strip()]
+        if not entries:
+            raise ValueError("no token entries: expected name:token:scopes[;name:token:scopes...]")
+        for i, entry in enumerate(entries, 1):
+            parts = entry.split(":")
             if len(parts) != 3:
-                raise ValueError(f"token entry #{i + 1} must be name:token:scopes")
-            name, token, scopes = parts
-            tokens[token] = (name, [s for s in scopes.split(",") if s])
+                raise ValueError(f"token entry #{i} must be name:token:scopes (3 fields separated by ':')")
+            name, token, scope_text = (p.strip() for p in parts)
+            if not name or any(c.isspace() for c in name):
+                raise ValueError(f"token entry #{i}: the name must be non-empty, without whitespace")
+            if not token or any(c.isspace() or not c.isprintable() for c in token):
+                raise ValueError(f"token entry #{i}: the token must be non-empty, printable, without whitespace")
+            scopes = [s.strip() for s in scope_text.split(",") if s.strip()]
+            if not scopes:
+                raise ValueError(f"token entry #{i}: no scopes; give one or more of {', '.join(sorted(SCOPES))}")
+            unknown = sorted(set(scopes) - SCOPES)
+            if unknown:
+                shown = ", ".join(repr(u[:32]) for u in unknown[:5])
+                raise ValueError(f"token entry #{i}: unknown scope(s) {shown}; known: {', '.join(sorted(SCOPES))}")
+            if token in tokens:
+                raise ValueError(f"token entry #{i} repeats the token of another entry (each token names one client)")
+            tokens[token] = (name, scopes)
         return cls(tokens)
 
     @classmethod
     def from_env(cls) -> TokenStore | None:
+        """From ``$TRADINGMCP_TOKENS``; None when it is unset or empty.
+
+        Raises:
+            ValueError: a malformed spec (see :meth:`parse`).
+        """
         spec = os.environ.get(ENV_TOKENS)
         return cls.parse(spec) if spec else None
 

@@ -1,5 +1,6 @@
 """``tradingmcp bot``: run the reference bot against a TradingMCP server until ``--duration`` or Ctrl-C, then write the
-report. Exit status 0 when the run was good (see :func:`.app.judge`), 1 when it was not, 2 when it could not start."""
+report. Exit status 0 when the run was good (see :func:`.app.judge`), 1 when it was not or the server cannot be reached,
+2 when the configuration is unusable (a bad file, no token) or the start-up failed; errors are one line on stderr."""
 
 from __future__ import annotations
 
@@ -49,7 +50,7 @@ async def run_bot_command(args: argparse.Namespace) -> int:
     try:
         config = config_from_args(args)
     except (ConfigError, OSError) as exc:
-        print(f"tradingmcp bot: {exc}", file=sys.stderr)
+        print(f"tradingmcp bot: error: {_one_line(str(exc))}", file=sys.stderr)
         return 2
     runner = BotRunner(config, make_view(args.quiet))
     loop = asyncio.get_running_loop()
@@ -59,11 +60,21 @@ async def run_bot_command(args: argparse.Namespace) -> int:
     tuning = perf.attach_bot(runner.core) if args.busy_poll else None
     try:
         session = await run_session(config, duration_s=args.duration, runner=runner)
-    except (BotError, ConnectionError, OSError, TimeoutError) as exc:
-        print(f"tradingmcp bot: {exc}", file=sys.stderr)
+    except BotError as exc:
+        print(f"tradingmcp bot: error: {_one_line(str(exc))}", file=sys.stderr)
         return 2
+    except (ConnectionError, OSError, TimeoutError) as exc:  # HandshakeRejected is a ConnectionError
+        reason = _one_line(f"{type(exc).__name__}: {exc}")
+        print(f"tradingmcp bot: error: cannot connect to {config.connection.url}: {reason}", file=sys.stderr)
+        return 1
     finally:
         if tuning is not None:
             tuning.stop()
     print_summary(session)
     return 0 if session.ok else 1
+
+
+def _one_line(text: str, limit: int = 500) -> str:
+    """``text`` with whitespace runs (newlines included) folded to one space, cut to ``limit`` characters."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"

@@ -7,15 +7,25 @@ else on the event loop) and a listener on each venue's account event bus (every 
 redacts secrets, encodes and inserts in batches (:mod:`.writer`); :meth:`AuditLog.close` writes everything still
 queued. Rows and columns: :mod:`.entries`; the database: :mod:`.store` (SQLite) or
 :mod:`.pgstore` (PostgreSQL, ``AuditConfig.postgres_url``).
+
+Sampling: successful calls of the tools in ``AuditConfig.sample`` (by default the ``echo`` diagnostic, 1 in
+:data:`ECHO_SAMPLE`) are audited 1 in N per principal (token name): its 1st, N+1st, 2N+1st, ... call since the server
+started; every failed call of them is audited. Every other tool call and every order event is audited.
+
+Retention: the writer thread deletes rows older than ``retention_days`` and the oldest rows beyond the newest
+``max_rows``, when the log opens, every ``retention_interval_s`` and after every ``max_rows // 10`` rows written
+(:meth:`AuditLog.apply_retention`). Deletion only ever reaches rows behind the retention horizon, which only moves
+forward; rows in front of it stay append-only (:mod:`.store`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +33,7 @@ from tradingmcp.server.audit.entries import AuditItem, OrderEventItem, Row, to_r
 from tradingmcp.server.audit.store import DB_NAME, AuditPage, AuditQuery, AuditStore, SqliteStore, query_file, safe_url
 from tradingmcp.server.audit.writer import WriteBehind
 from tradingmcp.server.exchanges.models import OrderEvent, UserEvent
-from tradingmcp.server.mcp.registry import McpApp
+from tradingmcp.server.mcp.registry import McpApp, ToolCallRecord
 from tradingmcp.server.venues import Venue, Venues
 
 __all__ = [
@@ -32,6 +42,7 @@ __all__ = [
     "AuditLog",
     "AuditPage",
     "AuditQuery",
+    "AuditUnavailable",
     "default_data_dir",
     "install_audit",
     "query_file",
@@ -41,6 +52,21 @@ __all__ = [
 def default_data_dir() -> Path:
     """``$TRADINGMCP_DATA_DIR`` or ``var`` (relative to the working directory)."""
     return Path(os.environ.get("TRADINGMCP_DATA_DIR") or "var")
+
+
+RETENTION_DAYS = 30.0
+"""Default age (days) past which audit rows are deleted."""
+MAX_ROWS = 1_000_000
+"""Default number of newest audit rows kept."""
+RETENTION_INTERVAL_S = 60.0
+"""Default seconds between retention runs of the writer thread."""
+ECHO_SAMPLE = 100
+"""Default: 1 in this many successful ``echo`` calls is audited."""
+_DAY_MS = 86_400_000
+
+
+class AuditUnavailable(Exception):
+    """The audit store cannot be opened (the message names where it is, never a password)."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +82,15 @@ class AuditConfig:
         batch_max: entries per insert transaction.
         postgres_url: a PostgreSQL URL (``postgresql://user:password@host:5432/db``): the log goes to that database
             (:mod:`.pgstore`) instead of ``audit.sqlite3``; ``data_dir`` is then unused. None = SQLite.
+        retention_days: rows older than this many days are deleted (0 = kept whatever their age).
+        max_rows: at most this many rows are kept, the oldest deleted first (0 = no cap).
+        retention_interval_s: how often the writer thread applies retention (s); also when the log opens and after
+            every ``max_rows // 10`` rows written.
+        sample: tool name → N: 1 in N successful calls of that tool per principal is audited (the 1st, N+1st, ...;
+            failures always are); 1 = all.
+
+    Raises:
+        ValueError: a negative or non-finite retention, a non-positive interval, a sample rate below 1.
     """
 
     data_dir: Path | None = None
@@ -64,6 +99,21 @@ class AuditConfig:
     flush_interval_ms: float = 50.0
     batch_max: int = 1000
     postgres_url: str | None = None
+    retention_days: float = RETENTION_DAYS
+    max_rows: int = MAX_ROWS
+    retention_interval_s: float = RETENTION_INTERVAL_S
+    sample: Mapping[str, int] = field(default_factory=lambda: {"echo": ECHO_SAMPLE})
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.retention_days) and self.retention_days >= 0):
+            raise ValueError(f"retention_days must be a number of days >= 0, got {self.retention_days!r}")
+        if type(self.max_rows) is not int or self.max_rows < 0:
+            raise ValueError(f"max_rows must be a whole number >= 0, got {self.max_rows!r}")
+        if not (math.isfinite(self.retention_interval_s) and self.retention_interval_s > 0):
+            raise ValueError(f"retention_interval_s must be a number of seconds > 0, got {self.retention_interval_s!r}")
+        for tool, n in self.sample.items():
+            if type(n) is not int or n < 1:
+                raise ValueError(f"sample.{tool} must be a whole number >= 1 (1 in N calls audited), got {n!r}")
 
 
 class AuditLog:
@@ -82,14 +132,45 @@ class AuditLog:
         self.location = str(self.path) if config.postgres_url is None else safe_url(config.postgres_url)
         self.store: AuditStore | None = None
         self.writer: WriteBehind[AuditItem, Row] = WriteBehind(
-            self._to_row, self._write, config.flush_interval_ms, config.batch_max
+            self._to_row,
+            self._write,
+            config.flush_interval_ms,
+            config.batch_max,
+            housekeeping=self.apply_retention,
+            housekeeping_interval_s=config.retention_interval_s,
+            housekeeping_every=config.max_rows // 10,
         )
         self._removers: list[Callable[[], None]] = []
-        self._observer = self.writer.submit
+        self.sampled_out = 0
+        """Successful calls of sampled tools not audited."""
+        self.deleted = 0
+        """Rows deleted by retention since start."""
+        self._observer = self._make_observer()
 
     @property
     def pending(self) -> int:
         return len(self.writer)
+
+    def _make_observer(self) -> Callable[[ToolCallRecord], None]:
+        """The tool-call observer: the queue's ``append`` itself, or with sampled tools a filter in front of it."""
+        submit = self.writer.submit
+        rates = {tool: n for tool, n in self.config.sample.items() if n > 1}
+        if not rates:
+            return submit
+        seen: dict[tuple[str, str], int] = {}
+
+        def observe(record: ToolCallRecord) -> None:
+            n = rates.get(record.tool)
+            if n is not None and record.outcome == "ok":
+                key = (record.principal, record.tool)
+                k = seen.get(key, 0)
+                seen[key] = k + 1
+                if k % n:
+                    self.sampled_out += 1
+                    return
+            submit(record)
+
+        return observe
 
     def install(self) -> None:
         """Observe ``app`` tool calls and every venue's order events (done by :func:`install_audit`)."""
@@ -120,12 +201,16 @@ class AuditLog:
         """Open (create) the database and start the writer thread.
 
         Raises:
-            sqlite3.Error | OSError: the SQLite file cannot be opened.
-            psycopg.Error: the PostgreSQL database cannot be reached or its schema created.
+            AuditUnavailable: the SQLite file cannot be opened, or the PostgreSQL database cannot be reached or its
+                schema created.
         """
         if not self.config.enabled or self.store is not None:
             return
-        self.store = await asyncio.to_thread(self._open_store)
+        try:
+            self.store = await asyncio.to_thread(self._open_store)
+        except Exception as exc:  # sqlite3.Error, OSError, psycopg.Error: the caller says it in one line
+            reason = safe_url(f"{type(exc).__name__}: {exc}")
+            raise AuditUnavailable(f"cannot open the audit log at {self.location}: {reason}") from exc
         self.writer.start()
 
     def _open_store(self) -> AuditStore:
@@ -140,6 +225,23 @@ class AuditLog:
         """Write everything queued so far (on a worker thread)."""
         if self.store is not None:
             await asyncio.to_thread(self.writer.drain)
+
+    def apply_retention(self, now_ms: int | None = None) -> int:
+        """Delete the rows past ``retention_days`` before ``now_ms`` (default: now) and beyond the newest
+        ``max_rows`` (blocking: the writer thread runs it; call it on a worker thread). Returns the rows deleted.
+
+        Raises:
+            sqlite3.Error | psycopg.Error: the store refused (nothing was deleted by the failing step).
+        """
+        store = self.store
+        cfg = self.config
+        if store is None or (cfg.retention_days == 0 and cfg.max_rows == 0):
+            return 0
+        now = time.time_ns() // 1_000_000 if now_ms is None else now_ms
+        older_than_ms = now - int(cfg.retention_days * _DAY_MS) if cfg.retention_days > 0 else None
+        deleted = store.apply_retention(older_than_ms, cfg.max_rows or None)
+        self.deleted += deleted
+        return deleted
 
     def query(self, q: AuditQuery) -> AuditPage:
         """One page of entries (blocking: call it on a worker thread)."""
@@ -166,8 +268,8 @@ class AuditLog:
         self.store = None
 
     def stats(self) -> dict[str, Any]:
-        """``{path, pending, written, batches, failures, write_us_total}`` (metrics and health); ``path`` is
-        :attr:`location` (no password)."""
+        """``{path, pending, written, batches, failures, write_us_total, sampled_out, deleted}`` (metrics and
+        health); ``path`` is :attr:`location` (no password)."""
         w = self.writer
         return {
             "path": self.location,
@@ -176,6 +278,8 @@ class AuditLog:
             "batches": w.batches,
             "failures": w.failures,
             "write_us_total": round(w.write_us_total, 1),
+            "sampled_out": self.sampled_out,
+            "deleted": self.deleted,
         }
 
 

@@ -3,10 +3,13 @@
 Chosen when ``AuditConfig.postgres_url`` is set (``postgresql://user:password@host:5432/db``, or any libpq
 connection string: https://www.postgresql.org/docs/current/libpq-connect.html#LIBPQ-CONNSTRING). On open the store
 creates, if missing, ``audit_log`` (``id BIGINT GENERATED ALWAYS AS IDENTITY``: ids never reused), its indexes and the
-``audit_log_append_only`` trigger, which makes any ``UPDATE``, ``DELETE`` or ``TRUNCATE`` fail with
-``audit log is append-only`` (SQLSTATE ``P0001``). The schema is created under an advisory lock, so servers starting
-together on one database do not race. A superuser or the table's owner can still drop the trigger: for a log that
-the server itself cannot rewrite, give its role only ``INSERT``/``SELECT`` on a table created by another role.
+``audit_log_append_only`` trigger, which makes any ``UPDATE`` or ``TRUNCATE`` fail with ``audit log is append-only``
+(SQLSTATE ``P0001``), and any ``DELETE`` too unless the row lies behind the retention horizon (the one-row table
+``audit_retention``, which its own trigger lets only move forward; the same rule as the SQLite store, :mod:`.store`).
+The schema is created under an advisory lock, so servers starting together on one database do not race. A superuser
+or the table's owner can still drop the triggers: for a log that the server itself cannot rewrite, give its role only
+``INSERT``/``SELECT`` on tables created by another role (retention then needs ``DELETE`` on ``audit_log`` and
+``UPDATE`` on ``audit_retention``; without them it fails, is logged, and the log keeps every row).
 
 The writer thread inserts each batch in one transaction (``executemany``, pipelined: one round trip per batch); a
 connection that broke (server restart, network) is reopened on the next batch, so the write-behind retry loses
@@ -24,7 +27,15 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import TupleRow
 
 from tradingmcp.server.audit.entries import COLUMNS, Row
-from tradingmcp.server.audit.store import AuditPage, AuditQuery, build_where, clamp_limit, safe_url, to_page
+from tradingmcp.server.audit.store import (
+    RETENTION_CHUNK_ROWS,
+    AuditPage,
+    AuditQuery,
+    build_where,
+    clamp_limit,
+    safe_url,
+    to_page,
+)
 
 CONNECT_TIMEOUT_S = 10
 """libpq ``connect_timeout`` (s) unless the URL sets one."""
@@ -44,9 +55,27 @@ CREATE INDEX IF NOT EXISTS audit_log_time ON audit_log (time_ms);
 CREATE INDEX IF NOT EXISTS audit_log_tool ON audit_log (tool, id);
 CREATE INDEX IF NOT EXISTS audit_log_principal ON audit_log (principal, id);
 CREATE INDEX IF NOT EXISTS audit_log_client_order_id ON audit_log (client_order_id);
+CREATE TABLE IF NOT EXISTS audit_retention (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    before_ms BIGINT NOT NULL,
+    before_id BIGINT NOT NULL
+);
+INSERT INTO audit_retention (id, before_ms, before_id) VALUES (1, 0, 0) ON CONFLICT (id) DO NOTHING;
 CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    IF TG_OP = 'DELETE' AND EXISTS (SELECT 1 FROM audit_retention r WHERE r.id = 1
+                                    AND (OLD.time_ms < r.before_ms OR OLD.id < r.before_id)) THEN
+        RETURN OLD;  -- behind the retention horizon
+    END IF;
     RAISE EXCEPTION 'audit log is append-only';
+END
+$$;
+CREATE OR REPLACE FUNCTION audit_retention_forward() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND NEW.id = OLD.id AND NEW.before_ms >= OLD.before_ms AND NEW.before_id >= OLD.before_id THEN
+        RETURN NEW;
+    END IF;
+    RAISE EXCEPTION 'the audit retention horizon only moves forward';
 END
 $$;
 DO $$
@@ -60,6 +89,16 @@ BEGIN
                    AND tgname = 'audit_log_no_truncate') THEN
         CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
             FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = 'audit_retention'::regclass
+                   AND tgname = 'audit_retention_forward') THEN
+        CREATE TRIGGER audit_retention_forward BEFORE UPDATE OR DELETE ON audit_retention
+            FOR EACH ROW EXECUTE FUNCTION audit_retention_forward();
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = 'audit_retention'::regclass
+                   AND tgname = 'audit_retention_no_truncate') THEN
+        CREATE TRIGGER audit_retention_no_truncate BEFORE TRUNCATE ON audit_retention
+            FOR EACH STATEMENT EXECUTE FUNCTION audit_retention_forward();
     END IF;
 END
 $$;
@@ -122,11 +161,54 @@ class PostgresStore:
         if not rows:
             return
         with self._write_lock:
-            if self._writer.closed or self._writer.broken:
-                self._writer.close()
-                self._writer = connect(self.url)
-            with self._writer.transaction(), self._writer.cursor() as cur:
+            conn = self._write_conn()
+            with conn.transaction(), conn.cursor() as cur:
                 cur.executemany(_INSERT, rows)
+
+    def apply_retention(self, older_than_ms: int | None, max_rows: int | None) -> int:
+        """Move the retention horizon forward, then delete the rows behind it in chunks of
+        :data:`~.store.RETENTION_CHUNK_ROWS` (one transaction each). Returns the rows deleted.
+
+        Raises:
+            psycopg.Error: the database cannot be written (the horizon or the rows stay as they were).
+        """
+        with self._write_lock:
+            conn = self._write_conn()
+            with conn.transaction():
+                before_id = 0
+                if max_rows is not None:
+                    row = conn.execute("SELECT max(id) FROM audit_log").fetchone()
+                    newest = row[0] if row is not None and row[0] is not None else 0
+                    before_id = max(0, newest - max_rows + 1)
+                bounds = conn.execute(
+                    "UPDATE audit_retention SET before_ms = GREATEST(before_ms, %s), "
+                    "before_id = GREATEST(before_id, %s) WHERE id = 1 RETURNING before_ms, before_id",
+                    [older_than_ms or 0, before_id],
+                ).fetchone()
+        assert bounds is not None
+        before_ms, before_id = bounds
+        deleted = 0
+        for sql, bound in (
+            (
+                "DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE id < %s ORDER BY id LIMIT %s)",
+                before_id,
+            ),
+            ("DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE time_ms < %s LIMIT %s)", before_ms),
+        ):
+            while True:
+                with self._write_lock:  # one chunk per transaction: the writer's inserts interleave
+                    n = self._write_conn().execute(sql, [bound, RETENTION_CHUNK_ROWS]).rowcount
+                deleted += n
+                if n < RETENTION_CHUNK_ROWS:
+                    break
+        return deleted
+
+    def _write_conn(self) -> Connection:
+        """The write connection, reopened first when it broke (call with the write lock held)."""
+        if self._writer.closed or self._writer.broken:
+            self._writer.close()
+            self._writer = connect(self.url)
+        return self._writer
 
     def query(self, q: AuditQuery) -> AuditPage:
         """One page, newest first (blocking; any thread). A read on a connection found broken is retried once on a

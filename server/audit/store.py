@@ -3,8 +3,16 @@ PostgreSQL one is :mod:`.pgstore`.
 
 SQLite (https://www.sqlite.org/wal.html): one file ``<data_dir>/audit.sqlite3`` in WAL mode with
 ``synchronous=NORMAL`` (a committed batch survives a crash of the process; the last batches may be lost on power
-loss). Append-only: the store has no update or delete path, ids come from ``AUTOINCREMENT`` (never reused), and
-triggers make any ``UPDATE``/``DELETE`` on ``audit_log`` fail with ``audit log is append-only``.
+loss). Append-only: the store has no update path, ids come from ``AUTOINCREMENT`` (never reused), and triggers make
+any ``UPDATE`` on ``audit_log`` fail with ``audit log is append-only``, and any ``DELETE`` too unless the row lies
+behind the retention horizon.
+
+Retention (:meth:`AuditStore.apply_retention`): the one-row table ``audit_retention`` holds the horizon (``before_ms``:
+rows with an older ``time_ms`` may go; ``before_id``: rows with a lower ``id`` may go). Its triggers let it only move
+forward (no lower value, no delete, no second row). Retention first moves the horizon, then deletes the rows behind
+it in chunks of :data:`RETENTION_CHUNK_ROWS` (one transaction each, so the writer never waits long); every row in
+front of the horizon stays as append-only as before. SQLite reuses the freed pages, so the file stops growing; it does
+not shrink (``VACUUM`` offline does that).
 
 Queries run on their own read-only connection (WAL readers never block the writer); newest first, paged by ``id``.
 """
@@ -23,8 +31,11 @@ from tradingmcp.server.audit.entries import COLUMNS, KIND_ORDER_EVENT, Row, entr
 
 DB_NAME = "audit.sqlite3"
 MAX_LIMIT = 200
+RETENTION_CHUNK_ROWS = 10_000
+"""Rows deleted per transaction when retention runs."""
 
 _SCHEMA = """
+BEGIN IMMEDIATE;
 CREATE TABLE IF NOT EXISTS audit_log (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     time_ms INTEGER NOT NULL,
@@ -37,10 +48,29 @@ CREATE INDEX IF NOT EXISTS audit_log_time ON audit_log (time_ms);
 CREATE INDEX IF NOT EXISTS audit_log_tool ON audit_log (tool, id);
 CREATE INDEX IF NOT EXISTS audit_log_principal ON audit_log (principal, id);
 CREATE INDEX IF NOT EXISTS audit_log_client_order_id ON audit_log (client_order_id);
+CREATE TABLE IF NOT EXISTS audit_retention (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    before_ms INTEGER NOT NULL,
+    before_id INTEGER NOT NULL
+);
+INSERT INTO audit_retention (id, before_ms, before_id)
+    SELECT 1, 0, 0 WHERE NOT EXISTS (SELECT 1 FROM audit_retention);
 CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log
     BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log
+DROP TRIGGER IF EXISTS audit_log_no_delete;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+    WHEN OLD.time_ms >= (SELECT before_ms FROM audit_retention WHERE id = 1)
+     AND OLD.id >= (SELECT before_id FROM audit_retention WHERE id = 1)
     BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_retention_forward BEFORE UPDATE ON audit_retention
+    WHEN NEW.id IS NOT OLD.id OR NEW.before_ms < OLD.before_ms OR NEW.before_id < OLD.before_id
+    BEGIN SELECT RAISE(ABORT, 'the audit retention horizon only moves forward'); END;
+CREATE TRIGGER IF NOT EXISTS audit_retention_no_delete BEFORE DELETE ON audit_retention
+    BEGIN SELECT RAISE(ABORT, 'the audit retention horizon only moves forward'); END;
+CREATE TRIGGER IF NOT EXISTS audit_retention_one_row BEFORE INSERT ON audit_retention
+    WHEN EXISTS (SELECT 1 FROM audit_retention)
+    BEGIN SELECT RAISE(ABORT, 'the audit retention horizon only moves forward'); END;
+COMMIT;
 """
 _INSERT = f"INSERT INTO audit_log ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 _SELECT = f"SELECT id, {', '.join(COLUMNS)} FROM audit_log"
@@ -98,6 +128,12 @@ class AuditStore(Protocol):
 
     def query(self, q: AuditQuery) -> AuditPage:
         """Read one page (any thread; blocking)."""
+        ...
+
+    def apply_retention(self, older_than_ms: int | None, max_rows: int | None) -> int:
+        """Move the retention horizon forward to ``older_than_ms`` (ms since the epoch) and to the newest
+        ``max_rows`` ids, then delete the rows behind it (blocking). None: no bound of that kind. Returns the rows
+        deleted."""
         ...
 
     def close(self) -> None: ...
@@ -165,6 +201,43 @@ class SqliteStore:
 
     def query(self, q: AuditQuery) -> AuditPage:
         return query_file(self.path, q)
+
+    def apply_retention(self, older_than_ms: int | None, max_rows: int | None) -> int:
+        db = self._db
+        with self._lock:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                before_id = 0
+                if max_rows is not None:
+                    newest = db.execute("SELECT max(id) FROM audit_log").fetchone()[0]
+                    before_id = max(0, (newest or 0) - max_rows + 1)
+                db.execute(
+                    "UPDATE audit_retention SET before_ms = max(before_ms, ?), before_id = max(before_id, ?) "
+                    "WHERE id = 1",
+                    [older_than_ms or 0, before_id],
+                )
+                before_ms, before_id = db.execute(
+                    "SELECT before_ms, before_id FROM audit_retention WHERE id = 1"
+                ).fetchone()
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+        deleted = 0
+        for sql, bound in (
+            (
+                "DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE id < ? ORDER BY id LIMIT ?)",
+                before_id,
+            ),
+            ("DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE time_ms < ? LIMIT ?)", before_ms),
+        ):
+            while True:
+                with self._lock:  # one chunk per transaction: the writer thread's inserts interleave
+                    n = db.execute(sql, [bound, RETENTION_CHUNK_ROWS]).rowcount
+                deleted += n
+                if n < RETENTION_CHUNK_ROWS:
+                    break
+        return deleted
 
     def close(self) -> None:
         with self._lock:

@@ -6,6 +6,10 @@ writer thread wakes every ``flush_interval_ms`` (or on :meth:`wake`), drains the
 batch is put back at the head of the queue and retried on the next round. :meth:`close` stops the thread and drains
 what is left, so a clean shutdown loses nothing.
 
+Housekeeping (the audit log's retention) runs on the same thread, between drains: once when the thread starts, then
+every ``housekeeping_interval_s`` and after every ``housekeeping_every`` items written. A failing run is logged and
+tried again at the next due time; it never stops the writing.
+
 The thread holds the GIL while it converts: ``convert`` must cost time bounded by its item's size (the audit rows
 cut what a caller sent before scanning it, :mod:`.entries`), and the thread offers the GIL to the event loop between
 items, so the loop waits for at most about one item's conversion.
@@ -34,6 +38,9 @@ class WriteBehind(Generic[T, R]):
         write: append a batch of rows durably (raises on failure: the batch is retried).
         flush_interval_ms: how often the thread looks at the queue (ms).
         batch_max: items per ``write`` call.
+        housekeeping: work for the writer thread between drains (None: none).
+        housekeeping_interval_s: seconds between housekeeping runs.
+        housekeeping_every: also run it after this many items written since the last run (0: by time only).
     """
 
     def __init__(
@@ -42,6 +49,9 @@ class WriteBehind(Generic[T, R]):
         write: Callable[[list[R]], None],
         flush_interval_ms: float = 50.0,
         batch_max: int = 1000,
+        housekeeping: Callable[[], object] | None = None,
+        housekeeping_interval_s: float = 60.0,
+        housekeeping_every: int = 0,
     ) -> None:
         self._convert = convert
         self._write = write
@@ -56,6 +66,13 @@ class WriteBehind(Generic[T, R]):
         self.batches = 0
         self.failures = 0
         self.write_us_total = 0.0
+        self._housekeeping = housekeeping
+        self._housekeeping_interval_s = housekeeping_interval_s
+        self._housekeeping_every = housekeeping_every
+        self._housekeeping_due = 0.0  # monotonic s: run at once when the thread starts
+        self._written_at_housekeeping = 0
+        self.housekeeping_runs = 0
+        self.housekeeping_failures = 0
         self.submit = self._queue.append
         """Queue one item (hot path: a bound ``deque.append``)."""
 
@@ -73,10 +90,28 @@ class WriteBehind(Generic[T, R]):
         self._wake.set()
 
     def _run(self) -> None:
+        self._housekeep_if_due()
         while not self._stopping:
             self._wake.wait(self._interval_s)
             self._wake.clear()
             self.drain()
+            self._housekeep_if_due()
+
+    def _housekeep_if_due(self) -> None:
+        work = self._housekeeping
+        if work is None or self._stopping:
+            return
+        by_count = self._housekeeping_every and self.written - self._written_at_housekeeping >= self._housekeeping_every
+        if not by_count and time.monotonic() < self._housekeeping_due:
+            return
+        self._written_at_housekeeping = self.written
+        try:
+            work()
+        except Exception:
+            self.housekeeping_failures += 1
+            log.exception("audit housekeeping failed; tried again in %.0f s", self._housekeeping_interval_s)
+        self.housekeeping_runs += 1
+        self._housekeeping_due = time.monotonic() + self._housekeeping_interval_s
 
     def drain(self) -> int:
         """Write everything queued now (blocking; any thread). Returns the number of items written.

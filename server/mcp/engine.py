@@ -16,6 +16,11 @@ This module is the session core: parse, era and handshake checks, dispatch, erro
 Hot path: parse (orjson) → dict dispatch → a sync tool runs inline → encode (orjson) → sink. No pydantic, no task, no
 future for sync tools.
 
+Limits per connection: at most ``max_in_flight`` async tool calls running (more get -32005, see
+:mod:`~tradingmcp.server.mcp.toolcall`), and, with a ``rate_limit``, a token bucket over every request
+(:mod:`~tradingmcp.transport.ratelimit`): a request that finds the bucket empty gets -32005 with
+``data: {"retry_after_ms": N}`` and a message naming N; notifications are not counted.
+
 Errors repeat an unknown method name or protocol version through :func:`~tradingmcp.transport.jsonrpc.quote` (at most
 ``MAX_QUOTED_CHARS`` characters of it; ``jsonrpc.short`` in ``data``), so no answer grows with the caller's input.
 """
@@ -50,6 +55,7 @@ from tradingmcp.transport.mcpnames import (
     META_VERSION,
     MODERN_VERSIONS,
 )
+from tradingmcp.transport.ratelimit import Clock, RateLimit, TokenBucket, retry_after_ms
 
 __all__ = [
     "CACHE_HINTS",
@@ -95,7 +101,11 @@ _request_parts = jsonrpc.request_parts
 
 
 class ServerSession:
-    """One client's protocol state. ``on_message`` for each incoming text frame; ``on_closed`` when the socket is gone."""
+    """One client's protocol state. ``on_message`` for each incoming text frame; ``on_closed`` when the socket is gone.
+
+    ``rate_limit``: the connection's request-rate limit (None or a disabled one: no limit); ``clock`` the bucket's
+    monotonic clock in seconds.
+    """
 
     def __init__(
         self,
@@ -106,6 +116,8 @@ class ServerSession:
         resources: ResourceHub | None = None,
         max_in_flight: int = 64,
         on_closed: Callable[[ServerSession], None] | None = None,
+        rate_limit: RateLimit | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.app = app
         self.sink = sink
@@ -121,6 +133,10 @@ class ServerSession:
         self.listeners: dict[jsonrpc.RequestId, set[str]] = {}
         self.closed = False
         self._closed_cb = on_closed
+        self.rate_limit = rate_limit if rate_limit is not None and rate_limit.enabled else None
+        self._bucket: TokenBucket | None = None
+        if self.rate_limit is not None:
+            self._bucket = TokenBucket(self.rate_limit, clock) if clock is not None else TokenBucket(self.rate_limit)
 
     # ---------------------------------------------------------------- incoming
     def on_message(self, data: bytes | bytearray | memoryview | str) -> None:
@@ -152,6 +168,12 @@ class ServerSession:
         # responses: this server sends no requests, so there is nothing to match; ignore them.
 
     def _on_request(self, rid: jsonrpc.RequestId, name: str, params: dict[str, Any] | None) -> None:
+        bucket = self._bucket
+        if bucket is not None:
+            wait_s = bucket.take()
+            if wait_s:
+                self._refuse_rate(rid, wait_s)
+                return
         handler = METHODS.get(name)
         if handler is None:
             self.sink.send(jsonrpc.encode_error(rid, ErrorCode.METHOD_NOT_FOUND, f"Method not found: {quote(name)}"))
@@ -184,6 +206,20 @@ class ServerSession:
                     result.setdefault("cacheScope", hint[0])
                     result.setdefault("ttlMs", hint[1])
             self.sink.send(jsonrpc.encode_result(rid, result))
+
+    def _refuse_rate(self, rid: jsonrpc.RequestId, wait_s: float) -> None:
+        """-32005: the connection's request bucket is empty; ``retry_after_ms`` says when one request will pass."""
+        ms = retry_after_ms(wait_s)
+        limit = self.rate_limit
+        assert limit is not None
+        self.sink.send(
+            jsonrpc.encode_error(
+                rid,
+                ErrorCode.TOO_MANY_REQUESTS,
+                f"Request rate limit exceeded on this connection ({limit.describe()}): retry after {ms} ms",
+                {"retry_after_ms": ms},
+            )
+        )
 
     def _era(self, method: str, meta: dict[str, Any] | None) -> bool:
         """True for a 2026-07-28 request (version in ``_meta``); enforces the handshake for the older era.

@@ -59,14 +59,7 @@ class ToolsetConfig:
             if unknown:
                 raise ValueError(f"{path}: unknown table(s) {sorted(unknown)}; expected safety, audit, portfolio")
         safety = SafetyConfig.from_env(env, SafetyConfig.from_mapping(doc.get("safety", {})))
-        audit_doc = dict(doc.get("audit", {}))
-        audit = AuditConfig(
-            data_dir=_path(env.get("TRADINGMCP_DATA_DIR") or audit_doc.pop("data_dir", None)),
-            enabled=bool(audit_doc.pop("enabled", True)),
-            postgres_url=env.get("TRADINGMCP_AUDIT_URL") or audit_doc.pop("postgres_url", None),
-        )
-        if audit_doc:
-            raise ValueError(f"[audit]: unknown key(s) {sorted(audit_doc)}; expected data_dir, enabled, postgres_url")
+        audit = _audit_config(dict(doc.get("audit", {})), env)
         portfolio_doc = dict(doc.get("portfolio", {}))
         export_dir = _path(env.get("TRADINGMCP_EXPORT_DIR") or portfolio_doc.pop("export_dir", None))
         try:
@@ -76,6 +69,42 @@ class ToolsetConfig:
         if export_dir is not None:
             portfolio = replace(portfolio, export_dir=export_dir)
         return cls(safety=safety, audit=audit, portfolio=portfolio)
+
+
+_AUDIT_KEYS = ("data_dir", "enabled", "postgres_url", "retention_days", "max_rows", "retention_interval_s", "sample")
+
+
+def _audit_config(doc: dict[str, Any], env: Mapping[str, str]) -> AuditConfig:
+    """``[audit]`` (keys :data:`_AUDIT_KEYS`) plus ``TRADINGMCP_DATA_DIR`` and ``TRADINGMCP_AUDIT_URL``.
+
+    Raises:
+        ValueError: an unknown key or a bad value.
+    """
+    unknown = sorted(set(doc) - set(_AUDIT_KEYS))
+    if unknown:
+        raise ValueError(f"[audit]: unknown key(s) {unknown}; expected {', '.join(_AUDIT_KEYS)}")
+    base = AuditConfig()
+    sample = doc.get("sample", base.sample)
+    if not isinstance(sample, Mapping):
+        raise ValueError("[audit] sample must be a table of tool = N (1 in N successful calls audited)")
+    numbers: dict[str, Any] = {}
+    for key, kind in (("retention_days", (int, float)), ("max_rows", (int,)), ("retention_interval_s", (int, float))):
+        value = doc.get(key, getattr(base, key))
+        if type(value) is bool or not isinstance(value, kind):
+            raise ValueError(f"[audit] {key} must be a number, got {value!r}")
+        numbers[key] = value
+    try:
+        return AuditConfig(
+            data_dir=_path(env.get("TRADINGMCP_DATA_DIR") or doc.get("data_dir")),
+            enabled=bool(doc.get("enabled", True)),
+            postgres_url=env.get("TRADINGMCP_AUDIT_URL") or doc.get("postgres_url"),
+            retention_days=float(numbers["retention_days"]),
+            max_rows=numbers["max_rows"],
+            retention_interval_s=float(numbers["retention_interval_s"]),
+            sample=dict(sample),
+        )
+    except ValueError as exc:
+        raise ValueError(f"[audit]: {exc}") from None
 
 
 def _path(value: object) -> Path | None:

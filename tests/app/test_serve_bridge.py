@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.wire_helpers import open_raw
 from tradingmcp.app.serve import ServeError, ServeOptions, resolve_security
 
 PY = sys.executable
@@ -148,3 +149,22 @@ def test_serve_runs_the_embedded_simulator_by_default() -> None:
     finally:
         server.terminate()
         assert server.wait(timeout=15) == 0
+
+
+async def test_serve_rate_limit_flags_reach_every_connection() -> None:
+    """``--rate-limit 1 --rate-burst 2``: the third request at once gets -32005 with the wait; the banner says it."""
+    banner = "per connection: 1 requests/s, burst 2"
+    server, url, token = _start_server("--no-exchange", "--rate-limit", "1", "--rate-burst", "2", wait_for=banner)
+    try:
+        client = await open_raw(url, "picows", initialize=False, headers={"Authorization": f"Bearer {token}"})
+        for rid in range(3):
+            client.send({"jsonrpc": "2.0", "id": rid, "method": "ping"})
+        answers = [await client.response(rid) for rid in range(3)]
+        assert [a.get("result") for a in answers[:2]] == [{}, {}]
+        error = answers[2]["error"]
+        assert error["code"] == -32005 and 1 <= error["data"]["retry_after_ms"] <= 1000
+        assert f"retry after {error['data']['retry_after_ms']} ms" in error["message"]
+        await client.close()
+    finally:
+        server.terminate()
+        assert server.wait(timeout=10) == 0

@@ -56,7 +56,9 @@ async def test_metrics_scraped_over_http_move_with_calls(tool_server: ToolServer
         assert value(after, "tradingmcp_tool_calls_total", tool="get_audit_log", outcome="tool_error") == 1
         assert value(after, "tradingmcp_tool_call_latency_us_count", tool="echo") == 3
         assert value(after, "tradingmcp_tool_call_latency_us_bucket", tool="echo", le="+Inf") == 3
-        assert value(after, "tradingmcp_audit_written_total") + value(after, "tradingmcp_audit_queue_depth") >= 5
+        # audited: the 1st of the 3 echo calls (echo is sampled 1 in 100 per principal), the unknown tool, the failed
+        # get_audit_log; the metrics count every call
+        assert value(after, "tradingmcp_audit_written_total") + value(after, "tradingmcp_audit_queue_depth") >= 3
         assert ("tradingmcp_outbound_sent_total", frozenset()) in after
         # exchange status is sampled in the background after the first scrape (cached 1 s)
         samples = after

@@ -20,7 +20,10 @@ from tradingmcp.client.session import connect
 async def test_serve_exposes_metrics_and_audits_to_the_data_dir(data_dir: Path, tmp_path: Path) -> None:
     env = {**os.environ, "TRADINGMCP_DATA_DIR": str(tmp_path / "var")}
     env.pop("BINANCE_API_KEY", None)
+    config = tmp_path / "every-call.toml"
+    config.write_text("[audit]\nsample = {}\n")  # every echo call audited (by default 1 in 100 per principal)
     cmd = [sys.executable, "-m", "tradingmcp", "serve", "--port", "0", "--log-json", "--data", str(data_dir)]
+    cmd += ["--config", str(config)]
     proc = await asyncio.create_subprocess_exec(
         *cmd, stderr=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL, env=env
     )

@@ -152,6 +152,13 @@ def test_token_store_never_reveals_tokens() -> None:
     assert secret not in repr(principal)
 
 
+def test_generated_tokens_never_look_like_an_option() -> None:
+    """A dev token is printed to be passed as ``--token TOKEN``: a leading ``-`` would make it an option (1 in 64)."""
+    tokens = {new_token() for _ in range(2000)}
+    assert len(tokens) == 2000 and not any(t.startswith("-") for t in tokens)
+    assert all(len(t) == 43 for t in tokens)  # 32 random bytes, URL-safe base64 without padding
+
+
 def test_presented_token_forms() -> None:
     assert presented_token("Bearer abc", ()) == "abc"
     assert presented_token("bearer  abc ", ()) == "abc"

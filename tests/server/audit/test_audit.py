@@ -101,9 +101,13 @@ async def audit_log(c: Any, **args: Any) -> dict[str, Any]:
     return out
 
 
-async def test_get_audit_log_filters_and_pages(tool_server: ToolServer) -> None:
+EVERY_CALL = ToolsetConfig(audit=AuditConfig(sample={}))
+"""Every ``echo`` call audited (by default 1 in ``ECHO_SAMPLE`` per principal is): tests that page through them."""
+
+
+async def test_get_audit_log_filters_and_pages(data_dir: Path, tmp_path: Path) -> None:
     started_ms = time.time_ns() // 1_000_000
-    async with tool_server.client() as c:
+    async with start_tool_server(data_dir, tmp_path, EVERY_CALL) as tool_server, tool_server.client() as c:
         for i in range(7):
             await c.call_tool("echo", {"i": i})
         page = await audit_log(c, tool="echo", limit=3)

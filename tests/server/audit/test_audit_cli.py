@@ -10,33 +10,37 @@ import pytest
 from tradingmcp.app.cli import main
 from tradingmcp.server.audit.cli import parse_time_ms
 
-from ..support import ToolServer
+from ..support import start_tool_server
+from .test_audit import EVERY_CALL
 
 
-async def test_cli_prints_rows_of_a_live_database(tool_server: ToolServer, capsys: pytest.CaptureFixture[str]) -> None:
-    async with tool_server.client() as c:
-        for i in range(3):
-            await c.call_tool("echo", {"i": i, "password": "pw-should-not-show"})
-        bad = await c.call_tool("get_ticker", {"symbol": "NOPEUSDT"})
-        assert bad["isError"]
-    audit = tool_server.stack.toolset.audit
-    await audit.flush()
-    db = str(audit.path)
+async def test_cli_prints_rows_of_a_live_database(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async with start_tool_server(data_dir, tmp_path, EVERY_CALL) as tool_server:
+        async with tool_server.client() as c:
+            for i in range(3):
+                await c.call_tool("echo", {"i": i, "password": "pw-should-not-show"})
+            bad = await c.call_tool("get_ticker", {"symbol": "NOPEUSDT"})
+            assert bad["isError"]
+        audit = tool_server.stack.toolset.audit
+        await audit.flush()
+        db = str(audit.path)
 
-    assert main(["audit", "--db", db, "--tool", "echo", "--since", "1h"]) == 0
-    table = capsys.readouterr().out
-    assert table.count("trader") == 3 and "echo" in table and '"i":2' in table
-    assert "pw-should-not-show" not in table and '"password":"***"' in table
+        assert main(["audit", "--db", db, "--tool", "echo", "--since", "1h"]) == 0
+        table = capsys.readouterr().out
+        assert table.count("trader") == 3 and "echo" in table and '"i":2' in table
+        assert "pw-should-not-show" not in table and '"password":"***"' in table
 
-    assert main(["audit", "--db", db, "--json", "--tool", "echo", "--limit", "2"]) == 0
-    page = orjson.loads(capsys.readouterr().out)
-    assert [e["arguments"]["i"] for e in page["entries"]] == [2, 1] and page["next_cursor"] is not None
-    assert main(["audit", "--db", db, "--json", "--tool", "echo", "--cursor", str(page["next_cursor"])]) == 0
-    assert [e["arguments"]["i"] for e in orjson.loads(capsys.readouterr().out)["entries"]] == [0]
+        assert main(["audit", "--db", db, "--json", "--tool", "echo", "--limit", "2"]) == 0
+        page = orjson.loads(capsys.readouterr().out)
+        assert [e["arguments"]["i"] for e in page["entries"]] == [2, 1] and page["next_cursor"] is not None
+        assert main(["audit", "--db", db, "--json", "--tool", "echo", "--cursor", str(page["next_cursor"])]) == 0
+        assert [e["arguments"]["i"] for e in orjson.loads(capsys.readouterr().out)["entries"]] == [0]
 
-    assert main(["audit", "--db", db, "--json", "--outcome", "tool_error"]) == 0
-    errors = orjson.loads(capsys.readouterr().out)["entries"]
-    assert [e["tool"] for e in errors] == ["get_ticker"]
+        assert main(["audit", "--db", db, "--json", "--outcome", "tool_error"]) == 0
+        errors = orjson.loads(capsys.readouterr().out)["entries"]
+        assert [e["tool"] for e in errors] == ["get_ticker"]
 
 
 def test_cli_errors_are_clear(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -192,7 +192,8 @@ async def test_tool_and_cli_filter_page_and_find_order_events(
 ) -> None:
     url = pg.new_database()
     started_ms = time.time_ns() // 1_000_000
-    async with start_tool_server(data_dir, tmp_path, ToolsetConfig(audit=AuditConfig(postgres_url=url))) as srv:
+    every_call = ToolsetConfig(audit=AuditConfig(postgres_url=url, sample={}))  # every echo call, to page through
+    async with start_tool_server(data_dir, tmp_path, every_call) as srv:
         srv.sim.step(2000)
         async with srv.client() as c:
             for i in range(7):
@@ -281,6 +282,40 @@ def test_store_batches_reconnects_and_schema_is_idempotent(pg: PgCluster) -> Non
     assert [e["time_ms"] for e in query_url(url, AuditQuery(tool="after")).entries] == [5001, 5000]
     store.close()
     again.close()
+
+
+def test_retention_by_age_and_rows_deletes_only_behind_a_forward_only_horizon(pg: PgCluster) -> None:
+    url = pg.new_database()
+    store = PostgresStore(url)
+    day, now = 86_400_000, 1_750_000_000_000
+    store.insert_many([blank_row(now - 40 * day, "old"), blank_row(now - 31 * day, "old")])
+    store.insert_many([blank_row(now - 29 * day + i, "new") for i in range(5)])
+    assert store.apply_retention(now - 30 * day, None) == 2
+    assert [e["tool"] for e in store.query(AuditQuery(limit=200)).entries] == ["new"] * 5
+    assert store.apply_retention(now - 30 * day, 3) == 2  # only the newest 3 rows stay
+    assert store.apply_retention(None, None) == 0
+    again = PostgresStore(url)  # schema creation on a database with a horizon is idempotent
+    again.close()
+    with psycopg.connect(url, autocommit=True) as conn:
+        assert [r[0] for r in conn.execute("SELECT id FROM audit_log ORDER BY id").fetchall()] == [5, 6, 7]
+        for statement in (
+            "DELETE FROM audit_log WHERE id = 5",
+            "UPDATE audit_log SET tool = 'x'",
+            "TRUNCATE audit_log",
+        ):
+            with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+                conn.execute(statement)
+        for statement in (
+            "UPDATE audit_retention SET before_ms = 0",
+            "UPDATE audit_retention SET before_id = 1",
+            "DELETE FROM audit_retention",
+            "TRUNCATE audit_retention",
+        ):
+            with pytest.raises(psycopg.errors.RaiseException, match="only moves forward"):
+                conn.execute(statement)
+        assert conn.execute("SELECT before_ms, before_id FROM audit_retention").fetchone() == (now - 30 * day, 5)
+        assert scalar(conn, "SELECT count(*) FROM audit_log") == 3
+    store.close()
 
 
 def test_safe_url_hides_passwords() -> None:
