@@ -307,6 +307,20 @@ def _inside_band(rules: SymbolRules, side: Side, price: Decimal, reference_price
     return _mul(reference_price, down) <= price <= _mul(reference_price, up)
 
 
+def _on_grid(value: Decimal, low: Decimal, high: Decimal, step: Decimal) -> bool:
+    """``value`` is positive, inside ``[low, high]`` (a bound of 0 is no bound), an exact multiple of ``step`` above
+    ``low`` and small enough to calculate with (PRICE_FILTER for a price, LOT_SIZE for a quantity); exact arithmetic
+    (raises ``ArithmeticError`` where it would need rounding)."""
+    return (
+        value > 0
+        and not (low > 0 and value < low)
+        and not (high > 0 and value > high)
+        and step > 0
+        and not _exact_rem(_exact_sub(value, low), step)
+        and value.adjusted() < CALCULABLE_INT_DIGITS
+    )
+
+
 def _limit_passes(rules: SymbolRules, request: OrderRequest, reference_price: Decimal | None) -> bool:
     """True when ``request`` is a LIMIT or LIMIT_MAKER order with a price and a base quantity that breaks no rule:
     the common case of :func:`validate_order` in one pass, with the same comparisons (STATUS, ORDER_TYPES,
@@ -324,27 +338,11 @@ def _limit_passes(rules: SymbolRules, request: OrderRequest, reference_price: De
     if rules.order_types and order_type not in rules.order_types:
         return False
     try:
-        low, high, tick = rules.min_price, rules.max_price, rules.tick_size
-        if (
-            price <= 0
-            or (low > 0 and price < low)
-            or (high > 0 and price > high)
-            or tick <= 0
-            or _exact_rem(_exact_sub(price, low), tick)
-            or price.adjusted() >= CALCULABLE_INT_DIGITS
-        ):
+        if not _on_grid(price, rules.min_price, rules.max_price, rules.tick_size):
             return False
         if reference_price is not None and not _inside_band(rules, request.side, price, reference_price):
             return False
-        low, high, step = rules.min_qty, rules.max_qty, rules.step_size
-        if (
-            qty <= 0
-            or (low > 0 and qty < low)
-            or (high > 0 and qty > high)
-            or step <= 0
-            or _exact_rem(_exact_sub(qty, low), step)
-            or qty.adjusted() >= CALCULABLE_INT_DIGITS
-        ):
+        if not _on_grid(qty, rules.min_qty, rules.max_qty, rules.step_size):
             return False
         notional = _exact_mul(qty, price)
     except ArithmeticError:

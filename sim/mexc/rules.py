@@ -98,63 +98,45 @@ def check_order(
     """
     try:
         with localcontext(_WIDE):
-            _check_order(
-                rules,
-                engine_type,
-                quantity=quantity,
-                quote_quantity=quote_quantity,
-                price=price,
-                reference_price=reference_price,
+            if not rules.online:
+                raise parameter_error(f"{rules.symbol} is not online")
+            if engine_type not in rules.order_types:
+                raise parameter_error(f"order type {engine_type} is not offered on {rules.symbol}")
+            market = engine_type == "MARKET"
+            if not market:
+                assert price is not None
+                if price <= 0:
+                    raise parameter_error(f"price {plain(price)} must be positive")
+                if price % rules.tick:
+                    raise parameter_error(f"price {plain(price)} is not a multiple of {plain(rules.tick)}")
+            if quantity is not None:
+                if quantity < rules.min_qty or quantity <= 0:
+                    raise parameter_error(f"quantity {plain(quantity)} is below the minimum {plain(rules.min_qty)}")
+                if quantity % rules.step:
+                    raise parameter_error(f"quantity {plain(quantity)} is not a multiple of {plain(rules.step)}")
+            low, high = (
+                (rules.market_min_amount, rules.market_max_amount) if market else (rules.min_amount, rules.max_amount)
             )
+            quote = rules.quote_asset
+            valued_at = reference_price if market else price
+            if quantity is None:
+                assert quote_quantity is not None
+                amount, hint = quote_quantity, ""
+            elif valued_at is not None and valued_at > 0:
+                amount = quantity * valued_at
+                smallest = (low / valued_at / rules.step).to_integral_value(ROUND_CEILING) * rules.step
+                hint = f"; smallest valid quantity at price {plain(valued_at)}: {plain(smallest)}"
+            else:
+                return
+            if amount < low:
+                raise MexcError(
+                    30002, f"Minimum transaction volume cannot be less than: {plain(low)} {quote} "
+                    f"(order amount {plain(amount)} {quote}{hint})",
+                )  # fmt: skip
+            if high > 0 and amount > high:
+                raise MexcError(
+                    30003, f"Maximum transaction volume cannot be more than: {plain(high)} {quote} "
+                    f"(order amount {plain(amount)} {quote})",
+                )  # fmt: skip
     except (InvalidOperation, DivisionByZero, Overflow):
         raise parameter_error("a price or quantity is out of range") from None
-
-
-def _check_order(
-    rules: MexcRules,
-    engine_type: str,
-    *,
-    quantity: Decimal | None,
-    quote_quantity: Decimal | None,
-    price: Decimal | None,
-    reference_price: Decimal | None,
-) -> None:
-    """The checks of :func:`check_order`, in the caller's decimal context."""
-    if not rules.online:
-        raise parameter_error(f"{rules.symbol} is not online")
-    if engine_type not in rules.order_types:
-        raise parameter_error(f"order type {engine_type} is not offered on {rules.symbol}")
-    market = engine_type == "MARKET"
-    if not market:
-        assert price is not None
-        if price <= 0:
-            raise parameter_error(f"price {plain(price)} must be positive")
-        if price % rules.tick:
-            raise parameter_error(f"price {plain(price)} is not a multiple of {plain(rules.tick)}")
-    if quantity is not None:
-        if quantity < rules.min_qty or quantity <= 0:
-            raise parameter_error(f"quantity {plain(quantity)} is below the minimum {plain(rules.min_qty)}")
-        if quantity % rules.step:
-            raise parameter_error(f"quantity {plain(quantity)} is not a multiple of {plain(rules.step)}")
-    low, high = (rules.market_min_amount, rules.market_max_amount) if market else (rules.min_amount, rules.max_amount)
-    quote = rules.quote_asset
-    valued_at = reference_price if market else price
-    if quantity is None:
-        assert quote_quantity is not None
-        amount, hint = quote_quantity, ""
-    elif valued_at is not None and valued_at > 0:
-        amount = quantity * valued_at
-        smallest = (low / valued_at / rules.step).to_integral_value(ROUND_CEILING) * rules.step
-        hint = f"; smallest valid quantity at price {plain(valued_at)}: {plain(smallest)}"
-    else:
-        return
-    if amount < low:
-        raise MexcError(
-            30002, f"Minimum transaction volume cannot be less than: {plain(low)} {quote} "
-            f"(order amount {plain(amount)} {quote}{hint})",
-        )  # fmt: skip
-    if high > 0 and amount > high:
-        raise MexcError(
-            30003, f"Maximum transaction volume cannot be more than: {plain(high)} {quote} "
-            f"(order amount {plain(amount)} {quote})",
-        )  # fmt: skip

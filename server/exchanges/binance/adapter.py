@@ -170,7 +170,6 @@ class BinanceAdapter(BinanceRest, AdapterLifecycle):
         """A fresh client order id with the configured prefix (≤ 36 characters)."""
         return params.new_client_order_id(self.config.client_order_prefix)
 
-
     async def place_order(self, request: OrderRequest, validate: bool = True) -> Order:
         """``order.place`` (WS API) / ``POST /api/v3/order`` (weight 1, one order), idempotent by ``newClientOrderId``.
 

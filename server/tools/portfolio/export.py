@@ -23,7 +23,8 @@ from tradingmcp.server.mcp.registry import McpApp, ResourceTemplate, Tool, ToolE
 from tradingmcp.server.portfolio.account import VenuePortfolio
 from tradingmcp.server.portfolio.export import COLUMNS, ExportPathError, resolve_export_path, to_csv, write_csv
 from tradingmcp.server.portfolio.ledger import FillEffect
-from tradingmcp.server.tools.portfolio.reports import SYMBOL_SCHEMA, TIME_SCHEMA, symbols_for
+from tradingmcp.server.tools.portfolio.reports import TIME_SCHEMA, symbols_for
+from tradingmcp.server.tools.trading.schemas import SYMBOL_SCHEMA
 from tradingmcp.server.venue_args import quoted
 from tradingmcp.server.venues import Venues
 from tradingmcp.transport.jsonrpc import ErrorCode, JsonRpcError

@@ -22,16 +22,9 @@ from tradingmcp.server.portfolio.ledger import ZERO
 from tradingmcp.server.portfolio.risk import exposures_from_balances, summarize
 from tradingmcp.server.portfolio.valuation import USDT, mark_prices
 from tradingmcp.server.tools.shapes import balance_json, plain
-from tradingmcp.server.venue_args import SYMBOL_PATTERN
+from tradingmcp.server.tools.trading.schemas import SYMBOL_SCHEMA
 from tradingmcp.server.venues import Venues
 
-SYMBOL_SCHEMA: dict[str, Any] = {
-    "type": "string",
-    "minLength": 3,
-    "maxLength": 20,
-    "pattern": SYMBOL_PATTERN,
-    "description": "e.g. BTCUSDT",
-}
 TIME_SCHEMA: dict[str, Any] = {"type": "integer", "minimum": 0, "description": "ms since the epoch"}
 PortfolioOf = Callable[[dict[str, Any]], VenuePortfolio]
 
