@@ -93,8 +93,12 @@ async def test_pricing_does_not_depend_on_another_client_subscribing(data_dir: P
         hub_after_close = srv.hub
         bridge = srv.stack.toolset.bridges[0]
         spec = StreamSpec(StreamKind.BOOK_TICKER, "BTCUSDT")
-        # allow-listed symbols are streamed from the start, before any order or client
-        assert srv.sim.hub.wants("btcusdt@bookTicker") and srv.sim.hub.wants("ethusdt@bookTicker")
+        # allow-listed symbols are streamed from the start, before any order or client (subscribed as the server
+        # starts: wait for the exchange side, which may lag on a loaded machine)
+        await until(
+            lambda: srv.sim.hub.wants("btcusdt@bookTicker") and srv.sim.hub.wants("ethusdt@bookTicker"),
+            "the venue's own bookTicker subscriptions of the allow-listed symbols",
+        )
         assert bridge.upstream_subscribes[spec] == 1
         srv.sim.step(2000)
         async with srv.client() as trader, srv.client() as watcher:
