@@ -1,4 +1,4 @@
-"""What a tool sees of its ``tools/call`` request: :class:`Call` (caller, progress, logging)."""
+"""The engine's :class:`~tradingmcp.server.mcp.context.CallContext`: :class:`Call` (caller, progress, logging)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from tradingmcp.transport.mcpnames import META_LOG_LEVEL, PROGRESS
 
 if TYPE_CHECKING:
     from tradingmcp.server.mcp.engine import ServerSession
+    from tradingmcp.server.mcp.streams import Subscriber
 
 
 class Call:
@@ -43,6 +44,11 @@ class Call:
         meta = self._meta
         level = meta.get(META_LOG_LEVEL) if meta else None
         return level if isinstance(level, str) else self.session.log_level
+
+    @property
+    def subscriber(self) -> Subscriber:
+        """Where this connection's pushes go: the session's sink."""
+        return self.session.sink
 
     def progress(self, progress: float, total: float | None = None, message: str | None = None) -> None:
         """Send ``notifications/progress`` if the caller asked for it (``_meta.progressToken``)."""

@@ -1,7 +1,8 @@
 """What a server offers: tools, resources, resource templates and live streams (the registry the engine dispatches on).
 
 A tool is a plain function ``fn(call, arguments) -> result`` (sync: runs inline on the hot path, no task) or an
-``async def`` (runs as a task: cancellable, may report progress). ``result`` is a :class:`ToolResult`, a ``dict``
+``async def`` (the session's shell runs it as a task: cancellable, may report progress); ``call`` is a
+:class:`~tradingmcp.server.mcp.context.CallContext`. ``result`` is a :class:`ToolResult`, a ``dict``
 (becomes ``structuredContent`` plus a JSON text block) or a ``str``. Raising :class:`ToolError` gives an ``isError``
 result the model can read; raising :class:`~tradingmcp.transport.jsonrpc.JsonRpcError` gives a JSON-RPC error.
 
@@ -21,9 +22,9 @@ import orjson
 from tradingmcp.server.mcp.schema import compile_schema
 
 if TYPE_CHECKING:
-    from tradingmcp.server.mcp.call import Call
+    from tradingmcp.server.mcp.context import CallContext
 
-ToolFn = Callable[["Call", dict[str, Any]], Any]
+ToolFn = Callable[["CallContext", dict[str, Any]], Any]
 ReadFn = Callable[[str], Any]
 WatchFn = Callable[[str, Callable[[], None]], Callable[[], None]]
 """``watch(uri, changed) -> stop``: called when ``uri`` gets its first subscriber (``resources/subscribe`` or
