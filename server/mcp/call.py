@@ -10,6 +10,7 @@ from tradingmcp.transport.mcpnames import META_LOG_LEVEL, PROGRESS
 
 if TYPE_CHECKING:
     from tradingmcp.server.mcp.engine import ServerSession
+    from tradingmcp.server.mcp.protocol import Sink
     from tradingmcp.server.mcp.streams import Subscriber
 
 
@@ -17,15 +18,23 @@ class Call:
     """What a tool sees of its request: who called, and how to report progress or log.
 
     Built for every tools/call, so it stores only what it was given; ``progress_token`` and ``log_level`` are read
-    from the request's ``_meta`` when asked for.
+    from the request's ``_meta`` when asked for. Progress and log lines go to ``sink``, the route of the request
+    (the session's sink when not given).
     """
 
-    __slots__ = ("_meta", "request_id", "session")
+    __slots__ = ("_meta", "request_id", "session", "sink")
 
-    def __init__(self, session: ServerSession, request_id: jsonrpc.RequestId, meta: dict[str, Any] | None) -> None:
+    def __init__(
+        self,
+        session: ServerSession,
+        request_id: jsonrpc.RequestId,
+        meta: dict[str, Any] | None,
+        sink: Sink | None = None,
+    ) -> None:
         self.session = session
         self.request_id = request_id
         self._meta = meta
+        self.sink = session.sink if sink is None else sink
 
     @property
     def principal(self) -> Principal:
@@ -60,8 +69,8 @@ class Call:
             params["total"] = total
         if message is not None:
             params["message"] = message
-        self.session.sink.send(jsonrpc.encode_notification(PROGRESS, params))
+        self.sink.send(jsonrpc.encode_notification(PROGRESS, params))
 
     def log(self, level: str, data: Any, logger: str | None = None) -> None:
         """Send ``notifications/message`` when ``level`` is at or above the client's chosen level."""
-        self.session.log(level, data, logger, self.log_level)
+        self.session.log(level, data, logger, self.log_level, self.sink)

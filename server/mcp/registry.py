@@ -133,7 +133,9 @@ def error_result(exc: ToolError) -> dict[str, Any]:
 
 @dataclass(slots=True)
 class Tool:
-    """One tool. ``scope`` is the token scope required to call it (``read`` or ``trade``)."""
+    """One tool. ``scope`` is the token scope required to call it (``read`` or ``trade``); ``timeout_s`` bounds an
+    async tool's run (s; past it the call is cancelled and answered with an ``isError`` ``deadline_exceeded`` result;
+    None: no bound)."""
 
     name: str
     description: str
@@ -146,6 +148,7 @@ class Tool:
     destructive: bool = False
     idempotent: bool = True
     open_world: bool = True
+    timeout_s: float | None = None
     is_async: bool = field(init=False)
     validate: Callable[[Any], None] = field(init=False, repr=False)
 

@@ -15,9 +15,7 @@ from tradingmcp.server.mcp.context import CallContext
 
 PACKAGE = Path(tradingmcp.__file__).parent
 TOOL_SIDE = ("server/tools", "server/trading", "server/portfolio", "server/live", "server/audit")
-ENGINE_MODULES = frozenset(
-    f"tradingmcp.server.mcp.{m}" for m in ("engine", "call", "toolcall", "methods", "runner")
-)
+ENGINE_MODULES = frozenset(f"tradingmcp.server.mcp.{m}" for m in ("engine", "call", "toolcall", "methods", "runner"))
 
 
 def _imports(path: Path) -> set[str]:
