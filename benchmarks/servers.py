@@ -130,13 +130,13 @@ async def jsonrpc_min_echo() -> tuple[dict[str, Any], dict[str, Handler]]:
 
 def echo_app() -> Any:
     """Our :class:`McpApp` with the sync ``echo`` tool: ``{"text": str}`` → ``{"text": str}``."""
-    from tradingmcp.server.mcp.engine import Call
+    from tradingmcp.server.mcp.context import CallContext
     from tradingmcp.server.mcp.registry import McpApp
 
     app = McpApp(name="tradingmcp-bench")
 
     @app.tool("echo", "Echo the text argument back (benchmark).", ECHO_SCHEMA)
-    def echo(call: Call, args: dict[str, Any]) -> dict[str, Any]:
+    def echo(call: CallContext, args: dict[str, Any]) -> dict[str, Any]:
         return {"text": args["text"]}
 
     return app

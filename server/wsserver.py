@@ -1,4 +1,6 @@
-"""The MCP-over-WebSocket server: the asyncio shell around :class:`~tradingmcp.server.mcp.engine.ServerSession`.
+"""The MCP-over-WebSocket server: the asyncio shell around :class:`~tradingmcp.server.mcp.engine.ServerSession`
+(each connection is the session's sink and frame handler; a :class:`~tradingmcp.server.mcp.runner.TaskRunner` runs
+its async tool calls).
 
 Connection setup (documented for custom clients, as the MCP spec asks of custom transports):
 
@@ -38,6 +40,7 @@ import orjson
 from tradingmcp.server.mcp.engine import ServerSession
 from tradingmcp.server.mcp.registry import McpApp
 from tradingmcp.server.mcp.resources import ResourceHub
+from tradingmcp.server.mcp.runner import TaskRunner, loop_call_later
 from tradingmcp.server.mcp.streams import StreamHub
 from tradingmcp.transport import ws
 from tradingmcp.transport.auth import (
@@ -95,22 +98,25 @@ def is_loopback(host: str) -> bool:
 
 
 class ClientConnection:
-    """One accepted client: the FrameHandler for the wire and the Sink for the engine.
+    """One accepted client: the FrameHandler for the wire and the Sink for the engine; ``runner`` is its session's
+    shell for async tool calls.
 
     ``on_text`` is the session's ``on_message`` itself (no extra frame between the wire and the engine).
     """
 
-    __slots__ = ("conn", "on_text", "out", "principal", "server", "session")
+    __slots__ = ("conn", "on_text", "out", "principal", "runner", "server", "session")
 
     def __init__(self, server: McpServer, principal: Principal) -> None:
         self.server = server
         self.principal = principal
         self.conn: ws.Connection | None = None
         self.out: OutboundQueue | None = None
+        self.runner = TaskRunner()
         self.session = ServerSession(
             server.app,
             self,
             principal,
+            shell=self.runner,
             resources=server.resources,
             max_in_flight=server.config.max_in_flight,
             rate_limit=server.rate_limit,
@@ -168,7 +174,7 @@ class ClientConnection:
             "queued_bytes": out.queued_bytes if out else 0,
             "sent": out.sent if out else 0,
             "conflated": out.conflated if out else 0,
-            "in_flight": len(self.session.tasks),
+            "in_flight": len(self.session.in_flight),
         }
 
 
@@ -186,7 +192,7 @@ class McpServer:
         self.app = app
         self.config = config or ServerConfig()
         self.streams = streams or StreamHub()
-        self.resources = ResourceHub(self.config.resource_min_interval_s)
+        self.resources = ResourceHub(self.config.resource_min_interval_s, loop_call_later)
         self.connections: set[ClientConnection] = set()
         self.http_routes = {"/health": self._health, **(http_routes or {})}
         self.started_at = time.time()
@@ -288,7 +294,7 @@ class McpServer:
         if self._server is not None:
             await self._server.close()
         deadline = time.monotonic() + self.config.drain_timeout_s
-        await _until(lambda: not any(c.session.tasks for c in self.connections), deadline)
+        await _until(lambda: not any(c.session.in_flight for c in self.connections), deadline)
         for client in list(self.connections):
             client.session.end_listeners()
         await _until(lambda: not any(c.out and len(c.out) for c in self.connections), deadline)

@@ -1,4 +1,4 @@
-"""What a tool sees of its ``tools/call`` request: :class:`Call` (caller, progress, logging)."""
+"""The engine's :class:`~tradingmcp.server.mcp.context.CallContext`: :class:`Call` (caller, progress, logging)."""
 
 from __future__ import annotations
 
@@ -10,21 +10,31 @@ from tradingmcp.transport.mcpnames import META_LOG_LEVEL, PROGRESS
 
 if TYPE_CHECKING:
     from tradingmcp.server.mcp.engine import ServerSession
+    from tradingmcp.server.mcp.protocol import Sink
+    from tradingmcp.server.mcp.streams import Subscriber
 
 
 class Call:
     """What a tool sees of its request: who called, and how to report progress or log.
 
     Built for every tools/call, so it stores only what it was given; ``progress_token`` and ``log_level`` are read
-    from the request's ``_meta`` when asked for.
+    from the request's ``_meta`` when asked for. Progress and log lines go to ``sink``, the route of the request
+    (the session's sink when not given).
     """
 
-    __slots__ = ("_meta", "request_id", "session")
+    __slots__ = ("_meta", "request_id", "session", "sink")
 
-    def __init__(self, session: ServerSession, request_id: jsonrpc.RequestId, meta: dict[str, Any] | None) -> None:
+    def __init__(
+        self,
+        session: ServerSession,
+        request_id: jsonrpc.RequestId,
+        meta: dict[str, Any] | None,
+        sink: Sink | None = None,
+    ) -> None:
         self.session = session
         self.request_id = request_id
         self._meta = meta
+        self.sink = session.sink if sink is None else sink
 
     @property
     def principal(self) -> Principal:
@@ -44,6 +54,11 @@ class Call:
         level = meta.get(META_LOG_LEVEL) if meta else None
         return level if isinstance(level, str) else self.session.log_level
 
+    @property
+    def subscriber(self) -> Subscriber:
+        """Where this connection's pushes go: the session's sink."""
+        return self.session.sink
+
     def progress(self, progress: float, total: float | None = None, message: str | None = None) -> None:
         """Send ``notifications/progress`` if the caller asked for it (``_meta.progressToken``)."""
         token = self.progress_token
@@ -54,8 +69,8 @@ class Call:
             params["total"] = total
         if message is not None:
             params["message"] = message
-        self.session.sink.send(jsonrpc.encode_notification(PROGRESS, params))
+        self.sink.send(jsonrpc.encode_notification(PROGRESS, params))
 
     def log(self, level: str, data: Any, logger: str | None = None) -> None:
         """Send ``notifications/message`` when ``level`` is at or above the client's chosen level."""
-        self.session.log(level, data, logger, self.log_level)
+        self.session.log(level, data, logger, self.log_level, self.sink)

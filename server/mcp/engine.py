@@ -12,6 +12,17 @@ Speaks both protocol eras the SDKs use (https://modelcontextprotocol.io/specific
 
 This module is the session core: parse, era and handshake checks, dispatch, errors, teardown. The handlers live in
 :mod:`~tradingmcp.server.mcp.toolcall` (tools) and :mod:`~tradingmcp.server.mcp.methods` (lifecycle, resources).
+It runs no event loop: messages come in through :meth:`ServerSession.on_message`; bytes go out through a
+:class:`~tradingmcp.server.mcp.protocol.Sink`; async work (an async tool) goes out as a decision to the session's
+:class:`~tradingmcp.server.mcp.protocol.Shell` (``start(run)``, ``cancel(run)``), which reports the run's end back
+into the core (:class:`~tradingmcp.server.mcp.toolcall.ToolRun`). ``notifications/cancelled`` and the connection
+closing become ``cancel`` decisions; the in-flight cap counts runs started and not finished.
+
+Routing: everything that answers one message (its response or error, the progress and log lines of its tool call,
+an async tool's later answer, a listen stream's updates) goes to the ``reply`` sink given with that message, the
+session's own sink when none is given (one WebSocket connection carries all). A shell that routes per request (HTTP:
+one JSON-RPC message per POST, answered in that POST's response) passes a sink per message; the session's own sink
+then carries only what belongs to no request (stream pushes, ``resources/subscribe`` updates).
 
 Hot path: parse (orjson) → dict dispatch → a sync tool runs inline → encode (orjson) → sink. No pydantic, no task, no
 future for sync tools.
@@ -27,7 +38,6 @@ Errors repeat an unknown method name or protocol version through :func:`~trading
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -36,9 +46,19 @@ import orjson
 
 from tradingmcp.server.mcp import methods, toolcall
 from tradingmcp.server.mcp.call import Call
-from tradingmcp.server.mcp.protocol import CACHE_HINTS, IS_MODERN, LOG_LEVELS, PENDING, SUPPORTED_VERSIONS, Sink
+from tradingmcp.server.mcp.protocol import (
+    CACHE_HINTS,
+    IS_MODERN,
+    LOG_LEVELS,
+    NO_SHELL,
+    PENDING,
+    SUPPORTED_VERSIONS,
+    Shell,
+    Sink,
+)
 from tradingmcp.server.mcp.registry import McpApp
 from tradingmcp.server.mcp.resources import ResourceHub
+from tradingmcp.server.mcp.toolcall import ToolRun
 from tradingmcp.transport import jsonrpc
 from tradingmcp.transport.auth import ANONYMOUS, Principal
 from tradingmcp.transport.closecodes import CloseCode
@@ -72,13 +92,16 @@ __all__ = [
     "Call",
     "Handler",
     "ServerSession",
+    "Shell",
     "Sink",
+    "ToolRun",
 ]
 
 log = logging.getLogger("tradingmcp.server.engine")
 
-Handler = Callable[["ServerSession", jsonrpc.RequestId, dict[str, Any], dict[str, Any] | None, bool], Any]
-"""``handler(session, request_id, params, meta, modern) -> result dict | PENDING``; raises ``JsonRpcError``."""
+Handler = Callable[["ServerSession", jsonrpc.RequestId, dict[str, Any], dict[str, Any] | None, bool, Sink], Any]
+"""``handler(session, request_id, params, meta, modern, out) -> result dict | PENDING`` (``out``: the request's route,
+for a handler that answers by itself); raises ``JsonRpcError``."""
 METHODS: dict[str, Handler] = {
     "tools/call": toolcall.tools_call,
     "tools/list": toolcall.tools_list,
@@ -101,10 +124,19 @@ _request_parts = jsonrpc.request_parts
 
 
 class ServerSession:
-    """One client's protocol state. ``on_message`` for each incoming text frame; ``on_closed`` when the socket is gone.
+    """One client's protocol state. ``on_message`` for each incoming message; ``on_closed`` when the client is gone.
 
-    ``rate_limit``: the connection's request-rate limit (None or a disabled one: no limit); ``clock`` the bucket's
-    monotonic clock in seconds.
+    Args:
+        app: what the server offers.
+        sink: the session's own route (a WebSocket connection's outbound queue).
+        principal: who the client is.
+        shell: runs the async tool calls (:class:`~tradingmcp.server.mcp.runner.TaskRunner` on asyncio); without one,
+            an async tool answers -32603.
+        resources: the server's resource subscriptions (shared by every session).
+        max_in_flight: most async tool calls running at once (the next one gets -32005).
+        on_closed: called once when the session closes.
+        rate_limit: the connection's request-rate limit (None or a disabled one: no limit).
+        clock: the rate limit bucket's monotonic clock in seconds (None: ``time.monotonic``).
     """
 
     def __init__(
@@ -113,6 +145,7 @@ class ServerSession:
         sink: Sink,
         principal: Principal = ANONYMOUS,
         *,
+        shell: Shell | None = None,
         resources: ResourceHub | None = None,
         max_in_flight: int = 64,
         on_closed: Callable[[ServerSession], None] | None = None,
@@ -121,6 +154,7 @@ class ServerSession:
     ) -> None:
         self.app = app
         self.sink = sink
+        self.shell: Shell = NO_SHELL if shell is None else shell
         self.principal = principal
         self.resources = resources or ResourceHub()
         self.max_in_flight = max_in_flight
@@ -129,8 +163,10 @@ class ServerSession:
         self.client_info: dict[str, Any] = {}
         self.client_capabilities: dict[str, Any] = {}
         self.log_level: str | None = None
-        self.tasks: dict[jsonrpc.RequestId, asyncio.Task[None]] = {}
-        self.listeners: dict[jsonrpc.RequestId, set[str]] = {}
+        self.in_flight: dict[jsonrpc.RequestId, ToolRun] = {}
+        """Async tool calls started and not yet answered, cancelled or dropped (request id → run)."""
+        self.listeners: dict[jsonrpc.RequestId, Sink] = {}
+        """Open ``subscriptions/listen`` streams (request id → the route of their updates and final answer)."""
         self.closed = False
         self._closed_cb = on_closed
         self.rate_limit = rate_limit if rate_limit is not None and rate_limit.enabled else None
@@ -138,16 +174,26 @@ class ServerSession:
         if self.rate_limit is not None:
             self._bucket = TokenBucket(self.rate_limit, clock) if clock is not None else TokenBucket(self.rate_limit)
 
+    @property
+    def tasks(self) -> dict[jsonrpc.RequestId, ToolRun]:
+        """The async tool calls in flight (:attr:`in_flight`)."""
+        return self.in_flight
+
     # ---------------------------------------------------------------- incoming
-    def on_message(self, data: bytes | bytearray | memoryview | str) -> None:
-        """Handle one incoming message. Never raises: every error becomes a JSON-RPC error or a close."""
+    def on_message(self, data: bytes | bytearray | memoryview | str, reply: Sink | None = None) -> None:
+        """Handle one incoming message; what answers it goes to ``reply`` (default: the session's sink).
+
+        Never raises: every error becomes a JSON-RPC error or a close (of ``reply``).
+        """
+        out = self.sink if reply is None else reply
         try:
             obj = _loads(data)
         except orjson.JSONDecodeError:
             obj = _INVALID
         parts = _request_parts(obj)  # hot path: a well-formed request skips building a Message
         if parts is not None:
-            self._on_request(*parts)
+            rid, method, params = parts
+            self._on_request(rid, method, params, out)
             return
         try:
             if obj is _INVALID:
@@ -155,28 +201,28 @@ class ServerSession:
             msg = jsonrpc.classify(obj)
         except JsonRpcError as exc:
             if exc.code == ErrorCode.PARSE_ERROR and not _valid_utf8(data):
-                self.sink.close(CloseCode.INVALID_FRAME_PAYLOAD_DATA, "text frame is not valid UTF-8")
+                out.close(CloseCode.INVALID_FRAME_PAYLOAD_DATA, "text frame is not valid UTF-8")
                 return
-            rid = exc.data.get("id") if isinstance(exc.data, dict) else None
-            self.sink.send(jsonrpc.encode_error(rid, exc.code, exc.message))
+            echoed = exc.data.get("id") if isinstance(exc.data, dict) else None
+            out.send(jsonrpc.encode_error(echoed, exc.code, exc.message))
             return
         if msg.kind is Kind.REQUEST:
             assert msg.id is not None
-            self._on_request(msg.id, msg.method, msg.params)
+            self._on_request(msg.id, msg.method, msg.params, out)
         elif msg.kind is Kind.NOTIFICATION:
             self._on_notification(msg.method, msg.params or {})
         # responses: this server sends no requests, so there is nothing to match; ignore them.
 
-    def _on_request(self, rid: jsonrpc.RequestId, name: str, params: dict[str, Any] | None) -> None:
+    def _on_request(self, rid: jsonrpc.RequestId, name: str, params: dict[str, Any] | None, out: Sink) -> None:
         bucket = self._bucket
         if bucket is not None:
             wait_s = bucket.take()
             if wait_s:
-                self._refuse_rate(rid, wait_s)
+                self._refuse_rate(rid, wait_s, out)
                 return
         handler = METHODS.get(name)
         if handler is None:
-            self.sink.send(jsonrpc.encode_error(rid, ErrorCode.METHOD_NOT_FOUND, f"Method not found: {quote(name)}"))
+            out.send(jsonrpc.encode_error(rid, ErrorCode.METHOD_NOT_FOUND, f"Method not found: {quote(name)}"))
             return
         if params is None:
             params = {}
@@ -184,19 +230,17 @@ class ServerSession:
         else:
             meta = params.get("_meta")
             if meta is not None and type(meta) is not dict:
-                self.sink.send(
-                    jsonrpc.encode_error(rid, ErrorCode.INVALID_PARAMS, "Invalid params: _meta must be an object")
-                )
+                out.send(jsonrpc.encode_error(rid, ErrorCode.INVALID_PARAMS, "Invalid params: _meta must be an object"))
                 return
         try:
             modern = False if meta is None and self.initialized else self._era(name, meta)
-            result = handler(self, rid, params, meta, modern)
+            result = handler(self, rid, params, meta, modern, out)
         except JsonRpcError as exc:
-            self.sink.send(jsonrpc.encode_error(rid, exc.code, exc.message, exc.data))
+            out.send(jsonrpc.encode_error(rid, exc.code, exc.message, exc.data))
             return
         except Exception:
             log.exception("internal error in %s", name)
-            self.sink.send(jsonrpc.encode_error(rid, ErrorCode.INTERNAL_ERROR, f"Internal error in {name}"))
+            out.send(jsonrpc.encode_error(rid, ErrorCode.INTERNAL_ERROR, f"Internal error in {name}"))
             return
         if result is not PENDING:
             if modern:
@@ -205,14 +249,14 @@ class ServerSession:
                 if hint is not None:  # 2026-07-28 (SEP-2549): cacheable results MUST carry cacheScope and ttlMs
                     result.setdefault("cacheScope", hint[0])
                     result.setdefault("ttlMs", hint[1])
-            self.sink.send(jsonrpc.encode_result(rid, result))
+            out.send(jsonrpc.encode_result(rid, result))
 
-    def _refuse_rate(self, rid: jsonrpc.RequestId, wait_s: float) -> None:
+    def _refuse_rate(self, rid: jsonrpc.RequestId, wait_s: float, out: Sink) -> None:
         """-32005: the connection's request bucket is empty; ``retry_after_ms`` says when one request will pass."""
         ms = retry_after_ms(wait_s)
         limit = self.rate_limit
         assert limit is not None
-        self.sink.send(
+        out.send(
             jsonrpc.encode_error(
                 rid,
                 ErrorCode.TOO_MANY_REQUESTS,
@@ -250,25 +294,39 @@ class ServerSession:
     def _on_notification(self, method: str, params: dict[str, Any]) -> None:
         if method == CANCELLED:
             rid = params.get("requestId")
-            task = self.tasks.pop(rid, None) if isinstance(rid, str | int) else None
-            if task is not None:
-                task.cancel()
-            if isinstance(rid, str | int) and self.listeners.pop(rid, None) is not None:
-                self.resources.listener_gone(self, rid)
+            if isinstance(rid, str | int):
+                self.cancel(rid)
         # ``notifications/initialized`` changes nothing: ``initialize`` itself opened the session, and the notification
         # alone (with no ``initialize`` before it) must not (2025-11-25 "Lifecycle": initialize is the first request).
         # Other notifications (progress, roots/list_changed) need nothing from this server either.
 
+    def cancel(self, rid: jsonrpc.RequestId) -> None:
+        """Stop request ``rid``: an async tool call in flight is never answered (its run goes to the shell's
+        ``cancel``); an open listen stream ends without an answer. Unknown or finished ids are ignored."""
+        run = self.in_flight.pop(rid, None)
+        if run is not None:
+            self.shell.cancel(run)
+        if self.listeners.pop(rid, None) is not None:
+            self.resources.listener_gone(self, rid)
+
     # ---------------------------------------------------------------- outgoing
-    def log(self, level: str, data: Any, logger: str | None = None, threshold: str | None = None) -> None:
-        """Send ``notifications/message`` if ``level`` >= the threshold (the session's level when not given)."""
+    def log(
+        self,
+        level: str,
+        data: Any,
+        logger: str | None = None,
+        threshold: str | None = None,
+        sink: Sink | None = None,
+    ) -> None:
+        """Send ``notifications/message`` through ``sink`` (default: the session's) if ``level`` >= the threshold (the
+        session's level when not given)."""
         limit = threshold if threshold is not None else self.log_level
         if limit is None or LOG_LEVELS.index(level) < LOG_LEVELS.index(limit):
             return
         params: dict[str, Any] = {"level": level, "data": data}
         if logger:
             params["logger"] = logger
-        self.sink.send(jsonrpc.encode_notification(MESSAGE, params))
+        (self.sink if sink is None else sink).send(jsonrpc.encode_notification(MESSAGE, params))
 
     def end_listeners(self) -> None:
         """Graceful shutdown: answer every open ``subscriptions/listen`` (the stream ended)."""
@@ -276,13 +334,14 @@ class ServerSession:
 
     # ---------------------------------------------------------------- teardown
     def on_closed(self) -> None:
-        """The connection is gone: cancel running handlers, release subscriptions."""
+        """The connection is gone: cancel the async tool calls in flight (shell ``cancel``), release subscriptions."""
         if self.closed:
             return
         self.closed = True
-        for task in self.tasks.values():
-            task.cancel()
-        self.tasks.clear()
+        runs = list(self.in_flight.values())
+        self.in_flight.clear()
+        for run in runs:
+            self.shell.cancel(run)
         self.listeners.clear()
         self.resources.release(self)
         if self._closed_cb is not None:

@@ -1,8 +1,9 @@
 """The engine's request handlers other than tools: lifecycle (``initialize``, ``server/discover``, ``ping``,
 ``logging/setLevel``) and resources (``resources/*``, 2026-07-28 ``subscriptions/listen``).
 
-Every handler has the shape ``(session, request_id, params, meta, modern) -> result dict | PENDING`` and raises
-:class:`~tradingmcp.transport.jsonrpc.JsonRpcError` for a wire error; the engine encodes the answer. Follows
+Every handler has the shape ``(session, request_id, params, meta, modern, out) -> result dict | PENDING`` and raises
+:class:`~tradingmcp.transport.jsonrpc.JsonRpcError` for a wire error; the engine encodes the answer and sends it
+through ``out``, the request's route. Follows
 https://modelcontextprotocol.io/specification (2025-11-25 "Lifecycle", "Resources", "Logging"; 2026-07-28 drafts for
 ``server/discover`` and ``subscriptions/listen``).
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tradingmcp.server.mcp.protocol import LOG_LEVELS, PENDING, list_page, uri_param
+from tradingmcp.server.mcp.protocol import LOG_LEVELS, PENDING, Sink, list_page, uri_param
 from tradingmcp.transport import jsonrpc
 from tradingmcp.transport.jsonrpc import ErrorCode, JsonRpcError
 from tradingmcp.transport.mcpnames import (
@@ -40,7 +41,7 @@ def capabilities() -> dict[str, Any]:
 
 # ---------------------------------------------------------------- lifecycle
 def initialize(
-    session: ServerSession, rid: jsonrpc.RequestId, params: dict[str, Any], meta: Any, modern: bool
+    session: ServerSession, rid: jsonrpc.RequestId, params: dict[str, Any], meta: Any, modern: bool, out: Sink
 ) -> dict[str, Any]:
     """``initialize``: agree on a version (the client's if we speak it, else our latest) and remember the client."""
     requested = params.get("protocolVersion")
@@ -52,21 +53,21 @@ def initialize(
     info = params.get("clientInfo")
     session.client_info = info if isinstance(info, dict) else {}
     session.initialized = True
-    out: dict[str, Any] = {
+    answer: dict[str, Any] = {
         "protocolVersion": session.protocol_version,
         "capabilities": capabilities(),
         "serverInfo": session.app.server_info(),
     }
     if session.app.instructions:
-        out["instructions"] = session.app.instructions
-    return out
+        answer["instructions"] = session.app.instructions
+    return answer
 
 
 def discover(
-    session: ServerSession, rid: jsonrpc.RequestId, params: dict[str, Any], meta: Any, modern: bool
+    session: ServerSession, rid: jsonrpc.RequestId, params: dict[str, Any], meta: Any, modern: bool, out: Sink
 ) -> dict[str, Any]:
     """``server/discover`` (2026-07-28): versions, capabilities and server info without a handshake."""
-    out: dict[str, Any] = {
+    answer: dict[str, Any] = {
         "supportedVersions": [*MODERN_VERSIONS, *reversed(HANDSHAKE_VERSIONS)],
         "capabilities": capabilities(),
         "cacheScope": "public",
@@ -74,17 +75,19 @@ def discover(
         "_meta": {META_SERVER_INFO: session.app.server_info()},
     }
     if session.app.instructions:
-        out["instructions"] = session.app.instructions
-    return out
+        answer["instructions"] = session.app.instructions
+    return answer
 
 
-def ping(session: ServerSession, rid: jsonrpc.RequestId, params: dict[str, Any], meta: Any, modern: bool) -> Any:
+def ping(
+    session: ServerSession, rid: jsonrpc.RequestId, params: dict[str, Any], meta: Any, modern: bool, out: Sink
+) -> Any:
     """``ping``: an empty result."""
     return {}
 
 
 def set_level(
-    session: ServerSession, rid: jsonrpc.RequestId, params: dict[str, Any], meta: Any, modern: bool
+    session: ServerSession, rid: jsonrpc.RequestId, params: dict[str, Any], meta: Any, modern: bool, out: Sink
 ) -> dict[str, Any]:
     """``logging/setLevel``: the lowest level of ``notifications/message`` this session wants."""
     level = params.get("level")
@@ -96,7 +99,7 @@ def set_level(
 
 # ---------------------------------------------------------------- resources
 def resources_list(
-    session: ServerSession, rid: jsonrpc.RequestId, params: dict[str, Any], meta: Any, modern: bool
+    session: ServerSession, rid: jsonrpc.RequestId, params: dict[str, Any], meta: Any, modern: bool, out: Sink
 ) -> dict[str, Any]:
     """``resources/list``: one page of ``app.page_size`` resources; ``nextCursor`` when more follow."""
     res = list(session.app.resources.values())
@@ -104,14 +107,14 @@ def resources_list(
 
 
 def templates_list(
-    session: ServerSession, rid: jsonrpc.RequestId, params: dict[str, Any], meta: Any, modern: bool
+    session: ServerSession, rid: jsonrpc.RequestId, params: dict[str, Any], meta: Any, modern: bool, out: Sink
 ) -> dict[str, Any]:
     """``resources/templates/list``: every resource template (one page)."""
     return {"resourceTemplates": [t.to_wire() for t in session.app.templates]}
 
 
 def resources_read(
-    session: ServerSession, rid: jsonrpc.RequestId, params: dict[str, Any], meta: Any, modern: bool
+    session: ServerSession, rid: jsonrpc.RequestId, params: dict[str, Any], meta: Any, modern: bool, out: Sink
 ) -> dict[str, Any]:
     """``resources/read``: the current contents of ``params.uri`` (-32002 when no resource serves it)."""
     uri = uri_param(params)
@@ -122,7 +125,7 @@ def resources_read(
 
 
 def resources_subscribe(
-    session: ServerSession, rid: jsonrpc.RequestId, params: dict[str, Any], meta: Any, modern: bool
+    session: ServerSession, rid: jsonrpc.RequestId, params: dict[str, Any], meta: Any, modern: bool, out: Sink
 ) -> dict[str, Any]:
     """``resources/subscribe``: ``notifications/resources/updated`` for ``params.uri`` from now on."""
     uri = uri_param(params)
@@ -133,24 +136,26 @@ def resources_subscribe(
 
 
 def resources_unsubscribe(
-    session: ServerSession, rid: jsonrpc.RequestId, params: dict[str, Any], meta: Any, modern: bool
+    session: ServerSession, rid: jsonrpc.RequestId, params: dict[str, Any], meta: Any, modern: bool, out: Sink
 ) -> dict[str, Any]:
     """``resources/unsubscribe`` (unknown uris are fine)."""
     session.resources.unsubscribe(session, uri_param(params), None)
     return {}
 
 
-def listen(session: ServerSession, rid: jsonrpc.RequestId, params: dict[str, Any], meta: Any, modern: bool) -> Any:
+def listen(
+    session: ServerSession, rid: jsonrpc.RequestId, params: dict[str, Any], meta: Any, modern: bool, out: Sink
+) -> Any:
     """``subscriptions/listen`` (2026-07-28): acknowledge the honoured uris, then stream their updates tagged with
-    this request's id; answered only when the server ends the stream (:func:`end_listeners`)."""
+    this request's id, all through ``out``; answered only when the server ends the stream (:func:`end_listeners`)."""
     wanted = params.get("notifications")
     if not isinstance(wanted, dict):
         raise JsonRpcError(ErrorCode.INVALID_PARAMS, "Invalid params: notifications (object) is required")
     uris = [u for u in wanted.get("resourceSubscriptions") or [] if isinstance(u, str)]
     honoured = [u for u in uris if session.app.find_reader(u) is not None]
-    session.listeners[rid] = set(honoured)
+    session.listeners[rid] = out
     ack = {"notifications": {"resourceSubscriptions": honoured}, "_meta": {META_SUBSCRIPTION: rid}}
-    session.sink.send(jsonrpc.encode_notification(SUBSCRIPTIONS_ACKNOWLEDGED, ack))
+    out.send(jsonrpc.encode_notification(SUBSCRIPTIONS_ACKNOWLEDGED, ack))
     for uri in honoured:
         session.resources.subscribe(session, uri, rid)
     return PENDING
@@ -159,10 +164,10 @@ def listen(session: ServerSession, rid: jsonrpc.RequestId, params: dict[str, Any
 def end_listeners(session: ServerSession) -> None:
     """Graceful shutdown: answer every open ``subscriptions/listen`` of ``session`` (the stream ended)."""
     for rid in list(session.listeners):
-        session.listeners.pop(rid)
+        out = session.listeners.pop(rid)
         session.resources.listener_gone(session, rid)
         result = {
             "resultType": "complete",
             "_meta": {META_SUBSCRIPTION: rid, META_SERVER_INFO: session.app.server_info()},
         }
-        session.sink.send(jsonrpc.encode_result(rid, result))
+        out.send(jsonrpc.encode_result(rid, result))

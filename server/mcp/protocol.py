@@ -1,5 +1,6 @@
 """MCP protocol constants the server engine shares: versions and ``_meta`` keys (defined in
-:mod:`tradingmcp.transport.mcpnames`, re-exported), log levels, cache hints, the Sink.
+:mod:`tradingmcp.transport.mcpnames`, re-exported), log levels, cache hints; and the two seams between the session
+core and its shell: the :class:`Sink` (bytes out) and the :class:`Shell` (async work: start, cancel).
 
 Versions and ``_meta`` keys follow https://modelcontextprotocol.io/specification (2024-11-05 .. 2025-11-25 with the
 ``initialize`` handshake; 2026-07-28 with the version and client capabilities in every request's ``_meta``).
@@ -8,13 +9,16 @@ Versions and ``_meta`` keys follow https://modelcontextprotocol.io/specification
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
-from typing import Any, Final, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar
 
 from tradingmcp.transport.jsonrpc import ErrorCode, JsonRpcError, quote
 from tradingmcp.transport.mcpnames import (
     HANDSHAKE_VERSIONS,
     MODERN_VERSIONS,
 )
+
+if TYPE_CHECKING:
+    from tradingmcp.server.mcp.toolcall import ToolRun
 
 SUPPORTED_VERSIONS: Final = (*HANDSHAKE_VERSIONS, *MODERN_VERSIONS)
 IS_MODERN: Final[dict[Any, bool]] = {**dict.fromkeys(HANDSHAKE_VERSIONS, False), **dict.fromkeys(MODERN_VERSIONS, True)}
@@ -45,7 +49,8 @@ PENDING: Final = _Pending()
 
 
 class Sink(Protocol):
-    """Where a session writes: one connection's outbound queue."""
+    """Where a session writes: one connection's outbound queue (the session's own sink), or the route of one request
+    (the ``reply`` of :meth:`~tradingmcp.server.mcp.engine.ServerSession.on_message`: e.g. one HTTP POST's response)."""
 
     def send(self, data: bytes) -> None:
         """A response, error or control notification (UTF-8 JSON bytes): in order, never dropped."""
@@ -55,6 +60,42 @@ class Sink(Protocol):
 
     def close(self, code: int, reason: str) -> None:
         """Close the connection with a WebSocket close code."""
+
+
+class Shell(Protocol):
+    """What a session asks of its event-loop shell beyond bytes: run an async tool call, cancel one.
+
+    One shell serves one session (every route of it); :class:`~tradingmcp.server.mcp.runner.TaskRunner` is the asyncio
+    one.
+    """
+
+    def start(self, run: ToolRun) -> None:
+        """Await ``run.work()`` as a task within ``run.deadline_s`` (None: no deadline) and report its end once:
+        ``run.returned(value)``, ``run.raised(exc)``, ``run.cancelled()`` or ``run.expired()``.
+
+        Raises:
+            RuntimeError: the shell cannot run it (e.g. no event loop); the core answers -32603.
+        """
+
+    def cancel(self, run: ToolRun) -> None:
+        """Cancel ``run``'s task (it then reports ``run.cancelled()``); nothing when it already ended. The core has
+        already stopped counting it in flight and will not answer it."""
+
+
+class _NoShell:
+    """The shell of a session given none: async tools cannot run (sync tools and every other method still can)."""
+
+    __slots__ = ()
+
+    def start(self, run: ToolRun) -> None:
+        raise RuntimeError("this session has no shell to run async tools")
+
+    def cancel(self, run: ToolRun) -> None:
+        return None
+
+
+NO_SHELL: Final[Shell] = _NoShell()
+"""The default :class:`Shell`: refuses async work."""
 
 
 def cursor_start(cursor: Any, total: int) -> int:

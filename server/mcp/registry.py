@@ -1,7 +1,8 @@
 """What a server offers: tools, resources, resource templates and live streams (the registry the engine dispatches on).
 
 A tool is a plain function ``fn(call, arguments) -> result`` (sync: runs inline on the hot path, no task) or an
-``async def`` (runs as a task: cancellable, may report progress). ``result`` is a :class:`ToolResult`, a ``dict``
+``async def`` (the session's shell runs it as a task: cancellable, may report progress); ``call`` is a
+:class:`~tradingmcp.server.mcp.context.CallContext`. ``result`` is a :class:`ToolResult`, a ``dict``
 (becomes ``structuredContent`` plus a JSON text block) or a ``str``. Raising :class:`ToolError` gives an ``isError``
 result the model can read; raising :class:`~tradingmcp.transport.jsonrpc.JsonRpcError` gives a JSON-RPC error.
 
@@ -21,9 +22,9 @@ import orjson
 from tradingmcp.server.mcp.schema import compile_schema
 
 if TYPE_CHECKING:
-    from tradingmcp.server.mcp.call import Call
+    from tradingmcp.server.mcp.context import CallContext
 
-ToolFn = Callable[["Call", dict[str, Any]], Any]
+ToolFn = Callable[["CallContext", dict[str, Any]], Any]
 ReadFn = Callable[[str], Any]
 WatchFn = Callable[[str, Callable[[], None]], Callable[[], None]]
 """``watch(uri, changed) -> stop``: called when ``uri`` gets its first subscriber (``resources/subscribe`` or
@@ -132,7 +133,9 @@ def error_result(exc: ToolError) -> dict[str, Any]:
 
 @dataclass(slots=True)
 class Tool:
-    """One tool. ``scope`` is the token scope required to call it (``read`` or ``trade``)."""
+    """One tool. ``scope`` is the token scope required to call it (``read`` or ``trade``); ``timeout_s`` bounds an
+    async tool's run (s; past it the call is cancelled and answered with an ``isError`` ``deadline_exceeded`` result;
+    None: no bound)."""
 
     name: str
     description: str
@@ -145,6 +148,7 @@ class Tool:
     destructive: bool = False
     idempotent: bool = True
     open_world: bool = True
+    timeout_s: float | None = None
     is_async: bool = field(init=False)
     validate: Callable[[Any], None] = field(init=False, repr=False)
 

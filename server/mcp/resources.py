@@ -5,7 +5,8 @@
 ``params._meta["io.modelcontextprotocol/subscriptionId"]`` = the listen request's id.
 
 Per (client, uri), at most one update per ``min_interval_s``: the first goes out at once, later ones within the window
-collapse into one trailing update at the window's end (an update says "re-read"; one is enough).
+collapse into one trailing update at the window's end (an update says "re-read"; one is enough). The window's timer is
+the shell's (``call_later``); the hub itself runs no event loop.
 
 A resource that changes by itself declares a ``watch`` (:data:`~tradingmcp.server.mcp.registry.WatchFn`): the hub
 starts it when a uri gets its first subscriber (across all clients) and stops it when the last one leaves.
@@ -13,9 +14,9 @@ starts it when a uri gets its first subscriber (across all clients) and stops it
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -28,13 +29,22 @@ if TYPE_CHECKING:
 
 UPDATED = RESOURCES_UPDATED
 _Key = tuple["ServerSession", "jsonrpc.RequestId | None"]
+CallLater = Callable[[float, Callable[[], None]], object]
+"""``call_later(delay_s, fn)``: call ``fn()`` once after ``delay_s`` seconds (the shell's timer)."""
 
 
 class ResourceHub:
-    """All resource subscriptions of a server. ``notify_updated(uri)`` after the resource changed."""
+    """All resource subscriptions of a server. ``notify_updated(uri)`` after the resource changed.
 
-    def __init__(self, min_interval_s: float = 0.25) -> None:
+    Args:
+        min_interval_s: the per-(client, uri) window (s).
+        call_later: the timer for trailing updates (:func:`~tradingmcp.server.mcp.runner.loop_call_later` on asyncio);
+            None: no timer, so no window either (every update goes out at once).
+    """
+
+    def __init__(self, min_interval_s: float = 0.25, call_later: CallLater | None = None) -> None:
         self.min_interval_s = min_interval_s
+        self._call_later = call_later
         self._subs: dict[str, set[_Key]] = {}
         self._last: dict[tuple[_Key, str], float] = {}
         self._pending: set[tuple[_Key, str]] = set()
@@ -91,9 +101,9 @@ class ResourceHub:
                 self.coalesced += 1
                 continue
             wait = self._last.get(slot, -1e9) + self.min_interval_s - now
-            if wait > 0:
+            if wait > 0 and self._call_later is not None:
                 self._pending.add(slot)
-                asyncio.get_running_loop().call_later(wait, self._trailing, slot)
+                self._call_later(wait, partial(self._trailing, slot))
                 continue
             if key[1] is None:
                 plain = plain or jsonrpc.encode_notification(UPDATED, {"uri": uri})
@@ -109,9 +119,10 @@ class ResourceHub:
             self._send(slot, data, time.monotonic())
 
     def _send(self, slot: tuple[_Key, str], data: bytes, now: float) -> None:
-        session = slot[0][0]
-        if not session.closed:
-            session.sink.send(data)
+        session, listen_id = slot[0]
+        if not session.closed:  # a listen stream's updates go to that request's route
+            sink = session.sink if listen_id is None else session.listeners.get(listen_id, session.sink)
+            sink.send(data)
             self._last[slot] = now
             self.sent += 1
 

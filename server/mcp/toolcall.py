@@ -2,29 +2,33 @@
 call once its answer is written.
 
 Follows MCP 2025-11-25 "Tools" (https://modelcontextprotocol.io/specification/2025-11-25/server/tools): a tool failure
-is a result with ``isError: true`` (:class:`~tradingmcp.server.mcp.registry.ToolError`, a missing scope), while an
-unknown tool or invalid arguments are JSON-RPC errors (-32602). An unknown tool's name is repeated in the message
-through :func:`~tradingmcp.transport.jsonrpc.quote` (at most ``MAX_QUOTED_CHARS`` characters of it), and observers get
-a non-string name as its bounded ``quote``.
+is a result with ``isError: true`` (:class:`~tradingmcp.server.mcp.registry.ToolError`, a missing scope, a deadline),
+while an unknown tool or invalid arguments are JSON-RPC errors (-32602). An unknown tool's name is repeated in the
+message through :func:`~tradingmcp.transport.jsonrpc.quote` (at most ``MAX_QUOTED_CHARS`` characters of it), and
+observers get a non-string name as its bounded ``quote``.
 
 Hot path (a sync tool returning a dict, no observers): the tool runs inline and the response is built from three
 ``orjson.dumps`` pieces (the value, its JSON text as a string, the id) joined as bytes: no result dict, no second
-serialization of the value. Async tools run as tasks (cancellable, capped by ``max_in_flight``; excess gets -32005).
+serialization of the value.
+
+An async tool is a decision for the session's shell (:class:`~tradingmcp.server.mcp.protocol.Shell`): the core counts
+it in flight (at most ``max_in_flight``; excess gets -32005), hands the shell a :class:`ToolRun`, and the shell awaits
+``run.work()`` as a task within ``run.deadline_s`` and reports the end through ``run.returned``/``raised``/
+``cancelled``/``expired``; the core encodes the answer. No event loop here.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from tradingmcp.server.mcp.call import Call
-from tradingmcp.server.mcp.protocol import PENDING, list_page
-from tradingmcp.server.mcp.registry import ToolCallRecord, ToolError, error_result, to_tool_result
+from tradingmcp.server.mcp.protocol import PENDING, Sink, list_page
+from tradingmcp.server.mcp.registry import Tool, ToolCallRecord, ToolError, error_result, to_tool_result
 from tradingmcp.transport import jsonrpc
 from tradingmcp.transport.jsonrpc import ErrorCode, JsonRpcError, quote
 
@@ -70,7 +74,7 @@ _Observed = tuple[_CallClock, dict[str, Any]]
 
 
 def tools_list(
-    session: ServerSession, rid: jsonrpc.RequestId, params: dict[str, Any], meta: Any, modern: bool
+    session: ServerSession, rid: jsonrpc.RequestId, params: dict[str, Any], meta: Any, modern: bool, out: Sink
 ) -> dict[str, Any]:
     """``tools/list``: one page of ``app.page_size`` tools; ``nextCursor`` when more follow."""
     tools = list(session.app.tools.values())
@@ -78,9 +82,15 @@ def tools_list(
 
 
 def tools_call(
-    session: ServerSession, rid: jsonrpc.RequestId, params: dict[str, Any], meta: dict[str, Any] | None, modern: bool
+    session: ServerSession,
+    rid: jsonrpc.RequestId,
+    params: dict[str, Any],
+    meta: dict[str, Any] | None,
+    modern: bool,
+    out: Sink,
 ) -> Any:
-    """``tools/call``: answers by itself (a sync tool) or from a task (an async tool); returns ``PENDING``.
+    """``tools/call``: a sync tool answers at once through ``out``; an async tool is handed to the session's shell
+    (its answer goes through ``out`` when it ends). Returns ``PENDING``.
 
     Raises:
         JsonRpcError: -32602 unknown tool or invalid arguments, -32005 too many calls in flight, -32600 a request id
@@ -103,30 +113,35 @@ def tools_call(
                 "forbidden",
                 {"required_scope": tool.scope},
             )
-            _answer(session, rid, error_result(forbidden), modern, observed)
+            _answer(session, out, rid, error_result(forbidden), modern, observed)
             return PENDING
-        call = Call(session, rid, meta)
+        call = Call(session, rid, meta, out)
         if not tool.is_async:
             try:
                 value = tool.fn(call, args)
             except ToolError as exc:
-                _answer(session, rid, error_result(exc), modern, observed)
+                _answer(session, out, rid, error_result(exc), modern, observed)
                 return PENDING
             if observed is None and type(value) is dict:
-                session.sink.send(encode_structured_result(rid, value, modern))
+                out.send(encode_structured_result(rid, value, modern))
             else:
-                _answer(session, rid, to_tool_result(value), modern, observed)
+                _answer(session, out, rid, to_tool_result(value), modern, observed)
             return PENDING
-        tasks = session.tasks
-        if len(tasks) >= session.max_in_flight:
+        in_flight = session.in_flight
+        if len(in_flight) >= session.max_in_flight:
             raise JsonRpcError(
                 ErrorCode.TOO_MANY_REQUESTS,
                 f"Too many requests in flight on this connection (limit {session.max_in_flight}); wait for answers",
             )
-        if rid in tasks:
+        if rid in in_flight:
             raise JsonRpcError(ErrorCode.INVALID_REQUEST, f"Request id {rid!r} is already in flight")
-        coro = _run_async(session, rid, tool.fn, call, args, modern, observed)
-        tasks[rid] = asyncio.get_running_loop().create_task(coro)
+        run = ToolRun(session, out, rid, tool, call, args, modern, observed)
+        in_flight[rid] = run
+        try:
+            session.shell.start(run)
+        except BaseException:
+            del in_flight[rid]
+            raise
         return PENDING
     except JsonRpcError as exc:
         if observed is not None:
@@ -136,6 +151,7 @@ def tools_call(
 
 def _answer(
     session: ServerSession,
+    out: Sink,
     rid: jsonrpc.RequestId,
     result: dict[str, Any],
     modern: bool,
@@ -143,53 +159,118 @@ def _answer(
 ) -> None:
     data = jsonrpc.encode_result(rid, {**result, "resultType": "complete"} if modern else result)
     answered_ns = time.perf_counter_ns()
-    session.sink.send(data)
+    out.send(data)
     if observed is not None:  # after the answer is written: observers (audit, metrics) are off the caller's path
         _observe_result(session, observed, result, answered_ns)
 
 
-async def _run_async(
-    session: ServerSession,
-    rid: jsonrpc.RequestId,
-    fn: Callable[..., Any],
-    call: Call,
-    args: dict[str, Any],
-    modern: bool,
-    observed: _Observed | None,
-) -> None:
-    try:
-        value = await fn(call, args)
-        if observed is None and type(value) is dict:
-            _finish(session, rid, encode_structured_result(rid, value, modern))
+class ToolRun:
+    """An async ``tools/call`` the core handed to its shell: what to run, its deadline, and where its end goes.
+
+    The shell calls :meth:`work` once inside its task (it builds the tool's coroutine), awaits it within
+    ``deadline_s`` (None: no deadline), and reports the end exactly once: :meth:`returned` with the tool's value,
+    :meth:`raised` with its exception, :meth:`cancelled` when the task was cancelled, :meth:`expired` when the deadline
+    passed (the shell cancels the tool first). The answer goes to ``sink``, the route of the request that started it,
+    unless the call is no longer in flight (cancelled, or its connection closed): then it is never answered.
+    """
+
+    __slots__ = ("args", "call", "modern", "observed", "rid", "session", "sink", "tool")
+
+    def __init__(
+        self,
+        session: ServerSession,
+        sink: Sink,
+        rid: jsonrpc.RequestId,
+        tool: Tool,
+        call: Call,
+        args: dict[str, Any],
+        modern: bool,
+        observed: _Observed | None,
+    ) -> None:
+        self.session = session
+        self.sink = sink
+        self.rid = rid
+        self.tool = tool
+        self.call = call
+        self.args = args
+        self.modern = modern
+        self.observed = observed
+
+    def __repr__(self) -> str:
+        return f"ToolRun({self.tool.name!r}, id={self.rid!r}, in_flight={self.in_flight})"
+
+    @property
+    def deadline_s(self) -> float | None:
+        """How long the tool may run (s, the tool's ``timeout_s``); None: until it ends or is cancelled."""
+        return self.tool.timeout_s
+
+    @property
+    def in_flight(self) -> bool:
+        """True until the call is answered, cancelled or dropped with its connection."""
+        return self.session.in_flight.get(self.rid) is self
+
+    def work(self) -> Awaitable[Any]:
+        """The tool's coroutine (call once, where it is to be awaited)."""
+        result: Awaitable[Any] = self.tool.fn(self.call, self.args)
+        return result
+
+    def returned(self, value: Any) -> None:
+        """The tool returned ``value``: encode and send the answer (an unencodable value answers -32603)."""
+        try:
+            if self.observed is None and type(value) is dict:
+                self._finish(encode_structured_result(self.rid, value, self.modern))
+                return
+            self._answer(to_tool_result(value))
+        except Exception as exc:
+            self.raised(exc)
+
+    def raised(self, exc: BaseException) -> None:
+        """The tool raised ``exc``: a ToolError is an ``isError`` result, a JsonRpcError that error, anything else
+        -32603 (logged)."""
+        if isinstance(exc, ToolError):
+            self._answer(error_result(exc))
             return
-        result = to_tool_result(value)
-    except asyncio.CancelledError:
-        if observed is not None:
-            _observe(session, observed, "cancelled", None, None, "cancelled before completion")
-        return  # cancelled by notifications/cancelled or the connection closing: never answered
-    except ToolError as exc:
-        result = error_result(exc)
-    except JsonRpcError as exc:
-        if observed is not None:
-            _observe(session, observed, "rpc_error", None, exc.code, exc.message)
-        _finish(session, rid, jsonrpc.encode_error(rid, exc.code, exc.message, exc.data))
-        return
-    except Exception as exc:
-        log.exception("tool failed")
+        session, rid, observed = self.session, self.rid, self.observed
+        if isinstance(exc, JsonRpcError):
+            if observed is not None:
+                _observe(session, observed, "rpc_error", None, exc.code, exc.message)
+            self._finish(jsonrpc.encode_error(rid, exc.code, exc.message, exc.data))
+            return
+        log.error("tool failed", exc_info=exc)
         if observed is not None:
             _observe(session, observed, "internal", None, ErrorCode.INTERNAL_ERROR, type(exc).__name__)
-        _finish(session, rid, jsonrpc.encode_error(rid, ErrorCode.INTERNAL_ERROR, "Internal error in tools/call"))
-        return
-    data = jsonrpc.encode_result(rid, {**result, "resultType": "complete"} if modern else result)
-    answered_ns = time.perf_counter_ns()
-    _finish(session, rid, data)
-    if observed is not None:  # after the answer is written, as in _answer
-        _observe_result(session, observed, result, answered_ns)
+        self._finish(jsonrpc.encode_error(rid, ErrorCode.INTERNAL_ERROR, "Internal error in tools/call"))
 
+    def cancelled(self) -> None:
+        """The task was cancelled (``notifications/cancelled``, the connection closing): no answer."""
+        if self.in_flight:
+            del self.session.in_flight[self.rid]
+        if self.observed is not None:
+            _observe(self.session, self.observed, "cancelled", None, None, "cancelled before completion")
 
-def _finish(session: ServerSession, rid: jsonrpc.RequestId, data: bytes) -> None:
-    if session.tasks.pop(rid, None) is not None and not session.closed:
-        session.sink.send(data)
+    def expired(self) -> None:
+        """The deadline passed and the shell cancelled the tool: an ``isError`` result ``deadline_exceeded``."""
+        limit = self.deadline_s
+        late = ToolError(
+            f"{self.tool.name} did not finish within {limit} s and was cancelled",
+            "deadline_exceeded",
+            {"timeout_s": limit},
+        )
+        self._answer(error_result(late))
+
+    def _answer(self, result: dict[str, Any]) -> None:
+        data = jsonrpc.encode_result(self.rid, {**result, "resultType": "complete"} if self.modern else result)
+        answered_ns = time.perf_counter_ns()
+        self._finish(data)
+        if self.observed is not None:  # after the answer is written, as in _answer
+            _observe_result(self.session, self.observed, result, answered_ns)
+
+    def _finish(self, data: bytes) -> None:
+        session = self.session
+        if session.in_flight.get(self.rid) is self:
+            del session.in_flight[self.rid]
+            if not session.closed:
+                self.sink.send(data)
 
 
 def _observe_result(session: ServerSession, observed: _Observed, result: dict[str, Any], answered_ns: int) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from tradingmcp.server.mcp.engine import Call
+from tradingmcp.server.mcp.context import CallContext
 from tradingmcp.server.mcp.registry import McpApp, Tool
 from tradingmcp.server.mcp.streams import StreamHub
 from tradingmcp.server.tools.subscriptions import register_stream_tools
@@ -14,7 +14,7 @@ from tradingmcp.server.tools.subscriptions import register_stream_tools
 ECHO_SCHEMA: dict[str, Any] = {"type": "object", "description": "any JSON object; returned unchanged"}
 
 
-def echo(call: Call, args: dict[str, Any]) -> dict[str, Any]:
+def echo(call: CallContext, args: dict[str, Any]) -> dict[str, Any]:
     """Return the arguments unchanged (a sync tool: runs inline on the hot path)."""
     return args
 
@@ -23,7 +23,7 @@ def register_builtin_tools(app: McpApp, hub: StreamHub) -> None:
     """Register ``echo``, ``get_server_info`` and the stream tools on ``app``."""
     started = time.time()
 
-    def server_info(call: Call, args: dict[str, Any]) -> dict[str, Any]:
+    def server_info(call: CallContext, args: dict[str, Any]) -> dict[str, Any]:
         return {
             "server": app.server_info(),
             "client": call.principal.name,

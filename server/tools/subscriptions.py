@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tradingmcp.server.mcp.call import Call
+from tradingmcp.server.mcp.context import CallContext
 from tradingmcp.server.mcp.registry import McpApp, Tool
 from tradingmcp.server.mcp.streams import STREAM_KEY_PATTERN, STREAM_METHOD, StreamHub
 
@@ -31,18 +31,18 @@ _STREAM_SCHEMA: dict[str, Any] = {
 def register_stream_tools(app: McpApp, hub: StreamHub) -> None:
     """Add the three subscription tools to ``app`` (scope ``read``)."""
 
-    async def subscribe(call: Call, args: dict[str, Any]) -> dict[str, Any]:
+    async def subscribe(call: CallContext, args: dict[str, Any]) -> dict[str, Any]:
         key = args["stream"]
-        added = await hub.subscribe(call.session.sink, key)
+        added = await hub.subscribe(call.subscriber, key)
         return {"stream": key, "subscribed": True, "new": added, "method": STREAM_METHOD}
 
-    async def unsubscribe(call: Call, args: dict[str, Any]) -> dict[str, Any]:
+    async def unsubscribe(call: CallContext, args: dict[str, Any]) -> dict[str, Any]:
         key = args["stream"]
-        removed = await hub.unsubscribe(call.session.sink, key)
+        removed = await hub.unsubscribe(call.subscriber, key)
         return {"stream": key, "subscribed": False, "was_subscribed": removed}
 
-    def list_subscriptions(call: Call, args: dict[str, Any]) -> dict[str, Any]:
-        mine = [k for k in hub.active() if hub.is_subscribed(call.session.sink, k)]
+    def list_subscriptions(call: CallContext, args: dict[str, Any]) -> dict[str, Any]:
+        mine = [k for k in hub.active() if hub.is_subscribed(call.subscriber, k)]
         return {"subscriptions": mine, "kinds": {k: hub.sources[k].description for k in hub.kinds()}}
 
     app.add_tool(

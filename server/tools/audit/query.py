@@ -8,7 +8,7 @@ from typing import Any
 
 from tradingmcp.server.audit.entries import KIND_ORDER_EVENT, KIND_TOOL_CALL, entry_text
 from tradingmcp.server.audit.store import MAX_LIMIT, AuditPage, AuditQuery
-from tradingmcp.server.mcp.engine import Call
+from tradingmcp.server.mcp.context import CallContext
 from tradingmcp.server.mcp.registry import McpApp, Tool, ToolError, ToolResult
 from tradingmcp.server.venues import Venues
 
@@ -82,7 +82,7 @@ def register_audit_tool(
     event stays visible: they belong to the account, which any read token may query).
     """
 
-    async def get_audit_log(call: Call, args: dict[str, Any]) -> ToolResult:
+    async def get_audit_log(call: CallContext, args: dict[str, Any]) -> ToolResult:
         principal = call.principal
         q = parse_query(args, None if principal.can("audit") else principal.name)
         await flush()

@@ -22,7 +22,7 @@ from typing import Any
 from tradingmcp.server.decimals import PLAIN_PATTERN, decimal_arg
 from tradingmcp.server.exchanges.errors import ExchangeError
 from tradingmcp.server.exchanges.models import OrderEvent, UserEvent
-from tradingmcp.server.mcp.engine import Call
+from tradingmcp.server.mcp.context import CallContext
 from tradingmcp.server.mcp.registry import McpApp, Tool, ToolError, ToolResult
 from tradingmcp.server.mcp.streams import StreamHub
 from tradingmcp.server.tools.live.conditions import CONDITIONS, MARKET_CONDITIONS, Condition, Outcome
@@ -154,7 +154,7 @@ async def _start_order(venue: Venue, w: _Waiter, symbol: str, args: dict[str, An
 def register_wait_tool(app: McpApp, hub: StreamHub, venues: Venues) -> None:
     """Add ``wait_for_event`` (scope read, async, cancellable) to ``app``."""
 
-    async def wait_for_event(call: Call, args: dict[str, Any]) -> ToolResult:
+    async def wait_for_event(call: CallContext, args: dict[str, Any]) -> ToolResult:
         venue = venues.for_args(args)
         name, symbol = args["condition"], args["symbol"].upper()
         timeout_s = float(args.get("timeout_s", DEFAULT_TIMEOUT_S))

@@ -17,7 +17,7 @@ from typing import Any
 from tradingmcp.server.exchanges.errors import ExchangeError
 from tradingmcp.server.exchanges.models import OrderBookSnapshot
 from tradingmcp.server.exchanges.wire import plain
-from tradingmcp.server.mcp.engine import Call
+from tradingmcp.server.mcp.context import CallContext
 from tradingmcp.server.mcp.registry import McpApp, Tool, ToolResult
 from tradingmcp.server.tools.market.args import (
     DEFAULT_BOOK_LEVELS,
@@ -100,7 +100,7 @@ def register_quote_tools(app: McpApp, venues: Venues) -> None:
     """``get_ticker``, ``get_order_book``, ``get_symbol_rules`` (read scope), each with an optional ``exchange``."""
     cache = BookCache()
 
-    async def get_ticker(call: Call, args: dict[str, Any]) -> ToolResult:
+    async def get_ticker(call: CallContext, args: dict[str, Any]) -> ToolResult:
         venue = venues.for_args(args)
         symbols, many = symbols_arg(args)
 
@@ -112,7 +112,7 @@ def register_quote_tools(app: McpApp, venues: Venues) -> None:
         text = "\n".join(_ticker_text(t) for t in found)
         return per_symbol_result(venue.name, many, "tickers", found, errors, text)
 
-    async def get_order_book(call: Call, args: dict[str, Any]) -> ToolResult:
+    async def get_order_book(call: CallContext, args: dict[str, Any]) -> ToolResult:
         venue = venues.for_args(args)
         symbol, limit = check_symbol(args["symbol"]), int(args.get("limit", DEFAULT_BOOK_LEVELS))
         book = venue.adapter.local_book(symbol, limit)
@@ -134,7 +134,7 @@ def register_quote_tools(app: McpApp, venues: Venues) -> None:
         text = f"{symbol} book ({meta['source']}{', cached' if meta['cached'] else ''}): {best}, {limit} levels"
         return ToolResult(out, text)
 
-    async def get_symbol_rules(call: Call, args: dict[str, Any]) -> ToolResult:
+    async def get_symbol_rules(call: CallContext, args: dict[str, Any]) -> ToolResult:
         venue = venues.for_args(args)
         symbol = check_symbol(args["symbol"])
         try:

@@ -16,7 +16,7 @@ from typing import Any
 from tradingmcp.server.exchanges.errors import ExchangeError
 from tradingmcp.server.exchanges.models import Stats24h
 from tradingmcp.server.exchanges.wire import plain
-from tradingmcp.server.mcp.engine import Call
+from tradingmcp.server.mcp.context import CallContext
 from tradingmcp.server.mcp.registry import McpApp, Tool, ToolResult
 from tradingmcp.server.mcp.streams import StreamHub
 from tradingmcp.server.tools.market.args import (
@@ -70,7 +70,7 @@ async def _assets(venue: Venue, symbol: str) -> tuple[str, str]:
 def register_stats_tools(app: McpApp, hub: StreamHub, venues: Venues) -> None:
     """Register ``get_24h_stats``, ``get_recent_trades``, ``get_klines``, ``get_server_status`` (read scope)."""
 
-    async def get_24h_stats(call: Call, args: dict[str, Any]) -> ToolResult:
+    async def get_24h_stats(call: CallContext, args: dict[str, Any]) -> ToolResult:
         venue = venues.for_args(args)
         symbols, many = symbols_arg(args)
 
@@ -82,7 +82,7 @@ def register_stats_tools(app: McpApp, hub: StreamHub, venues: Venues) -> None:
         text = "\n".join(stats_text(s, b, q) for s, (b, q) in found)
         return per_symbol_result(venue.name, many, "stats", rows, errors, text)
 
-    async def get_recent_trades(call: Call, args: dict[str, Any]) -> ToolResult:
+    async def get_recent_trades(call: CallContext, args: dict[str, Any]) -> ToolResult:
         venue = venues.for_args(args)
         symbol = check_symbol(args["symbol"])
         limit = int(args.get("limit", DEFAULT_TRADES))
@@ -103,7 +103,7 @@ def register_stats_tools(app: McpApp, hub: StreamHub, venues: Venues) -> None:
         )
         return ToolResult(out, text)
 
-    async def get_klines(call: Call, args: dict[str, Any]) -> ToolResult:
+    async def get_klines(call: CallContext, args: dict[str, Any]) -> ToolResult:
         venue = venues.for_args(args)
         symbol, interval = check_symbol(args["symbol"]), args["interval"]
         limit = int(args.get("limit", DEFAULT_KLINES))
@@ -125,7 +125,7 @@ def register_stats_tools(app: McpApp, hub: StreamHub, venues: Venues) -> None:
         }
         return ToolResult(out, klines_text(symbol, interval, klines))
 
-    async def get_server_status(call: Call, args: dict[str, Any]) -> ToolResult:
+    async def get_server_status(call: CallContext, args: dict[str, Any]) -> ToolResult:
         venue = venues.for_args(args)
         st = await venue.adapter.server_status()
         out = status_json(st, venue.mode)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tradingmcp.server.mcp.engine import Call
+from tradingmcp.server.mcp.context import CallContext
 from tradingmcp.server.mcp.registry import McpApp, ResourceTemplate, Tool, ToolError, ToolResult
 from tradingmcp.server.portfolio.account import VenuePortfolio
 from tradingmcp.server.portfolio.export import COLUMNS, ExportPathError, resolve_export_path, to_csv, write_csv
@@ -83,7 +83,7 @@ def register_export(
     background: set[asyncio.Task[None]] = set()
     root = export_dir.resolve()
 
-    async def export_trades(call: Call, args: dict[str, Any]) -> ToolResult:
+    async def export_trades(call: CallContext, args: dict[str, Any]) -> ToolResult:
         p = portfolio_of(args)
         start, end = args.get("start_ms"), args.get("end_ms")
         target = None

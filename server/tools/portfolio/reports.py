@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from tradingmcp.server.exchanges.models import Side
-from tradingmcp.server.mcp.engine import Call
+from tradingmcp.server.mcp.context import CallContext
 from tradingmcp.server.mcp.registry import McpApp, Tool, ToolResult
 from tradingmcp.server.portfolio.account import ValuedPosition, VenuePortfolio, now_ms
 from tradingmcp.server.portfolio.export import q8
@@ -79,7 +79,7 @@ def usdt_totals(rows: list[tuple[ValuedPosition, dict[str, Decimal]]]) -> tuple[
 def register_tools(app: McpApp, venues: Venues, portfolio_of: PortfolioOf) -> None:
     """``get_balances``, ``get_positions``, ``get_pnl``, ``get_risk_metrics`` (read scope, read-only)."""
 
-    async def get_balances(call: Call, args: dict[str, Any]) -> ToolResult:
+    async def get_balances(call: CallContext, args: dict[str, Any]) -> ToolResult:
         p = portfolio_of(args)
         valued = await p.valued_balances()
         total = sum((v.value_usdt for v in valued if v.value_usdt is not None), ZERO)
@@ -100,7 +100,7 @@ def register_tools(app: McpApp, venues: Venues, portfolio_of: PortfolioOf) -> No
         ]
         return ToolResult(out, "\n".join(lines))
 
-    async def get_positions(call: Call, args: dict[str, Any]) -> ToolResult:
+    async def get_positions(call: CallContext, args: dict[str, Any]) -> ToolResult:
         p = portfolio_of(args)
         valued = await p.positions(await symbols_for(p, args))
         totals, unconverted = usdt_totals(
@@ -134,7 +134,7 @@ def register_tools(app: McpApp, venues: Venues, portfolio_of: PortfolioOf) -> No
         lines.append(f"  total: realized {t['realized_pnl']} unrealized {t['unrealized_pnl']} fees {t['fees']} USDT")
         return ToolResult(out, "\n".join(lines))
 
-    async def get_pnl(call: Call, args: dict[str, Any]) -> ToolResult:
+    async def get_pnl(call: CallContext, args: dict[str, Any]) -> ToolResult:
         p = portfolio_of(args)
         start, end = args.get("start_ms"), args.get("end_ms")
         valued = await p.positions(await symbols_for(p, args))
@@ -193,7 +193,7 @@ def register_tools(app: McpApp, venues: Venues, portfolio_of: PortfolioOf) -> No
         )
         return ToolResult(out, text)
 
-    async def get_risk_metrics(call: Call, args: dict[str, Any]) -> ToolResult:
+    async def get_risk_metrics(call: CallContext, args: dict[str, Any]) -> ToolResult:
         p = portfolio_of(args)
         valued = await p.valued_balances()
         totals = {v.balance.asset: v.balance.total for v in valued}

@@ -30,7 +30,7 @@ from tradingmcp.server.exchanges.models import (
 )
 from tradingmcp.server.exchanges.rules import OrderRuleError
 from tradingmcp.server.exchanges.rules import check_order as check_rules
-from tradingmcp.server.mcp.engine import Call
+from tradingmcp.server.mcp.context import CallContext
 from tradingmcp.server.mcp.registry import McpApp, Tool, ToolError, ToolResult
 from tradingmcp.server.tools.shapes import order_json
 from tradingmcp.server.tools.trading.schemas import (
@@ -66,7 +66,7 @@ class ComboTools:
         self.venues = venues
         self.desk = desk
 
-    async def place_oco(self, call: Call, args: dict[str, Any]) -> ToolResult:
+    async def place_oco(self, call: CallContext, args: dict[str, Any]) -> ToolResult:
         venue = self.venues.for_args(args)
         try:
             base = parse_order({**args, "type": "LIMIT_MAKER", "client_order_id": None})
@@ -148,7 +148,7 @@ class ComboTools:
         return ToolResult(out, f"duplicate: OCO list {list_id} ({list_cid}) already placed; {len(orders)} legs open")
 
     # --- replace_order -----------------------------------------------------------------------------------------
-    async def replace_order(self, call: Call, args: dict[str, Any]) -> ToolResult:
+    async def replace_order(self, call: CallContext, args: dict[str, Any]) -> ToolResult:
         venue = self.venues.for_args(args)
         try:  # at the boundary, before the old order is looked up (replacement_request reads them again)
             for name in ("quantity", "price", "stop_price"):

@@ -13,7 +13,7 @@ from typing import Any
 
 from tradingmcp.server.exchanges.errors import ExchangeError
 from tradingmcp.server.exchanges.models import Order
-from tradingmcp.server.mcp.engine import Call
+from tradingmcp.server.mcp.context import CallContext
 from tradingmcp.server.mcp.registry import McpApp, Tool, ToolError, ToolResult
 from tradingmcp.server.tools.shapes import fill_json, order_json, plain
 from tradingmcp.server.tools.trading.schemas import CLIENT_ID_SCHEMA, ORDER_ID_SCHEMA, SYMBOL_SCHEMA
@@ -49,12 +49,12 @@ class ManageTools:
         self.desk.desk(venue).open_orders.on_order(order)
         return order
 
-    async def cancel_order(self, call: Call, args: dict[str, Any]) -> ToolResult:
+    async def cancel_order(self, call: CallContext, args: dict[str, Any]) -> ToolResult:
         venue = self.venues.for_args(args)
         order = await self._cancel(venue, args["symbol"].upper(), args)
         return ToolResult({"exchange": venue.name, "order": order_json(order)}, f"cancelled: {order_text(order)}")
 
-    async def cancel_all_orders(self, call: Call, args: dict[str, Any]) -> ToolResult:
+    async def cancel_all_orders(self, call: CallContext, args: dict[str, Any]) -> ToolResult:
         venue = self.venues.for_args(args)
         adapter = venue.adapter
         try:
@@ -77,7 +77,7 @@ class ManageTools:
         }
         return ToolResult(out, _orders_text(cancelled, "orders cancelled", venue.name))
 
-    async def cancel_orders_batch(self, call: Call, args: dict[str, Any]) -> ToolResult:
+    async def cancel_orders_batch(self, call: CallContext, args: dict[str, Any]) -> ToolResult:
         venue = self.venues.for_args(args)
         items: list[dict[str, Any]] = args["orders"]
         safety.check_batch(self.desk.config, len(items))
@@ -100,7 +100,7 @@ class ManageTools:
         out = {"exchange": venue.name, "results": results, "ok": ok, "failed": len(results) - ok}
         return ToolResult(out, "\n".join(lines))
 
-    async def kill_switch(self, call: Call, args: dict[str, Any]) -> ToolResult:
+    async def kill_switch(self, call: CallContext, args: dict[str, Any]) -> ToolResult:
         venue = self.venues.for_args(args)
         reason = str(args.get("reason") or f"triggered by {call.principal.name}")
         cancelled, errors = await self.desk.kill(venue, reason)
@@ -123,7 +123,7 @@ class ManageTools:
         )
         return ToolResult(out, text)
 
-    async def get_order(self, call: Call, args: dict[str, Any]) -> ToolResult:
+    async def get_order(self, call: CallContext, args: dict[str, Any]) -> ToolResult:
         venue = self.venues.for_args(args)
         order_id, cid = order_ref(args)
         try:
@@ -132,7 +132,7 @@ class ManageTools:
             raise tool_error(exc) from exc
         return ToolResult({"exchange": venue.name, "order": order_json(order)}, order_text(order))
 
-    async def get_open_orders(self, call: Call, args: dict[str, Any]) -> ToolResult:
+    async def get_open_orders(self, call: CallContext, args: dict[str, Any]) -> ToolResult:
         venue = self.venues.for_args(args)
         symbol = args["symbol"].upper() if args.get("symbol") else None
         try:
@@ -144,7 +144,7 @@ class ManageTools:
         out = {"exchange": venue.name, "orders": [order_json(o) for o in orders]}
         return ToolResult(out, _orders_text(orders, "open orders", venue.name))
 
-    async def get_order_history(self, call: Call, args: dict[str, Any]) -> ToolResult:
+    async def get_order_history(self, call: CallContext, args: dict[str, Any]) -> ToolResult:
         venue = self.venues.for_args(args)
         limit = int(args.get("limit", 50))
         try:
@@ -155,7 +155,7 @@ class ManageTools:
         out = {"exchange": venue.name, "symbol": args["symbol"].upper(), "orders": [order_json(o) for o in orders]}
         return ToolResult(out, _orders_text(orders, "orders (oldest first)", venue.name))
 
-    async def get_my_trades(self, call: Call, args: dict[str, Any]) -> ToolResult:
+    async def get_my_trades(self, call: CallContext, args: dict[str, Any]) -> ToolResult:
         venue = self.venues.for_args(args)
         limit = int(args.get("limit", 50))
         order_id = args.get("order_id")
@@ -174,7 +174,7 @@ class ManageTools:
         ]
         return ToolResult(out, "\n".join(lines))
 
-    async def get_trading_limits(self, call: Call, args: dict[str, Any]) -> ToolResult:
+    async def get_trading_limits(self, call: CallContext, args: dict[str, Any]) -> ToolResult:
         venue = self.venues.for_args(args)
         desk = self.desk.desk(venue)
         config = self.desk.config

@@ -15,7 +15,7 @@ import asyncio
 from typing import Any
 
 from tradingmcp.server.exchanges.models import OrderRequest
-from tradingmcp.server.mcp.engine import Call
+from tradingmcp.server.mcp.context import CallContext
 from tradingmcp.server.mcp.registry import McpApp, Tool, ToolError, ToolResult
 from tradingmcp.server.tools.shapes import order_json
 from tradingmcp.server.tools.trading.schemas import DRY_RUN_SCHEMA, ORDER_FIELDS, TOKEN_SCHEMA
@@ -38,7 +38,7 @@ class PlaceTools:
 
     # --- place_order -------------------------------------------------------------------------------------------
     async def place_one(
-        self, call: Call, venue: Venue, args: dict[str, Any], request: OrderRequest, dry_run: bool
+        self, call: CallContext, venue: Venue, args: dict[str, Any], request: OrderRequest, dry_run: bool
     ) -> dict[str, Any]:
         placed = await self.desk.place(
             call.principal.name,
@@ -62,14 +62,14 @@ class PlaceTools:
             out["differs_from_request"] = list(placed.differs)
         return out
 
-    async def place_order(self, call: Call, args: dict[str, Any]) -> ToolResult:
+    async def place_order(self, call: CallContext, args: dict[str, Any]) -> ToolResult:
         venue = self.venues.for_args(args)
         dry_run = bool(args.get("dry_run", False))
         out = await self.place_one(call, venue, args, await self.desk.parse(venue, args), dry_run)
         return ToolResult(out, _placed_text(out))
 
     # --- preview_order -----------------------------------------------------------------------------------------
-    async def preview_order(self, call: Call, args: dict[str, Any]) -> ToolResult:
+    async def preview_order(self, call: CallContext, args: dict[str, Any]) -> ToolResult:
         venue = self.venues.for_args(args)
         request = await self.desk.parse(venue, args)
         checked = await self.desk.check(venue, request)
@@ -93,7 +93,7 @@ class PlaceTools:
         return ToolResult(out, text)
 
     # --- place_orders_batch ------------------------------------------------------------------------------------
-    async def place_orders_batch(self, call: Call, args: dict[str, Any]) -> ToolResult:
+    async def place_orders_batch(self, call: CallContext, args: dict[str, Any]) -> ToolResult:
         venue = self.venues.for_args(args)
         items: list[dict[str, Any]] = args["orders"]
         safety.check_batch(self.desk.config, len(items))

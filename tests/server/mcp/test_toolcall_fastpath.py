@@ -121,7 +121,10 @@ def test_observers_see_every_call_and_do_not_change_the_answers() -> None:
 @pytest.mark.parametrize(
     "module",
     [
-        *(f"mcp.{m}" for m in ("protocol", "call", "registry", "toolcall", "methods", "resources", "engine")),
+        *(
+            f"mcp.{m}"
+            for m in ("protocol", "context", "call", "registry", "toolcall", "methods", "resources", "engine", "runner")
+        ),
         "tools.subscriptions",
     ],
 )
