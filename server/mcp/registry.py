@@ -33,7 +33,7 @@ WatchFn = Callable[[str, Callable[[], None]], Callable[[], None]]
 May raise :class:`~tradingmcp.transport.jsonrpc.JsonRpcError` to refuse the subscription (e.g. a malformed uri)."""
 
 
-@dataclass(slots=True)  # not frozen: a frozen dataclass's __init__ costs ~4 µs more per call on the hot path
+@dataclass(slots=True)  # not frozen: a frozen dataclass's __init__ is measurably slower on the hot path
 class ToolCallRecord:
     """One finished ``tools/call``, as observers (audit log, metrics) see it.
 
