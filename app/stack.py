@@ -21,6 +21,7 @@ import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from tradingmcp.app.failure import StartupError, cause_text
 from tradingmcp.server.audit import AuditUnavailable
@@ -33,7 +34,7 @@ from tradingmcp.server.exchanges.mexc.config import MEXC_REST_URL, MEXC_WS_URL, 
 from tradingmcp.server.mcp.registry import McpApp
 from tradingmcp.server.mcp.streams import StreamHub
 from tradingmcp.server.tools.toolset import Toolset, ToolsetConfig, build_toolset
-from tradingmcp.server.venues import Mode, Venue, Venues
+from tradingmcp.server.venues import Mode, Venue, Venues, key_hint
 from tradingmcp.sim.app import SimConfig, Simulator
 from tradingmcp.sim.config import BINANCE_SIM_KEY, BINANCE_SIM_SECRET
 from tradingmcp.sim.mexc import MEXC_SIM_KEY, MEXC_SIM_SECRET, MexcFace
@@ -190,12 +191,27 @@ async def _binance_venue(simulator: Callable[[], Awaitable[Simulator]]) -> tuple
             stream_url=os.environ.get("BINANCE_STREAM_URL") or None,
             ws_api_url=os.environ.get("BINANCE_WS_API_URL") or None,
         )
-        mode: Mode = "testnet" if config.testnet else "live"
-        text = f"exchange: Binance Spot {'Testnet' if config.testnet else 'MAINNET'} ({config.effective_rest_url})"
-        return Venue("binance", BinanceAdapter(config), mode, None), text, config.effective_rest_url
+        mode = binance_mode(config)
+        what = {"testnet": "Testnet", "demo": "Demo Trading (paper funds)", "live": "MAINNET"}[mode]
+        text = f"exchange: Binance Spot {what} ({config.effective_rest_url})"
+        venue = Venue("binance", BinanceAdapter(config), mode, None, account=key_hint(key))
+        return venue, text, config.effective_rest_url
     sim = await simulator()
     config = sim_binance_config(sim.rest_url, sim.stream_url, sim.ws_api_url)
     return Venue("binance", BinanceAdapter(config), "sim", sim), banner(sim), sim.rest_url
+
+
+BINANCE_DEMO_HOST = "demo-api.binance.com"
+"""REST host of Binance's Demo Mode (https://developers.binance.com/docs/binance-spot-api-docs/demo-mode): mainnet
+prices, paper funds, its own API keys."""
+
+
+def binance_mode(config: BinanceConfig) -> Mode:
+    """``live`` for mainnet, ``demo`` when the REST URL is Binance's Demo Mode (:data:`BINANCE_DEMO_HOST`), else
+    ``testnet``."""
+    if not config.testnet:
+        return "live"
+    return "demo" if urlsplit(config.effective_rest_url).hostname == BINANCE_DEMO_HOST else "testnet"
 
 
 def _read_key_file(path: str) -> str:
@@ -230,7 +246,7 @@ async def _mexc_venue(
             ws_url=os.environ.get("MEXC_WS_URL") or MEXC_WS_URL,
         )
         text = f"exchange: MEXC Spot LIVE ({config.rest_url}) -- MEXC has no testnet: REAL FUNDS, orders are real"
-        return Venue("mexc", MexcAdapter(config), "live", None), text, None, config.rest_url
+        return Venue("mexc", MexcAdapter(config), "live", None, account=key_hint(key)), text, None, config.rest_url
     sim = await simulator()
     face = MexcFace(sim)
     await face.start()

@@ -3,8 +3,10 @@
 Every tool takes an optional ``exchange`` argument (``binance``, ``mexc``) and resolves it here; without one the
 server's default venue is used. Resolving it also checks the arguments that reach the venue against the venue's own
 rules (:mod:`tradingmcp.server.venue_args`): the tool boundary where malformed ids and symbols are refused (-32602).
-``mode`` says what is really behind the adapter: ``sim`` (the embedded simulator), ``testnet`` (Binance Spot Testnet)
-or ``live`` (real money) — trading safety rules key off it.
+``mode`` says what is really behind the adapter: ``sim`` (the embedded simulator), ``testnet`` (Binance Spot Testnet),
+``demo`` (Binance Demo Trading: mainnet prices, paper funds) or ``live`` (real money) — trading safety rules key off
+it; :data:`ENVIRONMENTS` spells it out for the agent (``simulator``, ``testnet``, ``demo``, ``live``). ``account`` is an
+identifier of the venue's account that is safe to show (:func:`key_hint`), never a secret.
 
 An adapter has one account-event iterator (:meth:`ExchangeAdapter.user_events`); several consumers need it (the
 portfolio ledger, the ``orders:``/``balances:`` push streams, ``wait_for_event``, the audit log), so a
@@ -29,8 +31,24 @@ from tradingmcp.server.venue_args import check_venue_args
 
 log = logging.getLogger("tradingmcp.server.venues")
 
-Mode = Literal["sim", "testnet", "live"]
+Mode = Literal["sim", "testnet", "demo", "live"]
 UserListener = Callable[[UserEvent], None]
+
+ENVIRONMENTS: dict[str, str] = {"sim": "simulator", "testnet": "testnet", "demo": "demo", "live": "live"}
+"""The word each mode is shown as (``get_server_status``'s ``environment``)."""
+SIMULATOR_ACCOUNT = "simulator account"
+"""The ``account`` of a simulator venue."""
+KEY_HINT_MIN_LENGTH = 16
+"""Shortest API key :func:`key_hint` shows a part of (8 characters of a shorter key would give most of it away)."""
+
+
+def key_hint(api_key: str) -> str:
+    """An account identifier safe to show: ``API key abcd...wxyz`` (the key's first and last 4 characters; real
+    Binance and MEXC keys are far longer), or ``API key (not shown)`` for a key under :data:`KEY_HINT_MIN_LENGTH`
+    characters. Only ever given the public API key, never its secret."""
+    if len(api_key) < KEY_HINT_MIN_LENGTH:
+        return "API key (not shown)"
+    return f"API key {api_key[:4]}...{api_key[-4:]}"
 
 
 class UserEventBus:
@@ -87,7 +105,8 @@ class UserEventBus:
 @dataclass
 class Venue:
     """One bridged exchange. ``sim`` is the embedded simulator object when ``mode == "sim"`` (else None); ``rules``
-    what the exchange accepts in ids, symbols and intervals (by ``name``).
+    what the exchange accepts in ids, symbols and intervals (by ``name``); ``account`` the identifier of its account
+    that may be shown (:func:`key_hint` of the API key; None: :data:`SIMULATOR_ACCOUNT` on the simulator).
 
     ``tickers`` is the venue's latest best bid/ask per symbol, written by its market stream bridge and read by the
     pre-trade checks, and the symbols it trades (whose ``book_ticker`` stream the bridge keeps); ``user`` fans out its
@@ -99,12 +118,31 @@ class Venue:
     mode: Mode
     sim: Any = None
     tickers: TickerCache = field(default_factory=TickerCache)
+    account: str | None = None
     user: UserEventBus = field(init=False)
     rules: ParamRules = field(init=False)
 
     def __post_init__(self) -> None:
         self.user = UserEventBus(self.adapter)
         self.rules = rules_for(self.name)
+
+    @property
+    def environment(self) -> str:
+        """``simulator``, ``testnet``, ``demo`` or ``live`` (:data:`ENVIRONMENTS` of ``mode``)."""
+        return ENVIRONMENTS.get(self.mode, self.mode)
+
+    def describe(self) -> dict[str, Any]:
+        """Where this venue trades: ``{exchange, mode, environment, real_money, account}`` (``mode`` the internal
+        name the order results, the audit log and ``/metrics`` carry; ``environment`` its word; ``account`` never a
+        secret)."""
+        account = self.account or (SIMULATOR_ACCOUNT if self.mode == "sim" else "API key (not shown)")
+        return {
+            "exchange": self.name,
+            "mode": self.mode,
+            "environment": self.environment,
+            "real_money": self.mode == "live",
+            "account": account,
+        }
 
 
 class Venues:

@@ -25,7 +25,7 @@ from tradingmcp.server.tools.market import MarketBridge, register_market_tools
 from tradingmcp.server.tools.portfolio import register_portfolio_tools
 from tradingmcp.server.tools.trading import register_trading_tools
 from tradingmcp.server.trading import SafetyConfig, TradingDesk
-from tradingmcp.server.venues import Venues
+from tradingmcp.server.venues import Venue, Venues
 
 
 @dataclass(frozen=True)
@@ -142,7 +142,12 @@ class Toolset:
 def build_toolset(app: McpApp, hub: StreamHub, venues: Venues, config: ToolsetConfig | None = None) -> Toolset:
     """Register every tool family on ``app`` for ``venues``; ``await toolset.start()`` before serving."""
     config = config or ToolsetConfig()
-    bridges = register_market_tools(app, hub, venues)
+    desk: TradingDesk | None = None
+
+    def rails(venue: Venue) -> dict[str, Any]:  # the desk is made below, before any tool can be called
+        return desk.rails(venue) if desk is not None else venue.describe()
+
+    bridges = register_market_tools(app, hub, venues, rails)
     live = register_live_tools(app, hub, venues)
     desk = register_trading_tools(app, hub, venues, config.safety)
     register_portfolio_tools(app, hub, venues, config.portfolio)

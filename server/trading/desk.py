@@ -98,6 +98,17 @@ class TradingDesk:
     def desk(self, venue: Venue) -> VenueDesk:
         return self._desks[venue.name]
 
+    def rails(self, venue: Venue) -> dict[str, Any]:
+        """Where ``venue`` trades and what applies to its orders (JSON): :meth:`Venue.describe` (exchange, mode,
+        environment, real_money, account) with :func:`safety.limits_in_force` (limits, kill switch, whether trading
+        is allowed, today's notional) and ``open_orders_tracked`` (None until the count is seeded)."""
+        desk = self.desk(venue)
+        return {
+            **venue.describe(),
+            **safety.limits_in_force(self.config, desk.safety, venue.mode),
+            "open_orders_tracked": desk.open_orders.count if desk.open_orders.seeded else None,
+        }
+
     async def seed_open_orders(self) -> None:
         """Seed every venue's open-order count from the exchange (``GET /api/v3/openOrders``, weight 80 on Binance)
         when the server starts, so that no order pays for it. Call after the venues' user data streams started

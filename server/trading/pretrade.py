@@ -7,8 +7,15 @@ Order of checks (cheapest and most fundamental first; the first failure is repor
 3. the symbol's exchange filters (``GET /api/v3/exchangeInfo`` rules, cached by the adapter, via
    :func:`rules.check_order`, the one order-validation entry point the adapters run too, priced at the mid of the
    reference quote) → ``filter_failure`` with the nearest valid values;
-4. ``max_order_notional``, ``price_band_pct`` (LIMIT and LIMIT_MAKER prices vs the mid), ``max_open_orders`` (orders
+4. ``max_order_notional``, ``price_band_pct`` (every fill price vs the mid, see below), ``max_open_orders`` (orders
    that can rest on the book), ``max_daily_notional`` (checked here, reserved at placement).
+
+The price band covers every price the exchange could fill the order at: the limit ``price`` of LIMIT, LIMIT_MAKER,
+STOP_LOSS_LIMIT and TAKE_PROFIT_LIMIT orders (:data:`BAND_TYPES`), of a ``replace_order`` replacement, and both legs of
+an OCO (its LIMIT_MAKER ``price`` and its ``stop_limit_price``). A stop's trigger (``stop_price``) is not banded: it
+says when the order starts to work, not what it can fill at (Binance's own PERCENT_PRICE_BY_SIDE likewise checks the
+limit price); the exchange checks it against PRICE_FILTER, and the filters step above does the same. A stop that
+executes at market once triggered (an OCO's STOP_LOSS leg without ``stop_limit_price``) carries no price to band.
 
 The reference quote (best bid/ask: the mid for the price band and filters, the touch for a MARKET notional) is the
 live one of the venue's ``book_ticker:<exchange>:<SYMBOL>`` stream (``venue.tickers``, a
@@ -35,7 +42,7 @@ from tradingmcp.server.exchanges.models import (
     Ticker,
     TimeInForce,
 )
-from tradingmcp.server.exchanges.rules import OrderRuleError
+from tradingmcp.server.exchanges.rules import PRICED_TYPES, OrderRuleError
 from tradingmcp.server.exchanges.rules import check_order as check_rules
 from tradingmcp.server.exchanges.wire import plain
 from tradingmcp.server.trading import safety
@@ -45,8 +52,9 @@ from tradingmcp.server.trading.open_orders import OpenOrderTracker
 from tradingmcp.server.trading.safety import SafetyConfig, VenueSafety
 from tradingmcp.server.venues import Venue
 
-BAND_TYPES = frozenset({OrderType.LIMIT, OrderType.LIMIT_MAKER})
-"""Order types whose ``price`` must lie within ``price_band_pct`` of the mid."""
+BAND_TYPES = PRICED_TYPES
+"""Order types whose ``price`` (a price the order fills at) must lie within ``price_band_pct`` of the mid: LIMIT,
+LIMIT_MAKER, STOP_LOSS_LIMIT, TAKE_PROFIT_LIMIT."""
 
 
 @dataclass
@@ -182,7 +190,7 @@ async def check_order(
     notional = notional_of(request, ticker)
     safety.check_order_notional(config, notional, rules.quote_asset)
     if request.type in BAND_TYPES and request.price is not None:
-        safety.check_price_band(config, "price", request.price, mid, rules.tick_size)
+        safety.check_price_band(config, "price", request.price, mid, rules.tick_size, rules.quote_asset)
     adding = (1 if may_rest(request) else 0) if adding_open is None else adding_open
     if adding:
         if desk.open_orders.needs_seed(config.max_open_orders):  # seeded at start: no await on the common path

@@ -12,7 +12,7 @@ code                           refused when
 ``safety_max_order_notional``  the order's notional (quote asset) exceeds ``max_order_notional``
 ``safety_max_daily_notional``  today's (UTC) accepted notional plus this order's exceeds ``max_daily_notional``
 ``safety_max_open_orders``     the venue already has ``max_open_orders`` open orders
-``safety_price_band``          a limit price is more than ``price_band_pct`` % away from the mid price
+``safety_price_band``          a price the order could fill at is more than ``price_band_pct`` % from the mid price
 ``safety_max_batch``           a batch holds more than ``max_batch`` items
 =============================  ================================================================================
 
@@ -56,7 +56,9 @@ class SafetyConfig:
         max_order_notional: largest notional of one order, in the symbol's quote asset (USDT).
         max_daily_notional: largest sum of accepted orders' notional per UTC day, per venue (quote asset).
         max_open_orders: most open orders a venue may hold (counting the new one).
-        price_band_pct: largest distance of a limit price from the mid price, in percent; None disables.
+        price_band_pct: largest distance from the mid price, in percent, of every price the order could fill at
+            (the limit price of every type, OCO legs and replacements included; see :mod:`.pretrade`); None
+            disables.
         confirm_above_notional: orders with a larger notional need a ``confirmation_token`` from
             ``preview_order`` (two-step); None disables.
         confirm_ttl_s: lifetime of a confirmation token (s).
@@ -254,6 +256,26 @@ class VenueSafety:
         self.daily_notional = max(Decimal(0), self.daily_notional - notional)
 
 
+def limits_in_force(config: SafetyConfig, state: VenueSafety, mode: str) -> dict[str, Any]:
+    """What applies to one venue's new orders now (JSON):
+
+    ``limits`` (:meth:`SafetyConfig.describe`: ``allowed_symbols``, ``max_order_notional``, ``max_daily_notional``,
+    ``max_open_orders``, ``price_band_pct``, ``confirm_above_notional``, ``allow_live``, ``kill_switch``...),
+    ``kill_switch`` (``{active, source: "config" | "tool" | None, reason}``), ``kill_switch_active``,
+    ``trading_allowed`` (neither the kill switch nor the live switch refuses orders; ``mode`` is the venue's) and
+    ``today_notional`` (accepted today, UTC, quote asset).
+    """
+    active = config.kill_switch or state.killed
+    source = "config" if config.kill_switch else ("tool" if state.killed else None)
+    return {
+        "limits": config.describe(),
+        "kill_switch": {"active": active, "source": source, "reason": state.killed_reason or None},
+        "kill_switch_active": active,
+        "trading_allowed": not active and (mode != "live" or config.allow_live),
+        "today_notional": plain(state.today_notional()),
+    }
+
+
 def check_gate(config: SafetyConfig, state: VenueSafety, mode: str) -> None:
     """The venue-wide switches: the kill switch (config or tripped) and ``allow_live``.
 
@@ -308,11 +330,18 @@ def check_order_notional(config: SafetyConfig, notional: Decimal, quote_asset: s
 
 
 def check_price_band(
-    config: SafetyConfig, field_name: str, price: Decimal, mid: Decimal, tick_size: Decimal = Decimal(0)
+    config: SafetyConfig,
+    field_name: str,
+    price: Decimal,
+    mid: Decimal,
+    tick_size: Decimal = Decimal(0),
+    quote_asset: str = "",
 ) -> None:
-    """Raises SafetyRefusal ``safety_price_band`` when ``price`` is more than ``price_band_pct`` % from ``mid``.
+    """Raises SafetyRefusal ``safety_price_band`` when ``price`` (the ``field_name`` argument, a price the order could
+    fill at) is more than ``price_band_pct`` % from ``mid``.
 
-    The details carry the allowed range ``low``..``high`` (quote asset, rounded inwards to ``tick_size``).
+    The message and the details name the field and the allowed range ``low``–``high`` (in ``quote_asset``, rounded
+    inwards to ``tick_size``).
     """
     pct = config.price_band_pct
     if pct is None or mid <= 0:
@@ -323,15 +352,20 @@ def check_price_band(
         if tick_size > 0:
             low = (low / tick_size).to_integral_value(ROUND_CEILING) * tick_size
             high = (high / tick_size).to_integral_value(ROUND_FLOOR) * tick_size
+        unit = f" {quote_asset}" if quote_asset else ""
         raise SafetyRefusal(
             "price_band",
-            f"{field_name} {plain(price)} is {plain(distance.quantize(Decimal('0.01'), context=WIDE))} % from the mid price "
-            f"{plain(mid)}, beyond price_band_pct {plain(pct)} %; allowed range {plain(low)}..{plain(high)}",
+            f"{field_name} {plain(price)}{unit} is {plain(distance.quantize(Decimal('0.01'), context=WIDE))} % from "
+            f"the mid price {plain(mid)}{unit}, beyond price_band_pct {plain(pct)} %; allowed {field_name} range "
+            f"{plain(low)}–{plain(high)}{unit}",
+            field=field_name,
             limit_pct=plain(pct),
+            value=plain(price),
             value_pct=plain(distance.quantize(Decimal("0.0001"), context=WIDE)),
             mid=plain(mid),
             low=plain(low),
             high=plain(high),
+            quote_asset=quote_asset,
         )
 
 

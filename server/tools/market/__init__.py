@@ -14,17 +14,20 @@ from __future__ import annotations
 from tradingmcp.server.mcp.registry import McpApp
 from tradingmcp.server.mcp.streams import StreamHub
 from tradingmcp.server.tools.market.quotes import register_quote_tools
-from tradingmcp.server.tools.market.stats import register_stats_tools
+from tradingmcp.server.tools.market.stats import VenueRails, register_stats_tools
 from tradingmcp.server.tools.market.streams import MarketBridge
 from tradingmcp.server.venues import Venues
 
-__all__ = ["MarketBridge", "register_market_tools"]
+__all__ = ["MarketBridge", "VenueRails", "register_market_tools"]
 
 
-def register_market_tools(app: McpApp, hub: StreamHub, venues: Venues) -> list[MarketBridge]:
+def register_market_tools(
+    app: McpApp, hub: StreamHub, venues: Venues, rails: VenueRails | None = None
+) -> list[MarketBridge]:
     """Offer each venue's market streams on ``hub`` and register the market tools on ``app``; returns the bridges
-    (``await bridge.start()`` each before serving, ``close()`` at shutdown)."""
+    (``await bridge.start()`` each before serving, ``close()`` at shutdown). ``rails``: each venue's mode, account
+    and limits for ``get_server_status`` (see :data:`~.stats.VenueRails`)."""
     bridges = [MarketBridge(v.name, v.adapter, hub, v.tickers) for v in venues]
     register_quote_tools(app, venues)
-    register_stats_tools(app, hub, venues)
+    register_stats_tools(app, hub, venues, rails)
     return bridges

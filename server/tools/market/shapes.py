@@ -144,6 +144,25 @@ def status_json(st: ServerStatus, mode: str) -> dict[str, Any]:
 # --- text renderings ------------------------------------------------------------------------------------------------
 
 
+def venue_text(v: dict[str, Any]) -> str:
+    """One line of a ``get_server_status`` venue entry: ``binance (default): simulator, simulator account; trading
+    allowed; max order 10000, per day 100000, max open orders 50, price band 5 %, confirm above 5000, allow_live
+    false, kill switch off`` (limits shown only when the entry has them)."""
+    text = f"{v['exchange']}{' (default)' if v.get('default') else ''}: {v['environment']}, {v['account']}"
+    limits = v.get("limits")
+    if limits is None:
+        return text
+    allowed = ",".join(limits["allowed_symbols"]) if limits["allowed_symbols"] is not None else "all"
+    band = f"{limits['price_band_pct']} %" if limits["price_band_pct"] is not None else "off"
+    confirm = limits["confirm_above_notional"] if limits["confirm_above_notional"] is not None else "off"
+    return (
+        f"{text}; trading {'allowed' if v['trading_allowed'] else 'REFUSED'}; symbols {allowed}, max order "
+        f"{limits['max_order_notional']}, per day {limits['max_daily_notional']}, max open orders "
+        f"{limits['max_open_orders']}, price band {band}, confirm above {confirm}, allow_live "
+        f"{str(limits['allow_live']).lower()}, kill switch {'ON' if v['kill_switch_active'] else 'off'}"
+    )
+
+
 def short(d: Decimal) -> str:
     """A human-size number: ``76213456.2`` → ``76.21M``, ``1234.5678`` → ``1234.57``, small ones as is."""
     for size, suffix in ((Decimal(10) ** 9, "B"), (Decimal(10) ** 6, "M"), (Decimal(10) ** 3, "k")):

@@ -1,5 +1,6 @@
 """The market statistics tools ``get_24h_stats``, ``get_recent_trades``, ``get_klines`` and ``get_server_status``
-(read scope; each takes an optional ``exchange``). Arguments are checked by :mod:`tradingmcp.server.tools.market.args`;
+(read scope; each takes an optional ``exchange``; ``get_server_status`` also lists every venue with where it trades and
+the limits in force). Arguments are checked by :mod:`tradingmcp.server.tools.market.args`;
 the JSON shapes and text renderings are those of :mod:`tradingmcp.server.tools.market.shapes`.
 
 Every result is bounded (trades ≤ 100, klines ≤ 500, symbols ≤ 20 per call) and comes with a one-line text rendering
@@ -11,6 +12,7 @@ Follows https://developers.binance.com/docs/binance-spot-api-docs/rest-api/marke
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from tradingmcp.server.exchanges.errors import ExchangeError
@@ -41,6 +43,7 @@ from tradingmcp.server.tools.market.shapes import (
     status_json,
     trade_json,
     trades_summary,
+    venue_text,
 )
 from tradingmcp.server.venues import Venue, Venues
 
@@ -67,8 +70,17 @@ async def _assets(venue: Venue, symbol: str) -> tuple[str, str]:
     return rules.base_asset, rules.quote_asset
 
 
-def register_stats_tools(app: McpApp, hub: StreamHub, venues: Venues) -> None:
-    """Register ``get_24h_stats``, ``get_recent_trades``, ``get_klines``, ``get_server_status`` (read scope)."""
+VenueRails = Callable[[Venue], dict[str, Any]]
+"""Where a venue trades and the limits in force on it, as JSON (the trading desk's ``rails``: mode, environment,
+account, limits, kill switch), for ``get_server_status``."""
+
+
+def register_stats_tools(app: McpApp, hub: StreamHub, venues: Venues, rails: VenueRails | None = None) -> None:
+    """Register ``get_24h_stats``, ``get_recent_trades``, ``get_klines``, ``get_server_status`` (read scope).
+
+    ``rails`` gives each venue's entry of ``get_server_status``'s ``venues`` (without it: ``Venue.describe()``, no
+    limits).
+    """
 
     async def get_24h_stats(call: CallContext, args: dict[str, Any]) -> ToolResult:
         venue = venues.for_args(args)
@@ -131,6 +143,9 @@ def register_stats_tools(app: McpApp, hub: StreamHub, venues: Venues) -> None:
         out = status_json(st, venue.mode)
         prefix = f":{venue.name}:"
         out["mcp_streams"] = [k for k in hub.active() if prefix in k][:MAX_LISTED]
+        every = [{**(rails(v) if rails else v.describe()), "default": v.name == venues.default} for v in venues]
+        asked = next(v for v in every if v["exchange"] == venue.name)
+        out |= {"environment": asked["environment"], "account": asked["account"], "venues": every}
         weight = next((r for r in st.rate_limits if r.kind == "REQUEST_WEIGHT"), None)
         headroom = f"weight {weight.used}/{weight.limit} per {weight.interval_s}s" if weight else "no rate-limit data"
         text = (
@@ -138,7 +153,7 @@ def register_stats_tools(app: McpApp, hub: StreamHub, venues: Venues) -> None:
             f"{st.clock_offset_ms} ms, {headroom}, {len(st.streams)} exchange streams"
             + (f", BANNED until {st.banned_until_ms}" if st.banned_until_ms else "")
         )
-        return ToolResult(out, text)
+        return ToolResult(out, "\n".join([text, *(venue_text(v) for v in every)]))
 
     exchange = venues.schema()
     limit_props = {"symbol": SYMBOL_SCHEMA, "exchange": exchange}
@@ -183,8 +198,11 @@ def register_stats_tools(app: McpApp, hub: StreamHub, venues: Venues) -> None:
     app.add_tool(
         Tool(
             "get_server_status",
-            "Exchange connectivity: reachable, clock offset (ms), rate-limit headroom, streams, and the mode "
-            "(sim, testnet or live).",
+            "Exchange connectivity (reachable, clock offset in ms, rate-limit headroom, streams) of one venue, and "
+            "where every venue trades: environment (simulator, testnet, demo or live), the account (API key's "
+            "first and last 4 characters, never a secret) and the safety limits in force (allow-list, max notional "
+            "per order and per day, max open orders, price band %, confirmation threshold, live switch, kill "
+            "switch).",
             get_server_status,
             _object_schema({"exchange": exchange}),
         )

@@ -1,6 +1,7 @@
 """Order tools beyond one plain order (scope ``trade``): ``place_oco`` (one-cancels-the-other) and
 ``replace_order`` (atomic cancel-then-place, Binance ``POST /api/v3/order/cancelReplace``). Both run the pre-trade
-checks of :mod:`~tradingmcp.server.trading.pretrade` and the confirmation step like ``place_order``, after their decimal
+checks of :mod:`~tradingmcp.server.trading.pretrade` and the confirmation step like ``place_order`` (the price band on
+every price they could fill at: both OCO legs' limit prices, the replacement's price), after their decimal
 arguments passed :func:`~tradingmcp.server.decimals.decimal_arg` (else JSON-RPC ``-32602`` naming the argument, nothing
 asked or sent).
 
@@ -56,6 +57,7 @@ from tradingmcp.server.trading.orders import (
     request_json,
     request_text,
 )
+from tradingmcp.server.trading.pretrade import mid_price
 from tradingmcp.server.venues import Venue, Venues
 
 
@@ -98,6 +100,11 @@ class ComboTools:
                 check_rules(checked.rules, stop_leg)
             except OrderRuleError as exc:
                 raise filter_failure(exc.violations, base.symbol) from None
+            if stop_limit is not None:  # the stop leg fills at its limit price: banded like the limit leg's
+                mid = checked.mid if checked.mid is not None else mid_price(checked.ticker)
+                safety.check_price_band(
+                    self.desk.config, "stop_limit_price", stop_limit, mid, checked.rules.tick_size, checked.quote_asset
+                )
             worst = max(base.price, stop_limit or stop_price)
             checked = replace(
                 checked, notional=base.quantity * worst, fee=base.quantity * worst * self.desk.config.fee_rate

@@ -2,7 +2,8 @@
 ``kill_switch`` (scope ``trade``), and ``get_order``, ``get_open_orders``, ``get_order_history``, ``get_my_trades``,
 ``get_trading_limits`` (scope ``read``).
 
-Each result carries ``exchange``; orders are :func:`~tradingmcp.server.tools.shapes.order_json`, fills
+Each result carries ``exchange`` and ``mode`` (the venue's, as :class:`~tradingmcp.server.venues.Venue`) at the top
+level; orders are :func:`~tradingmcp.server.tools.shapes.order_json`, fills
 :func:`~tradingmcp.server.tools.shapes.fill_json`.
 """
 
@@ -52,7 +53,8 @@ class ManageTools:
     async def cancel_order(self, call: CallContext, args: dict[str, Any]) -> ToolResult:
         venue = self.venues.for_args(args)
         order = await self._cancel(venue, args["symbol"].upper(), args)
-        return ToolResult({"exchange": venue.name, "order": order_json(order)}, f"cancelled: {order_text(order)}")
+        out = {"exchange": venue.name, "mode": venue.mode, "order": order_json(order)}
+        return ToolResult(out, f"cancelled: {order_text(order)}")
 
     async def cancel_all_orders(self, call: CallContext, args: dict[str, Any]) -> ToolResult:
         venue = self.venues.for_args(args)
@@ -71,6 +73,7 @@ class ManageTools:
             desk.open_orders.on_order(o)
         out = {
             "exchange": venue.name,
+            "mode": venue.mode,
             "symbols": symbols,
             "count": len(cancelled),
             "cancelled": [order_json(o) for o in cancelled],
@@ -97,7 +100,7 @@ class ManageTools:
             + (f"cancelled {r['order']['order_id']}" if r["ok"] else f"{r['error']['code']}: {r['error']['message']}")
             for r in results
         ]
-        out = {"exchange": venue.name, "results": results, "ok": ok, "failed": len(results) - ok}
+        out = {"exchange": venue.name, "mode": venue.mode, "results": results, "ok": ok, "failed": len(results) - ok}
         return ToolResult(out, "\n".join(lines))
 
     async def kill_switch(self, call: CallContext, args: dict[str, Any]) -> ToolResult:
@@ -110,6 +113,7 @@ class ManageTools:
             still_open = None
         out = {
             "exchange": venue.name,
+            "mode": venue.mode,
             "kill_switch": "on",
             "reason": reason,
             "count": len(cancelled),
@@ -130,7 +134,7 @@ class ManageTools:
             order = await venue.adapter.get_order(args["symbol"].upper(), order_id=order_id, client_order_id=cid)
         except ExchangeError as exc:
             raise tool_error(exc) from exc
-        return ToolResult({"exchange": venue.name, "order": order_json(order)}, order_text(order))
+        return ToolResult({"exchange": venue.name, "mode": venue.mode, "order": order_json(order)}, order_text(order))
 
     async def get_open_orders(self, call: CallContext, args: dict[str, Any]) -> ToolResult:
         venue = self.venues.for_args(args)
@@ -141,7 +145,7 @@ class ManageTools:
             raise tool_error(exc) from exc
         if symbol is None:
             self.desk.desk(venue).open_orders.seed(orders)
-        out = {"exchange": venue.name, "orders": [order_json(o) for o in orders]}
+        out = {"exchange": venue.name, "mode": venue.mode, "orders": [order_json(o) for o in orders]}
         return ToolResult(out, _orders_text(orders, "open orders", venue.name))
 
     async def get_order_history(self, call: CallContext, args: dict[str, Any]) -> ToolResult:
@@ -152,7 +156,12 @@ class ManageTools:
         except ExchangeError as exc:
             raise tool_error(exc) from exc
         orders = orders[-limit:]
-        out = {"exchange": venue.name, "symbol": args["symbol"].upper(), "orders": [order_json(o) for o in orders]}
+        out = {
+            "exchange": venue.name,
+            "mode": venue.mode,
+            "symbol": args["symbol"].upper(),
+            "orders": [order_json(o) for o in orders],
+        }
         return ToolResult(out, _orders_text(orders, "orders (oldest first)", venue.name))
 
     async def get_my_trades(self, call: CallContext, args: dict[str, Any]) -> ToolResult:
@@ -166,7 +175,12 @@ class ManageTools:
         except ExchangeError as exc:
             raise tool_error(exc) from exc
         fills = fills[-limit:]
-        out = {"exchange": venue.name, "symbol": args["symbol"].upper(), "trades": [fill_json(f) for f in fills]}
+        out = {
+            "exchange": venue.name,
+            "mode": venue.mode,
+            "symbol": args["symbol"].upper(),
+            "trades": [fill_json(f) for f in fills],
+        }
         lines = [f"{len(fills)} fills on {venue.name}"] + [
             f"{'BUY' if f.is_buyer else 'SELL'} {plain(f.qty)} @ {plain(f.price)} (order {f.order_id}, fee "
             f"{plain(f.commission)} {f.commission_asset})"
@@ -176,20 +190,11 @@ class ManageTools:
 
     async def get_trading_limits(self, call: CallContext, args: dict[str, Any]) -> ToolResult:
         venue = self.venues.for_args(args)
-        desk = self.desk.desk(venue)
         config = self.desk.config
-        killed = config.kill_switch or desk.safety.killed
-        out = {
-            "exchange": venue.name,
-            "mode": venue.mode,
-            "limits": config.describe(),
-            "kill_switch_active": killed,
-            "trading_allowed": not killed and (venue.mode != "live" or config.allow_live),
-            "today_notional": plain(desk.safety.today_notional()),
-            "open_orders_tracked": desk.open_orders.count if desk.open_orders.seeded else None,
-        }
+        out = self.desk.rails(venue)
         text = (
-            f"{venue.name} ({venue.mode}): trading {'REFUSED' if not out['trading_allowed'] else 'allowed'}; "
+            f"{venue.name} ({venue.environment}, {out['account']}): trading "
+            f"{'allowed' if out['trading_allowed'] else 'REFUSED'}; "
             f"max order {plain(config.max_order_notional)}, today {out['today_notional']} of "
             f"{plain(config.max_daily_notional)} (quote asset)"
         )
@@ -327,7 +332,8 @@ class ManageTools:
             ),
             Tool(
                 "get_trading_limits",
-                "The server's safety limits, whether trading is allowed, and today's used notional.",
+                "Where the venue trades (mode, environment, account), the server's safety limits, the kill switch, "
+                "whether trading is allowed, and today's used notional.",
                 self.get_trading_limits,
                 {"type": "object", "properties": {"exchange": ex}, "additionalProperties": False},
                 title="Get trading limits",

@@ -93,7 +93,7 @@ async def test_market_order_balances_and_positions_on_mexc(both: ToolServer) -> 
         (pos,) = positions["positions"]
         assert positions["exchange"] == "mexc" and D(pos["qty"]) == D(order["executed_qty"]) * D("0.999")
         opened = ok(await c.call_tool("get_open_orders", {"symbol": "BTCUSDT", **MEXC}))
-        assert opened == {"exchange": "mexc", "orders": []}
+        assert opened == {"exchange": "mexc", "mode": "sim", "orders": []}
 
 
 async def test_limit_order_rests_lists_and_cancels_on_mexc(both: ToolServer) -> None:
