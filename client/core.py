@@ -1,17 +1,19 @@
 """The MCP client's protocol core, sans-I/O: no socket, no event loop, no timer.
 
 :class:`ClientCore` numbers the requests, speaks the client's protocol era and encodes every outgoing message as the
-bytes of one WebSocket text frame (requests, notifications, cancellations, the handshake). Each text frame the server
-sends becomes one event (:meth:`ClientCore.receive`):
+bytes of one WebSocket text frame (requests, notifications, cancellations, the handshake). :meth:`ClientCore.receive`
+decodes each text frame the server sends into one event, delivered as one call on the :class:`Handlers` it was built
+with (no event object is built on the hot path):
 
-* :class:`Response`: the answer to request ``id``: its ``result``, or its ``error`` (an
-  :class:`~tradingmcp.client.errors.RpcError`);
-* :class:`Notification`: a server notification (``method``, ``params``);
-* :class:`Progress`: ``notifications/progress`` of a request sent with ``on_progress``, with the handler to call;
-* :class:`ServerRequest`: a request from the server; ``reply`` is the ``-32601`` answer to send (the client offers no
-  client features);
-* :class:`ParseError`: the frame is not JSON;
-* None: JSON that is none of these (nothing to do).
+* ``response(request_id, result, error)``: the answer to a request; ``error`` is an
+  :class:`~tradingmcp.client.errors.RpcError` when the server answered with one, else None;
+* ``notification(note)``: a server :class:`Notification` (``method``, ``params``);
+* ``server_request(request_id, method, reply)``: a request from the server; ``reply`` is the ``-32601`` answer to send
+  (the client offers no client features);
+* ``parse_error(detail)``: the frame is not JSON.
+
+``notifications/progress`` of a request sent with ``on_progress`` goes to that handler instead of ``notification``;
+JSON that is none of the above is ignored.
 
 Eras (https://modelcontextprotocol.io/specification): in 2025-11-25 each link starts with the ``initialize`` handshake
 (:meth:`ClientCore.greeting`, then :meth:`ClientCore.greeted` gives the ``notifications/initialized`` to send); in
@@ -19,7 +21,7 @@ Eras (https://modelcontextprotocol.io/specification): in 2025-11-25 each link st
 ``_meta`` with the protocol version, the client's capabilities and its info.
 
 The core keeps no call in flight: whoever sends a request keeps what waits for its answer and its deadline (the asyncio
-shell, :mod:`tradingmcp.client.shell`) and looks a :class:`Response` up by its id. Messages follow JSON-RPC 2.0
+shell, :mod:`tradingmcp.client.shell`) and looks a response up by its id. Messages follow JSON-RPC 2.0
 (https://www.jsonrpc.org/specification) and the MCP base protocol
 (https://modelcontextprotocol.io/specification/2025-11-25/basic).
 """
@@ -27,6 +29,7 @@ shell, :mod:`tradingmcp.client.shell`) and looks a :class:`Response` up by its i
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, Final, NamedTuple
 
@@ -48,7 +51,7 @@ from tradingmcp.transport.mcpnames import (
 
 _loads = orjson.loads
 _dumps = orjson.dumps
-_new = tuple.__new__  # builds an event without the NamedTuple's Python-level __new__ (the frame hot path)
+_new = tuple.__new__  # builds a Notification without the NamedTuple's Python-level __new__ (the frame hot path)
 
 Frame = bytes | bytearray | memoryview | str
 """One text frame's payload (UTF-8 JSON); a memoryview need only be valid during :meth:`ClientCore.receive`."""
@@ -61,14 +64,6 @@ TIMEOUT_REASON: Final = "client timeout"
 """``reason`` of the ``notifications/cancelled`` sent for a request that got no answer in time."""
 
 
-class Response(NamedTuple):
-    """The answer to request ``id``: ``result`` (any JSON value), or ``error`` when the server answered with one."""
-
-    id: Any
-    result: Any
-    error: RpcError | None
-
-
 class Notification(NamedTuple):
     """A server notification: ``method`` and ``params`` (dict)."""
 
@@ -76,29 +71,22 @@ class Notification(NamedTuple):
     params: dict[str, Any]
 
 
-class Progress(NamedTuple):
-    """``notifications/progress`` for a request sent with ``on_progress``: call ``handler(params)``."""
+@dataclass(frozen=True, slots=True)
+class Handlers:
+    """Where :meth:`ClientCore.receive` delivers what a frame holds: exactly one call per frame that is a message
+    (see the module docstring). A handler's exception propagates out of :meth:`ClientCore.receive`.
 
-    token: str
-    params: dict[str, Any]
-    handler: ProgressHandler
+    Attributes:
+        response: ``(request_id, result, error)``; ``error`` is an ``RpcError`` or None.
+        notification: ``(Notification)``.
+        server_request: ``(request_id, method, reply_bytes)``.
+        parse_error: ``(detail)``: what the JSON decoder said.
+    """
 
-
-class ServerRequest(NamedTuple):
-    """A request from the server (method ``method``, id ``id``); send ``reply``, its ``-32601`` error response."""
-
-    id: Any
-    method: str
-    reply: bytes
-
-
-class ParseError(NamedTuple):
-    """A frame that is not JSON; ``detail`` says where it broke."""
-
-    detail: str
-
-
-Event = Response | Notification | Progress | ServerRequest | ParseError
+    response: Callable[[Any, Any, RpcError | None], None]
+    notification: Callable[[Notification], None]
+    server_request: Callable[[Any, str, bytes], None]
+    parse_error: Callable[[str], None]
 
 
 class Phase(IntEnum):
@@ -118,9 +106,10 @@ def progress_token(request_id: int) -> str:
 
 
 class ClientCore:
-    """Ids, era and encoding of one client session (see the module docstring).
+    """Ids, era, encoding and decoding of one client session (see the module docstring).
 
     Args:
+        handlers: where decoded frames go.
         protocol_version: ``2025-11-25`` (or an older handshake revision) or ``2026-07-28``.
         client_info: ``clientInfo`` sent to the server (``name``, ``version``).
 
@@ -131,7 +120,9 @@ class ClientCore:
             across a dropped link until the next greeting answers).
     """
 
-    def __init__(self, protocol_version: str = LATEST_HANDSHAKE, client_info: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, handlers: Handlers, protocol_version: str = LATEST_HANDSHAKE, client_info: dict[str, str] | None = None
+    ) -> None:
         self.version = protocol_version
         self.modern = protocol_version in MODERN_VERSIONS
         self.client_info = client_info if client_info is not None else dict(CLIENT_INFO)
@@ -142,6 +133,10 @@ class ClientCore:
         self._last_id = 0
         self._meta = {META_VERSION: protocol_version, META_CLIENT_CAPS: {}, META_CLIENT_INFO: self.client_info}
         self._progress: dict[str, ProgressHandler] = {}
+        self._on_response = handlers.response
+        self._on_notification = handlers.notification
+        self._on_server_request = handlers.server_request
+        self._on_parse_error = handlers.parse_error
 
     @property
     def last_id(self) -> int:
@@ -156,8 +151,8 @@ class ClientCore:
 
         In the 2026-07-28 era ``params._meta`` gets the protocol version, the client's capabilities and info (keys the
         caller put in ``_meta`` win). With ``on_progress`` the request asks for progress (``_meta.progressToken``,
-        see :func:`progress_token`) and its ``notifications/progress`` decode as :class:`Progress` until
-        :meth:`end_progress`.
+        see :func:`progress_token`) and :meth:`receive` hands the params of each of its ``notifications/progress`` to
+        ``on_progress`` until :meth:`end_progress`.
 
         Returns:
             ``(request_id, frame_bytes)``.
@@ -192,7 +187,7 @@ class ClientCore:
         return rid, _dumps(frame)
 
     def end_progress(self, request_id: int) -> None:
-        """Request ``request_id`` is settled: its later progress notifications decode as plain :class:`Notification`."""
+        """Request ``request_id`` is settled: its later progress notifications are plain notifications."""
         self._progress.pop(progress_token(request_id), None)
 
     def encode_notification(self, method: str, params: dict[str, Any] | None = None) -> bytes:
@@ -240,31 +235,37 @@ class ClientCore:
         self.phase = Phase.IDLE
 
     # ---------------------------------------------------------------- inbound
-    def receive(self, data: Frame) -> Event | None:
-        """One text frame from the server as an event (see the module docstring); None when there is nothing to do."""
+    def receive(self, data: Frame) -> None:
+        """One text frame from the server: one call on the handlers (see the module docstring), or none for JSON that
+        is not a message."""
         try:
             msg = _loads(data)
         except orjson.JSONDecodeError as exc:
-            return ParseError(exc.msg)
+            self._on_parse_error(exc.msg)
+            return
         if type(msg) is not dict:
-            return None
+            return
         rid = msg.get("id")
         if rid is not None and "method" not in msg:
             err = msg.get("error")
             if err is None:
-                return _new(Response, (rid, msg.get("result"), None))
-            return Response(rid, None, rpc_error(err))
+                self._on_response(rid, msg.get("result"), None)
+            else:
+                self._on_response(rid, None, rpc_error(err))
+            return
         method = msg.get("method")
         if not isinstance(method, str):
-            return None
+            return
         params = msg.get("params") or {}
         if rid is not None:
             reply = jsonrpc.encode_error(rid, jsonrpc.ErrorCode.METHOD_NOT_FOUND, f"Method not found: {method}")
-            return ServerRequest(rid, method, reply)
+            self._on_server_request(rid, method, reply)
+            return
         if method == PROGRESS and type(params) is dict:
             token = params.get("progressToken")
             if type(token) is str:
-                handler = self._progress.get(token)
-                if handler is not None:
-                    return Progress(token, params, handler)
-        return _new(Notification, (method, params))
+                on_progress = self._progress.get(token)
+                if on_progress is not None:
+                    on_progress(params)
+                    return
+        self._on_notification(_new(Notification, (method, params)))

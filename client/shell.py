@@ -1,8 +1,9 @@
 """The asyncio half of one client session: calls in flight, their deadlines, and the server's notifications.
 
 :class:`ClientShell` writes what the loop-free :class:`~tradingmcp.client.core.ClientCore` encodes to ``self._conn``
-and maps each event the core decodes from a server frame (:meth:`ClientShell._on_text`) onto what waits for it: the
-future of the call it answers, a progress handler, the notification callback or the notification buffer. Everything
+and maps each event the core decodes from a server frame onto what waits for it: a response onto the future of the call
+it answers, a notification onto the notification callback or the buffer. The link hands each frame straight to the
+core (``_on_text`` is :meth:`ClientCore.receive <tradingmcp.client.core.ClientCore.receive>`), which calls back here. Everything
 that needs the event loop is here: one future per call in flight, the deadline timers
 (:mod:`tradingmcp.client.deadlines`) and the event :meth:`ClientShell.notifications` waits on.
 
@@ -19,17 +20,9 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable
 from typing import Any, Protocol
 
-from tradingmcp.client.core import (
-    ClientCore,
-    Notification,
-    ParseError,
-    Progress,
-    ProgressHandler,
-    Response,
-    ServerRequest,
-)
+from tradingmcp.client.core import ClientCore, Handlers, Notification, ProgressHandler
 from tradingmcp.client.deadlines import DeadlineQueue, SendSweep
-from tradingmcp.client.errors import ConnectionLost, RequestTimeout
+from tradingmcp.client.errors import ConnectionLost, RequestTimeout, RpcError
 from tradingmcp.client.options import ClientOptions
 from tradingmcp.transport import ws
 
@@ -55,8 +48,10 @@ class ClientShell:
     def __init__(self, options: ClientOptions) -> None:
         self.options = options
         self.dropped_notifications = 0
-        self._core = ClientCore(options.protocol_version, options.client_info)
-        self._receive = self._core.receive
+        handlers = Handlers(self._on_response, self._on_note, self._on_server_request, self._on_parse_error)
+        self._core = ClientCore(handlers, options.protocol_version, options.client_info)
+        self._on_text: Callable[[ws.TextData], None] = self._core.receive
+        """One text frame from the server (the link's frame handler)."""
         self._conn: TextSender | None = None
         self._loop: asyncio.AbstractEventLoop  # set by _bind before the first link is up (no request before that)
         # calls in flight by request id, in send order: with the default timeout (deadlines: the sweep) and with their
@@ -94,39 +89,37 @@ class ClientShell:
         return self._sweep
 
     # ---------------------------------------------------------------- inbound
-    def _on_text(self, data: ws.TextData) -> None:
-        """One text frame from the server: settle a call, route progress, deliver or buffer a notification."""
-        event = self._receive(data)
-        if type(event) is Response:
-            rid, result, err = event
-            fut = self._pending.pop(rid, None)
-            if fut is None:
-                fut = self._pending_own.pop(rid, None)
-            if fut is not None and not fut.done():
-                if err is None:
-                    fut.set_result(result)
-                else:
-                    fut.set_exception(err)
-            return
-        if type(event) is Notification:
-            on_note = self._note_cb
-            if on_note is not None:
-                try:
-                    if on_note(event):
-                        return
-                except Exception:
-                    log.exception("on_notification callback failed on %s; the notification is buffered", event.method)
-            notes = self._notes
-            if len(notes) == notes.maxlen:
-                self.dropped_notifications += 1
-            notes.append(event)
-            self._notes_ready.set()
-        elif type(event) is Progress:
-            event.handler(event.params)
-        elif type(event) is ServerRequest:
-            self._send(event.reply)
-        elif type(event) is ParseError:
-            log.warning("server sent invalid JSON; ignored")
+    def _on_response(self, rid: Any, result: Any, err: RpcError | None) -> None:
+        """Settle the call ``rid`` answers (an answer nobody waits for any more is dropped)."""
+        fut = self._pending.pop(rid, None)
+        if fut is None:
+            fut = self._pending_own.pop(rid, None)
+        if fut is not None and not fut.done():
+            if err is None:
+                fut.set_result(result)
+            else:
+                fut.set_exception(err)
+
+    def _on_note(self, note: Notification) -> None:
+        """Offer a notification to the callback; buffer it unless the callback consumed it."""
+        on_note = self._note_cb
+        if on_note is not None:
+            try:
+                if on_note(note):
+                    return
+            except Exception:
+                log.exception("on_notification callback failed on %s; the notification is buffered", note.method)
+        notes = self._notes
+        if len(notes) == notes.maxlen:
+            self.dropped_notifications += 1
+        notes.append(note)
+        self._notes_ready.set()
+
+    def _on_server_request(self, rid: Any, method: str, reply: bytes) -> None:
+        self._send(reply)
+
+    def _on_parse_error(self, detail: str) -> None:
+        log.warning("server sent invalid JSON; ignored")
 
     def _fail_pending(self, exc: BaseException) -> None:
         """The link dropped: fail every call in flight with ``exc`` (they are not re-sent)."""
