@@ -125,8 +125,8 @@ class McpClient(ClientShell):
 
     @property
     def protocol_version(self) -> str | None:
-        """The protocol version in use (the server's answer to ``initialize``, or the 2026-07-28 version asked for); None
-        before the first greeting."""
+        """The protocol version in use (the server's answer to ``initialize``, or the 2026-07-28 version asked for);
+        None before the first greeting."""
         return self._core.protocol_version
 
     # ---------------------------------------------------------------- connection

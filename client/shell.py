@@ -3,9 +3,9 @@
 :class:`ClientShell` writes what the loop-free :class:`~tradingmcp.client.core.ClientCore` encodes to ``self._conn``
 and maps each event the core decodes from a server frame onto what waits for it: a response onto the future of the call
 it answers, a notification onto the notification callback or the buffer. The link hands each frame straight to the
-core (``_on_text`` is :meth:`ClientCore.receive <tradingmcp.client.core.ClientCore.receive>`), which calls back here. Everything
-that needs the event loop is here: one future per call in flight, the deadline timers
-(:mod:`tradingmcp.client.deadlines`) and the event :meth:`ClientShell.notifications` waits on.
+core (``_on_text`` is the core's ``receive``), which calls the shell's handlers. Everything that needs the event loop is
+here: one future per call in flight, the deadline timers (:mod:`tradingmcp.client.deadlines`) and the event
+:meth:`ClientShell.notifications` waits on.
 
 It never opens, reads or reconnects a socket: :class:`~tradingmcp.client.session.McpClient` (the connection shell) sets
 ``_conn`` when a link is up, clears it when the link drops and calls :meth:`ClientShell._fail_pending`.
@@ -50,8 +50,7 @@ class ClientShell:
         self.dropped_notifications = 0
         handlers = Handlers(self._on_response, self._on_note, self._on_server_request, self._on_parse_error)
         self._core = ClientCore(handlers, options.protocol_version, options.client_info)
-        self._on_text: Callable[[ws.TextData], None] = self._core.receive
-        """One text frame from the server (the link's frame handler)."""
+        self._on_text: Callable[[ws.TextData], None] = self._core.receive  # the link's frame handler
         self._conn: TextSender | None = None
         self._loop: asyncio.AbstractEventLoop  # set by _bind before the first link is up (no request before that)
         # calls in flight by request id, in send order: with the default timeout (deadlines: the sweep) and with their
@@ -116,9 +115,11 @@ class ClientShell:
         self._notes_ready.set()
 
     def _on_server_request(self, rid: Any, method: str, reply: bytes) -> None:
+        """A request from the server: answer it with the core's ``-32601`` reply."""
         self._send(reply)
 
     def _on_parse_error(self, detail: str) -> None:
+        """A frame that is not JSON: logged and dropped."""
         log.warning("server sent invalid JSON; ignored")
 
     def _fail_pending(self, exc: BaseException) -> None:
