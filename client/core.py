@@ -1,34 +1,67 @@
-"""The JSON-RPC bookkeeping of one MCP client, with no socket: request ids, pending calls, deadlines, routing.
+"""The MCP client's protocol core, sans-I/O: no socket, no event loop, no timer.
 
-:class:`ClientCore` turns calls into request bytes handed to ``self._conn.send_text`` and turns the server's text
-frames (:meth:`ClientCore._on_text`) into settled futures, progress callbacks and buffered notifications. It never
-opens, reads or reconnects a socket: :class:`~tradingmcp.client.session.McpClient` (the connection shell) sets
-``_conn`` when a link is up, clears it when the link drops and calls :meth:`ClientCore._fail_pending`.
+:class:`ClientCore` numbers the requests, speaks the client's protocol era and encodes every outgoing message as the
+bytes of one WebSocket text frame (requests, notifications, cancellations, the handshake). :meth:`ClientCore.receive`
+decodes each text frame the server sends into one event, delivered as one call on the :class:`Handlers` it was built
+with (no event object is built on the hot path):
 
-Messages follow JSON-RPC 2.0 (https://www.jsonrpc.org/specification) and the MCP base protocol
+* ``response(request_id, result, error)``: the answer to a request; ``error`` is an
+  :class:`~tradingmcp.client.errors.RpcError` when the server answered with one, else None;
+* ``notification(note)``: a server :class:`Notification` (``method``, ``params``);
+* ``server_request(request_id, method, reply)``: a request from the server; ``reply`` is the ``-32601`` answer to send
+  (the client offers no client features);
+* ``parse_error(detail)``: the frame is not JSON.
+
+``notifications/progress`` of a request sent with ``on_progress`` goes to that handler instead of ``notification``;
+JSON that is none of the above is ignored.
+
+Eras (https://modelcontextprotocol.io/specification): in 2025-11-25 each link starts with the ``initialize`` handshake
+(:meth:`ClientCore.greeting`, then :meth:`ClientCore.greeted` gives the ``notifications/initialized`` to send); in
+2026-07-28 there is no handshake (``server/discover`` tells what the server offers) and every request carries
+``_meta`` with the protocol version, the client's capabilities and its info.
+
+The core keeps no call in flight: whoever sends a request keeps what waits for its answer and its deadline (the asyncio
+shell, :mod:`tradingmcp.client.shell`) and looks a response up by its id. Messages follow JSON-RPC 2.0
+(https://www.jsonrpc.org/specification) and the MCP base protocol
 (https://modelcontextprotocol.io/specification/2025-11-25/basic).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-from collections import deque
-from collections.abc import AsyncIterator, Callable
-from typing import Any, NamedTuple, Protocol
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any, Final, NamedTuple
 
 import orjson
 
-from tradingmcp.client.deadlines import DeadlineQueue, SendSweep
-from tradingmcp.client.errors import ConnectionLost, RequestTimeout, rpc_error
-from tradingmcp.client.options import MODERN_VERSION, ClientOptions
-from tradingmcp.transport import jsonrpc, ws
-from tradingmcp.transport.mcpnames import CANCELLED, META_CLIENT_CAPS, META_CLIENT_INFO, META_VERSION, PROGRESS
+from tradingmcp.client.errors import RpcError, rpc_error
+from tradingmcp.transport import jsonrpc
+from tradingmcp.transport.mcpnames import (
+    CANCELLED,
+    INITIALIZED,
+    LATEST_HANDSHAKE,
+    META_CLIENT_CAPS,
+    META_CLIENT_INFO,
+    META_SERVER_INFO,
+    META_VERSION,
+    MODERN_VERSIONS,
+    PROGRESS,
+)
 
-log = logging.getLogger("tradingmcp.client")
 _loads = orjson.loads
 _dumps = orjson.dumps
+_new = tuple.__new__  # builds a Notification without the NamedTuple's Python-level __new__ (the frame hot path)
+
+Frame = bytes | bytearray | memoryview | str
+"""One text frame's payload (UTF-8 JSON); a memoryview need only be valid during :meth:`ClientCore.receive`."""
+ProgressHandler = Callable[[dict[str, Any]], None]
+"""Takes the ``params`` of each ``notifications/progress`` of one request."""
+
+CLIENT_INFO: Final = {"name": "tradingmcp-client", "version": "0.1.0"}
+"""The default ``clientInfo``."""
+TIMEOUT_REASON: Final = "client timeout"
+"""``reason`` of the ``notifications/cancelled`` sent for a request that got no answer in time."""
 
 
 class Notification(NamedTuple):
@@ -38,245 +71,201 @@ class Notification(NamedTuple):
     params: dict[str, Any]
 
 
-class TextSender(Protocol):
-    """What the core writes to: one WebSocket text frame per call (:class:`~tradingmcp.transport.ws.Connection`)."""
+@dataclass(frozen=True, slots=True)
+class Handlers:
+    """Where :meth:`ClientCore.receive` delivers what a frame holds: exactly one call per frame that is a message
+    (see the module docstring). A handler's exception propagates out of :meth:`ClientCore.receive`.
 
-    def send_text(self, data: bytes) -> None: ...
+    Attributes:
+        response: ``(request_id, result, error)``; ``error`` is an ``RpcError`` or None.
+        notification: ``(Notification)``.
+        server_request: ``(request_id, method, reply_bytes)``.
+        parse_error: ``(detail)``: what the JSON decoder said.
+    """
+
+    response: Callable[[Any, Any, RpcError | None], None]
+    notification: Callable[[Notification], None]
+    server_request: Callable[[Any, str, bytes], None]
+    parse_error: Callable[[str], None]
+
+
+class Phase(IntEnum):
+    """Where the current link is in its lifecycle."""
+
+    IDLE = 0
+    """No link, or a link that has not been greeted yet."""
+    GREETING = 1
+    """``initialize`` (2025-11-25) or ``server/discover`` (2026-07-28) sent; its answer is awaited."""
+    READY = 2
+    """Greeted: ``server_info``, ``server_capabilities`` and ``protocol_version`` describe this link's server."""
+
+
+def progress_token(request_id: int) -> str:
+    """The ``progressToken`` of request ``request_id`` when it was sent with ``on_progress``."""
+    return f"p{request_id}"
 
 
 class ClientCore:
-    """Requests, responses and notifications of one client session (see the module docstring).
+    """Ids, era, encoding and decoding of one client session (see the module docstring).
 
     Args:
-        options: the client's settings (``timeout_s``, ``protocol_version``, ``client_info``, ``max_notifications``).
+        handlers: where decoded frames go.
+        protocol_version: ``2025-11-25`` (or an older handshake revision) or ``2026-07-28``.
+        client_info: ``clientInfo`` sent to the server (``name``, ``version``).
+
+    Attributes:
+        version: the protocol version asked for. modern: True in the 2026-07-28 era (per-request ``_meta``).
+        phase: the current link's :class:`Phase`.
+        server_info, server_capabilities, protocol_version: what the server announced when last greeted (kept
+            across a dropped link until the next greeting answers).
     """
 
-    def __init__(self, options: ClientOptions) -> None:
-        self.options = options
-        self.dropped_notifications = 0
-        self._conn: TextSender | None = None
-        self._next_id = 0
-        self._loop: asyncio.AbstractEventLoop  # set by _bind before the first link is up (no request before that)
-        # calls in flight by request id, in send order: with the default timeout (deadlines: the sweep) and with their
-        # own timeout (deadlines: the queue); a response is looked up in the first, then in the second
-        self._pending: dict[int, asyncio.Future[Any]] = {}
-        self._pending_own: dict[int, asyncio.Future[Any]] = {}
-        self._sweep = SendSweep(options.timeout_s, self._expire_below)
-        self._deadlines = DeadlineQueue(self._expire)
-        self._progress: dict[Any, Callable[[dict[str, Any]], None]] = {}
-        self._notes: deque[Notification] = deque(maxlen=options.max_notifications)
-        self._notes_ready = asyncio.Event()
-        self._note_cb: Callable[[Notification], bool] | None = None
-        self._closing = False
-        self._modern = options.protocol_version == MODERN_VERSION
-        self._timeout_s = options.timeout_s
+    def __init__(
+        self, handlers: Handlers, protocol_version: str = LATEST_HANDSHAKE, client_info: dict[str, str] | None = None
+    ) -> None:
+        self.version = protocol_version
+        self.modern = protocol_version in MODERN_VERSIONS
+        self.client_info = client_info if client_info is not None else dict(CLIENT_INFO)
+        self.phase = Phase.IDLE
+        self.server_info: dict[str, Any] = {}
+        self.server_capabilities: dict[str, Any] = {}
+        self.protocol_version: str | None = None
+        self._last_id = 0
+        self._meta = {META_VERSION: protocol_version, META_CLIENT_CAPS: {}, META_CLIENT_INFO: self.client_info}
+        self._progress: dict[str, ProgressHandler] = {}
+        self._on_response = handlers.response
+        self._on_notification = handlers.notification
+        self._on_server_request = handlers.server_request
+        self._on_parse_error = handlers.parse_error
+
+    @property
+    def last_id(self) -> int:
+        """The id of the latest request encoded (0 before the first); ids are 1, 2, 3, ... in encoding order."""
+        return self._last_id
+
+    # ---------------------------------------------------------------- outbound
+    def encode_request(
+        self, method: str, params: dict[str, Any] | None = None, *, on_progress: ProgressHandler | None = None
+    ) -> tuple[int, bytes]:
+        """Request ``method`` with the next id.
+
+        In the 2026-07-28 era ``params._meta`` gets the protocol version, the client's capabilities and info (keys the
+        caller put in ``_meta`` win). With ``on_progress`` the request asks for progress (``_meta.progressToken``,
+        see :func:`progress_token`) and :meth:`receive` hands the params of each of its ``notifications/progress`` to
+        ``on_progress`` until :meth:`end_progress`.
+
+        Returns:
+            ``(request_id, frame_bytes)``.
+        """
+        self._last_id = rid = self._last_id + 1
+        if on_progress is not None:
+            token = progress_token(rid)
+            params = {**(params or {}), "_meta": {**(params or {}).get("_meta", {}), "progressToken": token}}
+            self._progress[token] = on_progress
+        if self.modern:
+            params = {**(params or {}), "_meta": {**self._meta, **(params or {}).get("_meta", {})}}
+        if params is None:
+            return rid, _dumps({"jsonrpc": "2.0", "id": rid, "method": method})
+        return rid, _dumps({"jsonrpc": "2.0", "id": rid, "method": method, "params": params})
+
+    def encode_tool_call(self, name: str, arguments: dict[str, Any] | None = None) -> tuple[int, bytes]:
+        """``tools/call`` of tool ``name`` (``arguments`` None: ``{}``): the hot path, one frame literal in the
+        2025-11-25 era.
+
+        Returns:
+            ``(request_id, frame_bytes)``.
+        """
+        if self.modern:
+            return self.encode_request("tools/call", {"name": name, "arguments": arguments or {}})
+        self._last_id = rid = self._last_id + 1
+        frame = {
+            "jsonrpc": "2.0",
+            "id": rid,
+            "method": "tools/call",
+            "params": {"name": name, "arguments": {} if arguments is None else arguments},
+        }
+        return rid, _dumps(frame)
+
+    def end_progress(self, request_id: int) -> None:
+        """Request ``request_id`` is settled: its later progress notifications are plain notifications."""
+        self._progress.pop(progress_token(request_id), None)
+
+    def encode_notification(self, method: str, params: dict[str, Any] | None = None) -> bytes:
+        """Notification ``method`` (``params`` omitted when None)."""
+        return jsonrpc.encode_notification(method, params)
+
+    def encode_cancel(self, request_id: int, reason: str = TIMEOUT_REASON) -> bytes:
+        """``notifications/cancelled`` asking the server to stop request ``request_id``."""
+        return jsonrpc.encode_notification(CANCELLED, {"requestId": request_id, "reason": reason})
+
+    # ---------------------------------------------------------------- lifecycle
+    @property
+    def greeting_method(self) -> str:
+        """The method that opens a link: ``initialize`` (2025-11-25) or ``server/discover`` (2026-07-28)."""
+        return "server/discover" if self.modern else "initialize"
+
+    def greeting(self) -> tuple[int, bytes]:
+        """The first request on a new link (:attr:`greeting_method`); the phase becomes GREETING.
+
+        Returns:
+            ``(request_id, frame_bytes)``; hand its result to :meth:`greeted`.
+        """
+        if self.modern:
+            rid, data = self.encode_request("server/discover", {})
+        else:
+            params = {"protocolVersion": self.version, "capabilities": {}, "clientInfo": self.client_info}
+            rid, data = self.encode_request("initialize", params)
+        self.phase = Phase.GREETING
+        return rid, data
+
+    def greeted(self, result: Any) -> bytes | None:
+        """The server answered the greeting with ``result``: record what it announced; the phase becomes READY.
+
+        Returns:
+            ``notifications/initialized`` to send in the 2025-11-25 era, None in 2026-07-28.
+        """
+        self.protocol_version = self.version if self.modern else result.get("protocolVersion")
+        self.server_capabilities = result.get("capabilities", {})
+        self.server_info = result.get("serverInfo") or result.get("_meta", {}).get(META_SERVER_INFO, {})
+        self.phase = Phase.READY
+        return None if self.modern else jsonrpc.encode_notification(INITIALIZED)
+
+    def link_closed(self) -> None:
+        """The link dropped: the next one starts with a new greeting (request ids keep counting)."""
+        self.phase = Phase.IDLE
 
     # ---------------------------------------------------------------- inbound
-    def _on_text(self, data: ws.TextData) -> None:
-        """One text frame from the server: settle a call, route progress, or deliver/buffer a notification."""
+    def receive(self, data: Frame) -> None:
+        """One text frame from the server: one call on the handlers (see the module docstring), or none for JSON that
+        is not a message."""
         try:
             msg = _loads(data)
-        except orjson.JSONDecodeError:
-            log.warning("server sent invalid JSON; ignored")
+        except orjson.JSONDecodeError as exc:
+            self._on_parse_error(exc.msg)
             return
         if type(msg) is not dict:
             return
         rid = msg.get("id")
-        if rid is not None and "method" not in msg:  # a response: settle the caller's future with its outcome
-            fut = self._pending.pop(rid, None)
-            if fut is None:
-                fut = self._pending_own.pop(rid, None)
-            if fut is not None and not fut.done():
-                err = msg.get("error")
-                if err is None:
-                    fut.set_result(msg.get("result"))
-                else:
-                    fut.set_exception(rpc_error(err))
+        if rid is not None and "method" not in msg:
+            err = msg.get("error")
+            if err is None:
+                self._on_response(rid, msg.get("result"), None)
+            else:
+                self._on_response(rid, None, rpc_error(err))
             return
         method = msg.get("method")
         if not isinstance(method, str):
             return
         params = msg.get("params") or {}
-        if rid is not None:  # a server-to-client request: we offer no client features
-            self._send(jsonrpc.encode_error(rid, jsonrpc.ErrorCode.METHOD_NOT_FOUND, f"Method not found: {method}"))
+        if rid is not None:
+            reply = jsonrpc.encode_error(rid, jsonrpc.ErrorCode.METHOD_NOT_FOUND, f"Method not found: {method}")
+            self._on_server_request(rid, method, reply)
             return
-        if method == PROGRESS:
-            cb = self._progress.get(params.get("progressToken"))
-            if cb is not None:
-                cb(params)
-                return
-        note = Notification(method, params)
-        on_note = self._note_cb
-        if on_note is not None:
-            try:
-                if on_note(note):
+        if method == PROGRESS and type(params) is dict:
+            token = params.get("progressToken")
+            if type(token) is str:
+                on_progress = self._progress.get(token)
+                if on_progress is not None:
+                    on_progress(params)
                     return
-            except Exception:
-                log.exception("on_notification callback failed on %s; the notification is buffered", method)
-        if len(self._notes) == self._notes.maxlen:
-            self.dropped_notifications += 1
-        self._notes.append(note)
-        self._notes_ready.set()
-
-    def _fail_pending(self, exc: BaseException) -> None:
-        """The link dropped: fail every call in flight with ``exc`` (they are not re-sent)."""
-        for pending in (self._pending, self._pending_own):
-            for fut in pending.values():
-                if not fut.done():
-                    fut.set_exception(exc)
-            pending.clear()
-        self._notes_ready.set()
-
-    def _bind(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Requests run on ``loop`` (the shell calls this before each (re)connect)."""
-        self._loop = loop
-
-    def _close_deadlines(self) -> None:
-        """Disarm the deadline timers (the client is closing)."""
-        self._sweep.close()
-        self._deadlines.close()
-
-    # ---------------------------------------------------------------- outbound
-    def _send(self, data: bytes) -> None:
-        conn = self._conn
-        if conn is None:
-            raise ConnectionLost("not connected")
-        conn.send_text(data)
-
-    def _expire(self, fut: asyncio.Future[Any], rid: int, method: str) -> None:
-        """The deadline of request ``rid`` (own timeout) passed: fail its caller and tell the server to cancel it."""
-        if self._pending_own.get(rid) is fut:
-            del self._pending_own[rid]
-        self._time_out(fut, rid, f"{method} (request {rid}) got no answer in time")
-
-    def _expire_below(self, limit: int | None) -> None:
-        """Default-timeout requests with an id below ``limit`` (all if None) are overdue (see ``SendSweep``)."""
-        pending = self._pending
-        overdue: list[int] = []
-        for rid in pending:  # in send order
-            if limit is not None and rid >= limit:
-                break
-            overdue.append(rid)
-        for rid in overdue:
-            self._time_out(pending.pop(rid), rid, f"request {rid} got no answer within {self._timeout_s} s")
-
-    def _time_out(self, fut: asyncio.Future[Any], rid: int, text: str) -> None:
-        if fut.done():
-            return
-        fut.set_exception(RequestTimeout(text))
-        with contextlib.suppress(ConnectionLost):
-            self.notify(CANCELLED, {"requestId": rid, "reason": "client timeout"})
-
-    def notify(self, method: str, params: dict[str, Any] | None = None) -> None:
-        """Send a notification (no answer).
-
-        Raises:
-            ConnectionLost: not connected.
-        """
-        self._send(jsonrpc.encode_notification(method, params))
-
-    def _start(
-        self, method: str, params: dict[str, Any] | None, timeout_s: float | None
-    ) -> tuple[int, asyncio.Future[Any]]:
-        """Send request ``method``; returns its id and the future its outcome settles (result, or RpcError,
-        RequestTimeout, ConnectionLost).
-
-        Raises:
-            ConnectionLost: not connected.
-        """
-        if self._modern:
-            meta = {
-                META_VERSION: MODERN_VERSION,
-                META_CLIENT_CAPS: {},
-                META_CLIENT_INFO: self.options.client_info,
-            }
-            params = {**(params or {}), "_meta": {**meta, **(params or {}).get("_meta", {})}}
-        self._next_id = rid = self._next_id + 1
-        data = (
-            _dumps({"jsonrpc": "2.0", "id": rid, "method": method, "params": params})
-            if params is not None
-            else _dumps({"jsonrpc": "2.0", "id": rid, "method": method})
-        )
-        return rid, self._send_request(rid, data, method, timeout_s)
-
-    def _send_request(self, rid: int, data: bytes, method: str, timeout_s: float | None) -> asyncio.Future[Any]:
-        """Send request ``rid`` (``data``: its encoded frame) and track it; returns the future its outcome settles.
-
-        The caller took ``rid`` from ``_next_id`` and encoded the frame itself (``call_tool`` does both in one go).
-
-        Raises:
-            ConnectionLost: not connected.
-        """
-        conn = self._conn
-        if conn is None:
-            raise ConnectionLost("not connected")
-        loop = self._loop
-        fut: asyncio.Future[Any] = loop.create_future()
-        conn.send_text(data)
-        if timeout_s is None or timeout_s == self._timeout_s:  # the default timeout: no per-request deadline entry
-            pending = self._pending
-            pending[rid] = fut
-            now = loop.time()
-            sweep = self._sweep
-            if now >= sweep.next_mark_at:
-                sweep.mark(loop, now, rid, next(iter(pending)))
-        else:  # its own timeout: one entry in the deadline queue
-            self._pending_own[rid] = fut
-            self._deadlines.add(loop, timeout_s, fut, rid, method)
-        return fut
-
-    def _forget(self, rid: int) -> None:
-        """The caller gave up on request ``rid`` (cancelled): its answer, if any, is dropped."""
-        if self._pending.pop(rid, None) is None:
-            self._pending_own.pop(rid, None)
-
-    async def request(self, method: str, params: dict[str, Any] | None = None, timeout_s: float | None = None) -> Any:
-        """Send a request and wait for its result.
-
-        Args:
-            method: the JSON-RPC method (``tools/list``, ``resources/read``, ...).
-            params: its params (dict), None for none.
-            timeout_s: seconds to wait for the answer (default ``options.timeout_s``; ``math.inf``: forever).
-
-        Raises:
-            RpcError: the server answered with an error. RequestTimeout: no answer in time (the server is told to
-            cancel). ConnectionLost: not connected, or the link dropped before the answer.
-        """
-        rid, fut = self._start(method, params, timeout_s)
-        try:
-            return await fut
-        except asyncio.CancelledError:
-            self._forget(rid)
-            raise
-
-    # ---------------------------------------------------------------- notifications
-    async def notifications(self) -> AsyncIterator[Notification]:
-        """Server notifications in arrival order, until :meth:`close` (survives reconnects)."""
-        while True:
-            while self._notes:
-                yield self._notes.popleft()
-            if self._closing:
-                return
-            self._notes_ready.clear()
-            await self._notes_ready.wait()
-
-    def on_notification(self, callback: Callable[[Notification], bool] | None) -> None:
-        """Handle server notifications synchronously, in the frame callback, with no task hop (bots reacting to ticks).
-
-        ``callback(note)`` runs on the event loop for every server notification as it arrives (in arrival order, before
-        the next frame is read), after ``notifications/progress`` of a call with ``on_progress`` was routed there.
-        Returning True consumes the notification; returning False (or raising: the error is logged) buffers it for
-        :meth:`notifications` / :meth:`drain_notifications` as without a callback. The callback must be quick and must
-        not block; it may call :meth:`notify` or start (not await) requests. One callback per client: a new one
-        replaces the old, None removes it. It stays across reconnects.
-
-        Args:
-            callback: ``(Notification) -> bool`` or None.
-        """
-        self._note_cb = callback
-
-    def drain_notifications(self) -> list[Notification]:
-        """Take every buffered notification without waiting."""
-        out = list(self._notes)
-        self._notes.clear()
-        return out
+        self._on_notification(_new(Notification, (method, params)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ssl as ssl_module
 from dataclasses import dataclass, field
 
+from tradingmcp.client.core import CLIENT_INFO
 from tradingmcp.transport import ws
 from tradingmcp.transport.mcpnames import LATEST_HANDSHAKE, LATEST_MODERN
 
@@ -12,7 +13,6 @@ HANDSHAKE_VERSION = LATEST_HANDSHAKE
 """MCP revision with the ``initialize`` handshake the client speaks."""
 MODERN_VERSION = LATEST_MODERN
 """MCP revision without a handshake: ``server/discover`` and per-request ``_meta``."""
-CLIENT_INFO = {"name": "tradingmcp-client", "version": "0.1.0"}
 
 
 @dataclass(frozen=True)

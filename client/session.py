@@ -18,9 +18,11 @@ Errors (all in :mod:`tradingmcp.client.errors`): :class:`RpcError` (a JSON-RPC e
 ``data``), :class:`RequestTimeout`, :class:`ConnectionLost`, :class:`~tradingmcp.transport.ws.HandshakeRejected` (e.g.
 HTTP 401 on a bad token: not retried).
 
-Layout: this module is the connection shell (connect, reconnect, close) plus the MCP operations; the JSON-RPC
-bookkeeping it inherits lives in :mod:`tradingmcp.client.core`, settings in :mod:`tradingmcp.client.options`, request
-deadlines in :mod:`tradingmcp.client.deadlines`. Every public name stays importable from here.
+Layout: this module is the connection shell (connect, reconnect, close) plus the MCP operations. Under it, the calls in
+flight and the notifications on the event loop live in :mod:`tradingmcp.client.shell` (which it inherits), request
+deadlines in :mod:`tradingmcp.client.deadlines`, and the protocol itself (ids, era, handshake, bytes out, events in) in
+the loop-free :mod:`tradingmcp.client.core`; settings in :mod:`tradingmcp.client.options`. Every public name stays
+importable from here.
 """
 
 from __future__ import annotations
@@ -31,17 +33,14 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-import orjson
-
-from tradingmcp.client.core import ClientCore, Notification
+from tradingmcp.client.core import CLIENT_INFO, Notification
 from tradingmcp.client.errors import ConnectionLost, McpClientError, RequestTimeout, RpcError
-from tradingmcp.client.options import CLIENT_INFO, HANDSHAKE_VERSION, MODERN_VERSION, ClientOptions
+from tradingmcp.client.options import HANDSHAKE_VERSION, MODERN_VERSION, ClientOptions
+from tradingmcp.client.shell import ClientShell
 from tradingmcp.transport import ws
 from tradingmcp.transport.backoff import backoff
-from tradingmcp.transport.mcpnames import INITIALIZED, META_SERVER_INFO
 
 log = logging.getLogger("tradingmcp.client")
-_dumps = orjson.dumps
 
 __all__ = [
     "CLIENT_INFO",
@@ -90,7 +89,7 @@ def _ignore(data: ws.TextData) -> None:
     """``on_text`` of a closed link."""
 
 
-class McpClient(ClientCore):
+class McpClient(ClientShell):
     """An MCP client session over WebSocket. Create with :func:`connect`.
 
     Attributes:
@@ -100,14 +99,12 @@ class McpClient(ClientCore):
         reconnects: successful reconnects so far. last_close: ``(code, reason)`` of the last dropped link.
         streams, resource_uris: what is subscribed (restored after a reconnect).
         dropped_notifications: notifications dropped because the buffer was full.
+        in_flight, buffered_notifications, deadline_queue, send_sweep: what is pending, for tests and monitors.
     """
 
     def __init__(self, url: str, options: ClientOptions | None = None) -> None:
         super().__init__(options or ClientOptions())
         self.url = url
-        self.server_info: dict[str, Any] = {}
-        self.server_capabilities: dict[str, Any] = {}
-        self.protocol_version: str | None = None
         self.reconnects = 0
         self.connected = asyncio.Event()
         self.last_close: tuple[int, str] | None = None
@@ -115,6 +112,22 @@ class McpClient(ClientCore):
         self.resource_uris: set[str] = set()
         self._link: _Link | None = None
         self._reconnect_task: asyncio.Task[None] | None = None
+
+    @property
+    def server_info(self) -> dict[str, Any]:
+        """``serverInfo`` the server announced (``name``, ``version``); ``{}`` before the first greeting."""
+        return self._core.server_info
+
+    @property
+    def server_capabilities(self) -> dict[str, Any]:
+        """``capabilities`` the server announced; ``{}`` before the first greeting."""
+        return self._core.server_capabilities
+
+    @property
+    def protocol_version(self) -> str | None:
+        """The protocol version in use (the server's answer to ``initialize``, or the 2026-07-28 version asked for);
+        None before the first greeting."""
+        return self._core.protocol_version
 
     # ---------------------------------------------------------------- connection
     async def _open(self) -> None:
@@ -139,18 +152,17 @@ class McpClient(ClientCore):
         )
         self._link = link
         self._conn = link.conn
-        if self._modern:
-            result = await self.request("server/discover", {})
-            self.protocol_version = MODERN_VERSION
-        else:
-            result = await self.request(
-                "initialize",
-                {"protocolVersion": opts.protocol_version, "capabilities": {}, "clientInfo": opts.client_info},
-            )
-            self.protocol_version = result.get("protocolVersion")
-            self.notify(INITIALIZED)
-        self.server_capabilities = result.get("capabilities", {})
-        self.server_info = result.get("serverInfo") or result.get("_meta", {}).get(META_SERVER_INFO, {})
+        core = self._core
+        rid, data = core.greeting()
+        fut = self._send_request(rid, data, core.greeting_method, None)
+        try:
+            result = await fut
+        except asyncio.CancelledError:
+            self._forget(rid)
+            raise
+        initialized = core.greeted(result)
+        if initialized is not None:
+            self._send(initialized)
 
     async def _resubscribe(self) -> None:
         for key in sorted(self.streams):
@@ -163,6 +175,7 @@ class McpClient(ClientCore):
             return
         self._link = None
         self._conn = None
+        self._core.link_closed()
         self.connected.clear()
         self.last_close = (code, reason)
         self._fail_pending(
@@ -255,22 +268,17 @@ class McpClient(ClientCore):
             RpcError, RequestTimeout, ConnectionLost: as :meth:`request`.
         """
         if on_progress is None:
-            rid, fut = self._send_tool_call(name, arguments, timeout_s)
+            rid, data = self._core.encode_tool_call(name, arguments)
+            fut = self._send_request(rid, data, "tools/call", timeout_s)
             try:
                 result: dict[str, Any] = await fut
                 return result
             except asyncio.CancelledError:
                 self._forget(rid)
                 raise
-        params: dict[str, Any] = {"name": name, "arguments": arguments or {}}
-        token = f"p{self._next_id + 1}"
-        params["_meta"] = {"progressToken": token}
-        self._progress[token] = on_progress
-        try:
-            result = await self.request("tools/call", params, timeout_s)
-            return result
-        finally:
-            self._progress.pop(token, None)
+        params = {"name": name, "arguments": arguments or {}}
+        result = await self._request_with_progress("tools/call", params, timeout_s, on_progress)
+        return result
 
     def start_tool_call(
         self, name: str, arguments: dict[str, Any] | None = None, *, timeout_s: float | None = None
@@ -285,22 +293,8 @@ class McpClient(ClientCore):
             ConnectionLost: not connected (raised here); the future fails with RpcError, RequestTimeout or
             ConnectionLost as :meth:`call_tool` does.
         """
-        return self._send_tool_call(name, arguments, timeout_s)[1]
-
-    def _send_tool_call(
-        self, name: str, arguments: dict[str, Any] | None, timeout_s: float | None
-    ) -> tuple[int, asyncio.Future[Any]]:
-        """The ``tools/call`` hot path: one frame literal (the 2025-11-25 era), or :meth:`_start` with ``_meta``."""
-        if self._modern:
-            return self._start("tools/call", {"name": name, "arguments": arguments or {}}, timeout_s)
-        self._next_id = rid = self._next_id + 1
-        frame = {
-            "jsonrpc": "2.0",
-            "id": rid,
-            "method": "tools/call",
-            "params": {"name": name, "arguments": {} if arguments is None else arguments},
-        }
-        return rid, self._send_request(rid, _dumps(frame), "tools/call", timeout_s)
+        rid, data = self._core.encode_tool_call(name, arguments)
+        return self._send_request(rid, data, "tools/call", timeout_s)
 
     async def subscribe(self, stream: str) -> dict[str, Any]:
         """Subscribe to a live stream (``notifications/tradingmcp/stream``); re-subscribed after reconnects."""

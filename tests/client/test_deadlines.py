@@ -104,16 +104,16 @@ async def test_default_timeout_fails_the_call_on_time_and_cancels_it_on_the_serv
                 async with asyncio.timeout(TIMEOUT_S):
                     await client.call_tool("block", {})  # default timeout: the sweep
             elapsed = time.monotonic() - started
-            assert timeout_s - SLACK_S <= elapsed <= timeout_s + client._sweep.grain_s + LATE_S
+            assert timeout_s - SLACK_S <= elapsed <= timeout_s + client.send_sweep.grain_s + LATE_S
             async with asyncio.timeout(TIMEOUT_S):
                 await probe.cancelled.wait()  # the server was told to cancel it
             assert not own.done()  # a request with its own timeout is not swept
-            assert list(client._pending_own) and client._pending == {}
+            assert client.in_flight == 1  # only the call with its own deadline
             assert await client.request("ping") == {}
             own.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await own
-            assert client._pending_own == {}
+            assert client.in_flight == 0
         finally:
             await client.close()
 
@@ -128,7 +128,7 @@ async def test_requests_in_flight_at_the_deadline_all_fail_and_later_ones_succee
                 results = await asyncio.gather(*calls, return_exceptions=True)
             assert all(isinstance(r, RequestTimeout) for r in results), results
             assert "no answer within 0.2 s" in str(results[0])
-            assert client._pending == {}
+            assert client.in_flight == 0
             for _ in range(3):
                 assert await client.call_tool("echo", {"x": 2}) is not None
         finally:

@@ -77,7 +77,7 @@ async def test_callback_consumes_or_passes_through(backend: ws.Backend) -> None:
             client.on_notification(None)
             count = len(seen)
             srv.streams.publish(KEY, {"i": "after"})
-            await wait_until(lambda: bool(client._notes))
+            await wait_until(lambda: client.buffered_notifications > 0)
             assert _seqs(client.drain_notifications()) == [11]
             assert len(seen) == count
         finally:
@@ -116,7 +116,7 @@ async def test_a_raising_callback_is_logged_and_the_notification_kept(
             await client.subscribe(KEY)
             with caplog.at_level(logging.ERROR, logger="tradingmcp.client"):
                 srv.streams.publish(KEY, {"i": 1})
-                await wait_until(lambda: bool(client._notes))
+                await wait_until(lambda: client.buffered_notifications > 0)
             assert _seqs(client.drain_notifications()) == [1]
             assert any("on_notification callback failed" in r.getMessage() for r in caplog.records)
             # the connection is unharmed

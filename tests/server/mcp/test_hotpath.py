@@ -243,8 +243,8 @@ async def test_client_keeps_one_deadline_entry_per_call_in_flight() -> None:
             for _ in range(200):
                 await client.call_tool("echo", {"x": 1})
         # default timeout: no per-call entry anywhere, a handful of send-time marks at most
-        assert len(client._deadlines) == 0 and len(client._sweep) <= 2
-        assert client._pending == {} and client._pending_own == {}
+        assert len(client.deadline_queue) == 0 and len(client.send_sweep) <= 2
+        assert client.in_flight == 0
         await client.close()
 
 
@@ -255,11 +255,11 @@ async def test_cancelled_call_is_forgotten() -> None:
         task = asyncio.create_task(client.call_tool("block", {}))
         async with asyncio.timeout(TIMEOUT_S):
             await probe.started.wait()
-        assert len(client._pending) == 1
+        assert client.in_flight == 1
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
-        assert client._pending == {}
+        assert client.in_flight == 0
         assert await client.request("ping", timeout_s=TIMEOUT_S) == {}
         await client.close()
 
