@@ -75,7 +75,7 @@ def validate_long(r: SymbolRules, request: OrderRequest, reference: Decimal | No
         if request.type is not OrderType.MARKET:
             out.append(rules.RuleViolation("LOT_SIZE", "quote_order_qty", "quote_order_qty is only for MARKET orders"))
         else:
-            out += rules._check_quote_qty(r, request.quote_order_qty)
+            out += rules.check_quote_qty(r, request.quote_order_qty)
         return out
     assert request.quantity is not None
     out += rules.check_qty(r, request.quantity, market)
