@@ -57,13 +57,13 @@ def check_precision(info: SymbolInfo, order: OrderToCheck) -> None:
         BinanceError: -1111 naming the parameter.
     """
     base_digits, quote_digits = info.base_asset_precision, info.quote_asset_precision
-    if order.quantity is not None and _too_precise(order.quantity, base_digits):
+    if order.quantity is not None and too_precise(order.quantity, base_digits):
         raise bad_precision("quantity")
-    if order.price is not None and _too_precise(order.price, quote_digits):
+    if order.price is not None and too_precise(order.price, quote_digits):
         raise bad_precision("price")
-    if order.stop_price is not None and _too_precise(order.stop_price, quote_digits):
+    if order.stop_price is not None and too_precise(order.stop_price, quote_digits):
         raise bad_precision("stopPrice")
-    if order.quote_order_qty is not None and _too_precise(order.quote_order_qty, quote_digits):
+    if order.quote_order_qty is not None and too_precise(order.quote_order_qty, quote_digits):
         raise bad_precision("quoteOrderQty")
 
 
@@ -203,24 +203,26 @@ def floor_to_step(quantity: Decimal, lot: LotSize | None) -> Decimal:
     return lot.min_qty + steps * lot.step_size if steps >= 0 else _ZERO
 
 
-def _too_precise(value: Decimal, digits: int) -> bool:
-    """``_decimals(value) > digits``. A value that quantizing to ``digits`` decimals leaves unchanged is a multiple of
-    ``10**-digits``, so it has at most ``digits`` decimals even after normalizing: one quantize answers the usual case.
-    Anything else counts its decimals."""
+def too_precise(value: Decimal, digits: int) -> bool:
+    """Whether ``value`` has more than ``digits`` decimals (trailing zeros not counted): ``decimal_places(value) >
+    digits``, the -1111 test of :func:`check_precision`. A value that quantizing to ``digits`` decimals leaves
+    unchanged is a multiple of ``10**-digits``, so it has at most ``digits`` decimals even after normalizing: one
+    quantize answers the usual case. Anything else counts its decimals."""
     step = _STEPS.get(digits)
     if step is None:
         step = _STEPS[digits] = Decimal(1).scaleb(-digits)
     if value.quantize(step, context=_CTX) == value:
         return False
-    return _decimals(value) > digits
+    return decimal_places(value) > digits
 
 
 _STEPS: dict[int, Decimal] = {}
 """digits -> ``10**-digits`` (constants, built on first use)."""
 
 
-def _decimals(value: Decimal) -> int:
-    """Digits after the point, trailing zeros not counted (exactly: no normalizing to a context precision)."""
+def decimal_places(value: Decimal) -> int:
+    """Digits after the point of ``value``, trailing zeros not counted (``Decimal("1.2500")`` has 2), counted exactly:
+    no normalizing to a context precision, so a value longer than 28 digits keeps every decimal."""
     _sign, digits, exponent = value.as_tuple()
     assert isinstance(exponent, int)
     for d in reversed(digits):

@@ -60,12 +60,21 @@ _INT_FLOAT_EXACT = 2**63  # ints a JSON number can hold (float() of them never o
 
 
 def hmac_hex(secret: str, payload: str) -> str:
-    """The HMAC signature Binance (and MEXC) check: HMAC-SHA256 of ``payload`` keyed with ``secret``, lower-case hex."""
-    return hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
+    """The HMAC signature Binance (and MEXC) check: HMAC-SHA256 of ``payload`` keyed with ``secret``, lower-case hex.
+
+    The HMAC keyed with ``secret`` is built once and copied per call (the key schedule is not computed again); up to
+    1024 secrets are kept, then the cache starts afresh.
+    """
+    sign = _HMAC_SIGNERS.get(secret)
+    if sign is None:
+        if len(_HMAC_SIGNERS) >= _MAX_CACHED_KEYS:
+            _HMAC_SIGNERS.clear()
+        sign = _HMAC_SIGNERS[secret] = _hmac_signer(secret)
+    return sign(payload)
 
 
 def _hmac_signer(secret: str) -> Callable[[str], str]:
-    """:func:`hmac_hex` keyed with ``secret`` once: the returned ``payload -> hex`` copies the keyed HMAC instead of
+    """HMAC-SHA256 keyed with ``secret`` once: the returned ``payload -> hex`` copies the keyed HMAC instead of
     computing the key schedule per call."""
     template = hmac.new(secret.encode(), digestmod=hashlib.sha256)
 
@@ -155,17 +164,6 @@ _ED25519_KEYS: dict[str, Ed25519PublicKey | None] = {}
 _MAX_CACHED_KEYS = 1024
 
 
-def _hmac_hex(secret: str, payload: str) -> str:
-    """:func:`hmac_hex` (the same digest) from the signer keyed with ``secret`` once, instead of a new HMAC per
-    call."""
-    sign = _HMAC_SIGNERS.get(secret)
-    if sign is None:
-        if len(_HMAC_SIGNERS) >= _MAX_CACHED_KEYS:
-            _HMAC_SIGNERS.clear()
-        sign = _HMAC_SIGNERS[secret] = _hmac_signer(secret)
-    return sign(payload)
-
-
 def _ed25519_key(public_pem: str) -> Ed25519PublicKey | None:
     """The Ed25519 public key of a PEM (parsed once per PEM); None for another key type.
 
@@ -186,9 +184,9 @@ def _matches(secret: str, signature: str, first: str, more: Callable[[], Iterabl
     if secret.startswith(_PEM_PUBLIC):
         return _ed25519_matches(secret, signature, first, more)
     wanted = signature.lower()
-    if hmac.compare_digest(_hmac_hex(secret, first), wanted):
+    if hmac.compare_digest(hmac_hex(secret, first), wanted):
         return True
-    return any(hmac.compare_digest(_hmac_hex(secret, c), wanted) for c in more())
+    return any(hmac.compare_digest(hmac_hex(secret, c), wanted) for c in more())
 
 
 def _ed25519_matches(public_pem: str, signature: str, first: str, more: Callable[[], Iterable[str]]) -> bool:

@@ -156,6 +156,11 @@ class StreamHub:
         """Open stream connections."""
         return len(self._conns)
 
+    @property
+    def open_connections(self) -> tuple[StreamConnection, ...]:
+        """The open stream connections, oldest first (a snapshot: closing one's ``conn`` does not change it)."""
+        return tuple(self._conns)
+
     # ---- publish side ------------------------------------------------------------------------------------------
 
     def wants(self, stream: str) -> bool:

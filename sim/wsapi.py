@@ -37,7 +37,7 @@ from tradingmcp.sim.weights import RateLimitedError, ws_weight
 from tradingmcp.transport.closecodes import CloseCode
 from tradingmcp.transport.ws import Accept, Connection, HttpResponse, TextData, UpgradeRequest
 
-__all__ = ["WS_API_PATH", "UserStreamRouter", "WsApiSession", "handle_request"]
+__all__ = ["WS_API_PATH", "UserStreamRouter", "WsApiSession", "engine_params", "handle_request", "rest_params"]
 
 log = logging.getLogger(__name__)
 
@@ -89,14 +89,15 @@ def _as_str(value: Any) -> str:
     return str(value)
 
 
-def _as_params(params_raw: Mapping[str, Any]) -> dict[str, str]:
-    """JSON params as the ``str -> str`` params the REST face parses (see :func:`_as_str`)."""
+def rest_params(params_raw: Mapping[str, Any]) -> dict[str, str]:
+    """A WS API request's JSON ``params`` as the ``str -> str`` params the REST face parses (values as Binance would
+    read them: see :func:`_as_str`), in the order sent."""
     return {k: v if v.__class__ is str else _as_str(v) for k, v in params_raw.items()}
 
 
-def _engine_params(params_raw: dict[str, Any]) -> dict[str, str]:
-    """A signed request's params as the engine sees them: :func:`_as_params` without the auth params (``apiKey``,
-    ``signature``), in the order sent."""
+def engine_params(params_raw: dict[str, Any]) -> dict[str, str]:
+    """A signed request's params as the engine sees them: :func:`rest_params` without the auth params (``apiKey``,
+    ``signature``), in the order sent; ``params_raw`` itself is left as it was."""
     params = params_raw.copy()
     params.pop("apiKey", None)
     params.pop("signature", None)
@@ -286,19 +287,19 @@ def handle_request(state: SimState, session: WsApiSession, msg: Mapping[str, Any
             for _ in range(orders):
                 state.limiter.count_order(api_key, now)
             # the engine sees the params as Binance would parse them (strings), without the auth params
-            engine_params = _engine_params(params_raw)
+            for_engine = engine_params(params_raw)
             placing = method == "order.place"  # the REST faults (state.faults) apply to WS API placements too
             if placing and state.faults.fail_orders_unplaced > 0:
                 state.faults.fail_orders_unplaced -= 1
                 return {"id": req_id, "status": 503, "error": dict(UNKNOWN_ERROR),
                         "rateLimits": _limits(state, session, api_key, now)}  # fmt: skip
-            result = run_signed(state, rest_method, endpoint, api_key, engine_params)
+            result = run_signed(state, rest_method, endpoint, api_key, for_engine)
             if placing and state.faults.lose_order_replies > 0:
                 state.faults.lose_order_replies -= 1
                 return {"id": req_id, "status": 503, "error": dict(UNKNOWN_ERROR),
                         "rateLimits": _limits(state, session, api_key, now)}  # fmt: skip
         elif method in _PUBLIC:
-            result = run_public(state, _PUBLIC[method], _as_params(params_raw))
+            result = run_public(state, _PUBLIC[method], rest_params(params_raw))
         elif method == "userDataStream.subscribe.signature":
             api_key = verify_ws(params_raw, state.api_keys, now)
             if api_key in session.subscriptions.values():
@@ -308,7 +309,7 @@ def handle_request(state: SimState, session: WsApiSession, msg: Mapping[str, Any
             session.subscriptions[sub_id] = api_key
             result = {"subscriptionId": sub_id}
         elif method == "userDataStream.unsubscribe":
-            params = _as_params(params_raw)
+            params = rest_params(params_raw)
             if "subscriptionId" in params:
                 try:
                     sub = int(params["subscriptionId"])

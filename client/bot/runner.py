@@ -172,9 +172,9 @@ class BotRunner:
         assert self.client is not None
         loop = asyncio.get_running_loop()
         self._failure = None
-        self.client.on_notification(self._on_notification)
+        self.client.on_notification(self.handle_notification)
         for note in self.client.drain_notifications():  # no frame is read in between: order is kept
-            self._on_notification(note)
+            self.handle_notification(note)
         self._loops = [loop.create_task(self._watch_link(), name="bot-link")]
         if self.view is not None:
             self._loops.append(loop.create_task(self._show(), name="bot-view"))
@@ -193,9 +193,10 @@ class BotRunner:
     def request_stop(self) -> None:
         self.stop_requested.set()
 
-    def _on_notification(self, note: Notification) -> bool:
-        """The client's notification callback: one stream message into the core, its actions sent at once. Every
-        notification is consumed (the bot reads nothing else); after a failure nothing more is handled.
+    def handle_notification(self, note: Notification) -> bool:
+        """The client's notification callback (:meth:`run` registers it with :meth:`McpClient.on_notification`): one
+        stream message into the core, its actions sent at once. Returns True: every notification is consumed (the bot
+        reads nothing else); after a failure nothing more is handled.
 
         Order events are booked one loop callback later: the server writes an order's events right after the tool
         result, often in the same read, and the call waiting on that result (the ``ack`` of tick-to-trade) resumes

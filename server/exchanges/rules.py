@@ -351,8 +351,10 @@ def _limit_passes(rules: SymbolRules, request: OrderRequest, reference_price: De
     return not ((low > 0 and notional < low) or (high > 0 and notional > high))
 
 
-def _check_quote_qty(rules: SymbolRules, quote_qty: Decimal) -> list[RuleViolation]:
-    """A MARKET order's ``quote_order_qty`` against the market notional bounds."""
+def check_quote_qty(rules: SymbolRules, quote_qty: Decimal) -> list[RuleViolation]:
+    """NOTIONAL checks of a MARKET order's ``quote_order_qty`` (quote asset) against the market notional bounds
+    (:func:`notional_bounds`). The nearest valid value is the bound crossed (the minimum, if any, for an amount that
+    is not positive)."""
     low, high = notional_bounds(rules, market=True)
     quote = rules.quote_asset
     if not calculable(quote_qty):
@@ -420,7 +422,7 @@ def validate_order(
         if request.type is not OrderType.MARKET:
             out.append(RuleViolation("LOT_SIZE", "quote_order_qty", "quote_order_qty is only for MARKET orders"))
         else:
-            out += _check_quote_qty(rules, request.quote_order_qty)
+            out += check_quote_qty(rules, request.quote_order_qty)
         return out
     assert request.quantity is not None
     out += check_qty(rules, request.quantity, market)

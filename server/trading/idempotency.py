@@ -75,6 +75,17 @@ class ClientIdRegistry:
     def __len__(self) -> int:
         return len(self._recent)
 
+    def forget_all(self) -> None:
+        """Forget every remembered id, as a restart does (the memory is in-process only); ids held by :meth:`lock`
+        stay held."""
+        self._recent.clear()
+
+    @property
+    def in_flight(self) -> frozenset[str]:
+        """The ids a caller holds right now through :meth:`lock` (a snapshot); empty once every holder left, which
+        also means nobody is left waiting."""
+        return frozenset(self._locks)
+
     def lock(self, cid: str) -> _IdLock:
         """Serialize calls using the same ``cid``: ``async with registry.lock(cid):`` — a second caller waits there
         until the first one leaves (FIFO, cancellation-safe). An id nobody holds costs two dict operations: a future

@@ -40,7 +40,7 @@ def _state(ts: ToolServer) -> dict[str, Any]:
     return {
         "sim_orders": sum(len(a.orders) for a in ts.sim.engine.accounts.values()),
         "ws_requests": dict(adapter.ws.requests),
-        "ws_next_id": adapter.ws._next_id,
+        "ws_next_id": adapter.ws.next_id,
         "limiter": repr(adapter.limiter.core.__dict__),
         "daily": vd.safety.today_notional(),
         "open": vd.open_orders.count,

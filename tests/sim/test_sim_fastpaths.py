@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import string
 from decimal import Decimal
 from urllib.parse import urlencode
 
@@ -16,11 +17,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tradingmcp.sim.errors import BinanceError
-from tradingmcp.sim.execution import _ALPHABET, make_id
-from tradingmcp.sim.filters import _decimals, _too_precise
-from tradingmcp.sim.signing import _hmac_hex, check_timestamp, verify_ws
+from tradingmcp.sim.execution import make_id
+from tradingmcp.sim.filters import decimal_places, too_precise
+from tradingmcp.sim.signing import check_timestamp, hmac_hex, verify_ws
 
 NOW = 1_723_161_255_000
+BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase  # the digits of Binance-looking ids
 
 
 def _make_id_one_digit_at_a_time(namespace: str, counter: int, length: int) -> str:
@@ -28,7 +30,7 @@ def _make_id_one_digit_at_a_time(namespace: str, counter: int, length: int) -> s
     chars = []
     for _ in range(length):
         digest, rem = divmod(digest, 62)
-        chars.append(_ALPHABET[rem])
+        chars.append(BASE62[rem])
     return "".join(chars)
 
 
@@ -43,8 +45,8 @@ def test_make_id_two_digits_at_a_time_is_the_base62_id() -> None:
 def test_hmac_from_cached_key_schedule_is_hmac_sha256(secret: str) -> None:
     for payload in ("", "a=1", "apiKey=sim-key&timestamp=1", "é&b=ü" * 40):
         expected = hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
-        assert _hmac_hex(secret, payload) == expected
-        assert _hmac_hex(secret, payload) == expected  # second call: from the cache
+        assert hmac_hex(secret, payload) == expected
+        assert hmac_hex(secret, payload) == expected  # second call: from the cache
 
 
 @given(
@@ -53,7 +55,7 @@ def test_hmac_from_cached_key_schedule_is_hmac_sha256(secret: str) -> None:
     st.integers(min_value=0, max_value=12),
 )
 def test_precision_shortcut_agrees_with_normalize(value: Decimal, digits: int) -> None:
-    assert _too_precise(value, digits) == (_decimals(value) > digits)
+    assert too_precise(value, digits) == (decimal_places(value) > digits)
 
 
 def _outcome(params: dict[str, object]) -> int:

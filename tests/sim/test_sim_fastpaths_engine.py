@@ -11,12 +11,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tradingmcp.sim.execution import plan_taker, taker_plan
-from tradingmcp.sim.filters import _decimals, _too_precise
+from tradingmcp.sim.filters import decimal_places, too_precise
 from tradingmcp.sim.order_request import parse_new_order
 from tradingmcp.sim.params import Params
 from tradingmcp.sim.render import fmt
 from tradingmcp.sim.state import ZERO
-from tradingmcp.sim.wsapi import _as_params, _engine_params
+from tradingmcp.sim.wsapi import engine_params, rest_params
 
 
 def test_taker_plan_shortcut_matches_the_walk_on_a_real_book(data_dir: Path) -> None:
@@ -70,8 +70,8 @@ def test_engine_params_drop_the_auth_params_and_keep_the_order() -> None:
         "signature": "ab",
         "price": "1.0",
     }
-    expected = {k: v for k, v in _as_params(raw).items() if k not in ("apiKey", "signature")}
-    got = _engine_params(raw)
+    expected = {k: v for k, v in rest_params(raw).items() if k not in ("apiKey", "signature")}
+    got = engine_params(raw)
     assert got == expected and list(got) == list(expected)
     assert got["timestamp"] == "1723161300000" and got["flag"] == "true" and got["quantity"] == "0.5"
     assert raw["timestamp"] == 1723161300000 and "apiKey" in raw  # the request itself is left as it was
@@ -84,9 +84,9 @@ def test_precision_of_values_longer_than_the_context_precision() -> None:
         ("1.00000000000000000000000000001", 8, 29),
     ):
         value = Decimal(text)
-        assert _decimals(value) == decimals
-        assert _too_precise(value, digits) is True
-    assert _too_precise(Decimal("0.000000001"), 8) is True
-    assert _too_precise(Decimal("99999999999999999999.12345678"), 8) is False
-    assert _too_precise(Decimal("1E+40"), 8) is False
-    assert _too_precise(Decimal("0.10000000000000000000"), 8) is False  # trailing zeros are no precision
+        assert decimal_places(value) == decimals
+        assert too_precise(value, digits) is True
+    assert too_precise(Decimal("0.000000001"), 8) is True
+    assert too_precise(Decimal("99999999999999999999.12345678"), 8) is False
+    assert too_precise(Decimal("1E+40"), 8) is False
+    assert too_precise(Decimal("0.10000000000000000000"), 8) is False  # trailing zeros are no precision

@@ -64,7 +64,8 @@ async def test_burst_past_the_socket_buffers_arrives_complete_and_in_order(data_
         count = 3000  # ~6 MB: more than the kernel and transport buffers take while nobody reads
         for i in range(count):
             assert sim.hub.publish("btcusdt@trade", {"seq": i, "pad": filler}) == 1
-        conn = next(iter(sim.hub._conns)).conn  # the one stream connection
+        (stream,) = sim.hub.open_connections  # the one stream connection
+        conn = stream.conn
         assert conn is not None
         assert 0 < conn.write_buffer_size() < sim.hub.config.queue_bytes  # backed up past the kernel, under the limit
         seen: list[int] = []

@@ -5,6 +5,7 @@ calls get -32005 at once, never a stall."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -23,7 +24,7 @@ from tests.wire_helpers import (
     running,
     wait_until,
 )
-from tradingmcp.client.session import McpClient, connect
+from tradingmcp.client.session import McpClient, Notification, connect
 from tradingmcp.server.wsserver import ClientConnection, McpServer
 from tradingmcp.transport import ws
 from tradingmcp.transport.closecodes import CloseCode
@@ -72,6 +73,18 @@ def stream_seqs(notes: list[Any]) -> list[int]:
     return [n.params["seq"] for n in notes if n.method == "notifications/tradingmcp/stream"]
 
 
+async def notes_until(client: McpClient, want: Callable[[Notification], bool]) -> list[Notification]:
+    """The client's notifications, read from :meth:`McpClient.notifications` up to the first that ``want`` accepts,
+    followed by whatever else was already buffered."""
+    got: list[Notification] = []
+    async with asyncio.timeout(TIMEOUT_S):
+        async for note in client.notifications():
+            got.append(note)
+            if want(note):
+                return got + client.drain_notifications()
+    raise AssertionError("the client's notifications ended")
+
+
 async def test_slow_reader_is_conflated_and_gets_its_response(backend: ws.Backend) -> None:
     probe = Probe()
     hub = make_hub(probe)
@@ -82,14 +95,14 @@ async def test_slow_reader_is_conflated_and_gets_its_response(backend: ws.Backen
         slow_conn = server_side(srv, slow)
         assert probe.starts == [KEY] and hub.subscriber_count(KEY) == 2
 
-        await publish_until(srv, lambda: slow_conn.out is not None and slow_conn.out.conflated > 0)
+        # every publish below is on KEY, which exists since fast subscribed: its seq counts them
+        published = await publish_until(srv, lambda: slow_conn.out is not None and slow_conn.out.conflated > 0)
         out = slow_conn.out
         assert out is not None and out.behind_since is not None
 
         ping_id = slow.request("ping")  # asked while behind: the answer waits in the queue, never dropped
         await wait_until(lambda: len(out) > 0 and out.queued_bytes > 0)
-        await publish_until(srv, lambda: out.conflated > 5)
-        published = hub._streams[KEY].seq
+        published += await publish_until(srv, lambda: out.conflated > 5)
         assert slow_conn.stats["conflated"] == out.conflated > 0
 
         resp, before = await slow.read_until_id(ping_id, timeout_s=TIMEOUT_S * 2)  # resume reading
@@ -105,8 +118,7 @@ async def test_slow_reader_is_conflated_and_gets_its_response(backend: ws.Backen
         last = [m for m in after if m.get("method") == "notifications/tradingmcp/stream"][-1]
         assert last["params"]["data"] == {"i": "last"} and last["params"]["seq"] == published + 1
 
-        await wait_until(lambda: any(n.params.get("data") == {"i": "last"} for n in list(fast._notes)))
-        fast_seqs = stream_seqs(fast.drain_notifications())
+        fast_seqs = stream_seqs(await notes_until(fast, lambda n: n.params.get("data") == {"i": "last"}))
         assert fast_seqs == sorted(set(fast_seqs)) and fast_seqs[-1] == published + 1
         slow.close()
         await fast.close()
@@ -122,17 +134,16 @@ async def test_slow_consumer_is_closed_1008_others_keep_receiving(backend: ws.Ba
         slow = await subscribed_raw(srv)
         slow_conn = server_side(srv, slow)
 
-        await publish_until(srv, lambda: slow_conn.out is not None and slow_conn.out.behind_since is not None)
+        # every publish is on KEY, which exists since fast subscribed: its seq counts them
+        n0 = await publish_until(srv, lambda: slow_conn.out is not None and slow_conn.out.behind_since is not None)
         # keep publishing gently past the grace period: the slow one is dropped, the fast one is not
-        await publish_until(srv, lambda: slow_conn not in srv.connections, max_messages=1_000_000)
+        n0 += await publish_until(srv, lambda: slow_conn not in srv.connections, max_messages=1_000_000)
         await wait_until(lambda: hub.subscriber_count(KEY) == 1)
         assert fast.connected.is_set() and probe.stops == []
 
-        n0 = hub._streams[KEY].seq
         for i in range(20):
             srv.streams.publish(KEY, {"after": i})
-        await wait_until(lambda: any(n.params.get("data") == {"after": 19} for n in list(fast._notes)))
-        seqs = stream_seqs(fast.drain_notifications())
+        seqs = stream_seqs(await notes_until(fast, lambda n: n.params.get("data") == {"after": 19}))
         assert seqs == sorted(set(seqs)) and seqs[-1] == n0 + 20
 
         # the slow client, when it finally reads, finds a 1008 close (or the TCP connection already gone)

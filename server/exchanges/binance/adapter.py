@@ -334,6 +334,13 @@ class BinanceAdapter(BinanceRest, AdapterLifecycle):
             return None
         return book.snapshot(depth)
 
+    @property
+    def user_stream(self) -> UserDataStream | None:
+        """The user data stream on the order channel, once :meth:`start_user_stream` or :meth:`user_events` made it;
+        None before that and after :meth:`close`. Read-only: its ``subscription_id`` and ``subscriptions`` say whether
+        and how often the exchange acknowledged the subscription."""
+        return self._user
+
     def _user_stream(self) -> UserDataStream:
         if self._user is None:
             self._user = UserDataStream(

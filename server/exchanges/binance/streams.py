@@ -137,7 +137,7 @@ class MarketStreams:
                     self.books[spec.symbol.upper()] = LocalOrderBook(spec.symbol.upper())
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="binance-market-streams")
-        elif self._is_open():
+        elif self.is_open:
             await self._control("SUBSCRIBE", new)
         self._changed.set()
         return new
@@ -153,14 +153,22 @@ class MarketStreams:
                 task = self._resyncs.pop(spec.symbol.upper(), None)
                 if task is not None:
                     task.cancel()
-        if gone and self._is_open():
+        if gone and self.is_open:
             await self._control("UNSUBSCRIBE", gone)
         return gone
 
     # --- connection loop ----------------------------------------------------------------------------------------
-    def _is_open(self) -> bool:
+    @property
+    def is_open(self) -> bool:
+        """True while the combined-stream connection is up (a SUBSCRIBE sent now is written on it)."""
         conn = self._conn
         return conn is not None and not conn.closed
+
+    @property
+    def running(self) -> bool:
+        """True from the first subscription until :meth:`close`: the connection loop (connect, read, reconnect) runs,
+        whether or not a connection is up right now."""
+        return self._task is not None
 
     def _url(self, names: list[str]) -> str:
         """``<stream url>stream?streams=a@trade/b@depth@100ms``: the names joined with ``/`` and encoded by the shared

@@ -246,6 +246,12 @@ class WsApiChannel:
         link = self._link
         return link is not None and link.conn is not None and not link.conn.closed
 
+    @property
+    def next_id(self) -> int:
+        """The ``id`` the next request will carry: ids count up from 1 over every connection, one taken by each
+        :meth:`request` or :meth:`send` that found the connection open (answered or not); :meth:`frame` takes none."""
+        return self._next_id
+
     # --- lifecycle -----------------------------------------------------------------------------------------------
     async def start(self, timeout_s: float | None = None) -> bool:
         """Start keeping the connection open (idempotent) and wait for the first attempt to end.

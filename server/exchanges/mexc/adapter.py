@@ -366,6 +366,13 @@ class MexcAdapter(AdapterLifecycle):
             return None
         return book.snapshot(depth)
 
+    @property
+    def user_stream(self) -> UserDataStream | None:
+        """The user data stream (listenKey and private topics), once :meth:`start_user_stream` or :meth:`user_events`
+        made it; None before that and after :meth:`close`. Read-only: its ``listen_key`` is the key in use and its
+        ``merger`` pairs order and deal pushes."""
+        return self._user
+
     def _user_stream(self) -> UserDataStream:
         if self._user is None:
             self._user = UserDataStream(self.rest, self.config, self._user_events)

@@ -27,16 +27,16 @@ def _note(stream: str, data: dict[str, Any]) -> Notification:
 async def test_order_events_wait_one_callback_and_a_market_message_books_them_first() -> None:
     runner = BotRunner(BotConfig(symbols=(SymbolConfig("BTCUSDT"),)))
     core = runner.core
-    assert runner._on_notification(_note("orders:binance", _fill_event("a", "0.001")))
+    assert runner.handle_notification(_note("orders:binance", _fill_event("a", "0.001")))
     assert core.events == 0  # not yet: the frame callback returned first
     await asyncio.sleep(0)  # one loop turn: the waiting event is booked
     assert core.events == 1
 
-    assert runner._on_notification(_note("orders:binance", _fill_event("b", "0.002")))
-    assert runner._on_notification(_note("orders:binance", _fill_event("c", "0.002")))
+    assert runner.handle_notification(_note("orders:binance", _fill_event("b", "0.002")))
+    assert runner.handle_notification(_note("orders:binance", _fill_event("c", "0.002")))
     assert core.events == 1
     ticker = {"symbol": "BTCUSDT", "bid": "59999", "bid_qty": "1", "ask": "60001", "ask_qty": "1", "update_id": 1}
-    assert runner._on_notification(_note("book_ticker:binance:BTCUSDT", ticker))
+    assert runner.handle_notification(_note("book_ticker:binance:BTCUSDT", ticker))
     assert core.events == 3 and core.ticks == 1  # both booked, in order, before the core saw the ticker
     await asyncio.sleep(0)
     assert core.events == 3  # and only once

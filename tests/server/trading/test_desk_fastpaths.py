@@ -75,7 +75,7 @@ def validate_long(r: SymbolRules, request: OrderRequest, reference: Decimal | No
         if request.type is not OrderType.MARKET:
             out.append(rules.RuleViolation("LOT_SIZE", "quote_order_qty", "quote_order_qty is only for MARKET orders"))
         else:
-            out += rules._check_quote_qty(r, request.quote_order_qty)
+            out += rules.check_quote_qty(r, request.quote_order_qty)
         return out
     assert request.quantity is not None
     out += rules.check_qty(r, request.quantity, market)
@@ -326,7 +326,7 @@ async def test_client_id_lock_handed_over_to_a_cancelled_waiter_passes_it_on() -
         release.set()
         await asyncio.gather(first, second, third, return_exceptions=True)
     assert second.cancelled() and seen == ["third"]
-    assert ids._locks == {}
+    assert ids.in_flight == frozenset()
     async with asyncio.timeout(1), ids.lock("c1"):  # free again
         pass
 

@@ -157,8 +157,8 @@ async def test_client_id_registry_is_bounded_and_lock_is_released() -> None:
         ids.remember(f"c{i}", "BTCUSDT", i)
     assert ids.recall("c0") is None and ids.recall("c2") is not None and len(ids) == 2
     async with ids.lock("c1"):
-        assert "c1" in ids._locks
-    assert ids._locks == {}
+        assert "c1" in ids.in_flight
+    assert ids.in_flight == frozenset()
 
 
 async def test_client_id_lock_serializes_callers_and_survives_a_cancelled_waiter() -> None:
@@ -189,4 +189,4 @@ async def test_client_id_lock_serializes_callers_and_survives_a_cancelled_waiter
         await asyncio.gather(a, b)
     assert gone.cancelled()
     assert seen == ["first in", "other", "first out", "second in"]
-    assert ids._locks == {}
+    assert ids.in_flight == frozenset()

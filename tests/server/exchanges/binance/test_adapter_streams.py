@@ -89,7 +89,7 @@ async def test_local_book_matches_book_ticker_and_survives_a_cut(adapter: Binanc
     assert local is not None and len(local.bids) == 5 and local.bids[0].price < local.asks[0].price
 
     # cut every stream connection server-side, mid-replay
-    for conn in list(sim.hub._conns):
+    for conn in sim.hub.open_connections:
         assert conn.conn is not None
         conn.conn.close()
     cut_at = len(watch.statuses)

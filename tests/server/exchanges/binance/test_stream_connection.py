@@ -163,7 +163,7 @@ async def test_hang_up_reconnects_with_every_stream_and_listener_gets_events_in_
         assert [c["method"] for c in scripted.controls] == ["SUBSCRIBE"]
         assert scripted.controls[0]["params"] == ["ethusdt@bookTicker"]
         scripted.conns[0].close(1001, "going away")
-        await eventually(lambda: len(scripted.paths) >= 2 and streams._is_open())
+        await eventually(lambda: len(scripted.paths) >= 2 and streams.is_open)
         assert scripted.paths[1] == "/stream?streams=ethusdt@trade/ethusdt@bookTicker"  # everything in the URL
         await eventually(lambda: sum(isinstance(e, Trade) for e in seen) >= 2)
         states = [e.state for e in seen if isinstance(e, StreamStatus)]
@@ -196,4 +196,4 @@ async def test_server_gone_reports_and_retries_until_it_is_back(serve: Any, samp
         assert isinstance(await next_where(events, lambda e: isinstance(e, Trade)), Trade)
     finally:
         await streams.close()
-    assert streams._task is None and not streams._is_open()
+    assert not streams.running and not streams.is_open

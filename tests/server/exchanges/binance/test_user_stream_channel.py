@@ -74,7 +74,7 @@ async def test_events_ride_the_order_channel_and_are_handled_after_the_reply_res
     adapter.user_events().listen(seen)  # type: ignore[attr-defined]
     assert adapter.client.ws_api.ws is None  # python-binance's WS API connection is not opened
     assert adapter.ws.connects == 1 and adapter.ws.requests == {"userDataStream.subscribe.signature": 1}
-    assert adapter._user is not None and adapter._user.subscription_id is not None
+    assert adapter.user_stream is not None and adapter.user_stream.subscription_id is not None
     placed = await adapter.place_order(limit_buy("ud-1"))
     # the executionReport follows the reply on the wire; the caller waiting on the reply runs before it is handled
     assert not any(new_order("ud-1")(e) for e in seen.events)
@@ -99,7 +99,7 @@ async def test_drop_queues_reconnecting_then_resubscribes(sim: Simulator, proxy:
         async with asyncio.timeout(5):
             await ex.start_user_stream()  # returns once the new connection's subscription is acknowledged
         assert seen.statuses() == ["connected", "reconnecting", "connected"]
-        assert ex.ws.connects == 2 and ex._user is not None and ex._user.subscriptions == 2
+        assert ex.ws.connects == 2 and ex.user_stream is not None and ex.user_stream.subscriptions == 2
         placed = await ex.place_order(limit_buy("ud-after"))  # over the new connection, after the subscription
         event = await seen.wait_for(new_order("ud-after"))
         assert isinstance(event, OrderEvent) and event.order.order_id == placed.order_id
@@ -121,8 +121,8 @@ class OrderOnOpen:
     def on_open(self) -> None:
         self.inner.on_open()
         if self.placing is None:
-            assert self.ex._user is not None
-            self.subscribed_at_send = self.ex._user.subscription_id is not None
+            assert self.ex.user_stream is not None
+            self.subscribed_at_send = self.ex.user_stream.subscription_id is not None
             self.placing = asyncio.get_running_loop().create_task(self.ex.place_order(limit_buy(self.cid)))
             self.opened.set()
 
@@ -156,7 +156,8 @@ async def test_refused_subscription_times_out_with_one_notice(sim: Simulator) ->
     async with BinanceAdapter(config) as ex:
         with pytest.raises(TimeoutError):
             await ex.start_user_stream()
-        assert ex._user is not None and ex._user.subscriptions == 0 and ex._user.subscription_id is None
+        user = ex.user_stream
+        assert user is not None and user.subscriptions == 0 and user.subscription_id is None
         events = ex.user_events()
         seen = Recorder()
         events.listen(seen)  # type: ignore[attr-defined]
@@ -168,7 +169,7 @@ async def test_refused_subscription_times_out_with_one_notice(sim: Simulator) ->
 
 async def test_event_stream_terminated_resubscribes(adapter: BinanceAdapter) -> None:
     await adapter.start_user_stream()
-    stream = adapter._user
+    stream = adapter.user_stream
     assert stream is not None and stream.subscription_id is not None
     seen = Recorder()
     adapter.user_events().listen(seen)  # type: ignore[attr-defined]
@@ -185,7 +186,7 @@ async def test_event_stream_terminated_resubscribes(adapter: BinanceAdapter) -> 
 
 async def test_close_unsubscribes(sim: Simulator, adapter: BinanceAdapter) -> None:
     await adapter.start_user_stream()
-    stream = adapter._user
+    stream = adapter.user_stream
     assert stream is not None
     await stream.close()
     assert stream.subscription_id is None and adapter.ws.sink is None

@@ -229,7 +229,8 @@ async def test_user_data_merges_fills_and_balances(mexc_sim: MexcSim) -> None:
         assert done.last_fill.commission == extra * D("0.001") and done.last_fill.commission_asset == "BTC"
         bal = await next_user_event(events, BalanceEvent, delta_asset="USDT")
         assert isinstance(bal, BalanceEvent) and bal.delta == -(ask1 * qty1 + ask2 * extra)
-        assert ex._user is not None and ex._user.merger.merged == 2 and ex._user.merger.unpaired_orders == 0
+        user = ex.user_stream
+        assert user is not None and user.merger.merged == 2 and user.merger.unpaired_orders == 0
     assert key not in mexc_sim.face.listen_keys.of(MEXC_SIM_KEY)  # DELETE on close
     assert [m for m, path, _ in mexc_sim.face.rest.calls if path == "/userDataStream"] == ["POST", "DELETE"]
 
@@ -246,7 +247,7 @@ async def test_user_stream_reconnects_and_renews_a_lost_listen_key(mexc_sim: Mex
         status = await next_user_event(events, StreamStatus, state="reconnecting")
         assert isinstance(status, StreamStatus) and "re-read open orders" in status.detail
         await next_user_event(events, StreamStatus, state="connected")
-        assert ex._user is not None and face.listen_keys.of(MEXC_SIM_KEY) == [ex._user.listen_key]
+        assert ex.user_stream is not None and face.listen_keys.of(MEXC_SIM_KEY) == [ex.user_stream.listen_key]
         order = await ex.place_order(OrderRequest(SYMBOL, Side.SELL, OrderType.MARKET, quantity=D("0.001")))
         done = await next_user_event(
             events, OrderEvent, **{"order.order_id": order.order_id, "order.status": OrderStatus.FILLED}

@@ -206,7 +206,7 @@ async def test_a_forgotten_client_order_id_still_places_one_order(tool_server: T
         price = await resting_buy_price(c)
         args = {"symbol": "BTCUSDT", "side": "BUY", "quantity": "0.001", "price": price, "client_order_id": "gone-1"}
         first = await ok(c, "place_order", args)
-        _desk(tool_server).desk(tool_server.venues.get()).ids._recent.clear()  # forget, as a restart would
+        _desk(tool_server).desk(tool_server.venues.get()).ids.forget_all()  # forget, as a restart would
         again = await ok(c, "place_order", args)
         assert again["duplicate"] is True and again["order"]["order_id"] == first["order"]["order_id"]
         assert len((await ok(c, "get_order_history", {"symbol": "BTCUSDT"}))["orders"]) == 1
@@ -221,7 +221,7 @@ async def test_lookup_finds_a_closed_order_id_after_a_restart(data_dir: Path, tm
             args = {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.001", "client_order_id": "m1"}
             first = await ok(c, "place_order", args)
             assert first["order"]["status"] == "FILLED"
-            _desk(srv).desk(srv.venues.get()).ids._recent.clear()
+            _desk(srv).desk(srv.venues.get()).ids.forget_all()
             again = await ok(c, "place_order", args)
             assert again["duplicate"] is True and again["order"]["order_id"] == first["order"]["order_id"]
             assert len((await ok(c, "get_order_history", {"symbol": "BTCUSDT"}))["orders"]) == 1
