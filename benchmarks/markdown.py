@@ -256,7 +256,7 @@ def ticktotrade_markdown(docs: Sequence[dict[str, Any]], hops: Sequence[str], or
     rows += [[f"↳ {hop}"] + [p50(d["result"]["order_hops"][hop]) for d in docs] for hop in order_hops]
     rows.append(["**end to end**"] + [f"**{p50(d['result']['end_to_end'])}**" for d in docs])
     rows.append(["order actions joined"] + [str(d["result"]["samples"]) for d in docs])
-    head = ["hop (p50, µs)"] + [title(d) for d in docs]
+    head = ["hop (p50, µs)"] + [f"{title(d)}, run {i}" for i, d in enumerate(docs, 1)]
     return (
         "**tick-to-trade** (replay of the real recording; `↳` rows split the order round trip)\n\n"
         + table(head, rows)
