@@ -26,7 +26,7 @@ from tradingmcp.server.exchanges.eventqueue import Consumer
 from tradingmcp.server.exchanges.models import StreamStatus, UserEvent
 from tradingmcp.server.exchanges.paramrules import ParamRules, rules_for
 from tradingmcp.server.live.tickers import TickerCache
-from tradingmcp.server.mcp.registry import ToolError
+from tradingmcp.server.mcp.registry import McpApp, ToolError
 from tradingmcp.server.venue_args import check_venue_args
 
 log = logging.getLogger("tradingmcp.server.venues")
@@ -38,6 +38,8 @@ ENVIRONMENTS: dict[str, str] = {"sim": "simulator", "testnet": "testnet", "demo"
 """The word each mode is shown as (``get_server_status``'s ``environment``)."""
 SIMULATOR_ACCOUNT = "simulator account"
 """The ``account`` of a simulator venue."""
+VENUES_CAPABILITY = "tradingmcp/venues"
+"""Key of the venues in the handshake's ``capabilities.experimental`` (:meth:`Venues.announce`)."""
 KEY_HINT_MIN_LENGTH = 16
 """Shortest API key :func:`key_hint` shows a part of (8 characters of a shorter key would give most of it away)."""
 
@@ -190,6 +192,43 @@ class Venues:
         venue = self.get(args.get("exchange"))
         check_venue_args(venue.rules, args)
         return venue
+
+    def listing(self) -> str:
+        """Each venue and the word of its mode, the default marked: ``binance (simulator, default), mexc (live)``."""
+        return ", ".join(f"{v.name} ({v.environment}{', default' if v.name == self.default else ''})" for v in self)
+
+    def summary(self) -> str:
+        """Where the server trades, in a sentence or two for the model (the handshake's ``instructions``), e.g.
+        ``Venues: binance (simulator, default), mexc (live). Orders on mexc use real money.``"""
+        live = [v.name for v in self if v.mode == "live"]
+        money = f"Orders on {', '.join(live)} use real money." if live else "No venue trades real money."
+        return f"Venues: {self.listing()}. {money}"
+
+    def announcement(self) -> dict[str, Any]:
+        """The venues for the handshake's ``capabilities.experimental`` (:data:`VENUES_CAPABILITY`):
+        ``{default, venues: [{exchange, mode, environment, real_money, default}]}``. No account: a ``server/discover``
+        result may be cached and shared (``cacheScope: public``)."""
+        return {
+            "default": self.default,
+            "venues": [
+                {
+                    "exchange": v.name,
+                    "mode": v.mode,
+                    "environment": v.environment,
+                    "real_money": v.mode == "live",
+                    "default": v.name == self.default,
+                }
+                for v in self
+            ],
+        }
+
+    def announce(self, app: McpApp) -> None:
+        """Tell clients where ``app`` trades when they connect: :meth:`summary` added to its ``instructions``,
+        ``serverInfo.description`` naming the venues, and :meth:`announcement` under
+        ``capabilities.experimental["tradingmcp/venues"]``."""
+        app.add_instructions(self.summary())
+        app.description = f"Crypto exchange bridge over MCP: {self.listing()}"
+        app.experimental[VENUES_CAPABILITY] = self.announcement()
 
     def schema(self) -> dict[str, Any]:
         """JSON Schema of the optional ``exchange`` tool argument."""

@@ -27,15 +27,16 @@ from tradingmcp.transport.mcpnames import (
 
 if TYPE_CHECKING:
     from tradingmcp.server.mcp.engine import ServerSession
+    from tradingmcp.server.mcp.registry import McpApp
 
 
-def capabilities() -> dict[str, Any]:
-    """The server's capabilities (the same in both eras)."""
+def capabilities(app: McpApp) -> dict[str, Any]:
+    """The server's capabilities (the same in both eras): ``experimental`` holds our streams and ``app.experimental``."""
     return {
         "tools": {"listChanged": False},
         "resources": {"subscribe": True, "listChanged": False},
         "logging": {},
-        "experimental": {"tradingmcp/streams": {"method": STREAM}},
+        "experimental": {"tradingmcp/streams": {"method": STREAM}, **app.experimental},
     }
 
 
@@ -55,7 +56,7 @@ def initialize(
     session.initialized = True
     answer: dict[str, Any] = {
         "protocolVersion": session.protocol_version,
-        "capabilities": capabilities(),
+        "capabilities": capabilities(session.app),
         "serverInfo": session.app.server_info(),
     }
     if session.app.instructions:
@@ -69,7 +70,7 @@ def discover(
     """``server/discover`` (2026-07-28): versions, capabilities and server info without a handshake."""
     answer: dict[str, Any] = {
         "supportedVersions": [*MODERN_VERSIONS, *reversed(HANDSHAKE_VERSIONS)],
-        "capabilities": capabilities(),
+        "capabilities": capabilities(session.app),
         "cacheScope": "public",
         "ttlMs": 60_000,
         "_meta": {META_SERVER_INFO: session.app.server_info()},

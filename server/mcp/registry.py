@@ -220,11 +220,19 @@ class ResourceTemplate:
 
 @dataclass
 class McpApp:
-    """The registry a server serves. Register tools with :meth:`tool` or :meth:`add_tool`."""
+    """The registry a server serves. Register tools with :meth:`tool` or :meth:`add_tool`.
+
+    What the handshake tells a client about the server (``initialize`` and 2026-07-28 ``server/discover``): ``name``,
+    ``version`` and ``description`` (its ``serverInfo``, MCP 2025-11-25 ``Implementation``), ``instructions`` (a hint
+    for the model) and ``experimental`` (entries added to ``capabilities.experimental``, each a JSON object keyed by a
+    ``vendor/name``). The composition root fills them in (:meth:`add_instructions`) before serving.
+    """
 
     name: str = "tradingmcp"
     version: str = "0.1.0"
     instructions: str | None = None
+    description: str | None = None
+    experimental: dict[str, dict[str, Any]] = field(default_factory=dict)
     tools: dict[str, Tool] = field(default_factory=dict)
     resources: dict[str, Resource] = field(default_factory=dict)
     templates: list[ResourceTemplate] = field(default_factory=list)
@@ -278,8 +286,16 @@ class McpApp:
                 return tpl.watch
         return None
 
+    def add_instructions(self, text: str) -> None:
+        """Append ``text`` to :attr:`instructions` (as a new line; it becomes them when there are none)."""
+        self.instructions = f"{self.instructions}\n{text}" if self.instructions else text
+
     def server_info(self) -> dict[str, str]:
-        return {"name": self.name, "version": self.version}
+        """``serverInfo``: name and version, and ``description`` when set."""
+        info = {"name": self.name, "version": self.version}
+        if self.description:
+            info["description"] = self.description
+        return info
 
 
 MaybeAwaitable = Any | Awaitable[Any]

@@ -140,8 +140,10 @@ class Toolset:
 
 
 def build_toolset(app: McpApp, hub: StreamHub, venues: Venues, config: ToolsetConfig | None = None) -> Toolset:
-    """Register every tool family on ``app`` for ``venues``; ``await toolset.start()`` before serving."""
+    """Register every tool family on ``app`` for ``venues``, and have ``app``'s handshake name them and their modes
+    (:meth:`Venues.announce`); ``await toolset.start()`` before serving."""
     config = config or ToolsetConfig()
+    venues.announce(app)
     desk: TradingDesk | None = None
 
     def rails(venue: Venue) -> dict[str, Any]:  # the desk is made below, before any tool can be called

@@ -21,7 +21,7 @@ from tradingmcp.server.mcp.toolcall import ToolRun, encode_structured_result
 from tradingmcp.transport.auth import Principal
 from tradingmcp.transport.closecodes import CloseCode
 from tradingmcp.transport.jsonrpc import ErrorCode, JsonRpcError
-from tradingmcp.transport.mcpnames import META_SUBSCRIPTION, META_VERSION
+from tradingmcp.transport.mcpnames import META_SERVER_INFO, META_SUBSCRIPTION, META_VERSION
 
 MODERN = {META_VERSION: "2026-07-28"}
 INITIALIZE = b'{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25"}}'
@@ -193,6 +193,29 @@ def test_modern_era_needs_no_handshake() -> None:
             "resultType": "complete",
         },
     }
+
+
+def test_the_handshake_carries_what_the_app_says_about_itself() -> None:
+    app = core_app()
+    plain, plain_sink, _ = new_session(app)
+    plain.on_message(INITIALIZE)
+    bare = plain_sink.out[-1]["result"]
+    assert bare["serverInfo"] == {"name": "core-test", "version": "0.1.0"} and "instructions" not in bare
+    assert bare["capabilities"]["experimental"] == {"tradingmcp/streams": {"method": "notifications/tradingmcp/stream"}}
+    app.add_instructions("Line one.")
+    app.add_instructions("Venues: x (simulator, default).")
+    app.description = "bridges x"
+    app.experimental["tradingmcp/venues"] = {"venues": [{"exchange": "x", "real_money": False}]}
+    for greeting in (INITIALIZE, request(2, "server/discover", {"_meta": MODERN})):
+        session, sink, _ = new_session(app)
+        session.on_message(greeting)
+        result = sink.out[-1]["result"]
+        info = result["serverInfo"] if "serverInfo" in result else result["_meta"][META_SERVER_INFO]
+        assert info == {"name": "core-test", "version": "0.1.0", "description": "bridges x"}
+        assert result["instructions"] == "Line one.\nVenues: x (simulator, default)."
+        experimental = result["capabilities"]["experimental"]
+        assert experimental["tradingmcp/venues"] == {"venues": [{"exchange": "x", "real_money": False}]}
+        assert "tradingmcp/streams" in experimental
 
 
 # ----------------------------------------------------------------------------------------------------- async tools

@@ -1,5 +1,7 @@
 """``get_server_status`` tells the agent where it trades: every venue with its environment (simulator, testnet, demo,
-live), its account (a part of the API key, never a secret) and the safety limits in force, over the real wire.
+live), its account (a part of the API key, never a secret) and the safety limits in force, over the real wire. The
+handshake says it too: the official SDK client's ``initialize`` (2025-11-25) and ``server/discover`` (2026-07-28)
+results name the venues and their modes.
 
 Two stacks: ``serve --exchange both`` on the simulator (both venues ``simulator account``), and both venues configured
 with real-looking keys through the environment, pointed at a standalone simulator and its MEXC face (Binance then
@@ -17,8 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from mcp.client import Client
 
 from tradingmcp.app.stack import ExchangeOptions, ExchangeStack, binance_mode
+from tradingmcp.client.sdk_transport import websocket_transport
 from tradingmcp.client.session import connect
 from tradingmcp.server.audit import AuditConfig
 from tradingmcp.server.exchanges.binance.config import BinanceConfig
@@ -54,6 +58,33 @@ async def status(url: str, args: dict[str, Any]) -> tuple[dict[str, Any], str]:
             await c.close()
     assert res["isError"] is False, res["content"][0]["text"]
     return res["structuredContent"], json.dumps(res)
+
+
+async def handshake(url: str, mode: str) -> tuple[dict[str, Any], str | None, dict[str, Any]]:
+    """What the official SDK client learns when it connects in ``mode`` (``legacy``: ``initialize``; ``auto``:
+    ``server/discover``): (serverInfo, instructions, capabilities.experimental) as JSON."""
+    async with asyncio.timeout(WAIT_S * 2), Client(websocket_transport(url, token=TRADER_TOKEN), mode=mode) as client:
+        assert client.server_info is not None
+        info = client.server_info.model_dump(by_alias=True, exclude_none=True)
+        return info, client.instructions, client.server_capabilities.experimental or {}
+
+
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+async def test_the_handshake_names_the_simulated_venues_and_their_modes(
+    data_dir: Path, tmp_path: Path, mode: str
+) -> None:
+    async with start_tool_server(data_dir, tmp_path, exchange="both") as srv:
+        info, instructions, experimental = await handshake(srv.url, mode)
+    assert info["description"] == "Crypto exchange bridge over MCP: binance (simulator, default), mexc (simulator)"
+    assert instructions == "Venues: binance (simulator, default), mexc (simulator). No venue trades real money."
+    assert experimental["tradingmcp/venues"] == {
+        "default": "binance",
+        "venues": [
+            {"exchange": "binance", "mode": "sim", "environment": "simulator", "real_money": False, "default": True},
+            {"exchange": "mexc", "mode": "sim", "environment": "simulator", "real_money": False, "default": False},
+        ],
+    }
+    assert "tradingmcp/streams" in experimental
 
 
 async def test_both_simulated_venues_show_mode_account_and_limits(data_dir: Path, tmp_path: Path) -> None:
@@ -150,6 +181,15 @@ async def test_keyed_venues_show_a_key_hint_and_never_a_secret(
 ) -> None:
     async with keyed_server(data_dir, tmp_path, monkeypatch) as url:
         out, whole = await status(url, {})
+        info, instructions, experimental = await handshake(url, "legacy")
+    assert instructions == "Venues: binance (testnet, default), mexc (live). Orders on mexc use real money."
+    assert info["description"].endswith("binance (testnet, default), mexc (live)")
+    announced = {
+        v["exchange"]: (v["environment"], v["real_money"]) for v in experimental["tradingmcp/venues"]["venues"]
+    }
+    assert announced == {"binance": ("testnet", False), "mexc": ("live", True)}
+    for secret in (BINANCE_SECRET, MEXC_SECRET, BINANCE_KEY, MEXC_KEY):
+        assert secret not in json.dumps([info, instructions, experimental])
     venues = {v["exchange"]: v for v in out["venues"]}
     binance, mexc = venues["binance"], venues["mexc"]
     assert (binance["mode"], binance["environment"], binance["real_money"]) == ("testnet", "testnet", False)
