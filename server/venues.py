@@ -133,6 +133,11 @@ class Venue:
         """``simulator``, ``testnet``, ``demo`` or ``live`` (:data:`ENVIRONMENTS` of ``mode``)."""
         return ENVIRONMENTS.get(self.mode, self.mode)
 
+    @property
+    def real_money(self) -> bool:
+        """True on a live venue: its orders move real funds."""
+        return self.mode == "live"
+
     def describe(self) -> dict[str, Any]:
         """Where this venue trades: ``{exchange, mode, environment, real_money, account}`` (``mode`` the internal
         name the order results, the audit log and ``/metrics`` carry; ``environment`` its word; ``account`` never a
@@ -142,7 +147,7 @@ class Venue:
             "exchange": self.name,
             "mode": self.mode,
             "environment": self.environment,
-            "real_money": self.mode == "live",
+            "real_money": self.real_money,
             "account": account,
         }
 
@@ -200,7 +205,7 @@ class Venues:
     def summary(self) -> str:
         """Where the server trades, in a sentence or two for the model (the handshake's ``instructions``), e.g.
         ``Venues: binance (simulator, default), mexc (live). Orders on mexc use real money.``"""
-        live = [v.name for v in self if v.mode == "live"]
+        live = [v.name for v in self if v.real_money]
         money = f"Orders on {', '.join(live)} use real money." if live else "No venue trades real money."
         return f"Venues: {self.listing()}. {money}"
 
@@ -211,13 +216,7 @@ class Venues:
         return {
             "default": self.default,
             "venues": [
-                {
-                    "exchange": v.name,
-                    "mode": v.mode,
-                    "environment": v.environment,
-                    "real_money": v.mode == "live",
-                    "default": v.name == self.default,
-                }
+                {**{k: x for k, x in v.describe().items() if k != "account"}, "default": v.name == self.default}
                 for v in self
             ],
         }
