@@ -11,7 +11,8 @@ Speaks both protocol eras the SDKs use (https://modelcontextprotocol.io/specific
   results carry ``resultType: "complete"``.
 
 This module is the session core: parse, era and handshake checks, dispatch, errors, teardown. The handlers live in
-:mod:`~tradingmcp.server.mcp.toolcall` (tools) and :mod:`~tradingmcp.server.mcp.methods` (lifecycle, resources).
+:mod:`~tradingmcp.server.mcp.toolcall` (tools), :mod:`~tradingmcp.server.mcp.methods` (lifecycle, resources) and
+:mod:`~tradingmcp.server.mcp.prompts` (prompts, completion).
 It runs no event loop: messages come in through :meth:`ServerSession.on_message`; bytes go out through a
 :class:`~tradingmcp.server.mcp.protocol.Sink`; async work (an async tool) goes out as a decision to the session's
 :class:`~tradingmcp.server.mcp.protocol.Shell` (``start(run)``, ``cancel(run)``), which reports the run's end back
@@ -44,7 +45,7 @@ from typing import Any
 
 import orjson
 
-from tradingmcp.server.mcp import methods, toolcall
+from tradingmcp.server.mcp import methods, prompts, toolcall
 from tradingmcp.server.mcp.call import Call
 from tradingmcp.server.mcp.protocol import (
     CACHE_HINTS,
@@ -114,6 +115,9 @@ METHODS: dict[str, Handler] = {
     "resources/subscribe": methods.resources_subscribe,
     "resources/unsubscribe": methods.resources_unsubscribe,
     "logging/setLevel": methods.set_level,
+    "prompts/list": prompts.prompts_list,
+    "prompts/get": prompts.prompts_get,
+    "completion/complete": prompts.complete,
     "subscriptions/listen": methods.listen,
 }
 """Request method → handler (every request this server answers)."""
