@@ -16,8 +16,8 @@ from collections.abc import Callable
 from typing import Any
 
 import picows
-from picows.picows import WSProtocol
 from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport, WSUpgradeResponse
+from picows.picows import WSProtocol  # type: ignore[attr-defined]  # not in its stubs: what ws_create_server builds
 
 from tradingmcp.transport.closecodes import CloseCode
 from tradingmcp.transport.ws import (
