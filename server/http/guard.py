@@ -20,7 +20,7 @@ from tradingmcp.transport.auth import ANONYMOUS, Principal, TokenStore, host_all
 from tradingmcp.transport.jsonrpc import ErrorCode
 from tradingmcp.transport.ratelimit import RateLimit, TokenBucket, retry_after_ms
 
-_PRINCIPAL = "tradingmcp.principal"
+_PRINCIPAL = web.RequestKey("tradingmcp.principal", Principal)
 """The request key under which the guard stores the caller (read it with :func:`principal_of`)."""
 WWW_AUTHENTICATE = 'Bearer realm="tradingmcp"'
 
@@ -107,8 +107,7 @@ class Guard:
 
 def principal_of(request: web.Request) -> Principal | None:
     """The authenticated caller of ``request`` (None on an open path called without a valid token)."""
-    found = request.get(_PRINCIPAL)
-    return found if isinstance(found, Principal) else None
+    return request.get(_PRINCIPAL)
 
 
 def require_scope(request: web.Request, scope: str) -> Principal:
