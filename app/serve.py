@@ -28,6 +28,7 @@ from tradingmcp.server.mcp.registry import McpApp
 from tradingmcp.server.mcp.streams import StreamHub
 from tradingmcp.server.metrics import metrics_routes
 from tradingmcp.server.tools.builtin import register_builtin_tools
+from tradingmcp.server.tools.conformance import register_conformance_fixtures
 from tradingmcp.server.tools.toolset import ToolsetConfig
 from tradingmcp.server.wsserver import McpServer, ServerConfig, is_loopback
 from tradingmcp.transport.auth import ENV_TOKENS, TokenStore, new_token
@@ -58,6 +59,7 @@ class ServeOptions:
     config_file: Path | None = None  # TOML with [safety], [audit], [portfolio] (ToolsetConfig.load)
     busy_poll: bool = False  # spin the loop, keep the order path warm (tradingmcp.perf): a core at 100 %
     rate_limit: RateLimit | None = None  # per connection; None: DEFAULT_RATE_LIMIT off loopback, none on loopback
+    conformance_fixtures: bool = False  # the official conformance suite's reference tools/resources/prompts (tests)
 
 
 def resolve_security(opts: ServeOptions) -> tuple[ServerConfig, str | None]:
@@ -93,13 +95,16 @@ def resolve_security(opts: ServeOptions) -> tuple[ServerConfig, str | None]:
     return config, generated
 
 
-def build_app() -> tuple[McpApp, StreamHub]:
-    """The MCP app with every tool registered, and its stream hub."""
+def build_app(conformance_fixtures: bool = False) -> tuple[McpApp, StreamHub]:
+    """The MCP app with every tool registered, and its stream hub; with ``conformance_fixtures`` also the reference
+    fixtures of the official MCP conformance suite (:mod:`tradingmcp.server.tools.conformance`)."""
     app = McpApp(
         instructions="TradingMCP: crypto exchange market data and trading over MCP. Trading tools need the 'trade' scope."
     )
     hub = StreamHub()
     register_builtin_tools(app, hub)
+    if conformance_fixtures:
+        register_conformance_fixtures(app)
     return app, hub
 
 
@@ -128,7 +133,7 @@ async def run_serve(opts: ServeOptions) -> int:
         return fail("serve", f"configuration: {exc}", EXIT_USAGE)
     if opts.log_json:
         install_json_logging()
-    app, hub = build_app()
+    app, hub = build_app(opts.conformance_fixtures)
     stack: ExchangeStack | None = None
     server = McpServer(app, config, streams=hub, routes=http_routes(lambda: stack))
     try:  # bind first: a port in use fails before any venue is contacted
