@@ -33,6 +33,9 @@ Limits per connection: at most ``max_in_flight`` async tool calls running (more 
 (:mod:`~tradingmcp.transport.ratelimit`): a request that finds the bucket empty gets -32005 with
 ``data: {"retry_after_ms": N}`` and a message naming N; notifications are not counted.
 
+A resource that does not exist is -32002 in the handshake era and -32602 (with ``data.uri``) in 2026-07-28
+(SEP-2164), whichever handler or reader refused it.
+
 Errors repeat an unknown method name or protocol version through :func:`~tradingmcp.transport.jsonrpc.quote` (at most
 ``MAX_QUOTED_CHARS`` characters of it; ``jsonrpc.short`` in ``data``), so no answer grows with the caller's input.
 """
@@ -236,11 +239,15 @@ class ServerSession:
             if meta is not None and type(meta) is not dict:
                 out.send(jsonrpc.encode_error(rid, ErrorCode.INVALID_PARAMS, "Invalid params: _meta must be an object"))
                 return
+        modern = False
         try:
             modern = False if meta is None and self.initialized else self._era(name, meta)
             result = handler(self, rid, params, meta, modern, out)
         except JsonRpcError as exc:
-            out.send(jsonrpc.encode_error(rid, exc.code, exc.message, exc.data))
+            code = exc.code
+            if modern and code == ErrorCode.RESOURCE_NOT_FOUND:  # 2026-07-28 (SEP-2164): an unknown uri is -32602
+                code = ErrorCode.INVALID_PARAMS
+            out.send(jsonrpc.encode_error(rid, code, exc.message, exc.data))
             return
         except Exception:
             log.exception("internal error in %s", name)

@@ -424,3 +424,16 @@ def test_a_shell_that_cannot_start_leaves_nothing_in_flight() -> None:
     assert sink.out[-1]["error"]["code"] == ErrorCode.INTERNAL_ERROR and session.in_flight == {}
     session.on_message(call(1, "echo", {"x": 1}))  # the id is free again
     assert sink.out[-1]["result"]["structuredContent"]["x"] == 1
+
+
+def test_an_unknown_resource_is_32002_with_a_handshake_and_32602_in_2026() -> None:
+    """MCP 2025-11-25 answers a uri no resource serves with -32002; 2026-07-28 (SEP-2164) with -32602, ``data.uri``."""
+    session, sink, _ = new_session()
+    session.on_message(request(1, "resources/read", {"uri": "test://nothing", "_meta": MODERN}))
+    modern = sink.out[-1]["error"]
+    assert modern["code"] == ErrorCode.INVALID_PARAMS and modern["data"] == {"uri": "test://nothing"}
+    session.on_message(INITIALIZE)
+    session.on_message(request(2, "resources/read", {"uri": "test://nothing"}))
+    assert sink.out[-1]["error"]["code"] == ErrorCode.RESOURCE_NOT_FOUND
+    session.on_message(request(3, "resources/read", {"uri": "test://r"}))
+    assert "result" in sink.out[-1]
