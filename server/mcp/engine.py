@@ -280,8 +280,10 @@ class ServerSession:
         """True for a 2026-07-28 request (version in ``_meta``); enforces the handshake for the older era.
 
         Raises:
-            JsonRpcError: -32022 for a version this server does not speak; -32600 for a handshake-era request other
-                than ``initialize``/``ping``/``server/discover`` before ``initialize``.
+            JsonRpcError: -32022 for a version this server does not speak; -32602 for a 2026-07-28 request whose
+                ``_meta`` lacks the client capabilities object (SEP-2575: every request carries them; ``clientInfo``
+                is optional); -32600 for a handshake-era request other than ``initialize``/``ping``/
+                ``server/discover`` before ``initialize``.
         """
         version = meta.get(META_VERSION) if meta else None
         if version is not None:
@@ -293,6 +295,11 @@ class ServerSession:
                     {"supported": list(SUPPORTED_VERSIONS), "requested": short(version)},
                 )
             if modern:
+                if type(meta.get(META_CLIENT_CAPS)) is not dict:  # type: ignore[union-attr]
+                    raise JsonRpcError(
+                        ErrorCode.INVALID_PARAMS,
+                        f"Invalid params: _meta[{META_CLIENT_CAPS!r}] (object) is required on every {version} request",
+                    )
                 return True
         if not self.initialized and method not in _BEFORE_INITIALIZE:
             raise JsonRpcError(

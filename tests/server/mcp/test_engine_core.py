@@ -21,9 +21,9 @@ from tradingmcp.server.mcp.toolcall import ToolRun, encode_structured_result
 from tradingmcp.transport.auth import Principal
 from tradingmcp.transport.closecodes import CloseCode
 from tradingmcp.transport.jsonrpc import ErrorCode, JsonRpcError
-from tradingmcp.transport.mcpnames import META_SERVER_INFO, META_SUBSCRIPTION, META_VERSION
+from tradingmcp.transport.mcpnames import META_CLIENT_CAPS, META_SERVER_INFO, META_SUBSCRIPTION, META_VERSION
 
-MODERN = {META_VERSION: "2026-07-28"}
+MODERN = {META_VERSION: "2026-07-28", META_CLIENT_CAPS: {}}
 INITIALIZE = b'{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25"}}'
 
 
@@ -437,3 +437,14 @@ def test_an_unknown_resource_is_32002_with_a_handshake_and_32602_in_2026() -> No
     assert sink.out[-1]["error"]["code"] == ErrorCode.RESOURCE_NOT_FOUND
     session.on_message(request(3, "resources/read", {"uri": "test://r"}))
     assert "result" in sink.out[-1]
+
+
+def test_a_2026_request_without_client_capabilities_is_32602_and_client_info_is_optional() -> None:
+    """SEP-2575: every 2026-07-28 request carries ``_meta`` clientCapabilities (an object); clientInfo may be absent."""
+    session, sink, _ = new_session()
+    for rid, meta in enumerate(({META_VERSION: "2026-07-28"}, {META_VERSION: "2026-07-28", META_CLIENT_CAPS: []}), 1):
+        session.on_message(request(rid, "server/discover", {"_meta": meta}))
+        error = sink.out[-1]["error"]
+        assert error["code"] == ErrorCode.INVALID_PARAMS and META_CLIENT_CAPS in error["message"]
+    session.on_message(request(3, "server/discover", {"_meta": MODERN}))
+    assert sink.out[-1]["result"]["supportedVersions"][0] == "2026-07-28"

@@ -25,9 +25,9 @@ from tradingmcp.server.mcp.registry import (
 )
 from tradingmcp.transport.auth import Principal
 from tradingmcp.transport.jsonrpc import ErrorCode
-from tradingmcp.transport.mcpnames import META_VERSION
+from tradingmcp.transport.mcpnames import META_CLIENT_CAPS, META_VERSION
 
-MODERN = {META_VERSION: "2026-07-28"}
+MODERN = {META_VERSION: "2026-07-28", META_CLIENT_CAPS: {}}
 INITIALIZE = b'{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25"}}'
 CITIES = ("paris", "park", "party", "porto")
 
