@@ -193,9 +193,12 @@ class McpEndpoint:
                 406, ErrorCode.INVALID_REQUEST, "Not Acceptable: Accept must list application/json and text/event-stream"
             )
         limit = self.settings.max_body_bytes
-        if request.content_length is not None and request.content_length > limit:
-            return json_error(413, ErrorCode.INVALID_REQUEST, f"Payload Too Large: the limit is {limit} bytes")
-        body = bytearray()
+        length = request.content_length
+        if length is not None:
+            if length > limit:
+                return json_error(413, ErrorCode.INVALID_REQUEST, f"Payload Too Large: the limit is {limit} bytes")
+            return await request.read()
+        body = bytearray()  # chunked: the limit holds while reading
         async for chunk in request.content.iter_any():
             body += chunk
             if len(body) > limit:
