@@ -94,6 +94,8 @@ class EndpointSettings:
     replay_bytes: int = 4 << 20
     sse_defer_s: float = 15.0
     """How long an answer may take before the response commits to SSE with nothing to say yet."""
+    sse_keepalive_s: float = 15.0
+    """An open SSE response quiet this long gets a comment line (proxies keep it open; a gone client is noticed)."""
 
 
 def accepts(request: web.Request) -> tuple[bool, bool]:
@@ -314,7 +316,7 @@ class McpEndpoint:
             return _json(final, status)
         response = web.StreamResponse(status=200, headers=SSE_HEADERS)
         await response.prepare(request)
-        out = SseOut(request, response, self.settings.sse_limit_bytes)
+        out = SseOut(request, response, self.settings.sse_limit_bytes, self.settings.sse_keepalive_s)
         reply.stream_to(out)
         with contextlib.suppress(ConnectionError):
             await out.run()
@@ -342,7 +344,7 @@ class McpEndpoint:
             return json_error(409, ErrorCode.INVALID_REQUEST, "Conflict: this session's GET stream is already open")
         response = web.StreamResponse(status=200, headers=SSE_HEADERS)
         await response.prepare(request)
-        out = SseOut(request, response, self.settings.sse_limit_bytes)
+        out = SseOut(request, response, self.settings.sse_limit_bytes, self.settings.sse_keepalive_s)
         for frame in events:
             out.push(frame)
         session.log.live = out
