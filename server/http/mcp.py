@@ -34,6 +34,7 @@ import asyncio
 import base64
 import binascii
 import contextlib
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -101,7 +102,12 @@ class EndpointSettings:
 def accepts(request: web.Request) -> tuple[bool, bool]:
     """``(json, sse)``: whether the ``Accept`` header takes ``application/json`` and ``text/event-stream`` (with
     ``*/*``, ``application/*``, ``text/*`` wildcards)."""
-    kinds = {part.split(";", 1)[0].strip().lower() for part in request.headers.get("Accept", "").split(",")}
+    return _accepts(request.headers.get("Accept", ""))
+
+
+@functools.lru_cache(maxsize=256)
+def _accepts(header: str) -> tuple[bool, bool]:
+    kinds = {part.split(";", 1)[0].strip().lower() for part in header.split(",")}
     anything = "*/*" in kinds
     return anything or _JSON in kinds or "application/*" in kinds, anything or _SSE in kinds or "text/*" in kinds
 
@@ -199,7 +205,11 @@ class McpEndpoint:
         if length is not None:
             if length > limit:
                 return json_error(413, ErrorCode.INVALID_REQUEST, f"Payload Too Large: the limit is {limit} bytes")
-            return await request.read()
+            content = request.content
+            data = content.read_nowait(length)  # what already arrived (usually all of it) without a wait
+            if len(data) < length:
+                data += await content.readexactly(length - len(data))
+            return data
         body = bytearray()  # chunked: the limit holds while reading
         async for chunk in request.content.iter_any():
             body += chunk
