@@ -34,6 +34,7 @@ import asyncio
 import base64
 import binascii
 import contextlib
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -94,12 +95,19 @@ class EndpointSettings:
     replay_bytes: int = 4 << 20
     sse_defer_s: float = 15.0
     """How long an answer may take before the response commits to SSE with nothing to say yet."""
+    sse_keepalive_s: float = 15.0
+    """An open SSE response quiet this long gets a comment line (proxies keep it open; a gone client is noticed)."""
 
 
 def accepts(request: web.Request) -> tuple[bool, bool]:
     """``(json, sse)``: whether the ``Accept`` header takes ``application/json`` and ``text/event-stream`` (with
     ``*/*``, ``application/*``, ``text/*`` wildcards)."""
-    kinds = {part.split(";", 1)[0].strip().lower() for part in request.headers.get("Accept", "").split(",")}
+    return _accepts(request.headers.get("Accept", ""))
+
+
+@functools.lru_cache(maxsize=256)
+def _accepts(header: str) -> tuple[bool, bool]:
+    kinds = {part.split(";", 1)[0].strip().lower() for part in header.split(",")}
     anything = "*/*" in kinds
     return anything or _JSON in kinds or "application/*" in kinds, anything or _SSE in kinds or "text/*" in kinds
 
@@ -193,9 +201,16 @@ class McpEndpoint:
                 406, ErrorCode.INVALID_REQUEST, "Not Acceptable: Accept must list application/json and text/event-stream"
             )
         limit = self.settings.max_body_bytes
-        if request.content_length is not None and request.content_length > limit:
-            return json_error(413, ErrorCode.INVALID_REQUEST, f"Payload Too Large: the limit is {limit} bytes")
-        body = bytearray()
+        length = request.content_length
+        if length is not None:
+            if length > limit:
+                return json_error(413, ErrorCode.INVALID_REQUEST, f"Payload Too Large: the limit is {limit} bytes")
+            content = request.content
+            data = content.read_nowait(length)  # what already arrived (usually all of it) without a wait
+            if len(data) < length:
+                data += await content.readexactly(length - len(data))
+            return data
+        body = bytearray()  # chunked: the limit holds while reading
         async for chunk in request.content.iter_any():
             body += chunk
             if len(body) > limit:
@@ -311,7 +326,7 @@ class McpEndpoint:
             return _json(final, status)
         response = web.StreamResponse(status=200, headers=SSE_HEADERS)
         await response.prepare(request)
-        out = SseOut(request, response, self.settings.sse_limit_bytes)
+        out = SseOut(request, response, self.settings.sse_limit_bytes, self.settings.sse_keepalive_s)
         reply.stream_to(out)
         with contextlib.suppress(ConnectionError):
             await out.run()
@@ -339,7 +354,7 @@ class McpEndpoint:
             return json_error(409, ErrorCode.INVALID_REQUEST, "Conflict: this session's GET stream is already open")
         response = web.StreamResponse(status=200, headers=SSE_HEADERS)
         await response.prepare(request)
-        out = SseOut(request, response, self.settings.sse_limit_bytes)
+        out = SseOut(request, response, self.settings.sse_limit_bytes, self.settings.sse_keepalive_s)
         for frame in events:
             out.push(frame)
         session.log.live = out
