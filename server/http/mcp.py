@@ -8,7 +8,8 @@ unknown) version is the stateless era, anything else (or none) the session era.
 
 **2026-07-28 (stateless).** One JSON-RPC message per POST, no session: protocol version and client capabilities ride
 in each request's ``_meta``. The ``MCP-Protocol-Version``, ``Mcp-Method`` and (``tools/call``, ``resources/read``,
-``prompts/get``) ``Mcp-Name`` headers must equal the body's values, else HTTP 400 with -32020. Each POST gets an engine
+``prompts/get``) ``Mcp-Name`` headers must equal the body's values, else HTTP 400 with -32020; a body whose ``_meta``
+lacks the protocol version (or the client capabilities, which the engine checks) is HTTP 400 with -32602. Each POST gets an engine
 session of its own that ends with the response, so a client that leaves cancels its call. A notification POST is 202.
 ``subscriptions/listen`` is a long-lived SSE response: ``notifications/subscriptions/acknowledged`` first, then the
 updates it asked for, tagged with its subscription id. Methods the era removed (``initialize``, ``ping``,
@@ -248,6 +249,10 @@ class McpEndpoint:
         params = obj.get("params")
         if not isinstance(method, str) or not isinstance(rid, str | int) or (params is not None and not isinstance(params, dict)):
             return json_error(400, ErrorCode.INVALID_REQUEST, "Invalid Request: the body must be one JSON-RPC request")
+        meta = params.get("_meta") if params else None
+        if not isinstance(meta, dict) or META_VERSION not in meta:  # SEP-2575: a malformed request, not a mismatch
+            missing = f"Invalid params: _meta[{META_VERSION!r}] is required on every 2026-07-28 request"
+            return _json(jsonrpc.encode_error(rid, ErrorCode.INVALID_PARAMS, missing), 400)
         wrong = header_mismatch(request, method, params)
         if wrong is not None:
             return _json(jsonrpc.encode_error(rid, HEADER_MISMATCH, wrong), 400)

@@ -161,6 +161,21 @@ async def test_a_missing_mcp_method_header_is_32020(server: McpServer, http: aio
     assert status == 400 and answer["error"]["code"] == -32020
 
 
+@pytest.mark.parametrize("drop", ["_meta", "protocolVersion", "clientCapabilities"])
+async def test_a_2026_request_missing_its_meta_is_32602_with_400(
+    server: McpServer, http: aiohttp.ClientSession, drop: str
+) -> None:
+    """SEP-2575: the header says 2026-07-28 but ``_meta`` (or its version, or its client capabilities) is missing."""
+    body = modern_request(15, "server/discover")
+    if drop == "_meta":
+        del body["params"]["_meta"]
+    else:
+        del body["params"]["_meta"][f"io.modelcontextprotocol/{drop}"]
+    status, answer = await post(http, url(server), body, modern_headers(body))
+    assert status == 400 and answer["error"]["code"] == -32602 and answer["id"] == 15, answer
+    assert await echo_works(http, server)
+
+
 async def test_a_base64_mcp_name_matches(server: McpServer, http: aiohttp.ClientSession) -> None:
     body = modern_request(13, "tools/call", {"name": "echo", "arguments": {"x": 2}})
     status, answer = await post(http, url(server), body, modern_headers(body, **{"Mcp-Name": "=?base64?ZWNobw==?="}))
