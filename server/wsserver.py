@@ -309,7 +309,8 @@ class McpServer:
         path = req.path.split("?", 1)[0]
         if not host_allowed(req.header("host"), self._hosts):
             return ws.HttpResponse(403, b"Forbidden: Host not allowed (DNS-rebinding protection)\n")
-        if not origin_allowed(req.header("origin"), self.config.allowed_origins):
+        own = req.header("host") if self._hosts is not None else None
+        if not origin_allowed(req.header("origin"), self.config.allowed_origins, own):
             return ws.HttpResponse(403, b"Forbidden: Origin not allowed\n")
         if not req.is_upgrade:
             route = self.http_routes.get(path)

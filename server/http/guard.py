@@ -78,7 +78,8 @@ class Guard:
         s = self.settings
         if not host_allowed(request.headers.get("Host"), s.allowed_hosts):
             return json_error(403, ErrorCode.INVALID_REQUEST, "Forbidden: Host not allowed (DNS-rebinding protection)")
-        if not origin_allowed(request.headers.get("Origin"), s.allowed_origins):
+        own = request.headers.get("Host") if s.allowed_hosts is not None else None
+        if not origin_allowed(request.headers.get("Origin"), s.allowed_origins, own):
             return json_error(403, ErrorCode.INVALID_REQUEST, "Forbidden: Origin not allowed")
         principal = self.principal(request)
         if principal is None and request.path not in s.open_paths:

@@ -48,6 +48,13 @@ async def test_host_and_origin_are_checked_with_403() -> None:
             assert status == 403, extra
         status, _ = await post(http, server.http_url, BODY, modern_headers(BODY, Origin="https://app.example"))
         assert status == 200
+        # the server's own origin passes (the Host it was checked with); another loopback origin does not
+        own = f"127.0.0.1:{server.port}"
+        status, _ = await post(http, server.http_url, BODY, modern_headers(BODY, Host=own, Origin=f"http://{own}"))
+        assert status == 200
+        other = f"http://localhost:{server.port}"
+        status, _ = await post(http, server.http_url, BODY, modern_headers(BODY, Host=own, Origin=other))
+        assert status == 403
 
 
 async def test_rate_limit_per_token_is_429_with_retry_after() -> None:
