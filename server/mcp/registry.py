@@ -157,7 +157,8 @@ def error_result(exc: ToolError) -> dict[str, Any]:
 class Tool:
     """One tool. ``scope`` is the token scope required to call it (``read`` or ``trade``); ``timeout_s`` bounds an
     async tool's run (s; past it the call is cancelled and answered with an ``isError`` ``deadline_exceeded`` result;
-    None: no bound)."""
+    None: no bound); ``client_capabilities`` names the client capabilities a call relies on (``sampling``,
+    ``elicitation``, ``roots``): a caller that did not declare them gets -32021 before the tool runs."""
 
     name: str
     description: str
@@ -171,6 +172,7 @@ class Tool:
     idempotent: bool = True
     open_world: bool = True
     timeout_s: float | None = None
+    client_capabilities: tuple[str, ...] = ()
     is_async: bool = field(init=False)
     validate: Callable[[Any], None] = field(init=False, repr=False)
 

@@ -138,6 +138,23 @@ def error_handling(call: CallContext, args: dict[str, Any]) -> ToolResult:
     raise ToolError("This tool intentionally returns an error for testing", "test_error")
 
 
+def missing_capability(call: CallContext, args: dict[str, Any]) -> ToolResult:
+    return ToolResult(content=[_text("Success")])
+
+
+def logging_tool(call: CallContext, args: dict[str, Any]) -> ToolResult:
+    """One ``info`` line, sent only when the caller asked for logs (2026-07-28: ``_meta`` logLevel)."""
+    call.log("info", "Diagnostic trace logging activated", "conformance")
+    return ToolResult(content=[_text("Logging evaluated")])
+
+
+async def streaming(call: CallContext, args: dict[str, Any]) -> ToolResult:
+    """Progress 50 of 100 on the call's own stream (when asked for), then the answer."""
+    call.progress(50, 100, "half way")
+    await asyncio.sleep(STEP_S)
+    return ToolResult(content=[_text("Streaming complete")])
+
+
 def json_schema_tool(call: CallContext, args: dict[str, Any]) -> ToolResult:
     return ToolResult(content=[_text(f"JSON Schema 2020-12 tool called with: {orjson.dumps(args).decode()}")])
 
@@ -152,6 +169,16 @@ TOOLS: tuple[tuple[str, str, ToolFn], ...] = (
     ("test_tool_with_progress", "Reports progress 0, 50, 100 of 100 while it runs.", with_progress),
     ("test_error_handling", "Always fails with an isError result.", error_handling),
 )
+
+DIAGNOSTIC_TOOLS: tuple[tuple[str, str, ToolFn, tuple[str, ...]], ...] = (
+    ("test_missing_capability", "Relies on the client's sampling capability (-32021 without it).", missing_capability,
+     ("sampling",)),
+    ("test_logging_tool", "Logs one info line only when the caller asked for logs.", logging_tool, ()),
+    ("test_streaming_elicitation", "Relies on elicitation; reports progress on its own stream, then answers.",
+     streaming, ("elicitation",)),
+)
+"""The 2026-07-28 stateless scenario's probes: a declared client capability (-32021), logs only on request, and a
+response stream that carries notifications and the answer, never a request of the server's own."""
 
 
 # ---------------------------------------------------------------- prompts
@@ -250,6 +277,8 @@ def register_conformance_fixtures(app: McpApp) -> Watched:
             open_world=False,
         )
     )
+    for name, description, fn, needs in DIAGNOSTIC_TOOLS:
+        app.add_tool(Tool(name, description, fn, dict(EMPTY_SCHEMA), open_world=False, client_capabilities=needs))
     for prompt in PROMPTS:
         app.add_prompt(prompt)
     static_text = "This is the content of the static text resource."

@@ -448,3 +448,33 @@ def test_a_2026_request_without_client_capabilities_is_32602_and_client_info_is_
         assert error["code"] == ErrorCode.INVALID_PARAMS and META_CLIENT_CAPS in error["message"]
     session.on_message(request(3, "server/discover", {"_meta": MODERN}))
     assert sink.out[-1]["result"]["supportedVersions"][0] == "2026-07-28"
+
+
+def test_a_tool_relying_on_an_undeclared_client_capability_is_32021() -> None:
+    """2026-07-28 ``MissingRequiredClientCapabilityError``: checked against the request's ``_meta`` capabilities, or
+    the ``initialize`` ones in the handshake era; the tool does not run."""
+    app = McpApp(name="caps")
+    ran: list[str] = []
+
+    def asks(call: CallContext, args: dict[str, Any]) -> str:
+        ran.append("asks")
+        return "ok"
+
+    app.add_tool(Tool("asks", "Relies on sampling.", asks, {"type": "object"}, client_capabilities=("sampling",)))
+    session, sink, _ = new_session(app)
+    session.on_message(call(1, "asks", _meta=MODERN))
+    error = sink.out[-1]["error"]
+    assert error["code"] == ErrorCode.MISSING_CLIENT_CAPABILITY == -32021
+    assert error["data"] == {"requiredCapabilities": {"sampling": {}}} and not ran
+    session.on_message(call(2, "asks", _meta={**MODERN, META_CLIENT_CAPS: {"sampling": {}}}))
+    assert sink.out[-1]["result"]["content"][0]["text"] == "ok" and ran == ["asks"]
+    legacy, legacy_sink, _ = new_session(app)
+    legacy.on_message(INITIALIZE)
+    legacy.on_message(call(3, "asks"))
+    assert legacy_sink.out[-1]["error"]["code"] == -32021
+    declared, declared_sink, _ = new_session(app)
+    declared.on_message(
+        request(0, "initialize", {"protocolVersion": "2025-11-25", "capabilities": {"sampling": {}}})
+    )
+    declared.on_message(call(4, "asks"))
+    assert declared_sink.out[-1]["result"]["isError"] is False
