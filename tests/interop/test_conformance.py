@@ -133,7 +133,8 @@ def test_the_official_conformance_suite_passes(server_url: str, revision: str, t
     assert "completion-complete" in names, summary
 
 
-def run_inspector(url: str, home: Path, *args: str) -> dict[str, object]:
+def run_inspector(url: str, home: Path, *args: str, exit_code: int = 0) -> dict[str, object]:
+    """One Inspector CLI call; its stdout is one JSON document (it exits 5 for a tool's ``isError`` result)."""
     inspector = node_tool("mcp-inspector")
     done = subprocess.run(
         [str(inspector), "--cli", url, "--transport", "http", *args],
@@ -144,7 +145,7 @@ def run_inspector(url: str, home: Path, *args: str) -> dict[str, object]:
         stdin=subprocess.DEVNULL,
         check=False,
     )
-    assert done.returncode == 0, f"inspector {args} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
+    assert done.returncode == exit_code, f"inspector {args} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
     doc = json.loads(done.stdout)
     assert isinstance(doc, dict)
     return doc
@@ -166,5 +167,7 @@ def test_the_mcp_inspector_cli_lists_and_calls_tools(server_url: str, tmp_path: 
     quote = ticker["structuredContent"]
     assert isinstance(quote, dict) and quote["symbol"] == "BTCUSDT" and quote["exchange"] == "binance"
     assert float(quote["bid"]) <= float(quote["ask"])
-    bad = run_inspector(server_url, tmp_path, "--method", "tools/call", "--tool-name", "test_error_handling")
-    assert bad["isError"] is True
+    bad = run_inspector(
+        server_url, tmp_path, "--method", "tools/call", "--tool-name", "test_error_handling", exit_code=5
+    )
+    assert bad["isError"] is True and "intentionally" in str(bad["content"])
