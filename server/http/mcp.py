@@ -20,11 +20,12 @@ later POST carries it (missing: 400; unknown, ended or expired: 404). ``GET`` op
 server messages (one at a time: a second gets 409); events carry ids, and a ``GET`` with ``Last-Event-ID`` replays the
 held events after it (an id of another session: 400). ``DELETE`` ends the session.
 
-**Either era.** A request's answer is JSON when it is ready at once, else an SSE stream scoped to that request that
-carries its progress and log notifications and ends with its answer (a client that accepts only JSON waits for the
-answer). Bad input, each with a JSON-RPC error body: a body that is not JSON → 400 (-32700); not one JSON-RPC message
-→ 400 (-32600); ``Content-Type`` other than ``application/json`` → 415; an ``Accept`` without ``application/json`` and
-``text/event-stream`` → 406; a body over the message limit → 413. JSON-RPC errors of the stateless era carry the
+**Either era.** A request's answer is JSON when it comes before anything else is said (within ``sse_defer_s``), else
+an SSE stream scoped to that request that carries its progress and log notifications and ends with its answer; a held
+stream gets a comment line after ``sse_keepalive_s`` of quiet, and one whose client stops reading is cut off past
+``sse_limit_bytes``. Bad input, each with a JSON-RPC error body: a body that is not JSON → 400 (-32700); not one
+JSON-RPC message → 400 (-32600); ``Content-Type`` other than ``application/json`` → 415; an ``Accept`` without
+``application/json`` and ``text/event-stream`` → 406; a body over the message limit → 413. JSON-RPC errors of the stateless era carry the
 status of their code (400 for -32700/-32600/-32602/-32020/-32021/-32022, 404 for -32601); the session era answers
 them with 200, as its clients expect.
 """
@@ -81,7 +82,7 @@ STATUS_OF_CODE = {
 """2026-07-28: the HTTP status of a JSON-RPC error answered as JSON (others: 200)."""
 _JSON = "application/json"
 _SSE = "text/event-stream"
-_ERROR_CODE_AT = b'"error":{"code":'
+_ERROR_AT = b'"error":'
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,10 +147,10 @@ def header_mismatch(request: web.Request, method: str, params: dict[str, Any] | 
 
 def _error_code(data: bytes) -> int | None:
     """The ``error.code`` of an encoded error response (None for a result)."""
-    at = data.find(_ERROR_CODE_AT)
-    if at < 0 or at > 64:  # the error member follows the id right after the head
+    if _ERROR_AT not in data:  # most answers: no parse
         return None
-    code = orjson.loads(data).get("error", {}).get("code")
+    err = orjson.loads(data).get("error")
+    code = err.get("code") if isinstance(err, dict) else None
     return code if isinstance(code, int) else None
 
 
