@@ -43,15 +43,27 @@ JSON_SCHEMA_2020_12: dict[str, Any] = {
     "type": "object",
     "$defs": {
         "address": {
+            "$anchor": "postalAddress",
             "type": "object",
             "properties": {"street": {"type": "string"}, "city": {"type": "string"}},
         }
     },
-    "properties": {"name": {"type": "string"}, "address": {"$ref": "#/$defs/address"}},
+    "properties": {
+        "name": {"type": "string"},
+        "address": {"$ref": "#/$defs/address"},
+        "contactMethod": {"type": "string", "enum": ["phone", "email"]},
+        "phone": {"type": "string"},
+        "email": {"type": "string"},
+    },
+    "allOf": [{"anyOf": [{"required": ["phone"]}, {"required": ["email"]}]}],
+    "if": {"properties": {"contactMethod": {"const": "phone"}}, "required": ["contactMethod"]},
+    "then": {"required": ["phone"]},
+    "else": {"required": ["email"]},
     "additionalProperties": False,
 }
-"""An input schema using 2020-12 keywords (``$schema``, ``$defs``, ``$ref``, ``additionalProperties``) that
-``tools/list`` must hand out unchanged (SEP-1613)."""
+"""An input schema using 2020-12 keywords (``$schema``, ``$defs``, ``$anchor``, ``$ref``, ``allOf``/``anyOf``,
+``if``/``then``/``else``, ``additionalProperties``) that ``tools/list`` must hand out unchanged (SEP-1613, SEP-2106);
+the engine's validator checks the subset it knows and accepts the rest, as JSON Schema says of unknown keywords."""
 COMPLETIONS: tuple[str, ...] = ("paris", "park", "party", "pasta", "python")
 """What ``completion/complete`` offers for the arguments of ``test_prompt_with_arguments`` (filtered by prefix)."""
 
