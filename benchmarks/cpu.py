@@ -34,7 +34,7 @@ from tradingmcp.benchmarks import roundtrip, servers
 from tradingmcp.transport import jsonrpc
 
 ROWS = ("tcp-floor", "picows-echo", "jsonrpc-min", "ours-server", "ours-client", "mcp-ws-picows")
-_META = {"io.modelcontextprotocol/protocolVersion": "2026-07-28"}
+_META = {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}
 
 
 def _canned_response(payload: str) -> tuple[bytes, bytes]:

@@ -153,8 +153,13 @@ def host_allowed(host_header: str | None, allowed_hosts: frozenset[str] | None) 
     return name in allowed_hosts or f"[{name}]" in allowed_hosts
 
 
-def origin_allowed(origin: str | None, allowed_origins: frozenset[str]) -> bool:
-    """Browsers send ``Origin``; non-browser clients do not. A present Origin must be listed (``*`` allows all)."""
+def origin_allowed(origin: str | None, allowed_origins: frozenset[str], checked_host: str | None = None) -> bool:
+    """Browsers send ``Origin``; non-browser clients do not. A present Origin must be listed (``*`` allows all), or
+    be the server's own origin: ``http://`` or ``https://`` plus ``checked_host``, the request's ``Host`` header once
+    :func:`host_allowed` has checked it against a list (a page this server served calling it back; a rebinding page
+    has a foreign Host, refused first). Pass no ``checked_host`` when any Host is allowed."""
     if origin is None:
         return True
-    return "*" in allowed_origins or origin in allowed_origins
+    if "*" in allowed_origins or origin in allowed_origins:
+        return True
+    return bool(checked_host) and origin in (f"http://{checked_host}", f"https://{checked_host}")

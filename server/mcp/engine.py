@@ -11,7 +11,8 @@ Speaks both protocol eras the SDKs use (https://modelcontextprotocol.io/specific
   results carry ``resultType: "complete"``.
 
 This module is the session core: parse, era and handshake checks, dispatch, errors, teardown. The handlers live in
-:mod:`~tradingmcp.server.mcp.toolcall` (tools) and :mod:`~tradingmcp.server.mcp.methods` (lifecycle, resources).
+:mod:`~tradingmcp.server.mcp.toolcall` (tools), :mod:`~tradingmcp.server.mcp.methods` (lifecycle, resources) and
+:mod:`~tradingmcp.server.mcp.prompts` (prompts, completion).
 It runs no event loop: messages come in through :meth:`ServerSession.on_message`; bytes go out through a
 :class:`~tradingmcp.server.mcp.protocol.Sink`; async work (an async tool) goes out as a decision to the session's
 :class:`~tradingmcp.server.mcp.protocol.Shell` (``start(run)``, ``cancel(run)``), which reports the run's end back
@@ -32,6 +33,9 @@ Limits per connection: at most ``max_in_flight`` async tool calls running (more 
 (:mod:`~tradingmcp.transport.ratelimit`): a request that finds the bucket empty gets -32005 with
 ``data: {"retry_after_ms": N}`` and a message naming N; notifications are not counted.
 
+A resource that does not exist is -32002 in the handshake era and -32602 (with ``data.uri``) in 2026-07-28
+(SEP-2164), whichever handler or reader refused it.
+
 Errors repeat an unknown method name or protocol version through :func:`~tradingmcp.transport.jsonrpc.quote` (at most
 ``MAX_QUOTED_CHARS`` characters of it; ``jsonrpc.short`` in ``data``), so no answer grows with the caller's input.
 """
@@ -44,7 +48,7 @@ from typing import Any
 
 import orjson
 
-from tradingmcp.server.mcp import methods, toolcall
+from tradingmcp.server.mcp import methods, prompts, toolcall
 from tradingmcp.server.mcp.call import Call
 from tradingmcp.server.mcp.protocol import (
     CACHE_HINTS,
@@ -114,6 +118,9 @@ METHODS: dict[str, Handler] = {
     "resources/subscribe": methods.resources_subscribe,
     "resources/unsubscribe": methods.resources_unsubscribe,
     "logging/setLevel": methods.set_level,
+    "prompts/list": prompts.prompts_list,
+    "prompts/get": prompts.prompts_get,
+    "completion/complete": prompts.complete,
     "subscriptions/listen": methods.listen,
 }
 """Request method → handler (every request this server answers)."""
@@ -232,11 +239,15 @@ class ServerSession:
             if meta is not None and type(meta) is not dict:
                 out.send(jsonrpc.encode_error(rid, ErrorCode.INVALID_PARAMS, "Invalid params: _meta must be an object"))
                 return
+        modern = False
         try:
             modern = False if meta is None and self.initialized else self._era(name, meta)
             result = handler(self, rid, params, meta, modern, out)
         except JsonRpcError as exc:
-            out.send(jsonrpc.encode_error(rid, exc.code, exc.message, exc.data))
+            code = exc.code
+            if modern and code == ErrorCode.RESOURCE_NOT_FOUND:  # 2026-07-28 (SEP-2164): an unknown uri is -32602
+                code = ErrorCode.INVALID_PARAMS
+            out.send(jsonrpc.encode_error(rid, code, exc.message, exc.data))
             return
         except Exception:
             log.exception("internal error in %s", name)
@@ -269,8 +280,10 @@ class ServerSession:
         """True for a 2026-07-28 request (version in ``_meta``); enforces the handshake for the older era.
 
         Raises:
-            JsonRpcError: -32022 for a version this server does not speak; -32600 for a handshake-era request other
-                than ``initialize``/``ping``/``server/discover`` before ``initialize``.
+            JsonRpcError: -32022 for a version this server does not speak; -32602 for a 2026-07-28 request whose
+                ``_meta`` lacks the client capabilities object (SEP-2575: every request carries them; ``clientInfo``
+                is optional); -32600 for a handshake-era request other than ``initialize``/``ping``/
+                ``server/discover`` before ``initialize``.
         """
         version = meta.get(META_VERSION) if meta else None
         if version is not None:
@@ -282,6 +295,11 @@ class ServerSession:
                     {"supported": list(SUPPORTED_VERSIONS), "requested": short(version)},
                 )
             if modern:
+                if type(meta.get(META_CLIENT_CAPS)) is not dict:  # type: ignore[union-attr]
+                    raise JsonRpcError(
+                        ErrorCode.INVALID_PARAMS,
+                        f"Invalid params: _meta[{META_CLIENT_CAPS!r}] (object) is required on every {version} request",
+                    )
                 return True
         if not self.initialized and method not in _BEFORE_INITIALIZE:
             raise JsonRpcError(

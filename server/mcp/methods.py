@@ -31,13 +31,19 @@ if TYPE_CHECKING:
 
 
 def capabilities(app: McpApp) -> dict[str, Any]:
-    """The server's capabilities (the same in both eras): ``experimental`` holds our streams and ``app.experimental``."""
-    return {
+    """The server's capabilities (the same in both eras): ``experimental`` holds our streams and ``app.experimental``;
+    ``prompts`` when the app has prompts, ``completions`` when it has prompts or resource templates to complete."""
+    caps: dict[str, Any] = {
         "tools": {"listChanged": False},
         "resources": {"subscribe": True, "listChanged": False},
         "logging": {},
         "experimental": {"tradingmcp/streams": {"method": STREAM}, **app.experimental},
     }
+    if app.prompts:
+        caps["prompts"] = {"listChanged": False}
+    if app.prompts or app.templates:
+        caps["completions"] = {}
+    return caps
 
 
 # ---------------------------------------------------------------- lifecycle
@@ -122,7 +128,8 @@ def resources_read(
     reader = session.app.find_reader(uri)
     if reader is None:
         raise JsonRpcError(ErrorCode.RESOURCE_NOT_FOUND, f"Resource not found: {uri}", {"uri": uri})
-    return {"contents": [session.resources.contents(uri, reader(uri))]}
+    app = session.app
+    return {"contents": [session.resources.contents(uri, reader(uri), app.find_mime_type(uri))]}
 
 
 def resources_subscribe(

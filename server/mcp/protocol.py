@@ -29,10 +29,11 @@ CACHE_HINTS: Final[dict[str, tuple[str, int]]] = {
     "tools/list": ("public", 60_000),
     "resources/list": ("public", 60_000),
     "resources/templates/list": ("public", 60_000),
+    "prompts/list": ("public", 60_000),
     "resources/read": ("private", 0),  # live market data and account state: always re-read
 }
-"""2026-07-28 cache hints per method: (``cacheScope``, ``ttlMs`` in ms). Tool and resource lists never change while
-the server runs (``listChanged: false``)."""
+"""2026-07-28 cache hints per method: (``cacheScope``, ``ttlMs`` in ms). Tool, resource and prompt lists never change
+while the server runs (``listChanged: false``)."""
 
 
 class _Pending:

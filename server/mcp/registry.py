@@ -1,4 +1,5 @@
-"""What a server offers: tools, resources, resource templates and live streams (the registry the engine dispatches on).
+"""What a server offers: tools, resources, resource templates, prompts and live streams (the registry the engine
+dispatches on).
 
 A tool is a plain function ``fn(call, arguments) -> result`` (sync: runs inline on the hot path, no task) or an
 ``async def`` (the session's shell runs it as a task: cancellable, may report progress); ``call`` is a
@@ -6,14 +7,17 @@ A tool is a plain function ``fn(call, arguments) -> result`` (sync: runs inline 
 (becomes ``structuredContent`` plus a JSON text block) or a ``str``. Raising :class:`ToolError` gives an ``isError``
 result the model can read; raising :class:`~tradingmcp.transport.jsonrpc.JsonRpcError` gives a JSON-RPC error.
 
-Shapes follow MCP 2025-11-25 ``Tool`` (name, title, description, inputSchema, outputSchema, annotations) and
-``Resource``/``ResourceTemplate``.
+Shapes follow MCP 2025-11-25 ``Tool`` (name, title, description, inputSchema, outputSchema, annotations),
+``Resource``/``ResourceTemplate`` and ``Prompt``/``PromptArgument``
+(https://modelcontextprotocol.io/specification/2025-11-25/server/prompts); prompt arguments and resource template
+variables may offer completions (``completion/complete``,
+https://modelcontextprotocol.io/specification/2025-11-25/server/utilities/completion).
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +35,14 @@ WatchFn = Callable[[str, Callable[[], None]], Callable[[], None]]
 ``subscriptions/listen``); the resource calls ``changed()`` each time it changes (the :class:`ResourceHub` sends
 ``notifications/resources/updated``, rate-limited per client); ``stop()`` is called when its last subscriber leaves.
 May raise :class:`~tradingmcp.transport.jsonrpc.JsonRpcError` to refuse the subscription (e.g. a malformed uri)."""
+CompleteFn = Callable[[str, str, dict[str, str]], Sequence[str]]
+"""``complete(argument, value, context) -> values``: candidate values for the prompt argument (or template variable)
+named ``argument`` whose partial input is ``value``, best first; ``context`` holds the values of the other arguments
+the client already chose. The engine sends at most 100 and says whether more exist."""
+PromptFn = Callable[[dict[str, str]], Any]
+"""``render(arguments) -> messages``: the prompt's ``PromptMessage`` dicts (``{"role", "content"}``) for the given
+arguments (every required one present, all strings), or a ``GetPromptResult`` dict (``{"messages": [...]}``, optionally
+``description``). May raise :class:`~tradingmcp.transport.jsonrpc.JsonRpcError` (e.g. -32602 for a bad value)."""
 
 
 @dataclass(slots=True)  # not frozen: a frozen dataclass's __init__ is measurably slower on the hot path
@@ -82,13 +94,23 @@ class ToolError(Exception):
 
 @dataclass(slots=True)
 class ToolResult:
-    """A tool's result: ``structured`` becomes ``structuredContent``; ``text`` the text block (JSON of it if None)."""
+    """A tool's result: ``structured`` becomes ``structuredContent``; ``text`` the text block (JSON of it if None).
+
+    ``content``, when given, is the whole ``content`` list as MCP content blocks (``text``, ``image``, ``audio``,
+    ``resource_link``, ``resource``: MCP 2025-11-25 "Tool Result"), sent as given in place of the text block.
+    """
 
     structured: Any = None
     text: str | None = None
     is_error: bool = False
+    content: list[dict[str, Any]] | None = None
 
     def to_wire(self) -> dict[str, Any]:
+        if self.content is not None:
+            blocks: dict[str, Any] = {"content": self.content, "isError": self.is_error}
+            if self.structured is not None:
+                blocks["structuredContent"] = self.structured
+            return blocks
         if self.text is None and self.structured is not None:
             return _structured(self.structured, self.is_error)
         text = self.text if self.text is not None else "null"  # JSON of structured=None
@@ -135,7 +157,8 @@ def error_result(exc: ToolError) -> dict[str, Any]:
 class Tool:
     """One tool. ``scope`` is the token scope required to call it (``read`` or ``trade``); ``timeout_s`` bounds an
     async tool's run (s; past it the call is cancelled and answered with an ``isError`` ``deadline_exceeded`` result;
-    None: no bound)."""
+    None: no bound); ``client_capabilities`` names the client capabilities a call relies on (``sampling``,
+    ``elicitation``, ``roots``): a caller that did not declare them gets -32021 before the tool runs."""
 
     name: str
     description: str
@@ -149,6 +172,7 @@ class Tool:
     idempotent: bool = True
     open_world: bool = True
     timeout_s: float | None = None
+    client_capabilities: tuple[str, ...] = ()
     is_async: bool = field(init=False)
     validate: Callable[[Any], None] = field(init=False, repr=False)
 
@@ -178,7 +202,8 @@ class Tool:
 
 @dataclass(slots=True)
 class Resource:
-    """A readable resource; ``read(uri)`` returns text (str), JSON (dict/list) or bytes."""
+    """A readable resource; ``read(uri)`` returns text (str), JSON (dict/list) or bytes (sent base64 as ``blob``).
+    The content's ``mimeType`` is ``mime_type`` (JSON values are always ``application/json``)."""
 
     uri: str
     name: str
@@ -193,7 +218,8 @@ class Resource:
 
 @dataclass(slots=True)
 class ResourceTemplate:
-    """A family of resources (RFC 6570 level-1 ``uri_template``, e.g. ``ticker://{exchange}/{symbol}``)."""
+    """A family of resources (RFC 6570 level-1 ``uri_template``, e.g. ``ticker://{exchange}/{symbol}``);
+    ``complete`` offers values for its variables (``completion/complete`` with a ``ref/resource``)."""
 
     uri_template: str
     name: str
@@ -201,6 +227,7 @@ class ResourceTemplate:
     description: str = ""
     mime_type: str = "application/json"
     watch: WatchFn | None = None
+    complete: CompleteFn | None = None
     prefix: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -216,6 +243,42 @@ class ResourceTemplate:
             "description": self.description,
             "mimeType": self.mime_type,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class PromptArgument:
+    """One argument of a prompt (a string the client fills in)."""
+
+    name: str
+    description: str = ""
+    required: bool = False
+
+    def to_wire(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name, "required": self.required}
+        if self.description:
+            out["description"] = self.description
+        return out
+
+
+@dataclass(slots=True)
+class Prompt:
+    """A prompt template the client can list and get (``prompts/list``, ``prompts/get``); ``render`` builds its
+    messages (:data:`PromptFn`), ``complete`` offers values for its arguments (:data:`CompleteFn`)."""
+
+    name: str
+    description: str
+    render: PromptFn
+    arguments: tuple[PromptArgument, ...] = ()
+    title: str | None = None
+    complete: CompleteFn | None = None
+
+    def to_wire(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name, "description": self.description}
+        if self.title:
+            out["title"] = self.title
+        if self.arguments:
+            out["arguments"] = [a.to_wire() for a in self.arguments]
+        return out
 
 
 @dataclass
@@ -236,6 +299,7 @@ class McpApp:
     tools: dict[str, Tool] = field(default_factory=dict)
     resources: dict[str, Resource] = field(default_factory=dict)
     templates: list[ResourceTemplate] = field(default_factory=list)
+    prompts: dict[str, Prompt] = field(default_factory=dict)
     page_size: int = 100
     observers: list[CallObserver] = field(default_factory=list)
 
@@ -266,6 +330,22 @@ class McpApp:
 
     def add_template(self, template: ResourceTemplate) -> None:
         self.templates.append(template)
+
+    def add_prompt(self, prompt: Prompt) -> Prompt:
+        if prompt.name in self.prompts:
+            raise ValueError(f"duplicate prompt {prompt.name!r}")
+        self.prompts[prompt.name] = prompt
+        return prompt
+
+    def find_mime_type(self, uri: str) -> str | None:
+        """The declared ``mimeType`` of the resource or template serving ``uri`` (None: no resource serves it)."""
+        res = self.resources.get(uri)
+        if res is not None:
+            return res.mime_type
+        for tpl in self.templates:
+            if tpl.matches(uri):
+                return tpl.mime_type
+        return None
 
     def find_reader(self, uri: str) -> ReadFn | None:
         res = self.resources.get(uri)

@@ -14,6 +14,7 @@ starts it when a uri gets its first subscriber (across all clients) and stops it
 
 from __future__ import annotations
 
+import base64
 import time
 from collections.abc import Callable
 from functools import partial
@@ -127,14 +128,15 @@ class ResourceHub:
             self.sent += 1
 
     @staticmethod
-    def contents(uri: str, value: Any) -> dict[str, Any]:
-        """A ``resources/read`` content item for what a reader returned (str → text, else JSON text)."""
+    def contents(uri: str, value: Any, mime_type: str | None = None) -> dict[str, Any]:
+        """A ``resources/read`` content item for what a reader returned: str → ``text``, bytes → base64 ``blob``,
+        both labelled ``mime_type`` (the resource's declared type; default ``text/plain`` and
+        ``application/octet-stream``); anything else → its JSON as ``text``, ``application/json``."""
         if isinstance(value, str):
-            return {"uri": uri, "mimeType": "text/plain", "text": value}
+            return {"uri": uri, "mimeType": mime_type or "text/plain", "text": value}
         if isinstance(value, bytes):
-            import base64
-
-            return {"uri": uri, "mimeType": "application/octet-stream", "blob": base64.b64encode(value).decode()}
+            blob = base64.b64encode(value).decode()
+            return {"uri": uri, "mimeType": mime_type or "application/octet-stream", "blob": blob}
         return {"uri": uri, "mimeType": "application/json", "text": orjson.dumps(value).decode()}
 
 

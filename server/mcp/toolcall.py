@@ -31,6 +31,7 @@ from tradingmcp.server.mcp.protocol import PENDING, Sink, list_page
 from tradingmcp.server.mcp.registry import Tool, ToolCallRecord, ToolError, error_result, to_tool_result
 from tradingmcp.transport import jsonrpc
 from tradingmcp.transport.jsonrpc import ErrorCode, JsonRpcError, quote
+from tradingmcp.transport.mcpnames import META_CLIENT_CAPS
 
 if TYPE_CHECKING:
     from tradingmcp.server.mcp.engine import ServerSession
@@ -93,8 +94,8 @@ def tools_call(
     (its answer goes through ``out`` when it ends). Returns ``PENDING``.
 
     Raises:
-        JsonRpcError: -32602 unknown tool or invalid arguments, -32005 too many calls in flight, -32600 a request id
-            already in flight. Other exceptions of a sync tool propagate (the engine answers -32603).
+        JsonRpcError: -32602 unknown tool or invalid arguments, -32021 a client capability the tool relies on was not
+            declared, -32005 too many calls in flight, -32600 a request id already in flight. Other exceptions of a sync tool propagate (the engine answers -32603).
     """
     observed = (_CallClock(), params) if session.app.observers else None  # the hot path pays one truth test
     try:
@@ -106,6 +107,8 @@ def tools_call(
         if args is None:
             args = {}
         tool.validate(args)
+        if tool.client_capabilities:
+            _require_capabilities(session, tool, meta, modern)
         principal = session.principal
         if tool.scope not in principal.scopes:
             forbidden = ToolError(
@@ -147,6 +150,26 @@ def tools_call(
         if observed is not None:
             _observe(session, observed, "rpc_error", None, exc.code, exc.message)
         raise
+
+
+def _require_capabilities(session: ServerSession, tool: Tool, meta: dict[str, Any] | None, modern: bool) -> None:
+    """The client declared every capability ``tool`` relies on: in this request's ``_meta`` (2026-07-28) or at
+    ``initialize``.
+
+    Raises:
+        JsonRpcError: -32021 with ``data.requiredCapabilities``, a ``ClientCapabilities`` object of the missing ones
+            (2026-07-28 ``MissingRequiredClientCapabilityError``).
+    """
+    declared = meta.get(META_CLIENT_CAPS) if modern and meta else session.client_capabilities
+    have = declared if isinstance(declared, dict) else {}
+    missing = [name for name in tool.client_capabilities if name not in have]
+    if missing:
+        raise JsonRpcError(
+            ErrorCode.MISSING_CLIENT_CAPABILITY,
+            f"Missing required client capability: {tool.name} needs {', '.join(missing)}; declare it in the "
+            "client capabilities",
+            {"requiredCapabilities": {name: {} for name in missing}},
+        )
 
 
 def _answer(

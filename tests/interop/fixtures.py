@@ -116,7 +116,9 @@ def demo_app(state: DemoState, page_size: int = 100) -> McpApp:
         Resource(COUNTER_URI, "counter", lambda uri: {"count": state.counter}, "A counter bumped by the bump tool")
     )
     app.add_template(
-        ResourceTemplate(ITEMS_TEMPLATE, "items", lambda uri: f"item {uri.rsplit('/', 1)[-1]}", "Named items")
+        ResourceTemplate(
+            ITEMS_TEMPLATE, "items", lambda uri: f"item {uri.rsplit('/', 1)[-1]}", "Named items", "text/plain"
+        )
     )
     return app
 

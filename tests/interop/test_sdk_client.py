@@ -186,7 +186,7 @@ async def test_resources_list_templates_and_read(mode: str) -> None:
     assert json.loads(content.text) == {"count": 41}
     (item_content,) = item.contents
     assert isinstance(item_content, types.TextResourceContents) and item_content.text == "item apple"
-    assert info.value.code == -32002
+    assert info.value.code == (-32002 if mode == "legacy" else -32602)  # 2026-07-28 (SEP-2164): -32602
 
 
 async def test_legacy_resource_subscribe_gets_updated_notifications() -> None:

@@ -111,6 +111,14 @@ async def test_bad_host_and_origin_are_403(server: McpServer) -> None:
     # 403 is decided before auth: a bad Origin without a token is still 403, not 401
     status, _ = await http_upgrade(server.port, headers={"Origin": "https://evil.example"})
     assert status == 403
+    # the server's own origin (a page it served calling back) passes; only with the very Host it was checked for
+    own = f"localhost:{server.port}"
+    status, _ = await http_upgrade(server.port, headers={**auth, "Host": own, "Origin": f"http://{own}"})
+    assert status == 101
+    status, _ = await http_upgrade(server.port, headers={**auth, "Host": own, "Origin": f"http://127.0.0.1:{server.port}"})
+    assert status == 403
+    status, _ = await http_upgrade(server.port, headers={**auth, "Host": f"evil.example:{server.port}", "Origin": "http://evil.example"})
+    assert status == 403
 
 
 async def test_missing_mcp_subprotocol_is_400(server: McpServer, backend: ws.Backend) -> None:

@@ -21,7 +21,7 @@ from tradingmcp.server.wsserver import McpServer
 from tradingmcp.transport import jsonrpc, ws
 from tradingmcp.transport.closecodes import CloseCode
 from tradingmcp.transport.jsonrpc import MAX_QUOTED_CHARS, ErrorCode
-from tradingmcp.transport.mcpnames import META_VERSION
+from tradingmcp.transport.mcpnames import META_CLIENT_CAPS, META_VERSION
 
 DEEP = b"[" * 5000 + b"]" * 5000
 DEEP_IN_PARAMS = b'{"jsonrpc":"2.0","id":1,"method":"ping","params":{"a":' + DEEP + b"}}"
@@ -327,7 +327,7 @@ async def test_socket_initialized_notification_alone_serves_no_tool(backend: ws.
         assert probe.calls == {}
         # the 2026-07-28 era needs no handshake: a request carrying its version in _meta is served
         modern = await fresh.rpc(
-            "tools/call", {"name": "echo", "arguments": {"x": 2}, "_meta": {META_VERSION: "2026-07-28"}}
+            "tools/call", {"name": "echo", "arguments": {"x": 2}, "_meta": {META_VERSION: "2026-07-28", META_CLIENT_CAPS: {}}}
         )
         assert modern["result"]["structuredContent"] == {"x": 2} and probe.calls == {"echo": 1}
         await bystander.ping_ok()

@@ -21,9 +21,9 @@ from tradingmcp.server.mcp.toolcall import ToolRun, encode_structured_result
 from tradingmcp.transport.auth import Principal
 from tradingmcp.transport.closecodes import CloseCode
 from tradingmcp.transport.jsonrpc import ErrorCode, JsonRpcError
-from tradingmcp.transport.mcpnames import META_SERVER_INFO, META_SUBSCRIPTION, META_VERSION
+from tradingmcp.transport.mcpnames import META_CLIENT_CAPS, META_SERVER_INFO, META_SUBSCRIPTION, META_VERSION
 
-MODERN = {META_VERSION: "2026-07-28"}
+MODERN = {META_VERSION: "2026-07-28", META_CLIENT_CAPS: {}}
 INITIALIZE = b'{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25"}}'
 
 
@@ -424,3 +424,57 @@ def test_a_shell_that_cannot_start_leaves_nothing_in_flight() -> None:
     assert sink.out[-1]["error"]["code"] == ErrorCode.INTERNAL_ERROR and session.in_flight == {}
     session.on_message(call(1, "echo", {"x": 1}))  # the id is free again
     assert sink.out[-1]["result"]["structuredContent"]["x"] == 1
+
+
+def test_an_unknown_resource_is_32002_with_a_handshake_and_32602_in_2026() -> None:
+    """MCP 2025-11-25 answers a uri no resource serves with -32002; 2026-07-28 (SEP-2164) with -32602, ``data.uri``."""
+    session, sink, _ = new_session()
+    session.on_message(request(1, "resources/read", {"uri": "test://nothing", "_meta": MODERN}))
+    modern = sink.out[-1]["error"]
+    assert modern["code"] == ErrorCode.INVALID_PARAMS and modern["data"] == {"uri": "test://nothing"}
+    session.on_message(INITIALIZE)
+    session.on_message(request(2, "resources/read", {"uri": "test://nothing"}))
+    assert sink.out[-1]["error"]["code"] == ErrorCode.RESOURCE_NOT_FOUND
+    session.on_message(request(3, "resources/read", {"uri": "test://r"}))
+    assert "result" in sink.out[-1]
+
+
+def test_a_2026_request_without_client_capabilities_is_32602_and_client_info_is_optional() -> None:
+    """SEP-2575: every 2026-07-28 request carries ``_meta`` clientCapabilities (an object); clientInfo may be absent."""
+    session, sink, _ = new_session()
+    for rid, meta in enumerate(({META_VERSION: "2026-07-28"}, {META_VERSION: "2026-07-28", META_CLIENT_CAPS: []}), 1):
+        session.on_message(request(rid, "server/discover", {"_meta": meta}))
+        error = sink.out[-1]["error"]
+        assert error["code"] == ErrorCode.INVALID_PARAMS and META_CLIENT_CAPS in error["message"]
+    session.on_message(request(3, "server/discover", {"_meta": MODERN}))
+    assert sink.out[-1]["result"]["supportedVersions"][0] == "2026-07-28"
+
+
+def test_a_tool_relying_on_an_undeclared_client_capability_is_32021() -> None:
+    """2026-07-28 ``MissingRequiredClientCapabilityError``: checked against the request's ``_meta`` capabilities, or
+    the ``initialize`` ones in the handshake era; the tool does not run."""
+    app = McpApp(name="caps")
+    ran: list[str] = []
+
+    def asks(call: CallContext, args: dict[str, Any]) -> str:
+        ran.append("asks")
+        return "ok"
+
+    app.add_tool(Tool("asks", "Relies on sampling.", asks, {"type": "object"}, client_capabilities=("sampling",)))
+    session, sink, _ = new_session(app)
+    session.on_message(call(1, "asks", _meta=MODERN))
+    error = sink.out[-1]["error"]
+    assert error["code"] == ErrorCode.MISSING_CLIENT_CAPABILITY == -32021
+    assert error["data"] == {"requiredCapabilities": {"sampling": {}}} and not ran
+    session.on_message(call(2, "asks", _meta={**MODERN, META_CLIENT_CAPS: {"sampling": {}}}))
+    assert sink.out[-1]["result"]["content"][0]["text"] == "ok" and ran == ["asks"]
+    legacy, legacy_sink, _ = new_session(app)
+    legacy.on_message(INITIALIZE)
+    legacy.on_message(call(3, "asks"))
+    assert legacy_sink.out[-1]["error"]["code"] == -32021
+    declared, declared_sink, _ = new_session(app)
+    declared.on_message(
+        request(0, "initialize", {"protocolVersion": "2025-11-25", "capabilities": {"sampling": {}}})
+    )
+    declared.on_message(call(4, "asks"))
+    assert declared_sink.out[-1]["result"]["isError"] is False

@@ -66,7 +66,7 @@ def test_engine_refuses_past_the_burst_and_serves_after_the_wait() -> None:
     session.on_message(ping(3))
     session.on_message(
         b'{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"echo","arguments":{"x":1},'
-        b'"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}'
+        b'"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}'
     )
     assert [a["id"] for a in sink.out] == [1, 2, 3, 4]
     assert sink.out[0]["result"] == {} and sink.out[1]["result"] == {}

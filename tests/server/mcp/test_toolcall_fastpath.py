@@ -64,7 +64,7 @@ REQUESTS = [
     b'{"jsonrpc":"2.0","id":"s-4","method":"tools/call","params":{"name":"echo","arguments":{"x":[1,2.5,null]}}}',
     b'{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"fail","arguments":{}}}',
     b'{"jsonrpc":"2.0","id":6,"method":"tools/call","params":{"name":"echo","arguments":{"x":1},'
-    b'"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}',
+    b'"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}',
     b'{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"place_order","arguments":{"symbol":"X"}}}',
     b'{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"nope"}}',
 ]
