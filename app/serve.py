@@ -144,7 +144,11 @@ async def _serve(opts: ServeOptions, server: McpServer, stack: ExchangeStack | N
     # /metrics (Prometheus) and /health with exchange status, on the MCP port
     server.http_routes.update(
         metrics_routes(
-            server.app, lambda: server, stack.venues if stack else None, stack.toolset.audit if stack else None
+            server.app,
+            lambda: server,
+            stack.venues if stack else None,
+            stack.toolset.audit if stack else None,
+            stack.toolset.market if stack else None,
         )
     )
     server.accept()
