@@ -14,8 +14,11 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from aiohttp import web
 
 from tradingmcp import perf
 from tradingmcp.app.failure import EXIT_RUNTIME, EXIT_USAGE, StartupError, fail, listen_error
@@ -100,6 +103,17 @@ def build_app() -> tuple[McpApp, StreamHub]:
     return app, hub
 
 
+StackGetter = Callable[[], "ExchangeStack | None"]
+"""The running exchange stack (None before it started, or without venues): route handlers read it per request."""
+
+
+def http_routes(stack: StackGetter) -> Sequence[web.AbstractRouteDef]:
+    """The route contributions of the port's plain-HTTP side beside ``/mcp``, ``/health`` and ``/metrics``: each
+    package that serves HTTP (the REST market data, its OpenAPI document and docs, the console) adds its routes here.
+    The server is bound before the venues start, so handlers reach the stack through ``stack()`` at request time."""
+    return []
+
+
 async def run_serve(opts: ServeOptions) -> int:
     """Serve until SIGINT/SIGTERM, then shut down gracefully (drain, close 1001). Returns the exit status: 0, or
     after one line on stderr 2 (a bad setting) or 1 (the port is in use, a venue or the audit store is out of reach).
@@ -115,7 +129,8 @@ async def run_serve(opts: ServeOptions) -> int:
     if opts.log_json:
         install_json_logging()
     app, hub = build_app()
-    server = McpServer(app, config, streams=hub)
+    stack: ExchangeStack | None = None
+    server = McpServer(app, config, streams=hub, routes=http_routes(lambda: stack))
     try:  # bind first: a port in use fails before any venue is contacted
         await server.start(accepting=False)
     except OSError as exc:
@@ -153,8 +168,9 @@ async def _serve(opts: ServeOptions, server: McpServer, stack: ExchangeStack | N
     )
     server.accept()
     limits = f"per connection: {server.rate_limit.describe()}, {server.config.max_in_flight} calls in flight"
+    http = f" and Streamable HTTP at {server.http_url}" if server.http is not None else ""
     print(
-        f"TradingMCP serving MCP over WebSocket at {server.url} (backend {server.config.backend}; {limits})",
+        f"TradingMCP serving MCP over WebSocket at {server.url}{http} (backend {server.config.backend}; {limits})",
         file=sys.stderr,
     )
     if generated:

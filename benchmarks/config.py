@@ -14,8 +14,10 @@ MCP_WS_PICOWS = "mcp-ws-picows"
 MCP_WS_WEBSOCKETS = "mcp-ws-websockets"
 MCP_WSS_PICOWS = "mcp-wss-picows"
 MCP_WSS_WEBSOCKETS = "mcp-wss-websockets"
+MCP_HTTP = "mcp-http"
 SDK_STDIO = "sdk-stdio"
 SDK_HTTP = "sdk-http"
+SDK_HTTP_POST = "sdk-http-post"
 
 ROUNDTRIP_SCENARIOS: tuple[str, ...] = (
     TCP_FLOOR,
@@ -26,10 +28,15 @@ ROUNDTRIP_SCENARIOS: tuple[str, ...] = (
     MCP_WS_WEBSOCKETS,
     MCP_WSS_PICOWS,
     MCP_WSS_WEBSOCKETS,
+    MCP_HTTP,
     SDK_STDIO,
     SDK_HTTP,
+    SDK_HTTP_POST,
 )
-SDK_SCENARIOS: frozenset[str] = frozenset({SDK_STDIO, SDK_HTTP})
+SDK_SCENARIOS: frozenset[str] = frozenset({SDK_STDIO, SDK_HTTP, SDK_HTTP_POST})
+# Streamable HTTP (2026-07-28, one POST per call over a keep-alive connection) with one lean HTTP/1.1 client: our
+# HTTP face (the same server process kind as mcp-ws-picows, on its shared port) and the official SDK's server.
+HTTP_POST_SCENARIOS: frozenset[str] = frozenset({MCP_HTTP, SDK_HTTP_POST})
 # Scenarios whose client supports several requests in flight on one connection (pipelined throughput).
 PIPELINE_SCENARIOS: tuple[str, ...] = (TCP_FLOOR, PICOWS_ECHO, MCP_WS_PICOWS, MCP_WS_WEBSOCKETS)
 

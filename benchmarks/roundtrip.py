@@ -243,6 +243,109 @@ class SdkRoundTrip:
         await self._stack.aclose()
 
 
+class _HttpClient(asyncio.Protocol):
+    """A lean HTTP/1.1 keep-alive client: one request at a time; a response ends at its ``Content-Length`` or its
+    last chunk (``Transfer-Encoding: chunked``); the body of the last response is kept in ``body``."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.buf = bytearray()
+        self.body = b""
+        self.waiter: asyncio.Future[None] | None = None
+        self.lost: BaseException | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        set_nodelay(transport)
+        self.transport = cast(asyncio.Transport, transport)
+
+    def data_received(self, data: bytes) -> None:
+        self.buf += data
+        if self.waiter is None or self.waiter.done():
+            return
+        end = self.buf.find(b"\r\n\r\n")
+        if end < 0:
+            return
+        length: int | None = None
+        for line in bytes(self.buf[:end]).lower().split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name == b"content-length":
+                length = int(value)
+        start = end + 4
+        if length is not None:
+            if len(self.buf) < start + length:
+                return
+            self.body = bytes(self.buf[start : start + length])
+            del self.buf[: start + length]
+        else:  # chunked
+            last = self.buf.find(b"\r\n0\r\n\r\n", start - 2)
+            if last < 0:
+                return
+            self.body = bytes(self.buf[start:last])
+            del self.buf[: last + 7]
+        self.waiter.set_result(None)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost = exc or ConnectionResetError("closed")
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_exception(ConnectionError(f"connection lost: {self.lost}"))
+
+
+class HttpPostRoundTrip:
+    """A 2026-07-28 ``tools/call`` per POST over one keep-alive connection (the same request bytes every time:
+    stateless requests need no fresh id), answered as JSON."""
+
+    concurrent = False
+
+    def __init__(self, name: str, proto: _HttpClient, request: bytes) -> None:
+        self.name = name
+        self._proto = proto
+        self._request = request
+
+    async def call(self) -> None:
+        proto = self._proto
+        if proto.lost is not None or proto.transport is None:
+            raise ConnectionError(f"connection lost: {proto.lost}")
+        proto.waiter = fut = asyncio.get_running_loop().create_future()
+        proto.transport.write(self._request)
+        await fut
+
+    async def check(self) -> None:
+        await self.call()
+        if b'"structuredContent"' not in self._proto.body and b"xxxx" not in self._proto.body:
+            raise AssertionError(f"{self.name}: echo returned {self._proto.body[:300]!r}")
+
+    async def close(self) -> None:
+        if self._proto.transport is not None:
+            self._proto.transport.close()
+
+
+def http_post_request(port: int, payload: str) -> bytes:
+    """The bytes of one 2026-07-28 ``tools/call`` of ``echo`` POSTed to ``/mcp`` (headers mirrored, as the SDK sends)."""
+    from tradingmcp.transport.mcpnames import LATEST_MODERN, META_CLIENT_CAPS, META_VERSION
+
+    params = {
+        "name": "echo",
+        "arguments": {"text": payload},
+        "_meta": {META_VERSION: LATEST_MODERN, META_CLIENT_CAPS: {}},
+    }
+    body = jsonrpc.encode_request(1, "tools/call", params)
+    head = (
+        f"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
+        f"Accept: application/json, text/event-stream\r\nMCP-Protocol-Version: {LATEST_MODERN}\r\n"
+        f"Mcp-Method: tools/call\r\nMcp-Name: echo\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+async def dial_http_post(scenario: str, port: int, payload: str) -> HttpPostRoundTrip:
+    """A keep-alive HTTP/1.1 connection to ``127.0.0.1:port`` posting the ``echo`` call (checked once)."""
+    loop = asyncio.get_running_loop()
+    _, proto = await loop.create_connection(_HttpClient, "127.0.0.1", port)
+    rt = HttpPostRoundTrip(scenario, proto, http_post_request(port, payload))
+    await rt.check()
+    return rt
+
+
 async def dial(scenario: str, info: dict[str, Any] | None, payload: str, cert_dir: Path | None) -> RoundTrip:
     """Connect the client of ``scenario`` to its server (``info`` from the server child; None for stdio).
 
@@ -266,6 +369,8 @@ async def dial(scenario: str, info: dict[str, Any] | None, payload: str, cert_di
         return WebsocketsRoundTrip(scenario, conn, msg.decode())
     if scenario in (C.MCP_WS_PICOWS, C.MCP_WS_WEBSOCKETS, C.MCP_WSS_PICOWS, C.MCP_WSS_WEBSOCKETS):
         return await dial_mcp(scenario, info or {}, payload, cert_dir)
+    if scenario in C.HTTP_POST_SCENARIOS:
+        return await dial_http_post(scenario, port, payload)
     if scenario in C.SDK_SCENARIOS:
         return await _dial_sdk(scenario, info, payload)
     raise ValueError(f"unknown scenario {scenario!r}")

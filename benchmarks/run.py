@@ -40,7 +40,9 @@ def server_spec(scenario: str, cert_dir: Path) -> tuple[str, tuple[Any, ...]] | 
         C.MCP_WS_WEBSOCKETS: (f"{SERVERS}:mcp_echo", ("websockets", None)),
         C.MCP_WSS_PICOWS: (f"{SERVERS}:mcp_echo", ("picows", str(cert_dir))),
         C.MCP_WSS_WEBSOCKETS: (f"{SERVERS}:mcp_echo", ("websockets", str(cert_dir))),
+        C.MCP_HTTP: (f"{SERVERS}:mcp_echo", ("picows", None)),
         C.SDK_HTTP: (f"{SERVERS}:sdk_http", ()),
+        C.SDK_HTTP_POST: (f"{SERVERS}:sdk_http", ()),
     }
     return specs.get(scenario)
 
@@ -205,6 +207,9 @@ def _roundtrip_targets(rt: dict[str, Any], where: str) -> list[dict[str, Any]]:
     bound = f" (jsonrpc-min {min50 / floor50:.2f}x)" if min50 and floor50 else ""
     r99 = ours99 / floor99 if ours99 and floor99 else None
     rs = sdk50 / ours50 if sdk50 and ours50 else None
+    http50, sdk_post50, sdk_http50 = p(C.MCP_HTTP, "p50_us"), p(C.SDK_HTTP_POST, "p50_us"), p(C.SDK_HTTP, "p50_us")
+    rh = sdk_post50 / http50 if sdk_post50 and http50 else None
+    rh_full = f" (sdk-http, the SDK's own client too: {sdk_http50 / http50:.1f}x)" if sdk_http50 and http50 else ""
     return [
         _target(f"tcp floor p50 <= picows echo p50 (the floor is valid) — {where}", fe, "{:.2f}x the echo", floor_ok),
         _target(
@@ -219,6 +224,12 @@ def _roundtrip_targets(rt: dict[str, Any], where: str) -> list[dict[str, Any]]:
             rs,
             "{:.1f}x below",
             None if rs is None else rs >= 30.0,
+        ),
+        _target(
+            f"mcp-http p50 >= 5x below sdk-http-post p50 (same HTTP client) — {where}",
+            rh,
+            "{:.1f}x below" + rh_full,
+            None if rh is None else rh >= 5.0,
         ),
     ]
 

@@ -20,7 +20,10 @@ Connection setup (documented for custom clients, as the MCP spec asks of custom 
    released. A client behind its outbound queue (``slow_consumer_bytes`` or ``slow_consumer_grace_s``) → 1008.
 6. Shutdown: stop accepting, answer in-flight requests (up to ``drain_timeout_s``), flush queues, close 1001.
 
-``/health`` (JSON) and any extra ``http_routes`` (``/metrics``) answer plain HTTP GETs on the same port.
+Plain HTTP on the same port and path (picows backend; ``ServerConfig.http``): Streamable HTTP MCP (``POST``/``GET``/
+``DELETE /mcp``, :mod:`tradingmcp.server.http`) with the same auth, Origin/Host checks, audit and metrics; ``/health``
+(JSON), any extra ``http_routes`` (``/metrics``) and the route contributions given as ``routes`` (REST, docs).
+With the websockets backend only ``/health`` and ``http_routes`` answer plain GETs.
 """
 
 from __future__ import annotations
@@ -31,12 +34,16 @@ import ipaddress
 import logging
 import ssl as ssl_module
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+from aiohttp import web
 
+from tradingmcp.server.http.app import HttpFace, build_app
+from tradingmcp.server.http.guard import Guard, GuardSettings
+from tradingmcp.server.http.mcp import EndpointSettings, McpEndpoint
 from tradingmcp.server.mcp.engine import ServerSession
 from tradingmcp.server.mcp.registry import McpApp
 from tradingmcp.server.mcp.resources import ResourceHub
@@ -67,8 +74,13 @@ is not bound to loopback."""
 class ServerConfig:
     """Server settings (units in names). ``tokens`` None disables auth (refused off loopback by the CLI).
 
-    ``rate_limit``: each connection's request-rate limit; None = :data:`DEFAULT_RATE_LIMIT` unless bound to loopback
-    (no limit there), ``NO_LIMIT`` (``RateLimit(0, 0)``) = none anywhere.
+    ``rate_limit``: each connection's request-rate limit (on HTTP: each token's); None = :data:`DEFAULT_RATE_LIMIT`
+    unless bound to loopback (no limit there), ``NO_LIMIT`` (``RateLimit(0, 0)``) = none anywhere.
+
+    ``http``: serve Streamable HTTP (and the contributed routes) on the WebSocket port; None = when the backend is
+    picows (the websockets backend cannot share its port; True with it fails at start). ``http_session_idle_s``: a
+    2025-11-25 HTTP session unused this long (and with no GET stream open) ends. ``slow_consumer_bytes`` also bounds
+    each SSE response's queue.
     """
 
     host: str = "127.0.0.1"
@@ -86,6 +98,8 @@ class ServerConfig:
     slow_consumer_grace_s: float = 10.0
     drain_timeout_s: float = 5.0
     resource_min_interval_s: float = 0.25
+    http: bool | None = None
+    http_session_idle_s: float = 900.0
 
 
 def is_loopback(host: str) -> bool:
@@ -188,6 +202,7 @@ class McpServer:
         *,
         streams: StreamHub | None = None,
         http_routes: dict[str, Callable[[], ws.HttpResponse]] | None = None,
+        routes: Sequence[web.AbstractRouteDef] = (),
     ) -> None:
         self.app = app
         self.config = config or ServerConfig()
@@ -195,6 +210,10 @@ class McpServer:
         self.resources = ResourceHub(self.config.resource_min_interval_s, loop_call_later)
         self.connections: set[ClientConnection] = set()
         self.http_routes = {"/health": self._health, **(http_routes or {})}
+        self.routes = tuple(routes)
+        """Route contributions of the HTTP side (REST, docs...), composed in ``app/serve.py``."""
+        self.http: HttpFace | None = None
+        """The plain-HTTP side of the port once started (None: WebSocket only)."""
         self.started_at = time.time()
         self.accepting = False
         if self.config.rate_limit is not None:
@@ -220,6 +239,11 @@ class McpServer:
         host = self.config.host if ":" not in self.config.host else f"[{self.config.host}]"
         return f"{scheme}://{host}:{self.port}/mcp"
 
+    @property
+    def http_url(self) -> str:
+        """The Streamable HTTP endpoint (same host, port and path as :attr:`url`)."""
+        return "http" + self.url[2:]
+
     async def start(self, accepting: bool = True) -> McpServer:
         """Bind and listen. With ``accepting`` False, upgrades get HTTP 503 until :meth:`accept` (bind the port
         first, open it once everything behind it runs).
@@ -227,17 +251,55 @@ class McpServer:
         Raises:
             OSError: the address is in use or not bindable.
         """
-        self._server = await ws.serve(
-            self._upgrade,
-            self.config.host,
-            self.config.port,
-            ssl=self.config.ssl,
-            backend=self.config.backend,
-            options=self.config.wire,
-        )
+        cfg = self.config
+        serve_http = cfg.http if cfg.http is not None else cfg.backend == "picows"
+        factory: ws.HttpProtocolFactory | None = None
+        if serve_http:
+            self.http = self._http_face()
+            factory = await self.http.start()
+        try:
+            self._server = await ws.serve(
+                self._upgrade,
+                cfg.host,
+                cfg.port,
+                ssl=cfg.ssl,
+                backend=cfg.backend,
+                options=cfg.wire,
+                http=factory,
+            )
+        except BaseException:
+            if self.http is not None:
+                await self.http.stop()
+                self.http = None
+            raise
         self.accepting = accepting
         self._sweeper = asyncio.get_running_loop().create_task(self._sweep())
         return self
+
+    def _http_face(self) -> HttpFace:
+        cfg = self.config
+        endpoint = McpEndpoint(
+            self.app,
+            self.resources,
+            self.streams,
+            EndpointSettings(
+                max_body_bytes=cfg.wire.max_message_bytes,
+                max_in_flight=cfg.max_in_flight,
+                sse_limit_bytes=cfg.slow_consumer_bytes,
+                session_idle_s=cfg.http_session_idle_s,
+            ),
+            lambda: self.accepting,
+        )
+        guard = Guard(GuardSettings(cfg.tokens, cfg.allowed_origins, self._hosts, self.rate_limit))
+        app = build_app(
+            endpoint,
+            guard,
+            paths=cfg.paths,
+            routes=self.routes,
+            simple_routes=self.http_routes,
+            client_max_size=cfg.wire.max_message_bytes,
+        )
+        return HttpFace(app, endpoint)
 
     def accept(self) -> None:
         """Start accepting connections (after ``start(accepting=False)``)."""
@@ -302,6 +364,8 @@ class McpServer:
             client.close(CloseCode.GOING_AWAY, "server shutting down")
         # closing handshakes get their own short bound even when draining used up the deadline
         await _until(lambda: not self.connections, max(deadline, time.monotonic() + 1.0))
+        if self.http is not None:
+            await self.http.stop()
         if self._sweeper is not None:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -25,6 +25,7 @@ Backends: ``"picows"`` (default: callbacks on frames, no task per message; the f
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import ssl as ssl_module
@@ -138,6 +139,9 @@ class HttpResponse:
 
 
 UpgradeFactory = Callable[[UpgradeRequest], Accept | HttpResponse]
+HttpProtocolFactory = Callable[[], asyncio.Protocol]
+"""Builds the protocol that takes a plain-HTTP connection on a shared port (e.g. an aiohttp ``web.Server``): it gets
+``connection_made(transport)`` and then ``data_received`` with the bytes read so far, the first request included."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +155,9 @@ class WireOptions:
             also the bound on a close handshake with a peer that stopped reading.
         write_high_bytes, write_low_bytes: write-buffer watermarks for ``writing_paused`` / ``on_writable``.
         open_timeout_s: handshake timeout (s).
+        max_head_bytes: on a port shared with plain HTTP, the largest first request head (request line and headers,
+            bytes) read before the connection is handed over; larger gets HTTP 431. Reading it is bounded by
+            ``open_timeout_s`` too (then HTTP 408).
         discard_max_bytes: after the server failed a connection (1009, 1002, ...) and the peer keeps sending, the
             most it reads and throws away (bytes) so its close frame is read before the TCP connection ends; then it
             stops reading and closes after ``ping_timeout_s``. The picows backend applies it; websockets discards
@@ -164,6 +171,7 @@ class WireOptions:
     write_low_bytes: int = 256 << 10
     open_timeout_s: float = 10.0
     discard_max_bytes: int = 128 << 20
+    max_head_bytes: int = 32 << 10
 
 
 def parse_subprotocols(value: str | None) -> tuple[str, ...]:
@@ -233,18 +241,30 @@ async def serve(
     ssl: ssl_module.SSLContext | None = None,
     backend: Backend = DEFAULT_BACKEND,
     options: WireOptions = WireOptions(),
+    http: HttpProtocolFactory | None = None,
 ) -> WsServer:
-    """Listen for WebSocket upgrades (and plain HTTP GETs) on ``host:port`` (0 = ephemeral).
+    """Listen for WebSocket upgrades on ``host:port`` (0 = ephemeral).
+
+    Without ``http``, ``factory`` also answers plain HTTP GETs (:class:`HttpResponse`). With ``http`` (picows only),
+    the port is shared: each connection's first request head is read (bounded by ``options.max_head_bytes`` and
+    ``options.open_timeout_s``), a ``GET`` with ``Upgrade: websocket`` goes to the WebSocket backend as if it had
+    accepted the connection itself, and every other connection to the protocol ``http()`` builds (any method, keep-alive,
+    TLS included: the handoff happens above the TLS layer). After the handoff no extra layer sits in the path.
 
     Raises:
         OSError: the address is in use or not bindable.
-        ValueError: unknown backend.
+        ValueError: unknown backend, or ``http`` with the ``websockets`` backend (the shared port needs picows).
     """
     if backend == "picows":
         from tradingmcp.transport.ws import _picows
 
-        return await _picows.serve(_checked(factory), host, port, ssl, options)
+        return await _picows.serve(_checked(factory), host, port, ssl, options, http)
     if backend == "websockets":
+        if http is not None:
+            raise ValueError(
+                "the HTTP face on the WebSocket port needs the picows backend; the websockets backend serves "
+                "WebSocket (and GET /health) only"
+            )
         from tradingmcp.transport.ws import _websockets
 
         return await _websockets.serve(_checked(factory), host, port, ssl, options)
@@ -348,6 +368,7 @@ __all__ = [
     "Connection",
     "FrameHandler",
     "HandshakeRejected",
+    "HttpProtocolFactory",
     "HttpResponse",
     "TextData",
     "UpgradeFactory",

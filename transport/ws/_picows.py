@@ -12,10 +12,12 @@ import logging
 import socket
 import ssl as ssl_module
 from asyncio.trsock import TransportSocket
+from collections.abc import Callable
 from typing import Any
 
 import picows
 from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport, WSUpgradeResponse
+from picows.picows import WSProtocol  # type: ignore[attr-defined]  # not in its stubs: what ws_create_server builds
 
 from tradingmcp.transport.closecodes import CloseCode
 from tradingmcp.transport.ws import (
@@ -25,6 +27,7 @@ from tradingmcp.transport.ws import (
     Fragments,
     FrameHandler,
     HandshakeRejected,
+    HttpProtocolFactory,
     HttpResponse,
     UpgradeFactory,
     WireOptions,
@@ -366,7 +369,12 @@ def _reply_timeout(options: WireOptions) -> float:
 
 
 async def serve(
-    factory: UpgradeFactory, host: str, port: int, ssl: ssl_module.SSLContext | None, options: WireOptions
+    factory: UpgradeFactory,
+    host: str,
+    port: int,
+    ssl: ssl_module.SSLContext | None,
+    options: WireOptions,
+    http: HttpProtocolFactory | None = None,
 ) -> _Server:
     lingering: set[_Lingering] = set()
 
@@ -381,20 +389,163 @@ async def serve(
         return picows.WSUpgradeResponseWithListener(WSUpgradeResponse.create_101_response(extra), listener)
 
     ping = options.ping_interval_s > 0
-    server = await picows.ws_create_server(
-        listener_factory,
-        host,
-        port,
-        ssl=ssl,
-        websocket_handshake_timeout=options.open_timeout_s,
-        enable_auto_ping=ping,
-        auto_ping_idle_timeout=options.ping_interval_s if ping else 20,
-        auto_ping_reply_timeout=_reply_timeout(options),
-        enable_auto_pong=False,  # _Listener answers pings after checking their reserved bits
-        max_frame_size=options.max_message_bytes,
-        logger_name=_SERVER_LOG,
-    )
+    if http is None:
+        server = await picows.ws_create_server(
+            listener_factory,
+            host,
+            port,
+            ssl=ssl,
+            websocket_handshake_timeout=options.open_timeout_s,
+            enable_auto_ping=ping,
+            auto_ping_idle_timeout=options.ping_interval_s if ping else 20,
+            auto_ping_reply_timeout=_reply_timeout(options),
+            enable_auto_pong=False,  # _Listener answers pings after checking their reserved bits
+            max_frame_size=options.max_message_bytes,
+            logger_name=_SERVER_LOG,
+        )
+        return _Server(server, lingering)
+
+    def ws_protocol() -> Any:
+        # what picows.ws_create_server builds per connection, with the same settings as above
+        return WSProtocol(
+            None,  # host+port (client side only)
+            None,  # path (client side only)
+            False,  # is_client_side
+            listener_factory,
+            _SERVER_LOG,
+            True,  # disconnect_on_exception
+            options.open_timeout_s,
+            ping,
+            options.ping_interval_s if ping else 20,
+            _reply_timeout(options),
+            picows.WSAutoPingStrategy.PING_WHEN_IDLE,
+            False,  # enable_auto_pong: _Listener answers pings after checking their reserved bits
+            options.max_message_bytes,
+            None,  # extra headers (client side only)
+            16 * 1024,  # initial read buffer, picows' default
+        )
+
+    def front() -> _Front:
+        return _Front(ws_protocol, http, options)
+
+    server = await _create_server(front, host, port, ssl)
     return _Server(server, lingering)
+
+
+async def _create_server(
+    factory: Callable[[], asyncio.BaseProtocol], host: str, port: int, ssl: ssl_module.SSLContext | None
+) -> Any:
+    """Listen with aiofastnet's transports when it is installed (as picows does), else the loop's own."""
+    loop = asyncio.get_running_loop()
+    try:
+        import aiofastnet
+    except ImportError:  # pragma: no cover - picows installs it
+        return await loop.create_server(factory, host, port, ssl=ssl)
+    return await aiofastnet.create_server(loop, factory, host, port, ssl=ssl)
+
+
+_HEAD_END = b"\r\n\r\n"
+class _Front(asyncio.Protocol):
+    """The first protocol of a connection on a port shared by WebSocket and plain HTTP.
+
+    It reads the first request head (at most ``WireOptions.max_head_bytes``, within ``open_timeout_s``; a slower or
+    larger one is answered 431/408 and closed), then hands the connection over for good: a ``GET`` with ``Upgrade:
+    websocket`` to picows' own protocol (``set_protocol``, ``connection_made``, the bytes read so far replayed through
+    its buffer), anything else to the HTTP protocol (``data_received`` with those bytes). After the handoff this object
+    is out of the path: every later byte goes straight to the protocol that took the connection.
+    """
+
+    __slots__ = ("buf", "http", "options", "timer", "transport", "ws")
+
+    def __init__(self, ws: Callable[[], Any], http: HttpProtocolFactory, options: WireOptions) -> None:
+        self.ws = ws
+        self.http = http
+        self.options = options
+        self.buf = bytearray()
+        self.transport: Any = None
+        self.timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+        self.timer = asyncio.get_running_loop().call_later(self.options.open_timeout_s, self._too_slow)
+
+    def data_received(self, data: bytes) -> None:
+        buf = self.buf
+        start = max(0, len(buf) - 3)
+        buf += data
+        end = buf.find(_HEAD_END, start)
+        if end < 0:
+            if len(buf) > self.options.max_head_bytes:
+                self._refuse(431, b"Request Header Fields Too Large")
+            return
+        if end + 4 > self.options.max_head_bytes:
+            self._refuse(431, b"Request Header Fields Too Large")
+            return
+        self._hand_over(is_ws_upgrade(bytes(buf[:end])))
+
+    def _hand_over(self, upgrade: bool) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        transport, data = self.transport, bytes(self.buf)
+        self.buf = bytearray()
+        if upgrade:
+            proto = self.ws()
+            transport.set_protocol(proto)
+            proto.connection_made(transport)
+            _feed_buffered(proto, data)
+        else:
+            proto = self.http()
+            transport.set_protocol(proto)
+            proto.connection_made(transport)
+            proto.data_received(data)
+
+    def _refuse(self, status: int, reason: bytes) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        body = reason + b"\n"
+        self.transport.write(
+            b"HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\n"
+            b"Connection: close\r\n\r\n%s" % (status, reason, len(body), body)
+        )
+        self.transport.close()
+
+    def _too_slow(self) -> None:
+        self.timer = None
+        if not self.transport.is_closing():
+            self._refuse(408, b"Request Timeout")
+
+    def eof_received(self) -> bool:
+        return False  # a peer that hangs up before its head ends: close
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+
+def is_ws_upgrade(head: bytes) -> bool:
+    """True when an HTTP request ``head`` (request line and headers, without the blank line) is a ``GET`` asking for
+    ``Upgrade: websocket``."""
+    if not head.startswith(b"GET "):
+        return False
+    for line in head.split(b"\r\n")[1:]:
+        name, sep, value = line.partition(b":")
+        if sep and name.strip().lower() == b"upgrade":
+            return any(tok.strip().lower() == b"websocket" for tok in value.split(b","))
+    return False
+
+
+def _feed_buffered(proto: Any, data: bytes) -> None:
+    """Replay ``data`` into a buffered protocol (``get_buffer``/``buffer_updated``), as a transport would."""
+    view = memoryview(data)
+    while view:
+        buf = proto.get_buffer(len(view))
+        n = min(len(buf), len(view))
+        buf[:n] = view[:n]
+        proto.buffer_updated(n)
+        view = view[n:]
 
 
 async def connect(

@@ -5,7 +5,8 @@
 * :mod:`.resources`: ``ticker://``, ``book://``, ``account://<exchange>/balances``, ``orders://<exchange>/open``
   (read, subscribe → ``notifications/resources/updated``), over the account caches of
   :mod:`tradingmcp.server.live.account_cache` and :mod:`.feeds` (internal subscribers of the shared streams);
-* :mod:`.wait`: the ``wait_for_event`` tool (conditions in :mod:`.conditions`).
+* :mod:`.wait`: the ``wait_for_event`` tool (conditions in :mod:`.conditions`);
+* :mod:`.poll`: the ``read_stream`` tool (a long poll of any stream, for hosts that show no pushed notification).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from tradingmcp.server.live.account_cache import AccountCache
 from tradingmcp.server.mcp.registry import McpApp
 from tradingmcp.server.mcp.streams import StreamHub
 from tradingmcp.server.tools.live.account_streams import AccountStreams
+from tradingmcp.server.tools.live.poll import StreamReader, register_read_tool
 from tradingmcp.server.tools.live.resources import LiveResources
 from tradingmcp.server.tools.live.wait import register_wait_tool
 from tradingmcp.server.venues import Venues
@@ -30,9 +32,11 @@ class Live:
     streams: dict[str, AccountStreams]
     accounts: dict[str, AccountCache]
     resources: LiveResources
+    reader: StreamReader
 
     async def close(self) -> None:
         """Stop the resources' internal market subscriptions and the account caches (server shutdown)."""
+        self.reader.close()
         for market in self.resources.markets.values():
             market.feed.close()
         for cache in self.accounts.values():
@@ -52,4 +56,5 @@ def register_live_tools(app: McpApp, hub: StreamHub, venues: Venues) -> Live:
     resources = LiveResources(hub, venues, accounts)
     resources.register(app)
     register_wait_tool(app, hub, venues)
-    return Live(streams, accounts, resources)
+    reader = register_read_tool(app, hub)
+    return Live(streams, accounts, resources, reader)

@@ -1,0 +1,130 @@
+"""What every HTTP request on the MCP port passes before its handler, the same rules as the WebSocket handshake
+(:mod:`tradingmcp.transport.auth`): ``Host`` and ``Origin`` checks (403, DNS-rebinding protection), bearer tokens with
+scopes (401 with ``WWW-Authenticate``), and a request-rate limit per token (429 with ``Retry-After``).
+
+Routes other packages add (:func:`tradingmcp.server.http.app.build_app` ``routes``) read the caller with
+:func:`principal_of` and refuse with :func:`require_scope`; the guard has already authenticated any token presented.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import orjson
+from aiohttp import web
+
+from tradingmcp.transport import jsonrpc
+from tradingmcp.transport.auth import ANONYMOUS, Principal, TokenStore, host_allowed, origin_allowed, presented_token
+from tradingmcp.transport.jsonrpc import ErrorCode
+from tradingmcp.transport.ratelimit import RateLimit, TokenBucket, retry_after_ms
+
+_PRINCIPAL = web.RequestKey("tradingmcp.principal", Principal)
+"""The request key under which the guard stores the caller (read it with :func:`principal_of`)."""
+WWW_AUTHENTICATE = 'Bearer realm="tradingmcp"'
+
+
+@dataclass(frozen=True, slots=True)
+class GuardSettings:
+    """``tokens`` None: no auth (every caller is :data:`~tradingmcp.transport.auth.ANONYMOUS`); ``allowed_hosts`` None:
+    any Host; ``rate_limit`` disabled: no limit; ``open_paths``: paths answered without a token (``/health``...)."""
+
+    tokens: TokenStore | None
+    allowed_origins: frozenset[str]
+    allowed_hosts: frozenset[str] | None
+    rate_limit: RateLimit
+    open_paths: frozenset[str] = frozenset({"/health", "/metrics"})
+
+
+def json_error(status: int, code: int, message: str, data: object = None, headers: dict[str, str] | None = None) -> web.Response:
+    """An HTTP error whose body is a JSON-RPC error with a null id (the request was refused before it was read)."""
+    return web.Response(
+        status=status,
+        body=jsonrpc.encode_error(None, code, message, data),
+        content_type="application/json",
+        headers=headers,
+    )
+
+
+class Guard:
+    """The checks, as an aiohttp middleware (:meth:`middleware`), plus one token bucket per token name."""
+
+    def __init__(self, settings: GuardSettings) -> None:
+        self.settings = settings
+        self.buckets: dict[str, TokenBucket] = {}
+
+    def principal(self, request: web.Request) -> Principal | None:
+        """The caller of ``request`` by its bearer token; None when auth is on and no valid token came."""
+        tokens = self.settings.tokens
+        if tokens is None:
+            return ANONYMOUS
+        return tokens.authenticate(presented_token(request.headers.get("Authorization"), ()))
+
+    def take(self, principal: Principal) -> float:
+        """One request of ``principal`` against its bucket: 0.0 (go) or the seconds to wait."""
+        limit = self.settings.rate_limit
+        if not limit.enabled:
+            return 0.0
+        bucket = self.buckets.get(principal.name)
+        if bucket is None:
+            bucket = self.buckets[principal.name] = TokenBucket(limit)
+        return bucket.take()
+
+    @web.middleware
+    async def middleware(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        s = self.settings
+        if not host_allowed(request.headers.get("Host"), s.allowed_hosts):
+            return json_error(403, ErrorCode.INVALID_REQUEST, "Forbidden: Host not allowed (DNS-rebinding protection)")
+        if not origin_allowed(request.headers.get("Origin"), s.allowed_origins):
+            return json_error(403, ErrorCode.INVALID_REQUEST, "Forbidden: Origin not allowed")
+        principal = self.principal(request)
+        if principal is None and request.path not in s.open_paths:
+            return json_error(
+                401,
+                ErrorCode.INVALID_REQUEST,
+                "Unauthorized: send Authorization: Bearer <token>",
+                headers={"WWW-Authenticate": WWW_AUTHENTICATE},
+            )
+        if principal is not None:
+            request[_PRINCIPAL] = principal
+            if request.path not in s.open_paths:
+                wait_s = self.take(principal)
+                if wait_s:
+                    ms = retry_after_ms(wait_s)
+                    return json_error(
+                        429,
+                        ErrorCode.TOO_MANY_REQUESTS,
+                        f"Request rate limit exceeded for {principal.name!r} ({s.rate_limit.describe()}): "
+                        f"retry after {ms} ms",
+                        {"retry_after_ms": ms},
+                        {"Retry-After": str(max(1, math.ceil(ms / 1000)))},
+                    )
+        return await handler(request)
+
+
+def principal_of(request: web.Request) -> Principal | None:
+    """The authenticated caller of ``request`` (None on an open path called without a valid token)."""
+    return request.get(_PRINCIPAL)
+
+
+def require_scope(request: web.Request, scope: str) -> Principal:
+    """The caller, when it holds ``scope``.
+
+    Raises:
+        web.HTTPUnauthorized: no valid token (401 with ``WWW-Authenticate``).
+        web.HTTPForbidden: the token lacks ``scope`` (403).
+    """
+    principal = principal_of(request)
+    if principal is None:
+        raise web.HTTPUnauthorized(
+            headers={"WWW-Authenticate": WWW_AUTHENTICATE}, text="Unauthorized: send Authorization: Bearer <token>\n"
+        )
+    if not principal.can(scope):
+        raise web.HTTPForbidden(
+            body=orjson.dumps({"error": f"token {principal.name!r} lacks the {scope!r} scope"}),
+            content_type="application/json",
+        )
+    return principal
