@@ -14,9 +14,11 @@ Reads (each per venue and symbol; symbols in the venue's upper-case spelling):
 * :meth:`MarketData.stats_24h`: the rolling 24 h statistics, kept ``ticker_ttl_ms``;
 * :meth:`MarketData.symbols`: the venue's exchange info (the adapter keeps it).
 
-Errors are the adapter's :class:`~tradingmcp.server.exchanges.errors.ExchangeError` s; a
-:class:`~tradingmcp.server.exchanges.errors.BadParameter` (e.g. an unknown symbol) is an answer too, kept for the
-read's TTL; rate limits and outages are never kept.
+Every read first checks that the venue lists the symbol (its exchange info, which the adapter keeps): a symbol it does
+not list is refused (``InvalidSymbol``) without a request, so made-up symbols neither spend the exchange's rate limit
+nor fill the cache. Errors are the adapter's :class:`~tradingmcp.server.exchanges.errors.ExchangeError` s; a
+:class:`~tradingmcp.server.exchanges.errors.BadParameter` is an answer too, kept for the read's TTL; rate limits and
+outages are never kept.
 """
 
 from __future__ import annotations
@@ -61,7 +63,9 @@ class MarketCacheConfig:
         for f in fields(self):
             value = getattr(self, f.name)
             if type(value) is not int or value < (1 if f.name == "max_entries" else 0):
-                raise ValueError(f"[market] {f.name} must be an integer >= {int(f.name == 'max_entries')}, got {value!r}")
+                raise ValueError(
+                    f"[market] {f.name} must be an integer >= {int(f.name == 'max_entries')}, got {value!r}"
+                )
 
     @classmethod
     def from_mapping(cls, doc: Mapping[str, Any]) -> MarketCacheConfig:
@@ -118,8 +122,9 @@ class MarketData:
         """Best bid/ask and last price of ``symbol`` (see the module docstring).
 
         Raises:
-            ExchangeError: from the adapter.
+            InvalidSymbol: the venue does not list ``symbol``. ExchangeError: from the adapter.
         """
+        await venue.adapter.symbol_rules(symbol)
         ttl = self.config.ticker_ttl_ms
         adapter = venue.adapter
         price_read = self.cache.get((venue.name, "price", symbol), ttl, lambda: adapter.price(symbol), LASTING)
@@ -135,10 +140,12 @@ class MarketData:
         """Top ``depth`` (≤ :data:`BOOK_LEVELS_FETCHED`) levels per side of ``symbol``'s book.
 
         Raises:
-            ValueError: ``depth`` out of range. ExchangeError: from the adapter.
+            ValueError: ``depth`` out of range. InvalidSymbol: the venue does not list ``symbol``. ExchangeError: from
+                the adapter.
         """
         if not 1 <= depth <= BOOK_LEVELS_FETCHED:
             raise ValueError(f"depth must be 1..{BOOK_LEVELS_FETCHED}, got {depth}")
+        await venue.adapter.symbol_rules(symbol)
         local = venue.adapter.local_book(symbol, depth)
         if local is not None:
             return BookRead(local, "local", False, 0)
@@ -154,8 +161,9 @@ class MarketData:
         """The latest :data:`TRADES_FETCHED` public trades of ``symbol``, oldest first.
 
         Raises:
-            ExchangeError: from the adapter.
+            InvalidSymbol: the venue does not list ``symbol``. ExchangeError: from the adapter.
         """
+        await venue.adapter.symbol_rules(symbol)
         return await self.cache.get(
             (venue.name, "trades", symbol),
             self.config.trades_ttl_ms,
@@ -170,8 +178,9 @@ class MarketData:
         else the latest ones (up to ``end_ms`` when given). ``interval`` in the tools' (Binance) spelling.
 
         Raises:
-            ExchangeError: from the adapter.
+            InvalidSymbol: the venue does not list ``symbol``. ExchangeError: from the adapter.
         """
+        await venue.adapter.symbol_rules(symbol)
         return await self.cache.get(
             (venue.name, "klines", symbol, interval, start_ms, end_ms),
             self.config.klines_ttl_ms,
@@ -183,8 +192,9 @@ class MarketData:
         """Rolling 24 h statistics of ``symbol``.
 
         Raises:
-            ExchangeError: from the adapter.
+            InvalidSymbol: the venue does not list ``symbol``. ExchangeError: from the adapter.
         """
+        await venue.adapter.symbol_rules(symbol)
         return await self.cache.get(
             (venue.name, "stats", symbol),
             self.config.ticker_ttl_ms,
