@@ -15,6 +15,8 @@ import aiohttp
 
 from tradingmcp.client.session import McpClient, connect
 from tradingmcp.server.metrics import metrics_routes
+from tradingmcp.server.tools.toolset import ToolsetConfig
+from tradingmcp.server.trading import SafetyConfig
 
 from ...support import READER_TOKEN, RestCounter, ToolServer, ok, start_counted_server
 
@@ -87,3 +89,19 @@ async def test_book_trades_and_klines_tools_share_the_cache(data_dir: Path, tmp_
         assert rest.count("GET", "v3/depth") == 1
         assert rest.count("GET", "v3/trades") == 1
         assert rest.count("GET", "v3/klines") == 1
+
+
+async def test_get_ticker_prices_a_streamed_symbol_from_the_stream(data_dir: Path, tmp_path: Path) -> None:
+    config = ToolsetConfig(safety=SafetyConfig(allowed_symbols=frozenset({"BTCUSDT"})))  # the venue streams it
+    async with start_counted_server(data_dir, tmp_path, config) as (srv, rest):
+        venue = srv.venues.get()
+        async with asyncio.timeout(10):
+            while venue.tickers.get("BTCUSDT") is None:  # step the market until the venue's own stream quotes it
+                srv.sim.step(50)
+                await asyncio.sleep(0.01)
+        async with srv.client(token=READER_TOKEN) as c:
+            rows = [await ok(c, "get_ticker", {"symbol": "BTCUSDT"}) for _ in range(10)]
+            other = await ok(c, "get_ticker", {"symbol": "ETHUSDT"})
+        assert {r["source"] for r in rows} == {"stream"} and other["source"] == "rest"
+        assert rest.count(*BOOK_TICKER) == 1  # ETHUSDT's only: the streamed symbol's bid/ask cost no request
+        assert rest.count(*PRICE) == 2  # the last price is REST-only: once per symbol within its TTL
