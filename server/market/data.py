@@ -27,7 +27,7 @@ import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from tradingmcp.server.exchanges.errors import BadParameter
 from tradingmcp.server.exchanges.models import Kline, OrderBookSnapshot, Stats24h, SymbolRules, Ticker, Trade
@@ -88,7 +88,7 @@ class Quote:
 
     ticker: Ticker
     price: Decimal
-    source: str
+    source: Literal["stream", "rest"]
     cached: bool
     age_ms: int
 
@@ -98,7 +98,7 @@ class BookRead:
     """A book read: ``book``, ``source`` (``local`` or ``rest``), ``cached`` and ``age_ms`` as in :class:`Quote`."""
 
     book: OrderBookSnapshot
-    source: str
+    source: Literal["local", "rest"]
     cached: bool
     age_ms: int
 

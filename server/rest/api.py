@@ -291,6 +291,9 @@ class RestApi:
                 return ApiError(
                     503, "exchange_unavailable", f"the exchange did not answer within {self.config.timeout_s:g} s"
                 ).response()
+            except Exception:
+                log.exception("REST %s failed", request.path)
+                return ApiError(500, "internal", "internal error (logged on the server)").response()
             return _json(body)
 
         endpoint.__name__ = op.operation_id
@@ -357,7 +360,7 @@ class RestApi:
             **tick,
             price=plain(q.price),
             spread=plain(q.ticker.ask - q.ticker.bid),
-            source=q.source,  # type: ignore[arg-type]
+            source=q.source,
             cached=q.cached,
             age_ms=q.age_ms,
         )
@@ -395,7 +398,7 @@ class RestApi:
             spread=book.get("spread"),
             mid=book.get("mid"),
             microprice=book.get("microprice"),
-            source=read.source,  # type: ignore[arg-type]
+            source=read.source,
             cached=read.cached,
             age_ms=read.age_ms,
         )
