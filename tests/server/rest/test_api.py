@@ -25,6 +25,7 @@ from ..support import (
     ToolServer,
     ok,
     start_counted_server,
+    start_tool_server,
 )
 
 AUTH = {"Authorization": f"Bearer {READER_TOKEN}"}
@@ -180,3 +181,19 @@ async def test_an_unreachable_exchange_is_503(data_dir: Path, tmp_path: Path) ->
 async def test_the_document_and_the_docs_need_no_token(tool_server: ToolServer, path: str) -> None:
     async with aiohttp.ClientSession() as http, http.get(tool_server.http_url + path) as r:
         assert r.status == 200
+
+
+async def test_each_venue_by_its_own_rules(data_dir: Path, tmp_path: Path) -> None:
+    async with start_tool_server(data_dir, tmp_path, exchange="both") as srv:
+        srv.sim.step(2000)
+        status, price, _ = await get(srv, "/v1/price/mexc/BTCUSDT")
+        assert status == 200 and price["exchange"] == "mexc" and Decimal(price["bid"]) < Decimal(price["ask"])
+        assert (await get(srv, "/v1/ohlcv/binance/BTCUSDT?interval=1s&limit=2"))[0] == 200
+        err = await error(srv, "/v1/ohlcv/mexc/BTCUSDT?interval=1s", 400, "bad_request")  # MEXC serves no 1s candles
+        assert err["field"] == "interval" and "mexc" in err["message"]
+        err = await error(srv, "/v1/book/mexc/BTC-USDT", 400, "bad_request")  # a Binance-legal symbol MEXC refuses
+        assert err["field"] == "symbol" and "mexc" in err["message"]
+        status, symbols, _ = await get(srv, "/v1/symbols/mexc")
+        assert status == 200 and "BTCUSDT" in [s["symbol"] for s in symbols["symbols"]]
+        err = await error(srv, "/v1/price/kraken/BTCUSDT", 404, "unknown_exchange")
+        assert err["available"] == ["binance", "mexc"]

@@ -1,4 +1,4 @@
-"""schemathesis (an OpenAPI fuzzer no one here wrote) against the live server: every operation of ``/openapi.json``
+"""schemathesis (an OpenAPI fuzzer no one here wrote) against the live server (Binance alone, and Binance with MEXC): every operation of ``/openapi.json``
 with examples, the coverage phase (boundary and negative values) and fuzzing; every check but one: no 5xx, each status,
 content type, header and body as the document says, unknown methods and missing auth refused.
 
@@ -13,27 +13,37 @@ import asyncio
 import sys
 from pathlib import Path
 
-from ..support import READER_TOKEN, ToolServer
+import pytest
+
+from ..support import READER_TOKEN, start_tool_server
 
 ST = Path(sys.executable).with_name("st")
 TIMEOUT_S = 300.0
 
 
-async def test_schemathesis_finds_no_failure(tool_server: ToolServer, tmp_path: Path) -> None:
-    tool_server.sim.step(2000)
+@pytest.mark.parametrize("exchange", ["binance", "both"])
+async def test_schemathesis_finds_no_failure(data_dir: Path, tmp_path: Path, exchange: str) -> None:
+    async with start_tool_server(data_dir, tmp_path, exchange=exchange) as srv:
+        srv.sim.step(2000)
+        out, code = await schemathesis(srv.http_url, tmp_path)
+    assert code == 0, out
+    assert "5 selected / 5 total" in out and "No issues found" in out, out
+    for phase in ("Examples", "Coverage", "Fuzzing"):
+        assert f"✅ {phase}" in out, out
+
+
+async def schemathesis(base: str, cwd: Path) -> tuple[str, int | None]:
+    """``st run`` against ``base``'s document: its output and exit status."""
     cmd = [
-        str(ST), "run", f"{tool_server.http_url}/openapi.json",
+        str(ST), "run", f"{base}/openapi.json",
         "--header", f"Authorization: Bearer {READER_TOKEN}",
         "--checks", "all", "--exclude-checks", "positive_data_acceptance",
         "--max-examples", "50", "--seed", "20261204", "--workers", "1",
         "--generation-database", "none", "--no-color",
     ]  # fmt: skip
     proc = await asyncio.create_subprocess_exec(
-        *cmd, cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+        *cmd, cwd=cwd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
     )
     async with asyncio.timeout(TIMEOUT_S):
         out = (await proc.communicate())[0].decode()
-    assert proc.returncode == 0, out
-    assert "5 selected / 5 total" in out and "No issues found" in out, out
-    for phase in ("Examples", "Coverage", "Fuzzing"):
-        assert f"✅ {phase}" in out, out
+    return out, proc.returncode
