@@ -177,7 +177,10 @@ async def sdk_http() -> tuple[dict[str, Any], dict[str, Handler]]:
     sock.bind((HOST, 0))
     port = sock.getsockname()[1]
     starlette_app = build_sdk_app().streamable_http_app(host=HOST)
-    config = uvicorn.Config(starlette_app, log_level="warning", access_log=False, lifespan="on")
+    # keep-alive connections stay open between rounds (uvicorn closes idle ones after 5 s by default)
+    config = uvicorn.Config(
+        starlette_app, log_level="warning", access_log=False, lifespan="on", timeout_keep_alive=600
+    )
     server = uvicorn.Server(config)
     task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))
     async with asyncio.timeout(30.0):

@@ -124,7 +124,7 @@ def require_scope(request: web.Request, scope: str) -> Principal:
         )
     if not principal.can(scope):
         raise web.HTTPForbidden(
-            body=orjson.dumps({"error": f"token {principal.name!r} lacks the {scope!r} scope"}),
+            text=orjson.dumps({"error": f"token {principal.name!r} lacks the {scope!r} scope"}).decode(),
             content_type="application/json",
         )
     return principal

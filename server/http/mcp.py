@@ -19,11 +19,12 @@ later POST carries it (missing: 400; unknown, ended or expired: 404). ``GET`` op
 server messages (one at a time: a second gets 409); events carry ids, and a ``GET`` with ``Last-Event-ID`` replays the
 held events after it (an id of another session: 400). ``DELETE`` ends the session.
 
-**Either era.** A request's answer is JSON when it is ready at once, else an SSE stream scoped to that request that
-carries its progress and log notifications and ends with its answer (a client that accepts only JSON waits for the
-answer). Bad input, each with a JSON-RPC error body: a body that is not JSON → 400 (-32700); not one JSON-RPC message
-→ 400 (-32600); ``Content-Type`` other than ``application/json`` → 415; an ``Accept`` without ``application/json`` and
-``text/event-stream`` → 406; a body over the message limit → 413. JSON-RPC errors of the stateless era carry the
+**Either era.** A request's answer is JSON when it comes before anything else is said (within ``sse_defer_s``), else
+an SSE stream scoped to that request that carries its progress and log notifications and ends with its answer; a held
+stream gets a comment line after ``sse_keepalive_s`` of quiet, and one whose client stops reading is cut off past
+``sse_limit_bytes``. Bad input, each with a JSON-RPC error body: a body that is not JSON → 400 (-32700); not one
+JSON-RPC message → 400 (-32600); ``Content-Type`` other than ``application/json`` → 415; an ``Accept`` without
+``application/json`` and ``text/event-stream`` → 406; a body over the message limit → 413. JSON-RPC errors of the stateless era carry the
 status of their code (400 for -32700/-32600/-32602/-32020/-32021/-32022, 404 for -32601); the session era answers
 them with 200, as its clients expect.
 """
@@ -34,6 +35,7 @@ import asyncio
 import base64
 import binascii
 import contextlib
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -94,12 +96,19 @@ class EndpointSettings:
     replay_bytes: int = 4 << 20
     sse_defer_s: float = 15.0
     """How long an answer may take before the response commits to SSE with nothing to say yet."""
+    sse_keepalive_s: float = 15.0
+    """An open SSE response quiet this long gets a comment line (proxies keep it open; a gone client is noticed)."""
 
 
 def accepts(request: web.Request) -> tuple[bool, bool]:
     """``(json, sse)``: whether the ``Accept`` header takes ``application/json`` and ``text/event-stream`` (with
     ``*/*``, ``application/*``, ``text/*`` wildcards)."""
-    kinds = {part.split(";", 1)[0].strip().lower() for part in request.headers.get("Accept", "").split(",")}
+    return _accepts(request.headers.get("Accept", ""))
+
+
+@functools.lru_cache(maxsize=256)
+def _accepts(header: str) -> tuple[bool, bool]:
+    kinds = {part.split(";", 1)[0].strip().lower() for part in header.split(",")}
     anything = "*/*" in kinds
     return anything or _JSON in kinds or "application/*" in kinds, anything or _SSE in kinds or "text/*" in kinds
 
@@ -197,7 +206,11 @@ class McpEndpoint:
         if length is not None:
             if length > limit:
                 return json_error(413, ErrorCode.INVALID_REQUEST, f"Payload Too Large: the limit is {limit} bytes")
-            return await request.read()
+            content = request.content
+            data = content.read_nowait(length)  # what already arrived (usually all of it) without a wait
+            if len(data) < length:
+                data += await content.readexactly(length - len(data))
+            return data
         body = bytearray()  # chunked: the limit holds while reading
         async for chunk in request.content.iter_any():
             body += chunk
@@ -314,7 +327,7 @@ class McpEndpoint:
             return _json(final, status)
         response = web.StreamResponse(status=200, headers=SSE_HEADERS)
         await response.prepare(request)
-        out = SseOut(request, response, self.settings.sse_limit_bytes)
+        out = SseOut(request, response, self.settings.sse_limit_bytes, self.settings.sse_keepalive_s)
         reply.stream_to(out)
         with contextlib.suppress(ConnectionError):
             await out.run()
@@ -342,7 +355,7 @@ class McpEndpoint:
             return json_error(409, ErrorCode.INVALID_REQUEST, "Conflict: this session's GET stream is already open")
         response = web.StreamResponse(status=200, headers=SSE_HEADERS)
         await response.prepare(request)
-        out = SseOut(request, response, self.settings.sse_limit_bytes)
+        out = SseOut(request, response, self.settings.sse_limit_bytes, self.settings.sse_keepalive_s)
         for frame in events:
             out.push(frame)
         session.log.live = out

@@ -46,9 +46,11 @@ class SseOut:
     (``overflowed`` True) instead of holding memory for it. Nobody else waits on it.
     """
 
-    __slots__ = ("done", "limit_bytes", "overflowed", "queue", "queued", "request", "response", "wake")
+    __slots__ = ("done", "keepalive_s", "limit_bytes", "overflowed", "queue", "queued", "request", "response", "wake")
 
-    def __init__(self, request: web.Request, response: web.StreamResponse, limit_bytes: int) -> None:
+    def __init__(
+        self, request: web.Request, response: web.StreamResponse, limit_bytes: int, keepalive_s: float = 15.0
+    ) -> None:
         self.request = request
         self.response = response
         self.limit_bytes = limit_bytes
@@ -57,6 +59,7 @@ class SseOut:
         self.wake = asyncio.Event()
         self.done = False
         self.overflowed = False
+        self.keepalive_s = keepalive_s
 
     def push(self, frame: bytes) -> None:
         """Queue one SSE event (already framed); past the limit the connection is aborted."""
@@ -81,10 +84,17 @@ class SseOut:
         self.wake.set()
 
     async def run(self) -> None:
-        """Write queued events until :meth:`finish` (or an overflow, or the client leaving: ConnectionResetError)."""
+        """Write queued events until :meth:`finish` (or an overflow, or the client leaving: ConnectionResetError).
+
+        A stream quiet for ``keepalive_s`` gets an SSE comment line, so proxies keep it open and a client that is
+        gone is noticed."""
         queue = self.queue
         while True:
-            await self.wake.wait()
+            try:
+                async with asyncio.timeout(self.keepalive_s):
+                    await self.wake.wait()
+            except TimeoutError:
+                self.push(b": keepalive\n\n")
             self.wake.clear()
             while queue and not self.overflowed:
                 chunk = b"".join(queue)

@@ -51,6 +51,8 @@ def test_bench_end_to_end_writes_json_and_png(tmp_path: Path, capsys: pytest.Cap
     assert doc["roundtrip"][C.TCP_FLOOR]["p50_ratio"] == 1.0
     # the official SDK pays pydantic + anyio streams per message: slower than our client on the same host
     assert doc["roundtrip"][C.SDK_STDIO]["summary"]["p50_us"] > doc["roundtrip"][C.MCP_WS_PICOWS]["summary"]["p50_us"]
+    # our Streamable HTTP face and the SDK's server, behind the same lean HTTP client
+    assert doc["roundtrip"][C.SDK_HTTP_POST]["summary"]["p50_us"] > doc["roundtrip"][C.MCP_HTTP]["summary"]["p50_us"]
 
     tput = {(r["scenario"], r["connections"]): r for r in doc["throughput"]}
     assert set(tput) == {(s, n) for s in C.PIPELINE_SCENARIOS for n in (1, 4)}
@@ -82,7 +84,7 @@ def test_bench_end_to_end_writes_json_and_png(tmp_path: Path, capsys: pytest.Cap
         and "spin: client and server on different CPUs" in printed
     )
     met = {t["target"]: t["met"] for t in doc["targets"]}
-    assert len(met) == 14
+    assert len(met) == 17
     assert met.pop("fan-out to 100 >= 0.8x raw picows broadcast") is None  # N=100 did not run
     for where in ("split", "same", "spin"):
         floor_ok = met.pop(f"tcp floor p50 <= picows echo p50 (the floor is valid) — {where}")

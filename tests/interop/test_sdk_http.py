@@ -144,3 +144,17 @@ async def test_sdk_without_a_token_is_refused() -> None:
             async with http_client(server, "auto", token=None) as client:
                 await client.call_tool("echo", {"text": "x"})
     assert "Unauthorized: send Authorization: Bearer" in repr(info.value)  # our 401 body, surfaced by the SDK
+
+
+async def test_modern_listen_over_http_ends_gracefully_when_the_server_stops() -> None:
+    state = DemoState()
+    async with (
+        running_server(state, tokens=True) as server,
+        asyncio.timeout(WAIT_S),
+        http_client(server, "auto") as client,
+        client.listen(resource_subscriptions=[COUNTER_URI]) as sub,
+    ):
+        stopping = asyncio.create_task(server.stop())
+        events = [event async for event in sub]  # the stream's final answer ends the loop (no SubscriptionLost)
+        await stopping
+    assert events == []

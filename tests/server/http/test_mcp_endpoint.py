@@ -4,6 +4,7 @@ status and a JSON-RPC error while the server keeps serving everyone else."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -357,3 +358,14 @@ async def test_a_stalled_sse_client_is_cut_off_and_others_are_served(probe: Prob
         writer.close()
 
 
+
+
+async def test_a_quiet_sse_stream_gets_keepalive_comments(server: McpServer, http: aiohttp.ClientSession) -> None:
+    assert server.http is not None
+    endpoint = server.http.endpoint
+    endpoint.settings = dataclasses.replace(endpoint.settings, sse_keepalive_s=0.05)
+    sid = await open_session(http, url(server))
+    async with http.get(url(server), headers=legacy_headers(sid)) as resp:
+        async with asyncio.timeout(TIMEOUT_S):
+            line = await resp.content.readline()
+    assert line == b": keepalive\n"
