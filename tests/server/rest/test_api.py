@@ -16,6 +16,9 @@ from typing import Any
 import aiohttp
 import pytest
 
+from tradingmcp.app.serve import HTTP_OPEN_PATHS, http_routes
+from tradingmcp.server.mcp.registry import McpApp
+from tradingmcp.server.wsserver import McpServer, ServerConfig
 from tradingmcp.sim.weights import RateLimitConfig
 
 from ..support import (
@@ -197,3 +200,17 @@ async def test_each_venue_by_its_own_rules(data_dir: Path, tmp_path: Path) -> No
         assert status == 200 and "BTCUSDT" in [s["symbol"] for s in symbols["symbols"]]
         err = await error(srv, "/v1/price/kraken/BTCUSDT", 404, "unknown_exchange")
         assert err["available"] == ["binance", "mexc"]
+
+
+async def test_before_the_exchanges_are_up_every_operation_is_503() -> None:
+    server = McpServer(McpApp(), ServerConfig(port=0), routes=http_routes(lambda: None), open_paths=HTTP_OPEN_PATHS)
+    await server.start()  # bound, venues not started yet (as serve does before the stack is up)
+    try:
+        base = server.url.replace("ws://", "http://").removesuffix("/mcp")
+        async with aiohttp.ClientSession() as http:
+            for path in ("/v1/price/binance/BTCUSDT", "/v1/symbols/binance", "/openapi.json"):
+                async with http.get(base + path) as r:
+                    body = await r.json()
+                    assert (r.status, body["error"]["code"]) == (503, "starting"), (path, body)
+    finally:
+        await server.stop()
