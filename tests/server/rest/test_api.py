@@ -3,7 +3,8 @@ the test server, the simulator on the recording, python-binance adapter), aiohtt
 
 Each status the API documents is produced for real: 200 for every operation, 400 (bad symbol, unknown symbol, bad
 interval, bad parameter), 401 and 403 (the port's guard, and the ``read`` scope), 404 (unknown exchange, unknown
-path), 429 (the exchange's rate limit), 503 (the exchange unreachable); and the reads go through the TTL cache the MCP
+path), 429 (the exchange's rate limit, and the guard's per-token rate), 503 (the exchange unreachable, the server
+starting); and the reads go through the TTL cache the MCP
 tools use, counted at the exchange (:class:`~tests.server.support.RestCounter`).
 """
 
@@ -18,8 +19,11 @@ import pytest
 
 from tradingmcp.app.serve import HTTP_OPEN_PATHS, http_routes
 from tradingmcp.server.mcp.registry import McpApp
+from tradingmcp.server.rest.models import GuardErrorResponse
 from tradingmcp.server.wsserver import McpServer, ServerConfig
 from tradingmcp.sim.weights import RateLimitConfig
+from tradingmcp.transport.auth import TokenStore
+from tradingmcp.transport.ratelimit import RateLimit
 
 from ..support import (
     AUDIT_ONLY_TOKEN,
@@ -212,5 +216,24 @@ async def test_before_the_exchanges_are_up_every_operation_is_503() -> None:
                 async with http.get(base + path) as r:
                     body = await r.json()
                     assert (r.status, body["error"]["code"]) == (503, "starting"), (path, body)
+    finally:
+        await server.stop()
+
+
+async def test_over_the_per_token_rate_the_guard_answers_429_as_documented() -> None:
+    tokens = TokenStore({READER_TOKEN: ("reader", ["read"])})
+    config = ServerConfig(port=0, tokens=tokens, rate_limit=RateLimit(per_s=0.5, burst=1))
+    server = McpServer(McpApp(), config, routes=http_routes(lambda: None), open_paths=HTTP_OPEN_PATHS)
+    await server.start()
+    try:
+        base = server.url.replace("ws://", "http://").removesuffix("/mcp")
+        async with aiohttp.ClientSession(headers=AUTH) as http:
+            async with http.get(base + "/v1/symbols/binance") as r:
+                assert r.status == 503  # let through: the bucket's one token
+            async with http.get(base + "/v1/symbols/binance") as r:
+                assert r.status == 429 and int(r.headers["Retry-After"]) >= 1
+                GuardErrorResponse.model_validate(await r.json())  # the body the document names for the guard
+            async with http.get(base + "/openapi.json") as r:
+                assert r.status == 503  # an open path: not counted against the token
     finally:
         await server.stop()
