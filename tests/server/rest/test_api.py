@@ -4,8 +4,8 @@ the test server, the simulator on the recording, python-binance adapter), aiohtt
 Each status the API documents is produced for real: 200 for every operation, 400 (bad symbol, unknown symbol, bad
 interval, bad parameter), 401 and 403 (the port's guard, and the ``read`` scope), 404 (unknown exchange, unknown
 path), 429 (the exchange's rate limit, and the guard's per-token rate), 503 (the exchange unreachable, the server
-starting); and the reads go through the TTL cache the MCP
-tools use, counted at the exchange (:class:`~tests.server.support.RestCounter`).
+starting); and the reads go through the TTL cache the MCP tools use, counted at the exchange
+(:class:`~tests.server.support.RestCounter`).
 """
 
 from __future__ import annotations
