@@ -369,3 +369,13 @@ async def test_a_quiet_sse_stream_gets_keepalive_comments(server: McpServer, htt
         async with asyncio.timeout(TIMEOUT_S):
             line = await resp.content.readline()
     assert line == b": keepalive\n"
+
+
+async def test_an_error_answer_carries_its_status_whatever_the_id(server: McpServer, http: aiohttp.ClientSession) -> None:
+    rid = "r" * 100  # the error member then starts far into the answer
+    body = modern_request(rid, "tools/call", {"name": "no_such_tool", "arguments": {}})
+    status, answer = await post(http, url(server), body, modern_headers(body))
+    assert status == 400 and answer["id"] == rid and answer["error"]["code"] == -32602
+    failing = modern_request(rid, "tools/call", {"name": "fail", "arguments": {}})
+    status, answer = await post(http, url(server), failing, modern_headers(failing))
+    assert status == 200 and answer["result"]["isError"] is True  # a tool error is a result, not a JSON-RPC error
