@@ -1,6 +1,8 @@
 """The read-only market-data REST API for people and dashboards, on the MCP server's port (no MCP here).
 
-* :mod:`.api`: :class:`~.api.RestApi`, the ``/v1/...`` operations as aiohttp routes (auth, rate limit, checks, errors);
+* :mod:`.api`: :class:`~.api.RestApi`, the ``/v1/...`` operations (the read scope, checks, handlers);
+* :mod:`.errors`: the JSON error answers and the statuses of refused values and exchange errors;
+* :mod:`.face`: :class:`~.face.RestFace`, the routes the server mounts before the venues are up;
 * :mod:`.models`: the pydantic models of every JSON body;
 * :mod:`.openapi`: the OpenAPI 3.1 document, made from the operations and the models;
 * :mod:`.docs`: Swagger UI at ``/docs``, served from the installed package.
@@ -13,8 +15,10 @@ from __future__ import annotations
 import orjson
 from aiohttp import web
 
-from tradingmcp.server.rest.api import ApiError, MarketSource, RestApi, RestConfig, RestFace
+from tradingmcp.server.rest.api import RestApi, RestConfig
 from tradingmcp.server.rest.docs import DOCS_PATHS, docs_routes
+from tradingmcp.server.rest.errors import ApiError
+from tradingmcp.server.rest.face import MarketSource, RestFace
 from tradingmcp.server.rest.openapi import openapi_document
 
 OPENAPI_PATH = "/openapi.json"

@@ -22,40 +22,34 @@ limit (``Retry-After``, s); 502 another exchange error; 503 the exchange is down
 server is still starting. The guard's own refusals (401 no or an unknown token, 403 Host/Origin, 429 over the
 per-token rate) are its JSON-RPC errors (:class:`~.models.GuardErrorResponse`).
 
-:class:`RestFace` is what the server mounts: the routes exist from the start (the port is bound before the venues
-start), and the :class:`RestApi` behind them is made on the first request after the venues are up.
+:class:`~tradingmcp.server.rest.face.RestFace` mounts it on the server's port; :mod:`tradingmcp.server.rest.errors`
+holds the error answers.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from aiohttp import web
 
-from tradingmcp.server.exchanges.errors import (
-    BadParameter,
-    ExchangeError,
-    ExchangeUnavailable,
-    InvalidSymbol,
-    RateLimited,
-)
+from tradingmcp.server.exchanges.errors import ExchangeError
 from tradingmcp.server.exchanges.wire import plain
 from tradingmcp.server.http.guard import principal_of
 from tradingmcp.server.market.data import BOOK_LEVELS_FETCHED, KLINES_FETCHED, TRADES_FETCHED, MarketData
 from tradingmcp.server.mcp.registry import ToolError
 from tradingmcp.server.rest import models
+from tradingmcp.server.rest.errors import ApiError, bad_params, exchange_error, json_response
 from tradingmcp.server.tools.market.args import KLINE_INTERVALS, check_symbol
 from tradingmcp.server.tools.market.shapes import book_json, kline_json, ticker_json, trade_json
 from tradingmcp.server.venue_args import SYMBOL_PATTERN, quoted
 from tradingmcp.server.venues import Venue, Venues
 from tradingmcp.transport.auth import Principal
-from tradingmcp.transport.jsonrpc import ErrorCode, JsonRpcError
+from tradingmcp.transport.jsonrpc import JsonRpcError
 
 log = logging.getLogger("tradingmcp.server.rest")
 
@@ -87,32 +81,6 @@ class RestConfig:
 
     timeout_s: float = DEFAULT_TIMEOUT_S
     secured: bool = True
-
-
-class ApiError(Exception):
-    """An error answer: ``status``, ``code``, ``message`` and the optional fields of :class:`~.models.ErrorBody`."""
-
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        message: str,
-        *,
-        headers: Mapping[str, str] | None = None,
-        **extra: Any,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.headers = dict(headers or {})
-        self.extra = extra
-
-    def response(self) -> web.Response:
-        body = models.ErrorResponse(
-            error=models.ErrorBody(status=self.status, code=self.code, message=self.message, **self.extra)
-        )
-        return _json(body, self.status, self.headers, exclude_none=True)
 
 
 @dataclass(frozen=True)
@@ -167,17 +135,6 @@ def _int_param(name: str, minimum: int, maximum: int, default: int | None, descr
     if default is not None:
         schema["default"] = default
     return Param(name, "query", schema, description)
-
-
-def _json(
-    model: models.Model, status: int = 200, headers: Mapping[str, str] | None = None, exclude_none: bool = False
-) -> web.Response:
-    return web.Response(
-        body=model.model_dump_json(exclude_none=exclude_none).encode(),
-        status=status,
-        content_type="application/json",
-        headers=headers,
-    )
 
 
 class RestApi:
@@ -284,9 +241,9 @@ class RestApi:
             except ApiError as exc:
                 return exc.response()
             except JsonRpcError as exc:
-                return _bad_params(exc).response()
+                return bad_params(exc).response()
             except ExchangeError as exc:
-                return _exchange_error(exc).response()
+                return exchange_error(exc).response()
             except TimeoutError:
                 return ApiError(
                     503, "exchange_unavailable", f"the exchange did not answer within {self.config.timeout_s:g} s"
@@ -294,7 +251,7 @@ class RestApi:
             except Exception:
                 log.exception("REST %s failed", request.path)
                 return ApiError(500, "internal", "internal error (logged on the server)").response()
-            return _json(body)
+            return json_response(body)
 
         endpoint.__name__ = op.operation_id
         return endpoint
@@ -462,75 +419,4 @@ def _query_value(param: Param, request: web.Request) -> Any:
     return raw  # a string: the venue's rules check it (Venues.for_args)
 
 
-def _bad_params(exc: JsonRpcError) -> ApiError:
-    """A tool-boundary refusal (-32602 about ``arguments.<field>``) as a 400 naming the field."""
-    if exc.code != ErrorCode.INVALID_PARAMS:
-        return ApiError(500, "internal", "unexpected error")
-    data = exc.data if isinstance(exc.data, dict) else {}
-    path = str(data.get("path", "")) or None
-    message = exc.message.removeprefix("Invalid params: ").removeprefix("arguments.")
-    return ApiError(400, "bad_request", message, field=path)
-
-
-def _exchange_error(exc: ExchangeError) -> ApiError:
-    """An adapter error as its status: 400 a refused parameter, 429 rate limited, 503 unavailable, else 502."""
-    text = f"{exc.exchange or 'exchange'}: {exc}"
-    if isinstance(exc, BadParameter):
-        return ApiError(400, "bad_request", text, field="symbol" if isinstance(exc, InvalidSymbol) else None)
-    if isinstance(exc, RateLimited):
-        retry = exc.retry_after_s
-        headers = {"Retry-After": str(max(1, math.ceil(retry)))} if retry is not None else None
-        return ApiError(429, "rate_limited", text, headers=headers, retry_after_s=retry)
-    if isinstance(exc, ExchangeUnavailable):
-        return ApiError(503, "exchange_unavailable", text, headers={"Retry-After": "1"})
-    log.warning("REST read failed: %r", exc)
-    return ApiError(502, "exchange_error", text)
-
-
-MarketSource = Callable[[], "tuple[Venues, MarketData] | None"]
-"""The venues and the cached market reads once the exchanges are up (None before)."""
-
-
-class RestFace:
-    """The REST API's routes on the server's port: :meth:`routes` from the start; the :class:`RestApi` (and its
-    OpenAPI document, built once) when ``source`` first gives the venues. Before that every operation answers 503
-    ``starting``."""
-
-    def __init__(self, source: MarketSource, config: RestConfig | None = None) -> None:
-        self.source = source
-        self.config = config or RestConfig()
-        self._api: RestApi | None = None
-
-    def api(self) -> RestApi | None:
-        """The API, made on the first call that finds the venues up."""
-        if self._api is None:
-            found = self.source()
-            if found is not None:
-                self._api = RestApi(*found, self.config)
-        return self._api
-
-    def routes(self) -> list[web.RouteDef]:
-        """A GET route per operation, then a JSON 404 for any other GET under ``/v1/``."""
-        out = [web.get(path, self._dispatch(path), allow_head=False) for path in OPERATION_PATHS]
-        out.append(web.get("/v1/{tail:.*}", self._not_found, allow_head=False))
-        return out
-
-    def _dispatch(self, path: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-        async def dispatch(request: web.Request) -> web.StreamResponse:
-            api = self.api()
-            if api is None:
-                return ApiError(
-                    503, "starting", "the server is starting: no exchange is up yet", headers={"Retry-After": "1"}
-                ).response()
-            return await api.endpoints[path](request)
-
-        return dispatch
-
-    async def _not_found(self, request: web.Request) -> web.StreamResponse:
-        paths = ", ".join(OPERATION_PATHS)
-        return ApiError(
-            404, "not_found", f"no such operation: GET {request.path}; the operations are {paths}"
-        ).response()
-
-
-__all__ = ["OPERATION_PATHS", "ApiError", "MarketSource", "Operation", "Param", "RestApi", "RestConfig", "RestFace"]
+__all__ = ["OPERATION_PATHS", "ApiCall", "Operation", "Param", "RestApi", "RestConfig"]
