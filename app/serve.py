@@ -24,12 +24,16 @@ from tradingmcp import perf
 from tradingmcp.app.failure import EXIT_RUNTIME, EXIT_USAGE, StartupError, fail, listen_error
 from tradingmcp.app.stack import ExchangeOptions, ExchangeStack
 from tradingmcp.server.logs import install_json_logging
+from tradingmcp.server.market import MarketData
 from tradingmcp.server.mcp.registry import McpApp
 from tradingmcp.server.mcp.streams import StreamHub
 from tradingmcp.server.metrics import metrics_routes
+from tradingmcp.server.rest import OPEN_PATHS as REST_OPEN_PATHS
+from tradingmcp.server.rest import RestConfig, rest_routes
 from tradingmcp.server.tools.builtin import register_builtin_tools
 from tradingmcp.server.tools.conformance import register_conformance_fixtures
 from tradingmcp.server.tools.toolset import ToolsetConfig
+from tradingmcp.server.venues import Venues
 from tradingmcp.server.wsserver import McpServer, ServerConfig, is_loopback
 from tradingmcp.transport.auth import ENV_TOKENS, TokenStore, new_token
 from tradingmcp.transport.ratelimit import RateLimit
@@ -112,11 +116,21 @@ StackGetter = Callable[[], "ExchangeStack | None"]
 """The running exchange stack (None before it started, or without venues): route handlers read it per request."""
 
 
-def http_routes(stack: StackGetter) -> Sequence[web.AbstractRouteDef]:
+HTTP_OPEN_PATHS = REST_OPEN_PATHS
+"""The paths of :func:`http_routes` the port's guard answers without a token (``/openapi.json``, ``/docs``)."""
+
+
+def http_routes(stack: StackGetter, secured: bool = True) -> Sequence[web.AbstractRouteDef]:
     """The route contributions of the port's plain-HTTP side beside ``/mcp``, ``/health`` and ``/metrics``: each
     package that serves HTTP (the REST market data, its OpenAPI document and docs, the console) adds its routes here.
-    The server is bound before the venues start, so handlers reach the stack through ``stack()`` at request time."""
-    return []
+    The server is bound before the venues start, so handlers reach the stack through ``stack()`` at request time.
+    ``secured``: the port asks for bearer tokens (the OpenAPI document says so)."""
+
+    def market() -> tuple[Venues, MarketData] | None:
+        s = stack()
+        return (s.venues, s.toolset.market) if s is not None else None
+
+    return rest_routes(market, RestConfig(secured=secured))
 
 
 async def run_serve(opts: ServeOptions) -> int:
@@ -135,7 +149,13 @@ async def run_serve(opts: ServeOptions) -> int:
         install_json_logging()
     app, hub = build_app(opts.conformance_fixtures)
     stack: ExchangeStack | None = None
-    server = McpServer(app, config, streams=hub, routes=http_routes(lambda: stack))
+    server = McpServer(
+        app,
+        config,
+        streams=hub,
+        routes=http_routes(lambda: stack, config.tokens is not None),
+        open_paths=HTTP_OPEN_PATHS,
+    )
     try:  # bind first: a port in use fails before any venue is contacted
         await server.start(accepting=False)
     except OSError as exc:
@@ -164,7 +184,11 @@ async def _serve(opts: ServeOptions, server: McpServer, stack: ExchangeStack | N
     # /metrics (Prometheus) and /health with exchange status, on the MCP port
     server.http_routes.update(
         metrics_routes(
-            server.app, lambda: server, stack.venues if stack else None, stack.toolset.audit if stack else None
+            server.app,
+            lambda: server,
+            stack.venues if stack else None,
+            stack.toolset.audit if stack else None,
+            stack.toolset.market if stack else None,
         )
     )
     server.accept()

@@ -24,6 +24,9 @@ Metrics (own :class:`prometheus_client.CollectorRegistry`, never the global one;
   ``adapter.server_status()``, refreshed in the background when older than ``exchange_cache_s`` (a scrape shows the
   previous sample; the first scrape after start triggers the first one).
 * ``tradingmcp_audit_queue_depth``, ``tradingmcp_audit_written_total``, ``tradingmcp_audit_write_failures_total``.
+* ``tradingmcp_market_cache_hits_total{exchange, kind}``, ``tradingmcp_market_cache_misses_total{exchange, kind}`` —
+  market-data reads answered by the TTL cache (or by a request already under way) / sent to the exchange
+  (:mod:`tradingmcp.server.market`; ``kind`` is ``ticker``, ``price``, ``book``, ``trades``, ``klines`` or ``stats``).
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ from tradingmcp.transport import ws
 
 if TYPE_CHECKING:
     from tradingmcp.server.audit import AuditLog
+    from tradingmcp.server.market import MarketData
     from tradingmcp.server.wsserver import McpServer
 
 log = logging.getLogger("tradingmcp.server.metrics")
@@ -106,6 +110,7 @@ class _LiveCollector(Collector):
         yield from self._connections()
         yield from self._exchanges()
         yield from self._audit()
+        yield from self._market()
 
     def _connections(self) -> Iterator[Metric]:
         server = self.m.server_getter()
@@ -170,6 +175,20 @@ class _LiveCollector(Collector):
         yield CounterMetricFamily("tradingmcp_audit_written", "Audit entries written", w.written)
         yield CounterMetricFamily("tradingmcp_audit_write_failures", "Audit write/encode failures", w.failures)
 
+    def _market(self) -> Iterator[Metric]:
+        market = self.m.market
+        if market is None:
+            return
+        labels = ["exchange", "kind"]
+        for name, text, counts in (
+            ("hits", "Market-data reads answered by the cache", market.cache.hits),
+            ("misses", "Market-data reads sent to the exchange", market.cache.misses),
+        ):
+            family = CounterMetricFamily(f"tradingmcp_market_cache_{name}", text, labels=labels)
+            for (exchange, kind), n in sorted(counts.items()):
+                family.add_metric([exchange, kind], n)
+            yield family
+
 
 class CallStats(Collector):
     """tools/call counts by (tool, outcome) and a latency histogram by tool: plain ints updated on the event loop
@@ -223,6 +242,7 @@ class ServerMetrics:
         venues: exchanges to report (None: no exchange metrics).
         audit: the audit log to report (optional).
         exchange_cache_s: how long an exchange status sample is reused (s).
+        market: the market-data cache to report (optional).
     """
 
     def __init__(
@@ -232,10 +252,12 @@ class ServerMetrics:
         venues: Venues | None = None,
         audit: AuditLog | None = None,
         exchange_cache_s: float = 1.0,
+        market: MarketData | None = None,
     ) -> None:
         self.app = app
         self.server_getter = server_getter
         self.audit = audit
+        self.market = market
         self.sampler = ExchangeSampler(venues, exchange_cache_s)
         self.registry = CollectorRegistry()
         self.calls = CallStats(app)
@@ -288,10 +310,14 @@ class ServerMetrics:
 
 
 def metrics_routes(
-    app: McpApp, server_getter: ServerGetter, venues: Venues | None, audit: AuditLog | None = None
+    app: McpApp,
+    server_getter: ServerGetter,
+    venues: Venues | None,
+    audit: AuditLog | None = None,
+    market: MarketData | None = None,
 ) -> dict[str, Route]:
     """Create the server's :class:`ServerMetrics`, observe ``app``'s tool calls, and return the HTTP routes
     ``{"/metrics": ..., "/health": ...}`` for ``McpServer(..., http_routes=...)``."""
-    metrics = ServerMetrics(app, server_getter, venues, audit)
+    metrics = ServerMetrics(app, server_getter, venues, audit, market=market)
     app.observers.append(metrics.observe)
     return metrics.routes()

@@ -34,8 +34,8 @@ import ipaddress
 import logging
 import ssl as ssl_module
 import time
-from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
@@ -203,6 +203,7 @@ class McpServer:
         streams: StreamHub | None = None,
         http_routes: dict[str, Callable[[], ws.HttpResponse]] | None = None,
         routes: Sequence[web.AbstractRouteDef] = (),
+        open_paths: Iterable[str] = (),
     ) -> None:
         self.app = app
         self.config = config or ServerConfig()
@@ -212,6 +213,8 @@ class McpServer:
         self.http_routes = {"/health": self._health, **(http_routes or {})}
         self.routes = tuple(routes)
         """Route contributions of the HTTP side (REST, docs...), composed in ``app/serve.py``."""
+        self.open_paths = frozenset(open_paths)
+        """Paths of those routes the guard answers without a token (beside ``/health`` and ``/metrics``)."""
         self.http: HttpFace | None = None
         """The plain-HTTP side of the port once started (None: WebSocket only)."""
         self.started_at = time.time()
@@ -290,7 +293,8 @@ class McpServer:
             ),
             lambda: self.accepting,
         )
-        guard = Guard(GuardSettings(cfg.tokens, cfg.allowed_origins, self._hosts, self.rate_limit))
+        settings = GuardSettings(cfg.tokens, cfg.allowed_origins, self._hosts, self.rate_limit)
+        guard = Guard(replace(settings, open_paths=settings.open_paths | self.open_paths))
         app = build_app(
             endpoint,
             guard,

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tradingmcp.server.audit import AuditConfig, AuditLog
+from tradingmcp.server.market import MarketCacheConfig, MarketData
 from tradingmcp.server.mcp.registry import McpApp
 from tradingmcp.server.mcp.streams import StreamHub
 from tradingmcp.server.portfolio import PortfolioConfig
@@ -31,9 +32,10 @@ from tradingmcp.server.venues import Venue, Venues
 @dataclass(frozen=True)
 class ToolsetConfig:
     """Settings of the tool families: ``safety`` (trading limits), ``audit`` (where the audit log goes),
-    ``portfolio`` (export directory, backfill depth).
+    ``portfolio`` (export directory, backfill depth), ``market`` (the TTLs of the market-data cache shared by the
+    market tools and the REST API).
 
-    :meth:`load` reads them from one TOML file with ``[safety]``, ``[audit]`` and ``[portfolio]`` tables (see
+    :meth:`load` reads them from one TOML file with ``[safety]``, ``[audit]``, ``[portfolio]`` and ``[market]`` tables (see
     ``tradingmcp.example.toml``), then the environment: ``TRADINGMCP_SAFETY_<FIELD>`` (see :class:`SafetyConfig`),
     ``TRADINGMCP_DATA_DIR`` (audit database directory), ``TRADINGMCP_AUDIT_URL`` (PostgreSQL URL for the audit log),
     ``TRADINGMCP_EXPORT_DIR`` (where ``export_trades`` may write).
@@ -42,6 +44,7 @@ class ToolsetConfig:
     safety: SafetyConfig = field(default_factory=SafetyConfig)
     audit: AuditConfig = field(default_factory=AuditConfig)
     portfolio: PortfolioConfig = field(default_factory=PortfolioConfig)
+    market: MarketCacheConfig = field(default_factory=MarketCacheConfig)
 
     @classmethod
     def load(cls, path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> ToolsetConfig:
@@ -55,9 +58,11 @@ class ToolsetConfig:
         if path is not None:
             with open(path, "rb") as fh:
                 doc = tomllib.load(fh)
-            unknown = set(doc) - {"safety", "audit", "portfolio"}
+            unknown = set(doc) - {"safety", "audit", "portfolio", "market"}
             if unknown:
-                raise ValueError(f"{path}: unknown table(s) {sorted(unknown)}; expected safety, audit, portfolio")
+                raise ValueError(
+                    f"{path}: unknown table(s) {sorted(unknown)}; expected safety, audit, portfolio, market"
+                )
         safety = SafetyConfig.from_env(env, SafetyConfig.from_mapping(doc.get("safety", {})))
         audit = _audit_config(dict(doc.get("audit", {})), env)
         portfolio_doc = dict(doc.get("portfolio", {}))
@@ -68,7 +73,11 @@ class ToolsetConfig:
             raise ValueError(f"[portfolio]: {exc}") from None
         if export_dir is not None:
             portfolio = replace(portfolio, export_dir=export_dir)
-        return cls(safety=safety, audit=audit, portfolio=portfolio)
+        try:
+            market = MarketCacheConfig.from_mapping(dict(doc.get("market", {})))
+        except TypeError as exc:
+            raise ValueError(f"[market]: {exc}") from None
+        return cls(safety=safety, audit=audit, portfolio=portfolio, market=market)
 
 
 _AUDIT_KEYS = ("data_dir", "enabled", "postgres_url", "retention_days", "max_rows", "retention_interval_s", "sample")
@@ -113,13 +122,14 @@ def _path(value: object) -> Path | None:
 
 @dataclass
 class Toolset:
-    """What :func:`build_toolset` made: the bridges feeding market streams, the live feeds, the audit log and the
-    trading desk."""
+    """What :func:`build_toolset` made: the bridges feeding market streams, the live feeds, the audit log, the
+    trading desk, and the cached market reads (shared with the REST API)."""
 
     bridges: list[MarketBridge]
     live: Live
     audit: AuditLog
     desk: TradingDesk | None = None
+    market: MarketData = field(default_factory=MarketData)
 
     async def start(self) -> None:
         """Start the audit log and the bridges (with each venue's own ``book_ticker`` streams of the symbols it trades
@@ -149,9 +159,10 @@ def build_toolset(app: McpApp, hub: StreamHub, venues: Venues, config: ToolsetCo
     def rails(venue: Venue) -> dict[str, Any]:  # the desk is made below, before any tool can be called
         return desk.rails(venue) if desk is not None else venue.describe()
 
-    bridges = register_market_tools(app, hub, venues, rails)
+    market = MarketData(config.market)
+    bridges = register_market_tools(app, hub, venues, rails, market)
     live = register_live_tools(app, hub, venues)
     desk = register_trading_tools(app, hub, venues, config.safety)
     register_portfolio_tools(app, hub, venues, config.portfolio)
     audit = register_audit_tools(app, venues, config.audit)
-    return Toolset(bridges, live, audit, desk)
+    return Toolset(bridges, live, audit, desk, market)

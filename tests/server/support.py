@@ -6,6 +6,9 @@ Two tokens: ``trader`` (scopes read+trade) and ``reader`` (read only). ``tool_se
 :class:`ToolsetConfig`; a test that needs other limits builds its own with ``start_tool_server(data_dir, tmp_path,
 config)``. ``start_counted_server`` is the same Binance stack with the adapter's REST calls going through a loopback
 proxy that counts them (:class:`RestCounter`).
+
+The server's port also serves what ``tradingmcp serve`` mounts beside the MCP endpoint (``app.serve.http_routes``:
+the REST market data, ``/openapi.json``, ``/docs``); ``ToolServer.http_url`` is its base URL.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from tradingmcp.app.serve import HTTP_OPEN_PATHS, http_routes
 from tradingmcp.app.stack import ExchangeOptions, ExchangeStack, sim_binance_config
 from tradingmcp.client.session import McpClient, connect
 from tradingmcp.server.audit import AuditConfig
@@ -32,11 +36,14 @@ from tradingmcp.server.tools.toolset import ToolsetConfig, build_toolset
 from tradingmcp.server.venues import Venue, Venues
 from tradingmcp.server.wsserver import McpServer, ServerConfig
 from tradingmcp.sim.app import SimConfig, Simulator
+from tradingmcp.sim.weights import RateLimitConfig
 from tradingmcp.transport.auth import TokenStore
 
 TRADER_TOKEN = "trader-token-0123456789abcdef"
 READER_TOKEN = "reader-token-0123456789abcdef"
 AUDITOR_TOKEN = "auditor-token-0123456789abcdef"
+AUDIT_ONLY_TOKEN = "audit-only-token-0123456789abcdef"
+"""A token without the ``read`` scope."""
 
 
 @dataclass
@@ -50,6 +57,11 @@ class ToolServer:
     hub: StreamHub
     stack: ExchangeStack
     server: McpServer
+
+    @property
+    def http_url(self) -> str:
+        """``http://127.0.0.1:<port>``: the plain-HTTP side of the MCP port."""
+        return self.url.replace("ws://", "http://").removesuffix("/mcp")
 
     @asynccontextmanager
     async def client(self, token: str = TRADER_TOKEN, **options: Any) -> AsyncIterator[McpClient]:
@@ -95,9 +107,16 @@ async def _serve(app: McpApp, hub: StreamHub, stack: ExchangeStack) -> AsyncIter
             TRADER_TOKEN: ("trader", ["read", "trade"]),
             READER_TOKEN: ("reader", ["read"]),
             AUDITOR_TOKEN: ("auditor", ["read", "audit"]),
+            AUDIT_ONLY_TOKEN: ("audit-only", ["audit"]),
         }
     )
-    server = McpServer(app, ServerConfig(port=0, tokens=tokens), streams=hub)
+    server = McpServer(
+        app,
+        ServerConfig(port=0, tokens=tokens),
+        streams=hub,
+        routes=http_routes(lambda: stack),
+        open_paths=HTTP_OPEN_PATHS,
+    )
     try:
         await server.start()
         yield ToolServer(server.url, stack.sim, stack.venues, app, hub, stack, server)
@@ -149,12 +168,20 @@ class RestCounter:
 
 @asynccontextmanager
 async def start_counted_server(
-    data_dir: Path, tmp_path: Path, config: ToolsetConfig | None = None
+    data_dir: Path,
+    tmp_path: Path,
+    config: ToolsetConfig | None = None,
+    sim_limits: RateLimitConfig | None = None,
+    max_rate_wait_s: float | None = None,
 ) -> AsyncIterator[tuple[ToolServer, RestCounter]]:
     """The Binance stack of :func:`start_tool_server` (manual-step simulator), its adapter's REST calls through a
-    :class:`RestCounter` (its WebSocket streams and WS API orders go to the simulator directly)."""
+    :class:`RestCounter` (its WebSocket streams and WS API orders go to the simulator directly). ``sim_limits``: the
+    simulator's rate limits; ``max_rate_wait_s``: the adapter's longest wait in its rate limiter (then RateLimited)."""
     config = _audit_under(config, tmp_path)
-    sim = Simulator(SimConfig(speed=0, loop=False, data_dir=data_dir))
+    sim_config = SimConfig(speed=0, loop=False, data_dir=data_dir)
+    if sim_limits is not None:
+        sim_config = replace(sim_config, limits=sim_limits)
+    sim = Simulator(sim_config)
     await sim.start()
     counter = RestCounter(sim.rest_url)
     stack: ExchangeStack | None = None  # once made, it stops the simulator with the adapter
@@ -162,7 +189,10 @@ async def start_counted_server(
         await counter.start()
         app, hub = McpApp(), StreamHub()
         register_builtin_tools(app, hub)
-        adapter = BinanceAdapter(sim_binance_config(counter.url, sim.stream_url, sim.ws_api_url))
+        binance = sim_binance_config(counter.url, sim.stream_url, sim.ws_api_url)
+        if max_rate_wait_s is not None:
+            binance = replace(binance, max_rate_wait_s=max_rate_wait_s)
+        adapter = BinanceAdapter(binance)
         venues = Venues([Venue("binance", adapter, "sim", sim)])
         stack = ExchangeStack(venues, build_toolset(app, hub, venues, config), sim, "counted REST")
         try:
@@ -200,6 +230,7 @@ async def ok(c: McpClient, tool: str, args: dict[str, Any]) -> dict[str, Any]:
 
 __all__ = [
     "AUDITOR_TOKEN",
+    "AUDIT_ONLY_TOKEN",
     "READER_TOKEN",
     "TRADER_TOKEN",
     "WAIT_S",

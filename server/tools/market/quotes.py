@@ -1,6 +1,6 @@
-"""The quote tools ``get_ticker``, ``get_order_book`` and ``get_symbol_rules`` (read scope), and the REST
-depth-snapshot cache behind ``get_order_book``. Arguments: :mod:`tradingmcp.server.tools.market.args`; JSON shapes:
-:mod:`tradingmcp.server.tools.market.shapes`.
+"""The quote tools ``get_ticker``, ``get_order_book`` and ``get_symbol_rules`` (read scope). Tickers and books are read
+through the server's :class:`~tradingmcp.server.market.data.MarketData` (streams first, then REST behind its TTL
+cache). Arguments: :mod:`tradingmcp.server.tools.market.args`; JSON shapes: :mod:`tradingmcp.server.tools.market.shapes`.
 
 Prices and quantities are decimal strings (exact, as on the exchange wire); times are ms. The live push streams are in
 :mod:`tradingmcp.server.tools.market.streams`. Follows
@@ -9,14 +9,12 @@ https://developers.binance.com/docs/binance-spot-api-docs/rest-api/market-data-e
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from tradingmcp.server.exchanges.errors import ExchangeError
-from tradingmcp.server.exchanges.models import OrderBookSnapshot
 from tradingmcp.server.exchanges.wire import plain
+from tradingmcp.server.market.data import MarketData
 from tradingmcp.server.mcp.context import CallContext
 from tradingmcp.server.mcp.registry import McpApp, Tool, ToolResult
 from tradingmcp.server.tools.market.args import (
@@ -31,62 +29,7 @@ from tradingmcp.server.tools.market.args import (
     symbols_arg,
 )
 from tradingmcp.server.tools.market.shapes import book_json, ticker_json
-from tradingmcp.server.venues import Venues
-
-BOOK_CACHE_TTL_MS = 1000
-"""How long a REST depth snapshot answers ``get_order_book`` for a symbol that has no local book (ms)."""
-REST_BOOK_LEVELS = 100
-"""Levels fetched per REST snapshot: any ``limit`` ≤ 100 is then served from one cached snapshot (Binance weight 5)."""
-
-
-def monotonic_ms() -> int:
-    return time.monotonic_ns() // 1_000_000
-
-
-class BookCache:
-    """REST depth snapshots per ``(exchange, symbol)``, fresh for ``ttl_ms``; concurrent misses share one request.
-
-    Args:
-        ttl_ms: how long a snapshot is served (ms).
-        clock_ms: monotonic clock in ms (injectable for tests).
-    """
-
-    def __init__(self, ttl_ms: int = BOOK_CACHE_TTL_MS, clock_ms: Callable[[], int] = monotonic_ms) -> None:
-        self.ttl_ms = ttl_ms
-        self.clock_ms = clock_ms
-        self.hits = 0
-        self.misses = 0
-        self._entries: dict[tuple[str, str], tuple[int, OrderBookSnapshot]] = {}
-        self._inflight: dict[tuple[str, str], asyncio.Future[OrderBookSnapshot]] = {}
-
-    async def get(
-        self, exchange: str, symbol: str, fetch: Callable[[], Awaitable[OrderBookSnapshot]]
-    ) -> tuple[OrderBookSnapshot, int, bool]:
-        """``(snapshot, age_ms, cached)``; ``fetch()`` runs on a miss. Raises what ``fetch`` raises (not cached)."""
-        key = (exchange, symbol)
-        now = self.clock_ms()
-        entry = self._entries.get(key)
-        if entry is not None and now - entry[0] < self.ttl_ms:
-            self.hits += 1
-            return entry[1], now - entry[0], True
-        pending = self._inflight.get(key)
-        if pending is not None:
-            self.hits += 1
-            return await asyncio.shield(pending), 0, True
-        self.misses += 1
-        future: asyncio.Future[OrderBookSnapshot] = asyncio.get_running_loop().create_future()
-        self._inflight[key] = future
-        try:
-            book = await fetch()
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved: no "never retrieved" warning when nobody else waited
-            raise
-        finally:
-            del self._inflight[key]
-        future.set_result(book)
-        self._entries[key] = (self.clock_ms(), book)
-        return book, 0, False
+from tradingmcp.server.venues import Venue, Venues
 
 
 def _ticker_text(t: dict[str, Any]) -> str:
@@ -96,36 +39,47 @@ def _ticker_text(t: dict[str, Any]) -> str:
     )
 
 
-def register_quote_tools(app: McpApp, venues: Venues) -> None:
-    """``get_ticker``, ``get_order_book``, ``get_symbol_rules`` (read scope), each with an optional ``exchange``."""
-    cache = BookCache()
+def ticker_row(market: MarketData, venue: Venue) -> Callable[[str], Awaitable[dict[str, Any]]]:
+    """A reader of one symbol's ``get_ticker`` row: :func:`~.shapes.ticker_json` with ``price`` (last trade),
+    ``spread``, ``source`` of the bid/ask (``stream`` or ``rest``), ``cached`` and ``age_ms`` (see
+    :class:`~tradingmcp.server.market.data.Quote`)."""
+
+    async def one(symbol: str) -> dict[str, Any]:
+        q = await market.ticker(venue, symbol)
+        tick = q.ticker
+        return {
+            **ticker_json(tick),
+            "price": plain(q.price),
+            "spread": plain(tick.ask - tick.bid),
+            "source": q.source,
+            "cached": q.cached,
+            "age_ms": q.age_ms,
+        }
+
+    return one
+
+
+def register_quote_tools(app: McpApp, venues: Venues, market: MarketData) -> None:
+    """``get_ticker``, ``get_order_book``, ``get_symbol_rules`` (read scope), each with an optional ``exchange``;
+    tickers and books read through ``market``."""
 
     async def get_ticker(call: CallContext, args: dict[str, Any]) -> ToolResult:
         venue = venues.for_args(args)
         symbols, many = symbols_arg(args)
 
-        async def one(symbol: str) -> dict[str, Any]:
-            tick, last = await asyncio.gather(venue.adapter.book_ticker(symbol), venue.adapter.price(symbol))
-            return {**ticker_json(tick), "price": plain(last), "spread": plain(tick.ask - tick.bid)}
-
-        found, errors = await per_symbol(symbols, many, one)
+        found, errors = await per_symbol(symbols, many, ticker_row(market, venue))
         text = "\n".join(_ticker_text(t) for t in found)
         return per_symbol_result(venue.name, many, "tickers", found, errors, text)
 
     async def get_order_book(call: CallContext, args: dict[str, Any]) -> ToolResult:
         venue = venues.for_args(args)
         symbol, limit = check_symbol(args["symbol"]), int(args.get("limit", DEFAULT_BOOK_LEVELS))
-        book = venue.adapter.local_book(symbol, limit)
-        meta: dict[str, Any] = {"source": "local", "cached": False, "age_ms": 0}
-        if book is None:
-            try:
-                book, age_ms, cached = await cache.get(
-                    venue.name, symbol, lambda: venue.adapter.order_book(symbol, REST_BOOK_LEVELS)
-                )
-            except ExchangeError as exc:
-                raise exchange_error(exc, symbol) from exc
-            meta = {"source": "rest", "cached": cached, "age_ms": age_ms}
-        out = {"exchange": venue.name, **meta, **book_json(book, limit)}
+        try:
+            read = await market.book(venue, symbol, limit)
+        except ExchangeError as exc:
+            raise exchange_error(exc, symbol) from exc
+        meta: dict[str, Any] = {"source": read.source, "cached": read.cached, "age_ms": read.age_ms}
+        out = {"exchange": venue.name, **meta, **book_json(read.book, limit)}
         best = (
             f"bid {out['bids'][0][0]} / ask {out['asks'][0][0]}, spread {out['spread']}"
             if "spread" in out
@@ -198,7 +152,9 @@ def register_quote_tools(app: McpApp, venues: Venues) -> None:
         Tool(
             "get_ticker",
             "Best bid/ask (with quantities), spread and last price of a symbol, or of several (symbols, at most 20). "
-            "Prices in the quote asset, quantities in the base asset.",
+            "Prices in the quote asset, quantities in the base asset. Bid/ask from the venue's stream when it holds "
+            f"the symbol (source stream), else from REST (source rest); REST reads are cached "
+            f"{market.config.ticker_ttl_ms} ms (cached, age_ms).",
             get_ticker,
             one_or_many,
         )
@@ -208,7 +164,7 @@ def register_quote_tools(app: McpApp, venues: Venues) -> None:
             "get_order_book",
             f"Top levels of the order book (limit 1..{MAX_BOOK_LEVELS}, default {DEFAULT_BOOK_LEVELS}) with spread, "
             "mid and microprice; from the local book when the symbol has a book stream, else from REST (cached "
-            f"{BOOK_CACHE_TTL_MS} ms; source, cached and age_ms say which).",
+            f"{market.config.book_ttl_ms} ms; source, cached and age_ms say which).",
             get_order_book,
             book_schema,
         )

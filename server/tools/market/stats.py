@@ -18,6 +18,7 @@ from typing import Any
 from tradingmcp.server.exchanges.errors import ExchangeError
 from tradingmcp.server.exchanges.models import Stats24h
 from tradingmcp.server.exchanges.wire import plain
+from tradingmcp.server.market.data import KLINES_FETCHED, TRADES_FETCHED, MarketData
 from tradingmcp.server.mcp.context import CallContext
 from tradingmcp.server.mcp.registry import McpApp, Tool, ToolResult
 from tradingmcp.server.mcp.streams import StreamHub
@@ -47,8 +48,8 @@ from tradingmcp.server.tools.market.shapes import (
 )
 from tradingmcp.server.venues import Venue, Venues
 
-MAX_TRADES, DEFAULT_TRADES = 100, 20
-MAX_KLINES, DEFAULT_KLINES = 500, 100
+MAX_TRADES, DEFAULT_TRADES = TRADES_FETCHED, 20
+MAX_KLINES, DEFAULT_KLINES = KLINES_FETCHED, 100
 
 
 # --- tools ----------------------------------------------------------------------------------------------------------
@@ -75,8 +76,11 @@ VenueRails = Callable[[Venue], dict[str, Any]]
 account, limits, kill switch), for ``get_server_status``."""
 
 
-def register_stats_tools(app: McpApp, hub: StreamHub, venues: Venues, rails: VenueRails | None = None) -> None:
-    """Register ``get_24h_stats``, ``get_recent_trades``, ``get_klines``, ``get_server_status`` (read scope).
+def register_stats_tools(
+    app: McpApp, hub: StreamHub, venues: Venues, market: MarketData, rails: VenueRails | None = None
+) -> None:
+    """Register ``get_24h_stats``, ``get_recent_trades``, ``get_klines``, ``get_server_status`` (read scope); the
+    statistics, trades and candles are read through ``market`` (its TTL cache).
 
     ``rails`` gives each venue's entry of ``get_server_status``'s ``venues`` (without it: ``Venue.describe()``, no
     limits).
@@ -87,7 +91,7 @@ def register_stats_tools(app: McpApp, hub: StreamHub, venues: Venues, rails: Ven
         symbols, many = symbols_arg(args)
 
         async def one(symbol: str) -> tuple[Stats24h, tuple[str, str]]:
-            return await venue.adapter.ticker_24h(symbol), await _assets(venue, symbol)
+            return (await market.stats_24h(venue, symbol)).value, await _assets(venue, symbol)
 
         found, errors = await per_symbol(symbols, many, one)
         rows = [{**stats_json(s), "base_asset": b, "quote_asset": q} for s, (b, q) in found]
@@ -99,7 +103,7 @@ def register_stats_tools(app: McpApp, hub: StreamHub, venues: Venues, rails: Ven
         symbol = check_symbol(args["symbol"])
         limit = int(args.get("limit", DEFAULT_TRADES))
         try:
-            trades = await venue.adapter.recent_trades(symbol, limit)
+            trades = (await market.trades(venue, symbol)).value
         except ExchangeError as exc:
             raise exchange_error(exc, symbol) from exc
         trades = trades[-limit:]
@@ -123,7 +127,7 @@ def register_stats_tools(app: McpApp, hub: StreamHub, venues: Venues, rails: Ven
         if start is not None and end is not None and start > end:
             raise invalid("start_ms", f"start_ms ({start}) is after end_ms ({end})")
         try:
-            klines = await venue.adapter.klines(symbol, interval, limit, start, end)
+            klines = (await market.klines(venue, symbol, interval, start, end)).value
         except ExchangeError as exc:
             raise exchange_error(exc, symbol) from exc
         klines = klines[:limit] if start is not None else klines[-limit:]

@@ -1,16 +1,13 @@
-"""Sans-I/O parts of the market tools: stream-key parsing, argument checks, the REST book cache, text helpers."""
+"""Sans-I/O parts of the market tools: stream-key parsing, argument checks, text helpers."""
 
 from __future__ import annotations
 
-import asyncio
 from decimal import Decimal
 
 import pytest
 
-from tradingmcp.server.exchanges.errors import InvalidSymbol
-from tradingmcp.server.exchanges.models import BookLevel, OrderBookSnapshot, StreamKind, StreamSpec
+from tradingmcp.server.exchanges.models import StreamKind, StreamSpec
 from tradingmcp.server.tools.market.args import check_symbol, symbols_arg
-from tradingmcp.server.tools.market.quotes import BookCache
 from tradingmcp.server.tools.market.shapes import short
 from tradingmcp.server.tools.market.streams import parse_stream_key
 from tradingmcp.transport.jsonrpc import JsonRpcError
@@ -65,38 +62,3 @@ def test_short_numbers() -> None:
     assert short(Decimal("1234.5678")) == "1234.57"
     assert short(Decimal("0.00123")) == "0.00123"
     assert short(Decimal("20000000000")) == "20.00B"
-
-
-def _book(uid: int) -> OrderBookSnapshot:
-    return OrderBookSnapshot("BTCUSDT", uid, (BookLevel(Decimal(1), Decimal(2)),), (BookLevel(Decimal(3), Decimal(4)),))
-
-
-async def test_book_cache_ttl_single_flight_and_errors() -> None:
-    now = [0]
-    cache = BookCache(ttl_ms=1000, clock_ms=lambda: now[0])
-    calls = 0
-
-    async def fetch() -> OrderBookSnapshot:
-        nonlocal calls
-        calls += 1
-        await asyncio.sleep(0.01)
-        return _book(calls)
-
-    first, second = await asyncio.gather(cache.get("binance", "BTCUSDT", fetch), cache.get("binance", "BTCUSDT", fetch))
-    assert calls == 1 and first[0] is second[0]  # concurrent misses share one request
-    assert (first[2], second[2]) == (False, True)
-    now[0] = 999
-    book, age, cached = await cache.get("binance", "BTCUSDT", fetch)
-    assert (book.last_update_id, age, cached, calls) == (1, 999, True, 1)
-    now[0] = 1000  # expired
-    book, age, cached = await cache.get("binance", "BTCUSDT", fetch)
-    assert (book.last_update_id, cached, calls) == (2, False, 2)
-    assert (cache.hits, cache.misses) == (2, 2)
-
-    async def failing() -> OrderBookSnapshot:
-        raise InvalidSymbol("unknown symbol", exchange="binance", code=-1121)
-
-    for _ in range(2):  # a failure is not cached
-        with pytest.raises(InvalidSymbol):
-            await cache.get("binance", "NOPEUSDT", failing)
-    assert cache.misses == 4
