@@ -17,8 +17,10 @@ always hand a resuming subscriber a snapshot.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import islice
+from time import monotonic
 from typing import NamedTuple
 
 
@@ -27,8 +29,9 @@ class Retention:
     """How much of each stream the hub keeps for resume.
 
     A message leaves the window when the window holds more than ``max_count`` messages or ``max_bytes`` bytes of
-    serialized notifications, or when it is older than ``max_age_s`` seconds (checked as messages are appended: a quiet
-    stream keeps its last messages longer); the newest message always stays. The defaults keep at least 5 minutes of
+    serialized notifications, or when it is older than ``max_age_s`` seconds (judged as messages are appended, by a
+    time mark every :data:`MARK_EVERY` messages: a quiet stream keeps its last messages longer); the newest message
+    always stays. The defaults keep at least 5 minutes of
     the busiest stream of the recorded market (best bid/ask, about 110 messages a second) with room to spare;
     memory is at most ``max_bytes`` (plus per-message overhead) per active stream.
 
@@ -65,23 +68,50 @@ class Replay(NamedTuple):
     messages: list[tuple[int, bytes, bool]]
 
 
+MARK_EVERY = 256
+"""The window reads the clock once per this many messages (a time mark); ages are judged by the marks."""
+
+
 class ReplayWindow:
     """The retained messages of one stream (see the module docstring). ``last_seq`` is the newest ``seq`` published
-    (0: none); ``first_seq`` the oldest one held (``last_seq + 1`` when empty); ``nbytes`` the payload bytes held.
+    (0: none); :attr:`first_seq` the oldest one held (``last_seq + 1`` when empty); ``nbytes`` the payload bytes held.
+
+    An append is a handful of steps with no clock read: the count and bytes bounds are checked on each message, the
+    age at each time mark (every :data:`MARK_EVERY` messages: everything published before a mark older than
+    ``max_age_s`` goes), so a message may outlive ``max_age_s`` but never leaves before it.
 
     Args:
-        retention: the bounds. last_seq: the ``seq`` the stream continues after (a restarted stream keeps counting).
+        retention: the bounds. conflating: the kind of most of its messages (the stream source's ``conflates``); the
+            messages of the other kind are remembered by ``seq``. last_seq: the ``seq`` the stream continues after (a
+            restarted stream keeps counting). clock: monotonic seconds.
     """
 
-    __slots__ = ("_entries", "_max_age_s", "_max_bytes", "_max_count", "first_seq", "last_seq", "nbytes", "state_seq")
+    __slots__ = (
+        "_clock",
+        "_conflating",
+        "_entries",
+        "_marks",
+        "_max_age_s",
+        "_max_bytes",
+        "_max_count",
+        "_odd",
+        "last_seq",
+        "nbytes",
+        "state_seq",
+    )
 
-    def __init__(self, retention: Retention, last_seq: int = 0) -> None:
+    def __init__(
+        self, retention: Retention, conflating: bool = False, last_seq: int = 0, clock: Callable[[], float] = monotonic
+    ) -> None:
         self._max_count = retention.max_count
         self._max_bytes = retention.max_bytes
         self._max_age_s = retention.max_age_s
-        self._entries: deque[tuple[float, bytes, bool]] = deque()
+        self._clock = clock
+        self._conflating = conflating
+        self._entries: deque[bytes] = deque()
+        self._odd: deque[int] = deque()  # seqs of the messages whose kind is not ``conflating``
+        self._marks: deque[tuple[int, float]] = deque()  # (seq, monotonic time it was appended), oldest first
         self.last_seq = last_seq
-        self.first_seq = last_seq + 1
         self.state_seq = 0
         """``seq`` of the newest conflatable message (0: none)."""
         self.nbytes = 0
@@ -89,34 +119,53 @@ class ReplayWindow:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def append(self, seq: int, payload: bytes, conflatable: bool, now: float) -> None:
-        """Hold message ``seq`` (serialized ``payload``) published at monotonic time ``now`` (s).
+    @property
+    def first_seq(self) -> int:
+        """The oldest ``seq`` held (``last_seq + 1`` when the window is empty)."""
+        return self.last_seq - len(self._entries) + 1
 
-        ``seq`` must follow :attr:`last_seq`; one that does not (a source that numbers its own messages and skipped)
-        restarts the window at ``seq``: a resume across the hole is then refused rather than silently lossy.
-        """
+    def append(self, payload: bytes, conflatable: bool) -> int:
+        """Hold the next message (serialized ``payload``) of the stream; returns its ``seq`` (``last_seq + 1``)."""
         entries = self._entries
-        if seq != self.last_seq + 1:
-            entries.clear()
-            self.nbytes = 0
-            self.first_seq = seq
-            self.state_seq = 0
-        entries.append((now, payload, conflatable))
-        self.last_seq = seq
+        if len(entries) == self._max_count:  # full: the oldest leaves
+            self.nbytes -= len(entries.popleft())
+        entries.append(payload)
+        seq = self.last_seq = self.last_seq + 1
+        if conflatable is not self._conflating:
+            self._odd.append(seq)
         if conflatable:
             self.state_seq = seq
-        self.nbytes += len(payload)
-        if len(entries) > self._max_count or self.nbytes > self._max_bytes or entries[0][0] < now - self._max_age_s:
-            self._trim(now)
+        nbytes = self.nbytes = self.nbytes + len(payload)
+        if nbytes > self._max_bytes or not seq % MARK_EVERY:
+            self._trim(seq)
+        return seq
 
-    def _trim(self, now: float) -> None:
+    def skip_to(self, seq: int) -> None:
+        """The next message is ``seq``, not ``last_seq + 1`` (a source that numbers its own messages skipped some):
+        the window restarts empty, so a resume across the hole is refused rather than silently lossy."""
+        self._entries.clear()
+        self._odd.clear()
+        self._marks.clear()
+        self.nbytes = 0
+        self.state_seq = 0
+        self.last_seq = seq - 1
+
+    def _trim(self, seq: int) -> None:
         entries = self._entries
-        oldest = now - self._max_age_s
-        while len(entries) > 1 and (
-            len(entries) > self._max_count or self.nbytes > self._max_bytes or entries[0][0] < oldest
-        ):
-            self.nbytes -= len(entries.popleft()[1])
-            self.first_seq += 1
+        marks = self._marks
+        drop_to = 0  # messages up to this seq are older than max_age_s
+        if not seq % MARK_EVERY:
+            now = self._clock()
+            marks.append((seq, now))
+            while marks and marks[0][1] < now - self._max_age_s:
+                drop_to = marks.popleft()[0]
+        first = self.last_seq - len(entries) + 1
+        while len(entries) > 1 and (self.nbytes > self._max_bytes or first <= drop_to):
+            self.nbytes -= len(entries.popleft())
+            first += 1
+        odd = self._odd
+        while odd and odd[0] < first:
+            odd.popleft()
 
     def covers(self, since_seq: int) -> bool:
         """True when every message after ``since_seq`` is still held (or none was published after it)."""
@@ -131,13 +180,14 @@ class ReplayWindow:
         """
         if since_seq is None:
             return Replay(False, self.last_seq + 1, [])
-        entries = self._entries
+        first = self.first_seq
         resumed = self.covers(since_seq)
-        start = since_seq + 1 if resumed else self.first_seq
+        start = since_seq + 1 if resumed else first
         state = self.state_seq
-        out = [
-            (seq, payload, conflatable)
-            for seq, (_, payload, conflatable) in enumerate(islice(entries, start - self.first_seq, None), start)
-            if not conflatable or seq == state
-        ]
+        odd = set(self._odd)
+        out: list[tuple[int, bytes, bool]] = []
+        for seq, payload in enumerate(islice(self._entries, start - first, None), start):
+            conflatable = self._conflating is not (seq in odd)
+            if not conflatable or seq == state:
+                out.append((seq, payload, conflatable))
         return Replay(resumed, out[0][0] if out else self.last_seq + 1, out)

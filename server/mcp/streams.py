@@ -89,7 +89,6 @@ class _Stream:
     window: ReplayWindow
     epoch: str
     subscribers: set[Any] = field(default_factory=set)
-    published: int = 0
     linger: asyncio.TimerHandle | None = None
 
 
@@ -214,7 +213,7 @@ class StreamHub:
         stream = self._streams.get(key)
         if stream is None:
             self._runs += 1
-            window = ReplayWindow(self.retention, self._last_seqs.pop(key, 0))
+            window = ReplayWindow(self.retention, source.conflates, self._last_seqs.pop(key, 0), self._clock)
             stream = self._streams[key] = _Stream(key, window, f"{self.epoch}.{self._runs}")
             try:
                 await _maybe_await(source.start(key))
@@ -319,7 +318,7 @@ class StreamHub:
         payload = orjson.dumps(
             {"jsonrpc": "2.0", "method": STREAM_METHOD, "params": {"stream": key, "seq": seq, "data": data}}
         )
-        window.append(seq, payload, conflate, self._clock())
+        window.append(payload, conflate)  # one append per message, not per subscriber
         subscribers = stream.subscribers
         if conflate:
             for sub in subscribers:
@@ -327,7 +326,6 @@ class StreamHub:
         else:
             for sub in subscribers:
                 sub.send(payload)
-        stream.published += 1
         return len(subscribers)
 
 

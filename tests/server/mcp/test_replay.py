@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import orjson
 import pytest
 
-from tradingmcp.server.mcp.replay import ReplayWindow, Retention
+from tradingmcp.server.mcp.replay import MARK_EVERY, ReplayWindow, Retention
 from tradingmcp.server.mcp.streams import StreamHub, StreamSource
 
 T = TypeVar("T")
@@ -51,9 +51,9 @@ class Recorder:
 
 
 def filled(n: int, retention: Retention | None = None, conflatable: bool = False) -> ReplayWindow:
-    w = ReplayWindow(retention or Retention())
+    w = ReplayWindow(retention or Retention(), conflatable)
     for seq in range(1, n + 1):
-        w.append(seq, b"m%d" % seq, conflatable, float(seq))
+        assert w.append(b"m%d" % seq, conflatable) == seq
     return w
 
 
@@ -80,26 +80,36 @@ def test_the_count_bound_drops_the_oldest_and_an_older_resume_is_refused() -> No
 
 def test_the_bytes_and_age_bounds_and_the_newest_message_always_stays() -> None:
     w = ReplayWindow(Retention(max_bytes=10))
-    for seq in range(1, 6):
-        w.append(seq, b"abcd", False, 0.0)
+    for _ in range(5):
+        w.append(b"abcd", False)
     assert (len(w), w.nbytes, w.first_seq) == (2, 8, 4)
-    w.append(6, b"x" * 50, False, 0.0)  # alone over the bound: kept, as the newest
+    w.append(b"x" * 50, False)  # alone over the bound: kept, as the newest
     assert (len(w), w.first_seq, w.nbytes) == (1, 6, 50)
 
-    aged = ReplayWindow(Retention(max_age_s=10.0))
-    for seq, t in enumerate([0.0, 1.0, 2.0, 10.5], 1):
-        aged.append(seq, b"m", False, t)
-    assert aged.first_seq == 2  # older than 10 s when seq 4 came
-    aged.append(5, b"m", False, 100.0)
-    assert (len(aged), aged.first_seq) == (1, 5)
+    now = [0.0]
+    aged = ReplayWindow(Retention(max_age_s=10.0), clock=lambda: now[0])
+    for _ in range(MARK_EVERY):  # a time mark at t=0 after the first batch
+        aged.append(b"m", False)
+    now[0] = 5.0
+    for _ in range(MARK_EVERY):  # the next at t=5: nothing is 10 s old yet
+        aged.append(b"m", False)
+    assert aged.first_seq == 1
+    now[0] = 12.0
+    for _ in range(MARK_EVERY):  # at t=12 the first batch (up to the t=0 mark) is older than 10 s
+        aged.append(b"m", False)
+    assert (aged.first_seq, len(aged)) == (MARK_EVERY + 1, 2 * MARK_EVERY)
+    now[0] = 100.0
+    for _ in range(MARK_EVERY):
+        aged.append(b"m", False)
+    assert aged.first_seq == 3 * MARK_EVERY + 1  # everything before the t=12 mark is gone
 
 
 def test_conflatable_states_collapse_to_the_latest_lossless_ones_all_replay() -> None:
     # a kline stream: the open candle (conflatable) and the closed ones (lossless)
-    w = ReplayWindow(Retention())
+    w = ReplayWindow(Retention(), conflating=True)
     kinds = [True, True, False, True, True, False, True]
     for seq, conflatable in enumerate(kinds, 1):
-        w.append(seq, b"k%d" % seq, conflatable, 0.0)
+        assert w.append(b"k%d" % seq, conflatable) == seq
     plan = w.plan(1)
     assert plan.resumed and [s for s, _, _ in plan.messages] == [3, 6, 7]
     assert w.plan(6).messages == [(7, b"k7", True)]
@@ -113,7 +123,8 @@ def test_conflatable_states_collapse_to_the_latest_lossless_ones_all_replay() ->
 
 def test_a_hole_in_the_numbering_restarts_the_window() -> None:
     w = filled(5)
-    w.append(9, b"m9", False, 6.0)  # a source numbering its own messages skipped 6..8
+    w.skip_to(9)  # a source numbering its own messages skipped 6..8
+    assert w.append(b"m9", False) == 9
     assert (w.first_seq, w.last_seq, len(w)) == (9, 9, 1)
     assert not w.plan(5).resumed and w.plan(8).resumed
 
