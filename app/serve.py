@@ -22,6 +22,7 @@ from tradingmcp.app.failure import EXIT_RUNTIME, EXIT_USAGE, StartupError, fail,
 from tradingmcp.app.stack import ExchangeOptions, ExchangeStack
 from tradingmcp.server.logs import install_json_logging
 from tradingmcp.server.mcp.registry import McpApp
+from tradingmcp.server.mcp.replay import Retention
 from tradingmcp.server.mcp.streams import StreamHub
 from tradingmcp.server.metrics import metrics_routes
 from tradingmcp.server.tools.builtin import register_builtin_tools
@@ -90,12 +91,12 @@ def resolve_security(opts: ServeOptions) -> tuple[ServerConfig, str | None]:
     return config, generated
 
 
-def build_app() -> tuple[McpApp, StreamHub]:
-    """The MCP app with every tool registered, and its stream hub."""
+def build_app(retention: Retention | None = None) -> tuple[McpApp, StreamHub]:
+    """The MCP app with every tool registered, and its stream hub (``retention``: its replay windows)."""
     app = McpApp(
         instructions="TradingMCP: crypto exchange market data and trading over MCP. Trading tools need the 'trade' scope."
     )
-    hub = StreamHub()
+    hub = StreamHub(retention)
     register_builtin_tools(app, hub)
     return app, hub
 
@@ -114,7 +115,7 @@ async def run_serve(opts: ServeOptions) -> int:
         return fail("serve", f"configuration: {exc}", EXIT_USAGE)
     if opts.log_json:
         install_json_logging()
-    app, hub = build_app()
+    app, hub = build_app(tools.streams)
     server = McpServer(app, config, streams=hub)
     try:  # bind first: a port in use fails before any venue is contacted
         await server.start(accepting=False)
