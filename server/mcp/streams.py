@@ -328,6 +328,35 @@ class StreamHub:
                 sub.send(payload)
         return len(subscribers)
 
+    def publish_numbered(self, key: str, seq: int, data: Any, *, epoch: str, conflate: bool = True) -> int:
+        """:meth:`publish` for a message numbered upstream (a feed shared by several servers, so one message has one
+        ``seq`` everywhere): the stream takes ``seq`` and ``epoch`` as they come. Another ``epoch``, or a ``seq`` that
+        does not follow the last one, restarts the stream's window (a resume across it is refused, never silently
+        lossy); a ``seq`` already published in this epoch is a duplicate and is dropped. Returns deliveries.
+        """
+        stream = self._streams.get(key)
+        if stream is None:
+            return 0
+        window = stream.window
+        if epoch != stream.epoch:
+            stream.epoch = epoch
+            window.skip_to(seq)
+        elif seq <= window.last_seq:
+            return 0
+        elif seq != window.last_seq + 1:
+            window.skip_to(seq)
+        payload = orjson.dumps(
+            {"jsonrpc": "2.0", "method": STREAM_METHOD, "params": {"stream": key, "seq": seq, "data": data}}
+        )
+        window.append(payload, conflate)
+        subscribers = stream.subscribers
+        for sub in subscribers:
+            if conflate:
+                sub.send_conflatable(key, payload)
+            else:
+                sub.send(payload)
+        return len(subscribers)
+
 
 async def _maybe_await(value: Awaitable[None] | None) -> None:
     if value is not None:

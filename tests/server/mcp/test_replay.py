@@ -213,3 +213,21 @@ def test_a_book_resume_gets_the_latest_snapshot_as_a_conflatable_message() -> No
     att = done(hub.subscribe(fresh, KEY, since_seq=2, epoch=epoch))
     assert (att.resumed, att.first_seq, att.replayed, att.conflates) == (False, 10, 1, True)
     assert fresh.got[0][:2] == (10, True) and orjson.loads(fresh.got[0][2])["params"]["data"] == {"book": 9}
+
+
+def test_messages_numbered_upstream_keep_their_seq_and_epoch() -> None:
+    hub, _ = hub_with_source(conflates=False)
+    sub = Recorder()
+    done(hub.subscribe(sub, KEY))
+    for seq in (7, 8, 8, 9):  # a feed's numbering; 8 twice (a redelivery) goes out once
+        hub.publish_numbered(KEY, seq, {"s": seq}, epoch="feed.1", conflate=False)
+    assert sub.seqs == [7, 8, 9] and hub.epoch_of(KEY) == "feed.1"
+    late = Recorder()
+    att = done(hub.subscribe(late, KEY, since_seq=7, epoch="feed.1"))
+    assert (att.resumed, att.first_seq, late.seqs) == (True, 8, [8, 9])
+    hub.publish_numbered(KEY, 12, {"s": 12}, epoch="feed.1", conflate=False)  # a hole: the window restarts
+    assert not done(hub.subscribe(Recorder(), KEY, since_seq=9, epoch="feed.1")).resumed
+    hub.publish_numbered(KEY, 1, {"s": 1}, epoch="feed.2", conflate=False)  # the feed restarted
+    window = hub.window(KEY)
+    assert window is not None and (window.first_seq, window.last_seq, hub.epoch_of(KEY)) == (1, 1, "feed.2")
+    assert late.seqs == [8, 9, 12, 1]
