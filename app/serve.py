@@ -26,6 +26,7 @@ from tradingmcp.app.stack import ExchangeOptions, ExchangeStack
 from tradingmcp.server.logs import install_json_logging
 from tradingmcp.server.market import MarketData
 from tradingmcp.server.mcp.registry import McpApp
+from tradingmcp.server.mcp.replay import Retention
 from tradingmcp.server.mcp.streams import StreamHub
 from tradingmcp.server.metrics import metrics_routes
 from tradingmcp.server.rest import OPEN_PATHS as REST_OPEN_PATHS
@@ -99,13 +100,14 @@ def resolve_security(opts: ServeOptions) -> tuple[ServerConfig, str | None]:
     return config, generated
 
 
-def build_app(conformance_fixtures: bool = False) -> tuple[McpApp, StreamHub]:
-    """The MCP app with every tool registered, and its stream hub; with ``conformance_fixtures`` also the reference
-    fixtures of the official MCP conformance suite (:mod:`tradingmcp.server.tools.conformance`)."""
+def build_app(retention: Retention | None = None, conformance_fixtures: bool = False) -> tuple[McpApp, StreamHub]:
+    """The MCP app with every tool registered, and its stream hub (``retention``: its replay windows); with
+    ``conformance_fixtures`` also the reference fixtures of the official MCP conformance suite
+    (:mod:`tradingmcp.server.tools.conformance`)."""
     app = McpApp(
         instructions="TradingMCP: crypto exchange market data and trading over MCP. Trading tools need the 'trade' scope."
     )
-    hub = StreamHub()
+    hub = StreamHub(retention)
     register_builtin_tools(app, hub)
     if conformance_fixtures:
         register_conformance_fixtures(app)
@@ -147,7 +149,7 @@ async def run_serve(opts: ServeOptions) -> int:
         return fail("serve", f"configuration: {exc}", EXIT_USAGE)
     if opts.log_json:
         install_json_logging()
-    app, hub = build_app(opts.conformance_fixtures)
+    app, hub = build_app(tools.streams, opts.conformance_fixtures)
     stack: ExchangeStack | None = None
     server = McpServer(
         app,
