@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from tradingmcp.server.audit import AuditConfig, AuditLog
+from tradingmcp.server.audit import AuditConfig, AuditLog, default_data_dir
 from tradingmcp.server.mcp.registry import McpApp
 from tradingmcp.server.mcp.streams import StreamHub
 from tradingmcp.server.portfolio import PortfolioConfig
@@ -25,6 +25,7 @@ from tradingmcp.server.tools.market import MarketBridge, register_market_tools
 from tradingmcp.server.tools.portfolio import register_portfolio_tools
 from tradingmcp.server.tools.trading import register_trading_tools
 from tradingmcp.server.trading import SafetyConfig, TradingDesk
+from tradingmcp.server.trading.journal import JOURNAL_NAME, IntentJournal
 from tradingmcp.server.venues import Venue, Venues
 
 
@@ -130,6 +131,7 @@ class Toolset:
             await bridge.start()
         if self.desk is not None:
             await self.desk.seed_open_orders()
+            await self.desk.reconcile_intents()
 
     async def close(self) -> None:
         """Stop the bridges (releasing the venues' own streams), the live feeds, then the audit log."""
@@ -137,6 +139,8 @@ class Toolset:
             await bridge.close()
         await self.live.close()
         await self.audit.close()  # last: flushes every queued entry, including the shutdown's own events
+        if self.desk is not None and self.desk.journal is not None:
+            self.desk.journal.close()
 
 
 def build_toolset(app: McpApp, hub: StreamHub, venues: Venues, config: ToolsetConfig | None = None) -> Toolset:
@@ -151,7 +155,16 @@ def build_toolset(app: McpApp, hub: StreamHub, venues: Venues, config: ToolsetCo
 
     bridges = register_market_tools(app, hub, venues, rails)
     live = register_live_tools(app, hub, venues)
-    desk = register_trading_tools(app, hub, venues, config.safety)
+    journal = None
+    if config.safety.intent_journal:
+        journal = IntentJournal((config.audit.data_dir or default_data_dir()) / JOURNAL_NAME)
+    desk = register_trading_tools(app, hub, venues, config.safety, journal)
     register_portfolio_tools(app, hub, venues, config.portfolio)
     audit = register_audit_tools(app, venues, config.audit)
+    desk.rail_listeners.append(audit.safety_event)
+
+    def push(venue: Venue, event: dict[str, Any]) -> None:  # beside the venue's order events, lossless
+        hub.publish(f"orders:{venue.name}", event, conflate=False)
+
+    desk.rail_listeners.append(push)
     return Toolset(bridges, live, audit, desk)

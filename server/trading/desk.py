@@ -9,11 +9,18 @@ Placement of one order (:meth:`TradingDesk.place`):
 3. ``dry_run``: ``POST /api/v3/order/test`` and stop;
 4. confirmation token when above ``confirm_above_notional``;
 5. reserve today's notional and an open-order slot (no ``await`` between the final check and the reservation);
-6. ``POST /api/v3/order``. An unknown outcome (timeout, 5xx) is settled by the adapter, which queries the client order
+6. write the order's intent to the journal (:mod:`.journal`, durable before anything is sent), when the desk has one;
+7. ``POST /api/v3/order``. An unknown outcome (timeout, 5xx) is settled by the adapter, which queries the client order
    id and sends again only when the exchange surely has no such order
    (:func:`~tradingmcp.server.exchanges.placing.place_with_lookup`); an outcome that stays unknown is reported as
    ``exchange_error`` with ``outcome_unknown`` and the next step (query the client order id before placing again).
-   An exchange "duplicate order" rejection is answered with the existing order.
+   An exchange "duplicate order" rejection is answered with the existing order. The journal gets the outcome
+   (``placed`` / ``rejected``); an unknown one stays open until :meth:`TradingDesk.reconcile_intents` settles it.
+
+At start-up :meth:`TradingDesk.reconcile_intents` looks every journaled intent without an outcome up on the exchange by
+its client order id (an intent left open by a crash between dispatch and reply) and settles it: ``placed`` (the id is
+remembered, so a retry is answered with the existing order) or ``not_placed``; each is told to :attr:`rail_listeners`
+(the audit log, the ``orders:<exchange>`` stream) and logged.
 """
 
 from __future__ import annotations
@@ -39,7 +46,8 @@ from tradingmcp.server.mcp.registry import ToolError
 from tradingmcp.server.trading import safety
 from tradingmcp.server.trading.confirm import ConfirmationBook
 from tradingmcp.server.trading.errors import tool_error
-from tradingmcp.server.trading.idempotency import ClientIdRegistry
+from tradingmcp.server.trading.idempotency import ClientIdRegistry, Placed
+from tradingmcp.server.trading.journal import NOT_PLACED, PLACED, REJECTED, Intent, IntentJournal
 from tradingmcp.server.trading.open_orders import OpenOrderTracker
 from tradingmcp.server.trading.orders import differing_fields, fingerprint, parse_order, request_text
 from tradingmcp.server.trading.pretrade import CheckedOrder, VenueDesk, check_order, may_rest, seed_open_orders
@@ -47,6 +55,8 @@ from tradingmcp.server.trading.safety import SafetyConfig, VenueSafety
 from tradingmcp.server.venues import Venue, Venues
 
 T = TypeVar("T")
+RECONCILED = "reconciled at start-up"
+"""The journal's ``note`` of an intent settled by :meth:`TradingDesk.reconcile_intents`."""
 log = logging.getLogger("tradingmcp.server.trading")
 
 
@@ -60,6 +70,11 @@ class Placement:
     checked: CheckedOrder | None
     differs: tuple[str, ...] = ()
 
+
+RailListener = Callable[[Venue, dict[str, Any]], None]
+"""Told of each rail event of a venue (``(venue, event)``; ``event`` is JSON: ``{"event": "safety", "kind": ...,
+"message": ...}`` and the kind's fields): ``intent_reconciled`` (see :meth:`TradingDesk.reconcile_intents`) and the
+loss limits' ``limit_breach`` (:mod:`.losslimits`). Runs synchronously on the event loop; must be cheap."""
 
 PlacementObserver = Callable[[Venue, dict[str, Any], Placement], None]
 """Told of each order placed through the ``place_order`` tools (``(venue, tool arguments as received, placement)``,
@@ -77,14 +92,18 @@ class TradingDesk:
         in_flight: order sends under way on every venue (:meth:`send_reserved`: from the reservation until the
             exchange's answer or failure).
         placement_observers: told of each order placed through the ``place_order`` tools (:meth:`placed`).
+        journal: where intents are written before an order is sent (None: no journal).
+        rail_listeners: told of each rail event (:data:`RailListener`).
     """
 
-    def __init__(self, venues: Venues, config: SafetyConfig) -> None:
+    def __init__(self, venues: Venues, config: SafetyConfig, journal: IntentJournal | None = None) -> None:
         self.venues = venues
         self.config = config
+        self.journal = journal
         self.confirmations = ConfirmationBook(config.confirm_ttl_s)
         self.in_flight = 0
         self.placement_observers: list[PlacementObserver] = []
+        self.rail_listeners: list[RailListener] = []
         self._desks: dict[str, VenueDesk] = {}
         for venue in venues:
             for symbol in sorted(config.allowed_symbols or ()):  # streamed from the start (see pretrade)
@@ -201,6 +220,10 @@ class TradingDesk:
         desk = self.desk(venue)
         async with desk.ids.lock(cid):
             prior = desk.ids.recall(cid)
+            if prior is None and self.journal is not None:  # placed before a restart: the journal still knows it
+                known = self.journal.get(venue.name, cid)
+                if known is not None and known.outcome == PLACED:
+                    prior = Placed(known.symbol, known.order_id or "")
             if prior is not None or (ask_exchange and not dry_run):
                 symbol = prior.symbol if prior is not None else request.symbol
                 existing = await self._lookup(venue, symbol, cid, quiet=prior is None)
@@ -215,7 +238,17 @@ class TradingDesk:
                     raise tool_error(exc) from exc
                 return Placement(None, False, checked)
             self.confirm(checked, principal, venue, token)
-            order, duplicate = await self.send_reserved(venue, checked, lambda: self._send(venue, request))
+            journal = self.journal
+            if journal is not None:
+                journal.record(Intent.of(venue.name, request, principal, safety.now_ms()))
+            try:
+                order, duplicate = await self.send_reserved(venue, checked, lambda: self._send(venue, request))
+            except ToolError as exc:
+                if journal is not None and not exc.details.get("outcome_unknown"):
+                    journal.settle(venue.name, cid, REJECTED, safety.now_ms(), note=exc.code)
+                raise
+            if journal is not None:
+                journal.settle(venue.name, cid, PLACED, safety.now_ms(), order.order_id, str(order.status))
             desk.ids.remember(cid, order.symbol, order.order_id)
             if duplicate:  # the exchange already had it: nothing new was accepted today
                 desk.safety.release(checked.notional)
@@ -305,6 +338,70 @@ class TradingDesk:
             raise tool_error(exc, client_order_id=cid) from exc
         except ExchangeError as exc:
             raise tool_error(exc, client_order_id=cid, outcome_unknown=True) from exc
+
+    # --- intent journal ------------------------------------------------------------------------------------------
+    async def reconcile_intents(self) -> list[dict[str, Any]]:
+        """Settle every journaled intent whose outcome is unknown (see the module docstring): look its client order id
+        up on the exchange (``GET /api/v3/order`` by ``origClientOrderId``); found → ``placed`` (and remembered, so a
+        retry of the id is answered with that order), the exchange has none → ``not_placed``. An intent the exchange
+        cannot answer for stays open (logged; the next start tries again). Returns the rail events told (one per
+        settled intent). Call once the venues are connected, before serving."""
+        journal = self.journal
+        if journal is None:
+            return []
+        events: list[dict[str, Any]] = []
+        for venue in self.venues:
+            desk = self.desk(venue)
+            for intent in journal.unsettled(venue.name):
+                cid = intent.client_order_id
+                try:
+                    order = await self._lookup(venue, intent.symbol, cid, quiet=True)
+                except ToolError as exc:
+                    log.warning("%s: intent %s (%s) still unknown: %s", venue.name, cid, intent.symbol, exc)
+                    continue
+                now = safety.now_ms()
+                if order is not None:
+                    desk.ids.remember(cid, order.symbol, order.order_id)
+                    desk.open_orders.on_order(order)
+                    journal.settle(venue.name, cid, PLACED, now, order.order_id, str(order.status), RECONCILED)
+                    outcome, order_id, status = PLACED, order.order_id, str(order.status)
+                else:
+                    journal.settle(venue.name, cid, NOT_PLACED, now, note=RECONCILED)
+                    outcome, order_id, status = NOT_PLACED, None, None
+                message = (
+                    f"intent {cid} ({intent.side} {intent.quantity or intent.quote_quantity} {intent.symbol} by "
+                    f"{intent.caller}) reconciled at start-up: {outcome}"
+                    + (
+                        f" as order {order_id} ({status})"
+                        if order_id is not None
+                        else " (the exchange has no such order)"
+                    )
+                )
+                log.warning("%s: %s", venue.name, message)
+                event = {
+                    "event": "safety",
+                    "kind": "intent_reconciled",
+                    "exchange": venue.name,
+                    "mode": venue.mode,
+                    "message": message,
+                    "client_order_id": cid,
+                    "symbol": intent.symbol,
+                    "outcome": outcome,
+                    "order_id": order_id,
+                    "status": status,
+                    "intent": intent.json(),
+                }
+                events.append(event)
+                self.rail_event(venue, event)
+        return events
+
+    def rail_event(self, venue: Venue, event: dict[str, Any]) -> None:
+        """Tell every :attr:`rail_listeners` of ``event`` on ``venue``; a listener that raises is logged."""
+        for listener in self.rail_listeners:
+            try:
+                listener(venue, event)
+            except Exception:
+                log.exception("rail listener %r failed", listener)
 
     # --- kill switch -------------------------------------------------------------------------------------------
     async def kill(self, venue: Venue, reason: str = "") -> tuple[list[Order], list[dict[str, Any]]]:

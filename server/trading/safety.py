@@ -73,6 +73,8 @@ class SafetyConfig:
             (``GET /api/v3/order``, weight 4, one more round trip per order). Off by default: the exchange itself
             rejects a duplicate id of an OPEN order (answered with the existing order), so only a retry of an
             already closed order across a restart is left uncovered.
+        intent_journal: write every order's intent durably before it is sent (``journal.sqlite3`` in the data
+            directory, :mod:`.journal`) and reconcile the intents left without an outcome at start-up.
     """
 
     allowed_symbols: frozenset[str] | None = None
@@ -88,6 +90,7 @@ class SafetyConfig:
     fee_rate: Decimal = Decimal("0.001")
     recent_client_ids: int = 10_000
     lookup_unknown_client_ids: bool = False
+    intent_journal: bool = True
 
     def __post_init__(self) -> None:
         if self.allowed_symbols is not None:
@@ -155,7 +158,7 @@ class SafetyConfig:
 _DECIMALS = {"max_order_notional", "max_daily_notional", "fee_rate"}
 _OPTIONAL_DECIMALS = {"price_band_pct", "confirm_above_notional"}
 _INTS = {"max_open_orders", "max_batch", "recent_client_ids"}
-_BOOLS = {"kill_switch", "allow_live", "lookup_unknown_client_ids"}
+_BOOLS = {"kill_switch", "allow_live", "lookup_unknown_client_ids", "intent_journal"}
 
 
 def _parse_value(name: str, raw: Any) -> Any:

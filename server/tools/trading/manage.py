@@ -156,13 +156,23 @@ class ManageTools:
         except ExchangeError as exc:
             raise tool_error(exc) from exc
         orders = orders[-limit:]
+        journal = self.desk.journal
+        intents = [] if journal is None else journal.recent(venue.name, args["symbol"].upper(), limit)
         out = {
             "exchange": venue.name,
             "mode": venue.mode,
             "symbol": args["symbol"].upper(),
             "orders": [order_json(o) for o in orders],
+            "intents": [i.json() for i in intents],
         }
-        return ToolResult(out, _orders_text(orders, "orders (oldest first)", venue.name))
+        text = _orders_text(orders, "orders (oldest first)", venue.name)
+        if intents:
+            text += f"\n{len(intents)} journaled intents (oldest first):\n" + "\n".join(
+                f"{i.client_order_id} {i.side} {i.quantity or i.quote_quantity} @ {i.price or 'market'} by {i.caller}: "
+                f"{i.outcome or 'outcome unknown'}{f' ({i.note})' if i.note else ''}"
+                for i in intents
+            )
+        return ToolResult(out, text)
 
     async def get_my_trades(self, call: CallContext, args: dict[str, Any]) -> ToolResult:
         venue = self.venues.for_args(args)
@@ -301,7 +311,9 @@ class ManageTools:
             ),
             Tool(
                 "get_order_history",
-                "Orders on symbol (open, filled, cancelled), oldest first, at most limit.",
+                "Orders on symbol (open, filled, cancelled), oldest first, at most limit; and the server's journaled "
+                "order intents on symbol with their outcome (placed, rejected, not_placed; null while unknown), "
+                "including those reconciled at start-up after a crash.",
                 self.get_order_history,
                 {
                     "type": "object",

@@ -1,0 +1,203 @@
+"""The intent journal: an order's intent is durable before it is sent, and a server killed between dispatch and
+reply settles every open intent on its next start (placed / not placed), sends no order twice and forgets none.
+
+The crash test runs ``tradingmcp serve`` as its own process against a simulator in this process (the server's
+Binance endpoints point at it, as at a testnet); the simulator holds placements unanswered (``state.faults``), one
+after executing it and one before, and the server is killed with SIGKILL while both wait for their reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import sqlite3
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from tradingmcp.client.session import McpClient, connect
+from tradingmcp.server.exchanges.models import OrderRequest, OrderType, Side, TimeInForce
+from tradingmcp.server.trading.journal import NOT_PLACED, PLACED, Intent, IntentJournal
+from tradingmcp.sim.app import SimConfig, Simulator
+from tradingmcp.sim.config import BINANCE_SIM_KEY, BINANCE_SIM_SECRET
+
+from ..support import ok
+
+TRADER = "trader-token-0123456789abcdef"
+AUDITOR = "auditor-token-0123456789abcdef"
+START_S = 60.0
+"""Longest wait for the server to print its URL (it connects to the exchange first)."""
+
+
+def test_an_intent_is_committed_to_disk_before_the_call_returns(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite3"
+    journal = IntentJournal(path)
+    request = OrderRequest(
+        "BTCUSDT",
+        Side.BUY,
+        OrderType.LIMIT,
+        Decimal("0.001"),
+        price=Decimal("50000"),
+        time_in_force=TimeInForce.GTC,
+        client_order_id="a-1",
+    )
+    journal.record(Intent.of("binance", request, "trader", 1_000))
+    # another connection (another process would do the same) sees the row: it is committed, not buffered
+    other = sqlite3.connect(path)
+    try:
+        assert other.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        row = other.execute(
+            "SELECT client_order_id, symbol, side, quantity, price, caller, outcome FROM intents"
+        ).fetchone()
+        assert row == ("a-1", "BTCUSDT", "BUY", "0.001", "50000", "trader", None)
+    finally:
+        other.close()
+    assert journal.durability() == ("wal", "FULL")  # the commit waits for the disk
+    assert [i.client_order_id for i in journal.unsettled("binance")] == ["a-1"]
+    journal.settle("binance", "a-1", PLACED, 2_000, 42, "NEW")
+    journal.close()
+    reopened = IntentJournal(path)
+    assert reopened.unsettled("binance") == []
+    got = reopened.get("binance", "a-1")
+    assert got is not None and (got.outcome, got.order_id, got.status) == (PLACED, "42", "NEW")
+    reopened.close()
+
+
+@asynccontextmanager
+async def serve(sim: Simulator, var: Path) -> AsyncIterator[tuple[str, asyncio.subprocess.Process, list[str]]]:
+    """``tradingmcp serve`` on the simulator ``sim`` (as a testnet), its data in ``var``; yields its URL, the process
+    and the stderr lines printed up to the URL (killed if still running at the end)."""
+    env = {
+        **os.environ,
+        "TRADINGMCP_DATA_DIR": str(var),
+        "BINANCE_API_KEY": BINANCE_SIM_KEY,
+        "BINANCE_API_SECRET": BINANCE_SIM_SECRET,
+        "BINANCE_REST_URL": sim.rest_url,
+        "BINANCE_STREAM_URL": sim.stream_url,
+        "BINANCE_WS_API_URL": sim.ws_api_url,
+        "TRADINGMCP_SAFETY_CONFIRM_ABOVE_NOTIONAL": "none",
+    }
+    tokens = f"trader:{TRADER}:read,trade;auditor:{AUDITOR}:read,audit"
+    cmd = [sys.executable, "-m", "tradingmcp", "serve", "--port", "0", "--exchange", "binance", "--tokens", tokens]
+    proc = await asyncio.create_subprocess_exec(
+        *cmd, stderr=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL, env=env
+    )
+    assert proc.stderr is not None
+    lines: list[str] = []
+    try:
+        url = ""
+        async with asyncio.timeout(START_S):
+            while not url:
+                line = (await proc.stderr.readline()).decode()
+                assert line, "serve ended before printing its URL:\n" + "".join(lines)
+                lines.append(line)
+                if m := re.search(r"at (ws://\S+)", line):
+                    url = m.group(1)
+        yield url, proc, lines
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
+async def held(sim: Simulator, n: int) -> None:
+    """Until the simulator holds ``n`` placements (state with no event to wait on); fails after 20 s."""
+    async with asyncio.timeout(20):
+        while sim.state.faults.held < n:  # noqa: ASYNC110 - polling simulator state, bounded by the timeout
+            await asyncio.sleep(0.01)
+
+
+async def bid(sim: Simulator) -> Decimal:
+    async with aiohttp.ClientSession() as http, http.get(f"{sim.rest_url}/v3/ticker/bookTicker?symbol=BTCUSDT") as r:
+        return Decimal((await r.json())["bidPrice"])
+
+
+def limit_buy(cid: str, price: Decimal) -> dict[str, Any]:
+    return {
+        "symbol": "BTCUSDT",
+        "side": "BUY",
+        "type": "LIMIT",
+        "quantity": "0.001",
+        "price": str(price),
+        "time_in_force": "GTC",
+        "client_order_id": cid,
+    }
+
+
+async def test_a_server_killed_between_dispatch_and_reply_reconciles_every_intent(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    sim = Simulator(SimConfig(speed=0, loop=False, data_dir=data_dir))
+    await sim.start()
+    var = tmp_path / "var"
+    try:
+        sim.step(2000)
+        price = (await bid(sim) * Decimal("0.99")).quantize(Decimal("0.01"))
+        async with serve(sim, var) as (url, proc, _):
+            client = await connect(url, token=TRADER)
+            try:
+                sim.state.faults.hold_order_replies = 1  # executed on the exchange, the reply never comes
+                first = asyncio.create_task(client.call_tool("place_order", limit_buy("held-placed", price)))
+                await held(sim, 1)
+                sim.state.faults.hold_orders_unplaced = 1  # never reaches the engine, never answered
+                second = asyncio.create_task(client.call_tool("place_order", limit_buy("held-unplaced", price)))
+                await held(sim, 2)
+                proc.send_signal(signal.SIGKILL)  # between dispatch and reply: both intents are open
+                await proc.wait()
+            finally:
+                for task in (first, second):
+                    task.cancel()
+                await asyncio.gather(first, second, return_exceptions=True)
+                await client.close()
+        journal = IntentJournal(var / "journal.sqlite3")
+        try:
+            open_before = sorted(i.client_order_id for i in journal.unsettled("binance"))
+        finally:
+            journal.close()
+        assert open_before == ["held-placed", "held-unplaced"]  # written before sending, left open by the kill
+
+        async with serve(sim, var) as (url, proc, lines):
+            assert sum("reconciled at start-up" in line for line in lines) == 2, "".join(lines)
+            client = await connect(url, token=TRADER)
+            auditor: McpClient | None = None
+            try:
+                history = await ok(client, "get_order_history", {"symbol": "BTCUSDT"})
+                outcomes = {i["client_order_id"]: (i["outcome"], i["note"]) for i in history["intents"]}
+                assert outcomes == {
+                    "held-placed": (PLACED, "reconciled at start-up"),
+                    "held-unplaced": (NOT_PLACED, "reconciled at start-up"),
+                }
+                assert [o["client_order_id"] for o in history["orders"]] == ["held-placed"]
+                # the caller retries both: the placed one is answered with the existing order, nothing sent; the
+                # one the exchange never had is placed now
+                again = await ok(client, "place_order", limit_buy("held-placed", price))
+                assert again["duplicate"] is True and again["order"]["client_order_id"] == "held-placed"
+                fresh = await ok(client, "place_order", limit_buy("held-unplaced", price))
+                assert fresh["duplicate"] is False and fresh["order"]["status"] == "NEW"
+                history = await ok(client, "get_order_history", {"symbol": "BTCUSDT"})
+                cids = sorted(o["client_order_id"] for o in history["orders"])
+                assert cids == ["held-placed", "held-unplaced"]  # each exactly once on the exchange
+                assert {i["client_order_id"]: i["outcome"] for i in history["intents"]} == {
+                    "held-placed": PLACED,
+                    "held-unplaced": PLACED,
+                }
+                auditor = await connect(url, token=AUDITOR)
+                audit = await ok(auditor, "get_audit_log", {"kind": "safety_event"})
+                seen = {e["client_order_id"]: (e["tool"], e["status"]) for e in audit["entries"]}
+                assert seen == {
+                    "held-placed": ("intent_reconciled", PLACED),
+                    "held-unplaced": ("intent_reconciled", NOT_PLACED),
+                }
+            finally:
+                if auditor is not None:
+                    await auditor.close()
+                await client.close()
+    finally:
+        await sim.stop()
