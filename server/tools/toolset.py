@@ -124,14 +124,16 @@ class Toolset:
 
     async def start(self) -> None:
         """Start the audit log and the bridges (with each venue's own ``book_ticker`` streams of the symbols it trades
-        so far), and seed the desk's open-order counts (after the venues' user data streams started, so no order on
-        the order path pays ``GET /api/v3/openOrders``)."""
+        so far), seed the desk's open-order counts (after the venues' user data streams started, so no order on
+        the order path pays ``GET /api/v3/openOrders``), reconcile the journal's open intents and rebuild the day's
+        loss limits (:meth:`TradingDesk.reconcile_intents`, :meth:`TradingDesk.restore_rails`)."""
         await self.audit.start()
         for bridge in self.bridges:
             await bridge.start()
         if self.desk is not None:
             await self.desk.seed_open_orders()
             await self.desk.reconcile_intents()
+            await self.desk.restore_rails()
 
     async def close(self) -> None:
         """Stop the bridges (releasing the venues' own streams), the live feeds, then the audit log."""

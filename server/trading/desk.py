@@ -40,14 +40,24 @@ from tradingmcp.server.exchanges.errors import (
     OrderRejected,
     UnknownOrder,
 )
-from tradingmcp.server.exchanges.models import Order, OrderRequest
+from tradingmcp.server.exchanges.models import (
+    BalanceEvent,
+    ExecutionType,
+    Order,
+    OrderEvent,
+    OrderRequest,
+    Side,
+    UserEvent,
+)
 from tradingmcp.server.exchanges.rules import valid_near
+from tradingmcp.server.exchanges.wire import plain
 from tradingmcp.server.mcp.registry import ToolError
 from tradingmcp.server.trading import safety
 from tradingmcp.server.trading.confirm import ConfirmationBook
 from tradingmcp.server.trading.errors import tool_error
 from tradingmcp.server.trading.idempotency import ClientIdRegistry, Placed
 from tradingmcp.server.trading.journal import NOT_PLACED, PLACED, REJECTED, Intent, IntentJournal
+from tradingmcp.server.trading.losslimits import MARK_MAX_AGE_MS, Breach, DayRails
 from tradingmcp.server.trading.open_orders import OpenOrderTracker
 from tradingmcp.server.trading.orders import differing_fields, fingerprint, parse_order, request_text
 from tradingmcp.server.trading.pretrade import CheckedOrder, VenueDesk, check_order, may_rest, seed_open_orders
@@ -110,9 +120,15 @@ class TradingDesk:
                 venue.tickers.want(symbol)
             tracker = OpenOrderTracker()
             venue.user.add_listener(tracker.on_event)
-            self._desks[venue.name] = VenueDesk(
+            desk = self._desks[venue.name] = VenueDesk(
                 venue, VenueSafety(venue.name), tracker, ClientIdRegistry(config.recent_client_ids)
             )
+            if config.rails_on:  # only then are fills and balances followed (no cost on the order path otherwise)
+                desk.rails = DayRails(venue.name, _marks(venue))
+                desk.rails.limits = {"max_daily_loss": config.max_daily_loss, "max_drawdown": config.max_drawdown}
+                desk.on_breach = self._breach_handler(venue)
+                venue.user.add_listener(self._rails_listener(venue, desk.rails))
+        self._kills: set[asyncio.Task[Any]] = set()
 
     def desk(self, venue: Venue) -> VenueDesk:
         return self._desks[venue.name]
@@ -126,7 +142,164 @@ class TradingDesk:
             **venue.describe(),
             **safety.limits_in_force(self.config, desk.safety, venue.mode),
             "open_orders_tracked": desk.open_orders.count if desk.open_orders.seeded else None,
+            "rails": self.rails_usage(venue),
         }
+
+    def rails_usage(self, venue: Venue) -> dict[str, Any]:
+        """Each loss, drawdown and exposure limit of ``venue`` with its use and state (JSON, quote asset):
+        ``{on_breach, day_pnl, peak, limits: {max_daily_loss|max_drawdown|max_asset_exposure|max_total_exposure:
+        {limit, used, state}}}``; ``state`` is ``off``, ``ok`` or ``tripped`` (loss limits, latched for the UTC
+        day; an exposure cap is never latched: it refuses each order that would pass it). Exposure is valued in
+        USDT."""
+        rails = self.desk(venue).rails
+        config = self.config
+        if rails is None:
+            off = {"limit": None, "used": None, "state": "off"}
+            names = ("max_daily_loss", "max_drawdown", "max_asset_exposure", "max_total_exposure")
+            return {"on_breach": config.on_breach, "limits": {n: dict(off) for n in names}}
+        rails.roll(safety.now_ms())
+        usage = rails.usage()
+        exposures = rails.exposures("USDT")
+        total = sum(exposures.values(), Decimal(0))
+        largest = max(exposures.items(), key=lambda kv: kv[1], default=None)
+
+        def entry(limit: Decimal | None, used: Any, tripped: bool | None = None) -> dict[str, Any]:
+            state = "off" if limit is None else ("tripped" if tripped else "ok")
+            return {"limit": None if limit is None else plain(limit), "used": used, "state": state}
+
+        loss = -Decimal(usage["day_pnl"])
+        return {
+            "on_breach": config.on_breach,
+            "day_pnl": usage["day_pnl"],
+            "peak": usage["peak"],
+            "limits": {
+                "max_daily_loss": entry(
+                    config.max_daily_loss, plain(max(loss, Decimal(0))), "max_daily_loss" in rails.tripped
+                ),
+                "max_drawdown": entry(config.max_drawdown, usage["drawdown"], "max_drawdown" in rails.tripped),
+                "max_asset_exposure": entry(
+                    config.max_asset_exposure,
+                    {a: plain(v) for a, v in sorted(exposures.items())},
+                    config.max_asset_exposure is not None
+                    and largest is not None
+                    and largest[1] >= config.max_asset_exposure,
+                ),
+                "max_total_exposure": entry(
+                    config.max_total_exposure,
+                    plain(total),
+                    config.max_total_exposure is not None and total >= config.max_total_exposure,
+                ),
+            },
+            "tripped": usage["tripped"],
+        }
+
+    def _rails_listener(self, venue: Venue, rails: DayRails) -> Callable[[UserEvent], None]:
+        """User-bus listener: today's fills and the balances into ``rails``; a loss limit a fill trips is handled at
+        once (:meth:`_breach_handler`)."""
+        handle = self._breach_handler(venue)
+
+        def on_event(ev: UserEvent) -> None:
+            if isinstance(ev, OrderEvent):
+                fill = ev.last_fill
+                if ev.execution_type is not ExecutionType.TRADE or fill is None:
+                    return
+                now = safety.now_ms()
+                rails.roll(now)
+                if rails.add_fill(fill, ev.order.side):
+                    breach = rails.evaluate(now)
+                    if breach is not None:
+                        handle(breach)
+            elif isinstance(ev, BalanceEvent):
+                for b in ev.balances:
+                    rails.set_balance(b.asset, b.total)
+
+        return on_event
+
+    def _breach_handler(self, venue: Venue) -> Callable[[Breach], None]:
+        """What a tripped loss limit does: journal it (it stays tripped across a restart), tell the rail listeners
+        (audit, ``orders:<exchange>``), log it, and with ``on_breach = "kill"`` engage the kill switch."""
+
+        def handle(breach: Breach) -> None:
+            self._breached(venue, breach)
+
+        return handle
+
+    def _breached(self, venue: Venue, breach: Breach) -> None:
+        desk = self.desk(venue)
+        rails = desk.rails
+        assert rails is not None
+        if self.journal is not None:
+            self.journal.add_rail_event(venue.name, rails.day, breach.rule, breach.time_ms, breach.json())
+        kill = self.config.on_breach == "kill"
+        message = (
+            f"{breach.rule} {plain(breach.limit)} tripped on {venue.name}: "
+            f"{'loss' if breach.rule == 'max_daily_loss' else 'drawdown'} {plain(breach.value)} "
+            f"(day P&L {plain(breach.day_pnl)}, peak {plain(breach.peak)}); only risk-reducing orders "
+            f"until the UTC day ends" + ("; kill switch engaged, open orders cancelled" if kill else "")
+        )
+        log.warning("%s", message)
+        self.rail_event(
+            venue,
+            {
+                "event": "safety",
+                "kind": "limit_breach",
+                "exchange": venue.name,
+                "mode": venue.mode,
+                "code": f"safety_{breach.rule}",
+                "state": "tripped",
+                "on_breach": self.config.on_breach,
+                "message": message,
+                **breach.json(),
+            },
+        )
+        if kill and not desk.safety.killed:
+            desk.safety.killed = True  # at once: no order passes while the cancels are under way
+            task = asyncio.ensure_future(self.kill(venue, f"{breach.rule} tripped"))
+            self._kills.add(task)
+            task.add_done_callback(self._kill_done)
+
+    def _kill_done(self, task: asyncio.Task[Any]) -> None:
+        self._kills.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("kill switch after a loss limit: cancelling failed: %s", task.exception())
+
+    async def restore_rails(self) -> None:
+        """Rebuild each venue's day (:mod:`.losslimits`) after a start: the balances (``GET /api/v3/account``), the
+        loss limits latched today (from the journal), and today's fills (``GET /api/v3/myTrades``) of every symbol
+        the journal has an order of today, replayed in order (the day's peak as it was). A limit the replay trips
+        that was not journaled yet is handled as a new breach. A venue whose exchange fails is logged and starts
+        from what it has."""
+        for venue in self.venues:
+            desk = self.desk(venue)
+            rails = desk.rails
+            if rails is None:
+                continue
+            now = safety.now_ms()
+            rails.roll(now)
+            try:
+                for b in await venue.adapter.balances(non_zero=False):
+                    rails.set_balance(b.asset, b.total)
+                journal = self.journal
+                if journal is None:
+                    continue
+                for rule, _, detail in journal.rail_events(venue.name, rails.day):
+                    rails.latch(rule, detail)
+                fills = []
+                for symbol in journal.symbols_since(venue.name, rails.day_start_ms):
+                    rules = await venue.adapter.symbol_rules(symbol)
+                    rails.know(symbol, rules.base_asset, rules.quote_asset)
+                    fills += [
+                        (f, Side.BUY if f.is_buyer else Side.SELL)
+                        for f in await venue.adapter.my_trades(symbol, limit=1000)
+                        if f.is_buyer is not None
+                    ]
+                breach = rails.replay(fills, now)
+                breach = rails.evaluate(now) or breach
+            except ExchangeError as exc:
+                log.warning("%s: restoring the day's loss limits failed (%s); they count from now", venue.name, exc)
+                continue
+            if breach is not None:
+                self._breached(venue, breach)
 
     async def seed_open_orders(self) -> None:
         """Seed every venue's open-order count from the exchange (``GET /api/v3/openOrders``, weight 80 on Binance)
@@ -432,6 +605,18 @@ class TradingDesk:
             desk.open_orders.on_order(order)
         desk.open_orders.stale = True
         return cancelled, errors
+
+
+def _marks(venue: Venue) -> Callable[[str], Decimal | None]:
+    """The mid of ``venue``'s live best bid/ask of a symbol (at most :data:`MARK_MAX_AGE_MS` old), else None."""
+
+    def mark(symbol: str) -> Decimal | None:
+        t = venue.tickers.get(symbol, MARK_MAX_AGE_MS)
+        if t is None or t.bid <= 0 or t.ask <= 0:
+            return None
+        return (t.bid + t.ask) / 2
+
+    return mark
 
 
 def _orders_of(result: Any) -> list[Order]:

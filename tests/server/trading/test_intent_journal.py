@@ -9,31 +9,20 @@ after executing it and one before, and the server is killed with SIGKILL while b
 from __future__ import annotations
 
 import asyncio
-import os
-import re
 import signal
 import sqlite3
-import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-
-import aiohttp
 
 from tradingmcp.client.session import McpClient, connect
 from tradingmcp.server.exchanges.models import OrderRequest, OrderType, Side, TimeInForce
 from tradingmcp.server.trading.journal import NOT_PLACED, PLACED, Intent, IntentJournal
 from tradingmcp.sim.app import SimConfig, Simulator
-from tradingmcp.sim.config import BINANCE_SIM_KEY, BINANCE_SIM_SECRET
 
-from ..support import ok
-
-TRADER = "trader-token-0123456789abcdef"
-AUDITOR = "auditor-token-0123456789abcdef"
-START_S = 60.0
-"""Longest wait for the server to print its URL (it connects to the exchange first)."""
+from ..support import AUDITOR_TOKEN as AUDITOR
+from ..support import TRADER_TOKEN as TRADER
+from ..support import bid, held, ok, serve_on_sim
 
 
 def test_an_intent_is_committed_to_disk_before_the_call_returns(tmp_path: Path) -> None:
@@ -70,55 +59,6 @@ def test_an_intent_is_committed_to_disk_before_the_call_returns(tmp_path: Path) 
     reopened.close()
 
 
-@asynccontextmanager
-async def serve(sim: Simulator, var: Path) -> AsyncIterator[tuple[str, asyncio.subprocess.Process, list[str]]]:
-    """``tradingmcp serve`` on the simulator ``sim`` (as a testnet), its data in ``var``; yields its URL, the process
-    and the stderr lines printed up to the URL (killed if still running at the end)."""
-    env = {
-        **os.environ,
-        "TRADINGMCP_DATA_DIR": str(var),
-        "BINANCE_API_KEY": BINANCE_SIM_KEY,
-        "BINANCE_API_SECRET": BINANCE_SIM_SECRET,
-        "BINANCE_REST_URL": sim.rest_url,
-        "BINANCE_STREAM_URL": sim.stream_url,
-        "BINANCE_WS_API_URL": sim.ws_api_url,
-        "TRADINGMCP_SAFETY_CONFIRM_ABOVE_NOTIONAL": "none",
-    }
-    tokens = f"trader:{TRADER}:read,trade;auditor:{AUDITOR}:read,audit"
-    cmd = [sys.executable, "-m", "tradingmcp", "serve", "--port", "0", "--exchange", "binance", "--tokens", tokens]
-    proc = await asyncio.create_subprocess_exec(
-        *cmd, stderr=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL, env=env
-    )
-    assert proc.stderr is not None
-    lines: list[str] = []
-    try:
-        url = ""
-        async with asyncio.timeout(START_S):
-            while not url:
-                line = (await proc.stderr.readline()).decode()
-                assert line, "serve ended before printing its URL:\n" + "".join(lines)
-                lines.append(line)
-                if m := re.search(r"at (ws://\S+)", line):
-                    url = m.group(1)
-        yield url, proc, lines
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
-
-
-async def held(sim: Simulator, n: int) -> None:
-    """Until the simulator holds ``n`` placements (state with no event to wait on); fails after 20 s."""
-    async with asyncio.timeout(20):
-        while sim.state.faults.held < n:  # noqa: ASYNC110 - polling simulator state, bounded by the timeout
-            await asyncio.sleep(0.01)
-
-
-async def bid(sim: Simulator) -> Decimal:
-    async with aiohttp.ClientSession() as http, http.get(f"{sim.rest_url}/v3/ticker/bookTicker?symbol=BTCUSDT") as r:
-        return Decimal((await r.json())["bidPrice"])
-
-
 def limit_buy(cid: str, price: Decimal) -> dict[str, Any]:
     return {
         "symbol": "BTCUSDT",
@@ -140,7 +80,7 @@ async def test_a_server_killed_between_dispatch_and_reply_reconciles_every_inten
     try:
         sim.step(2000)
         price = (await bid(sim) * Decimal("0.99")).quantize(Decimal("0.01"))
-        async with serve(sim, var) as (url, proc, _):
+        async with serve_on_sim(sim, var) as (url, proc, _):
             client = await connect(url, token=TRADER)
             try:
                 sim.state.faults.hold_order_replies = 1  # executed on the exchange, the reply never comes
@@ -163,7 +103,7 @@ async def test_a_server_killed_between_dispatch_and_reply_reconciles_every_inten
             journal.close()
         assert open_before == ["held-placed", "held-unplaced"]  # written before sending, left open by the kill
 
-        async with serve(sim, var) as (url, proc, lines):
+        async with serve_on_sim(sim, var) as (url, proc, lines):
             assert sum("reconciled at start-up" in line for line in lines) == 2, "".join(lines)
             client = await connect(url, token=TRADER)
             auditor: McpClient | None = None
