@@ -26,6 +26,7 @@ remembered, so a retry is answered with the existing order) or ``not_placed``; e
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -126,7 +127,7 @@ class TradingDesk:
             if config.rails_on:  # only then are fills and balances followed (no cost on the order path otherwise)
                 desk.rails = DayRails(venue.name, _marks(venue))
                 desk.rails.limits = {"max_daily_loss": config.max_daily_loss, "max_drawdown": config.max_drawdown}
-                desk.on_breach = self._breach_handler(venue)
+                desk.on_breach = functools.partial(self._breached, venue)
                 venue.user.add_listener(self._rails_listener(venue, desk.rails))
         self._kills: set[asyncio.Task[Any]] = set()
 
@@ -195,8 +196,8 @@ class TradingDesk:
 
     def _rails_listener(self, venue: Venue, rails: DayRails) -> Callable[[UserEvent], None]:
         """User-bus listener: today's fills and the balances into ``rails``; a loss limit a fill trips is handled at
-        once (:meth:`_breach_handler`)."""
-        handle = self._breach_handler(venue)
+        once (:meth:`_breached`)."""
+        handle = functools.partial(self._breached, venue)
 
         def on_event(ev: UserEvent) -> None:
             if isinstance(ev, OrderEvent):
@@ -215,16 +216,9 @@ class TradingDesk:
 
         return on_event
 
-    def _breach_handler(self, venue: Venue) -> Callable[[Breach], None]:
+    def _breached(self, venue: Venue, breach: Breach) -> None:
         """What a tripped loss limit does: journal it (it stays tripped across a restart), tell the rail listeners
         (audit, ``orders:<exchange>``), log it, and with ``on_breach = "kill"`` engage the kill switch."""
-
-        def handle(breach: Breach) -> None:
-            self._breached(venue, breach)
-
-        return handle
-
-    def _breached(self, venue: Venue, breach: Breach) -> None:
         desk = self.desk(venue)
         rails = desk.rails
         assert rails is not None
