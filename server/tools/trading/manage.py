@@ -208,6 +208,12 @@ class ManageTools:
             f"max order {plain(config.max_order_notional)}, today {out['today_notional']} of "
             f"{plain(config.max_daily_notional)} (quote asset)"
         )
+        rails = out["rails"]["limits"]
+        text += "".join(
+            f"; {name} {entry['limit']}: {entry['state']}" for name, entry in rails.items() if entry["state"] != "off"
+        )
+        if "day_pnl" in out["rails"]:
+            text += f"; day P&L {out['rails']['day_pnl']}"
         return ToolResult(out, text)
 
     def register(self, app: McpApp) -> None:
@@ -345,7 +351,9 @@ class ManageTools:
             Tool(
                 "get_trading_limits",
                 "Where the venue trades (mode, environment, account), the server's safety limits, the kill switch, "
-                "whether trading is allowed, and today's used notional.",
+                "whether trading is allowed, today's used notional, and each loss, drawdown and exposure limit with "
+                "its use and state (off, ok, tripped; a tripped loss limit lets only risk-reducing orders through "
+                "until the UTC day ends).",
                 self.get_trading_limits,
                 {"type": "object", "properties": {"exchange": ex}, "additionalProperties": False},
                 title="Get trading limits",

@@ -82,6 +82,10 @@ async def test_a_losing_strategy_trips_the_daily_loss_limit_and_can_only_reduce(
             _, rails = await loss_now(c)
             assert rails["limits"]["max_daily_loss"]["state"] == "tripped"
             assert rails["tripped"]["max_daily_loss"]["limit"] == "8"
+            status = await ok(c, "get_server_status", {})
+            (venue,) = status["venues"]
+            assert venue["mode"] == "sim" and venue["rails"]["limits"]["max_daily_loss"]["state"] == "tripped"
+            assert venue["rails"]["limits"]["max_drawdown"]["state"] == "off"  # not configured
 
             before = await exchange_orders(c)
             price = str((await bid(srv.sim) * Decimal("0.99")).quantize(Decimal("0.01")))
