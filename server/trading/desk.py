@@ -9,7 +9,8 @@ Placement of one order (:meth:`TradingDesk.place`):
 3. ``dry_run``: ``POST /api/v3/order/test`` and stop;
 4. confirmation token when above ``confirm_above_notional``;
 5. reserve today's notional and an open-order slot (no ``await`` between the final check and the reservation);
-6. write the order's intent to the journal (:mod:`.journal`, durable before anything is sent), when the desk has one;
+6. write the order's intent to the journal (:mod:`.journal`, durable before anything is sent), when the desk has one
+   (:meth:`TradingDesk.send_journaled`, which ``replace_order`` uses for its new order too);
 7. ``POST /api/v3/order``. An unknown outcome (timeout, 5xx) is settled by the adapter, which queries the client order
    id and sends again only when the exchange surely has no such order
    (:func:`~tradingmcp.server.exchanges.placing.place_with_lookup`); an outcome that stays unknown is reported as
@@ -405,22 +406,48 @@ class TradingDesk:
                     raise tool_error(exc) from exc
                 return Placement(None, False, checked)
             self.confirm(checked, principal, venue, token)
-            journal = self.journal
-            if journal is not None:
-                journal.record(Intent.of(venue.name, request, principal, safety.now_ms()))
-            try:
-                order, duplicate = await self.send_reserved(venue, checked, lambda: self._send(venue, request))
-            except ToolError as exc:
-                if journal is not None and not exc.details.get("outcome_unknown"):
-                    journal.settle(venue.name, cid, REJECTED, safety.now_ms(), note=exc.code)
-                raise
-            if journal is not None:
-                journal.settle(venue.name, cid, PLACED, safety.now_ms(), order.order_id, str(order.status))
+            order, duplicate = await self.send_journaled(venue, checked, principal, lambda: self._send(venue, request))
             desk.ids.remember(cid, order.symbol, order.order_id)
             if duplicate:  # the exchange already had it: nothing new was accepted today
                 desk.safety.release(checked.notional)
             differs = tuple(_differs(request, order)) if duplicate else ()
             return Placement(order, duplicate, checked, differs)
+
+    async def send_journaled(
+        self,
+        venue: Venue,
+        checked: CheckedOrder,
+        principal: str,
+        send: Callable[[], Awaitable[T]],
+        resting: int | None = None,
+    ) -> T:
+        """:meth:`send_reserved` with the order's intent (``checked.request``, sent by ``principal``) written to the
+        journal first and its outcome after: ``placed`` (the first order of the result), ``rejected`` (a known
+        failure; the tool error's code as the note), or left open when the outcome is unknown. Without a journal,
+        :meth:`send_reserved` alone."""
+        journal = self.journal
+        request = checked.request
+        cid = request.client_order_id
+        if journal is None or not cid:
+            return await self.send_reserved(venue, checked, send, resting)
+        journal.record(Intent.of(venue.name, request, principal, safety.now_ms()))
+        try:
+            result = await self.send_reserved(venue, checked, send, resting)
+        except ToolError as exc:
+            if not exc.details.get("outcome_unknown"):
+                journal.settle(venue.name, cid, REJECTED, safety.now_ms(), note=exc.code)
+            raise
+        placed = [o for o in _orders_of(result) if o.client_order_id == cid]
+        order = placed[0] if placed else None
+        journal.settle(
+            venue.name,
+            cid,
+            PLACED,
+            safety.now_ms(),
+            None if order is None else order.order_id,
+            None if order is None else str(order.status),
+        )
+        return result
 
     async def send_reserved(
         self, venue: Venue, checked: CheckedOrder, send: Callable[[], Awaitable[T]], resting: int | None = None

@@ -11,18 +11,21 @@ from __future__ import annotations
 import asyncio
 import signal
 import sqlite3
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from tradingmcp.client.session import McpClient, connect
 from tradingmcp.server.exchanges.models import OrderRequest, OrderType, Side, TimeInForce
+from tradingmcp.server.tools.toolset import ToolsetConfig
+from tradingmcp.server.trading import SafetyConfig
 from tradingmcp.server.trading.journal import NOT_PLACED, PLACED, Intent, IntentJournal
 from tradingmcp.sim.app import SimConfig, Simulator
 
 from ..support import AUDITOR_TOKEN as AUDITOR
 from ..support import TRADER_TOKEN as TRADER
-from ..support import bid, held, ok, serve_on_sim
+from ..support import bid, call, held, ok, serve_on_sim, start_tool_server
 
 
 def test_an_intent_is_committed_to_disk_before_the_call_returns(tmp_path: Path) -> None:
@@ -141,3 +144,35 @@ async def test_a_server_killed_between_dispatch_and_reply_reconciles_every_inten
                 await client.close()
     finally:
         await sim.stop()
+
+
+async def test_every_order_sent_is_journaled_with_its_outcome(data_dir: Path, tmp_path: Path) -> None:
+    safety = SafetyConfig(max_order_notional=Decimal(1_000_000), max_daily_notional=Decimal(10_000_000))
+    config = ToolsetConfig(safety=replace(safety, confirm_above_notional=None))
+    async with start_tool_server(data_dir, tmp_path, config) as srv:
+        srv.sim.step(2000)
+        price = (await bid(srv.sim) * Decimal("0.99")).quantize(Decimal("0.01"))
+        async with srv.client() as c:
+            placed = await ok(c, "place_order", limit_buy("kept-1", price))
+            replaced = await ok(
+                c,
+                "replace_order",
+                {"symbol": "BTCUSDT", "order_id": placed["order"]["order_id"], "price": str(price - 1)},
+            )
+            new_cid = replaced["order"]["client_order_id"]
+            too_big = {
+                **limit_buy("too-big", (price * Decimal("1.02")).quantize(Decimal("0.01"))),
+                "side": "SELL",
+                "quantity": "5",
+            }
+            refused = await call(c, "place_order", too_big)  # more BTC than the account holds: the exchange says no
+            assert refused["isError"] and refused["structuredContent"]["error"]["code"] == "exchange_error", refused
+            history = await ok(c, "get_order_history", {"symbol": "BTCUSDT"})
+        intents = {i["client_order_id"]: i for i in history["intents"]}
+        assert set(intents) == {"kept-1", new_cid, "too-big"}
+        assert intents["kept-1"]["outcome"] == PLACED and intents["kept-1"]["order_id"] == str(
+            placed["order"]["order_id"]
+        )
+        assert intents[new_cid]["outcome"] == PLACED and intents[new_cid]["price"] == str(price - 1)
+        assert intents["too-big"]["outcome"] == "rejected" and intents["too-big"]["caller"] == "trader"
+        assert intents["too-big"]["note"] == refused["structuredContent"]["error"]["code"]
