@@ -1,6 +1,10 @@
 """The intent journal: every order's intent written durably before it leaves for the exchange, and the rail events
 (limit breaches) that must outlive the process.
 
+Journaled: every order the desk sends through :meth:`~tradingmcp.server.trading.desk.TradingDesk.send_journaled`
+(``place_order``, ``place_orders_batch``, ``replace_order``'s new order). An OCO list is not journaled: it would be looked up by
+its list client id, and the reconciliation looks orders up by client order id only.
+
 Why: between "the server sent the order" and "the exchange answered" the process can die (SIGKILL, a power cut). The
 exchange may or may not have the order; the caller never got an answer. On the next start every intent without a
 known outcome is looked up on the exchange by its client order id and settled (``placed`` / ``not_placed``); see
