@@ -304,7 +304,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tool", default=None)
     p.add_argument("--principal", default=None, help="token name")
     p.add_argument("--outcome", choices=["ok", "tool_error", "rpc_error", "internal"], default=None)
-    p.add_argument("--kind", choices=["tool_call", "order_event"], default=None)
+    p.add_argument("--kind", choices=["tool_call", "order_event", "safety_event"], default=None)
     p.add_argument("--exchange", default=None)
     p.add_argument("--client-order-id", default=None)
     p.add_argument("--limit", type=int, default=50, help="rows (max 200)")

@@ -9,6 +9,7 @@ ban). Weight is charged before the request is looked at, as Binance does.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from bisect import bisect_left
 from collections import deque
@@ -57,17 +58,40 @@ CALLS_KEPT = 10_000
 class Faults:
     """Fault injection for tests and drills (mutable; the simulator's ``state.faults``).
 
-    Both answer ``POST /api/v3/order`` with HTTP 503 and Binance's -1000 body, which a client must treat as
-    "outcome unknown" (https://developers.binance.com/docs/binance-spot-api-docs/rest-api/general-api-information:
-    5XX "the execution status is UNKNOWN and could have been a success"):
+    The first two answer ``POST /api/v3/order`` with HTTP 503 and Binance's -1000 body, which a client must treat
+    as "outcome unknown" (https://developers.binance.com/docs/binance-spot-api-docs/rest-api/general-api-information:
+    5XX "the execution status is UNKNOWN and could have been a success"); the last two never answer at all (a hung
+    exchange, or a client killed before the reply arrived). Each applies to REST and WS API placements alike.
 
     Attributes:
         lose_order_replies: the next N placements ARE executed, but their reply is lost (503).
         fail_orders_unplaced: the next N placements are NOT executed (503 before the engine sees them).
+        hold_order_replies: the next N placements ARE executed (their user events go out) and never answered.
+        hold_orders_unplaced: the next N placements are NOT executed and never answered.
+        held: placements held so far (a test waits for it to grow before it kills the client).
     """
 
     lose_order_replies: int = 0
     fail_orders_unplaced: int = 0
+    hold_order_replies: int = 0
+    hold_orders_unplaced: int = 0
+    held: int = 0
+
+    def hold_unplaced(self) -> bool:
+        """True (and counted) when this placement is to be held before the engine sees it."""
+        if self.hold_orders_unplaced > 0:
+            self.hold_orders_unplaced -= 1
+            self.held += 1
+            return True
+        return False
+
+    def hold_reply(self) -> bool:
+        """True (and counted) when this executed placement's reply is to be held."""
+        if self.hold_order_replies > 0:
+            self.hold_order_replies -= 1
+            self.held += 1
+            return True
+        return False
 
 
 @dataclass(slots=True)
@@ -356,10 +380,14 @@ def make_rest_app(state: SimState) -> web.Application:
             if placing and state.faults.fail_orders_unplaced > 0:
                 state.faults.fail_orders_unplaced -= 1
                 return _json(UNKNOWN_ERROR, 503, headers)
+            if placing and state.faults.hold_unplaced():
+                await asyncio.Future()  # never answered (cancelled when the client goes or the simulator stops)
             try:
                 reply = run_signed(state, method, endpoint, api_key, params)
             finally:
                 state.on_engine_events()
+            if placing and state.faults.hold_reply():
+                await asyncio.Future()
             if placing and state.faults.lose_order_replies > 0:
                 state.faults.lose_order_replies -= 1
                 return _json(UNKNOWN_ERROR, 503, headers)

@@ -190,6 +190,9 @@ class WsApiSession:
         except orjson.JSONDecodeError:
             req = None
         reply = handle_request(self.state, self, req) if isinstance(req, dict) else _MALFORMED
+        if reply is None:  # a held placement (state.faults): no answer; an executed one still sends its events
+            self.state.on_engine_events()
+            return
         # the requester's reply goes out first, then the user events fan out (to it and to everyone else)
         if self.send(orjson.dumps(reply)):
             self.state.on_engine_events()
@@ -267,8 +270,9 @@ class UserStreamRouter:
             session.drop(CloseCode.GOING_AWAY, "server shutdown")
 
 
-def handle_request(state: SimState, session: WsApiSession, msg: Mapping[str, Any]) -> dict[str, Any]:
-    """Answer one WS API request (sans-I/O apart from the state it drives)."""
+def handle_request(state: SimState, session: WsApiSession, msg: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Answer one WS API request (sans-I/O apart from the state it drives); None: a placement held by
+    ``state.faults`` (never answered)."""
     req_id = msg.get("id")
     method = msg.get("method")
     params_raw = msg.get("params") or {}
@@ -293,7 +297,11 @@ def handle_request(state: SimState, session: WsApiSession, msg: Mapping[str, Any
                 state.faults.fail_orders_unplaced -= 1
                 return {"id": req_id, "status": 503, "error": dict(UNKNOWN_ERROR),
                         "rateLimits": _limits(state, session, api_key, now)}  # fmt: skip
+            if placing and state.faults.hold_unplaced():
+                return None
             result = run_signed(state, rest_method, endpoint, api_key, for_engine)
+            if placing and state.faults.hold_reply():
+                return None
             if placing and state.faults.lose_order_replies > 0:
                 state.faults.lose_order_replies -= 1
                 return {"id": req_id, "status": 503, "error": dict(UNKNOWN_ERROR),

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tradingmcp.server.audit.entries import AuditItem, OrderEventItem, Row, to_row
+from tradingmcp.server.audit.entries import AuditItem, OrderEventItem, Row, SafetyEventItem, to_row
 from tradingmcp.server.audit.store import DB_NAME, AuditPage, AuditQuery, AuditStore, SqliteStore, query_file, safe_url
 from tradingmcp.server.audit.writer import WriteBehind
 from tradingmcp.server.exchanges.models import OrderEvent, UserEvent
@@ -188,6 +188,11 @@ class AuditLog:
                 submit(OrderEventItem(name, mode, ev, time.time_ns() // 1_000_000))
 
         return on_event
+
+    def safety_event(self, venue: Venue, event: dict[str, Any]) -> None:
+        """Queue a rail event of the trading desk (a :data:`~tradingmcp.server.trading.desk.RailListener`)."""
+        if self.config.enabled:
+            self.writer.submit(SafetyEventItem(venue.name, venue.mode, event, time.time_ns() // 1_000_000))
 
     def _to_row(self, item: AuditItem) -> Row:
         return to_row(item, self.venues, self.config.max_result_bytes)

@@ -18,7 +18,7 @@ from typing import Any, TextIO
 
 import orjson
 
-from tradingmcp.server.audit.entries import KIND_ORDER_EVENT
+from tradingmcp.server.audit.entries import KIND_ORDER_EVENT, KIND_SAFETY_EVENT
 from tradingmcp.server.audit.store import DB_NAME, AuditPage, AuditQuery, is_postgres_url, query_file, safe_url
 
 _RELATIVE = re.compile(r"^(\d+)([smhd])$")
@@ -119,6 +119,9 @@ def _row(e: dict[str, Any]) -> list[str]:
         detail = f"fill {fill['qty']} @ {fill['price']}" if isinstance(fill, dict) else (e.get("error") or "")
         return [str(e["id"]), _iso(e["time_ms"]), "order", str(e.get("exchange")), "", what,
                 f"{e.get('execution_type')} {e.get('status')}", "", detail]  # fmt: skip
+    if e["kind"] == KIND_SAFETY_EVENT:
+        return [str(e["id"]), _iso(e["time_ms"]), "safety", str(e.get("exchange")), "", str(e.get("tool")),
+                str(e.get("status") or ""), "", str(e.get("error") or "")[:80]]  # fmt: skip
     args = orjson.dumps(e.get("arguments", {})).decode()
     detail = f"{e.get('error_code')}: {e.get('error')}" if e.get("outcome") != "ok" else args
     return [str(e["id"]), _iso(e["time_ms"]), "call", str(e.get("exchange")), str(e.get("principal")),

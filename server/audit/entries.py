@@ -59,6 +59,7 @@ Row = tuple[Any, ...]
 
 KIND_TOOL_CALL = "tool_call"
 KIND_ORDER_EVENT = "order_event"
+KIND_SAFETY_EVENT = "safety_event"
 MAX_ERROR_CHARS = 2000
 """Most characters of an error message scanned and stored (plus a ``…[truncated N chars]`` marker)."""
 MAX_ARGUMENTS_BYTES = 32_768
@@ -79,7 +80,19 @@ class OrderEventItem:
     received_ms: int
 
 
-AuditItem = ToolCallRecord | OrderEventItem
+@dataclass(frozen=True, slots=True)
+class SafetyEventItem:
+    """A rail event of the trading desk (:data:`~tradingmcp.server.trading.desk.RailListener`: an intent reconciled
+    at start-up, a loss limit tripped) as queued: the venue, the event JSON and when it happened (ms since the
+    epoch)."""
+
+    exchange: str
+    mode: str
+    event: dict[str, Any]
+    time_ms: int
+
+
+AuditItem = ToolCallRecord | OrderEventItem | SafetyEventItem
 """What the write-behind queue holds (converted to rows on the writer thread, off the event loop)."""
 
 
@@ -87,6 +100,8 @@ def to_row(item: AuditItem, venues: Venues, max_result_bytes: int) -> Row:
     """One queued item as a row (redacts secrets; see the module docstring for the columns)."""
     if isinstance(item, OrderEventItem):
         return order_event_row(item, max_result_bytes)
+    if isinstance(item, SafetyEventItem):
+        return safety_event_row(item, max_result_bytes)
     return tool_call_row(item, venues, max_result_bytes)
 
 
@@ -161,6 +176,34 @@ def order_event_row(item: OrderEventItem, max_result_bytes: int) -> Row:
     )
 
 
+def safety_event_row(item: SafetyEventItem, max_result_bytes: int) -> Row:
+    """A rail event as a row: ``tool`` is the event's kind (``intent_reconciled``, ``limit_breach``), ``error_code``
+    its rule (a breach's ``safety_<rule>``), ``error`` its message, ``status`` its outcome or state, ``result`` the
+    whole event."""
+    ev = item.event
+    order_id = ev.get("order_id")
+    return (
+        item.time_ms,
+        KIND_SAFETY_EVENT,
+        item.exchange,
+        item.mode,
+        None,
+        _name(ev.get("kind")),
+        None,
+        _name(ev.get("code")),
+        redact_bounded(str(ev.get("message", "")), MAX_ERROR_CHARS),
+        None,
+        None,
+        truncate(orjson.dumps(ev, default=str), max_result_bytes),
+        _name(ev.get("symbol")),
+        None if order_id is None else str(order_id),
+        _name(ev.get("client_order_id")),
+        None,
+        _name(ev.get("outcome", ev.get("state"))),
+        None,
+    )
+
+
 _JSON_COLUMNS = frozenset({"arguments", "result", "fill"})
 
 
@@ -192,6 +235,8 @@ def entry_text(entry: dict[str, Any]) -> str:
             f"{entry.get('execution_type')} {entry.get('status')} id={entry.get('order_id')} "
             f"client={entry.get('client_order_id')}"
         )
+    if entry.get("kind") == KIND_SAFETY_EVENT:
+        return f"#{entry['id']} {entry['time_ms']} safety {entry.get('exchange')} {entry.get('tool')}: {entry.get('error')}"
     err = f" {entry.get('error_code')}: {entry.get('error')}" if entry.get("outcome") != "ok" else ""
     return (
         f"#{entry['id']} {entry['time_ms']} {entry.get('principal')} {entry.get('tool')} "

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from tradingmcp.server.audit import AuditConfig, AuditLog
+from tradingmcp.server.audit import AuditConfig, AuditLog, default_data_dir
 from tradingmcp.server.market import MarketCacheConfig, MarketData
 from tradingmcp.server.mcp.registry import McpApp
 from tradingmcp.server.mcp.replay import Retention
@@ -27,6 +27,7 @@ from tradingmcp.server.tools.market import MarketBridge, register_market_tools
 from tradingmcp.server.tools.portfolio import register_portfolio_tools
 from tradingmcp.server.tools.trading import register_trading_tools
 from tradingmcp.server.trading import SafetyConfig, TradingDesk
+from tradingmcp.server.trading.journal import JOURNAL_NAME, IntentJournal
 from tradingmcp.server.venues import Venue, Venues
 
 
@@ -161,13 +162,16 @@ class Toolset:
 
     async def start(self) -> None:
         """Start the audit log and the bridges (with each venue's own ``book_ticker`` streams of the symbols it trades
-        so far), and seed the desk's open-order counts (after the venues' user data streams started, so no order on
-        the order path pays ``GET /api/v3/openOrders``)."""
+        so far), seed the desk's open-order counts (after the venues' user data streams started, so no order on
+        the order path pays ``GET /api/v3/openOrders``), reconcile the journal's open intents and rebuild the day's
+        loss limits (:meth:`TradingDesk.reconcile_intents`, :meth:`TradingDesk.restore_rails`)."""
         await self.audit.start()
         for bridge in self.bridges:
             await bridge.start()
         if self.desk is not None:
             await self.desk.seed_open_orders()
+            await self.desk.reconcile_intents()
+            await self.desk.restore_rails()
 
     async def close(self) -> None:
         """Stop the bridges (releasing the venues' own streams), the live feeds, then the audit log."""
@@ -175,6 +179,8 @@ class Toolset:
             await bridge.close()
         await self.live.close()
         await self.audit.close()  # last: flushes every queued entry, including the shutdown's own events
+        if self.desk is not None and self.desk.journal is not None:
+            self.desk.journal.close()
 
 
 def build_toolset(app: McpApp, hub: StreamHub, venues: Venues, config: ToolsetConfig | None = None) -> Toolset:
@@ -190,7 +196,16 @@ def build_toolset(app: McpApp, hub: StreamHub, venues: Venues, config: ToolsetCo
     market = MarketData(config.market)
     bridges = register_market_tools(app, hub, venues, rails, market)
     live = register_live_tools(app, hub, venues)
-    desk = register_trading_tools(app, hub, venues, config.safety)
+    journal = None
+    if config.safety.intent_journal:
+        journal = IntentJournal((config.audit.data_dir or default_data_dir()) / JOURNAL_NAME)
+    desk = register_trading_tools(app, hub, venues, config.safety, journal)
     register_portfolio_tools(app, hub, venues, config.portfolio)
     audit = register_audit_tools(app, venues, config.audit)
+    desk.rail_listeners.append(audit.safety_event)
+
+    def push(venue: Venue, event: dict[str, Any]) -> None:  # beside the venue's order events, lossless
+        hub.publish(f"orders:{venue.name}", event, conflate=False)
+
+    desk.rail_listeners.append(push)
     return Toolset(bridges, live, audit, desk, market)

@@ -9,16 +9,25 @@ Placement of one order (:meth:`TradingDesk.place`):
 3. ``dry_run``: ``POST /api/v3/order/test`` and stop;
 4. confirmation token when above ``confirm_above_notional``;
 5. reserve today's notional and an open-order slot (no ``await`` between the final check and the reservation);
-6. ``POST /api/v3/order``. An unknown outcome (timeout, 5xx) is settled by the adapter, which queries the client order
+6. write the order's intent to the journal (:mod:`.journal`, durable before anything is sent), when the desk has one
+   (:meth:`TradingDesk.send_journaled`, which ``replace_order`` uses for its new order too);
+7. ``POST /api/v3/order``. An unknown outcome (timeout, 5xx) is settled by the adapter, which queries the client order
    id and sends again only when the exchange surely has no such order
    (:func:`~tradingmcp.server.exchanges.placing.place_with_lookup`); an outcome that stays unknown is reported as
    ``exchange_error`` with ``outcome_unknown`` and the next step (query the client order id before placing again).
-   An exchange "duplicate order" rejection is answered with the existing order.
+   An exchange "duplicate order" rejection is answered with the existing order. The journal gets the outcome
+   (``placed`` / ``rejected``); an unknown one stays open until :meth:`TradingDesk.reconcile_intents` settles it.
+
+At start-up :meth:`TradingDesk.reconcile_intents` looks every journaled intent without an outcome up on the exchange by
+its client order id (an intent left open by a crash between dispatch and reply) and settles it: ``placed`` (the id is
+remembered, so a retry is answered with the existing order) or ``not_placed``; each is told to :attr:`rail_listeners`
+(the audit log, the ``orders:<exchange>`` stream) and logged.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -33,13 +42,24 @@ from tradingmcp.server.exchanges.errors import (
     OrderRejected,
     UnknownOrder,
 )
-from tradingmcp.server.exchanges.models import Order, OrderRequest
+from tradingmcp.server.exchanges.models import (
+    BalanceEvent,
+    ExecutionType,
+    Order,
+    OrderEvent,
+    OrderRequest,
+    Side,
+    UserEvent,
+)
 from tradingmcp.server.exchanges.rules import valid_near
+from tradingmcp.server.exchanges.wire import plain
 from tradingmcp.server.mcp.registry import ToolError
 from tradingmcp.server.trading import safety
 from tradingmcp.server.trading.confirm import ConfirmationBook
 from tradingmcp.server.trading.errors import tool_error
-from tradingmcp.server.trading.idempotency import ClientIdRegistry
+from tradingmcp.server.trading.idempotency import ClientIdRegistry, Placed
+from tradingmcp.server.trading.journal import NOT_PLACED, PLACED, REJECTED, Intent, IntentJournal
+from tradingmcp.server.trading.losslimits import MARK_MAX_AGE_MS, Breach, DayRails
 from tradingmcp.server.trading.open_orders import OpenOrderTracker
 from tradingmcp.server.trading.orders import differing_fields, fingerprint, parse_order, request_text
 from tradingmcp.server.trading.pretrade import CheckedOrder, VenueDesk, check_order, may_rest, seed_open_orders
@@ -47,6 +67,8 @@ from tradingmcp.server.trading.safety import SafetyConfig, VenueSafety
 from tradingmcp.server.venues import Venue, Venues
 
 T = TypeVar("T")
+RECONCILED = "reconciled at start-up"
+"""The journal's ``note`` of an intent settled by :meth:`TradingDesk.reconcile_intents`."""
 log = logging.getLogger("tradingmcp.server.trading")
 
 
@@ -60,6 +82,11 @@ class Placement:
     checked: CheckedOrder | None
     differs: tuple[str, ...] = ()
 
+
+RailListener = Callable[[Venue, dict[str, Any]], None]
+"""Told of each rail event of a venue (``(venue, event)``; ``event`` is JSON: ``{"event": "safety", "kind": ...,
+"message": ...}`` and the kind's fields): ``intent_reconciled`` (see :meth:`TradingDesk.reconcile_intents`) and the
+loss limits' ``limit_breach`` (:mod:`.losslimits`). Runs synchronously on the event loop; must be cheap."""
 
 PlacementObserver = Callable[[Venue, dict[str, Any], Placement], None]
 """Told of each order placed through the ``place_order`` tools (``(venue, tool arguments as received, placement)``,
@@ -77,23 +104,33 @@ class TradingDesk:
         in_flight: order sends under way on every venue (:meth:`send_reserved`: from the reservation until the
             exchange's answer or failure).
         placement_observers: told of each order placed through the ``place_order`` tools (:meth:`placed`).
+        journal: where intents are written before an order is sent (None: no journal).
+        rail_listeners: told of each rail event (:data:`RailListener`).
     """
 
-    def __init__(self, venues: Venues, config: SafetyConfig) -> None:
+    def __init__(self, venues: Venues, config: SafetyConfig, journal: IntentJournal | None = None) -> None:
         self.venues = venues
         self.config = config
+        self.journal = journal
         self.confirmations = ConfirmationBook(config.confirm_ttl_s)
         self.in_flight = 0
         self.placement_observers: list[PlacementObserver] = []
+        self.rail_listeners: list[RailListener] = []
         self._desks: dict[str, VenueDesk] = {}
         for venue in venues:
             for symbol in sorted(config.allowed_symbols or ()):  # streamed from the start (see pretrade)
                 venue.tickers.want(symbol)
             tracker = OpenOrderTracker()
             venue.user.add_listener(tracker.on_event)
-            self._desks[venue.name] = VenueDesk(
+            desk = self._desks[venue.name] = VenueDesk(
                 venue, VenueSafety(venue.name), tracker, ClientIdRegistry(config.recent_client_ids)
             )
+            if config.rails_on:  # only then are fills and balances followed (no cost on the order path otherwise)
+                desk.rails = DayRails(venue.name, _marks(venue))
+                desk.rails.limits = {"max_daily_loss": config.max_daily_loss, "max_drawdown": config.max_drawdown}
+                desk.on_breach = functools.partial(self._breached, venue)
+                venue.user.add_listener(self._rails_listener(venue, desk.rails))
+        self._kills: set[asyncio.Task[Any]] = set()
 
     def desk(self, venue: Venue) -> VenueDesk:
         return self._desks[venue.name]
@@ -107,7 +144,157 @@ class TradingDesk:
             **venue.describe(),
             **safety.limits_in_force(self.config, desk.safety, venue.mode),
             "open_orders_tracked": desk.open_orders.count if desk.open_orders.seeded else None,
+            "rails": self.rails_usage(venue),
         }
+
+    def rails_usage(self, venue: Venue) -> dict[str, Any]:
+        """Each loss, drawdown and exposure limit of ``venue`` with its use and state (JSON, quote asset):
+        ``{on_breach, day_pnl, peak, limits: {max_daily_loss|max_drawdown|max_asset_exposure|max_total_exposure:
+        {limit, used, state}}}``; ``state`` is ``off``, ``ok`` or ``tripped`` (loss limits, latched for the UTC
+        day; an exposure cap is never latched: it refuses each order that would pass it). Exposure is valued in
+        USDT."""
+        rails = self.desk(venue).rails
+        config = self.config
+        if rails is None:
+            off = {"limit": None, "used": None, "state": "off"}
+            names = ("max_daily_loss", "max_drawdown", "max_asset_exposure", "max_total_exposure")
+            return {"on_breach": config.on_breach, "limits": {n: dict(off) for n in names}}
+        rails.roll(safety.now_ms())
+        usage = rails.usage()
+        exposures = rails.exposures("USDT")
+        total = sum(exposures.values(), Decimal(0))
+        largest = max(exposures.items(), key=lambda kv: kv[1], default=None)
+
+        def entry(limit: Decimal | None, used: Any, tripped: bool | None = None) -> dict[str, Any]:
+            state = "off" if limit is None else ("tripped" if tripped else "ok")
+            return {"limit": None if limit is None else plain(limit), "used": used, "state": state}
+
+        loss = -Decimal(usage["day_pnl"])
+        return {
+            "on_breach": config.on_breach,
+            "day_pnl": usage["day_pnl"],
+            "peak": usage["peak"],
+            "limits": {
+                "max_daily_loss": entry(
+                    config.max_daily_loss, plain(max(loss, Decimal(0))), "max_daily_loss" in rails.tripped
+                ),
+                "max_drawdown": entry(config.max_drawdown, usage["drawdown"], "max_drawdown" in rails.tripped),
+                "max_asset_exposure": entry(
+                    config.max_asset_exposure,
+                    {a: plain(v) for a, v in sorted(exposures.items())},
+                    config.max_asset_exposure is not None
+                    and largest is not None
+                    and largest[1] >= config.max_asset_exposure,
+                ),
+                "max_total_exposure": entry(
+                    config.max_total_exposure,
+                    plain(total),
+                    config.max_total_exposure is not None and total >= config.max_total_exposure,
+                ),
+            },
+            "tripped": usage["tripped"],
+        }
+
+    def _rails_listener(self, venue: Venue, rails: DayRails) -> Callable[[UserEvent], None]:
+        """User-bus listener: today's fills and the balances into ``rails``; a loss limit a fill trips is handled at
+        once (:meth:`_breached`)."""
+        handle = functools.partial(self._breached, venue)
+
+        def on_event(ev: UserEvent) -> None:
+            if isinstance(ev, OrderEvent):
+                fill = ev.last_fill
+                if ev.execution_type is not ExecutionType.TRADE or fill is None:
+                    return
+                now = safety.now_ms()
+                rails.roll(now)
+                if rails.add_fill(fill, ev.order.side):
+                    breach = rails.evaluate(now)
+                    if breach is not None:
+                        handle(breach)
+            elif isinstance(ev, BalanceEvent):
+                for b in ev.balances:
+                    rails.set_balance(b.asset, b.total)
+
+        return on_event
+
+    def _breached(self, venue: Venue, breach: Breach) -> None:
+        """What a tripped loss limit does: journal it (it stays tripped across a restart), tell the rail listeners
+        (audit, ``orders:<exchange>``), log it, and with ``on_breach = "kill"`` engage the kill switch."""
+        desk = self.desk(venue)
+        rails = desk.rails
+        assert rails is not None
+        if self.journal is not None:
+            self.journal.add_rail_event(venue.name, rails.day, breach.rule, breach.time_ms, breach.json())
+        kill = self.config.on_breach == "kill"
+        message = (
+            f"{breach.rule} {plain(breach.limit)} tripped on {venue.name}: "
+            f"{'loss' if breach.rule == 'max_daily_loss' else 'drawdown'} {plain(breach.value)} "
+            f"(day P&L {plain(breach.day_pnl)}, peak {plain(breach.peak)}); only risk-reducing orders "
+            f"until the UTC day ends" + ("; kill switch engaged, open orders cancelled" if kill else "")
+        )
+        log.warning("%s", message)
+        self.rail_event(
+            venue,
+            {
+                "event": "safety",
+                "kind": "limit_breach",
+                "exchange": venue.name,
+                "mode": venue.mode,
+                "code": f"safety_{breach.rule}",
+                "state": "tripped",
+                "on_breach": self.config.on_breach,
+                "message": message,
+                **breach.json(),
+            },
+        )
+        if kill and not desk.safety.killed:
+            desk.safety.killed = True  # at once: no order passes while the cancels are under way
+            task = asyncio.ensure_future(self.kill(venue, f"{breach.rule} tripped"))
+            self._kills.add(task)
+            task.add_done_callback(self._kill_done)
+
+    def _kill_done(self, task: asyncio.Task[Any]) -> None:
+        self._kills.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("kill switch after a loss limit: cancelling failed: %s", task.exception())
+
+    async def restore_rails(self) -> None:
+        """Rebuild each venue's day (:mod:`.losslimits`) after a start: the balances (``GET /api/v3/account``), the
+        loss limits latched today (from the journal), and today's fills (``GET /api/v3/myTrades``) of every symbol
+        the journal has an order of today, replayed in order (the day's peak as it was). A limit the replay trips
+        that was not journaled yet is handled as a new breach. A venue whose exchange fails is logged and starts
+        from what it has."""
+        for venue in self.venues:
+            desk = self.desk(venue)
+            rails = desk.rails
+            if rails is None:
+                continue
+            now = safety.now_ms()
+            rails.roll(now)
+            try:
+                for b in await venue.adapter.balances(non_zero=False):
+                    rails.set_balance(b.asset, b.total)
+                journal = self.journal
+                if journal is None:
+                    continue
+                for rule, _, detail in journal.rail_events(venue.name, rails.day):
+                    rails.latch(rule, detail)
+                fills = []
+                for symbol in journal.symbols_since(venue.name, rails.day_start_ms):
+                    rules = await venue.adapter.symbol_rules(symbol)
+                    rails.know(symbol, rules.base_asset, rules.quote_asset)
+                    fills += [
+                        (f, Side.BUY if f.is_buyer else Side.SELL)
+                        for f in await venue.adapter.my_trades(symbol, limit=1000)
+                        if f.is_buyer is not None
+                    ]
+                breach = rails.replay(fills, now)
+                breach = rails.evaluate(now) or breach
+            except ExchangeError as exc:
+                log.warning("%s: restoring the day's loss limits failed (%s); they count from now", venue.name, exc)
+                continue
+            if breach is not None:
+                self._breached(venue, breach)
 
     async def seed_open_orders(self) -> None:
         """Seed every venue's open-order count from the exchange (``GET /api/v3/openOrders``, weight 80 on Binance)
@@ -201,6 +388,10 @@ class TradingDesk:
         desk = self.desk(venue)
         async with desk.ids.lock(cid):
             prior = desk.ids.recall(cid)
+            if prior is None and self.journal is not None:  # placed before a restart: the journal still knows it
+                known = self.journal.get(venue.name, cid)
+                if known is not None and known.outcome == PLACED:
+                    prior = Placed(known.symbol, known.order_id or "")
             if prior is not None or (ask_exchange and not dry_run):
                 symbol = prior.symbol if prior is not None else request.symbol
                 existing = await self._lookup(venue, symbol, cid, quiet=prior is None)
@@ -215,12 +406,48 @@ class TradingDesk:
                     raise tool_error(exc) from exc
                 return Placement(None, False, checked)
             self.confirm(checked, principal, venue, token)
-            order, duplicate = await self.send_reserved(venue, checked, lambda: self._send(venue, request))
+            order, duplicate = await self.send_journaled(venue, checked, principal, lambda: self._send(venue, request))
             desk.ids.remember(cid, order.symbol, order.order_id)
             if duplicate:  # the exchange already had it: nothing new was accepted today
                 desk.safety.release(checked.notional)
             differs = tuple(_differs(request, order)) if duplicate else ()
             return Placement(order, duplicate, checked, differs)
+
+    async def send_journaled(
+        self,
+        venue: Venue,
+        checked: CheckedOrder,
+        principal: str,
+        send: Callable[[], Awaitable[T]],
+        resting: int | None = None,
+    ) -> T:
+        """:meth:`send_reserved` with the order's intent (``checked.request``, sent by ``principal``) written to the
+        journal first and its outcome after: ``placed`` (the first order of the result), ``rejected`` (a known
+        failure; the tool error's code as the note), or left open when the outcome is unknown. Without a journal,
+        :meth:`send_reserved` alone."""
+        journal = self.journal
+        request = checked.request
+        cid = request.client_order_id
+        if journal is None or not cid:
+            return await self.send_reserved(venue, checked, send, resting)
+        journal.record(Intent.of(venue.name, request, principal, safety.now_ms()))
+        try:
+            result = await self.send_reserved(venue, checked, send, resting)
+        except ToolError as exc:
+            if not exc.details.get("outcome_unknown"):
+                journal.settle(venue.name, cid, REJECTED, safety.now_ms(), note=exc.code)
+            raise
+        placed = [o for o in _orders_of(result) if o.client_order_id == cid]
+        order = placed[0] if placed else None
+        journal.settle(
+            venue.name,
+            cid,
+            PLACED,
+            safety.now_ms(),
+            None if order is None else order.order_id,
+            None if order is None else str(order.status),
+        )
+        return result
 
     async def send_reserved(
         self, venue: Venue, checked: CheckedOrder, send: Callable[[], Awaitable[T]], resting: int | None = None
@@ -306,6 +533,70 @@ class TradingDesk:
         except ExchangeError as exc:
             raise tool_error(exc, client_order_id=cid, outcome_unknown=True) from exc
 
+    # --- intent journal ------------------------------------------------------------------------------------------
+    async def reconcile_intents(self) -> list[dict[str, Any]]:
+        """Settle every journaled intent whose outcome is unknown (see the module docstring): look its client order id
+        up on the exchange (``GET /api/v3/order`` by ``origClientOrderId``); found → ``placed`` (and remembered, so a
+        retry of the id is answered with that order), the exchange has none → ``not_placed``. An intent the exchange
+        cannot answer for stays open (logged; the next start tries again). Returns the rail events told (one per
+        settled intent). Call once the venues are connected, before serving."""
+        journal = self.journal
+        if journal is None:
+            return []
+        events: list[dict[str, Any]] = []
+        for venue in self.venues:
+            desk = self.desk(venue)
+            for intent in journal.unsettled(venue.name):
+                cid = intent.client_order_id
+                try:
+                    order = await self._lookup(venue, intent.symbol, cid, quiet=True)
+                except ToolError as exc:
+                    log.warning("%s: intent %s (%s) still unknown: %s", venue.name, cid, intent.symbol, exc)
+                    continue
+                now = safety.now_ms()
+                if order is not None:
+                    desk.ids.remember(cid, order.symbol, order.order_id)
+                    desk.open_orders.on_order(order)
+                    journal.settle(venue.name, cid, PLACED, now, order.order_id, str(order.status), RECONCILED)
+                    outcome, order_id, status = PLACED, order.order_id, str(order.status)
+                else:
+                    journal.settle(venue.name, cid, NOT_PLACED, now, note=RECONCILED)
+                    outcome, order_id, status = NOT_PLACED, None, None
+                message = (
+                    f"intent {cid} ({intent.side} {intent.quantity or intent.quote_quantity} {intent.symbol} by "
+                    f"{intent.caller}) reconciled at start-up: {outcome}"
+                    + (
+                        f" as order {order_id} ({status})"
+                        if order_id is not None
+                        else " (the exchange has no such order)"
+                    )
+                )
+                log.warning("%s: %s", venue.name, message)
+                event = {
+                    "event": "safety",
+                    "kind": "intent_reconciled",
+                    "exchange": venue.name,
+                    "mode": venue.mode,
+                    "message": message,
+                    "client_order_id": cid,
+                    "symbol": intent.symbol,
+                    "outcome": outcome,
+                    "order_id": order_id,
+                    "status": status,
+                    "intent": intent.json(),
+                }
+                events.append(event)
+                self.rail_event(venue, event)
+        return events
+
+    def rail_event(self, venue: Venue, event: dict[str, Any]) -> None:
+        """Tell every :attr:`rail_listeners` of ``event`` on ``venue``; a listener that raises is logged."""
+        for listener in self.rail_listeners:
+            try:
+                listener(venue, event)
+            except Exception:
+                log.exception("rail listener %r failed", listener)
+
     # --- kill switch -------------------------------------------------------------------------------------------
     async def kill(self, venue: Venue, reason: str = "") -> tuple[list[Order], list[dict[str, Any]]]:
         """Trip the venue's kill switch (new orders refused until restart), then cancel every open order.
@@ -335,6 +626,18 @@ class TradingDesk:
             desk.open_orders.on_order(order)
         desk.open_orders.stale = True
         return cancelled, errors
+
+
+def _marks(venue: Venue) -> Callable[[str], Decimal | None]:
+    """The mid of ``venue``'s live best bid/ask of a symbol (at most :data:`MARK_MAX_AGE_MS` old), else None."""
+
+    def mark(symbol: str) -> Decimal | None:
+        t = venue.tickers.get(symbol, MARK_MAX_AGE_MS)
+        if t is None or t.bid <= 0 or t.ask <= 0:
+            return None
+        return (t.bid + t.ask) / 2
+
+    return mark
 
 
 def _orders_of(result: Any) -> list[Order]:

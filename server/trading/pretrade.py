@@ -7,8 +7,10 @@ Order of checks (cheapest and most fundamental first; the first failure is repor
 3. the symbol's exchange filters (``GET /api/v3/exchangeInfo`` rules, cached by the adapter, via
    :func:`rules.check_order`, the one order-validation entry point the adapters run too, priced at the mid of the
    reference quote) → ``filter_failure`` with the nearest valid values;
-4. ``max_order_notional``, ``price_band_pct`` (every fill price vs the mid, see below), ``max_open_orders`` (orders
-   that can rest on the book), ``max_daily_notional`` (checked here, reserved at placement).
+4. ``max_order_notional``, ``price_band_pct`` (every fill price vs the mid, see below), the loss limits
+   (``max_daily_loss``, ``max_drawdown``: a tripped one refuses every order that is not risk-reducing) and the exposure
+   caps (``max_asset_exposure``, ``max_total_exposure``; :mod:`.losslimits`), ``max_open_orders`` (orders that can
+   rest on the book), ``max_daily_notional`` (checked here, reserved at placement).
 
 The price band covers every price the exchange could fill the order at: the limit ``price`` of LIMIT, LIMIT_MAKER,
 STOP_LOSS_LIMIT and TAKE_PROFIT_LIMIT orders (:data:`BAND_TYPES`), of a ``replace_order`` replacement, and both legs of
@@ -30,7 +32,8 @@ Nothing here sends an order.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from tradingmcp.server.exchanges.errors import ExchangeError
@@ -48,6 +51,7 @@ from tradingmcp.server.exchanges.wire import plain
 from tradingmcp.server.trading import safety
 from tradingmcp.server.trading.errors import filter_failure, tool_error
 from tradingmcp.server.trading.idempotency import ClientIdRegistry
+from tradingmcp.server.trading.losslimits import Breach, DayRails, is_reducing
 from tradingmcp.server.trading.open_orders import OpenOrderTracker
 from tradingmcp.server.trading.safety import SafetyConfig, VenueSafety
 from tradingmcp.server.venues import Venue
@@ -67,6 +71,10 @@ class VenueDesk:
     ids: ClientIdRegistry
     pending_resting: int = 0
     """Orders being placed right now that may rest on the book (counted against ``max_open_orders``)."""
+    rails: DayRails | None = None
+    """The day's loss, drawdown and exposure state (None: no such limit configured)."""
+    on_breach: Callable[[Breach], None] | None = field(default=None, repr=False)
+    """Told of a loss limit that a check found tripped (the desk audits, pushes and applies ``on_breach``)."""
 
 
 @dataclass(frozen=True)
@@ -167,6 +175,42 @@ async def open_order_count(desk: VenueDesk, limit: int) -> int:
     return desk.open_orders.count + desk.pending_resting
 
 
+def check_rails(
+    config: SafetyConfig,
+    desk: VenueDesk,
+    rails: DayRails,
+    request: OrderRequest,
+    rules: SymbolRules,
+    mid: Decimal,
+    notional: Decimal,
+) -> None:
+    """The loss limits and exposure caps of ``request`` (see :mod:`.losslimits`): a tripped loss limit refuses it unless
+    it is risk-reducing; an order that is not is checked against the exposure caps with ``notional`` added.
+
+    Raises:
+        SafetyRefusal: ``safety_max_daily_loss``, ``safety_max_drawdown``, ``safety_max_asset_exposure``,
+            ``safety_max_total_exposure``.
+    """
+    now = safety.now_ms()
+    rails.roll(now)
+    base, quote = rules.base_asset, rules.quote_asset
+    rails.know(request.symbol, base, quote)
+    breach = rails.evaluate(now)
+    if breach is not None and desk.on_breach is not None:
+        desk.on_breach(breach)
+    qty = request.quantity
+    if qty is None and request.quote_order_qty is not None and mid > 0:
+        qty = request.quote_order_qty / mid
+    held = rails.balances.get(base, Decimal(0)) if rails.balances_known else None
+    reducing = is_reducing(request.side, qty, held)
+    safety.check_loss_limits(rails.tripped, desk.venue.name, reducing, quote)
+    if reducing or (config.max_asset_exposure is None and config.max_total_exposure is None):
+        return
+    exposures = rails.exposures(quote, {base: mid} if mid > 0 else None)
+    total = sum(exposures.values(), Decimal(0))
+    safety.check_exposure(config, base, exposures.get(base, Decimal(0)), total, notional, quote)
+
+
 async def check_order(
     config: SafetyConfig, desk: VenueDesk, request: OrderRequest, *, adding_open: int | None = None
 ) -> CheckedOrder:
@@ -191,6 +235,8 @@ async def check_order(
     safety.check_order_notional(config, notional, rules.quote_asset)
     if request.type in BAND_TYPES and request.price is not None:
         safety.check_price_band(config, "price", request.price, mid, rules.tick_size, rules.quote_asset)
+    if desk.rails is not None:
+        check_rails(config, desk, desk.rails, request, rules, mid, notional)
     adding = (1 if may_rest(request) else 0) if adding_open is None else adding_open
     if adding:
         if desk.open_orders.needs_seed(config.max_open_orders):  # seeded at start: no await on the common path

@@ -14,7 +14,18 @@ code                           refused when
 ``safety_max_open_orders``     the venue already has ``max_open_orders`` open orders
 ``safety_price_band``          a price the order could fill at is more than ``price_band_pct`` % from the mid price
 ``safety_max_batch``           a batch holds more than ``max_batch`` items
+``safety_max_daily_loss``      the day's (UTC) realized + unrealized loss reached ``max_daily_loss`` (latched for
+                               the day): only risk-reducing orders pass
+``safety_max_drawdown``        the day P&L fell ``max_drawdown`` below the day's peak (latched for the day): only
+                               risk-reducing orders pass
+``safety_max_asset_exposure``  the base asset's holding plus this order, valued in the quote asset, exceeds
+                               ``max_asset_exposure``
+``safety_max_total_exposure``  every held asset plus this order, valued in the quote asset, exceeds
+                               ``max_total_exposure``
 =============================  ================================================================================
+
+Loss, drawdown and exposure are computed by :mod:`.losslimits` (see there: the day's fills as cash flows, marks from
+the live best bid/ask); a risk-reducing order is a SELL of no more than the base asset held.
 
 Notional is in the symbol's quote asset (USDT for BTCUSDT): ``quantity × price`` for priced orders,
 ``quantity × best ask`` (BUY) / ``× best bid`` (SELL) for MARKET orders, or ``quote_quantity`` directly.
@@ -73,6 +84,17 @@ class SafetyConfig:
             (``GET /api/v3/order``, weight 4, one more round trip per order). Off by default: the exchange itself
             rejects a duplicate id of an OPEN order (answered with the existing order), so only a retry of an
             already closed order across a restart is left uncovered.
+        max_daily_loss: largest loss of the UTC day's fills, realized + unrealized, fees included (quote asset); when
+            reached, only risk-reducing orders pass until the day ends; None disables.
+        max_drawdown: largest fall of the day P&L below its peak of the day (quote asset); as ``max_daily_loss``.
+        max_asset_exposure: largest value of one asset held (free + locked × its price in the quote asset), counting
+            the order being placed; orders that reduce it always pass; None disables.
+        max_total_exposure: largest value of every asset held (other than the quote asset) plus the order; None
+            disables.
+        on_breach: what a tripped loss limit does besides refusing risk-increasing orders: ``block`` (only that) or
+            ``kill`` (also cancel every open order and engage the venue's kill switch).
+        intent_journal: write every order's intent durably before it is sent (``journal.sqlite3`` in the data
+            directory, :mod:`.journal`) and reconcile the intents left without an outcome at start-up.
     """
 
     allowed_symbols: frozenset[str] | None = None
@@ -88,12 +110,29 @@ class SafetyConfig:
     fee_rate: Decimal = Decimal("0.001")
     recent_client_ids: int = 10_000
     lookup_unknown_client_ids: bool = False
+    max_daily_loss: Decimal | None = None
+    max_drawdown: Decimal | None = None
+    max_asset_exposure: Decimal | None = None
+    max_total_exposure: Decimal | None = None
+    on_breach: str = "block"
+    intent_journal: bool = True
 
     def __post_init__(self) -> None:
         if self.allowed_symbols is not None:
             object.__setattr__(self, "allowed_symbols", frozenset(s.upper() for s in self.allowed_symbols))
         if self.max_batch < 1 or self.max_open_orders < 0 or self.confirm_ttl_s <= 0:
             raise ValueError("max_batch must be ≥ 1, max_open_orders ≥ 0 and confirm_ttl_s > 0")
+        if self.on_breach not in ON_BREACH:
+            raise ValueError(f"on_breach must be one of {', '.join(ON_BREACH)}, got {self.on_breach!r}")
+        for name in RAIL_LIMITS:
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise ValueError(f"{name} must be > 0 (or none to disable), got {value}")
+
+    @property
+    def rails_on(self) -> bool:
+        """True when any loss, drawdown or exposure limit is set (the desk then follows fills and balances)."""
+        return any(getattr(self, name) is not None for name in RAIL_LIMITS)
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any], base: SafetyConfig | None = None) -> SafetyConfig:
@@ -152,10 +191,15 @@ class SafetyConfig:
         return out
 
 
+ON_BREACH = ("block", "kill")
+"""``on_breach`` values."""
+RAIL_LIMITS = ("max_daily_loss", "max_drawdown", "max_asset_exposure", "max_total_exposure")
+"""The loss, drawdown and exposure limits (quote asset; None = off)."""
+
 _DECIMALS = {"max_order_notional", "max_daily_notional", "fee_rate"}
-_OPTIONAL_DECIMALS = {"price_band_pct", "confirm_above_notional"}
+_OPTIONAL_DECIMALS = {"price_band_pct", "confirm_above_notional", *RAIL_LIMITS}
 _INTS = {"max_open_orders", "max_batch", "recent_client_ids"}
-_BOOLS = {"kill_switch", "allow_live", "lookup_unknown_client_ids"}
+_BOOLS = {"kill_switch", "allow_live", "lookup_unknown_client_ids", "intent_journal"}
 
 
 def _parse_value(name: str, raw: Any) -> Any:
@@ -170,6 +214,8 @@ def _parse_value(name: str, raw: Any) -> Any:
             return int(raw)
         if name == "confirm_ttl_s":
             return float(raw)
+        if name == "on_breach":
+            return str(raw).strip().lower()
         if name in _BOOLS:
             if isinstance(raw, bool):
                 return raw
@@ -378,6 +424,57 @@ def check_open_orders(config: SafetyConfig, venue: str, open_now: int, adding: i
             f"{config.max_open_orders} (cancel some first)",
             limit=config.max_open_orders,
             value=open_now,
+        )
+
+
+def check_loss_limits(tripped: Mapping[str, Any], venue: str, reducing: bool, quote_asset: str) -> None:
+    """Raises SafetyRefusal ``safety_max_daily_loss`` / ``safety_max_drawdown`` when a loss limit tripped today
+    (``tripped``: rule → :class:`~.losslimits.Breach`) and the order is not risk-reducing."""
+    if reducing or not tripped:
+        return
+    rule, breach = next(iter(tripped.items()))
+    what = "the day's loss" if rule == "max_daily_loss" else "the drawdown from the day's peak"
+    raise SafetyRefusal(
+        rule,
+        f"{rule} {plain(breach.limit)} {quote_asset} tripped on {venue} today (UTC): {what} reached "
+        f"{plain(breach.value)} {quote_asset}; only risk-reducing orders (a SELL of no more than the asset held) are "
+        "accepted until the UTC day ends",
+        limit=plain(breach.limit),
+        value=plain(breach.value),
+        day_pnl=plain(breach.day_pnl),
+        tripped_ms=breach.time_ms,
+        state="tripped",
+    )
+
+
+def check_exposure(
+    config: SafetyConfig,
+    asset: str,
+    asset_value: Decimal,
+    total_value: Decimal,
+    adding: Decimal,
+    quote_asset: str,
+) -> None:
+    """Raises SafetyRefusal ``safety_max_asset_exposure`` / ``safety_max_total_exposure`` when ``asset``'s held value
+    (``asset_value``) or every asset's (``total_value``) plus ``adding`` (the order's notional) exceeds the cap (all in
+    ``quote_asset``)."""
+    for rule, limit, held, what in (
+        ("max_asset_exposure", config.max_asset_exposure, asset_value, f"{asset} held"),
+        ("max_total_exposure", config.max_total_exposure, total_value, "every asset held"),
+    ):
+        if limit is None or held + adding <= limit:
+            continue
+        room = max(Decimal(0), limit - held)
+        raise SafetyRefusal(
+            rule,
+            f"{what} is worth {plain(held)} {quote_asset}; this order's {plain(adding)} {quote_asset} would bring it "
+            f"to {plain(held + adding)} {quote_asset}, above {rule} {plain(limit)} {quote_asset}; "
+            f"{plain(room)} {quote_asset} of room left (orders that reduce it always pass)",
+            limit=plain(limit),
+            value=plain(held + adding),
+            held=plain(held),
+            remaining=plain(room),
+            asset=asset,
         )
 
 

@@ -14,10 +14,14 @@ the REST market data, ``/openapi.json``, ``/docs``); ``ToolServer.http_url`` is 
 from __future__ import annotations
 
 import asyncio
+import os
+import re
+import sys
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +41,7 @@ from tradingmcp.server.tools.toolset import ToolsetConfig, build_toolset
 from tradingmcp.server.venues import Venue, Venues
 from tradingmcp.server.wsserver import McpServer, ServerConfig
 from tradingmcp.sim.app import SimConfig, Simulator
+from tradingmcp.sim.config import BINANCE_SIM_KEY, BINANCE_SIM_SECRET
 from tradingmcp.sim.weights import RateLimitConfig
 from tradingmcp.transport.auth import TokenStore
 
@@ -212,6 +217,62 @@ async def start_counted_server(
             await sim.stop()
 
 
+START_S = 60.0
+"""Longest wait for a ``tradingmcp serve`` process to print its URL (it connects to the exchange first)."""
+
+
+@asynccontextmanager
+async def serve_on_sim(
+    sim: Simulator, var: Path, **env_extra: str
+) -> AsyncIterator[tuple[str, asyncio.subprocess.Process, list[str]]]:
+    """``tradingmcp serve`` as its own process on the simulator ``sim`` in this one (as a testnet: the Binance endpoints point at it), its data in ``var``, ``env_extra`` added to its environment; yields its URL, the process
+    and the stderr lines printed up to the URL (killed if still running at the end)."""
+    env = {
+        **os.environ,
+        "TRADINGMCP_DATA_DIR": str(var),
+        "BINANCE_API_KEY": BINANCE_SIM_KEY,
+        "BINANCE_API_SECRET": BINANCE_SIM_SECRET,
+        "BINANCE_REST_URL": sim.rest_url,
+        "BINANCE_STREAM_URL": sim.stream_url,
+        "BINANCE_WS_API_URL": sim.ws_api_url,
+        "TRADINGMCP_SAFETY_CONFIRM_ABOVE_NOTIONAL": "none",
+        **env_extra,
+    }
+    tokens = f"trader:{TRADER_TOKEN}:read,trade;auditor:{AUDITOR_TOKEN}:read,audit"
+    cmd = [sys.executable, "-m", "tradingmcp", "serve", "--port", "0", "--exchange", "binance", "--tokens", tokens]
+    proc = await asyncio.create_subprocess_exec(
+        *cmd, stderr=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL, env=env
+    )
+    assert proc.stderr is not None
+    lines: list[str] = []
+    try:
+        url = ""
+        async with asyncio.timeout(START_S):
+            while not url:
+                line = (await proc.stderr.readline()).decode()
+                assert line, "serve ended before printing its URL:\n" + "".join(lines)
+                lines.append(line)
+                if m := re.search(r"at (ws://\S+)", line):
+                    url = m.group(1)
+        yield url, proc, lines
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
+async def held(sim: Simulator, n: int) -> None:
+    """Until the simulator holds ``n`` placements (state with no event to wait on); fails after 20 s."""
+    async with asyncio.timeout(20):
+        while sim.state.faults.held < n:  # noqa: ASYNC110 - polling simulator state, bounded by the timeout
+            await asyncio.sleep(0.01)
+
+
+async def bid(sim: Simulator) -> Decimal:
+    async with aiohttp.ClientSession() as http, http.get(f"{sim.rest_url}/v3/ticker/bookTicker?symbol=BTCUSDT") as r:
+        return Decimal((await r.json())["bidPrice"])
+
+
 WAIT_S = 10.0
 """Longest wait for one tool call in the tool tests (s)."""
 
@@ -239,8 +300,11 @@ __all__ = [
     "AuditConfig",
     "RestCounter",
     "ToolServer",
+    "bid",
     "call",
+    "held",
     "ok",
+    "serve_on_sim",
     "start_counted_server",
     "start_tool_server",
 ]

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from tradingmcp.server.audit.entries import KIND_ORDER_EVENT, KIND_TOOL_CALL, entry_text
+from tradingmcp.server.audit.entries import KIND_ORDER_EVENT, KIND_SAFETY_EVENT, KIND_TOOL_CALL, entry_text
 from tradingmcp.server.audit.store import MAX_LIMIT, AuditPage, AuditQuery
 from tradingmcp.server.mcp.context import CallContext
 from tradingmcp.server.mcp.registry import McpApp, Tool, ToolError, ToolResult
@@ -33,7 +33,7 @@ def audit_tool_schema(venues: Venues) -> dict[str, Any]:
             "tool": {"type": "string", "description": "only calls of this tool"},
             "principal": {"type": "string", "description": "only calls made with this token name"},
             "outcome": {"type": "string", "enum": OUTCOMES},
-            "kind": {"type": "string", "enum": [KIND_TOOL_CALL, KIND_ORDER_EVENT]},
+            "kind": {"type": "string", "enum": [KIND_TOOL_CALL, KIND_ORDER_EVENT, KIND_SAFETY_EVENT]},
             "exchange": exchange,
             "client_order_id": {"type": "string", "description": "only this order's calls and events"},
             "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "description": "rows (default 50)"},

@@ -73,7 +73,7 @@ async def _assets(venue: Venue, symbol: str) -> tuple[str, str]:
 
 VenueRails = Callable[[Venue], dict[str, Any]]
 """Where a venue trades and the limits in force on it, as JSON (the trading desk's ``rails``: mode, environment,
-account, limits, kill switch), for ``get_server_status``."""
+account, limits, kill switch, the loss/drawdown/exposure limits with their use and state), for ``get_server_status``."""
 
 
 def register_stats_tools(
@@ -206,7 +206,8 @@ def register_stats_tools(
             "where every venue trades: environment (simulator, testnet, demo or live), the account (API key's "
             "first and last 4 characters, never a secret) and the safety limits in force (allow-list, max notional "
             "per order and per day, max open orders, price band %, confirmation threshold, live switch, kill "
-            "switch).",
+            "switch) with the loss, drawdown and exposure limits: each one's limit, use and state (off, ok, "
+            "tripped).",
             get_server_status,
             _object_schema({"exchange": exchange}),
         )

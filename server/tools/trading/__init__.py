@@ -20,14 +20,18 @@ from tradingmcp.server.tools.trading.combo import ComboTools
 from tradingmcp.server.tools.trading.manage import ManageTools
 from tradingmcp.server.tools.trading.place import PlaceTools
 from tradingmcp.server.trading.desk import TradingDesk
+from tradingmcp.server.trading.journal import IntentJournal
 from tradingmcp.server.trading.safety import SafetyConfig
 from tradingmcp.server.venues import Venues
 
 
-def register_trading_tools(app: McpApp, hub: StreamHub, venues: Venues, safety: SafetyConfig) -> TradingDesk:
-    """Register the trading tools (see module docstring) for ``venues`` under ``safety``; returns the desk (its
-    per-venue state: kill switch, daily notional, open-order count)."""
-    desk = TradingDesk(venues, safety)
+def register_trading_tools(
+    app: McpApp, hub: StreamHub, venues: Venues, safety: SafetyConfig, journal: IntentJournal | None = None
+) -> TradingDesk:
+    """Register the trading tools (see module docstring) for ``venues`` under ``safety``, writing order intents to
+    ``journal`` (None: no journal); returns the desk (its per-venue state: kill switch, daily notional, open-order
+    count, loss limits)."""
+    desk = TradingDesk(venues, safety, journal)
     PlaceTools(venues, desk).register(app)
     ComboTools(venues, desk).register(app)
     ManageTools(venues, desk).register(app)

@@ -205,7 +205,7 @@ class ComboTools:
                 )
             return result
 
-        result = await self.desk.send_reserved(venue, checked, send, resting=0)
+        result = await self.desk.send_journaled(venue, checked, call.principal.name, send, resting=0)
         new = result.new_order
         assert new is not None  # send() raised otherwise
         self.desk.desk(venue).ids.remember(new.client_order_id, new.symbol, new.order_id)

@@ -156,13 +156,23 @@ class ManageTools:
         except ExchangeError as exc:
             raise tool_error(exc) from exc
         orders = orders[-limit:]
+        journal = self.desk.journal
+        intents = [] if journal is None else journal.recent(venue.name, args["symbol"].upper(), limit)
         out = {
             "exchange": venue.name,
             "mode": venue.mode,
             "symbol": args["symbol"].upper(),
             "orders": [order_json(o) for o in orders],
+            "intents": [i.json() for i in intents],
         }
-        return ToolResult(out, _orders_text(orders, "orders (oldest first)", venue.name))
+        text = _orders_text(orders, "orders (oldest first)", venue.name)
+        if intents:
+            text += f"\n{len(intents)} journaled intents (oldest first):\n" + "\n".join(
+                f"{i.client_order_id} {i.side} {i.quantity or i.quote_quantity} @ {i.price or 'market'} by {i.caller}: "
+                f"{i.outcome or 'outcome unknown'}{f' ({i.note})' if i.note else ''}"
+                for i in intents
+            )
+        return ToolResult(out, text)
 
     async def get_my_trades(self, call: CallContext, args: dict[str, Any]) -> ToolResult:
         venue = self.venues.for_args(args)
@@ -198,6 +208,12 @@ class ManageTools:
             f"max order {plain(config.max_order_notional)}, today {out['today_notional']} of "
             f"{plain(config.max_daily_notional)} (quote asset)"
         )
+        rails = out["rails"]["limits"]
+        text += "".join(
+            f"; {name} {entry['limit']}: {entry['state']}" for name, entry in rails.items() if entry["state"] != "off"
+        )
+        if "day_pnl" in out["rails"]:
+            text += f"; day P&L {out['rails']['day_pnl']}"
         return ToolResult(out, text)
 
     def register(self, app: McpApp) -> None:
@@ -301,7 +317,9 @@ class ManageTools:
             ),
             Tool(
                 "get_order_history",
-                "Orders on symbol (open, filled, cancelled), oldest first, at most limit.",
+                "Orders on symbol (open, filled, cancelled), oldest first, at most limit; and the server's journaled "
+                "order intents on symbol with their outcome (placed, rejected, not_placed; null while unknown), "
+                "including those reconciled at start-up after a crash.",
                 self.get_order_history,
                 {
                     "type": "object",
@@ -333,7 +351,9 @@ class ManageTools:
             Tool(
                 "get_trading_limits",
                 "Where the venue trades (mode, environment, account), the server's safety limits, the kill switch, "
-                "whether trading is allowed, and today's used notional.",
+                "whether trading is allowed, today's used notional, and each loss, drawdown and exposure limit with "
+                "its use and state (off, ok, tripped; a tripped loss limit lets only risk-reducing orders through "
+                "until the UTC day ends).",
                 self.get_trading_limits,
                 {"type": "object", "properties": {"exchange": ex}, "additionalProperties": False},
                 title="Get trading limits",

@@ -56,3 +56,34 @@ def test_parse_time_ms() -> None:
     assert parse_time_ms("2h", now_ms=10_000_000) == 2_800_000
     with pytest.raises(ValueError):
         parse_time_ms("-5m")
+
+
+async def test_cli_shows_safety_events(data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    async with start_tool_server(data_dir, tmp_path) as tool_server:
+        venue = tool_server.venues.get()
+        desk = tool_server.stack.toolset.desk
+        assert desk is not None
+        desk.rail_event(  # as a loss limit tripping tells it
+            venue,
+            {
+                "event": "safety",
+                "kind": "limit_breach",
+                "code": "safety_max_daily_loss",
+                "state": "tripped",
+                "message": "max_daily_loss 8 tripped on binance: loss 8.03",
+            },
+        )
+        audit = tool_server.stack.toolset.audit
+        await audit.flush()
+        db = str(audit.path)
+        assert main(["audit", "--db", db, "--kind", "safety_event"]) == 0
+        table = capsys.readouterr().out
+        assert "safety" in table and "limit_breach" in table and "tripped" in table and "loss 8.03" in table
+        assert main(["audit", "--db", db, "--json", "--kind", "safety_event"]) == 0
+        (entry,) = orjson.loads(capsys.readouterr().out)["entries"]
+        assert (entry["tool"], entry["error_code"], entry["status"]) == (
+            "limit_breach",
+            "safety_max_daily_loss",
+            "tripped",
+        )
+        assert entry["result"]["message"].startswith("max_daily_loss 8") and entry["mode"] == "sim"
