@@ -14,10 +14,26 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["EXCHANGE_ID", "CcxtConfig", "redirect_urls"]
+__all__ = ["CCXT_PREFIX", "EXCHANGE_ID", "CcxtConfig", "ccxt_id", "redirect_urls"]
 
 EXCHANGE_ID = re.compile(r"^[a-z][a-z0-9]{1,31}$")
 """What a ccxt exchange id looks like (``binance``, ``okx``, ``gateio``): lower-case letters and digits."""
+CCXT_PREFIX = "ccxt:"
+"""How a command line names a CCXT venue: ``ccxt:<id>``."""
+
+
+def ccxt_id(exchange: str) -> str | None:
+    """The ccxt id of ``ccxt:<id>`` (lower-cased), None for any other value.
+
+    Raises:
+        ValueError: ``ccxt:`` followed by something that is not a ccxt id.
+    """
+    if not exchange.lower().startswith(CCXT_PREFIX):
+        return None
+    found = exchange[len(CCXT_PREFIX) :].lower()
+    if not EXCHANGE_ID.fullmatch(found):
+        raise ValueError(f"ccxt:<id> needs a ccxt exchange id (like ccxt:okx), got {exchange!r}")
+    return found
 
 
 @dataclass(frozen=True, slots=True)
