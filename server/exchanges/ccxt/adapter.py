@@ -11,8 +11,8 @@ Orders: LIMIT (GTC/IOC/FOK), MARKET and LIMIT_MAKER (ccxt ``postOnly``), always 
 (:func:`~tradingmcp.server.exchanges.placing.place_with_lookup`). The lookup asks ``fetch_order`` with the client
 order id, or, where ccxt needs an order id for that, searches the open and recent orders.
 
-Streams: ``watch_trades``, ``watch_order_book`` (kept as the local book), ``watch_bids_asks`` (or ``watch_ticker``)
-for best bid/ask, ``watch_ticker`` for 24 h statistics, ``watch_ohlcv``; the account through ``watch_orders`` and
+Streams: ``watch_trades``, ``watch_order_book`` (kept as the local book), ``watch_ticker`` (or ``watch_bids_asks``
+when the exchange's tickers carry no bid/ask) for best bid/ask, ``watch_ticker`` for 24 h statistics, ``watch_ohlcv``; the account through ``watch_orders`` and
 ``watch_balance`` (:mod:`~tradingmcp.server.exchanges.ccxt.streams`). What an exchange lacks in ccxt raises
 ``NotSupported``; OCO orders are not offered, and ``cancel_replace`` is a cancel then a placement (not atomic).
 """
@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 
 from tradingmcp.server.exchanges import rules
 from tradingmcp.server.exchanges.base import AdapterLifecycle, ExchangeAdapter
+from tradingmcp.server.exchanges.capabilities import stream_families
 from tradingmcp.server.exchanges.ccxt import parse
 from tradingmcp.server.exchanges.ccxt.config import CcxtConfig
 from tradingmcp.server.exchanges.ccxt.errors import ccxt_error
@@ -169,7 +170,7 @@ class CcxtAdapter(AdapterLifecycle):
     def capabilities(self) -> dict[str, Any]:
         """What this venue offers: ``{via, order_types, streams, account_streams, sandbox}`` (from ccxt's ``has``)."""
         has = self.exchange.has
-        streams = sorted({k.value for k, method in _STREAM_METHODS.items() if has.get(method)})
+        streams = stream_families({k for k, method in _STREAM_METHODS.items() if has.get(method)})
         types = [t.value for t in sorted(ORDER_TYPES) if t is not OrderType.LIMIT_MAKER or has.get("createPostOnlyOrder")]
         account = [name for name, method in (("orders", "watchOrders"), ("balances", "watchBalance")) if has.get(method)]
         return {"via": "ccxt", "order_types": types, "streams": streams, "account_streams": account,
@@ -533,14 +534,7 @@ class CcxtAdapter(AdapterLifecycle):
 
             return (lambda: ex.watch_order_book(unified)), on_book
         if spec.kind is StreamKind.BOOK_TICKER:
-            if ex.has.get("watchBidsAsks"):
-
-                def on_quotes(raw: Any) -> None:
-                    quote = raw.get(unified, raw) if isinstance(raw, Mapping) else {}
-                    put(parse.ticker(ours, quote))
-
-                return (lambda: ex.watch_bids_asks([unified])), on_quotes
-            return (lambda: ex.watch_ticker(unified)), (lambda raw: put(parse.ticker(ours, raw)))
+            return self._quote_watcher(ours, unified)
         if spec.kind is StreamKind.TICKER_24H:
             return (lambda: ex.watch_ticker(unified)), (lambda raw: put(parse.stats(ours, raw)))
         interval = spec.interval or "1m"
@@ -551,6 +545,29 @@ class CcxtAdapter(AdapterLifecycle):
                 put(parse.kline(ours, interval, row, now))
 
         return (lambda: ex.watch_ohlcv(unified, interval)), on_candles
+
+    def _quote_watcher(self, ours: str, unified: str) -> tuple[Callable[[], Awaitable[Any]], Callable[[Any], None]]:
+        """Best bid/ask: ``watch_ticker`` while its tickers carry a bid and an ask (MEXC's do: a book ticker), else
+        ``watch_bids_asks`` (Binance's sandbox ticker is a mini ticker without them)."""
+        ex, put = self.exchange, self._market_events.put
+        use_ticker = [True]
+
+        async def watch() -> tuple[bool, Any]:
+            if use_ticker[0]:
+                return True, await ex.watch_ticker(unified)
+            return False, await ex.watch_bids_asks([unified])
+
+        def handle(result: tuple[bool, Any]) -> None:
+            from_ticker, raw = result
+            if not from_ticker and isinstance(raw, Mapping):
+                raw = raw.get(unified, raw)
+            quote = parse.ticker(ours, raw if isinstance(raw, Mapping) else {})
+            if quote.bid and quote.ask:
+                put(quote)
+            elif from_ticker and ex.has.get("watchBidsAsks"):
+                use_ticker[0] = False
+
+        return watch, handle
 
     async def unsubscribe(self, specs: Sequence[StreamSpec]) -> None:
         """Stop the specs' watch loops (ccxt keeps the exchange subscription until the connection closes)."""
@@ -595,7 +612,8 @@ class CcxtAdapter(AdapterLifecycle):
         return True
 
     async def start_user_stream(self) -> None:
-        """Start the ``watch_orders`` and ``watch_balance`` loops and wait until their connections are open.
+        """Start the ``watch_orders`` and ``watch_balance`` loops and wait until the connections that carry
+        subscriptions are open.
 
         Without credentials there is no account: nothing is started.
 
@@ -606,9 +624,8 @@ class CcxtAdapter(AdapterLifecycle):
             return
         deadline = time.monotonic() + self.config.request_timeout_s
         while True:
-            clients = list(getattr(self.exchange, "clients", {}).values())
-            opened = [c for c in clients if getattr(c, "connected", None) is not None and c.connected.done()]
-            if clients and len(opened) == len(clients) and all(c.subscriptions for c in opened):
+            clients = [c for c in getattr(self.exchange, "clients", {}).values() if getattr(c, "subscriptions", None)]
+            if clients and all(c.connected.done() for c in clients):
                 break
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{self.name} (ccxt): account streams not connected in time")

@@ -4,8 +4,9 @@
 ccxt already maps each exchange's own codes onto its hierarchy; this maps that hierarchy onto ours, keeping ccxt's
 message (which quotes the exchange's body) as ``exchange_message``. The order matters: ccxt's classes nest
 (``InvalidOrder`` ⊃ ``OrderNotFound``, ``NetworkError`` ⊃ ``RequestTimeout``...), so the most specific comes first.
-A :class:`~tradingmcp.server.exchanges.errors.ExchangeUnavailable` (network error, timeout, 5xx) means the outcome of
-the request is UNKNOWN.
+A :class:`~tradingmcp.server.exchanges.errors.ExchangeUnavailable` means the outcome of the request is UNKNOWN: ccxt's
+``NetworkError`` (timeout, unreachable) and every other ``OperationFailed`` (e.g. Binance's -1000 "An unknown error
+occurred while processing the request.", which ccxt classifies by its code, before the HTTP 5xx it came with).
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ _MAP: tuple[tuple[str, type[ExchangeError], str], ...] = (
     ("ArgumentsRequired", BadParameter, "a parameter is missing"),
     ("BadRequest", BadParameter, "the exchange refused a parameter"),
     ("NetworkError", ExchangeUnavailable, "the outcome is unknown; query before re-sending an order"),
+    ("OperationFailed", ExchangeUnavailable, "the outcome is unknown; query before re-sending an order"),
 )
 
 
