@@ -13,7 +13,8 @@ order id, or, where ccxt needs an order id for that, searches the open and recen
 
 Streams: ``watch_trades``, ``watch_order_book`` (kept as the local book), ``watch_ticker`` (or ``watch_bids_asks``
 when the exchange's tickers carry no bid/ask) for best bid/ask, ``watch_ticker`` for 24 h statistics, ``watch_ohlcv``; the account through ``watch_orders`` and
-``watch_balance`` (:mod:`~tradingmcp.server.exchanges.ccxt.streams`). What an exchange lacks in ccxt raises
+``watch_balance``, with the fills (their ids and fees) from ``watch_my_trades`` where ccxt offers it
+(:mod:`~tradingmcp.server.exchanges.ccxt.streams`). What an exchange lacks in ccxt raises
 ``NotSupported``; OCO orders are not offered, and ``cancel_replace`` is a cancel then a placement (not atomic).
 """
 
@@ -605,8 +606,15 @@ class CcxtAdapter(AdapterLifecycle):
             if event is not None:
                 put(event)
 
+        def on_trades(rows: Any) -> None:
+            for event in self._orders.on_trades(rows):
+                put(event)
+
         if has.get("watchOrders"):
             self._user_loops.start("orders", ex.watch_orders, on_orders)
+        if has.get("watchMyTrades"):
+            self._orders.fills_from_trades = True
+            self._user_loops.start("trades", ex.watch_my_trades, on_trades)
         if has.get("watchBalance"):
             self._user_loops.start("balance", ex.watch_balance, on_balance)
         return True

@@ -32,6 +32,8 @@ from tradingmcp.server.exchanges.models import (
     Order,
     OrderEvent,
     OrderStatus,
+    OrderType,
+    Side,
     StreamStatus,
 )
 
@@ -116,25 +118,63 @@ class WatchLoops:
 class OrderTracker:
     """ccxt orders (as ``watch_orders`` gives them) → ``OrderEvent``s, by what changed since the last sight of each.
 
-    A fill is read from the raw update when it is a Binance ``executionReport`` (the trade's own quantity, price,
-    commission and id); otherwise it is the change of the executed quantity and cost since the last sight, with
-    ccxt's fee taken as the order's cumulative fee and ``trade_id`` ``<order id>-<executed quantity>`` (unique per
-    fill of the order).
+    Where a fill comes from, in order of preference:
+
+    * the raw update, when it is a Binance ``executionReport`` (the trade's own quantity, price, commission, id);
+    * ``watch_my_trades`` (:meth:`on_trades`, when :attr:`fills_from_trades` is set: the exchange's trades of the
+      account, with their ids and fees); the order update is then a TRADE event without a fill, and the trade a TRADE
+      event with it and the order's last known state;
+    * else the change of the executed quantity and cost since the last sight, with ccxt's fee taken as the order's
+      cumulative fee and ``trade_id`` ``<order id>-<executed quantity>`` (unique per fill of the order).
+
+    A fill is emitted once per (symbol, trade id), whichever feed brings it first.
     """
 
     def __init__(self, symbol_of: Callable[[Mapping[str, Any]], str], max_orders: int = 10_000) -> None:
         self._symbol_of = symbol_of
         self._max = max_orders
-        self._seen: dict[int | str, tuple[Decimal, Decimal, Decimal, OrderStatus]] = {}
-        self._client_ids: dict[int | str, str] = {}
+        # by (symbol, order id): an exchange's order ids may be unique per symbol only (Binance's are)
+        self._seen: dict[tuple[str, int | str], tuple[Decimal, Decimal, Decimal, OrderStatus]] = {}
+        self._client_ids: dict[tuple[str, int | str], str] = {}
+        self._orders: dict[tuple[str, int | str], Order] = {}
+        self._fills: dict[tuple[str, int | str], None] = {}
+        self.fills_from_trades = False
+
+    def _new_fill(self, fill: Fill) -> bool:
+        """True the first time this fill is seen."""
+        key = (fill.symbol, fill.trade_id)
+        if key in self._fills:
+            return False
+        self._fills[key] = None
+        while len(self._fills) > self._max:
+            del self._fills[next(iter(self._fills))]
+        return True
+
+    def on_trades(self, raws: list[Mapping[str, Any]]) -> list[OrderEvent]:
+        """``watch_my_trades`` rows → TRADE events carrying each new fill and its order's last known state."""
+        out = []
+        for raw in raws:
+            fill = parse.fill(self._symbol_of(raw), raw)
+            if not self._new_fill(fill):
+                continue
+            key = (fill.symbol, fill.order_id)
+            order = self._orders.get(key) or Order(
+                order_id=fill.order_id, client_order_id=self._client_ids.get(key, ""), symbol=fill.symbol,
+                side=Side.BUY if fill.is_buyer else Side.SELL, type=OrderType.LIMIT, time_in_force=None,
+                price=fill.price, stop_price=Decimal(0), orig_qty=fill.qty, executed_qty=fill.qty,
+                cumulative_quote_qty=fill.quote_qty, status=OrderStatus.PARTIALLY_FILLED, time_ms=fill.time_ms,
+                update_time_ms=fill.time_ms,
+            )  # fmt: skip
+            out.append(OrderEvent(order, ExecutionType.TRADE, fill.time_ms or now_ms(), fill))
+        return out
 
     def remember(self, order: Order) -> None:
         """An order placed by this adapter: its client order id (an update that omits it gets it back)."""
-        self._client_ids[order.order_id] = order.client_order_id
+        self._client_ids[(order.symbol, order.order_id)] = order.client_order_id
         self._trim()
 
     def _trim(self) -> None:
-        for book in (self._seen, self._client_ids):
+        for book in (self._seen, self._client_ids, self._orders):
             while len(book) > self._max:
                 del book[next(iter(book))]
 
@@ -143,16 +183,20 @@ class OrderTracker:
         for raw in raws:
             symbol = self._symbol_of(raw)
             oid = parse.order_id(raw.get("id"))
-            order = parse.order(symbol, raw, self._client_ids.get(oid))
-            out.append(self._event(order, raw))
+            order = parse.order(symbol, raw, self._client_ids.get((symbol, oid)))
+            self._orders[(symbol, order.order_id)] = order
+            event = self._event(order, raw)
+            if event.last_fill is not None and not self._new_fill(event.last_fill):
+                event = OrderEvent(order, event.execution_type, event.event_time_ms)
+            out.append(event)
         self._trim()
         return out
 
     def _event(self, order: Order, raw: Mapping[str, Any]) -> OrderEvent:
         fee = raw.get("fee") or {}
         fee_cost = parse.dec(fee.get("cost"))
-        prev = self._seen.get(order.order_id)
-        self._seen[order.order_id] = (order.executed_qty, order.cumulative_quote_qty, fee_cost, order.status)
+        prev = self._seen.get((order.symbol, order.order_id))
+        self._seen[(order.symbol, order.order_id)] = (order.executed_qty, order.cumulative_quote_qty, fee_cost, order.status)
         event_ms = order.update_time_ms or now_ms()
         prev_qty, prev_quote, prev_fee = (prev[0], prev[1], prev[2]) if prev else (Decimal(0),) * 3
         if order.executed_qty > prev_qty:
@@ -160,6 +204,8 @@ class OrderTracker:
             info: Mapping[str, Any] = raw_info if isinstance(raw_info, Mapping) else {}
             if info.get("e") == "executionReport" and info.get("x") == "TRADE":
                 last = _execution_report_fill(order, info)
+            elif self.fills_from_trades:
+                return OrderEvent(order, ExecutionType.TRADE, event_ms)
             else:
                 qty = order.executed_qty - prev_qty
                 quote = order.cumulative_quote_qty - prev_quote
