@@ -80,7 +80,7 @@ async def ccxt_venue(
             rest_url=_env(exchange_id, "REST_URL") or None,
             ws_url=_env(exchange_id, "WS_URL") or None,
         )
-        account = key_hint(key) if key else "no API key (public data only)"
+        mode, account = "testnet", key_hint(key) if key else "no API key (public data only)"
     try:
         adapter = CcxtAdapter(config)
     except NotSupported as exc:

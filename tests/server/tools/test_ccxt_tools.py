@@ -140,12 +140,22 @@ async def test_orders_balances_and_account_events(venue: ToolServer) -> None:
         balances = ok(await c.call_tool("get_balances", {"exchange": name}))
         btc = next(b for b in balances["balances"] if b["asset"] == "BTC")
         assert D(btc["free"]) == 1 + D("0.002") * D("0.999")  # the taker fee is taken in the asset bought
+        oid = market["order"]["order_id"]
         seen: list[dict[str, Any]] = []
-        while not any(e["order"]["status"] == "FILLED" for e in seen):  # the fill arrives on orders:<venue>
+
+        def of_market(e: dict[str, Any]) -> bool:
+            return bool(e["order"]["order_id"] == oid)
+
+        # the order's FILLED state and its fill (once, with its fee) arrive on orders:<venue>
+        while not (any(of_market(e) and e["order"]["status"] == "FILLED" for e in seen)
+                   and any(of_market(e) and e["fill"] for e in seen)):  # fmt: skip
             await asyncio.sleep(0.02)
             seen += [x.params["data"] for x in c.drain_notifications() if x.method == STREAM_METHOD]
-        filled = next(e for e in seen if e["order"]["status"] == "FILLED")
-        assert filled["order"]["order_id"] == market["order"]["order_id"] and filled["fill"] is not None
+        await asyncio.sleep(0.3)
+        seen += [x.params["data"] for x in c.drain_notifications() if x.method == STREAM_METHOD]
+        fills = [e["fill"] for e in seen if of_market(e) and e["fill"]]
+        assert sum(D(f["qty"]) for f in fills) == D("0.002")  # each fill once
+        assert sum(D(f["commission"]) for f in fills) == D("0.002") * D("0.001")
         assert any(e["order"]["status"] == "CANCELED" for e in seen)
 
 
@@ -178,3 +188,12 @@ async def test_an_unknown_outcome_is_looked_up_not_sent_twice(venue: ToolServer)
         assert venue.sim.state.faults.lose_order_replies == 0  # the fault really fired
     else:
         assert face.rest.faults["POST /order"] == []
+
+
+async def test_native_venues_list_their_capabilities_too(data_dir: Path, tmp_path: Path) -> None:
+    async with start_tool_server(data_dir, tmp_path, exchange="both") as srv, srv.client() as c:
+        status = ok(await c.call_tool("get_server_status", {}))
+    caps = {v["exchange"]: v["capabilities"] for v in status["venues"]}
+    assert caps["binance"]["via"] == "native" and {"STOP_LOSS_LIMIT", "OCO"} <= set(caps["binance"]["order_types"])
+    assert "ticker_24h" in caps["binance"]["streams"] and "ticker_24h" not in caps["mexc"]["streams"]
+    assert caps["mexc"]["order_types"] == ["LIMIT", "MARKET", "LIMIT_MAKER"]
