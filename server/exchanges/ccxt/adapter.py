@@ -573,9 +573,11 @@ class CcxtAdapter(AdapterLifecycle):
     async def unsubscribe(self, specs: Sequence[StreamSpec]) -> None:
         """Stop the specs' watch loops (ccxt keeps the exchange subscription until the connection closes)."""
         for spec in specs:
-            ours = spec.symbol.upper()
-            with_name = self._loop_name(spec, self._resolve(spec.symbol)[0] if ours not in self._unified else ours)
-            await self._market_loops.stop(with_name)
+            try:
+                ours, _ = self._resolve(spec.symbol)
+            except InvalidSymbol:
+                continue  # never subscribed
+            await self._market_loops.stop(self._loop_name(spec, ours))
             if spec.kind is StreamKind.DEPTH:
                 self._books.pop(ours, None)
 

@@ -11,6 +11,8 @@ occurred while processing the request.", which ccxt classifies by its code, befo
 
 from __future__ import annotations
 
+import re
+
 from tradingmcp.server.exchanges.errors import (
     AuthError,
     BadParameter,
@@ -54,6 +56,11 @@ _MAP: tuple[tuple[str, type[ExchangeError], str], ...] = (
 )
 
 
+_NO_SUCH_ORDER = re.compile(r'"code"\s*:\s*-2013\b|order does not exist|unknown order', re.IGNORECASE)
+"""An answer saying the order does not exist that ccxt leaves as a plain ``ExchangeError`` (MEXC's ``-2013 Order does
+not exist.`` is not in ccxt's MEXC table)."""
+
+
 def _signature_error(exc: BaseException) -> bool:
     return "signature" in str(exc).lower()
 
@@ -66,4 +73,6 @@ def ccxt_error(exc: BaseException, exchange: str) -> ExchangeError:
         if name in names:
             ours = InvalidSignature if mapped is AuthError and _signature_error(exc) else mapped
             return ours(f"{exchange}: {hint}: {text}", exchange=exchange, exchange_message=text)
+    if _NO_SUCH_ORDER.search(text):
+        return UnknownOrder(f"{exchange}: the exchange has no such order: {text}", exchange=exchange, exchange_message=text)
     return ExchangeError(f"{exchange}: {text}", exchange=exchange, exchange_message=text)

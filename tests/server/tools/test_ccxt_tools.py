@@ -197,3 +197,21 @@ async def test_native_venues_list_their_capabilities_too(data_dir: Path, tmp_pat
     assert caps["binance"]["via"] == "native" and {"STOP_LOSS_LIMIT", "OCO"} <= set(caps["binance"]["order_types"])
     assert "ticker_24h" in caps["binance"]["streams"] and "ticker_24h" not in caps["mexc"]["streams"]
     assert caps["mexc"]["order_types"] == ["LIMIT", "MARKET", "LIMIT_MAKER"]
+
+
+async def test_an_order_that_surely_did_not_arrive_is_sent_again_once(venue: ToolServer) -> None:
+    name = name_of(venue)
+    face = venue.stack.mexc_face
+    if face is not None:
+        face.rest.faults["POST /order"] = ["503_before"]  # a 503 before the engine saw it: not placed
+    else:
+        venue.sim.state.faults.fail_orders_unplaced = 1
+    async with asyncio.timeout(WAIT_S), venue.client() as c:
+        placed = ok(await c.call_tool("place_order", {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET",
+                                                      "quantity": "0.001", "client_order_id": "ccxtUnplaced1",
+                                                      "exchange": name}))  # fmt: skip
+        assert placed["order"]["status"] == "FILLED"
+        # the lookup said the exchange has no such order, so it was sent again: two sends, one order
+        assert [p["newClientOrderId"] for p in placements(venue)] == ["ccxtUnplaced1"] * 2
+        orders = ok(await c.call_tool("get_order_history", {"symbol": "BTCUSDT", "exchange": name}))
+        assert [o["client_order_id"] for o in orders["orders"]].count("ccxtUnplaced1") == 1

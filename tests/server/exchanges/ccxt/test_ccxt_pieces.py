@@ -71,6 +71,7 @@ def test_ccxt_errors_map_onto_ours() -> None:
         (ccxt.AuthenticationError("Signature for this request is not valid."), InvalidSignature),
         (ccxt.NotSupported("no"), NotSupported),
         (ccxt.ExchangeError("other"), ExchangeError),
+        (ccxt.ExchangeError('mexc {"code":-2013,"msg":"Order does not exist."}'), UnknownOrder),
     ]
     for exc, ours in cases:
         mapped = ccxt_error(exc, "binance")
