@@ -23,7 +23,7 @@ from ..support import ToolServer, start_tool_server
 D = Decimal
 pytestmark = [pytest.mark.data, pytest.mark.interop]
 WAIT_S = 30
-SAFETY = SafetyConfig(max_order_notional=Decimal(500), confirm_above_notional=None)
+SAFETY = SafetyConfig(max_order_notional=Decimal(500), confirm_above_notional=Decimal(200))
 
 
 @pytest.fixture(params=["binance", "mexc"])
@@ -168,7 +168,19 @@ async def test_safety_refuses_before_sending(venue: ToolServer) -> None:
         step = await c.call_tool("place_order", {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET",
                                                  "quantity": "0.0000001", "exchange": name})  # fmt: skip
         assert step["isError"]
-        assert placements(venue) == []  # neither reached the exchange
+        bid = D(ok(await c.call_tool("get_ticker", {"symbol": "BTCUSDT", "exchange": name}))["bid"])
+        far = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "quantity": "0.001", "exchange": name,
+               "price": str((bid * D("0.9")).quantize(D("0.01")))}  # fmt: skip
+        band = await c.call_tool("place_order", far)
+        assert band["isError"] and band["structuredContent"]["error"]["code"] == "safety_price_band"
+        large = {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.004", "exchange": name}
+        unconfirmed = await c.call_tool("place_order", large)  # ~250 USDT: above the confirmation threshold
+        assert unconfirmed["isError"] and unconfirmed["structuredContent"]["error"]["code"] == "confirmation_required"
+        assert placements(venue) == []  # none reached the exchange
+        ok(await c.call_tool("kill_switch", {"reason": "drill", "exchange": name}))
+        killed = await c.call_tool("place_order", {**large, "quantity": "0.001"})
+        assert killed["isError"] and killed["structuredContent"]["error"]["code"] == "safety_kill_switch"
+        assert placements(venue) == []
 
 
 async def test_an_unknown_outcome_is_looked_up_not_sent_twice(venue: ToolServer) -> None:
