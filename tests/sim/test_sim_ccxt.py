@@ -113,7 +113,6 @@ async def _streams(ex: Any) -> None:
                 task.cancel()
 
 
-@pytest.mark.interop
 async def test_ccxt_binance_against_the_binance_face(running: tuple[Simulator, MexcFace]) -> None:
     sim, _ = running
     ex = _binance(sim)
@@ -128,7 +127,6 @@ async def test_ccxt_binance_against_the_binance_face(running: tuple[Simulator, M
         await ex.close()
 
 
-@pytest.mark.interop
 async def test_ccxt_mexc_against_the_mexc_face(running: tuple[Simulator, MexcFace]) -> None:
     _, face = running
     ex = _mexc(face)

@@ -13,7 +13,7 @@ import pytest
 
 from tradingmcp.app.demo import DemoOptions, run_demo
 
-pytestmark = [pytest.mark.data, pytest.mark.interop]
+pytestmark = pytest.mark.data
 
 
 @pytest.mark.parametrize("exchange", ["ccxt:binance", "ccxt:mexc"])

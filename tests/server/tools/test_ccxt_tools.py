@@ -21,7 +21,7 @@ from tradingmcp.server.trading import SafetyConfig
 from ..support import ToolServer, start_tool_server
 
 D = Decimal
-pytestmark = [pytest.mark.data, pytest.mark.interop]
+pytestmark = pytest.mark.data
 WAIT_S = 30
 SAFETY = SafetyConfig(max_order_notional=Decimal(500), confirm_above_notional=Decimal(200))
 
