@@ -24,6 +24,7 @@ from tradingmcp.sim.app import SimConfig, Simulator
 from tradingmcp.sim.config import BINANCE_SIM_KEY, BINANCE_SIM_SECRET
 from tradingmcp.sim.mexc import MEXC_SIM_KEY, MEXC_SIM_SECRET, MexcFace
 
+pytestmark = pytest.mark.data
 SYMBOL = "BTC/USDT"
 WAIT_S = 30.0
 
