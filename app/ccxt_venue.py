@@ -5,8 +5,9 @@
   the simulator's MEXC face (started here), each signing as the simulator's account.
 * Otherwise the real exchange through ccxt, with credentials from ``CCXT_<ID>_API_KEY`` / ``_SECRET`` /
   ``_PASSWORD`` (none: public data only). Sandbox mode is on where the exchange has one (mode ``testnet``) unless
-  ``CCXT_<ID>_SANDBOX=0``; without it the venue is ``live`` (real money), and the trading desk refuses its orders
-  unless the safety configuration's ``allow_live`` is set. ``CCXT_<ID>_REST_URL`` / ``CCXT_<ID>_WS_URL`` redirect
+  ``CCXT_<ID>_SANDBOX=0``; without it the venue is ``live`` (real money, also when redirected: the other host may be
+  a proxy to the exchange), and the trading desk refuses its orders unless the safety configuration's ``allow_live``
+  is set. ``CCXT_<ID>_REST_URL`` / ``CCXT_<ID>_WS_URL`` redirect
   its endpoints (a proxy, a standalone ``tradingmcp sim``).
 
 The venue is named by the ccxt id (``binance``, ``okx``): tools take ``"exchange": "okx"``.
@@ -87,8 +88,8 @@ async def ccxt_venue(
         if face is not None:
             await face.stop()
         raise StartupError(str(exc)) from exc
-    if mode != "sim":
-        mode = "live" if adapter.live else "testnet"
+    if mode != "sim":  # redirected without a sandbox may still be the real exchange (a proxy): live
+        mode = "testnet" if adapter.sandbox else "live"
     venue = Venue(exchange_id, adapter, mode, sim, account=account)
     venue.rules = ccxt_rules(exchange_id, tuple(adapter.exchange.timeframes or ()))
     where = config.rest_url or "ccxt's own endpoints"

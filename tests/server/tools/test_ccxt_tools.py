@@ -8,17 +8,27 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tradingmcp.server.mcp.streams import STREAM_METHOD
+from tradingmcp.app.stack import ExchangeOptions, ExchangeStack
+from tradingmcp.client.session import McpClient, connect
+from tradingmcp.server.mcp.registry import McpApp
+from tradingmcp.server.mcp.streams import STREAM_METHOD, StreamHub
 from tradingmcp.server.tools.toolset import ToolsetConfig
 from tradingmcp.server.trading import SafetyConfig
+from tradingmcp.server.wsserver import McpServer, ServerConfig
+from tradingmcp.sim.app import SimConfig, Simulator
+from tradingmcp.sim.config import BINANCE_SIM_KEY, BINANCE_SIM_SECRET
+from tradingmcp.sim.mexc import MEXC_SIM_KEY, MEXC_SIM_SECRET, MexcFace
+from tradingmcp.transport.auth import TokenStore
 
-from ..support import ToolServer, start_tool_server
+from ..support import TRADER_TOKEN, ToolServer, start_tool_server
 
 D = Decimal
 pytestmark = pytest.mark.data
@@ -39,6 +49,15 @@ def ok(result: dict[str, Any]) -> dict[str, Any]:
     assert not result.get("isError"), result
     structured: dict[str, Any] = result["structuredContent"]
     return structured
+
+
+@asynccontextmanager
+async def await_client(url: str) -> AsyncIterator[McpClient]:
+    c = await connect(url, token=TRADER_TOKEN)
+    try:
+        yield c
+    finally:
+        await c.close()
 
 
 def name_of(srv: ToolServer) -> str:
@@ -227,3 +246,47 @@ async def test_an_order_that_surely_did_not_arrive_is_sent_again_once(venue: Too
         assert [p["newClientOrderId"] for p in placements(venue)] == ["ccxtUnplaced1"] * 2
         orders = ok(await c.call_tool("get_order_history", {"symbol": "BTCUSDT", "exchange": name}))
         assert [o["client_order_id"] for o in orders["orders"]].count("ccxtUnplaced1") == 1
+
+
+@pytest.mark.parametrize(("exchange_id", "mode"), [("binance", "testnet"), ("mexc", "live")])
+async def test_credentials_pick_sandbox_or_live_and_live_orders_need_allow_live(
+    exchange_id: str, mode: str, data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With ``CCXT_<ID>_*`` credentials the venue is the exchange through ccxt: Binance in its sandbox (``testnet``),
+    MEXC, which has none, ``live`` (here redirected to a standalone simulator, as a proxy would be), whose orders the
+    desk refuses without ``allow_live``."""
+    sim = Simulator(SimConfig(speed=0, data_dir=data_dir))
+    await sim.start()
+    face = MexcFace(sim)
+    await face.start()
+    sim.step(2000)
+    prefix = f"CCXT_{exchange_id.upper()}_"
+    if exchange_id == "binance":
+        env = {"API_KEY": BINANCE_SIM_KEY, "SECRET": BINANCE_SIM_SECRET, "REST_URL": f"http://127.0.0.1:{sim.port}",
+               "WS_URL": f"ws://127.0.0.1:{sim.ws_port}"}  # fmt: skip
+    else:
+        env = {"API_KEY": MEXC_SIM_KEY, "SECRET": MEXC_SIM_SECRET, "REST_URL": face.rest_url,
+               "WS_URL": face.ws_url.removesuffix("/ws")}  # fmt: skip
+    for name, value in env.items():
+        monkeypatch.setenv(prefix + name, value)
+    config = ToolsetConfig(audit=replace(ToolsetConfig().audit, data_dir=tmp_path / "audit"))
+    app, hub = McpApp(), StreamHub()
+    opts = ExchangeOptions(exchange=f"ccxt:{exchange_id}", speed=0, loop=False, data_dir=data_dir)
+    stack = await ExchangeStack.start(app, hub, opts, config)
+    server = McpServer(app, ServerConfig(port=0, tokens=TokenStore({TRADER_TOKEN: ("t", ["read", "trade"])})), streams=hub)
+    try:
+        assert stack.sim is None and [(v.name, v.mode) for v in stack.venues] == [(exchange_id, mode)]
+        await server.start()
+        async with asyncio.timeout(WAIT_S), await_client(server.url) as c:
+            args = {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.001"}
+            result = await c.call_tool("place_order", args)
+        if mode == "live":
+            assert result["isError"] and result["structuredContent"]["error"]["code"] == "safety_live_not_allowed"
+            assert [p for m, path, p in face.rest.calls if (m, path) == ("POST", "/order")] == []
+        else:
+            assert ok(result)["order"]["status"] == "FILLED" and ok(result)["mode"] == "testnet"
+    finally:
+        await server.stop()
+        await stack.close()
+        await face.stop()
+        await sim.stop()
