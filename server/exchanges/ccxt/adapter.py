@@ -37,7 +37,7 @@ from tradingmcp.server.exchanges.ccxt import parse
 from tradingmcp.server.exchanges.ccxt.config import CcxtConfig
 from tradingmcp.server.exchanges.ccxt.errors import ccxt_error
 from tradingmcp.server.exchanges.ccxt.exchange import build_exchange
-from tradingmcp.server.exchanges.ccxt.streams import BalanceTracker, OrderTracker, WatchLoops
+from tradingmcp.server.exchanges.ccxt.streams import BalanceTracker, OrderTracker, WatchLoops, market_watch
 from tradingmcp.server.exchanges.errors import (
     BadParameter,
     ExchangeError,
@@ -49,7 +49,6 @@ from tradingmcp.server.exchanges.eventqueue import EventQueue
 from tradingmcp.server.exchanges.models import (
     Balance,
     CancelReplaceResult,
-    DepthUpdate,
     Fill,
     Kline,
     MarketEvent,
@@ -491,6 +490,10 @@ class CcxtAdapter(AdapterLifecycle):
             return CancelReplaceResult("SUCCESS", "FAILURE", cancelled, None)
         return CancelReplaceResult("SUCCESS", "SUCCESS", cancelled, placed)
 
+    def _server_ms(self) -> int:
+        """The exchange's time (ms): the local clock plus the measured offset."""
+        return time.time_ns() // 1_000_000 + self.clock_offset_ms
+
     # --- streams ---------------------------------------------------------------------------------------------------
     def _loop_name(self, spec: StreamSpec, ours: str) -> str:
         return f"{spec.kind.value}:{ours}" + (f":{spec.interval}" if spec.interval else "")
@@ -510,65 +513,11 @@ class CcxtAdapter(AdapterLifecycle):
                 raise NotSupported(f"{self.name} (ccxt) has no {method}", exchange=self.name)
             if spec.kind is StreamKind.KLINE and (spec.interval or "") not in (self.exchange.timeframes or {}):
                 raise BadParameter(f"{self.name} has no {spec.interval!r} candles", exchange=self.name)
-            watch, handle = self._watcher(spec, ours, unified)
+            watch, handle = market_watch(
+                self.exchange, spec, ours, unified, self._market_events.put, self._books, self._server_ms
+            )
             self._market_loops.start(self._loop_name(spec, ours), watch, handle, ours)
             self._account_symbols.add(ours)
-
-    def _watcher(
-        self, spec: StreamSpec, ours: str, unified: str
-    ) -> tuple[Callable[[], Awaitable[Any]], Callable[[Any], None]]:
-        ex, put = self.exchange, self._market_events.put
-        if spec.kind in (StreamKind.TRADE, StreamKind.AGG_TRADE):
-
-            def on_trades(rows: Any) -> None:
-                for row in rows:
-                    put(parse.trade(ours, row))
-
-            return (lambda: ex.watch_trades(unified)), on_trades
-        if spec.kind is StreamKind.DEPTH:
-
-            def on_book(raw: Any) -> None:
-                snapshot = parse.book(ours, raw)
-                self._books[ours] = snapshot
-                nonce = snapshot.last_update_id
-                put(DepthUpdate(ours, nonce, nonce, (), (), snapshot.time_ms))
-
-            return (lambda: ex.watch_order_book(unified)), on_book
-        if spec.kind is StreamKind.BOOK_TICKER:
-            return self._quote_watcher(ours, unified)
-        if spec.kind is StreamKind.TICKER_24H:
-            return (lambda: ex.watch_ticker(unified)), (lambda raw: put(parse.stats(ours, raw)))
-        interval = spec.interval or "1m"
-
-        def on_candles(rows: Any) -> None:
-            now = time.time_ns() // 1_000_000 + self.clock_offset_ms
-            for row in rows:
-                put(parse.kline(ours, interval, row, now))
-
-        return (lambda: ex.watch_ohlcv(unified, interval)), on_candles
-
-    def _quote_watcher(self, ours: str, unified: str) -> tuple[Callable[[], Awaitable[Any]], Callable[[Any], None]]:
-        """Best bid/ask: ``watch_ticker`` while its tickers carry a bid and an ask (MEXC's do: a book ticker), else
-        ``watch_bids_asks`` (Binance's sandbox ticker is a mini ticker without them)."""
-        ex, put = self.exchange, self._market_events.put
-        use_ticker = [True]
-
-        async def watch() -> tuple[bool, Any]:
-            if use_ticker[0]:
-                return True, await ex.watch_ticker(unified)
-            return False, await ex.watch_bids_asks([unified])
-
-        def handle(result: tuple[bool, Any]) -> None:
-            from_ticker, raw = result
-            if not from_ticker and isinstance(raw, Mapping):
-                raw = raw.get(unified, raw)
-            quote = parse.ticker(ours, raw if isinstance(raw, Mapping) else {})
-            if quote.bid and quote.ask:
-                put(quote)
-            elif from_ticker and ex.has.get("watchBidsAsks"):
-                use_ticker[0] = False
-
-        return watch, handle
 
     async def unsubscribe(self, specs: Sequence[StreamSpec]) -> None:
         """Stop the specs' watch loops (ccxt keeps the exchange subscription until the connection closes)."""

@@ -27,23 +27,97 @@ from tradingmcp.server.exchanges.ccxt import parse
 from tradingmcp.server.exchanges.models import (
     Balance,
     BalanceEvent,
+    DepthUpdate,
     ExecutionType,
     Fill,
+    MarketEvent,
     Order,
+    OrderBookSnapshot,
     OrderEvent,
     OrderStatus,
     OrderType,
     Side,
+    StreamKind,
+    StreamSpec,
     StreamStatus,
 )
 
-__all__ = ["BalanceTracker", "OrderTracker", "WatchLoops"]
+__all__ = ["BalanceTracker", "OrderTracker", "Watch", "WatchLoops", "market_watch"]
 
 log = logging.getLogger(__name__)
 
 
+Watch = tuple[Callable[[], Awaitable[Any]], Callable[[Any], None]]
+"""A watch loop's two halves: the ccxt.pro call, and what to do with each result."""
+
+
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
+
+
+def market_watch(
+    ex: Any,
+    spec: StreamSpec,
+    ours: str,
+    unified: str,
+    put: Callable[[MarketEvent], None],
+    books: dict[str, OrderBookSnapshot],
+    server_ms: Callable[[], int],
+) -> Watch:
+    """The watch of one market stream: TRADE/AGG_TRADE ``watch_trades``; DEPTH ``watch_order_book`` (the latest book
+    kept in ``books[ours]``, a ``DepthUpdate`` without levels announcing it); BOOK_TICKER :func:`_quote_watch`;
+    TICKER_24H ``watch_ticker``; KLINE ``watch_ohlcv`` (a candle is closed once ``server_ms()`` passed its end)."""
+    if spec.kind in (StreamKind.TRADE, StreamKind.AGG_TRADE):
+
+        def on_trades(rows: Any) -> None:
+            for row in rows:
+                put(parse.trade(ours, row))
+
+        return (lambda: ex.watch_trades(unified)), on_trades
+    if spec.kind is StreamKind.DEPTH:
+
+        def on_book(raw: Any) -> None:
+            snapshot = parse.book(ours, raw)
+            books[ours] = snapshot
+            nonce = snapshot.last_update_id
+            put(DepthUpdate(ours, nonce, nonce, (), (), snapshot.time_ms))
+
+        return (lambda: ex.watch_order_book(unified)), on_book
+    if spec.kind is StreamKind.BOOK_TICKER:
+        return _quote_watch(ex, ours, unified, put)
+    if spec.kind is StreamKind.TICKER_24H:
+        return (lambda: ex.watch_ticker(unified)), (lambda raw: put(parse.stats(ours, raw)))
+    interval = spec.interval or "1m"
+
+    def on_candles(rows: Any) -> None:
+        now = server_ms()
+        for row in rows:
+            put(parse.kline(ours, interval, row, now))
+
+    return (lambda: ex.watch_ohlcv(unified, interval)), on_candles
+
+
+def _quote_watch(ex: Any, ours: str, unified: str, put: Callable[[MarketEvent], None]) -> Watch:
+    """Best bid/ask: ``watch_ticker`` while its tickers carry a bid and an ask (MEXC's do: a book ticker), else
+    ``watch_bids_asks`` (Binance's sandbox ticker is a mini ticker without them)."""
+    use_ticker = [True]
+
+    async def watch() -> tuple[bool, Any]:
+        if use_ticker[0]:
+            return True, await ex.watch_ticker(unified)
+        return False, await ex.watch_bids_asks([unified])
+
+    def handle(result: tuple[bool, Any]) -> None:
+        from_ticker, raw = result
+        if not from_ticker and isinstance(raw, Mapping):
+            raw = raw.get(unified, raw)
+        quote = parse.ticker(ours, raw if isinstance(raw, Mapping) else {})
+        if quote.bid and quote.ask:
+            put(quote)
+        elif from_ticker and ex.has.get("watchBidsAsks"):
+            use_ticker[0] = False
+
+    return watch, handle
 
 
 class WatchLoops:
