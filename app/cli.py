@@ -15,6 +15,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, NoReturn
 
 from tradingmcp.app.failure import EXIT_RUNTIME, EXIT_USAGE, StartupError, cause_text, fail, one_line
+from tradingmcp.server.exchanges.ccxt.config import ccxt_id
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -188,6 +189,24 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return bench_main(list(args.bench_args))
 
 
+def _exchange_arg(names: tuple[str, ...], any_ccxt: bool = False) -> Callable[[str], str]:
+    """An ``--exchange`` value: one of ``names``, or (``any_ccxt``) ``ccxt:<id>``; argparse's one line otherwise."""
+
+    def parse(value: str) -> str:
+        if value in names:
+            return value
+        if any_ccxt:
+            try:
+                if ccxt_id(value) is not None:
+                    return value.lower()
+            except ValueError as exc:
+                raise argparse.ArgumentTypeError(str(exc)) from None
+        more = " or ccxt:<id>" if any_ccxt else ""
+        raise argparse.ArgumentTypeError(f"{value!r} is not one of {', '.join(names)}{more}")
+
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser; each subcommand sets ``func`` to its handler."""
     parser = Parser(prog="tradingmcp", description=__doc__.split("\n\n")[0])
@@ -209,10 +228,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", choices=["picows", "websockets"], default="picows")
     p.add_argument(
         "--exchange",
-        choices=["binance", "mexc", "both"],
+        type=_exchange_arg(("binance", "mexc", "both"), any_ccxt=True),
         default="binance",
         help="venues: binance (default), mexc or both; the simulator unless BINANCE_/MEXC_API_KEY+SECRET are set "
-        "(MEXC has no testnet: its keys mean LIVE trading)",
+        "(MEXC has no testnet: its keys mean LIVE trading); or ccxt:<id>, any ccxt exchange (ccxt:binance and "
+        "ccxt:mexc on the simulator unless CCXT_<ID>_API_KEY is set; sandbox where the exchange has one)",
     )
     p.add_argument("--speed", type=float, default=1.0, help="simulator replay speed (default real time; loops)")
     p.add_argument("--data", default=None, help="data root for the simulator (default ../shared/data)")
@@ -266,9 +286,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", default=None, help="bot TOML (strategy/risk; the connection is the demo's)")
     p.add_argument(
         "--exchange",
-        choices=["binance", "mexc"],
+        type=_exchange_arg(("binance", "mexc", "ccxt:binance", "ccxt:mexc")),
         default="binance",
-        help="simulator face the bot trades on: binance (default) or mexc (MEXC Spot v3 wire protocol)",
+        help="simulator face the bot trades on: binance (default) or mexc (MEXC Spot v3 wire protocol); "
+        "ccxt:binance or ccxt:mexc for the same faces through ccxt",
     )
     p.set_defaults(func=_cmd_demo, parser_of_command=p)
 

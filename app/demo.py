@@ -8,7 +8,9 @@ its orders and writes its report (JSON + text + PNG plots).
 
 With ``exchange="mexc"`` (``tradingmcp demo --exchange mexc``) the server runs the simulator's MEXC face instead (the
 same replayed market and matching engine speaking MEXC Spot v3: REST + protobuf WebSocket, string order ids, replace
-emulated as cancel + place) behind the MEXC adapter, and the same bot trades it with ``exchange = "mexc"``.
+emulated as cancel + place) behind the MEXC adapter, and the same bot trades it with ``exchange = "mexc"``. With
+``ccxt:binance`` or ``ccxt:mexc`` the same faces are reached through ccxt (:mod:`tradingmcp.app.ccxt_venue`): ccxt's
+Binance or MEXC class behind the CCXT adapter, the venue named ``binance`` or ``mexc``.
 
 Exits non-zero when anything failed: start-up, no order placed, no fill, the bot's P&L not matching the P&L of the
 account's balances, an order left open, an order placed twice on the exchange.
@@ -44,7 +46,7 @@ from tradingmcp.transport.auth import TokenStore, new_token
 from tradingmcp.transport.tls import server_ssl_context, write_dev_certs
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT")
-DEMO_EXCHANGES = ("binance", "mexc")
+DEMO_EXCHANGES = ("binance", "mexc", "ccxt:binance", "ccxt:mexc")
 """Venues the demo can run the bot on (the simulator's Binance face or its MEXC face)."""
 
 
@@ -127,7 +129,8 @@ async def run_demo(opts: DemoOptions) -> int:
     try:
         await server.start()
         print(f"MCP server: {server.url} (TLS with a fresh dev CA, bearer token, scopes read+trade)", flush=True)
-        config = demo_bot_config(server.url, token, certs / "ca.pem", opts.out_dir, opts.exchange)
+        venue = stack.venues.default  # ccxt:binance's venue is called binance
+        config = demo_bot_config(server.url, token, certs / "ca.pem", opts.out_dir, venue)
         if opts.bot_config is not None:
             config = replace(load_config(opts.bot_config), connection=config.connection, report=config.report)
         strategy = config.symbols[0].strategy if config.symbols else StrategyConfig()

@@ -5,8 +5,9 @@ Without credentials (``BINANCE_API_KEY``/``BINANCE_API_SECRET`` unset) the serve
 the real recording (or the synthetic market) and says so in a banner; with them, Binance Spot Testnet.
 
 ``ExchangeOptions.exchange`` picks the venues: ``binance`` (default), ``mexc`` or ``both`` (Binance is then the default
-venue). MEXC without ``MEXC_API_KEY``/``MEXC_API_SECRET`` is the simulator's MEXC face (the same replayed market and
-matching engine, Binance data re-encoded into MEXC shapes); with them it is the REAL MEXC — MEXC has no testnet, so
+venue), or ``ccxt:<id>``: any exchange ccxt knows, through ccxt (:mod:`tradingmcp.app.ccxt_venue`; on the simulator
+for ``ccxt:binance`` and ``ccxt:mexc``). MEXC without ``MEXC_API_KEY``/``MEXC_API_SECRET`` is the simulator's MEXC
+face (the same replayed market and matching engine, Binance data re-encoded into MEXC shapes); with them it is the REAL MEXC — MEXC has no testnet, so
 that is live trading with real funds, and the banner says so.
 
 Endpoints of a real venue can be pointed elsewhere (a proxy, a standalone ``tradingmcp sim``) with
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from tradingmcp.app.ccxt_venue import ccxt_id, ccxt_venue
 from tradingmcp.app.failure import StartupError, cause_text
 from tradingmcp.server.audit import AuditUnavailable
 from tradingmcp.server.exchanges.base import ExchangeAdapter
@@ -59,7 +61,7 @@ class VenueUnreachable(StartupError):
 @dataclass(frozen=True)
 class ExchangeOptions:
     """``speed``: replay pace (×real time); ``loop``: restart the replay at the end (a server runs indefinitely);
-    ``exchange``: ``binance``, ``mexc`` or ``both`` (see the module docstring)."""
+    ``exchange``: ``binance``, ``mexc``, ``both`` or ``ccxt:<id>`` (see the module docstring)."""
 
     exchange: str = "binance"
     speed: float = 1.0
@@ -101,8 +103,9 @@ class ExchangeStack:
             VenueUnreachable: a venue's adapter could not start (network, key, or an exchange error).
             StartupError: the audit store cannot be opened.
         """
-        if opts.exchange not in EXCHANGES:
-            raise ValueError(f"exchange must be one of {', '.join(EXCHANGES)}, got {opts.exchange!r}")
+        via_ccxt = ccxt_id(opts.exchange)
+        if opts.exchange not in EXCHANGES and via_ccxt is None:
+            raise ValueError(f"exchange must be one of {', '.join(EXCHANGES)} or ccxt:<id>, got {opts.exchange!r}")
         sim: Simulator | None = None
         face: MexcFace | None = None
         venues_list: list[Venue] = []
@@ -125,6 +128,10 @@ class ExchangeStack:
             return sim
 
         try:
+            if via_ccxt is not None:
+                venue, text, face, urls[via_ccxt] = await ccxt_venue(via_ccxt, simulator)
+                venues_list.append(venue)
+                texts.append(text)
             if opts.exchange in ("binance", "both"):
                 venue, text, urls["binance"] = await _binance_venue(simulator)
                 venues_list.append(venue)

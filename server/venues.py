@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from tradingmcp.server.exchanges.base import ExchangeAdapter
+from tradingmcp.server.exchanges.capabilities import capabilities_of
 from tradingmcp.server.exchanges.eventqueue import Consumer
 from tradingmcp.server.exchanges.models import StreamStatus, UserEvent
 from tradingmcp.server.exchanges.paramrules import ParamRules, rules_for
@@ -40,6 +41,8 @@ SIMULATOR_ACCOUNT = "simulator account"
 """The ``account`` of a simulator venue."""
 VENUES_CAPABILITY = "tradingmcp/venues"
 """Key of the venues in the handshake's ``capabilities.experimental`` (:meth:`Venues.announce`)."""
+_NOT_ANNOUNCED = ("account", "capabilities")
+"""Fields of :meth:`Venue.describe` the handshake leaves out (:meth:`Venues.announcement`)."""
 KEY_HINT_MIN_LENGTH = 16
 """Shortest API key :func:`key_hint` shows a part of (8 characters of a shorter key would give most of it away)."""
 
@@ -141,15 +144,20 @@ class Venue:
     def describe(self) -> dict[str, Any]:
         """Where this venue trades: ``{exchange, mode, environment, real_money, account}`` (``mode`` the internal
         name the order results, the audit log and ``/metrics`` carry; ``environment`` its word; ``account`` never a
-        secret)."""
+        secret), and ``capabilities`` (order types, streams: :func:`~tradingmcp.server.exchanges.capabilities
+        .capabilities_of`) when known."""
         account = self.account or (SIMULATOR_ACCOUNT if self.mode == "sim" else "API key (not shown)")
-        return {
+        out = {
             "exchange": self.name,
             "mode": self.mode,
             "environment": self.environment,
             "real_money": self.real_money,
             "account": account,
         }
+        capabilities = capabilities_of(self.name, self.adapter)
+        if capabilities is not None:
+            out["capabilities"] = capabilities
+        return out
 
 
 class Venues:
@@ -212,11 +220,11 @@ class Venues:
     def announcement(self) -> dict[str, Any]:
         """The venues for the handshake's ``capabilities.experimental`` (:data:`VENUES_CAPABILITY`):
         ``{default, venues: [{exchange, mode, environment, real_money, default}]}``. No account: a ``server/discover``
-        result may be cached and shared (``cacheScope: public``)."""
+        result may be cached and shared (``cacheScope: public``); no capabilities (``get_server_status`` has them)."""
         return {
             "default": self.default,
             "venues": [
-                {**{k: x for k, x in v.describe().items() if k != "account"}, "default": v.name == self.default}
+                {**{k: x for k, x in v.describe().items() if k not in _NOT_ANNOUNCED}, "default": v.name == self.default}
                 for v in self
             ],
         }

@@ -1,6 +1,7 @@
 """The ``Simulator``: a Binance-Spot-compatible exchange on loopback, replaying the real recorded market.
 
-Two ports, as Binance uses separate hosts: aiohttp answers REST (``/api/v3/*``) on ``port``; our WebSocket transport
+Two ports, as Binance uses separate hosts: aiohttp answers REST (``/api/v3/*``, and the wallet and futures-listing
+paths general-purpose clients ask for, :mod:`tradingmcp.sim.wallet`) on ``port``; our WebSocket transport
 (:mod:`tradingmcp.transport.ws`, picows) answers market streams (``/ws/...``, ``/stream?streams=...``) and the WS API
 (``/ws-api/v3``) on ``ws_port``. The replay reads the recording (or a seeded synthetic market when none exists),
 feeds each symbol's :class:`SymbolMarket` (book, trades, derived streams) and the :class:`MatchingEngine`, and
@@ -48,8 +49,9 @@ from tradingmcp.sim.replay import (
     shift_event,
 )
 from tradingmcp.sim.rest import SimState, make_rest_app
-from tradingmcp.sim.streams import StreamHub, is_stream_path
+from tradingmcp.sim.streams import ALL_MINI_TICKERS, StreamHub, is_stream_path
 from tradingmcp.sim.synthetic import synthetic_market
+from tradingmcp.sim.wallet import add_wallet_routes
 from tradingmcp.sim.weights import RateLimiter
 from tradingmcp.sim.wsapi import WS_API_PATH, UserStreamRouter
 from tradingmcp.transport import ws
@@ -181,6 +183,7 @@ class Simulator:
         self._warm_up()  # books hold their snapshots before the first request can arrive
         app = web.Application()
         app.add_subapp("/api", make_rest_app(self.state))
+        add_wallet_routes(app, self.state)
         self._runner, self._port = await start_http(app, self.config.host, self.config.port)
         config = self.config
         ws_port = config.ws_port if config.ws_port is not None else (config.port + 1 if config.port else 0)
@@ -322,8 +325,12 @@ class Simulator:
         self.dispatch_engine_events()
 
     def _emit(self, stream: str, payload: dict[str, Any]) -> int:
-        """Publish a market frame to the stream hub and show it to every ``market_taps`` entry."""
+        """Publish a market frame to the stream hub and show it to every ``market_taps`` entry; a symbol's
+        ``@miniTicker`` also goes to ``!miniTicker@arr`` subscribers, as a one-element array (Binance sends the symbols
+        that changed in the last second in one array; the simulator sends each symbol's own)."""
         sent = self.hub.publish(stream, payload)
+        if stream.endswith("@miniTicker") and self.hub.wants(ALL_MINI_TICKERS):
+            sent += self.hub.publish(ALL_MINI_TICKERS, [payload])
         for tap in self.market_taps:
             tap(stream, payload)
         return sent

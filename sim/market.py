@@ -12,7 +12,9 @@ https://developers.binance.com/docs/binance-spot-api-docs/web-socket-streams:
 - ``<s>@aggTrade``: consecutive trades with equal time, price and side merged (ids from 1, like the ``derived`` files),
   emitted when a later trade differs or a depth diff with a later ``E`` shows the aggregate ended (≤ ~100 ms late);
 - ``<s>@kline_<interval>`` (every exchange-time second while trades arrive, and the closed bar with ``x: true``);
-- ``<s>@ticker`` (24hrTicker, every second, rolling 24 h at one-minute granularity).
+- ``<s>@ticker`` (24hrTicker, every second, rolling 24 h at one-minute granularity);
+- ``<s>@miniTicker`` (24hrMiniTicker, every second, the same window), also wanted for ``!miniTicker@arr``, which the
+  simulator publishes as a one-element array per symbol (see :meth:`tradingmcp.sim.app.Simulator`).
 """
 
 from __future__ import annotations
@@ -26,7 +28,10 @@ from typing import Any
 
 from tradingmcp.sim.book import SimBook
 
-__all__ = ["INTERVAL_MS", "Bar", "SymbolMarket", "bucket_start", "fmt8"]
+ALL_MINI_TICKERS = "!miniTicker@arr"
+"""The all-market mini-ticker stream: an array of ``24hrMiniTicker`` payloads."""
+
+__all__ = ["ALL_MINI_TICKERS", "INTERVAL_MS", "Bar", "SymbolMarket", "bucket_start", "fmt8"]
 
 Emit = Callable[[str, dict[str, Any]], object]
 Wants = Callable[[str], bool]
@@ -290,6 +295,8 @@ class SymbolMarket:
                         self._emit(stream, self._kline_event(bar, interval, False, event_ms))
         if self._wants(p + "ticker") and self.trades:
             self._emit(p + "ticker", self.ticker_event(event_ms))
+        if (self._wants(p + "miniTicker") or self._wants(ALL_MINI_TICKERS)) and self.trades:
+            self._emit(p + "miniTicker", self.mini_ticker_event(event_ms))
 
     def _kline_event(self, bar: Bar, interval: str, closed: bool, event_ms: int) -> dict[str, Any]:
         return {"e": "kline", "E": event_ms, "s": self.symbol, "k": bar.stream_k(self.symbol, interval, closed)}
@@ -366,6 +373,12 @@ class SymbolMarket:
                 "b": t["bidPrice"], "B": t["bidQty"], "a": t["askPrice"], "A": t["askQty"], "o": t["openPrice"],
                 "h": t["highPrice"], "l": t["lowPrice"], "v": t["volume"], "q": t["quoteVolume"], "O": t["openTime"],
                 "C": t["closeTime"], "F": t["firstId"], "L": t["lastId"], "n": t["count"]}  # fmt: skip
+
+    def mini_ticker_event(self, event_ms: int) -> dict[str, Any]:
+        """The ``@miniTicker`` (24hrMiniTicker) stream payload: close, open, high, low, base and quote volume."""
+        t = self.ticker_24hr(event_ms)
+        return {"e": "24hrMiniTicker", "E": event_ms, "s": self.symbol, "c": t["lastPrice"], "o": t["openPrice"],
+                "h": t["highPrice"], "l": t["lowPrice"], "v": t["volume"], "q": t["quoteVolume"]}  # fmt: skip
 
     def avg_price(self, now_ms: int, mins: int = 5) -> dict[str, Any]:
         """``GET /api/v3/avgPrice`` body: volume-weighted price of the last ``mins`` minutes (book mid without trades)."""

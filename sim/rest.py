@@ -403,6 +403,10 @@ def make_rest_app(state: SimState) -> web.Application:
             log.exception("internal error on %s /api/v3/%s", method, endpoint)
             return _json(UNKNOWN_ERROR, 500, headers)
 
+    async def unknown(request: web.Request) -> web.StreamResponse:
+        return _json({"code": -1000, "msg": f"Unknown endpoint {request.method} {request.path}"}, 404)
+
     app = web.Application()
     app.router.add_route("*", "/v3/{endpoint:.+}", handle)
+    app.router.add_route("*", "/{tail:.*}", unknown)
     return app

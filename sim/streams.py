@@ -35,16 +35,16 @@ from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
-from tradingmcp.sim.market import INTERVAL_MS
+from tradingmcp.sim.market import ALL_MINI_TICKERS, INTERVAL_MS
 from tradingmcp.transport.closecodes import CloseCode
 from tradingmcp.transport.ws import Accept, Connection, HttpResponse, TextData, UpgradeRequest
 
-__all__ = ["StreamConfig", "StreamConnection", "StreamHub", "is_stream_path", "normalize_stream"]
+__all__ = ["ALL_MINI_TICKERS", "StreamConfig", "StreamConnection", "StreamHub", "is_stream_path", "normalize_stream"]
 
 log = logging.getLogger(__name__)
 
 _STREAM_RE = re.compile(
-    r"^(?P<sym>[a-z0-9]+)@(?P<kind>trade|aggTrade|bookTicker|ticker|depth(?:5|10|20)?(?:@100ms|@1000ms)?|kline_(?P<iv>\w+))$"
+    r"^(?P<sym>[a-z0-9]+)@(?P<kind>trade|aggTrade|bookTicker|ticker|miniTicker|depth(?:5|10|20)?(?:@100ms|@1000ms)?|kline_(?P<iv>\w+))$"
 )
 
 
@@ -55,6 +55,8 @@ def normalize_stream(name: str, symbols: Collection[str]) -> str | None:
         name: e.g. ``"btcusdt@depth@100ms"``, ``"BTCUSDT@trade"``, ``"ethusdt@kline_1m"``.
         symbols: upper-case symbols the simulator serves.
     """
+    if name == ALL_MINI_TICKERS:
+        return name
     sym, sep, rest = name.partition("@")
     if not sep:
         return None
@@ -167,8 +169,9 @@ class StreamHub:
         """True when ``stream`` has at least one subscriber."""
         return stream in self._subs
 
-    def publish(self, stream: str, payload: dict[str, Any]) -> int:
-        """Write ``payload`` to every subscriber of ``stream``; returns how many got it.
+    def publish(self, stream: str, payload: dict[str, Any] | list[Any]) -> int:
+        """Write ``payload`` (an object, or an array for :data:`ALL_MINI_TICKERS`) to every subscriber of ``stream``;
+        returns how many got it.
 
         A subscriber whose unsent bytes exceed ``config.queue_bytes`` after the write is closed (1008).
         """

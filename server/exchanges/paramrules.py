@@ -38,6 +38,7 @@ __all__ = [
     "MEXC",
     "LegalRange",
     "ParamRules",
+    "ccxt_rules",
     "rules_for",
 ]
 
@@ -108,6 +109,20 @@ MEXC = ParamRules(
     kline_intervals=tuple(i for i in BINANCE_KLINE_INTERVALS if _mexc_interval(i)),
 )
 _BY_VENUE = {r.venue: r for r in (BINANCE, MEXC)}
+CCXT_SYMBOL = LegalRange("^[A-Z0-9._-]{1,20}$")
+"""A symbol of a CCXT venue: the exchange's market id (upper-cased), e.g. ``BTCUSDT`` or OKX's ``BTC-USDT``."""
+CCXT_ORDER_ID = LegalRange("^[A-Za-z0-9_-]{1,40}$")
+"""An order id of a CCXT venue as a string (exchanges' ids are digits, or letters, digits, ``_`` and ``-``)."""
+
+
+def ccxt_rules(venue: str, intervals: tuple[str, ...]) -> ParamRules:
+    """The rules of a CCXT venue named ``venue`` whose exchange offers these candle ``intervals`` (ccxt's
+    ``timeframes``, Binance's spelling); the native venues' own rules when it is Binance or MEXC (the same exchange
+    behind ccxt)."""
+    if venue in _BY_VENUE:
+        return _BY_VENUE[venue]
+    kept = tuple(i for i in BINANCE_KLINE_INTERVALS if i in intervals)
+    return ParamRules(venue, CLIENT_ORDER_ID, CCXT_SYMBOL, CCXT_ORDER_ID, kept)
 
 
 def rules_for(venue: str) -> ParamRules:

@@ -147,8 +147,8 @@ class MexcFace:
     async def start(self) -> None:
         """Hook into the simulator and bind the port."""
         app = web.Application()
-        make_rest_routes(app, self.rest)
         app.router.add_get("/ws", self.hub.handle)
+        make_rest_routes(app, self.rest)  # last: it ends with the catch-all of unknown paths
         self._runner, self._port = await start_http(app, self.config.host, self.config.port)
         self.sim.market_taps.append(self._on_market)
         self.sim.event_taps.append(self._on_events)

@@ -8,7 +8,11 @@ Follows https://mexcdevelop.github.io/apidocs/spot_v3_en/#general-info:
 * errors are ``{"code": <int>, "msg": "..."}`` with HTTP 400 (404 for an unknown path);
 * each endpoint allows ``max_requests_per_10s`` per IP (MEXC: 500 per 10 s); over it → 429 + ``Retry-After`` (s);
 * ``/api/v3/userDataStream`` POST/PUT/DELETE/GET manage listenKeys (valid 60 min, extended by PUT);
-* ``GET /api/v1/contract/detail`` answers ``{"success": true, "code": 0, "data": []}`` (ccxt's fetchMarkets asks).
+* ``GET /api/v1/contract/detail`` answers ``{"success": true, "code": 0, "data": []}`` (ccxt's fetchMarkets asks);
+* ``GET /api/v3/capital/config/getall`` (signed) lists the served assets with deposits and withdrawals disabled
+  (ccxt's fetchCurrencies, which its loadMarkets runs, asks); ``GET /api/v3/tradeFee`` (signed) gives the commission
+  rates of a symbol;
+* any other path: 404 with ``{"code": 404, "msg": "Not Found: METHOD PATH"}``.
 
 Tests steer it with ``faults`` (``{"POST /order": ["503_before" | "503_after" | "hang_after"]}``) and read ``calls``
 (method, path, params without the signature).
@@ -140,6 +144,36 @@ def _user_data_stream(state: RestState, method: str, api_key: str, p: Mapping[st
     return {"listenKey": key}
 
 
+def _capital_config(state: RestState) -> Any:
+    """``GET /api/v3/capital/config/getall``: every asset of the served symbols, one network each; the simulator takes
+    no deposits and makes no withdrawals, so each network says so."""
+    assets: dict[str, None] = {}
+    for entry in state.view.entries.values():
+        assets[entry["baseAsset"]] = assets[entry["quoteAsset"]] = None
+    return [
+        {
+            "coin": asset, "Name": asset,
+            "networkList": [{
+                "coin": asset, "Name": asset, "network": asset, "netWork": asset, "depositEnable": False,
+                "withdrawEnable": False, "depositDesc": "simulator: no deposits", "withdrawTips": None,
+                "depositTips": None, "minConfirm": 1, "withdrawFee": "0", "withdrawIntegerMultiple": None,
+                "withdrawMax": "0", "withdrawMin": "0", "sameAddress": False, "contract": "",
+            }],
+        }
+        for asset in assets
+    ]  # fmt: skip
+
+
+def _trade_fee(state: RestState, p: Mapping[str, str]) -> Any:
+    """``GET /api/v3/tradeFee``: the account's commission rates on ``symbol`` (fractions, as numbers)."""
+    state.view.market(p)  # 33333 without a symbol, 10007 for one not served
+    engine = state.view.engine
+    return {
+        "data": {"makerCommission": float(engine.maker_fee), "takerCommission": float(engine.taker_fee)},
+        "code": 0, "msg": "success", "timestamp": state.view.server_ms(),
+    }  # fmt: skip
+
+
 SIGNED: dict[tuple[str, str], Callable[[RestState, str, Mapping[str, str]], Any]] = {
     ("POST", "order"): lambda s, k, p: s.trading.place(k, p),
     ("POST", "order/test"): lambda s, k, p: s.trading.place(k, p, test=True),
@@ -155,6 +189,8 @@ SIGNED: dict[tuple[str, str], Callable[[RestState, str, Mapping[str, str]], Any]
     ("PUT", "userDataStream"): lambda s, k, p: _user_data_stream(s, "PUT", k, p),
     ("DELETE", "userDataStream"): lambda s, k, p: _user_data_stream(s, "DELETE", k, p),
     ("GET", "userDataStream"): lambda s, k, p: _user_data_stream(s, "GET", k, p),
+    ("GET", "capital/config/getall"): lambda s, k, p: _capital_config(s),
+    ("GET", "tradeFee"): lambda s, k, p: _trade_fee(s, p),
 }  # fmt: skip
 """(method, endpoint under /api/v3) → handler(state, api_key, params)."""
 
@@ -165,7 +201,8 @@ def _verify(state: RestState, request: web.Request, query: str, body: str) -> tu
 
 
 def make_rest_routes(app: web.Application, state: RestState) -> None:
-    """Add ``/api/v3/{endpoint}`` and ``/api/v1/contract/detail`` to ``app``."""
+    """Add ``/api/v3/{endpoint}``, ``/api/v1/contract/detail`` and the catch-all of unknown paths to ``app`` (after
+    its other routes: the catch-all answers whatever is not routed before it)."""
 
     async def handle(request: web.Request) -> web.StreamResponse:
         endpoint = request.match_info["endpoint"].strip("/")
@@ -209,5 +246,9 @@ def make_rest_routes(app: web.Application, state: RestState) -> None:
     async def contract_detail(request: web.Request) -> web.StreamResponse:
         return _json({"success": True, "code": 0, "data": []})
 
+    async def unknown(request: web.Request) -> web.StreamResponse:
+        return _json({"code": 404, "msg": f"Not Found: {request.method} {request.path}"}, 404)
+
     app.router.add_route("*", "/api/v3/{endpoint:.+}", handle)
     app.router.add_get("/api/v1/contract/detail", contract_detail)
+    app.router.add_route("*", "/{tail:.*}", unknown)
