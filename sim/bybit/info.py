@@ -109,7 +109,8 @@ def check_order(
                     )
                 if base_qty < rules.min_qty or base_qty <= 0:
                     raise BybitError(
-                        wire.QTY_TOO_SMALL, f"Order quantity lower than the minimum. (minOrderQty {plain(rules.min_qty)})"
+                        wire.QTY_TOO_SMALL,
+                        f"Order quantity lower than the minimum. (minOrderQty {plain(rules.min_qty)})",
                     )
                 if base_qty > rules.max_qty:
                     raise BybitError(

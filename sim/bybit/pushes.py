@@ -251,5 +251,7 @@ class PrivatePushes:
                 "markPrice": "", "indexPrice": "", "underlyingPrice": "", "blockTradeId": "", "closedSize": "",
                 "seq": int(ev["t"]),
             }  # fmt: skip
-            out.append(("execution", dumps({"id": self._id(), "topic": "execution", "creationTime": now, "data": [fill]})))
+            out.append(
+                ("execution", dumps({"id": self._id(), "topic": "execution", "creationTime": now, "data": [fill]}))
+            )
         return out

@@ -236,4 +236,3 @@ class WsHub:
         for conn in list(self.connections):
             with contextlib.suppress(ConnectionError, RuntimeError):
                 await conn.ws.close(code=1001, message=b"going away")
-

@@ -133,8 +133,13 @@ async def test_orders_rules_and_errors(face: BybitFace, http: aiohttp.ClientSess
     (row,) = body["result"]["list"]
     assert (row["orderId"], row["orderStatus"], row["timeInForce"], D(row["price"])) == (order_id, "New", "GTC",
                                                                                          D(price))  # fmt: skip
-    again = await call(http, face, "POST", "order/create", {**base, "side": "Buy", "orderType": "Limit",
-                                                           "qty": "0.001", "price": price, "orderLinkId": "face-1"})
+    again = await call(
+        http,
+        face,
+        "POST",
+        "order/create",
+        {**base, "side": "Buy", "orderType": "Limit", "qty": "0.001", "price": price, "orderLinkId": "face-1"},
+    )
     assert again[1]["retCode"] == 170141
     _, body, _ = await call(http, face, "POST", "order/cancel", {**base, "orderId": order_id})
     assert body["retCode"] == 0
@@ -225,14 +230,28 @@ async def test_private_ws_auth_and_account_pushes(face: BybitFace, http: aiohttp
         expires = str(time.time_ns() // 1_000_000 + 10_000)
         await ws.send_str(json.dumps({"op": "auth", "args": [BYBIT_SIM_KEY, expires, sign("bad", "x")]}))
         assert (await _recv(ws))["success"] is False
-        await ws.send_str(json.dumps({"op": "auth", "args": [BYBIT_SIM_KEY, expires,
-                                                             sign(BYBIT_SIM_SECRET, "GET/realtime" + expires)]}))
+        await ws.send_str(
+            json.dumps(
+                {"op": "auth", "args": [BYBIT_SIM_KEY, expires, sign(BYBIT_SIM_SECRET, "GET/realtime" + expires)]}
+            )
+        )
         assert (await _recv(ws))["success"] is True
         await ws.send_str(json.dumps({"op": "subscribe", "args": ["order", "execution", "wallet"]}))
         assert (await _recv(ws))["success"] is True
-        _, body, _ = await call(http, face, "POST", "order/create", {"category": "spot", "symbol": "BTCUSDT",
-                                                                    "side": "Buy", "orderType": "Market",
-                                                                    "qty": "100", "orderLinkId": "ws-1"})
+        _, body, _ = await call(
+            http,
+            face,
+            "POST",
+            "order/create",
+            {
+                "category": "spot",
+                "symbol": "BTCUSDT",
+                "side": "Buy",
+                "orderType": "Market",
+                "qty": "100",
+                "orderLinkId": "ws-1",
+            },
+        )
         assert body["retCode"] == 0
         seen: dict[str, list[dict[str, Any]]] = {}
         async with asyncio.timeout(5):
