@@ -208,10 +208,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", choices=["picows", "websockets"], default="picows")
     p.add_argument(
         "--exchange",
-        choices=["binance", "mexc", "both"],
+        choices=["binance", "mexc", "both", "bybit"],
         default="binance",
-        help="venues: binance (default), mexc or both; the simulator unless BINANCE_/MEXC_API_KEY+SECRET are set "
-        "(MEXC has no testnet: its keys mean LIVE trading)",
+        help="venues: binance (default), mexc, both (binance+mexc) or bybit; the simulator unless "
+        "BINANCE_/MEXC_/BYBIT_API_KEY+SECRET are set (MEXC has no testnet: its keys mean LIVE trading; Bybit keys "
+        "mean Bybit testnet)",
     )
     p.add_argument("--speed", type=float, default=1.0, help="simulator replay speed (default real time; loops)")
     p.add_argument("--data", default=None, help="data root for the simulator (default ../shared/data)")
@@ -259,9 +260,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", default=None, help="bot TOML (strategy/risk; the connection is the demo's)")
     p.add_argument(
         "--exchange",
-        choices=["binance", "mexc"],
+        choices=["binance", "mexc", "bybit"],
         default="binance",
-        help="simulator face the bot trades on: binance (default) or mexc (MEXC Spot v3 wire protocol)",
+        help="simulator face the bot trades on: binance (default), mexc (MEXC Spot v3 wire protocol) or bybit "
+        "(Bybit V5 spot)",
     )
     p.set_defaults(func=_cmd_demo, parser_of_command=p)
 
