@@ -239,6 +239,36 @@ class BybitTrading:
         return {"list": [{"accountType": "UNIFIED", "accountIMRate": "0", "accountMMRate": "0",
                           "totalEquity": "", "totalWalletBalance": "", "coin": coins}]}  # fmt: skip
 
+    def coins(self, api_key: str, p: Params) -> dict[str, Any]:
+        """``GET /v5/asset/coin/query-info``: the coins of the served symbols, one chain each (deposits and
+        withdrawals are not simulated; clients such as ccxt read it when loading markets)."""
+        self._call(lambda: self.engine.account_of(api_key))
+        infos = [self.engine.exchange_info.symbol(s) for s in self.rules]
+        names = sorted({i.base_asset for i in infos} | {i.quote_asset for i in infos})
+        wanted = p.get("coin")
+        rows = [{"name": c, "coin": c, "remainAmount": "1000000", "chains": [
+            {"chainType": c, "confirmation": "1", "withdrawFee": "0", "depositMin": "0", "withdrawMin": "0",
+             "chain": c, "chainDeposit": "0", "chainWithdraw": "0", "minAccuracy": "8", "withdrawPercentageFee": "0",
+             "contractAddress": ""}]} for c in names if not wanted or c == wanted]  # fmt: skip
+        return {"rows": rows}
+
+    def api_key_info(self, api_key: str, p: Params) -> dict[str, Any]:
+        """``GET /v5/user/query-api``: the caller's key (read-write, spot and wallet permissions, a unified account)."""
+        acct = self._call(lambda: self.engine.account_of(api_key))
+        return {"id": str(acct.uid), "note": "simulator", "apiKey": api_key, "readOnly": 0, "secret": "",
+                "permissions": {"Spot": ["SpotTrade"], "Wallet": ["AccountTransfer"], "ContractTrade": [],
+                                "Options": [], "Derivatives": [], "CopyTrading": [], "BlockTrade": [],
+                                "Exchange": [], "NFT": []},
+                "ips": ["*"], "type": 1, "deadlineDay": -1, "expiredAt": "", "createdAt": "", "unified": 0,
+                "uta": 1, "userID": acct.uid, "inviterID": 0, "vipLevel": "No VIP", "mktMakerLevel": "0",
+                "affiliateID": 0, "rsaPublicKey": "", "isMaster": True}  # fmt: skip
+
+    def account_info(self, api_key: str, p: Params) -> dict[str, Any]:
+        """``GET /v5/account/info``: a unified trading account (``unifiedMarginStatus`` 6, UTA 2.0 Pro)."""
+        self._call(lambda: self.engine.account_of(api_key))
+        return {"marginMode": "REGULAR_MARGIN", "updatedTime": "0", "unifiedMarginStatus": 6, "dcpStatus": "OFF",
+                "timeWindow": 10, "smpGroup": 0, "isMasterTrader": False, "spotHedgingStatus": "OFF"}  # fmt: skip
+
     @staticmethod
     def _limit(p: Params, default: int, maximum: int) -> int:
         raw = p.get("limit") or str(default)

@@ -68,7 +68,10 @@ def server_time(view: MarketView, p: Params) -> Any:
 
 
 def instruments(view: MarketView, p: Params) -> Any:
-    """``GET /v5/market/instruments-info`` (``symbol`` optional)."""
+    """``GET /v5/market/instruments-info`` (``symbol`` optional); another ``category`` (``linear``, ``inverse``,
+    ``option``) lists nothing: the simulator is a spot venue (clients such as ccxt load every category)."""
+    if p.get("category") in ("linear", "inverse", "option"):
+        return {"category": p["category"], "list": [], "nextPageCursor": ""}
     return {"category": "spot", "list": [view.entries[m.symbol] for m in view.chosen(p)], "nextPageCursor": ""}
 
 

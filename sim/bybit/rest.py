@@ -84,6 +84,9 @@ SIGNED: dict[tuple[str, str], Callable[[BybitTrading, str, Mapping[str, str]], A
     ("GET", "order/history"): lambda t, k, p: t.history(k, p),
     ("GET", "execution/list"): lambda t, k, p: t.executions(k, p),
     ("GET", "account/wallet-balance"): lambda t, k, p: t.wallet(k, p),
+    ("GET", "asset/coin/query-info"): lambda t, k, p: t.coins(k, p),
+    ("GET", "user/query-api"): lambda t, k, p: t.api_key_info(k, p),
+    ("GET", "account/info"): lambda t, k, p: t.account_info(k, p),
 }
 """(method, endpoint under /v5) → handler(trading, api_key, params)."""
 
