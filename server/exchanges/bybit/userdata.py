@@ -59,7 +59,7 @@ class FillTracker:
     def __init__(self, max_orders: int = 10_000) -> None:
         self.orders: dict[str, Order] = {}
         self._filled: dict[str, tuple[Decimal, Decimal]] = {}
-        self._seen_fills: set[str] = set()
+        self._seen_fills: set[tuple[str, str, str]] = set()
         self._max = max_orders
 
     def remember(self, order: Order) -> None:
@@ -81,10 +81,12 @@ class FillTracker:
         return OrderEvent(self.orders[str(order.order_id)], kind, order.update_time_ms or now_ms)
 
     def on_fill(self, fill: Fill, row: dict[str, Any], now_ms: int) -> OrderEvent | None:
-        """An ``execution`` row → ``OrderEvent(TRADE)`` (None for a fill already reported)."""
-        if str(fill.trade_id) in self._seen_fills:
+        """An ``execution`` row → ``OrderEvent(TRADE)`` (None for a fill already reported: same symbol, order and
+        ``execId``)."""
+        seen = (fill.symbol, str(fill.order_id), str(fill.trade_id))
+        if seen in self._seen_fills:
             return None
-        self._seen_fills.add(str(fill.trade_id))
+        self._seen_fills.add(seen)
         key = str(fill.order_id)
         qty, quote = self._filled.get(key, (Decimal(0), Decimal(0)))
         qty, quote = qty + fill.qty, quote + fill.quote_qty
