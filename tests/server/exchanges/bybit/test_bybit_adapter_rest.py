@@ -120,6 +120,11 @@ async def test_typed_errors(adapter: BybitAdapter, bybit_sim: BybitSim) -> None:
             await wrong.balances()
     with pytest.raises(ValueError, match="allow_live"):
         BybitConfig(testnet=False)
+    testnet = BybitConfig(api_key="k", api_secret="s")
+    assert testnet.effective_rest_url == "https://api-testnet.bybit.com"
+    assert testnet.effective_private_ws_url == "wss://stream-testnet.bybit.com/v5/private"
+    live = BybitConfig(api_key="k", api_secret="s", testnet=False, allow_live=True)
+    assert live.effective_rest_url == "https://api.bybit.com" and "api_secret" not in repr(live)
 
 
 async def test_unknown_outcome_after_the_engine_acted_is_found_not_resent(
@@ -181,3 +186,18 @@ async def sim_and_small_limits(bybit_sim: BybitSim):  # type: ignore[no-untyped-
         yield bybit_sim, face
     finally:
         await face.stop()
+
+
+async def test_a_10006_blocks_until_the_reset_and_is_retried_once(
+    sim_and_small_limits: tuple[BybitSim, BybitFace],
+) -> None:
+    """Another client of the same key used up the endpoint: the first call draws a 10006, the client waits for
+    ``X-Bapi-Limit-Reset-Timestamp`` and sends it once more, which succeeds."""
+    bs, face = sim_and_small_limits
+    other = BybitSim(bs.sim, face)
+    async with BybitAdapter(sim_config(other)) as first, BybitAdapter(sim_config(other)) as second:
+        limit = face.rest.limiter.limits["GET /account/wallet-balance"]
+        for _ in range(limit):
+            await first.balances()
+        assert await second.balances()
+        assert second.rest.limiter.blocked_until_ms > 0  # it was told to wait, and did
