@@ -3,7 +3,8 @@
 books, reconnect → resubscribe, and resubscribe-to-resync after a book gap.
 
 Follows https://bybit-exchange.github.io/docs/v5/ws/connect: ops ``subscribe``/``unsubscribe``/``auth``/``ping`` are
-answered with ``{"success", "ret_msg", "op", "req_id", "conn_id"}`` (matched here by ``req_id``); at most 10 topics per
+answered with ``{"success", "ret_msg", "op", "req_id", "conn_id"}`` (matched here by ``req_id``, else to the oldest
+request of the same op); at most 10 topics per
 spot subscribe request; the client pings every 20 s (``{"op": "ping"}``) and counts a connection silent for two ping
 periods plus the answer timeout as dead. Data messages carry ``topic``.
 
@@ -104,7 +105,7 @@ class BybitSocket:
         self.closed = asyncio.Event()
         self.close_reason = ""
         self._conn: ws.Connection | None = None
-        self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._pending: dict[str, tuple[str, asyncio.Future[dict[str, Any]]]] = {}
         self._ids = itertools.count(1)
         self._tasks: list[asyncio.Task[None]] = []
         self._last_frame_at = 0.0
@@ -156,7 +157,7 @@ class BybitSocket:
             raise bybit_error(ExchangeUnavailable, None, "stream is not open")
         req_id = str(next(self._ids))
         fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._pending[req_id] = fut
+        self._pending[req_id] = (op, fut)
         body: dict[str, Any] = {"op": op, "req_id": req_id}
         if args is not None:
             body["args"] = args
@@ -197,15 +198,18 @@ class BybitSocket:
             except Exception:  # a bad message must not kill the connection
                 log.exception("unreadable Bybit message on %s", msg.get("topic"))
             return
-        fut = self._pending.get(str(msg.get("req_id")))
-        if fut is not None and not fut.done():
-            fut.set_result(msg)
+        found = self._pending.get(str(msg.get("req_id")))
+        if found is None:  # an answer without our req_id: the oldest request of its op ("pong" answers "ping")
+            op = "ping" if msg.get("op") == "pong" else msg.get("op")
+            found = next((p for p in self._pending.values() if p[0] == op and not p[1].done()), None)
+        if found is not None and not found[1].done():
+            found[1].set_result(msg)
 
     def _gone(self, reason: str) -> None:
         if not self.closed.is_set():
             self.close_reason = reason
             self.closed.set()
-        for fut in self._pending.values():
+        for _, fut in self._pending.values():
             if not fut.done():
                 fut.set_exception(bybit_error(ExchangeUnavailable, None, f"stream closed ({reason})"))
 
