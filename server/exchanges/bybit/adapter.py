@@ -35,7 +35,7 @@ from tradingmcp.server.exchanges.bybit.errors import (
     bybit_error,
 )
 from tradingmcp.server.exchanges.bybit.params import new_client_order_id
-from tradingmcp.server.exchanges.bybit.parse import stats, ticker
+from tradingmcp.server.exchanges.bybit.parse import stats, ticker, with_fee_asset
 from tradingmcp.server.exchanges.bybit.rest import BybitRestClient
 from tradingmcp.server.exchanges.bybit.streams import MarketStreams
 from tradingmcp.server.exchanges.bybit.userdata import UserDataStream
@@ -253,8 +253,14 @@ class BybitAdapter(AdapterLifecycle):
         return await self.rest.order_history(symbol.upper(), limit)
 
     async def my_trades(self, symbol: str, limit: int = 500, order_id: int | str | None = None) -> list[Fill]:
-        """``GET /v5/execution/list``, oldest first."""
-        return await self.rest.executions(symbol.upper(), limit, order_id)
+        """``GET /v5/execution/list``, oldest first (a fill without ``feeCurrency`` gets Bybit's spot fee coin)."""
+        fills = await self.rest.executions(symbol.upper(), limit, order_id)
+        assets = self._assets_of(symbol.upper())
+        return [with_fee_asset(f, *assets) for f in fills] if assets else fills
+
+    def _assets_of(self, symbol: str) -> tuple[str, str] | None:
+        found = self._rules.get(symbol)
+        return (found.base_asset, found.quote_asset) if found is not None else None
 
     async def balances(self, non_zero: bool = True) -> list[Balance]:
         """``GET /v5/account/wallet-balance?accountType=UNIFIED``."""
@@ -323,7 +329,7 @@ class BybitAdapter(AdapterLifecycle):
 
     def _user_stream(self) -> UserDataStream:
         if self._user is None:
-            self._user = UserDataStream(self.config, self._user_events)
+            self._user = UserDataStream(self.config, self._user_events, self._assets_of)
         return self._user
 
     async def start_user_stream(self) -> None:

@@ -21,6 +21,7 @@ import asyncio
 import dataclasses
 import logging
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -111,13 +112,20 @@ class UserDataStream:
     Args:
         config: ``private_ws_url``, keys, timeouts, reconnect pauses.
         events: where OrderEvent/BalanceEvent and StreamStatus notices go.
+        assets_of: symbol → (base, quote), to name a fill's fee coin when the row has no ``feeCurrency``.
     """
 
-    def __init__(self, config: BybitConfig, events: EventQueue[UserEvent]) -> None:
+    def __init__(
+        self,
+        config: BybitConfig,
+        events: EventQueue[UserEvent],
+        assets_of: Callable[[str], tuple[str, str] | None] = lambda symbol: None,
+    ) -> None:
         if not config.has_credentials:
             raise bybit_error(AuthError, None, "the private stream needs an API key and secret")
         self.config = config
         self.events = events
+        self.assets_of = assets_of
         self.signer = Signer(config.api_key, config.api_secret, config.recv_window_ms)
         self.tracker = FillTracker()
         self.connects = 0
@@ -192,7 +200,11 @@ class UserDataStream:
             for row in rows:
                 if row.get("category", "spot") != "spot" or row.get("execType", "Trade") != "Trade":
                     continue
-                fill_event = self.tracker.on_fill(parse.fill(row), row, now)
+                fill = parse.fill(row)
+                assets = self.assets_of(fill.symbol)
+                if assets is not None:
+                    fill = parse.with_fee_asset(fill, *assets)
+                fill_event = self.tracker.on_fill(fill, row, now)
                 if fill_event is not None:
                     self.events.put(fill_event)
         elif topic == "wallet":

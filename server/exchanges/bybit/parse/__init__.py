@@ -3,7 +3,14 @@ orders, fills and balances in :mod:`.account`; both re-exported here."""
 
 from __future__ import annotations
 
-from tradingmcp.server.exchanges.bybit.parse.account import EXECUTION_TYPES, STATUSES, balances, fill, order
+from tradingmcp.server.exchanges.bybit.parse.account import (
+    EXECUTION_TYPES,
+    STATUSES,
+    balances,
+    fill,
+    order,
+    with_fee_asset,
+)
 from tradingmcp.server.exchanges.bybit.parse.market import (
     KLINE_INTERVALS,
     NEUTRAL_INTERVALS,
@@ -43,4 +50,5 @@ __all__ = [
     "stats",
     "ticker",
     "trade_push",
+    "with_fee_asset",
 ]

@@ -7,6 +7,7 @@ Shapes: https://bybit-exchange.github.io/docs/v5/order/open-order (order rows, a
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -89,6 +90,16 @@ def fill(row: Json) -> Fill:
         time_ms=_ms(row.get("execTime")),
         is_buyer=str(row.get("side")) == "Buy",
     )
+
+
+def with_fee_asset(f: Fill, base: str, quote: str) -> Fill:
+    """``f`` with its commission asset filled in when the row had no ``feeCurrency``: Bybit spot charges a buy's fee in
+    the base coin and a sell's in the quote coin (a rebate, a negative fee, is paid in the other one)."""
+    if f.commission_asset:
+        return f
+    buy = bool(f.is_buyer)
+    in_base = buy if f.commission > 0 else not buy
+    return dataclasses.replace(f, commission_asset=base if in_base else quote)
 
 
 def balances(result: Json | Sequence[Json], non_zero: bool = True) -> list[Balance]:

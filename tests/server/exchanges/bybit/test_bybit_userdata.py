@@ -46,3 +46,14 @@ def test_same_exec_id_on_two_symbols_is_two_fills() -> None:
     btc, eth = exec_row("BTCUSDT", "1", "5", "1", "1"), exec_row("ETHUSDT", "2", "5", "1", "1")
     assert t.on_fill(parse.fill(btc), btc, 1) is not None
     assert t.on_fill(parse.fill(eth), eth, 1) is not None
+
+
+def test_a_fill_without_fee_currency_gets_bybits_spot_fee_coin() -> None:
+    buy = {**exec_row("BTCUSDT", "1", "9", "1", "0"), "feeCurrency": ""}
+    sell = {**buy, "side": "Sell"}
+    rebate = {**buy, "execFee": "-0.01"}
+    assert parse.with_fee_asset(parse.fill(buy), "BTC", "USDT").commission_asset == "BTC"
+    assert parse.with_fee_asset(parse.fill(sell), "BTC", "USDT").commission_asset == "USDT"
+    assert parse.with_fee_asset(parse.fill(rebate), "BTC", "USDT").commission_asset == "USDT"
+    given = parse.fill(exec_row("BTCUSDT", "1", "9", "1", "0"))
+    assert parse.with_fee_asset(given, "X", "Y").commission_asset == "BTC"  # the row's own feeCurrency wins
