@@ -1,5 +1,5 @@
 """``BybitFace``: the simulator's Bybit V5 (spot) face — its own aiohttp server (REST ``/v5/*``, WebSocket
-``/v5/public/spot`` and ``/v5/private``) over a running :class:`~tradingmcp.sim.app.Simulator`'s replayed market and
+``/v5/public/spot``, ``/v5/private`` and the order entry ``/v5/trade``) over a running :class:`~tradingmcp.sim.app.Simulator`'s replayed market and
 matching engine.
 
 Same books, same engine, same replay clock as the Binance and MEXC faces; Bybit accounts are engine accounts keyed by
@@ -30,6 +30,7 @@ from tradingmcp.sim.bybit.orders import BybitTrading
 from tradingmcp.sim.bybit.public import MarketView
 from tradingmcp.sim.bybit.pushes import MarketPushes, PrivatePushes, Push
 from tradingmcp.sim.bybit.rest import LIMITS_PER_S, RestState, SecondWindow, make_rest_routes
+from tradingmcp.sim.bybit.trade import TradeEndpoint
 from tradingmcp.sim.bybit.wire import OrderIds
 from tradingmcp.sim.bybit.ws import WsConfig, WsHub
 from tradingmcp.sim.http import start_http
@@ -68,6 +69,7 @@ class BybitFace:
 
     Attributes:
         rest: the REST state (``faults``, ``calls``, ``limiter`` for tests).
+        trade: the order entry WebSocket (``faults``, ``requests`` for tests).
         hub: WebSocket subscriptions (``connections``, ``cut()``).
         market: the public push builder (``drop_depth`` injects lost orderbook deltas).
         ids: engine ↔ Bybit order ids.
@@ -93,6 +95,8 @@ class BybitFace:
             limiter=SecondWindow(LIMITS_PER_S, config.limit_scale),
             hang_s=config.hang_s,
         )
+        self.trade = TradeEndpoint(self.trading, config.api_keys, sim.state.server_ms, sim.dispatch_engine_events,
+                                   SecondWindow(LIMITS_PER_S, config.limit_scale))  # fmt: skip
         self.private = PrivatePushes(self.ids, self._fee_of)
         self._flush_scheduled = False
         self._runner: web.AppRunner | None = None
@@ -121,6 +125,11 @@ class BybitFace:
     def public_ws_url(self) -> str:
         """Public spot WebSocket (``BybitConfig.public_ws_url``)."""
         return f"ws://{self.config.host}:{self._port}/v5/public/spot"
+
+    @property
+    def trade_ws_url(self) -> str:
+        """Order entry WebSocket (``BybitConfig.trade_ws_url``)."""
+        return f"ws://{self.config.host}:{self._port}/v5/trade"
 
     @property
     def private_ws_url(self) -> str:
@@ -157,6 +166,7 @@ class BybitFace:
         make_rest_routes(app, self.rest)
         app.router.add_get("/v5/public/spot", self.hub.endpoint(private=False))
         app.router.add_get("/v5/private", self.hub.endpoint(private=True))
+        app.router.add_get("/v5/trade", self.trade.handle)
         self._runner, self._port = await start_http(app, self.config.host, self.config.port)
         self.sim.market_taps.append(self._on_market)
         self.sim.event_taps.append(self._on_events)
@@ -168,6 +178,7 @@ class BybitFace:
         if self._on_events in self.sim.event_taps:
             self.sim.event_taps.remove(self._on_events)
         await self.hub.cut()
+        await self.trade.cut()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -188,6 +199,6 @@ def banner(face: BybitFace) -> str:
         "  market data DERIVED from the Binance recording, re-encoded into Bybit shapes",
         "=" * 72,
         f"  REST:     {face.rest_url}/v5",
-        f"  streams:  {face.public_ws_url} (public), {face.private_ws_url} (private)",
+        f"  streams:  {face.public_ws_url} (public), {face.private_ws_url} (private), {face.trade_ws_url} (orders)",
         f"  API keys: {', '.join(face.config.api_keys)} (simulator-only keys)",
     ])  # fmt: skip

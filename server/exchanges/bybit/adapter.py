@@ -1,6 +1,7 @@
 """``BybitAdapter``: the ``ExchangeAdapter`` for Bybit V5 spot, on our own aiohttp REST client and JSON streams.
 
-REST (https://bybit-exchange.github.io/docs/v5/intro) goes through ``BybitRestClient`` (signing, clock offset,
+REST (https://bybit-exchange.github.io/docs/v5/intro) goes through ``BybitRestClient``; with ``trade_over_ws``
+placements and cancels go over the order entry WebSocket (``tradews.OrderEntry``, ``/v5/trade``) instead (signing, clock offset,
 ``X-Bapi-Limit-*`` waits); market streams through ``streams.MarketStreams`` (one connection, reconnect → resubscribe,
 local books from snapshot + deltas, resubscribe on a gap); the account through ``userdata.UserDataStream`` (``auth``,
 ``order``/``execution``/``wallet``).
@@ -34,10 +35,12 @@ from tradingmcp.server.exchanges.bybit.errors import (
     NotSupported,
     bybit_error,
 )
-from tradingmcp.server.exchanges.bybit.params import new_client_order_id
+from tradingmcp.server.exchanges.bybit.params import new_client_order_id, order_body, order_ref
+from tradingmcp.server.exchanges.bybit.parse import order as parse_order
 from tradingmcp.server.exchanges.bybit.parse import stats, ticker, with_fee_asset
 from tradingmcp.server.exchanges.bybit.rest import BybitRestClient
 from tradingmcp.server.exchanges.bybit.streams import MarketStreams
+from tradingmcp.server.exchanges.bybit.tradews import OrderEntry
 from tradingmcp.server.exchanges.bybit.userdata import UserDataStream
 from tradingmcp.server.exchanges.eventqueue import EventQueue
 from tradingmcp.server.exchanges.models import (
@@ -85,6 +88,7 @@ class BybitAdapter(AdapterLifecycle):
         self._streams: MarketStreams | None = None
         self._user: UserDataStream | None = None
         self._user_start: asyncio.Task[None] | None = None
+        self.order_entry = OrderEntry(config, self.rest.limiter, self.rest.server_ms) if config.trade_over_ws else None
 
     def __repr__(self) -> str:
         return f"BybitAdapter({self.config.effective_rest_url}, symbols={len(self._rules)}, reachable={self.reachable})"
@@ -113,6 +117,8 @@ class BybitAdapter(AdapterLifecycle):
         if self._user is not None:
             await self._user.close()
             self._user = None
+        if self.order_entry is not None:
+            await self.order_entry.close()
         self._market_events.close()
         self._user_events.close()
         await self.rest.close()
@@ -209,7 +215,7 @@ class BybitAdapter(AdapterLifecycle):
         cid = req.client_order_id
         assert cid is not None
         placed = await place_with_lookup(
-            lambda: self.rest.place_order(req, cid), lambda: self.rest.get_order(req.symbol, client_order_id=cid), cid
+            lambda: self._send_order(req, cid), lambda: self.rest.get_order(req.symbol, client_order_id=cid), cid
         )
         order = placed.order
         if not placed.found_after_unknown_outcome:
@@ -221,6 +227,16 @@ class BybitAdapter(AdapterLifecycle):
             self._user.remember(order)
         return order
 
+    async def _send_order(self, req: OrderRequest, cid: str) -> Order:
+        """One placement: over the order entry WebSocket when ``trade_over_ws``, else ``POST /v5/order/create``."""
+        if self.order_entry is None:
+            return await self.rest.place_order(req, cid)
+        body = order_body(req, cid)
+        data = await self.order_entry.request("order.create", body)
+        now = self.rest.server_ms()
+        return parse_order({**body, "orderId": data["orderId"], "orderLinkId": data.get("orderLinkId") or cid,
+                      "orderStatus": "New", "createdTime": now, "updatedTime": now})  # fmt: skip
+
     async def test_order(self, request: OrderRequest) -> None:
         """Bybit has no validate-only endpoint: checks the symbol rules locally (raises ``OrderRuleError``)."""
         req = self._normalise(request)
@@ -229,8 +245,12 @@ class BybitAdapter(AdapterLifecycle):
     async def cancel_order(
         self, symbol: str, order_id: int | str | None = None, client_order_id: str | None = None
     ) -> Order:
-        """``POST /v5/order/cancel`` by ``orderId`` or ``orderLinkId``; returns the order as read back."""
-        ids = await self.rest.cancel_order(symbol.upper(), order_id, client_order_id)
+        """``POST /v5/order/cancel`` (or ``order.cancel`` on the order entry WebSocket) by ``orderId`` or
+        ``orderLinkId``; returns the order as read back."""
+        if self.order_entry is not None:
+            ids = await self.order_entry.request("order.cancel", order_ref(symbol.upper(), order_id, client_order_id))
+        else:
+            ids = await self.rest.cancel_order(symbol.upper(), order_id, client_order_id)
         return await self.rest.get_order(symbol.upper(), order_id=ids["orderId"])
 
     async def cancel_all_orders(self, symbol: str) -> list[Order]:

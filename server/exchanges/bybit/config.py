@@ -11,10 +11,12 @@ BYBIT_TESTNET_REST_URL = "https://api-testnet.bybit.com"
 """Testnet REST base (paths are ``/v5/...``)."""
 BYBIT_TESTNET_PUBLIC_WS_URL = "wss://stream-testnet.bybit.com/v5/public/spot"
 BYBIT_TESTNET_PRIVATE_WS_URL = "wss://stream-testnet.bybit.com/v5/private"
+BYBIT_TESTNET_TRADE_WS_URL = "wss://stream-testnet.bybit.com/v5/trade"
 BYBIT_REST_URL = "https://api.bybit.com"
 """Mainnet REST base: real funds (only with ``allow_live``)."""
 BYBIT_PUBLIC_WS_URL = "wss://stream.bybit.com/v5/public/spot"
 BYBIT_PRIVATE_WS_URL = "wss://stream.bybit.com/v5/private"
+BYBIT_TRADE_WS_URL = "wss://stream.bybit.com/v5/trade"
 
 DEFAULT_RECV_WINDOW_MS = 5000
 """Bybit's default ``X-BAPI-RECV-WINDOW``."""
@@ -31,8 +33,9 @@ class BybitConfig:
         api_secret: the HMAC secret; never shown by ``repr``.
         testnet: True (default) for Bybit's testnet; False is mainnet and needs ``allow_live``.
         allow_live: confirms that mainnet (real funds) is meant.
-        rest_url, public_ws_url, private_ws_url: override the endpoints (the simulator's face, a proxy); None picks
+        rest_url, public_ws_url, private_ws_url, trade_ws_url: override the endpoints (the simulator's face, a proxy); None picks
             testnet or mainnet's.
+        trade_over_ws: place and cancel orders over the order entry WebSocket (``/v5/trade``) instead of REST.
         recv_window_ms: ``X-BAPI-RECV-WINDOW`` of signed requests (ms).
         request_timeout_s: total timeout of one REST request.
         max_retry_after_s: the longest rate-limit wait the client sits out by itself before raising (s).
@@ -54,6 +57,8 @@ class BybitConfig:
     rest_url: str | None = None
     public_ws_url: str | None = None
     private_ws_url: str | None = None
+    trade_ws_url: str | None = None
+    trade_over_ws: bool = False
     recv_window_ms: int = DEFAULT_RECV_WINDOW_MS
     request_timeout_s: float = 10.0
     max_retry_after_s: float = 5.0
@@ -96,3 +101,8 @@ class BybitConfig:
     def effective_private_ws_url(self) -> str:
         """The private stream in use."""
         return self.private_ws_url or (BYBIT_TESTNET_PRIVATE_WS_URL if self.testnet else BYBIT_PRIVATE_WS_URL)
+
+    @property
+    def effective_trade_ws_url(self) -> str:
+        """The order entry stream in use."""
+        return self.trade_ws_url or (BYBIT_TESTNET_TRADE_WS_URL if self.testnet else BYBIT_TRADE_WS_URL)

@@ -146,11 +146,19 @@ class BybitSocket:
                     await self.closed.wait()
         self._gone("closed by us")
 
-    async def op(self, op: str, args: list[Any] | None = None) -> dict[str, Any]:
-        """Send one op and return Bybit's answer (matched by ``req_id``).
+    async def op(
+        self, op: str, args: list[Any] | None = None, *, id_key: str = "req_id", extra: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Send one op and return Bybit's answer (matched by the request id).
+
+        Args:
+            op: ``subscribe``, ``auth``, ``ping``, ``order.create``...
+            args: the op's ``args``.
+            id_key: the request id's field: ``req_id`` on the streams, ``reqId`` on the order entry stream.
+            extra: more fields of the request (the order entry ``header``).
 
         Raises:
-            ExchangeUnavailable: not open, gone meanwhile, or no answer in time.
+            ExchangeUnavailable: not open, gone meanwhile (the op's outcome is unknown), or no answer in time.
         """
         conn = self._conn
         if conn is None or conn.closed or self.closed.is_set():
@@ -158,7 +166,7 @@ class BybitSocket:
         req_id = str(next(self._ids))
         fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._pending[req_id] = (op, fut)
-        body: dict[str, Any] = {"op": op, "req_id": req_id}
+        body: dict[str, Any] = {id_key: req_id, **(extra or {}), "op": op}
         if args is not None:
             body["args"] = args
         conn.send_text(json.dumps(body, separators=(",", ":")).encode())
@@ -198,7 +206,7 @@ class BybitSocket:
             except Exception:  # a bad message must not kill the connection
                 log.exception("unreadable Bybit message on %s", msg.get("topic"))
             return
-        found = self._pending.get(str(msg.get("req_id")))
+        found = self._pending.get(str(msg.get("req_id", msg.get("reqId"))))
         if found is None:  # an answer without our req_id: the oldest request of its op ("pong" answers "ping")
             op = "ping" if msg.get("op") == "pong" else msg.get("op")
             found = next((p for p in self._pending.values() if p[0] == op and not p[1].done()), None)

@@ -267,3 +267,43 @@ async def test_private_ws_auth_and_account_pushes(face: BybitFace, http: aiohttp
         while (msg := await _recv(ws)).get("op") != "pong":
             pass
         assert msg["args"][0].isdigit()
+
+
+async def test_order_entry_ws(face: BybitFace, http: aiohttp.ClientSession) -> None:
+    order = {"category": "spot", "symbol": "BTCUSDT", "side": "Buy", "orderType": "Market", "qty": "20",
+             "orderLinkId": "trade-ws-1"}  # fmt: skip
+
+    def header(ts: int | None = None) -> dict[str, str]:
+        return {"X-BAPI-TIMESTAMP": str(ts if ts is not None else time.time_ns() // 1_000_000)}
+
+    async with http.ws_connect(face.trade_ws_url) as ws:
+        await ws.send_str(json.dumps({"reqId": "a", "header": header(), "op": "order.create", "args": [order]}))
+        assert (await _recv(ws))["retCode"] == 10003  # not authenticated
+        expires = str(time.time_ns() // 1_000_000 + 10_000)
+        await ws.send_str(
+            json.dumps(
+                {
+                    "reqId": "b",
+                    "op": "auth",
+                    "args": [BYBIT_SIM_KEY, expires, sign(BYBIT_SIM_SECRET, "GET/realtime" + expires)],
+                }
+            )
+        )
+        answer = await _recv(ws)
+        assert (answer["retCode"], answer["op"], answer["reqId"]) == (0, "auth", "b") and answer["connId"]
+        stale = time.time_ns() // 1_000_000 - 60_000
+        await ws.send_str(json.dumps({"reqId": "c", "header": header(stale), "op": "order.create", "args": [order]}))
+        assert (await _recv(ws))["retCode"] == 10002
+        await ws.send_str(json.dumps({"header": header(), "op": "order.create", "args": [order]}))
+        answer = await _recv(ws)
+        assert answer["retCode"] == 0 and "reqId" not in answer and answer["data"]["orderLinkId"] == "trade-ws-1"
+        assert int(answer["header"]["X-Bapi-Limit-Status"]) < int(answer["header"]["X-Bapi-Limit"])
+        (engine_order,) = face.sim.engine.account_of(BYBIT_SIM_KEY).orders
+        assert (
+            engine_order.status == "FILLED"
+            and face.ids.wire("BTCUSDT", engine_order.order_id) == answer["data"]["orderId"]
+        )
+        await ws.send_str(json.dumps({"reqId": "d", "header": header(), "op": "order.amend", "args": [order]}))
+        assert (await _recv(ws))["retCode"] == 10001
+        await ws.send_str(json.dumps({"op": "ping"}))
+        assert (await _recv(ws))["op"] == "pong"
