@@ -188,3 +188,25 @@ async def test_push_streams(bybit: ToolServer) -> None:
         book = ok(await c.call_tool("get_order_book", {"symbol": "BTCUSDT", "limit": 5}))
         best_bid = bybit.sim.markets["BTCUSDT"].book.best_bid()
         assert best_bid is not None and D(book["bids"][0][0]) == best_bid[0]
+
+
+async def test_resources_on_the_bybit_venue(bybit: ToolServer) -> None:
+    """``ticker://``, ``book://``, ``account://…/balances``, ``orders://…/open`` and ``trades://…csv`` for bybit."""
+    async with asyncio.timeout(20), bybit.client() as c:
+        listed = {r["uri"] for r in (await c.request("resources/list"))["resources"]}
+        assert {"account://bybit/balances", "orders://bybit/open"} <= listed
+        ok(await c.call_tool("place_order", {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET",
+                                             "quote_quantity": "30"}))  # fmt: skip
+        reads: dict[str, str] = {}
+        for uri in ("ticker://bybit/BTCUSDT", "book://bybit/BTCUSDT", "account://bybit/balances",
+                    "orders://bybit/open", "trades://bybit/BTCUSDT.csv"):  # fmt: skip
+            (content,) = await c.read_resource(uri)
+            assert content["uri"] == uri
+            reads[uri] = content["text"]
+        assert "USDT" in reads["account://bybit/balances"] and "BTCUSDT" in reads["ticker://bybit/BTCUSDT"]
+        for _ in range(100):  # the fill reaches the ledger through the private stream
+            if reads["trades://bybit/BTCUSDT.csv"].count("\n") >= 2:  # a header and the fill
+                break
+            await asyncio.sleep(0.02)
+            reads["trades://bybit/BTCUSDT.csv"] = (await c.read_resource("trades://bybit/BTCUSDT.csv"))[0]["text"]
+        assert reads["trades://bybit/BTCUSDT.csv"].count("\n") >= 2
