@@ -6,8 +6,8 @@ Modules: ``wire`` (sans-I/O Bybit envelopes, ids, error codes, engine error mapp
 entries derived from the simulator's symbols, and the order rules read back from them), ``signing`` (Bybit's
 ``X-BAPI-*`` signature check and the WebSocket ``auth`` check), ``orders`` (V5 trading requests over the engine),
 ``public`` (market endpoints), ``pushes`` (public and private WebSocket frames from the market and the engine's
-events), ``ws`` (the ``/v5/public/spot`` and ``/v5/private`` endpoints), ``rest`` (the aiohttp REST routes), ``face``
-(the server).
+events), ``ws`` (the ``/v5/public/spot`` and ``/v5/private`` endpoints), ``trade`` (the order entry WebSocket
+``/v5/trade``), ``rest`` (the aiohttp REST routes), ``face`` (the server).
 
 Like the rest of the simulator, the face imports nothing of the adapters but the exchange-neutral models: its
 encoder, topic grammar, signature check and order rules are its own, so it can catch the adapter's mistakes.

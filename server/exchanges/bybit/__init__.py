@@ -12,5 +12,6 @@ config, testnet by default, mainnet only with ``allow_live``), ``params`` (V5 re
 ``account`` orders, fills, balances and private pushes), ``book`` (sans-I/O local book: WebSocket snapshot + deltas
 with contiguous ``u``), ``streams`` (``BybitSocket``, one JSON op connection with req_id-matched answers and ping
 keepalive, and ``MarketStreams`` with reconnect → resubscribe, and resubscribe-to-resync on a book gap), ``userdata``
-(the private stream → OrderEvent/BalanceEvent), ``adapter`` (``BybitAdapter``, the ``ExchangeAdapter``).
+(the private stream → OrderEvent/BalanceEvent), ``adapter`` (``BybitAdapter``, the ``ExchangeAdapter``). Bybit's own
+extra: ``tradews`` (``OrderEntry``: orders over the order entry WebSocket ``/v5/trade``, with ``trade_over_ws``).
 """
