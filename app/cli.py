@@ -228,11 +228,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", choices=["picows", "websockets"], default="picows")
     p.add_argument(
         "--exchange",
-        type=_exchange_arg(("binance", "mexc", "both"), any_ccxt=True),
+        type=_exchange_arg(("binance", "mexc", "both", "bybit"), any_ccxt=True),
         default="binance",
-        help="venues: binance (default), mexc or both; the simulator unless BINANCE_/MEXC_API_KEY+SECRET are set "
-        "(MEXC has no testnet: its keys mean LIVE trading); or ccxt:<id>, any ccxt exchange (ccxt:binance and "
-        "ccxt:mexc on the simulator unless CCXT_<ID>_API_KEY is set; sandbox where the exchange has one)",
+        help="venues: binance (default), mexc, both (binance+mexc) or bybit; the simulator unless "
+        "BINANCE_/MEXC_/BYBIT_API_KEY+SECRET are set (MEXC has no testnet: its keys mean LIVE trading; Bybit keys "
+        "mean Bybit testnet); or ccxt:<id>, any ccxt exchange (ccxt:binance and ccxt:mexc on the simulator unless "
+        "CCXT_<ID>_API_KEY is set; sandbox where the exchange has one)",
     )
     p.add_argument("--speed", type=float, default=1.0, help="simulator replay speed (default real time; loops)")
     p.add_argument("--data", default=None, help="data root for the simulator (default ../shared/data)")
@@ -286,10 +287,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", default=None, help="bot TOML (strategy/risk; the connection is the demo's)")
     p.add_argument(
         "--exchange",
-        type=_exchange_arg(("binance", "mexc", "ccxt:binance", "ccxt:mexc")),
+        type=_exchange_arg(("binance", "mexc", "bybit", "ccxt:binance", "ccxt:mexc")),
         default="binance",
-        help="simulator face the bot trades on: binance (default) or mexc (MEXC Spot v3 wire protocol); "
-        "ccxt:binance or ccxt:mexc for the same faces through ccxt",
+        help="simulator face the bot trades on: binance (default), mexc (MEXC Spot v3 wire protocol) or bybit "
+        "(Bybit V5 spot); ccxt:binance or ccxt:mexc for the Binance and MEXC faces through ccxt",
     )
     p.set_defaults(func=_cmd_demo, parser_of_command=p)
 

@@ -8,7 +8,8 @@ its orders and writes its report (JSON + text + PNG plots).
 
 With ``exchange="mexc"`` (``tradingmcp demo --exchange mexc``) the server runs the simulator's MEXC face instead (the
 same replayed market and matching engine speaking MEXC Spot v3: REST + protobuf WebSocket, string order ids, replace
-emulated as cancel + place) behind the MEXC adapter, and the same bot trades it with ``exchange = "mexc"``. With
+emulated as cancel + place) behind the MEXC adapter, and the same bot trades it with ``exchange = "mexc"``; with
+``exchange="bybit"`` the simulator's Bybit face (Bybit V5 spot: REST + JSON WebSocket) behind the Bybit adapter. With
 ``ccxt:binance`` or ``ccxt:mexc`` the same faces are reached through ccxt (:mod:`tradingmcp.app.ccxt_venue`): ccxt's
 Binance or MEXC class behind the CCXT adapter, the venue named ``binance`` or ``mexc``.
 
@@ -46,7 +47,7 @@ from tradingmcp.transport.auth import TokenStore, new_token
 from tradingmcp.transport.tls import server_ssl_context, write_dev_certs
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT")
-DEMO_EXCHANGES = ("binance", "mexc", "ccxt:binance", "ccxt:mexc")
+DEMO_EXCHANGES = ("binance", "mexc", "bybit", "ccxt:binance", "ccxt:mexc")
 """Venues the demo can run the bot on (the simulator's Binance face or its MEXC face)."""
 
 

@@ -10,8 +10,12 @@ for ``ccxt:binance`` and ``ccxt:mexc``). MEXC without ``MEXC_API_KEY``/``MEXC_AP
 face (the same replayed market and matching engine, Binance data re-encoded into MEXC shapes); with them it is the REAL MEXC — MEXC has no testnet, so
 that is live trading with real funds, and the banner says so.
 
+``bybit`` without ``BYBIT_API_KEY``/``BYBIT_API_SECRET`` is the simulator's Bybit face (the same replayed market and
+engine, re-encoded into Bybit V5 shapes); with them it is Bybit's TESTNET (``api-testnet.bybit.com``). Bybit mainnet
+is never chosen from the environment: it needs ``BybitConfig(testnet=False, allow_live=True)``.
+
 Endpoints of a real venue can be pointed elsewhere (a proxy, a standalone ``tradingmcp sim``) with
-``BINANCE_REST_URL`` / ``BINANCE_STREAM_URL`` / ``BINANCE_WS_API_URL`` and ``MEXC_REST_URL`` / ``MEXC_WS_URL``.
+``BINANCE_REST_URL`` / ``BINANCE_STREAM_URL`` / ``BINANCE_WS_API_URL`` and ``MEXC_REST_URL`` / ``MEXC_WS_URL`` (and ``BYBIT_REST_URL`` / ``BYBIT_PUBLIC_WS_URL`` / ``BYBIT_PRIVATE_WS_URL``).
 A real venue that cannot be reached at start-up (or refuses the key), or an audit store that cannot be opened, is a
 :class:`~tradingmcp.app.failure.StartupError` naming the venue and its URL (the store and its location).
 """
@@ -30,6 +34,8 @@ from tradingmcp.server.audit import AuditUnavailable
 from tradingmcp.server.exchanges.base import ExchangeAdapter
 from tradingmcp.server.exchanges.binance.adapter import BinanceAdapter
 from tradingmcp.server.exchanges.binance.config import BinanceConfig
+from tradingmcp.server.exchanges.bybit.adapter import BybitAdapter
+from tradingmcp.server.exchanges.bybit.config import BybitConfig
 from tradingmcp.server.exchanges.errors import ExchangeError, ExchangeUnavailable
 from tradingmcp.server.exchanges.mexc.adapter import MexcAdapter
 from tradingmcp.server.exchanges.mexc.config import MEXC_REST_URL, MEXC_WS_URL, MexcConfig
@@ -38,12 +44,14 @@ from tradingmcp.server.mcp.streams import StreamHub
 from tradingmcp.server.tools.toolset import Toolset, ToolsetConfig, build_toolset
 from tradingmcp.server.venues import Mode, Venue, Venues, key_hint
 from tradingmcp.sim.app import SimConfig, Simulator
+from tradingmcp.sim.bybit import BYBIT_SIM_KEY, BYBIT_SIM_SECRET, BybitFace
+from tradingmcp.sim.bybit.face import banner as bybit_banner
 from tradingmcp.sim.config import BINANCE_SIM_KEY, BINANCE_SIM_SECRET
 from tradingmcp.sim.mexc import MEXC_SIM_KEY, MEXC_SIM_SECRET, MexcFace
 from tradingmcp.sim.mexc.face import banner as mexc_banner
 from tradingmcp.sim.run import banner
 
-EXCHANGES = ("binance", "mexc", "both")
+EXCHANGES = ("binance", "mexc", "both", "bybit")
 """Values of ``ExchangeOptions.exchange``."""
 
 
@@ -61,7 +69,8 @@ class VenueUnreachable(StartupError):
 @dataclass(frozen=True)
 class ExchangeOptions:
     """``speed``: replay pace (×real time); ``loop``: restart the replay at the end (a server runs indefinitely);
-    ``exchange``: ``binance``, ``mexc``, ``both`` or ``ccxt:<id>`` (see the module docstring)."""
+    ``exchange``: ``binance``, ``mexc``, ``both`` (Binance and MEXC), ``bybit`` or ``ccxt:<id>`` (see the module
+    docstring)."""
 
     exchange: str = "binance"
     speed: float = 1.0
@@ -78,13 +87,20 @@ class ExchangeStack:
     """
 
     def __init__(
-        self, venues: Venues, toolset: Toolset, sim: Simulator | None, text: str, mexc_face: MexcFace | None = None
+        self,
+        venues: Venues,
+        toolset: Toolset,
+        sim: Simulator | None,
+        text: str,
+        mexc_face: MexcFace | None = None,
+        bybit_face: BybitFace | None = None,
     ) -> None:
         self.venues = venues
         self.toolset = toolset
         self.sim = sim
         self.banner = text
         self.mexc_face = mexc_face
+        self.bybit_face = bybit_face
 
     @property
     def adapter(self) -> ExchangeAdapter:
@@ -108,6 +124,7 @@ class ExchangeStack:
             raise ValueError(f"exchange must be one of {', '.join(EXCHANGES)} or ccxt:<id>, got {opts.exchange!r}")
         sim: Simulator | None = None
         face: MexcFace | None = None
+        bybit_face: BybitFace | None = None
         venues_list: list[Venue] = []
         texts: list[str] = []
         urls: dict[str, str] = {}
@@ -140,17 +157,23 @@ class ExchangeStack:
                 venue, text, face, urls["mexc"] = await _mexc_venue(simulator)
                 venues_list.append(venue)
                 texts.append(text)
+            if opts.exchange == "bybit":
+                venue, text, bybit_face, urls["bybit"] = await _bybit_venue(simulator)
+                venues_list.append(venue)
+                texts.append(text)
         except BaseException:
             for v in venues_list:
                 await v.adapter.close()
             if face is not None:
                 await face.stop()
+            if bybit_face is not None:
+                await bybit_face.stop()
             if sim is not None:
                 await sim.stop()
             raise
         venues = Venues(venues_list)
         toolset = build_toolset(app, hub, venues, tools)
-        stack = cls(venues, toolset, sim, "\n".join(texts), face)
+        stack = cls(venues, toolset, sim, "\n".join(texts), face, bybit_face)
         try:
             for venue in venues:
                 try:
@@ -175,6 +198,8 @@ class ExchangeStack:
             await venue.adapter.close()
         if self.mexc_face is not None:
             await self.mexc_face.stop()
+        if self.bybit_face is not None:
+            await self.bybit_face.stop()
         if self.sim is not None:
             await self.sim.stop()
 
@@ -265,3 +290,34 @@ async def _mexc_venue(
         account_symbols=sim.config.symbols,
     )
     return Venue("mexc", MexcAdapter(config), "sim", sim), mexc_banner(face), face, face.rest_url
+
+
+async def _bybit_venue(
+    simulator: Callable[[], Awaitable[Simulator]],
+) -> tuple[Venue, str, BybitFace | None, str]:
+    """Bybit TESTNET with ``BYBIT_API_KEY``/``BYBIT_API_SECRET`` (``BYBIT_REST_URL``/``BYBIT_PUBLIC_WS_URL``/
+    ``BYBIT_PRIVATE_WS_URL`` override the endpoints), else the simulator's Bybit face (started here; the caller stops
+    it). Returns the venue, its banner, the face (or None) and its REST URL."""
+    key, secret = os.environ.get("BYBIT_API_KEY", ""), os.environ.get("BYBIT_API_SECRET", "")
+    if key and secret:
+        config = BybitConfig(
+            api_key=key,
+            api_secret=secret,
+            rest_url=os.environ.get("BYBIT_REST_URL") or None,
+            public_ws_url=os.environ.get("BYBIT_PUBLIC_WS_URL") or None,
+            private_ws_url=os.environ.get("BYBIT_PRIVATE_WS_URL") or None,
+        )
+        text = f"exchange: Bybit Spot Testnet ({config.effective_rest_url})"
+        venue = Venue("bybit", BybitAdapter(config), "testnet", None, account=key_hint(key))
+        return venue, text, None, config.effective_rest_url
+    sim = await simulator()
+    face = BybitFace(sim)
+    await face.start()
+    config = BybitConfig(
+        api_key=BYBIT_SIM_KEY,
+        api_secret=BYBIT_SIM_SECRET,
+        rest_url=face.rest_url,
+        public_ws_url=face.public_ws_url,
+        private_ws_url=face.private_ws_url,
+    )
+    return Venue("bybit", BybitAdapter(config), "sim", sim), bybit_banner(face), face, face.rest_url

@@ -20,6 +20,11 @@ Binance's range here (the simulator's MEXC face answers 700008 outside it). Symb
 (``BTCUSDT``); order ids are MEXC's strings (``C02__385413065019117569043``); REST klines take
 ``1m 5m 15m 30m 60m 4h 8h 1d 1W 1M``, given here in Binance's spelling (``1h`` for ``60m``, ``1w`` for ``1W``).
 
+Bybit V5 spot (https://bybit-exchange.github.io/docs/v5/order/create-order): ``orderLinkId`` is at most 36 letters,
+digits, ``-`` and ``_`` (Binance's range); symbols are upper-case letters and digits; order ids are Bybit's numeric
+strings (``1900000000000000001``; letters and ``-`` are allowed for the UUID-like ids of other categories); klines
+take ``1 3 5 15 30 60 120 240 360 720 D W M``, given here in Binance's spelling (``1m``, ``1h``, ``1d``...).
+
 A pattern is a whole-value match (``fullmatch``): Python's ``$`` also matches before a trailing newline, which would
 let ``BTCUSDT\\n`` through a ``re.match``.
 """
@@ -29,11 +34,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from tradingmcp.server.exchanges.bybit.parse.market import KLINE_INTERVALS as BYBIT_KLINE_INTERVALS
 from tradingmcp.server.exchanges.mexc.control import kline_interval
 
 __all__ = [
     "BINANCE",
     "BINANCE_KLINE_INTERVALS",
+    "BYBIT",
     "CLIENT_ORDER_ID",
     "MEXC",
     "LegalRange",
@@ -80,7 +87,7 @@ class ParamRules:
     """One venue's rules for the string parameters tools pass on.
 
     Attributes:
-        venue: ``binance`` or ``mexc``.
+        venue: ``binance``, ``mexc`` or ``bybit``.
         client_order_id: new and original client order ids, and order list client ids.
         symbol: a symbol in the venue's spelling (upper case).
         order_id: an order id given as a string.
@@ -108,7 +115,14 @@ MEXC = ParamRules(
     order_id=LegalRange("^[A-Za-z0-9_]{1,40}$"),
     kline_intervals=tuple(i for i in BINANCE_KLINE_INTERVALS if _mexc_interval(i)),
 )
-_BY_VENUE = {r.venue: r for r in (BINANCE, MEXC)}
+BYBIT = ParamRules(
+    venue="bybit",
+    client_order_id=CLIENT_ORDER_ID,
+    symbol=LegalRange("^[A-Z0-9]{1,20}$"),
+    order_id=LegalRange("^[A-Za-z0-9-]{1,40}$"),
+    kline_intervals=tuple(i for i in BINANCE_KLINE_INTERVALS if i in BYBIT_KLINE_INTERVALS),
+)
+_BY_VENUE = {r.venue: r for r in (BINANCE, MEXC, BYBIT)}
 CCXT_SYMBOL = LegalRange("^[A-Z0-9._-]{1,20}$")
 """A symbol of a CCXT venue: the exchange's market id (upper-cased), e.g. ``BTCUSDT`` or OKX's ``BTC-USDT``."""
 CCXT_ORDER_ID = LegalRange("^[A-Za-z0-9_-]{1,40}$")
@@ -126,6 +140,6 @@ def ccxt_rules(venue: str, intervals: tuple[str, ...]) -> ParamRules:
 
 
 def rules_for(venue: str) -> ParamRules:
-    """The rules of ``venue`` (``binance``, ``mexc``); Binance's for any other name (the strictest symbol-free
+    """The rules of ``venue`` (``binance``, ``mexc``, ``bybit``); Binance's for any other name (the strictest symbol-free
     rules: numeric order ids)."""
     return _BY_VENUE.get(venue, BINANCE)

@@ -148,7 +148,7 @@ def dead_url(scheme: str) -> str:
     return f"{scheme}://127.0.0.1:{port}"
 
 
-@pytest.mark.parametrize("venue", ["binance", "mexc"])
+@pytest.mark.parametrize("venue", ["binance", "mexc", "bybit"])
 def test_an_unreachable_real_venue_is_one_line_naming_it_and_exit_1(venue: str) -> None:
     rest = dead_url("http")
     if venue == "binance":
@@ -159,8 +159,11 @@ def test_an_unreachable_real_venue_is_one_line_naming_it_and_exit_1(venue: str) 
             "BINANCE_STREAM_URL": dead_url("ws") + "/",
             "BINANCE_WS_API_URL": dead_url("ws") + "/ws-api/v3",
         }
-    else:
+    elif venue == "mexc":
         env = {"MEXC_API_KEY": "k", "MEXC_API_SECRET": SECRET, "MEXC_REST_URL": rest, "MEXC_WS_URL": dead_url("ws")}
+    else:
+        env = {"BYBIT_API_KEY": "k", "BYBIT_API_SECRET": SECRET, "BYBIT_REST_URL": rest,
+               "BYBIT_PUBLIC_WS_URL": dead_url("ws"), "BYBIT_PRIVATE_WS_URL": dead_url("ws")}  # fmt: skip
     done = tradingmcp("serve", "--port", "0", "--exchange", venue, env=env)
     line = one_error_line(done)
     assert done.returncode == 1 and f"cannot reach venue {venue} at {rest}" in line and SECRET not in done.stderr
