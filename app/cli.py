@@ -67,6 +67,13 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         except ValueError as exc:
             return fail("serve", f"--rate-limit/--rate-burst: {exc}", EXIT_USAGE)
 
+    bus = None
+    if args.bus is not None:
+        from tradingmcp.app.roles import ROLES, BusOptions
+
+        bus = BusOptions(args.bus, frozenset(args.role) if args.role else frozenset(ROLES))
+    elif args.role:
+        return fail("serve", "--role needs --bus nats://host:port", EXIT_USAGE)
     opts = ServeOptions(
         host=args.host,
         port=args.port,
@@ -81,12 +88,14 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             speed=args.speed,
             data_dir=Path(args.data) if args.data else None,
             synthetic=args.synthetic,
+            remote_sim=args.sim_url,
         ),
         with_exchange=not args.no_exchange,
         log_json=args.log_json,
         config_file=Path(args.config) if args.config else None,
         busy_poll=args.busy_poll,
         rate_limit=rate_limit,
+        bus=bus,
     )
     return _run(run_serve(opts), "serve")
 
@@ -234,6 +243,26 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="N",
         help="requests a connection may send at once before the rate applies (default 2 x --rate-limit)",
+    )
+    p.add_argument(
+        "--bus",
+        default=None,
+        metavar="URL",
+        help="run over the NATS JetStream bus at nats://host:port (credentials: $TRADINGMCP_BUS_USER/_PASSWORD or "
+        "_TOKEN); without --role: feed, trader and gateway in this process",
+    )
+    p.add_argument(
+        "--role",
+        action="append",
+        choices=["feed", "gateway", "trader"],
+        default=None,
+        help="with --bus: the role of this process (repeatable): feed (market data), trader (orders), gateway (MCP)",
+    )
+    p.add_argument(
+        "--sim-url",
+        default=None,
+        metavar="URL",
+        help="use a standalone simulator (tradingmcp sim) at http://host:port as the binance venue",
     )
     _busy_poll_option(p)
     p.set_defaults(func=_cmd_serve, parser_of_command=p)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from tradingmcp import perf
 from tradingmcp.app.failure import EXIT_RUNTIME, EXIT_USAGE, StartupError, fail, listen_error
+from tradingmcp.app.roles import BusOptions, run_roles
 from tradingmcp.app.stack import ExchangeOptions, ExchangeStack
 from tradingmcp.server.logs import install_json_logging
 from tradingmcp.server.mcp.registry import McpApp
@@ -55,6 +56,7 @@ class ServeOptions:
     config_file: Path | None = None  # TOML with [safety], [audit], [portfolio] (ToolsetConfig.load)
     busy_poll: bool = False  # spin the loop, keep the order path warm (tradingmcp.perf): a core at 100 %
     rate_limit: RateLimit | None = None  # per connection; None: DEFAULT_RATE_LIMIT off loopback, none on loopback
+    bus: BusOptions | None = None  # run roles over the NATS bus (app/roles.py); None: the embedded single process
 
 
 def resolve_security(opts: ServeOptions) -> tuple[ServerConfig, str | None]:
@@ -114,6 +116,8 @@ async def run_serve(opts: ServeOptions) -> int:
         return fail("serve", f"configuration: {exc}", EXIT_USAGE)
     if opts.log_json:
         install_json_logging()
+    if opts.bus is not None:
+        return await run_roles(opts, config, tools, generated)
     app, hub = build_app()
     server = McpServer(app, config, streams=hub)
     try:  # bind first: a port in use fails before any venue is contacted

@@ -161,10 +161,10 @@ class Stamps:
     def instrument_hub(self, hub: StreamHub) -> None:
         perf, publish = time.perf_counter_ns, hub.publish
 
-        def stamped(key: str, data: Any, conflate: bool = True) -> Any:
+        def stamped(key: str, data: Any, *, conflate: bool = True, seq: int | None = None) -> int:
             if key.startswith("book_ticker:") and isinstance(data, dict):
                 self.publish[(data["symbol"], data.get("update_id"))] = perf()
-            return publish(key, data, conflate=conflate)
+            return publish(key, data, conflate=conflate, seq=seq)
 
         hub.publish = stamped  # type: ignore[method-assign]
 

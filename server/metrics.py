@@ -24,6 +24,9 @@ Metrics (own :class:`prometheus_client.CollectorRegistry`, never the global one;
   ``adapter.server_status()``, refreshed in the background when older than ``exchange_cache_s`` (a scrape shows the
   previous sample; the first scrape after start triggers the first one).
 * ``tradingmcp_audit_queue_depth``, ``tradingmcp_audit_written_total``, ``tradingmcp_audit_write_failures_total``.
+* ``tradingmcp_bus_up``, ``tradingmcp_bus_disconnects_total``, ``tradingmcp_bus_dropped_total{kind}`` — a server fed
+  over the bus (``serve --bus``): whether its link is up, how often it went down, and malformed or foreign messages
+  dropped (``md``, ``acct``, ``rpc``).
 """
 
 from __future__ import annotations
@@ -58,6 +61,8 @@ LATENCY_BUCKETS_US = (50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 50
 UNKNOWN_TOOL = "_unknown"
 ServerGetter = Callable[[], "McpServer | None"]
 Route = Callable[[], ws.HttpResponse]
+BusHealth = Callable[[], dict[str, Any]]
+"""``() -> {"connected": bool, "disconnects": int, "dropped": {kind: int}, ...}`` of a bus link."""
 
 
 class ExchangeSampler:
@@ -106,6 +111,20 @@ class _LiveCollector(Collector):
         yield from self._connections()
         yield from self._exchanges()
         yield from self._audit()
+        yield from self._bus()
+
+    def _bus(self) -> Iterator[Metric]:
+        if self.m.bus is None:
+            return
+        h = self.m.bus()
+        yield GaugeMetricFamily("tradingmcp_bus_up", "1 while the bus link is connected", 1 if h["connected"] else 0)
+        yield CounterMetricFamily("tradingmcp_bus_disconnects", "Times the bus link went down", h["disconnects"])
+        dropped = CounterMetricFamily(
+            "tradingmcp_bus_dropped", "Malformed or foreign bus messages dropped", labels=["kind"]
+        )
+        for kind in ("md", "acct", "rpc"):
+            dropped.add_metric([kind], h["dropped"].get(kind, 0))
+        yield dropped
 
     def _connections(self) -> Iterator[Metric]:
         server = self.m.server_getter()
@@ -232,8 +251,10 @@ class ServerMetrics:
         venues: Venues | None = None,
         audit: AuditLog | None = None,
         exchange_cache_s: float = 1.0,
+        bus: BusHealth | None = None,
     ) -> None:
         self.app = app
+        self.bus = bus
         self.server_getter = server_getter
         self.audit = audit
         self.sampler = ExchangeSampler(venues, exchange_cache_s)
@@ -251,7 +272,7 @@ class ServerMetrics:
     def health(self) -> ws.HttpResponse:
         """``GET /health``: ``{status, connections, uptime_s, streams, exchanges: [{name, mode, reachable,
         clock_offset_ms, banned_until_ms}], audit: {pending, written, failures}}``; ``status`` is ``ok``,
-        ``draining`` (shutting down) or ``degraded`` (an exchange is unreachable)."""
+        ``draining`` (shutting down) or ``degraded`` (an exchange or the bus is unreachable); ``bus`` when fed over the bus."""
         server = self.server_getter()
         statuses = self.sampler.sample()
         exchanges = []
@@ -267,7 +288,8 @@ class ServerMetrics:
                 }
             )
         status = "ok"
-        if any(e["reachable"] is False for e in exchanges):
+        bus = self.bus() if self.bus is not None else None
+        if any(e["reachable"] is False for e in exchanges) or (bus is not None and not bus["connected"]):
             status = "degraded"
         if server is not None and not server.accepting:
             status = "draining"
@@ -278,6 +300,8 @@ class ServerMetrics:
             "streams": server.streams.active() if server is not None else [],
             "exchanges": exchanges,
         }
+        if bus is not None:
+            body["bus"] = bus
         if self.audit is not None:
             w = self.audit.writer
             body["audit"] = {"pending": len(w), "written": w.written, "failures": w.failures}
@@ -288,10 +312,15 @@ class ServerMetrics:
 
 
 def metrics_routes(
-    app: McpApp, server_getter: ServerGetter, venues: Venues | None, audit: AuditLog | None = None
+    app: McpApp,
+    server_getter: ServerGetter,
+    venues: Venues | None,
+    audit: AuditLog | None = None,
+    bus: BusHealth | None = None,
 ) -> dict[str, Route]:
     """Create the server's :class:`ServerMetrics`, observe ``app``'s tool calls, and return the HTTP routes
-    ``{"/metrics": ..., "/health": ...}`` for ``McpServer(..., http_routes=...)``."""
-    metrics = ServerMetrics(app, server_getter, venues, audit)
+    ``{"/metrics": ..., "/health": ...}`` for ``McpServer(..., http_routes=...)``; ``bus``: the link's health of a
+    server fed over the bus (``/health`` is ``degraded`` while it is down)."""
+    metrics = ServerMetrics(app, server_getter, venues, audit, bus=bus)
     app.observers.append(metrics.observe)
     return metrics.routes()

@@ -159,16 +159,17 @@ class StreamHub:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    def publish(self, key: str, data: Any, *, conflate: bool = True) -> int:
+    def publish(self, key: str, data: Any, *, conflate: bool = True, seq: int | None = None) -> int:
         """Push ``data`` (JSON-serializable) to every subscriber of ``key``; serialized once. Returns deliveries.
 
         ``conflate`` True (market data): a subscriber that is behind keeps only the latest message of ``key``.
-        False (order and balance events): every message is delivered, in order.
+        False (order and balance events): every message is delivered, in order. ``seq``: the message's number when
+        another process assigned it (a gateway relaying the bus); None: the next of this hub.
         """
         stream = self._streams.get(key)
         if stream is None:
             return 0
-        stream.seq += 1
+        stream.seq = stream.seq + 1 if seq is None else seq
         payload = orjson.dumps(
             {"jsonrpc": "2.0", "method": STREAM_METHOD, "params": {"stream": key, "seq": stream.seq, "data": data}}
         )
