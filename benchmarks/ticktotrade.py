@@ -161,10 +161,10 @@ class Stamps:
     def instrument_hub(self, hub: StreamHub) -> None:
         perf, publish = time.perf_counter_ns, hub.publish
 
-        def stamped(key: str, data: Any, *, conflate: bool = True, seq: int | None = None) -> int:
+        def stamped(key: str, data: Any, conflate: bool = True) -> Any:
             if key.startswith("book_ticker:") and isinstance(data, dict):
                 self.publish[(data["symbol"], data.get("update_id"))] = perf()
-            return publish(key, data, conflate=conflate, seq=seq)
+            return publish(key, data, conflate=conflate)
 
         hub.publish = stamped  # type: ignore[method-assign]
 

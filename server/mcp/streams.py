@@ -159,17 +159,16 @@ class StreamHub:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    def publish(self, key: str, data: Any, *, conflate: bool = True, seq: int | None = None) -> int:
+    def publish(self, key: str, data: Any, *, conflate: bool = True) -> int:
         """Push ``data`` (JSON-serializable) to every subscriber of ``key``; serialized once. Returns deliveries.
 
         ``conflate`` True (market data): a subscriber that is behind keeps only the latest message of ``key``.
-        False (order and balance events): every message is delivered, in order. ``seq``: the message's number when
-        another process assigned it (a gateway relaying the bus); None: the next of this hub.
+        False (order and balance events): every message is delivered, in order.
         """
         stream = self._streams.get(key)
         if stream is None:
             return 0
-        stream.seq = stream.seq + 1 if seq is None else seq
+        stream.seq += 1
         payload = orjson.dumps(
             {"jsonrpc": "2.0", "method": STREAM_METHOD, "params": {"stream": key, "seq": stream.seq, "data": data}}
         )
