@@ -59,7 +59,7 @@ async def run_roles(opts: object, config: ServerConfig, tools: ToolsetConfig, ge
     closers: list[Closer] = []
     server: McpServer | None = None
     gateway = "gateway" in bus.roles
-    app, hub = build_app()
+    app, hub = build_app(tools.streams)
     if gateway:
         server = McpServer(app, config, streams=hub)
         try:

@@ -23,6 +23,7 @@ from tradingmcp.app.roles import BusOptions, run_roles
 from tradingmcp.app.stack import ExchangeOptions, ExchangeStack
 from tradingmcp.server.logs import install_json_logging
 from tradingmcp.server.mcp.registry import McpApp
+from tradingmcp.server.mcp.replay import Retention
 from tradingmcp.server.mcp.streams import StreamHub
 from tradingmcp.server.metrics import metrics_routes
 from tradingmcp.server.tools.builtin import register_builtin_tools
@@ -92,12 +93,12 @@ def resolve_security(opts: ServeOptions) -> tuple[ServerConfig, str | None]:
     return config, generated
 
 
-def build_app() -> tuple[McpApp, StreamHub]:
-    """The MCP app with every tool registered, and its stream hub."""
+def build_app(retention: Retention | None = None) -> tuple[McpApp, StreamHub]:
+    """The MCP app with every tool registered, and its stream hub (``retention``: its replay windows)."""
     app = McpApp(
         instructions="TradingMCP: crypto exchange market data and trading over MCP. Trading tools need the 'trade' scope."
     )
-    hub = StreamHub()
+    hub = StreamHub(retention)
     register_builtin_tools(app, hub)
     return app, hub
 
@@ -118,7 +119,7 @@ async def run_serve(opts: ServeOptions) -> int:
         install_json_logging()
     if opts.bus is not None:
         return await run_roles(opts, config, tools, generated)
-    app, hub = build_app()
+    app, hub = build_app(tools.streams)
     server = McpServer(app, config, streams=hub)
     try:  # bind first: a port in use fails before any venue is contacted
         await server.start(accepting=False)

@@ -47,6 +47,7 @@ from tradingmcp.transport.mcpnames import (
     META_VERSION,
     MODERN_VERSIONS,
     PROGRESS,
+    STREAM,
 )
 
 _loads = orjson.loads
@@ -269,3 +270,131 @@ class ClientCore:
                     on_progress(params)
                     return
         self._on_notification(_new(Notification, (method, params)))
+
+
+# ---------------------------------------------------------------- stream positions (resume)
+
+
+@dataclass(slots=True)
+class StreamCursor:
+    """What the client knows of one subscribed stream (``notifications/tradingmcp/stream``).
+
+    Attributes:
+        epoch: the stream's numbering as the server's last ``subscribe`` answer named it (None: not known yet).
+        last_seq: the newest ``seq`` the client has (every message up to it was delivered or superseded).
+        conflates: the server said the stream conflates (full states, a jump in ``seq`` loses nothing).
+        received: stream messages delivered. duplicates: messages dropped because their ``seq`` was already had.
+        lost: messages of a lossless stream known missing (a jump in ``seq``, or a resume the server refused).
+        skipped: states of a conflating stream superseded before they were sent (a jump in ``seq``).
+        resumes: resubscriptions with ``since_seq``; refused: those answered ``resumed: false``; resets: those whose
+            numbering had changed (another epoch: what was missed cannot be counted).
+        pending: a ``subscribe`` is in flight: its replay may arrive before its answer, and is taken as it comes.
+    """
+
+    epoch: str | None = None
+    last_seq: int = 0
+    conflates: bool = True
+    received: int = 0
+    duplicates: int = 0
+    lost: int = 0
+    skipped: int = 0
+    resumes: int = 0
+    refused: int = 0
+    resets: int = 0
+    pending: bool = True
+    pending_last: int = 0
+
+
+STREAM_METHOD: Final = STREAM
+"""The stream notification method whose ``params`` :meth:`StreamSeqs.on_message` takes."""
+
+
+class StreamSeqs:
+    """The position of each subscribed stream, for a lossless resume after a reconnect (sans-I/O).
+
+    The contract (the server's ``subscribe`` tool): resubscribing with ``{"stream", "since_seq", "epoch"}`` replays
+    every message after ``since_seq`` that the server still holds, then continues live; the answer says ``resumed``
+    and ``first_seq``. Use: :meth:`subscribing` before sending ``subscribe`` (:meth:`resume_args` gives its arguments),
+    :meth:`answered` with its answer, :meth:`on_message` for each stream notification (False: a duplicate, drop it).
+    """
+
+    __slots__ = ("cursors",)
+
+    def __init__(self) -> None:
+        self.cursors: dict[str, StreamCursor] = {}
+
+    def resume_args(self, key: str) -> dict[str, Any]:
+        """The ``subscribe`` arguments for ``key``: with ``since_seq`` and ``epoch`` once the stream has a position."""
+        c = self.cursors.get(key)
+        if c is None or c.epoch is None:
+            return {"stream": key}
+        return {"stream": key, "since_seq": c.last_seq, "epoch": c.epoch}
+
+    def subscribing(self, key: str) -> StreamCursor:
+        """A ``subscribe`` of ``key`` is about to be sent (first time or resume)."""
+        c = self.cursors.get(key)
+        if c is None:
+            c = self.cursors[key] = StreamCursor()
+        c.pending = True
+        c.pending_last = 0
+        return c
+
+    def answered(self, key: str, answer: dict[str, Any], args: dict[str, Any]) -> StreamCursor:
+        """The server answered the ``subscribe`` sent with ``args`` (:meth:`resume_args`): count what a refused resume
+        lost, and take the stream's epoch and position from the answer (its ``structuredContent``)."""
+        c = self.cursors.get(key) or self.subscribing(key)
+        epoch = answer.get("epoch")
+        seq = answer.get("seq")
+        seq = seq if type(seq) is int else 0
+        c.conflates = answer.get("conflates", True) is not False
+        since = args.get("since_seq")
+        if since is not None:
+            c.resumes += 1
+            if answer.get("resumed") is not True:
+                c.refused += 1
+                first = answer.get("first_seq")
+                if epoch != args.get("epoch"):
+                    c.resets += 1
+                    c.last_seq = 0  # the old numbering means nothing now
+                elif type(first) is int and first > since + 1:
+                    if c.conflates:
+                        c.skipped += first - since - 1
+                    else:
+                        c.lost += first - since - 1
+        c.epoch = epoch if isinstance(epoch, str) else None
+        c.last_seq = max(c.last_seq, c.pending_last, seq)
+        c.pending = False
+        return c
+
+    def forget(self, key: str) -> None:
+        """``key`` was unsubscribed (or its subscribe failed): no position is kept."""
+        self.cursors.pop(key, None)
+
+    def on_message(self, params: dict[str, Any]) -> bool:
+        """A stream notification's ``params``; False when it is a duplicate (its ``seq`` was already delivered)."""
+        c = self.cursors.get(params.get("stream", ""))
+        seq = params.get("seq")
+        if c is None or type(seq) is not int:
+            return True
+        if c.pending:
+            c.pending_last = seq
+            c.received += 1
+            return True
+        last = c.last_seq
+        if seq <= last:
+            c.duplicates += 1
+            return False
+        if seq > last + 1 and last:
+            if c.conflates:
+                c.skipped += seq - last - 1
+            else:
+                c.lost += seq - last - 1
+        c.last_seq = seq
+        c.received += 1
+        return True
+
+    def totals(self) -> dict[str, int]:
+        """Sums over the streams: ``received``, ``lost``, ``skipped``, ``duplicates``, ``resumes``, ``refused``,
+        ``resets``."""
+        names = ("received", "lost", "skipped", "duplicates", "resumes", "refused", "resets")
+        return {n: sum(getattr(c, n) for c in self.cursors.values()) for n in names}

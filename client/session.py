@@ -10,7 +10,10 @@ Usage::
             print(note.method, note.params)
 
 Reconnect: when the link drops the client reconnects with jittered exponential backoff, re-initializes and re-subscribes
-everything that was subscribed (streams and resources). Calls in flight when the link dropped fail with
+everything that was subscribed (streams and resources). Streams resume: the client remembers the last ``seq`` (and
+epoch) of each (:attr:`McpClient.stream_seqs`) and resubscribes with ``since_seq``, so the server replays what was
+missed first (no gap, no duplicate while its window holds it; otherwise the loss is counted, see
+:class:`~tradingmcp.client.core.StreamSeqs`). Calls in flight when the link dropped fail with
 :class:`ConnectionLost` and are NEVER re-sent (an order must not be placed twice): the caller decides, e.g. by querying
 the order by its client order id.
 
@@ -166,7 +169,7 @@ class McpClient(ClientShell):
 
     async def _resubscribe(self) -> None:
         for key in sorted(self.streams):
-            await self.call_tool("subscribe", {"stream": key})
+            await self._subscribe_stream(key)
         for uri in sorted(self.resource_uris):
             await self.request("resources/subscribe", {"uri": uri})
 
@@ -297,15 +300,38 @@ class McpClient(ClientShell):
         return self._send_request(rid, data, "tools/call", timeout_s)
 
     async def subscribe(self, stream: str) -> dict[str, Any]:
-        """Subscribe to a live stream (``notifications/tradingmcp/stream``); re-subscribed after reconnects."""
-        result = await self.call_tool("subscribe", {"stream": stream})
+        """Subscribe to a live stream (``notifications/tradingmcp/stream``); re-subscribed after reconnects, resuming
+        after the last ``seq`` received. Returns the ``CallToolResult`` (its ``structuredContent``: the answer of the
+        ``subscribe`` tool, with ``seq``, ``first_seq``, ``epoch``, ``resumed`` on a resume)."""
+        result = await self._subscribe_stream(stream)
         if not result.get("isError"):
             self.streams.add(stream)
+        return result
+
+    async def _subscribe_stream(self, stream: str) -> dict[str, Any]:
+        seqs = self.stream_seqs
+        args = seqs.resume_args(stream)
+        seqs.subscribing(stream)
+        try:
+            result = await self.call_tool("subscribe", args)
+        except BaseException:
+            if stream not in self.streams:
+                seqs.forget(stream)
+            raise
+        if result.get("isError"):
+            if stream not in self.streams:
+                seqs.forget(stream)
+            return result
+        answer = result.get("structuredContent") or {}
+        seqs.answered(stream, answer, args)
+        if "since_seq" in args and answer.get("resumed") is not True:
+            log.warning("stream %s: the server could not resume after seq %s", stream, args["since_seq"])
         return result
 
     async def unsubscribe(self, stream: str) -> dict[str, Any]:
         """Stop a live stream (no longer re-subscribed after reconnects)."""
         self.streams.discard(stream)
+        self.stream_seqs.forget(stream)
         return await self.call_tool("unsubscribe", {"stream": stream})
 
     async def subscribe_resource(self, uri: str) -> None:

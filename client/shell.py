@@ -20,7 +20,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable
 from typing import Any, Protocol
 
-from tradingmcp.client.core import ClientCore, Handlers, Notification, ProgressHandler
+from tradingmcp.client.core import STREAM_METHOD, ClientCore, Handlers, Notification, ProgressHandler, StreamSeqs
 from tradingmcp.client.deadlines import DeadlineQueue, SendSweep
 from tradingmcp.client.errors import ConnectionLost, RequestTimeout, RpcError
 from tradingmcp.client.options import ClientOptions
@@ -43,11 +43,14 @@ class ClientShell:
 
     Attributes:
         options: the settings. dropped_notifications: notifications dropped because the buffer was full.
+        stream_seqs: the position of each subscribed stream (:class:`~tradingmcp.client.core.StreamSeqs`): a stream
+            message whose ``seq`` was already delivered is dropped here; gaps are counted.
     """
 
     def __init__(self, options: ClientOptions) -> None:
         self.options = options
         self.dropped_notifications = 0
+        self.stream_seqs = StreamSeqs()
         handlers = Handlers(self._on_response, self._on_note, self._on_server_request, self._on_parse_error)
         self._core = ClientCore(handlers, options.protocol_version, options.client_info)
         self._on_text: Callable[[ws.TextData], None] = self._core.receive  # the link's frame handler
@@ -100,7 +103,10 @@ class ClientShell:
                 fut.set_exception(err)
 
     def _on_note(self, note: Notification) -> None:
-        """Offer a notification to the callback; buffer it unless the callback consumed it."""
+        """Offer a notification to the callback; buffer it unless the callback consumed it. A stream message goes
+        through :attr:`stream_seqs` first (a duplicate goes no further)."""
+        if note.method == STREAM_METHOD and not self.stream_seqs.on_message(note.params):
+            return
         on_note = self._note_cb
         if on_note is not None:
             try:

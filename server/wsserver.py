@@ -135,7 +135,8 @@ class ClientConnection:
 
     def on_close(self, code: int, reason: str) -> None:
         self.server.connections.discard(self)
-        self.server.streams.release(self)
+        # a dropped link (not a normal close) keeps its streams running a while, so the client can resume them
+        self.server.streams.release(self, linger=code != CloseCode.NORMAL_CLOSURE)
         self.session.on_closed()
 
     # Sink --------------------------------------------------------------

@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 
 from tradingmcp.server.mcp.registry import McpApp, ToolError
+from tradingmcp.server.mcp.replay import Retention
 from tradingmcp.server.mcp.streams import StreamHub, StreamSource
 from tradingmcp.server.tools.subscriptions import register_stream_tools
 from tradingmcp.server.wsserver import McpServer, ServerConfig
@@ -114,9 +115,9 @@ def make_app(probe: Probe | None = None, hub: StreamHub | None = None, page_size
     return app
 
 
-def make_hub(probe: Probe) -> StreamHub:
+def make_hub(probe: Probe, retention: Retention | None = None) -> StreamHub:
     """A hub with one source kind ``ticks`` that records start()/stop() in ``probe``."""
-    hub = StreamHub()
+    hub = StreamHub(retention)
     hub.add_source(StreamSource("ticks", "test ticks", probe.starts.append, probe.stops.append))
     return hub
 

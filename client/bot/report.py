@@ -141,6 +141,7 @@ def build_report(runner: BotRunner) -> dict[str, Any]:
             "decisions": core.decisions,
             "order_events": core.events,
             "reconnects": runner.client.reconnects if runner.client is not None else 0,
+            "streams": runner.stream_totals(),
             "halted": core.risk.halted,
         },
         "pnl": {
@@ -190,6 +191,8 @@ def text_report(report: dict[str, Any]) -> str:
         f"TradingMCP reference bot — {', '.join(run['symbols'])} on {run['exchange']} ({run['url']})",
         f"  ran {run['duration_s']} s, {run['market_updates']} market updates, {run['decisions']} decisions, "
         f"{run['reconnects']} reconnects{', HALTED: ' + run['halted'] if run['halted'] else ''}",
+        f"  streams: {run['streams']['received']} messages, {run['streams']['lost']} lost, "
+        f"{run['streams']['resumes']} resumes ({run['streams']['refused']} refused)",
         f"  P&L ({q}): net {pnl['net_pnl']} = realized {pnl['realized_pnl']} + unrealized {pnl['unrealized_pnl']} "
         f"- fees {pnl['fees']}",
         f"  check: P&L from balances {pnl['check']['balance_pnl']} (difference {pnl['check']['difference']})",

@@ -91,6 +91,14 @@ class BotRunner:
         self._failure: Exception | None = None
         self._order_events: list[dict[str, Any]] = []  # order-stream params waiting for their loop callback
 
+    def stream_totals(self) -> dict[str, int]:
+        """The client's stream positions summed (:meth:`~tradingmcp.client.core.StreamSeqs.totals`): ``received``,
+        ``lost`` (messages of a lossless stream that never came, e.g. a resume the server could not serve),
+        ``skipped`` (superseded book/ticker states), ``duplicates``, ``resumes``, ``refused``, ``resets``."""
+        if self.client is None:
+            return {"received": 0, "lost": 0, "skipped": 0, "duplicates": 0, "resumes": 0, "refused": 0, "resets": 0}
+        return self.client.stream_seqs.totals()
+
     # ---- connection ------------------------------------------------------------------------------------------
 
     async def _call(self, name: str, args: dict[str, Any], timeout_s: float | None = None) -> dict[str, Any]:

@@ -26,8 +26,14 @@ def _p50(runner: BotRunner) -> str:
     return "-" if p["p50"] is None else f"{p['p50']:.0f}/{p['p99']:.0f} µs"
 
 
+def _streams(runner: BotRunner) -> str:
+    st = runner.stream_totals()
+    return f"stream lost {st['lost']} resumes {st['resumes']}" + (f" refused {st['refused']}" if st["refused"] else "")
+
+
 def status_line(runner: BotRunner) -> str:
-    """One line: per symbol mid and position, net P&L, fills, open orders, tick→ack p50/p99 (last 500)."""
+    """One line: per symbol mid and position, net P&L, fills, open orders, tick→ack p50/p99 (last 500), stream
+    messages lost and resumes."""
     core = runner.core
     totals = core.ledger.totals(core.marks())
     parts = []
@@ -36,7 +42,8 @@ def status_line(runner: BotRunner) -> str:
         parts.append(f"{sym} {plain(mid) if mid is not None else '-'} pos {plain(core.ledger.position(sym))}")
     return (
         f"{' | '.join(parts)} | net {totals['net_pnl']:.4f} fees {totals['fees']:.4f} | "
-        f"fills {len(core.ledger.fills)} open {len(core.tracker.live_orders())} | tick→ack p50/p99 {_p50(runner)}"
+        f"fills {len(core.ledger.fills)} open {len(core.tracker.live_orders())} | tick→ack p50/p99 {_p50(runner)} | "
+        f"{_streams(runner)}"
         + (f" | HALTED {core.risk.halted}" if core.risk.halted else "")
         + (" | paused" if core.paused else "")
     )
@@ -70,7 +77,7 @@ def table(runner: BotRunner) -> Table:
     totals = core.ledger.totals(marks)
     t.caption = (
         f"net P&L {totals['net_pnl']:.4f} | fills {len(core.ledger.fills)} | placed {core.tracker.placed} | "
-        f"rejected {core.tracker.rejected} | tick→ack p50/p99 {_p50(runner)}"
+        f"rejected {core.tracker.rejected} | tick→ack p50/p99 {_p50(runner)} | {_streams(runner)}"
         + (f" | HALTED: {core.risk.halted}" if core.risk.halted else "")
         + (" | PAUSED (reconnecting)" if core.paused else "")
     )

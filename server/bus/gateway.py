@@ -4,10 +4,12 @@ Streams (:class:`BusStreams`): every stream kind of the venues is a source of th
 :class:`~tradingmcp.server.mcp.streams.StreamHub`. The first local subscriber of a key asks the feed for it (market
 keys; the trader publishes account keys by itself), then opens the gateway's one bus subscription of its subject: a
 JetStream ordered consumer from the start of the subject's window, read up to the window's end before the
-subscription is answered, so the hub has seen every message the bus holds. Each message goes into the hub with the
-``seq`` its publisher gave it (one serialization, the same bytes for every client of the gateway); a message already
-seen (``seq`` not above the last) is skipped, a malformed or foreign one dropped with a metric and a log line. The
-last local subscriber leaving closes the subscription.
+subscription is answered, so the hub's replay window holds what the bus holds and a client coming from another
+gateway resumes here (``subscribe`` with ``since_seq`` and ``epoch``). Each message goes into the hub with the ``seq``
+and ``epoch`` its publisher gave it (:meth:`~tradingmcp.server.mcp.streams.StreamHub.publish_numbered`: one
+serialization, the same bytes for every client of the gateway, the same ``seq`` on every gateway; a redelivery is
+dropped there); a malformed or foreign message is dropped with a metric and a log line. The last local subscriber
+leaving closes the subscription.
 
 Tools (:class:`TraderTools`): every tool the trader offers, registered on the gateway's app from the trader's own
 description and forwarded over request/reply with the caller's identity and scopes; the trader's answer is the
@@ -61,28 +63,38 @@ class _Subscription:
     def __init__(self, key: str, subject: str) -> None:
         self.key = key
         self.subject = subject
-        self.last_seq = 0
         self.caught_up = asyncio.Event()
         self.target_sseq = 0
         self.sub: Any = None
 
 
 class BusStreams:
-    """Feeds ``hub`` from the bus for the stream kinds of ``venues`` (names). ``delivered``/``skipped`` count
-    messages put into the hub and duplicates skipped."""
+    """Feeds ``hub`` from the bus for the stream kinds of ``venues`` (names). ``received`` counts the well-formed
+    messages handed to the hub."""
 
     def __init__(self, link: BusLink, hub: StreamHub, venues: list[str]) -> None:
         self.link = link
         self.hub = hub
         self.subs: dict[str, _Subscription] = {}
-        self.delivered = 0
-        self.skipped = 0
+        self.received = 0
         self._repeater: asyncio.Task[None] | None = None
         for venue in venues:
             for kind in KIND_SPECS:
-                hub.add_source(StreamSource(f"{kind}:{venue}", f"{kind} of a {venue} symbol (bus)", self.open, self.close))
-            hub.add_source(StreamSource(f"orders:{venue}", f"every order update of the {venue} account (lossless)", self.open, self.close))
-            hub.add_source(StreamSource(f"balances:{venue}", f"every balance update of the {venue} account (lossless)", self.open, self.close))
+                hub.add_source(
+                    StreamSource(
+                        f"{kind}:{venue}", f"{kind} of a {venue} symbol", self.open, self.close, conflates=kind != "trades"
+                    )
+                )
+            for kind, what in (("orders", "order"), ("balances", "balance")):
+                hub.add_source(
+                    StreamSource(
+                        f"{kind}:{venue}",
+                        f"every {what} update of the {venue} account (lossless)",
+                        self.open,
+                        self.close,
+                        conflates=False,
+                    )
+                )
 
     def start(self) -> None:
         self._repeater = asyncio.get_running_loop().create_task(self._repeat_wants())
@@ -135,12 +147,8 @@ class BusStreams:
             self.link.drop("acct" if entry.subject.startswith("tmcp.acct") else "md", msg.subject, str(exc))
             self._check_caught_up(entry, msg)
             return
-        if m.seq <= entry.last_seq:
-            self.skipped += 1
-        else:
-            entry.last_seq = m.seq
-            self.hub.publish(entry.key, m.data, conflate=not m.lossless, seq=m.seq)
-            self.delivered += 1
+        self.received += 1
+        self.hub.publish_numbered(entry.key, m.seq, m.data, epoch=m.epoch, conflate=not m.lossless)
         self._check_caught_up(entry, msg)
 
     @staticmethod

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from collections import deque
 from typing import Any
 
@@ -40,6 +41,7 @@ class BusPublisher:
     def __init__(self, link: BusLink) -> None:
         self.link = link
         self.seqs: dict[str, int] = {}
+        self.epochs: dict[str, str] = {}
         self.subjects: dict[str, str] = {}
         self.published = 0
         self.failed = 0
@@ -61,22 +63,25 @@ class BusPublisher:
         if key in self.seqs:
             return
         subject = subject_of(key)
-        last = 0
+        last, epoch = 0, ""
         try:
             msg = await self.link.js.get_last_msg(stream_name_of(key), subject)
-            last = decode(msg.data or b"", key).seq
+            tail = decode(msg.data or b"", key)
+            last, epoch = tail.seq, tail.epoch
         except NotFoundError:
             pass
-        except ValueError as exc:  # a foreign message holds the subject's tail: start after nothing we can read
+        except ValueError as exc:  # a foreign message holds the subject's tail: start a numbering of our own
             self.link.drop("md", subject, str(exc))
-        self.seqs.setdefault(key, last)
+        if key not in self.seqs:
+            self.seqs[key] = last
+            self.epochs[key] = epoch or f"bus-{secrets.token_hex(6)}"
         self.subjects[key] = subject
 
     def publish(self, key: str, data: Any, lossless: bool) -> None:
         """Queue the next message of a primed ``key`` (synchronous; written in order by the pump)."""
         seq = self.seqs[key] + 1
         self.seqs[key] = seq
-        self._queue.append((self.subjects[key], StreamMessage(key, seq, data, lossless).encode()))
+        self._queue.append((self.subjects[key], StreamMessage(key, seq, self.epochs[key], data, lossless).encode()))
         self._wake.set()
 
     async def _pump(self) -> None:
@@ -119,15 +124,15 @@ class PublishingHub(StreamHub):
         if self.is_subscribed(self._holder, key):
             return False
         await self.publisher.prime(key)
-        return await self.subscribe(self._holder, key)
+        return (await self.subscribe(self._holder, key)).new
 
     async def release_hold(self, key: str) -> None:
         """Stop publishing ``key`` (its source stops when nothing else holds it)."""
         await self.unsubscribe(self._holder, key)
         self.publisher.seqs.pop(key, None)
 
-    def publish(self, key: str, data: Any, *, conflate: bool = True, seq: int | None = None) -> int:
-        """Queue ``data`` on the bus as the next message of ``key`` (``seq`` is always the publisher's own)."""
+    def publish(self, key: str, data: Any, *, conflate: bool = True) -> int:
+        """Queue ``data`` on the bus as the next message of ``key`` (numbered by the publisher)."""
         if key not in self.publisher.seqs or not self.subscriber_count(key):
             return 0
         self.publisher.publish(key, data, lossless=not conflate)

@@ -5,9 +5,10 @@ Subjects: a market stream ``kind:exchange:SYMBOL[:arg]`` is ``tmcp.md.<exchange>
 (``orders``, ``balances``) is ``tmcp.acct.<exchange>.<kind>[.<SYMBOL>]``. Requests: ``tmcp.rpc.feed.want`` (a gateway
 asks the feed for a market stream) and ``tmcp.rpc.trader.<exchange>`` (a tool call for a venue's trader).
 
-A stream message is the JSON object ``{"stream": key, "seq": int >= 1, "data": any, "lossless": bool}``: ``seq``
-is assigned by the one publisher of the key and contiguous per key; ``lossless`` says a subscriber that is behind
-must get it (order events, closed candles) rather than only the latest of the key.
+A stream message is the JSON object ``{"stream": key, "seq": int >= 1, "epoch": str, "data": any, "lossless": bool}``:
+``seq`` is assigned by the one publisher of the key and contiguous per key within ``epoch`` (the name of that
+numbering, kept by a publisher that restarts and continues it); ``lossless`` says a subscriber that is behind must get
+it (trades, order events, closed candles) rather than only the latest of the key.
 """
 
 from __future__ import annotations
@@ -61,11 +62,14 @@ class StreamMessage:
 
     stream: str
     seq: int
+    epoch: str
     data: Any
     lossless: bool = False
 
     def encode(self) -> bytes:
-        return orjson.dumps({"stream": self.stream, "seq": self.seq, "data": self.data, "lossless": self.lossless})
+        return orjson.dumps(
+            {"stream": self.stream, "seq": self.seq, "epoch": self.epoch, "data": self.data, "lossless": self.lossless}
+        )
 
 
 def decode(body: bytes, expected_key: str | None = None) -> StreamMessage:
@@ -80,11 +84,13 @@ def decode(body: bytes, expected_key: str | None = None) -> StreamMessage:
         raise ValueError(f"not JSON: {exc}") from None
     if not isinstance(doc, dict) or "data" not in doc:
         raise ValueError("not a stream message object with data")
-    key, seq, lossless = doc.get("stream"), doc.get("seq"), doc.get("lossless", False)
+    key, seq, epoch, lossless = doc.get("stream"), doc.get("seq"), doc.get("epoch"), doc.get("lossless", False)
     if not isinstance(key, str) or (expected_key is not None and key != expected_key):
         raise ValueError(f"stream {str(key)[:80]!r} is not {expected_key!r}")
     if type(seq) is not int or seq < 1:
         raise ValueError(f"seq {str(seq)[:40]!r} is not an integer >= 1")
+    if not isinstance(epoch, str) or not 0 < len(epoch) <= 64:
+        raise ValueError("epoch is not a string of 1 to 64 characters")
     if not isinstance(lossless, bool):
         raise ValueError("lossless is not a boolean")
-    return StreamMessage(key, seq, doc["data"], lossless)
+    return StreamMessage(key, seq, epoch, doc["data"], lossless)

@@ -1,7 +1,25 @@
-"""Tools ``subscribe`` / ``unsubscribe`` / ``list_subscriptions`` over a :class:`StreamHub`.
+"""Tools ``subscribe`` / ``unsubscribe`` / ``list_subscriptions`` over a :class:`StreamHub`, and the resume contract.
 
-``subscribe {"stream": "trades:sim:BTCUSDT"}`` → ``{"stream", "subscribed": true, "method":
-"notifications/tradingmcp/stream"}``; data then arrives as that notification with a per-stream ``seq``.
+``subscribe`` arguments: ``{"stream": "trades:sim:BTCUSDT"}``, or to resume after a reconnect
+``{"stream": ..., "since_seq": <last seq received>, "epoch": "<epoch of that stream's answer>"}``.
+
+Answer (``structuredContent``)::
+
+    {"stream": "trades:sim:BTCUSDT", "subscribed": true, "new": true, "method": "notifications/tradingmcp/stream",
+     "epoch": "9f0c2a1be4d07c55.3",  # names this run of the stream's seq numbering
+     "seq": 4210,                     # newest seq published when the subscription took effect (0: none yet)
+     "first_seq": 4188,               # seq of the first message this subscription delivers (replayed or live)
+     "replayed": 23,                  # messages re-sent from the replay window
+     "conflates": false,              # true: a reader that is behind may skip superseded states (seq jumps)
+     "resumed": true}                 # only with since_seq: every message after since_seq is delivered
+
+Data arrives as ``notifications/tradingmcp/stream`` ``{"stream", "seq", "data"}``; the replayed messages are those
+same notifications (same bytes) and come before any live one, usually before this answer. With ``since_seq``: a
+lossless stream (trades, orders, balances, closed klines) replays every message with ``seq > since_seq``; a conflating
+one (book, book_ticker, ticker_24h, the open kline) replays its latest state, e.g. the current book snapshot. When the
+window no longer reaches back to ``since_seq`` (or ``epoch`` is not the stream's current one, e.g. after a server
+restart), ``resumed`` is false and delivery starts at ``first_seq``, the oldest message still held (for a book: its
+latest snapshot). See :mod:`tradingmcp.server.mcp.streams`.
 """
 
 from __future__ import annotations
@@ -27,14 +45,56 @@ _STREAM_SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
 }
 
+_SUBSCRIBE_SCHEMA: dict[str, Any] = {
+    **_STREAM_SCHEMA,
+    "properties": {
+        **_STREAM_SCHEMA["properties"],
+        "since_seq": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "resume: the last seq received on this stream; every later message the server's window "
+            "still holds is sent first (lossless streams: all of them, conflating ones: the latest state), then live",
+        },
+        "epoch": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 64,
+            "description": "resume: the epoch of the answer that stream's seq came from; if it is not the current one "
+            "the answer says resumed: false",
+        },
+    },
+}
+
+_SUBSCRIBE_DESCRIPTION = (
+    "Subscribe to a live stream; data is pushed as notifications/tradingmcp/stream {stream, seq, data}, seq +1 per "
+    "message of the stream. To resume after a reconnect without loss pass since_seq (the last seq received) and epoch "
+    "(from the earlier answer): the missed messages are replayed first, then live, no gap and no duplicate; if the "
+    "server no longer holds them the answer has resumed: false and first_seq, the first seq it delivers (for a book: "
+    "a fresh snapshot). Trades never conflate; book and ticker streams deliver full states, and a slow reader keeps "
+    "only the latest."
+)
+
 
 def register_stream_tools(app: McpApp, hub: StreamHub) -> None:
     """Add the three subscription tools to ``app`` (scope ``read``)."""
 
     async def subscribe(call: CallContext, args: dict[str, Any]) -> dict[str, Any]:
         key = args["stream"]
-        added = await hub.subscribe(call.subscriber, key)
-        return {"stream": key, "subscribed": True, "new": added, "method": STREAM_METHOD}
+        att = await hub.subscribe(call.subscriber, key, args.get("since_seq"), args.get("epoch"))
+        answer = {
+            "stream": key,
+            "subscribed": True,
+            "new": att.new,
+            "method": STREAM_METHOD,
+            "epoch": att.epoch,
+            "seq": att.seq,
+            "first_seq": att.first_seq,
+            "replayed": att.replayed,
+            "conflates": att.conflates,
+        }
+        if att.resumed is not None:
+            answer["resumed"] = att.resumed
+        return answer
 
     async def unsubscribe(call: CallContext, args: dict[str, Any]) -> dict[str, Any]:
         key = args["stream"]
@@ -48,9 +108,9 @@ def register_stream_tools(app: McpApp, hub: StreamHub) -> None:
     app.add_tool(
         Tool(
             "subscribe",
-            "Subscribe to a live stream; data is pushed as notifications/tradingmcp/stream with a per-stream seq.",
+            _SUBSCRIBE_DESCRIPTION,
             subscribe,
-            _STREAM_SCHEMA,
+            _SUBSCRIBE_SCHEMA,
             idempotent=True,
         )
     )

@@ -17,6 +17,7 @@ from typing import Any
 
 from tradingmcp.server.audit import AuditConfig, AuditLog
 from tradingmcp.server.mcp.registry import McpApp
+from tradingmcp.server.mcp.replay import Retention
 from tradingmcp.server.mcp.streams import StreamHub
 from tradingmcp.server.portfolio import PortfolioConfig
 from tradingmcp.server.tools.audit import register_audit_tools
@@ -31,9 +32,10 @@ from tradingmcp.server.venues import Venue, Venues
 @dataclass(frozen=True)
 class ToolsetConfig:
     """Settings of the tool families: ``safety`` (trading limits), ``audit`` (where the audit log goes),
-    ``portfolio`` (export directory, backfill depth).
+    ``portfolio`` (export directory, backfill depth), ``streams`` (the push streams' replay windows for resume,
+    :class:`~tradingmcp.server.mcp.replay.Retention`: ``max_count``, ``max_bytes``, ``max_age_s``, ``linger_s``).
 
-    :meth:`load` reads them from one TOML file with ``[safety]``, ``[audit]`` and ``[portfolio]`` tables (see
+    :meth:`load` reads them from one TOML file with ``[safety]``, ``[audit]``, ``[portfolio]`` and ``[streams]`` tables (see
     ``tradingmcp.example.toml``), then the environment: ``TRADINGMCP_SAFETY_<FIELD>`` (see :class:`SafetyConfig`),
     ``TRADINGMCP_DATA_DIR`` (audit database directory), ``TRADINGMCP_AUDIT_URL`` (PostgreSQL URL for the audit log),
     ``TRADINGMCP_EXPORT_DIR`` (where ``export_trades`` may write).
@@ -42,6 +44,7 @@ class ToolsetConfig:
     safety: SafetyConfig = field(default_factory=SafetyConfig)
     audit: AuditConfig = field(default_factory=AuditConfig)
     portfolio: PortfolioConfig = field(default_factory=PortfolioConfig)
+    streams: Retention = field(default_factory=Retention)
 
     @classmethod
     def load(cls, path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> ToolsetConfig:
@@ -55,9 +58,11 @@ class ToolsetConfig:
         if path is not None:
             with open(path, "rb") as fh:
                 doc = tomllib.load(fh)
-            unknown = set(doc) - {"safety", "audit", "portfolio"}
+            unknown = set(doc) - {"safety", "audit", "portfolio", "streams"}
             if unknown:
-                raise ValueError(f"{path}: unknown table(s) {sorted(unknown)}; expected safety, audit, portfolio")
+                raise ValueError(
+                    f"{path}: unknown table(s) {sorted(unknown)}; expected safety, audit, portfolio, streams"
+                )
         safety = SafetyConfig.from_env(env, SafetyConfig.from_mapping(doc.get("safety", {})))
         audit = _audit_config(dict(doc.get("audit", {})), env)
         portfolio_doc = dict(doc.get("portfolio", {}))
@@ -68,7 +73,25 @@ class ToolsetConfig:
             raise ValueError(f"[portfolio]: {exc}") from None
         if export_dir is not None:
             portfolio = replace(portfolio, export_dir=export_dir)
-        return cls(safety=safety, audit=audit, portfolio=portfolio)
+        return cls(safety=safety, audit=audit, portfolio=portfolio, streams=_retention(dict(doc.get("streams", {}))))
+
+
+def _retention(doc: dict[str, Any]) -> Retention:
+    """``[streams]``: the fields of :class:`Retention`, numbers.
+
+    Raises:
+        ValueError: an unknown key, a value that is not a number, or a bound that is not positive.
+    """
+    names = ("max_count", "max_bytes", "max_age_s", "linger_s")
+    unknown = sorted(set(doc) - set(names))
+    if unknown:
+        raise ValueError(f"[streams]: unknown key(s) {unknown}; expected {', '.join(names)}")
+    for key, value in doc.items():
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"[streams]: {key} must be a number, not {value!r}")
+        if key in ("max_count", "max_bytes") and not isinstance(value, int):
+            raise ValueError(f"[streams]: {key} must be a whole number, not {value!r}")
+    return Retention(**doc)
 
 
 _AUDIT_KEYS = ("data_dir", "enabled", "postgres_url", "retention_days", "max_rows", "retention_interval_s", "sample")

@@ -11,7 +11,15 @@ from typing import Any
 
 import orjson
 
-from tradingmcp.client.core import CLIENT_INFO, ClientCore, Handlers, Notification, Phase, progress_token
+from tradingmcp.client.core import (
+    CLIENT_INFO,
+    ClientCore,
+    Handlers,
+    Notification,
+    Phase,
+    StreamSeqs,
+    progress_token,
+)
 from tradingmcp.client.errors import RpcError
 from tradingmcp.transport.jsonrpc import ErrorCode
 from tradingmcp.transport.mcpnames import (
@@ -230,3 +238,65 @@ def test_cancellation_names_the_request_and_the_reason() -> None:
         "method": "notifications/roots/list_changed",
     }
     assert core.last_id == 0  # notifications take no id
+
+
+# ---------------------------------------------------------------- stream positions (resume)
+TRADES = "trades:sim:BTCUSDT"
+BOOK = "book:sim:BTCUSDT:5"
+
+
+def _msg(key: str, seq: int) -> dict[str, Any]:
+    return {"stream": key, "seq": seq, "data": {}}
+
+
+def _answer(seq: int, epoch: str = "e.1", conflates: bool = False, **more: Any) -> dict[str, Any]:
+    return {"stream": TRADES, "subscribed": True, "epoch": epoch, "seq": seq, "conflates": conflates, **more}
+
+
+def test_stream_seqs_resume_after_the_last_seq_and_drop_duplicates() -> None:
+    seqs = StreamSeqs()
+    assert seqs.resume_args(TRADES) == {"stream": TRADES}  # nothing known: a plain subscribe
+    seqs.subscribing(TRADES)
+    assert seqs.on_message(_msg(TRADES, 41))  # live before the answer: taken as it comes
+    seqs.answered(TRADES, _answer(40), {"stream": TRADES})
+    assert all(seqs.on_message(_msg(TRADES, s)) for s in (42, 43))
+    assert seqs.resume_args(TRADES) == {"stream": TRADES, "since_seq": 43, "epoch": "e.1"}
+
+    # the link drops; the resume's replay may come before its answer
+    args = seqs.resume_args(TRADES)
+    seqs.subscribing(TRADES)
+    assert seqs.on_message(_msg(TRADES, 44)) and seqs.on_message(_msg(TRADES, 45))
+    c = seqs.answered(TRADES, _answer(45, resumed=True, first_seq=44), args)
+    assert not seqs.on_message(_msg(TRADES, 45))  # a duplicate goes no further
+    assert seqs.on_message(_msg(TRADES, 46))
+    assert (c.last_seq, c.received, c.duplicates, c.lost, c.resumes, c.refused) == (46, 6, 1, 0, 1, 0)
+    seqs.forget(TRADES)
+    assert seqs.resume_args(TRADES) == {"stream": TRADES} and seqs.on_message(_msg(TRADES, 1))
+
+
+def test_stream_seqs_count_what_a_gap_or_a_refused_resume_lost() -> None:
+    seqs = StreamSeqs()
+    seqs.subscribing(TRADES)
+    seqs.answered(TRADES, _answer(0), {"stream": TRADES})
+    for s in (1, 2, 5):  # 3 and 4 never came: lost (a lossless stream)
+        seqs.on_message(_msg(TRADES, s))
+    args = seqs.resume_args(TRADES)
+    seqs.subscribing(TRADES)
+    c = seqs.answered(TRADES, _answer(30, resumed=False, first_seq=11), args)  # the window starts at 11: 6..10 lost
+    assert (c.lost, c.refused, c.resets, c.last_seq) == (2 + 5, 1, 0, 30)
+
+    # a restarted server: another epoch, the old numbering means nothing, the loss cannot be counted
+    args = seqs.resume_args(TRADES)
+    seqs.subscribing(TRADES)
+    seqs.on_message(_msg(TRADES, 3))
+    c = seqs.answered(TRADES, _answer(3, epoch="other.1", resumed=False, first_seq=3), args)
+    assert (c.resets, c.epoch, c.last_seq, c.lost) == (1, "other.1", 3, 7)
+    assert seqs.on_message(_msg(TRADES, 4)) and c.lost == 7
+
+    # a conflating stream: a jump is superseded states, not a loss
+    seqs.subscribing(BOOK)
+    seqs.answered(BOOK, _answer(10, conflates=True), {"stream": BOOK})
+    seqs.on_message(_msg(BOOK, 11))
+    seqs.on_message(_msg(BOOK, 15))
+    assert seqs.cursors[BOOK].skipped == 3 and seqs.cursors[BOOK].lost == 0
+    assert seqs.totals()["lost"] == 7 and seqs.totals()["skipped"] == 3 and seqs.totals()["resets"] == 1

@@ -75,7 +75,18 @@ async def test_sdk_lists_and_calls_the_product_tools_and_receives_streams(mode: 
     assert {"echo", "get_server_info", "subscribe", "unsubscribe", "list_subscriptions"} <= names
     assert names == set(app.tools)
     assert info.structured_content is not None and "ticks" in info.structured_content["stream_kinds"]
-    assert sub.structured_content == {"stream": STREAM, "subscribed": True, "new": True, "method": STREAM_METHOD}
+    assert sub.structured_content is not None and sub.structured_content["epoch"].startswith(hub.epoch)
+    assert sub.structured_content == {
+        "stream": STREAM,
+        "subscribed": True,
+        "new": True,
+        "method": STREAM_METHOD,
+        "epoch": sub.structured_content["epoch"],
+        "seq": 0,
+        "first_seq": 1,
+        "replayed": 0,
+        "conflates": True,
+    }
     assert unsub.structured_content == {"stream": STREAM, "subscribed": False, "was_subscribed": True}
     # the SDK dispatches notifications independently, so it does not promise wire order to a binding
     assert sorted((p.seq, p.data["price"]) for p in got) == [(1, 100), (2, 101), (3, 102)]

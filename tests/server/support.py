@@ -26,6 +26,7 @@ from tradingmcp.client.session import McpClient, connect
 from tradingmcp.server.audit import AuditConfig
 from tradingmcp.server.exchanges.binance.adapter import BinanceAdapter
 from tradingmcp.server.mcp.registry import McpApp
+from tradingmcp.server.mcp.replay import Retention
 from tradingmcp.server.mcp.streams import StreamHub
 from tradingmcp.server.tools.builtin import register_builtin_tools
 from tradingmcp.server.tools.toolset import ToolsetConfig, build_toolset
@@ -67,11 +68,12 @@ async def start_tool_server(
     config: ToolsetConfig | None = None,
     speed: float = 0,
     exchange: str = "binance",
+    retention: Retention | None = None,
 ) -> AsyncIterator[ToolServer]:
     """Start the whole stack (see module docstring) for ``exchange`` (binance, mexc or both); the audit database goes
-    under ``tmp_path``."""
+    under ``tmp_path``; ``retention``: the streams' replay windows (default :class:`Retention`)."""
     config = _audit_under(config, tmp_path)
-    app, hub = McpApp(), StreamHub()
+    app, hub = McpApp(), StreamHub(retention)
     register_builtin_tools(app, hub)
     opts = ExchangeOptions(exchange=exchange, speed=speed, loop=False, data_dir=data_dir)
     stack = await ExchangeStack.start(app, hub, opts, config)

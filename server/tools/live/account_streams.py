@@ -51,6 +51,7 @@ class AccountStreams:
                 f"every order update of the {name} account (lossless); orders:{name}:SYMBOL for one symbol",
                 self._start_orders,
                 self._stop_orders,
+                conflates=False,
             )
         )
         hub.add_source(
@@ -59,6 +60,7 @@ class AccountStreams:
                 f"every balance update of the {name} account (lossless)",
                 self._check_balances_key,
                 _nothing,
+                conflates=False,
             )
         )
         self.remove_listener = venue.user.add_listener(self.on_event)

@@ -5,13 +5,16 @@ streamed (:mod:`.ticker_feed`).
 
 Stream keys (``subscribe`` tool), symbols case-insensitive:
 
-* ``trades:<exchange>:<SYMBOL>`` — public trades (``trade_json``);
+* ``trades:<exchange>:<SYMBOL>`` — public trades (``trade_json``), lossless: never conflated, every one replayed on
+  resume;
 * ``book_ticker:<exchange>:<SYMBOL>`` — best bid/ask (``ticker_json``);
 * ``book:<exchange>:<SYMBOL>[:<levels>]`` — top N of the local order book, default 10, with its ``last_update_id``;
 * ``klines:<exchange>:<SYMBOL>:<interval>`` — the open candlestick (about once a second) and each closed one
   (``kline_json``; ``closed: true`` ones are never conflated away); Binance intervals ``1s 1m 3m 5m 15m 30m 1h 2h 4h 6h 8h 12h 1d 3d 1w 1M``;
 * ``ticker_24h:<exchange>:<SYMBOL>`` — rolling 24 h statistics (``stats_json``, about once a second).
 
+Every other kind is a full state per message (a book message is the whole top N with its ``last_update_id``): a client
+that is behind keeps the latest, and a resume or a late subscriber starts from the latest (the snapshot).
 One exchange subscription feeds every MCP client of a key; it is released when the last one leaves. Prices and
 quantities are decimal strings (exact, as on the exchange wire); times are ms.
 Follows https://developers.binance.com/docs/binance-spot-api-docs/web-socket-streams.
@@ -135,7 +138,11 @@ class MarketBridge:
         self._refs: dict[StreamSpec, int] = {}
         self._consumer: Consumer | None = None
         for kind in KIND_SPECS:
-            hub.add_source(StreamSource(f"{kind}:{name}", f"{kind} of a {name} symbol", self._start, self._stop))
+            hub.add_source(
+                StreamSource(
+                    f"{kind}:{name}", f"{kind} of a {name} symbol", self._start, self._stop, conflates=kind != "trades"
+                )
+            )
         self.feed = TickerFeed(hub, name, tickers)
 
     def parse_key(self, key: str) -> StreamKey:
@@ -208,7 +215,7 @@ class MarketBridge:
         elif isinstance(ev, Trade):
             route = ("trades", ev.symbol, None)
             if route in routes:
-                self._publish(route, trade_json(ev))
+                self._publish(route, trade_json(ev), conflate=False)
         elif isinstance(ev, DepthUpdate):
             for key, levels in list(routes.get(("book", ev.symbol, None), {}).items()):
                 book = self.adapter.local_book(ev.symbol, levels)

@@ -21,7 +21,7 @@ async def test_streams_keep_a_window_per_subject(nats_server: NatsServer) -> Non
         subject = subject_of("trades:binance:BTCUSDT")
         assert subject == "tmcp.md.binance.BTCUSDT.trades"
         for seq in range(1, 6):
-            await link.js.publish(subject, StreamMessage("trades:binance:BTCUSDT", seq, {"p": seq}).encode())
+            await link.js.publish(subject, StreamMessage("trades:binance:BTCUSDT", seq, "e1", {"p": seq}).encode())
         info = await link.js.stream_info(MARKET_STREAM)
         assert info.state.messages == 3  # the count bound per subject
         last = await link.js.get_last_msg(MARKET_STREAM, subject)

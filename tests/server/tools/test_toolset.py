@@ -58,3 +58,26 @@ def test_toolset_config_file_then_environment(tmp_path: Path) -> None:
     cfg.write_text("[safety]\nmax_open_order = 1\n")
     with pytest.raises(ValueError, match="max_open_order"):
         ToolsetConfig.load(cfg, {})
+
+
+def test_streams_table_sets_the_replay_windows(tmp_path: Path) -> None:
+    import pytest
+
+    from tradingmcp.server.mcp.replay import Retention
+    from tradingmcp.server.tools.toolset import ToolsetConfig
+
+    example = ToolsetConfig.load(Path(__file__).parents[3] / "tradingmcp.example.toml", {})
+    assert example.streams == Retention()  # the documented defaults are the real ones
+    cfg = tmp_path / "s.toml"
+    cfg.write_text("[streams]\nmax_count = 500\nmax_age_s = 30\nlinger_s = 0\n")
+    assert ToolsetConfig.load(cfg, {}).streams == Retention(max_count=500, max_age_s=30, linger_s=0)
+    for bad, named in (
+        ("max_cnt = 5", "max_cnt"),
+        ('max_count = "5"', "max_count"),
+        ("max_count = 2.5", "max_count"),
+        ("max_age_s = true", "max_age_s"),
+        ("max_count = 0", "retention"),
+    ):
+        cfg.write_text(f"[streams]\n{bad}\n")
+        with pytest.raises(ValueError, match=named):
+            ToolsetConfig.load(cfg, {})

@@ -9,6 +9,7 @@ import pytest
 
 from tests.wire_helpers import TIMEOUT_S, Probe, RawSocketWs, make_app, make_hub, running, wait_until
 from tradingmcp.client.session import connect
+from tradingmcp.server.mcp.replay import Retention
 from tradingmcp.transport import ws
 
 KEY = "ticks:sim:ETHUSDT"
@@ -56,17 +57,20 @@ async def test_silent_peer_is_dropped_and_released(backend: ws.Backend) -> None:
         silent.close()
 
 
-async def test_silent_peer_alone_stops_the_source(backend: ws.Backend) -> None:
+async def test_silent_peer_alone_stops_the_source_after_the_linger(backend: ws.Backend) -> None:
     probe = Probe()
-    hub = make_hub(probe)
+    hub = make_hub(probe, Retention(linger_s=0.5))
     async with running(make_app(probe, hub), backend, hub, wire=FAST_PINGS) as srv:
         silent = await RawSocketWs.open(srv.port)
         await silent.initialize()
         rid = silent.request("tools/call", {"name": "subscribe", "arguments": {"stream": KEY}})
         await silent.read_until_id(rid)
         assert probe.starts == [KEY]
+        await wait_until(lambda: not srv.connections, timeout_s=TIMEOUT_S)
+        # dropped, not closed: the stream keeps running (and its window filling) for a resume
+        assert hub.subscriber_count(KEY) == 0 and hub.active() == [KEY] and probe.stops == []
         await wait_until(lambda: probe.stops == [KEY], timeout_s=TIMEOUT_S)
-        assert hub.subscriber_count(KEY) == 0 and not srv.connections
+        assert hub.active() == []
         silent.close()
 
 
