@@ -37,11 +37,12 @@ Closer = Callable[[], Awaitable[None]]
 
 @dataclass(frozen=True)
 class BusOptions:
-    """``url``: the bus; ``roles``: which of :data:`ROLES` run here; ``describe_timeout_s``: how long a gateway waits
-    at start-up for a trader to describe its tools."""
+    """``url``: the bus; ``roles``: which of :data:`ROLES` run here; ``lease_ttl_s``: a trader's lease (the bound on
+    a failover); ``describe_timeout_s``: how long a gateway waits at start-up for a trader to describe its tools."""
 
     url: str
     roles: frozenset[str] = frozenset(ROLES)
+    lease_ttl_s: float = 3.0
     describe_timeout_s: float = 30.0
 
 
@@ -53,7 +54,7 @@ async def run_roles(opts: object, config: ServerConfig, tools: ToolsetConfig, ge
     assert isinstance(opts, ServeOptions) and opts.bus is not None
     bus = opts.bus
     try:
-        bus_config = BusConfig.from_env(bus.url, os.environ)
+        bus_config = BusConfig.from_env(bus.url, os.environ, lease_ttl_s=bus.lease_ttl_s)
     except ValueError as exc:
         return fail("serve", str(exc), EXIT_USAGE)
     closers: list[Closer] = []
