@@ -1,7 +1,8 @@
 """The *feed* role: the venues' market-data connections and books, published on the bus on demand.
 
 A gateway asks for a stream key on :data:`~tradingmcp.server.bus.subjects.FEED_WANT` (a request, answered
-``{"ok": true}`` or ``{"error": {"code", "message"}}`` with the market bridge's own refusal, e.g. an unlisted symbol);
+``{"ok": true, "epoch": str, "seq": int}`` (the key's numbering and newest ``seq``) or ``{"error": {"code",
+"message"}}`` with the market bridge's own refusal, e.g. an unlisted symbol);
 from then on every message of the key is published on its subject for as long as the feed runs. Gateways repeat
 their wants from time to time, so a restarted feed picks up what is wanted. A ``book:`` message is always the whole
 top N of the local book with its ``last_update_id``: any one message rebuilds the book.
@@ -80,7 +81,8 @@ class Feed:
         except JsonRpcError as exc:
             await self._reply(msg, {"error": {"code": int(exc.code), "message": exc.message}})
             return
-        await self._reply(msg, {"ok": True})
+        pub = self.publisher
+        await self._reply(msg, {"ok": True, "epoch": pub.epochs.get(key), "seq": pub.seqs.get(key, 0)})
 
     async def _reply(self, msg: Msg, body: dict[str, Any]) -> None:
         if msg.reply:

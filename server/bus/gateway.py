@@ -38,6 +38,7 @@ from tradingmcp.server.bus.subjects import (
     FEED_WANT,
     TRADER_PREFIX,
     decode,
+    numbering_subject,
     stream_name_of,
     subject_of,
     trader_subject,
@@ -63,6 +64,7 @@ class _Subscription:
     def __init__(self, key: str, subject: str) -> None:
         self.key = key
         self.subject = subject
+        self.received = 0
         self.caught_up = asyncio.Event()
         self.target_sseq = 0
         self.sub: Any = None
@@ -109,8 +111,8 @@ class BusStreams:
             subject = subject_of(key)
         except ValueError as exc:
             raise JsonRpcError(ErrorCode.INVALID_PARAMS, str(exc), {"stream": key[:128]}) from None
-        if key.split(":", 1)[0] not in ACCOUNT_KINDS:
-            await self._want(key)
+        account = key.split(":", 1)[0] in ACCOUNT_KINDS
+        numbering = await self._numbering(key) if account else await self._want(key)
         entry = _Subscription(key, subject)
         stream = stream_name_of(key)
         try:
@@ -139,6 +141,8 @@ class BusStreams:
             await asyncio.wait_for(entry.caught_up.wait(), CATCH_UP_TIMEOUT_S)
         except TimeoutError:
             log.warning("gateway: %s not caught up with the bus window in %.0f s; serving live", key, CATCH_UP_TIMEOUT_S)
+        if not entry.received and numbering is not None:  # nothing on the bus yet: take the publisher's numbering
+            self.hub.adopt_numbering(key, *numbering)
 
     def _on_msg(self, entry: _Subscription, msg: Msg) -> None:
         try:
@@ -148,6 +152,7 @@ class BusStreams:
             self._check_caught_up(entry, msg)
             return
         self.received += 1
+        entry.received += 1
         self.hub.publish_numbered(entry.key, m.seq, m.data, epoch=m.epoch, conflate=not m.lossless)
         self._check_caught_up(entry, msg)
 
@@ -167,7 +172,19 @@ class BusStreams:
             with contextlib.suppress(Exception):
                 await entry.sub.unsubscribe()
 
-    async def _want(self, key: str) -> None:
+    async def _numbering(self, key: str) -> tuple[str, int] | None:
+        """An account key's numbering from the venue's active trader (None when no trader tells it now)."""
+        try:
+            reply = await self.link.nc.request(numbering_subject(key.split(":")[1]), orjson.dumps({"stream": key}), 2.0)
+            doc = orjson.loads(reply.data)
+            if isinstance(doc.get("epoch"), str) and type(doc.get("seq")) is int:
+                return doc["epoch"], doc["seq"]
+        except (nats.errors.Error, TimeoutError, orjson.JSONDecodeError, AttributeError):
+            pass
+        return None
+
+    async def _want(self, key: str) -> tuple[str, int] | None:
+        """Ask the feed to publish ``key``; returns its numbering ``(epoch, newest seq)``."""
         try:
             reply = await self.link.nc.request(FEED_WANT, orjson.dumps({"stream": key}), timeout=5.0)
         except nats.errors.NoRespondersError:
@@ -183,6 +200,9 @@ class BusStreams:
         if isinstance(err, dict):
             code = err["code"] if type(err.get("code")) is int else int(ErrorCode.INTERNAL_ERROR)
             raise JsonRpcError(code, str(err.get("message", "the feed refused the stream")), {"stream": key})
+        if isinstance(doc, dict) and isinstance(doc.get("epoch"), str) and type(doc.get("seq")) is int:
+            return doc["epoch"], doc["seq"]
+        return None
 
     async def _repeat_wants(self) -> None:
         while True:

@@ -21,7 +21,7 @@ import orjson
 MARKET_PREFIX = "tmcp.md"
 ACCOUNT_PREFIX = "tmcp.acct"
 FEED_WANT = "tmcp.rpc.feed.want"
-"""Request subject: ``{"stream": key}`` → ``{"ok": true}`` or ``{"error": {"code", "message"}}``."""
+"""Request subject: ``{"stream": key}`` → ``{"ok": true, "epoch", "seq"}`` or ``{"error": {"code", "message"}}``."""
 TRADER_PREFIX = "tmcp.rpc.trader"
 ACCOUNT_KINDS = frozenset({"orders", "balances"})
 """Stream kinds published by a trader (the rest come from the feed)."""
@@ -30,6 +30,12 @@ ACCOUNT_KINDS = frozenset({"orders", "balances"})
 def trader_subject(exchange: str) -> str:
     """The request subject of ``exchange``'s trader."""
     return f"{TRADER_PREFIX}.{exchange}"
+
+
+def numbering_subject(exchange: str) -> str:
+    """The request subject where ``exchange``'s active trader tells an account stream's numbering:
+    ``{"stream": key}`` → ``{"epoch": str, "seq": int}`` (or ``{"error": ...}``)."""
+    return f"{TRADER_PREFIX}.{exchange}.numbering"
 
 
 def subject_of(key: str) -> str:

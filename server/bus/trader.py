@@ -28,7 +28,7 @@ from tradingmcp.server.bus.conn import BusLink
 from tradingmcp.server.bus.gateway import DESCRIBE
 from tradingmcp.server.bus.lease import Lease
 from tradingmcp.server.bus.publisher import PublishingHub
-from tradingmcp.server.bus.subjects import trader_subject
+from tradingmcp.server.bus.subjects import numbering_subject, trader_subject
 from tradingmcp.server.mcp.registry import McpApp, ToolCallRecord, ToolError, error_result, to_tool_result
 from tradingmcp.server.mcp.streams import Subscriber
 from tradingmcp.server.venues import Venues
@@ -135,6 +135,9 @@ class Trader:
                 self.hub.publisher.seqs.pop(key, None)  # continue from what the previous holder left on the bus
                 await self.hub.hold(key)
             self._subs[venue] = await self.link.nc.subscribe(trader_subject(venue), cb=self._on_call)
+            self._subs[f"{venue}.numbering"] = await self.link.nc.subscribe(
+                numbering_subject(venue), cb=self._on_numbering
+            )
             self.active.add(venue)
 
         return gain
@@ -142,14 +145,26 @@ class Trader:
     def _loser(self, venue: str) -> Any:
         async def lose() -> None:
             self.active.discard(venue)
-            sub = self._subs.pop(venue, None)
-            if sub is not None:
-                with contextlib.suppress(Exception):
-                    await sub.unsubscribe()
+            for name in (venue, f"{venue}.numbering"):
+                sub = self._subs.pop(name, None)
+                if sub is not None:
+                    with contextlib.suppress(Exception):
+                        await sub.unsubscribe()
             for key in (f"orders:{venue}", f"balances:{venue}"):
                 await self.hub.release_hold(key)
 
         return lose
+
+    async def _on_numbering(self, msg: Msg) -> None:
+        pub = self.hub.publisher
+        try:
+            key = orjson.loads(msg.data)["stream"]
+            answer: dict[str, Any] = {"epoch": pub.epochs[key], "seq": pub.seqs[key]}
+        except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+            self.link.drop("rpc", msg.subject, f"bad numbering request: {exc}")
+            answer = {"error": {"code": int(ErrorCode.INVALID_PARAMS), "message": "not a stream this trader publishes"}}
+        if msg.reply:
+            await msg.respond(orjson.dumps(answer))
 
     async def _on_call(self, msg: Msg) -> None:
         task = asyncio.get_running_loop().create_task(self._serve_call(msg))
