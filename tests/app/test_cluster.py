@@ -7,7 +7,8 @@ simulator, a feed, traders, gateways, :class:`~tradingmcp.app.cluster.Cluster`),
   on the simulator by its client order id);
 * the bus stopped and started again: the gateway keeps its client, says ``degraded`` on ``/health``, and the trades
   go on with no ``seq`` missing;
-* malformed and foreign messages on bus subjects: dropped with a metric and a log line, the stream goes on.
+* malformed and foreign messages on bus subjects: dropped with a metric and a log line, the stream goes on; a trader
+  request without the scope its tool needs is refused by the trader itself.
 """
 
 from __future__ import annotations
@@ -289,6 +290,11 @@ async def test_malformed_bus_messages_are_dropped(cluster_dir: Path) -> None:
             assert b"error" in bad_want.data
             bad_call = await nc.request(trader_subject("binance"), b'{"tool": 3}', timeout=5)
             assert orjson.loads(bad_call.data)["rpc_error"]["code"] == -32602
+            # the trader checks the forwarded scopes itself: a read-only caller cannot place
+            order = {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.001"}
+            body = {"tool": "place_order", "args": order, "principal": "reader", "scopes": ["read"]}
+            refused = orjson.loads((await nc.request(trader_subject("binance"), orjson.dumps(body), timeout=5)).data)
+            assert refused["result"]["isError"] and refused["result"]["structuredContent"]["error"]["code"] == "forbidden"
             count = len(rec.seqs(TRADES))
             await wait_until(lambda: len(rec.seqs(TRADES)) >= count + 20, 30, "trades after the garbage")
             assert contiguous(rec.seqs(TRADES))
