@@ -15,20 +15,19 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from tradingmcp.app.failure import EXIT_RUNTIME, EXIT_USAGE, StartupError, fail, listen_error
 from tradingmcp.app.stack import OpenVenues
 from tradingmcp.server.audit import AuditUnavailable
 from tradingmcp.server.bus.config import BusConfig
-from tradingmcp.server.bus.conn import BusLink, BusUnreachable
-from tradingmcp.server.bus.feed import Feed
-from tradingmcp.server.bus.gateway import BusStreams, TraderTools, describe_trader
-from tradingmcp.server.bus.publisher import BusPublisher, PublishingHub
-from tradingmcp.server.bus.trader import Trader
 from tradingmcp.server.mcp.registry import McpApp
 from tradingmcp.server.metrics import metrics_routes
 from tradingmcp.server.tools.toolset import ToolsetConfig, build_toolset
 from tradingmcp.server.wsserver import McpServer, ServerConfig
+
+if TYPE_CHECKING:  # the bus modules import nats-py (the extra "bus"): loaded only when --bus is given
+    from tradingmcp.server.bus.publisher import PublishingHub
 
 ROLES = ("feed", "gateway", "trader")
 
@@ -51,6 +50,10 @@ async def run_roles(opts: object, config: ServerConfig, tools: ToolsetConfig, ge
     ServeOptions`. Returns the exit status."""
     from tradingmcp.app.serve import ServeOptions, build_app
 
+    try:
+        from tradingmcp.server.bus.conn import BusUnreachable
+    except ImportError as exc:
+        return fail("serve", f"--bus needs nats-py: pip install 'tradingmcp[bus]' ({exc})", EXIT_USAGE)
     assert isinstance(opts, ServeOptions) and opts.bus is not None
     bus = opts.bus
     try:
@@ -101,6 +104,11 @@ async def _start_roles(
     closers: list[Closer],
 ) -> None:
     from tradingmcp.app.serve import ServeOptions
+    from tradingmcp.server.bus.conn import BusLink
+    from tradingmcp.server.bus.feed import Feed
+    from tradingmcp.server.bus.gateway import BusStreams, TraderTools, describe_trader
+    from tradingmcp.server.bus.publisher import BusPublisher, PublishingHub
+    from tradingmcp.server.bus.trader import Trader
     from tradingmcp.server.mcp.streams import StreamHub
 
     assert isinstance(opts, ServeOptions) and isinstance(hub, StreamHub)
