@@ -8,7 +8,9 @@ subscription is answered, so the hub's replay window holds what the bus holds an
 gateway resumes here (``subscribe`` with ``since_seq`` and ``epoch``). Each message goes into the hub with the ``seq``
 and ``epoch`` its publisher gave it (:meth:`~tradingmcp.server.mcp.streams.StreamHub.publish_numbered`: one
 serialization, the same bytes for every client of the gateway, the same ``seq`` on every gateway; a redelivery is
-dropped there); a malformed or foreign message is dropped with a metric and a log line. The last local subscriber
+dropped there); a message that arrives ahead of a missing one (a publisher sending again what the bus did not
+acknowledge, after a bus outage) waits up to :data:`GAP_WAIT_S` for the missing ones, so the order is restored rather
+than a hole made; a malformed or foreign message is dropped with a metric and a log line. The last local subscriber
 leaving closes the subscription.
 
 Tools (:class:`TraderTools`): every tool the trader offers, registered on the gateway's app from the trader's own
@@ -37,6 +39,7 @@ from tradingmcp.server.bus.subjects import (
     ACCOUNT_KINDS,
     FEED_WANT,
     TRADER_PREFIX,
+    StreamMessage,
     decode,
     numbering_subject,
     stream_name_of,
@@ -56,6 +59,9 @@ DESCRIBE = f"{TRADER_PREFIX}.describe"
 WANT_REPEAT_S = 2.0
 """How often a gateway repeats its wants to the feed (a restarted feed learns them within this)."""
 CATCH_UP_TIMEOUT_S = 10.0
+GAP_WAIT_S = 5.0
+"""How long messages ahead of a missing ``seq`` wait for it (s) before the gap is accepted (the hub then refuses a
+resume across it rather than hide it)."""
 
 
 class _Subscription:
@@ -65,6 +71,8 @@ class _Subscription:
         self.key = key
         self.subject = subject
         self.received = 0
+        self.ahead: dict[int, StreamMessage] = {}
+        self.gap_timer: asyncio.TimerHandle | None = None
         self.caught_up = asyncio.Event()
         self.target_sseq = 0
         self.sub: Any = None
@@ -153,8 +161,33 @@ class BusStreams:
             return
         self.received += 1
         entry.received += 1
-        self.hub.publish_numbered(entry.key, m.seq, m.data, epoch=m.epoch, conflate=not m.lossless)
+        hub, key = self.hub, entry.key
+        last = hub.last_seq(key)
+        if m.epoch == hub.epoch_of(key) and last and m.seq > last + 1:  # ahead of a missing one: wait for it
+            entry.ahead[m.seq] = m
+            if entry.gap_timer is None:
+                entry.gap_timer = asyncio.get_running_loop().call_later(GAP_WAIT_S, self._accept_gap, entry)
+        else:
+            hub.publish_numbered(key, m.seq, m.data, epoch=m.epoch, conflate=not m.lossless)
+            self._release_ahead(entry)
         self._check_caught_up(entry, msg)
+
+    def _release_ahead(self, entry: _Subscription) -> None:
+        """Hand the hub every waiting message that follows its last one now."""
+        ahead = entry.ahead
+        while ahead and (m := ahead.pop(self.hub.last_seq(entry.key) + 1, None)) is not None:
+            self.hub.publish_numbered(entry.key, m.seq, m.data, epoch=m.epoch, conflate=not m.lossless)
+        if not ahead and entry.gap_timer is not None:
+            entry.gap_timer.cancel()
+            entry.gap_timer = None
+
+    def _accept_gap(self, entry: _Subscription) -> None:
+        """The missing messages did not come: hand the waiting ones over in order, across the gap."""
+        entry.gap_timer = None
+        log.warning("gateway: %s: seq %d missing on the bus; going on", entry.key, self.hub.last_seq(entry.key) + 1)
+        for seq in sorted(entry.ahead):
+            m = entry.ahead.pop(seq)
+            self.hub.publish_numbered(entry.key, m.seq, m.data, epoch=m.epoch, conflate=not m.lossless)
 
     @staticmethod
     def _check_caught_up(entry: _Subscription, msg: Msg) -> None:
@@ -168,6 +201,8 @@ class BusStreams:
     async def close(self, key: str) -> None:
         """The last local subscriber of ``key`` left: end its bus subscription."""
         entry = self.subs.pop(key, None)
+        if entry is not None and entry.gap_timer is not None:
+            entry.gap_timer.cancel()
         if entry is not None and entry.sub is not None:
             with contextlib.suppress(Exception):
                 await entry.sub.unsubscribe()
