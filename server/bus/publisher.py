@@ -76,6 +76,11 @@ class BusPublisher:
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._pump())
 
+    @property
+    def backlog(self) -> int:
+        """Messages queued or sent but not yet acknowledged."""
+        return len(self._queue) + len(self._unacked)
+
     async def _on_ack(self, msg: Msg) -> None:
         try:
             n = int(msg.subject.rsplit(".", 1)[1])
