@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import time
 from collections.abc import Iterator
 from itertools import pairwise
@@ -38,8 +37,9 @@ BOOK = "book:binance:BTCUSDT:5"
 
 
 @pytest.fixture
-def cluster_dir(tmp_path: Path, data_dir: Path) -> Path:
-    os.environ.setdefault("TRADINGMCP_DATA", str(data_dir))
+def cluster_dir(tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Where the cluster's logs and stores go; its processes replay the real recording."""
+    monkeypatch.setenv("TRADINGMCP_DATA", str(data_dir))
     return tmp_path / "cluster"
 
 
