@@ -7,8 +7,11 @@ Processes (each its own spawn child, :mod:`.procs`): a ``nats-server -js`` on lo
 the product's gateway path); the client processes of :func:`~tradingmcp.benchmarks.fanout_peers.receivers`. The
 single-process reference is :func:`~tradingmcp.benchmarks.fanout_peers.mcp_fanout_server`.
 
-Per (G, N) and per phase: ``saturated`` (the feed publishes back to back) and ``paced`` (:data:`PACED_MSGS_PER_S`
-messages/s, about the busiest stream of the recorded market). Reported: deliveries/s (messages received by all
+Per N, the single process runs ``saturated`` (publishing back to back: its capacity) and ``paced``
+(:data:`PACED_MSGS_PER_S` messages/s, about the busiest stream of the recorded market). Per (G, N) the bus runs
+``paced`` and ``single's rate`` (the feed publishes at the message rate the single process sustained saturated, so
+both layouts carry the same load): a feed publishing back to back outruns the gateways and only measures how long
+their queues grow. Reported: deliveries/s (messages received by all
 clients inside the window / window), CPU seconds per million deliveries per gateway (each gateway's user+system time
 in the window over the deliveries its clients received; for the single process, the whole process, publishing
 included), and publish→client latency (the publisher's monotonic stamp in the message to the client's receive).
@@ -166,7 +169,7 @@ async def _window(
     cpu0 = [cpu_seconds(s.pid) for s in servers]
     await publisher.request("publish", t0, t1, interval_s, timeout_s=seconds + 60.0)
     cpu1 = [cpu_seconds(s.pid) for s in servers]
-    await asyncio.sleep(DRAIN_S)
+    await _settle(flat)
     samples: array[int] = array("q")
     per_server: list[int] = []
     for group in clients:
@@ -179,11 +182,33 @@ async def _window(
     return total / seconds, cpu, samples
 
 
+async def _settle(clients: list[Child], timeout_s: float = 30.0) -> None:
+    """Wait until the clients stop receiving (what the window published has arrived, or was conflated away)."""
+    last = -1
+    deadline = time.monotonic() + timeout_s
+    await asyncio.sleep(DRAIN_S)
+    while time.monotonic() < deadline:
+        parts = await asyncio.gather(*(c.request("collect") for c in clients))
+        total = sum(int(p["total"]) for p in parts)
+        if total == last:
+            return
+        last = total
+        await asyncio.sleep(0.3)
+
+
 async def _measure(
-    layout: str, publisher: Child, servers: list[Child], clients: list[list[Child]], n: int, seconds: float
+    layout: str,
+    publisher: Child,
+    servers: list[Child],
+    clients: list[list[Child]],
+    n: int,
+    seconds: float,
+    rates: tuple[tuple[str, float], ...],
 ) -> list[Phase]:
+    """One window per ``(phase, messages/s)`` of ``rates`` (0: back to back)."""
     out = []
-    for phase, interval in (("saturated", 0.0), ("paced", 1.0 / PACED_MSGS_PER_S)):
+    for phase, msgs_per_s in rates:
+        interval = 1.0 / msgs_per_s if msgs_per_s else 0.0
         rate, cpu, samples = await _window(publisher, servers, clients, seconds, interval)
         lat = summarize(samples) if len(samples) else None
         out.append(
@@ -216,11 +241,15 @@ async def run(gateways: tuple[int, ...], clients: tuple[int, ...], seconds: floa
     # the single process: the publisher's own hub serves the clients
     single = Child("single", "tradingmcp.benchmarks.fanout_peers:mcp_fanout_server")
     await single.start(60.0)
+    single_rates: dict[int, float] = {}  # N -> messages/s the single process sustained saturated
     for n in clients:
         await _connect([receivers], [str(single.info["url"])], n, STREAM_KEY)
         if await single.request("subscribers") != n:
             raise BenchError("single: not every client subscribed")
-        phases += await _measure("single process", single, [single], [receivers], n, seconds)
+        rates = (("saturated", 0.0), ("paced", float(PACED_MSGS_PER_S)))
+        done = _shown(await _measure("single process", single, [single], [receivers], n, seconds, rates))
+        phases += done
+        single_rates[n] = done[0].deliveries_per_s / n
         await _disconnect([receivers])
     single.kill()
     with tempfile.TemporaryDirectory(prefix="tmcp-bench-nats-") as tmp:
@@ -233,18 +262,35 @@ async def run(gateways: tuple[int, ...], clients: tuple[int, ...], seconds: floa
                 gws = [Child(f"gateway-{i}", f"{PEERS}:bus_gateway", nats.url) for i in range(g)]
                 await start_children(gws, 60.0)
                 groups = [receivers[i::g] for i in range(g)]  # each client process talks to one gateway
+                layout = f"bus, {g} gateway{'s' if g > 1 else ''}"
                 for n in clients:
-                    await _connect(groups, [str(gw.info["url"]) for gw in gws], n, BUS_KEY)
-                    seen = sum([await gw.request("subscribers") for gw in gws])
-                    if seen != n:
-                        raise BenchError(f"bus: {seen} clients subscribed, expected {n}")
-                    phases += await _measure(f"bus, {g} gateway{'s' if g > 1 else ''}", feed, gws, groups, n, seconds)
+                    try:
+                        await _connect(groups, [str(gw.info["url"]) for gw in gws], n, BUS_KEY)
+                        seen = sum([await gw.request("subscribers") for gw in gws])
+                        if seen != n:
+                            raise BenchError(f"bus: {seen} clients subscribed, expected {n}")
+                        rates = (("paced", float(PACED_MSGS_PER_S)), ("single's rate", single_rates[n]))
+                        phases += _shown(await _measure(layout, feed, gws, groups, n, seconds, rates))
+                    except (BenchError, TimeoutError) as exc:  # the machine is full: say so, go on with the rest
+                        print(f"| {layout} | {n:,} | failed: {str(exc)[:120]} | | | |", flush=True)
                     await _disconnect([receivers])
                 for gw in gws:
                     gw.kill()
             feed.kill()
         finally:
             nats.stop()
+    return phases
+
+
+HEADER = (
+    "| layout | clients | phase | deliveries/s | CPU s per 1M deliveries (per gateway) | publish→client p50 / p99 µs |\n"
+    "|---|---:|---|---:|---:|---:|"
+)
+
+
+def _shown(phases: list[Phase]) -> list[Phase]:
+    for ph in phases:
+        print(ph.row(), flush=True)
     return phases
 
 
@@ -267,6 +313,7 @@ def main(argv: list[str]) -> int:
         print("tradingmcp bench fanout: --gateways and --clients take comma-separated integers", file=sys.stderr)
         return 2
     raise_fd_limit()
+    print(HEADER, flush=True)
     try:
         phases = uvloop.run(run(gateways, clients, args.seconds, max(1, args.client_procs)))
     except (BenchError, TimeoutError, OSError) as exc:
@@ -274,10 +321,6 @@ def main(argv: list[str]) -> int:
         return 1
     finally:
         kill_all()
-    print("| layout | clients | phase | deliveries/s | CPU s per 1M deliveries (per gateway) | publish→client p50 / p99 µs |")
-    print("|---|---:|---|---:|---:|---:|")
-    for ph in phases:
-        print(ph.row())
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"fanout-bus-{time.strftime('%Y%m%dT%H%M%S')}.json"
