@@ -57,7 +57,8 @@ log = logging.getLogger("tradingmcp.server.bus.gateway")
 DESCRIBE = f"{TRADER_PREFIX}.describe"
 """Request subject answered by every trader (active or standby): its tools and venues."""
 WANT_REPEAT_S = 2.0
-"""How often a gateway repeats its wants to the feed (a restarted feed learns them within this)."""
+"""How often a gateway repeats its wants to the feed and the traders (a restarted feed, or a trader that took over,
+learns them within this)."""
 CATCH_UP_TIMEOUT_S = 10.0
 GAP_WAIT_S = 5.0
 """How long messages ahead of a missing ``seq`` wait for it (s) before the gap is accepted (the hub then refuses a
@@ -243,9 +244,13 @@ class BusStreams:
         while True:
             await asyncio.sleep(WANT_REPEAT_S)
             for key in list(self.subs):
-                if key.split(":", 1)[0] not in ACCOUNT_KINDS and self.link.connected:
-                    with contextlib.suppress(Exception):
-                        await self.link.nc.publish(FEED_WANT, orjson.dumps({"stream": key}))
+                if not self.link.connected:
+                    break
+                # a restarted feed, or a trader that took over, learns what this gateway's clients hold
+                parts = key.split(":")
+                subject = numbering_subject(parts[1]) if parts[0] in ACCOUNT_KINDS else FEED_WANT
+                with contextlib.suppress(Exception):
+                    await self.link.nc.publish(subject, orjson.dumps({"stream": key}))
 
     async def aclose(self) -> None:
         if self._repeater is not None:

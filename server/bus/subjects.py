@@ -33,7 +33,7 @@ def trader_subject(exchange: str) -> str:
 
 
 def numbering_subject(exchange: str) -> str:
-    """The request subject where ``exchange``'s active trader tells an account stream's numbering:
+    """The request subject where ``exchange``'s active trader starts publishing an account stream and tells its numbering:
     ``{"stream": key}`` → ``{"epoch": str, "seq": int}`` (or ``{"error": ...}``)."""
     return f"{TRADER_PREFIX}.{exchange}.numbering"
 

@@ -28,7 +28,7 @@ from tradingmcp.server.bus.conn import BusLink
 from tradingmcp.server.bus.gateway import DESCRIBE
 from tradingmcp.server.bus.lease import Lease
 from tradingmcp.server.bus.publisher import PublishingHub
-from tradingmcp.server.bus.subjects import numbering_subject, trader_subject
+from tradingmcp.server.bus.subjects import ACCOUNT_KINDS, numbering_subject, trader_subject
 from tradingmcp.server.mcp.registry import McpApp, ToolCallRecord, ToolError, error_result, to_tool_result
 from tradingmcp.server.mcp.streams import Subscriber
 from tradingmcp.server.venues import Venues
@@ -150,19 +150,33 @@ class Trader:
                 if sub is not None:
                     with contextlib.suppress(Exception):
                         await sub.unsubscribe()
-            for key in (f"orders:{venue}", f"balances:{venue}"):
+            for key in [k for k in self.hub.active() if k.split(":")[:2] in ([kind, venue] for kind in ACCOUNT_KINDS)]:
                 await self.hub.release_hold(key)
 
         return lose
 
     async def _on_numbering(self, msg: Msg) -> None:
+        """A gateway wants an account stream of a venue this trader leads: publish it from now on (one symbol's
+        ``orders:<venue>:SYMBOL`` too) and answer its numbering."""
         pub = self.hub.publisher
         try:
             key = orjson.loads(msg.data)["stream"]
+            if not isinstance(key, str) or key.split(":", 1)[0] not in ACCOUNT_KINDS or len(key) > 128:
+                raise TypeError("not an account stream key")
+            if key.split(":")[1] not in self.active:
+                raise TypeError(f"this trader does not lead {key.split(':')[1][:40]!r}")
+            await self.hub.hold(key)
             answer: dict[str, Any] = {"epoch": pub.epochs[key], "seq": pub.seqs[key]}
-        except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+        except (orjson.JSONDecodeError, KeyError, TypeError, IndexError, ValueError) as exc:
             self.link.drop("rpc", msg.subject, f"bad numbering request: {exc}")
-            answer = {"error": {"code": int(ErrorCode.INVALID_PARAMS), "message": "not a stream this trader publishes"}}
+            answer = {
+                "error": {
+                    "code": int(ErrorCode.INVALID_PARAMS),
+                    "message": f"not a stream this trader publishes: {exc}",
+                }
+            }
+        except JsonRpcError as exc:  # the account streams refused the key (a malformed symbol)
+            answer = {"error": {"code": exc.code, "message": exc.message}}
         if msg.reply:
             await msg.respond(orjson.dumps(answer))
 

@@ -4,7 +4,8 @@ simulator, a feed, traders, gateways, :class:`~tradingmcp.app.cluster.Cluster`),
 * a gateway killed (SIGKILL): the client's automatic reconnect lands on the other gateway and resumes every stream
   with ``since_seq``: each trade ``seq`` exactly once, and the same ``seq`` is the same message on both gateways;
 * the active trader killed: the standby takes the lease and an order sent meanwhile is placed exactly once (counted
-  on the simulator by its client order id);
+  on the simulator by its client order id); the account's order events come back from both traders as one stream
+  (``seq`` contiguous across the failover);
 * the bus stopped and started again: the gateway keeps its client, says ``degraded`` on ``/health``, and the trades
   go on with no ``seq`` missing;
 * malformed and foreign messages on bus subjects: dropped with a metric and a log line, the stream goes on; a trader
@@ -34,6 +35,8 @@ from tradingmcp.sim.config import BINANCE_SIM_KEY, BINANCE_SIM_SECRET
 
 TRADES = "trades:binance:BTCUSDT"
 BOOK = "book:binance:BTCUSDT:5"
+ORDERS = "orders:binance"
+ORDERS_BTC = "orders:binance:BTCUSDT"
 
 
 @pytest.fixture
@@ -202,11 +205,20 @@ async def test_trader_failover_places_an_order_exactly_once(cluster_dir: Path) -
     with running(Cluster(cluster_dir, gateways=1, traders=2, speed=4.0, lease_ttl_s=1.5)) as cl:
         client = await connect(cl.gateway_urls[0], token=TOKEN)
         try:
+            rec = Recorder(client)
+            for key in (ORDERS, ORDERS_BTC):
+                assert not (await client.subscribe(key)).get("isError")
             first = await client.call_tool(
                 "place_order",
                 {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.001", "client_order_id": "before-1"},
             )
             assert not first.get("isError"), first
+
+            def ids(key: str) -> set[str]:
+                return {d["order"]["client_order_id"] for _, d in rec.by_stream.get(key, [])}
+
+            # the active trader publishes the order's events before it dies (events it never published are gone)
+            await wait_until(lambda: "before-1" in ids(ORDERS) and "before-1" in ids(ORDERS_BTC), 15, "events")
             active = next(n for n in ("trader1", "trader2") if "taken by" in cl.procs[n].log.read_text())
             standby = "trader2" if active == "trader1" else "trader1"
             cl.procs[active].kill()
@@ -224,6 +236,11 @@ async def test_trader_failover_places_an_order_exactly_once(cluster_dir: Path) -
             # the new trader knows the account: the order placed before the failover is found through it
             found = await client.call_tool("get_order", {"symbol": "BTCUSDT", "client_order_id": "before-1"})
             assert not found.get("isError") and found["structuredContent"]["order"]["client_order_id"] == "before-1"
+            # account events came back through the bus from both traders, numbered as one stream
+            await wait_until(lambda: {"before-1", "during-1"} <= ids(ORDERS), 15, "order events of both traders")
+            assert contiguous(rec.seqs(ORDERS))
+            cursor = client.stream_seqs.cursors[ORDERS]
+            assert cursor.lost == 0 and cursor.duplicates == 0
         finally:
             await client.close()
 
