@@ -328,13 +328,16 @@ class StreamSeqs:
         c = self.cursors.get(key)
         if c is None or c.epoch is None:
             return {"stream": key}
-        return {"stream": key, "since_seq": c.last_seq, "epoch": c.epoch}
+        since = max(c.last_seq, c.pending_last) if c.pending else c.last_seq
+        return {"stream": key, "since_seq": since, "epoch": c.epoch}
 
     def subscribing(self, key: str) -> StreamCursor:
         """A ``subscribe`` of ``key`` is about to be sent (first time or resume)."""
         c = self.cursors.get(key)
         if c is None:
             c = self.cursors[key] = StreamCursor()
+        elif c.pending and c.pending_last > c.last_seq:  # an earlier attempt delivered a replay, then failed
+            c.last_seq = c.pending_last
         c.pending = True
         c.pending_last = 0
         return c
@@ -377,6 +380,9 @@ class StreamSeqs:
         if c is None or type(seq) is not int:
             return True
         if c.pending:
+            if seq <= c.pending_last:
+                c.duplicates += 1
+                return False
             c.pending_last = seq
             c.received += 1
             return True

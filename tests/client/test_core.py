@@ -270,6 +270,14 @@ def test_stream_seqs_resume_after_the_last_seq_and_drop_duplicates() -> None:
     assert not seqs.on_message(_msg(TRADES, 45))  # a duplicate goes no further
     assert seqs.on_message(_msg(TRADES, 46))
     assert (c.last_seq, c.received, c.duplicates, c.lost, c.resumes, c.refused) == (46, 6, 1, 0, 1, 0)
+
+    # a resume whose replay came but whose answer was lost with the link: the next one starts after that replay
+    args = seqs.resume_args(TRADES)
+    seqs.subscribing(TRADES)
+    assert seqs.on_message(_msg(TRADES, 47)) and not seqs.on_message(_msg(TRADES, 47))
+    assert seqs.resume_args(TRADES)["since_seq"] == 47
+    seqs.subscribing(TRADES)
+    assert c.last_seq == 47 and seqs.on_message(_msg(TRADES, 48))
     seqs.forget(TRADES)
     assert seqs.resume_args(TRADES) == {"stream": TRADES} and seqs.on_message(_msg(TRADES, 1))
 

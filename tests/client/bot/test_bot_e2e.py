@@ -14,6 +14,7 @@ import orjson
 
 from tradingmcp.client.bot.app import BotSession, run_session
 from tradingmcp.client.bot.runner import BotRunner
+from tradingmcp.client.bot.view import status_line
 
 from .support import BotServer, exchange_records, start_bot_server
 
@@ -89,6 +90,7 @@ async def test_bot_survives_a_server_restart(data_dir: Path, tmp_path: Path) -> 
         assert subscribed >= 3 and streams["received"] > 0
         assert (streams["resumes"], streams["refused"], streams["lost"], streams["duplicates"]) == (subscribed, 0, 0, 0)
         assert "0 lost" in session.paths["text"].read_text()
+        assert f"stream lost 0 resumes {subscribed}" in status_line(runner)
         rec = next(r for r in runner.reconciles if r.reason == "reconnect")
         assert not rec.errors and not rec.position_diffs, rec
         assert runner.core.tracker.placed > marks["placed_at_reconcile"], "the bot did not carry on after the restart"
