@@ -1,5 +1,5 @@
 """The bus parts against a real nats-server: the stream message shape, the publisher's numbering across a restart,
-the trader lease, and the gateway's subscription feeding a StreamHub."""
+the trader lease, the gateway's subscription feeding a StreamHub, and a forwarded call never sent twice."""
 
 from __future__ import annotations
 
@@ -12,11 +12,12 @@ import pytest
 
 from tradingmcp.server.bus.config import BusConfig
 from tradingmcp.server.bus.conn import BusLink
-from tradingmcp.server.bus.gateway import BusStreams
+from tradingmcp.server.bus.gateway import BusStreams, TraderTools
 from tradingmcp.server.bus.lease import Lease
 from tradingmcp.server.bus.natsserver import NatsServer
 from tradingmcp.server.bus.publisher import BusPublisher
-from tradingmcp.server.bus.subjects import FEED_WANT, StreamMessage, decode, subject_of
+from tradingmcp.server.bus.subjects import FEED_WANT, StreamMessage, decode, subject_of, trader_subject
+from tradingmcp.server.mcp.registry import ToolError
 from tradingmcp.server.mcp.streams import StreamHub
 
 KEY = "trades:binance:BTCUSDT"
@@ -151,4 +152,26 @@ async def test_gateway_subscription_reads_the_window_then_live(nats_server: Nats
     assert link.drops["md"] == 1
     await streams.aclose()
     await pub.close()
+    await link.close()
+
+
+async def test_a_forwarded_call_is_never_sent_twice(nats_server: NatsServer) -> None:
+    """No trader: retried until the wait ends, then ``trader_unavailable`` (nothing was taken). A trader that takes the
+    call and goes silent (it died mid-call): ``trader_timeout``, and the call was sent exactly once."""
+    link = await BusLink.connect(BusConfig(nats_server.url), "gw")
+    tools = TraderTools(link, {"tools": [], "venues": [{"name": "binance"}]}, request_timeout_s=1.0)
+    with pytest.raises(ToolError) as err:
+        await tools.request("binance", "place_order", b"{}", 0.5)
+    assert err.value.code == "trader_unavailable"
+    taken: list[bytes] = []
+
+    async def silent(msg: Any) -> None:
+        taken.append(msg.data)
+
+    await link.nc.subscribe(trader_subject("binance"), cb=silent)
+    with pytest.raises(ToolError) as err:
+        await tools.request("binance", "place_order", b'{"n": 1}', 0.5)
+    assert err.value.code == "trader_timeout" and "outcome is unknown" in err.value.message
+    await asyncio.sleep(0.3)
+    assert taken == [b'{"n": 1}']
     await link.close()
