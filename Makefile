@@ -1,6 +1,7 @@
 # TradingMCP — every target sets itself up from a fresh clone.
 #   make test   venv + install + ruff + mypy --strict + pytest (the whole suite, what CI runs)
 #   make demo   the main job: server on the simulator replaying the real recording + the reference bot
+#   make cluster  nats-server + simulator + feed + trader + two gateways on loopback, the bot on the first gateway
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -9,7 +10,7 @@ MCP1   := .venv-mcp1
 NODEDIR := tests/interop/node
 CONFDIR := tests/interop/conformance
 
-.PHONY: install test lint typecheck pytest demo bench certs interop-deps clean
+.PHONY: install test lint typecheck pytest demo cluster bench certs interop-deps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +52,9 @@ test: lint typecheck pytest
 
 demo: install
 	$(VENV)/bin/tradingmcp demo
+
+cluster: install
+	$(VENV)/bin/tradingmcp cluster
 
 bench: install
 	$(VENV)/bin/tradingmcp bench

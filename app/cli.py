@@ -1,4 +1,4 @@
-"""The ``tradingmcp`` command line: ``serve``, ``bridge``, ``bench``, ``certs``, ``sim``, ``bot``, ``demo``, ``audit``.
+"""The ``tradingmcp`` command line: ``serve``, ``bridge``, ``bench``, ``certs``, ``sim``, ``bot``, ``demo``, ``cluster``, ``audit``.
 
 Options are never abbreviated (``--token`` is not ``--tokens``). A bad argument ends in one line on stderr and exit
 status 2; a command that cannot bind its port or reach what it connects to ends in one line and exit status 1
@@ -68,6 +68,15 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         except ValueError as exc:
             return fail("serve", f"--rate-limit/--rate-burst: {exc}", EXIT_USAGE)
 
+    bus = None
+    if args.bus is not None:
+        from tradingmcp.app.roles import ROLES, BusOptions
+
+        if not args.bus_lease_ttl > 0:
+            return fail("serve", f"--bus-lease-ttl must be positive, got {args.bus_lease_ttl}", EXIT_USAGE)
+        bus = BusOptions(args.bus, frozenset(args.role) if args.role else frozenset(ROLES), args.bus_lease_ttl)
+    elif args.role:
+        return fail("serve", "--role needs --bus nats://host:port", EXIT_USAGE)
     opts = ServeOptions(
         host=args.host,
         port=args.port,
@@ -82,6 +91,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             speed=args.speed,
             data_dir=Path(args.data) if args.data else None,
             synthetic=args.synthetic,
+            remote_sim=args.sim_url,
         ),
         with_exchange=not args.no_exchange,
         log_json=args.log_json,
@@ -89,6 +99,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         busy_poll=args.busy_poll,
         rate_limit=rate_limit,
         conformance_fixtures=args.conformance_fixtures,
+        bus=bus,
     )
     return _run(run_serve(opts), "serve")
 
@@ -183,6 +194,25 @@ def _run(coro: Coroutine[Any, Any, int], command: str) -> int:
         return fail(command, str(exc), EXIT_RUNTIME)
 
 
+def _cmd_cluster(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from tradingmcp.app.cluster import run_cluster
+
+    if args.gateways < 1 or args.traders < 1:
+        return fail("cluster", "--gateways and --traders must be at least 1", EXIT_USAGE)
+    return run_cluster(
+        Path(args.out),
+        args.gateways,
+        args.traders,
+        args.speed,
+        args.synthetic,
+        args.duration,
+        Path(args.data) if args.data else None,
+        with_bot=not args.no_bot,
+    )
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
     from tradingmcp.benchmarks.cli import main as bench_main
 
@@ -263,6 +293,33 @@ def build_parser() -> argparse.ArgumentParser:
         help="also register the official MCP conformance suite's reference tools, resources and prompts (test_*, "
         "test://...): for conformance runs only, off by default",
     )
+    p.add_argument(
+        "--bus",
+        default=None,
+        metavar="URL",
+        help="run over the NATS JetStream bus at nats://host:port (credentials: $TRADINGMCP_BUS_USER/_PASSWORD or "
+        "_TOKEN); without --role: feed, trader and gateway in this process",
+    )
+    p.add_argument(
+        "--role",
+        action="append",
+        choices=["feed", "gateway", "trader"],
+        default=None,
+        help="with --bus: the role of this process (repeatable): feed (market data), trader (orders), gateway (MCP)",
+    )
+    p.add_argument(
+        "--bus-lease-ttl",
+        type=float,
+        default=3.0,
+        metavar="S",
+        help="trader: seconds a lease lives without renewal, the bound on a failover (default 3)",
+    )
+    p.add_argument(
+        "--sim-url",
+        default=None,
+        metavar="URL",
+        help="use a standalone simulator (tradingmcp sim) at http://host:port as the binance venue",
+    )
     _busy_poll_option(p)
     p.set_defaults(func=_cmd_serve, parser_of_command=p)
 
@@ -293,6 +350,19 @@ def build_parser() -> argparse.ArgumentParser:
         "(Bybit V5 spot); ccxt:binance or ccxt:mexc for the Binance and MEXC faces through ccxt",
     )
     p.set_defaults(func=_cmd_demo, parser_of_command=p)
+
+    p = sub.add_parser(
+        "cluster", help="nats-server + simulator + feed + trader + two gateways on loopback, and the bot on one of them"
+    )
+    p.add_argument("--gateways", type=int, default=2, help="gateways (default 2)")
+    p.add_argument("--traders", type=int, default=1, help="traders: 2 = an active one and a standby (default 1)")
+    p.add_argument("--speed", type=float, default=1.0, help="simulator replay speed (default real time)")
+    p.add_argument("--synthetic", action="store_true", help="seeded synthetic market instead of the recording")
+    p.add_argument("--data", default=None, help="data root (default: $TRADINGMCP_DATA or ../shared/data)")
+    p.add_argument("--duration", type=float, default=None, help="seconds to run (default: until Ctrl-C)")
+    p.add_argument("--out", default="cluster-run", help="logs and the bot's report (default cluster-run)")
+    p.add_argument("--no-bot", action="store_true", help="start the cluster only")
+    p.set_defaults(func=_cmd_cluster, parser_of_command=p)
 
     p = sub.add_parser("bot", help="the reference trading bot (market making over the MCP tools and streams)")
     p.add_argument("--config", default=None, help="bot TOML file (see bot.example.toml)")

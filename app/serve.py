@@ -22,6 +22,7 @@ from aiohttp import web
 
 from tradingmcp import perf
 from tradingmcp.app.failure import EXIT_RUNTIME, EXIT_USAGE, StartupError, fail, listen_error
+from tradingmcp.app.roles import BusOptions, run_roles
 from tradingmcp.app.stack import ExchangeOptions, ExchangeStack
 from tradingmcp.server.logs import install_json_logging
 from tradingmcp.server.market import MarketData
@@ -65,6 +66,7 @@ class ServeOptions:
     busy_poll: bool = False  # spin the loop, keep the order path warm (tradingmcp.perf): a core at 100 %
     rate_limit: RateLimit | None = None  # per connection; None: DEFAULT_RATE_LIMIT off loopback, none on loopback
     conformance_fixtures: bool = False  # the official conformance suite's reference tools/resources/prompts (tests)
+    bus: BusOptions | None = None  # run roles over the NATS bus (app/roles.py); None: the embedded single process
 
 
 def resolve_security(opts: ServeOptions) -> tuple[ServerConfig, str | None]:
@@ -149,6 +151,8 @@ async def run_serve(opts: ServeOptions) -> int:
         return fail("serve", f"configuration: {exc}", EXIT_USAGE)
     if opts.log_json:
         install_json_logging()
+    if opts.bus is not None:
+        return await run_roles(opts, config, tools, generated)
     app, hub = build_app(tools.streams, opts.conformance_fixtures)
     stack: ExchangeStack | None = None
     server = McpServer(

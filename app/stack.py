@@ -50,6 +50,7 @@ from tradingmcp.sim.config import BINANCE_SIM_KEY, BINANCE_SIM_SECRET
 from tradingmcp.sim.mexc import MEXC_SIM_KEY, MEXC_SIM_SECRET, MexcFace
 from tradingmcp.sim.mexc.face import banner as mexc_banner
 from tradingmcp.sim.run import banner
+from tradingmcp.sim.wsapi import WS_API_PATH
 
 EXCHANGES = ("binance", "mexc", "both", "bybit")
 """Values of ``ExchangeOptions.exchange``."""
@@ -70,7 +71,7 @@ class VenueUnreachable(StartupError):
 class ExchangeOptions:
     """``speed``: replay pace (×real time); ``loop``: restart the replay at the end (a server runs indefinitely);
     ``exchange``: ``binance``, ``mexc``, ``both`` (Binance and MEXC), ``bybit`` or ``ccxt:<id>`` (see the module
-    docstring)."""
+    docstring); ``remote_sim``: see below."""
 
     exchange: str = "binance"
     speed: float = 1.0
@@ -78,6 +79,8 @@ class ExchangeOptions:
     data_dir: Path | None = None
     synthetic: bool = False
     symbols: tuple[str, ...] = ("BTCUSDT", "ETHUSDT")
+    remote_sim: str | None = None
+    """REST URL of a standalone simulator (``tradingmcp sim``) shared by several processes (``binance`` only)."""
 
 
 class ExchangeStack:
@@ -119,9 +122,60 @@ class ExchangeStack:
             VenueUnreachable: a venue's adapter could not start (network, key, or an exchange error).
             StartupError: the audit store cannot be opened.
         """
+        opened = await OpenVenues.open(opts)
+        toolset = build_toolset(app, hub, opened.venues, tools)
+        stack = cls(opened.venues, toolset, opened.sim, opened.banner, opened.face, opened.bybit_face)
+        try:
+            await opened.start_adapters()
+            for venue in opened.venues:
+                await venue.user.start()
+            try:
+                await toolset.start()
+            except AuditUnavailable as exc:
+                raise StartupError(str(exc)) from exc
+        except BaseException:
+            await stack.close()
+            raise
+        return stack
+
+    async def close(self) -> None:
+        await self.toolset.close()
+        for venue in self.venues:
+            await venue.user.close()
+            await venue.adapter.close()
+        if self.mexc_face is not None:
+            await self.mexc_face.stop()
+        if self.bybit_face is not None:
+            await self.bybit_face.stop()
+        if self.sim is not None:
+            await self.sim.stop()
+
+
+@dataclass
+class OpenVenues:
+    """The venues ``opts.exchange`` names, made but not started (the simulator, when one runs, is started):
+    what :class:`ExchangeStack` builds its tools on, and what a bus role (feed, trader) starts only part of."""
+
+    venues: Venues
+    sim: Simulator | None
+    face: MexcFace | None
+    banner: str
+    urls: dict[str, str]
+    bybit_face: BybitFace | None = None
+
+    @classmethod
+    async def open(cls, opts: ExchangeOptions) -> OpenVenues:
+        """Make the venues (and start the simulator when one is needed).
+
+        Raises:
+            ValueError: ``opts.exchange`` is not one of :data:`EXCHANGES` or ``ccxt:<id>``, or ``remote_sim`` with a
+                venue but Binance.
+        """
         via_ccxt = ccxt_id(opts.exchange)
         if opts.exchange not in EXCHANGES and via_ccxt is None:
             raise ValueError(f"exchange must be one of {', '.join(EXCHANGES)} or ccxt:<id>, got {opts.exchange!r}")
+        if opts.remote_sim is not None and opts.exchange != "binance":
+            raise ValueError("a standalone simulator (--sim-url) serves the binance venue only")
         sim: Simulator | None = None
         face: MexcFace | None = None
         bybit_face: BybitFace | None = None
@@ -149,7 +203,11 @@ class ExchangeStack:
                 venue, text, face, urls[via_ccxt] = await ccxt_venue(via_ccxt, simulator)
                 venues_list.append(venue)
                 texts.append(text)
-            if opts.exchange in ("binance", "both"):
+            if opts.remote_sim is not None:
+                venue, text, urls["binance"] = _remote_sim_venue(opts.remote_sim)
+                venues_list.append(venue)
+                texts.append(text)
+            elif opts.exchange in ("binance", "both"):
                 venue, text, urls["binance"] = await _binance_venue(simulator)
                 venues_list.append(venue)
                 texts.append(text)
@@ -171,37 +229,43 @@ class ExchangeStack:
             if sim is not None:
                 await sim.stop()
             raise
-        venues = Venues(venues_list)
-        toolset = build_toolset(app, hub, venues, tools)
-        stack = cls(venues, toolset, sim, "\n".join(texts), face, bybit_face)
-        try:
-            for venue in venues:
-                try:
-                    await venue.adapter.start()
-                except (ExchangeError, OSError, TimeoutError) as exc:
-                    raise VenueUnreachable(venue.name, urls[venue.name], exc) from exc
-            for venue in venues:
-                await venue.user.start()
+        return cls(Venues(venues_list), sim, face, "\n".join(texts), urls, bybit_face)
+
+    async def start_adapters(self) -> None:
+        """Start every venue's adapter (its market and order connections).
+
+        Raises:
+            VenueUnreachable: a venue's adapter could not start (network, key, or an exchange error).
+        """
+        for venue in self.venues:
             try:
-                await toolset.start()
-            except AuditUnavailable as exc:
-                raise StartupError(str(exc)) from exc
-        except BaseException:
-            await stack.close()
-            raise
-        return stack
+                await venue.adapter.start()
+            except (ExchangeError, OSError, TimeoutError) as exc:
+                raise VenueUnreachable(venue.name, self.urls[venue.name], exc) from exc
 
     async def close(self) -> None:
-        await self.toolset.close()
+        """Close the adapters, then the simulator (and its MEXC face) when one runs here."""
         for venue in self.venues:
             await venue.user.close()
             await venue.adapter.close()
-        if self.mexc_face is not None:
-            await self.mexc_face.stop()
+        if self.face is not None:
+            await self.face.stop()
         if self.bybit_face is not None:
             await self.bybit_face.stop()
         if self.sim is not None:
             await self.sim.stop()
+
+
+def _remote_sim_venue(rest_url: str) -> tuple[Venue, str, str]:
+    """The Binance venue of a standalone simulator (``tradingmcp sim``) at ``rest_url``; its market streams and WS API
+    listen on the next port, as ``tradingmcp sim`` binds them by default. Returns the venue, its banner and the URL."""
+    parts = urlsplit(rest_url)
+    if parts.scheme != "http" or not parts.hostname or not parts.port:
+        raise ValueError(f"--sim-url must be http://host:port, got {rest_url[:200]!r}")
+    ws = f"ws://{parts.hostname}:{parts.port + 1}"
+    config = sim_binance_config(f"http://{parts.hostname}:{parts.port}/api", f"{ws}/", f"{ws}{WS_API_PATH}")
+    text = f"exchange: the standalone simulator at {rest_url} (no real funds)"
+    return Venue("binance", BinanceAdapter(config), "sim", None), text, rest_url
 
 
 async def _binance_venue(simulator: Callable[[], Awaitable[Simulator]]) -> tuple[Venue, str, str]:

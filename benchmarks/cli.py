@@ -1,6 +1,7 @@
 """``tradingmcp bench``: the latency benchmark suite (round trips, pipelined throughput, fan-out, idle memory);
 ``tradingmcp bench ticktotrade`` measures the reference bot's tick-to-trade path (:mod:`.ticktotrade`);
-``tradingmcp bench coldpath`` measures how much slower the first call after an idle gap is (:mod:`.coldpath`).
+``tradingmcp bench coldpath`` measures how much slower the first call after an idle gap is (:mod:`.coldpath`);
+``tradingmcp bench fanout --bus`` measures fan-out through the NATS bus with 1, 2, 4 gateways (:mod:`.busfanout`).
 
 Prints the tables, writes ``<out>/<timestamp>.json`` (machine info, config, percentiles, CDFs) and
 ``<out>/<timestamp>.png`` (latency CCDF per scenario, fan-out deliveries/s). Targets are reported, not asserted: the
@@ -134,6 +135,10 @@ def main(argv: list[str] | None = None) -> int:
         from tradingmcp.benchmarks.coldpath import main as coldpath_main
 
         return coldpath_main(argv[1:])
+    if argv and argv[0] == "fanout":  # fan-out through the NATS bus next to the single process
+        from tradingmcp.benchmarks.busfanout import main as busfanout_main
+
+        return busfanout_main(argv[1:])
     if argv and argv[0] == "readme":  # benchmarks/README.md's figures from result JSON
         from tradingmcp.benchmarks.readme import main as readme_main
 

@@ -27,6 +27,9 @@ Metrics (own :class:`prometheus_client.CollectorRegistry`, never the global one;
 * ``tradingmcp_market_cache_hits_total{exchange, kind}``, ``tradingmcp_market_cache_misses_total{exchange, kind}`` —
   market-data reads answered by the TTL cache (or by a request already under way) / sent to the exchange
   (:mod:`tradingmcp.server.market`; ``kind`` is ``ticker``, ``price``, ``book``, ``trades``, ``klines`` or ``stats``).
+* ``tradingmcp_bus_up``, ``tradingmcp_bus_disconnects_total``, ``tradingmcp_bus_dropped_total{kind}`` — a server fed
+  over the bus (``serve --bus``): whether its link is up, how often it went down, and malformed or foreign messages
+  dropped (``md``, ``acct``, ``rpc``).
 """
 
 from __future__ import annotations
@@ -62,6 +65,8 @@ LATENCY_BUCKETS_US = (50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 50
 UNKNOWN_TOOL = "_unknown"
 ServerGetter = Callable[[], "McpServer | None"]
 Route = Callable[[], ws.HttpResponse]
+BusHealth = Callable[[], dict[str, Any]]
+"""``() -> {"connected": bool, "disconnects": int, "dropped": {kind: int}, ...}`` of a bus link."""
 
 
 class ExchangeSampler:
@@ -111,6 +116,20 @@ class _LiveCollector(Collector):
         yield from self._exchanges()
         yield from self._audit()
         yield from self._market()
+        yield from self._bus()
+
+    def _bus(self) -> Iterator[Metric]:
+        if self.m.bus is None:
+            return
+        h = self.m.bus()
+        yield GaugeMetricFamily("tradingmcp_bus_up", "1 while the bus link is connected", 1 if h["connected"] else 0)
+        yield CounterMetricFamily("tradingmcp_bus_disconnects", "Times the bus link went down", h["disconnects"])
+        dropped = CounterMetricFamily(
+            "tradingmcp_bus_dropped", "Malformed or foreign bus messages dropped", labels=["kind"]
+        )
+        for kind in ("md", "acct", "rpc"):
+            dropped.add_metric([kind], h["dropped"].get(kind, 0))
+        yield dropped
 
     def _connections(self) -> Iterator[Metric]:
         server = self.m.server_getter()
@@ -253,8 +272,10 @@ class ServerMetrics:
         audit: AuditLog | None = None,
         exchange_cache_s: float = 1.0,
         market: MarketData | None = None,
+        bus: BusHealth | None = None,
     ) -> None:
         self.app = app
+        self.bus = bus
         self.server_getter = server_getter
         self.audit = audit
         self.market = market
@@ -273,7 +294,7 @@ class ServerMetrics:
     def health(self) -> ws.HttpResponse:
         """``GET /health``: ``{status, connections, uptime_s, streams, exchanges: [{name, mode, reachable,
         clock_offset_ms, banned_until_ms}], audit: {pending, written, failures}}``; ``status`` is ``ok``,
-        ``draining`` (shutting down) or ``degraded`` (an exchange is unreachable)."""
+        ``draining`` (shutting down) or ``degraded`` (an exchange or the bus is unreachable); ``bus`` when fed over the bus."""
         server = self.server_getter()
         statuses = self.sampler.sample()
         exchanges = []
@@ -289,7 +310,8 @@ class ServerMetrics:
                 }
             )
         status = "ok"
-        if any(e["reachable"] is False for e in exchanges):
+        bus = self.bus() if self.bus is not None else None
+        if any(e["reachable"] is False for e in exchanges) or (bus is not None and not bus["connected"]):
             status = "degraded"
         if server is not None and not server.accepting:
             status = "draining"
@@ -300,6 +322,8 @@ class ServerMetrics:
             "streams": server.streams.active() if server is not None else [],
             "exchanges": exchanges,
         }
+        if bus is not None:
+            body["bus"] = bus
         if self.audit is not None:
             w = self.audit.writer
             body["audit"] = {"pending": len(w), "written": w.written, "failures": w.failures}
@@ -315,9 +339,11 @@ def metrics_routes(
     venues: Venues | None,
     audit: AuditLog | None = None,
     market: MarketData | None = None,
+    bus: BusHealth | None = None,
 ) -> dict[str, Route]:
     """Create the server's :class:`ServerMetrics`, observe ``app``'s tool calls, and return the HTTP routes
-    ``{"/metrics": ..., "/health": ...}`` for ``McpServer(..., http_routes=...)``."""
-    metrics = ServerMetrics(app, server_getter, venues, audit, market=market)
+    ``{"/metrics": ..., "/health": ...}`` for ``McpServer(..., http_routes=...)``; ``bus``: the link's health of a
+    server fed over the bus (``/health`` is ``degraded`` while it is down)."""
+    metrics = ServerMetrics(app, server_getter, venues, audit, market=market, bus=bus)
     app.observers.append(metrics.observe)
     return metrics.routes()

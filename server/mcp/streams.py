@@ -328,6 +328,17 @@ class StreamHub:
                 sub.send(payload)
         return len(subscribers)
 
+    def adopt_numbering(self, key: str, epoch: str, last_seq: int) -> None:
+        """Give a stream numbered upstream (:meth:`publish_numbered`) the upstream's ``epoch`` and newest ``seq``
+        before its first message arrives, so the answer to its first ``subscribe`` already names the numbering every
+        server of that upstream shares (a client can resume on another one). Nothing when the stream is not running or
+        already has ``epoch``."""
+        stream = self._streams.get(key)
+        if stream is None or stream.epoch == epoch:
+            return
+        stream.epoch = epoch
+        stream.window.skip_to(last_seq + 1)
+
     def publish_numbered(self, key: str, seq: int, data: Any, *, epoch: str, conflate: bool = True) -> int:
         """:meth:`publish` for a message numbered upstream (a feed shared by several servers, so one message has one
         ``seq`` everywhere): the stream takes ``seq`` and ``epoch`` as they come. Another ``epoch``, or a ``seq`` that

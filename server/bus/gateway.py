@@ -1,0 +1,388 @@
+"""The *gateway* role: MCP clients served from the bus.
+
+Streams (:class:`BusStreams`): every stream kind of the venues is a source of the gateway's
+:class:`~tradingmcp.server.mcp.streams.StreamHub`. The first local subscriber of a key asks the feed for it (market
+keys; the trader publishes account keys by itself), then opens the gateway's one bus subscription of its subject: a
+JetStream ordered consumer from the start of the subject's window, read up to the window's end before the
+subscription is answered, so the hub's replay window holds what the bus holds and a client coming from another
+gateway resumes here (``subscribe`` with ``since_seq`` and ``epoch``). Each message goes into the hub with the ``seq``
+and ``epoch`` its publisher gave it (:meth:`~tradingmcp.server.mcp.streams.StreamHub.publish_numbered`: one
+serialization, the same bytes for every client of the gateway, the same ``seq`` on every gateway; a redelivery is
+dropped there); a message that arrives ahead of a missing one (a publisher sending again what the bus did not
+acknowledge, after a bus outage) waits up to :data:`GAP_WAIT_S` for the missing ones, so the order is restored rather
+than a hole made; a malformed or foreign message is dropped with a metric and a log line. The last local subscriber
+leaving closes the subscription.
+
+Tools (:class:`TraderTools`): every tool the trader offers, registered on the gateway's app from the trader's own
+description and forwarded over request/reply with the caller's identity and scopes; the trader's answer is the
+answer. While no trader answers (a failover), the call is retried until ``request_timeout_s``; a trader that took
+the call and never answered is a ``trader_timeout`` error saying the outcome is unknown, never a second send.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import nats
+import orjson
+from nats.aio.msg import Msg
+from nats.js.api import DeliverPolicy
+from nats.js.errors import NotFoundError
+
+from tradingmcp.server.bus.conn import BusLink
+from tradingmcp.server.bus.subjects import (
+    ACCOUNT_KINDS,
+    FEED_WANT,
+    TRADER_PREFIX,
+    StreamMessage,
+    decode,
+    numbering_subject,
+    stream_name_of,
+    subject_of,
+    trader_subject,
+)
+from tradingmcp.server.mcp.context import CallContext
+from tradingmcp.server.mcp.registry import McpApp, Tool, ToolError, ToolResult
+from tradingmcp.server.mcp.streams import StreamHub, StreamSource
+from tradingmcp.server.tools.market.streams import KIND_SPECS
+from tradingmcp.transport.jsonrpc import ErrorCode, JsonRpcError
+
+log = logging.getLogger("tradingmcp.server.bus.gateway")
+
+DESCRIBE = f"{TRADER_PREFIX}.describe"
+"""Request subject answered by every trader (active or standby): its tools and venues."""
+WANT_REPEAT_S = 2.0
+"""How often a gateway repeats its wants to the feed and the traders (a restarted feed, or a trader that took over,
+learns them within this)."""
+CATCH_UP_TIMEOUT_S = 10.0
+GAP_WAIT_S = 5.0
+"""How long messages ahead of a missing ``seq`` wait for it (s) before the gap is accepted (the hub then refuses a
+resume across it rather than hide it)."""
+
+
+class _Subscription:
+    """The gateway's one bus subscription of a key."""
+
+    def __init__(self, key: str, subject: str) -> None:
+        self.key = key
+        self.subject = subject
+        self.received = 0
+        self.ahead: dict[int, StreamMessage] = {}
+        self.gap_timer: asyncio.TimerHandle | None = None
+        self.caught_up = asyncio.Event()
+        self.target_sseq = 0
+        self.sub: Any = None
+
+
+class BusStreams:
+    """Feeds ``hub`` from the bus for the stream kinds of ``venues`` (names). ``received`` counts the well-formed
+    messages handed to the hub."""
+
+    def __init__(self, link: BusLink, hub: StreamHub, venues: list[str]) -> None:
+        self.link = link
+        self.hub = hub
+        self.subs: dict[str, _Subscription] = {}
+        self.received = 0
+        self._repeater: asyncio.Task[None] | None = None
+        for venue in venues:
+            for kind in KIND_SPECS:
+                hub.add_source(
+                    StreamSource(
+                        f"{kind}:{venue}", f"{kind} of a {venue} symbol", self.open, self.close, conflates=kind != "trades"
+                    )
+                )
+            for kind, what in (("orders", "order"), ("balances", "balance")):
+                hub.add_source(
+                    StreamSource(
+                        f"{kind}:{venue}",
+                        f"every {what} update of the {venue} account (lossless)",
+                        self.open,
+                        self.close,
+                        conflates=False,
+                    )
+                )
+
+    def start(self) -> None:
+        self._repeater = asyncio.get_running_loop().create_task(self._repeat_wants())
+
+    async def open(self, key: str) -> None:
+        """The first local subscriber of ``key``: ask the feed for it, subscribe, and read the bus's window.
+
+        Raises:
+            JsonRpcError: the key cannot be a subject or the feed refused it (-32602); no feed answered (-32603).
+        """
+        try:
+            subject = subject_of(key)
+        except ValueError as exc:
+            raise JsonRpcError(ErrorCode.INVALID_PARAMS, str(exc), {"stream": key[:128]}) from None
+        account = key.split(":", 1)[0] in ACCOUNT_KINDS
+        numbering = await self._numbering(key) if account else await self._want(key)
+        entry = _Subscription(key, subject)
+        stream = stream_name_of(key)
+        try:
+            last = await self.link.js.get_last_msg(stream, subject)
+            entry.target_sseq = last.seq or 0
+        except NotFoundError:
+            entry.target_sseq = 0
+        if entry.target_sseq == 0:
+            entry.caught_up.set()
+        self.subs[key] = entry
+
+        async def on_msg(msg: Msg) -> None:
+            self._on_msg(entry, msg)
+
+        entry.sub = await self.link.js.subscribe(
+            subject,
+            stream=stream,
+            cb=on_msg,
+            ordered_consumer=True,
+            deliver_policy=DeliverPolicy.ALL,
+            idle_heartbeat=1.0,
+            pending_msgs_limit=-1,
+            pending_bytes_limit=-1,
+        )
+        try:
+            await asyncio.wait_for(entry.caught_up.wait(), CATCH_UP_TIMEOUT_S)
+        except TimeoutError:
+            log.warning("gateway: %s not caught up with the bus window in %.0f s; serving live", key, CATCH_UP_TIMEOUT_S)
+        if not entry.received and numbering is not None:  # nothing on the bus yet: take the publisher's numbering
+            self.hub.adopt_numbering(key, *numbering)
+
+    def _on_msg(self, entry: _Subscription, msg: Msg) -> None:
+        try:
+            m = decode(msg.data, entry.key)
+        except ValueError as exc:
+            self.link.drop("acct" if entry.subject.startswith("tmcp.acct") else "md", msg.subject, str(exc))
+            self._check_caught_up(entry, msg)
+            return
+        self.received += 1
+        entry.received += 1
+        hub, key = self.hub, entry.key
+        last = hub.last_seq(key)
+        if m.epoch == hub.epoch_of(key) and last and m.seq > last + 1:  # ahead of a missing one: wait for it
+            entry.ahead[m.seq] = m
+            if entry.gap_timer is None:
+                entry.gap_timer = asyncio.get_running_loop().call_later(GAP_WAIT_S, self._accept_gap, entry)
+        else:
+            hub.publish_numbered(key, m.seq, m.data, epoch=m.epoch, conflate=not m.lossless)
+            self._release_ahead(entry)
+        self._check_caught_up(entry, msg)
+
+    def _release_ahead(self, entry: _Subscription) -> None:
+        """Hand the hub every waiting message that follows its last one now."""
+        ahead = entry.ahead
+        while ahead and (m := ahead.pop(self.hub.last_seq(entry.key) + 1, None)) is not None:
+            self.hub.publish_numbered(entry.key, m.seq, m.data, epoch=m.epoch, conflate=not m.lossless)
+        if not ahead and entry.gap_timer is not None:
+            entry.gap_timer.cancel()
+            entry.gap_timer = None
+
+    def _accept_gap(self, entry: _Subscription) -> None:
+        """The missing messages did not come: hand the waiting ones over in order, across the gap."""
+        entry.gap_timer = None
+        log.warning("gateway: %s: seq %d missing on the bus; going on", entry.key, self.hub.last_seq(entry.key) + 1)
+        for seq in sorted(entry.ahead):
+            m = entry.ahead.pop(seq)
+            self.hub.publish_numbered(entry.key, m.seq, m.data, epoch=m.epoch, conflate=not m.lossless)
+
+    @staticmethod
+    def _check_caught_up(entry: _Subscription, msg: Msg) -> None:
+        if not entry.caught_up.is_set():
+            try:
+                if msg.metadata.sequence.stream >= entry.target_sseq or msg.metadata.num_pending == 0:
+                    entry.caught_up.set()
+            except (ValueError, AttributeError, IndexError):
+                pass
+
+    async def close(self, key: str) -> None:
+        """The last local subscriber of ``key`` left: end its bus subscription."""
+        entry = self.subs.pop(key, None)
+        if entry is not None and entry.gap_timer is not None:
+            entry.gap_timer.cancel()
+        if entry is not None and entry.sub is not None:
+            with contextlib.suppress(Exception):
+                await entry.sub.unsubscribe()
+
+    async def _numbering(self, key: str) -> tuple[str, int] | None:
+        """An account key's numbering from the venue's active trader (None when no trader tells it now)."""
+        try:
+            reply = await self.link.nc.request(numbering_subject(key.split(":")[1]), orjson.dumps({"stream": key}), 2.0)
+            doc = orjson.loads(reply.data)
+            if isinstance(doc.get("epoch"), str) and type(doc.get("seq")) is int:
+                return doc["epoch"], doc["seq"]
+        except (nats.errors.Error, TimeoutError, orjson.JSONDecodeError, AttributeError):
+            pass
+        return None
+
+    async def _want(self, key: str) -> tuple[str, int] | None:
+        """Ask the feed to publish ``key``; returns its numbering ``(epoch, newest seq)``."""
+        try:
+            reply = await self.link.nc.request(FEED_WANT, orjson.dumps({"stream": key}), timeout=5.0)
+        except nats.errors.NoRespondersError:
+            raise JsonRpcError(ErrorCode.INTERNAL_ERROR, f"no feed on the bus to publish {key}; try again later") from None
+        except TimeoutError:
+            raise JsonRpcError(ErrorCode.INTERNAL_ERROR, f"the feed did not answer for {key} in 5 s") from None
+        try:
+            doc = orjson.loads(reply.data)
+        except orjson.JSONDecodeError:
+            self.link.drop("rpc", FEED_WANT, "the feed's answer is not JSON")
+            raise JsonRpcError(ErrorCode.INTERNAL_ERROR, f"the feed's answer for {key} was unreadable") from None
+        err = doc.get("error") if isinstance(doc, dict) else None
+        if isinstance(err, dict):
+            code = err["code"] if type(err.get("code")) is int else int(ErrorCode.INTERNAL_ERROR)
+            raise JsonRpcError(code, str(err.get("message", "the feed refused the stream")), {"stream": key})
+        if isinstance(doc, dict) and isinstance(doc.get("epoch"), str) and type(doc.get("seq")) is int:
+            return doc["epoch"], doc["seq"]
+        return None
+
+    async def _repeat_wants(self) -> None:
+        while True:
+            await asyncio.sleep(WANT_REPEAT_S)
+            for key in list(self.subs):
+                if not self.link.connected:
+                    break
+                # a restarted feed, or a trader that took over, learns what this gateway's clients hold
+                parts = key.split(":")
+                subject = numbering_subject(parts[1]) if parts[0] in ACCOUNT_KINDS else FEED_WANT
+                with contextlib.suppress(Exception):
+                    await self.link.nc.publish(subject, orjson.dumps({"stream": key}))
+
+    async def aclose(self) -> None:
+        if self._repeater is not None:
+            self._repeater.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._repeater
+        for key in list(self.subs):
+            await self.close(key)
+
+
+async def describe_trader(link: BusLink, timeout_s: float) -> dict[str, Any]:
+    """The trader's description (``{"tools": [...], "venues": [...], "instructions": str}``), waiting up to
+    ``timeout_s`` for a trader to answer.
+
+    Raises:
+        TimeoutError: no trader answered in time.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            reply = await link.nc.request(DESCRIBE, b"{}", timeout=min(2.0, max(0.1, deadline - time.monotonic())))
+            doc = orjson.loads(reply.data)
+            if isinstance(doc, dict) and isinstance(doc.get("tools"), list):
+                return doc
+            link.drop("rpc", DESCRIBE, "a trader description without tools")
+        except (nats.errors.NoRespondersError, TimeoutError):
+            pass
+        except orjson.JSONDecodeError:
+            link.drop("rpc", DESCRIBE, "a trader description that is not JSON")
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"no trader answered on the bus within {timeout_s:.0f} s")
+        await asyncio.sleep(0.2)
+
+
+class TraderTools:
+    """Registers on ``app`` every tool of the trader's description that ``app`` does not have itself, each forwarding
+    its calls to the trader of the call's venue (``exchange`` argument, else the first venue)."""
+
+    def __init__(self, link: BusLink, description: dict[str, Any], request_timeout_s: float) -> None:
+        self.link = link
+        self.request_timeout_s = request_timeout_s
+        self.venues: list[str] = [str(v["name"]) for v in description.get("venues", []) if isinstance(v, dict)]
+        self.description = description
+        self.forwarded = 0
+
+    def register(self, app: McpApp) -> None:
+        for wire in self.description["tools"]:
+            name = wire.get("name")
+            if not isinstance(name, str) or name in app.tools:
+                continue
+            ann = wire.get("annotations") or {}
+            app.add_tool(
+                Tool(
+                    name,
+                    str(wire.get("description", "")),
+                    self._forwarder(name, wire.get("timeout_s")),
+                    wire.get("inputSchema") or {"type": "object"},
+                    output_schema=wire.get("outputSchema"),
+                    title=wire.get("title"),
+                    scope=str(wire.get("scope", "trade")),
+                    read_only=bool(ann.get("readOnlyHint", False)),
+                    destructive=bool(ann.get("destructiveHint", True)),
+                    idempotent=bool(ann.get("idempotentHint", False)),
+                    open_world=bool(ann.get("openWorldHint", True)),
+                    timeout_s=None,  # the forwarder bounds the wait itself
+                )
+            )
+
+    def _forwarder(self, name: str, tool_timeout: Any) -> Callable[[CallContext, dict[str, Any]], Any]:
+        wait_s = self.request_timeout_s
+        if isinstance(tool_timeout, int | float) and tool_timeout > 0:
+            wait_s = max(wait_s, float(tool_timeout) + 2.0)
+
+        async def forward(call: CallContext, args: dict[str, Any]) -> Any:
+            venue = args.get("exchange") if isinstance(args.get("exchange"), str) else None
+            venue = venue or (self.venues[0] if self.venues else "binance")
+            body = orjson.dumps(
+                {
+                    "tool": name,
+                    "args": args,
+                    "principal": call.principal.name,
+                    "scopes": sorted(call.principal.scopes),
+                }
+            )
+            return await self.request(venue, name, body, wait_s)
+
+        return forward
+
+    async def request(self, venue: str, name: str, body: bytes, wait_s: float) -> Any:
+        """Send one call to ``venue``'s trader and turn its answer into the tool's result.
+
+        Raises:
+            ToolError: no trader answered (``trader_unavailable``) or the one that took it went silent
+                (``trader_timeout``: the outcome is unknown).
+            JsonRpcError: the trader answered with a JSON-RPC error.
+        """
+        subject = trader_subject(venue)
+        deadline = time.monotonic() + wait_s
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise ToolError(
+                    f"no trader for {venue} answered within {wait_s:.0f} s (failover or outage); nothing was sent",
+                    "trader_unavailable",
+                    {"exchange": venue},
+                )
+            try:
+                reply = await self.link.nc.request(subject, body, timeout=left)
+                break
+            except nats.errors.NoRespondersError:  # nobody holds the lease right now: nothing was taken, retry
+                await asyncio.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
+            except TimeoutError:
+                raise ToolError(
+                    f"the {venue} trader took {name} but did not answer within {wait_s:.0f} s: its outcome is unknown; "
+                    "look it up (get_order by client order id) before sending it again",
+                    "trader_timeout",
+                    {"exchange": venue},
+                ) from None
+        self.forwarded += 1
+        try:
+            doc = orjson.loads(reply.data)
+        except orjson.JSONDecodeError:
+            self.link.drop("rpc", subject, "a trader answer that is not JSON")
+            raise ToolError("the trader's answer was unreadable", "trader_error") from None
+        if isinstance(doc, dict) and isinstance(doc.get("rpc_error"), dict):
+            err = doc["rpc_error"]
+            code = err["code"] if type(err.get("code")) is int else int(ErrorCode.INTERNAL_ERROR)
+            raise JsonRpcError(code, str(err.get("message", "")), err.get("data"))
+        result = doc.get("result") if isinstance(doc, dict) else None
+        if not isinstance(result, dict):
+            self.link.drop("rpc", subject, "a trader answer without result")
+            raise ToolError("the trader's answer had no result", "trader_error")
+        content = result.get("content") or []
+        text = content[0].get("text") if content and isinstance(content[0], dict) else None
+        return ToolResult(result.get("structuredContent"), text, bool(result.get("isError", False)))

@@ -1,0 +1,272 @@
+"""The *trader* role: the one owner of each venue account's order path, reached by gateways over request/reply.
+
+Per venue, a :class:`~tradingmcp.server.bus.lease.Lease` decides which trader process is active; only the active one
+listens on the venue's request subject (:func:`~tradingmcp.server.bus.subjects.trader_subject`) and publishes its
+account streams (``orders:<venue>``, ``balances:<venue>``, continuing their ``seq`` from the bus). A standby keeps
+its connections warm and answers only :data:`~tradingmcp.server.bus.gateway.DESCRIBE`.
+
+A request is ``{"tool", "args", "principal", "scopes"}``; the tool runs here with the caller's identity and scopes (its
+scope and arguments checked again), and the answer is ``{"result": CallToolResult}`` or ``{"rpc_error": {"code",
+"message", "data"}}``. A malformed request is answered ``-32602`` and counted as a drop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+from typing import Any
+
+import orjson
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+
+from tradingmcp.server.bus.conn import BusLink
+from tradingmcp.server.bus.gateway import DESCRIBE
+from tradingmcp.server.bus.lease import Lease
+from tradingmcp.server.bus.publisher import PublishingHub
+from tradingmcp.server.bus.subjects import ACCOUNT_KINDS, numbering_subject, trader_subject
+from tradingmcp.server.mcp.registry import McpApp, ToolCallRecord, ToolError, error_result, to_tool_result
+from tradingmcp.server.mcp.streams import Subscriber
+from tradingmcp.server.venues import Venues
+from tradingmcp.transport.auth import SCOPES, Principal
+from tradingmcp.transport.jsonrpc import ErrorCode, JsonRpcError
+
+log = logging.getLogger("tradingmcp.server.bus.trader")
+
+
+class _NoPush:
+    def send(self, data: bytes) -> None:
+        pass
+
+    def send_conflatable(self, key: Any, data: bytes) -> None:
+        pass
+
+
+class BusCall:
+    """A :class:`~tradingmcp.server.mcp.context.CallContext` for a call that came over the bus: no progress, no log
+    lines, no pushes (streams reach clients through their gateway)."""
+
+    def __init__(self, principal: Principal, request_id: str) -> None:
+        self._principal = principal
+        self._request_id = request_id
+        self._subscriber = _NoPush()
+
+    @property
+    def principal(self) -> Principal:
+        return self._principal
+
+    @property
+    def request_id(self) -> str:
+        return self._request_id
+
+    @property
+    def progress_token(self) -> Any:
+        return None
+
+    @property
+    def log_level(self) -> str | None:
+        return None
+
+    @property
+    def subscriber(self) -> Subscriber:
+        return self._subscriber
+
+    def progress(self, progress: float, total: float | None = None, message: str | None = None) -> None:
+        pass
+
+    def log(self, level: str, data: Any, logger: str | None = None) -> None:
+        pass
+
+
+def holder_id() -> str:
+    """This process's name in a lease: ``host:pid``."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Trader:
+    """``Trader(link, app, hub, venues, lease_ttl_s)``: ``app`` carries the full toolset built on ``hub`` for
+    ``venues`` (started); ``await start()`` … ``await close()``. ``active`` names the venues it leads now."""
+
+    def __init__(self, link: BusLink, app: McpApp, hub: PublishingHub, venues: Venues, lease_ttl_s: float) -> None:
+        self.link = link
+        self.app = app
+        self.hub = hub
+        self.venues = venues
+        self.holder = holder_id()
+        self.leases = [
+            Lease(link, f"trader_{v.name}", self.holder, lease_ttl_s, self._gainer(v.name), self._loser(v.name))
+            for v in venues
+        ]
+        self.active: set[str] = set()
+        self.calls = 0
+        self._subs: dict[str, Subscription] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        await self.link.ensure_streams()
+        self.hub.publisher.start()
+        await self.link.nc.subscribe(DESCRIBE, queue="describe", cb=self._on_describe)
+        for lease in self.leases:
+            lease.start()
+
+    def description(self) -> dict[str, Any]:
+        """What a gateway registers: every tool (wire shape plus ``scope`` and ``timeout_s``), the venues and the
+        handshake's instructions."""
+        tools = [{**t.to_wire(), "scope": t.scope, "timeout_s": t.timeout_s} for t in self.app.tools.values()]
+        return {
+            "tools": tools,
+            "venues": [{"name": v.name, "mode": v.mode} for v in self.venues],
+            "instructions": self.app.instructions,
+            "description": self.app.description,
+            "experimental": self.app.experimental,
+        }
+
+    async def _on_describe(self, msg: Msg) -> None:
+        if msg.reply:
+            await msg.respond(orjson.dumps(self.description()))
+
+    def _gainer(self, venue: str) -> Any:
+        async def gain() -> None:
+            for key in (f"orders:{venue}", f"balances:{venue}"):
+                self.hub.publisher.seqs.pop(key, None)  # continue from what the previous holder left on the bus
+                await self.hub.hold(key)
+            self._subs[venue] = await self.link.nc.subscribe(trader_subject(venue), cb=self._on_call)
+            self._subs[f"{venue}.numbering"] = await self.link.nc.subscribe(
+                numbering_subject(venue), cb=self._on_numbering
+            )
+            self.active.add(venue)
+
+        return gain
+
+    def _loser(self, venue: str) -> Any:
+        async def lose() -> None:
+            self.active.discard(venue)
+            for name in (venue, f"{venue}.numbering"):
+                sub = self._subs.pop(name, None)
+                if sub is not None:
+                    with contextlib.suppress(Exception):
+                        await sub.unsubscribe()
+            for key in [k for k in self.hub.active() if k.split(":")[:2] in ([kind, venue] for kind in ACCOUNT_KINDS)]:
+                await self.hub.release_hold(key)
+
+        return lose
+
+    async def _on_numbering(self, msg: Msg) -> None:
+        """A gateway wants an account stream of a venue this trader leads: publish it from now on (one symbol's
+        ``orders:<venue>:SYMBOL`` too) and answer its numbering."""
+        pub = self.hub.publisher
+        try:
+            key = orjson.loads(msg.data)["stream"]
+            if not isinstance(key, str) or key.split(":", 1)[0] not in ACCOUNT_KINDS or len(key) > 128:
+                raise TypeError("not an account stream key")
+            if key.split(":")[1] not in self.active:
+                raise TypeError(f"this trader does not lead {key.split(':')[1][:40]!r}")
+            await self.hub.hold(key)
+            answer: dict[str, Any] = {"epoch": pub.epochs[key], "seq": pub.seqs[key]}
+        except (orjson.JSONDecodeError, KeyError, TypeError, IndexError, ValueError) as exc:
+            self.link.drop("rpc", msg.subject, f"bad numbering request: {exc}")
+            answer = {
+                "error": {
+                    "code": int(ErrorCode.INVALID_PARAMS),
+                    "message": f"not a stream this trader publishes: {exc}",
+                }
+            }
+        except JsonRpcError as exc:  # the account streams refused the key (a malformed symbol)
+            answer = {"error": {"code": exc.code, "message": exc.message}}
+        if msg.reply:
+            await msg.respond(orjson.dumps(answer))
+
+    async def _on_call(self, msg: Msg) -> None:
+        task = asyncio.get_running_loop().create_task(self._serve_call(msg))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _serve_call(self, msg: Msg) -> None:
+        self.calls += 1
+        try:
+            answer = await self.call(msg.data)
+        except JsonRpcError as exc:
+            answer = {"rpc_error": {"code": exc.code, "message": exc.message, "data": exc.data}}
+        if msg.reply:
+            with contextlib.suppress(Exception):
+                await msg.respond(orjson.dumps(answer))
+
+    async def call(self, body: bytes) -> dict[str, Any]:
+        """Run one forwarded tool call; returns ``{"result": CallToolResult}``.
+
+        Raises:
+            JsonRpcError: a malformed request or an unknown tool (-32602), invalid arguments (-32602), or the tool's
+                own JSON-RPC error.
+        """
+        try:
+            doc = orjson.loads(body)
+            name, args, who, scopes = doc["tool"], doc["args"], doc["principal"], doc["scopes"]
+            if not (isinstance(name, str) and isinstance(args, dict) and isinstance(who, str)):
+                raise TypeError("tool, args, principal have the wrong types")
+            if not isinstance(scopes, list) or not all(s in SCOPES for s in scopes):
+                raise TypeError("scopes must be a list of known scopes")
+        except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+            self.link.drop("rpc", "trader call", str(exc))
+            raise JsonRpcError(ErrorCode.INVALID_PARAMS, f"malformed trader request: {exc}") from None
+        tool = self.app.tools.get(name)
+        if tool is None:
+            raise JsonRpcError(ErrorCode.INVALID_PARAMS, f"Unknown tool: {name[:80]!r}")
+        tool.validate(args)
+        principal = Principal(who, frozenset(scopes))
+        started_ns, time_ms = time.perf_counter_ns(), int(time.time() * 1000)
+        if not principal.can(tool.scope):
+            result = error_result(
+                ToolError(
+                    f"token {who!r} lacks the {tool.scope!r} scope needed by {tool.name}",
+                    "forbidden",
+                    {"required_scope": tool.scope},
+                )
+            )
+        else:
+            try:
+                value = tool.fn(BusCall(principal, f"bus-{self.calls}"), args)
+                if asyncio.iscoroutine(value):
+                    value = await asyncio.wait_for(value, tool.timeout_s) if tool.timeout_s else await value
+                result = to_tool_result(value)
+            except ToolError as exc:
+                result = error_result(exc)
+            except TimeoutError:
+                result = error_result(
+                    ToolError(f"{tool.name} did not finish within {tool.timeout_s} s", "deadline_exceeded")
+                )
+        self._observe(who, name, args, result, started_ns, time_ms)
+        return {"result": result}
+
+    def _observe(
+        self, who: str, name: str, args: dict[str, Any], result: dict[str, Any], started_ns: int, time_ms: int
+    ) -> None:
+        """The trader's audit log and metrics see a forwarded call like a local one."""
+        if not self.app.observers:
+            return
+        is_error = bool(result.get("isError"))
+        rec = ToolCallRecord(
+            who,
+            name,
+            args,
+            "tool_error" if is_error else "ok",
+            result,
+            None,
+            None,
+            (time.perf_counter_ns() - started_ns) / 1000,
+            time_ms,
+            started_ns,
+        )
+        for observer in self.app.observers:
+            with contextlib.suppress(Exception):
+                observer(rec)
+
+    async def close(self) -> None:
+        for lease in self.leases:
+            await lease.close()
+        for task in list(self._tasks):
+            task.cancel()
+        await self.hub.publisher.close()
