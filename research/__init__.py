@@ -1,0 +1,1 @@
+"""Research: technical indicators, strategies' offline runs (backtests) and the run log."""
