@@ -9,6 +9,7 @@ from tradingmcp.research.indicators.specs import (
     IndicatorError,
     IndicatorSpec,
     UnknownIndicator,
+    parse_requests,
     resolve,
     spec_of,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "as_json_list",
     "compute",
     "compute_one",
+    "parse_requests",
     "resolve",
     "spec_of",
 ]

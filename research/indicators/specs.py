@@ -12,6 +12,7 @@ quantity of the base asset: BTC for BTCUSDT).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -235,9 +236,47 @@ def resolve(name: str, params: Mapping[str, Any] | None = None) -> tuple[Indicat
     return spec, full
 
 
+_ITEM = r"[a-z]+(:[a-z_]+=[0-9]+(\.[0-9]+)?)*"
+MAX_REQUESTS = 8
+"""Most indicators one request string may ask for."""
+MAX_REQUESTS_CHARS = 300
+"""Longest request string."""
+REQUESTS_PATTERN = rf"^{_ITEM}(,{_ITEM}){{0,{MAX_REQUESTS - 1}}}$"
+"""The text form of a list of indicator requests (:func:`parse_requests`)."""
+_REQUESTS_RE = re.compile(REQUESTS_PATTERN.replace("$", r"\Z"))
+
+
+def parse_requests(text: str) -> list[tuple[str, dict[str, ParamValue]]]:
+    """Indicator requests written as text, for query strings and command lines: comma-separated indicators, each its
+    name then ``:param=value`` pairs, e.g. ``rsi,sma:timeperiod=20,bbands:timeperiod=20:nbdevup=2.5`` (at most
+    :data:`MAX_REQUESTS`; the grammar is :data:`REQUESTS_PATTERN`). Values without a point are integers.
+
+    Raises:
+        IndicatorError: the text does not follow the grammar. Names and parameters are not checked here
+            (:func:`resolve` does).
+    """
+    if len(text) > MAX_REQUESTS_CHARS or not _REQUESTS_RE.match(text):
+        raise IndicatorError(
+            f"indicators must be name[:param=value...] joined by commas (at most {MAX_REQUESTS}, "
+            f"{MAX_REQUESTS_CHARS} characters), e.g. rsi,sma:timeperiod=20"
+        )
+    out: list[tuple[str, dict[str, ParamValue]]] = []
+    for item in text.split(","):
+        name, *pairs = item.split(":")
+        params: dict[str, ParamValue] = {}
+        for pair in pairs:
+            key, _, value = pair.partition("=")
+            params[key] = float(value) if "." in value else int(value)
+        out.append((name, params))
+    return out
+
+
 __all__ = [
     "MATYPE_MAX",
+    "MAX_REQUESTS",
+    "MAX_REQUESTS_CHARS",
     "PERIOD_MAX",
+    "REQUESTS_PATTERN",
     "SPECS",
     "Array",
     "BadIndicatorParam",
@@ -247,6 +286,7 @@ __all__ = [
     "ParamValue",
     "Unit",
     "UnknownIndicator",
+    "parse_requests",
     "resolve",
     "spec_of",
 ]

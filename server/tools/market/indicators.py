@@ -24,8 +24,8 @@ from __future__ import annotations
 from typing import Any
 
 from tradingmcp.research.indicators import SPECS, IndicatorError, Ohlcv, as_json_list, compute, resolve
-from tradingmcp.research.indicators.batch import IndicatorResult
 from tradingmcp.server.exchanges.errors import ExchangeError
+from tradingmcp.server.exchanges.models import Kline
 from tradingmcp.server.market.data import KLINES_FETCHED, MarketData
 from tradingmcp.server.mcp.context import CallContext
 from tradingmcp.server.mcp.registry import McpApp, Tool, ToolResult
@@ -40,8 +40,8 @@ PARAM_NAMES = sorted({p.name for spec in SPECS.values() for p in spec.params})
 """Every parameter name of any indicator (the ``params`` schema's properties; each indicator checks its own)."""
 
 
-def _signature(res: IndicatorResult) -> str:
-    return f"{res.name}({', '.join(f'{k}={v}' for k, v in res.params.items())})"
+def _signature(name: str, params: dict[str, Any]) -> str:
+    return f"{name}({', '.join(f'{k}={v}' for k, v in params.items())})"
 
 
 def _last(values: list[float | None]) -> str:
@@ -110,6 +110,58 @@ OUTPUT_SCHEMA: dict[str, Any] = {
 }
 
 
+def refusal(asked: list[tuple[str, dict[str, Any]]]) -> tuple[int, str] | None:
+    """The index and the catalogue's message of the first indicator request it refuses; None when all are good."""
+    for i, (name, params) in enumerate(asked):
+        try:
+            resolve(name, params)
+        except IndicatorError as exc:
+            return i, str(exc)
+    return None
+
+
+def indicators_json(klines: list[Kline], asked: list[tuple[str, dict[str, Any]]], limit: int) -> dict[str, Any]:
+    """The indicators ``asked`` (``(name, params)`` each) over every candle of ``klines``, the latest ``limit``
+    points shown: ``{count, candles, last_closed, close_time_ms, indicators}`` (see the module docstring).
+
+    Raises:
+        IndicatorError: an unknown indicator or a bad parameter.
+    """
+    results = compute(Ohlcv.from_klines(klines), asked)
+    shown = klines[-limit:]
+    cut = len(klines) - len(shown)
+    return {
+        "count": len(shown),
+        "candles": len(klines),
+        "last_closed": bool(shown[-1].closed) if shown else True,
+        "close_time_ms": [k.close_time_ms for k in shown],
+        "indicators": [
+            {
+                "name": r.name,
+                "params": r.params,
+                "unit": r.unit,
+                "source": r.source,
+                "outputs": {k: as_json_list(v[cut:]) for k, v in r.outputs.items()},
+            }
+            for r in results
+        ],
+    }
+
+
+def indicators_text(symbol: str, interval: str, out: dict[str, Any]) -> str:
+    """One line for the candles, one per indicator with its latest values."""
+    if not out["count"]:
+        return f"{symbol} {interval}: no candles"
+    head = f"{symbol} {interval}, {out['count']} points to {hms(out['close_time_ms'][-1])} UTC, latest:"
+    parts = [
+        f"{_signature(r['name'], r['params'])} "
+        + " ".join(f"{k} {_last(v)}" for k, v in r["outputs"].items())
+        + f" [{r['unit']}]"
+        for r in out["indicators"]
+    ]
+    return "\n".join([head, *parts])
+
+
 def register_indicator_tools(app: McpApp, venues: Venues, market: MarketData) -> None:
     """Register ``get_indicators`` (read scope); candles are read through ``market`` (its TTL cache)."""
 
@@ -118,41 +170,16 @@ def register_indicator_tools(app: McpApp, venues: Venues, market: MarketData) ->
         symbol, interval = check_symbol(args["symbol"]), args["interval"]
         limit = int(args.get("limit", DEFAULT_POINTS))
         asked = [(item["name"], item.get("params", {})) for item in args["indicators"]]
-        for i, (name, params) in enumerate(asked):
-            try:
-                resolve(name, params)
-            except IndicatorError as exc:
-                raise invalid(f"indicators[{i}]", str(exc)) from None
+        refused = refusal(asked)
+        if refused is not None:
+            raise invalid(f"indicators[{refused[0]}]", refused[1])
         try:
             klines = (await market.klines(venue, symbol, interval)).value
         except ExchangeError as exc:
             raise exchange_error(exc, symbol) from exc
-        results = compute(Ohlcv.from_klines(klines), asked)
-        shown = klines[-limit:]
-        cut = len(klines) - len(shown)
-        series = [{k: as_json_list(v[cut:]) for k, v in r.outputs.items()} for r in results]
-        rows = [
-            {"name": r.name, "params": r.params, "unit": r.unit, "source": r.source, "outputs": s}
-            for r, s in zip(results, series, strict=True)
-        ]
-        out = {
-            "exchange": venue.name,
-            "symbol": symbol,
-            "interval": interval,
-            "count": len(shown),
-            "candles": len(klines),
-            "last_closed": bool(shown[-1].closed) if shown else True,
-            "close_time_ms": [k.close_time_ms for k in shown],
-            "indicators": rows,
-        }
-        if not shown:
-            return ToolResult(out, f"{symbol} {interval}: no candles")
-        head = f"{symbol} {interval}, {len(shown)} points to {hms(shown[-1].close_time_ms)} UTC, latest:"
-        parts = [
-            f"{_signature(r)} " + " ".join(f"{k} {_last(v)}" for k, v in s.items()) + f" [{r.unit}]"
-            for r, s in zip(results, series, strict=True)
-        ]
-        return ToolResult(out, "\n".join([head, *parts]))
+        out = indicators_json(klines, asked, limit)
+        out = {"exchange": venue.name, "symbol": symbol, "interval": interval, **out}
+        return ToolResult(out, indicators_text(symbol, interval, out))
 
     props = {
         "symbol": SYMBOL_SCHEMA,

@@ -14,6 +14,7 @@ from tradingmcp.research.indicators import (
     Ohlcv,
     UnknownIndicator,
     compute,
+    parse_requests,
     resolve,
     spec_of,
 )
@@ -71,3 +72,14 @@ def test_compute_checks_every_request_first() -> None:
         compute(empty, [{"params": {}}])
     with pytest.raises(IndicatorError, match="params must be an object"):
         compute(empty, [{"name": "sma", "params": [20]}])
+
+
+def test_text_requests_parse_to_names_and_numbers() -> None:
+    assert parse_requests("rsi,sma:timeperiod=20,bbands:timeperiod=20:nbdevup=2.5") == [
+        ("rsi", {}),
+        ("sma", {"timeperiod": 20}),
+        ("bbands", {"timeperiod": 20, "nbdevup": 2.5}),
+    ]
+    for bad in ("", "RSI", "rsi,", "rsi:timeperiod", "rsi:timeperiod=-1", "rsi\n", ",".join(["rsi"] * 9), "r" * 301):
+        with pytest.raises(IndicatorError, match="joined by commas"):
+            parse_requests(bad)
