@@ -3,13 +3,16 @@ Its series equal TA-Lib called directly on the candles ``get_klines`` returns fr
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import numpy as np
 import pytest
 import talib
 from jsonschema import Draft202012Validator
+from mcp.client import Client
 
+from tradingmcp.client.sdk_transport import websocket_transport
 from tradingmcp.client.session import McpClient, RpcError
 from tradingmcp.research.indicators import Ohlcv
 
@@ -103,3 +106,16 @@ async def test_bad_arguments_are_refused_naming_the_indicator(tool_server: ToolS
         assert "interval" in await invalid_params(c, {**base, "interval": "7m", "indicators": [{"name": "obv"}]})
         res = await c.call_tool("get_indicators", {**base, "symbol": "NOPEUSDT", "indicators": [{"name": "obv"}]})
     assert res["isError"] is True and res["structuredContent"]["error"]["code"] == "exchange_error"
+
+
+async def test_the_official_sdk_accepts_the_result_against_the_output_schema(tool_server: ToolServer) -> None:
+    """The SDK validates ``structuredContent`` against the declared ``outputSchema`` (nulls included)."""
+    tool_server.sim.step(20_000)
+    transport = websocket_transport(tool_server.url, token=READER_TOKEN)
+    async with asyncio.timeout(30), Client(transport, mode="legacy") as client:
+        result = await client.call_tool(
+            "get_indicators", {"symbol": "BTCUSDT", "interval": "1s", "indicators": [{"name": "sma"}], "limit": 500}
+        )
+    assert result.is_error is False and result.structured_content is not None
+    series = result.structured_content["indicators"][0]["outputs"]["sma"]
+    assert len(series) > 29 and series[:29] == [None] * 29 and all(isinstance(v, float) for v in series[29:])
