@@ -111,7 +111,8 @@ class RunRecorder:
     Usable as a context manager: leaving it by an exception ends the run ``failed`` with the error in its report.
 
     Raises:
-        RunLogError: a bad kind, an empty name, or wandb asked for and missing. OSError: the folder cannot be written.
+        RunLogError: a bad kind, an empty name, params that are not JSON, or wandb asked for and missing. OSError: the
+            folder cannot be written.
     """
 
     def __init__(
@@ -133,6 +134,10 @@ class RunRecorder:
         started_ms = started_ns // 1_000_000
         stamp = time.strftime("%y%m%d-%H%M%S", time.gmtime(started_ms / 1000))
         self.kind, self.name, self.params = kind, name, dict(params)
+        try:
+            params_json = orjson.loads(_dumps(self.params))
+        except TypeError as exc:
+            raise RunLogError(f"run params must be JSON (numbers, strings, Decimals, lists, objects): {exc}") from None
         root_dir = runs_root(root)
         root_dir.mkdir(parents=True, exist_ok=True)
         wandb_mod = _wandb_module(wandb)
@@ -150,15 +155,19 @@ class RunRecorder:
                      "started_ms": started_ms, "started_ns": started_ns})  # fmt: skip
         self._wandb: Any = None
         if wandb_mod is not None:
-            self._wandb = wandb_mod.init(
-                project=WANDB_PROJECT,
-                name=self.run_id,
-                job_type=kind,
-                config=orjson.loads(_dumps(self.params)),
-                mode="offline",
-                dir=str(Path(wandb_dir) if wandb_dir is not None else Path.cwd()),
-                settings=wandb_mod.Settings(silent=True, console="off", x_disable_stats=True),
-            )
+            try:
+                self._wandb = wandb_mod.init(
+                    project=WANDB_PROJECT,
+                    name=self.run_id,
+                    job_type=kind,
+                    config=params_json,
+                    mode="offline",
+                    dir=str(Path(wandb_dir) if wandb_dir is not None else Path.cwd()),
+                    settings=wandb_mod.Settings(silent=True, console="off", x_disable_stats=True),
+                )
+            except BaseException:
+                self.finish({"error": "wandb could not start this run"}, status="failed")
+                raise
 
     def _write(self, obj: Mapping[str, Any]) -> None:
         self._file.write(_dumps(obj))
@@ -168,11 +177,14 @@ class RunRecorder:
         """Record the metrics of step ``step`` (e.g. an equity sample's index; increasing).
 
         Raises:
-            RunLogError: the run has ended.
+            RunLogError: the run has ended, or a metric is not a number.
         """
         if self.finished:
             raise RunLogError(f"run {self.run_id} has ended; no more steps")
-        values = {k: float(v) for k, v in metrics.items()}
+        try:
+            values = {str(k): float(v) for k, v in metrics.items()}
+        except (TypeError, ValueError):
+            raise RunLogError(f"step {step}: every metric must be a number, got {dict(metrics)!r}") from None
         self._write({"type": "step", "step": step, "metrics": values})
         self.steps += 1
         if self._wandb is not None:

@@ -58,7 +58,11 @@ def test_misuse_is_refused(tmp_path: Path) -> None:
         RunRecorder("live", "x", {}, root=tmp_path)  # type: ignore[arg-type]
     with pytest.raises(RunLogError, match="name"):
         RunRecorder("bot", " / ", {}, root=tmp_path)
+    with pytest.raises(RunLogError, match="params must be JSON"):
+        RunRecorder("bot", "x", {"f": object()}, root=tmp_path)
     run = RunRecorder("bot", "mm", {}, root=tmp_path)
+    with pytest.raises(RunLogError, match="every metric must be a number"):
+        run.log_step(0, {"x": "high"})  # type: ignore[dict-item]
     run.finish({})
     with pytest.raises(RunLogError, match="has ended"):
         run.log_step(1, {"x": 1.0})
