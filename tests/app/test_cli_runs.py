@@ -87,3 +87,10 @@ def test_bad_arguments_are_one_line_and_exit_2(runs_dir: Path, args: list[str], 
     lines = done.stderr.splitlines()
     assert done.returncode == 2 and len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
     assert lines[0].startswith("tradingmcp runs: error: ") and words in lines[0]
+
+
+def test_no_abbreviated_option(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["runs", "--so", "sharpe"])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and len(err.splitlines()) == 1 and "unrecognized arguments: --so" in err
