@@ -1,4 +1,5 @@
-"""The ``tradingmcp`` command line: ``serve``, ``bridge``, ``bench``, ``certs``, ``sim``, ``bot``, ``demo``, ``cluster``, ``audit``.
+"""The ``tradingmcp`` command line: ``serve``, ``bridge``, ``bench``, ``certs``, ``sim``, ``bot``, ``demo``, ``cluster``, ``audit``,
+``runs``.
 
 Options are never abbreviated (``--token`` is not ``--tokens``). A bad argument ends in one line on stderr and exit
 status 2; a command that cannot bind its port or reach what it connects to ends in one line and exit status 1
@@ -213,6 +214,12 @@ def _cmd_cluster(args: argparse.Namespace) -> int:
     )
 
 
+def _cmd_runs(args: argparse.Namespace) -> int:
+    from tradingmcp.app.runs import run_runs
+
+    return run_runs(args)
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
     from tradingmcp.benchmarks.cli import main as bench_main
 
@@ -403,6 +410,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cursor", type=int, default=None, help="the 'more: --cursor N' of a previous page")
     p.add_argument("--json", action="store_true", help="print {entries, next_cursor} as JSON")
     p.set_defaults(func=_cmd_audit, parser_of_command=p)
+
+    p = sub.add_parser("runs", help="list and compare the logged backtest and bot runs, or show one (runs show ID)")
+    p.add_argument("what", nargs="*", metavar="show ID", help="show one run (by id, its start or tail, or name)")
+    p.add_argument("--dir", default=None, help="run log folder (default $TRADINGMCP_RUNS_DIR or ./runs)")
+    p.add_argument("--kind", choices=["backtest", "bot"], default=None, help="only runs of this kind")
+    p.add_argument("--sort", default=None, metavar="METRIC", help="order by this report metric, largest first")
+    p.add_argument("--metric", action="append", default=None, help="a report metric to show as a column (repeatable)")
+    p.add_argument("--last", type=int, default=None, metavar="N", help="only the newest N runs")
+    p.set_defaults(func=_cmd_runs, parser_of_command=p)
 
     # prefix_chars="+": every argument after "bench" (including -h) goes to the benchmark's own parser
     p = sub.add_parser(

@@ -135,10 +135,14 @@ class RiskConfig:
 
 @dataclass(frozen=True)
 class ReportConfig:
-    """End report: ``out_dir`` receives ``report.json``, ``report.txt``, ``equity.png``, ``latency.png``."""
+    """End report: ``out_dir`` receives ``report.json``, ``report.txt``, ``equity.png``, ``latency.png``;
+    ``run_log``: also record the run (params, each equity sample as a step, the report) in the run log
+    (:mod:`tradingmcp.research.runs`) under ``runs_dir`` (default ``$TRADINGMCP_RUNS_DIR`` or ``./runs``)."""
 
     out_dir: Path = Path("bot-report")
     equity_sample_ms: int = 1_000
+    run_log: bool = False
+    runs_dir: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -180,6 +184,10 @@ def _build(cls: type[Any], table: dict[str, Any], where: str) -> Any:
                 kwargs[key] = Path(value)
             elif kind == "float":
                 kwargs[key] = float(value)
+            elif kind == "bool":
+                if not isinstance(value, bool):
+                    raise TypeError("true or false expected")
+                kwargs[key] = value
             elif kind == "int":
                 if not isinstance(value, int):
                     raise TypeError("integer expected")
