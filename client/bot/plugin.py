@@ -42,7 +42,8 @@ class Strategy(Protocol):
         ...
 
     def on_market(self, market: MarketState, position: Decimal, rules: SymbolRulesLite, now_ns: int) -> Quotes | None:
-        """The quotes wanted now, or None when the strategy cannot tell yet (the core then changes nothing).
+        """The quotes wanted now, or None when the strategy cannot tell yet (the core then changes nothing). Changes
+        no state (the busy-poll decision warmer calls it on scratch copies between decisions).
 
         Args:
             market: the symbol's pushed market state.

@@ -39,7 +39,7 @@ async def test_signal_strategy_trades_on_the_recording(data_dir: Path, tmp_path:
             session = await run_session(config, duration_s=8.0)
         assert session.ok, session.problems
         report, core = session.report, session.runner.core
-        assert type(core.strategies["BTCUSDT"]).__name__.lower().replace("_", "") == kind.replace("_", "")
+        assert report["run"]["strategies"] == {"BTCUSDT": kind} and core.strategies["BTCUSDT"].kind == kind
         assert report["orders"]["placed"] > 0 and report["trades"], report["orders"]
         assert Decimal(report["pnl"]["check"]["difference"]) == 0
         prefix = f"{core.tracker.prefix}{core.tracker.run_id}x"
