@@ -1,15 +1,18 @@
 """The strategy plug-ins in the sans-I/O core on crafted markets: bars, the momentum EMA cross, mean reversion on the
 Bollinger bands and RSI, orders toward the target position (taker IOC or maker), the position limit, and a taker slot
-that waits for its fills before the next order."""
+that waits for its fills before the next order; the strategies' indicators on bars of the recording equal TA-Lib's."""
 
 from __future__ import annotations
 
 import itertools
 from dataclasses import replace
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
+import talib
 
 from tradingmcp.client.bot.bars import Bar, BarBuilder
 from tradingmcp.client.bot.config import BotConfig, RiskConfig, StrategyConfig, SymbolConfig
@@ -19,6 +22,8 @@ from tradingmcp.client.bot.momentum import Momentum
 from tradingmcp.client.bot.params import STRATEGY_KINDS, MeanReversionParams, MomentumParams
 from tradingmcp.client.bot.plugin import STRATEGIES, MarketMaking, make_strategy
 from tradingmcp.client.bot.strategy import SymbolRulesLite
+
+from .recorded import pushed_messages
 
 RULES = SymbolRulesLite(Decimal("0.01"), Decimal("0.00001"), Decimal("0.00001"), Decimal("5"))
 MS = 1_000_000
@@ -221,3 +226,27 @@ def test_market_making_ignores_trades() -> None:
     core = _core(SymbolConfig("BTCUSDT", QTY, MAX))
     assert _book(core, "60000.00", "60000.10", 1) != []
     assert all(_trade(core, 60000.0 + i, i * 1000) == [] for i in range(1, 30))
+
+
+def test_signal_indicators_on_recorded_bars_equal_talib(data_dir: Path) -> None:
+    """The strategies' bars from the recorded trades, and their EMAs / bands / RSI on those bars, are TA-Lib's."""
+    momentum = Momentum(_sym("momentum", fast_period=3, slow_period=8))
+    meanrev = MeanReversion(_sym("mean_reversion", period=6, rsi_period=5))
+    closes: list[float] = []
+    flips = 0
+    for key, data in pushed_messages(data_dir, "BTCUSDT", 30_000):
+        if key.startswith("trades"):
+            flips += momentum.on_trade(float(data["price"]), float(data["qty"]), data["time_ms"])
+            meanrev.on_trade(float(data["price"]), float(data["qty"]), data["time_ms"])
+            if momentum.last_bar is not None and momentum.bars.closed > len(closes):
+                closes.append(momentum.last_bar.close)
+    assert len(closes) == momentum.bars.closed == meanrev.bars.closed > 100 and flips > 5
+    arr = np.asarray(closes, dtype=float)
+    assert momentum.fast.value == pytest.approx(talib.EMA(arr, 3)[-1], rel=1e-9)
+    assert momentum.slow.value == pytest.approx(talib.EMA(arr, 8)[-1], rel=1e-9)
+    upper, middle, lower = talib.BBANDS(arr, 6, 2.0, 2.0, 0)
+    assert meanrev.bands.value is not None and meanrev.rsi.value is not None
+    assert (meanrev.bands.value.upper, meanrev.bands.value.middle, meanrev.bands.value.lower) == pytest.approx(
+        (upper[-1], middle[-1], lower[-1]), rel=1e-9
+    )
+    assert meanrev.rsi.value == pytest.approx(talib.RSI(arr, 5)[-1], rel=1e-9)
