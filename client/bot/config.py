@@ -208,13 +208,13 @@ def _build(cls: type[Any], table: dict[str, Any], where: str) -> Any:
                 kwargs[key] = Path(value)
             elif kind == "float":
                 kwargs[key] = float(value)
-            elif kind == "int":
-                if not isinstance(value, int) or isinstance(value, bool):
-                    raise TypeError("integer expected")
-                kwargs[key] = value
             elif kind == "bool":
                 if not isinstance(value, bool):
                     raise TypeError("true or false expected")
+                kwargs[key] = value
+            elif kind == "int":
+                if not isinstance(value, int):
+                    raise TypeError("integer expected")
                 kwargs[key] = value
             elif kind == "str":
                 if not isinstance(value, str):
