@@ -1,5 +1,6 @@
 """The incremental indicators equal TA-Lib's batch functions on the real recording (1e-9 relative): per trade price
-(tick by tick), on one-second closes built from the recorded trades, and on the one-minute kline closes."""
+(tick by tick), on the closes of the 1 s klines the simulator builds from the recorded trades (what ``get_klines``
+serves), and on the recorded stream's one-minute kline closes."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ import talib
 
 from tradingmcp.research.indicators.incremental import EMA, MACD, RSI, SMA, Bollinger
 from tradingmcp.sim.data import binance_recordings
+from tradingmcp.sim.market import SymbolMarket
+from tradingmcp.sim.replay import EventKind, read_recording
 
 REL = 1e-9
 SYMBOLS = ("BTCUSDT", "ETHUSDT")
@@ -34,12 +37,13 @@ def _trade_prices(data_dir: Path, symbol: str) -> list[tuple[int, float]]:
     return out
 
 
-def _second_closes(trades: list[tuple[int, float]]) -> list[float]:
-    """The close of every second that had a trade."""
-    closes: dict[int, float] = {}
-    for t, p in trades:
-        closes[t // 1000] = p
-    return [closes[s] for s in sorted(closes)]
+def _sim_kline_closes(data_dir: Path, symbol: str) -> list[float]:
+    """The closes of the simulator's 1 s klines of the recording (its own bar builder)."""
+    market = SymbolMarket(symbol, lambda stream, payload: None, lambda stream: False)
+    for event in read_recording(symbol, binance_recordings(symbol, data_dir)):
+        if event.kind is EventKind.TRADE:
+            market.on_trade(event.data)
+    return [float(b.c) for b in market.bars("1s")]
 
 
 def _minute_closes(data_dir: Path, symbol: str) -> list[float]:
@@ -55,7 +59,7 @@ def series(data_dir: Path) -> dict[str, list[float]]:
     for symbol in SYMBOLS:
         trades = _trade_prices(data_dir, symbol)
         out[f"{symbol} trades"] = [p for _, p in trades]
-        out[f"{symbol} 1s"] = _second_closes(trades)
+        out[f"{symbol} 1s"] = _sim_kline_closes(data_dir, symbol)
         out[f"{symbol} 1m"] = _minute_closes(data_dir, symbol)
     assert len(out["BTCUSDT trades"]) > 19_000 and len(out["BTCUSDT 1s"]) > 500 and len(out["BTCUSDT 1m"]) == 10
     return out
