@@ -250,3 +250,22 @@ def test_signal_indicators_on_recorded_bars_equal_talib(data_dir: Path) -> None:
         (upper[-1], middle[-1], lower[-1]), rel=1e-9
     )
     assert meanrev.rsi.value == pytest.approx(talib.RSI(arr, 5)[-1], rel=1e-9)
+
+
+def test_mean_reversion_both_needs_the_bands_and_the_rsi() -> None:
+    calm = [60000.0, 60002.0, 59998.0, 60001.0, 59999.0, 60000.0, 60002.0]
+    closes = [*calm, 59950.0, 59940.0, 59945.0, 59990.0]
+    signals = {}
+    for name, params in {
+        "bands only": {"signal": "bollinger"},
+        "both, RSI far": {"signal": "both", "rsi_oversold": 1.0},
+        "both, RSI near": {"signal": "both", "rsi_oversold": 45.0},
+    }.items():
+        strat = MeanReversion(_sym("mean_reversion", period=5, band_k=1.5, rsi_period=3, **params))
+        seen = []
+        for i, price in enumerate(closes):
+            strat.on_trade(price, 0.01, (i + 1) * 1000)
+            seen.append(strat.signal)
+        signals[name] = seen
+    assert 1 in signals["bands only"] and 1 in signals["both, RSI near"]
+    assert set(signals["both, RSI far"]) == {0}  # below the band, but the RSI does not confirm
