@@ -1,6 +1,6 @@
 """Each signal strategy through the real bot against the whole stack over wss on the real recording (simulator paced
-at 20x): it places LIMIT IOC orders that fill, its fills are the simulator's, its P&L equals the P&L from the balances,
-no order is placed twice, and the position never leaves the limit."""
+at 20x): it places orders (LIMIT IOC as a taker, LIMIT_MAKER as a maker) that fill, its fills are the simulator's, its
+P&L equals the P&L from the balances, no order is placed twice, and the position never leaves the limit."""
 
 from __future__ import annotations
 
@@ -24,17 +24,20 @@ STRATEGIES = {
 }
 
 
-def _with_kind(config: BotConfig, kind: str) -> BotConfig:
-    symbols = tuple(
-        replace(s, strategy=replace(s.strategy, kind=kind, **{kind: STRATEGIES[kind]})) for s in config.symbols
-    )
+def _with_kind(config: BotConfig, kind: str, execution: str) -> BotConfig:
+    params = replace(STRATEGIES[kind], execution=execution)
+    symbols = tuple(replace(s, strategy=replace(s.strategy, kind=kind, **{kind: params})) for s in config.symbols)
     return replace(config, symbols=symbols)
 
 
-@pytest.mark.parametrize("kind", sorted(STRATEGIES))
-async def test_signal_strategy_trades_on_the_recording(data_dir: Path, tmp_path: Path, kind: str) -> None:
+@pytest.mark.parametrize(
+    ("kind", "execution"), [("momentum", "taker"), ("mean_reversion", "taker"), ("momentum", "maker")]
+)
+async def test_signal_strategy_trades_on_the_recording(
+    data_dir: Path, tmp_path: Path, kind: str, execution: str
+) -> None:
     async with start_bot_server(data_dir, tmp_path, speed=20.0) as srv:
-        config = _with_kind(srv.bot_config(tmp_path / "report", ("BTCUSDT",)), kind)
+        config = _with_kind(srv.bot_config(tmp_path / "report", ("BTCUSDT",)), kind, execution)
         async with asyncio.timeout(60):
             session = await run_session(config, duration_s=8.0)
         assert session.ok, session.problems
@@ -48,7 +51,10 @@ async def test_signal_strategy_trades_on_the_recording(data_dir: Path, tmp_path:
         assert {(f["symbol"], f["trade_id"]) for f in report["trades"]} == set(sim_fills)
         account = srv.sim.engine.accounts["sim-key"]
         ours = [o for o in account.orders if o.client_order_id.startswith(prefix)]
-        assert ours and all((o.type, o.time_in_force) == ("LIMIT", "IOC") for o in ours)
+        if execution == "taker":
+            assert ours and all((o.type, o.time_in_force) == ("LIMIT", "IOC") for o in ours)
+        else:
+            assert ours and all(o.type == "LIMIT_MAKER" for o in ours)
         limit = config.symbol("BTCUSDT").max_position_base
         assert all(abs(p.positions["BTCUSDT"]) <= limit for p in core.equity)
         assert abs(core.ledger.position("BTCUSDT")) <= limit
