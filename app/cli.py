@@ -371,13 +371,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-bot", action="store_true", help="start the cluster only")
     p.set_defaults(func=_cmd_cluster, parser_of_command=p)
 
-    p = sub.add_parser("bot", help="the reference trading bot (market making over the MCP tools and streams)")
+    p = sub.add_parser("bot", help="the reference trading bot (strategy plug-ins over the MCP tools and streams)")
     p.add_argument("--config", default=None, help="bot TOML file (see bot.example.toml)")
     p.add_argument("--url", default=None, help="server URL (overrides the config), e.g. wss://127.0.0.1:8765/mcp")
     p.add_argument("--token", default=None, help="bearer token (default: config, then $TRADINGMCP_TOKEN)")
     p.add_argument("--cafile", default=None, help="CA to verify the server with (default certs/ca.pem)")
     p.add_argument("--exchange", default=None, help="venue name (default from the config: binance)")
     p.add_argument("--symbol", action="append", default=None, help="trade only these symbols (repeatable)")
+    p.add_argument(
+        "--strategy", default=None, help="market_making, momentum or mean_reversion (overrides [strategy] kind)"
+    )
     p.add_argument("--duration", type=float, default=None, help="stop after this many seconds (default: until Ctrl-C)")
     p.add_argument("--out", default=None, help="report folder (default from the config: bot-report)")
     p.add_argument("--quiet", action="store_true", help="status lines instead of the live view")

@@ -137,6 +137,7 @@ def build_report(runner: BotRunner) -> dict[str, Any]:
             "exchange": runner.exchange,
             "url": runner.config.connection.url,
             "symbols": [s.symbol for s in runner.config.symbols],
+            "strategies": {s.symbol: s.strategy.kind for s in runner.config.symbols},
             "market_time_ms": [core.equity[0].time_ms, core.equity[-1].time_ms] if core.equity else None,
             "notifications": runner.notifications,
             "market_updates": core.ticks,

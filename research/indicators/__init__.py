@@ -1,6 +1,7 @@
 """Technical indicators computed by TA-Lib: the catalogue (:mod:`.specs`: names, parameters with defaults and bounds,
 output names, units) and the batch computation over OHLCV candles (:mod:`.batch`), shared by the ``get_indicators``
-tool, the bot's strategies and the backtests."""
+tool and the backtests; the one-value-at-a-time forms the live bot's strategies use (:mod:`.incremental`), tested
+equal to TA-Lib's batch values."""
 
 from tradingmcp.research.indicators.batch import IndicatorResult, Ohlcv, as_json_list, compute, compute_one
 from tradingmcp.research.indicators.specs import (
