@@ -158,7 +158,9 @@ class Tool:
     """One tool. ``scope`` is the token scope required to call it (``read`` or ``trade``); ``timeout_s`` bounds an
     async tool's run (s; past it the call is cancelled and answered with an ``isError`` ``deadline_exceeded`` result;
     None: no bound); ``client_capabilities`` names the client capabilities a call relies on (``sampling``,
-    ``elicitation``, ``roots``): a caller that did not declare them gets -32021 before the tool runs."""
+    ``elicitation``, ``roots``): a caller that did not declare them gets -32021 before the tool runs;
+    ``client_extensions`` names the extensions (SEP-2133 identifiers) a 2026-07-28 caller must declare in
+    ``capabilities.extensions`` (-32021 otherwise; handshake-era callers are not asked, as before extensions existed)."""
 
     name: str
     description: str
@@ -173,6 +175,7 @@ class Tool:
     open_world: bool = True
     timeout_s: float | None = None
     client_capabilities: tuple[str, ...] = ()
+    client_extensions: tuple[str, ...] = ()
     is_async: bool = field(init=False)
     validate: Callable[[Any], None] = field(init=False, repr=False)
 
