@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from tradingmcp.server.mcp.schema import compile_schema
+from tradingmcp.server.mcp.xheader import HeaderParam, header_params
 
 if TYPE_CHECKING:
     from tradingmcp.server.mcp.context import CallContext
@@ -178,10 +179,13 @@ class Tool:
     client_extensions: tuple[str, ...] = ()
     is_async: bool = field(init=False)
     validate: Callable[[Any], None] = field(init=False, repr=False)
+    header_params: tuple[HeaderParam, ...] = field(init=False, repr=False)
+    """Arguments mirrored into ``Mcp-Param-*`` HTTP headers (``x-mcp-header`` in ``input_schema``)."""
 
     def __post_init__(self) -> None:
         self.is_async = inspect.iscoroutinefunction(self.fn)
         self.validate = compile_schema(self.input_schema)
+        self.header_params = header_params(self.input_schema)  # raises ValueError for a malformed annotation
 
     def to_wire(self) -> dict[str, Any]:
         out: dict[str, Any] = {

@@ -171,6 +171,19 @@ def json_schema_tool(call: CallContext, args: dict[str, Any]) -> ToolResult:
     return ToolResult(content=[_text(f"JSON Schema 2020-12 tool called with: {orjson.dumps(args).decode()}")])
 
 
+def header_param_tool(call: CallContext, args: dict[str, Any]) -> ToolResult:
+    return ToolResult(content=[_text(f"Region: {args['region']}")])
+
+
+HEADER_PARAM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"region": {"type": "string", "x-mcp-header": "Region"}, "query": {"type": "string"}},
+    "required": ["region"],
+}
+"""A parameter mirrored into the ``Mcp-Param-Region`` header (2026-07-28, SEP-2243): the custom-header scenario
+checks the server validates it against the body (missing, mismatched, malformed Base64)."""
+
+
 TOOLS: tuple[tuple[str, str, ToolFn], ...] = (
     ("test_simple_text", "Returns one text block.", simple_text),
     ("test_image_content", "Returns one PNG image block.", image_content),
@@ -286,6 +299,15 @@ def register_conformance_fixtures(app: McpApp) -> Watched:
             "Declares its input with JSON Schema 2020-12 keywords.",
             json_schema_tool,
             JSON_SCHEMA_2020_12,
+            open_world=False,
+        )
+    )
+    app.add_tool(
+        Tool(
+            "test_header_param",
+            "Echoes its region, which a Streamable HTTP client mirrors into the Mcp-Param-Region header.",
+            header_param_tool,
+            HEADER_PARAM_SCHEMA,
             open_world=False,
         )
     )
