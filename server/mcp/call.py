@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from tradingmcp.server.mcp.registry import ToolError
 from tradingmcp.transport import jsonrpc
 from tradingmcp.transport.auth import Principal
-from tradingmcp.transport.mcpnames import META_LOG_LEVEL, PROGRESS
+from tradingmcp.transport.mcpnames import META_LOG_LEVEL, META_VERSION, MODERN_VERSIONS, PROGRESS
 
 if TYPE_CHECKING:
-    from tradingmcp.server.mcp.engine import ServerSession
+    from tradingmcp.server.mcp.engine import Answered, ServerSession
     from tradingmcp.server.mcp.protocol import Sink
     from tradingmcp.server.mcp.streams import Subscriber
 
@@ -74,3 +75,15 @@ class Call:
     def log(self, level: str, data: Any, logger: str | None = None) -> None:
         """Send ``notifications/message`` when ``level`` is at or above the client's chosen level."""
         self.session.log(level, data, logger, self.log_level, self.sink)
+
+    def request(self, method: str, params: dict[str, Any], on_answer: Answered) -> None:
+        """Ask the client (2025-11-25 server-to-client request) on this call's route; ``on_answer(result, error)``
+        once (:meth:`~tradingmcp.server.mcp.engine.ServerSession.request`).
+
+        Raises:
+            ToolError: ``unsupported`` for a 2026-07-28 call (that era has no server-to-client requests).
+        """
+        meta = self._meta
+        if meta and meta.get(META_VERSION) in MODERN_VERSIONS:
+            raise ToolError(f"{method} cannot be sent in a 2026-07-28 call (no server-to-client requests)", "unsupported")
+        self.session.request(method, params, self.sink, on_answer)
