@@ -23,7 +23,9 @@ Routing: everything that answers one message (its response or error, the progres
 an async tool's later answer, a listen stream's updates) goes to the ``reply`` sink given with that message, the
 session's own sink when none is given (one WebSocket connection carries all). A shell that routes per request (HTTP:
 one JSON-RPC message per POST, answered in that POST's response) passes a sink per message; the session's own sink
-then carries only what belongs to no request (stream pushes, ``resources/subscribe`` updates).
+then carries only what belongs to no request (stream pushes, ``resources/subscribe`` updates). A request of the
+server's own (2025-11-25 sampling, elicitation: :meth:`ServerSession.request`) goes out on the route of the tool call
+that asks it; the client's response, on whatever route it arrives, is matched by id.
 
 Hot path: parse (orjson) → dict dispatch → a sync tool runs inline → encode (orjson) → sink. No pydantic, no task, no
 future for sync tools.
