@@ -23,7 +23,7 @@ class Call:
     (the session's sink when not given).
     """
 
-    __slots__ = ("_meta", "request_id", "session", "sink")
+    __slots__ = ("_meta", "asked", "request_id", "session", "sink")
 
     def __init__(
         self,
@@ -36,6 +36,8 @@ class Call:
         self.request_id = request_id
         self._meta = meta
         self.sink = session.sink if sink is None else sink
+        self.asked: list[jsonrpc.RequestId] | None = None
+        """Ids of the requests this call sent the client (:meth:`request`), forgotten when the call ends."""
 
     @property
     def principal(self) -> Principal:
@@ -86,4 +88,15 @@ class Call:
         meta = self._meta
         if meta and meta.get(META_VERSION) in MODERN_VERSIONS:
             raise ToolError(f"{method} cannot be sent in a 2026-07-28 call (no server-to-client requests)", "unsupported")
-        self.session.request(method, params, self.sink, on_answer)
+        rid = self.session.request(method, params, self.sink, on_answer)
+        if self.asked is None:
+            self.asked = []
+        self.asked.append(rid)
+
+    def forget_asked(self) -> None:
+        """The call ended: an answer still due to one of its requests is no longer awaited (it is then ignored)."""
+        if self.asked:
+            outgoing = self.session.outgoing
+            for rid in self.asked:
+                outgoing.pop(rid, None)
+            self.asked = None

@@ -289,6 +289,7 @@ class ToolRun:
 
     def cancelled(self) -> None:
         """The task was cancelled (``notifications/cancelled``, the connection closing): no answer."""
+        self.call.forget_asked()
         if self.in_flight:
             del self.session.in_flight[self.rid]
         if self.observed is not None:
@@ -312,6 +313,7 @@ class ToolRun:
             _observe_result(self.session, self.observed, result, answered_ns)
 
     def _finish(self, data: bytes) -> None:
+        self.call.forget_asked()
         session = self.session
         if session.in_flight.get(self.rid) is self:
             del session.in_flight[self.rid]

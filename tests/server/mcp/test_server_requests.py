@@ -13,7 +13,7 @@ import orjson
 import pytest
 
 from tests.server.http.helpers import TOKEN, legacy_headers, open_session, read_events
-from tests.wire_helpers import TIMEOUT_S, Probe, RawClient, make_app, open_raw, running
+from tests.wire_helpers import TIMEOUT_S, Probe, RawClient, make_app, open_raw, running, wait_until
 from tradingmcp.server.mcp.context import CallContext
 from tradingmcp.server.mcp.registry import ToolError
 from tradingmcp.server.wsserver import McpServer
@@ -114,3 +114,19 @@ async def test_over_http_the_request_rides_the_calls_stream_and_the_answer_is_po
                 assert posted.status == 202
             (final,) = await read_events(resp, 1)
         assert final["data"]["id"] == 1 and final["data"]["result"]["structuredContent"] == {"said": "ok"}
+
+
+async def test_a_cancelled_call_stops_waiting_for_its_answer(server: McpServer) -> None:
+    client = await ws_client(server)
+    try:
+        client.send({"jsonrpc": "2.0", "id": "c3", "method": "tools/call", "params": {"name": "ask", "arguments": {}}})
+        asked = await server_request(client)
+        (conn,) = server.connections
+        assert list(conn.session.outgoing) == [asked["id"]]
+        client.send({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": "c3"}})
+        await wait_until(lambda: not conn.session.outgoing and not conn.session.in_flight)
+        client.send({"jsonrpc": "2.0", "id": asked["id"], "result": {"content": {"type": "text", "text": "late"}}})
+        await client.ping_ok()
+        assert [m for m in client.rec.messages if isinstance(m, dict) and m.get("id") == "c3"] == []
+    finally:
+        await client.close()
