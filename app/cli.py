@@ -1,4 +1,5 @@
-"""The ``tradingmcp`` command line: ``serve``, ``bridge``, ``bench``, ``certs``, ``sim``, ``bot``, ``demo``, ``cluster``, ``audit``.
+"""The ``tradingmcp`` command line: ``serve``, ``bridge``, ``bench``, ``certs``, ``sim``, ``bot``, ``demo``, ``cluster``, ``audit``,
+``backtest``.
 
 Options are never abbreviated (``--token`` is not ``--tokens``). A bad argument ends in one line on stderr and exit
 status 2; a command that cannot bind its port or reach what it connects to ends in one line and exit status 1
@@ -403,6 +404,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cursor", type=int, default=None, help="the 'more: --cursor N' of a previous page")
     p.add_argument("--json", action="store_true", help="print {entries, next_cursor} as JSON")
     p.set_defaults(func=_cmd_audit, parser_of_command=p)
+
+    from tradingmcp.research.backtest import cli as backtest_cli
+
+    p = sub.add_parser("backtest", help="replay market data through the simulator's matching and the bot's strategy")
+    backtest_cli.add_arguments(p)
+    p.set_defaults(func=backtest_cli.main, parser_of_command=p)
 
     # prefix_chars="+": every argument after "bench" (including -h) goes to the benchmark's own parser
     p = sub.add_parser(
