@@ -174,9 +174,9 @@ class Backtest:
                 ms = data["E"]
             else:
                 ms = data.get("E") or self.now_ms
-            self.now_ms = max(self.now_ms, ms)
             if end_ms is not None and ms > end_ms:
                 break
+            self.now_ms = max(self.now_ms, ms)
             count += 1
             self.now_ns = now_ns = ev.local_ns
             if queue and queue[0][0] <= now_ns:
