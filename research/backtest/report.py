@@ -165,9 +165,10 @@ def write_outputs(result: BacktestResult, report: dict[str, Any], out_dir: Path,
     if plots:
         capital = Decimal(report["params"]["capital_quote"])
         times, equity = equity_series(result, capital)
+        gross = [float(capital + p.net_pnl + p.fees) for p in result.core.equity]
         paths["equity_png"] = out_dir / "equity.png"
         paths["drawdown_png"] = out_dir / "drawdown.png"
-        plot_curves(times, equity, paths["equity_png"], paths["drawdown_png"], title=_title(report))
+        plot_curves(times, equity, paths["equity_png"], paths["drawdown_png"], title=_title(report), gross=gross)
     return paths
 
 
@@ -175,8 +176,16 @@ def _title(report: Mapping[str, Any]) -> str:
     return f"{report['strategy']} on {','.join(report['symbols'])} ({report['data']['source']})"
 
 
-def plot_curves(times: Sequence[int], equity: Sequence[float], equity_path: Path, dd_path: Path, title: str) -> None:
-    """Equity (quote) and drawdown (% of the running peak) over exchange time (minutes from the first sample)."""
+def plot_curves(
+    times: Sequence[int],
+    equity: Sequence[float],
+    equity_path: Path,
+    dd_path: Path,
+    title: str,
+    gross: Sequence[float] | None = None,
+) -> None:
+    """Equity (quote) and drawdown (% of the running peak) over exchange time (minutes from the first sample);
+    ``gross``: the equity before fees, drawn dotted on the equity plot."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -189,7 +198,10 @@ def plot_curves(times: Sequence[int], equity: Sequence[float], equity_path: Path
         (dd_path, [-100 * d for d in metrics.drawdown_curve(equity)], "drawdown (% of peak)", "tab:red"),
     ):
         fig, ax = plt.subplots(figsize=(9, 3.6), dpi=100)
-        ax.plot(xs, ys, color=color, lw=1.0)
+        ax.plot(xs, ys, color=color, lw=1.0, label=label)
+        if path == equity_path and gross:
+            ax.plot(xs, list(gross), color=color, lw=1.0, ls=":", label="before fees")
+            ax.legend(fontsize=8, loc="best")
         if path == dd_path:
             ax.fill_between(xs, ys, 0, color=color, alpha=0.25)
         ax.set_xlabel("exchange time (min)")
