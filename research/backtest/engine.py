@@ -156,42 +156,50 @@ class Backtest:
     def run(self, events: Iterable[MarketEvent]) -> BacktestResult:
         """Replay ``events``, wind the bot down, and return the result."""
         start_balances = self.venue.balances()
-        start_ms, end_ms = self.params.start_ms, self.params.end_ms
-        books, symbols = self.books, self.books.keys()
-        core, engine = self.core, self.engine
-        keys = self._keys
+        start = self.params.start_ms or 0
+        end = self.params.end_ms if self.params.end_ms is not None else 1 << 62
+        books = self.books
+        on_stream, engine, loaded = self.core.on_stream, self.engine, self._loaded
+        keys, levels = self._keys, self.levels
         queue = self._queue
         count = 0
+        now_ms = self.now_ms
+        # hot loop: locals only; the book ticker (most events) first
         for ev in events:
             symbol = ev.symbol
-            if symbol not in symbols:
+            if symbol not in books:
                 continue
             data = ev.data
             kind = ev.kind
-            if kind is _TRADE:
+            if kind is _TICKER:
+                ms = data.get("E") or now_ms
+            elif kind is _TRADE:
                 ms = data["T"]
             elif kind is _DEPTH:
                 ms = data["E"]
             else:
-                ms = data.get("E") or self.now_ms
-            if end_ms is not None and ms > end_ms:
+                ms = data.get("E") or now_ms
+            if ms > end:
                 break
-            self.now_ms = max(self.now_ms, ms)
+            if ms > now_ms:
+                self.now_ms = now_ms = ms
             count += 1
             self.now_ns = now_ns = ev.local_ns
             if queue and queue[0][0] <= now_ns:
                 self._due(now_ns)
-            live = start_ms is None or ms >= start_ms
+            live = ms >= start
             if live and not self.first_ms:
                 self.first_ms = ms
             if kind is _TICKER:
-                if live and symbol in self._loaded:
+                if live and symbol in loaded:
+                    self.bot_messages += 1
                     msg = {"symbol": symbol, "bid": data["b"], "bid_qty": data["B"], "ask": data["a"],
                            "ask_qty": data["A"], "update_id": data["u"], "time_ms": data.get("T", data.get("E", 0))}  # fmt: skip
-                    self._feed(keys[symbol][1], msg, now_ns)
+                    actions = on_stream(keys[symbol][1], msg, now_ns)
+                    if actions:
+                        self._act(actions, now_ns)
             elif kind is _TRADE:
-                price, qty = Decimal(data["p"]), Decimal(data["q"])
-                engine.on_trade(symbol, price, qty, ms, data["m"])
+                engine.on_trade(symbol, Decimal(data["p"]), Decimal(data["q"]), ms, data["m"])
                 self._events()
                 if live:
                     msg = {"symbol": symbol, "id": data["t"], "price": data["p"], "qty": data["q"], "time_ms": ms,
@@ -199,15 +207,15 @@ class Backtest:
                     self._feed(keys[symbol][2], msg, now_ns)
             elif kind is _DEPTH:
                 if self._depth(symbol, books[symbol], data) and live:
-                    self._feed(keys[symbol][0], book_message(symbol, books[symbol], self.levels), now_ns)
+                    self._feed(keys[symbol][0], book_message(symbol, books[symbol], levels), now_ns)
             elif kind is _SNAPSHOT:
                 self._snapshot(symbol, books[symbol], data)
                 if live:
-                    self._feed(keys[symbol][0], book_message(symbol, books[symbol], self.levels), now_ns)
+                    self._feed(keys[symbol][0], book_message(symbol, books[symbol], levels), now_ns)
         self.market_events = count
         self._finish()
         return BacktestResult(
-            core=core,
+            core=self.core,
             start_balances=start_balances,
             end_balances=self.venue.balances(),
             market_events=count,
