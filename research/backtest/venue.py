@@ -55,7 +55,8 @@ class SimVenue:
     def execute(self, action: Action) -> dict[str, Any]:
         """Run one bot action; returns its tool result (``{"isError", "structuredContent"}``).
 
-        Place and replace send LIMIT_MAKER orders with ``newOrderRespType=FULL`` (as the adapter does); a replace is
+        Place and replace send LIMIT_MAKER orders with ``newOrderRespType=FULL`` (as the adapter does), or LIMIT IOC
+        for an action marked ``taker`` (a strategy that takes liquidity); a replace is
         ``cancelReplace`` with ``STOP_ON_FAILURE``; a refused replace whose cancel went through answers
         ``replace_failed`` with the cancelled order, as the ``replace_order`` tool does.
         """
@@ -72,6 +73,8 @@ class SimVenue:
             "quantity": plain(action.qty),
             "price": plain(action.price),
         }
+        if getattr(action, "taker", False):  # the bot's Action has ``taker`` once strategies may take liquidity
+            params["type"], params["timeInForce"] = "LIMIT", "IOC"
         if action.kind == "place":
             return self._place(params)
         params["cancelReplaceMode"] = "STOP_ON_FAILURE"

@@ -3,6 +3,7 @@ the server's shapes and the engine's decisions (no data needed: a hand-made book
 
 from __future__ import annotations
 
+from dataclasses import fields
 from decimal import Decimal
 
 from tradingmcp.client.bot.actions import Action
@@ -20,7 +21,7 @@ def _venue() -> tuple[SimVenue, SimBook]:
     book.load_snapshot(10, [["60000.00000000", "1.00000000"], ["59999.99000000", "2.00000000"]],
                        [["60000.01000000", "0.50000000"], ["60000.02000000", "3.00000000"]])  # fmt: skip
     engine = MatchingEngine(ExchangeInfo.builtin(), {"BTCUSDT": book}, clock_ms=lambda: 1_700_000_000_000)
-    engine.add_account(API_KEY, {"USDT": Decimal(10_000), "BTC": Decimal(1)})
+    engine.add_account(API_KEY, {"USDT": Decimal(100_000), "BTC": Decimal(1)})
     return SimVenue(engine), book
 
 
@@ -77,3 +78,20 @@ def test_book_message_is_the_servers_book_json() -> None:
         tuple(BookLevel(Decimal(p), Decimal(q)) for p, q in depth["asks"]),
     )
     assert book_message("BTCUSDT", book, 10) == book_json(snapshot, 10)
+
+
+def test_a_taker_action_is_a_limit_ioc_that_takes() -> None:
+    venue, _ = _venue()
+    args = ("place", "BTCUSDT", "BUY", "bt0x5", Decimal("60000.02"), Decimal("0.6"))
+    if "taker" in {f.name for f in fields(Action)}:  # the field the strategy plug-ins add
+        action = Action(*args, taker=True)
+    else:
+
+        class TakerAction(Action):
+            taker = True
+
+        action = TakerAction(*args)
+    result = venue.execute(action)
+    order = result["structuredContent"]["order"]
+    assert (order["type"], order["time_in_force"], order["status"]) == ("LIMIT", "IOC", "FILLED")
+    assert [f["price"] for f in order["fills"]] == ["60000.01", "60000.02"]  # walked two ask levels as taker
