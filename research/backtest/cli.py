@@ -78,8 +78,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--symbols", action="append", default=None, help="comma-separated symbols (repeatable; default BTCUSDT)"
     )
-    p.add_argument("--from", dest="from_ms", type=parse_time_ms, default=None, help="start: epoch ms or ISO time (UTC)")
-    p.add_argument("--to", dest="to_ms", type=parse_time_ms, default=None, help="end: epoch ms or ISO time (UTC)")
+    p.add_argument(
+        "--from",
+        dest="from_ms",
+        metavar="TIME",
+        type=parse_time_ms,
+        default=None,
+        help="start: epoch ms or ISO time (UTC)",
+    )
+    p.add_argument(
+        "--to", dest="to_ms", metavar="TIME", type=parse_time_ms, default=None, help="end: epoch ms or ISO time (UTC)"
+    )
     p.add_argument(
         "--data",
         default=None,
