@@ -2,8 +2,9 @@
 
 Each run reads the recording (gzip JSON lines → events), then replays them through the simulator's book and matching
 engine and the reference bot's core (:class:`tradingmcp.research.backtest.engine.Backtest`, the same as the CLI, without
-writing the report). Per run it times the read and the replay with ``time.perf_counter``; the figures are the median
-over ``--runs`` runs of
+writing the report). Per run it times the read and the replay with ``time.perf_counter`` (wall) and
+``time.process_time`` (CPU time of this process: on a machine shared with other work the CPU figure is what one core
+does, the wall figure what this run got); the figures are the median over ``--runs`` runs of
 
 - ``replay``: market events / replay time (the events already in memory, as for every point of a grid after the first);
 - ``end to end``: market events / (read + replay).
@@ -49,22 +50,26 @@ def measure(
     rows: list[dict[str, float]] = []
     events = fills = 0
     for _ in range(runs):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         evs = list(itertools.islice(market.events(), max_events))
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), time.process_time()
         result = Backtest(cfg, market.exchange_info).run(evs)
-        t2 = time.perf_counter()
+        t2, c2 = time.perf_counter(), time.process_time()
         events, fills = result.market_events, len(result.core.ledger.fills)
-        rows.append({"read_s": t1 - t0, "replay_s": t2 - t1})
-    replay = statistics.median(events / r["replay_s"] for r in rows)
-    total = statistics.median(events / (r["read_s"] + r["replay_s"]) for r in rows)
+        rows.append({"read_s": t1 - t0, "replay_s": t2 - t1, "read_cpu_s": c1 - c0, "replay_cpu_s": c2 - c1})
+
+    def rate(*cols: str) -> int:
+        return round(statistics.median(events / max(sum(r[c] for c in cols), 1e-9) for r in rows))
+
     return {
         "symbols": symbols,
         "events": events,
         "fills": fills,
         "runs": rows,
-        "replay_events_per_s": round(replay),
-        "end_to_end_events_per_s": round(total),
+        "replay_events_per_s": rate("replay_s"),
+        "end_to_end_events_per_s": rate("read_s", "replay_s"),
+        "replay_events_per_cpu_s": rate("replay_cpu_s"),
+        "end_to_end_events_per_cpu_s": rate("read_cpu_s", "replay_cpu_s"),
     }
 
 
@@ -81,8 +86,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(f"backtest replay of {','.join(symbols)}: {doc['events']:,} market events, {doc['fills']} fills, "
           f"median of {args.runs} runs")  # fmt: skip
-    print(f"  replay (events in memory): {doc['replay_events_per_s']:>10,} events/s")
-    print(f"  end to end (read + replay): {doc['end_to_end_events_per_s']:>9,} events/s")
+    print(f"  {'':28} {'per wall s':>12} {'per CPU s':>12}")
+    for label, key in (("replay (events in memory)", "replay"), ("end to end (read + replay)", "end_to_end")):
+        print(f"  {label:28} {doc[key + '_events_per_s']:>12,} {doc[key + '_events_per_cpu_s']:>12,}")
     return 0
 
 

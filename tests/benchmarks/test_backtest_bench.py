@@ -19,6 +19,7 @@ def test_bench_backtest_tiny(capsys: pytest.CaptureFixture[str], data_dir: Path)
     assert len(doc["runs"]) == 2
     assert doc["replay_events_per_s"] > 0 and doc["end_to_end_events_per_s"] > 0
     assert doc["replay_events_per_s"] >= doc["end_to_end_events_per_s"]  # reading only adds time
+    assert doc["replay_events_per_cpu_s"] >= doc["end_to_end_events_per_cpu_s"] > 0
 
 
 def test_bench_backtest_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:
