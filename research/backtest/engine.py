@@ -9,7 +9,8 @@ Per event (in replay order, :class:`~tradingmcp.sim.replay.MarketEvent`):
   bot gets the ``book:<exchange>:<SYMBOL>:<levels>`` message (top ``levels`` per side, as the server pushes it);
 - trade: :meth:`~tradingmcp.sim.matching.MatchingEngine.on_trade` fills resting orders the print reached, then the bot
   gets the ``trades:`` message;
-- book ticker: the bot gets the ``book_ticker:`` message.
+- book ticker: the bot gets the ``book_ticker:`` message (once the symbol's book holds its snapshot, so the
+  simulator can judge the orders it causes).
 
 Message shapes are the server's (:mod:`tradingmcp.server.tools.market.shapes`); the bot's actions go through
 :class:`~.venue.SimVenue`, and order events reach the bot before the next market message (as
@@ -246,9 +247,12 @@ class Backtest:
         book.load_snapshot(data["lastUpdateId"], data["bids"], data["asks"])
         self._loaded.add(symbol)
         pending, self._pending[symbol] = self._pending[symbol], []
-        for diff in pending:
-            if diff["u"] > book.last_update_id:
-                book.apply_diff(diff["U"], diff["u"], diff["b"], diff["a"])
+        try:
+            for diff in pending:
+                if diff["u"] > book.last_update_id:
+                    book.apply_diff(diff["U"], diff["u"], diff["b"], diff["a"])
+        except BookGapError:
+            self._loaded.discard(symbol)  # the buffered diffs do not follow this snapshot: wait for the next one
         self.engine.on_book_update(symbol)
         self._events()
 
@@ -290,10 +294,8 @@ class Backtest:
             for ev in events:
                 self._push(due, "event", ev)
             return
-        core, key = self.core, self._orders_key
         for ev in events:
-            self.bot_messages += 1
-            core.on_stream(key, ev, self.now_ns)
+            self._feed(self._orders_key, ev, self.now_ns)
 
     def _push(self, due_ns: int, what: str, item: Any) -> None:
         heapq.heappush(self._queue, (due_ns, next(self._seq), what, item))
@@ -310,8 +312,7 @@ class Backtest:
             elif what == "result":
                 self.core.on_result(item[0], item[1], due)
             else:
-                self.bot_messages += 1
-                self.core.on_stream(self._orders_key, item, due)
+                self._feed(self._orders_key, item, due)
 
     def _finish(self) -> None:
         """Wind down as the live runner does: settle what is in flight, cancel open orders, take a last sample."""
