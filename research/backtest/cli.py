@@ -103,6 +103,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--metric", choices=sorted(METRICS), default="sharpe", help="rank grid points by (default sharpe)")
     p.add_argument("--workers", type=_positive_int, default=2, help="processes for a grid (default 2)")
     p.add_argument("--latency-ms", type=_non_negative, default=0.0, help="one-way bot↔exchange delay (default 0)")
+    p.add_argument(
+        "--turn-us",
+        type=_non_negative,
+        default=0.0,
+        help="conflate the bot's messages per event-loop turn as its live runner does: events received within this "
+        "many µs of the previous one form a turn (default 0: every message decided on)",
+    )
     p.add_argument("--maker-fee", type=_fraction, default=Decimal("0.001"), help="maker fee rate (default 0.001)")
     p.add_argument("--taker-fee", type=_fraction, default=Decimal("0.001"), help="taker fee rate (default 0.001)")
     p.add_argument("--out", type=Path, default=Path("backtest-report"), help="output folder (default backtest-report)")
@@ -133,7 +140,7 @@ def main(args: argparse.Namespace) -> int:
     from tradingmcp.client.bot.config import ConfigError
     from tradingmcp.research.backtest.data import load_market_data
     from tradingmcp.research.backtest.dumps import DumpFormatError
-    from tradingmcp.research.backtest.engine import BacktestParams
+    from tradingmcp.research.backtest.engine import BacktestParams, conflation_available
     from tradingmcp.research.backtest.run import (
         RunSpec,
         SettingsError,
@@ -149,6 +156,8 @@ def main(args: argparse.Namespace) -> int:
     symbols = _symbols(args.symbols)
     if args.from_ms is not None and args.to_ms is not None and args.from_ms >= args.to_ms:
         return _error("--from must be before --to", EXIT_USAGE)
+    if args.turn_us > 0 and not conflation_available():
+        return _error("--turn-us needs a bot that conflates per loop turn (client/bot/conflate.py)", EXIT_USAGE)
     try:
         doc = load_doc(args.config)
         overrides = dict(parse_assignment(s) for s in args.sets)
@@ -168,6 +177,7 @@ def main(args: argparse.Namespace) -> int:
         return _error(str(exc), EXIT_DATA)
     params = BacktestParams(
         latency_ms=args.latency_ms,
+        turn_us=args.turn_us,
         maker_fee=args.maker_fee,
         taker_fee=args.taker_fee,
         start_ms=args.from_ms,

@@ -24,11 +24,19 @@ long after the engine produced them (events due at the same time keep their orde
 
 Events before ``start_ms`` build the book but are not shown to the bot; replay stops at the first event after
 ``end_ms`` (exchange ms; a book ticker, which carries no time, counts at the last time seen).
+
+Conflation (``turn_us > 0``, for a bot whose runner conflates per event-loop turn, :mod:`tradingmcp.client.bot.conflate`):
+market events received less than ``turn_us`` after the previous one belong to the same turn, as frames read together
+would. As in the live runner, the turn's first book or book ticker is decided on at once; every later message of the
+turn, and every order event, is queued (latest state per book / book-ticker stream, the rest in order) and at the end
+of the turn applied with ``BotCore.observe``, then decided on once per symbol that changed. With ``turn_us = 0`` every
+message is decided on at once (``BotCore.on_stream``), as a runner without conflation does.
 """
 
 from __future__ import annotations
 
 import heapq
+import importlib
 import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -63,6 +71,8 @@ class BacktestParams:
         maker_fee / taker_fee: commission rates as fractions (0.001 = 0.1 %, Binance's base rate).
         balances: starting balance per asset of the simulated account (decimal strings).
         start_ms / end_ms: exchange-time window shown to the bot (epoch ms; None = from the start / to the end).
+        turn_us: receive-time gap (µs) below which market events form one event-loop turn whose messages the bot
+            conflates (see the module docstring); 0 = no conflation.
     """
 
     latency_ms: float = 0.0
@@ -71,6 +81,7 @@ class BacktestParams:
     balances: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_BALANCES))
     start_ms: int | None = None
     end_ms: int | None = None
+    turn_us: float = 0.0
 
 
 @dataclass
@@ -86,6 +97,7 @@ class BacktestResult:
     actions: int
     first_ms: int
     last_ms: int
+    conflated: int = 0
 
 
 class Backtest:
@@ -98,6 +110,7 @@ class Backtest:
 
     Raises:
         tradingmcp.sim.errors.BinanceError: a configured symbol is not in ``exchange_info`` (-1121).
+        ValueError: ``turn_us > 0`` for a bot without per-turn conflation (:func:`conflation_available`).
     """
 
     def __init__(self, config: BotConfig, exchange_info: ExchangeInfo, params: BacktestParams | None = None) -> None:
@@ -148,6 +161,17 @@ class Backtest:
         self.actions = 0
         self.first_ms = 0
         self.now_ns = 0
+        self._turns: Any = None  # the bot's TurnQueue when conflating
+        self._turn_open = False
+        if params.turn_us > 0:
+            if not conflation_available():
+                raise ValueError(
+                    "turn_us needs a bot with per-turn conflation (client/bot/conflate.py, BotCore.observe)"
+                )
+            conflate = importlib.import_module(_CONFLATE)
+            self._turns = conflate.TurnQueue()
+            self._conflates = conflate.conflates
+        self._turn_ns = int(params.turn_us * 1000)
 
     def _clock(self) -> int:
         return self.now_ms
@@ -165,6 +189,7 @@ class Backtest:
         queue = self._queue
         count = 0
         now_ms = self.now_ms
+        turns, turn_ns, last_ns = self._turns, self._turn_ns, 0
         # hot loop: locals only; the book ticker (most events) first
         for ev in events:
             symbol = ev.symbol
@@ -186,13 +211,21 @@ class Backtest:
                 self.now_ms = now_ms = ms
             count += 1
             self.now_ns = now_ns = ev.local_ns
+            if turns is not None:
+                if now_ns - last_ns > turn_ns and (self._turn_open or len(turns)):
+                    self._end_turn(last_ns)
+                last_ns = now_ns
             if queue and queue[0][0] <= now_ns:
                 self._due(now_ns)
             live = ms >= start
             if live and not self.first_ms:
                 self.first_ms = ms
             if kind is _TICKER:
-                if live and symbol in loaded:
+                if live and symbol in loaded and turns is not None:
+                    msg = {"symbol": symbol, "bid": data["b"], "bid_qty": data["B"], "ask": data["a"],
+                           "ask_qty": data["A"], "update_id": data["u"], "time_ms": data.get("T", data.get("E", 0))}  # fmt: skip
+                    self._feed(keys[symbol][1], msg, now_ns)
+                elif live and symbol in loaded:
                     self.bot_messages += 1
                     msg = {"symbol": symbol, "bid": data["b"], "bid_qty": data["B"], "ask": data["a"],
                            "ask_qty": data["A"], "update_id": data["u"], "time_ms": data.get("T", data.get("E", 0))}  # fmt: skip
@@ -214,6 +247,7 @@ class Backtest:
                 if live:
                     self._feed(keys[symbol][0], book_message(symbol, books[symbol], levels), now_ns)
         self.market_events = count
+        self._end_turn(self.now_ns)
         self._finish()
         return BacktestResult(
             core=self.core,
@@ -224,6 +258,7 @@ class Backtest:
             actions=self.actions,
             first_ms=self.first_ms,
             last_ms=self.now_ms,
+            conflated=self._turns.conflated if self._turns is not None else 0,
         )
 
     # ---- the book (as the simulator's SymbolMarket keeps it) -------------------------------------------------
@@ -259,10 +294,39 @@ class Backtest:
     # ---- bot I/O -----------------------------------------------------------------------------------------------
 
     def _feed(self, key: str, msg: dict[str, Any], now_ns: int) -> None:
+        """One stream message to the bot: decided on at once, or queued in the current turn when conflating."""
         self.bot_messages += 1
+        turns = self._turns
+        if turns is not None:
+            if self._turn_open or key == self._orders_key:
+                turns.push(key, msg, now_ns)
+                return
+            if self._conflates(key):  # the turn's first market state: decided on at once
+                self._turn_open = True
+            if len(turns):
+                self._apply_queued(now_ns)
         actions = self.core.on_stream(key, msg, now_ns)
         if actions:
             self._act(actions, now_ns)
+
+    def _end_turn(self, now_ns: int) -> None:
+        self._turn_open = False
+        if self._turns is not None and len(self._turns):
+            self._apply_queued(now_ns)
+
+    def _apply_queued(self, now_ns: int) -> None:
+        """Apply the turn's queued messages in order, then decide once per symbol that changed (its latest tick)."""
+        changed: dict[str, Any] = {}
+        observe = self.core.observe  # type: ignore[attr-defined,unused-ignore]
+        for item in self._turns.drain():
+            tick = observe(item.key, item.data, item.arrival_ns)
+            if tick is not None:
+                changed.pop(tick.symbol, None)  # symbols in the order of their latest change
+                changed[tick.symbol] = tick
+        for symbol, tick in changed.items():
+            actions = self.core.decide(symbol, tick, now_ns)
+            if actions:
+                self._act(actions, now_ns)
 
     def _act(self, actions: list[Action], now_ns: int) -> None:
         self.actions += len(actions)
@@ -318,6 +382,7 @@ class Backtest:
         """Wind down as the live runner does: settle what is in flight, cancel open orders, take a last sample."""
         core = self.core
         self._due(None)
+        self._end_turn(self.now_ns)
         core.stopping = True
         for _ in range(3):  # a cancel refused because the order just changed is retried on the next round
             actions = core.cancel_all()
@@ -325,8 +390,21 @@ class Backtest:
                 break
             self._act(actions, self.now_ns)
             self._due(None)
+            self._end_turn(self.now_ns)
         if self.now_ms > 0:
             core.sample(self.now_ms)
+
+
+_CONFLATE = "tradingmcp.client.bot.conflate"
+
+
+def conflation_available() -> bool:
+    """Whether the bot conflates per event-loop turn (its ``conflate`` module and ``BotCore.observe`` exist)."""
+    try:
+        importlib.import_module(_CONFLATE)
+    except ImportError:
+        return False
+    return hasattr(BotCore, "observe")
 
 
 def book_message(symbol: str, book: SimBook, levels: int) -> dict[str, Any]:

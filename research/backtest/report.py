@@ -41,6 +41,7 @@ class RunInfo:
     from_ms: int | None
     to_ms: int | None
     latency_ms: float
+    turn_us: float
     maker_fee: Decimal
     taker_fee: Decimal
     overrides: Mapping[str, Any]
@@ -107,6 +108,7 @@ def build_report(result: BacktestResult, info: RunInfo) -> dict[str, Any]:
         },
         "params": {
             "latency_ms": info.latency_ms,
+            "turn_us": info.turn_us,
             "maker_fee": plain(info.maker_fee),
             "taker_fee": plain(info.taker_fee),
             "capital_quote": plain(capital),
@@ -144,7 +146,11 @@ def build_report(result: BacktestResult, info: RunInfo) -> dict[str, Any]:
             "start": {a: plain(v) for a, v in result.start_balances.items()},
             "end": {a: plain(v) for a, v in result.end_balances.items()},
         },
-        "events": {"market_events": result.market_events, "bot_messages": result.bot_messages},
+        "events": {
+            "market_events": result.market_events,
+            "bot_messages": result.bot_messages,
+            "conflated": result.conflated,
+        },
         "equity_samples": len(equity),
     }
 

@@ -176,6 +176,7 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
         from_ms=spec.params.start_ms,
         to_ms=spec.params.end_ms,
         latency_ms=spec.params.latency_ms,
+        turn_us=spec.params.turn_us,
         maker_fee=spec.params.maker_fee,
         taker_fee=spec.params.taker_fee,
         overrides=dict(spec.overrides),
