@@ -47,6 +47,7 @@ from tradingmcp.client.bot.actions import Action
 from tradingmcp.client.bot.config import BotConfig
 from tradingmcp.client.bot.core import BotCore
 from tradingmcp.client.bot.strategy import SymbolRulesLite
+from tradingmcp.research.backtest.streams import book_message
 from tradingmcp.research.backtest.venue import API_KEY, SimVenue
 from tradingmcp.sim.book import BookGapError, SimBook
 from tradingmcp.sim.exchange_info import ExchangeInfo
@@ -405,20 +406,3 @@ def conflation_available() -> bool:
     except ImportError:
         return False
     return hasattr(BotCore, "observe")
-
-
-def book_message(symbol: str, book: SimBook, levels: int) -> dict[str, Any]:
-    """The ``book:`` stream message for ``book``'s top ``levels`` (the shape of
-    :func:`tradingmcp.server.tools.market.shapes.book_json`: wire-string levels best first, ``spread``, ``mid`` and
-    ``microprice`` quantized to 1e-8)."""
-    depth = book.depth(levels)
-    bids, asks = depth["bids"], depth["asks"]
-    out: dict[str, Any] = {"symbol": symbol, "last_update_id": depth["lastUpdateId"], "bids": bids, "asks": asks}
-    if bids and asks:
-        bid, bid_qty, ask, ask_qty = Decimal(bids[0][0]), Decimal(bids[0][1]), Decimal(asks[0][0]), Decimal(asks[0][1])
-        out["spread"] = str(ask - bid)
-        out["mid"] = str((ask + bid) / 2)
-        total = bid_qty + ask_qty
-        if total > 0:
-            out["microprice"] = str(((bid * ask_qty + ask * bid_qty) / total).quantize(Decimal("1e-8")))
-    return out

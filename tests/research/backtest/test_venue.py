@@ -7,7 +7,7 @@ from dataclasses import fields
 from decimal import Decimal
 
 from tradingmcp.client.bot.actions import Action
-from tradingmcp.research.backtest.engine import book_message
+from tradingmcp.research.backtest.streams import book_message
 from tradingmcp.research.backtest.venue import API_KEY, SimVenue
 from tradingmcp.server.exchanges.models import BookLevel, OrderBookSnapshot
 from tradingmcp.server.tools.market.shapes import book_json
