@@ -2,7 +2,8 @@
 ``fills.jsonl``, ``equity.png`` / ``drawdown.png`` (matplotlib, Agg) and a terminal table (rich).
 
 Money is in the quote asset. The equity curve is ``capital + net P&L`` at the bot's own equity samples
-(:meth:`~tradingmcp.client.bot.core.BotCore.sample`, about ``report.equity_sample_ms`` of exchange time apart), where
+(:meth:`~tradingmcp.client.bot.core.BotCore.sample`, at least ``report.equity_sample_ms`` of exchange time apart, on
+the next market message; Sharpe and Sortino are annualized with the samples' mean spacing), where
 ``capital`` is the account's starting quote balance and net P&L is the bot's ledger (:mod:`tradingmcp.client.bot.ledger`:
 realized + unrealized − fees, from its own fills). A *trade* is a fill that reduces the position; its P&L is the
 realized P&L it books minus its fee. Turnover is traded volume / capital.
@@ -85,9 +86,9 @@ def build_report(result: BacktestResult, info: RunInfo) -> dict[str, Any]:
     capital = result.start_balances.get(quote, Decimal(0))
     times, equity = equity_series(result, capital)
     rs = metrics.returns(equity)
-    step_ms = core.config.report.equity_sample_ms
-    periods = metrics.YEAR_MS / step_ms if step_ms > 0 else 0.0
     span_ms = times[-1] - times[0] if len(times) > 1 else 0
+    mean_step_ms = span_ms / (len(times) - 1) if span_ms > 0 else 0.0
+    periods = metrics.YEAR_MS / mean_step_ms if mean_step_ms > 0 else 0.0
     total = metrics.total_return(equity)
     dd_frac, dd_abs = metrics.max_drawdown(equity)
     totals = core.ledger.totals(core.marks())
@@ -112,7 +113,8 @@ def build_report(result: BacktestResult, info: RunInfo) -> dict[str, Any]:
             "maker_fee": plain(info.maker_fee),
             "taker_fee": plain(info.taker_fee),
             "capital_quote": plain(capital),
-            "equity_sample_ms": step_ms,
+            "equity_sample_ms": core.config.report.equity_sample_ms,
+            "mean_sample_ms": _r(mean_step_ms),
             "overrides": dict(info.overrides),
         },
         "metrics": {
