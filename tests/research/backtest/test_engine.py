@@ -49,6 +49,7 @@ def test_the_run_has_fills_and_sane_metrics(twice: tuple[Path, Path, dict[str, A
     assert m["turnover"] > 0
     assert report["events"]["market_events"] > 10_000
     assert report["window"]["last_ms"] <= TO_MS
+    assert 1000 <= report["params"]["mean_sample_ms"] < 2000  # a sample at least 1 s after the last, on the next event
     # the bot's ledger reconciles with the simulated account: Δquote + Δbase × mark == net P&L (within a mark's rounding)
     start, end = report["balances"]["start"], report["balances"]["end"]
     assert float(end["USDT"]) != float(start["USDT"])
