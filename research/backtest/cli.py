@@ -114,6 +114,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--taker-fee", type=_fraction, default=Decimal("0.001"), help="taker fee rate (default 0.001)")
     p.add_argument("--out", type=Path, default=Path("backtest-report"), help="output folder (default backtest-report)")
     p.add_argument("--no-plots", action="store_true", help="skip the PNGs")
+    p.add_argument(
+        "--run-log",
+        action="store_true",
+        help="also record the run in the run log (tradingmcp runs; $TRADINGMCP_RUNS_DIR or ./runs)",
+    )
     p.add_argument("--json", action="store_true", help="print the report JSON instead of the table")
 
 
@@ -183,7 +188,7 @@ def main(args: argparse.Namespace) -> int:
         start_ms=args.from_ms,
         end_ms=args.to_ms,
     )
-    spec = RunSpec(doc, args.strategy, data, params, overrides, args.out, not args.no_plots)
+    spec = RunSpec(doc, args.strategy, data, params, overrides, args.out, not args.no_plots, args.run_log)
     try:
         if grid:
             reports = run_grid(spec, grid, workers=args.workers)

@@ -7,6 +7,10 @@ it is validated by :func:`tradingmcp.client.bot.config.config_from_dict`: ``stra
 The strategy kind goes to ``[strategy] kind`` when the bot's :class:`~tradingmcp.client.bot.config.StrategyConfig`
 has that key; a bot without it runs its one strategy, ``market_making``.
 
+With ``run_log`` (``--run-log``, or ``[report] run_log = true`` in the bot's TOML) each run is also recorded in the
+run log (:class:`tradingmcp.research.runs.RunRecorder`, kind ``backtest``, under ``[report] runs_dir`` or
+``$TRADINGMCP_RUNS_DIR`` or ``./runs``): the settings as params, each equity sample as a step, the report.
+
 A grid (``key=v1,v2,…`` per key) runs the product of every key's values, each point in its own process
 (:class:`concurrent.futures.ProcessPoolExecutor`), each with its own output folder ``point-NNN``; points are reported in
 grid order whatever order they finish in.
@@ -19,14 +23,14 @@ import itertools
 import tomllib
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from tradingmcp.client.bot.config import BotConfig, ConfigError, StrategyConfig, config_from_dict
 from tradingmcp.research.backtest.data import MarketData
-from tradingmcp.research.backtest.engine import Backtest, BacktestParams
+from tradingmcp.research.backtest.engine import Backtest, BacktestParams, BacktestResult
 from tradingmcp.research.backtest.report import RunInfo, build_report, write_outputs
 
 DEFAULT_STRATEGY = "market_making"
@@ -157,6 +161,7 @@ class RunSpec:
     overrides: Mapping[str, str] = field(default_factory=dict)
     out_dir: Path | None = None
     plots: bool = True
+    run_log: bool = False
 
 
 def run_one(spec: RunSpec) -> dict[str, Any]:
@@ -182,10 +187,34 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
         overrides=dict(spec.overrides),
     )
     report = build_report(result, info)
+    written: dict[str, str] = {}
     if spec.out_dir is not None:
         paths = write_outputs(result, report, spec.out_dir, plots=spec.plots)
-        report = {**report, "files_written": {k: str(v) for k, v in sorted(paths.items())}}
-    return report
+        written = {k: str(v) for k, v in sorted(paths.items())}
+    if spec.run_log or config.report.run_log:
+        written["run_log"] = str(log_backtest(result, report, config, config.report.runs_dir))
+    return {**report, "files_written": written} if written else report
+
+
+def log_backtest(result: BacktestResult, report: dict[str, Any], config: BotConfig, root: Path | None) -> Path:
+    """Record a finished backtest in the run log (kind ``backtest``, named ``<strategy>-<symbols>``): the report's
+    settings and the bot's config (without a token) as params, each equity sample as a step (``time_ms`` and the P&L
+    components in the quote asset), the report; returns the run's JSONL file.
+
+    Raises:
+        tradingmcp.research.runs.RunLogError: wandb asked for but missing. OSError: the folder cannot be written.
+    """
+    from tradingmcp.research.runs import RunRecorder
+
+    settings = asdict(config)
+    settings["connection"].pop("token", None)
+    params = {k: report[k] for k in ("strategy", "symbols", "data", "window", "params")} | {"config": settings}
+    name = f"{report['strategy']}-{'-'.join(report['symbols'])}"
+    with RunRecorder("backtest", name, params, root) as run:
+        for step, p in enumerate(result.core.equity):
+            run.log_step(step, {"time_ms": p.time_ms, "net_pnl": float(p.net_pnl), "realized_pnl": float(p.realized_pnl),
+                                "unrealized_pnl": float(p.unrealized_pnl), "fees": float(p.fees)})  # fmt: skip
+        return run.finish(report)
 
 
 def run_grid(base: RunSpec, grid: Sequence[tuple[str, Sequence[str]]], workers: int = 2) -> list[dict[str, Any]]:
@@ -200,7 +229,7 @@ def run_grid(base: RunSpec, grid: Sequence[tuple[str, Sequence[str]]], workers: 
         overrides = {**base.overrides, **point}
         build_config(base.doc, base.strategy, base.data.symbols, overrides)  # fail fast, in this process
         out = base.out_dir / f"point-{i:03d}" if base.out_dir is not None else None
-        specs.append(RunSpec(base.doc, base.strategy, base.data, base.params, overrides, out, base.plots))
+        specs.append(RunSpec(base.doc, base.strategy, base.data, base.params, overrides, out, base.plots, base.run_log))
     if workers <= 1 or len(specs) == 1:
         return [run_one(s) for s in specs]
     with ProcessPoolExecutor(max_workers=workers) as pool:

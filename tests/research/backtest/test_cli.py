@@ -91,3 +91,23 @@ def test_turn_conflation_needs_a_conflating_bot(capsys: pytest.CaptureFixture[st
     assert main(["backtest", "--turn-us", "50"]) == 2
     err = capsys.readouterr().err
     assert "--turn-us needs a bot that conflates" in err and err.count("\n") == 1
+
+
+@pytest.mark.data
+def test_run_log_records_the_backtest_for_tradingmcp_runs(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tradingmcp.research.runs import load_runs
+
+    monkeypatch.setenv("TRADINGMCP_RUNS_DIR", str(tmp_path / "runs"))
+    argv = ["backtest", "--to", "2024-08-08T23:55:00Z", "--data", str(data_dir), "--out", str(tmp_path / "out"),
+            "--no-plots", "--json", "--run-log"]  # fmt: skip
+    assert main(argv) == 0
+    report = json.loads(capsys.readouterr().out)
+    (run,) = load_runs(tmp_path / "runs", "backtest")
+    assert run.name == "market_making-BTCUSDT" and run.status == "finished"
+    assert run.steps == report["equity_samples"] > 10
+    assert run.metric("metrics.sharpe") == report["metrics"]["sharpe"]
+    assert report["files_written"]["run_log"].startswith(str(tmp_path / "runs"))
+    assert main(["runs", "--dir", str(tmp_path / "runs"), "--kind", "backtest"]) == 0
+    assert "market_making-BTCUSDT" in capsys.readouterr().out
