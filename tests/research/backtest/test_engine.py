@@ -115,3 +115,12 @@ def test_turn_conflation_as_the_live_runner_does(data_dir: Path) -> None:
     assert len(turns[0].core.ledger.fills) > 0
     assert turns[0].core.ledger.fills == turns[1].core.ledger.fills  # still deterministic
     assert plain.conflated == 0
+
+
+@pytest.mark.parametrize("kind", ["momentum", "mean_reversion"])
+def test_every_strategy_kind_runs_on_the_recording(data_dir: Path, kind: str) -> None:
+    data = load_market_data(["BTCUSDT"], data_dir)
+    report = run_one(RunSpec(DOC, kind, data, BacktestParams(), {}, None, plots=False))
+    assert report["strategy"] == kind
+    assert report["metrics"]["fills"] > 0  # its signals traded through the simulator
+    assert report["metrics"]["fills"] < 1000  # and it is not the market maker (thousands of fills)
