@@ -42,7 +42,7 @@ def measure(
     """Run the benchmark; returns ``{events, runs: [{read_s, replay_s}], replay_events_per_s,
     end_to_end_events_per_s, fills}`` (medians over the runs)."""
     from tradingmcp.research.backtest.data import load_market_data
-    from tradingmcp.research.backtest.engine import Backtest
+    from tradingmcp.research.backtest.engine import Backtest, paused_gc
     from tradingmcp.research.backtest.run import build_config, load_doc
 
     market = load_market_data(symbols, data)
@@ -51,7 +51,8 @@ def measure(
     events = fills = 0
     for _ in range(runs):
         t0, c0 = time.perf_counter(), time.process_time()
-        evs = list(itertools.islice(market.events(), max_events))
+        with paused_gc():  # as Backtest.run does while the CLI reads the events lazily
+            evs = list(itertools.islice(market.events(), max_events))
         t1, c1 = time.perf_counter(), time.process_time()
         result = Backtest(cfg, market.exchange_info).run(evs)
         t2, c2 = time.perf_counter(), time.process_time()
