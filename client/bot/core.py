@@ -80,15 +80,23 @@ class BotCore:
     # ---- inputs ----------------------------------------------------------------------------------------------
 
     def on_stream(self, key: str, data: dict[str, Any], now_ns: int) -> list[Action]:
-        """A pushed stream message (``notifications/tradingmcp/stream`` params ``stream`` and ``data``)."""
+        """A pushed stream message (``notifications/tradingmcp/stream`` params ``stream`` and ``data``): :meth:`observe`
+        it, then :meth:`decide` when it changed the market."""
+        tick = self.observe(key, data, now_ns)
+        return self.decide(tick.symbol, tick, now_ns) if tick is not None else []
+
+    def observe(self, key: str, data: dict[str, Any], now_ns: int) -> Tick | None:
+        """Apply a pushed stream message to the state without deciding (``now_ns``: when it was received). Returns the
+        :class:`Tick` to decide on when it was a book or book ticker that changed its symbol's market, else None.
+        A shell that conflates observes every message it keeps and decides once per symbol on the latest tick."""
         kind = key.split(":", 1)[0]
         if kind == "orders":
             self.on_order_event(data)
-            return []
+            return None
         symbol = str(data.get("symbol", ""))
         market = self.markets.get(symbol)
         if market is None:
-            return []
+            return None
         self.ticks += 1
         if kind == "book_ticker":
             changed = market.on_book_ticker(data)
@@ -99,13 +107,11 @@ class BotCore:
         elif kind == "trades":
             market.on_trade(data)
             self._sample(market.time_ms)
-            return []
+            return None
         else:
-            return []
+            return None
         self._sample(market.time_ms)
-        if not changed:
-            return []
-        return self.decide(symbol, tick, now_ns)
+        return tick if changed else None
 
     def on_order_event(self, data: dict[str, Any]) -> TrackedOrder | None:
         """A pushed order event (``order_event_json``): order state, and the fill it carries (booked once)."""
