@@ -303,7 +303,8 @@ class SimEmbedded:
 
 def bot_process(conn: Connection, config: BotConfig, duration_s: float, spin: bool = False) -> None:
     """The bot program: trades ``duration_s`` (its loop busy-polling when ``spin``) then sends
-    ``("samples", {"samples": [LatencySample as dict], "spins": busy-poll iterations})``."""
+    ``("samples", {"samples": [LatencySample as dict], "spins": busy-poll iterations, "conflated": market states
+    superseded within a loop turn, "notifications": stream messages taken})``."""
 
     async def body(conn: Connection) -> None:
         runner = BotRunner(config)
@@ -316,7 +317,17 @@ def bot_process(conn: Connection, config: BotConfig, duration_s: float, spin: bo
             if tuning is not None:
                 tuning.stop()
         samples = [asdict(s) for s in runner.core.latencies]
-        conn.send(("samples", {"samples": samples, "spins": tuning.spins if tuning else 0}))
+        conn.send(
+            (
+                "samples",
+                {
+                    "samples": samples,
+                    "spins": tuning.spins if tuning else 0,
+                    "conflated": runner.conflated,
+                    "notifications": runner.notifications,
+                },
+            )
+        )
 
     _child(conn, body)
 
@@ -395,6 +406,7 @@ async def run(cfg: TickToTradeConfig) -> dict[str, Any]:
                 if tuning is not None:
                     tuning.stop()
             raw_samples = from_bot["samples"]
+            bot_stream = (from_bot.get("notifications", 0), from_bot.get("conflated", 0))
             spins = {
                 "server": tuning.spins if tuning else 0,
                 "bot": from_bot["spins"],
@@ -446,6 +458,7 @@ async def run(cfg: TickToTradeConfig) -> dict[str, Any]:
             "busy_poll": cfg.busy_poll,
         },
         "busy_poll_spins": spins,
+        "bot_stream": {"notifications": bot_stream[0], "conflated": bot_stream[1]},
         "actions": len(samples),
         "adapter": exchange_side,
         "result": summarize(joined, tool_us),
@@ -473,6 +486,8 @@ def print_table(doc: dict[str, Any]) -> None:
         print(f"  {label:16s} {h.get('p50', 0):10.1f} {h.get('p90', 0):10.1f} {h.get('p99', 0):10.1f}")
     a = doc.get("adapter", {})
     print(f"  adapter: WS API requests {a.get('ws_api_requests')}, rate-limit waits {a.get('rate_limit_wait_ms')} ms")
+    b = doc.get("bot_stream", {})
+    print(f"  bot: {b.get('notifications')} stream messages, {b.get('conflated')} market states conflated")
 
 
 def main(argv: list[str] | None = None) -> int:
