@@ -63,6 +63,9 @@ class TradingViewConfig:
         order_type: ``MARKET`` or ``LIMIT`` (at the alert's price).
         quantity: the base quantity when the alert carries none (decimal string; None: the alert must carry one).
         max_ids: how many recent alert ids the duplicate check remembers at most (the oldest go first).
+        rate_per_s, rate_burst: requests a second sustained and at once from one client address (TradingView posts
+            from a few fixed addresses); more is answered 429 with ``Retry-After`` and not audited one by one (so a
+            flood cannot fill the audit log). ``rate_per_s`` 0: no limit.
     """
 
     secret: str | None = field(default=None, repr=False)
@@ -77,6 +80,8 @@ class TradingViewConfig:
     order_type: str = "MARKET"
     quantity: str | None = None
     max_ids: int = 10_000
+    rate_per_s: float = 10.0
+    rate_burst: int = 20
 
     def __post_init__(self) -> None:
         if self.action not in ACTIONS:
@@ -85,9 +90,11 @@ class TradingViewConfig:
             raise ValueError(f"order_type must be one of {', '.join(ORDER_TYPES)}, not {self.order_type!r}")
         if self.secret is not None and len(self.secret) < MIN_SECRET_CHARS:
             raise ValueError(f"secret must have at least {MIN_SECRET_CHARS} characters")  # never echo it
+        if not (math.isfinite(self.rate_per_s) and self.rate_per_s >= 0) or self.rate_burst < 1:
+            raise ValueError("rate_per_s must be a number >= 0 and rate_burst a whole number >= 1")
         if not (math.isfinite(self.dedupe_window_s) and self.dedupe_window_s >= 0):
             raise ValueError(f"dedupe_window_s must be a number of seconds >= 0, not {self.dedupe_window_s!r}")
-        for name in ("max_body_bytes", "max_ids"):
+        for name in ("max_body_bytes", "max_ids", "rate_burst"):
             value = getattr(self, name)
             if type(value) is not int or value < 1:
                 raise ValueError(f"{name} must be a whole number >= 1, not {value!r}")
@@ -146,11 +153,11 @@ class TradingViewConfig:
 
 def _value(name: str, raw: Any) -> Any:
     """One setting from TOML (typed) or the environment (strings)."""
-    if name in ("dedupe_window_s",):
+    if name in ("dedupe_window_s", "rate_per_s"):
         if isinstance(raw, bool):
             raise ValueError(f"{name} must be a number, not {raw!r}")
         return float(raw)
-    if name in ("max_body_bytes", "max_ids"):
+    if name in ("max_body_bytes", "max_ids", "rate_burst"):
         if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
             raise ValueError(f"{name} must be a whole number, not {raw!r}")
         return int(raw)

@@ -6,6 +6,8 @@ shared secret (:func:`~.alerts.read_alert`). Answers (JSON ``{"status": ..., ...
 * 200 ``ok``: a ``signal`` published on the configured stream (``stream``, ``seq``, ``delivered``: subscribers
   reached), or an ``order`` placed (``order``, ``duplicate``: the desk already had the client order id);
 * 200 ``duplicate``: the alert id was accepted less than ``dedupe_window_s`` ago; nothing done;
+* 429 ``rate_limited`` (``Retry-After``): over ``rate_per_s``/``rate_burst`` from one client address; counted in
+  :attr:`TradingViewHook.throttled`, logged, not audited one by one;
 * 400 ``bad_json`` / ``bad_alert`` (and ``invalid_argument`` for an order the arguments checks refuse), 401
   ``bad_secret``, 413 ``too_large`` (unread past ``max_body_bytes``), 422 an order the desk refused (``safety_*``,
   ``filter_failure``, ``confirmation_required``...), 502 ``exchange_error``, 503 ``starting`` (no venue up yet).
@@ -22,7 +24,9 @@ still never places a second order.
 from __future__ import annotations
 
 import logging
+import math
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -39,10 +43,13 @@ from tradingmcp.server.venues import Venues
 from tradingmcp.server.webhooks.alerts import Alert, AlertRefused, RecentIds, client_order_id, read_alert
 from tradingmcp.server.webhooks.config import PATH, TradingViewConfig
 from tradingmcp.transport.jsonrpc import JsonRpcError
+from tradingmcp.transport.ratelimit import RateLimit, TokenBucket
 
 TOOL = "webhook:tradingview"
 """The ``tool`` column of the webhook's audit entries."""
 SIGNALS_KIND = "signals"
+MAX_ADDRESSES = 4096
+"""Client addresses whose rate buckets are kept at most."""
 log = logging.getLogger("tradingmcp.server.webhooks")
 
 
@@ -89,14 +96,46 @@ class TradingViewHook:
         self.backend = backend
         self.clock = clock
         self.recent = RecentIds(config.dedupe_window_s, config.max_ids)
+        self.throttled = 0
+        """Requests answered 429 (over the rate of their client address)."""
+        limit = RateLimit(config.rate_per_s, config.rate_burst)
+        self._limit = limit if limit.enabled else None
+        self._buckets: OrderedDict[str, TokenBucket] = OrderedDict()
         if SIGNALS_KIND not in hub.sources:
             hub.add_source(signals_source())
+
+    def _take(self, address: str) -> float:
+        """One request of ``address`` against its bucket: 0.0 (go) or the seconds to wait. At most
+        :data:`MAX_ADDRESSES` buckets are kept (the least recently used goes)."""
+        if self._limit is None:
+            return 0.0
+        bucket = self._buckets.get(address)
+        if bucket is None:
+            bucket = self._buckets[address] = TokenBucket(self._limit, self.clock)
+            if len(self._buckets) > MAX_ADDRESSES:
+                self._buckets.popitem(last=False)
+        else:
+            self._buckets.move_to_end(address)
+        return bucket.take()
 
     def routes(self) -> list[web.RouteDef]:
         return [web.post(PATH, self.post)]
 
     async def post(self, request: web.Request) -> web.StreamResponse:
-        """One posted alert (see the module docstring); audited whatever its outcome."""
+        """One posted alert (see the module docstring); audited whatever its outcome, unless over the rate."""
+        wait_s = self._take(request.remote or "")
+        if wait_s:
+            self.throttled += 1
+            if self.throttled & (self.throttled - 1) == 0:  # the 1st, 2nd, 4th, 8th...: a flood is not a log flood
+                log.warning(
+                    "tradingview webhook: %d request(s) over the rate so far, last from %s",
+                    self.throttled,
+                    request.remote,
+                )
+            body = {"status": "refused", "error": {"code": "rate_limited", "message": "too many requests"}}
+            response = _json(429, body)
+            response.headers["Retry-After"] = str(max(1, math.ceil(wait_s)))
+            return response
         started = time.perf_counter_ns()
         wall_ms = time.time_ns() // 1_000_000
         outcome = _Outcome()

@@ -223,3 +223,25 @@ async def test_no_secret_no_route(data_dir: Path, tmp_path: Path) -> None:
 async def _status(http: aiohttp.ClientSession, url: str, body: bytes) -> int:
     async with http.post(url, data=body) as resp:
         return resp.status
+
+
+async def test_a_flood_from_one_address_is_throttled_not_audited(data_dir: Path, tmp_path: Path) -> None:
+    tv = TradingViewConfig(secret=SECRET, rate_per_s=0.01, rate_burst=2)
+    async with serve(data_dir, tmp_path, tv) as srv, aiohttp.ClientSession() as http:
+        wrong = {**INDICATOR, "secret": "not-the-secret-000000"}
+        statuses = [(await srv.post(http, wrong))[0] for _ in range(5)]
+        assert statuses == [401, 401, 429, 429, 429]
+        async with http.post(f"{srv.base}/webhooks/tradingview", data=orjson.dumps(INDICATOR)) as resp:
+            assert resp.status == 429 and int(resp.headers["Retry-After"]) >= 1  # the address, whatever the secret
+        rows = await srv.audit_rows()
+        assert [r["error_code"] for r in rows] == ["bad_secret", "bad_secret"]
+
+
+async def test_a_limit_order_alert_needs_a_price(data_dir: Path, tmp_path: Path) -> None:
+    tv = TradingViewConfig(secret=SECRET, action="order", order_type="LIMIT", quantity="0.001")
+    alert = {k: v for k, v in STRATEGY_BUY.items() if k not in ("price", "contracts")}
+    async with serve(data_dir, tmp_path, tv) as srv, aiohttp.ClientSession() as http:
+        status, answer = await srv.post(http, alert)
+        assert status == 400 and answer["error"]["code"] == "bad_alert" and "'price'" in answer["error"]["message"]
+        assert "contracts" not in answer["error"]["message"]  # the configured quantity stands in for it
+        assert srv.stack.sim is not None and len(srv.stack.sim.engine.orders) == 0
