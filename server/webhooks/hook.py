@@ -152,7 +152,7 @@ class TradingViewHook:
             return outcome.refuse(
                 413, "too_large", f"the body is over {cfg.max_body_bytes} bytes", {"body_bytes": size}
             )
-        body = await request.content.read(cfg.max_body_bytes + 1)
+        body = await _read_body(request, cfg.max_body_bytes + 1)
         if len(body) > cfg.max_body_bytes:
             return outcome.refuse(413, "too_large", f"the body is over {cfg.max_body_bytes} bytes", {})
         try:
@@ -299,6 +299,19 @@ class _Outcome:
         body = {"status": "refused", "error": {"code": code, "message": message, **(details or {})}}
         self.status, self.body, self.code, self.error = status, body, code, message
         return _json(status, body)
+
+
+async def _read_body(request: web.Request, limit: int) -> bytes:
+    """The body, read until its end or ``limit`` bytes (a read returns what has arrived, so it loops)."""
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        chunk = await request.content.read(limit - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def _json(status: int, body: dict[str, Any]) -> web.Response:

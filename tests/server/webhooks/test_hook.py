@@ -245,3 +245,20 @@ async def test_a_limit_order_alert_needs_a_price(data_dir: Path, tmp_path: Path)
         assert status == 400 and answer["error"]["code"] == "bad_alert" and "'price'" in answer["error"]["message"]
         assert "contracts" not in answer["error"]["message"]  # the configured quantity stands in for it
         assert srv.stack.sim is not None and len(srv.stack.sim.engine.orders) == 0
+
+
+async def test_a_body_arriving_in_pieces_is_read_whole(data_dir: Path, tmp_path: Path) -> None:
+    raw = orjson.dumps(INDICATOR)
+
+    async def pieces() -> AsyncIterator[bytes]:
+        for i in range(0, len(raw), 40):
+            yield raw[i : i + 40]
+            await asyncio.sleep(0.05)
+
+    async with (
+        serve(data_dir, tmp_path, TradingViewConfig(secret=SECRET)) as srv,
+        aiohttp.ClientSession() as http,
+        http.post(f"{srv.base}/webhooks/tradingview", data=pieces()) as resp,  # chunked, no length
+    ):
+        assert resp.status == 200, await resp.text()
+        assert (await resp.json())["alert_id"] == INDICATOR["id"]
