@@ -4,14 +4,18 @@ During a burst of market data a bot that decides on every book ticker in turn ma
 ticks. :class:`TurnQueue` keeps, per stream key, only the latest full state (``book_ticker:``, ``book:``: a newer one
 supersedes it entirely, as the server's conflation for a client that is behind does), and every other message
 (``orders:`` events, ``trades:``) in arrival order, never dropped. :meth:`TurnQueue.drain` gives what is kept in
-arrival order (a superseded state's place is taken by its latest one, where that arrived), so a shell applies them
-all and then decides once per symbol (:mod:`.runner`).
+arrival order (a superseded state's place is taken by its latest one, where that arrived). :class:`Conflator` is the
+rule a shell (:mod:`.runner`) follows per loop turn: apply them all, then decide once per symbol.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from tradingmcp.client.bot.actions import Action, Tick
+from tradingmcp.client.bot.core import BotCore
 
 CONFLATING_KINDS = frozenset({"book_ticker", "book"})
 """Stream kinds whose message is a full state: only the latest of a turn matters."""
@@ -66,3 +70,69 @@ class TurnQueue:
         self._items = []
         self._latest = {}
         return items
+
+
+Send = Callable[[list[Action]], None]
+"""Where a decision's actions go (the shell writes them as tool calls at once)."""
+
+
+class Conflator:
+    """The per-turn conflation rule over a :class:`~.core.BotCore`, loop-free: the shell tells it each pushed message
+    (:meth:`on_message`) and the end of the loop turn (:meth:`end_turn`); actions go out through ``send`` as soon as
+    they are decided.
+
+    * The turn's first book or book ticker is decided on at once (nothing is stale yet: a quiet market pays nothing);
+      order events and trades before it in the turn are applied first, in order.
+    * Every later message of the turn is queued (:class:`TurnQueue`); at the end of the turn all are applied in
+      arrival order (:meth:`BotCore.observe <tradingmcp.client.bot.core.BotCore.observe>`), then each symbol whose
+      market changed is decided on once, on its latest tick (:meth:`BotCore.decide
+      <tradingmcp.client.bot.core.BotCore.decide>`), in the order of their latest change.
+    * Order events always wait for the end of the turn (or the turn's first market state): the call waiting on an
+      order's result, often in the same read, resumes first.
+
+    Exceptions of the core propagate (the shell stops quoting).
+
+    Args:
+        clock: ``perf_counter_ns``-like, the time of each decision.
+    """
+
+    def __init__(self, core: BotCore, clock: Callable[[], int]) -> None:
+        self.core = core
+        self.clock = clock
+        self.queue = TurnQueue()
+        self.open = False
+        """A market state was decided on or queued in this turn: the rest of the turn is queued."""
+
+    @property
+    def conflated(self) -> int:
+        """Market states superseded within a turn and never applied."""
+        return self.queue.conflated
+
+    def on_message(self, key: str, data: dict[str, Any], now_ns: int, send: Send) -> bool:
+        """One pushed message (``now_ns``: when it arrived). Returns True when the shell must call :meth:`end_turn` at
+        the end of this loop turn (something is queued or a turn is open)."""
+        if self.open or key.startswith("orders:"):
+            self.queue.push(key, data, now_ns)
+            return True
+        if conflates(key):
+            self.open = True
+        if len(self.queue):
+            self._apply(send)
+        send(self.core.on_stream(key, data, now_ns))
+        return self.open
+
+    def end_turn(self, send: Send) -> None:
+        """The loop turn ended: apply what was queued, decide once per changed symbol, open the next turn."""
+        self.open = False
+        self._apply(send)
+
+    def _apply(self, send: Send) -> None:
+        core = self.core
+        changed: dict[str, Tick] = {}
+        for item in self.queue.drain():
+            tick = core.observe(item.key, item.data, item.arrival_ns)
+            if tick is not None:
+                changed.pop(tick.symbol, None)  # keeps the symbols in the order of their latest change
+                changed[tick.symbol] = tick
+        for symbol, tick in changed.items():
+            send(core.decide(symbol, tick, self.clock()))

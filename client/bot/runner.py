@@ -32,8 +32,8 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from tradingmcp.client.bot.config import BotConfig
-from tradingmcp.client.bot.conflate import TurnQueue, conflates
-from tradingmcp.client.bot.core import Action, BotCore, Tick
+from tradingmcp.client.bot.conflate import Conflator
+from tradingmcp.client.bot.core import Action, BotCore
 from tradingmcp.client.bot.errors import BotError, ReconcileRecord, ToolCallError
 from tradingmcp.client.bot.strategy import SymbolRulesLite
 from tradingmcp.client.session import (
@@ -90,8 +90,7 @@ class BotRunner:
         self._reconciling = False
         self._loops: list[asyncio.Task[None]] = []
         self._failure: Exception | None = None
-        self._queue = TurnQueue()  # messages after the turn's first market state, applied at the end of the turn
-        self._turn_open = False  # a market state was decided on or queued in this loop turn
+        self._turns = Conflator(self.core, time.perf_counter_ns)  # the per-loop-turn conflation of pushed messages
         self._turn_end: asyncio.Handle | None = None
 
     def stream_totals(self) -> dict[str, int]:
@@ -210,9 +209,9 @@ class BotRunner:
         stream message into the core, its actions sent at once. Returns True: every notification is consumed (the bot
         reads nothing else); after a failure nothing more is handled.
 
-        Conflation, per event-loop turn (all the frames one read of the socket holds): the first book or book ticker
-        of a turn is decided on at once, in the frame callback (a quiet market pays no hop). Every later message of
-        the turn is queued (:class:`~.conflate.TurnQueue`: only the latest state per book or book ticker stream, order
+        Conflation, per event-loop turn (all the frames one read of the socket holds; :class:`~.conflate.Conflator`):
+        the first book or book ticker of a turn is decided on at once, in the frame callback (a quiet market pays no
+        hop). Every later message of the turn is queued (only the latest state per book or book ticker stream, order
         events and trades all, in order) and at the end of the turn (one loop callback later) applied in arrival
         order, then decided on once per symbol that changed, on its latest tick. So during a burst the bot decides on
         the newest market, not on every stale tick in turn, and no order event is ever dropped or reordered.
@@ -225,66 +224,28 @@ class BotRunner:
             return True
         self.notifications += 1
         params = note.params
-        key = params["stream"]
-        now_ns = time.perf_counter_ns()
-        if self._turn_open or key.startswith("orders:"):
-            self._queue.push(key, params["data"], now_ns)
-            self._end_turn_soon()
+        try:
+            end_turn = self._turns.on_message(params["stream"], params["data"], time.perf_counter_ns(), self._send_all)
+        except Exception as exc:  # stop quoting rather than trade on a state the core could not update
+            self._failed(exc, str(params["stream"]))
             return True
-        if conflates(key):  # the turn's first market state: nothing is stale yet, decide now
-            self._turn_open = True
-            self._end_turn_soon()
-        if len(self._queue):
-            self._apply_queued()
-        return self._on_stream(params["stream"], params["data"], now_ns)
+        if end_turn and self._turn_end is None:
+            self._turn_end = asyncio.get_running_loop().call_soon(self._end_turn)
+        return True
 
     @property
     def conflated(self) -> int:
         """Book and book-ticker messages superseded within a turn, never decided on (see :meth:`handle_notification`)."""
-        return self._queue.conflated
-
-    def _end_turn_soon(self) -> None:
-        if self._turn_end is None:
-            self._turn_end = asyncio.get_running_loop().call_soon(self._end_turn)
+        return self._turns.conflated
 
     def _end_turn(self) -> None:
         self._turn_end = None
-        self._turn_open = False
-        self._apply_queued()
-
-    def _apply_queued(self) -> None:
-        """Apply every queued message in order, then decide once per symbol whose market changed (latest tick)."""
-        changed: dict[str, Tick] = {}
-        core = self.core
-        for item in self._queue.drain():
-            if self._failure is not None:
-                return
-            try:
-                tick = core.observe(item.key, item.data, item.arrival_ns)
-            except Exception as exc:
-                self._failed(exc, item.key)
-                return
-            if tick is not None:
-                changed.pop(tick.symbol, None)  # keeps the symbols in the order of their latest change
-                changed[tick.symbol] = tick
-        for symbol, tick in changed.items():
-            if self._failure is not None:
-                return
-            try:
-                actions = core.decide(symbol, tick, time.perf_counter_ns())
-            except Exception as exc:
-                self._failed(exc, f"decision on {symbol}")
-                return
-            self._send_all(actions)
-
-    def _on_stream(self, key: str, data: dict[str, Any], now_ns: int) -> bool:
+        if self._failure is not None:
+            return
         try:
-            actions = self.core.on_stream(key, data, now_ns)
-        except Exception as exc:  # stop quoting rather than trade on a state the core could not update
-            self._failed(exc, key)
-            return True
-        self._send_all(actions)
-        return True
+            self._turns.end_turn(self._send_all)
+        except Exception as exc:
+            self._failed(exc, "queued at the end of a loop turn")
 
     def _failed(self, exc: Exception, what: str) -> None:
         self._failure = exc
