@@ -124,7 +124,8 @@ class Conflator:
     def end_turn(self, send: Send) -> None:
         """The loop turn ended: apply what was queued, decide once per changed symbol, open the next turn."""
         self.open = False
-        self._apply(send)
+        if len(self.queue):
+            self._apply(send)
 
     def _apply(self, send: Send) -> None:
         core = self.core
