@@ -81,59 +81,65 @@ class Conflator:
     (:meth:`on_message`) and the end of the loop turn (:meth:`end_turn`); actions go out through ``send`` as soon as
     they are decided.
 
-    * The turn's first book or book ticker is decided on at once (nothing is stale yet: a quiet market pays nothing);
-      order events and trades before it in the turn are applied first, in order.
-    * Every later message of the turn is queued (:class:`TurnQueue`); at the end of the turn all are applied in
+    * A symbol's first book ticker of the turn is decided on at once (a quiet market pays nothing: one frame per read,
+      no hop), after every message queued before it in the turn is applied in order (order events, trades, books).
+    * Every other message of the turn is queued (:class:`TurnQueue`: the symbol's later book tickers and its book
+      states conflate to the latest, order events and trades are all kept); at the end of the turn all are applied in
       arrival order (:meth:`BotCore.observe <tradingmcp.client.bot.core.BotCore.observe>`), then each symbol whose
-      market changed is decided on once, on its latest tick (:meth:`BotCore.decide
+      market changed since its last decision is decided on once, on its latest tick (:meth:`BotCore.decide
       <tradingmcp.client.bot.core.BotCore.decide>`), in the order of their latest change.
-    * Order events always wait for the end of the turn (or the turn's first market state): the call waiting on an
-      order's result, often in the same read, resumes first.
 
-    Exceptions of the core propagate (the shell stops quoting).
+    So a symbol gets at most two decisions a turn however long the burst, the second on its newest market; order
+    events wait for the end of the turn or the next decision (the call waiting on an order's result, often in the same
+    read, resumes first) and are never dropped or reordered. Exceptions of the core propagate (the shell stops
+    quoting).
 
     Args:
-        clock: ``perf_counter_ns``-like, the time of each decision.
+        clock: ``perf_counter_ns``-like, the time of each decision at the end of a turn.
     """
 
     def __init__(self, core: BotCore, clock: Callable[[], int]) -> None:
         self.core = core
         self.clock = clock
         self.queue = TurnQueue()
-        self.open = False
-        """A market state was decided on or queued in this turn: the rest of the turn is queued."""
+        self.decided: set[str] = set()
+        """Symbols decided on at once in this turn (their later book tickers wait for the end of the turn)."""
+        self._changed: dict[str, Tick] = {}
 
     @property
     def conflated(self) -> int:
         """Market states superseded within a turn and never applied."""
         return self.queue.conflated
 
-    def on_message(self, key: str, data: dict[str, Any], now_ns: int, send: Send) -> bool:
-        """One pushed message (``now_ns``: when it arrived). Returns True when the shell must call :meth:`end_turn` at
-        the end of this loop turn (something is queued or a turn is open)."""
-        if self.open or key.startswith("orders:"):
-            self.queue.push(key, data, now_ns)
-            return True
-        if conflates(key):
-            self.open = True
-        if len(self.queue):
-            self._apply(send)
-        send(self.core.on_stream(key, data, now_ns))
-        return self.open
+    def on_message(self, key: str, data: dict[str, Any], now_ns: int, send: Send) -> None:
+        """One pushed message (``now_ns``: when it arrived); the shell calls :meth:`end_turn` at the end of the loop
+        turn of any message."""
+        if key.startswith("book_ticker:"):
+            symbol = str(data.get("symbol", ""))
+            if symbol not in self.decided:
+                self.decided.add(symbol)
+                if len(self.queue):
+                    self._observe_queued()
+                tick = self.core.observe(key, data, now_ns) or self._changed.get(symbol)
+                self._changed.pop(symbol, None)
+                if tick is not None:
+                    send(self.core.decide(symbol, tick, now_ns))
+                return
+        self.queue.push(key, data, now_ns)
 
     def end_turn(self, send: Send) -> None:
-        """The loop turn ended: apply what was queued, decide once per changed symbol, open the next turn."""
-        self.open = False
+        """The loop turn ended: apply what was queued, decide once per symbol changed since its last decision."""
+        self.decided.clear()
         if len(self.queue):
-            self._apply(send)
+            self._observe_queued()
+        changed, self._changed = self._changed, {}
+        for symbol, tick in changed.items():
+            send(self.core.decide(symbol, tick, self.clock()))
 
-    def _apply(self, send: Send) -> None:
-        core = self.core
-        changed: dict[str, Tick] = {}
+    def _observe_queued(self) -> None:
+        core, changed = self.core, self._changed
         for item in self.queue.drain():
             tick = core.observe(item.key, item.data, item.arrival_ns)
             if tick is not None:
                 changed.pop(tick.symbol, None)  # keeps the symbols in the order of their latest change
                 changed[tick.symbol] = tick
-        for symbol, tick in changed.items():
-            send(core.decide(symbol, tick, self.clock()))

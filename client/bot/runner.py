@@ -210,26 +210,26 @@ class BotRunner:
         reads nothing else); after a failure nothing more is handled.
 
         Conflation, per event-loop turn (all the frames one read of the socket holds; :class:`~.conflate.Conflator`):
-        the first book or book ticker of a turn is decided on at once, in the frame callback (a quiet market pays no
-        hop). Every later message of the turn is queued (only the latest state per book or book ticker stream, order
+        a symbol's first book ticker of the turn is decided on at once, in the frame callback (a quiet market pays no
+        hop). Every other message of the turn is queued (only the latest state per book or book ticker stream; order
         events and trades all, in order) and at the end of the turn (one loop callback later) applied in arrival
         order, then decided on once per symbol that changed, on its latest tick. So during a burst the bot decides on
         the newest market, not on every stale tick in turn, and no order event is ever dropped or reordered.
 
         Order events are booked one loop callback later: the server writes an order's events right after the tool
         result, often in the same read, and the call waiting on that result (the ``ack`` of tick-to-trade) resumes
-        first. A market message decided on at once books every waiting order event before, so no decision sees a
-        stale position."""
+        first. A decision at once applies every message queued before it first, so no decision sees a stale
+        position."""
         if note.method != STREAM_METHOD or self._failure is not None:
             return True
         self.notifications += 1
         params = note.params
         try:
-            end_turn = self._turns.on_message(params["stream"], params["data"], time.perf_counter_ns(), self._send_all)
+            self._turns.on_message(params["stream"], params["data"], time.perf_counter_ns(), self._send_all)
         except Exception as exc:  # stop quoting rather than trade on a state the core could not update
             self._failed(exc, str(params["stream"]))
             return True
-        if end_turn and self._turn_end is None:
+        if self._turn_end is None:
             self._turn_end = asyncio.get_running_loop().call_soon(self._end_turn)
         return True
 

@@ -17,7 +17,7 @@ def test_conflation_decides_once_per_symbol_per_burst(data_dir: Path) -> None:
     assert one["per_message"]["decisions"] == one["conflated"]["decisions"] > 0  # no burst: nothing to conflate
     burst = {mode: measure(messages, 50, mode) for mode in ("per_message", "conflated")}
     assert burst["conflated"]["bursts"] == 60
-    assert burst["conflated"]["decisions"] <= 3 * 60  # the first state at once, then once per symbol
+    assert burst["conflated"]["decisions"] <= 4 * 60  # per symbol: its first book ticker at once, then once more
     assert burst["per_message"]["decisions"] > 5 * burst["conflated"]["decisions"]
     assert burst["per_message"]["newest_us"]["p50"] > 0 and burst["conflated"]["newest_us"]["p50"] > 0
 

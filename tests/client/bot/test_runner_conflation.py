@@ -1,6 +1,6 @@
 """The runner during a burst, against a real server (the simulator held still, so only the crafted burst moves the
-bot): the turn's first market state is decided on at once, the rest of the turn once per symbol on its latest tick;
-every order event is booked."""
+bot): each symbol's first book ticker of the turn is decided on at once, the rest of the turn once more per symbol on
+its newest market; every order event is booked."""
 
 from __future__ import annotations
 
@@ -23,7 +23,9 @@ def _order_event(n: int) -> dict[str, Any]:
     return {"event": "order", "execution_type": "NEW", "order": order}
 
 
-async def test_a_burst_is_decided_once_per_symbol_on_its_latest_tick(data_dir: Path, tmp_path: Path) -> None:
+async def test_a_burst_is_decided_at_once_then_once_more_per_symbol_on_its_newest_market(
+    data_dir: Path, tmp_path: Path
+) -> None:
     btc = list(pushed_messages(data_dir, "BTCUSDT", 300))
     eth = list(pushed_messages(data_dir, "ETHUSDT", 300))
     burst: list[tuple[str, dict[str, Any]]] = []
@@ -33,9 +35,11 @@ async def test_a_burst_is_decided_once_per_symbol_on_its_latest_tick(data_dir: P
             burst.append(("orders:binance", _order_event(i)))
     burst.insert(0, next(m for m in btc if m[0].startswith("book_ticker")))  # the turn opens with a book ticker
     tickers = [(k, d) for k, d in burst if k.startswith("book_ticker")]
-    last_eth = [d["update_id"] for k, d in tickers if "ETHUSDT" in k][-1]
+    last = {d["symbol"]: d["update_id"] for _, d in tickers}
+    first_btc, first_eth = (
+        next(d["update_id"] for _, d in tickers if d["symbol"] == s) for s in ("BTCUSDT", "ETHUSDT")
+    )
     n_events = sum(1 for k, _ in burst if k.startswith("orders:"))
-    n_trades = sum(1 for k, _ in burst if k.startswith("trades:"))
     assert len(tickers) > 100 and n_events > 5
 
     async with start_bot_server(data_dir, tmp_path, speed=0) as srv:
@@ -47,17 +51,18 @@ async def test_a_burst_is_decided_once_per_symbol_on_its_latest_tick(data_dir: P
                 assert runner.handle_notification(
                     Notification(STREAM_METHOD, {"stream": key, "seq": seq, "data": data})
                 )
-            assert (core.decisions, core.ticks, core.events) == (1, 1, 0)  # only the opening ticker, at once
+            # in the frame callbacks: each symbol's first book ticker, at once
+            assert core.decisions == 2
+            firsts = {a.symbol: a.tick.update_id for a in core.busy_actions() if a.tick is not None}
+            assert firsts == {"BTCUSDT": first_btc, "ETHUSDT": first_eth}
             await asyncio.sleep(0)  # the turn ends
             assert core.events == n_events  # no order event lost
-            assert core.decisions == 1 + 2  # then once per symbol
-            assert core.ticks == 1 + 2 + n_trades  # the latest ticker of each symbol, every trade
-            assert runner.conflated == len(tickers) - 3
-            eth_actions = [a for a in core.busy_actions() if a.symbol == "ETHUSDT"]
-            assert eth_actions, "the ETH decision placed its quotes"
-            assert {a.tick.update_id for a in eth_actions if a.tick is not None} == {last_eth}
-            assert core.markets["ETHUSDT"].update_id == last_eth
+            assert core.decisions == 2 + 2  # then once more per symbol, on its newest market
+            assert core.ticks == len(burst) - n_events - runner.conflated  # every message kept was applied once
+            assert runner.conflated >= len(tickers) - 2 - 4  # all but the first and the latest few tickers
+            assert core.markets["ETHUSDT"].update_id == last["ETHUSDT"]
+            assert core.markets["BTCUSDT"].update_id == last["BTCUSDT"]
             await asyncio.sleep(0.05)
-            assert core.decisions == 3  # nothing decided twice
+            assert core.decisions == 4  # nothing decided twice
         finally:
             await runner.finish(settle_s=2.0)
