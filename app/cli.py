@@ -1,4 +1,5 @@
-"""The ``tradingmcp`` command line: ``serve``, ``bridge``, ``bench``, ``certs``, ``sim``, ``bot``, ``demo``, ``cluster``, ``audit``.
+"""The ``tradingmcp`` command line: ``serve``, ``bridge``, ``bench``, ``certs``, ``sim``, ``bot``, ``demo``, ``cluster``, ``audit``,
+``runs``, ``backtest``.
 
 Options are never abbreviated (``--token`` is not ``--tokens``). A bad argument ends in one line on stderr and exit
 status 2; a command that cannot bind its port or reach what it connects to ends in one line and exit status 1
@@ -213,6 +214,12 @@ def _cmd_cluster(args: argparse.Namespace) -> int:
     )
 
 
+def _cmd_runs(args: argparse.Namespace) -> int:
+    from tradingmcp.app.runs import run_runs
+
+    return run_runs(args)
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
     from tradingmcp.benchmarks.cli import main as bench_main
 
@@ -364,13 +371,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-bot", action="store_true", help="start the cluster only")
     p.set_defaults(func=_cmd_cluster, parser_of_command=p)
 
-    p = sub.add_parser("bot", help="the reference trading bot (market making over the MCP tools and streams)")
+    p = sub.add_parser("bot", help="the reference trading bot (strategy plug-ins over the MCP tools and streams)")
     p.add_argument("--config", default=None, help="bot TOML file (see bot.example.toml)")
     p.add_argument("--url", default=None, help="server URL (overrides the config), e.g. wss://127.0.0.1:8765/mcp")
     p.add_argument("--token", default=None, help="bearer token (default: config, then $TRADINGMCP_TOKEN)")
     p.add_argument("--cafile", default=None, help="CA to verify the server with (default certs/ca.pem)")
     p.add_argument("--exchange", default=None, help="venue name (default from the config: binance)")
     p.add_argument("--symbol", action="append", default=None, help="trade only these symbols (repeatable)")
+    p.add_argument(
+        "--strategy", default=None, help="market_making, momentum or mean_reversion (overrides [strategy] kind)"
+    )
     p.add_argument("--duration", type=float, default=None, help="stop after this many seconds (default: until Ctrl-C)")
     p.add_argument("--out", default=None, help="report folder (default from the config: bot-report)")
     p.add_argument("--quiet", action="store_true", help="status lines instead of the live view")
@@ -403,6 +413,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cursor", type=int, default=None, help="the 'more: --cursor N' of a previous page")
     p.add_argument("--json", action="store_true", help="print {entries, next_cursor} as JSON")
     p.set_defaults(func=_cmd_audit, parser_of_command=p)
+
+    p = sub.add_parser("runs", help="list and compare the logged backtest and bot runs, or show one (runs show ID)")
+    p.add_argument("what", nargs="*", metavar="show ID", help="show one run (by id, its start or tail, or name)")
+    p.add_argument("--dir", default=None, help="run log folder (default $TRADINGMCP_RUNS_DIR or ./runs)")
+    p.add_argument("--kind", choices=["backtest", "bot"], default=None, help="only runs of this kind")
+    p.add_argument("--sort", default=None, metavar="METRIC", help="order by this report metric, largest first")
+    p.add_argument("--metric", action="append", default=None, help="a report metric to show as a column (repeatable)")
+    p.add_argument("--last", type=int, default=None, metavar="N", help="only the newest N runs")
+    p.set_defaults(func=_cmd_runs, parser_of_command=p)
+
+    from tradingmcp.research.backtest import cli as backtest_cli
+
+    p = sub.add_parser("backtest", help="replay market data through the simulator's matching and the bot's strategy")
+    backtest_cli.add_arguments(p)
+    p.set_defaults(func=backtest_cli.main, parser_of_command=p)
 
     # prefix_chars="+": every argument after "bench" (including -h) goes to the benchmark's own parser
     p = sub.add_parser(

@@ -135,12 +135,14 @@ async def run_demo(opts: DemoOptions) -> int:
         if opts.bot_config is not None:
             config = replace(load_config(opts.bot_config), connection=config.connection, report=config.report)
         strategy = config.symbols[0].strategy if config.symbols else StrategyConfig()
-        print(
-            f"bot: market making on {', '.join(s.symbol for s in config.symbols)} ({opts.exchange}) around the microprice "
-            f"(half spread {strategy.half_spread_ticks} ticks, inventory skew {strategy.skew_ticks} ticks), "
-            f"{opts.duration_s:g} s",
-            flush=True,
-        )
+        if strategy.kind == "market_making":
+            how = (
+                f"market making on {', '.join(s.symbol for s in config.symbols)} ({opts.exchange}) around the "
+                f"microprice (half spread {strategy.half_spread_ticks} ticks, inventory skew {strategy.skew_ticks} ticks)"
+            )
+        else:
+            how = f"{strategy.kind} on {', '.join(s.symbol for s in config.symbols)} ({opts.exchange})"
+        print(f"bot: {how}, {opts.duration_s:g} s", flush=True)
         sim = stack.sim
         session = await run_session(
             config,

@@ -2,13 +2,13 @@
 
 Between two decisions the rest of the bot's work evicts the decision path from the CPU caches, and the next decision
 pays for it (the decision hop of ``bench ticktotrade``). Each run applies the symbol's last book ticker again,
-from its wire strings, to a scratch copy of its market (:func:`rehearse`: the book-ticker parse), computes the quotes
-(:func:`~tradingmcp.client.bot.strategy.target_quotes`) and the order's tool arguments
+from its wire strings, to a scratch copy of its market (:func:`rehearse`: the book-ticker parse), computes the quotes (the symbol's strategy plug-in,
+:meth:`~tradingmcp.client.bot.plugin.Strategy.on_market`, which changes no state) and the order's tool arguments
 (:meth:`~tradingmcp.client.bot.actions.Action.tool_call`): the functions a decision runs. Nothing is tracked, counted
 or sent; nothing runs while paused, stopping or while an action waits for its answer (the answer is due, and the path
 was just run).
 
-It reads only the core's public state (``busy_actions()``, ``markets``, ``rules``, ``ledger``, ``config``,
+It reads only the core's public state (``busy_actions()``, ``markets``, ``rules``, ``ledger``, ``strategies``,
 ``paused``, ``stopping``) and :attr:`MarketState.book_ticker_wire
 <tradingmcp.client.bot.market.MarketState.book_ticker_wire>`. :func:`tradingmcp.perf.attach_bot` runs
 :meth:`DecisionWarmer.warm` from the busy-poll spin (``bot --busy-poll``).
@@ -21,7 +21,6 @@ import dataclasses
 from tradingmcp.client.bot.actions import Action
 from tradingmcp.client.bot.core import BotCore
 from tradingmcp.client.bot.market import MarketState
-from tradingmcp.client.bot.strategy import target_quotes
 
 WARM_CLIENT_ID = "warm-never-sent"
 """The client order id of the actions the warmer builds (they are never sent)."""
@@ -60,9 +59,11 @@ class DecisionWarmer:
             rules = core.rules.get(symbol)
             if rules is None or not market.ready:
                 continue
-            quotes = target_quotes(rehearse(market), core.ledger.position(symbol), core.config.symbol(symbol), rules)
+            strategy = core.strategies[symbol]
+            quotes = strategy.on_market(rehearse(market), core.ledger.position(symbol), rules, 0)
             if quotes is not None:
                 for side, price in (("BUY", quotes.bid), ("SELL", quotes.ask)):
                     if price is not None:
-                        Action("place", symbol, side, WARM_CLIENT_ID, price, quotes.qty).tool_call("")
+                        action = Action("place", symbol, side, WARM_CLIENT_ID, price, quotes.qty, taker=quotes.taker)
+                        action.tool_call("")
         self.runs += 1

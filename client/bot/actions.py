@@ -33,7 +33,8 @@ class Tick:
 @dataclass(slots=True)
 class Action:
     """An order action for the shell to send. ``client_order_id`` is the new order's id (place/replace) or the id of
-    the order to cancel; ``old_client_order_id`` the order a replace cancels."""
+    the order to cancel; ``old_client_order_id`` the order a replace cancels. ``taker``: the order is a LIMIT IOC
+    (takes liquidity up to ``price``, the rest expires) instead of a LIMIT_MAKER."""
 
     kind: ActionKind
     symbol: str
@@ -45,6 +46,7 @@ class Action:
     tick: Tick | None = None
     sent_ns: int = 0
     attempts: int = 0
+    taker: bool = False
 
     def tool_call(self, exchange: str) -> tuple[str, dict[str, Any]]:
         """``(tool name, arguments)`` following the trading tools' contract."""
@@ -63,6 +65,8 @@ class Action:
             "price": plain(self.price),
             "exchange": exchange,
         }
+        if self.taker:
+            args["type"], args["time_in_force"] = "LIMIT", "IOC"
         if self.kind == "place":
             return "place_order", {**args, "client_order_id": self.client_order_id}
         return "replace_order", {

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from tradingmcp.client.bot.config import BotConfig
-from tradingmcp.client.bot.report import text_report, write_report
+from tradingmcp.client.bot.report import log_run, text_report, write_report
 from tradingmcp.client.bot.runner import BotRunner, View
 from tradingmcp.client.bot.view import LiveView, QuietView
 
@@ -80,6 +80,8 @@ async def run_session(
     finally:
         await runner.finish()
     report, paths = write_report(runner, config.report.out_dir)
+    if config.report.run_log:
+        paths["run_log"] = log_run(runner, report, config.report.runs_dir)
     return BotSession(runner, report, paths, judge(report, require_fills))
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tradingmcp import perf
 from tradingmcp.client.bot.app import make_view, print_summary, run_session
-from tradingmcp.client.bot.config import BotConfig, ConfigError, load_config
+from tradingmcp.client.bot.config import BotConfig, ConfigError, load_config, with_strategy
 from tradingmcp.client.bot.runner import BotError, BotRunner
 
 
@@ -22,7 +22,7 @@ def config_from_args(args: argparse.Namespace) -> BotConfig:
     """The config file (or the defaults) with the command-line overrides applied.
 
     Raises:
-        ConfigError: invalid file or a symbol not in it.
+        ConfigError: invalid file, a symbol not in it, or an unknown ``--strategy``.
     """
     config = load_config(args.config) if args.config else BotConfig()
     conn = config.connection
@@ -42,6 +42,8 @@ def config_from_args(args: argparse.Namespace) -> BotConfig:
         config = replace(config, symbols=tuple(s for s in config.symbols if s.symbol in wanted))
     if args.out:
         config = replace(config, report=replace(config.report, out_dir=Path(args.out)))
+    if getattr(args, "strategy", None):
+        config = with_strategy(config, args.strategy)
     return config
 
 

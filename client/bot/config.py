@@ -13,7 +13,11 @@ TOML layout::
     exchange = "binance"
 
     [strategy]              # StrategyConfig (defaults for every symbol)
+    kind = "market_making"  # or "momentum", "mean_reversion" (see .params)
     half_spread_ticks = 1
+
+    [strategy.momentum]     # MomentumParams (read whatever the kind; used when kind = "momentum")
+    fast_period = 8
 
     [symbols.BTCUSDT]       # SymbolConfig: per-symbol overrides of the strategy and risk limits
     order_qty_base = "0.0005"
@@ -34,6 +38,8 @@ from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+from tradingmcp.client.bot.params import STRATEGY_KINDS, MeanReversionParams, MomentumParams
 
 
 class ConfigError(ValueError):
@@ -71,9 +77,11 @@ class ConnectionConfig:
 
 @dataclass(frozen=True)
 class StrategyConfig:
-    """Market making around the microprice with inventory skew (see :mod:`.strategy`).
+    """Which strategy trades a symbol (``kind``), the market maker's settings (see :mod:`.strategy`), and the
+    settings of the signal strategies (:mod:`.params`).
 
     Attributes:
+        kind: ``market_making`` (default), ``momentum`` or ``mean_reversion`` (:data:`.params.STRATEGY_KINDS`).
         half_spread_ticks: distance of each quote from the fair price, in ticks (0 = quote at the fair price, rounded
             away from it to the tick grid).
         skew_ticks: quote shift at full inventory (``position == max_position``), in ticks: a long position lowers both
@@ -81,12 +89,16 @@ class StrategyConfig:
         imbalance_ticks: fair-price shift at full top-of-book-depth imbalance (book stream, ``imbalance_levels``
             levels per side), in ticks; 0 disables it.
         imbalance_levels: levels per side summed for the imbalance.
-        requote_ticks: move a resting quote only when its target moved at least this many ticks.
-        min_requote_interval_ms: at least this long between two changes of the same quote.
+        requote_ticks: move a resting quote only when its target moved at least this many ticks (every kind: also a
+            signal strategy's resting maker order).
+        min_requote_interval_ms: at least this long between two changes of the same quote (every kind).
         ema_half_life_ms: half life of the EMA of trade prices (shown in the view and the report, and used as the
             mark price fallback before the first book ticker).
+        momentum: the ``momentum`` kind's settings (table ``[strategy.momentum]``).
+        mean_reversion: the ``mean_reversion`` kind's settings (table ``[strategy.mean_reversion]``).
     """
 
+    kind: str = "market_making"
     half_spread_ticks: int = 0
     skew_ticks: int = 2
     imbalance_ticks: int = 1
@@ -94,6 +106,22 @@ class StrategyConfig:
     requote_ticks: int = 1
     min_requote_interval_ms: int = 50
     ema_half_life_ms: int = 5_000
+    momentum: MomentumParams = field(default_factory=MomentumParams)
+    mean_reversion: MeanReversionParams = field(default_factory=MeanReversionParams)
+
+    def check(self, where: str = "strategy") -> None:
+        """Raises ConfigError for an unknown ``kind`` or a bad value in a strategy's parameters."""
+        if self.kind not in STRATEGY_KINDS:
+            raise ConfigError(f"bad value for {where}.kind: {self.kind!r} (known: {', '.join(STRATEGY_KINDS)})")
+        for name in SUBTABLES:
+            try:
+                getattr(self, name).check()
+            except ValueError as exc:
+                raise ConfigError(f"bad value for {where}.{name}.{exc}") from None
+
+
+SUBTABLES: dict[str, type[Any]] = {"momentum": MomentumParams, "mean_reversion": MeanReversionParams}
+"""The strategy kinds with their own sub-table of ``[strategy]`` (and of ``[symbols.<SYMBOL>]``)."""
 
 
 @dataclass(frozen=True)
@@ -135,10 +163,14 @@ class RiskConfig:
 
 @dataclass(frozen=True)
 class ReportConfig:
-    """End report: ``out_dir`` receives ``report.json``, ``report.txt``, ``equity.png``, ``latency.png``."""
+    """End report: ``out_dir`` receives ``report.json``, ``report.txt``, ``equity.png``, ``latency.png``;
+    ``run_log``: also record the run (params, each equity sample as a step, the report) in the run log
+    (:mod:`tradingmcp.research.runs`) under ``runs_dir`` (default ``$TRADINGMCP_RUNS_DIR`` or ``./runs``)."""
 
     out_dir: Path = Path("bot-report")
     equity_sample_ms: int = 1_000
+    run_log: bool = False
+    runs_dir: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -180,15 +212,55 @@ def _build(cls: type[Any], table: dict[str, Any], where: str) -> Any:
                 kwargs[key] = Path(value)
             elif kind == "float":
                 kwargs[key] = float(value)
+            elif kind == "bool":
+                if not isinstance(value, bool):
+                    raise TypeError("true or false expected")
+                kwargs[key] = value
             elif kind == "int":
                 if not isinstance(value, int):
                     raise TypeError("integer expected")
+                kwargs[key] = value
+            elif kind == "str":
+                if not isinstance(value, str):
+                    raise TypeError("string expected")
                 kwargs[key] = value
             else:
                 kwargs[key] = value
         except (ArithmeticError, TypeError, ValueError) as exc:
             raise ConfigError(f"bad value for {where}.{key}: {value!r} ({exc})") from None
     return cls(**kwargs)
+
+
+def _strategy(table: dict[str, Any], base: StrategyConfig, where: str) -> StrategyConfig:
+    """``base`` with the keys of ``table`` (a ``[strategy]`` or ``[symbols.X]`` table's strategy keys, sub-tables
+    included) applied over it: only the keys given override; then the whole result is checked."""
+    flat = {k: v for k, v in table.items() if k not in SUBTABLES}
+    out = base
+    if flat:
+        built = _build(StrategyConfig, flat, where)
+        out = replace(out, **{k: getattr(built, k) for k in flat})
+    for name, cls in SUBTABLES.items():
+        sub = table.get(name)
+        if sub is None:
+            continue
+        if not isinstance(sub, dict):
+            raise ConfigError(f"{where}.{name} must be a table ([{where}.{name}])")
+        built = _build(cls, sub, f"{where}.{name}")
+        out = replace(out, **{name: replace(getattr(out, name), **{k: getattr(built, k) for k in sub})})
+    out.check(where)
+    return out
+
+
+def with_strategy(config: BotConfig, kind: str) -> BotConfig:
+    """``config`` with every symbol traded by the strategy ``kind`` (the ``--strategy`` option).
+
+    Raises:
+        ConfigError: unknown kind.
+    """
+    symbols = tuple(replace(s, strategy=replace(s.strategy, kind=kind)) for s in config.symbols)
+    for s in symbols:
+        s.strategy.check(f"symbols.{s.symbol}")
+    return replace(config, symbols=symbols)
 
 
 def config_from_dict(doc: dict[str, Any]) -> BotConfig:
@@ -201,16 +273,14 @@ def config_from_dict(doc: dict[str, Any]) -> BotConfig:
     unknown = set(doc) - allowed
     if unknown:
         raise ConfigError(f"unknown table(s) {sorted(unknown)}; known: {sorted(allowed)}")
-    base_strategy = _build(StrategyConfig, doc.get("strategy", {}), "strategy")
+    base_strategy = _strategy(doc.get("strategy", {}), StrategyConfig(), "strategy")
     strategy_keys = {f.name for f in fields(StrategyConfig)}
     symbols: list[SymbolConfig] = []
     for name, table in (doc.get("symbols") or {"BTCUSDT": {}}).items():
         own = {k: v for k, v in table.items() if k not in strategy_keys}
         overrides = {k: v for k, v in table.items() if k in strategy_keys}
-        strat = base_strategy
-        if overrides:  # only the keys given here override the [strategy] table
-            built = _build(StrategyConfig, overrides, f"symbols.{name}")
-            strat = replace(base_strategy, **{k: getattr(built, k) for k in overrides})
+        # only the keys given here override the [strategy] table
+        strat = _strategy(overrides, base_strategy, f"symbols.{name}") if overrides else base_strategy
         sym = _build(SymbolConfig, {"symbol": name.upper(), **own}, f"symbols.{name}")
         symbols.append(replace(sym, strategy=strat))
     bot = doc.get("bot", {})

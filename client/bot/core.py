@@ -6,12 +6,16 @@ The asyncio shell (:mod:`.runner`) feeds it stream messages (:meth:`BotCore.on_s
 socket or a clock: times come in as arguments (``now_ns``, ``time.perf_counter_ns`` in the shell).
 
 Per symbol and side there is one quote *slot*: at most one working order and at most one action in flight. A market
-update recomputes the targets (:func:`.strategy.target_quotes`) and, per slot: places when there is no order, replaces
-(cancel-replace, new client id) when the target moved at least ``requote_ticks``, cancels when the side is no longer
-wanted — each through the :class:`.risk.RiskGate`.
+update asks the symbol's strategy plug-in for its targets (:meth:`.plugin.Strategy.on_market`; ``[strategy] kind``
+picks it: the market maker :func:`.strategy.target_quotes` by default) and, per slot: places when there is no order,
+replaces (cancel-replace, new client id) when the target moved at least ``requote_ticks``, cancels when the side is no
+longer wanted — each through the :class:`.risk.RiskGate`. A trade that makes the strategy change its mind (a closed
+bar that flips a signal) triggers a decision too.
 
 Venues: the same on Binance and MEXC (``config.connection.exchange``). Order ids are ints on Binance and strings on
-MEXC (``C02__…``); both are only compared, never computed with. Orders are LIMIT_MAKER (post-only) on both. MEXC has no
+MEXC (``C02__…``); both are only compared, never computed with. Orders are LIMIT_MAKER (post-only) on both, or LIMIT
+IOC when the strategy takes liquidity (``Quotes.taker``): such a slot stays taken after its order ended until the
+ledger has booked all of the order's fills, so a next order never goes out on a position that misses them. MEXC has no
 atomic cancel-replace: the server emulates ``replace_order`` as a cancel then a place, and when the place is refused it
 answers ``replace_failed`` with the cancelled order, which frees the slot at once (:meth:`BotCore._rejected`).
 """
@@ -27,8 +31,9 @@ from tradingmcp.client.bot.config import BotConfig, SymbolConfig
 from tradingmcp.client.bot.ledger import Ledger
 from tradingmcp.client.bot.market import MarketState
 from tradingmcp.client.bot.orders import OrderTracker, TrackedOrder
+from tradingmcp.client.bot.plugin import Strategy, make_strategy
 from tradingmcp.client.bot.risk import RiskGate
-from tradingmcp.client.bot.strategy import SymbolRulesLite, target_quotes
+from tradingmcp.client.bot.strategy import SymbolRulesLite
 
 SIDES = ("BUY", "SELL")
 __all__ = ["SIDES", "Action", "ActionKind", "BotCore", "EquityPoint", "LatencySample", "Slot", "Tick", "plain"]
@@ -36,11 +41,13 @@ __all__ = ["SIDES", "Action", "ActionKind", "BotCore", "EquityPoint", "LatencySa
 
 @dataclass(slots=True)
 class Slot:
-    """One quote side of a symbol: the current order's client id and the action in flight."""
+    """One quote side of a symbol: the current order's client id, the action in flight, and whether the current order
+    is a taker (IOC) order."""
 
     cid: str | None = None
     busy: Action | None = None
     last_change_ns: int = 0
+    taker: bool = False
 
 
 @dataclass
@@ -54,6 +61,7 @@ class BotCore:
     ledger: Ledger = field(init=False)
     risk: RiskGate = field(init=False)
     slots: dict[tuple[str, str], Slot] = field(init=False)
+    strategies: dict[str, Strategy] = field(init=False)
     latencies: list[LatencySample] = field(default_factory=list)
     equity: list[EquityPoint] = field(default_factory=list)
     paused: bool = False
@@ -76,6 +84,7 @@ class BotCore:
             self.ledger.add_symbol(s.symbol)
         self.risk = RiskGate(cfg.risk)
         self.slots = {(s.symbol, side): Slot() for s in cfg.symbols for side in SIDES}
+        self.strategies = {s.symbol: make_strategy(s) for s in cfg.symbols}
 
     # ---- inputs ----------------------------------------------------------------------------------------------
 
@@ -101,12 +110,17 @@ class BotCore:
         if kind == "book_ticker":
             changed = market.on_book_ticker(data)
             tick = Tick(kind, symbol, data.get("update_id"), int(data.get("time_ms") or 0), now_ns)
+            if changed:
+                self.strategies[symbol].on_quote(market)
         elif kind == "book":
             changed = market.on_book(data)
             tick = Tick(kind, symbol, data.get("last_update_id"), market.time_ms, now_ns)
         elif kind == "trades":
             market.on_trade(data)
             self._sample(market.time_ms)
+            time_ms = int(data.get("time_ms") or market.time_ms)
+            if self.strategies[symbol].on_trade(float(data["price"]), float(data.get("qty") or 0), time_ms):
+                return Tick(kind, symbol, data.get("id"), time_ms, now_ns)  # the trade changed the strategy's mind
             return None
         else:
             return None
@@ -147,14 +161,16 @@ class BotCore:
         if rules is None:
             return []
         position = self.ledger.position(symbol)
-        quotes = target_quotes(self.markets[symbol], position, cfg, rules)
+        quotes = self.strategies[symbol].on_market(self.markets[symbol], position, rules, now_ns)
         if quotes is None:
             return []
         self.decisions += 1
         out: list[Action] = []
         now_ms = now_ns / 1e6
         for side, target in (("BUY", quotes.bid), ("SELL", quotes.ask)):
-            action = self._slot_action(cfg, rules, side, target, quotes.qty, position, tick, now_ns, now_ms)
+            action = self._slot_action(
+                cfg, rules, side, target, quotes.qty, quotes.taker, position, tick, now_ns, now_ms
+            )
             if action is not None:
                 out.append(action)
         if out:
@@ -168,6 +184,7 @@ class BotCore:
         side: str,
         target: Decimal | None,
         qty: Decimal,
+        taker: bool,
         position: Decimal,
         tick: Tick,
         now_ns: int,
@@ -179,6 +196,8 @@ class BotCore:
             return None
         cur = self.tracker.get(slot.cid) if slot.cid else None
         if cur is not None and not cur.live:
+            if slot.taker and not self._booked(cur):
+                return None  # its fills are on their way (order events): the position would miss them
             slot.cid, cur = None, None
         if target is None:
             if cur is not None and cur.state == "open" and self.risk.allow_cancel(now_ms):
@@ -189,7 +208,7 @@ class BotCore:
             worst = position + sign * (self.tracker.open_exposure(symbol, side) + qty)
             if not self.risk.allow_place(symbol, now_ms, worst, cfg.max_position_base):
                 return None
-            action = Action("place", symbol, side, self.tracker.new_client_id(), target, qty, tick=tick)
+            action = Action("place", symbol, side, self.tracker.new_client_id(), target, qty, tick=tick, taker=taker)
             self.tracker.add(TrackedOrder(action.client_order_id, symbol, side, target, qty, created_ms=now_ms))
             return self._start(slot, action, now_ns)
         if cur.state != "open":
@@ -202,7 +221,15 @@ class BotCore:
         if not self.risk.allow_place(symbol, now_ms, worst, cfg.max_position_base):
             return None
         action = Action(
-            "replace", symbol, side, self.tracker.new_client_id(), target, qty, cur.client_order_id, tick=tick
+            "replace",
+            symbol,
+            side,
+            self.tracker.new_client_id(),
+            target,
+            qty,
+            cur.client_order_id,
+            tick=tick,
+            taker=taker,
         )
         self.tracker.add(
             TrackedOrder(
@@ -216,7 +243,14 @@ class BotCore:
         slot.last_change_ns = now_ns
         if action.kind != "cancel":
             slot.cid = action.client_order_id if action.kind == "place" else slot.cid
+            slot.taker = action.taker
         return action
+
+    def _booked(self, order: TrackedOrder) -> bool:
+        """True when the ledger holds every fill the order is known to have."""
+        if order.order_id is None or order.executed_qty <= 0:
+            return True
+        return self.ledger.booked_by_order.get((order.symbol, order.order_id), Decimal(0)) >= order.executed_qty
 
     def cancel_all(self, symbol: str | None = None, tick: Tick | None = None) -> list[Action]:
         """Cancels for every open order of the bot (of ``symbol``) whose slot is not busy."""

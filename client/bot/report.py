@@ -16,6 +16,7 @@ Contents (money in the quote asset, quantities in the base asset, latencies in Â
 from __future__ import annotations
 
 import math
+from dataclasses import asdict
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from tradingmcp.client.bot.actions import EquityPoint, LatencySample, plain
+from tradingmcp.research.runs import RunRecorder
 
 if TYPE_CHECKING:
     from tradingmcp.client.bot.runner import BotRunner
@@ -135,6 +137,7 @@ def build_report(runner: BotRunner) -> dict[str, Any]:
             "exchange": runner.exchange,
             "url": runner.config.connection.url,
             "symbols": [s.symbol for s in runner.config.symbols],
+            "strategies": {s.symbol: s.strategy.kind for s in runner.config.symbols},
             "market_time_ms": [core.equity[0].time_ms, core.equity[-1].time_ms] if core.equity else None,
             "notifications": runner.notifications,
             "market_updates": core.ticks,
@@ -220,6 +223,20 @@ def _default(obj: Any) -> Any:
     if isinstance(obj, Decimal):
         return plain(obj)
     raise TypeError(type(obj).__name__)
+
+
+def log_run(runner: BotRunner, report: dict[str, Any], root: Path | None = None) -> Path:
+    """Record a finished run in the run log (:class:`~tradingmcp.research.runs.RunRecorder`, kind ``bot``, named by
+    its symbols): the config as params (without the token), each equity sample as a step (``time_ms``, and the P&L
+    components in the quote asset), the report; returns the run's JSONL file."""
+    config = asdict(runner.config)
+    config["connection"].pop("token", None)
+    name = "-".join(s.symbol for s in runner.config.symbols)
+    with RunRecorder("bot", name, config, root) as run:
+        for step, p in enumerate(runner.core.equity):
+            pnl = {"net_pnl": p.net_pnl, "realized_pnl": p.realized_pnl, "unrealized_pnl": p.unrealized_pnl}
+            run.log_step(step, {"time_ms": p.time_ms, "fees": float(p.fees), **{k: float(v) for k, v in pnl.items()}})
+        return run.finish(report)
 
 
 def write_report(runner: BotRunner, out_dir: Path) -> tuple[dict[str, Any], dict[str, Path]]:

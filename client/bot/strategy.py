@@ -55,12 +55,14 @@ class SymbolRulesLite:
 @dataclass(frozen=True, slots=True)
 class Quotes:
     """Target quotes: ``bid``/``ask`` prices (None = no quote on that side), ``qty`` (base) and the ``fair`` price
-    (float: an estimate, never sent)."""
+    (float: an estimate, never sent). ``taker``: send them as LIMIT IOC (take liquidity at that price, the rest
+    expires) instead of LIMIT_MAKER (post-only, rests on the book)."""
 
     bid: Decimal | None
     ask: Decimal | None
     qty: Decimal
     fair: float
+    taker: bool = False
 
 
 def to_tick(price: Decimal, tick: Decimal, rounding: str) -> Decimal:

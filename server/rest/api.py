@@ -9,7 +9,9 @@ and the per-token request rate first; an operation needs the ``read`` scope):
 * ``/v1/ohlcv/{exchange}/{symbol}?interval=&since=&limit=``: candles (:class:`~.models.OhlcvResponse`);
 * ``/v1/book/{exchange}/{symbol}?depth=``: the top of the book (:class:`~.models.BookResponse`);
 * ``/v1/trades/{exchange}/{symbol}?limit=``: the latest public trades (:class:`~.models.TradesResponse`);
-* ``/v1/symbols/{exchange}``: the listed symbols and their rules (:class:`~.models.SymbolsResponse`).
+* ``/v1/symbols/{exchange}``: the listed symbols and their rules (:class:`~.models.SymbolsResponse`);
+* ``/v1/indicators/{exchange}/{symbol}?interval=&indicators=&limit=``: TA-Lib indicators of the latest candles, as the
+  MCP tool ``get_indicators`` computes them (:class:`~.models.IndicatorsResponse`).
 
 Every read goes through the server's :class:`~tradingmcp.server.market.data.MarketData` (the TTL cache the MCP market
 tools share). Values that reach a venue are checked as the tools check them: the symbol by
@@ -37,6 +39,8 @@ from typing import Any, Literal
 
 from aiohttp import web
 
+from tradingmcp.research.indicators import IndicatorError, parse_requests
+from tradingmcp.research.indicators.specs import MAX_REQUESTS_CHARS, REQUESTS_PATTERN
 from tradingmcp.server.exchanges.errors import ExchangeError
 from tradingmcp.server.exchanges.wire import plain
 from tradingmcp.server.http.guard import principal_of
@@ -45,6 +49,7 @@ from tradingmcp.server.mcp.registry import ToolError
 from tradingmcp.server.rest import models
 from tradingmcp.server.rest.errors import ApiError, bad_params, exchange_error, json_response
 from tradingmcp.server.tools.market.args import KLINE_INTERVALS, check_symbol
+from tradingmcp.server.tools.market.indicators import DEFAULT_POINTS, catalogue_text, indicators_json, refusal
 from tradingmcp.server.tools.market.shapes import book_json, kline_json, ticker_json, trade_json
 from tradingmcp.server.venue_args import SYMBOL_PATTERN, quoted
 from tradingmcp.server.venues import Venue, Venues
@@ -59,6 +64,15 @@ DEFAULT_BOOK_DEPTH = 10
 DEFAULT_TRADES = 20
 DEFAULT_CANDLES = 100
 DEFAULT_INTERVAL = "1h"
+DEFAULT_INDICATORS = "rsi"
+INDICATORS_SCHEMA: dict[str, Any] = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": MAX_REQUESTS_CHARS,
+    "pattern": REQUESTS_PATTERN,
+    "default": DEFAULT_INDICATORS,
+}
+"""The ``indicators`` query parameter (:func:`~tradingmcp.research.indicators.parse_requests`)."""
 MAX_SINCE_MS = 10**13 - 1
 """Largest ``since`` (ms since the epoch: the year 2286)."""
 DEFAULT_TIMEOUT_S = 10.0
@@ -70,6 +84,7 @@ OPERATION_PATHS = (
     "/v1/book/{exchange}/{symbol}",
     "/v1/trades/{exchange}/{symbol}",
     "/v1/symbols/{exchange}",
+    "/v1/indicators/{exchange}/{symbol}",
 )
 """The path of each operation, in the order of :attr:`RestApi.operations` (the routes exist before the API does)."""
 
@@ -159,6 +174,12 @@ class RestApi:
             "exchange symbol, e.g. BTCUSDT (case-insensitive)",
             "BTCUSDT",
         )
+        interval = Param(
+            "interval",
+            "query",
+            {"type": "string", "enum": list(KLINE_INTERVALS), "default": DEFAULT_INTERVAL},
+            "candle size (1M = month); an exchange may serve fewer (MEXC: no 1s, 3m, 2h, 6h, 12h, 3d)",
+        )
         self.operations: tuple[Operation, ...] = (
             Operation(
                 "/v1/price/{exchange}/{symbol}",
@@ -180,12 +201,7 @@ class RestApi:
                 (
                     exchange,
                     symbol,
-                    Param(
-                        "interval",
-                        "query",
-                        {"type": "string", "enum": list(KLINE_INTERVALS), "default": DEFAULT_INTERVAL},
-                        "candle size (1M = month); an exchange may serve fewer (MEXC: no 1s, 3m, 2h, 6h, 12h, 3d)",
-                    ),
+                    interval,
                     _int_param("since", 0, MAX_SINCE_MS, None, "first open time (ms since the epoch, UTC)"),
                     _int_param("limit", 1, KLINES_FETCHED, DEFAULT_CANDLES, "how many candles"),
                 ),
@@ -223,6 +239,29 @@ class RestApi:
                 (exchange,),
                 models.SymbolsResponse,
                 self._symbols,
+            ),
+            Operation(
+                "/v1/indicators/{exchange}/{symbol}",
+                "getIndicators",
+                "Technical indicators",
+                f"Indicators (TA-Lib) over the latest {KLINES_FETCHED} candles, the latest limit points of each "
+                f"series returned; null while an indicator's lookback fills. Candles cached "
+                f"{market.config.klines_ttl_ms} ms. Indicators: {catalogue_text()}.",
+                (
+                    exchange,
+                    symbol,
+                    interval,
+                    Param(
+                        "indicators",
+                        "query",
+                        INDICATORS_SCHEMA,
+                        "comma-separated indicators, each its name then :param=value pairs, e.g. "
+                        "rsi,sma:timeperiod=20,bbands:timeperiod=20:nbdevup=2.5",
+                    ),
+                    _int_param("limit", 1, KLINES_FETCHED, DEFAULT_POINTS, "points per series"),
+                ),
+                models.IndicatorsResponse,
+                self._indicators,
             ),
         )
 
@@ -374,6 +413,25 @@ class RestApi:
             trades=rows,
             cached=read.cached,
             age_ms=read.age_ms,
+        )
+
+    async def _indicators(self, req: ApiCall) -> models.Model:
+        try:
+            asked = parse_requests(req.query["indicators"])
+        except IndicatorError as exc:
+            raise ApiError(400, "bad_request", str(exc), field="indicators") from None
+        refused = refusal(asked)  # before the read: a bad request spends none of the exchange's rate limit
+        if refused is not None:
+            raise ApiError(400, "bad_request", refused[1], field="indicators")
+        read = await self.market.klines(req.venue, req.sym, req.query["interval"])
+        out = indicators_json(read.value, asked, req.query["limit"])
+        return models.IndicatorsResponse(
+            exchange=req.venue.name,
+            symbol=req.sym,
+            interval=req.query["interval"],
+            cached=read.cached,
+            age_ms=read.age_ms,
+            **out,
         )
 
     async def _symbols(self, req: ApiCall) -> models.Model:

@@ -76,6 +76,31 @@ class OhlcvResponse(Freshness):
     candles: list[Candle]
 
 
+class IndicatorSeries(Model):
+    """One indicator's series, aligned with ``close_time_ms``."""
+
+    name: str
+    params: dict[str, int | float] = Field(description="every parameter used, defaults filled in")
+    unit: Literal["quote asset price", "percent 0-100", "ratio", "base volume"]
+    source: str = Field(description="the TA-Lib function (or the formula) that computed it")
+    outputs: dict[str, list[float | None]] = Field(
+        description="series name → values, oldest first; null while the indicator's lookback fills"
+    )
+
+
+class IndicatorsResponse(Freshness):
+    """``GET /v1/indicators``: technical indicators (TA-Lib) of the latest candles."""
+
+    exchange: str
+    symbol: str
+    interval: str
+    count: int = Field(ge=0, description="points per series")
+    candles: int = Field(ge=0, description="candles the indicators were computed over (the latest ones)")
+    last_closed: bool = Field(description="false while the latest candle is still open")
+    close_time_ms: list[int] = Field(description="each point's candle close time")
+    indicators: list[IndicatorSeries]
+
+
 class BookResponse(Freshness):
     """``GET /v1/book``: the top levels of the order book, best first on each side."""
 
@@ -179,6 +204,7 @@ RESPONSE_MODELS: tuple[type[Model], ...] = (
     BookResponse,
     TradesResponse,
     SymbolsResponse,
+    IndicatorsResponse,
     ErrorResponse,
     GuardErrorResponse,
 )

@@ -2,6 +2,8 @@
 
 * :mod:`.quotes`: ``get_ticker``, ``get_order_book``, ``get_symbol_rules``;
 * :mod:`.stats`: ``get_24h_stats``, ``get_recent_trades``, ``get_klines``, ``get_server_status``;
+* :mod:`.indicators`: ``get_indicators`` (TA-Lib indicators of the candles, through
+  :mod:`tradingmcp.research.indicators`);
 * :mod:`.streams`: the push streams ``trades:``, ``book_ticker:``, ``book:``, ``klines:``, ``ticker_24h:`` fed by
   each venue's adapter (:class:`~.streams.MarketBridge`), which also keeps the venue's ticker cache current;
 * :mod:`.ticker_feed`: the venue's own ``book_ticker`` subscriptions of the symbols it trades;
@@ -16,6 +18,7 @@ from __future__ import annotations
 from tradingmcp.server.market.data import MarketData
 from tradingmcp.server.mcp.registry import McpApp
 from tradingmcp.server.mcp.streams import StreamHub
+from tradingmcp.server.tools.market.indicators import register_indicator_tools
 from tradingmcp.server.tools.market.quotes import register_quote_tools
 from tradingmcp.server.tools.market.stats import VenueRails, register_stats_tools
 from tradingmcp.server.tools.market.streams import MarketBridge
@@ -35,4 +38,5 @@ def register_market_tools(
     bridges = [MarketBridge(v.name, v.adapter, hub, v.tickers) for v in venues]
     register_quote_tools(app, venues, market)
     register_stats_tools(app, hub, venues, market, rails)
+    register_indicator_tools(app, venues, market)
     return bridges

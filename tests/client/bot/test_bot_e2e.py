@@ -6,6 +6,7 @@ duplicate order)."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -15,8 +16,9 @@ import orjson
 from tradingmcp.client.bot.app import BotSession, run_session
 from tradingmcp.client.bot.runner import BotRunner
 from tradingmcp.client.bot.view import status_line
+from tradingmcp.research.runs import read_run
 
-from .support import BotServer, exchange_records, start_bot_server
+from .support import TOKEN, BotServer, exchange_records, start_bot_server
 
 
 def _bot_fills(session: BotSession) -> dict[tuple[str, Any], dict[str, str]]:
@@ -55,11 +57,20 @@ def _assert_consistent(srv: BotServer, session: BotSession) -> None:
 async def test_bot_trades_on_the_recording(data_dir: Path, tmp_path: Path) -> None:
     async with start_bot_server(data_dir, tmp_path, speed=20.0) as srv:
         config = srv.bot_config(tmp_path / "report", ("BTCUSDT", "ETHUSDT"))
+        config = replace(config, report=replace(config.report, run_log=True, runs_dir=tmp_path / "runs"))
         async with asyncio.timeout(40):
             session = await run_session(config, duration_s=6.0)
         _assert_consistent(srv, session)
         assert session.report["orders"]["open_at_end"] == 0
         assert not srv.sim.engine.open.get("BTCUSDT") and not srv.sim.engine.open.get("ETHUSDT")
+    # the run log holds the params (no token), one step per equity sample, and the report
+    run = read_run(session.paths["run_log"])
+    assert (run.kind, run.name, run.status) == ("bot", "BTCUSDT-ETHUSDT", "finished")
+    assert run.steps == len(session.runner.core.equity) > 0 and "token" not in run.params["connection"]
+    assert TOKEN not in session.paths["run_log"].read_text()
+    assert run.last_step["net_pnl"] == float(session.runner.core.equity[-1].net_pnl)
+    assert run.metrics["pnl.net_pnl"] == float(session.report["pnl"]["net_pnl"])
+    assert run.report["orders"]["placed"] == session.report["orders"]["placed"]
 
 
 async def test_bot_survives_a_server_restart(data_dir: Path, tmp_path: Path) -> None:

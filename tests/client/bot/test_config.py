@@ -52,3 +52,11 @@ def test_cli_overrides() -> None:
     assert args.busy_poll is False and build_parser().parse_args(["bot", "--busy-poll"]).busy_poll is True
     with pytest.raises(ConfigError, match="BNBUSDT"):
         config_from_args(build_parser().parse_args(["bot", "--config", str(EXAMPLE), "--symbol", "BNBUSDT"]))
+
+
+def test_run_log_switch() -> None:
+    cfg = config_from_dict({"report": {"run_log": True, "runs_dir": "my-runs"}})
+    assert cfg.report.run_log is True and cfg.report.runs_dir == Path("my-runs")
+    assert config_from_dict({}).report.run_log is False
+    with pytest.raises(ConfigError, match=r"report\.run_log"):
+        config_from_dict({"report": {"run_log": "yes"}})

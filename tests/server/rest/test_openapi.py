@@ -20,6 +20,7 @@ OPERATIONS = {
     "/v1/book/{exchange}/{symbol}": "BookResponse",
     "/v1/trades/{exchange}/{symbol}": "TradesResponse",
     "/v1/symbols/{exchange}": "SymbolsResponse",
+    "/v1/indicators/{exchange}/{symbol}": "IndicatorsResponse",
 }
 EXAMPLES = {
     "/v1/price/{exchange}/{symbol}": "/v1/price/binance/BTCUSDT",
@@ -27,6 +28,7 @@ EXAMPLES = {
     "/v1/book/{exchange}/{symbol}": "/v1/book/binance/BTCUSDT?depth=7",
     "/v1/trades/{exchange}/{symbol}": "/v1/trades/binance/BTCUSDT?limit=3",
     "/v1/symbols/{exchange}": "/v1/symbols/binance",
+    "/v1/indicators/{exchange}/{symbol}": "/v1/indicators/binance/BTCUSDT?interval=1s&indicators=rsi,macd&limit=20",
 }
 
 
