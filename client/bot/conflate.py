@@ -129,9 +129,12 @@ class Conflator:
 
     def end_turn(self, send: Send) -> None:
         """The loop turn ended: apply what was queued, decide once per symbol changed since its last decision."""
-        self.decided.clear()
+        if self.decided:
+            self.decided.clear()
         if len(self.queue):
             self._observe_queued()
+        if not self._changed:
+            return
         changed, self._changed = self._changed, {}
         for symbol, tick in changed.items():
             send(self.core.decide(symbol, tick, self.clock()))
