@@ -262,6 +262,11 @@ def no_such_order() -> BinanceError:
     return BinanceError(NO_SUCH_ORDER, "Order does not exist.")
 
 
+def no_such_order_list() -> BinanceError:
+    """-2013: queried order list does not exist."""
+    return BinanceError(NO_SUCH_ORDER, "Order list does not exist.")
+
+
 def bad_api_key_format() -> BinanceError:
     """-2014 with HTTP 401: the API key is malformed."""
     return BinanceError(BAD_API_KEY_FMT, "API-key format invalid.", http_status=401)

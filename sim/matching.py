@@ -28,6 +28,7 @@ from tradingmcp.sim.errors import (
     duplicate_order,
     invalid_param_value,
     no_such_order,
+    no_such_order_list,
     one_of_params,
     order_rejected,
 )
@@ -158,6 +159,31 @@ class MatchingEngine(OrderDesk):
             acct, candidates[-1], now, parse_client_id(p, "newClientOrderId") or self.new_client_id()
         )
         self.flush_positions(now)
+        return body
+
+    def get_order_list(self, api_key: str, params: Mapping[str, str]) -> dict[str, Any]:
+        """``GET /api/v3/orderList`` by ``orderListId`` or ``origClientOrderId`` (the list client order id; no
+        ``symbol``): the list with its members' ids (no reports, as Binance answers).
+
+        Raises:
+            BinanceError: -1102 neither id sent; -2013 "Order list does not exist.".
+        """
+        self.account_of(api_key)
+        p = Params(params)
+        list_id = p.opt_int("orderListId")
+        list_cid = p.opt_str("origClientOrderId")
+        if list_id is None and list_cid is None:
+            raise one_of_params("orderListId", "origClientOrderId")
+        found = [
+            lst
+            for lst in self.lists.values()
+            if lst.api_key == api_key
+            and (lst.order_list_id == list_id if list_id is not None else lst.list_client_order_id == list_cid)
+        ]
+        if not found:
+            raise no_such_order_list()
+        body = render.order_list(found[-1], [])
+        del body["orderReports"]
         return body
 
     # ---- queries ------------------------------------------------------------------------------------------------

@@ -278,6 +278,15 @@ class VenueAdapter(AdapterLifecycle, Generic[RestT, StreamsT, UserT]):
         """Not offered: raises NotSupported."""
         raise self.errors.error(NotSupported, None, f"{self.lacks} OCO orders")
 
+    async def get_order_list(self, list_client_order_id: str) -> OrderList:
+        """Not offered (no OCO): raises NotSupported."""
+        raise self.errors.error(NotSupported, None, f"{self.lacks} OCO orders")
+
+    def _paging(self, start_time_ms: int | None, from_id: int | None) -> None:
+        """Raises NotSupported for a fill selection by time or trade id (this adapter reads the newest fills only)."""
+        if start_time_ms is not None or from_id is not None:
+            raise self.errors.error(NotSupported, None, "this adapter reads the newest fills only (no startTime/fromId)")
+
     async def cancel_replace(
         self,
         request: OrderRequest,
