@@ -145,13 +145,7 @@ class MatchingEngine(OrderDesk):
         list_cid = p.opt_str("listClientOrderId")
         if list_id is None and list_cid is None:
             raise one_of_params("orderListId", "listClientOrderId")
-        candidates = [
-            lst
-            for lst in self.lists.values()
-            if lst.api_key == api_key
-            and lst.symbol == info.symbol
-            and (lst.order_list_id == list_id if list_id is not None else lst.list_client_order_id == list_cid)
-        ]
+        candidates = self._lists_of(api_key, list_id, list_cid, info.symbol)
         if not candidates or candidates[-1].list_status_type == "ALL_DONE":
             raise cancel_rejected()
         now = self.clock_ms()
@@ -174,17 +168,25 @@ class MatchingEngine(OrderDesk):
         list_cid = p.opt_str("origClientOrderId")
         if list_id is None and list_cid is None:
             raise one_of_params("orderListId", "origClientOrderId")
-        found = [
-            lst
-            for lst in self.lists.values()
-            if lst.api_key == api_key
-            and (lst.order_list_id == list_id if list_id is not None else lst.list_client_order_id == list_cid)
-        ]
+        found = self._lists_of(api_key, list_id, list_cid)
         if not found:
             raise no_such_order_list()
         body = render.order_list(found[-1], [])
         del body["orderReports"]
         return body
+
+    def _lists_of(
+        self, api_key: str, list_id: int | None, list_cid: str | None, symbol: str | None = None
+    ) -> list[OrderList]:
+        """``api_key``'s order lists with this id (else this list client order id), on ``symbol`` when given, oldest
+        first."""
+        return [
+            lst
+            for lst in self.lists.values()
+            if lst.api_key == api_key
+            and (symbol is None or lst.symbol == symbol)
+            and (lst.order_list_id == list_id if list_id is not None else lst.list_client_order_id == list_cid)
+        ]
 
     # ---- queries ------------------------------------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ from tradingmcp.server.exchanges.errors import (
 from tradingmcp.server.exchanges.eventqueue import EventQueue
 from tradingmcp.server.exchanges.models import (
     CancelReplaceResult,
+    Fill,
     Kline,
     MarketEvent,
     Order,
@@ -282,10 +283,23 @@ class VenueAdapter(AdapterLifecycle, Generic[RestT, StreamsT, UserT]):
         """Not offered (no OCO): raises NotSupported."""
         raise self.errors.error(NotSupported, None, f"{self.lacks} OCO orders")
 
-    def _paging(self, start_time_ms: int | None, from_id: int | None) -> None:
-        """Raises NotSupported for a fill selection by time or trade id (this adapter reads the newest fills only)."""
+    async def _newest_fills(self, symbol: str, limit: int, order_id: int | str | None) -> list[Fill]:
+        raise NotImplementedError
+
+    async def my_trades(
+        self,
+        symbol: str,
+        limit: int = 500,
+        order_id: int | str | None = None,
+        *,
+        start_time_ms: int | None = None,
+        from_id: int | None = None,
+    ) -> list[Fill]:
+        """The newest ``limit`` fills on ``symbol`` (only ``order_id``'s when given), oldest first. Raises
+        NotSupported for a selection by ``start_time_ms`` or ``from_id`` (this adapter reads the newest fills only)."""
         if start_time_ms is not None or from_id is not None:
             raise self.errors.error(NotSupported, None, "this adapter reads the newest fills only (no startTime/fromId)")
+        return await self._newest_fills(symbol, limit, order_id)
 
     async def cancel_replace(
         self,

@@ -185,18 +185,8 @@ class BybitAdapter(VenueAdapter[BybitRestClient, MarketStreams, UserDataStream])
         """``GET /v5/order/history``, oldest first."""
         return await self.rest.order_history(symbol.upper(), limit)
 
-    async def my_trades(
-        self,
-        symbol: str,
-        limit: int = 500,
-        order_id: int | str | None = None,
-        *,
-        start_time_ms: int | None = None,
-        from_id: int | None = None,
-    ) -> list[Fill]:
-        """``GET /v5/execution/list``, oldest first (a fill without ``feeCurrency`` gets Bybit's spot fee coin); the
-        newest only (NotSupported for ``start_time_ms``/``from_id``)."""
-        self._paging(start_time_ms, from_id)
+    async def _newest_fills(self, symbol: str, limit: int, order_id: int | str | None) -> list[Fill]:
+        """``GET /v5/execution/list``, oldest first (a fill without ``feeCurrency`` gets Bybit's spot fee coin)."""
         fills = await self.rest.executions(symbol.upper(), limit, order_id)
         assets = self._assets_of(symbol.upper())
         return [with_fee_asset(f, *assets) for f in fills] if assets else fills

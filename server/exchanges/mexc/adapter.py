@@ -196,18 +196,8 @@ class MexcAdapter(VenueAdapter[MexcRestClient, MarketStreams, UserDataStream]):
         """``GET /api/v3/allOrders`` (weight 10; MEXC keeps 7 days, default last 24 h), oldest first."""
         return await self.rest.all_orders(symbol.upper(), min(limit, 1000))
 
-    async def my_trades(
-        self,
-        symbol: str,
-        limit: int = 500,
-        order_id: int | str | None = None,
-        *,
-        start_time_ms: int | None = None,
-        from_id: int | None = None,
-    ) -> list[Fill]:
-        """``GET /api/v3/myTrades`` (weight 10, at most 100 rows), oldest first; the newest only (NotSupported for
-        ``start_time_ms``/``from_id``)."""
-        self._paging(start_time_ms, from_id)
+    async def _newest_fills(self, symbol: str, limit: int, order_id: int | str | None) -> list[Fill]:
+        """``GET /api/v3/myTrades`` (weight 10, at most 100 rows), oldest first."""
         return await self.rest.my_trades(symbol.upper(), limit, order_id)
 
     async def balances(self, non_zero: bool = True) -> list[Balance]:
