@@ -454,14 +454,19 @@ class TradingDesk:
     async def send_reserved(
         self, venue: Venue, checked: CheckedOrder, send: Callable[[], Awaitable[T]], resting: int | None = None
     ) -> T:
-        """Reserve the daily notional and open-order slots of ``checked`` (final synchronous check), run
-        ``send()`` and release the reservation when it fails with a known outcome."""
+        """Reserve the daily notional and open-order slots of ``checked`` (final synchronous check), count a BUY's
+        notional as in flight for the exposure caps until the answer, run ``send()`` and release the reservation when
+        it fails with a known outcome."""
         desk = self.desk(venue)
         resting = (1 if may_rest(checked.request) else 0) if resting is None else resting
         if resting:
             safety.check_open_orders(self.config, venue.name, desk.open_orders.count + desk.pending_resting, resting)
         reserved = desk.safety.reserve(self.config, checked.notional, checked.quote_asset)
         desk.pending_resting += resting
+        buying = (checked.rules.base_asset, checked.quote_asset)
+        bid = checked.notional if desk.rails is not None and checked.request.side is Side.BUY else Decimal(0)
+        if bid:
+            desk.pending_buys[buying] = desk.pending_buys.get(buying, Decimal(0)) + bid
         self.in_flight += 1
         try:
             result = await send()
@@ -472,6 +477,12 @@ class TradingDesk:
         finally:
             self.in_flight -= 1
             desk.pending_resting -= resting
+            if bid:
+                left = desk.pending_buys[buying] - bid
+                if left > 0:
+                    desk.pending_buys[buying] = left
+                else:
+                    del desk.pending_buys[buying]
         for order in _orders_of(result):
             desk.open_orders.on_order(order)
             if desk.safety.killed and order.status.is_open:

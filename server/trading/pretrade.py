@@ -71,6 +71,9 @@ class VenueDesk:
     ids: ClientIdRegistry
     pending_resting: int = 0
     """Orders being placed right now that may rest on the book (counted against ``max_open_orders``)."""
+    pending_buys: dict[tuple[str, str], Decimal] = field(default_factory=dict)
+    """Notional of the BUY orders being placed right now by ``(base asset, quote asset)`` (counted against the
+    exposure caps, so bids sent at the same moment cannot pass a cap together)."""
     rails: DayRails | None = None
     """The day's loss, drawdown and exposure state (None: no such limit configured)."""
     on_breach: Callable[[Breach], None] | None = field(default=None, repr=False)
@@ -186,7 +189,8 @@ def check_rails(
 ) -> None:
     """The loss limits and exposure caps of ``request`` (see :mod:`.losslimits`): a tripped loss limit refuses it unless
     it is risk-reducing; an order that is not is checked against the exposure caps with ``notional`` added (the
-    holdings plus the quote the venue's open BUY orders commit, as the open-order tracker holds them).
+    holdings plus the quote the venue's open BUY orders commit, as the open-order tracker holds them, and the BUY
+    orders being sent right now; one whose reply and user event race may count twice for a moment, the safe side).
 
     Raises:
         SafetyRefusal: ``safety_max_daily_loss``, ``safety_max_drawdown``, ``safety_max_asset_exposure``,
@@ -208,6 +212,9 @@ def check_rails(
     if reducing or (config.max_asset_exposure is None and config.max_total_exposure is None):
         return
     buys = open_buys(desk.open_orders.orders(), rails.assets, quote)
+    for (asset, in_quote), value in desk.pending_buys.items():
+        if in_quote == quote:
+            buys[asset] = buys.get(asset, Decimal(0)) + value
     exposures = with_open_buys(rails.exposures(quote, {base: mid} if mid > 0 else None), buys)
     total = sum(exposures.values(), Decimal(0))
     safety.check_exposure(config, base, exposures.get(base, Decimal(0)), total, notional, quote)

@@ -19,7 +19,7 @@ from tradingmcp.server.trading.safety import now_ms as safety_now_ms
 from tradingmcp.sim.app import SimConfig, Simulator
 from tradingmcp.sim.config import BINANCE_SIM_KEY
 
-from ..support import AUDITOR_TOKEN, TRADER_TOKEN, bid, call, ok, serve_on_sim, start_tool_server
+from ..support import AUDITOR_TOKEN, TRADER_TOKEN, bid, call, held, ok, serve_on_sim, start_tool_server
 
 STREAM = "notifications/tradingmcp/stream"
 LIMIT = Decimal("8")
@@ -231,6 +231,20 @@ async def test_open_bids_count_against_the_exposure_cap(data_dir: Path, tmp_path
                 assert again["order"]["status"] == "NEW"
                 open_now = await ok(c, "get_open_orders", {"symbol": "BTCUSDT"})
                 assert len(open_now["orders"]) == 2
+                # a bid still on its way to the exchange commits its quote too: one open, one in flight, no third
+                await ok(c, "cancel_order", {"symbol": "BTCUSDT", "order_id": again["order"]["order_id"]})
+                sim.state.faults.hold_orders_unplaced = 1  # sent, never answered: in flight until the end
+                in_flight = asyncio.create_task(c.call_tool("place_order", resting))
+                try:
+                    await held(sim, 1)
+                    res = await call(c, "place_order", resting)
+                    assert res["isError"], res["content"][0]["text"]
+                    refusal = res["structuredContent"]["error"]
+                    assert refusal["code"] == "safety_max_asset_exposure"
+                    assert Decimal(refusal["held"]) == 2 * one
+                finally:
+                    in_flight.cancel()
+                    await asyncio.gather(in_flight, return_exceptions=True)
             finally:
                 await c.close()
     finally:
