@@ -160,7 +160,7 @@ class MatchingEngine(OrderDesk):
         ``symbol``): the list with its members' ids (no reports, as Binance answers).
 
         Raises:
-            BinanceError: -1102 neither id sent; -2013 "Order list does not exist.".
+            BinanceError: -1102 neither id sent; -2018 "Order list does not exist.".
         """
         self.account_of(api_key)
         p = Params(params)

@@ -237,7 +237,7 @@ def test_an_order_list_is_found_by_its_list_client_order_id(engine: MatchingEngi
         )
         assert [o["orderId"] for o in found["orders"]] == [o["orderId"] for o in placed["orders"]]
         assert "orderReports" not in found
-    rejects(lambda: engine.get_order_list("alice", {"origClientOrderId": "no-such-list"}), -2013,
+    rejects(lambda: engine.get_order_list("alice", {"origClientOrderId": "no-such-list"}), -2018,
             "Order list does not exist.")  # fmt: skip
     rejects(lambda: engine.get_order_list("alice", {}), -1102,
             "Param 'orderListId' or 'origClientOrderId' must be sent, but both were empty/null!")  # fmt: skip

@@ -304,7 +304,7 @@ class BinanceAdapter(BinanceRest, AdapterLifecycle):
 
     async def get_order_list(self, list_client_order_id: str) -> OrderList:
         """``GET /api/v3/orderList`` by ``origClientOrderId`` (weight 4): the OCO list with its members' ids.
-        Raises UnknownOrder (-2013) when the exchange has no such list."""
+        Raises UnknownOrder (-2018 NO_SUCH_ORDER_LIST) when the exchange has no such list."""
         body = await self._rest(4, "GET", "orderList", {"origClientOrderId": list_client_order_id}, signed=True)
         return parse.order_list(body)
 
