@@ -1,0 +1,162 @@
+"""The console in a real browser (Debian's Chromium through Playwright) against the whole server on the simulator:
+live prices over the page's own MCP-over-WebSocket link, a refused token, the kill switch by scope, a dropped
+connection. Each test saves a screenshot under ``test-output/console/``."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.async_api import Browser, ConsoleMessage, Page, expect
+
+from tests.server.support import ok
+
+from .support import (
+    READER_TOKEN,
+    TRADER_TOKEN,
+    WAIT_MS,
+    ConsoleServer,
+    page_until,
+    replaying,
+    resting_buy,
+    shot,
+    state_is,
+    until,
+)
+
+PRICE = re.compile(r"^\d+(\.\d+)?$")
+
+
+async def open_console(browser: Browser, srv: ConsoleServer, token: str | None) -> tuple[Page, list[str]]:
+    """A fresh page on the console; returns it and the list its script errors are collected into."""
+    page = await browser.new_page(viewport={"width": 1400, "height": 1000})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+
+    def console_error(msg: ConsoleMessage) -> None:
+        if msg.type == "error" and "WebSocket" not in msg.text and "Failed to load resource" not in msg.text:
+            errors.append(msg.text)
+
+    page.on("console", console_error)
+    await page.goto(srv.console(token))
+    return page, errors
+
+
+async def last_price(page: Page) -> str:
+    return (await page.locator("#last-price").inner_text()).strip()
+
+
+async def test_live_prices_change_while_the_simulator_replays(browser: Browser, srv: ConsoleServer) -> None:
+    page, errors = await open_console(browser, srv, TRADER_TOKEN)
+    await state_is(page, "connected")
+    assert "token" not in page.url  # the token left the address bar
+    await expect(page.locator("#who")).to_have_text("trader (read, trade)", timeout=WAIT_MS)
+    async with replaying(srv.sim):
+        await page_until(page, "/^\\d+(\\.\\d+)?$/.test(document.getElementById('last-price').textContent.trim())")
+        first = await last_price(page)
+        await page_until(page, f"document.getElementById('last-price').textContent.trim() !== {first!r}")
+        second = await last_price(page)
+        await page_until(page, "window.tradingmcpConsole.ticks >= 20")
+        await expect(page.locator("#book tbody tr td.bid").first).to_have_text(PRICE, timeout=WAIT_MS)
+        await expect(page.locator("#venues tbody")).to_contain_text("binance", timeout=WAIT_MS)
+        await expect(page.locator("#balances tbody")).to_contain_text("USDT", timeout=WAIT_MS)
+        await expect(page.locator("#latency-page")).to_contain_text("calls", timeout=WAIT_MS)
+    assert PRICE.match(first) and PRICE.match(second) and first != second
+    # the page reached the server as an MCP client over WebSocket: its streams are live on the server
+    assert any(k.startswith("book_ticker:binance:BTCUSDT") for k in srv.hub.active())
+    await shot(page, "live-prices")
+    assert errors == []
+
+
+async def test_a_wrong_token_shows_a_clear_error(browser: Browser, srv: ConsoleServer) -> None:
+    page, errors = await open_console(browser, srv, "not-the-token")
+    await state_is(page, "refused")
+    await expect(page.locator("#banner")).to_be_visible()
+    await expect(page.locator("#banner")).to_contain_text("refused this token")
+    await expect(page.locator("#conn")).to_have_text("token refused")
+    await expect(page.locator("#login")).to_be_visible()
+    await shot(page, "wrong-token")
+    assert errors == []
+
+
+async def test_a_read_token_cannot_press_the_kill_switch(browser: Browser, srv: ConsoleServer) -> None:
+    async with srv.client(TRADER_TOKEN) as trader:
+        bid = (await ok(trader, "get_ticker", {"symbol": "BTCUSDT"}))["bid"]
+        placed = await ok(
+            trader,
+            "place_order",
+            resting_buy(bid),
+        )
+        page, errors = await open_console(browser, srv, READER_TOKEN)
+        await state_is(page, "connected")
+        await expect(page.locator("#who")).to_have_text("reader (read)", timeout=WAIT_MS)
+        await expect(page.locator("#orders-count")).to_have_text("(1)", timeout=WAIT_MS)
+        kill = page.locator("#kill")
+        await expect(kill).to_be_disabled()
+        await expect(kill).to_have_attribute("title", "needs a token with the trade scope")
+        await kill.click(force=True)  # a disabled button does nothing, even when clicked
+        await expect(page.locator("#kill-dialog")).not_to_be_visible()
+        await shot(page, "read-token-kill-switch-disabled")
+        still = await ok(trader, "get_open_orders", {})
+        assert [o["order_id"] for o in still["orders"]] == [placed["order"]["order_id"]]
+    assert errors == []
+
+
+async def test_the_kill_switch_cancels_the_accounts_orders(browser: Browser, srv: ConsoleServer) -> None:
+    async with srv.client(TRADER_TOKEN) as trader:
+        bid = (await ok(trader, "get_ticker", {"symbol": "BTCUSDT"}))["bid"]
+        for pct in ("0.97", "0.98", "0.99"):
+            await ok(
+                trader,
+                "place_order",
+                resting_buy(bid, pct),
+            )
+        page, errors = await open_console(browser, srv, TRADER_TOKEN)
+        await state_is(page, "connected")
+        await expect(page.locator("#orders-count")).to_have_text("(3)", timeout=WAIT_MS)
+        await expect(page.locator("#kill")).to_be_enabled(timeout=WAIT_MS)
+        await page.locator("#kill").click()
+        dialog = page.locator("#kill-dialog")
+        await expect(dialog).to_be_visible()
+        await expect(dialog).to_contain_text("binance")
+        await shot(page, "kill-switch-confirm")
+        await page.locator("#kill-confirm").click()
+        await expect(page.locator("#banner")).to_contain_text(
+            "KILL SWITCH ON for binance: 3 orders cancelled", timeout=WAIT_MS
+        )
+        await expect(page.locator("#orders-count")).to_have_text("(0)", timeout=WAIT_MS)
+        await expect(page.locator("#kill")).to_be_disabled()
+        await expect(page.locator("#venues tbody")).to_contain_text("ON", timeout=WAIT_MS)
+        await shot(page, "kill-switch-on")
+        assert (await ok(trader, "get_open_orders", {}))["orders"] == []
+        account_orders = [o for a in srv.sim.engine.accounts.values() for o in a.orders]
+        assert len(account_orders) == 3 and all(o.status == "CANCELED" for o in account_orders)
+        refused = await trader.call_tool(
+            "place_order",
+            resting_buy(bid),
+        )
+        assert refused["isError"] is True
+    assert errors == []
+
+
+async def test_a_dropped_connection_shows_reconnecting_and_recovers(browser: Browser, srv: ConsoleServer) -> None:
+    page, errors = await open_console(browser, srv, TRADER_TOKEN)
+    async with replaying(srv.sim):
+        await state_is(page, "connected")
+        await page_until(page, "window.tradingmcpConsole.ticks >= 5")
+        await srv.stop()
+        await state_is(page, "reconnecting")
+        await expect(page.locator("#conn")).to_have_text("reconnecting…")
+        await expect(page.locator("#banner")).to_contain_text("reconnecting")
+        await shot(page, "reconnecting")
+        await srv.start()  # the same port
+        await state_is(page, "connected")
+        ticks = await page.evaluate("window.tradingmcpConsole.ticks")
+        await page_until(page, f"window.tradingmcpConsole.ticks >= {ticks + 10}")
+        await expect(page.locator("#banner")).to_be_hidden()
+    await until(lambda: _resubscribed(srv))
+    await shot(page, "reconnected")
+    assert errors == []
+
+
+async def _resubscribed(srv: ConsoleServer) -> bool:
+    return any(k.startswith("trades:binance:BTCUSDT") for k in srv.hub.active())
