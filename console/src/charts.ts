@@ -8,6 +8,8 @@ import { type Histogram, usLabel } from "./metrics";
 export interface Line {
   label: string;
   stroke: string;
+  /** "y" (left axis, the default) or "y2" (its own axis on the right: a line of another size). */
+  scale?: "y" | "y2";
 }
 
 export class TimeChart {
@@ -32,8 +34,14 @@ export class TimeChart {
       axes: [
         { stroke: "#9aa4b2", grid: { stroke: "#2a3140" }, ticks: { stroke: "#2a3140" } },
         { stroke: "#9aa4b2", grid: { stroke: "#2a3140" }, ticks: { stroke: "#2a3140" }, size: 70 },
+        ...(lines.some((l) => l.scale === "y2")
+          ? [{ scale: "y2", side: 1 as const, stroke: "#9aa4b2", grid: { show: false }, ticks: { stroke: "#2a3140" }, size: 70 }]
+          : []),
       ],
-      series: [{}, ...lines.map((l) => ({ label: l.label, stroke: l.stroke, width: 1.5, spanGaps: true }))],
+      series: [
+        {},
+        ...lines.map((l) => ({ label: l.label, stroke: l.stroke, width: 1.5, spanGaps: true, scale: l.scale ?? "y", points: { show: false } })),
+      ],
     };
     this.plot = new uPlot(opts, [this.xs, ...this.ys] as uPlot.AlignedData, box);
     new ResizeObserver(() => this.plot.setSize({ width: Math.max(200, box.clientWidth), height })).observe(box);

@@ -13,6 +13,7 @@ type Verdict = "ok" | "refused" | "unreachable";
 
 const TOKEN_KEY = "tradingmcp.console.token";
 const POLL_MS = 3000;
+const TICK_TO_ORDER_MAX_MS = 1000; // a longer gap is no reaction to that tick
 const ORDER_TOOLS = new Set(["place_order", "replace_order", "cancel_order", "cancel_all_orders", "place_orders_batch"]);
 
 interface Who {
@@ -35,6 +36,11 @@ const page = {
   ask: NaN,
   states: [] as string[],
   killed: false,
+  lastMarketMs: NaN, // performance.now() of the latest market push of the page's symbol
+  tickToOrderMs: [] as number[],
+  pnlPoints: 0,
+  polls: 0,
+  pollMs: {} as Record<string, number>,
 };
 // what the browser tests read besides the page's text
 (window as unknown as { tradingmcpConsole: typeof page }).tradingmcpConsole = page;
@@ -161,6 +167,7 @@ function onStream(msg: StreamMessage): void {
     return;
   }
   if (!page.marketKeys.includes(msg.stream)) return;
+  page.lastMarketMs = performance.now();
   const now = Date.now() / 1000;
   if (kind === "book_ticker") {
     page.bid = num(d.bid);
@@ -199,6 +206,14 @@ function tick(now: number): void {
 
 function onOrderEvent(d: Json): void {
   const order = d.order as Json | undefined;
+  if (order && d.execution_type === "NEW" && order.symbol === page.symbol) {
+    // tick to trade as this page sees it: the latest market push of the symbol → the push of a new order on it
+    const gap = performance.now() - page.lastMarketMs;
+    if (gap >= 0 && gap < TICK_TO_ORDER_MAX_MS) {
+      page.tickToOrderMs.push(gap);
+      if (page.tickToOrderMs.length > 2000) page.tickToOrderMs.shift();
+    }
+  }
   if (order) {
     const id = String(order.order_id);
     if (order.is_open) page.orders.set(id, order);
@@ -267,7 +282,7 @@ async function refreshVenues(): Promise<void> {
     byId<HTMLTableElement>("venues"),
     venues.map((v) => {
       const h = reach.get(String(v.exchange));
-      const up = h ? h.reachable : v.exchange === st.exchange ? st.reachable : null;
+      const up = h?.reachable ?? (v.exchange === st.exchange ? st.reachable : null);
       const offset = h?.clock_offset_ms ?? (v.exchange === st.exchange ? st.clock_offset_ms : null);
       return [
         `${String(v.exchange)}${v.default ? " (default)" : ""}`,
@@ -305,6 +320,7 @@ async function refreshAccount(): Promise<void> {
     `realized ${num(t.realized_pnl).toFixed(4)}, unrealized ${num(t.unrealized_pnl).toFixed(4)}, fees ${num(t.fees).toFixed(4)} ` +
     `${String(pnl.quote_asset ?? "")} over ${String(t.trade_count ?? 0)} trades`;
   pnlChart?.push(Math.floor(Date.now() / 1000), [num(t.realized_pnl), num(t.unrealized_pnl), num(bal.total_value_usdt)]);
+  page.pnlPoints = pnlChart?.points ?? 0;
 }
 
 interface AuditEntry extends Json {
@@ -333,7 +349,7 @@ async function refreshAudit(): Promise<void> {
   const entries = ((r.entries as AuditEntry[]) ?? []).filter((e) => !(hideOwn && e.kind === "tool_call" && e.principal === own));
   fillTable(
     byId<HTMLTableElement>("audit"),
-    entries.slice(0, 40).map((e) => [
+    entries.slice(0, 30).map((e) => [
       clock(e.time_ms),
       e.principal ?? "",
       e.kind,
@@ -359,6 +375,12 @@ async function refreshLatency(): Promise<void> {
   const bounds = all.bounds.length ? all.bounds : DEFAULT_BOUNDS_US;
   drawHistogram(byId("latency-orders"), "order tools in the server (place, replace, cancel): dispatch → result", orders.bounds.length ? orders : bucketize([], bounds), "#e0a030");
   drawHistogram(byId("latency-all"), "every tool call in the server", all.bounds.length ? all : bucketize([], bounds), "#4c8dd6");
+  drawHistogram(
+    byId("latency-ticktotrade"),
+    `tick to trade on ${page.symbol}, seen from this page: market push → the push of a new order`,
+    bucketize(page.tickToOrderMs.map((ms) => ms * 1000), bounds),
+    "#c678dd",
+  );
   drawHistogram(byId("latency-page"), "this page's tool calls, round trip over WebSocket", bucketize((link?.rtts ?? []).map((ms) => ms * 1000), bounds), "#3fb970");
 }
 
@@ -375,8 +397,24 @@ async function poll(): Promise<void> {
   if (polling || link === null || link.state !== "connected") return;
   polling = true;
   try {
-    const jobs = [refreshVenues(), refreshAccount(), refreshOrders(), refreshAudit(), refreshLatency(), refreshTools()];
+    const named: [string, () => Promise<void>][] = [
+      ["venues", refreshVenues],
+      ["account", refreshAccount],
+      ["orders", refreshOrders],
+      ["audit", refreshAudit],
+      ["latency", refreshLatency],
+      ["tools", refreshTools],
+    ];
+    const jobs = named.map(async ([name, job]) => {
+      const t0 = performance.now();
+      try {
+        await job();
+      } finally {
+        page.pollMs[name] = Math.round(performance.now() - t0);
+      }
+    });
     const results = await Promise.allSettled(jobs);
+    page.polls += 1;
     const failed = results.find((r) => r.status === "rejected") as PromiseRejectedResult | undefined;
     if (failed && link.state === "connected" && !page.killed) banner(String(failed.reason?.message ?? failed.reason));
   } finally {
@@ -479,7 +517,7 @@ function main(): void {
     [
       { label: "realized", stroke: "#3fb970" },
       { label: "unrealized", stroke: "#4c8dd6" },
-      { label: "total value", stroke: "#9aa4b2" },
+      { label: "total value (right axis)", stroke: "#9aa4b2", scale: "y2" },
     ],
     2000,
     160,

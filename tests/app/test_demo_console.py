@@ -46,6 +46,8 @@ async def test_the_demo_prints_the_console_url_and_the_console_shows_the_bot(
             await page_until(page, "window.tradingmcpConsole.orders.size + window.tradingmcpConsole.fills.length > 0")
             await expect(page.locator("#latency-orders")).not_to_contain_text("— 0 calls", timeout=WAIT_MS)
             await expect(page.locator("#kill")).to_be_enabled()
+            await expect(page.locator("#venues tbody")).to_contain_text("up", timeout=WAIT_MS)
+            await page_until(page, "window.tradingmcpConsole.pnlPoints >= 4")  # balances and P&L over time
             picture = await shot(page, "demo")
             await context.close()
         assert picture.stat().st_size > 0 and picture.parent == SCREENSHOTS

@@ -53,8 +53,14 @@ async def test_live_prices_change_while_the_simulator_replays(browser: Browser, 
     async with replaying(srv.sim):
         await page_until(page, "/^\\d+(\\.\\d+)?$/.test(document.getElementById('last-price').textContent.trim())")
         first = await last_price(page)
-        await page_until(page, f"document.getElementById('last-price').textContent.trim() !== {first!r}")
-        second = await last_price(page)
+        seen: list[str] = []
+
+        async def changed() -> bool:
+            seen.append(await last_price(page))
+            return seen[-1] != first
+
+        await until(changed)
+        second = seen[-1]
         await page_until(page, "window.tradingmcpConsole.ticks >= 20")
         await expect(page.locator("#book tbody tr td.bid").first).to_have_text(PRICE, timeout=WAIT_MS)
         await expect(page.locator("#venues tbody")).to_contain_text("binance", timeout=WAIT_MS)
