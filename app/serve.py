@@ -214,10 +214,10 @@ async def _serve(opts: ServeOptions, server: McpServer, stack: ExchangeStack | N
         f"TradingMCP serving MCP over WebSocket at {server.url}{http} (backend {server.config.backend}; {limits})",
         file=sys.stderr,
     )
+    if server.http is not None:  # before the token's own line, which stays the last place the token is printed
+        print(f"web console: {console_url(server, generated)}", file=sys.stderr)
     if generated:
         print(f"dev token (read+trade), shown once: {generated}", file=sys.stderr)
-    if server.http is not None:
-        print(f"web console: {console_url(server, generated)}", file=sys.stderr)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
