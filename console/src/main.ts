@@ -104,6 +104,7 @@ function showRefused(detail: string): void {
       "Open the console with a valid token (/console#token=…) or paste one below.",
   );
   byId("login").hidden = false;
+  byId("panels").hidden = true;
   sessionStorage.removeItem(TOKEN_KEY);
 }
 
@@ -559,6 +560,7 @@ function main(): void {
     setState("closed", "no token");
     banner("No token: open the console with /console#token=<token> (the server prints one at start) or paste one below.", "info");
     byId("login").hidden = false;
+    byId("panels").hidden = true;
     return;
   }
   void connect(token);

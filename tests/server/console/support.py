@@ -166,11 +166,11 @@ async def replaying(sim: Simulator, events: int = 3, every_s: float = 0.05) -> A
             await task
 
 
-async def shot(page: Page, name: str) -> Path:
-    """A full-page screenshot under :data:`SCREENSHOTS`."""
+async def shot(page: Page, name: str, full_page: bool = True) -> Path:
+    """A screenshot under :data:`SCREENSHOTS` (the whole page, or what the viewport shows)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    await page.screenshot(path=str(path), full_page=True)
+    await page.screenshot(path=str(path), full_page=full_page)
     return path
 
 

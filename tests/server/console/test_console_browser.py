@@ -80,6 +80,7 @@ async def test_a_wrong_token_shows_a_clear_error(browser: Browser, srv: ConsoleS
     await expect(page.locator("#banner")).to_contain_text("refused this token")
     await expect(page.locator("#conn")).to_have_text("token refused")
     await expect(page.locator("#login")).to_be_visible()
+    await expect(page.locator("#panels")).to_be_hidden()
     await shot(page, "wrong-token")
     assert errors == []
 

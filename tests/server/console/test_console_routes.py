@@ -8,6 +8,7 @@ import asyncio
 import base64
 import os
 import shutil
+import ssl
 import subprocess
 from pathlib import Path
 
@@ -15,6 +16,10 @@ import aiohttp
 import pytest
 
 from tradingmcp.server.console import CSP, STATIC_DIR, STATIC_FILES, console_routes
+from tradingmcp.server.mcp.registry import McpApp
+from tradingmcp.server.wsserver import McpServer, ServerConfig
+from tradingmcp.transport.auth import TokenStore
+from tradingmcp.transport.tls import server_ssl_context, write_dev_certs
 
 from .support import READER_TOKEN, TRADER_TOKEN, ConsoleServer
 
@@ -104,3 +109,37 @@ def test_the_committed_bundle_is_a_fresh_build_of_the_console_project(tmp_path: 
     assert done.returncode == 0, done.stderr
     for name in STATIC_FILES:
         assert (tmp_path / name).read_bytes() == (STATIC_DIR / name).read_bytes(), f"{name} differs: run `make console`"
+
+
+async def test_off_loopback_over_tls_the_pages_own_origin_is_allowed(tmp_path: Path) -> None:
+    """Bound to every address with TLS and no Host list (``serve --host 0.0.0.0``), the console's upgrade from its
+    own ``https://`` origin is let in; any other origin, and the same host over plain ``http://``, are 403."""
+    write_dev_certs(tmp_path)
+    tokens = TokenStore({READER_TOKEN: ("reader", ["read"])})
+    config = ServerConfig(host="0.0.0.0", port=0, ssl=server_ssl_context(tmp_path / "server.pem"), tokens=tokens)
+    server = await McpServer(McpApp(), config).start()
+    ctx = ssl.create_default_context(cafile=str(tmp_path / "ca.pem"))
+    try:
+        host = f"trading.example:{server.port}"
+
+        async def upgrade(origin: str) -> int:
+            reader, writer = await asyncio.open_connection(
+                "127.0.0.1", server.port, ssl=ctx, server_hostname="localhost"
+            )
+            key = base64.b64encode(os.urandom(16)).decode()
+            writer.write(
+                (
+                    f"GET /mcp HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+                    f"Sec-WebSocket-Protocol: mcp, auth.{READER_TOKEN}\r\nOrigin: {origin}\r\n\r\n"
+                ).encode()
+            )
+            head = (await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)).decode()
+            writer.close()
+            return int(head.split(" ", 2)[1])
+
+        assert await upgrade(f"https://{host}") == 101
+        assert await upgrade(f"http://{host}") == 403
+        assert await upgrade("https://evil.example") == 403
+    finally:
+        await server.stop()
