@@ -56,7 +56,7 @@ console: console-deps
 
 # The console's browser tests drive Debian's Chromium (Playwright's own browser download does not work here).
 chromium:
-	@[ -x $(CHROMIUM) ] || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; }
+	@[ -x $(CHROMIUM) ] || { $(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
 	@[ -x $(CHROMIUM) ] || { echo "$(CHROMIUM) still missing after apt-get install chromium" >&2; exit 1; }
 
 lint: install
@@ -66,7 +66,7 @@ typecheck: install
 	$(VENV)/bin/mypy
 
 pytest: install interop-deps console-deps chromium
-	$(VENV)/bin/pytest -q
+	TRADINGMCP_CHROMIUM=$(CHROMIUM) $(VENV)/bin/pytest -q
 
 test: lint typecheck pytest
 
