@@ -70,6 +70,14 @@ async def test_live_prices_change_while_the_simulator_replays(browser: Browser, 
     # the page reached the server as an MCP client over WebSocket: its streams are live on the server
     assert any(k.startswith("book_ticker:binance:BTCUSDT") for k in srv.hub.active())
     await shot(page, "live-prices")
+    # another symbol: the page moves its streams there
+    await page.locator("#symbol").fill("ETHUSDT")
+    await page.locator("#symbol").press("Enter")
+    await expect(page.locator("#price-symbol")).to_have_text("ETHUSDT on binance", timeout=WAIT_MS)
+    async with replaying(srv.sim):
+        await page_until(page, "Number(document.getElementById('last-price').textContent) < 10000")
+    assert any(k.startswith("trades:binance:ETHUSDT") for k in srv.hub.active())
+    assert not any(k.startswith("trades:binance:BTCUSDT") for k in srv.hub.active())
     assert errors == []
 
 
@@ -142,6 +150,18 @@ async def test_the_kill_switch_cancels_the_accounts_orders(browser: Browser, srv
             resting_buy(bid),
         )
         assert refused["isError"] is True
+    # the audit log, filtered by tool and outcome, shows that refusal (the page's own calls shown too)
+    await page.locator("#audit-hide-own").uncheck()
+    await page.locator("#audit-tool").fill("place_order")
+    await page.locator("#audit-outcome").select_option("tool_error")
+    audit = page.locator("#audit tbody")
+    await expect(audit.locator("tr")).to_have_count(1, timeout=WAIT_MS)
+    await expect(audit).to_contain_text("place_order")
+    await expect(audit).to_contain_text("tool_error")
+    await page.locator("#audit-tool").fill("kill_switch")
+    await page.locator("#audit-outcome").select_option("ok")
+    await expect(audit).to_contain_text("kill_switch", timeout=WAIT_MS)
+    await shot(page, "audit-filtered")
     assert errors == []
 
 
