@@ -4,11 +4,16 @@ connection. Each test saves a screenshot under ``test-output/console/``."""
 
 from __future__ import annotations
 
+import asyncio
 import re
+from decimal import Decimal
+from pathlib import Path
 
 from playwright.async_api import Browser, ConsoleMessage, Page, expect
 
 from tests.server.support import ok
+from tradingmcp.client.bot.config import BotConfig, ConnectionConfig, ReportConfig, RiskConfig, SymbolConfig
+from tradingmcp.client.bot.runner import BotRunner
 
 from .support import (
     READER_TOKEN,
@@ -187,3 +192,46 @@ async def test_a_dropped_connection_shows_reconnecting_and_recovers(browser: Bro
 
 async def _resubscribed(srv: ConsoleServer) -> bool:
     return any(k.startswith("trades:binance:BTCUSDT") for k in srv.hub.active())
+
+
+async def test_the_kill_switch_stops_the_reference_bot(browser: Browser, srv: ConsoleServer, tmp_path: Path) -> None:
+    """The reference bot quotes BTCUSDT through the server; the console's kill switch cancels its resting orders on
+    the simulator, and its later orders are refused."""
+    config = BotConfig(
+        connection=ConnectionConfig(url=srv.mcp_url, token=TRADER_TOKEN, cafile=None, call_timeout_s=10.0),
+        symbols=(SymbolConfig("BTCUSDT", Decimal("0.0002"), Decimal("0.002")),),
+        risk=RiskConfig(reject_cooldown_ms=100),
+        report=ReportConfig(out_dir=tmp_path / "bot"),
+    )
+    runner = BotRunner(config)
+    stop = asyncio.Event()
+    page, errors = await open_console(browser, srv, TRADER_TOKEN)
+    async with replaying(srv.sim):
+        await runner.start()
+        bot = asyncio.create_task(runner.run(None, stop.is_set))
+        try:
+            await state_is(page, "connected")
+            orders = page.locator("#orders tbody")
+            await expect(orders).to_contain_text(runner.core.tracker.prefix, timeout=WAIT_MS)  # the bot's quotes
+            assert srv.sim.engine.open.get("BTCUSDT")
+            await page.locator("#kill").click()
+            await page.locator("#kill-confirm").click()
+            await expect(page.locator("#banner")).to_contain_text("KILL SWITCH ON for binance", timeout=WAIT_MS)
+            assert not srv.sim.engine.open.get("BTCUSDT")  # every resting order of the account cancelled
+            cancelled = re.search(r"(\d+) orders cancelled", await page.locator("#banner").inner_text())
+            assert cancelled is not None and int(cancelled.group(1)) >= 1
+            placed, rejected = runner.core.tracker.placed, runner.core.tracker.rejected
+            await until(lambda: _refused_since(runner, placed, rejected))  # the bot carries on quoting, and is refused
+            assert not srv.sim.engine.open.get("BTCUSDT")
+            await expect(page.locator("#orders-count")).to_have_text("(0)", timeout=WAIT_MS)
+            await shot(page, "kill-switch-stops-the-bot")
+        finally:
+            stop.set()
+            await asyncio.wait_for(bot, 30)
+            await runner.finish(settle_s=1.0)
+    assert errors == []
+
+
+async def _refused_since(runner: BotRunner, placed: int, rejected: int) -> bool:
+    """The bot had an order refused since the counts ``placed`` and ``rejected``, and placed none."""
+    return runner.core.tracker.rejected > rejected and runner.core.tracker.placed == placed
