@@ -19,7 +19,7 @@ export class TimeChart {
   private dirty = false;
 
   constructor(
-    box: HTMLElement,
+    private readonly box: HTMLElement,
     lines: Line[],
     private readonly maxPoints = 1200,
     height = 220,
@@ -33,9 +33,9 @@ export class TimeChart {
       scales: { x: { time: true } },
       axes: [
         { stroke: "#9aa4b2", grid: { stroke: "#2a3140" }, ticks: { stroke: "#2a3140" } },
-        { stroke: "#9aa4b2", grid: { stroke: "#2a3140" }, ticks: { stroke: "#2a3140" }, size: 70 },
+        { stroke: "#9aa4b2", grid: { stroke: "#2a3140" }, ticks: { stroke: "#2a3140" }, size: 84 },
         ...(lines.some((l) => l.scale === "y2")
-          ? [{ scale: "y2", side: 1 as const, stroke: "#9aa4b2", grid: { show: false }, ticks: { stroke: "#2a3140" }, size: 70 }]
+          ? [{ scale: "y2", side: 1 as const, stroke: "#9aa4b2", grid: { show: false }, ticks: { stroke: "#2a3140" }, size: 84 }]
           : []),
       ],
       series: [
@@ -44,6 +44,7 @@ export class TimeChart {
       ],
     };
     this.plot = new uPlot(opts, [this.xs, ...this.ys] as uPlot.AlignedData, box);
+    box.classList.add("sparse");
     new ResizeObserver(() => this.plot.setSize({ width: Math.max(200, box.clientWidth), height })).observe(box);
   }
 
@@ -67,6 +68,7 @@ export class TimeChart {
       requestAnimationFrame(() => {
         this.dirty = false;
         this.plot.setData([this.xs, ...this.ys] as uPlot.AlignedData);
+        this.box.classList.toggle("sparse", this.xs.length < 2); // one point makes no line, only odd axes
       });
     }
   }
@@ -75,6 +77,7 @@ export class TimeChart {
     this.xs.length = 0;
     for (const y of this.ys) y.length = 0;
     this.plot.setData([this.xs, ...this.ys] as uPlot.AlignedData);
+    this.box.classList.add("sparse");
   }
 
   get points(): number {
