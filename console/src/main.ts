@@ -296,6 +296,30 @@ async function refreshVenues(): Promise<void> {
     }),
     "no venues",
   );
+  byId("limits-venue").textContent = `${String(st.exchange)}, ${String(st.environment ?? "")}`;
+  fillTable(
+    byId<HTMLTableElement>("rate-limits"),
+    ((st.rate_limits as Json[]) ?? []).map((r) => {
+      const share = num(r.used) / num(r.limit);
+      return [String(r.kind), `${String(r.interval_s)} s`, [String(r.used), share > 0.8 ? "bad" : share > 0.5 ? "warn" : "ok"], String(r.limit)];
+    }),
+    "no rate-limit data",
+  );
+  const limits = (venues.find((v) => v.exchange === st.exchange)?.limits as Json | undefined) ?? {};
+  const shown: [string, unknown][] = [
+    ["max order notional", limits.max_order_notional],
+    ["max notional per day", limits.max_daily_notional],
+    ["max open orders", limits.max_open_orders],
+    ["price band %", limits.price_band_pct],
+    ["confirm above notional", limits.confirm_above_notional],
+    ["allowed symbols", Array.isArray(limits.allowed_symbols) ? limits.allowed_symbols.join(", ") : limits.allowed_symbols === null ? "all" : undefined],
+    ["live orders allowed", limits.allow_live],
+  ];
+  fillTable(
+    byId<HTMLTableElement>("safety"),
+    shown.filter(([, v]) => v !== undefined).map(([k, v]) => [k, v === null ? "off" : String(v)]),
+    "no limits reported",
+  );
   byId("health").textContent = health.status ? `server ${String(health.status)}, ${String(health.connections)} connections` : "";
   const select = byId<HTMLSelectElement>("venue");
   const names = venues.map((v) => String(v.exchange));

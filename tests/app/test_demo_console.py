@@ -22,7 +22,7 @@ async def test_the_demo_prints_the_console_url_and_the_console_shows_the_bot(
 ) -> None:
     out = tmp_path / "report"
     demo = asyncio.create_task(
-        run_demo(DemoOptions(duration_s=40.0, speed=11.0, data_dir=data_dir, out_dir=out, quiet=True))
+        run_demo(DemoOptions(duration_s=50.0, speed=11.0, data_dir=data_dir, out_dir=out, quiet=True))
     )
     printed: list[str] = []
 
