@@ -413,7 +413,7 @@ async function refreshTools(): Promise<void> {
   if (link === null) return;
   const list = byId("tools");
   if (list.childElementCount) return;
-  const names = ["place_order", "replace_order", "cancel_order", "cancel_all_orders", "kill_switch", "get_ticker", "subscribe", "get_balances", "get_pnl", "get_open_orders", "get_server_status"];
+  const names = (await link.listTools()).sort();
   list.replaceChildren(...names.map((n) => new Option(n, n)));
 }
 

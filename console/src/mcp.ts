@@ -86,6 +86,19 @@ export class McpLink {
     return result;
   }
 
+  /** The names of the server's tools (every page of ``tools/list``). */
+  async listTools(): Promise<string[]> {
+    await this.ready();
+    const names: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = (await this.request("tools/list", cursor ? { cursor } : {})) as { tools: { name: string }[]; nextCursor?: string };
+      names.push(...page.tools.map((t) => t.name));
+      cursor = page.nextCursor;
+    } while (cursor);
+    return names;
+  }
+
   /** Subscribes to a push stream (kept across reconnects until unsubscribed). */
   async subscribe(key: string): Promise<ToolResult> {
     this.streams.add(key);

@@ -49,6 +49,7 @@ async def test_the_demo_prints_the_console_url_and_the_console_shows_the_bot(
             await expect(page.locator("#venues tbody")).to_contain_text("up", timeout=WAIT_MS)
             await page_until(page, "window.tradingmcpConsole.pnlPoints >= 4")  # balances and P&L over time
             picture = await shot(page, "demo")
+            await page.set_viewport_size({"width": 1400, "height": 1500})
             await shot(page, "demo-top", full_page=False)  # the README's picture (docs/console.png)
             await context.close()
         assert picture.stat().st_size > 0 and picture.parent == SCREENSHOTS

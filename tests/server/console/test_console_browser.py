@@ -71,6 +71,7 @@ async def test_live_prices_change_while_the_simulator_replays(browser: Browser, 
         await expect(page.locator("#venues tbody")).to_contain_text("binance", timeout=WAIT_MS)
         await expect(page.locator("#rate-limits tbody")).to_contain_text("REQUEST_WEIGHT", timeout=WAIT_MS)
         await expect(page.locator("#safety tbody")).to_contain_text("max open orders", timeout=WAIT_MS)
+        await expect(page.locator("#tools option[value=kill_switch]")).to_have_count(1, timeout=WAIT_MS)  # tools/list
         await expect(page.locator("#balances tbody")).to_contain_text("USDT", timeout=WAIT_MS)
         await expect(page.locator("#latency-page")).to_contain_text("calls", timeout=WAIT_MS)
     assert PRICE.match(first) and PRICE.match(second) and first != second
