@@ -208,6 +208,7 @@ export class McpLink {
       this.pending.delete(id);
     }
     if (this.stopped) return;
+    let why = ev.code === 1006 ? "connection lost" : `closed ${ev.code} ${ev.reason}`.trim();
     if (!this.opened) {
       // the upgrade failed: a browser does not say why, so ask the server over HTTP whether it refuses the token
       const verdict = await this.opts.probe();
@@ -215,9 +216,13 @@ export class McpLink {
         this.setState("refused", "the server refused this token");
         return;
       }
+      if (verdict === "ok") {
+        // the server answers and takes the token, yet refused the upgrade: its Origin (or Host) check
+        why = `the server refuses this page's WebSocket upgrade (HTTP 403?): allow the origin ${location.origin} on the server`;
+      }
     }
     const delay = backoff(this.attempt++, this.opts.backoffMinMs ?? 250, this.opts.backoffMaxMs ?? 5000);
-    this.setState("reconnecting", `${ev.code === 1006 ? "connection lost" : `closed ${ev.code} ${ev.reason}`.trim()}; retrying in ${(delay / 1000).toFixed(1)} s`);
+    this.setState("reconnecting", `${why}; retrying in ${(delay / 1000).toFixed(1)} s`);
     window.setTimeout(() => {
       if (!this.stopped) this.open();
     }, delay);

@@ -113,16 +113,17 @@ class ConsoleServer:
 
 
 @asynccontextmanager
-async def console_server(data_dir: Path, tmp_path: Path) -> AsyncIterator[ConsoleServer]:
+async def console_server(data_dir: Path, tmp_path: Path, host: str = "127.0.0.1") -> AsyncIterator[ConsoleServer]:
     """The simulator on the real recording in manual-step mode (``sim.step(n)`` replays ``n`` events), the Binance
-    venue, every tool, and the server with two tokens: ``trader`` (read, trade) and ``reader`` (read)."""
+    venue, every tool, and the server on ``host`` (reached at 127.0.0.1) with two tokens: ``trader`` (read, trade)
+    and ``reader`` (read)."""
     app, hub = McpApp(), StreamHub()
     register_builtin_tools(app, hub)
     tools = ToolsetConfig(audit=AuditConfig(data_dir=tmp_path / "audit"))
     opts = ExchangeOptions(exchange="binance", speed=0, loop=False, data_dir=data_dir)
     stack = await ExchangeStack.start(app, hub, opts, tools)
     tokens = TokenStore({TRADER_TOKEN: ("trader", ["read", "trade"]), READER_TOKEN: ("reader", ["read"])})
-    srv = ConsoleServer(app, hub, stack, ServerConfig(port=0, tokens=tokens))
+    srv = ConsoleServer(app, hub, stack, ServerConfig(host=host, port=0, tokens=tokens))
     try:
         await srv.start()
         yield srv

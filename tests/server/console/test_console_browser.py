@@ -20,6 +20,7 @@ from .support import (
     TRADER_TOKEN,
     WAIT_MS,
     ConsoleServer,
+    console_server,
     page_until,
     replaying,
     resting_buy,
@@ -238,3 +239,16 @@ async def test_the_kill_switch_stops_the_reference_bot(browser: Browser, srv: Co
 async def _refused_since(runner: BotRunner, placed: int, rejected: int) -> bool:
     """The bot had an order refused since the counts ``placed`` and ``rejected``, and placed none."""
     return runner.core.tracker.rejected > rejected and runner.core.tracker.placed == placed
+
+
+async def test_an_upgrade_the_server_refuses_says_why(browser: Browser, data_dir: Path, tmp_path: Path) -> None:
+    """Bound to every address without TLS (no own-origin rule there), the server takes the token over HTTP but refuses
+    the page's WebSocket upgrade for its Origin: the page says so instead of retrying in silence."""
+    async with console_server(data_dir, tmp_path, host="0.0.0.0") as srv:
+        page, errors = await open_console(browser, srv, TRADER_TOKEN)
+        await state_is(page, "reconnecting")
+        await expect(page.locator("#banner")).to_contain_text(
+            f"refuses this page's WebSocket upgrade (HTTP 403?): allow the origin {srv.base}", timeout=WAIT_MS
+        )
+        await shot(page, "upgrade-refused")
+    assert errors == []
