@@ -32,6 +32,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from tradingmcp.client.bot.config import BotConfig
+from tradingmcp.client.bot.conflate import Conflator
 from tradingmcp.client.bot.core import Action, BotCore
 from tradingmcp.client.bot.errors import BotError, ReconcileRecord, ToolCallError
 from tradingmcp.client.bot.strategy import SymbolRulesLite
@@ -89,7 +90,8 @@ class BotRunner:
         self._reconciling = False
         self._loops: list[asyncio.Task[None]] = []
         self._failure: Exception | None = None
-        self._order_events: list[dict[str, Any]] = []  # order-stream params waiting for their loop callback
+        self._turns = Conflator(self.core, time.perf_counter_ns)  # the per-loop-turn conflation of pushed messages
+        self._turn_end: asyncio.Handle | None = None
 
     def stream_totals(self) -> dict[str, int]:
         """The client's stream positions summed (:meth:`~tradingmcp.client.core.StreamSeqs.totals`): ``received``,
@@ -172,7 +174,8 @@ class BotRunner:
 
         Stream notifications are handled in the client's frame callback (:meth:`McpClient.on_notification`): a book
         ticker is decided on and the order call is on its way before the next frame is read, with no task hop (the
-        tick-to-trade path). Notifications that arrived before ``run`` are handled first, in order.
+        tick-to-trade path); the rest of a burst is conflated and decided on at the end of the loop turn (see
+        :meth:`handle_notification`). Notifications that arrived before ``run`` are handled first, in order.
 
         Raises:
             BotError: handling a stream message failed (a bug in the core; quoting stops).
@@ -206,44 +209,56 @@ class BotRunner:
         stream message into the core, its actions sent at once. Returns True: every notification is consumed (the bot
         reads nothing else); after a failure nothing more is handled.
 
+        Conflation, per event-loop turn (all the frames one read of the socket holds; :class:`~.conflate.Conflator`):
+        a symbol's first book ticker of the turn is decided on at once, in the frame callback (a quiet market pays no
+        hop). Every other message of the turn is queued (only the latest state per book or book ticker stream; order
+        events and trades all, in order) and at the end of the turn (one loop callback later) applied in arrival
+        order, then decided on once per symbol that changed, on its latest tick. So during a burst the bot decides on
+        the newest market, not on every stale tick in turn, and no order event is ever dropped or reordered.
+
         Order events are booked one loop callback later: the server writes an order's events right after the tool
         result, often in the same read, and the call waiting on that result (the ``ack`` of tick-to-trade) resumes
-        first. A market message books every waiting order event before the core decides on it, so no decision sees
-        a stale position."""
+        first. A decision at once applies every message queued before it first, so no decision sees a stale
+        position."""
         if note.method != STREAM_METHOD or self._failure is not None:
             return True
         self.notifications += 1
         params = note.params
-        if params["stream"].startswith("orders:"):
-            if not self._order_events:
-                asyncio.get_running_loop().call_soon(self._book_order_events)
-            self._order_events.append(params)
-            return True
-        if self._order_events:
-            self._book_order_events()
-        return self._on_stream(params)
-
-    def _book_order_events(self) -> None:
-        events, self._order_events = self._order_events, []
-        for params in events:
-            if self._failure is None:
-                self._on_stream(params)
-
-    def _on_stream(self, params: dict[str, Any]) -> bool:
         try:
-            actions = self.core.on_stream(params["stream"], params["data"], time.perf_counter_ns())
+            self._turns.on_message(params["stream"], params["data"], time.perf_counter_ns(), self._send_all)
         except Exception as exc:  # stop quoting rather than trade on a state the core could not update
-            self._failure = exc
-            self.stop_requested.set()
-            log.exception("stream message %s failed", params.get("stream"))
+            self._failed(exc, str(params["stream"]))
             return True
+        if self._turn_end is None:
+            self._turn_end = asyncio.get_running_loop().call_soon(self._end_turn)
+        return True
+
+    @property
+    def conflated(self) -> int:
+        """Book and book-ticker messages superseded within a turn, never decided on (see :meth:`handle_notification`)."""
+        return self._turns.conflated
+
+    def _end_turn(self) -> None:
+        self._turn_end = None
+        if self._failure is not None:
+            return
+        try:
+            self._turns.end_turn(self._send_all)
+        except Exception as exc:
+            self._failed(exc, "queued at the end of a loop turn")
+
+    def _failed(self, exc: Exception, what: str) -> None:
+        self._failure = exc
+        self.stop_requested.set()
+        log.error("stream message %s failed", what, exc_info=exc)
+
+    def _send_all(self, actions: list[Action]) -> None:
         if actions:
             decided = time.perf_counter_ns()
             for action in actions:
                 if action.tick is not None:
                     action.tick.decide_ns = decided
                 self._send(action)
-        return True
 
     def _send(self, action: Action) -> None:
         """Write the action's tool call now (inside the frame callback: no task start before the order leaves), and
@@ -416,6 +431,9 @@ class BotRunner:
                 core.sample(last_ms)  # the final equity point, after every fill
         finally:
             self.ended_wall_s = time.time()
+            if self._turn_end is not None:
+                self._turn_end.cancel()
+                self._turn_end = None
             for task in self._loops:
                 task.cancel()
             await asyncio.gather(*self._loops, return_exceptions=True)
