@@ -387,7 +387,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--exchange", default=None, help="venue name (default from the config: binance)")
     p.add_argument("--symbol", action="append", default=None, help="trade only these symbols (repeatable)")
     p.add_argument(
-        "--strategy", default=None, help="market_making, momentum or mean_reversion (overrides [strategy] kind)"
+        "--strategy",
+        default=None,
+        help="market_making, momentum, mean_reversion or arbitrage (overrides [strategy] kind)",
     )
     p.add_argument("--duration", type=float, default=None, help="stop after this many seconds (default: until Ctrl-C)")
     p.add_argument("--out", default=None, help="report folder (default from the config: bot-report)")

@@ -158,7 +158,7 @@ class BotCore:
 
     def book_fill(self, fill: dict[str, Any], tracked: TrackedOrder) -> bool:
         """Book one fill of a tracked order (deduplicated); checks the loss limit afterwards."""
-        if not self.ledger.apply_fill(fill, tracked.side, tracked.client_order_id):
+        if not self.ledger.apply_fill(fill, tracked.side, tracked.client_order_id, tracked.exchange or ""):
             return False
         multi = self.multi.get(tracked.symbol)
         if multi is not None:

@@ -46,7 +46,7 @@ def _tick(core: BotCore, venue: str, bid: str, ask: str, qty: str = "1", ask_qty
     return core.on_stream(f"book_ticker:{venue}:BTCUSDT", data, next(_ids) * MS)
 
 
-def _order(action: Action, oid: int, status: str, executed: Decimal) -> dict[str, Any]:
+def _order(action: Action, oid: int | str, status: str, executed: Decimal) -> dict[str, Any]:
     return {"client_order_id": action.client_order_id, "order_id": oid, "symbol": "BTCUSDT", "side": action.side,
             "status": status, "price": str(action.price), "orig_qty": str(action.qty),
             "executed_qty": str(executed)}  # fmt: skip
@@ -172,6 +172,21 @@ def test_a_failed_leg_is_not_sent_again_and_its_inventory_bounds_the_next_pair()
     assert strat.inventory == {"binance": QTY, "mexc": Decimal("-0.0005")}
     sent = [a.client_order_id for a in _tick(core, "mexc", "100700.00", "100700.01")]
     assert len(sent) == 2 and not {buy.client_order_id, sell.client_order_id, buy2.client_order_id} & set(sent)
+
+
+def test_fills_of_two_venues_with_the_same_trade_id_are_both_booked() -> None:
+    core = _core()
+    _tick(core, "binance", "100000.00", "100000.01")
+    buy, sell = _legs(_tick(core, "mexc", "100500.00", "100500.01"))
+    for leg in (buy, sell):  # both venues number their trades from 1
+        assert leg.qty is not None
+        oid = 7 if leg.exchange == "binance" else "C02__7"
+        order = _order(leg, oid, "FILLED", leg.qty)
+        fill = {"symbol": "BTCUSDT", "trade_id": 1, "order_id": oid, "price": str(leg.price), "qty": str(leg.qty),
+                "commission": "0", "commission_asset": "USDT", "is_maker": False, "time_ms": 1000}  # fmt: skip
+        core.on_stream(f"orders:{leg.exchange}", {"event": "order", "order": order, "fill": fill}, next(_ids) * MS)
+    assert [(f["exchange"], f["trade_id"]) for f in core.ledger.fills] == [("binance", 1), ("mexc", 1)]
+    assert not core.book_fill(fill, core.tracker.orders[sell.client_order_id])  # the same fill again: once only
 
 
 def test_never_one_leg_alone_when_the_rate_limit_has_a_single_token() -> None:
