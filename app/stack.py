@@ -379,7 +379,10 @@ async def _mexc_venue(
         ws_url=face.ws_url,
         account_symbols=sim.config.symbols,
     )
-    return Venue("mexc", MexcAdapter(config), "sim", sim), mexc_banner(face), face, face.rest_url
+    text = mexc_banner(face)
+    if sim.config.price_offset_bps:
+        text += f"\n  prices:   the recording's moved by {sim.config.price_offset_bps:g} bps (its own books and engine)"
+    return Venue("mexc", MexcAdapter(config), "sim", sim), text, face, face.rest_url
 
 
 async def _bybit_venue(

@@ -24,6 +24,7 @@ async def test_the_mexc_face_gets_its_own_offset_simulator(data_dir: Path) -> No
         assert face.sim is mexc_sim is not sim
         assert (sim.config.price_offset_bps, mexc_sim.config.price_offset_bps) == (0.0, 30.0)
         assert opened.venues.get("mexc").sim is mexc_sim and opened.venues.get("binance").sim is sim
+        assert "moved by 30 bps" in opened.banner
         sim.step(2000)
         mexc_sim.step(2000)
         bid, mexc_bid = sim.markets["BTCUSDT"].book.best_bid(), mexc_sim.markets["BTCUSDT"].book.best_bid()
