@@ -237,6 +237,8 @@ class BotCore:
         now_ms: float,
         venue: str | None = None,
     ) -> Action | None:
+        """The action for one side's slot: place, replace, cancel or none (``venue``: where a new order goes; a
+        cancel or replace goes to the venue of the order it ends)."""
         symbol = cfg.symbol
         slot = self.slots[(symbol, side)]
         if slot.busy is not None:
@@ -248,7 +250,8 @@ class BotCore:
             slot.cid, cur = None, None
         if target is None:
             if cur is not None and cur.state == "open" and self.risk.allow_cancel(now_ms):
-                return self._start(slot, Action("cancel", symbol, side, cur.client_order_id, tick=tick), now_ns)
+                cancel = Action("cancel", symbol, side, cur.client_order_id, tick=tick, exchange=cur.exchange)
+                return self._start(slot, cancel, now_ns)
             return None
         sign = 1 if side == "BUY" else -1
         if cur is None:
@@ -262,8 +265,8 @@ class BotCore:
                 TrackedOrder(action.client_order_id, symbol, side, target, qty, created_ms=now_ms, exchange=venue)
             )
             return self._start(slot, action, now_ns)
-        if cur.state != "open":
-            return None
+        if cur.state != "open" or cur.exchange != venue:
+            return None  # an order is replaced on its own venue only
         s = cfg.strategy
         moved = abs(cur.price - target) >= s.requote_ticks * rules.tick_size
         if not moved or now_ns - slot.last_change_ns < s.min_requote_interval_ms * 1_000_000:
@@ -281,10 +284,18 @@ class BotCore:
             cur.client_order_id,
             tick=tick,
             taker=taker,
+            exchange=venue,
         )
         self.tracker.add(
             TrackedOrder(
-                action.client_order_id, symbol, side, target, qty, replaces=cur.client_order_id, created_ms=now_ms
+                action.client_order_id,
+                symbol,
+                side,
+                target,
+                qty,
+                replaces=cur.client_order_id,
+                created_ms=now_ms,
+                exchange=venue,
             )
         )
         return self._start(slot, action, now_ns)
@@ -311,7 +322,8 @@ class BotCore:
                 continue
             cur = self.tracker.get(slot.cid)
             if cur is not None and cur.state == "open":
-                out.append(self._start(slot, Action("cancel", sym, side, cur.client_order_id, tick=tick), 0))
+                cancel = Action("cancel", sym, side, cur.client_order_id, tick=tick, exchange=cur.exchange)
+                out.append(self._start(slot, cancel, 0))
         return out
 
     # ---- answers ---------------------------------------------------------------------------------------------

@@ -4,9 +4,9 @@ reconnect, and wind down cleanly (cancel own orders, settle fills, final balance
 Streams: ``orders:<exchange>`` first (so no fill of an order placed later can be missed), then per symbol
 ``trades:``, ``book_ticker:`` and ``book:<exchange>:<SYMBOL>:<levels>``. An arbitrage's other venue adds its
 ``orders:<venue>`` and the symbol's ``book_ticker:<venue>:<SYMBOL>``; balances and positions are summed over the
-venues (:attr:`.config.BotConfig.venues`), and the reconcile asks each order's own venue. Tools: ``get_symbol_rules``, ``get_balances``,
-``get_positions``, ``place_order``, ``replace_order``, ``cancel_order``, ``get_open_orders``, ``get_order``,
-``get_my_trades``.
+venues (:attr:`.config.BotConfig.venues`), and the reconcile asks each order's own venue. Tools:
+``get_symbol_rules``, ``get_balances``, ``get_positions``, ``place_order``, ``replace_order``, ``cancel_order``,
+``get_open_orders``, ``get_order``, ``get_my_trades``.
 
 Reconcile (after each reconnect of :class:`~tradingmcp.client.session.McpClient`, which re-initializes and re-subscribes
 by itself; ``client.reconnects`` counts them): quoting pauses; in-flight calls have failed with ``ConnectionLost``

@@ -189,6 +189,22 @@ def test_fills_of_two_venues_with_the_same_trade_id_are_both_booked() -> None:
     assert not core.book_fill(fill, core.tracker.orders[sell.client_order_id])  # the same fill again: once only
 
 
+def test_a_leg_still_open_is_cancelled_on_its_own_venue() -> None:
+    core = _core()
+    _tick(core, "binance", "100000.00", "100000.01")
+    buy, sell = _legs(_tick(core, "mexc", "100500.00", "100500.01"))
+    _fill(core, buy)
+    open_ack = {"structuredContent": {"order": _order(sell, "C02__9", "NEW", Decimal(0)), "duplicate": False}}
+    core.on_result(sell, open_ack, next(_ids) * MS)  # acknowledged, not ended yet
+    core.stopping = True
+    (cancel,) = core.cancel_all()
+    assert (cancel.kind, cancel.client_order_id) == ("cancel", sell.client_order_id)
+    assert cancel.tool_call("binance") == (
+        "cancel_order",
+        {"symbol": "BTCUSDT", "client_order_id": sell.client_order_id, "exchange": "mexc"},
+    )
+
+
 def test_never_one_leg_alone_when_the_rate_limit_has_a_single_token() -> None:
     core = _core(max_orders_per_s=0.001, order_burst=1)
     _tick(core, "binance", "100000.00", "100000.01")
