@@ -1,5 +1,5 @@
 """The ``tradingmcp`` command line: ``serve``, ``bridge``, ``bench``, ``certs``, ``sim``, ``bot``, ``demo``, ``cluster``, ``audit``,
-``runs``.
+``runs``, ``backtest``.
 
 Options are never abbreviated (``--token`` is not ``--tokens``). A bad argument ends in one line on stderr and exit
 status 2; a command that cannot bind its port or reach what it connects to ends in one line and exit status 1
@@ -432,6 +432,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metric", action="append", default=None, help="a report metric to show as a column (repeatable)")
     p.add_argument("--last", type=int, default=None, metavar="N", help="only the newest N runs")
     p.set_defaults(func=_cmd_runs, parser_of_command=p)
+
+    from tradingmcp.research.backtest import cli as backtest_cli
+
+    p = sub.add_parser("backtest", help="replay market data through the simulator's matching and the bot's strategy")
+    backtest_cli.add_arguments(p)
+    p.set_defaults(func=backtest_cli.main, parser_of_command=p)
 
     # prefix_chars="+": every argument after "bench" (including -h) goes to the benchmark's own parser
     p = sub.add_parser(

@@ -1,7 +1,8 @@
 """``tradingmcp bench``: the latency benchmark suite (round trips, pipelined throughput, fan-out, idle memory);
 ``tradingmcp bench ticktotrade`` measures the reference bot's tick-to-trade path (:mod:`.ticktotrade`);
 ``tradingmcp bench coldpath`` measures how much slower the first call after an idle gap is (:mod:`.coldpath`);
-``tradingmcp bench fanout --bus`` measures fan-out through the NATS bus with 1, 2, 4 gateways (:mod:`.busfanout`).
+``tradingmcp bench fanout --bus`` measures fan-out through the NATS bus with 1, 2, 4 gateways (:mod:`.busfanout`);
+``tradingmcp bench backtest`` measures market events replayed per second by ``tradingmcp backtest`` (:mod:`.backtest`).
 
 Prints the tables, writes ``<out>/<timestamp>.json`` (machine info, config, percentiles, CDFs) and
 ``<out>/<timestamp>.png`` (latency CCDF per scenario, fan-out deliveries/s). Targets are reported, not asserted: the
@@ -139,6 +140,10 @@ def main(argv: list[str] | None = None) -> int:
         from tradingmcp.benchmarks.busfanout import main as busfanout_main
 
         return busfanout_main(argv[1:])
+    if argv and argv[0] == "backtest":  # events/s of the backtest replay
+        from tradingmcp.benchmarks.backtest import main as backtest_main
+
+        return backtest_main(argv[1:])
     if argv and argv[0] == "readme":  # benchmarks/README.md's figures from result JSON
         from tradingmcp.benchmarks.readme import main as readme_main
 

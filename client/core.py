@@ -48,6 +48,7 @@ from tradingmcp.transport.mcpnames import (
     MODERN_VERSIONS,
     PROGRESS,
     STREAM,
+    STREAMS_EXTENSION,
 )
 
 _loads = orjson.loads
@@ -61,6 +62,9 @@ ProgressHandler = Callable[[dict[str, Any]], None]
 
 CLIENT_INFO: Final = {"name": "tradingmcp-client", "version": "0.1.0"}
 """The default ``clientInfo``."""
+CLIENT_CAPABILITIES: Final[dict[str, Any]] = {"extensions": {STREAMS_EXTENSION: {}}}
+"""The client's capabilities, in both eras: no client features, and our stream notifications (the extension a
+2026-07-28 server asks for before ``subscribe``)."""
 TIMEOUT_REASON: Final = "client timeout"
 """``reason`` of the ``notifications/cancelled`` sent for a request that got no answer in time."""
 
@@ -132,7 +136,11 @@ class ClientCore:
         self.server_capabilities: dict[str, Any] = {}
         self.protocol_version: str | None = None
         self._last_id = 0
-        self._meta = {META_VERSION: protocol_version, META_CLIENT_CAPS: {}, META_CLIENT_INFO: self.client_info}
+        self._meta = {
+            META_VERSION: protocol_version,
+            META_CLIENT_CAPS: CLIENT_CAPABILITIES,
+            META_CLIENT_INFO: self.client_info,
+        }
         self._progress: dict[str, ProgressHandler] = {}
         self._on_response = handlers.response
         self._on_notification = handlers.notification
@@ -214,7 +222,11 @@ class ClientCore:
         if self.modern:
             rid, data = self.encode_request("server/discover", {})
         else:
-            params = {"protocolVersion": self.version, "capabilities": {}, "clientInfo": self.client_info}
+            params = {
+                "protocolVersion": self.version,
+                "capabilities": CLIENT_CAPABILITIES,
+                "clientInfo": self.client_info,
+            }
             rid, data = self.encode_request("initialize", params)
         self.phase = Phase.GREETING
         return rid, data

@@ -2,7 +2,8 @@
 
 Defined once here so the server engine, the client library, the reference bot and the benchmark peers cannot drift
 apart. Names follow https://modelcontextprotocol.io/specification (2025-11-25 and 2026-07-28); the stream
-notification is this product's own (announced under ``capabilities.experimental["tradingmcp/streams"]``).
+notification is this product's own: the extension :data:`STREAMS_EXTENSION` (SEP-2133), announced under
+``capabilities.extensions`` (and, for handshake-era clients, ``capabilities.experimental["tradingmcp/streams"]``).
 """
 
 from __future__ import annotations
@@ -31,3 +32,6 @@ RESOURCES_UPDATED: Final = "notifications/resources/updated"
 SUBSCRIPTIONS_ACKNOWLEDGED: Final = "notifications/subscriptions/acknowledged"
 STREAM: Final = "notifications/tradingmcp/stream"
 """A pushed stream message: ``params = {"stream": key, "seq": n, "data": {...}}``, ``seq`` +1 per message of a key."""
+STREAMS_EXTENSION: Final = "io.tradingmcp/streams"
+"""The extension identifier (SEP-2133 ``{vendor-prefix}/{name}``) of :data:`STREAM`: a 2026-07-28 client declares it in
+``_meta["io.modelcontextprotocol/clientCapabilities"].extensions`` to get stream pushes (the ``subscribe`` tool)."""

@@ -18,6 +18,7 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -80,6 +81,11 @@ class BusCall:
 
     def log(self, level: str, data: Any, logger: str | None = None) -> None:
         pass
+
+    def request(
+        self, method: str, params: dict[str, Any], on_answer: Callable[[Any, dict[str, Any] | None], None]
+    ) -> None:
+        raise ToolError(f"{method} cannot reach the client of a call forwarded over the bus", "unsupported")
 
 
 def holder_id() -> str:

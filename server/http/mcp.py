@@ -3,12 +3,18 @@ the same loop-free engine the WebSocket face drives (:class:`~tradingmcp.server.
 answered through its own :class:`~tradingmcp.server.http.sse.Reply`).
 
 Follows https://modelcontextprotocol.io/specification/2025-11-25/basic/transports (Streamable HTTP) and the 2026-07-28
-edition of the same page. Which era a request belongs to is its ``MCP-Protocol-Version`` header: a 2026-07-28 (or
-unknown) version is the stateless era, anything else (or none) the session era.
+edition of the same page. Which era a request belongs to is its ``MCP-Protocol-Version`` header: 2026-07-28 is the
+stateless era; a handshake version, or none, the session era (none: the version negotiated at ``initialize``). A
+version this server does not speak is HTTP 400: on a request carrying ``Mcp-Session-Id`` (and on ``GET``/``DELETE``)
+-32600 with ``data.supported``; otherwise the stateless era's checks answer it (-32022 when body and header agree). A
+POST whose body's ``_meta`` names 2026-07-28 but that has no ``MCP-Protocol-Version`` header (nor a session) is 400 with
+-32020.
 
 **2026-07-28 (stateless).** One JSON-RPC message per POST, no session: protocol version and client capabilities ride
 in each request's ``_meta``. The ``MCP-Protocol-Version``, ``Mcp-Method`` and (``tools/call``, ``resources/read``,
-``prompts/get``) ``Mcp-Name`` headers must equal the body's values, else HTTP 400 with -32020; a body whose ``_meta``
+``prompts/get``) ``Mcp-Name`` headers must equal the body's values, and so must the ``Mcp-Param-*`` headers of a
+``tools/call`` whose tool marks parameters ``x-mcp-header`` (:mod:`~tradingmcp.server.mcp.xheader`; Base64 sentinel
+values decoded first), else HTTP 400 with -32020; a body whose ``_meta``
 lacks the protocol version (or the client capabilities, which the engine checks) is HTTP 400 with -32602. Each POST gets an engine
 session of its own that ends with the response, so a client that leaves cancels its call. A notification POST is 202.
 ``subscriptions/listen`` is a long-lived SSE response: ``notifications/subscriptions/acknowledged`` first, then the
@@ -33,8 +39,6 @@ them with 200, as its clients expect.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import contextlib
 import functools
 import logging
@@ -49,14 +53,16 @@ from tradingmcp.server.http.guard import json_error, principal_of
 from tradingmcp.server.http.sessions import EventLog, HttpSession, SessionTable
 from tradingmcp.server.http.sse import SSE_HEADERS, Reply, SseOut, is_notification
 from tradingmcp.server.mcp.engine import ServerSession
+from tradingmcp.server.mcp.protocol import SUPPORTED_VERSIONS
 from tradingmcp.server.mcp.registry import McpApp
 from tradingmcp.server.mcp.resources import ResourceHub
 from tradingmcp.server.mcp.runner import TaskRunner
 from tradingmcp.server.mcp.streams import StreamHub
+from tradingmcp.server.mcp.xheader import decode_value, param_mismatch
 from tradingmcp.transport import jsonrpc
 from tradingmcp.transport.auth import ANONYMOUS, Principal
-from tradingmcp.transport.jsonrpc import ErrorCode
-from tradingmcp.transport.mcpnames import HANDSHAKE_VERSIONS, META_VERSION
+from tradingmcp.transport.jsonrpc import ErrorCode, quote, short
+from tradingmcp.transport.mcpnames import HANDSHAKE_VERSIONS, META_VERSION, MODERN_VERSIONS
 
 log = logging.getLogger("tradingmcp.server.http")
 
@@ -115,33 +121,36 @@ def _accepts(header: str) -> tuple[bool, bool]:
 
 
 def decode_header_value(value: str | None) -> str | None:
-    """An ``Mcp-Name`` value as sent: verbatim, or the UTF-8 text of a ``=?base64?...?=`` value (None when that is
-    malformed)."""
-    if value is None or not (value.startswith("=?base64?") and value.endswith("?=")):
-        return value
-    payload = value[9:-2]
-    try:
-        raw = base64.b64decode(payload, validate=True)
-        return raw.decode("utf-8") if base64.b64encode(raw).decode("ascii") == payload else None
-    except (binascii.Error, UnicodeDecodeError):
-        return None
+    """An ``Mcp-Name`` value as sent: verbatim, or the UTF-8 text of a ``=?base64?...?=`` value (None when absent,
+    malformed, or carrying characters a header value may not)."""
+    return None if value is None else decode_value(value)
 
 
-def header_mismatch(request: web.Request, method: str, params: dict[str, Any] | None) -> str | None:
-    """2026-07-28: what is wrong with the mirrored headers of a request (None: nothing)."""
+def header_mismatch(
+    request: web.Request, method: str, params: dict[str, Any] | None, app: McpApp | None = None
+) -> str | None:
+    """2026-07-28: what is wrong with the mirrored headers of a request (None: nothing): ``MCP-Protocol-Version``,
+    ``Mcp-Method``, ``Mcp-Name`` and, for a ``tools/call`` of a tool of ``app`` with ``x-mcp-header`` parameters,
+    their ``Mcp-Param-*`` headers (:func:`~tradingmcp.server.mcp.xheader.param_mismatch`)."""
     meta = params.get("_meta") if params else None
     version = meta.get(META_VERSION) if isinstance(meta, dict) else None
-    if request.headers.get(VERSION_HEADER) != version:
+    headers = request.headers
+    if headers.get(VERSION_HEADER) != version:
         return f"{VERSION_HEADER} header does not match the request's _meta protocol version"
-    if len(request.headers.getall(METHOD_HEADER, ())) > 1 or len(request.headers.getall(NAME_HEADER, ())) > 1:
+    if len(headers.getall(METHOD_HEADER, ())) > 1 or len(headers.getall(NAME_HEADER, ())) > 1:
         return f"{METHOD_HEADER} or {NAME_HEADER} header appears more than once"
-    if request.headers.get(METHOD_HEADER) != method:
+    if headers.get(METHOD_HEADER) != method:
         return f"{METHOD_HEADER} header does not match the request body's method"
     key = NAME_BEARING.get(method)
     if key is not None and params is not None:
         value = params.get(key)
-        if value is not None and decode_header_value(request.headers.get(NAME_HEADER)) != value:
+        if value is not None and decode_header_value(headers.get(NAME_HEADER)) != value:
             return f"{NAME_HEADER} header does not match the request body's {key!r} parameter"
+        if app is not None and method == "tools/call" and isinstance(value, str):
+            tool = app.tools.get(value)
+            if tool is not None and tool.header_params:
+                arguments = params.get("arguments")
+                return param_mismatch(tool.header_params, lambda name: headers.getall(name, []), arguments)
     return None
 
 
@@ -234,8 +243,15 @@ class McpEndpoint:
             return json_error(400, ErrorCode.INVALID_REQUEST, "Invalid Request: the body must be one JSON-RPC message")
         principal = principal_of(request) or ANONYMOUS
         version = request.headers.get(VERSION_HEADER)
-        if version is not None and version not in HANDSHAKE_VERSIONS:
+        if version is None:
+            if _claims_modern(obj) and SESSION_HEADER not in request.headers:
+                rid = obj.get("id")
+                missing = f"{VERSION_HEADER} header is required on every 2026-07-28 request (the body's _meta names one)"
+                return _json(jsonrpc.encode_error(rid if isinstance(rid, str | int) else None, HEADER_MISMATCH, missing), 400)
+        elif version in MODERN_VERSIONS or (version not in HANDSHAKE_VERSIONS and SESSION_HEADER not in request.headers):
             return await self._post_stateless(request, body, obj, principal)
+        elif version not in HANDSHAKE_VERSIONS:
+            return _unsupported_version(version)
         return await self._post_session(request, body, obj, principal, version)
 
     async def _post_stateless(
@@ -254,7 +270,7 @@ class McpEndpoint:
         if not isinstance(meta, dict) or META_VERSION not in meta:  # SEP-2575: a malformed request, not a mismatch
             missing = f"Invalid params: _meta[{META_VERSION!r}] is required on every 2026-07-28 request"
             return _json(jsonrpc.encode_error(rid, ErrorCode.INVALID_PARAMS, missing), 400)
-        wrong = header_mismatch(request, method, params)
+        wrong = header_mismatch(request, method, params, self.app)
         if wrong is not None:
             return _json(jsonrpc.encode_error(rid, HEADER_MISMATCH, wrong), 400)
         if method in REMOVED_2026:
@@ -343,8 +359,10 @@ class McpEndpoint:
         if not self.accepting():
             return json_error(503, ErrorCode.INVALID_REQUEST, "Service Unavailable: starting or shutting down")
         version = request.headers.get(VERSION_HEADER)
-        if version is not None and version not in HANDSHAKE_VERSIONS:
+        if version in MODERN_VERSIONS:
             return web.Response(status=405, headers={"Allow": "POST"}, text="2026-07-28 has no GET stream: use subscriptions/listen\n")
+        if version is not None and version not in HANDSHAKE_VERSIONS:
+            return _unsupported_version(version)
         if not accepts(request)[1]:
             return json_error(406, ErrorCode.INVALID_REQUEST, "Not Acceptable: Accept must list text/event-stream")
         sid = request.headers.get(SESSION_HEADER)
@@ -376,6 +394,11 @@ class McpEndpoint:
 
     # ------------------------------------------------------------ DELETE
     async def delete(self, request: web.Request) -> web.StreamResponse:
+        version = request.headers.get(VERSION_HEADER)
+        if version in MODERN_VERSIONS:
+            return web.Response(status=405, headers={"Allow": "POST"}, text="2026-07-28 has no sessions to end\n")
+        if version is not None and version not in HANDSHAKE_VERSIONS:
+            return _unsupported_version(version)
         sid = request.headers.get(SESSION_HEADER)
         if sid is None:
             return json_error(400, ErrorCode.INVALID_REQUEST, f"Bad Request: {SESSION_HEADER} header is required")
@@ -410,6 +433,20 @@ class McpEndpoint:
     def active(self) -> int:
         """Sessions plus stateless requests being answered."""
         return len(self.sessions) + len(self.open_posts)
+
+
+def _claims_modern(obj: dict[str, Any]) -> bool:
+    """The body's ``_meta`` names a 2026-07-28 protocol version."""
+    params = obj.get("params")
+    meta = params.get("_meta") if isinstance(params, dict) else None
+    return isinstance(meta, dict) and meta.get(META_VERSION) in MODERN_VERSIONS
+
+
+def _unsupported_version(version: str) -> web.Response:
+    """2025-11-25: a session-era request whose ``MCP-Protocol-Version`` this server does not speak is 400."""
+    message = f"Bad Request: unsupported {VERSION_HEADER} {quote(version)}; supported: {', '.join(SUPPORTED_VERSIONS)}"
+    data = {"supported": list(SUPPORTED_VERSIONS), "requested": short(version)}
+    return _json(jsonrpc.encode_error(None, ErrorCode.INVALID_REQUEST, message, data), 400)
 
 
 def _json(data: bytes, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:

@@ -16,8 +16,8 @@ from collections.abc import Hashable
 from aiohttp import web
 
 _NOTIFICATION = b'{"jsonrpc":"2.0","method":'
-"""How every notification the engine writes starts (``jsonrpc.encode_notification``, stream pushes): anything else it
-sends on a request's route is that request's answer."""
+"""How every notification the engine writes starts (``jsonrpc.encode_notification``, stream pushes), and every request
+of its own (``ServerSession.request``): anything else it sends on a request's route is that request's answer."""
 
 SSE_HEADERS = {
     "Content-Type": "text/event-stream",
@@ -34,7 +34,7 @@ def sse_event(data: bytes, event_id: str | None = None) -> bytes:
 
 
 def is_notification(data: bytes) -> bool:
-    """True for a notification the engine wrote, False for a response or error."""
+    """True for a notification (or a request of the server's own) the engine wrote, False for a response or error."""
     return data.startswith(_NOTIFICATION)
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from tradingmcp.server.mcp.registry import ToolError
 from tradingmcp.transport import jsonrpc
 from tradingmcp.transport.auth import Principal
-from tradingmcp.transport.mcpnames import META_LOG_LEVEL, PROGRESS
+from tradingmcp.transport.mcpnames import META_LOG_LEVEL, META_VERSION, MODERN_VERSIONS, PROGRESS
 
 if TYPE_CHECKING:
-    from tradingmcp.server.mcp.engine import ServerSession
+    from tradingmcp.server.mcp.engine import Answered, ServerSession
     from tradingmcp.server.mcp.protocol import Sink
     from tradingmcp.server.mcp.streams import Subscriber
 
@@ -22,7 +23,7 @@ class Call:
     (the session's sink when not given).
     """
 
-    __slots__ = ("_meta", "request_id", "session", "sink")
+    __slots__ = ("_meta", "asked", "request_id", "session", "sink")
 
     def __init__(
         self,
@@ -35,6 +36,8 @@ class Call:
         self.request_id = request_id
         self._meta = meta
         self.sink = session.sink if sink is None else sink
+        self.asked: list[jsonrpc.RequestId] | None = None
+        """Ids of the requests this call sent the client (:meth:`request`), forgotten when the call ends."""
 
     @property
     def principal(self) -> Principal:
@@ -74,3 +77,26 @@ class Call:
     def log(self, level: str, data: Any, logger: str | None = None) -> None:
         """Send ``notifications/message`` when ``level`` is at or above the client's chosen level."""
         self.session.log(level, data, logger, self.log_level, self.sink)
+
+    def request(self, method: str, params: dict[str, Any], on_answer: Answered) -> None:
+        """Ask the client (2025-11-25 server-to-client request) on this call's route; ``on_answer(result, error)``
+        once (:meth:`~tradingmcp.server.mcp.engine.ServerSession.request`).
+
+        Raises:
+            ToolError: ``unsupported`` for a 2026-07-28 call (that era has no server-to-client requests).
+        """
+        meta = self._meta
+        if meta and meta.get(META_VERSION) in MODERN_VERSIONS:
+            raise ToolError(f"{method} cannot be sent in a 2026-07-28 call (no server-to-client requests)", "unsupported")
+        rid = self.session.request(method, params, self.sink, on_answer)
+        if self.asked is None:
+            self.asked = []
+        self.asked.append(rid)
+
+    def forget_asked(self) -> None:
+        """The call ended: an answer still due to one of its requests is no longer awaited (it is then ignored)."""
+        if self.asked:
+            outgoing = self.session.outgoing
+            for rid in self.asked:
+                outgoing.pop(rid, None)
+            self.asked = None

@@ -14,6 +14,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from tradingmcp.server.mcp.streams import Subscriber
     from tradingmcp.transport.auth import Principal
     from tradingmcp.transport.jsonrpc import RequestId
@@ -58,4 +60,13 @@ class CallContext(Protocol):
 
     def log(self, level: str, data: Any, logger: str | None = None) -> None:
         """Send ``notifications/message`` when ``level`` (RFC 5424 name) is at or above the caller's level."""
+        ...
+
+    def request(
+        self, method: str, params: dict[str, Any], on_answer: Callable[[Any, dict[str, Any] | None], None]
+    ) -> None:
+        """Send the client a request (2025-11-25 ``sampling/createMessage``, ``elicitation/create``, ``roots/list``);
+        ``on_answer(result, error)`` is called once with its result, or its error object (also when the connection
+        closes first). Raises :class:`~tradingmcp.server.mcp.registry.ToolError` where the caller cannot be asked
+        (a 2026-07-28 call, a call forwarded over the bus)."""
         ...

@@ -23,7 +23,9 @@ Routing: everything that answers one message (its response or error, the progres
 an async tool's later answer, a listen stream's updates) goes to the ``reply`` sink given with that message, the
 session's own sink when none is given (one WebSocket connection carries all). A shell that routes per request (HTTP:
 one JSON-RPC message per POST, answered in that POST's response) passes a sink per message; the session's own sink
-then carries only what belongs to no request (stream pushes, ``resources/subscribe`` updates).
+then carries only what belongs to no request (stream pushes, ``resources/subscribe`` updates). A request of the
+server's own (2025-11-25 sampling, elicitation: :meth:`ServerSession.request`) goes out on the route of the tool call
+that asks it; the client's response, on whatever route it arrives, is matched by id.
 
 Hot path: parse (orjson) → dict dispatch → a sync tool runs inline → encode (orjson) → sink. No pydantic, no task, no
 future for sync tools.
@@ -103,6 +105,11 @@ __all__ = [
 
 log = logging.getLogger("tradingmcp.server.engine")
 
+Answered = Callable[[Any, dict[str, Any] | None], None]
+"""``on_answer(result, error)`` of a request the server sent: the client's ``result`` (error None), or its ``error``
+object (``{"code", "message", ...}``; result None)."""
+CONNECTION_CLOSED: dict[str, Any] = {"code": -32000, "message": "Connection closed before the client answered"}
+"""The ``error`` a request of the server's own gets when its session closes unanswered."""
 Handler = Callable[["ServerSession", jsonrpc.RequestId, dict[str, Any], dict[str, Any] | None, bool, Sink], Any]
 """``handler(session, request_id, params, meta, modern, out) -> result dict | PENDING`` (``out``: the request's route,
 for a handler that answers by itself); raises ``JsonRpcError``."""
@@ -172,6 +179,9 @@ class ServerSession:
         self.log_level: str | None = None
         self.in_flight: dict[jsonrpc.RequestId, ToolRun] = {}
         """Async tool calls started and not yet answered, cancelled or dropped (request id → run)."""
+        self.outgoing: dict[jsonrpc.RequestId, Answered] = {}
+        """Requests this server sent (2025-11-25 sampling, elicitation) and not yet answered (id → ``on_answer``)."""
+        self._sent = 0
         self.listeners: dict[jsonrpc.RequestId, Sink] = {}
         """Open ``subscriptions/listen`` streams (request id → the route of their updates and final answer)."""
         self.closed = False
@@ -218,7 +228,11 @@ class ServerSession:
             self._on_request(msg.id, msg.method, msg.params, out)
         elif msg.kind is Kind.NOTIFICATION:
             self._on_notification(msg.method, msg.params or {})
-        # responses: this server sends no requests, so there is nothing to match; ignore them.
+        else:  # the answer to a request of the server's own; unknown ids (late, duplicate) are ignored
+            on_answer = self.outgoing.pop(msg.id, None) if msg.id is not None else None
+            if on_answer is not None:
+                error = msg.result if msg.kind is Kind.ERROR_RESPONSE else None
+                on_answer(None if error is not None else msg.result, error)
 
     def _on_request(self, rid: jsonrpc.RequestId, name: str, params: dict[str, Any] | None, out: Sink) -> None:
         bucket = self._bucket
@@ -328,6 +342,20 @@ class ServerSession:
             self.resources.listener_gone(self, rid)
 
     # ---------------------------------------------------------------- outgoing
+    def request(self, method: str, params: dict[str, Any], sink: Sink, on_answer: Answered) -> jsonrpc.RequestId:
+        """Send a request of the server's own to the client through ``sink`` (2025-11-25: ``sampling/createMessage``,
+        ``elicitation/create``, ``roots/list`` on the route of the tool call that needs them); ``on_answer`` is called
+        once with its response (:data:`Answered`), or with :data:`CONNECTION_CLOSED` when the session closes first.
+
+        The message starts with its method (``{"jsonrpc":"2.0","method":...,"id":...}``), so a per-request route
+        (:class:`~tradingmcp.server.http.sse.Reply`) carries it beside its notifications, not as its answer.
+        """
+        self._sent += 1
+        rid = f"s{self._sent}"
+        self.outgoing[rid] = on_answer
+        sink.send(orjson.dumps({"jsonrpc": "2.0", "method": method, "params": params, "id": rid}))
+        return rid
+
     def log(
         self,
         level: str,
@@ -361,6 +389,10 @@ class ServerSession:
         for run in runs:
             self.shell.cancel(run)
         self.listeners.clear()
+        unanswered = list(self.outgoing.values())
+        self.outgoing.clear()
+        for on_answer in unanswered:
+            on_answer(None, CONNECTION_CLOSED)
         self.resources.release(self)
         if self._closed_cb is not None:
             self._closed_cb(self)

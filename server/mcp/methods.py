@@ -22,6 +22,7 @@ from tradingmcp.transport.mcpnames import (
     META_SUBSCRIPTION,
     MODERN_VERSIONS,
     STREAM,
+    STREAMS_EXTENSION,
     SUBSCRIPTIONS_ACKNOWLEDGED,
 )
 
@@ -31,12 +32,15 @@ if TYPE_CHECKING:
 
 
 def capabilities(app: McpApp) -> dict[str, Any]:
-    """The server's capabilities (the same in both eras): ``experimental`` holds our streams and ``app.experimental``;
-    ``prompts`` when the app has prompts, ``completions`` when it has prompts or resource templates to complete."""
+    """The server's capabilities (the same in both eras): ``extensions`` holds our stream extension (SEP-2133, which
+    a 2026-07-28 client must declare to get its pushes), ``experimental`` the same for handshake-era clients and
+    ``app.experimental``; ``prompts`` when the app has prompts, ``completions`` when it has prompts or resource
+    templates to complete."""
     caps: dict[str, Any] = {
         "tools": {"listChanged": False},
         "resources": {"subscribe": True, "listChanged": False},
         "logging": {},
+        "extensions": {STREAMS_EXTENSION: {"method": STREAM}},
         "experimental": {"tradingmcp/streams": {"method": STREAM}, **app.experimental},
     }
     if app.prompts:

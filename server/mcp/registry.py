@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from tradingmcp.server.mcp.schema import compile_schema
+from tradingmcp.server.mcp.xheader import HeaderParam, header_params
 
 if TYPE_CHECKING:
     from tradingmcp.server.mcp.context import CallContext
@@ -158,7 +159,9 @@ class Tool:
     """One tool. ``scope`` is the token scope required to call it (``read`` or ``trade``); ``timeout_s`` bounds an
     async tool's run (s; past it the call is cancelled and answered with an ``isError`` ``deadline_exceeded`` result;
     None: no bound); ``client_capabilities`` names the client capabilities a call relies on (``sampling``,
-    ``elicitation``, ``roots``): a caller that did not declare them gets -32021 before the tool runs."""
+    ``elicitation``, ``roots``): a caller that did not declare them gets -32021 before the tool runs;
+    ``client_extensions`` names the extensions (SEP-2133 identifiers) a 2026-07-28 caller must declare in
+    ``capabilities.extensions`` (-32021 otherwise; handshake-era callers are not asked, as before extensions existed)."""
 
     name: str
     description: str
@@ -173,12 +176,16 @@ class Tool:
     open_world: bool = True
     timeout_s: float | None = None
     client_capabilities: tuple[str, ...] = ()
+    client_extensions: tuple[str, ...] = ()
     is_async: bool = field(init=False)
     validate: Callable[[Any], None] = field(init=False, repr=False)
+    header_params: tuple[HeaderParam, ...] = field(init=False, repr=False)
+    """Arguments mirrored into ``Mcp-Param-*`` HTTP headers (``x-mcp-header`` in ``input_schema``)."""
 
     def __post_init__(self) -> None:
         self.is_async = inspect.iscoroutinefunction(self.fn)
         self.validate = compile_schema(self.input_schema)
+        self.header_params = header_params(self.input_schema)  # raises ValueError for a malformed annotation
 
     def to_wire(self) -> dict[str, Any]:
         out: dict[str, Any] = {

@@ -94,8 +94,8 @@ def tools_call(
     (its answer goes through ``out`` when it ends). Returns ``PENDING``.
 
     Raises:
-        JsonRpcError: -32602 unknown tool or invalid arguments, -32021 a client capability the tool relies on was not
-            declared, -32005 too many calls in flight, -32600 a request id already in flight. Other exceptions of a sync tool propagate (the engine answers -32603).
+        JsonRpcError: -32602 unknown tool or invalid arguments, -32021 a client capability (or, 2026-07-28, an
+            extension) the tool relies on was not declared, -32005 too many calls in flight, -32600 a request id already in flight. Other exceptions of a sync tool propagate (the engine answers -32603).
     """
     observed = (_CallClock(), params) if session.app.observers else None  # the hot path pays one truth test
     try:
@@ -109,6 +109,8 @@ def tools_call(
         tool.validate(args)
         if tool.client_capabilities:
             _require_capabilities(session, tool, meta, modern)
+        if modern and tool.client_extensions:
+            _require_extensions(tool, meta)
         principal = session.principal
         if tool.scope not in principal.scopes:
             forbidden = ToolError(
@@ -169,6 +171,27 @@ def _require_capabilities(session: ServerSession, tool: Tool, meta: dict[str, An
             f"Missing required client capability: {tool.name} needs {', '.join(missing)}; declare it in the "
             "client capabilities",
             {"requiredCapabilities": {name: {} for name in missing}},
+        )
+
+
+def _require_extensions(tool: Tool, meta: dict[str, Any] | None) -> None:
+    """A 2026-07-28 caller declared every extension ``tool`` relies on in this request's
+    ``_meta[clientCapabilities].extensions`` (SEP-2133: an extension is off unless both sides declare it).
+
+    Raises:
+        JsonRpcError: -32021 with ``data.requiredCapabilities = {"extensions": {id: {}}}`` naming the missing ones.
+    """
+    caps = meta.get(META_CLIENT_CAPS) if meta else None
+    declared = caps.get("extensions") if isinstance(caps, dict) else None
+    have = declared if isinstance(declared, dict) else {}
+    missing = [ext for ext in tool.client_extensions if ext not in have]
+    if missing:
+        where = f"_meta[{META_CLIENT_CAPS!r}].extensions"
+        raise JsonRpcError(
+            ErrorCode.MISSING_CLIENT_CAPABILITY,
+            f"Missing required client capability: {tool.name} needs the extension {', '.join(missing)}; declare "
+            f"it in {where} (e.g. {{{missing[0]!r}: {{}}}}) on this request",
+            {"requiredCapabilities": {"extensions": {ext: {} for ext in missing}}},
         )
 
 
@@ -266,6 +289,7 @@ class ToolRun:
 
     def cancelled(self) -> None:
         """The task was cancelled (``notifications/cancelled``, the connection closing): no answer."""
+        self.call.forget_asked()
         if self.in_flight:
             del self.session.in_flight[self.rid]
         if self.observed is not None:
@@ -289,6 +313,7 @@ class ToolRun:
             _observe_result(self.session, self.observed, result, answered_ns)
 
     def _finish(self, data: bytes) -> None:
+        self.call.forget_asked()
         session = self.session
         if session.in_flight.get(self.rid) is self:
             del session.in_flight[self.rid]

@@ -171,6 +171,138 @@ def json_schema_tool(call: CallContext, args: dict[str, Any]) -> ToolResult:
     return ToolResult(content=[_text(f"JSON Schema 2020-12 tool called with: {orjson.dumps(args).decode()}")])
 
 
+# ---------------------------------------------------------------- asking the client (2025-11-25)
+async def _ask(call: CallContext, method: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Send the client ``method`` on this call's route and wait for its result.
+
+    Raises:
+        ToolError: the client answered with an error, or the connection closed first.
+    """
+    answer: asyncio.Future[tuple[Any, dict[str, Any] | None]] = asyncio.get_running_loop().create_future()
+
+    def answered(result: Any, error: dict[str, Any] | None) -> None:
+        if not answer.done():
+            answer.set_result((result, error))
+
+    call.request(method, params, answered)
+    result, error = await answer
+    if error is not None or not isinstance(result, dict):
+        reason = error.get("message") if error is not None else "not an object"
+        raise ToolError(f"the client's answer to {method} failed: {reason}", "client_error")
+    return result
+
+
+async def sampling(call: CallContext, args: dict[str, Any]) -> ToolResult:
+    message = {"role": "user", "content": {"type": "text", "text": args["prompt"]}}
+    result = await _ask(call, "sampling/createMessage", {"messages": [message], "maxTokens": 100})
+    content = result.get("content")
+    text = content.get("text") if isinstance(content, dict) else None
+    return ToolResult(content=[_text(f"LLM response: {text}")])
+
+
+def _elicited(result: dict[str, Any], prefix: str) -> ToolResult:
+    content = orjson.dumps(result.get("content")).decode()
+    return ToolResult(content=[_text(f"{prefix}: action={result.get('action')}, content={content}")])
+
+
+async def elicitation(call: CallContext, args: dict[str, Any]) -> ToolResult:
+    schema = {
+        "type": "object",
+        "properties": {
+            "username": {"type": "string", "description": "User's response"},
+            "email": {"type": "string", "description": "User's email address"},
+        },
+        "required": ["username", "email"],
+    }
+    result = await _ask(call, "elicitation/create", {"message": args["message"], "requestedSchema": schema})
+    return _elicited(result, "User response")
+
+
+ELICIT_DEFAULTS: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string", "default": "John Doe"},
+        "age": {"type": "integer", "default": 30},
+        "score": {"type": "number", "default": 95.5},
+        "status": {"type": "string", "enum": ["active", "inactive", "pending"], "default": "active"},
+        "verified": {"type": "boolean", "default": True},
+    },
+}
+"""SEP-1034: a default for every primitive type."""
+ELICIT_ENUMS: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "untitledSingle": {"type": "string", "enum": ["option1", "option2", "option3"]},
+        "titledSingle": {
+            "type": "string",
+            "oneOf": [
+                {"const": "value1", "title": "First Option"},
+                {"const": "value2", "title": "Second Option"},
+                {"const": "value3", "title": "Third Option"},
+            ],
+        },
+        "legacyEnum": {
+            "type": "string",
+            "enum": ["opt1", "opt2", "opt3"],
+            "enumNames": ["Option One", "Option Two", "Option Three"],
+        },
+        "untitledMulti": {"type": "array", "items": {"type": "string", "enum": ["option1", "option2", "option3"]}},
+        "titledMulti": {
+            "type": "array",
+            "items": {
+                "anyOf": [
+                    {"const": "value1", "title": "First Choice"},
+                    {"const": "value2", "title": "Second Choice"},
+                    {"const": "value3", "title": "Third Choice"},
+                ]
+            },
+        },
+    },
+}
+"""SEP-1330: the five enum shapes (untitled and titled single-select, legacy ``enumNames``, untitled and titled
+multi-select)."""
+
+
+async def elicitation_defaults(call: CallContext, args: dict[str, Any]) -> ToolResult:
+    message = "Please review and update the form fields with defaults"
+    return _elicited(await _ask(call, "elicitation/create", {"message": message, "requestedSchema": ELICIT_DEFAULTS}),
+                     "Elicitation completed")
+
+
+async def elicitation_enums(call: CallContext, args: dict[str, Any]) -> ToolResult:
+    message = "Please select options from the enum fields"
+    return _elicited(await _ask(call, "elicitation/create", {"message": message, "requestedSchema": ELICIT_ENUMS}),
+                     "Elicitation completed")
+
+
+ASKING_TOOLS: tuple[tuple[str, str, ToolFn, dict[str, Any], str], ...] = (
+    ("test_sampling", "Asks the client's LLM (sampling/createMessage) about its prompt.", sampling,
+     {"type": "object", "properties": {"prompt": {"type": "string"}}, "required": ["prompt"]}, "sampling"),
+    ("test_elicitation", "Asks the user (elicitation/create) for a username and an email.", elicitation,
+     {"type": "object", "properties": {"message": {"type": "string"}}, "required": ["message"]}, "elicitation"),
+    ("test_elicitation_sep1034_defaults", "Asks the user for fields that all have defaults.", elicitation_defaults,
+     dict(EMPTY_SCHEMA), "elicitation"),
+    ("test_elicitation_sep1330_enums", "Asks the user to pick from every kind of enum.", elicitation_enums,
+     dict(EMPTY_SCHEMA), "elicitation"),
+)
+"""2025-11-25 tools that ask the client while they run (a request on the call's own route); each relies on the
+client capability it uses (-32021 without it), and a 2026-07-28 call of one is an ``isError`` result (that era asks
+through input-required results, which these fixtures do not implement)."""
+
+
+def header_param_tool(call: CallContext, args: dict[str, Any]) -> ToolResult:
+    return ToolResult(content=[_text(f"Region: {args['region']}")])
+
+
+HEADER_PARAM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"region": {"type": "string", "x-mcp-header": "Region"}, "query": {"type": "string"}},
+    "required": ["region"],
+}
+"""A parameter mirrored into the ``Mcp-Param-Region`` header (2026-07-28, SEP-2243): the custom-header scenario
+checks the server validates it against the body (missing, mismatched, malformed Base64)."""
+
+
 TOOLS: tuple[tuple[str, str, ToolFn], ...] = (
     ("test_simple_text", "Returns one text block.", simple_text),
     ("test_image_content", "Returns one PNG image block.", image_content),
@@ -289,6 +421,17 @@ def register_conformance_fixtures(app: McpApp) -> Watched:
             open_world=False,
         )
     )
+    app.add_tool(
+        Tool(
+            "test_header_param",
+            "Echoes its region, which a Streamable HTTP client mirrors into the Mcp-Param-Region header.",
+            header_param_tool,
+            HEADER_PARAM_SCHEMA,
+            open_world=False,
+        )
+    )
+    for name, description, fn, schema, capability in ASKING_TOOLS:
+        app.add_tool(Tool(name, description, fn, schema, open_world=False, client_capabilities=(capability,)))
     for name, description, fn, needs in DIAGNOSTIC_TOOLS:
         app.add_tool(Tool(name, description, fn, dict(EMPTY_SCHEMA), open_world=False, client_capabilities=needs))
     for prompt in PROMPTS:

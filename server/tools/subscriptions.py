@@ -20,6 +20,11 @@ one (book, book_ticker, ticker_24h, the open kline) replays its latest state, e.
 window no longer reaches back to ``since_seq`` (or ``epoch`` is not the stream's current one, e.g. after a server
 restart), ``resumed`` is false and delivery starts at ``first_seq``, the oldest message still held (for a book: its
 latest snapshot). See :mod:`tradingmcp.server.mcp.streams`.
+
+The notification is our extension :data:`~tradingmcp.transport.mcpnames.STREAMS_EXTENSION` (SEP-2133): a 2026-07-28
+caller must declare it in ``_meta["io.modelcontextprotocol/clientCapabilities"].extensions``, else ``subscribe``
+answers -32021 naming it (so no stream pushes reach a client that did not ask for them); handshake-era callers are not
+asked.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from typing import Any
 from tradingmcp.server.mcp.context import CallContext
 from tradingmcp.server.mcp.registry import McpApp, Tool
 from tradingmcp.server.mcp.streams import STREAM_KEY_PATTERN, STREAM_METHOD, StreamHub
+from tradingmcp.transport.mcpnames import STREAMS_EXTENSION
 
 _STREAM_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -71,7 +77,7 @@ _SUBSCRIBE_DESCRIPTION = (
     "(from the earlier answer): the missed messages are replayed first, then live, no gap and no duplicate; if the "
     "server no longer holds them the answer has resumed: false and first_seq, the first seq it delivers (for a book: "
     "a fresh snapshot). Trades never conflate; book and ticker streams deliver full states, and a slow reader keeps "
-    "only the latest."
+    f"only the latest. A 2026-07-28 client declares the {STREAMS_EXTENSION} extension in its capabilities."
 )
 
 
@@ -112,6 +118,7 @@ def register_stream_tools(app: McpApp, hub: StreamHub) -> None:
             subscribe,
             _SUBSCRIBE_SCHEMA,
             idempotent=True,
+            client_extensions=(STREAMS_EXTENSION,),
         )
     )
     app.add_tool(Tool("unsubscribe", "Stop a live stream subscription.", unsubscribe, _STREAM_SCHEMA))

@@ -32,7 +32,8 @@ from tradingmcp.transport.mcpnames import (
 )
 
 BOT_INFO = {"name": "bot", "version": "2.0"}
-MODERN_META = {META_VERSION: LATEST_MODERN, META_CLIENT_CAPS: {}, META_CLIENT_INFO: BOT_INFO}
+CAPS = {"extensions": {"io.tradingmcp/streams": {}}}  # our stream notifications, declared in both eras
+MODERN_META = {META_VERSION: LATEST_MODERN, META_CLIENT_CAPS: CAPS, META_CLIENT_INFO: BOT_INFO}
 
 
 class Recorder:
@@ -133,7 +134,7 @@ def test_handshake_era_greeting_is_initialize_then_initialized() -> None:
         "jsonrpc": "2.0",
         "id": rid,
         "method": "initialize",
-        "params": {"protocolVersion": LATEST_HANDSHAKE, "capabilities": {}, "clientInfo": CLIENT_INFO},
+        "params": {"protocolVersion": LATEST_HANDSHAKE, "capabilities": CAPS, "clientInfo": CLIENT_INFO},
     }
     server = {"name": "srv", "version": "9"}
     initialized = core.greeted({"protocolVersion": "2025-06-18", "capabilities": {"tools": {}}, "serverInfo": server})

@@ -131,6 +131,13 @@ def test_the_official_conformance_suite_passes(server_url: str, revision: str, t
     # the protocol's core, in both eras: listing and calling tools, reading resources, prompts and completion
     assert {"tools-list", "tools-call-simple-text", "resources-read-text", "prompts-get-with-args"} <= names, summary
     assert "completion-complete" in names, summary
+    if revision == "2025-11-25":  # the tools that ask the client while they run (sampling, elicitation)
+        asking = {"tools-call-sampling", "tools-call-elicitation", "elicitation-sep1034-defaults"}
+        assert asking | {"elicitation-sep1330-enums"} <= names, summary
+    if revision == "2026-07-28":  # scored later ("pending") but run: the mirrored headers, Mcp-Param-* included
+        counts = {name: int(count) for name, count in passed}
+        assert counts.get("http-header-validation", 0) > 0, summary
+        assert counts.get("http-custom-header-server-validation", 0) > 0, summary
 
 
 def run_inspector(url: str, home: Path, *args: str, exit_code: int = 0) -> dict[str, object]:

@@ -1,0 +1,408 @@
+"""The backtest loop (sans-I/O): recorded market events → the simulator's book and matching engine → the live bot's
+decision core, in simulated time.
+
+Per event (in replay order, :class:`~tradingmcp.sim.replay.MarketEvent`):
+
+- depth snapshot / diff: the symbol's :class:`~tradingmcp.sim.book.SimBook` is rebuilt exactly as the simulator does
+  (diffs before the snapshot are kept and the newer ones applied after it; a gap waits for the next snapshot), then
+  :meth:`~tradingmcp.sim.matching.MatchingEngine.on_book_update` fills resting orders the book moved through, and the
+  bot gets the ``book:<exchange>:<SYMBOL>:<levels>`` message (top ``levels`` per side, as the server pushes it);
+- trade: :meth:`~tradingmcp.sim.matching.MatchingEngine.on_trade` fills resting orders the print reached, then the bot
+  gets the ``trades:`` message;
+- book ticker: the bot gets the ``book_ticker:`` message (once the symbol's book holds its snapshot, so the
+  simulator can judge the orders it causes).
+
+Message shapes are the server's (:mod:`tradingmcp.server.tools.market.shapes`); the bot's actions go through
+:class:`~.venue.SimVenue`, and order events reach the bot before the next market message (as
+:class:`~tradingmcp.client.bot.runner.BotRunner` books them). At the end the bot winds down as the runner's
+``finish`` does: it cancels its open orders and takes a last equity sample.
+
+Time: the matching engine's clock is the exchange time of the last event (``E``/``T``, ms); the bot's clock
+(``now_ns``) is the event's receive stamp (``local_ns``). No wall clock is read. With ``latency_ms > 0`` an action
+reaches the engine that long after the decision, and its answer and the order events it causes reach the bot that
+long after the engine produced them (events due at the same time keep their order).
+
+Events before ``start_ms`` build the book but are not shown to the bot; replay stops at the first event after
+``end_ms`` (exchange ms; a book ticker, which carries no time, counts at the last time seen).
+
+Conflation (``turn_us > 0``, for a bot whose runner conflates per event-loop turn, :mod:`tradingmcp.client.bot.conflate`):
+market events received less than ``turn_us`` after the previous one belong to the same turn, as frames read together
+would. As in the live runner, the turn's first book or book ticker is decided on at once; every later message of the
+turn, and every order event, is queued (latest state per book / book-ticker stream, the rest in order) and at the end
+of the turn applied with ``BotCore.observe``, then decided on once per symbol that changed. With ``turn_us = 0`` every
+message is decided on at once (``BotCore.on_stream``), as a runner without conflation does.
+"""
+
+from __future__ import annotations
+
+import heapq
+import importlib
+import itertools
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from tradingmcp.client.bot.actions import Action
+from tradingmcp.client.bot.config import BotConfig
+from tradingmcp.client.bot.core import BotCore
+from tradingmcp.client.bot.strategy import SymbolRulesLite
+from tradingmcp.research.backtest.streams import book_message
+from tradingmcp.research.backtest.venue import API_KEY, SimVenue
+from tradingmcp.sim.book import BookGapError, SimBook
+from tradingmcp.sim.exchange_info import ExchangeInfo
+from tradingmcp.sim.matching import MatchingEngine
+from tradingmcp.sim.replay import EventKind, MarketEvent
+
+DEFAULT_BALANCES = {"USDT": "10000", "BTC": "1", "ETH": "10"}
+"""The simulated account's starting balances (the simulator's defaults)."""
+
+RUN_ID = "0"
+"""The bot's run id in client order ids (fixed, so two runs name their orders alike)."""
+
+_TRADE, _DEPTH, _TICKER, _SNAPSHOT = EventKind.TRADE, EventKind.DEPTH, EventKind.BOOK_TICKER, EventKind.SNAPSHOT
+
+
+@dataclass(frozen=True)
+class BacktestParams:
+    """How to replay.
+
+    Attributes:
+        latency_ms: one-way delay bot ↔ exchange (ms of simulated time; 0 = answers at once).
+        maker_fee / taker_fee: commission rates as fractions (0.001 = 0.1 %, Binance's base rate).
+        balances: starting balance per asset of the simulated account (decimal strings).
+        start_ms / end_ms: exchange-time window shown to the bot (epoch ms; None = from the start / to the end).
+        turn_us: receive-time gap (µs) below which market events form one event-loop turn whose messages the bot
+            conflates (see the module docstring); 0 = no conflation.
+    """
+
+    latency_ms: float = 0.0
+    maker_fee: Decimal = Decimal("0.001")
+    taker_fee: Decimal = Decimal("0.001")
+    balances: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_BALANCES))
+    start_ms: int | None = None
+    end_ms: int | None = None
+    turn_us: float = 0.0
+
+
+@dataclass
+class BacktestResult:
+    """What a finished run leaves: the bot's core (ledger, equity samples, order counters), the account's start and
+    end balances, counts, and the exchange-time span shown to the bot (ms)."""
+
+    core: BotCore
+    start_balances: dict[str, Decimal]
+    end_balances: dict[str, Decimal]
+    market_events: int
+    bot_messages: int
+    actions: int
+    first_ms: int
+    last_ms: int
+    conflated: int = 0
+
+
+class Backtest:
+    """One run. ``Backtest(config, info, params).run(events)``.
+
+    Args:
+        config: the bot's settings (its symbols are the ones replayed; events of other symbols are skipped).
+        exchange_info: symbols and filters the simulator serves (tick size, lot size...).
+        params: replay settings.
+
+    Raises:
+        tradingmcp.sim.errors.BinanceError: a configured symbol is not in ``exchange_info`` (-1121).
+        ValueError: ``turn_us > 0`` for a bot without per-turn conflation (:func:`conflation_available`).
+    """
+
+    def __init__(self, config: BotConfig, exchange_info: ExchangeInfo, params: BacktestParams | None = None) -> None:
+        self.config = config
+        self.params = params = params or BacktestParams()
+        self.exchange = config.connection.exchange
+        self.levels = config.connection.book_levels
+        self.symbols = tuple(s.symbol for s in config.symbols)
+        self.books = {s: SimBook(s) for s in self.symbols}
+        self.now_ms = 0
+        self.engine = MatchingEngine(
+            exchange_info,
+            self.books,
+            clock_ms=self._clock,
+            maker_fee=params.maker_fee,
+            taker_fee=params.taker_fee,
+        )
+        self.engine.add_account(API_KEY, {a: Decimal(v) for a, v in params.balances.items()})
+        self.venue = SimVenue(self.engine, self.exchange)
+        self.core = core = BotCore(config)
+        core.tracker.run_id = RUN_ID
+        for symbol in self.symbols:
+            info = exchange_info.symbol(symbol)
+            pf, lot, notional = info.price_filter, info.lot_size, info.notional
+            core.rules[symbol] = SymbolRulesLite(
+                pf.tick_size if pf else Decimal("0.01"),
+                lot.step_size if lot else Decimal("0.00001"),
+                lot.min_qty if lot else Decimal(0),
+                notional.min_notional if notional else Decimal(0),
+            )
+            core.ledger.positions[symbol].base_asset = info.base_asset
+        self._keys = {
+            s: (
+                f"book:{self.exchange}:{s}:{self.levels}",
+                f"book_ticker:{self.exchange}:{s}",
+                f"trades:{self.exchange}:{s}",
+            )
+            for s in self.symbols
+        }
+        self._orders_key = f"orders:{self.exchange}"
+        self._loaded: set[str] = set()
+        self._pending: dict[str, list[dict[str, Any]]] = {s: [] for s in self.symbols}
+        self._latency_ns = int(params.latency_ms * 1_000_000)
+        self._queue: list[tuple[int, int, str, Any]] = []
+        self._seq = itertools.count()
+        self.market_events = 0
+        self.bot_messages = 0
+        self.actions = 0
+        self.first_ms = 0
+        self.now_ns = 0
+        self._turns: Any = None  # the bot's TurnQueue when conflating
+        self._turn_open = False
+        if params.turn_us > 0:
+            if not conflation_available():
+                raise ValueError(
+                    "turn_us needs a bot with per-turn conflation (client/bot/conflate.py, BotCore.observe)"
+                )
+            conflate = importlib.import_module(_CONFLATE)
+            self._turns = conflate.TurnQueue()
+            self._conflates = conflate.conflates
+        self._turn_ns = int(params.turn_us * 1000)
+
+    def _clock(self) -> int:
+        return self.now_ms
+
+    # ---- the loop ------------------------------------------------------------------------------------------------
+
+    def run(self, events: Iterable[MarketEvent]) -> BacktestResult:
+        """Replay ``events``, wind the bot down, and return the result."""
+        start_balances = self.venue.balances()
+        start = self.params.start_ms or 0
+        end = self.params.end_ms if self.params.end_ms is not None else 1 << 62
+        books = self.books
+        on_stream, engine, loaded = self.core.on_stream, self.engine, self._loaded
+        keys, levels = self._keys, self.levels
+        queue = self._queue
+        count = 0
+        now_ms = self.now_ms
+        turns, turn_ns, last_ns = self._turns, self._turn_ns, 0
+        # hot loop: locals only; the book ticker (most events) first
+        for ev in events:
+            symbol = ev.symbol
+            if symbol not in books:
+                continue
+            data = ev.data
+            kind = ev.kind
+            if kind is _TICKER:
+                ms = data.get("E") or now_ms
+            elif kind is _TRADE:
+                ms = data["T"]
+            elif kind is _DEPTH:
+                ms = data["E"]
+            else:
+                ms = data.get("E") or now_ms
+            if ms > end:
+                break
+            if ms > now_ms:
+                self.now_ms = now_ms = ms
+            count += 1
+            self.now_ns = now_ns = ev.local_ns
+            if turns is not None:
+                if now_ns - last_ns > turn_ns and (self._turn_open or len(turns)):
+                    self._end_turn(last_ns)
+                last_ns = now_ns
+            if queue and queue[0][0] <= now_ns:
+                self._due(now_ns)
+            live = ms >= start
+            if live and not self.first_ms:
+                self.first_ms = ms
+            if kind is _TICKER:
+                if live and symbol in loaded and turns is not None:
+                    msg = {"symbol": symbol, "bid": data["b"], "bid_qty": data["B"], "ask": data["a"],
+                           "ask_qty": data["A"], "update_id": data["u"], "time_ms": data.get("T", data.get("E", 0))}  # fmt: skip
+                    self._feed(keys[symbol][1], msg, now_ns)
+                elif live and symbol in loaded:
+                    self.bot_messages += 1
+                    msg = {"symbol": symbol, "bid": data["b"], "bid_qty": data["B"], "ask": data["a"],
+                           "ask_qty": data["A"], "update_id": data["u"], "time_ms": data.get("T", data.get("E", 0))}  # fmt: skip
+                    actions = on_stream(keys[symbol][1], msg, now_ns)
+                    if actions:
+                        self._act(actions, now_ns)
+            elif kind is _TRADE:
+                engine.on_trade(symbol, Decimal(data["p"]), Decimal(data["q"]), ms, data["m"])
+                self._events()
+                if live:
+                    msg = {"symbol": symbol, "id": data["t"], "price": data["p"], "qty": data["q"], "time_ms": ms,
+                           "taker_side": "SELL" if data["m"] else "BUY"}  # fmt: skip
+                    self._feed(keys[symbol][2], msg, now_ns)
+            elif kind is _DEPTH:
+                if self._depth(symbol, books[symbol], data) and live:
+                    self._feed(keys[symbol][0], book_message(symbol, books[symbol], levels), now_ns)
+            elif kind is _SNAPSHOT:
+                self._snapshot(symbol, books[symbol], data)
+                if live:
+                    self._feed(keys[symbol][0], book_message(symbol, books[symbol], levels), now_ns)
+        self.market_events = count
+        self._end_turn(self.now_ns)
+        self._finish()
+        return BacktestResult(
+            core=self.core,
+            start_balances=start_balances,
+            end_balances=self.venue.balances(),
+            market_events=count,
+            bot_messages=self.bot_messages,
+            actions=self.actions,
+            first_ms=self.first_ms,
+            last_ms=self.now_ms,
+            conflated=self._turns.conflated if self._turns is not None else 0,
+        )
+
+    # ---- the book (as the simulator's SymbolMarket keeps it) -------------------------------------------------
+
+    def _depth(self, symbol: str, book: SimBook, data: dict[str, Any]) -> bool:
+        if symbol not in self._loaded:
+            self._pending[symbol].append(data)
+            return False
+        if data["u"] <= book.last_update_id:
+            return False
+        try:
+            book.apply_diff(data["U"], data["u"], data["b"], data["a"])
+        except BookGapError:
+            self._loaded.discard(symbol)  # wait for the next snapshot, as the simulator's replay does
+            return False
+        self.engine.on_book_update(symbol)
+        self._events()
+        return True
+
+    def _snapshot(self, symbol: str, book: SimBook, data: dict[str, Any]) -> None:
+        book.load_snapshot(data["lastUpdateId"], data["bids"], data["asks"])
+        self._loaded.add(symbol)
+        pending, self._pending[symbol] = self._pending[symbol], []
+        try:
+            for diff in pending:
+                if diff["u"] > book.last_update_id:
+                    book.apply_diff(diff["U"], diff["u"], diff["b"], diff["a"])
+        except BookGapError:
+            self._loaded.discard(symbol)  # the buffered diffs do not follow this snapshot: wait for the next one
+        self.engine.on_book_update(symbol)
+        self._events()
+
+    # ---- bot I/O -----------------------------------------------------------------------------------------------
+
+    def _feed(self, key: str, msg: dict[str, Any], now_ns: int) -> None:
+        """One stream message to the bot: decided on at once, or queued in the current turn when conflating."""
+        self.bot_messages += 1
+        turns = self._turns
+        if turns is not None:
+            if self._turn_open or key == self._orders_key:
+                turns.push(key, msg, now_ns)
+                return
+            if self._conflates(key):  # the turn's first market state: decided on at once
+                self._turn_open = True
+            if len(turns):
+                self._apply_queued(now_ns)
+        actions = self.core.on_stream(key, msg, now_ns)
+        if actions:
+            self._act(actions, now_ns)
+
+    def _end_turn(self, now_ns: int) -> None:
+        self._turn_open = False
+        if self._turns is not None and len(self._turns):
+            self._apply_queued(now_ns)
+
+    def _apply_queued(self, now_ns: int) -> None:
+        """Apply the turn's queued messages in order, then decide once per symbol that changed (its latest tick)."""
+        changed: dict[str, Any] = {}
+        observe = self.core.observe  # type: ignore[attr-defined,unused-ignore]
+        for item in self._turns.drain():
+            tick = observe(item.key, item.data, item.arrival_ns)
+            if tick is not None:
+                changed.pop(tick.symbol, None)  # symbols in the order of their latest change
+                changed[tick.symbol] = tick
+        for symbol, tick in changed.items():
+            actions = self.core.decide(symbol, tick, now_ns)
+            if actions:
+                self._act(actions, now_ns)
+
+    def _act(self, actions: list[Action], now_ns: int) -> None:
+        self.actions += len(actions)
+        for action in actions:
+            action.sent_ns = now_ns
+            if action.tick is not None:
+                action.tick.decide_ns = now_ns
+            if self._latency_ns:
+                self._push(now_ns + self._latency_ns, "execute", action)
+            else:
+                self._execute(action, now_ns)
+
+    def _execute(self, action: Action, now_ns: int) -> None:
+        action.attempts += 1
+        result = self.venue.execute(action)
+        if self._latency_ns:
+            self._push(now_ns + self._latency_ns, "result", (action, result))
+        else:
+            self.core.on_result(action, result, now_ns)
+        self._events()
+
+    def _events(self) -> None:
+        """Hand the engine's queued order events to the bot (after its latency)."""
+        events = self.venue.order_events()
+        if not events:
+            return
+        if self._latency_ns:
+            due = self.now_ns + self._latency_ns
+            for ev in events:
+                self._push(due, "event", ev)
+            return
+        for ev in events:
+            self._feed(self._orders_key, ev, self.now_ns)
+
+    def _push(self, due_ns: int, what: str, item: Any) -> None:
+        heapq.heappush(self._queue, (due_ns, next(self._seq), what, item))
+
+    def _due(self, now_ns: int | None) -> None:
+        """Run every queued step due at ``now_ns`` (all of them when None), in due-time order."""
+        queue = self._queue
+        while queue and (now_ns is None or queue[0][0] <= now_ns):
+            due, _, what, item = heapq.heappop(queue)
+            if what == "execute":
+                saved, self.now_ns = self.now_ns, due
+                self._execute(item, due)
+                self.now_ns = max(saved, due)
+            elif what == "result":
+                self.core.on_result(item[0], item[1], due)
+            else:
+                self._feed(self._orders_key, item, due)
+
+    def _finish(self) -> None:
+        """Wind down as the live runner does: settle what is in flight, cancel open orders, take a last sample."""
+        core = self.core
+        self._due(None)
+        self._end_turn(self.now_ns)
+        core.stopping = True
+        for _ in range(3):  # a cancel refused because the order just changed is retried on the next round
+            actions = core.cancel_all()
+            if not actions:
+                break
+            self._act(actions, self.now_ns)
+            self._due(None)
+            self._end_turn(self.now_ns)
+        if self.now_ms > 0:
+            core.sample(self.now_ms)
+
+
+_CONFLATE = "tradingmcp.client.bot.conflate"
+
+
+def conflation_available() -> bool:
+    """Whether the bot conflates per event-loop turn (its ``conflate`` module and ``BotCore.observe`` exist)."""
+    try:
+        importlib.import_module(_CONFLATE)
+    except ImportError:
+        return False
+    return hasattr(BotCore, "observe")
