@@ -2,9 +2,11 @@
 reconnect, and wind down cleanly (cancel own orders, settle fills, final balances) for the report.
 
 Streams: ``orders:<exchange>`` first (so no fill of an order placed later can be missed), then per symbol
-``trades:``, ``book_ticker:`` and ``book:<exchange>:<SYMBOL>:<levels>``. Tools: ``get_symbol_rules``, ``get_balances``,
-``get_positions``, ``place_order``, ``replace_order``, ``cancel_order``, ``get_open_orders``, ``get_order``,
-``get_my_trades``.
+``trades:``, ``book_ticker:`` and ``book:<exchange>:<SYMBOL>:<levels>``. An arbitrage's other venue adds its
+``orders:<venue>`` and the symbol's ``book_ticker:<venue>:<SYMBOL>``; balances and positions are summed over the
+venues (:attr:`.config.BotConfig.venues`), and the reconcile asks each order's own venue. Tools:
+``get_symbol_rules``, ``get_balances``, ``get_positions``, ``place_order``, ``replace_order``, ``cancel_order``,
+``get_open_orders``, ``get_order``, ``get_my_trades``.
 
 Reconcile (after each reconnect of :class:`~tradingmcp.client.session.McpClient`, which re-initializes and re-subscribes
 by itself; ``client.reconnects`` counts them): quoting pauses; in-flight calls have failed with ``ConnectionLost``
@@ -105,7 +107,7 @@ class BotRunner:
 
     async def _call(self, name: str, args: dict[str, Any], timeout_s: float | None = None) -> dict[str, Any]:
         assert self.client is not None
-        result = await self.client.call_tool(name, {**args, "exchange": self.exchange}, timeout_s=timeout_s)
+        result = await self.client.call_tool(name, {"exchange": self.exchange, **args}, timeout_s=timeout_s)
         content: dict[str, Any] = result.get("structuredContent") or {}
         if result.get("isError"):
             err = content.get("error") if isinstance(content.get("error"), dict) else {}
@@ -137,11 +139,16 @@ class BotRunner:
                     self.core.ledger.positions[sym.symbol].base_asset = str(base)
             self.start_balances = await self.balances()
             self.start_positions = await self.server_positions()
-            await self._subscribe(f"orders:{self.exchange}")
+            for venue in self.config.venues:
+                await self._subscribe(f"orders:{venue}")
             for sym in self.config.symbols:
                 for kind in ("trades", "book_ticker"):
                     await self._subscribe(f"{kind}:{self.exchange}:{sym.symbol}")
                 await self._subscribe(f"book:{self.exchange}:{sym.symbol}:{conn.book_levels}")
+                if sym.strategy.kind == "arbitrage":
+                    for venue in sym.strategy.arbitrage.venues:
+                        if venue != self.exchange:
+                            await self._subscribe(f"book_ticker:{venue}:{sym.symbol}")
         except (ToolCallError, RpcError) as exc:
             await self.client.close()
             raise BotError(f"start-up failed: {exc}") from exc
@@ -153,18 +160,26 @@ class BotRunner:
             raise BotError(f"cannot subscribe to {key}: {result.get('content')}")
 
     async def balances(self) -> dict[str, Decimal]:
-        """Total (free + locked) balance per asset from ``get_balances``."""
-        content = await self._call("get_balances", {})
-        return {b["asset"]: Decimal(b["total"]) for b in content.get("balances", [])}
+        """Total (free + locked) balance per asset from ``get_balances``, summed over the bot's venues."""
+        out: dict[str, Decimal] = {}
+        for venue in self.config.venues:
+            content = await self._call("get_balances", {"exchange": venue})
+            for b in content.get("balances", []):
+                out[b["asset"]] = out.get(b["asset"], Decimal(0)) + Decimal(b["total"])
+        return out
 
     async def server_positions(self) -> dict[str, Decimal]:
-        """Net position per symbol from ``get_positions`` (empty when the tool fails)."""
-        try:
-            content = await self._call("get_positions", {})
-        except (ToolCallError, RpcError) as exc:
-            log.warning("get_positions failed: %s", exc)
-            return {}
-        return {p["symbol"]: Decimal(str(p["qty"])) for p in content.get("positions", [])}
+        """Net position per symbol from ``get_positions``, summed over the bot's venues (empty when the tool fails)."""
+        out: dict[str, Decimal] = {}
+        for venue in self.config.venues:
+            try:
+                content = await self._call("get_positions", {"exchange": venue})
+            except (ToolCallError, RpcError) as exc:
+                log.warning("get_positions on %s failed: %s", venue, exc)
+                return {}
+            for p in content.get("positions", []):
+                out[p["symbol"]] = out.get(p["symbol"], Decimal(0)) + Decimal(str(p["qty"]))
+        return out
 
     # ---- main loop -----------------------------------------------------------------------------------------------
 
@@ -342,10 +357,11 @@ class BotRunner:
         try:
             await self._settle_tasks()
             open_by_cid: dict[str, dict[str, Any]] = {}
-            for sym in self.config.symbols:
-                content = await self._call("get_open_orders", {"symbol": sym.symbol})
-                for o in content.get("orders", []):
-                    open_by_cid[str(o.get("client_order_id"))] = o
+            for venue in self.config.venues:
+                for sym in self.config.symbols:
+                    content = await self._call("get_open_orders", {"symbol": sym.symbol, "exchange": venue})
+                    for o in content.get("orders", []):
+                        open_by_cid[str(o.get("client_order_id"))] = o
             busy = {a.client_order_id: a for a in core.busy_actions()}
             for order in list(core.tracker.live_orders()):
                 cid = order.client_order_id
@@ -362,7 +378,9 @@ class BotRunner:
                     continue
                 rec.looked_up += 1
                 try:
-                    content = await self._call("get_order", {"symbol": order.symbol, "client_order_id": cid})
+                    venue = order.exchange or self.exchange
+                    args = {"symbol": order.symbol, "client_order_id": cid, "exchange": venue}
+                    content = await self._call("get_order", args)
                 except ToolCallError:
                     core.tracker.mark_done(cid, "NOT_FOUND")  # the exchange never got it
                     continue
@@ -397,8 +415,9 @@ class BotRunner:
             booked = core.ledger.booked_by_order.get((order.symbol, order.order_id), Decimal(0))
             if booked >= order.executed_qty:
                 continue
+            venue = order.exchange or self.exchange
             content = await self._call(
-                "get_my_trades", {"symbol": order.symbol, "order_id": order.order_id, "limit": 500}
+                "get_my_trades", {"symbol": order.symbol, "order_id": order.order_id, "limit": 500, "exchange": venue}
             )
             for fill in content.get("trades", []):
                 if fill.get("order_id") == order.order_id and core.book_fill(fill, order):

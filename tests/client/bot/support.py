@@ -127,10 +127,11 @@ async def demo_run(
 
 @asynccontextmanager
 async def start_bot_server(
-    data_dir: Path, tmp_path: Path, speed: float = 20.0, exchange: str = "binance"
+    data_dir: Path, tmp_path: Path, speed: float = 20.0, exchange: str = "binance", mexc_offset_bps: float = 0.0
 ) -> AsyncIterator[BotServer]:
     """Start the whole stack over wss with the venue(s) ``exchange`` (``binance``, ``mexc`` = the simulator's MEXC
-    face, ``both``); the replay runs paced at ``speed`` (not looping)."""
+    face, ``both``); the replay runs paced at ``speed`` (not looping); ``mexc_offset_bps``: the MEXC face replays
+    on its own simulator at prices moved by that much (``stack.mexc_sim``)."""
     certs = tmp_path / "certs"
     write_dev_certs(certs)
     app, hub = McpApp(), StreamHub()
@@ -138,7 +139,10 @@ async def start_bot_server(
     config = ToolsetConfig()
     config = replace(config, audit=replace(config.audit, data_dir=tmp_path / "audit"))
     stack = await ExchangeStack.start(
-        app, hub, ExchangeOptions(exchange, speed=speed, loop=False, data_dir=data_dir), config
+        app,
+        hub,
+        ExchangeOptions(exchange, speed=speed, loop=False, data_dir=data_dir, mexc_offset_bps=mexc_offset_bps),
+        config,
     )
     assert stack.sim is not None
     server_config = ServerConfig(
