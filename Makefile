@@ -2,6 +2,7 @@
 #   make test   venv + install + ruff + mypy --strict + pytest (the whole suite, what CI runs)
 #   make demo   the main job: server on the simulator replaying the real recording + the reference bot
 #   make cluster  nats-server + simulator + feed + trader + two gateways on loopback, the bot on the first gateway
+#   make console  rebuild the web console (console/ → server/console/static/, committed) with esbuild
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -9,8 +10,11 @@ STAMP  := $(VENV)/.installed-stamp
 MCP1   := .venv-mcp1
 NODEDIR := tests/interop/node
 CONFDIR := tests/interop/conformance
+CONSOLEDIR := console
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install test lint typecheck pytest demo cluster bench certs interop-deps clean
+.PHONY: install test lint typecheck pytest demo cluster bench certs interop-deps console console-deps chromium clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,14 +43,30 @@ $(CONFDIR)/node_modules/.installed-stamp: $(CONFDIR)/package.json $(CONFDIR)/pac
 
 interop-deps: $(MCP1)/.installed-stamp $(NODEDIR)/node_modules/.installed-stamp $(CONFDIR)/node_modules/.installed-stamp
 
+# The web console's npm project (esbuild, uPlot, TypeScript): its built files are committed in server/console/static/,
+# so a pip install needs no npm; `make console` rebuilds them, and a test checks they match a fresh build.
+$(CONSOLEDIR)/node_modules/.installed-stamp: $(CONSOLEDIR)/package.json $(CONSOLEDIR)/package-lock.json
+	cd $(CONSOLEDIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+console-deps: $(CONSOLEDIR)/node_modules/.installed-stamp
+
+console: console-deps
+	cd $(CONSOLEDIR) && npm run --silent check && npm run --silent build
+
+# The console's browser tests drive Debian's Chromium (Playwright's own browser download does not work here).
+chromium:
+	@[ -x $(CHROMIUM) ] || { $(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+	@[ -x $(CHROMIUM) ] || { echo "$(CHROMIUM) still missing after apt-get install chromium" >&2; exit 1; }
+
 lint: install
 	$(VENV)/bin/ruff check .
 
 typecheck: install
 	$(VENV)/bin/mypy
 
-pytest: install interop-deps
-	$(VENV)/bin/pytest -q
+pytest: install interop-deps console-deps chromium
+	TRADINGMCP_CHROMIUM=$(CHROMIUM) $(VENV)/bin/pytest -q
 
 test: lint typecheck pytest
 
@@ -63,4 +83,4 @@ certs: install
 	$(VENV)/bin/tradingmcp certs
 
 clean:
-	rm -rf $(VENV) $(MCP1) $(NODEDIR)/node_modules $(CONFDIR)/node_modules .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(MCP1) $(NODEDIR)/node_modules $(CONFDIR)/node_modules $(CONSOLEDIR)/node_modules .mypy_cache .ruff_cache .pytest_cache test-output

@@ -93,6 +93,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             data_dir=Path(args.data) if args.data else None,
             synthetic=args.synthetic,
             remote_sim=args.sim_url,
+            mexc_offset_bps=args.mexc_offset_bps,
         ),
         with_exchange=not args.no_exchange,
         log_json=args.log_json,
@@ -273,6 +274,13 @@ def build_parser() -> argparse.ArgumentParser:
         "CCXT_<ID>_API_KEY is set; sandbox where the exchange has one)",
     )
     p.add_argument("--speed", type=float, default=1.0, help="simulator replay speed (default real time; loops)")
+    p.add_argument(
+        "--mexc-offset-bps",
+        type=float,
+        default=0.0,
+        help="simulator: the MEXC face replays the market with every price moved by this many basis points "
+        "(its own books and engine; for cross-venue arbitrage with --exchange both)",
+    )
     p.add_argument("--data", default=None, help="data root for the simulator (default ../shared/data)")
     p.add_argument("--synthetic", action="store_true", help="simulator: seeded synthetic market")
     p.add_argument("--no-exchange", action="store_true", help="no exchange: built-in tools only")
@@ -379,7 +387,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--exchange", default=None, help="venue name (default from the config: binance)")
     p.add_argument("--symbol", action="append", default=None, help="trade only these symbols (repeatable)")
     p.add_argument(
-        "--strategy", default=None, help="market_making, momentum or mean_reversion (overrides [strategy] kind)"
+        "--strategy",
+        default=None,
+        help="market_making, momentum, mean_reversion or arbitrage (overrides [strategy] kind)",
     )
     p.add_argument("--duration", type=float, default=None, help="stop after this many seconds (default: until Ctrl-C)")
     p.add_argument("--out", default=None, help="report folder (default from the config: bot-report)")

@@ -4,7 +4,9 @@ simulator (replaying ``../shared/data/binance/recorded``: BTCUSDT + ETHUSDT, ~11
 about a minute; the seeded synthetic market when no recording exists) → python-binance adapter → MCP server over wss
 (fresh dev CA, bearer token with read+trade scopes) → the reference trading bot (:mod:`tradingmcp.client.bot`), which
 subscribes to trades, book tickers, the order book and its order updates, quotes both symbols, and at the end cancels
-its orders and writes its report (JSON + text + PNG plots).
+its orders and writes its report (JSON + text + PNG plots). While the bot trades, the server's port also serves the
+web console (``/console``, :mod:`tradingmcp.server.console`): the demo prints its address with a token made for this
+run only (scopes read+trade+audit, so the audit panel shows the bot's calls and the kill switch works).
 
 With ``exchange="mexc"`` (``tradingmcp demo --exchange mexc``) the server runs the simulator's MEXC face instead (the
 same replayed market and matching engine speaking MEXC Spot v3: REST + protobuf WebSocket, string order ids, replace
@@ -26,6 +28,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 
+from tradingmcp.app.serve import HTTP_OPEN_PATHS, console_url, http_routes
 from tradingmcp.app.stack import ExchangeOptions, ExchangeStack
 from tradingmcp.client.bot.app import make_view, print_summary, run_session
 from tradingmcp.client.bot.config import (
@@ -40,6 +43,7 @@ from tradingmcp.client.bot.config import (
 from tradingmcp.server.audit import AuditConfig
 from tradingmcp.server.mcp.registry import McpApp
 from tradingmcp.server.mcp.streams import StreamHub
+from tradingmcp.server.metrics import metrics_routes
 from tradingmcp.server.tools.builtin import register_builtin_tools
 from tradingmcp.server.tools.toolset import ToolsetConfig
 from tradingmcp.server.wsserver import McpServer, ServerConfig
@@ -105,6 +109,7 @@ async def run_demo(opts: DemoOptions) -> int:
     certs = work / "certs"
     write_dev_certs(certs)
     token = new_token()
+    console_token = new_token()  # the web console's, for this run only: it dies with the server
     app, hub = McpApp(), StreamHub()
     register_builtin_tools(app, hub)
     tools = ToolsetConfig(audit=AuditConfig(data_dir=opts.out_dir / "audit"))
@@ -122,14 +127,27 @@ async def run_demo(opts: DemoOptions) -> int:
         ServerConfig(
             port=0,
             ssl=server_ssl_context(certs / "server.pem"),
-            tokens=TokenStore({token: ("demo-bot", ["read", "trade"])}),
+            tokens=TokenStore(
+                {token: ("demo-bot", ["read", "trade"]), console_token: ("console", ["read", "trade", "audit"])}
+            ),
         ),
         streams=hub,
+        routes=http_routes(lambda: stack),
+        open_paths=HTTP_OPEN_PATHS,
     )
     status = 0
     try:
         await server.start()
+        server.http_routes.update(
+            metrics_routes(app, lambda: server, stack.venues, stack.toolset.audit, stack.toolset.market)
+        )
         print(f"MCP server: {server.url} (TLS with a fresh dev CA, bearer token, scopes read+trade)", flush=True)
+        print(
+            f"web console: {console_url(server, console_token)}\n"
+            f"  (a one-time token for this run, scopes read+trade+audit; the certificate is from the run's dev CA "
+            f"{certs / 'ca.pem'}: trust it, or accept the browser's warning for this address)",
+            flush=True,
+        )
         venue = stack.venues.default  # ccxt:binance's venue is called binance
         config = demo_bot_config(server.url, token, certs / "ca.pem", opts.out_dir, venue)
         if opts.bot_config is not None:

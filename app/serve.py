@@ -24,6 +24,8 @@ from tradingmcp import perf
 from tradingmcp.app.failure import EXIT_RUNTIME, EXIT_USAGE, StartupError, fail, listen_error
 from tradingmcp.app.roles import BusOptions, run_roles
 from tradingmcp.app.stack import ExchangeOptions, ExchangeStack
+from tradingmcp.server.console import OPEN_PATHS as CONSOLE_OPEN_PATHS
+from tradingmcp.server.console import console_routes
 from tradingmcp.server.logs import install_json_logging
 from tradingmcp.server.market import MarketData
 from tradingmcp.server.mcp.registry import McpApp
@@ -36,6 +38,8 @@ from tradingmcp.server.tools.builtin import register_builtin_tools
 from tradingmcp.server.tools.conformance import register_conformance_fixtures
 from tradingmcp.server.tools.toolset import ToolsetConfig
 from tradingmcp.server.venues import Venues
+from tradingmcp.server.webhooks import OPEN_PATHS as WEBHOOK_OPEN_PATHS
+from tradingmcp.server.webhooks import HookBackend, TradingViewConfig, webhook_routes
 from tradingmcp.server.wsserver import McpServer, ServerConfig, is_loopback
 from tradingmcp.transport.auth import ENV_TOKENS, TokenStore, new_token
 from tradingmcp.transport.ratelimit import RateLimit
@@ -120,21 +124,43 @@ StackGetter = Callable[[], "ExchangeStack | None"]
 """The running exchange stack (None before it started, or without venues): route handlers read it per request."""
 
 
-HTTP_OPEN_PATHS = REST_OPEN_PATHS
-"""The paths of :func:`http_routes` the port's guard answers without a token (``/openapi.json``, ``/docs``)."""
+HTTP_OPEN_PATHS = REST_OPEN_PATHS | CONSOLE_OPEN_PATHS | WEBHOOK_OPEN_PATHS
+"""The paths of :func:`http_routes` the port's guard answers without a token (``/openapi.json``, ``/docs``, the
+console's page and files, and ``/webhooks/tradingview``, which checks its own shared secret)."""
 
 
-def http_routes(stack: StackGetter, secured: bool = True) -> Sequence[web.AbstractRouteDef]:
+def http_routes(
+    stack: StackGetter,
+    secured: bool = True,
+    *,
+    hub: StreamHub | None = None,
+    tradingview: TradingViewConfig | None = None,
+) -> Sequence[web.AbstractRouteDef]:
     """The route contributions of the port's plain-HTTP side beside ``/mcp``, ``/health`` and ``/metrics``: each
-    package that serves HTTP (the REST market data, its OpenAPI document and docs, the console) adds its routes here.
-    The server is bound before the venues start, so handlers reach the stack through ``stack()`` at request time.
-    ``secured``: the port asks for bearer tokens (the OpenAPI document says so)."""
+    package that serves HTTP (the REST market data, its OpenAPI document and docs, the console, the webhooks) adds its
+    routes here. The server is bound before the venues start, so handlers reach the stack through ``stack()`` at
+    request time. ``secured``: the port asks for bearer tokens (the OpenAPI document says so). ``tradingview`` with a
+    secret (and ``hub``, where its signals go) mounts ``POST /webhooks/tradingview``."""
 
     def market() -> tuple[Venues, MarketData] | None:
         s = stack()
         return (s.venues, s.toolset.market) if s is not None else None
 
-    return rest_routes(market, RestConfig(secured=secured))
+    def hook_backend() -> HookBackend | None:
+        s = stack()
+        return HookBackend(s.venues, s.toolset.desk, s.toolset.audit) if s is not None else None
+
+    routes: list[web.AbstractRouteDef] = [*rest_routes(market, RestConfig(secured=secured)), *console_routes()]
+    if tradingview is not None and hub is not None:
+        routes += webhook_routes(tradingview, hub, hook_backend)
+    return routes
+
+
+def console_url(server: McpServer, token: str | None = None) -> str:
+    """The web console's address on ``server``'s port: ``http(s)://host:port/console``, with ``#token=<token>`` when
+    given (a fragment: the browser keeps it, no server or proxy log ever sees it); without one, the page asks."""
+    base = server.http_url.removesuffix("/mcp") + "/console"
+    return f"{base}#token={token}" if token else f"{base} (open it with #token=<your token>)"
 
 
 async def run_serve(opts: ServeOptions) -> int:
@@ -159,7 +185,7 @@ async def run_serve(opts: ServeOptions) -> int:
         app,
         config,
         streams=hub,
-        routes=http_routes(lambda: stack, config.tokens is not None),
+        routes=http_routes(lambda: stack, config.tokens is not None, hub=hub, tradingview=tools.tradingview),
         open_paths=HTTP_OPEN_PATHS,
     )
     try:  # bind first: a port in use fails before any venue is contacted
@@ -204,6 +230,8 @@ async def _serve(opts: ServeOptions, server: McpServer, stack: ExchangeStack | N
         f"TradingMCP serving MCP over WebSocket at {server.url}{http} (backend {server.config.backend}; {limits})",
         file=sys.stderr,
     )
+    if server.http is not None:  # before the token's own line, which stays the last place the token is printed
+        print(f"web console: {console_url(server, generated)}", file=sys.stderr)
     if generated:
         print(f"dev token (read+trade), shown once: {generated}", file=sys.stderr)
     stop = asyncio.Event()

@@ -8,7 +8,9 @@ the real recording (or the synthetic market) and says so in a banner; with them,
 venue), or ``ccxt:<id>``: any exchange ccxt knows, through ccxt (:mod:`tradingmcp.app.ccxt_venue`; on the simulator
 for ``ccxt:binance`` and ``ccxt:mexc``). MEXC without ``MEXC_API_KEY``/``MEXC_API_SECRET`` is the simulator's MEXC
 face (the same replayed market and matching engine, Binance data re-encoded into MEXC shapes); with them it is the REAL MEXC — MEXC has no testnet, so
-that is live trading with real funds, and the banner says so.
+that is live trading with real funds, and the banner says so. ``mexc_offset_bps`` gives the MEXC face a simulator of
+its own replaying the same recording with every price moved by that many basis points (its own books and engine), so
+the two venues quote different prices (cross-venue arbitrage on the simulator).
 
 ``bybit`` without ``BYBIT_API_KEY``/``BYBIT_API_SECRET`` is the simulator's Bybit face (the same replayed market and
 engine, re-encoded into Bybit V5 shapes); with them it is Bybit's TESTNET (``api-testnet.bybit.com``). Bybit mainnet
@@ -81,6 +83,9 @@ class ExchangeOptions:
     symbols: tuple[str, ...] = ("BTCUSDT", "ETHUSDT")
     remote_sim: str | None = None
     """REST URL of a standalone simulator (``tradingmcp sim``) shared by several processes (``binance`` only)."""
+    mexc_offset_bps: float = 0.0
+    """The simulator's MEXC face replays the market with every price moved by this many basis points (0: the same
+    simulator and prices as the Binance face)."""
 
 
 class ExchangeStack:
@@ -104,6 +109,8 @@ class ExchangeStack:
         self.banner = text
         self.mexc_face = mexc_face
         self.bybit_face = bybit_face
+        self.mexc_sim: Simulator | None = None
+        """The MEXC face's own simulator (``mexc_offset_bps``), else None (it shares ``sim``)."""
 
     @property
     def adapter(self) -> ExchangeAdapter:
@@ -125,6 +132,7 @@ class ExchangeStack:
         opened = await OpenVenues.open(opts)
         toolset = build_toolset(app, hub, opened.venues, tools)
         stack = cls(opened.venues, toolset, opened.sim, opened.banner, opened.face, opened.bybit_face)
+        stack.mexc_sim = opened.mexc_sim
         try:
             await opened.start_adapters()
             for venue in opened.venues:
@@ -149,6 +157,8 @@ class ExchangeStack:
             await self.bybit_face.stop()
         if self.sim is not None:
             await self.sim.stop()
+        if self.mexc_sim is not None:
+            await self.mexc_sim.stop()
 
 
 @dataclass
@@ -162,6 +172,7 @@ class OpenVenues:
     banner: str
     urls: dict[str, str]
     bybit_face: BybitFace | None = None
+    mexc_sim: Simulator | None = None
 
     @classmethod
     async def open(cls, opts: ExchangeOptions) -> OpenVenues:
@@ -177,26 +188,38 @@ class OpenVenues:
         if opts.remote_sim is not None and opts.exchange != "binance":
             raise ValueError("a standalone simulator (--sim-url) serves the binance venue only")
         sim: Simulator | None = None
+        mexc_sim: Simulator | None = None
         face: MexcFace | None = None
         bybit_face: BybitFace | None = None
         venues_list: list[Venue] = []
         texts: list[str] = []
         urls: dict[str, str] = {}
 
+        def sim_config(price_offset_bps: float = 0.0) -> SimConfig:
+            return SimConfig(
+                speed=opts.speed,
+                loop=opts.loop,
+                data_dir=opts.data_dir,
+                synthetic=opts.synthetic,
+                symbols=opts.symbols,
+                price_offset_bps=price_offset_bps,
+            )
+
         async def simulator() -> Simulator:
             nonlocal sim
             if sim is None:
-                sim = Simulator(
-                    SimConfig(
-                        speed=opts.speed,
-                        loop=opts.loop,
-                        data_dir=opts.data_dir,
-                        synthetic=opts.synthetic,
-                        symbols=opts.symbols,
-                    )
-                )
+                sim = Simulator(sim_config())
                 await sim.start()
             return sim
+
+        async def mexc_simulator() -> Simulator:
+            nonlocal mexc_sim
+            if not opts.mexc_offset_bps:
+                return await simulator()
+            if mexc_sim is None:
+                mexc_sim = Simulator(sim_config(opts.mexc_offset_bps))
+                await mexc_sim.start()
+            return mexc_sim
 
         try:
             if via_ccxt is not None:
@@ -212,7 +235,7 @@ class OpenVenues:
                 venues_list.append(venue)
                 texts.append(text)
             if opts.exchange in ("mexc", "both"):
-                venue, text, face, urls["mexc"] = await _mexc_venue(simulator)
+                venue, text, face, urls["mexc"] = await _mexc_venue(mexc_simulator)
                 venues_list.append(venue)
                 texts.append(text)
             if opts.exchange == "bybit":
@@ -226,10 +249,11 @@ class OpenVenues:
                 await face.stop()
             if bybit_face is not None:
                 await bybit_face.stop()
-            if sim is not None:
-                await sim.stop()
+            for started in (sim, mexc_sim):
+                if started is not None:
+                    await started.stop()
             raise
-        return cls(Venues(venues_list), sim, face, "\n".join(texts), urls, bybit_face)
+        return cls(Venues(venues_list), sim, face, "\n".join(texts), urls, bybit_face, mexc_sim)
 
     async def start_adapters(self) -> None:
         """Start every venue's adapter (its market and order connections).
@@ -254,6 +278,8 @@ class OpenVenues:
             await self.bybit_face.stop()
         if self.sim is not None:
             await self.sim.stop()
+        if self.mexc_sim is not None:
+            await self.mexc_sim.stop()
 
 
 def _remote_sim_venue(rest_url: str) -> tuple[Venue, str, str]:
@@ -353,7 +379,10 @@ async def _mexc_venue(
         ws_url=face.ws_url,
         account_symbols=sim.config.symbols,
     )
-    return Venue("mexc", MexcAdapter(config), "sim", sim), mexc_banner(face), face, face.rest_url
+    text = mexc_banner(face)
+    if sim.config.price_offset_bps:
+        text += f"\n  prices:   the recording's moved by {sim.config.price_offset_bps:g} bps (its own books and engine)"
+    return Venue("mexc", MexcAdapter(config), "sim", sim), text, face, face.rest_url
 
 
 async def _bybit_venue(

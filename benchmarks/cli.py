@@ -1,6 +1,7 @@
 """``tradingmcp bench``: the latency benchmark suite (round trips, pipelined throughput, fan-out, idle memory);
 ``tradingmcp bench ticktotrade`` measures the reference bot's tick-to-trade path (:mod:`.ticktotrade`);
 ``tradingmcp bench coldpath`` measures how much slower the first call after an idle gap is (:mod:`.coldpath`);
+``tradingmcp bench conflation`` measures the bot deciding on the newest market after a burst (:mod:`.conflation`);
 ``tradingmcp bench fanout --bus`` measures fan-out through the NATS bus with 1, 2, 4 gateways (:mod:`.busfanout`);
 ``tradingmcp bench backtest`` measures market events replayed per second by ``tradingmcp backtest`` (:mod:`.backtest`).
 
@@ -136,6 +137,10 @@ def main(argv: list[str] | None = None) -> int:
         from tradingmcp.benchmarks.coldpath import main as coldpath_main
 
         return coldpath_main(argv[1:])
+    if argv and argv[0] == "conflation":  # the bot's burst handling, in one process
+        from tradingmcp.benchmarks.conflation import main as conflation_main
+
+        return conflation_main(argv[1:])
     if argv and argv[0] == "fanout":  # fan-out through the NATS bus next to the single process
         from tradingmcp.benchmarks.busfanout import main as busfanout_main
 

@@ -19,6 +19,10 @@ t4 exchange the simulator's matching engine accepted the order (instrumented ``n
 t5 ack      the tool result is back in the bot
 ==========  ==================================================================================================
 
+Order actions on a book ticker the server published before the bot began trading (``runner.run``; until then its
+first streams' ticks wait in the client's buffer while it subscribes to the others) are left out
+(``startup_excluded``): they measure the start-up, not the path.
+
 Hops: exchange feed (t0→t1: simulator stream → python-binance → adapter → bridge), MCP push (t1→t2), decision
 (t2→t3), order out (t3→t4: bot → MCP → trading tool checks → adapter (WS API, REST fallback) → simulator), ack back
 (t4→t5). Reported: p50/p90/p99 per hop and end to end (t0→t5), and each hop's share of the end-to-end median.
@@ -303,12 +307,14 @@ class SimEmbedded:
 
 def bot_process(conn: Connection, config: BotConfig, duration_s: float, spin: bool = False) -> None:
     """The bot program: trades ``duration_s`` (its loop busy-polling when ``spin``) then sends
-    ``("samples", {"samples": [LatencySample as dict], "spins": busy-poll iterations})``."""
+    ``("samples", {"samples": [LatencySample as dict], "spins": busy-poll iterations, "conflated": market states
+    superseded within a loop turn, "notifications": stream messages taken, "run_ns": when trading began})``."""
 
     async def body(conn: Connection) -> None:
         runner = BotRunner(config)
         tuning = perf.attach_bot(runner.core) if spin else None
         await runner.start()
+        run_ns = time.perf_counter_ns()  # ticks published before this waited for the subscriptions, not the bot
         try:
             await runner.run(duration_s)
         finally:
@@ -316,7 +322,18 @@ def bot_process(conn: Connection, config: BotConfig, duration_s: float, spin: bo
             if tuning is not None:
                 tuning.stop()
         samples = [asdict(s) for s in runner.core.latencies]
-        conn.send(("samples", {"samples": samples, "spins": tuning.spins if tuning else 0}))
+        conn.send(
+            (
+                "samples",
+                {
+                    "samples": samples,
+                    "spins": tuning.spins if tuning else 0,
+                    "conflated": getattr(runner, "conflated", None),
+                    "notifications": runner.notifications,
+                    "run_ns": run_ns,
+                },
+            )
+        )
 
     _child(conn, body)
 
@@ -395,6 +412,8 @@ async def run(cfg: TickToTradeConfig) -> dict[str, Any]:
                 if tuning is not None:
                     tuning.stop()
             raw_samples = from_bot["samples"]
+            bot_stream = (from_bot.get("notifications", 0), from_bot.get("conflated", 0))
+            run_ns: int = from_bot.get("run_ns", 0)
             spins = {
                 "server": tuning.spins if tuning else 0,
                 "bot": from_bot["spins"],
@@ -423,9 +442,13 @@ async def run(cfg: TickToTradeConfig) -> dict[str, Any]:
     joined: list[dict[str, int]] = []
     tool_us: list[float] = []
     samples = [s for s in raw_samples if s["kind"] in ("place", "replace")]
+    startup = 0
     for s in samples:  # joined on the book ticker's update id and the order's client id
         key = (s["symbol"], s["update_id"])
         cid = s["client_order_id"]
+        if key in stamps.publish and stamps.publish[key] < run_ns:
+            startup += 1  # published while the bot was still subscribing: buffered, not a tick-to-trade
+            continue
         if key in emit and key in stamps.publish and cid in accepted:
             row = {"t0": emit[key], "t1": stamps.publish[key], "t2": s["recv_ns"], "t3": s["decide_ns"],
                    "t4": accepted[cid], "t5": s["ack_ns"]}  # fmt: skip
@@ -446,6 +469,8 @@ async def run(cfg: TickToTradeConfig) -> dict[str, Any]:
             "busy_poll": cfg.busy_poll,
         },
         "busy_poll_spins": spins,
+        "bot_stream": {"notifications": bot_stream[0], "conflated": bot_stream[1]},
+        "startup_excluded": startup,
         "actions": len(samples),
         "adapter": exchange_side,
         "result": summarize(joined, tool_us),
@@ -473,6 +498,9 @@ def print_table(doc: dict[str, Any]) -> None:
         print(f"  {label:16s} {h.get('p50', 0):10.1f} {h.get('p90', 0):10.1f} {h.get('p99', 0):10.1f}")
     a = doc.get("adapter", {})
     print(f"  adapter: WS API requests {a.get('ws_api_requests')}, rate-limit waits {a.get('rate_limit_wait_ms')} ms")
+    b = doc.get("bot_stream", {})
+    print(f"  bot: {b.get('notifications')} stream messages, {b.get('conflated')} market states conflated; "
+          f"{doc.get('startup_excluded')} order actions on ticks published before it began trading left out")  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

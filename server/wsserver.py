@@ -6,8 +6,10 @@ Connection setup (documented for custom clients, as the MCP spec asks of custom 
 
 1. ``GET /mcp`` (or ``/``) with ``Upgrade: websocket`` and ``Sec-WebSocket-Protocol: mcp`` (required; the server selects
    ``mcp``). Auth: ``Authorization: Bearer <token>``, or an extra offered subprotocol ``auth.<token>``. No/invalid token:
-   HTTP 401 before the upgrade. A browser ``Origin`` not in ``allowed_origins``, or a ``Host`` outside ``allowed_hosts``
-   (loopback names when bound to loopback: DNS-rebinding protection): HTTP 403. ``Sec-WebSocket-Version`` other than
+   HTTP 401 before the upgrade. A browser ``Origin`` not in ``allowed_origins`` and not the server's own (a page it
+   served, such as ``/console``: ``http(s)://`` plus the checked ``Host``, or over TLS off loopback ``https://`` plus
+   the ``Host``), or a ``Host`` outside ``allowed_hosts`` (loopback names when bound to loopback: DNS-rebinding
+   protection): HTTP 403. ``Sec-WebSocket-Version`` other than
    13: HTTP 426 (the transport's check, before this server's).
 2. One JSON-RPC 2.0 message per text frame, UTF-8. Binary frame → close 1003; reserved bits set → 1002; message over
    ``max_message_bytes`` → 1009; invalid JSON → -32700; not JSON-RPC → -32600; unknown method → -32601; bad params →
@@ -315,7 +317,8 @@ class McpServer:
         if not host_allowed(req.header("host"), self._hosts):
             return ws.HttpResponse(403, b"Forbidden: Host not allowed (DNS-rebinding protection)\n")
         own = req.header("host") if self._hosts is not None else None
-        if not origin_allowed(req.header("origin"), self.config.allowed_origins, own):
+        origin = req.header("origin")
+        if not origin_allowed(origin, self.config.allowed_origins, own) and not self._own_tls_origin(req, origin):
             return ws.HttpResponse(403, b"Forbidden: Origin not allowed\n")
         if not req.is_upgrade:
             route = self.http_routes.get(path)
@@ -337,6 +340,14 @@ class McpServer:
                 )
             principal = found
         return ws.Accept(ClientConnection(self, principal), SUBPROTOCOL)
+
+    def _own_tls_origin(self, req: ws.UpgradeRequest, origin: str | None) -> bool:
+        """A page this TLS server served calling it back (the web console) when any Host is allowed (bound off
+        loopback with no ``allowed_hosts``): Origin ``https://`` plus the request's Host. Safe from DNS rebinding
+        there: a rebound page's browser checks our certificate against its own host name, so its TLS handshake fails
+        before any request arrives."""
+        host = req.header("host")
+        return self.config.ssl is not None and self._hosts is None and bool(host) and origin == f"https://{host}"
 
     def _health(self) -> ws.HttpResponse:
         body = {

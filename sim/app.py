@@ -13,6 +13,9 @@ Clocks: ``/api/v3/time`` and the signed-request timestamp rule use the wall cloc
 ``E``/``T``, order ``transactTime``) is the recorded exchange time shifted by ``time_offset_ms`` (default: so the first
 event maps onto the wall clock at start), advancing with the replay (see :mod:`tradingmcp.sim.replay`).
 
+Prices: as recorded, or moved by ``price_offset_bps`` (:class:`~tradingmcp.sim.replay.PriceOffset`, applied to every
+replayed book, book ticker and trade, so the engine fills at the moved prices too).
+
 This is a SIMULATED exchange for tests and demos; the dev key ``sim-key``/``sim-secret`` is for it only.
 """
 
@@ -41,6 +44,7 @@ from tradingmcp.sim.replay import (
     IdShift,
     MarketEvent,
     PassTracker,
+    PriceOffset,
     ReplayClock,
     chain_passes,
     merge_events,
@@ -94,6 +98,10 @@ class Simulator:
         self.event_taps: list[Callable[[list[tuple[str, dict[str, Any]]]], None]] = []
         """Called with the engine's drained ``(api_key, event)`` user events (other protocol faces)."""
         self.markets = {s: SymbolMarket(s, self._emit, self.hub.wants) for s in config.symbols}
+        self.price_offset: PriceOffset | None = None
+        if config.price_offset_bps:
+            ticks = {s: self._tick(s) for s in config.symbols}
+            self.price_offset = PriceOffset(config.price_offset_bps, ticks)
         self.clock = ReplayClock(config.speed, 0)  # set from the first replayed event (see _init_shift)
         self.engine = MatchingEngine(
             self.exchange_info,
@@ -126,6 +134,10 @@ class Simulator:
         self._ws_server: ws.WsServer | None = None
         self._port = 0
         self._ws_port = 0
+
+    def _tick(self, symbol: str) -> Decimal:
+        price_filter = self.exchange_info.symbol(symbol).price_filter
+        return price_filter.tick_size if price_filter is not None else Decimal("0.01")
 
     # ---- clocks and urls ---------------------------------------------------------------------------------------
 
@@ -299,6 +311,8 @@ class Simulator:
                 market.reset_book()
         self._tracker.see(event)
         data = shift_event(event, self._shift)
+        if self.price_offset is not None:
+            self.price_offset.apply(event.kind, event.symbol, data)
         market = self.markets[event.symbol]
         kind = event.kind
         try:

@@ -49,6 +49,8 @@ class SimConfig:
         streams: stream ping interval and per-connection limits.
         ws_queue_bytes: unsent bytes a WS API session's transport may hold before it is closed as too slow (1008).
         ws_backend: WebSocket library of the stream and WS API port (``"picows"`` or ``"websockets"``).
+        price_offset_bps: every replayed price (book, book ticker, trades, hence fills) moved by this many basis
+            points (:class:`~tradingmcp.sim.replay.PriceOffset`); 0 replays the recorded prices.
     """
 
     host: str = "127.0.0.1"
@@ -70,6 +72,7 @@ class SimConfig:
     streams: StreamConfig = field(default_factory=StreamConfig)
     ws_queue_bytes: int = 16 << 20
     ws_backend: ws.Backend = ws.DEFAULT_BACKEND
+    price_offset_bps: float = 0.0
 
 
 def resolve_data(config: SimConfig) -> Path | None:

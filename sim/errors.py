@@ -39,6 +39,7 @@ BAD_RECV_WINDOW = -1131
 NEW_ORDER_REJECTED = -2010
 CANCEL_REJECTED = -2011
 NO_SUCH_ORDER = -2013
+NO_SUCH_ORDER_LIST = -2018
 BAD_API_KEY_FMT = -2014
 REJECTED_MBX_KEY = -2015
 ORDER_CANCEL_REPLACE_PARTIALLY_FAILED = -2021
@@ -260,6 +261,11 @@ def cancel_rejected(msg: str = MSG_UNKNOWN_ORDER) -> BinanceError:
 def no_such_order() -> BinanceError:
     """-2013: queried order does not exist."""
     return BinanceError(NO_SUCH_ORDER, "Order does not exist.")
+
+
+def no_such_order_list() -> BinanceError:
+    """-2018 NO_SUCH_ORDER_LIST: queried order list does not exist (``GET /api/v3/orderList``)."""
+    return BinanceError(NO_SUCH_ORDER_LIST, "Order list does not exist.")
 
 
 def bad_api_key_format() -> BinanceError:

@@ -28,6 +28,7 @@ from tradingmcp.sim.errors import (
     duplicate_order,
     invalid_param_value,
     no_such_order,
+    no_such_order_list,
     one_of_params,
     order_rejected,
 )
@@ -144,13 +145,7 @@ class MatchingEngine(OrderDesk):
         list_cid = p.opt_str("listClientOrderId")
         if list_id is None and list_cid is None:
             raise one_of_params("orderListId", "listClientOrderId")
-        candidates = [
-            lst
-            for lst in self.lists.values()
-            if lst.api_key == api_key
-            and lst.symbol == info.symbol
-            and (lst.order_list_id == list_id if list_id is not None else lst.list_client_order_id == list_cid)
-        ]
+        candidates = self._lists_of(api_key, list_id, list_cid, info.symbol)
         if not candidates or candidates[-1].list_status_type == "ALL_DONE":
             raise cancel_rejected()
         now = self.clock_ms()
@@ -159,6 +154,39 @@ class MatchingEngine(OrderDesk):
         )
         self.flush_positions(now)
         return body
+
+    def get_order_list(self, api_key: str, params: Mapping[str, str]) -> dict[str, Any]:
+        """``GET /api/v3/orderList`` by ``orderListId`` or ``origClientOrderId`` (the list client order id; no
+        ``symbol``): the list with its members' ids (no reports, as Binance answers).
+
+        Raises:
+            BinanceError: -1102 neither id sent; -2018 "Order list does not exist.".
+        """
+        self.account_of(api_key)
+        p = Params(params)
+        list_id = p.opt_int("orderListId")
+        list_cid = p.opt_str("origClientOrderId")
+        if list_id is None and list_cid is None:
+            raise one_of_params("orderListId", "origClientOrderId")
+        found = self._lists_of(api_key, list_id, list_cid)
+        if not found:
+            raise no_such_order_list()
+        body = render.order_list(found[-1], [])
+        del body["orderReports"]
+        return body
+
+    def _lists_of(
+        self, api_key: str, list_id: int | None, list_cid: str | None, symbol: str | None = None
+    ) -> list[OrderList]:
+        """``api_key``'s order lists with this id (else this list client order id), on ``symbol`` when given, oldest
+        first."""
+        return [
+            lst
+            for lst in self.lists.values()
+            if lst.api_key == api_key
+            and (symbol is None or lst.symbol == symbol)
+            and (lst.order_list_id == list_id if list_id is not None else lst.list_client_order_id == list_cid)
+        ]
 
     # ---- queries ------------------------------------------------------------------------------------------------
 

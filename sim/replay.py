@@ -22,6 +22,7 @@ import heapq
 import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ __all__ = [
     "EventKind",
     "IdShift",
     "MarketEvent",
+    "PriceOffset",
     "ReplayClock",
     "merge_events",
     "read_recording",
@@ -155,6 +157,42 @@ def shift_event(event: MarketEvent, shift: IdShift) -> dict[str, Any]:
         if "T" in data:
             data["T"] += dt
     return data
+
+
+class PriceOffset:
+    """Moves every price of a replayed payload by ``bps`` basis points (``p × (1 + bps / 10⁴)``, rounded half-even to
+    the symbol's tick so the book stays on the grid; quantities unchanged): a face whose market is the recording at an
+    offset, so two venues replaying the same recording quote different prices (cross-venue arbitrage exists).
+
+    Prices are kept as decimal strings with the recorded number of decimals. Distinct recorded levels stay distinct
+    and in order (two prices one tick apart move apart by more than a tick before rounding).
+    """
+
+    def __init__(self, bps: float, ticks: dict[str, Decimal]) -> None:
+        self.factor = 1 + Decimal(str(bps)) / 10_000
+        self.ticks = ticks
+
+    def price(self, text: str, symbol: str) -> str:
+        """One price string moved (same decimals as ``text``)."""
+        value = Decimal(text)
+        tick = self.ticks[symbol]
+        moved = (value * self.factor / tick).to_integral_value(ROUND_HALF_EVEN) * tick
+        kept = moved.quantize(value)  # the recorded decimals, unless the tick needs more
+        return str(kept if kept == moved else moved)
+
+    def apply(self, kind: EventKind, symbol: str, data: dict[str, Any]) -> dict[str, Any]:
+        """``data`` (an already shifted, private copy) with its prices moved in place; returned for chaining."""
+        if kind is EventKind.SNAPSHOT:
+            data["bids"] = [[self.price(p, symbol), q] for p, q in data["bids"]]
+            data["asks"] = [[self.price(p, symbol), q] for p, q in data["asks"]]
+        elif kind is EventKind.DEPTH:
+            data["b"] = [[self.price(p, symbol), q] for p, q in data["b"]]
+            data["a"] = [[self.price(p, symbol), q] for p, q in data["a"]]
+        elif kind is EventKind.BOOK_TICKER:
+            data["b"], data["a"] = self.price(data["b"], symbol), self.price(data["a"], symbol)
+        else:
+            data["p"] = self.price(data["p"], symbol)
+        return data
 
 
 @dataclass(slots=True)

@@ -323,9 +323,12 @@ SIGNED: dict[tuple[str, str], tuple[Callable[[MatchingEngine, str, Params], Any]
     ("GET", "account"): (lambda e, k, p: e.account(k, p), 0),
     ("POST", "orderList/oco"): (lambda e, k, p: e.new_oco(k, p), 2),
     ("DELETE", "orderList"): (lambda e, k, p: e.cancel_order_list(k, p), 0),
+    ("GET", "orderList"): (lambda e, k, p: e.get_order_list(k, p), 0),
     ("POST", "order/cancelReplace"): (lambda e, k, p: e.cancel_replace(k, p), 1),
 }
-_SYMBOL_OPTIONAL = {("GET", "openOrders"), ("DELETE", "openOrders"), ("GET", "account")}
+_PLACEMENTS = {("POST", "order"), ("POST", "orderList/oco")}
+"""The endpoints :class:`Faults` act on (an order, an OCO list)."""
+_SYMBOL_OPTIONAL = {("GET", "openOrders"), ("DELETE", "openOrders"), ("GET", "account"), ("GET", "orderList")}
 
 
 def run_signed(state: SimState, method: str, endpoint: str, api_key: str, params: Params) -> Any:
@@ -376,7 +379,7 @@ def make_rest_app(state: SimState) -> web.Application:
                 for _ in range(orders):
                     c10, c1d = state.limiter.count_order(api_key, now)
                 headers["X-MBX-ORDER-COUNT-10S"], headers["X-MBX-ORDER-COUNT-1D"] = str(c10), str(c1d)
-            placing = (method, endpoint) == ("POST", "order")
+            placing = (method, endpoint) in _PLACEMENTS
             if placing and state.faults.fail_orders_unplaced > 0:
                 state.faults.fail_orders_unplaced -= 1
                 return _json(UNKNOWN_ERROR, 503, headers)

@@ -73,6 +73,7 @@ _FIXED_REST: dict[tuple[str, str], int] = {
     ("GET", "account"): 20,
     ("POST", "orderList/oco"): 1,
     ("DELETE", "orderList"): 1,
+    ("GET", "orderList"): 4,
     ("POST", "order/cancelReplace"): 1,
 }
 

@@ -34,7 +34,8 @@ class Tick:
 class Action:
     """An order action for the shell to send. ``client_order_id`` is the new order's id (place/replace) or the id of
     the order to cancel; ``old_client_order_id`` the order a replace cancels. ``taker``: the order is a LIMIT IOC
-    (takes liquidity up to ``price``, the rest expires) instead of a LIMIT_MAKER."""
+    (takes liquidity up to ``price``, the rest expires) instead of a LIMIT_MAKER. ``exchange``: the venue it goes to
+    (None: the bot's ``[connection] exchange``)."""
 
     kind: ActionKind
     symbol: str
@@ -47,9 +48,12 @@ class Action:
     sent_ns: int = 0
     attempts: int = 0
     taker: bool = False
+    exchange: str | None = None
 
     def tool_call(self, exchange: str) -> tuple[str, dict[str, Any]]:
-        """``(tool name, arguments)`` following the trading tools' contract."""
+        """``(tool name, arguments)`` following the trading tools' contract, on the action's own ``exchange`` or
+        else on ``exchange``."""
+        exchange = self.exchange or exchange
         if self.kind == "cancel":
             return "cancel_order", {
                 "symbol": self.symbol,

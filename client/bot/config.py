@@ -13,7 +13,7 @@ TOML layout::
     exchange = "binance"
 
     [strategy]              # StrategyConfig (defaults for every symbol)
-    kind = "market_making"  # or "momentum", "mean_reversion" (see .params)
+    kind = "market_making"  # or "momentum", "mean_reversion", "arbitrage" (see .params)
     half_spread_ticks = 1
 
     [strategy.momentum]     # MomentumParams (read whatever the kind; used when kind = "momentum")
@@ -39,7 +39,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from tradingmcp.client.bot.params import STRATEGY_KINDS, MeanReversionParams, MomentumParams
+from tradingmcp.client.bot.params import STRATEGY_KINDS, ArbitrageParams, MeanReversionParams, MomentumParams
 
 
 class ConfigError(ValueError):
@@ -81,7 +81,8 @@ class StrategyConfig:
     settings of the signal strategies (:mod:`.params`).
 
     Attributes:
-        kind: ``market_making`` (default), ``momentum`` or ``mean_reversion`` (:data:`.params.STRATEGY_KINDS`).
+        kind: ``market_making`` (default), ``momentum``, ``mean_reversion`` or ``arbitrage``
+            (:data:`.params.STRATEGY_KINDS`).
         half_spread_ticks: distance of each quote from the fair price, in ticks (0 = quote at the fair price, rounded
             away from it to the tick grid).
         skew_ticks: quote shift at full inventory (``position == max_position``), in ticks: a long position lowers both
@@ -96,6 +97,7 @@ class StrategyConfig:
             mark price fallback before the first book ticker).
         momentum: the ``momentum`` kind's settings (table ``[strategy.momentum]``).
         mean_reversion: the ``mean_reversion`` kind's settings (table ``[strategy.mean_reversion]``).
+        arbitrage: the ``arbitrage`` kind's settings (table ``[strategy.arbitrage]``).
     """
 
     kind: str = "market_making"
@@ -108,6 +110,7 @@ class StrategyConfig:
     ema_half_life_ms: int = 5_000
     momentum: MomentumParams = field(default_factory=MomentumParams)
     mean_reversion: MeanReversionParams = field(default_factory=MeanReversionParams)
+    arbitrage: ArbitrageParams = field(default_factory=ArbitrageParams)
 
     def check(self, where: str = "strategy") -> None:
         """Raises ConfigError for an unknown ``kind`` or a bad value in a strategy's parameters."""
@@ -120,7 +123,11 @@ class StrategyConfig:
                 raise ConfigError(f"bad value for {where}.{name}.{exc}") from None
 
 
-SUBTABLES: dict[str, type[Any]] = {"momentum": MomentumParams, "mean_reversion": MeanReversionParams}
+SUBTABLES: dict[str, type[Any]] = {
+    "momentum": MomentumParams,
+    "mean_reversion": MeanReversionParams,
+    "arbitrage": ArbitrageParams,
+}
 """The strategy kinds with their own sub-table of ``[strategy]`` (and of ``[symbols.<SYMBOL>]``)."""
 
 
@@ -195,6 +202,15 @@ class BotConfig:
                 return s
         raise KeyError(name)
 
+    @property
+    def venues(self) -> tuple[str, ...]:
+        """Every venue the bot uses: ``connection.exchange`` first, then the other venue of each arbitrage."""
+        out = [self.connection.exchange]
+        for s in self.symbols:
+            if s.strategy.kind == "arbitrage":
+                out += [v for v in s.strategy.arbitrage.venues if v not in out]
+        return tuple(out)
+
 
 def _build(cls: type[Any], table: dict[str, Any], where: str) -> Any:
     """Instantiate dataclass ``cls`` from a TOML table, converting Decimal/Path fields and refusing unknown keys."""
@@ -255,11 +271,12 @@ def with_strategy(config: BotConfig, kind: str) -> BotConfig:
     """``config`` with every symbol traded by the strategy ``kind`` (the ``--strategy`` option).
 
     Raises:
-        ConfigError: unknown kind.
+        ConfigError: unknown kind, or an arbitrage whose venues miss ``connection.exchange``.
     """
     symbols = tuple(replace(s, strategy=replace(s.strategy, kind=kind)) for s in config.symbols)
     for s in symbols:
         s.strategy.check(f"symbols.{s.symbol}")
+    _check_venues(config.connection, list(symbols))
     return replace(config, symbols=symbols)
 
 
@@ -290,14 +307,27 @@ def config_from_dict(doc: dict[str, Any]) -> BotConfig:
     prefix = str(bot.get("client_id_prefix", "bot"))
     if not prefix.isalnum() or len(prefix) > 8:
         raise ConfigError("bot.client_id_prefix must be 1-8 letters or digits")
+    connection = _build(ConnectionConfig, doc.get("connection", {}), "connection")
+    _check_venues(connection, symbols)
     return BotConfig(
-        connection=_build(ConnectionConfig, doc.get("connection", {}), "connection"),
+        connection=connection,
         symbols=tuple(symbols),
         risk=_build(RiskConfig, doc.get("risk", {}), "risk"),
         report=_build(ReportConfig, doc.get("report", {}), "report"),
         client_id_prefix=prefix,
         quote_asset=str(bot.get("quote_asset", "USDT")),
     )
+
+
+def _check_venues(connection: ConnectionConfig, symbols: list[SymbolConfig]) -> None:
+    """An arbitrage trades on ``connection.exchange`` and one other venue."""
+    for s in symbols:
+        venues = s.strategy.arbitrage.venues
+        if s.strategy.kind == "arbitrage" and connection.exchange not in venues:
+            raise ConfigError(
+                f"bad value for symbols.{s.symbol} arbitrage.venues: {list(venues)!r} must include "
+                f"connection.exchange {connection.exchange!r}"
+            )
 
 
 def load_config(path: str | Path) -> BotConfig:

@@ -18,6 +18,12 @@ IOC when the strategy takes liquidity (``Quotes.taker``): such a slot stays take
 ledger has booked all of the order's fills, so a next order never goes out on a position that misses them. MEXC has no
 atomic cancel-replace: the server emulates ``replace_order`` as a cancel then a place, and when the place is refused it
 answers ``replace_failed`` with the cancelled order, which frees the slot at once (:meth:`BotCore._rejected`).
+
+Several venues (the ``arbitrage`` kind, a :class:`.plugin.MultiVenue` strategy): every ``book_ticker:<venue>:<SYMBOL>``
+of its symbol goes to the strategy (only ``config.connection.exchange``'s also updates the symbol's market state), each
+action carries the venue of its side (:attr:`.actions.Action.exchange`), and booked fills go back to the strategy
+with their venue. Its two legs (:attr:`.strategy.Quotes.pair`) go out together or not at all: only when both slots
+are free (an IOC leg's fills booked), the rate limiter has a token for each and both pass the position limit.
 """
 
 from __future__ import annotations
@@ -31,9 +37,9 @@ from tradingmcp.client.bot.config import BotConfig, SymbolConfig
 from tradingmcp.client.bot.ledger import Ledger
 from tradingmcp.client.bot.market import MarketState
 from tradingmcp.client.bot.orders import OrderTracker, TrackedOrder
-from tradingmcp.client.bot.plugin import Strategy, make_strategy
+from tradingmcp.client.bot.plugin import MultiVenue, Strategy, make_strategy
 from tradingmcp.client.bot.risk import RiskGate
-from tradingmcp.client.bot.strategy import SymbolRulesLite
+from tradingmcp.client.bot.strategy import Quotes, SymbolRulesLite
 
 SIDES = ("BUY", "SELL")
 __all__ = ["SIDES", "Action", "ActionKind", "BotCore", "EquityPoint", "LatencySample", "Slot", "Tick", "plain"]
@@ -62,6 +68,7 @@ class BotCore:
     risk: RiskGate = field(init=False)
     slots: dict[tuple[str, str], Slot] = field(init=False)
     strategies: dict[str, Strategy] = field(init=False)
+    multi: dict[str, MultiVenue] = field(init=False)
     latencies: list[LatencySample] = field(default_factory=list)
     equity: list[EquityPoint] = field(default_factory=list)
     paused: bool = False
@@ -85,6 +92,7 @@ class BotCore:
         self.risk = RiskGate(cfg.risk)
         self.slots = {(s.symbol, side): Slot() for s in cfg.symbols for side in SIDES}
         self.strategies = {s.symbol: make_strategy(s) for s in cfg.symbols}
+        self.multi = {sym: st for sym, st in self.strategies.items() if isinstance(st, MultiVenue)}
 
     # ---- inputs ----------------------------------------------------------------------------------------------
 
@@ -107,7 +115,14 @@ class BotCore:
         if market is None:
             return None
         self.ticks += 1
-        if kind == "book_ticker":
+        multi = self.multi.get(symbol)
+        if kind == "book_ticker" and multi is not None:
+            venue = key.split(":")[1] if key.count(":") >= 2 else self.config.connection.exchange
+            changed = multi.on_venue_quote(venue, data)
+            if venue == self.config.connection.exchange:
+                market.on_book_ticker(data)
+            tick = Tick(kind, symbol, data.get("update_id"), int(data.get("time_ms") or 0), now_ns)
+        elif kind == "book_ticker":
             changed = market.on_book_ticker(data)
             if not changed:  # the same top of book again: nothing to decide on
                 self._sample(market.time_ms)
@@ -145,8 +160,12 @@ class BotCore:
 
     def book_fill(self, fill: dict[str, Any], tracked: TrackedOrder) -> bool:
         """Book one fill of a tracked order (deduplicated); checks the loss limit afterwards."""
-        if not self.ledger.apply_fill(fill, tracked.side, tracked.client_order_id):
+        if not self.ledger.apply_fill(fill, tracked.side, tracked.client_order_id, tracked.exchange or ""):
             return False
+        multi = self.multi.get(tracked.symbol)
+        if multi is not None:
+            venue = tracked.exchange or self.config.connection.exchange
+            multi.on_fill(venue, tracked.side, Decimal(str(fill.get("qty") or 0)))
         self.risk.check_loss(self.ledger.totals(self.marks())["net_pnl"])
         return True
 
@@ -167,17 +186,44 @@ class BotCore:
         if quotes is None:
             return []
         self.decisions += 1
-        out: list[Action] = []
         now_ms = now_ns / 1e6
+        if quotes.pair and not self._pair_ready(cfg, quotes, position, now_ms):
+            return []
+        out: list[Action] = []
         for side, target in (("BUY", quotes.bid), ("SELL", quotes.ask)):
+            venue = quotes.bid_venue if side == "BUY" else quotes.ask_venue
             action = self._slot_action(
-                cfg, rules, side, target, quotes.qty, quotes.taker, position, tick, now_ns, now_ms
+                cfg, rules, side, target, quotes.qty, quotes.taker, position, tick, now_ns, now_ms, venue
             )
             if action is not None:
                 out.append(action)
         if out:
             tick.decide_ns = now_ns
         return out
+
+    def _pair_ready(self, cfg: SymbolConfig, quotes: Quotes, position: Decimal, now_ms: float) -> bool:
+        """True when both legs of a pair would go out now (see the module docstring); refusals are counted."""
+        symbol = cfg.symbol
+        if quotes.bid is None or quotes.ask is None:
+            return False
+        if not all(self._slot_free(self.slots[(symbol, side)]) for side in SIDES):
+            return False
+        for sign, side in ((1, "BUY"), (-1, "SELL")):
+            worst = position + sign * (self.tracker.open_exposure(symbol, side) + quotes.qty)
+            if abs(worst) > cfg.max_position_base:
+                self.risk.refusals["max_position"] = self.risk.refusals.get("max_position", 0) + 1
+                return False
+        if self.risk.bucket.available(now_ms) < len(SIDES):
+            self.risk.refusals["rate_limit"] = self.risk.refusals.get("rate_limit", 0) + 1
+            return False
+        return True
+
+    def _slot_free(self, slot: Slot) -> bool:
+        """No action in flight and no order that may still trade or whose fills are not all booked."""
+        if slot.busy is not None:
+            return False
+        cur = self.tracker.get(slot.cid) if slot.cid else None
+        return cur is None or (not cur.live and (not slot.taker or self._booked(cur)))
 
     def _slot_action(
         self,
@@ -191,7 +237,10 @@ class BotCore:
         tick: Tick,
         now_ns: int,
         now_ms: float,
+        venue: str | None = None,
     ) -> Action | None:
+        """The action for one side's slot: place, replace, cancel or none (``venue``: where a new order goes; a
+        cancel or replace goes to the venue of the order it ends)."""
         symbol = cfg.symbol
         slot = self.slots[(symbol, side)]
         if slot.busy is not None:
@@ -203,7 +252,8 @@ class BotCore:
             slot.cid, cur = None, None
         if target is None:
             if cur is not None and cur.state == "open" and self.risk.allow_cancel(now_ms):
-                return self._start(slot, Action("cancel", symbol, side, cur.client_order_id, tick=tick), now_ns)
+                cancel = Action("cancel", symbol, side, cur.client_order_id, tick=tick, exchange=cur.exchange)
+                return self._start(slot, cancel, now_ns)
             return None
         sign = 1 if side == "BUY" else -1
         if cur is None:
@@ -212,11 +262,15 @@ class BotCore:
             worst = position + sign * (self.tracker.open_exposure(symbol, side) + qty)
             if not self.risk.allow_size(now_ms, worst, cfg.max_position_base):
                 return None
-            action = Action("place", symbol, side, self.tracker.new_client_id(), target, qty, tick=tick, taker=taker)
-            self.tracker.add(TrackedOrder(action.client_order_id, symbol, side, target, qty, created_ms=now_ms))
+            action = Action(
+                "place", symbol, side, self.tracker.new_client_id(), target, qty, tick=tick, taker=taker, exchange=venue
+            )
+            self.tracker.add(
+                TrackedOrder(action.client_order_id, symbol, side, target, qty, created_ms=now_ms, exchange=venue)
+            )
             return self._start(slot, action, now_ns)
-        if cur.state != "open":
-            return None
+        if cur.state != "open" or cur.exchange != venue:
+            return None  # an order is replaced on its own venue only
         s = cfg.strategy
         moved = abs(cur.price - target) >= s.requote_ticks * rules.tick_size
         if not moved or now_ns - slot.last_change_ns < s.min_requote_interval_ms * 1_000_000:
@@ -236,10 +290,18 @@ class BotCore:
             cur.client_order_id,
             tick=tick,
             taker=taker,
+            exchange=venue,
         )
         self.tracker.add(
             TrackedOrder(
-                action.client_order_id, symbol, side, target, qty, replaces=cur.client_order_id, created_ms=now_ms
+                action.client_order_id,
+                symbol,
+                side,
+                target,
+                qty,
+                replaces=cur.client_order_id,
+                created_ms=now_ms,
+                exchange=venue,
             )
         )
         return self._start(slot, action, now_ns)
@@ -266,7 +328,8 @@ class BotCore:
                 continue
             cur = self.tracker.get(slot.cid)
             if cur is not None and cur.state == "open":
-                out.append(self._start(slot, Action("cancel", sym, side, cur.client_order_id, tick=tick), 0))
+                cancel = Action("cancel", sym, side, cur.client_order_id, tick=tick, exchange=cur.exchange)
+                out.append(self._start(slot, cancel, 0))
         return out
 
     # ---- answers ---------------------------------------------------------------------------------------------

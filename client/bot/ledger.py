@@ -12,8 +12,8 @@ Per symbol (all amounts Decimal; prices in quote per base unit, ``qty``/``positi
   ``net_pnl = realized + unrealized − fees``.
 
 Hence ``net_pnl == Δquote balance + Δbase balance × mark`` exactly: the P&L reconciles with the account's balances.
-Fills are deduplicated by ``(symbol, trade_id)`` (a fill seen on the push stream and again while reconciling counts
-once).
+Fills are deduplicated by ``(venue, symbol, trade_id)`` (a fill seen on the push stream and again while reconciling
+counts once; two venues may use the same trade ids).
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ class Ledger:
 
     quote_asset: str = "USDT"
     positions: dict[str, Position] = field(default_factory=dict)
-    seen: set[tuple[str, Any]] = field(default_factory=set)
+    seen: set[tuple[str, str, Any]] = field(default_factory=set)
     fills: list[dict[str, Any]] = field(default_factory=list)
     booked_by_order: dict[tuple[str, Any], Decimal] = field(default_factory=dict)
 
@@ -110,10 +110,11 @@ class Ledger:
             self.positions[symbol] = Position(symbol, base, self.quote_asset)
         return self.positions[symbol]
 
-    def apply_fill(self, fill: dict[str, Any], side: str, client_order_id: str = "") -> bool:
+    def apply_fill(self, fill: dict[str, Any], side: str, client_order_id: str = "", venue: str = "") -> bool:
         """Book a fill in the ``fill_json`` shape (``symbol, trade_id, order_id, price, qty, commission,
-        commission_asset, is_maker, time_ms``); False (and nothing booked) when already seen."""
-        key = (fill["symbol"], fill["trade_id"])
+        commission_asset, is_maker, time_ms``) of an order on ``venue`` (empty: the bot's one venue); False (and
+        nothing booked) when already seen."""
+        key = (venue, fill["symbol"], fill["trade_id"])
         if key in self.seen:
             return False
         self.seen.add(key)
@@ -125,7 +126,9 @@ class Ledger:
             Decimal(fill.get("commission") or 0),
             str(fill.get("commission_asset") or ""),
         )
-        self.fills.append({**fill, "side": side, "client_order_id": client_order_id})
+        self.fills.append(
+            {**fill, "side": side, "client_order_id": client_order_id, **({"exchange": venue} if venue else {})}
+        )
         okey = (fill["symbol"], fill.get("order_id"))
         self.booked_by_order[okey] = self.booked_by_order.get(okey, ZERO) + Decimal(fill["qty"])
         return True

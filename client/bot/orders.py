@@ -29,7 +29,8 @@ DONE_STATUSES = frozenset({"FILLED", "CANCELED", "EXPIRED", "REJECTED", "EXPIRED
 
 @dataclass(slots=True)
 class TrackedOrder:
-    """One of the bot's orders. ``price``/``qty`` Decimal (quote per base / base); ``executed_qty`` base."""
+    """One of the bot's orders. ``price``/``qty`` Decimal (quote per base / base); ``executed_qty`` base;
+    ``exchange``: its venue (None: the bot's ``[connection] exchange``)."""
 
     client_order_id: str
     symbol: str
@@ -42,6 +43,7 @@ class TrackedOrder:
     executed_qty: Decimal = Decimal(0)
     replaces: str | None = None
     created_ms: float = 0.0
+    exchange: str | None = None
 
     @property
     def remaining(self) -> Decimal:

@@ -1,7 +1,8 @@
 """The parameters of the bot's signal strategies, with units and defaults (plain frozen dataclasses, no logic beyond
 checking their own values). The market maker's parameters are the fields of :class:`.config.StrategyConfig` itself;
 ``[strategy] kind`` picks the strategy (:data:`STRATEGY_KINDS`), and each other kind reads its own sub-table
-(``[strategy.momentum]``, ``[strategy.mean_reversion]``). See ``bot.example.toml`` for every key.
+(``[strategy.momentum]``, ``[strategy.mean_reversion]``, ``[strategy.arbitrage]``). See ``bot.example.toml`` for every
+key.
 
 Both signal strategies decide on bars of ``bar_interval_s`` seconds of exchange time, built from the trades stream
 (``bar_source = "trades"``: the last trade price of the bar is its close) or from the book ticker's mid
@@ -14,9 +15,10 @@ Both signal strategies decide on bars of ``bar_interval_s`` seconds of exchange 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
-STRATEGY_KINDS = ("market_making", "momentum", "mean_reversion")
+STRATEGY_KINDS = ("market_making", "momentum", "mean_reversion", "arbitrage")
 """The values of ``[strategy] kind``."""
 BAR_SOURCES = ("trades", "mid")
 EXECUTIONS = ("taker", "maker")
@@ -117,3 +119,43 @@ class MeanReversionParams:
                 f"rsi_oversold: need 0 < rsi_oversold < rsi_overbought < 100, got {self.rsi_oversold!r} and "
                 f"{self.rsi_overbought!r}"
             )
+
+
+VENUES = ("binance", "mexc", "bybit")
+"""The venue names an arbitrage may pair (the server's ``exchange`` values)."""
+
+
+@dataclass(frozen=True)
+class ArbitrageParams:
+    """Cross-venue arbitrage of one symbol (``kind = "arbitrage"``, table ``[strategy.arbitrage]``): buy on one venue
+    at its best ask and sell on the other at its best bid, both at once as LIMIT IOC, when that earns more than
+    ``min_edge_bps`` after both venues' taker fees (see :mod:`tradingmcp.client.bot.arbitrage`).
+
+    Attributes:
+        venues: the two venues (server ``exchange`` names); ``[connection] exchange`` must be one of them.
+        min_edge_bps: least edge to trade, basis points of the buy price, after fees:
+            ``(bid_sell × (1 − fee_sell) − ask_buy × (1 + fee_buy)) / ask_buy × 10⁴ > min_edge_bps``.
+        taker_fee_bps: taker fee per venue, basis points (default 10 on both: the simulator's and Binance's base
+            rate; MEXC's spot taker rate is 5).
+    """
+
+    venues: tuple[str, ...] = ("binance", "mexc")
+    min_edge_bps: float = 5.0
+    taker_fee_bps: Mapping[str, float] = field(default_factory=lambda: {"binance": 10.0, "mexc": 10.0})
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "venues", tuple(self.venues))  # a TOML array arrives as a list
+
+    def check(self) -> None:
+        """Raises ValueError (``"<key>: <why>"``) for a value out of range."""
+        if len(self.venues) != 2 or self.venues[0] == self.venues[1]:
+            raise ValueError(f"venues: two different venues expected, got {list(self.venues)!r}")
+        for venue in self.venues:
+            _one_of("venues", venue, VENUES)
+        if not (math.isfinite(self.min_edge_bps) and self.min_edge_bps >= 0):
+            raise ValueError(f"min_edge_bps: must be a number of basis points >= 0, got {self.min_edge_bps!r}")
+        if not isinstance(self.taker_fee_bps, Mapping) or set(self.taker_fee_bps) != set(self.venues):
+            raise ValueError(f"taker_fee_bps: one fee per venue expected ({', '.join(self.venues)} = <bps>)")
+        for venue, fee in self.taker_fee_bps.items():
+            if isinstance(fee, bool) or not isinstance(fee, int | float) or not 0 <= fee < 10_000:
+                raise ValueError(f"taker_fee_bps: {venue} = {fee!r} is not a fee in basis points (0 to 10000)")

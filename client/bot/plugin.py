@@ -10,16 +10,22 @@ and the reconcile, so every strategy runs the same way live, on the simulator an
   side or None, the size, maker or taker) for the current market and position; the core turns them into place,
   replace and cancel actions for the symbol's two slots.
 
+A strategy that trades on several venues (:class:`MultiVenue`, the ``arbitrage`` kind) also gets every venue's book
+ticker (:meth:`MultiVenue.on_venue_quote`) and every booked fill with its venue (:meth:`MultiVenue.on_fill`); its
+quotes name the venue of each side.
+
 Kinds: ``market_making`` (:mod:`.strategy`), ``momentum`` (:mod:`.momentum`), ``mean_reversion``
-(:mod:`.mean_reversion`); their parameters are in :mod:`.params` and ``bot.example.toml``.
+(:mod:`.mean_reversion`), ``arbitrage`` (:mod:`.arbitrage`); their parameters are in :mod:`.params` and
+``bot.example.toml``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol, runtime_checkable
 
+from tradingmcp.client.bot.arbitrage import Arbitrage
 from tradingmcp.client.bot.config import SymbolConfig
 from tradingmcp.client.bot.market import MarketState
 from tradingmcp.client.bot.mean_reversion import MeanReversion
@@ -54,6 +60,22 @@ class Strategy(Protocol):
         ...
 
 
+@runtime_checkable
+class MultiVenue(Protocol):
+    """What a strategy trading one symbol on several venues adds to :class:`Strategy`."""
+
+    venues: tuple[str, ...]
+
+    def on_venue_quote(self, venue: str, data: dict[str, Any]) -> bool:
+        """A book ticker of the symbol on ``venue`` (``book_ticker:<venue>:<SYMBOL>`` data); True when it changed
+        what the strategy knows (the core then decides)."""
+        ...
+
+    def on_fill(self, venue: str, side: str, qty: Decimal) -> None:
+        """A booked fill of the bot's order on ``venue`` (``side`` BUY/SELL, ``qty`` base asset)."""
+        ...
+
+
 class MarketMaking:
     """The market maker (:func:`.strategy.target_quotes`) as a plug-in: it quotes on every book change."""
 
@@ -76,6 +98,7 @@ STRATEGIES: dict[str, Callable[[SymbolConfig], Strategy]] = {
     "market_making": MarketMaking,
     "momentum": Momentum,
     "mean_reversion": MeanReversion,
+    "arbitrage": Arbitrage,
 }
 """Strategy kind → constructor (taking the symbol's config)."""
 

@@ -28,12 +28,16 @@ class TokenBucket:
     tokens: float = -1.0
     last_ms: float = 0.0
 
-    def take(self, now_ms: float) -> bool:
+    def available(self, now_ms: float) -> float:
+        """The tokens there now (refilled up to ``now_ms``; none spent)."""
         if self.tokens < 0:
             self.tokens, self.last_ms = float(self.capacity), now_ms
         self.tokens = min(float(self.capacity), self.tokens + (now_ms - self.last_ms) * self.rate_per_s / 1000.0)
         self.last_ms = now_ms
-        if self.tokens >= 1.0:
+        return self.tokens
+
+    def take(self, now_ms: float) -> bool:
+        if self.available(now_ms) >= 1.0:
             self.tokens -= 1.0
             return True
         return False

@@ -2,9 +2,11 @@
 reconnect, and wind down cleanly (cancel own orders, settle fills, final balances) for the report.
 
 Streams: ``orders:<exchange>`` first (so no fill of an order placed later can be missed), then per symbol
-``trades:``, ``book_ticker:`` and ``book:<exchange>:<SYMBOL>:<levels>``. Tools: ``get_symbol_rules``, ``get_balances``,
-``get_positions``, ``place_order``, ``replace_order``, ``cancel_order``, ``get_open_orders``, ``get_order``,
-``get_my_trades``.
+``trades:``, ``book_ticker:`` and ``book:<exchange>:<SYMBOL>:<levels>``. An arbitrage's other venue adds its
+``orders:<venue>`` and the symbol's ``book_ticker:<venue>:<SYMBOL>``; balances and positions are summed over the
+venues (:attr:`.config.BotConfig.venues`), and the reconcile asks each order's own venue. Tools:
+``get_symbol_rules``, ``get_balances``, ``get_positions``, ``place_order``, ``replace_order``, ``cancel_order``,
+``get_open_orders``, ``get_order``, ``get_my_trades``.
 
 Reconcile (after each reconnect of :class:`~tradingmcp.client.session.McpClient`, which re-initializes and re-subscribes
 by itself; ``client.reconnects`` counts them): quoting pauses; in-flight calls have failed with ``ConnectionLost``
@@ -32,6 +34,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from tradingmcp.client.bot.config import BotConfig
+from tradingmcp.client.bot.conflate import Conflator
 from tradingmcp.client.bot.core import Action, BotCore
 from tradingmcp.client.bot.errors import BotError, ReconcileRecord, ToolCallError
 from tradingmcp.client.bot.strategy import SymbolRulesLite
@@ -89,7 +92,8 @@ class BotRunner:
         self._reconciling = False
         self._loops: list[asyncio.Task[None]] = []
         self._failure: Exception | None = None
-        self._order_events: list[dict[str, Any]] = []  # order-stream params waiting for their loop callback
+        self._turns = Conflator(self.core, time.perf_counter_ns)  # the per-loop-turn conflation of pushed messages
+        self._turn_end: asyncio.Handle | None = None
 
     def stream_totals(self) -> dict[str, int]:
         """The client's stream positions summed (:meth:`~tradingmcp.client.core.StreamSeqs.totals`): ``received``,
@@ -103,7 +107,7 @@ class BotRunner:
 
     async def _call(self, name: str, args: dict[str, Any], timeout_s: float | None = None) -> dict[str, Any]:
         assert self.client is not None
-        result = await self.client.call_tool(name, {**args, "exchange": self.exchange}, timeout_s=timeout_s)
+        result = await self.client.call_tool(name, {"exchange": self.exchange, **args}, timeout_s=timeout_s)
         content: dict[str, Any] = result.get("structuredContent") or {}
         if result.get("isError"):
             err = content.get("error") if isinstance(content.get("error"), dict) else {}
@@ -135,11 +139,16 @@ class BotRunner:
                     self.core.ledger.positions[sym.symbol].base_asset = str(base)
             self.start_balances = await self.balances()
             self.start_positions = await self.server_positions()
-            await self._subscribe(f"orders:{self.exchange}")
+            for venue in self.config.venues:
+                await self._subscribe(f"orders:{venue}")
             for sym in self.config.symbols:
                 for kind in ("trades", "book_ticker"):
                     await self._subscribe(f"{kind}:{self.exchange}:{sym.symbol}")
                 await self._subscribe(f"book:{self.exchange}:{sym.symbol}:{conn.book_levels}")
+                if sym.strategy.kind == "arbitrage":
+                    for venue in sym.strategy.arbitrage.venues:
+                        if venue != self.exchange:
+                            await self._subscribe(f"book_ticker:{venue}:{sym.symbol}")
         except (ToolCallError, RpcError) as exc:
             await self.client.close()
             raise BotError(f"start-up failed: {exc}") from exc
@@ -151,18 +160,26 @@ class BotRunner:
             raise BotError(f"cannot subscribe to {key}: {result.get('content')}")
 
     async def balances(self) -> dict[str, Decimal]:
-        """Total (free + locked) balance per asset from ``get_balances``."""
-        content = await self._call("get_balances", {})
-        return {b["asset"]: Decimal(b["total"]) for b in content.get("balances", [])}
+        """Total (free + locked) balance per asset from ``get_balances``, summed over the bot's venues."""
+        out: dict[str, Decimal] = {}
+        for venue in self.config.venues:
+            content = await self._call("get_balances", {"exchange": venue})
+            for b in content.get("balances", []):
+                out[b["asset"]] = out.get(b["asset"], Decimal(0)) + Decimal(b["total"])
+        return out
 
     async def server_positions(self) -> dict[str, Decimal]:
-        """Net position per symbol from ``get_positions`` (empty when the tool fails)."""
-        try:
-            content = await self._call("get_positions", {})
-        except (ToolCallError, RpcError) as exc:
-            log.warning("get_positions failed: %s", exc)
-            return {}
-        return {p["symbol"]: Decimal(str(p["qty"])) for p in content.get("positions", [])}
+        """Net position per symbol from ``get_positions``, summed over the bot's venues (empty when the tool fails)."""
+        out: dict[str, Decimal] = {}
+        for venue in self.config.venues:
+            try:
+                content = await self._call("get_positions", {"exchange": venue})
+            except (ToolCallError, RpcError) as exc:
+                log.warning("get_positions on %s failed: %s", venue, exc)
+                return {}
+            for p in content.get("positions", []):
+                out[p["symbol"]] = out.get(p["symbol"], Decimal(0)) + Decimal(str(p["qty"]))
+        return out
 
     # ---- main loop -----------------------------------------------------------------------------------------------
 
@@ -172,7 +189,8 @@ class BotRunner:
 
         Stream notifications are handled in the client's frame callback (:meth:`McpClient.on_notification`): a book
         ticker is decided on and the order call is on its way before the next frame is read, with no task hop (the
-        tick-to-trade path). Notifications that arrived before ``run`` are handled first, in order.
+        tick-to-trade path); the rest of a burst is conflated and decided on at the end of the loop turn (see
+        :meth:`handle_notification`). Notifications that arrived before ``run`` are handled first, in order.
 
         Raises:
             BotError: handling a stream message failed (a bug in the core; quoting stops).
@@ -206,44 +224,56 @@ class BotRunner:
         stream message into the core, its actions sent at once. Returns True: every notification is consumed (the bot
         reads nothing else); after a failure nothing more is handled.
 
+        Conflation, per event-loop turn (all the frames one read of the socket holds; :class:`~.conflate.Conflator`):
+        a symbol's first book ticker of the turn is decided on at once, in the frame callback (a quiet market pays no
+        hop). Every other message of the turn is queued (only the latest state per book or book ticker stream; order
+        events and trades all, in order) and at the end of the turn (one loop callback later) applied in arrival
+        order, then decided on once per symbol that changed, on its latest tick. So during a burst the bot decides on
+        the newest market, not on every stale tick in turn, and no order event is ever dropped or reordered.
+
         Order events are booked one loop callback later: the server writes an order's events right after the tool
         result, often in the same read, and the call waiting on that result (the ``ack`` of tick-to-trade) resumes
-        first. A market message books every waiting order event before the core decides on it, so no decision sees
-        a stale position."""
+        first. A decision at once applies every message queued before it first, so no decision sees a stale
+        position."""
         if note.method != STREAM_METHOD or self._failure is not None:
             return True
         self.notifications += 1
         params = note.params
-        if params["stream"].startswith("orders:"):
-            if not self._order_events:
-                asyncio.get_running_loop().call_soon(self._book_order_events)
-            self._order_events.append(params)
-            return True
-        if self._order_events:
-            self._book_order_events()
-        return self._on_stream(params)
-
-    def _book_order_events(self) -> None:
-        events, self._order_events = self._order_events, []
-        for params in events:
-            if self._failure is None:
-                self._on_stream(params)
-
-    def _on_stream(self, params: dict[str, Any]) -> bool:
         try:
-            actions = self.core.on_stream(params["stream"], params["data"], time.perf_counter_ns())
+            self._turns.on_message(params["stream"], params["data"], time.perf_counter_ns(), self._send_all)
         except Exception as exc:  # stop quoting rather than trade on a state the core could not update
-            self._failure = exc
-            self.stop_requested.set()
-            log.exception("stream message %s failed", params.get("stream"))
+            self._failed(exc, str(params["stream"]))
             return True
+        if self._turn_end is None:
+            self._turn_end = asyncio.get_running_loop().call_soon(self._end_turn)
+        return True
+
+    @property
+    def conflated(self) -> int:
+        """Book and book-ticker messages superseded within a turn, never decided on (see :meth:`handle_notification`)."""
+        return self._turns.conflated
+
+    def _end_turn(self) -> None:
+        self._turn_end = None
+        if self._failure is not None:
+            return
+        try:
+            self._turns.end_turn(self._send_all)
+        except Exception as exc:
+            self._failed(exc, "queued at the end of a loop turn")
+
+    def _failed(self, exc: Exception, what: str) -> None:
+        self._failure = exc
+        self.stop_requested.set()
+        log.error("stream message %s failed", what, exc_info=exc)
+
+    def _send_all(self, actions: list[Action]) -> None:
         if actions:
             decided = time.perf_counter_ns()
             for action in actions:
                 if action.tick is not None:
                     action.tick.decide_ns = decided
                 self._send(action)
-        return True
 
     def _send(self, action: Action) -> None:
         """Write the action's tool call now (inside the frame callback: no task start before the order leaves), and
@@ -327,10 +357,11 @@ class BotRunner:
         try:
             await self._settle_tasks()
             open_by_cid: dict[str, dict[str, Any]] = {}
-            for sym in self.config.symbols:
-                content = await self._call("get_open_orders", {"symbol": sym.symbol})
-                for o in content.get("orders", []):
-                    open_by_cid[str(o.get("client_order_id"))] = o
+            for venue in self.config.venues:
+                for sym in self.config.symbols:
+                    content = await self._call("get_open_orders", {"symbol": sym.symbol, "exchange": venue})
+                    for o in content.get("orders", []):
+                        open_by_cid[str(o.get("client_order_id"))] = o
             busy = {a.client_order_id: a for a in core.busy_actions()}
             for order in list(core.tracker.live_orders()):
                 cid = order.client_order_id
@@ -347,7 +378,9 @@ class BotRunner:
                     continue
                 rec.looked_up += 1
                 try:
-                    content = await self._call("get_order", {"symbol": order.symbol, "client_order_id": cid})
+                    venue = order.exchange or self.exchange
+                    args = {"symbol": order.symbol, "client_order_id": cid, "exchange": venue}
+                    content = await self._call("get_order", args)
                 except ToolCallError:
                     core.tracker.mark_done(cid, "NOT_FOUND")  # the exchange never got it
                     continue
@@ -382,8 +415,9 @@ class BotRunner:
             booked = core.ledger.booked_by_order.get((order.symbol, order.order_id), Decimal(0))
             if booked >= order.executed_qty:
                 continue
+            venue = order.exchange or self.exchange
             content = await self._call(
-                "get_my_trades", {"symbol": order.symbol, "order_id": order.order_id, "limit": 500}
+                "get_my_trades", {"symbol": order.symbol, "order_id": order.order_id, "limit": 500, "exchange": venue}
             )
             for fill in content.get("trades", []):
                 if fill.get("order_id") == order.order_id and core.book_fill(fill, order):
@@ -416,6 +450,9 @@ class BotRunner:
                 core.sample(last_ms)  # the final equity point, after every fill
         finally:
             self.ended_wall_s = time.time()
+            if self._turn_end is not None:
+                self._turn_end.cancel()
+                self._turn_end = None
             for task in self._loops:
                 task.cancel()
             await asyncio.gather(*self._loops, return_exceptions=True)

@@ -27,10 +27,11 @@ Events before ``start_ms`` build the book but are not shown to the bot; replay s
 
 Conflation (``turn_us > 0``, for a bot whose runner conflates per event-loop turn, :mod:`tradingmcp.client.bot.conflate`):
 market events received less than ``turn_us`` after the previous one belong to the same turn, as frames read together
-would. As in the live runner, the turn's first book or book ticker is decided on at once; every later message of the
-turn, and every order event, is queued (latest state per book / book-ticker stream, the rest in order) and at the end
-of the turn applied with ``BotCore.observe``, then decided on once per symbol that changed. With ``turn_us = 0`` every
-message is decided on at once (``BotCore.on_stream``), as a runner without conflation does.
+would, and go through the live runner's own rule, its ``Conflator``: a symbol's first book ticker of the turn is decided
+on at once; every other message of the turn, and every order event, is queued (latest state per book / book-ticker
+stream, the rest in order) and at the end of the turn applied with ``BotCore.observe``, then decided on once per
+symbol that changed. With ``turn_us = 0`` every message is decided on at once (``BotCore.on_stream``), as a runner
+without conflation does.
 """
 
 from __future__ import annotations
@@ -164,16 +165,15 @@ class Backtest:
         self.actions = 0
         self.first_ms = 0
         self.now_ns = 0
-        self._turns: Any = None  # the bot's TurnQueue when conflating
-        self._turn_open = False
+        self._turns: Any = None  # the bot's own per-turn rule (its Conflator) when conflating
+        self._send_ns = 0  # the bot's clock for what the rule decides (the message's, or the turn's last)
         if params.turn_us > 0:
             if not conflation_available():
                 raise ValueError(
                     "turn_us needs a bot with per-turn conflation (client/bot/conflate.py, BotCore.observe)"
                 )
             conflate = importlib.import_module(_CONFLATE)
-            self._turns = conflate.TurnQueue()
-            self._conflates = conflate.conflates
+            self._turns = conflate.Conflator(self.core, lambda: self._send_ns)
         self._turn_ns = int(params.turn_us * 1000)
 
     def _clock(self) -> int:
@@ -220,7 +220,7 @@ class Backtest:
             count += 1
             self.now_ns = now_ns = ev.local_ns
             if turns is not None:
-                if now_ns - last_ns > turn_ns and (self._turn_open or len(turns)):
+                if now_ns - last_ns > turn_ns:
                     self._end_turn(last_ns)
                 last_ns = now_ns
             if queue and queue[0][0] <= now_ns:
@@ -302,39 +302,26 @@ class Backtest:
     # ---- bot I/O -----------------------------------------------------------------------------------------------
 
     def _feed(self, key: str, msg: dict[str, Any], now_ns: int) -> None:
-        """One stream message to the bot: decided on at once, or queued in the current turn when conflating."""
+        """One stream message to the bot: decided on at once, or through the bot's per-turn rule when conflating."""
         self.bot_messages += 1
-        turns = self._turns
-        if turns is not None:
-            if self._turn_open or key == self._orders_key:
-                turns.push(key, msg, now_ns)
-                return
-            if self._conflates(key):  # the turn's first market state: decided on at once
-                self._turn_open = True
-            if len(turns):
-                self._apply_queued(now_ns)
+        if self._turns is not None:
+            self._send_ns = now_ns
+            self._turns.on_message(key, msg, now_ns, self._send)
+            return
         actions = self.core.on_stream(key, msg, now_ns)
         if actions:
             self._act(actions, now_ns)
 
     def _end_turn(self, now_ns: int) -> None:
-        self._turn_open = False
-        if self._turns is not None and len(self._turns):
-            self._apply_queued(now_ns)
+        """The turn ended at ``now_ns`` (its last message): the queued messages applied, a decision per changed
+        symbol (:meth:`Conflator.end_turn <tradingmcp.client.bot.conflate.Conflator.end_turn>`)."""
+        if self._turns is not None:
+            self._send_ns = now_ns
+            self._turns.end_turn(self._send)
 
-    def _apply_queued(self, now_ns: int) -> None:
-        """Apply the turn's queued messages in order, then decide once per symbol that changed (its latest tick)."""
-        changed: dict[str, Any] = {}
-        observe = self.core.observe  # type: ignore[attr-defined,unused-ignore]
-        for item in self._turns.drain():
-            tick = observe(item.key, item.data, item.arrival_ns)
-            if tick is not None:
-                changed.pop(tick.symbol, None)  # symbols in the order of their latest change
-                changed[tick.symbol] = tick
-        for symbol, tick in changed.items():
-            actions = self.core.decide(symbol, tick, now_ns)
-            if actions:
-                self._act(actions, now_ns)
+    def _send(self, actions: list[Action]) -> None:
+        if actions:
+            self._act(actions, self._send_ns)
 
     def _act(self, actions: list[Action], now_ns: int) -> None:
         self.actions += len(actions)

@@ -130,8 +130,18 @@ class ExchangeAdapter(Protocol):
         """Order history on ``symbol`` (open, closed, cancelled), oldest first."""
         ...
 
-    async def my_trades(self, symbol: str, limit: int = 500, order_id: int | str | None = None) -> list[Fill]:
-        """Our fills on ``symbol``, oldest first."""
+    async def my_trades(
+        self,
+        symbol: str,
+        limit: int = 500,
+        order_id: int | str | None = None,
+        *,
+        start_time_ms: int | None = None,
+        from_id: int | None = None,
+    ) -> list[Fill]:
+        """Our fills on ``symbol``, oldest first: the newest ``limit``, or with ``start_time_ms`` the first ``limit``
+        from that time on, or with ``from_id`` the first ``limit`` from that trade id on (a page after the last one
+        read). Raises ``NotSupported`` where the exchange cannot select by ``start_time_ms``/``from_id``."""
         ...
 
     async def balances(self, non_zero: bool = True) -> list[Balance]:
@@ -150,6 +160,11 @@ class ExchangeAdapter(Protocol):
         list_client_order_id: str | None = None,
     ) -> OrderList:
         """One-cancels-the-other: a LIMIT_MAKER at ``price`` and a stop(-limit) at ``stop_price``."""
+        ...
+
+    async def get_order_list(self, list_client_order_id: str) -> OrderList:
+        """The OCO list placed with ``list_client_order_id`` (its members' ids; raises ``UnknownOrder`` when the
+        exchange has none, ``NotSupported`` where the exchange has no OCO)."""
         ...
 
     async def cancel_replace(

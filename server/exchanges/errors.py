@@ -18,7 +18,7 @@ Hierarchy::
     │   ├── FilterFailure      -1013: a symbol filter (LOT_SIZE, PRICE_FILTER, NOTIONAL...) failed
     │   └── InsufficientBalance  -2010 "insufficient balance" (MEXC 10101)
     ├── CancelRejected         -2011: the order cannot be cancelled (already closed?)
-    ├── UnknownOrder           -2013: no such order
+    ├── UnknownOrder           -2013 (-2018 for an order list): no such order
     ├── ExchangeUnavailable    5xx / timeout: the outcome is UNKNOWN (query before re-sending an order)
     └── NotSupported           the exchange has no such feature (e.g. OCO on MEXC)
 """

@@ -29,6 +29,7 @@ from tradingmcp.server.tools.trading import register_trading_tools
 from tradingmcp.server.trading import SafetyConfig, TradingDesk
 from tradingmcp.server.trading.journal import JOURNAL_NAME, IntentJournal
 from tradingmcp.server.venues import Venue, Venues
+from tradingmcp.server.webhooks.config import TradingViewConfig
 
 
 @dataclass(frozen=True)
@@ -36,13 +37,15 @@ class ToolsetConfig:
     """Settings of the tool families: ``safety`` (trading limits), ``audit`` (where the audit log goes),
     ``portfolio`` (export directory, backfill depth), ``market`` (the TTLs of the market-data cache shared by the
     market tools and the REST API), ``streams`` (the push streams' replay windows for resume,
-    :class:`~tradingmcp.server.mcp.replay.Retention`: ``max_count``, ``max_bytes``, ``max_age_s``, ``linger_s``).
+    :class:`~tradingmcp.server.mcp.replay.Retention`: ``max_count``, ``max_bytes``, ``max_age_s``, ``linger_s``),
+    ``tradingview`` (the TradingView webhook, :class:`~tradingmcp.server.webhooks.config.TradingViewConfig`; off
+    without a secret).
 
-    :meth:`load` reads them from one TOML file with ``[safety]``, ``[audit]``, ``[portfolio]``, ``[market]`` and
-    ``[streams]`` tables (see
+    :meth:`load` reads them from one TOML file with ``[safety]``, ``[audit]``, ``[portfolio]``, ``[market]``,
+    ``[streams]`` and ``[webhooks.tradingview]`` tables (see
     ``tradingmcp.example.toml``), then the environment: ``TRADINGMCP_SAFETY_<FIELD>`` (see :class:`SafetyConfig`),
     ``TRADINGMCP_DATA_DIR`` (audit database directory), ``TRADINGMCP_AUDIT_URL`` (PostgreSQL URL for the audit log),
-    ``TRADINGMCP_EXPORT_DIR`` (where ``export_trades`` may write).
+    ``TRADINGMCP_EXPORT_DIR`` (where ``export_trades`` may write), ``TRADINGMCP_WEBHOOK_TRADINGVIEW_<KEY>``.
     """
 
     safety: SafetyConfig = field(default_factory=SafetyConfig)
@@ -50,6 +53,7 @@ class ToolsetConfig:
     portfolio: PortfolioConfig = field(default_factory=PortfolioConfig)
     market: MarketCacheConfig = field(default_factory=MarketCacheConfig)
     streams: Retention = field(default_factory=Retention)
+    tradingview: TradingViewConfig = field(default_factory=TradingViewConfig)
 
     @classmethod
     def load(cls, path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> ToolsetConfig:
@@ -63,10 +67,11 @@ class ToolsetConfig:
         if path is not None:
             with open(path, "rb") as fh:
                 doc = tomllib.load(fh)
-            unknown = set(doc) - {"safety", "audit", "portfolio", "market", "streams"}
+            unknown = set(doc) - {"safety", "audit", "portfolio", "market", "streams", "webhooks"}
             if unknown:
                 raise ValueError(
-                    f"{path}: unknown table(s) {sorted(unknown)}; expected safety, audit, portfolio, market, streams"
+                    f"{path}: unknown table(s) {sorted(unknown)}; expected safety, audit, portfolio, market, streams, "
+                    "webhooks"
                 )
         safety = SafetyConfig.from_env(env, SafetyConfig.from_mapping(doc.get("safety", {})))
         audit = _audit_config(dict(doc.get("audit", {})), env)
@@ -88,7 +93,22 @@ class ToolsetConfig:
             portfolio=portfolio,
             market=market,
             streams=_retention(dict(doc.get("streams", {}))),
+            tradingview=TradingViewConfig.load(_webhooks(doc.get("webhooks", {})).get("tradingview"), env),
         )
+
+
+def _webhooks(doc: Any) -> dict[str, Any]:
+    """``[webhooks]``: only its ``tradingview`` table.
+
+    Raises:
+        ValueError: not a table, or another webhook than ``tradingview``.
+    """
+    if not isinstance(doc, dict) or not all(isinstance(v, dict) for v in doc.values()):
+        raise ValueError("[webhooks] must hold tables, e.g. [webhooks.tradingview]")
+    unknown = sorted(set(doc) - {"tradingview"})
+    if unknown:
+        raise ValueError(f"[webhooks]: unknown webhook(s) {unknown}; expected tradingview")
+    return doc
 
 
 def _retention(doc: dict[str, Any]) -> Retention:

@@ -19,8 +19,9 @@ Placement of one order (:meth:`TradingDesk.place`):
    (``placed`` / ``rejected``); an unknown one stays open until :meth:`TradingDesk.reconcile_intents` settles it.
 
 At start-up :meth:`TradingDesk.reconcile_intents` looks every journaled intent without an outcome up on the exchange by
-its client order id (an intent left open by a crash between dispatch and reply) and settles it: ``placed`` (the id is
-remembered, so a retry is answered with the existing order) or ``not_placed``; each is told to :attr:`rail_listeners`
+its client order id (an OCO list's intent by its list client order id; an intent left open by a crash between dispatch
+and reply) and settles it: ``placed`` (the id is remembered, so a retry is answered with the existing order) or
+``not_placed``; each is told to :attr:`rail_listeners`
 (the audit log, the ``orders:<exchange>`` stream) and logged.
 """
 
@@ -39,14 +40,17 @@ from tradingmcp.server.exchanges.errors import (
     BadParameter,
     ExchangeError,
     ExchangeUnavailable,
+    NotSupported,
     OrderRejected,
     UnknownOrder,
 )
 from tradingmcp.server.exchanges.models import (
     BalanceEvent,
     ExecutionType,
+    Fill,
     Order,
     OrderEvent,
+    OrderList,
     OrderRequest,
     Side,
     UserEvent,
@@ -59,7 +63,7 @@ from tradingmcp.server.trading.confirm import ConfirmationBook
 from tradingmcp.server.trading.errors import tool_error
 from tradingmcp.server.trading.idempotency import ClientIdRegistry, Placed
 from tradingmcp.server.trading.journal import NOT_PLACED, PLACED, REJECTED, Intent, IntentJournal
-from tradingmcp.server.trading.losslimits import MARK_MAX_AGE_MS, Breach, DayRails
+from tradingmcp.server.trading.losslimits import MARK_MAX_AGE_MS, Breach, DayRails, open_buys, with_open_buys
 from tradingmcp.server.trading.open_orders import OpenOrderTracker
 from tradingmcp.server.trading.orders import differing_fields, fingerprint, parse_order, request_text
 from tradingmcp.server.trading.pretrade import CheckedOrder, VenueDesk, check_order, may_rest, seed_open_orders
@@ -152,7 +156,7 @@ class TradingDesk:
         ``{on_breach, day_pnl, peak, limits: {max_daily_loss|max_drawdown|max_asset_exposure|max_total_exposure:
         {limit, used, state}}}``; ``state`` is ``off``, ``ok`` or ``tripped`` (loss limits, latched for the UTC
         day; an exposure cap is never latched: it refuses each order that would pass it). Exposure is valued in
-        USDT."""
+        USDT: what is held plus what the open BUY orders commit."""
         rails = self.desk(venue).rails
         config = self.config
         if rails is None:
@@ -161,7 +165,9 @@ class TradingDesk:
             return {"on_breach": config.on_breach, "limits": {n: dict(off) for n in names}}
         rails.roll(safety.now_ms())
         usage = rails.usage()
-        exposures = rails.exposures("USDT")
+        exposures = with_open_buys(
+            rails.exposures("USDT"), open_buys(self.desk(venue).open_orders.orders(), rails.assets, "USDT")
+        )
         total = sum(exposures.values(), Decimal(0))
         largest = max(exposures.items(), key=lambda kv: kv[1], default=None)
 
@@ -260,8 +266,8 @@ class TradingDesk:
 
     async def restore_rails(self) -> None:
         """Rebuild each venue's day (:mod:`.losslimits`) after a start: the balances (``GET /api/v3/account``), the
-        loss limits latched today (from the journal), and today's fills (``GET /api/v3/myTrades``) of every symbol
-        the journal has an order of today, replayed in order (the day's peak as it was). A limit the replay trips
+        loss limits latched today (from the journal), and today's fills (``GET /api/v3/myTrades`` from the day's
+        start, paged by trade id: every fill, however many) of every symbol the journal has an order of today, replayed in order (the day's peak as it was). A limit the replay trips
         that was not journaled yet is handled as a new breach. A venue whose exchange fails is logged and starts
         from what it has."""
         for venue in self.venues:
@@ -285,7 +291,7 @@ class TradingDesk:
                     rails.know(symbol, rules.base_asset, rules.quote_asset)
                     fills += [
                         (f, Side.BUY if f.is_buyer else Side.SELL)
-                        for f in await venue.adapter.my_trades(symbol, limit=1000)
+                        for f in await _fills_since(venue, symbol, rails.day_start_ms)
                         if f.is_buyer is not None
                     ]
                 breach = rails.replay(fills, now)
@@ -420,46 +426,47 @@ class TradingDesk:
         principal: str,
         send: Callable[[], Awaitable[T]],
         resting: int | None = None,
+        intent: Intent | None = None,
     ) -> T:
-        """:meth:`send_reserved` with the order's intent (``checked.request``, sent by ``principal``) written to the
-        journal first and its outcome after: ``placed`` (the first order of the result), ``rejected`` (a known
-        failure; the tool error's code as the note), or left open when the outcome is unknown. Without a journal,
-        :meth:`send_reserved` alone."""
+        """:meth:`send_reserved` with the order's intent (``checked.request``, sent by ``principal``; or ``intent``,
+        e.g. an OCO list's under its list client order id) written to the journal first and its outcome after:
+        ``placed`` (the order of the result with the intent's client order id, or the order list), ``rejected`` (a
+        known failure; the tool error's code as the note), or left open when the outcome is unknown. Without a
+        journal, :meth:`send_reserved` alone."""
         journal = self.journal
         request = checked.request
-        cid = request.client_order_id
-        if journal is None or not cid:
+        if intent is None and request.client_order_id:
+            intent = Intent.of(venue.name, request, principal, safety.now_ms())
+        if journal is None or intent is None:
             return await self.send_reserved(venue, checked, send, resting)
-        journal.record(Intent.of(venue.name, request, principal, safety.now_ms()))
+        cid = intent.client_order_id
+        journal.record(intent)
         try:
             result = await self.send_reserved(venue, checked, send, resting)
         except ToolError as exc:
             if not exc.details.get("outcome_unknown"):
                 journal.settle(venue.name, cid, REJECTED, safety.now_ms(), note=exc.code)
             raise
-        placed = [o for o in _orders_of(result) if o.client_order_id == cid]
-        order = placed[0] if placed else None
-        journal.settle(
-            venue.name,
-            cid,
-            PLACED,
-            safety.now_ms(),
-            None if order is None else order.order_id,
-            None if order is None else str(order.status),
-        )
+        order_id, status = _placed_as(result, cid)
+        journal.settle(venue.name, cid, PLACED, safety.now_ms(), order_id, status)
         return result
 
     async def send_reserved(
         self, venue: Venue, checked: CheckedOrder, send: Callable[[], Awaitable[T]], resting: int | None = None
     ) -> T:
-        """Reserve the daily notional and open-order slots of ``checked`` (final synchronous check), run
-        ``send()`` and release the reservation when it fails with a known outcome."""
+        """Reserve the daily notional and open-order slots of ``checked`` (final synchronous check), count a BUY's
+        notional as in flight for the exposure caps until the answer, run ``send()`` and release the reservation when
+        it fails with a known outcome."""
         desk = self.desk(venue)
         resting = (1 if may_rest(checked.request) else 0) if resting is None else resting
         if resting:
             safety.check_open_orders(self.config, venue.name, desk.open_orders.count + desk.pending_resting, resting)
         reserved = desk.safety.reserve(self.config, checked.notional, checked.quote_asset)
         desk.pending_resting += resting
+        buying = (checked.rules.base_asset, checked.quote_asset)
+        bid = checked.notional if desk.rails is not None and checked.request.side is Side.BUY else Decimal(0)
+        if bid:
+            desk.pending_buys[buying] = desk.pending_buys.get(buying, Decimal(0)) + bid
         self.in_flight += 1
         try:
             result = await send()
@@ -470,6 +477,12 @@ class TradingDesk:
         finally:
             self.in_flight -= 1
             desk.pending_resting -= resting
+            if bid:
+                left = desk.pending_buys[buying] - bid
+                if left > 0:
+                    desk.pending_buys[buying] = left
+                else:
+                    del desk.pending_buys[buying]
         for order in _orders_of(result):
             desk.open_orders.on_order(order)
             if desk.safety.killed and order.status.is_open:
@@ -549,26 +562,27 @@ class TradingDesk:
             for intent in journal.unsettled(venue.name):
                 cid = intent.client_order_id
                 try:
-                    order = await self._lookup(venue, intent.symbol, cid, quiet=True)
+                    found = await self._lookup_intent(venue, intent)
                 except ToolError as exc:
                     log.warning("%s: intent %s (%s) still unknown: %s", venue.name, cid, intent.symbol, exc)
                     continue
                 now = safety.now_ms()
-                if order is not None:
-                    desk.ids.remember(cid, order.symbol, order.order_id)
-                    desk.open_orders.on_order(order)
-                    journal.settle(venue.name, cid, PLACED, now, order.order_id, str(order.status), RECONCILED)
-                    outcome, order_id, status = PLACED, order.order_id, str(order.status)
+                if found is not None:
+                    order_id, status = found
+                    desk.ids.remember(cid, intent.symbol, order_id)
+                    journal.settle(venue.name, cid, PLACED, now, order_id, status, RECONCILED)
+                    outcome: str = PLACED
                 else:
                     journal.settle(venue.name, cid, NOT_PLACED, now, note=RECONCILED)
                     outcome, order_id, status = NOT_PLACED, None, None
+                what = "order list" if intent.is_list else "order"
                 message = (
-                    f"intent {cid} ({intent.side} {intent.quantity or intent.quote_quantity} {intent.symbol} by "
-                    f"{intent.caller}) reconciled at start-up: {outcome}"
+                    f"intent {cid} ({intent.type} {intent.side} {intent.quantity or intent.quote_quantity} "
+                    f"{intent.symbol} by {intent.caller}) reconciled at start-up: {outcome}"
                     + (
-                        f" as order {order_id} ({status})"
+                        f" as {what} {order_id} ({status})"
                         if order_id is not None
-                        else " (the exchange has no such order)"
+                        else f" (the exchange has no such {what})"
                     )
                 )
                 log.warning("%s: %s", venue.name, message)
@@ -588,6 +602,25 @@ class TradingDesk:
                 events.append(event)
                 self.rail_event(venue, event)
         return events
+
+    async def _lookup_intent(self, venue: Venue, intent: Intent) -> tuple[int | str, str] | None:
+        """``(exchange id, status)`` of what the exchange has under ``intent``'s client order id (an order, or for an
+        OCO intent an order list: ``GET /api/v3/orderList`` by ``origClientOrderId``), None when it has nothing.
+        A found order is applied to the open-order tracker. Raises ToolError when the exchange cannot tell."""
+        cid = intent.client_order_id
+        if not intent.is_list:
+            order = await self._lookup(venue, intent.symbol, cid, quiet=True)
+            if order is None:
+                return None
+            self.desk(venue).open_orders.on_order(order)
+            return order.order_id, str(order.status)
+        try:
+            order_list = await venue.adapter.get_order_list(cid)
+        except UnknownOrder:
+            return None
+        except ExchangeError as exc:
+            raise tool_error(exc, list_client_order_id=cid, outcome_unknown=True) from exc
+        return order_list.order_list_id, order_list.list_order_status
 
     def rail_event(self, venue: Venue, event: dict[str, Any]) -> None:
         """Tell every :attr:`rail_listeners` of ``event`` on ``venue``; a listener that raises is logged."""
@@ -628,6 +661,45 @@ class TradingDesk:
         return cancelled, errors
 
 
+FILLS_PAGE = 1000
+"""Fills asked for per ``myTrades`` page when the day is rebuilt (Binance's most)."""
+
+
+async def _fills_since(venue: Venue, symbol: str, since_ms: int) -> list[Fill]:
+    """Every fill of ``symbol`` from ``since_ms`` on, oldest first: ``GET /api/v3/myTrades`` from ``startTime``, then
+    while a page comes back full the next one from the last trade id + 1 (``fromId``), or where the venue selects by
+    time only, from the last fill's time (fills already read dropped). A venue that selects neither way
+    (``NotSupported``) gives its newest :data:`FILLS_PAGE` fills (logged when that may be short of the day).
+
+    Raises:
+        ExchangeError: the exchange failed.
+    """
+    adapter = venue.adapter
+    try:
+        page = await adapter.my_trades(symbol, limit=FILLS_PAGE, start_time_ms=since_ms)
+    except NotSupported:
+        newest = await adapter.my_trades(symbol, limit=FILLS_PAGE)
+        if len(newest) >= FILLS_PAGE:
+            log.warning("%s: %s: the day is rebuilt from the newest %d fills only", venue.name, symbol, len(newest))
+        return newest
+    fills = list(page)
+    seen = {f.trade_id for f in fills}
+    while len(page) >= FILLS_PAGE:
+        last = page[-1]
+        try:
+            if not str(last.trade_id).isdigit():
+                raise NotSupported("not a numeric trade id")
+            page = await adapter.my_trades(symbol, limit=FILLS_PAGE, from_id=int(str(last.trade_id)) + 1)
+        except NotSupported:
+            page = await adapter.my_trades(symbol, limit=FILLS_PAGE, start_time_ms=last.time_ms)
+        new = [f for f in page if f.trade_id not in seen]
+        if not new:
+            break
+        fills += new
+        seen.update(f.trade_id for f in new)
+    return fills
+
+
 def _marks(venue: Venue) -> Callable[[str], Decimal | None]:
     """The mid of ``venue``'s live best bid/ask of a symbol (at most :data:`MARK_MAX_AGE_MS` old), else None."""
 
@@ -638,6 +710,15 @@ def _marks(venue: Venue) -> Callable[[str], Decimal | None]:
         return (t.bid + t.ask) / 2
 
     return mark
+
+
+def _placed_as(result: Any, cid: str) -> tuple[int | str | None, str | None]:
+    """``(exchange id, status)`` of what ``result`` placed under client order id ``cid``: an order list's id and
+    list order status, else the order with that client order id (``(None, None)`` when the result names none)."""
+    if isinstance(result, OrderList):
+        return result.order_list_id, result.list_order_status
+    placed = [o for o in _orders_of(result) if o.client_order_id == cid]
+    return (placed[0].order_id, str(placed[0].status)) if placed else (None, None)
 
 
 def _orders_of(result: Any) -> list[Order]:

@@ -2,8 +2,9 @@
 (limit breaches) that must outlive the process.
 
 Journaled: every order the desk sends through :meth:`~tradingmcp.server.trading.desk.TradingDesk.send_journaled`
-(``place_order``, ``place_orders_batch``, ``replace_order``'s new order). An OCO list is not journaled: it would be looked up by
-its list client id, and the reconciliation looks orders up by client order id only.
+(``place_order``, ``place_orders_batch``, ``replace_order``'s new order) under its client order id, and every OCO list
+(``place_oco``) under its list client order id with the type :data:`OCO` (its limit leg's side, quantity and price);
+the reconciliation looks an order up by client order id and a list by list client order id.
 
 Why: between "the server sent the order" and "the exchange answered" the process can die (SIGKILL, a power cut). The
 exchange may or may not have the order; the caller never got an answer. On the next start every intent without a
@@ -51,6 +52,8 @@ PLACED = "placed"
 NOT_PLACED = "not_placed"
 REJECTED = "rejected"
 OUTCOMES = (PLACED, NOT_PLACED, REJECTED)
+OCO = "OCO"
+"""The ``type`` of an OCO list's intent (its ``client_order_id`` is the list client order id)."""
 """``placed``: the exchange has the order; ``not_placed``: the exchange has no order with the id (looked up);
 ``rejected``: the exchange answered with a refusal."""
 
@@ -128,6 +131,28 @@ class Intent:
             caller,
             created_ms,
         )
+
+    @classmethod
+    def of_oco(cls, venue: str, list_client_order_id: str, limit_leg: OrderRequest, caller: str, created_ms: int) -> Intent:
+        """The intent of an OCO list placed with ``list_client_order_id`` whose limit leg is ``limit_leg`` (symbol,
+        side, quantity and price; the stop leg has the same side and quantity)."""
+        return cls(
+            venue,
+            list_client_order_id,
+            limit_leg.symbol,
+            str(limit_leg.side),
+            OCO,
+            _text(limit_leg.quantity),
+            _text(limit_leg.price),
+            None,
+            caller,
+            created_ms,
+        )
+
+    @property
+    def is_list(self) -> bool:
+        """True for an OCO list's intent (looked up by list client order id)."""
+        return self.type == OCO
 
     def json(self) -> dict[str, Any]:
         """``{client_order_id, symbol, side, type, quantity, price, quote_quantity, caller, created_ms, outcome,

@@ -13,8 +13,10 @@ A loss limit *trips* when the day P&L reaches ``−max_daily_loss`` or the drawd
 limit stays tripped (latched) until the UTC day ends, even if prices recover. While one is tripped only
 risk-reducing orders pass (:func:`is_reducing`).
 
-Exposure: each asset's holding (free + locked, from the balances) × its price in the quote asset; an order that
-increases exposure is checked with its notional added (the per-asset cap on its base asset, the total cap on the sum).
+Exposure: each asset's holding (free + locked, from the balances) × its price in the quote asset, plus the quote the
+open BUY orders commit to buying it (:func:`open_buys`: a resting bid adds exposure when it fills, so bids stacked
+below the market cannot pass a cap one by one); an order that increases exposure is checked with its notional added
+(the per-asset cap on its base asset, the total cap on the sum).
 
 A restart rebuilds the day from the exchange's fills of the symbols the journal says were traded today
 (``myTrades``) and the latched breaches from the journal (:meth:`~.desk.TradingDesk.restore_rails`).
@@ -27,7 +29,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from tradingmcp.server.exchanges.models import Fill, Side
+from tradingmcp.server.exchanges.models import Fill, Order, Side
 from tradingmcp.server.exchanges.wire import plain
 from tradingmcp.server.portfolio.ledger import FillKey, LedgerFill, cash_flows
 
@@ -240,6 +242,30 @@ class DayRails:
             "drawdown": plain(peak - pnl),
             "tripped": {rule: b.json() for rule, b in self.tripped.items()},
         }
+
+
+def open_buys(orders: Iterable[Order], assets: dict[str, tuple[str, str]], quote: str) -> dict[str, Decimal]:
+    """The quote committed by open BUY orders, by base asset: the unfilled quantity × the limit price (the stop price
+    of a stop order without one) of each open BUY whose symbol's assets are in ``assets`` (``symbol → (base,
+    quote)``) and quoted in ``quote``; orders on other symbols are left out."""
+    out: dict[str, Decimal] = {}
+    for order in orders:
+        known = assets.get(order.symbol)
+        if order.side is not Side.BUY or not order.status.is_open or known is None or known[1] != quote:
+            continue
+        price = order.price if order.price > 0 else order.stop_price
+        left = order.orig_qty - order.executed_qty
+        if price > 0 and left > 0:
+            out[known[0]] = out.get(known[0], ZERO) + left * price
+    return out
+
+
+def with_open_buys(exposures: dict[str, Decimal], buys: dict[str, Decimal]) -> dict[str, Decimal]:
+    """``exposures`` (held value by asset) with the open BUY orders' committed quote (:func:`open_buys`) added."""
+    out = dict(exposures)
+    for asset, value in buys.items():
+        out[asset] = out.get(asset, ZERO) + value
+    return out
 
 
 def is_reducing(side: Side, quantity: Decimal | None, held: Decimal | None) -> bool:

@@ -1,6 +1,6 @@
 """The venue's open orders as the server last saw them, kept from the account's order events (sans-I/O).
 
-Used for ``max_open_orders`` (the count) and by ``replace_order`` (the order to replace, so it needs no
+Used for ``max_open_orders`` (the count), the exposure caps (the quote open BUY orders commit) and by ``replace_order`` (the order to replace, so it needs no
 ``GET /api/v3/order`` round trip).
 
 Seeded once from ``GET /api/v3/openOrders`` (all symbols, weight 80) and then kept current by every order the
@@ -42,6 +42,10 @@ class OpenOrderTracker:
     @property
     def count(self) -> int:
         return len(self._open)
+
+    def orders(self) -> list[Order]:
+        """The orders held open, as last seen."""
+        return list(self._open.values())
 
     def needs_seed(self, limit: int) -> bool:
         """True before the first seed, and when the count reached ``limit`` (re-check before refusing)."""

@@ -51,7 +51,7 @@ from tradingmcp.server.exchanges.wire import plain
 from tradingmcp.server.trading import safety
 from tradingmcp.server.trading.errors import filter_failure, tool_error
 from tradingmcp.server.trading.idempotency import ClientIdRegistry
-from tradingmcp.server.trading.losslimits import Breach, DayRails, is_reducing
+from tradingmcp.server.trading.losslimits import Breach, DayRails, is_reducing, open_buys, with_open_buys
 from tradingmcp.server.trading.open_orders import OpenOrderTracker
 from tradingmcp.server.trading.safety import SafetyConfig, VenueSafety
 from tradingmcp.server.venues import Venue
@@ -71,6 +71,9 @@ class VenueDesk:
     ids: ClientIdRegistry
     pending_resting: int = 0
     """Orders being placed right now that may rest on the book (counted against ``max_open_orders``)."""
+    pending_buys: dict[tuple[str, str], Decimal] = field(default_factory=dict)
+    """Notional of the BUY orders being placed right now by ``(base asset, quote asset)`` (counted against the
+    exposure caps, so bids sent at the same moment cannot pass a cap together)."""
     rails: DayRails | None = None
     """The day's loss, drawdown and exposure state (None: no such limit configured)."""
     on_breach: Callable[[Breach], None] | None = field(default=None, repr=False)
@@ -185,7 +188,9 @@ def check_rails(
     notional: Decimal,
 ) -> None:
     """The loss limits and exposure caps of ``request`` (see :mod:`.losslimits`): a tripped loss limit refuses it unless
-    it is risk-reducing; an order that is not is checked against the exposure caps with ``notional`` added.
+    it is risk-reducing; an order that is not is checked against the exposure caps with ``notional`` added (the
+    holdings plus the quote the venue's open BUY orders commit, as the open-order tracker holds them, and the BUY
+    orders being sent right now; one whose reply and user event race may count twice for a moment, the safe side).
 
     Raises:
         SafetyRefusal: ``safety_max_daily_loss``, ``safety_max_drawdown``, ``safety_max_asset_exposure``,
@@ -206,7 +211,11 @@ def check_rails(
     safety.check_loss_limits(rails.tripped, desk.venue.name, reducing, quote)
     if reducing or (config.max_asset_exposure is None and config.max_total_exposure is None):
         return
-    exposures = rails.exposures(quote, {base: mid} if mid > 0 else None)
+    buys = open_buys(desk.open_orders.orders(), rails.assets, quote)
+    for (asset, in_quote), value in desk.pending_buys.items():
+        if in_quote == quote:
+            buys[asset] = buys.get(asset, Decimal(0)) + value
+    exposures = with_open_buys(rails.exposures(quote, {base: mid} if mid > 0 else None), buys)
     total = sum(exposures.values(), Decimal(0))
     safety.check_exposure(config, base, exposures.get(base, Decimal(0)), total, notional, quote)
 
@@ -236,6 +245,9 @@ async def check_order(
     if request.type in BAND_TYPES and request.price is not None:
         safety.check_price_band(config, "price", request.price, mid, rules.tick_size, rules.quote_asset)
     if desk.rails is not None:
+        capped = config.max_asset_exposure is not None or config.max_total_exposure is not None
+        if capped and not desk.open_orders.seeded:  # seeded at start: no await on the common path
+            await seed_open_orders(desk)
         check_rails(config, desk, desk.rails, request, rules, mid, notional)
     adding = (1 if may_rest(request) else 0) if adding_open is None else adding_open
     if adding:

@@ -18,10 +18,10 @@ code                           refused when
                                the day): only risk-reducing orders pass
 ``safety_max_drawdown``        the day P&L fell ``max_drawdown`` below the day's peak (latched for the day): only
                                risk-reducing orders pass
-``safety_max_asset_exposure``  the base asset's holding plus this order, valued in the quote asset, exceeds
-                               ``max_asset_exposure``
-``safety_max_total_exposure``  every held asset plus this order, valued in the quote asset, exceeds
-                               ``max_total_exposure``
+``safety_max_asset_exposure``  the base asset's holding and open BUY orders plus this order, valued in the quote
+                               asset, exceed ``max_asset_exposure``
+``safety_max_total_exposure``  every held asset and open BUY order plus this order, valued in the quote asset,
+                               exceed ``max_total_exposure``
 =============================  ================================================================================
 
 Loss, drawdown and exposure are computed by :mod:`.losslimits` (see there: the day's fills as cash flows, marks from
@@ -87,10 +87,11 @@ class SafetyConfig:
         max_daily_loss: largest loss of the UTC day's fills, realized + unrealized, fees included (quote asset); when
             reached, only risk-reducing orders pass until the day ends; None disables.
         max_drawdown: largest fall of the day P&L below its peak of the day (quote asset); as ``max_daily_loss``.
-        max_asset_exposure: largest value of one asset held (free + locked × its price in the quote asset), counting
-            the order being placed; orders that reduce it always pass; None disables.
-        max_total_exposure: largest value of every asset held (other than the quote asset) plus the order; None
-            disables.
+        max_asset_exposure: largest value of one asset held (free + locked × its price in the quote asset) plus the
+            quote its open BUY orders commit, counting the order being placed; orders that reduce it always pass;
+            None disables.
+        max_total_exposure: largest value of every asset held (other than the quote asset) and bid for by open BUY
+            orders, plus the order; None disables.
         on_breach: what a tripped loss limit does besides refusing risk-increasing orders: ``block`` (only that) or
             ``kill`` (also cancel every open order and engage the venue's kill switch).
         intent_journal: write every order's intent durably before it is sent (``journal.sqlite3`` in the data
@@ -455,12 +456,12 @@ def check_exposure(
     adding: Decimal,
     quote_asset: str,
 ) -> None:
-    """Raises SafetyRefusal ``safety_max_asset_exposure`` / ``safety_max_total_exposure`` when ``asset``'s held value
-    (``asset_value``) or every asset's (``total_value``) plus ``adding`` (the order's notional) exceeds the cap (all in
-    ``quote_asset``)."""
+    """Raises SafetyRefusal ``safety_max_asset_exposure`` / ``safety_max_total_exposure`` when ``asset``'s value held and
+    bid for by open BUY orders (``asset_value``) or every asset's (``total_value``) plus ``adding`` (the order's
+    notional) exceeds the cap (all in ``quote_asset``)."""
     for rule, limit, held, what in (
-        ("max_asset_exposure", config.max_asset_exposure, asset_value, f"{asset} held"),
-        ("max_total_exposure", config.max_total_exposure, total_value, "every asset held"),
+        ("max_asset_exposure", config.max_asset_exposure, asset_value, f"{asset} held and bid for"),
+        ("max_total_exposure", config.max_total_exposure, total_value, "every asset held and bid for"),
     ):
         if limit is None or held + adding <= limit:
             continue

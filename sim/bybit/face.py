@@ -16,7 +16,6 @@ Usage::
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -28,12 +27,12 @@ from tradingmcp.sim.app import Simulator
 from tradingmcp.sim.bybit import info
 from tradingmcp.sim.bybit.orders import BybitTrading
 from tradingmcp.sim.bybit.public import MarketView
-from tradingmcp.sim.bybit.pushes import MarketPushes, PrivatePushes, Push
+from tradingmcp.sim.bybit.pushes import MarketPushes, PrivatePushes
 from tradingmcp.sim.bybit.rest import LIMITS_PER_S, RestState, SecondWindow, make_rest_routes
 from tradingmcp.sim.bybit.trade import TradeEndpoint
 from tradingmcp.sim.bybit.wire import OrderIds
 from tradingmcp.sim.bybit.ws import WsConfig, WsHub
-from tradingmcp.sim.http import start_http
+from tradingmcp.sim.venueface import FaceSettings, VenueFace
 
 __all__ = ["BYBIT_SIM_KEY", "BYBIT_SIM_SECRET", "BybitFace", "BybitFaceConfig", "banner"]
 
@@ -44,27 +43,20 @@ BYBIT_SIM_SECRET = "bybit-sim-secret"
 
 
 @dataclass(frozen=True)
-class BybitFaceConfig:
-    """How to serve the Bybit face.
+class BybitFaceConfig(FaceSettings):
+    """How to serve the Bybit face (and what :class:`~tradingmcp.sim.venueface.FaceSettings` holds).
 
     Attributes:
-        host: listen address (loopback).
-        port: listen port; 0 picks a free one.
-        api_keys: ``{api_key: secret}``; each gets an engine account with the simulator's ``balances``.
         limit_scale: multiplies the per-second endpoint limits (tests shrink them to reach 10006).
         ws: WebSocket limits.
-        hang_s: how long the ``hang_after`` test fault holds an answer (s).
     """
 
-    host: str = "127.0.0.1"
-    port: int = 0
     api_keys: Mapping[str, str] = field(default_factory=lambda: {BYBIT_SIM_KEY: BYBIT_SIM_SECRET})
     limit_scale: float = 1.0
     ws: WsConfig = field(default_factory=WsConfig)
-    hang_s: float = 1.0
 
 
-class BybitFace:
+class BybitFace(VenueFace[str]):
     """The Bybit face of ``sim`` (see the module docstring).
 
     Attributes:
@@ -75,14 +67,14 @@ class BybitFace:
         ids: engine ↔ Bybit order ids.
     """
 
+    hub: WsHub
+    market: MarketPushes
+
     def __init__(self, sim: Simulator, config: BybitFaceConfig | None = None) -> None:
-        self.sim = sim
         self.config = config = config or BybitFaceConfig()
+        super().__init__(sim, config)
         symbols = {s: sim.exchange_info.symbol(s) for s in sim.config.symbols}
         entries = {s: info.instrument_entry(i) for s, i in symbols.items()}
-        for key in config.api_keys:
-            if not sim.engine.has_account(key):
-                sim.engine.add_account(key, {a: Decimal(v) for a, v in sim.config.balances.items()})
         self.ids = OrderIds()
         self.market = MarketPushes(sim.markets, self._wants, sim.market_ms)
         self.hub = WsHub(symbols, config.api_keys, self.market.snapshot, sim.state.server_ms, config.ws)
@@ -98,9 +90,6 @@ class BybitFace:
         self.trade = TradeEndpoint(self.trading, config.api_keys, sim.state.server_ms, sim.dispatch_engine_events,
                                    SecondWindow(LIMITS_PER_S, config.limit_scale))  # fmt: skip
         self.private = PrivatePushes(self.ids, self._fee_of)
-        self._flush_scheduled = False
-        self._runner: web.AppRunner | None = None
-        self._port = 0
 
     def _wants(self, topic: str) -> bool:
         return self.hub.wants(topic)
@@ -110,16 +99,6 @@ class BybitFace:
         return sum((t.commission for t in acct.trades if t.symbol == symbol and t.order_id == order_id), Decimal(0))
 
     # ---- urls ------------------------------------------------------------------------------------------------------
-
-    @property
-    def port(self) -> int:
-        """The bound port (after :meth:`start`)."""
-        return self._port
-
-    @property
-    def rest_url(self) -> str:
-        """REST base without ``/v5`` (``BybitConfig.rest_url``)."""
-        return f"http://{self.config.host}:{self._port}"
 
     @property
     def public_ws_url(self) -> str:
@@ -138,20 +117,6 @@ class BybitFace:
 
     # ---- taps ------------------------------------------------------------------------------------------------------
 
-    def _on_market(self, stream: str, payload: dict[str, Any]) -> None:
-        self._send(self.market.on_frame(stream, payload))
-        if self.market.dirty and not self._flush_scheduled:
-            self._flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self._flush)
-
-    def _flush(self) -> None:
-        self._flush_scheduled = False
-        self._send(self.market.flush())
-
-    def _send(self, frames: list[Push]) -> None:
-        for topic, frame in frames:
-            self.hub.publish(topic, frame)
-
     def _on_events(self, events: list[tuple[str, dict[str, Any]]]) -> None:
         for api_key, event in events:
             if api_key in self.config.api_keys:
@@ -160,35 +125,14 @@ class BybitFace:
 
     # ---- lifecycle -------------------------------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Hook into the simulator and bind the port."""
-        app = web.Application()
+    def _routes(self, app: web.Application) -> None:
         make_rest_routes(app, self.rest)
         app.router.add_get("/v5/public/spot", self.hub.endpoint(private=False))
         app.router.add_get("/v5/private", self.hub.endpoint(private=True))
         app.router.add_get("/v5/trade", self.trade.handle)
-        self._runner, self._port = await start_http(app, self.config.host, self.config.port)
-        self.sim.market_taps.append(self._on_market)
-        self.sim.event_taps.append(self._on_events)
 
-    async def stop(self) -> None:
-        """Unhook and close every connection."""
-        if self._on_market in self.sim.market_taps:
-            self.sim.market_taps.remove(self._on_market)
-        if self._on_events in self.sim.event_taps:
-            self.sim.event_taps.remove(self._on_events)
-        await self.hub.cut()
+    async def _cut_more(self) -> None:
         await self.trade.cut()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> BybitFace:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
 
 
 def banner(face: BybitFace) -> str:

@@ -15,7 +15,6 @@ Usage::
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -24,14 +23,14 @@ from typing import Any
 from aiohttp import web
 
 from tradingmcp.sim.app import Simulator
-from tradingmcp.sim.http import start_http
 from tradingmcp.sim.mexc import info
 from tradingmcp.sim.mexc.orders import MexcTrading
 from tradingmcp.sim.mexc.public import MarketView
-from tradingmcp.sim.mexc.pushes import MarketPushes, PrivatePushes, Push
+from tradingmcp.sim.mexc.pushes import MarketPushes, PrivatePushes
 from tradingmcp.sim.mexc.rest import EndpointWindow, ListenKeys, RestState, make_rest_routes
 from tradingmcp.sim.mexc.wire import OrderIds
 from tradingmcp.sim.mexc.ws import WsConfig, WsHub
+from tradingmcp.sim.venueface import FaceSettings, VenueFace
 
 __all__ = ["MEXC_SIM_KEY", "MEXC_SIM_SECRET", "MexcFace", "MexcFaceConfig", "banner"]
 
@@ -42,27 +41,20 @@ MEXC_SIM_SECRET = "mexc-sim-secret"
 
 
 @dataclass(frozen=True)
-class MexcFaceConfig:
-    """How to serve the MEXC face.
+class MexcFaceConfig(FaceSettings):
+    """How to serve the MEXC face (and what :class:`~tradingmcp.sim.venueface.FaceSettings` holds).
 
     Attributes:
-        host: listen address (loopback).
-        port: listen port; 0 picks a free one.
-        api_keys: ``{api_key: secret}``; each gets an engine account with the simulator's ``balances``.
         max_requests_per_10s: requests per IP per endpoint in 10 s before 429 (MEXC: 500).
         ws: WebSocket limits (30 topics per connection, 30 s without a subscription…).
-        hang_s: how long the ``hang_after`` test fault holds an answer (s).
     """
 
-    host: str = "127.0.0.1"
-    port: int = 0
     api_keys: Mapping[str, str] = field(default_factory=lambda: {MEXC_SIM_KEY: MEXC_SIM_SECRET})
     max_requests_per_10s: int = 500
     ws: WsConfig = field(default_factory=WsConfig)
-    hang_s: float = 1.0
 
 
-class MexcFace:
+class MexcFace(VenueFace[bytes]):
     """The MEXC face of ``sim`` (see the module docstring).
 
     Attributes:
@@ -72,15 +64,15 @@ class MexcFace:
         ids: engine ↔ MEXC order ids.
     """
 
+    hub: WsHub
+    market: MarketPushes
+
     def __init__(self, sim: Simulator, config: MexcFaceConfig | None = None) -> None:
-        self.sim = sim
         self.config = config = config or MexcFaceConfig()
+        super().__init__(sim, config)
         symbols = {s: sim.exchange_info.symbol(s) for s in sim.config.symbols}
         entries = {s: info.symbol_entry(i) for s, i in symbols.items()}
         rules = {s: info.symbol_rules(i) for s, i in symbols.items()}
-        for key in config.api_keys:
-            if not sim.engine.has_account(key):
-                sim.engine.add_account(key, {a: Decimal(v) for a, v in sim.config.balances.items()})
         self.ids = OrderIds()
         self.listen_keys = ListenKeys()
         self.hub = WsHub(symbols, self.listen_keys.owner, config.ws)
@@ -100,21 +92,8 @@ class MexcFace:
             acct = sim.engine.account_of(key)
             balances[key] = {a: (acct.free_of(a), acct.locked_of(a)) for a in {*acct.free, *acct.locked}}
         self.private = PrivatePushes(self.ids, balances)
-        self._flush_scheduled = False
-        self._runner: web.AppRunner | None = None
-        self._port = 0
 
     # ---- urls ------------------------------------------------------------------------------------------------------
-
-    @property
-    def port(self) -> int:
-        """The bound port (after :meth:`start`)."""
-        return self._port
-
-    @property
-    def rest_url(self) -> str:
-        """REST base without ``/api/v3`` (``MexcConfig.rest_url``)."""
-        return f"http://{self.config.host}:{self._port}"
 
     @property
     def ws_url(self) -> str:
@@ -123,20 +102,6 @@ class MexcFace:
 
     # ---- taps ------------------------------------------------------------------------------------------------------
 
-    def _on_market(self, stream: str, payload: dict[str, Any]) -> None:
-        self._send(self.market.on_frame(stream, payload))
-        if self.market.dirty and not self._flush_scheduled:
-            self._flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self._flush)
-
-    def _flush(self) -> None:
-        self._flush_scheduled = False
-        self._send(self.market.flush())
-
-    def _send(self, pushes: list[Push], api_key: str | None = None) -> None:
-        for topic, frame in pushes:
-            self.hub.publish(topic, frame, api_key)
-
     def _on_events(self, events: list[tuple[str, dict[str, Any]]]) -> None:
         for api_key, event in events:
             if api_key in self.config.api_keys:
@@ -144,32 +109,9 @@ class MexcFace:
 
     # ---- lifecycle -------------------------------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Hook into the simulator and bind the port."""
-        app = web.Application()
+    def _routes(self, app: web.Application) -> None:
         app.router.add_get("/ws", self.hub.handle)
         make_rest_routes(app, self.rest)  # last: it ends with the catch-all of unknown paths
-        self._runner, self._port = await start_http(app, self.config.host, self.config.port)
-        self.sim.market_taps.append(self._on_market)
-        self.sim.event_taps.append(self._on_events)
-
-    async def stop(self) -> None:
-        """Unhook and close every connection."""
-        if self._on_market in self.sim.market_taps:
-            self.sim.market_taps.remove(self._on_market)
-        if self._on_events in self.sim.event_taps:
-            self.sim.event_taps.remove(self._on_events)
-        await self.hub.cut()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> MexcFace:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
 
 
 def banner(face: MexcFace) -> str:

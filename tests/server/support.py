@@ -98,6 +98,23 @@ async def start_tool_server(
         yield srv
 
 
+@asynccontextmanager
+async def stepped_tool_server(
+    data_dir: Path, tmp_path: Path, exchange: str, config: ToolsetConfig | None = None, steps: int = 2000
+) -> AsyncIterator[ToolServer]:
+    """:func:`start_tool_server` for ``exchange`` on the manual-step simulator with ``steps`` events replayed."""
+    async with start_tool_server(data_dir, tmp_path, config, exchange=exchange) as srv:
+        srv.sim.step(steps)
+        yield srv
+
+
+def structured(result: dict[str, Any]) -> dict[str, Any]:
+    """The structuredContent of a successful ``call_tool`` result (fails the test on an isError result)."""
+    assert not result.get("isError"), result
+    content: dict[str, Any] = result["structuredContent"]
+    return content
+
+
 def _audit_under(config: ToolsetConfig | None, tmp_path: Path) -> ToolsetConfig:
     config = config or ToolsetConfig()
     if config.audit.data_dir is None:
@@ -307,4 +324,6 @@ __all__ = [
     "serve_on_sim",
     "start_counted_server",
     "start_tool_server",
+    "stepped_tool_server",
+    "structured",
 ]

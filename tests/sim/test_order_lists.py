@@ -222,3 +222,22 @@ def test_buy_oco_locks_once_and_releases(engine: MatchingEngine, book: SimBook) 
     engine.cancel_order("alice", order(orderId=str(maker["orderId"])))
     assert balances(engine)["USDT"][1] == 0
     assert_conserved(engine)
+
+
+def test_an_order_list_is_found_by_its_list_client_order_id(engine: MatchingEngine, book: SimBook) -> None:
+    last = levels(book, "SELL", 1)[0][0]
+    engine.on_trade("BTCUSDT", last, D("0.01"), T0, True)
+    placed = _sell_oco(engine, last)
+    for ref in ({"origClientOrderId": "my-oco"}, {"orderListId": str(placed["orderListId"])}):
+        found = engine.get_order_list("alice", ref)  # GET /api/v3/orderList takes no symbol
+        assert (found["orderListId"], found["listClientOrderId"], found["listOrderStatus"]) == (
+            placed["orderListId"],
+            "my-oco",
+            "EXECUTING",
+        )
+        assert [o["orderId"] for o in found["orders"]] == [o["orderId"] for o in placed["orders"]]
+        assert "orderReports" not in found
+    rejects(lambda: engine.get_order_list("alice", {"origClientOrderId": "no-such-list"}), -2018,
+            "Order list does not exist.")  # fmt: skip
+    rejects(lambda: engine.get_order_list("alice", {}), -1102,
+            "Param 'orderListId' or 'origClientOrderId' must be sent, but both were empty/null!")  # fmt: skip

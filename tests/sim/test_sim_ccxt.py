@@ -12,34 +12,25 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+from ccxt_support import SYMBOL, WAIT_S, watch_streams
 
 from tradingmcp.server.exchanges.ccxt.config import CcxtConfig
 from tradingmcp.server.exchanges.ccxt.exchange import build_exchange
-from tradingmcp.sim.app import SimConfig, Simulator
+from tradingmcp.sim.app import Simulator
 from tradingmcp.sim.config import BINANCE_SIM_KEY, BINANCE_SIM_SECRET
 from tradingmcp.sim.mexc import MEXC_SIM_KEY, MEXC_SIM_SECRET, MexcFace
 
 pytestmark = pytest.mark.data
-SYMBOL = "BTC/USDT"
-WAIT_S = 30.0
 
 
 @pytest.fixture
-async def running(data_dir: Path) -> AsyncIterator[tuple[Simulator, MexcFace]]:
-    sim = Simulator(SimConfig(speed=20, loop=True, data_dir=data_dir))
-    await sim.start()
-    face = MexcFace(sim)
-    await face.start()
-    try:
-        yield sim, face
-    finally:
-        await face.stop()
-        await sim.stop()
+async def running(live_sim: Simulator) -> AsyncIterator[tuple[Simulator, MexcFace]]:
+    async with MexcFace(live_sim) as face:
+        yield live_sim, face
 
 
 def _binance(sim: Simulator) -> Any:
@@ -91,36 +82,13 @@ async def _private_calls(ex: Any) -> None:
     assert any(o["id"] == placed["id"] for o in await ex.fetch_orders(SYMBOL))
 
 
-async def _streams(ex: Any) -> None:
-    async with asyncio.timeout(WAIT_S):
-        ticker = await ex.watch_ticker(SYMBOL)
-        assert ticker["symbol"] == SYMBOL and (ticker["last"] or ticker["bid"]) > 0  # MEXC's is a book ticker
-        book = await ex.watch_order_book(SYMBOL)
-        assert book["bids"] and book["asks"]
-        trades = await ex.watch_trades(SYMBOL)
-        assert trades and trades[0]["price"] > 0
-        candles = await ex.watch_ohlcv(SYMBOL, "1m")
-        assert candles and candles[-1][4] > 0
-        orders = asyncio.ensure_future(ex.watch_orders(SYMBOL))
-        balance = asyncio.ensure_future(ex.watch_balance())
-        try:
-            await asyncio.sleep(1.0)  # ccxt subscribes on the first call; let it settle before the order
-            await ex.create_order(SYMBOL, "market", "buy", 0.001)
-            seen = await orders
-            assert seen[-1]["symbol"] == SYMBOL and seen[-1]["side"] == "buy"
-            assert (await balance)["free"]["BTC"] > 1
-        finally:
-            for task in (orders, balance):
-                task.cancel()
-
-
 async def test_ccxt_binance_against_the_binance_face(running: tuple[Simulator, MexcFace]) -> None:
     sim, _ = running
     ex = _binance(sim)
     try:
         await _public_calls(ex)
         await _private_calls(ex)
-        await _streams(ex)
+        await watch_streams(ex)
         async with asyncio.timeout(WAIT_S):
             tickers = await ex.watch_tickers([SYMBOL])  # ccxt: the !miniTicker@arr-style miniTicker streams
         assert tickers[SYMBOL]["last"] > 0
@@ -136,7 +104,7 @@ async def test_ccxt_mexc_against_the_mexc_face(running: tuple[Simulator, MexcFac
         currencies = await ex.fetch_currencies()
         assert {"BTC", "ETH", "USDT"} <= set(currencies)
         await _private_calls(ex)
-        await _streams(ex)
+        await watch_streams(ex)
     finally:
         await ex.close()
 

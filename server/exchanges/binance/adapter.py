@@ -246,11 +246,25 @@ class BinanceAdapter(BinanceRest, AdapterLifecycle):
         rows = await self._rest(20, "GET", "allOrders", {"symbol": symbol.upper(), "limit": limit}, signed=True)
         return [parse.order(r) for r in rows]
 
-    async def my_trades(self, symbol: str, limit: int = 500, order_id: int | str | None = None) -> list[Fill]:
-        """``GET /api/v3/myTrades`` (weight 20, or 5 with ``orderId``), oldest first."""
+    async def my_trades(
+        self,
+        symbol: str,
+        limit: int = 500,
+        order_id: int | str | None = None,
+        *,
+        start_time_ms: int | None = None,
+        from_id: int | None = None,
+    ) -> list[Fill]:
+        """``GET /api/v3/myTrades`` (weight 20, or 5 with ``orderId``; at most 1000 rows), oldest first;
+        ``start_time_ms`` → ``startTime`` (the first ``limit`` fills of the 24 h from then), ``from_id`` → ``fromId``
+        (the first ``limit`` fills from that trade id on)."""
         query: dict[str, Any] = {"symbol": symbol.upper(), "limit": limit}
         if order_id is not None:
             query["orderId"] = order_id
+        if start_time_ms is not None:
+            query["startTime"] = start_time_ms
+        if from_id is not None:
+            query["fromId"] = from_id
         rows = await self._rest(5 if order_id is not None else 20, "GET", "myTrades", query, signed=True)
         return [parse.my_trade(r) for r in rows]
 
@@ -287,6 +301,12 @@ class BinanceAdapter(BinanceRest, AdapterLifecycle):
             list_client_order_id or self.new_client_order_id(),
         )
         return parse.order_list(await self._rest(1, "POST", "orderList/oco", req, signed=True, is_order=True))
+
+    async def get_order_list(self, list_client_order_id: str) -> OrderList:
+        """``GET /api/v3/orderList`` by ``origClientOrderId`` (weight 4): the OCO list with its members' ids.
+        Raises UnknownOrder (-2018 NO_SUCH_ORDER_LIST) when the exchange has no such list."""
+        body = await self._rest(4, "GET", "orderList", {"origClientOrderId": list_client_order_id}, signed=True)
+        return parse.order_list(body)
 
     async def cancel_replace(
         self,

@@ -75,6 +75,7 @@ _BY_CODE: dict[int, type[ExchangeError]] = {
     -2010: OrderRejected,
     -2011: CancelRejected,
     -2013: UnknownOrder,
+    -2018: UnknownOrder,  # NO_SUCH_ORDER_LIST: GET /api/v3/orderList of an unknown list
     -2014: AuthError,
     -2015: AuthError,
 }

@@ -17,24 +17,14 @@ Bybit has no test endpoint). ``cancel_replace`` is cancel, then place (not atomi
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
 from decimal import Decimal
 
 from tradingmcp.server.exchanges import rules
-from tradingmcp.server.exchanges.base import AdapterLifecycle, ExchangeAdapter
+from tradingmcp.server.exchanges.base import ExchangeAdapter
 from tradingmcp.server.exchanges.bybit.config import BybitConfig
-from tradingmcp.server.exchanges.bybit.errors import (
-    BadParameter,
-    ExchangeError,
-    ExchangeUnavailable,
-    InvalidSymbol,
-    NotSupported,
-    bybit_error,
-)
+from tradingmcp.server.exchanges.bybit.errors import ERRORS
 from tradingmcp.server.exchanges.bybit.params import new_client_order_id, order_body, order_ref
 from tradingmcp.server.exchanges.bybit.parse import order as parse_order
 from tradingmcp.server.exchanges.bybit.parse import stats, ticker, with_fee_asset
@@ -42,34 +32,26 @@ from tradingmcp.server.exchanges.bybit.rest import BybitRestClient
 from tradingmcp.server.exchanges.bybit.streams import MarketStreams
 from tradingmcp.server.exchanges.bybit.tradews import OrderEntry
 from tradingmcp.server.exchanges.bybit.userdata import UserDataStream
-from tradingmcp.server.exchanges.eventqueue import EventQueue
+from tradingmcp.server.exchanges.errors import ExchangeError
 from tradingmcp.server.exchanges.models import (
     Balance,
-    CancelReplaceResult,
     Fill,
-    Kline,
-    MarketEvent,
     Order,
     OrderBookSnapshot,
-    OrderList,
     OrderRequest,
-    OrderType,
     RateLimitUsage,
-    ServerStatus,
-    Side,
     Stats24h,
-    StreamSpec,
     SymbolRules,
     Ticker,
     Trade,
-    UserEvent,
 )
 from tradingmcp.server.exchanges.placing import place_with_lookup
+from tradingmcp.server.exchanges.venueadapter import VenueAdapter
 
 log = logging.getLogger(__name__)
 
 
-class BybitAdapter(AdapterLifecycle):
+class BybitAdapter(VenueAdapter[BybitRestClient, MarketStreams, UserDataStream]):
     """Bybit spot through exchange-neutral models (see :class:`tradingmcp.server.exchanges.base.ExchangeAdapter`).
 
     Args:
@@ -77,81 +59,37 @@ class BybitAdapter(AdapterLifecycle):
     """
 
     name = "bybit"
+    errors = ERRORS
+    lacks = "the Bybit adapter places no"
+    unknown_symbol_code = 170121
 
     def __init__(self, config: BybitConfig) -> None:
+        super().__init__(config, BybitRestClient(config))
         self.config = config
-        self.rest = BybitRestClient(config)
-        self.reachable = False
-        self._rules: dict[str, SymbolRules] = {}
-        self._market_events: EventQueue[MarketEvent] = EventQueue(config.event_queue_size, "market")
-        self._user_events: EventQueue[UserEvent] = EventQueue(config.event_queue_size, "user")
-        self._streams: MarketStreams | None = None
-        self._user: UserDataStream | None = None
-        self._user_start: asyncio.Task[None] | None = None
         self.order_entry = OrderEntry(config, self.rest.limiter, self.rest.server_ms) if config.trade_over_ws else None
 
     def __repr__(self) -> str:
         return f"BybitAdapter({self.config.effective_rest_url}, symbols={len(self._rules)}, reachable={self.reachable})"
 
-    # --- lifecycle ----------------------------------------------------------------------------------------------
-    @property
-    def streams(self) -> MarketStreams:
-        """The market streams (created on first use)."""
-        if self._streams is None:
-            self._streams = MarketStreams(self.config, self._market_events)
-        return self._streams
+    def _new_streams(self) -> MarketStreams:
+        return MarketStreams(self.config, self._market_events)
 
-    async def start(self) -> None:
-        """Sync the clock offset and load the symbol rules (``/v5/market/time``, ``/v5/market/instruments-info``)."""
-        await self.sync_time()
-        await self.exchange_info(refresh=True)
+    def _new_user_stream(self) -> UserDataStream:
+        return UserDataStream(self.config, self._user_events, self._assets_of)
 
-    async def close(self) -> None:
-        """Close streams and the HTTP session; idempotent."""
-        if self._streams is not None:
-            await self._streams.close()
-            self._streams = None
-        if self._user_start is not None:
-            self._user_start.cancel()
-            self._user_start = None
-        if self._user is not None:
-            await self._user.close()
-            self._user = None
+    async def _fetch_rules(self) -> dict[str, SymbolRules]:
+        """``GET /v5/market/instruments-info`` (spot)."""
+        return await self.rest.instruments()
+
+    def new_client_order_id(self) -> str:
+        """A fresh ``orderLinkId``: ``<prefix><hex>``."""
+        return new_client_order_id(self.config.client_order_prefix)
+
+    async def _close_more(self) -> None:
         if self.order_entry is not None:
             await self.order_entry.close()
-        self._market_events.close()
-        self._user_events.close()
-        await self.rest.close()
-
-    @property
-    def clock_offset_ms(self) -> int:
-        """Bybit time minus local time (ms)."""
-        return self.rest.time_offset_ms
-
-    async def sync_time(self) -> int:
-        """Measure the Bybit clock and set the signing offset; returns it (ms)."""
-        try:
-            offset = await self.rest.sync_time()
-        except ExchangeUnavailable:
-            self.reachable = False
-            raise
-        self.reachable = True
-        return offset
 
     # --- market data ---------------------------------------------------------------------------------------------
-    async def exchange_info(self, refresh: bool = False) -> dict[str, SymbolRules]:
-        """All spot symbols' rules, cached; ``refresh`` refetches."""
-        if refresh or not self._rules:
-            self._rules = await self.rest.instruments()
-        return dict(self._rules)
-
-    async def symbol_rules(self, symbol: str) -> SymbolRules:
-        """One symbol's rules. Raises InvalidSymbol when Bybit does not list it."""
-        found = (await self.exchange_info()).get(symbol.upper())
-        if found is None:
-            raise bybit_error(InvalidSymbol, 170121, f"unknown symbol {symbol!r}")
-        return found
-
     async def order_book(self, symbol: str, limit: int = 100) -> OrderBookSnapshot:
         """``GET /v5/market/orderbook`` (spot: at most 200 levels per side)."""
         return await self.rest.orderbook(symbol.upper(), limit)
@@ -159,21 +97,6 @@ class BybitAdapter(AdapterLifecycle):
     async def recent_trades(self, symbol: str, limit: int = 500) -> list[Trade]:
         """``GET /v5/market/recent-trade`` (spot: at most 60), oldest first."""
         return await self.rest.recent_trades(symbol.upper(), limit)
-
-    async def klines(
-        self,
-        symbol: str,
-        interval: str,
-        limit: int = 500,
-        start_time_ms: int | None = None,
-        end_time_ms: int | None = None,
-    ) -> list[Kline]:
-        """``GET /v5/market/kline``, oldest first; ``interval`` in the neutral spelling (``1m``, ``1h``, ``1d``...)."""
-        try:
-            rows = await self.rest.klines(symbol.upper(), interval, limit, start_time_ms, end_time_ms)
-        except ValueError as exc:
-            raise bybit_error(BadParameter, None, str(exc)) from None
-        return [dataclasses.replace(k, interval=interval) for k in rows]
 
     async def ticker_24h(self, symbol: str) -> Stats24h:
         """``GET /v5/market/tickers`` → 24 h statistics."""
@@ -188,15 +111,6 @@ class BybitAdapter(AdapterLifecycle):
         return ticker(await self.rest.ticker_row(symbol.upper()), self.rest.server_ms())
 
     # --- trading -------------------------------------------------------------------------------------------------
-    def _normalise(self, request: OrderRequest) -> OrderRequest:
-        if request.type not in (OrderType.LIMIT, OrderType.MARKET, OrderType.LIMIT_MAKER):
-            raise bybit_error(NotSupported, None, f"the Bybit adapter places no {request.type.value} orders")
-        return dataclasses.replace(
-            request,
-            symbol=request.symbol.upper(),
-            client_order_id=request.client_order_id or new_client_order_id(self.config.client_order_prefix),
-        )
-
     async def place_order(self, request: OrderRequest, validate: bool = True) -> Order:
         """``POST /v5/order/create``, idempotent by ``orderLinkId``.
 
@@ -223,8 +137,7 @@ class BybitAdapter(AdapterLifecycle):
                 order = await self.rest.get_order(req.symbol, order_id=order.order_id)
             except ExchangeError as exc:
                 log.info("reading back order %s failed (%s); returning the acknowledgement", cid, exc)
-        if self._user is not None:
-            self._user.remember(order)
+        self._remember(order)
         return order
 
     async def _send_order(self, req: OrderRequest, cid: str) -> Order:
@@ -272,7 +185,7 @@ class BybitAdapter(AdapterLifecycle):
         """``GET /v5/order/history``, oldest first."""
         return await self.rest.order_history(symbol.upper(), limit)
 
-    async def my_trades(self, symbol: str, limit: int = 500, order_id: int | str | None = None) -> list[Fill]:
+    async def _newest_fills(self, symbol: str, limit: int, order_id: int | str | None) -> list[Fill]:
         """``GET /v5/execution/list``, oldest first (a fill without ``feeCurrency`` gets Bybit's spot fee coin)."""
         fills = await self.rest.executions(symbol.upper(), limit, order_id)
         assets = self._assets_of(symbol.upper())
@@ -286,94 +199,13 @@ class BybitAdapter(AdapterLifecycle):
         """``GET /v5/account/wallet-balance?accountType=UNIFIED``."""
         return await self.rest.balances(non_zero)
 
-    async def place_oco(
-        self,
-        symbol: str,
-        side: Side,
-        *,
-        quantity: Decimal,
-        price: Decimal,
-        stop_price: Decimal,
-        stop_limit_price: Decimal | None = None,
-        list_client_order_id: str | None = None,
-    ) -> OrderList:
-        """Not offered by this adapter on Bybit spot: raises NotSupported."""
-        raise bybit_error(NotSupported, None, "the Bybit adapter places no OCO orders")
+    # --- status --------------------------------------------------------------------------------------------------
+    @property
+    def _on_testnet(self) -> bool:
+        return self.config.testnet
 
-    async def cancel_replace(
-        self,
-        request: OrderRequest,
-        *,
-        cancel_order_id: int | str | None = None,
-        cancel_client_order_id: str | None = None,
-    ) -> CancelReplaceResult:
-        """Cancel an order, then place ``request`` (``STOP_ON_FAILURE``; not atomic: two calls).
-
-        Raises:
-            ExchangeError: the cancel failed (nothing changed).
-        """
-        cancelled = await self.cancel_order(request.symbol, cancel_order_id, cancel_client_order_id)
-        try:
-            placed = await self.place_order(request)
-        except ExchangeError as exc:
-            log.info("cancel_replace: cancel done, placement failed: %s", exc)
-            return CancelReplaceResult("SUCCESS", "FAILURE", cancelled, None)
-        return CancelReplaceResult("SUCCESS", "SUCCESS", cancelled, placed)
-
-    # --- streams -------------------------------------------------------------------------------------------------
-    async def subscribe(self, specs: Sequence[StreamSpec]) -> None:
-        """Add market streams (live ``subscribe``). DEPTH specs keep a local book (:meth:`local_book`).
-
-        Raises:
-            InvalidSymbol: a symbol Bybit does not list; BadParameter: refused.
-        """
-        if self._rules:
-            for spec in specs:
-                await self.symbol_rules(spec.symbol)
-        await self.streams.subscribe(specs)
-
-    async def unsubscribe(self, specs: Sequence[StreamSpec]) -> None:
-        """Remove market streams."""
-        await self.streams.unsubscribe(specs)
-
-    def market_events(self) -> AsyncIterator[MarketEvent]:
-        """Market events of every subscribed stream plus StreamStatus notices (one consumer)."""
-        return aiter(self._market_events)
-
-    def local_book(self, symbol: str, depth: int = 20) -> OrderBookSnapshot | None:
-        """Top ``depth`` levels of a DEPTH-subscribed symbol's book; None while it is not synced."""
-        book = self._streams.books.get(symbol.upper()) if self._streams is not None else None
-        if book is None or not book.is_synced:
-            return None
-        return book.snapshot(depth)
-
-    def _user_stream(self) -> UserDataStream:
-        if self._user is None:
-            self._user = UserDataStream(self.config, self._user_events, self._assets_of)
-        return self._user
-
-    async def start_user_stream(self) -> None:
-        """Open the private stream now, waiting until it is authenticated and subscribed.
-
-        Raises:
-            TimeoutError: not subscribed within ``request_timeout_s`` (it keeps trying in the background).
-        """
-        await self._user_stream().start(self.config.request_timeout_s)
-
-    def user_events(self) -> AsyncIterator[UserEvent]:
-        """Order/balance updates (call :meth:`start_user_stream` first so no early event is missed)."""
-        user = self._user_stream()
-        if self._user_start is None:
-            self._user_start = asyncio.get_running_loop().create_task(user.start(self.config.request_timeout_s))
-            self._user_start.add_done_callback(lambda t: t.cancelled() or t.exception())
-        return aiter(self._user_events)
-
-    async def server_status(self) -> ServerStatus:
-        """Re-measure the clock and report the per-endpoint limits from the last answers' headers."""
-        try:
-            await self.sync_time()
-        except ExchangeError:
-            self.reachable = False
+    def _rate_limits(self) -> tuple[tuple[RateLimitUsage, ...], int | None]:
+        """Per-endpoint limits from the last answers' ``X-Bapi-Limit-*`` headers."""
         now = time.time_ns() // 1_000_000
         usage = tuple(
             RateLimitUsage(endpoint, 1, state.limit - state.remaining, state.limit)
@@ -384,16 +216,7 @@ class BybitAdapter(AdapterLifecycle):
             if self.rest.limiter.banned and self.rest.limiter.blocked_until_ms > now
             else None
         )
-        topics = tuple(self._streams.topics) if self._streams is not None else ()
-        return ServerStatus(
-            exchange=self.name,
-            testnet=self.config.testnet,
-            reachable=self.reachable,
-            clock_offset_ms=self.clock_offset_ms,
-            rate_limits=usage,
-            banned_until_ms=banned,
-            streams=topics,
-        )
+        return usage, banned
 
 
 def _conforms(adapter: BybitAdapter) -> ExchangeAdapter:

@@ -15,11 +15,10 @@ so only the top ``depth`` levels are meant to be read.
 
 from __future__ import annotations
 
-from bisect import bisect_left, insort
 from collections.abc import Iterable
-from decimal import Decimal
 from enum import StrEnum
 
+from tradingmcp.server.exchanges.bookside import BookSide
 from tradingmcp.server.exchanges.models import BookLevel, OrderBookSnapshot
 
 
@@ -28,35 +27,6 @@ class SyncState(StrEnum):
 
     WAITING_SNAPSHOT = "waiting_snapshot"
     SYNCED = "synced"
-
-
-class _Side:
-    __slots__ = ("_descending", "_prices", "_qty")
-
-    def __init__(self, descending: bool) -> None:
-        self._qty: dict[Decimal, Decimal] = {}
-        self._prices: list[Decimal] = []
-        self._descending = descending
-
-    def clear(self) -> None:
-        self._qty.clear()
-        self._prices.clear()
-
-    def set(self, price: Decimal, qty: Decimal) -> None:
-        if qty == 0:
-            if self._qty.pop(price, None) is not None:
-                del self._prices[bisect_left(self._prices, price)]
-            return
-        if price not in self._qty:
-            insort(self._prices, price)
-        self._qty[price] = qty
-
-    def top(self, n: int) -> tuple[BookLevel, ...]:
-        prices = self._prices[::-1][:n] if self._descending else self._prices[:n]
-        return tuple(BookLevel(p, self._qty[p]) for p in prices)
-
-    def __len__(self) -> int:
-        return len(self._prices)
 
 
 class LocalBook:
@@ -78,8 +48,8 @@ class LocalBook:
         self.time_ms = 0
         self.gaps = 0
         self.last_problem = ""
-        self._bids = _Side(descending=True)
-        self._asks = _Side(descending=False)
+        self._bids = BookSide(descending=True)
+        self._asks = BookSide(descending=False)
 
     def __repr__(self) -> str:
         return f"LocalBook({self.symbol}, {self.state.value}, u={self.update_id}, bids={len(self._bids)}, asks={len(self._asks)})"

@@ -11,7 +11,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from tradingmcp.server.exchanges.bybit.errors import BadParameter, NotSupported, bybit_error
+from tradingmcp.server.exchanges.bybit.errors import bybit_error
+from tradingmcp.server.exchanges.errors import BadParameter, NotSupported
 from tradingmcp.server.exchanges.models import OrderRequest, OrderType, TimeInForce
 from tradingmcp.server.exchanges.wire import plain
 

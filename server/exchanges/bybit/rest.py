@@ -25,19 +25,18 @@ from yarl import URL
 
 from tradingmcp.server.exchanges.bybit import parse
 from tradingmcp.server.exchanges.bybit.config import BybitConfig
-from tradingmcp.server.exchanges.bybit.errors import (
+from tradingmcp.server.exchanges.bybit.errors import bybit_error, from_response
+from tradingmcp.server.exchanges.bybit.params import CATEGORY, order_body, order_ref
+from tradingmcp.server.exchanges.bybit.ratelimit import HeaderLimiter
+from tradingmcp.server.exchanges.bybit.signing import Signer
+from tradingmcp.server.exchanges.errors import (
     AuthError,
     ExchangeUnavailable,
     IpBanned,
     RateLimited,
     TimestampOutOfWindow,
     UnknownOrder,
-    bybit_error,
-    from_response,
 )
-from tradingmcp.server.exchanges.bybit.params import CATEGORY, order_body, order_ref
-from tradingmcp.server.exchanges.bybit.ratelimit import HeaderLimiter
-from tradingmcp.server.exchanges.bybit.signing import Signer
 from tradingmcp.server.exchanges.models import (
     Balance,
     Fill,

@@ -33,7 +33,8 @@ from typing import Any
 from tradingmcp.server.exchanges.bybit import parse
 from tradingmcp.server.exchanges.bybit.book import LocalBook
 from tradingmcp.server.exchanges.bybit.config import BybitConfig
-from tradingmcp.server.exchanges.bybit.errors import BadParameter, ExchangeError, ExchangeUnavailable, bybit_error
+from tradingmcp.server.exchanges.bybit.errors import bybit_error
+from tradingmcp.server.exchanges.errors import BadParameter, ExchangeError, ExchangeUnavailable
 from tradingmcp.server.exchanges.eventqueue import EventQueue
 from tradingmcp.server.exchanges.models import DepthUpdate, MarketEvent, StreamKind, StreamSpec, StreamStatus
 from tradingmcp.server.exchanges.tasks import cancel_and_wait

@@ -15,10 +15,11 @@ import time
 from typing import Any
 
 from tradingmcp.server.exchanges.bybit.config import BybitConfig
-from tradingmcp.server.exchanges.bybit.errors import AuthError, bybit_error, error_for_code
+from tradingmcp.server.exchanges.bybit.errors import bybit_error, error_for_code
 from tradingmcp.server.exchanges.bybit.ratelimit import HeaderLimiter
 from tradingmcp.server.exchanges.bybit.signing import RECV_WINDOW_HEADER, TIMESTAMP_HEADER, Signer
 from tradingmcp.server.exchanges.bybit.streams import BybitSocket
+from tradingmcp.server.exchanges.errors import AuthError
 
 AUTH_VALID_MS = 10_000
 

@@ -27,9 +27,10 @@ from typing import Any
 
 from tradingmcp.server.exchanges.bybit import parse
 from tradingmcp.server.exchanges.bybit.config import BybitConfig
-from tradingmcp.server.exchanges.bybit.errors import AuthError, ExchangeError, bybit_error
+from tradingmcp.server.exchanges.bybit.errors import bybit_error
 from tradingmcp.server.exchanges.bybit.signing import Signer
 from tradingmcp.server.exchanges.bybit.streams import BybitSocket, subscribe_all
+from tradingmcp.server.exchanges.errors import AuthError, ExchangeError
 from tradingmcp.server.exchanges.eventqueue import EventQueue
 from tradingmcp.server.exchanges.models import (
     BalanceEvent,

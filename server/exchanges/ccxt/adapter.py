@@ -446,10 +446,21 @@ class CcxtAdapter(AdapterLifecycle):
         rows = await self._call(lambda: self.exchange.fetch_orders(unified, None, limit))
         return [parse.order(ours, r) for r in rows][-limit:]
 
-    async def my_trades(self, symbol: str, limit: int = 500, order_id: int | str | None = None) -> list[Fill]:
-        """``fetch_my_trades``, oldest first (only ``order_id``'s when given)."""
+    async def my_trades(
+        self,
+        symbol: str,
+        limit: int = 500,
+        order_id: int | str | None = None,
+        *,
+        start_time_ms: int | None = None,
+        from_id: int | None = None,
+    ) -> list[Fill]:
+        """``fetch_my_trades``, oldest first (only ``order_id``'s when given); ``start_time_ms`` is ccxt's ``since``
+        (NotSupported for ``from_id``: ccxt pages by time)."""
+        if from_id is not None:
+            raise NotSupported(f"{self.name} (ccxt): fills are selected by time, not by trade id", exchange=self.name)
         ours, unified = await self._unified_of(symbol)
-        rows = await self._call(lambda: self.exchange.fetch_my_trades(unified, None, limit))
+        rows = await self._call(lambda: self.exchange.fetch_my_trades(unified, start_time_ms, limit))
         fills = [parse.fill(ours, r) for r in rows]
         if order_id is not None:
             fills = [f for f in fills if str(f.order_id) == str(order_id)]
@@ -472,6 +483,10 @@ class CcxtAdapter(AdapterLifecycle):
         list_client_order_id: str | None = None,
     ) -> OrderList:
         """Not offered through ccxt: raises NotSupported."""
+        raise NotSupported(f"{self.name} (ccxt): no OCO orders", exchange=self.name)
+
+    async def get_order_list(self, list_client_order_id: str) -> OrderList:
+        """Not offered through ccxt (no OCO): raises NotSupported."""
         raise NotSupported(f"{self.name} (ccxt): no OCO orders", exchange=self.name)
 
     async def cancel_replace(

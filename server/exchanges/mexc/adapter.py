@@ -17,52 +17,37 @@ What MEXC Spot lacks: OCO orders and stop orders (``NotSupported``), a 24 h tick
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 
 from tradingmcp.server.exchanges import rules
-from tradingmcp.server.exchanges.base import AdapterLifecycle, ExchangeAdapter
-from tradingmcp.server.exchanges.eventqueue import EventQueue
+from tradingmcp.server.exchanges.base import ExchangeAdapter
+from tradingmcp.server.exchanges.errors import ExchangeError, UnknownOrder
 from tradingmcp.server.exchanges.mexc.config import MexcConfig
-from tradingmcp.server.exchanges.mexc.errors import (
-    BadParameter,
-    ExchangeError,
-    ExchangeUnavailable,
-    InvalidSymbol,
-    NotSupported,
-    UnknownOrder,
-    mexc_error,
-)
+from tradingmcp.server.exchanges.mexc.errors import ERRORS
 from tradingmcp.server.exchanges.mexc.rest import MexcRestClient
 from tradingmcp.server.exchanges.mexc.streams import MarketStreams
 from tradingmcp.server.exchanges.mexc.userdata import UserDataStream
 from tradingmcp.server.exchanges.models import (
     Balance,
-    CancelReplaceResult,
     Fill,
-    Kline,
-    MarketEvent,
     Order,
     OrderBookSnapshot,
-    OrderList,
     OrderRequest,
     OrderType,
     RateLimitUsage,
-    ServerStatus,
-    Side,
     Stats24h,
     StreamSpec,
     SymbolRules,
     Ticker,
     TimeInForce,
     Trade,
-    UserEvent,
 )
 from tradingmcp.server.exchanges.placing import place_with_lookup
+from tradingmcp.server.exchanges.venueadapter import VenueAdapter
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +55,7 @@ _CLIENT_ID_LENGTH = 32
 """Length of generated client order ids (prefix + hex)."""
 
 
-class MexcAdapter(AdapterLifecycle):
+class MexcAdapter(VenueAdapter[MexcRestClient, MarketStreams, UserDataStream]):
     """MEXC Spot through exchange-neutral models (see :class:`tradingmcp.server.exchanges.base.ExchangeAdapter`).
 
     Args:
@@ -80,82 +65,31 @@ class MexcAdapter(AdapterLifecycle):
     """
 
     name = "mexc"
+    errors = ERRORS
+    lacks = "MEXC Spot has no"
+    kline_cap = 1000
 
     def __init__(self, config: MexcConfig) -> None:
+        super().__init__(config, MexcRestClient(config))
         self.config = config
-        self.rest = MexcRestClient(config)
-        self.reachable = False
-        self._rules: dict[str, SymbolRules] = {}
         self._account_symbols: set[str] = {s.upper() for s in config.account_symbols}
-        self._market_events: EventQueue[MarketEvent] = EventQueue(config.event_queue_size, "market")
-        self._user_events: EventQueue[UserEvent] = EventQueue(config.event_queue_size, "user")
-        self._streams: MarketStreams | None = None
-        self._user: UserDataStream | None = None
-        self._user_start: asyncio.Task[None] | None = None
 
     def __repr__(self) -> str:
         return f"MexcAdapter({self.config.rest_url}, symbols={len(self._rules)}, reachable={self.reachable})"
 
-    # --- lifecycle ----------------------------------------------------------------------------------------------
-    @property
-    def streams(self) -> MarketStreams:
-        """The market-stream pool (created on first use)."""
-        if self._streams is None:
-            self._streams = MarketStreams(self.config, self.order_book, self._market_events)
-        return self._streams
+    def _new_streams(self) -> MarketStreams:
+        return MarketStreams(self.config, self.order_book, self._market_events)
 
-    async def start(self) -> None:
-        """Sync the clock offset and load the symbol rules (``GET /api/v3/time``, ``GET /api/v3/exchangeInfo``)."""
-        await self.sync_time()
-        await self.exchange_info(refresh=True)
+    def _new_user_stream(self) -> UserDataStream:
+        return UserDataStream(self.rest, self.config, self._user_events)
 
-    async def close(self) -> None:
-        """Close streams, the listenKey and the HTTP session; idempotent."""
-        if self._streams is not None:
-            await self._streams.close()
-            self._streams = None
-        if self._user_start is not None:
-            self._user_start.cancel()
-            self._user_start = None
-        if self._user is not None:
-            await self._user.close()
-            self._user = None
-        self._market_events.close()
-        self._user_events.close()
-        await self.rest.close()
-
-    @property
-    def clock_offset_ms(self) -> int:
-        """MEXC time minus local time (ms), from the last ``sync_time``."""
-        return self.rest.time_offset_ms
+    async def _fetch_rules(self) -> dict[str, SymbolRules]:
+        """``GET /api/v3/exchangeInfo`` (weight 10)."""
+        return await self.rest.exchange_info()
 
     def server_ms(self) -> int:
         """Estimated MEXC time (ms): local wall clock + ``clock_offset_ms``."""
         return time.time_ns() // 1_000_000 + self.rest.time_offset_ms
-
-    async def sync_time(self) -> int:
-        """Measure the MEXC clock (``GET /api/v3/time``) and set the signing offset; returns it (ms)."""
-        try:
-            offset = await self.rest.sync_time()
-        except ExchangeUnavailable:
-            self.reachable = False
-            raise
-        self.reachable = True
-        return offset
-
-    # --- market data ---------------------------------------------------------------------------------------------
-    async def exchange_info(self, refresh: bool = False) -> dict[str, SymbolRules]:
-        """All symbols' rules (``GET /api/v3/exchangeInfo``, weight 10), cached; ``refresh`` refetches."""
-        if refresh or not self._rules:
-            self._rules = await self.rest.exchange_info()
-        return dict(self._rules)
-
-    async def symbol_rules(self, symbol: str) -> SymbolRules:
-        """One symbol's rules. Raises InvalidSymbol when MEXC does not list it."""
-        found = (await self.exchange_info()).get(symbol.upper())
-        if found is None:
-            raise mexc_error(InvalidSymbol, None, f"unknown symbol {symbol!r}")
-        return found
 
     async def order_book(self, symbol: str, limit: int = 100) -> OrderBookSnapshot:
         """``GET /api/v3/depth`` (limit ≤ 5000); ``last_update_id`` is MEXC's book version."""
@@ -164,22 +98,6 @@ class MexcAdapter(AdapterLifecycle):
     async def recent_trades(self, symbol: str, limit: int = 500) -> list[Trade]:
         """``GET /api/v3/trades`` (limit ≤ 1000, weight 5), oldest first (MEXC gives no trade ids: -1)."""
         return await self.rest.trades(symbol.upper(), min(limit, 1000))
-
-    async def klines(
-        self,
-        symbol: str,
-        interval: str,
-        limit: int = 500,
-        start_time_ms: int | None = None,
-        end_time_ms: int | None = None,
-    ) -> list[Kline]:
-        """``GET /api/v3/klines``, oldest first; ``interval`` in Binance spelling (``1m``, ``1h``, ``1d``…), echoed
-        in the result (MEXC's own spelling, e.g. ``60m``, is used on the wire). MEXC sends no trade counts (0)."""
-        try:
-            rows = await self.rest.klines(symbol.upper(), interval, min(limit, 1000), start_time_ms, end_time_ms)
-        except ValueError as exc:
-            raise mexc_error(BadParameter, None, str(exc)) from None
-        return [dataclasses.replace(k, interval=interval) for k in rows]
 
     async def ticker_24h(self, symbol: str) -> Stats24h:
         """``GET /api/v3/ticker/24hr`` for one symbol."""
@@ -198,16 +116,6 @@ class MexcAdapter(AdapterLifecycle):
         """A fresh client order id: ``<prefix><hex>``, 32 characters."""
         prefix = self.config.client_order_prefix
         return prefix + uuid.uuid4().hex[: _CLIENT_ID_LENGTH - len(prefix)]
-
-    def _normalise(self, request: OrderRequest) -> OrderRequest:
-        """Upper-case symbol, a client order id, and no stop orders (MEXC Spot has none)."""
-        if request.type not in (OrderType.LIMIT, OrderType.MARKET, OrderType.LIMIT_MAKER):
-            raise mexc_error(NotSupported, None, f"MEXC Spot has no {request.type.value} orders")
-        return dataclasses.replace(
-            request,
-            symbol=request.symbol.upper(),
-            client_order_id=request.client_order_id or self.new_client_order_id(),
-        )
 
     async def place_order(self, request: OrderRequest, validate: bool = True) -> Order:
         """``POST /api/v3/order``, idempotent by ``newClientOrderId``.
@@ -247,10 +155,6 @@ class MexcAdapter(AdapterLifecycle):
             except ExchangeError as exc:
                 log.info("reading back order %s failed (%s); returning the acknowledgement", cid, exc)
         return order
-
-    def _remember(self, order: Order) -> None:
-        if self._user is not None:
-            self._user.remember(order)
 
     async def test_order(self, request: OrderRequest) -> None:
         """``POST /api/v3/order/test``: MEXC validates the order without placing it."""
@@ -292,7 +196,7 @@ class MexcAdapter(AdapterLifecycle):
         """``GET /api/v3/allOrders`` (weight 10; MEXC keeps 7 days, default last 24 h), oldest first."""
         return await self.rest.all_orders(symbol.upper(), min(limit, 1000))
 
-    async def my_trades(self, symbol: str, limit: int = 500, order_id: int | str | None = None) -> list[Fill]:
+    async def _newest_fills(self, symbol: str, limit: int, order_id: int | str | None) -> list[Fill]:
         """``GET /api/v3/myTrades`` (weight 10, at most 100 rows), oldest first."""
         return await self.rest.my_trades(symbol.upper(), limit, order_id)
 
@@ -300,71 +204,16 @@ class MexcAdapter(AdapterLifecycle):
         """``GET /api/v3/account`` (weight 10): balances (only non-zero ones when ``non_zero``)."""
         return await self.rest.balances(non_zero)
 
-    async def place_oco(
-        self,
-        symbol: str,
-        side: Side,
-        *,
-        quantity: Decimal,
-        price: Decimal,
-        stop_price: Decimal,
-        stop_limit_price: Decimal | None = None,
-        list_client_order_id: str | None = None,
-    ) -> OrderList:
-        """Not offered by MEXC Spot: raises NotSupported."""
-        raise mexc_error(NotSupported, None, "MEXC Spot has no OCO orders")
-
-    async def cancel_replace(
-        self,
-        request: OrderRequest,
-        *,
-        cancel_order_id: int | str | None = None,
-        cancel_client_order_id: str | None = None,
-    ) -> CancelReplaceResult:
-        """Cancel an order, then place ``request`` (``STOP_ON_FAILURE``: no placement when the cancel fails).
-
-        MEXC has no atomic cancel-replace, so this is two calls: between them the old order is gone and the new one
-        not yet placed. A failed placement is reported as ``new_order_result`` FAILURE (the cancel stands).
-
-        Raises:
-            ExchangeError: the cancel failed (nothing changed).
-        """
-        cancelled = await self.cancel_order(request.symbol, cancel_order_id, cancel_client_order_id)
-        try:
-            placed = await self.place_order(request)
-        except ExchangeError as exc:
-            log.info("cancel_replace: cancel done, placement failed: %s", exc)
-            return CancelReplaceResult("SUCCESS", "FAILURE", cancelled, None)
-        return CancelReplaceResult("SUCCESS", "SUCCESS", cancelled, placed)
-
     # --- streams -------------------------------------------------------------------------------------------------
     async def subscribe(self, specs: Sequence[StreamSpec]) -> None:
-        """Add market streams (live SUBSCRIPTION, new connections every 30 topics). DEPTH specs also keep a synced
-        local book, readable with :meth:`local_book`.
+        """Add market streams (live SUBSCRIPTION, new connections every 30 topics); the symbols join those whose open
+        orders :meth:`open_orders` lists.
 
         Raises:
             InvalidSymbol: a symbol MEXC does not list; NotSupported: a TICKER_24H spec; BadParameter: refused.
         """
-        if self._rules:
-            for spec in specs:
-                await self.symbol_rules(spec.symbol)
-        await self.streams.subscribe(specs)
+        await super().subscribe(specs)
         self._account_symbols.update(spec.symbol.upper() for spec in specs)
-
-    async def unsubscribe(self, specs: Sequence[StreamSpec]) -> None:
-        """Remove market streams (live UNSUBSCRIPTION)."""
-        await self.streams.unsubscribe(specs)
-
-    def market_events(self) -> AsyncIterator[MarketEvent]:
-        """Market events of every subscribed stream plus StreamStatus notices, in arrival order (one consumer)."""
-        return aiter(self._market_events)
-
-    def local_book(self, symbol: str, depth: int = 20) -> OrderBookSnapshot | None:
-        """Top ``depth`` levels of the local book of a DEPTH-subscribed symbol; None while it is not synced."""
-        book = self.streams.books.get(symbol.upper()) if self._streams is not None else None
-        if book is None or not book.is_synced:
-            return None
-        return book.snapshot(depth)
 
     @property
     def user_stream(self) -> UserDataStream | None:
@@ -373,33 +222,8 @@ class MexcAdapter(AdapterLifecycle):
         ``merger`` pairs order and deal pushes."""
         return self._user
 
-    def _user_stream(self) -> UserDataStream:
-        if self._user is None:
-            self._user = UserDataStream(self.rest, self.config, self._user_events)
-        return self._user
-
-    async def start_user_stream(self) -> None:
-        """Open the user data stream (listenKey + private topics) now, waiting until it is subscribed.
-
-        Raises:
-            TimeoutError: not subscribed within ``request_timeout_s`` (it keeps trying in the background).
-        """
-        await self._user_stream().start(self.config.request_timeout_s)
-
-    def user_events(self) -> AsyncIterator[UserEvent]:
-        """Order/balance updates (call :meth:`start_user_stream` first to be sure not to miss early events)."""
-        user = self._user_stream()
-        if self._user_start is None:
-            self._user_start = asyncio.get_running_loop().create_task(user.start(self.config.request_timeout_s))
-            self._user_start.add_done_callback(lambda t: t.cancelled() or t.exception())
-        return aiter(self._user_events)
-
-    async def server_status(self) -> ServerStatus:
-        """Ping MEXC (re-measuring the clock offset) and report per-endpoint weight headroom (500 per 10 s)."""
-        try:
-            await self.sync_time()
-        except ExchangeError:
-            self.reachable = False
+    def _rate_limits(self) -> tuple[tuple[RateLimitUsage, ...], int | None]:
+        """Per-endpoint weight headroom (500 per 10 s) from the REST client's own count."""
         limiter = self.rest.limiter
         now = time.monotonic()
         usage = tuple(
@@ -409,16 +233,7 @@ class MexcAdapter(AdapterLifecycle):
         banned_until = None
         if limiter.banned and limiter.blocked_until_s > now:
             banned_until = self.server_ms() + int((limiter.blocked_until_s - now) * 1000)
-        topics = tuple(self._streams.topics) if self._streams is not None else ()
-        return ServerStatus(
-            exchange=self.name,
-            testnet=False,
-            reachable=self.reachable,
-            clock_offset_ms=self.clock_offset_ms,
-            rate_limits=usage,
-            banned_until_ms=banned_until,
-            streams=topics,
-        )
+        return usage, banned_until
 
 
 def _conforms(adapter: MexcAdapter) -> ExchangeAdapter:

@@ -18,12 +18,12 @@ JSON-era ``increase.depth`` (one version per message) works too with first = fin
 
 from __future__ import annotations
 
-from bisect import bisect_left, insort
 from collections import deque
 from collections.abc import Iterable
 from decimal import Decimal
 from enum import StrEnum
 
+from tradingmcp.server.exchanges.bookside import BookSide
 from tradingmcp.server.exchanges.models import BookLevel, DepthUpdate, OrderBookSnapshot
 
 
@@ -33,43 +33,6 @@ class SyncState(StrEnum):
     WAITING_SNAPSHOT = "waiting_snapshot"
     SYNCED = "synced"
     NEEDS_RESYNC = "needs_resync"
-
-
-class _Side:
-    """One side of the book: price → qty, plus prices sorted ascending (bisect)."""
-
-    __slots__ = ("_descending", "_prices", "_qty")
-
-    def __init__(self, descending: bool) -> None:
-        self._qty: dict[Decimal, Decimal] = {}
-        self._prices: list[Decimal] = []
-        self._descending = descending
-
-    def clear(self) -> None:
-        self._qty.clear()
-        self._prices.clear()
-
-    def set(self, price: Decimal, qty: Decimal) -> None:
-        if qty == 0:
-            if self._qty.pop(price, None) is not None:
-                del self._prices[bisect_left(self._prices, price)]
-            return
-        if price not in self._qty:
-            insort(self._prices, price)
-        self._qty[price] = qty
-
-    def best(self) -> BookLevel | None:
-        if not self._prices:
-            return None
-        price = self._prices[-1] if self._descending else self._prices[0]
-        return BookLevel(price, self._qty[price])
-
-    def top(self, n: int) -> tuple[BookLevel, ...]:
-        prices = self._prices[::-1][:n] if self._descending else self._prices[:n]
-        return tuple(BookLevel(p, self._qty[p]) for p in prices)
-
-    def __len__(self) -> int:
-        return len(self._prices)
 
 
 class LocalBook:
@@ -96,8 +59,8 @@ class LocalBook:
         self.last_problem = ""
         self.time_ms = 0
         self._first_after_snapshot = False
-        self._bids = _Side(descending=True)
-        self._asks = _Side(descending=False)
+        self._bids = BookSide(descending=True)
+        self._asks = BookSide(descending=False)
         self._buffer: deque[DepthUpdate] = deque(maxlen=max_buffer)
 
     def __repr__(self) -> str:

@@ -30,8 +30,10 @@ from tradingmcp.server.exchanges.errors import (
     TimestampOutOfWindow,
     UnknownOrder,
 )
+from tradingmcp.server.exchanges.venueerrors import VenueErrors, code_and_message
 
 __all__ = [
+    "ERRORS",
     "AuthError",
     "BadParameter",
     "CancelRejected",
@@ -51,8 +53,6 @@ __all__ = [
     "from_response",
     "mexc_error",
 ]
-
-EXCHANGE = "mexc"
 
 # code -> (class, what to do; None = the class's hint)
 _CODES: dict[int, tuple[type[ExchangeError], str | None]] = {
@@ -108,30 +108,14 @@ _CODES: dict[int, tuple[type[ExchangeError], str | None]] = {
 }
 
 
-def mexc_error(
-    cls: type[ExchangeError],
-    code: int | None,
-    msg: str,
-    *,
-    status: int | None = None,
-    hint: str | None = None,
-    retry_after_s: float | None = None,
-    now_ms: int | None = None,
-) -> ExchangeError:
-    """Build one error of class ``cls`` with message ``"MEXC error <code>: <msg> — <what to do>"``."""
-    todo = hint or cls.hint
-    text = f"MEXC error {code}: {msg}" + (f" — {todo}" if todo else "")
-    kw: dict[str, Any] = {
-        "exchange": EXCHANGE,
-        "code": code,
-        "status": status,
-        "exchange_message": msg,
-        "retry_after_s": retry_after_s,
-    }
-    if issubclass(cls, IpBanned):
-        wait_ms = int((retry_after_s if retry_after_s is not None else 120) * 1000)
-        return cls(text, banned_until_ms=now_ms + wait_ms if now_ms is not None else None, **kw)
-    return cls(text, **kw)
+EXCHANGE = "mexc"
+
+ERRORS = VenueErrors(EXCHANGE, "MEXC", _CODES, ban_s=120)
+"""How this venue's errors are built (its adapter raises through it too)."""
+
+mexc_error = ERRORS.error
+"""Build one error of class ``cls`` with message ``"MEXC error <code>: <msg> — <what to do>"`` (see
+:meth:`~tradingmcp.server.exchanges.venueerrors.VenueErrors.error`)."""
 
 
 def _retry_after(headers: Mapping[str, str] | None) -> float | None:
@@ -150,8 +134,7 @@ def error_for_code(
     code: int, msg: str, *, status: int | None = 400, retry_after_s: float | None = None
 ) -> ExchangeError:
     """The typed error for a MEXC ``code`` (``ExchangeError`` itself for codes not in the table)."""
-    cls, hint = _CODES.get(code, (ExchangeError, None))
-    return mexc_error(cls, code, msg, status=status, hint=hint, retry_after_s=retry_after_s)
+    return ERRORS.for_code(code, msg, status=status, retry_after_s=retry_after_s)
 
 
 def from_response(
@@ -169,17 +152,7 @@ def from_response(
         418 → ``IpBanned``; 429 → ``RateLimited``; 5xx → ``ExchangeUnavailable``; otherwise by MEXC code.
     """
     retry_after = _retry_after(headers)
-    code = status
-    msg = ""
-    if isinstance(body, Mapping):
-        raw_code = body.get("code")
-        try:
-            code = int(raw_code) if raw_code is not None else status
-        except (TypeError, ValueError):
-            code = status
-        msg = str(body.get("msg") or body.get("message") or "")
-    elif body:
-        msg = str(body)[:200]
+    code, msg = code_and_message(status, body, "code", ("msg", "message"))
     if status == 418:
         wait = f"{retry_after:.0f}" if retry_after is not None else "the Retry-After"
         return mexc_error(

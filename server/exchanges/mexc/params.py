@@ -11,7 +11,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from tradingmcp.server.exchanges.mexc.errors import BadParameter, NotSupported, mexc_error
+from tradingmcp.server.exchanges.errors import BadParameter, NotSupported
+from tradingmcp.server.exchanges.mexc.errors import mexc_error
 from tradingmcp.server.exchanges.models import OrderRequest, OrderType, TimeInForce
 
 Params = list[tuple[str, Any]]

@@ -26,10 +26,7 @@ import aiohttp
 from yarl import URL
 
 from tradingmcp.server.exchanges import wire
-from tradingmcp.server.exchanges.mexc import parse
-from tradingmcp.server.exchanges.mexc.config import MexcConfig
-from tradingmcp.server.exchanges.mexc.control import rest_kline_interval
-from tradingmcp.server.exchanges.mexc.errors import (
+from tradingmcp.server.exchanges.errors import (
     AuthError,
     BadParameter,
     ExchangeError,
@@ -37,9 +34,11 @@ from tradingmcp.server.exchanges.mexc.errors import (
     IpBanned,
     RateLimited,
     TimestampOutOfWindow,
-    from_response,
-    mexc_error,
 )
+from tradingmcp.server.exchanges.mexc import parse
+from tradingmcp.server.exchanges.mexc.config import MexcConfig
+from tradingmcp.server.exchanges.mexc.control import rest_kline_interval
+from tradingmcp.server.exchanges.mexc.errors import from_response, mexc_error
 from tradingmcp.server.exchanges.mexc.params import Params, new_client_order_id, order_params, order_ref
 from tradingmcp.server.exchanges.mexc.ratelimit import EndpointLimiter
 from tradingmcp.server.exchanges.mexc.signing import Signer, encode_params

@@ -30,17 +30,12 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 
+from tradingmcp.server.exchanges.errors import BadParameter, ExchangeError, ExchangeUnavailable, NotSupported
 from tradingmcp.server.exchanges.eventqueue import EventQueue
 from tradingmcp.server.exchanges.mexc import control, parse
 from tradingmcp.server.exchanges.mexc.book import LocalBook
 from tradingmcp.server.exchanges.mexc.config import MexcConfig
-from tradingmcp.server.exchanges.mexc.errors import (
-    BadParameter,
-    ExchangeError,
-    ExchangeUnavailable,
-    NotSupported,
-    mexc_error,
-)
+from tradingmcp.server.exchanges.mexc.errors import mexc_error
 from tradingmcp.server.exchanges.mexc.parse import Push, PushDecodeError, decode_push
 from tradingmcp.server.exchanges.models import (
     DepthUpdate,

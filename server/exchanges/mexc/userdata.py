@@ -21,10 +21,10 @@ import contextlib
 import logging
 import time
 
+from tradingmcp.server.exchanges.errors import ExchangeError, ExchangeUnavailable
 from tradingmcp.server.exchanges.eventqueue import EventQueue
 from tradingmcp.server.exchanges.mexc import control, parse
 from tradingmcp.server.exchanges.mexc.config import MexcConfig
-from tradingmcp.server.exchanges.mexc.errors import ExchangeError, ExchangeUnavailable
 from tradingmcp.server.exchanges.mexc.merge import FillMerger
 from tradingmcp.server.exchanges.mexc.rest import MexcRestClient
 from tradingmcp.server.exchanges.mexc.streams import MexcStream

@@ -3,7 +3,9 @@
 checks of :mod:`~tradingmcp.server.trading.pretrade` and the confirmation step like ``place_order`` (the price band on
 every price they could fill at: both OCO legs' limit prices, the replacement's price), after their decimal
 arguments passed :func:`~tradingmcp.server.decimals.decimal_arg` (else JSON-RPC ``-32602`` naming the argument, nothing
-asked or sent).
+asked or sent). An OCO list's intent is journaled before it is sent, under its list client order id
+(:mod:`~tradingmcp.server.trading.journal`), so a list whose reply a crash lost is reconciled at the next start and a
+retry of its id is answered as a duplicate.
 
 ``replace_order`` takes the order to replace from the venue's
 :class:`~tradingmcp.server.trading.open_orders.OpenOrderTracker` (kept by the server's own replies and the user data
@@ -46,7 +48,8 @@ from tradingmcp.server.tools.trading.schemas import (
 from tradingmcp.server.trading import safety
 from tradingmcp.server.trading.desk import TradingDesk
 from tradingmcp.server.trading.errors import filter_failure, tool_error
-from tradingmcp.server.trading.idempotency import check_client_order_id, new_client_order_id
+from tradingmcp.server.trading.idempotency import Placed, check_client_order_id, new_client_order_id
+from tradingmcp.server.trading.journal import PLACED, Intent
 from tradingmcp.server.trading.orders import (
     fingerprint,
     order_list_text,
@@ -93,6 +96,12 @@ class ComboTools:
         desk = self.desk.desk(venue)
         async with desk.ids.lock(list_cid):
             prior = desk.ids.recall(list_cid)
+            journal = self.desk.journal
+            if prior is None and journal is not None:  # placed before a restart: the journal still knows it
+                known = journal.get(venue.name, list_cid)
+                if known is not None and known.is_list and known.outcome == PLACED and known.order_id is not None:
+                    list_id = known.order_id
+                    prior = Placed(known.symbol, int(list_id) if list_id.lstrip("-").isdigit() else list_id)
             if prior is not None:
                 return await self._oco_duplicate(venue, prior.symbol, prior.order_id, list_cid)
             checked = await self.desk.check(venue, base, adding_open=2)
@@ -134,7 +143,10 @@ class ComboTools:
                 except ExchangeError as exc:
                     raise tool_error(exc, list_client_order_id=list_cid) from exc
 
-            order_list: OrderList = await self.desk.send_reserved(venue, checked, send, resting=2)
+            intent = Intent.of_oco(venue.name, list_cid, base, call.principal.name, safety.now_ms())
+            order_list: OrderList = await self.desk.send_journaled(
+                venue, checked, call.principal.name, send, resting=2, intent=intent
+            )
             desk.ids.remember(list_cid, base.symbol, order_list.order_list_id)
         out |= {"dry_run": False, "duplicate": False, **_order_list_json(order_list)}
         return ToolResult(out, order_list_text(order_list))

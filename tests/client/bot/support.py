@@ -8,12 +8,17 @@ exchange stack (the resilience drill).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
+import orjson
+import pytest
+
+from tradingmcp.app.demo import DemoOptions, run_demo
 from tradingmcp.app.stack import ExchangeOptions, ExchangeStack
 from tradingmcp.client.bot.config import BotConfig, ConnectionConfig, ReportConfig, RiskConfig, SymbolConfig
 from tradingmcp.server.mcp.registry import McpApp
@@ -89,12 +94,44 @@ def exchange_records(
     return fills, [o.client_order_id for o in ours.values()]
 
 
+def booked_fills(
+    trades: list[dict[str, Any]], trade_key: Callable[[Any], Any] = lambda tid: tid
+) -> dict[tuple[str, Any], dict[str, str]]:
+    """The fills a bot report booked, shaped as :func:`exchange_records` gives the simulator's: by ``(symbol,
+    trade_key(trade_id))``, decimals normalised."""
+    return {
+        (f["symbol"], trade_key(f["trade_id"])): {
+            "price": str(Decimal(f["price"]).normalize()),
+            "qty": str(Decimal(f["qty"]).normalize()),
+            "commission": str(Decimal(f["commission"]).normalize()),
+            "commission_asset": f["commission_asset"],
+            "side": f["side"],
+        }
+        for f in trades
+    }
+
+
+async def demo_run(
+    exchange: str, data_dir: Path, out: Path, capsys: pytest.CaptureFixture[str], duration_s: float = 4.0,
+    timeout_s: float = 40.0,
+) -> tuple[int, str, dict[str, Any]]:
+    """``tradingmcp demo --exchange <exchange>`` at 20× into ``out``: its exit status, what it printed and its
+    ``report.json``."""
+    opts = DemoOptions(duration_s=duration_s, speed=20.0, data_dir=data_dir, out_dir=out, quiet=True, exchange=exchange)
+    async with asyncio.timeout(timeout_s):
+        status = await run_demo(opts)
+    text = capsys.readouterr().out
+    report = orjson.loads((out / "report.json").read_bytes()) if status == 0 else {}
+    return status, text, report
+
+
 @asynccontextmanager
 async def start_bot_server(
-    data_dir: Path, tmp_path: Path, speed: float = 20.0, exchange: str = "binance"
+    data_dir: Path, tmp_path: Path, speed: float = 20.0, exchange: str = "binance", mexc_offset_bps: float = 0.0
 ) -> AsyncIterator[BotServer]:
     """Start the whole stack over wss with the venue(s) ``exchange`` (``binance``, ``mexc`` = the simulator's MEXC
-    face, ``both``); the replay runs paced at ``speed`` (not looping)."""
+    face, ``both``); the replay runs paced at ``speed`` (not looping); ``mexc_offset_bps``: the MEXC face replays
+    on its own simulator at prices moved by that much (``stack.mexc_sim``)."""
     certs = tmp_path / "certs"
     write_dev_certs(certs)
     app, hub = McpApp(), StreamHub()
@@ -102,7 +139,10 @@ async def start_bot_server(
     config = ToolsetConfig()
     config = replace(config, audit=replace(config.audit, data_dir=tmp_path / "audit"))
     stack = await ExchangeStack.start(
-        app, hub, ExchangeOptions(exchange, speed=speed, loop=False, data_dir=data_dir), config
+        app,
+        hub,
+        ExchangeOptions(exchange, speed=speed, loop=False, data_dir=data_dir, mexc_offset_bps=mexc_offset_bps),
+        config,
     )
     assert stack.sim is not None
     server_config = ServerConfig(

@@ -9,16 +9,13 @@ from __future__ import annotations
 import asyncio
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
-import orjson
 import pytest
 
-from tradingmcp.app.demo import DemoOptions, run_demo
 from tradingmcp.client.bot.app import run_session
 from tradingmcp.sim.bybit import BYBIT_SIM_KEY
 
-from .support import exchange_records, start_bot_server
+from .support import booked_fills, demo_run, exchange_records, start_bot_server
 
 pytestmark = pytest.mark.data
 
@@ -35,16 +32,7 @@ async def test_bot_trades_on_the_bybit_face(data_dir: Path, tmp_path: Path) -> N
         assert all(str(o.order_id).isdigit() for o in tracker.orders.values() if o.order_id is not None)
         sim_fills, client_ids = exchange_records(srv.sim, f"{tracker.prefix}{tracker.run_id}x", BYBIT_SIM_KEY)
         expected = {(sym, str(tid)): fill for (sym, tid), fill in sim_fills.items()}
-        booked: dict[tuple[str, Any], dict[str, str]] = {
-            (f["symbol"], str(f["trade_id"])): {
-                "price": str(Decimal(f["price"]).normalize()),
-                "qty": str(Decimal(f["qty"]).normalize()),
-                "commission": str(Decimal(f["commission"]).normalize()),
-                "commission_asset": f["commission_asset"],
-                "side": f["side"],
-            }
-            for f in report["trades"]
-        }
+        booked = booked_fills(report["trades"], str)
         assert booked == expected
         assert {sym for sym, _ in booked} == {"BTCUSDT", "ETHUSDT"}
         assert all(r["fills_recovered"] == 0 for r in report["reconciles"]), report["reconciles"]
@@ -55,13 +43,8 @@ async def test_bot_trades_on_the_bybit_face(data_dir: Path, tmp_path: Path) -> N
 
 async def test_demo_with_exchange_bybit(data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """``tradingmcp demo --exchange bybit``: the server bridges the simulator's Bybit face, the bot trades it."""
-    out = tmp_path / "demo"
-    opts = DemoOptions(duration_s=4.0, speed=20.0, data_dir=data_dir, out_dir=out, quiet=True, exchange="bybit")
-    async with asyncio.timeout(40):
-        status = await run_demo(opts)
-    text = capsys.readouterr().out
+    status, text, report = await demo_run("bybit", data_dir, tmp_path / "demo", capsys)
     assert "Bybit V5 spot protocol" in text and "on bybit" in text
     assert status == 0, text
-    report = orjson.loads((out / "report.json").read_bytes())
     assert report["run"]["exchange"] == "bybit" and report["orders"]["placed"] > 0 and report["trades"]
     assert report["pnl"]["check"]["difference"] == "0"

@@ -5,13 +5,11 @@ filled, none placed twice, and the bot's P&L from the fills it was pushed equals
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
-import orjson
 import pytest
 
-from tradingmcp.app.demo import DemoOptions, run_demo
+from .support import demo_run
 
 pytestmark = pytest.mark.data
 
@@ -20,15 +18,10 @@ pytestmark = pytest.mark.data
 async def test_demo_through_ccxt(
     exchange: str, data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    out = tmp_path / "demo"
-    opts = DemoOptions(duration_s=5.0, speed=20.0, data_dir=data_dir, out_dir=out, quiet=True, exchange=exchange)
-    async with asyncio.timeout(90):
-        status = await run_demo(opts)
-    text = capsys.readouterr().out
+    status, text, report = await demo_run(exchange, data_dir, tmp_path / "demo", capsys, duration_s=5.0, timeout_s=90)
     venue = exchange.removeprefix("ccxt:")
     assert f"exchange: {venue} through ccxt, on the SIMULATOR" in text
     assert status == 0, text
-    report = orjson.loads((out / "report.json").read_bytes())
     assert report["run"]["exchange"] == venue and report["orders"]["placed"] > 0 and report["trades"]
     assert report["orders"]["duplicates"] == 0
     assert report["pnl"]["check"]["difference"] == "0"

@@ -9,7 +9,6 @@ import asyncio
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import orjson
 
@@ -18,20 +17,7 @@ from tradingmcp.client.bot.runner import BotRunner
 from tradingmcp.client.bot.view import status_line
 from tradingmcp.research.runs import read_run
 
-from .support import TOKEN, BotServer, exchange_records, start_bot_server
-
-
-def _bot_fills(session: BotSession) -> dict[tuple[str, Any], dict[str, str]]:
-    return {
-        (f["symbol"], f["trade_id"]): {
-            "price": str(Decimal(f["price"]).normalize()),
-            "qty": str(Decimal(f["qty"]).normalize()),
-            "commission": str(Decimal(f["commission"]).normalize()),
-            "commission_asset": f["commission_asset"],
-            "side": f["side"],
-        }
-        for f in session.report["trades"]
-    }
+from .support import TOKEN, BotServer, booked_fills, exchange_records, start_bot_server
 
 
 def _assert_consistent(srv: BotServer, session: BotSession) -> None:
@@ -41,7 +27,7 @@ def _assert_consistent(srv: BotServer, session: BotSession) -> None:
     # every fill the bot booked is one the simulator recorded for the bot's orders, and none is missing
     prefix = f"{session.runner.core.tracker.prefix}{session.runner.core.tracker.run_id}x"
     sim_fills, client_ids = exchange_records(srv.sim, prefix)
-    assert _bot_fills(session) == sim_fills
+    assert booked_fills(session.report["trades"]) == sim_fills
     assert len(client_ids) == len(set(client_ids)), "an order was placed twice"
     # P&L from the fills == P&L from the balances (judge() checks it too; assert the figures themselves here)
     assert Decimal(report["pnl"]["check"]["difference"]) == 0

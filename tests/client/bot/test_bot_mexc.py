@@ -10,7 +10,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 
 from tradingmcp.app.demo import DemoOptions, run_demo
@@ -22,7 +21,7 @@ from tradingmcp.server.exchanges.mexc.parse import wire_id
 from tradingmcp.sim.mexc import MEXC_SIM_KEY
 
 from .recorded import pushed_messages
-from .support import exchange_records, start_bot_server
+from .support import booked_fills, demo_run, exchange_records, start_bot_server
 
 pytestmark = pytest.mark.data
 MS = 1_000_000
@@ -81,16 +80,7 @@ async def test_bot_trades_on_the_mexc_face(data_dir: Path, tmp_path: Path) -> No
         # every fill the bot booked is one the simulator recorded for the MEXC account, none is missing
         sim_fills, client_ids = exchange_records(srv.sim, f"{tracker.prefix}{tracker.run_id}x", MEXC_SIM_KEY)
         expected = {(sym, wire_id(f"{tid:032x}")): fill for (sym, tid), fill in sim_fills.items()}
-        booked: dict[tuple[str, Any], dict[str, str]] = {
-            (f["symbol"], f["trade_id"]): {
-                "price": str(Decimal(f["price"]).normalize()),
-                "qty": str(Decimal(f["qty"]).normalize()),
-                "commission": str(Decimal(f["commission"]).normalize()),
-                "commission_asset": f["commission_asset"],
-                "side": f["side"],
-            }
-            for f in report["trades"]
-        }
+        booked = booked_fills(report["trades"])
         assert booked == expected
         assert len(client_ids) == len(set(client_ids)), "an order was placed twice"
         # the bot's P&L from its fills == the P&L from the MEXC account's balances
@@ -102,13 +92,9 @@ async def test_bot_trades_on_the_mexc_face(data_dir: Path, tmp_path: Path) -> No
 async def test_demo_with_exchange_mexc(data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """``tradingmcp demo --exchange mexc``: the server bridges the simulator's MEXC face, the bot trades it, exit 0."""
     out = tmp_path / "demo"
-    opts = DemoOptions(duration_s=4.0, speed=20.0, data_dir=data_dir, out_dir=out, quiet=True, exchange="mexc")
-    async with asyncio.timeout(40):
-        status = await run_demo(opts)
-    text = capsys.readouterr().out
+    status, text, report = await demo_run("mexc", data_dir, out, capsys)
     assert "MEXC Spot v3 protocol" in text and "on mexc" in text
     assert status == 0, text
-    report = orjson.loads((out / "report.json").read_bytes())
     assert report["run"]["exchange"] == "mexc" and report["orders"]["placed"] > 0 and report["trades"]
     assert report["pnl"]["check"]["difference"] == "0"
     with pytest.raises(ValueError, match="exchange must be one of"):

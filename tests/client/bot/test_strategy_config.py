@@ -11,7 +11,7 @@ import pytest
 from tradingmcp.app.cli import build_parser
 from tradingmcp.client.bot.cli import config_from_args
 from tradingmcp.client.bot.config import ConfigError, config_from_dict, load_config, with_strategy
-from tradingmcp.client.bot.params import MeanReversionParams, MomentumParams
+from tradingmcp.client.bot.params import ArbitrageParams, MeanReversionParams, MomentumParams
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "bot.example.toml"
 
@@ -22,6 +22,7 @@ def test_example_declares_every_kind_with_defaults() -> None:
         assert sym.strategy.kind == "market_making"
         assert sym.strategy.momentum == MomentumParams()  # the example's values are the defaults
         assert sym.strategy.mean_reversion == MeanReversionParams()
+        assert sym.strategy.arbitrage == ArbitrageParams()
 
 
 def test_kind_and_sub_tables_with_symbol_overrides() -> None:
@@ -48,7 +49,10 @@ def test_kind_and_sub_tables_with_symbol_overrides() -> None:
 @pytest.mark.parametrize(
     ("doc", "match"),
     [
-        ({"strategy": {"kind": "grid"}}, r"strategy\.kind: 'grid' \(known: market_making, momentum, mean_reversion\)"),
+        (
+            {"strategy": {"kind": "grid"}},
+            r"strategy\.kind: 'grid' \(known: market_making, momentum, mean_reversion, arbitrage\)",
+        ),
         ({"strategy": {"momentum": {"fast": 3}}}, r"unknown key strategy\.momentum\.fast "),
         ({"strategy": {"momentum": {"fast_period": "3"}}}, r"strategy\.momentum\.fast_period: '3'"),
         ({"strategy": {"momentum": {"fast_period": 9, "slow_period": 9}}}, r"strategy\.momentum\.slow_period: must be"),

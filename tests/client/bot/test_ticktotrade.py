@@ -45,6 +45,9 @@ async def test_ticktotrade_run(data_dir: Path, tmp_path: Path) -> None:
     }
     sent = doc["adapter"]["ws_api_requests"]  # the orders went over the WS API, not REST
     assert sent.get("order.place", 0) + sent.get("order.cancelReplace", 0) >= result["samples"]
+    stream = doc["bot_stream"]  # what the bot took, and how much of it a burst superseded
+    assert stream["notifications"] > result["samples"] and 0 <= stream["conflated"] < stream["notifications"]
+    assert 0 <= doc["startup_excluded"] < doc["actions"]  # the start-up's buffered ticks, left out of the joins
 
 
 async def test_ticktotrade_embedded_layout_busy_polling(data_dir: Path, tmp_path: Path) -> None:

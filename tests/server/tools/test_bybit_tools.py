@@ -17,7 +17,8 @@ from tradingmcp.client.errors import RpcError
 from tradingmcp.server.mcp.streams import STREAM_METHOD
 from tradingmcp.sim.bybit import BYBIT_SIM_KEY
 
-from ..support import AUDITOR_TOKEN, ToolServer, start_tool_server
+from ..support import AUDITOR_TOKEN, ToolServer, stepped_tool_server
+from ..support import structured as ok
 
 D = Decimal
 pytestmark = pytest.mark.data
@@ -25,16 +26,9 @@ pytestmark = pytest.mark.data
 
 @pytest.fixture
 async def bybit(data_dir: Path, tmp_path: Path) -> AsyncIterator[ToolServer]:
-    async with start_tool_server(data_dir, tmp_path, exchange="bybit") as srv:
+    async with stepped_tool_server(data_dir, tmp_path, "bybit") as srv:
         assert srv.stack.bybit_face is not None
-        srv.sim.step(2000)
         yield srv
-
-
-def ok(result: dict[str, Any]) -> dict[str, Any]:
-    assert not result.get("isError"), result
-    structured: dict[str, Any] = result["structuredContent"]
-    return structured
 
 
 def bybit_orders(srv: ToolServer) -> list[Any]:

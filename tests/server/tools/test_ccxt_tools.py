@@ -28,7 +28,8 @@ from tradingmcp.sim.config import BINANCE_SIM_KEY, BINANCE_SIM_SECRET
 from tradingmcp.sim.mexc import MEXC_SIM_KEY, MEXC_SIM_SECRET, MexcFace
 from tradingmcp.transport.auth import TokenStore
 
-from ..support import TRADER_TOKEN, ToolServer, start_tool_server
+from ..support import TRADER_TOKEN, ToolServer, start_tool_server, stepped_tool_server
+from ..support import structured as ok
 
 D = Decimal
 pytestmark = pytest.mark.data
@@ -40,15 +41,8 @@ SAFETY = SafetyConfig(max_order_notional=Decimal(500), confirm_above_notional=De
 async def venue(request: pytest.FixtureRequest, data_dir: Path, tmp_path: Path) -> AsyncIterator[ToolServer]:
     """The whole server on ``ccxt:<id>`` (manual-step simulator, 2000 events replayed)."""
     config = ToolsetConfig(safety=SAFETY)
-    async with start_tool_server(data_dir, tmp_path, config, exchange=f"ccxt:{request.param}") as srv:
-        srv.sim.step(2000)
+    async with stepped_tool_server(data_dir, tmp_path, f"ccxt:{request.param}", config) as srv:
         yield srv
-
-
-def ok(result: dict[str, Any]) -> dict[str, Any]:
-    assert not result.get("isError"), result
-    structured: dict[str, Any] = result["structuredContent"]
-    return structured
 
 
 @asynccontextmanager

@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -17,7 +16,8 @@ from tradingmcp.server.mcp.registry import McpApp
 from tradingmcp.server.mcp.streams import StreamHub
 from tradingmcp.server.tools.toolset import ToolsetConfig
 
-from ..support import ToolServer, start_tool_server
+from ..support import ToolServer, stepped_tool_server
+from ..support import structured as ok
 
 D = Decimal
 pytestmark = pytest.mark.data
@@ -27,16 +27,9 @@ MEXC = {"exchange": "mexc"}
 @pytest.fixture
 async def both(data_dir: Path, tmp_path: Path) -> AsyncIterator[ToolServer]:
     """The whole server with ``exchange="both"`` (manual-step simulator, 2000 events replayed)."""
-    async with start_tool_server(data_dir, tmp_path, exchange="both") as srv:
+    async with stepped_tool_server(data_dir, tmp_path, "both") as srv:
         assert srv.stack.mexc_face is not None
-        srv.sim.step(2000)
         yield srv
-
-
-def ok(result: dict[str, Any]) -> dict[str, Any]:
-    assert not result.get("isError"), result
-    structured: dict[str, Any] = result["structuredContent"]
-    return structured
 
 
 async def test_both_venues_and_the_banner(both: ToolServer) -> None:

@@ -20,7 +20,7 @@ from tradingmcp.client.session import McpClient, connect
 from tradingmcp.server.exchanges.models import OrderRequest, OrderType, Side, TimeInForce
 from tradingmcp.server.tools.toolset import ToolsetConfig
 from tradingmcp.server.trading import SafetyConfig
-from tradingmcp.server.trading.journal import NOT_PLACED, PLACED, Intent, IntentJournal
+from tradingmcp.server.trading.journal import NOT_PLACED, OCO, PLACED, Intent, IntentJournal
 from tradingmcp.sim.app import SimConfig, Simulator
 
 from ..support import AUDITOR_TOKEN as AUDITOR
@@ -74,6 +74,35 @@ def limit_buy(cid: str, price: Decimal) -> dict[str, Any]:
     }
 
 
+async def kill_while_held(
+    sim: Simulator, var: Path, tool: str, placed: dict[str, Any], unplaced: dict[str, Any]
+) -> dict[str, str]:
+    """``tradingmcp serve`` on ``sim`` (data in ``var``) gets two ``tool`` calls the simulator never answers, the first
+    executed on the exchange and the second never reaching it, and is killed (SIGKILL) while both wait for their reply.
+    Returns the intents the journal then holds open: ``{client order id: type}``."""
+    async with serve_on_sim(sim, var) as (url, proc, _):
+        client = await connect(url, token=TRADER)
+        try:
+            sim.state.faults.hold_order_replies = 1  # executed on the exchange, the reply never comes
+            first = asyncio.create_task(client.call_tool(tool, placed))
+            await held(sim, 1)
+            sim.state.faults.hold_orders_unplaced = 1  # never reaches the engine, never answered
+            second = asyncio.create_task(client.call_tool(tool, unplaced))
+            await held(sim, 2)
+            proc.send_signal(signal.SIGKILL)  # between dispatch and reply: both intents are open
+            await proc.wait()
+        finally:
+            for task in (first, second):
+                task.cancel()
+            await asyncio.gather(first, second, return_exceptions=True)
+            await client.close()
+    journal = IntentJournal(var / "journal.sqlite3")
+    try:
+        return {i.client_order_id: i.type for i in journal.unsettled("binance")}
+    finally:
+        journal.close()
+
+
 async def test_a_server_killed_between_dispatch_and_reply_reconciles_every_intent(
     data_dir: Path, tmp_path: Path
 ) -> None:
@@ -83,30 +112,12 @@ async def test_a_server_killed_between_dispatch_and_reply_reconciles_every_inten
     try:
         sim.step(2000)
         price = (await bid(sim) * Decimal("0.99")).quantize(Decimal("0.01"))
-        async with serve_on_sim(sim, var) as (url, proc, _):
-            client = await connect(url, token=TRADER)
-            try:
-                sim.state.faults.hold_order_replies = 1  # executed on the exchange, the reply never comes
-                first = asyncio.create_task(client.call_tool("place_order", limit_buy("held-placed", price)))
-                await held(sim, 1)
-                sim.state.faults.hold_orders_unplaced = 1  # never reaches the engine, never answered
-                second = asyncio.create_task(client.call_tool("place_order", limit_buy("held-unplaced", price)))
-                await held(sim, 2)
-                proc.send_signal(signal.SIGKILL)  # between dispatch and reply: both intents are open
-                await proc.wait()
-            finally:
-                for task in (first, second):
-                    task.cancel()
-                await asyncio.gather(first, second, return_exceptions=True)
-                await client.close()
-        journal = IntentJournal(var / "journal.sqlite3")
-        try:
-            open_before = sorted(i.client_order_id for i in journal.unsettled("binance"))
-        finally:
-            journal.close()
+        open_before = sorted(await kill_while_held(
+            sim, var, "place_order", limit_buy("held-placed", price), limit_buy("held-unplaced", price)
+        ))  # fmt: skip
         assert open_before == ["held-placed", "held-unplaced"]  # written before sending, left open by the kill
 
-        async with serve_on_sim(sim, var) as (url, proc, lines):
+        async with serve_on_sim(sim, var) as (url, _, lines):
             assert sum("reconciled at start-up" in line for line in lines) == 2, "".join(lines)
             client = await connect(url, token=TRADER)
             auditor: McpClient | None = None
@@ -176,3 +187,56 @@ async def test_every_order_sent_is_journaled_with_its_outcome(data_dir: Path, tm
         assert intents[new_cid]["outcome"] == PLACED and intents[new_cid]["price"] == str(price - 1)
         assert intents["too-big"]["outcome"] == "rejected" and intents["too-big"]["caller"] == "trader"
         assert intents["too-big"]["note"] == refused["structuredContent"]["error"]["code"]
+
+
+def oco_sell(list_cid: str, bid_price: Decimal) -> dict[str, Any]:
+    """A SELL OCO of 0.001 BTC: its limit leg 1 % above the bid, its stop 1 % below."""
+    tick = Decimal("0.01")
+    return {
+        "symbol": "BTCUSDT",
+        "side": "SELL",
+        "quantity": "0.001",
+        "price": str((bid_price * Decimal("1.01")).quantize(tick)),
+        "stop_price": str((bid_price * Decimal("0.99")).quantize(tick)),
+        "stop_limit_price": str((bid_price * Decimal("0.985")).quantize(tick)),
+        "list_client_order_id": list_cid,
+    }
+
+
+async def test_an_oco_killed_between_dispatch_and_reply_is_reconciled_by_its_list_client_order_id(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    sim = Simulator(SimConfig(speed=0, loop=False, data_dir=data_dir))
+    await sim.start()
+    var = tmp_path / "var"
+    try:
+        sim.step(2000)
+        price = await bid(sim)
+        open_before = await kill_while_held(
+            sim, var, "place_oco", oco_sell("oco-placed", price), oco_sell("oco-unplaced", price)
+        )
+        assert open_before == {"oco-placed": OCO, "oco-unplaced": OCO}  # journaled before sending
+        lists = [lst for lst in sim.engine.lists.values() if lst.list_client_order_id.startswith("oco-")]
+        assert [lst.list_client_order_id for lst in lists] == ["oco-placed"]
+
+        async with serve_on_sim(sim, var) as (url, _, lines):
+            assert sum("reconciled at start-up" in line for line in lines) == 2, "".join(lines)
+            client = await connect(url, token=TRADER)
+            try:
+                history = await ok(client, "get_order_history", {"symbol": "BTCUSDT"})
+                outcomes = {i["client_order_id"]: (i["outcome"], i["order_id"]) for i in history["intents"]}
+                assert outcomes == {
+                    "oco-placed": (PLACED, str(lists[0].order_list_id)),
+                    "oco-unplaced": (NOT_PLACED, None),
+                }
+                # retried: the placed list is answered as a duplicate (nothing sent), the other one is placed now
+                again = await ok(client, "place_oco", oco_sell("oco-placed", price))
+                assert again["duplicate"] is True and again["order_list_id"] == lists[0].order_list_id
+                fresh = await ok(client, "place_oco", oco_sell("oco-unplaced", price))
+                assert fresh["duplicate"] is False
+                cids = sorted(lst.list_client_order_id for lst in sim.engine.lists.values())
+                assert [c for c in cids if c.startswith("oco-")] == ["oco-placed", "oco-unplaced"]  # each once
+            finally:
+                await client.close()
+    finally:
+        await sim.stop()

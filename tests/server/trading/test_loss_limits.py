@@ -15,9 +15,11 @@ from typing import Any
 from tradingmcp.client.session import McpClient, connect
 from tradingmcp.server.tools.toolset import ToolsetConfig
 from tradingmcp.server.trading import SafetyConfig
+from tradingmcp.server.trading.safety import now_ms as safety_now_ms
 from tradingmcp.sim.app import SimConfig, Simulator
+from tradingmcp.sim.config import BINANCE_SIM_KEY
 
-from ..support import AUDITOR_TOKEN, TRADER_TOKEN, bid, call, ok, serve_on_sim, start_tool_server
+from ..support import AUDITOR_TOKEN, TRADER_TOKEN, bid, call, held, ok, serve_on_sim, start_tool_server
 
 STREAM = "notifications/tradingmcp/stream"
 LIMIT = Decimal("8")
@@ -198,3 +200,86 @@ async def test_the_day_survives_restarts_of_the_server_process(data_dir: Path, t
                 await c.close()
     finally:
         await sim.stop()
+
+
+async def test_open_bids_count_against_the_exposure_cap(data_dir: Path, tmp_path: Path) -> None:
+    # an account holding USDT only: what counts toward the BTC cap is the quote its resting bids commit
+    sim = Simulator(SimConfig(speed=0, loop=False, data_dir=data_dir, balances={"USDT": "10000"}))
+    await sim.start()
+    try:
+        sim.step(2000)
+        price = (await bid(sim) * Decimal("0.98")).quantize(Decimal("0.01"))  # rests, inside the price band
+        one = price * Decimal("0.001")
+        cap = (one * Decimal("2.5")).quantize(Decimal("0.01"))
+        env = {"TRADINGMCP_SAFETY_MAX_ASSET_EXPOSURE": str(cap)}
+        async with serve_on_sim(sim, tmp_path / "var", **env) as (url, _, _):
+            c = await connect(url, token=TRADER_TOKEN)
+            try:
+                resting = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "quantity": "0.001",
+                           "price": str(price), "time_in_force": "GTC"}  # fmt: skip
+                first = await ok(c, "place_order", resting)
+                await ok(c, "place_order", resting)
+                rails = (await ok(c, "get_trading_limits", {}))["rails"]
+                assert Decimal(rails["limits"]["max_asset_exposure"]["used"]["BTC"]) == 2 * one
+                res = await call(c, "place_order", resting)  # a third bid would commit 3 × one > the cap
+                assert res["isError"], res["content"][0]["text"]
+                refusal = res["structuredContent"]["error"]
+                assert refusal["code"] == "safety_max_asset_exposure" and refusal["asset"] == "BTC"
+                assert Decimal(refusal["held"]) == 2 * one and Decimal(refusal["value"]) == 3 * one
+                await ok(c, "cancel_order", {"symbol": "BTCUSDT", "order_id": first["order"]["order_id"]})
+                again = await ok(c, "place_order", resting)  # the cancelled bid no longer commits anything
+                assert again["order"]["status"] == "NEW"
+                open_now = await ok(c, "get_open_orders", {"symbol": "BTCUSDT"})
+                assert len(open_now["orders"]) == 2
+                # a bid still on its way to the exchange commits its quote too: one open, one in flight, no third
+                await ok(c, "cancel_order", {"symbol": "BTCUSDT", "order_id": again["order"]["order_id"]})
+                sim.state.faults.hold_orders_unplaced = 1  # sent, never answered: in flight until the end
+                in_flight = asyncio.create_task(c.call_tool("place_order", resting))
+                try:
+                    await held(sim, 1)
+                    res = await call(c, "place_order", resting)
+                    assert res["isError"], res["content"][0]["text"]
+                    refusal = res["structuredContent"]["error"]
+                    assert refusal["code"] == "safety_max_asset_exposure"
+                    assert Decimal(refusal["held"]) == 2 * one
+                finally:
+                    in_flight.cancel()
+                    await asyncio.gather(in_flight, return_exceptions=True)
+            finally:
+                await c.close()
+    finally:
+        await sim.stop()
+
+
+async def test_the_day_is_rebuilt_from_every_fill_past_one_page(data_dir: Path, tmp_path: Path) -> None:
+    """More fills today than one ``myTrades`` page (1,000) holds: the rebuild pages through them all."""
+    config = ToolsetConfig(safety=SafetyConfig(max_daily_loss=Decimal(1_000_000), confirm_above_notional=None))
+    async with start_tool_server(data_dir, tmp_path, config) as srv:
+        srv.sim.step(2000)
+        async with srv.client() as c:
+            await ok(c, "place_order", market("BUY"))  # the journal now names BTCUSDT as traded today
+        engine = srv.sim.engine
+        for i in range(1_050):  # another program on the same account: fills the server hears of on its stream
+            side = "SELL" if i % 2 == 0 else "BUY"
+            order = {"symbol": "BTCUSDT", "side": side, "type": "MARKET", "quantity": "0.001"}
+            engine.new_order(BINANCE_SIM_KEY, order)
+            srv.sim.dispatch_engine_events()
+        today = [t for t in engine.account_of(BINANCE_SIM_KEY).trades if t.symbol == "BTCUSDT"]
+        assert len(today) > 1_000
+        desk = srv.stack.toolset.desk
+        assert desk is not None
+        venue = srv.venues.get("binance")
+        rails = desk.desk(venue).rails
+        assert rails is not None
+        async with asyncio.timeout(20):
+            while True:
+                if len(rails.seen) >= len(today):  # every fill's user event has been counted
+                    break
+                await asyncio.sleep(0.05)
+        live_pnl = rails.day_pnl()
+        rails.day = -1  # as after a restart: the day is gone from memory
+        rails.roll(safety_now_ms())
+        assert not rails.seen
+        await desk.restore_rails()
+        assert len(rails.seen) == len(today)
+        assert rails.day_pnl() == live_pnl

@@ -6,33 +6,23 @@ candles, orders, balance)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import ccxt.pro as ccxtpro
 import pytest
+from ccxt_support import SYMBOL, watch_streams
 
-from tradingmcp.sim.app import SimConfig, Simulator
+from tradingmcp.sim.app import Simulator
 from tradingmcp.sim.bybit import BYBIT_SIM_KEY, BYBIT_SIM_SECRET, BybitFace
 
 pytestmark = pytest.mark.data
-SYMBOL = "BTC/USDT"
-WAIT_S = 30.0
 
 
 @pytest.fixture
-async def face(data_dir: Path) -> AsyncIterator[BybitFace]:
-    sim = Simulator(SimConfig(speed=20, loop=True, data_dir=data_dir))
-    await sim.start()
-    f = BybitFace(sim)
-    await f.start()
-    try:
+async def face(live_sim: Simulator) -> AsyncIterator[BybitFace]:
+    async with BybitFace(live_sim) as f:
         yield f
-    finally:
-        await f.stop()
-        await sim.stop()
 
 
 @pytest.fixture
@@ -85,23 +75,6 @@ async def test_ccxt_bybit_public_and_private_rest(bybit: Any, face: BybitFace) -
 
 
 async def test_ccxt_pro_bybit_streams(bybit: Any) -> None:
-    async with asyncio.timeout(WAIT_S):
-        ticker = await bybit.watch_ticker(SYMBOL)
-        assert ticker["symbol"] == SYMBOL and ticker["last"] > 0
-        book = await bybit.watch_order_book(SYMBOL)
-        assert book["bids"] and book["asks"] and book["bids"][0][0] < book["asks"][0][0]
-        trades = await bybit.watch_trades(SYMBOL)
-        assert trades and trades[0]["price"] > 0
-        candles = await bybit.watch_ohlcv(SYMBOL, "1m")
-        assert candles and candles[-1][4] > 0
-        orders = asyncio.ensure_future(bybit.watch_orders(SYMBOL))
-        balance = asyncio.ensure_future(bybit.watch_balance())
-        try:
-            await asyncio.sleep(1.0)  # ccxt subscribes on the first call; let it settle before the order
-            await bybit.create_order(SYMBOL, "market", "buy", 0.001)
-            seen = await orders
-            assert seen[-1]["symbol"] == SYMBOL and seen[-1]["side"] == "buy"
-            assert (await balance)["free"]["BTC"] > 1
-        finally:
-            for task in (orders, balance):
-                task.cancel()
+    ticker, book = await watch_streams(bybit)
+    assert ticker["last"] > 0  # Bybit's ticker carries the last trade
+    assert book["bids"][0][0] < book["asks"][0][0]

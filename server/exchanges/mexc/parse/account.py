@@ -18,7 +18,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tradingmcp.server.exchanges.mexc.errors import ExchangeError, error_for_code
+from tradingmcp.server.exchanges.errors import ExchangeError
+from tradingmcp.server.exchanges.mexc.errors import error_for_code
 from tradingmcp.server.exchanges.models import (
     Fill,
     Order,

@@ -9,14 +9,14 @@ from decimal import Decimal
 import pytest
 
 from tradingmcp.server.exchanges.base import ExchangeAdapter
-from tradingmcp.server.exchanges.mexc.adapter import MexcAdapter
-from tradingmcp.server.exchanges.mexc.errors import (
+from tradingmcp.server.exchanges.errors import (
     ExchangeUnavailable,
     FilterFailure,
     InvalidSymbol,
     NotSupported,
     UnknownOrder,
 )
+from tradingmcp.server.exchanges.mexc.adapter import MexcAdapter
 from tradingmcp.server.exchanges.models import OrderRequest, OrderStatus, OrderType, Side, TimeInForce
 
 from .conftest import MexcSim, sim_config

@@ -13,8 +13,8 @@ from decimal import Decimal
 
 import pytest
 
+from tradingmcp.server.exchanges.errors import BadParameter, InvalidSymbol, NotSupported
 from tradingmcp.server.exchanges.mexc.adapter import MexcAdapter
-from tradingmcp.server.exchanges.mexc.errors import BadParameter, InvalidSymbol, NotSupported
 from tradingmcp.server.exchanges.models import (
     BalanceEvent,
     BookLevel,

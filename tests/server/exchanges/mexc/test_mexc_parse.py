@@ -6,8 +6,8 @@ from decimal import Decimal
 from typing import Any
 
 from tradingmcp.server.exchanges import wire
+from tradingmcp.server.exchanges.errors import FilterFailure
 from tradingmcp.server.exchanges.mexc import parse
-from tradingmcp.server.exchanges.mexc.errors import FilterFailure
 from tradingmcp.server.exchanges.models import OrderStatus, OrderType, Side, TimeInForce
 
 

@@ -8,8 +8,8 @@ from decimal import Decimal
 
 import pytest
 
+from tradingmcp.server.exchanges.errors import BadParameter, UnknownOrder
 from tradingmcp.server.exchanges.mexc.adapter import MexcAdapter
-from tradingmcp.server.exchanges.mexc.errors import BadParameter, UnknownOrder
 from tradingmcp.server.exchanges.models import OrderRequest, OrderType, Side
 
 from .conftest import MexcSim

@@ -10,8 +10,8 @@ from decimal import Decimal
 import pytest
 from aiohttp import WSMsgType, web
 
+from tradingmcp.server.exchanges.errors import ExchangeUnavailable
 from tradingmcp.server.exchanges.mexc import control, parse
-from tradingmcp.server.exchanges.mexc.errors import ExchangeUnavailable
 from tradingmcp.server.exchanges.mexc.streams import MexcStream
 from tradingmcp.server.exchanges.models import Trade
 from tradingmcp.sim.mexc import encode, topics

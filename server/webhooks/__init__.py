@@ -1,0 +1,40 @@
+"""Webhooks on the MCP port's plain-HTTP side: alerts from outside (TradingView) turned into push-stream signals or
+guarded orders.
+
+* :mod:`.config`: ``[webhooks.tradingview]`` of the server's config file, environment overrides;
+* :mod:`.alerts`: sans-I/O: an alert's body checked (JSON, shared secret in constant time, fields), the duplicate
+  window, the client order id derived from an alert id;
+* :mod:`.hook`: ``POST /webhooks/tradingview``, the aiohttp shell (stream publish, the trading desk, the audit log).
+
+:func:`webhook_routes` is what ``app/serve.py`` mounts; :data:`OPEN_PATHS` the paths the port's guard lets through
+without a bearer token (the alert authenticates by its secret).
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from tradingmcp.server.mcp.streams import StreamHub
+from tradingmcp.server.webhooks.config import PATH, TradingViewConfig
+from tradingmcp.server.webhooks.hook import BackendGetter, HookBackend, TradingViewHook
+
+OPEN_PATHS = frozenset({PATH})
+"""Answered without a bearer token: the webhook checks its own shared secret."""
+
+
+def webhook_routes(config: TradingViewConfig, hub: StreamHub, backend: BackendGetter) -> list[web.RouteDef]:
+    """The webhook's route when ``config`` has a secret (none otherwise: the path answers 404)."""
+    if not config.enabled:
+        return []
+    return TradingViewHook(config, hub, backend).routes()
+
+
+__all__ = [
+    "OPEN_PATHS",
+    "PATH",
+    "BackendGetter",
+    "HookBackend",
+    "TradingViewConfig",
+    "TradingViewHook",
+    "webhook_routes",
+]

@@ -1,0 +1,318 @@
+"""``POST /webhooks/tradingview``: the aiohttp shell around :mod:`.alerts`.
+
+The route is an open path of the port's guard (TradingView sends no bearer token): it authenticates the alert by its
+shared secret (:func:`~.alerts.read_alert`). Answers (JSON ``{"status": ..., ...}``):
+
+* 200 ``ok``: a ``signal`` published on the configured stream (``stream``, ``seq``, ``delivered``: subscribers
+  reached), or an ``order`` placed (``order``, ``duplicate``: the desk already had the client order id);
+* 200 ``duplicate``: the alert id was accepted less than ``dedupe_window_s`` ago; nothing done;
+* 429 ``rate_limited`` (``Retry-After``): over ``rate_per_s``/``rate_burst`` from one client address; counted in
+  :attr:`TradingViewHook.throttled`, logged, not audited one by one;
+* 400 ``bad_json`` / ``bad_alert`` (and ``invalid_argument`` for an order the arguments checks refuse), 401
+  ``bad_secret``, 413 ``too_large`` (unread past ``max_body_bytes``), 422 an order the desk refused (``safety_*``,
+  ``filter_failure``, ``confirmation_required``...), 502 ``exchange_error``, 503 ``starting`` (no venue up yet).
+
+Every request that reaches the handler gets one audit entry (a ``tool_call`` row, tool ``webhook:tradingview``,
+principal the configured one once the secret matched, else ``anonymous``; the alert without its secret as
+arguments; a body that is no JSON is recorded by its size only). An ``order`` goes through the same
+:class:`~tradingmcp.server.trading.desk.TradingDesk` as ``place_order``: the venue's argument checks, every pre-trade
+check, the confirmation threshold (an alert cannot confirm: such an order is refused), the journal, and idempotency
+by the client order id derived from the alert id (:func:`~.alerts.client_order_id`), so a repeat past the window
+still never places a second order.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from tradingmcp.server.audit import AuditLog
+from tradingmcp.server.mcp.registry import ToolCallRecord, ToolError
+from tradingmcp.server.mcp.streams import StreamHub, StreamSource
+from tradingmcp.server.tools.shapes import order_json
+from tradingmcp.server.trading.desk import TradingDesk
+from tradingmcp.server.venues import Venues
+from tradingmcp.server.webhooks.alerts import Alert, AlertRefused, RecentIds, client_order_id, read_alert
+from tradingmcp.server.webhooks.config import PATH, TradingViewConfig
+from tradingmcp.transport.jsonrpc import JsonRpcError
+from tradingmcp.transport.ratelimit import RateLimit, TokenBucket
+
+TOOL = "webhook:tradingview"
+"""The ``tool`` column of the webhook's audit entries."""
+SIGNALS_KIND = "signals"
+MAX_ADDRESSES = 4096
+"""Client addresses whose rate buckets are kept at most."""
+log = logging.getLogger("tradingmcp.server.webhooks")
+
+
+@dataclass(frozen=True)
+class HookBackend:
+    """What the webhook uses once the venues are up: the venues, the trading desk (None: no trading) and the
+    audit log (None: off)."""
+
+    venues: Venues
+    desk: TradingDesk | None
+    audit: AuditLog | None
+
+
+BackendGetter = Callable[[], HookBackend | None]
+"""The backend at request time (None while the server starts or has no venues)."""
+
+
+def signals_source() -> StreamSource:
+    """The push stream kind ``signals`` (``signals:<name>``): fed by webhooks, nothing upstream to start; lossless."""
+
+    def nothing(key: str) -> None:
+        return None
+
+    return StreamSource(SIGNALS_KIND, "alerts posted to the server's webhooks", nothing, nothing, conflates=False)
+
+
+class TradingViewHook:
+    """The route of one configured TradingView webhook (:meth:`routes`); registers the ``signals`` stream kind on
+    ``hub``.
+
+    Args:
+        clock: monotonic seconds (the duplicate window).
+    """
+
+    def __init__(
+        self,
+        config: TradingViewConfig,
+        hub: StreamHub,
+        backend: BackendGetter,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.config = config
+        self.hub = hub
+        self.backend = backend
+        self.clock = clock
+        self.recent = RecentIds(config.dedupe_window_s, config.max_ids)
+        self.throttled = 0
+        """Requests answered 429 (over the rate of their client address)."""
+        limit = RateLimit(config.rate_per_s, config.rate_burst)
+        self._limit = limit if limit.enabled else None
+        self._buckets: OrderedDict[str, TokenBucket] = OrderedDict()
+        if SIGNALS_KIND not in hub.sources:
+            hub.add_source(signals_source())
+
+    def _take(self, address: str) -> float:
+        """One request of ``address`` against its bucket: 0.0 (go) or the seconds to wait. At most
+        :data:`MAX_ADDRESSES` buckets are kept (the least recently used goes)."""
+        if self._limit is None:
+            return 0.0
+        bucket = self._buckets.get(address)
+        if bucket is None:
+            bucket = self._buckets[address] = TokenBucket(self._limit, self.clock)
+            if len(self._buckets) > MAX_ADDRESSES:
+                self._buckets.popitem(last=False)
+        else:
+            self._buckets.move_to_end(address)
+        return bucket.take()
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.post(PATH, self.post)]
+
+    async def post(self, request: web.Request) -> web.StreamResponse:
+        """One posted alert (see the module docstring); audited whatever its outcome, unless over the rate."""
+        wait_s = self._take(request.remote or "")
+        if wait_s:
+            self.throttled += 1
+            if self.throttled & (self.throttled - 1) == 0:  # the 1st, 2nd, 4th, 8th...: a flood is not a log flood
+                log.warning(
+                    "tradingview webhook: %d request(s) over the rate so far, last from %s",
+                    self.throttled,
+                    request.remote,
+                )
+            body = {"status": "refused", "error": {"code": "rate_limited", "message": "too many requests"}}
+            response = _json(429, body)
+            response.headers["Retry-After"] = str(max(1, math.ceil(wait_s)))
+            return response
+        started = time.perf_counter_ns()
+        wall_ms = time.time_ns() // 1_000_000
+        outcome = _Outcome()
+        try:
+            response = await self._handle(request, outcome)
+        finally:
+            self._audit(outcome, wall_ms, started)
+        return response
+
+    async def _handle(self, request: web.Request, outcome: _Outcome) -> web.Response:
+        cfg = self.config
+        size = request.content_length
+        if size is not None and size > cfg.max_body_bytes:
+            return outcome.refuse(
+                413, "too_large", f"the body is over {cfg.max_body_bytes} bytes", {"body_bytes": size}
+            )
+        body = await _read_body(request, cfg.max_body_bytes + 1)
+        if len(body) > cfg.max_body_bytes:
+            return outcome.refuse(413, "too_large", f"the body is over {cfg.max_body_bytes} bytes", {})
+        try:
+            alert = read_alert(body, cfg)
+        except AlertRefused as exc:
+            log.warning("tradingview webhook from %s refused: %s %s", request.remote, exc.status, exc.code)
+            return outcome.refuse(exc.status, exc.code, exc.message, {"body_bytes": len(body)})
+        outcome.principal = cfg.principal
+        outcome.arguments = {"alert_id": alert.alert_id, "symbol": alert.symbol, "alert": alert.fields}
+        args: dict[str, Any] | None = None
+        backend = self.backend()
+        if cfg.action == "order":
+            try:
+                args = self._order_args(alert)
+            except AlertRefused as exc:
+                return outcome.refuse(exc.status, exc.code, exc.message)
+            if backend is None or backend.desk is None:
+                return outcome.refuse(503, "starting", "no venue is up yet; the alert was not acted on")
+        if not self.recent.take(alert.alert_id, self.clock()):
+            log.info("tradingview alert %r: duplicate within %g s, ignored", alert.alert_id, cfg.dedupe_window_s)
+            return outcome.answer(200, {"status": "duplicate", "alert_id": alert.alert_id}, code="duplicate")
+        if args is None or backend is None:
+            return self._signal(alert, outcome)
+        return await self._order(alert, args, backend, outcome)
+
+    def _signal(self, alert: Alert, outcome: _Outcome) -> web.Response:
+        stream = self.config.stream
+        delivered = self.hub.publish(stream, alert.signal(time.time_ns() // 1_000_000), conflate=False)
+        seq = self.hub.last_seq(stream) if delivered or self.hub.window(stream) is not None else None
+        log.info("tradingview alert %r: signal on %s to %d subscriber(s)", alert.alert_id, stream, delivered)
+        answer = {"status": "ok", "action": "signal", "alert_id": alert.alert_id, "stream": stream, "seq": seq}
+        return outcome.answer(200, {**answer, "delivered": delivered})
+
+    def _order_args(self, alert: Alert) -> dict[str, Any]:
+        """The ``place_order`` arguments of an alert.
+
+        Raises:
+            AlertRefused: 400 ``bad_alert`` naming the fields an order needs that the alert lacks.
+        """
+        cfg = self.config
+        missing = [n for n, v in (("symbol", alert.symbol), ("side", alert.side)) if v is None]
+        quantity = alert.quantity or cfg.quantity
+        if quantity is None:
+            missing.append("quantity")
+        if cfg.order_type == "LIMIT" and alert.price is None:
+            missing.append("price")
+        if missing or alert.symbol is None or alert.side is None or quantity is None:
+            fields = ", ".join(repr(cfg.field_of(n)) for n in missing)
+            raise AlertRefused(400, "bad_alert", f"an order alert needs the field(s) {fields} (side: buy or sell)")
+        args: dict[str, Any] = {
+            "symbol": alert.symbol,
+            "side": alert.side,
+            "type": cfg.order_type,
+            "quantity": quantity,
+            "client_order_id": client_order_id(alert.alert_id),
+        }
+        if cfg.order_type == "LIMIT":
+            args["price"] = alert.price
+        if cfg.exchange is not None:
+            args["exchange"] = cfg.exchange
+        return args
+
+    async def _order(self, alert: Alert, args: dict[str, Any], backend: HookBackend, outcome: _Outcome) -> web.Response:
+        cfg = self.config
+        desk = backend.desk
+        assert desk is not None
+        outcome.arguments = {**args, "alert_id": alert.alert_id, "alert": alert.fields}
+        try:
+            venue = backend.venues.for_args(args)
+            outcome.arguments["exchange"] = venue.name
+            request = await desk.parse(venue, args)
+            # the id is ours, derived from the alert: ask the exchange too, so a repeat after a restart (a MARKET
+            # order is closed at once, and the exchange refuses only an open order's id twice) finds the order
+            placed = await desk.place(cfg.principal, venue, request, ask_exchange=True)
+        except JsonRpcError as exc:
+            return outcome.refuse(400, "invalid_argument", exc.message)
+        except ToolError as exc:
+            status = 502 if exc.code == "exchange_error" else 400 if exc.code == "invalid_argument" else 422
+            log.warning("tradingview alert %r: order refused: %s", alert.alert_id, exc.code)
+            return outcome.refuse(status, exc.code, exc.message, None, exc.details)
+        assert placed.order is not None
+        if placed.checked is not None:
+            desk.placed(venue, args, placed)
+        order = order_json(placed.order)
+        log.info(
+            "tradingview alert %r: order %s %s %s (%s), duplicate=%s",
+            alert.alert_id,
+            order["side"],
+            order["orig_qty"],
+            order["symbol"],
+            order["status"],
+            placed.duplicate,
+        )
+        answer = {"status": "ok", "action": "order", "alert_id": alert.alert_id, "exchange": venue.name}
+        return outcome.answer(200, {**answer, "mode": venue.mode, "order": order, "duplicate": placed.duplicate})
+
+    def _audit(self, outcome: _Outcome, wall_ms: int, started_ns: int) -> None:
+        backend = self.backend()
+        audit = backend.audit if backend is not None else None
+        if audit is None or not audit.config.enabled:
+            return
+        latency_us = (time.perf_counter_ns() - started_ns) / 1000
+        audit.writer.submit(
+            ToolCallRecord(
+                principal=outcome.principal,
+                tool=TOOL,
+                arguments=outcome.arguments,
+                outcome="ok" if outcome.status < 400 else "tool_error",
+                result={"structuredContent": outcome.body},
+                error_code=outcome.code,
+                error=outcome.error,
+                latency_us=latency_us,
+                time_ms=wall_ms,
+                started_ns=started_ns,
+            )
+        )
+
+
+class _Outcome:
+    """What one request came to: its answer and what its audit entry records."""
+
+    def __init__(self) -> None:
+        self.principal = "anonymous"
+        self.arguments: dict[str, Any] = {}
+        self.status = 500
+        self.code: str | None = "internal"
+        self.error: str | None = "the handler failed"
+        self.body: dict[str, Any] = {}
+
+    def answer(self, status: int, body: dict[str, Any], code: str | None = None) -> web.Response:
+        self.status, self.body, self.code, self.error = status, body, code, None
+        return _json(status, body)
+
+    def refuse(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        arguments: dict[str, Any] | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> web.Response:
+        if arguments is not None:
+            self.arguments = arguments
+        body = {"status": "refused", "error": {"code": code, "message": message, **(details or {})}}
+        self.status, self.body, self.code, self.error = status, body, code, message
+        return _json(status, body)
+
+
+async def _read_body(request: web.Request, limit: int) -> bytes:
+    """The body, read until its end or ``limit`` bytes (a read returns what has arrived, so it loops)."""
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        chunk = await request.content.read(limit - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
+def _json(status: int, body: dict[str, Any]) -> web.Response:
+    return web.Response(status=status, body=orjson.dumps(body, default=str), content_type="application/json")
