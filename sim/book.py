@@ -46,13 +46,26 @@ class _BookSide:
         self.prices = sorted(self.levels)
 
 
-def _apply_levels(side: _BookSide, updates: WireLevels) -> None:
-    """Hot path of :meth:`SimBook.apply_diff` (the body of :meth:`_BookSide.set` inlined)."""
+DECIMAL_CACHE_MAX = 1 << 16
+"""Wire strings a book keeps parsed (prices and quantities recur); the cache is emptied when it grows past this."""
+
+
+def _apply_levels(side: _BookSide, updates: WireLevels, parsed: dict[str, Decimal]) -> None:
+    """Hot path of :meth:`SimBook.apply_diff` (the body of :meth:`_BookSide.set` inlined). ``parsed`` maps wire
+    strings to their Decimal: a Decimal is immutable and caches its hash, so one object per string saves the parse
+    and the hashing of every dict lookup."""
     levels = side.levels
     prices = side.prices
-    for price_s, qty_s, *_ in updates:
-        price = Decimal(price_s)
-        qty = Decimal(qty_s)
+    get = parsed.get
+    for level in updates:
+        price_s = level[0]
+        qty_s = level[1]
+        price = get(price_s)
+        if price is None:
+            price = parsed[price_s] = Decimal(price_s)
+        qty = get(qty_s)
+        if qty is None:
+            qty = parsed[qty_s] = Decimal(qty_s)
         if not qty:
             if levels.pop(price, None) is not None:
                 del prices[bisect_left(prices, price)]
@@ -78,6 +91,7 @@ class SimBook:
         self.last_update_id = 0
         self._bids = _BookSide()
         self._asks = _BookSide()
+        self._parsed: dict[str, Decimal] = {}
 
     def __repr__(self) -> str:
         return (
@@ -111,8 +125,11 @@ class SimBook:
             raise BookGapError(
                 f"{self.symbol}: diff U={first_update_id} after lastUpdateId={self.last_update_id} (gap)"
             )
-        _apply_levels(self._bids, bids)
-        _apply_levels(self._asks, asks)
+        parsed = self._parsed
+        if len(parsed) > DECIMAL_CACHE_MAX:
+            parsed.clear()
+        _apply_levels(self._bids, bids, parsed)
+        _apply_levels(self._asks, asks, parsed)
         self.last_update_id = final_update_id
         return True
 

@@ -106,7 +106,7 @@ class BotCore:
         """Apply a pushed stream message to the state without deciding (``now_ns``: when it was received). Returns the
         :class:`Tick` to decide on when it was a book or book ticker that changed its symbol's market, else None.
         A shell that conflates observes every message it keeps and decides once per symbol on the latest tick."""
-        kind = key.split(":", 1)[0]
+        kind = key.partition(":")[0]
         if kind == "orders":
             self.on_order_event(data)
             return None
@@ -124,9 +124,11 @@ class BotCore:
             tick = Tick(kind, symbol, data.get("update_id"), int(data.get("time_ms") or 0), now_ns)
         elif kind == "book_ticker":
             changed = market.on_book_ticker(data)
+            if not changed:  # the same top of book again: nothing to decide on
+                self._sample(market.time_ms)
+                return None
             tick = Tick(kind, symbol, data.get("update_id"), int(data.get("time_ms") or 0), now_ns)
-            if changed:
-                self.strategies[symbol].on_quote(market)
+            self.strategies[symbol].on_quote(market)
         elif kind == "book":
             changed = market.on_book(data)
             tick = Tick(kind, symbol, data.get("last_update_id"), market.time_ms, now_ns)
@@ -255,8 +257,10 @@ class BotCore:
             return None
         sign = 1 if side == "BUY" else -1
         if cur is None:
+            if self.risk.closed(symbol, now_ms):  # halted or cooling down: no need to work out the exposure
+                return None
             worst = position + sign * (self.tracker.open_exposure(symbol, side) + qty)
-            if not self.risk.allow_place(symbol, now_ms, worst, cfg.max_position_base):
+            if not self.risk.allow_size(now_ms, worst, cfg.max_position_base):
                 return None
             action = Action(
                 "place", symbol, side, self.tracker.new_client_id(), target, qty, tick=tick, taker=taker, exchange=venue
@@ -271,8 +275,10 @@ class BotCore:
         moved = abs(cur.price - target) >= s.requote_ticks * rules.tick_size
         if not moved or now_ns - slot.last_change_ns < s.min_requote_interval_ms * 1_000_000:
             return None
+        if self.risk.closed(symbol, now_ms):
+            return None
         worst = position + sign * (self.tracker.open_exposure(symbol, side) - cur.remaining + qty)
-        if not self.risk.allow_place(symbol, now_ms, worst, cfg.max_position_base):
+        if not self.risk.allow_size(now_ms, worst, cfg.max_position_base):
             return None
         action = Action(
             "replace",

@@ -66,7 +66,10 @@ class MarketState:
         bid, bid_qty, ask, ask_qty = Decimal(top[0]), Decimal(top[1]), Decimal(top[2]), Decimal(top[3])
         if bid == self.bid and ask == self.ask and bid_qty == self.bid_qty and ask_qty == self.ask_qty:
             return False
-        self._set_top(bid, bid_qty, ask, ask_qty)
+        self.bid, self.ask, self.bid_qty, self.ask_qty = bid, ask, bid_qty, ask_qty
+        # float() of the wire string is float() of its Decimal (that converts through its string), without the detour
+        self.bid_f, self.ask_f = float(top[0]), float(top[2])
+        self.bid_qty_f, self.ask_qty_f = float(top[1]), float(top[3])
         return True
 
     @property

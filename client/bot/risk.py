@@ -67,10 +67,20 @@ class RiskGate:
             worst_position: the signed position if this order and every other open order on its side filled (base).
             max_position: the symbol's limit (base).
         """
+        return not self.closed(symbol, now_ms) and self.allow_size(now_ms, worst_position, max_position)
+
+    def closed(self, symbol: str, now_ms: float) -> bool:
+        """The first half of :meth:`allow_place`: True (the refusal counted) while trading is halted or ``symbol``
+        cools down after a reject, whatever the order."""
         if self.halted is not None:
-            return self._refuse("halted")
+            return not self._refuse("halted")
         if now_ms < self.cooldown_until_ms.get(symbol, 0.0):
-            return self._refuse("cooldown")
+            return not self._refuse("cooldown")
+        return False
+
+    def allow_size(self, now_ms: float, worst_position: Decimal, max_position: Decimal) -> bool:
+        """The second half of :meth:`allow_place`, once :meth:`closed` said no: the position limit, then a token of
+        the order rate limit."""
         if abs(worst_position) > max_position:
             return self._refuse("max_position")
         if not self.bucket.take(now_ms):

@@ -52,13 +52,14 @@ class SymbolRulesLite:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Quotes:
     """Target quotes: ``bid``/``ask`` prices (None = no quote on that side), ``qty`` (base) and the ``fair`` price
     (float: an estimate, never sent). ``taker``: send them as LIMIT IOC (take liquidity at that price, the rest
     expires) instead of LIMIT_MAKER (post-only, rests on the book). ``bid_venue``/``ask_venue``: the venue of each
     side (None: ``[connection] exchange``). ``pair``: both sides go out together or not at all (an arbitrage's two
-    legs), each only when both sides' slots are free."""
+    legs), each only when both sides' slots are free. A value made on every decision: read-only by convention (not
+    frozen, whose ``__init__`` is several times slower)."""
 
     bid: Decimal | None
     ask: Decimal | None

@@ -20,6 +20,8 @@ def test_bench_backtest_tiny(capsys: pytest.CaptureFixture[str], data_dir: Path)
     assert doc["replay_events_per_s"] > 0 and doc["end_to_end_events_per_s"] > 0
     assert doc["replay_events_per_s"] >= doc["end_to_end_events_per_s"]  # reading only adds time
     assert doc["replay_events_per_cpu_s"] >= doc["end_to_end_events_per_cpu_s"] > 0
+    assert doc["uncached_read"]["read_s"] > 0
+    assert doc["replay_events_per_s"] >= doc["end_to_end_uncached_events_per_s"] > 0
 
 
 def test_bench_backtest_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:

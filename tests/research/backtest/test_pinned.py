@@ -1,0 +1,41 @@
+"""The backtest's results pinned to the byte: every strategy's ``fills.jsonl`` and ``report.json`` on the whole
+BTCUSDT recording (the bot's default settings, no latency) and the market maker with a 5 ms latency on its first
+minutes hash to the digests below. A speed-up of the replay, the simulator or the bot's core must leave them alone;
+a change meant to alter the results updates the digests (and says why in its commit)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from tradingmcp.research.backtest.data import load_market_data
+from tradingmcp.research.backtest.engine import BacktestParams
+from tradingmcp.research.backtest.run import RunSpec, run_one
+
+pytestmark = pytest.mark.data
+
+TO_MS = 1723161420000  # 2024-08-08T23:57:00Z: the first ~3 minutes of the recording
+
+PINNED = {
+    # (strategy, latency_ms, end_ms): (sha256 of fills.jsonl, sha256 of report.json), first 16 hex digits
+    ("market_making", 0.0, None): ("3b8c8ef373bd2181", "646875ec45c20a8c"),
+    ("momentum", 0.0, None): ("c20c9270d98baa2f", "ca4cc0d0df5ce1a7"),
+    ("mean_reversion", 0.0, None): ("3e48f48ed0bddab8", "be03f22fe7037516"),
+    ("market_making", 5.0, TO_MS): ("5cf4f8bf5034cd1c", "f0abc3521032950b"),
+}
+
+
+@pytest.mark.parametrize(("strategy", "latency_ms", "end_ms"), list(PINNED))
+def test_results_are_pinned(
+    data_dir: Path, tmp_path: Path, strategy: str, latency_ms: float, end_ms: int | None
+) -> None:
+    data = load_market_data(["BTCUSDT"], data_dir)
+    params = BacktestParams(latency_ms=latency_ms, end_ms=end_ms)
+    report = run_one(RunSpec({}, strategy, data, params, {}, tmp_path, plots=False))
+    assert report["metrics"]["fills"] > 0
+    digests = tuple(
+        hashlib.sha256((tmp_path / n).read_bytes()).hexdigest()[:16] for n in ("fills.jsonl", "report.json")
+    )
+    assert digests == PINNED[(strategy, latency_ms, end_ms)]
