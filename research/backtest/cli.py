@@ -145,7 +145,7 @@ def main(args: argparse.Namespace) -> int:
     from tradingmcp.client.bot.config import ConfigError
     from tradingmcp.research.backtest.data import load_market_data
     from tradingmcp.research.backtest.dumps import DumpFormatError
-    from tradingmcp.research.backtest.engine import BacktestParams, conflation_available
+    from tradingmcp.research.backtest.engine import BacktestParams
     from tradingmcp.research.backtest.run import (
         RunSpec,
         SettingsError,
@@ -161,8 +161,6 @@ def main(args: argparse.Namespace) -> int:
     symbols = _symbols(args.symbols)
     if args.from_ms is not None and args.to_ms is not None and args.from_ms >= args.to_ms:
         return _error("--from must be before --to", EXIT_USAGE)
-    if args.turn_us > 0 and not conflation_available():
-        return _error("--turn-us needs a bot that conflates per loop turn (client/bot/conflate.py)", EXIT_USAGE)
     try:
         doc = load_doc(args.config)
         overrides = dict(parse_assignment(s) for s in args.sets)

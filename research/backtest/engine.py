@@ -25,7 +25,7 @@ long after the engine produced them (events due at the same time keep their orde
 Events before ``start_ms`` build the book but are not shown to the bot; replay stops at the first event after
 ``end_ms`` (exchange ms; a book ticker, which carries no time, counts at the last time seen).
 
-Conflation (``turn_us > 0``, for a bot whose runner conflates per event-loop turn, :mod:`tradingmcp.client.bot.conflate`):
+Conflation (``turn_us > 0``, as the bot's runner conflates per event-loop turn, :mod:`tradingmcp.client.bot.conflate`):
 market events received less than ``turn_us`` after the previous one belong to the same turn, as frames read together
 would, and go through the live runner's own rule, its ``Conflator``: a symbol's first book ticker of the turn is decided
 on at once; every other message of the turn, and every order event, is queued (latest state per book / book-ticker
@@ -39,7 +39,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import heapq
-import importlib
 import itertools
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -48,6 +47,7 @@ from typing import Any
 
 from tradingmcp.client.bot.actions import Action
 from tradingmcp.client.bot.config import BotConfig
+from tradingmcp.client.bot.conflate import Conflator
 from tradingmcp.client.bot.core import BotCore
 from tradingmcp.client.bot.strategy import SymbolRulesLite
 from tradingmcp.research.backtest.streams import book_message
@@ -114,7 +114,6 @@ class Backtest:
 
     Raises:
         tradingmcp.sim.errors.BinanceError: a configured symbol is not in ``exchange_info`` (-1121).
-        ValueError: ``turn_us > 0`` for a bot without per-turn conflation (:func:`conflation_available`).
     """
 
     def __init__(self, config: BotConfig, exchange_info: ExchangeInfo, params: BacktestParams | None = None) -> None:
@@ -165,15 +164,10 @@ class Backtest:
         self.actions = 0
         self.first_ms = 0
         self.now_ns = 0
-        self._turns: Any = None  # the bot's own per-turn rule (its Conflator) when conflating
+        self._turns: Conflator | None = None  # the bot's own per-turn rule when conflating
         self._send_ns = 0  # the bot's clock for what the rule decides (the message's, or the turn's last)
         if params.turn_us > 0:
-            if not conflation_available():
-                raise ValueError(
-                    "turn_us needs a bot with per-turn conflation (client/bot/conflate.py, BotCore.observe)"
-                )
-            conflate = importlib.import_module(_CONFLATE)
-            self._turns = conflate.Conflator(self.core, lambda: self._send_ns)
+            self._turns = Conflator(self.core, lambda: self._send_ns)
         self._turn_ns = int(params.turn_us * 1000)
 
     def _clock(self) -> int:
@@ -405,14 +399,3 @@ def paused_gc() -> Iterator[None]:
         if was_on:
             gc.enable()
 
-
-_CONFLATE = "tradingmcp.client.bot.conflate"
-
-
-def conflation_available() -> bool:
-    """Whether the bot conflates per event-loop turn (its ``conflate`` module and ``BotCore.observe`` exist)."""
-    try:
-        importlib.import_module(_CONFLATE)
-    except ImportError:
-        return False
-    return hasattr(BotCore, "observe")

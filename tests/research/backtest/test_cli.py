@@ -83,15 +83,6 @@ def test_a_grid_prints_a_row_per_point(capsys: pytest.CaptureFixture[str], tmp_p
     assert len(grid["points"]) == 2 and grid["best"] == 1  # quoting wider pays fewer fees
 
 
-def test_turn_conflation_needs_a_conflating_bot(capsys: pytest.CaptureFixture[str]) -> None:
-    from tradingmcp.research.backtest.engine import conflation_available
-
-    if conflation_available():
-        pytest.skip("this bot conflates per turn: --turn-us is accepted (covered in test_engine)")
-    assert main(["backtest", "--turn-us", "50"]) == 2
-    err = capsys.readouterr().err
-    assert "--turn-us needs a bot that conflates" in err and err.count("\n") == 1
-
 
 @pytest.mark.data
 def test_run_log_records_the_backtest_for_tradingmcp_runs(

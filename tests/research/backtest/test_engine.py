@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tradingmcp.research.backtest.data import load_market_data
-from tradingmcp.research.backtest.engine import Backtest, BacktestParams, conflation_available
+from tradingmcp.research.backtest.engine import Backtest, BacktestParams
 from tradingmcp.research.backtest.run import RunSpec, build_config, run_one
 
 pytestmark = pytest.mark.data
@@ -101,10 +101,6 @@ def test_a_dump_of_trades_runs_through_the_same_engine(tmp_path: Path) -> None:
 def test_turn_conflation_as_the_live_runner_does(data_dir: Path) -> None:
     data = load_market_data(["BTCUSDT"], data_dir)
     config = build_config(DOC, "market_making", ["BTCUSDT"], {})
-    if not conflation_available():  # a bot without per-turn conflation: refused, not silently ignored
-        with pytest.raises(ValueError, match="per-turn conflation"):
-            Backtest(config, data.exchange_info, BacktestParams(turn_us=50))
-        return
     plain = Backtest(config, data.exchange_info, BacktestParams(end_ms=TO_MS)).run(data.events())
     turns = [
         Backtest(config, data.exchange_info, BacktestParams(end_ms=TO_MS, turn_us=50)).run(data.events())
