@@ -147,7 +147,7 @@ class Conflator:
     def _observe_queued(self) -> None:
         core, changed = self.core, self._changed
         for item in self.queue.drain():
-            if item.key.startswith("signals:") and self.wall_clock is not None:
+            if self.wall_clock is not None and item.key.startswith("signals:"):
                 tick = core.observe(item.key, item.data, item.arrival_ns, self.wall_clock())
             else:
                 tick = core.observe(item.key, item.data, item.arrival_ns)

@@ -153,7 +153,11 @@ class BotRunner:
                             await self._subscribe(f"book_ticker:{venue}:{sym.symbol}")
             alerts = [s.strategy.signals.stream for s in self.config.symbols if s.strategy.kind == "signals"]
             for stream in dict.fromkeys(alerts):
-                await self._subscribe(stream)
+                try:
+                    await self._subscribe(stream)
+                except RpcError as exc:  # the server publishes no alerts there
+                    hint = f"cannot subscribe to {stream} (is the server's TradingView webhook on?): {exc.message}"
+                    raise RpcError(exc.code, hint, exc.data) from exc
         except (ToolCallError, RpcError) as exc:
             await self.client.close()
             raise BotError(f"start-up failed: {exc}") from exc

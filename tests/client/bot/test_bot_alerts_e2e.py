@@ -16,9 +16,11 @@ from typing import Any
 
 import aiohttp
 import orjson
+import pytest
 
 from tradingmcp.client.bot.alerts import AlertStrategy
 from tradingmcp.client.bot.app import run_session
+from tradingmcp.client.bot.errors import BotError
 from tradingmcp.client.bot.params import SignalsParams
 from tradingmcp.client.bot.runner import BotRunner
 from tradingmcp.server.webhooks.config import TradingViewConfig
@@ -117,3 +119,18 @@ async def test_buy_then_sell_alerts_take_the_bots_position_long_then_flat(data_d
     assert ours and all((o.type, o.time_in_force) == ("LIMIT", "IOC") for o in ours)
     assert all(abs(p.positions["BTCUSDT"]) <= limit for p in core.equity)
     assert Decimal(report["pnl"]["check"]["difference"]) == 0
+
+
+async def test_without_the_webhook_the_bot_refuses_to_start_with_one_line(data_dir: Path, tmp_path: Path) -> None:
+    async with start_bot_server(data_dir, tmp_path, speed=20.0) as srv:
+        config = srv.bot_config(tmp_path / "report", ("BTCUSDT",))
+        sym = config.symbols[0]
+        config = replace(config, symbols=(replace(sym, strategy=replace(sym.strategy, kind="signals")),))
+        runner = BotRunner(config)
+        match = r"start-up failed: cannot subscribe to signals:tradingview \(is the server's TradingView webhook on\?\)"
+        with pytest.raises(BotError, match=match) as info:
+            async with asyncio.timeout(30):
+                await runner.start()
+        assert "\n" not in str(info.value)
+        if runner.client is not None:
+            await runner.client.close()
