@@ -22,6 +22,7 @@ from tradingmcp.client.bot.alerts import AlertStrategy
 from tradingmcp.client.bot.app import run_session
 from tradingmcp.client.bot.errors import BotError
 from tradingmcp.client.bot.params import SignalsParams
+from tradingmcp.client.bot.report import text_report
 from tradingmcp.client.bot.runner import BotRunner
 from tradingmcp.server.webhooks.config import TradingViewConfig
 
@@ -105,6 +106,11 @@ async def test_buy_then_sell_alerts_take_the_bots_position_long_then_flat(data_d
     assert session.ok, session.problems
     report = session.report
     assert report["run"]["strategies"] == {"BTCUSDT": "signals"}
+    assert report["run"]["alerts"] == {
+        "symbols": {"BTCUSDT": {"accepted": 2, "ignored": {}, "target": "0", "last_alert_id": "tv-flat-2"}},
+        "not_routed": 0,
+    }
+    assert "alerts BTCUSDT: 2 taken (target 0), ignored: none" in text_report(report)
     prefix = f"{core.tracker.prefix}{core.tracker.run_id}x"
     sim_fills, client_ids = exchange_records(srv.sim, prefix)
     assert len(client_ids) == len(set(client_ids)), "an order was placed twice"
