@@ -389,7 +389,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--strategy",
         default=None,
-        help="market_making, momentum, mean_reversion or arbitrage (overrides [strategy] kind)",
+        help="market_making, momentum, mean_reversion, arbitrage or signals (overrides [strategy] kind)",
     )
     p.add_argument("--duration", type=float, default=None, help="stop after this many seconds (default: until Ctrl-C)")
     p.add_argument("--out", default=None, help="report folder (default from the config: bot-report)")

@@ -13,7 +13,7 @@ TOML layout::
     exchange = "binance"
 
     [strategy]              # StrategyConfig (defaults for every symbol)
-    kind = "market_making"  # or "momentum", "mean_reversion", "arbitrage" (see .params)
+    kind = "market_making"  # or "momentum", "mean_reversion", "arbitrage", "signals" (see .params)
     half_spread_ticks = 1
 
     [strategy.momentum]     # MomentumParams (read whatever the kind; used when kind = "momentum")
@@ -39,7 +39,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from tradingmcp.client.bot.params import STRATEGY_KINDS, ArbitrageParams, MeanReversionParams, MomentumParams
+from tradingmcp.client.bot.params import (
+    STRATEGY_KINDS,
+    ArbitrageParams,
+    MeanReversionParams,
+    MomentumParams,
+    SignalsParams,
+)
 
 
 class ConfigError(ValueError):
@@ -81,7 +87,7 @@ class StrategyConfig:
     settings of the signal strategies (:mod:`.params`).
 
     Attributes:
-        kind: ``market_making`` (default), ``momentum``, ``mean_reversion`` or ``arbitrage``
+        kind: ``market_making`` (default), ``momentum``, ``mean_reversion``, ``arbitrage`` or ``signals``
             (:data:`.params.STRATEGY_KINDS`).
         half_spread_ticks: distance of each quote from the fair price, in ticks (0 = quote at the fair price, rounded
             away from it to the tick grid).
@@ -98,6 +104,7 @@ class StrategyConfig:
         momentum: the ``momentum`` kind's settings (table ``[strategy.momentum]``).
         mean_reversion: the ``mean_reversion`` kind's settings (table ``[strategy.mean_reversion]``).
         arbitrage: the ``arbitrage`` kind's settings (table ``[strategy.arbitrage]``).
+        signals: the ``signals`` kind's settings (table ``[strategy.signals]``).
     """
 
     kind: str = "market_making"
@@ -111,6 +118,7 @@ class StrategyConfig:
     momentum: MomentumParams = field(default_factory=MomentumParams)
     mean_reversion: MeanReversionParams = field(default_factory=MeanReversionParams)
     arbitrage: ArbitrageParams = field(default_factory=ArbitrageParams)
+    signals: SignalsParams = field(default_factory=SignalsParams)
 
     def check(self, where: str = "strategy") -> None:
         """Raises ConfigError for an unknown ``kind`` or a bad value in a strategy's parameters."""
@@ -127,6 +135,7 @@ SUBTABLES: dict[str, type[Any]] = {
     "momentum": MomentumParams,
     "mean_reversion": MeanReversionParams,
     "arbitrage": ArbitrageParams,
+    "signals": SignalsParams,
 }
 """The strategy kinds with their own sub-table of ``[strategy]`` (and of ``[symbols.<SYMBOL>]``)."""
 

@@ -94,13 +94,18 @@ class Conflator:
     read, resumes first) and are never dropped or reordered. Exceptions of the core propagate (the shell stops
     quoting).
 
+    A ``signals:`` message (an alert) is queued like a trade and given the wall clock (``wall_clock``) when applied,
+    for its age check.
+
     Args:
         clock: ``perf_counter_ns``-like, the time of each decision at the end of a turn.
+        wall_clock: ms since the epoch, for the age of alerts (None: alerts are never too old).
     """
 
-    def __init__(self, core: BotCore, clock: Callable[[], int]) -> None:
+    def __init__(self, core: BotCore, clock: Callable[[], int], wall_clock: Callable[[], int] | None = None) -> None:
         self.core = core
         self.clock = clock
+        self.wall_clock = wall_clock
         self.queue = TurnQueue()
         self.decided: set[str] = set()
         """Symbols decided on at once in this turn (their later book tickers wait for the end of the turn)."""
@@ -142,7 +147,10 @@ class Conflator:
     def _observe_queued(self) -> None:
         core, changed = self.core, self._changed
         for item in self.queue.drain():
-            tick = core.observe(item.key, item.data, item.arrival_ns)
+            if self.wall_clock is not None and item.key.startswith("signals:"):
+                tick = core.observe(item.key, item.data, item.arrival_ns, self.wall_clock())
+            else:
+                tick = core.observe(item.key, item.data, item.arrival_ns)
             if tick is not None:
                 changed.pop(tick.symbol, None)  # keeps the symbols in the order of their latest change
                 changed[tick.symbol] = tick

@@ -24,6 +24,10 @@ of its symbol goes to the strategy (only ``config.connection.exchange``'s also u
 action carries the venue of its side (:attr:`.actions.Action.exchange`), and booked fills go back to the strategy
 with their venue. Its two legs (:attr:`.strategy.Quotes.pair`) go out together or not at all: only when both slots
 are free (an IOC leg's fills booked), the rate limiter has a token for each and both pass the position limit.
+
+Alerts (the ``signals`` kind, an :class:`.alerts.AlertConsumer` strategy): a message of a ``signals:`` stream goes to
+the strategy of its ``symbol`` (others are ignored), with the shell's wall clock for the age check (``wall_ms``); an
+alert that changed the target is decided on at once.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from decimal import Decimal
 from typing import Any
 
 from tradingmcp.client.bot.actions import Action, ActionKind, EquityPoint, LatencySample, Tick, plain
+from tradingmcp.client.bot.alerts import AlertConsumer
 from tradingmcp.client.bot.config import BotConfig, SymbolConfig
 from tradingmcp.client.bot.ledger import Ledger
 from tradingmcp.client.bot.market import MarketState
@@ -78,6 +83,8 @@ class BotCore:
     errors: dict[str, int] = field(default_factory=dict)
     error_samples: dict[str, str] = field(default_factory=dict)
     events: int = 0
+    alerts_ignored: int = 0
+    """``signals:`` messages no strategy took (an unknown symbol, or a symbol not traded on alerts)."""
 
     def __post_init__(self) -> None:
         cfg = self.config
@@ -96,22 +103,26 @@ class BotCore:
 
     # ---- inputs ----------------------------------------------------------------------------------------------
 
-    def on_stream(self, key: str, data: dict[str, Any], now_ns: int) -> list[Action]:
+    def on_stream(self, key: str, data: dict[str, Any], now_ns: int, wall_ms: int | None = None) -> list[Action]:
         """A pushed stream message (``notifications/tradingmcp/stream`` params ``stream`` and ``data``): :meth:`observe`
-        it, then :meth:`decide` when it changed the market."""
-        tick = self.observe(key, data, now_ns)
+        it, then :meth:`decide` when it changed the market (``wall_ms``: see :meth:`observe`)."""
+        tick = self.observe(key, data, now_ns, wall_ms)
         return self.decide(tick.symbol, tick, now_ns) if tick is not None else []
 
-    def observe(self, key: str, data: dict[str, Any], now_ns: int) -> Tick | None:
+    def observe(self, key: str, data: dict[str, Any], now_ns: int, wall_ms: int | None = None) -> Tick | None:
         """Apply a pushed stream message to the state without deciding (``now_ns``: when it was received). Returns the
-        :class:`Tick` to decide on when it was a book or book ticker that changed its symbol's market, else None.
-        A shell that conflates observes every message it keeps and decides once per symbol on the latest tick."""
+        :class:`Tick` to decide on when it was a book or book ticker that changed its symbol's market (or an alert
+        that changed its strategy's target), else None. ``wall_ms``: the shell's wall clock (ms since the epoch) for
+        the age check of a ``signals:`` message (None: no age check). A shell that conflates observes every message it
+        keeps and decides once per symbol on the latest tick."""
         kind = key.partition(":")[0]
         if kind == "orders":
             self.on_order_event(data)
             return None
         symbol = str(data.get("symbol", ""))
         market = self.markets.get(symbol)
+        if kind == "signals":
+            return self._alert(key, symbol, data, now_ns, wall_ms)
         if market is None:
             return None
         self.ticks += 1
@@ -143,6 +154,15 @@ class BotCore:
             return None
         self._sample(market.time_ms)
         return tick if changed else None
+
+    def _alert(self, key: str, symbol: str, data: dict[str, Any], now_ns: int, wall_ms: int | None) -> Tick | None:
+        strategy = self.strategies.get(symbol)
+        if not isinstance(strategy, AlertConsumer):
+            self.alerts_ignored += 1
+            return None
+        if not strategy.on_alert(key, data, wall_ms):
+            return None
+        return Tick("signals", symbol, None, self.markets[symbol].time_ms, now_ns)
 
     def on_order_event(self, data: dict[str, Any]) -> TrackedOrder | None:
         """A pushed order event (``order_event_json``): order state, and the fill it carries (booked once)."""

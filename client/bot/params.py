@@ -1,8 +1,8 @@
 """The parameters of the bot's signal strategies, with units and defaults (plain frozen dataclasses, no logic beyond
 checking their own values). The market maker's parameters are the fields of :class:`.config.StrategyConfig` itself;
 ``[strategy] kind`` picks the strategy (:data:`STRATEGY_KINDS`), and each other kind reads its own sub-table
-(``[strategy.momentum]``, ``[strategy.mean_reversion]``, ``[strategy.arbitrage]``). See ``bot.example.toml`` for every
-key.
+(``[strategy.momentum]``, ``[strategy.mean_reversion]``, ``[strategy.arbitrage]``, ``[strategy.signals]``). See
+``bot.example.toml`` for every key.
 
 Both signal strategies decide on bars of ``bar_interval_s`` seconds of exchange time, built from the trades stream
 (``bar_source = "trades"``: the last trade price of the bar is its close) or from the book ticker's mid
@@ -18,7 +18,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-STRATEGY_KINDS = ("market_making", "momentum", "mean_reversion", "arbitrage")
+STRATEGY_KINDS = ("market_making", "momentum", "mean_reversion", "arbitrage", "signals")
 """The values of ``[strategy] kind``."""
 BAR_SOURCES = ("trades", "mid")
 EXECUTIONS = ("taker", "maker")
@@ -159,3 +159,36 @@ class ArbitrageParams:
         for venue, fee in self.taker_fee_bps.items():
             if isinstance(fee, bool) or not isinstance(fee, int | float) or not 0 <= fee < 10_000:
                 raise ValueError(f"taker_fee_bps: {venue} = {fee!r} is not a fee in basis points (0 to 10000)")
+
+
+@dataclass(frozen=True)
+class SignalsParams:
+    """Trading on outside alerts (``kind = "signals"``, table ``[strategy.signals]``): the bot subscribes to the push
+    stream ``stream`` (the server's TradingView webhook publishes there, ``POST /webhooks/tradingview``) and each alert
+    of the symbol sets its target position (see :mod:`tradingmcp.client.bot.alerts`), which it trades toward like the
+    momentum strategy.
+
+    Attributes:
+        stream: the push stream of the alerts (``signals:<name>``; the server's default is ``signals:tradingview``).
+        max_age_s: an alert the server received more than this many seconds ago (bot wall clock against the alert's
+            ``received_ms``) is ignored: a resumed stream may deliver old alerts after an outage.
+        allow_short: ``sell`` goes short (``−size``) instead of flat.
+        use_quantity: the alert's quantity (``contracts``), when it has one, is the size of the target position
+            (base asset, capped at ``max_position_base``); else every position is ``max_position_base``.
+        execution: ``taker`` (LIMIT IOC at the opposite touch) or ``maker`` (LIMIT_MAKER at the own touch).
+    """
+
+    stream: str = "signals:tradingview"
+    max_age_s: float = 60.0
+    allow_short: bool = False
+    use_quantity: bool = True
+    execution: str = "taker"
+
+    def check(self) -> None:
+        """Raises ValueError (``"<key>: <why>"``) for a value out of range."""
+        name = self.stream.removeprefix("signals:")
+        if not self.stream.startswith("signals:") or not name or ":" in name:
+            raise ValueError(f"stream: must be a signals stream key (signals:<name>), got {self.stream!r}")
+        if not (math.isfinite(self.max_age_s) and self.max_age_s > 0):
+            raise ValueError(f"max_age_s: must be a positive number of seconds, got {self.max_age_s!r}")
+        _one_of("execution", self.execution, EXECUTIONS)

@@ -14,9 +14,12 @@ A strategy that trades on several venues (:class:`MultiVenue`, the ``arbitrage``
 ticker (:meth:`MultiVenue.on_venue_quote`) and every booked fill with its venue (:meth:`MultiVenue.on_fill`); its
 quotes name the venue of each side.
 
+A strategy that trades on outside alerts (:class:`~.alerts.AlertConsumer`, the ``signals`` kind) also gets every
+message of its ``signals:`` stream about its symbol (:meth:`~.alerts.AlertConsumer.on_alert`).
+
 Kinds: ``market_making`` (:mod:`.strategy`), ``momentum`` (:mod:`.momentum`), ``mean_reversion``
-(:mod:`.mean_reversion`), ``arbitrage`` (:mod:`.arbitrage`); their parameters are in :mod:`.params` and
-``bot.example.toml``.
+(:mod:`.mean_reversion`), ``arbitrage`` (:mod:`.arbitrage`), ``signals`` (:mod:`.alerts`); their parameters are in
+:mod:`.params` and ``bot.example.toml``.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
 
+from tradingmcp.client.bot.alerts import AlertStrategy
 from tradingmcp.client.bot.arbitrage import Arbitrage
 from tradingmcp.client.bot.config import SymbolConfig
 from tradingmcp.client.bot.market import MarketState
@@ -99,6 +103,7 @@ STRATEGIES: dict[str, Callable[[SymbolConfig], Strategy]] = {
     "momentum": Momentum,
     "mean_reversion": MeanReversion,
     "arbitrage": Arbitrage,
+    "signals": AlertStrategy,
 }
 """Strategy kind → constructor (taking the symbol's config)."""
 

@@ -10,7 +10,9 @@ Contents (money in the quote asset, quantities in the base asset, latencies in �
 - ``orders``: placed (new + replacements), fill ratio (orders with at least one fill / orders placed), rejects,
   duplicates, errors by code, bot-side risk refusals;
 - ``latency``: percentiles of tick received → decision, decision → order acknowledged, tick → acknowledged;
-- ``reconciles``: one entry per reconcile; ``trades``: every fill.
+- ``reconciles``: one entry per reconcile; ``trades``: every fill;
+- ``run.alerts`` (``signals`` strategies only, else None): per symbol the alerts taken and ignored (by reason) and the
+  target position.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from tradingmcp.client.bot.actions import EquityPoint, LatencySample, plain
+from tradingmcp.client.bot.alerts import AlertStrategy
 from tradingmcp.research.runs import RunRecorder
 
 if TYPE_CHECKING:
@@ -146,6 +149,7 @@ def build_report(runner: BotRunner) -> dict[str, Any]:
             "reconnects": runner.client.reconnects if runner.client is not None else 0,
             "streams": runner.stream_totals(),
             "halted": core.risk.halted,
+            "alerts": _alerts(runner),
         },
         "pnl": {
             "quote_asset": quote,
@@ -186,6 +190,24 @@ def build_report(runner: BotRunner) -> dict[str, Any]:
     }
 
 
+def _alerts(runner: BotRunner) -> dict[str, Any] | None:
+    """What the ``signals`` strategies made of the alerts (None without one): per symbol the alerts ``accepted``, those
+    ``ignored`` by reason, the ``target`` position (base asset) and the ``last_alert_id``; ``not_routed``: alerts of a
+    symbol no ``signals`` strategy trades."""
+    out: dict[str, Any] = {}
+    for sym, strategy in runner.core.strategies.items():
+        if isinstance(strategy, AlertStrategy):
+            out[sym] = {
+                "accepted": strategy.accepted,
+                "ignored": dict(strategy.ignored),
+                "target": plain(strategy.target_position),
+                "last_alert_id": strategy.last.alert_id if strategy.last is not None else None,
+            }
+    if not out:
+        return None
+    return {"symbols": out, "not_routed": runner.core.alerts_ignored}
+
+
 def text_report(report: dict[str, Any]) -> str:
     """A short human summary of :func:`build_report`'s dict."""
     run, pnl, risk, orders, lat = report["run"], report["pnl"], report["risk"], report["orders"], report["latency"]
@@ -200,6 +222,13 @@ def text_report(report: dict[str, Any]) -> str:
         f"- fees {pnl['fees']}",
         f"  check: P&L from balances {pnl['check']['balance_pnl']} (difference {pnl['check']['difference']})",
     ]
+    alerts = run.get("alerts")
+    if alerts:
+        for sym, a in alerts["symbols"].items():
+            ignored = ", ".join(f"{n} {why}" for why, n in sorted(a["ignored"].items())) or "none"
+            lines.append(f"  alerts {sym}: {a['accepted']} taken (target {a['target']}), ignored: {ignored}")
+        if alerts["not_routed"]:
+            lines.append(f"  alerts of untraded symbols: {alerts['not_routed']}")
     for sym, s in report["symbols"].items():
         lines.append(
             f"  {sym}: {s['fills']} fills, bought {s['bought_qty']} sold {s['sold_qty']}, position {s['position']} "

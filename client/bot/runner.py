@@ -4,7 +4,8 @@ reconnect, and wind down cleanly (cancel own orders, settle fills, final balance
 Streams: ``orders:<exchange>`` first (so no fill of an order placed later can be missed), then per symbol
 ``trades:``, ``book_ticker:`` and ``book:<exchange>:<SYMBOL>:<levels>``. An arbitrage's other venue adds its
 ``orders:<venue>`` and the symbol's ``book_ticker:<venue>:<SYMBOL>``; balances and positions are summed over the
-venues (:attr:`.config.BotConfig.venues`), and the reconcile asks each order's own venue. Tools:
+venues (:attr:`.config.BotConfig.venues`), and the reconcile asks each order's own venue. A ``signals`` symbol adds
+its alerts stream (``[strategy.signals] stream``, once however many symbols share it). Tools:
 ``get_symbol_rules``, ``get_balances``, ``get_positions``, ``place_order``, ``replace_order``, ``cancel_order``,
 ``get_open_orders``, ``get_order``, ``get_my_trades``.
 
@@ -92,7 +93,8 @@ class BotRunner:
         self._reconciling = False
         self._loops: list[asyncio.Task[None]] = []
         self._failure: Exception | None = None
-        self._turns = Conflator(self.core, time.perf_counter_ns)  # the per-loop-turn conflation of pushed messages
+        # the per-loop-turn conflation of pushed messages (the wall clock: the age of alerts)
+        self._turns = Conflator(self.core, time.perf_counter_ns, lambda: time.time_ns() // 1_000_000)
         self._turn_end: asyncio.Handle | None = None
 
     def stream_totals(self) -> dict[str, int]:
@@ -149,6 +151,13 @@ class BotRunner:
                     for venue in sym.strategy.arbitrage.venues:
                         if venue != self.exchange:
                             await self._subscribe(f"book_ticker:{venue}:{sym.symbol}")
+            alerts = [s.strategy.signals.stream for s in self.config.symbols if s.strategy.kind == "signals"]
+            for stream in dict.fromkeys(alerts):
+                try:
+                    await self._subscribe(stream)
+                except RpcError as exc:  # the server publishes no alerts there
+                    hint = f"cannot subscribe to {stream} (is the server's TradingView webhook on?): {exc.message}"
+                    raise RpcError(exc.code, hint, exc.data) from exc
         except (ToolCallError, RpcError) as exc:
             await self.client.close()
             raise BotError(f"start-up failed: {exc}") from exc

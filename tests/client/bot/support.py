@@ -19,12 +19,14 @@ import orjson
 import pytest
 
 from tradingmcp.app.demo import DemoOptions, run_demo
+from tradingmcp.app.serve import HTTP_OPEN_PATHS, http_routes
 from tradingmcp.app.stack import ExchangeOptions, ExchangeStack
 from tradingmcp.client.bot.config import BotConfig, ConnectionConfig, ReportConfig, RiskConfig, SymbolConfig
 from tradingmcp.server.mcp.registry import McpApp
 from tradingmcp.server.mcp.streams import StreamHub
 from tradingmcp.server.tools.builtin import register_builtin_tools
 from tradingmcp.server.tools.toolset import ToolsetConfig
+from tradingmcp.server.webhooks.config import TradingViewConfig
 from tradingmcp.server.wsserver import McpServer, ServerConfig
 from tradingmcp.sim.app import Simulator
 from tradingmcp.transport.auth import TokenStore
@@ -112,7 +114,11 @@ def booked_fills(
 
 
 async def demo_run(
-    exchange: str, data_dir: Path, out: Path, capsys: pytest.CaptureFixture[str], duration_s: float = 4.0,
+    exchange: str,
+    data_dir: Path,
+    out: Path,
+    capsys: pytest.CaptureFixture[str],
+    duration_s: float = 4.0,
     timeout_s: float = 40.0,
 ) -> tuple[int, str, dict[str, Any]]:
     """``tradingmcp demo --exchange <exchange>`` at 20× into ``out``: its exit status, what it printed and its
@@ -127,16 +133,22 @@ async def demo_run(
 
 @asynccontextmanager
 async def start_bot_server(
-    data_dir: Path, tmp_path: Path, speed: float = 20.0, exchange: str = "binance", mexc_offset_bps: float = 0.0
+    data_dir: Path,
+    tmp_path: Path,
+    speed: float = 20.0,
+    exchange: str = "binance",
+    mexc_offset_bps: float = 0.0,
+    tradingview: TradingViewConfig | None = None,
 ) -> AsyncIterator[BotServer]:
     """Start the whole stack over wss with the venue(s) ``exchange`` (``binance``, ``mexc`` = the simulator's MEXC
     face, ``both``); the replay runs paced at ``speed`` (not looping); ``mexc_offset_bps``: the MEXC face replays
-    on its own simulator at prices moved by that much (``stack.mexc_sim``)."""
+    on its own simulator at prices moved by that much (``stack.mexc_sim``); ``tradingview`` (with a secret): the
+    port also serves ``POST /webhooks/tradingview`` (``BotServer.url`` with ``https://`` and no ``/mcp``)."""
     certs = tmp_path / "certs"
     write_dev_certs(certs)
     app, hub = McpApp(), StreamHub()
     register_builtin_tools(app, hub)
-    config = ToolsetConfig()
+    config = ToolsetConfig() if tradingview is None else ToolsetConfig(tradingview=tradingview)
     config = replace(config, audit=replace(config.audit, data_dir=tmp_path / "audit"))
     stack = await ExchangeStack.start(
         app,
@@ -148,7 +160,11 @@ async def start_bot_server(
     server_config = ServerConfig(
         port=0, ssl=server_ssl_context(certs / "server.pem"), tokens=TokenStore({TOKEN: ("bot", ["read", "trade"])})
     )
-    server = McpServer(app, server_config, streams=hub)
+    if tradingview is None:
+        server = McpServer(app, server_config, streams=hub)
+    else:
+        routes = http_routes(lambda: stack, hub=hub, tradingview=config.tradingview)
+        server = McpServer(app, server_config, streams=hub, routes=routes, open_paths=HTTP_OPEN_PATHS)
     try:
         await server.start()
         yield BotServer(server.url, certs / "ca.pem", stack.sim, stack, app, hub, server, server_config)

@@ -51,7 +51,7 @@ def test_kind_and_sub_tables_with_symbol_overrides() -> None:
     [
         (
             {"strategy": {"kind": "grid"}},
-            r"strategy\.kind: 'grid' \(known: market_making, momentum, mean_reversion, arbitrage\)",
+            r"strategy\.kind: 'grid' \(known: market_making, momentum, mean_reversion, arbitrage, signals\)",
         ),
         ({"strategy": {"momentum": {"fast": 3}}}, r"unknown key strategy\.momentum\.fast "),
         ({"strategy": {"momentum": {"fast_period": "3"}}}, r"strategy\.momentum\.fast_period: '3'"),
