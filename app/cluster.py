@@ -59,6 +59,12 @@ class Proc:
             self.popen.kill()
             self.popen.wait(10)
 
+    @property
+    def console_url(self) -> str:
+        """The first gateway's web console, the token in the fragment (no server log sees it)."""
+        base = self.gateway_urls[0].replace("ws://", "http://", 1).removesuffix("/mcp")
+        return f"{base}/console#token={TOKEN}"
+
     def stop(self) -> None:
         """SIGTERM, then SIGKILL after 10 s."""
         if self.popen is None or self.popen.poll() is not None:
@@ -184,6 +190,7 @@ def run_cluster(
     print(f"cluster up: bus {cluster.nats.url}, simulator {cluster.sim_url}", file=sys.stderr)
     for url in cluster.gateway_urls:
         print(f"  gateway {url} (token {TOKEN})", file=sys.stderr)
+    print(f"  web console {cluster.console_url} (the first gateway's)", file=sys.stderr)
     print(f"  logs in {out}", file=sys.stderr, flush=True)
     status = 0
     try:
