@@ -59,12 +59,6 @@ class Proc:
             self.popen.kill()
             self.popen.wait(10)
 
-    @property
-    def console_url(self) -> str:
-        """The first gateway's web console, the token in the fragment (no server log sees it)."""
-        base = self.gateway_urls[0].replace("ws://", "http://", 1).removesuffix("/mcp")
-        return f"{base}/console#token={TOKEN}"
-
     def stop(self) -> None:
         """SIGTERM, then SIGKILL after 10 s."""
         if self.popen is None or self.popen.poll() is not None:
@@ -96,6 +90,12 @@ class Cluster:
     def __post_init__(self) -> None:
         self.out.mkdir(parents=True, exist_ok=True)
         self.nats = NatsServer(self.out / "nats-store", log_file=self.out / "nats.log")
+
+    @property
+    def console_url(self) -> str:
+        """The first gateway's web console, the token in the fragment (no server log sees it)."""
+        base = self.gateway_urls[0].replace("ws://", "http://", 1).removesuffix("/mcp")
+        return f"{base}/console#token={TOKEN}"
 
     @property
     def sim_url(self) -> str:
