@@ -75,18 +75,30 @@ def wait_for(log: Path, pattern: str, proc: subprocess.Popen[str], timeout_s: fl
         time.sleep(0.1)
 
 
-@pytest.fixture
-def deployment(tmp_path: Path) -> Iterator[tuple[list[str], Procs]]:
-    """A bus, a feed + trader (synthetic venue) and two gateways with the webhook's ``signal`` action; yields the
-    gateways' ``http://host:port`` bases."""
+@contextlib.contextmanager
+def deployment_of(tmp_path: Path, trader_config: str = "") -> Iterator[tuple[list[str], Procs]]:
+    """A bus, a feed + trader (synthetic venue; ``trader_config``: its TOML) and two gateways with the webhook's
+    ``signal`` action; yields the gateways' ``http://host:port`` bases."""
     nats = NatsServer(tmp_path / "store")
     nats.start()
     procs = Procs(tmp_path)
     try:
         config = tmp_path / "gateway.toml"
         config.write_text(f'[webhooks.tradingview]\naction = "signal"\nsecret = "{SECRET}"\n')
+        tconfig = tmp_path / "trader.toml"
+        tconfig.write_text(trader_config)
         trader, tlog = procs.serve(
-            "trader", "--synthetic", "--insecure-no-auth", "--bus", nats.url, "--role", "feed", "--role", "trader"
+            "trader",
+            "--synthetic",
+            "--insecure-no-auth",
+            "--bus",
+            nats.url,
+            "--role",
+            "feed",
+            "--role",
+            "trader",
+            "--config",
+            str(tconfig),
         )
         wait_for(tlog, "roles feed, trader on the bus", trader)
         bases = []
@@ -108,6 +120,12 @@ def deployment(tmp_path: Path) -> Iterator[tuple[list[str], Procs]]:
     finally:
         procs.stop()
         nats.stop()
+
+
+@pytest.fixture
+def deployment(tmp_path: Path) -> Iterator[tuple[list[str], Procs]]:
+    with deployment_of(tmp_path) as d:
+        yield d
 
 
 async def test_gateway_serves_the_console_and_whoami(deployment: tuple[list[str], Procs]) -> None:
@@ -211,6 +229,29 @@ async def test_signals_posted_at_once_to_both_gateways_get_one_seq_each(deployme
         assert got == list(range(1, 13)), got  # in order, each once, on the gateway that published half of them
     finally:
         await client.close()
+
+
+async def test_the_console_page_on_a_gateway_shows_its_panels_and_says_what_is_not_available(tmp_path: Path) -> None:
+    from playwright.async_api import expect
+
+    from tests.server.console.support import WAIT_MS, chromium, page_until, state_is
+
+    # a trader without an audit log offers no get_audit_log: the gateway forwards what its trader describes
+    with deployment_of(tmp_path, "[audit]\nenabled = false\n") as ((gw1, _), _procs):
+        async with chromium() as browser:
+            page = await browser.new_page()
+            await page.goto(f"{gw1}/console#token={TOKEN}")
+            await state_is(page, "connected")
+            await expect(page.locator("#who")).to_have_text("ops (read, trade)", timeout=WAIT_MS)
+            await expect(page.locator("#venues tbody")).to_contain_text("binance", timeout=WAIT_MS)
+            await expect(page.locator("#balances tbody")).to_contain_text("USDT", timeout=WAIT_MS)
+            await expect(page.locator("#tools option[value=place_order]")).to_have_count(1, timeout=WAIT_MS)
+            await expect(page.locator("#audit tbody")).to_contain_text(
+                "not available on this server: it offers no get_audit_log tool", timeout=WAIT_MS
+            )
+            await page_until(page, "window.tradingmcpConsole.unavailable.includes('audit')")
+            assert await page.evaluate("window.tradingmcpConsole.unavailable") == ["audit"]
+            await expect(page.locator("#kill")).to_be_enabled(timeout=WAIT_MS)
 
 
 def test_a_gateway_refuses_a_webhook_order_action_in_one_line(tmp_path: Path) -> None:
