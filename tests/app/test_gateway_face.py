@@ -284,3 +284,45 @@ def test_a_gateway_refuses_a_webhook_order_action_in_one_line(tmp_path: Path) ->
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "action 'order' is not served by a bus gateway" in lines[0], proc.stderr
     assert SECRET not in proc.stderr
+
+
+async def test_cluster_prints_the_first_gateways_console(tmp_path: Path) -> None:
+    from tradingmcp.app.cluster import TOKEN as CLUSTER_TOKEN
+
+    env = {**os.environ}
+    env.pop("TRADINGMCP_TOKENS", None)
+    argv = ["-m", "tradingmcp", "cluster", "--synthetic", "--no-bot", "--gateways", "1", "--duration", "120"]
+    proc = await asyncio.create_subprocess_exec(
+        PY,
+        *argv,
+        "--out",
+        str(tmp_path / "run"),
+        stderr=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.DEVNULL,
+        env=env,
+    )
+    assert proc.stderr is not None
+    seen: list[str] = []
+    try:
+        url = ""
+        async with asyncio.timeout(120):
+            while not url:
+                line = (await proc.stderr.readline()).decode()
+                assert line, "".join(seen)
+                seen.append(line)
+                if m := re.search(r"web console (http://\S+)", line):
+                    url = m.group(1)
+        base, _, fragment = url.partition("#")
+        assert base.endswith("/console") and fragment == f"token={CLUSTER_TOKEN}", url
+        async with aiohttp.ClientSession() as http:
+            async with http.get(base) as resp:
+                assert resp.status == 200 and "text/html" in resp.headers["Content-Type"]
+            headers = {"Authorization": f"Bearer {CLUSTER_TOKEN}"}
+            async with http.get(f"{base}/whoami", headers=headers) as resp:
+                assert resp.status == 200 and (await resp.json())["scopes"] == ["read", "trade"]
+    finally:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGINT)
+        async with asyncio.timeout(60):
+            await proc.stderr.read()
+            await proc.wait()
