@@ -7,7 +7,8 @@ bus. A signal posted to one gateway is stored on the bus (:class:`~tradingmcp.se
 reaches the ``signals:<name>`` subscribers of every gateway. A webhook ``order`` action is not served by a gateway
 (:data:`GATEWAY_ORDER_HOOK`): the one order path of a deployment is the trader's, through ``place_order``.
 
-The routes are made before the bus link exists (the port is bound first), so the signal writer is set once the
+A gateway has no audit log of its own (the trader's audits the forwarded tool calls), so its webhook requests are
+logged, not audited. The routes are made before the bus link exists (the port is bound first), so the signal writer is set once the
 gateway is connected; until then a signal is answered 503 ``bus_unavailable``.
 """
 

@@ -13,7 +13,8 @@ shared secret (:func:`~.alerts.read_alert`). Answers (JSON ``{"status": ..., ...
   ``bad_secret``, 413 ``too_large`` (unread past ``max_body_bytes``), 422 an order the desk refused (``safety_*``,
   ``filter_failure``, ``confirmation_required``...), 502 ``exchange_error``, 503 ``starting`` (no venue up yet) or ``bus_unavailable`` (a gateway's bus did not store the signal).
 
-Every request that reaches the handler gets one audit entry (a ``tool_call`` row, tool ``webhook:tradingview``,
+Where the server has an audit log (not on a bus gateway, whose hook serves ``signal`` only), every request that
+reaches the handler gets one audit entry (a ``tool_call`` row, tool ``webhook:tradingview``,
 principal the configured one once the secret matched, else ``anonymous``; the alert without its secret as
 arguments; a body that is no JSON is recorded by its size only). An ``order`` goes through the same
 :class:`~tradingmcp.server.trading.desk.TradingDesk` as ``place_order``: the venue's argument checks, every pre-trade
