@@ -92,6 +92,12 @@ class Cluster:
         self.nats = NatsServer(self.out / "nats-store", log_file=self.out / "nats.log")
 
     @property
+    def console_url(self) -> str:
+        """The first gateway's web console, the token in the fragment (no server log sees it)."""
+        base = self.gateway_urls[0].replace("ws://", "http://", 1).removesuffix("/mcp")
+        return f"{base}/console#token={TOKEN}"
+
+    @property
     def sim_url(self) -> str:
         return f"http://127.0.0.1:{self.sim_port}"
 
@@ -184,6 +190,7 @@ def run_cluster(
     print(f"cluster up: bus {cluster.nats.url}, simulator {cluster.sim_url}", file=sys.stderr)
     for url in cluster.gateway_urls:
         print(f"  gateway {url} (token {TOKEN})", file=sys.stderr)
+    print(f"  web console {cluster.console_url} (the first gateway's)", file=sys.stderr)
     print(f"  logs in {out}", file=sys.stderr, flush=True)
     status = 0
     try:

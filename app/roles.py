@@ -4,6 +4,11 @@
 Start-up order: the gateway's port is bound first (a port in use fails before anything is contacted), then the bus
 (one line naming its URL, never its credentials, when it cannot be reached), then the venues of a feed or trader,
 then the gateway waits for a trader's description (its tools) and opens. Failures end in one line on stderr, exit 1.
+
+A gateway's HTTP face also serves the web console (``/console``: the page is an MCP client of the gateway, whose
+tools are the trader's, forwarded) and the TradingView webhook (``/webhooks/tradingview``): its ``signal`` action is
+stored on the bus (:mod:`tradingmcp.server.bus.signals`), so the clients of every gateway get it; its ``order``
+action is refused at start-up on a gateway (exit 2): an order goes through the trader's tools (``place_order``).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from tradingmcp.app.failure import EXIT_RUNTIME, EXIT_USAGE, StartupError, fail, listen_error
+from tradingmcp.app.gatewayface import GATEWAY_OPEN_PATHS, GATEWAY_ORDER_HOOK, GatewayFace
 from tradingmcp.app.stack import OpenVenues
 from tradingmcp.server.audit import AuditUnavailable
 from tradingmcp.server.bus.config import BusConfig
@@ -48,7 +54,7 @@ class BusOptions:
 async def run_roles(opts: object, config: ServerConfig, tools: ToolsetConfig, generated: str | None) -> int:
     """Run the roles ``opts.bus`` names until SIGINT/SIGTERM. ``opts`` is the :class:`~tradingmcp.app.serve.
     ServeOptions`. Returns the exit status."""
-    from tradingmcp.app.serve import ServeOptions, build_app
+    from tradingmcp.app.serve import ServeOptions, build_app, console_url
 
     try:
         from tradingmcp.server.bus.conn import BusUnreachable
@@ -63,19 +69,27 @@ async def run_roles(opts: object, config: ServerConfig, tools: ToolsetConfig, ge
     closers: list[Closer] = []
     server: McpServer | None = None
     gateway = "gateway" in bus.roles
+    tradingview = tools.tradingview if gateway and tools.tradingview.enabled else None
+    if tradingview is not None and tradingview.action == "order":
+        return fail("serve", GATEWAY_ORDER_HOOK, EXIT_USAGE)
     app, hub = build_app(tools.streams)
+    face = GatewayFace()
     if gateway:
-        server = McpServer(app, config, streams=hub)
+        server = McpServer(
+            app, config, streams=hub, routes=face.routes(hub, tradingview), open_paths=GATEWAY_OPEN_PATHS
+        )
         try:
             await server.start(accepting=False)
         except OSError as exc:
             return fail("serve", str(listen_error(opts.host, opts.port, exc)), EXIT_RUNTIME)
         closers.append(server.stop)
     try:
-        await _start_roles(opts, bus, bus_config, tools, app, hub, server, closers)
+        await _start_roles(opts, bus, bus_config, tools, app, hub, server, closers, face)
         if server is not None:
             server.accept()
             print(f"gateway: serving MCP over WebSocket at {server.url}", file=sys.stderr, flush=True)
+            if server.http is not None:  # before the token's own line, which stays the last place it is printed
+                print(f"web console: {console_url(server, generated)}", file=sys.stderr, flush=True)
             if generated:
                 print(f"dev token (read+trade), shown once: {generated}", file=sys.stderr, flush=True)
         print(f"roles {', '.join(sorted(bus.roles))} on the bus at {bus_config.display_url}", file=sys.stderr, flush=True)
@@ -102,12 +116,14 @@ async def _start_roles(
     hub: object,
     server: McpServer | None,
     closers: list[Closer],
+    face: GatewayFace,
 ) -> None:
     from tradingmcp.app.serve import ServeOptions
     from tradingmcp.server.bus.conn import BusLink
     from tradingmcp.server.bus.feed import Feed
     from tradingmcp.server.bus.gateway import BusStreams, TraderTools, describe_trader
     from tradingmcp.server.bus.publisher import BusPublisher, PublishingHub
+    from tradingmcp.server.bus.signals import SignalWriter
     from tradingmcp.server.bus.trader import Trader
     from tradingmcp.server.mcp.streams import StreamHub
 
@@ -163,6 +179,7 @@ async def _start_roles(
         if isinstance(description.get("experimental"), dict):
             app.experimental.update(description["experimental"])
         streams = BusStreams(link, hub, forwarded.venues)
+        face.signals = SignalWriter(link, bus_config.request_timeout_s)
         streams.start()
         closers.append(streams.aclose)
         server.http_routes.update(metrics_routes(app, lambda: server, None, None, bus=link.health))

@@ -41,6 +41,8 @@ const page = {
   pnlPoints: 0,
   polls: 0,
   pollMs: {} as Record<string, number>,
+  offered: null as Set<string> | null, // the server's tools (null: not listed yet)
+  unavailable: [] as string[], // panels shown as not available: the server offers none of their tools
 };
 // what the browser tests read besides the page's text
 (window as unknown as { tradingmcpConsole: typeof page }).tradingmcpConsole = page;
@@ -121,14 +123,45 @@ function canTrade(): boolean {
 function updateKillButton(): void {
   const button = byId<HTMLButtonElement>("kill");
   const connected = document.body.dataset.state === "connected";
-  button.disabled = !canTrade() || !connected || page.killed;
-  button.title = !canTrade()
+  const noKill = missingTools(["kill_switch"]);
+  button.disabled = !canTrade() || !connected || page.killed || noKill.length > 0;
+  button.title = noKill.length
+    ? notAvailable(noKill)
+    : !canTrade()
     ? "needs a token with the trade scope"
     : page.killed
       ? "the kill switch is on until the server restarts"
       : connected
         ? "cancel every open order and refuse new ones"
         : "not connected";
+}
+
+/** The tools each polled panel calls, and the tables it fills. A server may offer fewer (a bus gateway offers what its
+ * trader describes): such a panel says so instead of failing every poll. */
+const PANELS: Record<string, { tools: string[]; tables: string[] }> = {
+  venues: { tools: ["get_server_status"], tables: ["venues", "rate-limits", "safety"] },
+  account: { tools: ["get_balances", "get_pnl"], tables: ["balances"] },
+  orders: { tools: ["get_open_orders"], tables: ["orders", "fills"] },
+  audit: { tools: ["get_audit_log"], tables: ["audit"] },
+};
+
+function missingTools(tools: string[]): string[] {
+  const offered = page.offered;
+  return offered === null ? [] : tools.filter((t) => !offered.has(t));
+}
+
+function notAvailable(tools: string[]): string {
+  return `not available on this server: it offers no ${tools.join(", ")} tool`;
+}
+
+/** Runs a panel's refresh, or marks the panel not available when the server lacks one of its tools. */
+async function refreshPanel(name: string, job: () => Promise<void>): Promise<void> {
+  const gone = missingTools(PANELS[name]?.tools ?? []);
+  if (gone.length === 0) return job();
+  if (!page.unavailable.includes(name)) page.unavailable.push(name);
+  const text = notAvailable(gone);
+  for (const id of PANELS[name]?.tables ?? []) fillTable(byId<HTMLTableElement>(id), [], text);
+  if (name === "account") byId("pnl-now").textContent = text;
 }
 
 function structured(result: ToolResult, what: string): Json {
@@ -433,7 +466,7 @@ async function poll(): Promise<void> {
     const jobs = named.map(async ([name, job]) => {
       const t0 = performance.now();
       try {
-        await job();
+        await refreshPanel(name, job);
       } finally {
         page.pollMs[name] = Math.round(performance.now() - t0);
       }
@@ -519,6 +552,13 @@ async function connect(token: string): Promise<void> {
 
 async function start(): Promise<void> {
   try {
+    page.offered = link === null ? null : new Set(await link.listTools());
+    updateKillButton();
+  } catch {
+    page.offered = null; // unknown: every panel tries
+  }
+  try {
+    if (missingTools(["get_server_status"]).length) throw new Error(notAvailable(["get_server_status"]));
     const st = await call("get_server_status", {});
     page.venue = String(st.exchange);
     page.ordersKey = `orders:${page.venue}`;
@@ -577,7 +617,7 @@ function main(): void {
       void poll();
     }
   });
-  for (const id of ["audit-tool", "audit-outcome", "audit-hide-own"]) byId(id).addEventListener("change", () => void refreshAudit());
+  for (const id of ["audit-tool", "audit-outcome", "audit-hide-own"]) byId(id).addEventListener("change", () => void refreshPanel("audit", refreshAudit));
   window.setInterval(() => void poll(), POLL_MS);
   const token = tokenFromPage();
   if (token === null) {

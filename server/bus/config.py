@@ -19,6 +19,8 @@ MARKET_STREAM = "TMCP_MD"
 """The JetStream stream of market data (subjects ``tmcp.md.>``)."""
 ACCOUNT_STREAM = "TMCP_ACCT"
 """The JetStream stream of account events (subjects ``tmcp.acct.>``)."""
+SIGNAL_STREAM = "TMCP_SIG"
+"""The JetStream stream of webhook signals (subjects ``tmcp.sig.>``)."""
 LEASE_BUCKET = "tmcp_trader_lease"
 """The KV bucket of trader leases (one key per account)."""
 

@@ -20,8 +20,8 @@ from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, StorageType, StreamConfig
 from nats.js.errors import BadRequestError
 
-from tradingmcp.server.bus.config import ACCOUNT_STREAM, MARKET_STREAM, BusConfig
-from tradingmcp.server.bus.subjects import ACCOUNT_PREFIX, MARKET_PREFIX
+from tradingmcp.server.bus.config import ACCOUNT_STREAM, MARKET_STREAM, SIGNAL_STREAM, BusConfig
+from tradingmcp.server.bus.subjects import ACCOUNT_PREFIX, MARKET_PREFIX, SIGNAL_PREFIX
 
 log = logging.getLogger("tradingmcp.server.bus")
 
@@ -149,10 +149,11 @@ class BusLink:
         }
 
     async def ensure_streams(self) -> None:
-        """Create (or bring to this configuration) the market and account JetStream streams: one replay window per
+        """Create (or bring to this configuration) the market, account and signal JetStream streams: one replay window per
         subject, bounded by age and count, the oldest message discarded first."""
         storage = StorageType.FILE if self.config.file_storage else StorageType.MEMORY
-        for name, prefix in ((MARKET_STREAM, MARKET_PREFIX), (ACCOUNT_STREAM, ACCOUNT_PREFIX)):
+        streams = ((MARKET_STREAM, MARKET_PREFIX), (ACCOUNT_STREAM, ACCOUNT_PREFIX), (SIGNAL_STREAM, SIGNAL_PREFIX))
+        for name, prefix in streams:
             cfg = StreamConfig(
                 name=name,
                 subjects=[f"{prefix}.>"],

@@ -11,7 +11,8 @@ serialization, the same bytes for every client of the gateway, the same ``seq`` 
 dropped there); a message that arrives ahead of a missing one (a publisher sending again what the bus did not
 acknowledge, after a bus outage) waits up to :data:`GAP_WAIT_S` for the missing ones, so the order is restored rather
 than a hole made; a malformed or foreign message is dropped with a metric and a log line. The last local subscriber
-leaving closes the subscription.
+leaving closes the subscription. Webhook signals (``signals:<name>``) are read the same way; they are published by
+the gateways themselves (:mod:`.signals`), so nothing is asked of the feed for them.
 
 Tools (:class:`TraderTools`): every tool the trader offers, registered on the gateway's app from the trader's own
 description and forwarded over request/reply with the caller's identity and scopes; the trader's answer is the
@@ -38,6 +39,7 @@ from tradingmcp.server.bus.conn import BusLink
 from tradingmcp.server.bus.subjects import (
     ACCOUNT_KINDS,
     FEED_WANT,
+    SIGNAL_KIND,
     TRADER_PREFIX,
     StreamMessage,
     decode,
@@ -108,6 +110,8 @@ class BusStreams:
                         conflates=False,
                     )
                 )
+        what = "alerts posted to the webhooks of the deployment's gateways"
+        hub.add_source(StreamSource(SIGNAL_KIND, what, self.open, self.close, conflates=False))
 
     def start(self) -> None:
         self._repeater = asyncio.get_running_loop().create_task(self._repeat_wants())
@@ -122,8 +126,12 @@ class BusStreams:
             subject = subject_of(key)
         except ValueError as exc:
             raise JsonRpcError(ErrorCode.INVALID_PARAMS, str(exc), {"stream": key[:128]}) from None
-        account = key.split(":", 1)[0] in ACCOUNT_KINDS
-        numbering = await self._numbering(key) if account else await self._want(key)
+        kind = key.split(":", 1)[0]
+        numbering: tuple[str, int] | None = None
+        if kind in ACCOUNT_KINDS:
+            numbering = await self._numbering(key)
+        elif kind != SIGNAL_KIND:
+            numbering = await self._want(key)
         entry = _Subscription(key, subject)
         stream = stream_name_of(key)
         try:
@@ -159,7 +167,7 @@ class BusStreams:
         try:
             m = decode(msg.data, entry.key)
         except ValueError as exc:
-            self.link.drop("acct" if entry.subject.startswith("tmcp.acct") else "md", msg.subject, str(exc))
+            self.link.drop(entry.subject.split(".")[1], msg.subject, str(exc))
             self._check_caught_up(entry, msg)
             return
         self.received += 1
@@ -248,6 +256,8 @@ class BusStreams:
             for key in list(self.subs):
                 if not self.link.connected:
                     break
+                if key.startswith(f"{SIGNAL_KIND}:"):
+                    continue
                 # a restarted feed, or a trader that took over, learns what this gateway's clients hold
                 parts = key.split(":")
                 subject = numbering_subject(parts[1]) if parts[0] in ACCOUNT_KINDS else FEED_WANT

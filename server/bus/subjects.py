@@ -2,7 +2,8 @@
 
 Subjects: a market stream ``kind:exchange:SYMBOL[:arg]`` is ``tmcp.md.<exchange>.<SYMBOL>.<kind>[.<arg>]``
 (``trades:binance:BTCUSDT`` → ``tmcp.md.binance.BTCUSDT.trades``); an account stream ``kind:exchange[:SYMBOL]``
-(``orders``, ``balances``) is ``tmcp.acct.<exchange>.<kind>[.<SYMBOL>]``. Requests: ``tmcp.rpc.feed.want`` (a gateway
+(``orders``, ``balances``) is ``tmcp.acct.<exchange>.<kind>[.<SYMBOL>]``; a webhook signal stream ``signals:<name>`` is
+``tmcp.sig.<name>`` (published by whichever gateway received the alert, :mod:`.signals`). Requests: ``tmcp.rpc.feed.want`` (a gateway
 asks the feed for a market stream) and ``tmcp.rpc.trader.<exchange>`` (a tool call for a venue's trader).
 
 A stream message is the JSON object ``{"stream": key, "seq": int >= 1, "epoch": str, "data": any, "lossless": bool}``:
@@ -20,6 +21,9 @@ import orjson
 
 MARKET_PREFIX = "tmcp.md"
 ACCOUNT_PREFIX = "tmcp.acct"
+SIGNAL_PREFIX = "tmcp.sig"
+SIGNAL_KIND = "signals"
+"""The stream kind of webhook signals (``signals:<name>``), published by the gateways themselves."""
 FEED_WANT = "tmcp.rpc.feed.want"
 """Request subject: ``{"stream": key}`` → ``{"ok": true, "epoch", "seq"}`` or ``{"error": {"code", "message"}}``."""
 TRADER_PREFIX = "tmcp.rpc.trader"
@@ -50,6 +54,8 @@ def subject_of(key: str) -> str:
     kind, exchange, rest = parts[0], parts[1], parts[2:]
     if kind in ACCOUNT_KINDS:
         return ".".join([ACCOUNT_PREFIX, exchange, kind, *rest])
+    if kind == SIGNAL_KIND:
+        return ".".join([SIGNAL_PREFIX, exchange, *rest])
     if not rest:
         raise ValueError(f"stream key {key[:80]!r}: a market stream needs kind:exchange:SYMBOL")
     return ".".join([MARKET_PREFIX, exchange, rest[0], kind, *rest[1:]])
@@ -57,9 +63,10 @@ def subject_of(key: str) -> str:
 
 def stream_name_of(key: str) -> str:
     """The JetStream stream holding ``key``'s subject."""
-    from tradingmcp.server.bus.config import ACCOUNT_STREAM, MARKET_STREAM
+    from tradingmcp.server.bus.config import ACCOUNT_STREAM, MARKET_STREAM, SIGNAL_STREAM
 
-    return ACCOUNT_STREAM if key.split(":", 1)[0] in ACCOUNT_KINDS else MARKET_STREAM
+    kind = key.split(":", 1)[0]
+    return ACCOUNT_STREAM if kind in ACCOUNT_KINDS else SIGNAL_STREAM if kind == SIGNAL_KIND else MARKET_STREAM
 
 
 @dataclass(frozen=True, slots=True)

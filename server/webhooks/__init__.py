@@ -16,17 +16,26 @@ from aiohttp import web
 
 from tradingmcp.server.mcp.streams import StreamHub
 from tradingmcp.server.webhooks.config import PATH, TradingViewConfig
-from tradingmcp.server.webhooks.hook import BackendGetter, HookBackend, TradingViewHook
+from tradingmcp.server.webhooks.hook import (
+    BackendGetter,
+    HookBackend,
+    SignalNotPublished,
+    SignalPublish,
+    TradingViewHook,
+)
 
 OPEN_PATHS = frozenset({PATH})
 """Answered without a bearer token: the webhook checks its own shared secret."""
 
 
-def webhook_routes(config: TradingViewConfig, hub: StreamHub, backend: BackendGetter) -> list[web.RouteDef]:
-    """The webhook's route when ``config`` has a secret (none otherwise: the path answers 404)."""
+def webhook_routes(
+    config: TradingViewConfig, hub: StreamHub, backend: BackendGetter, signal_publish: SignalPublish | None = None
+) -> list[web.RouteDef]:
+    """The webhook's route when ``config`` has a secret (none otherwise: the path answers 404); ``signal_publish``:
+    a gateway's signals go to the bus (:data:`~.hook.SignalPublish`)."""
     if not config.enabled:
         return []
-    return TradingViewHook(config, hub, backend).routes()
+    return TradingViewHook(config, hub, backend, signal_publish=signal_publish).routes()
 
 
 __all__ = [
@@ -34,6 +43,8 @@ __all__ = [
     "PATH",
     "BackendGetter",
     "HookBackend",
+    "SignalNotPublished",
+    "SignalPublish",
     "TradingViewConfig",
     "TradingViewHook",
     "webhook_routes",

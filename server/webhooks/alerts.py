@@ -155,6 +155,10 @@ class RecentIds:
         seen[alert_id] = now
         return True
 
+    def forget(self, alert_id: str) -> None:
+        """Drop ``alert_id`` (taken but not acted on: its repeat is not a duplicate)."""
+        self._seen.pop(alert_id, None)
+
 
 def _text(doc: dict[str, Any], name: str) -> str:
     value = doc.get(name)

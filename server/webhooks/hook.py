@@ -4,15 +4,17 @@ The route is an open path of the port's guard (TradingView sends no bearer token
 shared secret (:func:`~.alerts.read_alert`). Answers (JSON ``{"status": ..., ...}``):
 
 * 200 ``ok``: a ``signal`` published on the configured stream (``stream``, ``seq``, ``delivered``: subscribers
-  reached), or an ``order`` placed (``order``, ``duplicate``: the desk already had the client order id);
+  reached; on a gateway of the bus, ``bus``: true and ``delivered`` 0, the signal reaching every gateway's
+  subscribers through the bus), or an ``order`` placed (``order``, ``duplicate``: the desk already had the client order id);
 * 200 ``duplicate``: the alert id was accepted less than ``dedupe_window_s`` ago; nothing done;
 * 429 ``rate_limited`` (``Retry-After``): over ``rate_per_s``/``rate_burst`` from one client address; counted in
   :attr:`TradingViewHook.throttled`, logged, not audited one by one;
 * 400 ``bad_json`` / ``bad_alert`` (and ``invalid_argument`` for an order the arguments checks refuse), 401
   ``bad_secret``, 413 ``too_large`` (unread past ``max_body_bytes``), 422 an order the desk refused (``safety_*``,
-  ``filter_failure``, ``confirmation_required``...), 502 ``exchange_error``, 503 ``starting`` (no venue up yet).
+  ``filter_failure``, ``confirmation_required``...), 502 ``exchange_error``, 503 ``starting`` (no venue up yet) or ``bus_unavailable`` (a gateway's bus did not store the signal).
 
-Every request that reaches the handler gets one audit entry (a ``tool_call`` row, tool ``webhook:tradingview``,
+Where the server has an audit log (not on a bus gateway, whose hook serves ``signal`` only), every request that
+reaches the handler gets one audit entry (a ``tool_call`` row, tool ``webhook:tradingview``,
 principal the configured one once the secret matched, else ``anonymous``; the alert without its secret as
 arguments; a body that is no JSON is recorded by its size only). An ``order`` goes through the same
 :class:`~tradingmcp.server.trading.desk.TradingDesk` as ``place_order``: the venue's argument checks, every pre-trade
@@ -27,7 +29,7 @@ import logging
 import math
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,6 +68,14 @@ class HookBackend:
 BackendGetter = Callable[[], HookBackend | None]
 """The backend at request time (None while the server starts or has no venues)."""
 
+SignalPublish = Callable[[str, Any], Awaitable[int]]
+"""Where a gateway's signals go instead of the local hub: ``(stream key, message data) -> seq`` once stored on the
+bus; raises :class:`SignalNotPublished`."""
+
+
+class SignalNotPublished(Exception):
+    """The signal was not published (the bus did not store it); the message says why."""
+
 
 def signals_source() -> StreamSource:
     """The push stream kind ``signals`` (``signals:<name>``): fed by webhooks, nothing upstream to start; lossless."""
@@ -82,6 +92,7 @@ class TradingViewHook:
 
     Args:
         clock: monotonic seconds (the duplicate window).
+        signal_publish: a gateway's way of publishing signals on the bus (None: on ``hub``).
     """
 
     def __init__(
@@ -90,10 +101,12 @@ class TradingViewHook:
         hub: StreamHub,
         backend: BackendGetter,
         clock: Callable[[], float] = time.monotonic,
+        signal_publish: SignalPublish | None = None,
     ) -> None:
         self.config = config
         self.hub = hub
         self.backend = backend
+        self.signal_publish = signal_publish
         self.clock = clock
         self.recent = RecentIds(config.dedupe_window_s, config.max_ids)
         self.throttled = 0
@@ -175,11 +188,21 @@ class TradingViewHook:
             log.info("tradingview alert %r: duplicate within %g s, ignored", alert.alert_id, cfg.dedupe_window_s)
             return outcome.answer(200, {"status": "duplicate", "alert_id": alert.alert_id}, code="duplicate")
         if args is None or backend is None:
-            return self._signal(alert, outcome)
+            return await self._signal(alert, outcome)
         return await self._order(alert, args, backend, outcome)
 
-    def _signal(self, alert: Alert, outcome: _Outcome) -> web.Response:
+    async def _signal(self, alert: Alert, outcome: _Outcome) -> web.Response:
         stream = self.config.stream
+        if self.signal_publish is not None:
+            try:
+                stored = await self.signal_publish(stream, alert.signal(time.time_ns() // 1_000_000))
+            except SignalNotPublished as exc:
+                self.recent.forget(alert.alert_id)  # not acted on: a retry of the same alert may go through
+                log.warning("tradingview alert %r: %s", alert.alert_id, exc)
+                return outcome.refuse(503, "bus_unavailable", str(exc))
+            log.info("tradingview alert %r: signal on %s stored on the bus as seq %d", alert.alert_id, stream, stored)
+            answer = {"status": "ok", "action": "signal", "alert_id": alert.alert_id, "stream": stream, "seq": stored}
+            return outcome.answer(200, {**answer, "delivered": 0, "bus": True})
         delivered = self.hub.publish(stream, alert.signal(time.time_ns() // 1_000_000), conflate=False)
         seq = self.hub.last_seq(stream) if delivered or self.hub.window(stream) is not None else None
         log.info("tradingview alert %r: signal on %s to %d subscriber(s)", alert.alert_id, stream, delivered)
