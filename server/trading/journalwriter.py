@@ -1,0 +1,148 @@
+"""The intent journal's writer: one thread with its own SQLite connection, committing the writes queued from any
+thread in groups, so a durable write never blocks the event loop and concurrent writes share one fsync.
+
+A write is a :data:`Write` (a function of the connection, run inside the group's transaction) queued with
+:meth:`JournalWriter.submit`, which returns a :class:`concurrent.futures.Future` completed once the group it joined is
+committed (its result: what the function returned; its exception: what the function or the commit raised). The event
+loop awaits it with :func:`asyncio.wrap_future`; another thread waits on ``result()``.
+
+Group commit: the thread takes the first write queued, then every write queued behind it (up to :data:`MAX_GROUP`),
+runs them in order in one transaction and commits once. While a commit waits for the disk, new writes queue up and
+form the next group; under load several orders in flight share one fsync. A group with a durable write commits with
+``synchronous=FULL`` (the WAL is synced before the commit returns:
+https://www.sqlite.org/pragma.html#pragma_synchronous), a group of only non-durable writes with ``synchronous=NORMAL``
+(no sync; a crash may lose it, never corrupt the file; the next FULL commit syncs it too).
+
+Writes run in submission order, so a write queued after another sees its effect. A write whose future was cancelled
+before its group started is skipped. A write that raises gets the exception and the rest of its group still commits
+(each write is one statement, so a failed one leaves nothing behind); a failed commit fails the whole group.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("tradingmcp.server.trading")
+
+Write = Callable[[sqlite3.Connection], Any]
+"""One write: run on the writer's connection inside a transaction; its return value completes its future."""
+
+MAX_GROUP = 256
+"""Most writes committed in one transaction."""
+
+BUSY_TIMEOUT_S = 5.0
+"""How long a group waits for the file's write lock when another connection holds it (s)."""
+
+
+class JournalWriter:
+    """The writer thread of the SQLite file at ``path`` (WAL mode; ``setup`` SQL script run once, e.g. the schema).
+
+    Attributes:
+        commits: transactions committed so far (a group is one).
+        durable_commits: of these, the ones committed with ``synchronous=FULL`` (one fsync each).
+        writes: writes committed so far.
+
+    Raises:
+        sqlite3.Error: from the constructor, when the file cannot be opened or set up.
+    """
+
+    def __init__(self, path: Path, setup: str = "") -> None:
+        self.commits = 0
+        self.durable_commits = 0
+        self.writes = 0
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=BUSY_TIMEOUT_S)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._full = True
+        if setup:
+            self._db.executescript(setup)
+        self._queue: queue.SimpleQueue[tuple[Write, bool, Future[Any]] | None] = queue.SimpleQueue()  # None: stop
+        self._closed = False
+        self._close_lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name=f"journal-writer {path.name}", daemon=True)
+        self._thread.start()
+
+    def submit(self, write: Write, durable: bool) -> Future[Any]:
+        """Queue ``write``; ``durable``: its group commits with ``synchronous=FULL`` (on disk when the future completes).
+
+        Raises:
+            RuntimeError: the writer is closed.
+        """
+        future: Future[Any] = Future()
+        with self._close_lock:
+            if self._closed:
+                raise RuntimeError("the intent journal is closed")
+            self._queue.put((write, durable, future))
+        return future
+
+    def close(self) -> None:
+        """Commit everything queued, stop the thread and close the connection (idempotent; blocks until done)."""
+        with self._close_lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._queue.put(None)
+        self._thread.join()
+        self._db.close()
+
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            group: list[tuple[Write, bool, Future[Any]]] = []
+            item = self._queue.get()
+            while True:
+                if item is None:
+                    stopping = True
+                    break
+                write, durable, future = item
+                if future.set_running_or_notify_cancel():
+                    group.append((write, durable, future))
+                if len(group) >= MAX_GROUP:
+                    break
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+            if group:
+                self._commit(group)
+
+    def _commit(self, group: list[tuple[Write, bool, Future[Any]]]) -> None:
+        """Run ``group`` in one transaction and complete each future."""
+        full = any(durable for _, durable, _ in group)
+        results: list[tuple[Future[Any], Any, BaseException | None]] = []
+        try:
+            if full != self._full:
+                self._db.execute(f"PRAGMA synchronous={'FULL' if full else 'NORMAL'}")
+                self._full = full
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for write, _, future in group:
+                    try:
+                        results.append((future, write(self._db), None))
+                    except Exception as exc:
+                        results.append((future, None, exc))
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+        except Exception as exc:
+            log.warning("intent journal: a group of %d writes failed: %s", len(group), exc)
+            for _, _, future in group:
+                future.set_exception(exc)
+            return
+        self.commits += 1
+        self.durable_commits += full
+        for future, result, error in results:
+            if error is None:
+                self.writes += 1
+                future.set_result(result)
+            else:
+                future.set_exception(error)
