@@ -1,7 +1,7 @@
 """The opt-in low-latency mode (``--busy-poll`` on ``serve``, ``bot`` and ``bench ticktotrade``), all in one place.
 
 - :mod:`.busypoll`: :class:`~.busypoll.BusyPoll`, the event loop spinning instead of sleeping in ``epoll_wait``, and
-  running warmers every millisecond from the spin;
+  running warmers every millisecond from the spin (held while the intent journal's writer thread commits);
 - :mod:`.orderpath`: the server's warmer, re-running the pure steps of the last order placed on each venue;
 - :mod:`.decision`: the bot's warmer, re-running the pure steps of a decision.
 
@@ -9,7 +9,8 @@ The composition root (``serve``, ``bot``, the benchmarks) calls one function per
 ``--busy-poll`` is on: :func:`attach_server` or :func:`attach_bot`; each starts spinning the running loop with its
 warmer and returns a :class:`Tuning` to stop it with. The product code knows nothing of this package: the warmers reach
 it through generic public seams only (the desk's :attr:`~tradingmcp.server.trading.desk.TradingDesk.in_flight` count
-and :attr:`~tradingmcp.server.trading.desk.TradingDesk.placement_observers`, the pure functions an order or a decision
+and :attr:`~tradingmcp.server.trading.desk.TradingDesk.placement_observers`, the intent journal's count of
+:attr:`~tradingmcp.server.trading.journalwriter.JournalWriter.pending` writes, the pure functions an order or a decision
 runs, the bot core's public state and :attr:`~tradingmcp.client.bot.market.MarketState.book_ticker_wire`).
 
 The warmer modules import the server or the bot; they are imported when attached, so a process loads only its own.
@@ -67,7 +68,9 @@ class Tuning:
 
 def attach_server(desk: TradingDesk | None, warm_every_s: float = WARM_EVERY_S) -> Tuning:
     """Spin the running loop and keep ``desk``'s order path warm (:class:`~.orderpath.OrderPathWarmer`, told of
-    every placement as one of the desk's placement observers); only spin when ``desk`` is None."""
+    every placement as one of the desk's placement observers); only spin when ``desk`` is None. The spin is held while
+    the desk's intent journal has writes pending (its writer thread needs the GIL and a core to commit an order's
+    intent: :class:`~.busypoll.BusyPoll`'s ``hold``)."""
     if desk is None:
         return Tuning(BusyPoll(asyncio.get_running_loop()).start(), None)
     from tradingmcp.perf.orderpath import OrderPathWarmer
@@ -79,7 +82,14 @@ def attach_server(desk: TradingDesk | None, warm_every_s: float = WARM_EVERY_S) 
         if warmer.remember in desk.placement_observers:
             desk.placement_observers.remove(warmer.remember)
 
-    poller = BusyPoll(asyncio.get_running_loop(), [warmer.warm], warm_every_s).start()
+    hold = None
+    if desk.journal is not None:
+        writer = desk.journal.writer
+
+        def hold() -> bool:
+            return writer.pending > 0
+
+    poller = BusyPoll(asyncio.get_running_loop(), [warmer.warm], warm_every_s, hold).start()
     return Tuning(poller, warmer, detach)
 
 

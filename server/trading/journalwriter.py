@@ -48,6 +48,8 @@ class JournalWriter:
         commits: transactions committed so far (a group is one).
         durable_commits: of these, the ones committed with ``synchronous=FULL`` (one fsync each).
         writes: writes committed so far.
+        submitted: writes queued so far; ``submitted - done`` are queued or being committed (:attr:`pending`).
+        done: writes whose future is complete (committed, failed or cancelled).
 
     Raises:
         sqlite3.Error: from the constructor, when the file cannot be opened or set up.
@@ -57,6 +59,8 @@ class JournalWriter:
         self.commits = 0
         self.durable_commits = 0
         self.writes = 0
+        self.submitted = 0
+        self.done = 0
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=BUSY_TIMEOUT_S)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
@@ -79,8 +83,14 @@ class JournalWriter:
         with self._close_lock:
             if self._closed:
                 raise RuntimeError("the intent journal is closed")
+            self.submitted += 1
             self._queue.put((write, durable, future))
         return future
+
+    @property
+    def pending(self) -> int:
+        """Writes queued or being committed (an approximate count when read from another thread)."""
+        return self.submitted - self.done
 
     def close(self) -> None:
         """Commit everything queued, stop the thread and close the connection (idempotent; blocks until done)."""
@@ -104,6 +114,8 @@ class JournalWriter:
                 write, durable, future = item
                 if future.set_running_or_notify_cancel():
                     group.append((write, durable, future))
+                else:
+                    self.done += 1
                 if len(group) >= MAX_GROUP:
                     break
                 try:
@@ -137,6 +149,7 @@ class JournalWriter:
             log.warning("intent journal: a group of %d writes failed: %s", len(group), exc)
             for _, _, future in group:
                 future.set_exception(exc)
+            self.done += len(group)
             return
         self.commits += 1
         self.durable_commits += full
@@ -146,3 +159,4 @@ class JournalWriter:
                 future.set_result(result)
             else:
                 future.set_exception(error)
+        self.done += len(results)  # after the futures: a loop held while writes are pending wakes with their results

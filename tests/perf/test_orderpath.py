@@ -136,6 +136,7 @@ async def test_attach_server_spins_warms_and_detaches(tool_server: ToolServer) -
             await asyncio.sleep(0.05)
         assert tuning.poller.running and tuning.spins > 1_000, tuning.spins
         assert tuning.warm_runs >= 10, tuning.warm_runs  # about one per ms once an order was placed
+        assert tuning.poller.held > 0  # the spin paused while the journal's writer committed the order's intent
     finally:
         tuning.stop()
     assert not tuning.poller.running and desk.placement_observers == []
