@@ -8,10 +8,10 @@ loop awaits it with :func:`asyncio.wrap_future`; another thread waits on ``resul
 
 Group commit: the thread takes the first write queued, then every write queued behind it (up to :data:`MAX_GROUP`),
 runs them in order in one transaction and commits once. While a commit waits for the disk, new writes queue up and
-form the next group; under load several orders in flight share one fsync. A group with a durable write commits with
-``synchronous=FULL`` (the WAL is synced before the commit returns:
-https://www.sqlite.org/pragma.html#pragma_synchronous), a group of only non-durable writes with ``synchronous=NORMAL``
-(no sync; a crash may lose it, never corrupt the file; the next FULL commit syncs it too).
+form the next group; under load several orders in flight share one fsync. A group with a durable write commits on a
+connection with ``synchronous=FULL`` (the WAL is synced before the commit returns:
+https://www.sqlite.org/pragma.html#pragma_synchronous), a group of only non-durable writes on one with
+``synchronous=NORMAL`` (no sync; a crash may lose it, never corrupt the file; the next FULL commit syncs it too).
 
 Writes run in submission order, so a write queued after another sees its effect. A write whose future was cancelled
 before its group started is skipped. A write that raises gets the exception and the rest of its group still commits
@@ -61,17 +61,22 @@ class JournalWriter:
         self.writes = 0
         self.submitted = 0
         self.done = 0
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=BUSY_TIMEOUT_S)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._full = True
+        self._durable = self._connect(path, "FULL")
+        self._durable.execute("PRAGMA journal_mode=WAL")
         if setup:
-            self._db.executescript(setup)
+            self._durable.executescript(setup)
+        self._fast = self._connect(path, "NORMAL")  # the same file, for groups of non-durable writes only
         self._queue: queue.SimpleQueue[tuple[Write, bool, Future[Any]] | None] = queue.SimpleQueue()  # None: stop
         self._closed = False
         self._close_lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name=f"journal-writer {path.name}", daemon=True)
         self._thread.start()
+
+    @staticmethod
+    def _connect(path: Path, synchronous: str) -> sqlite3.Connection:
+        db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=BUSY_TIMEOUT_S)
+        db.execute(f"PRAGMA synchronous={synchronous}")
+        return db
 
     def submit(self, write: Write, durable: bool) -> Future[Any]:
         """Queue ``write``; ``durable``: its group commits with ``synchronous=FULL`` (on disk when the future completes).
@@ -100,7 +105,8 @@ class JournalWriter:
             self._closed = True
             self._queue.put(None)
         self._thread.join()
-        self._db.close()
+        self._durable.close()
+        self._fast.close()
 
     def _run(self) -> None:
         stopping = False
@@ -126,27 +132,19 @@ class JournalWriter:
                 self._commit(group)
 
     def _commit(self, group: list[tuple[Write, bool, Future[Any]]]) -> None:
-        """Run ``group`` in one transaction and complete each future."""
+        """Run ``group`` in one transaction and complete each future. A group of one write runs it alone: its one
+        statement is its own transaction (one call into SQLite, so the thread takes the GIL back only once)."""
         full = any(durable for _, durable, _ in group)
+        db = self._durable if full else self._fast
         results: list[tuple[Future[Any], Any, BaseException | None]] = []
         try:
-            if full != self._full:
-                self._db.execute(f"PRAGMA synchronous={'FULL' if full else 'NORMAL'}")
-                self._full = full
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                for write, _, future in group:
-                    try:
-                        results.append((future, write(self._db), None))
-                    except Exception as exc:
-                        results.append((future, None, exc))
-                self._db.execute("COMMIT")
-            except BaseException:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                raise
+            if len(group) == 1:
+                write, _, future = group[0]
+                results.append((future, write(db), None))
+            else:
+                self._transaction(db, group, results)
         except Exception as exc:
-            log.warning("intent journal: a group of %d writes failed: %s", len(group), exc)
+            log.warning("intent journal: %d writes failed: %s", len(group), exc)
             for _, _, future in group:
                 future.set_exception(exc)
             self.done += len(group)
@@ -160,3 +158,24 @@ class JournalWriter:
             else:
                 future.set_exception(error)
         self.done += len(results)  # after the futures: a loop held while writes are pending wakes with their results
+
+    @staticmethod
+    def _transaction(
+        db: sqlite3.Connection,
+        group: list[tuple[Write, bool, Future[Any]]],
+        results: list[tuple[Future[Any], Any, BaseException | None]],
+    ) -> None:
+        """Run ``group`` between ``BEGIN IMMEDIATE`` and ``COMMIT``, each write's result or error into ``results``;
+        raises what the transaction itself raised (rolled back)."""
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for write, _, future in group:
+                try:
+                    results.append((future, write(db), None))
+                except Exception as exc:
+                    results.append((future, None, exc))
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
