@@ -61,7 +61,7 @@ class BusyPoll:
         warmers: Iterable[Callable[[], object]] = (),
         warm_every_s: float = 0.001,
         hold: Callable[[], bool] | None = None,
-        hold_check_s: float = 0.0001,
+        hold_check_s: float = 0.001,
     ) -> None:
         self.loop = loop
         self.spins = 0
