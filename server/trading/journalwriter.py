@@ -1,15 +1,16 @@
-"""The intent journal's writer: one thread with its own SQLite connection, committing the writes queued from any
+"""The intent journal's writer: one thread with SQLite connections of its own, committing the writes queued from any
 thread in groups, so a durable write never blocks the event loop and concurrent writes share one fsync.
 
-A write is a :data:`Write` (a function of the connection, run inside the group's transaction) queued with
-:meth:`JournalWriter.submit`, which returns a :class:`concurrent.futures.Future` completed once the group it joined is
-committed (its result: what the function returned; its exception: what the function or the commit raised). The event
-loop awaits it with :func:`asyncio.wrap_future`; another thread waits on ``result()``.
+A write is a :data:`Write` (a function of a connection running one statement, inside the group's transaction)
+queued with :meth:`JournalWriter.submit`, which returns a :class:`concurrent.futures.Future` completed once the group
+it joined is committed (its result: what the function returned; its exception: what the function or the commit
+raised). The event loop awaits it with :func:`asyncio.wrap_future`; another thread waits on ``result()``.
 
 Group commit: the thread takes the first write queued, then every write queued behind it (up to :data:`MAX_GROUP`),
-runs them in order in one transaction and commits once. While a commit waits for the disk, new writes queue up and
-form the next group; under load several orders in flight share one fsync. A group with a durable write commits on a
-connection with ``synchronous=FULL`` (the WAL is synced before the commit returns:
+runs them in order in one transaction and commits once (a group of one runs its statement alone: SQLite makes it its
+own transaction, and the thread takes the GIL back only once, after the commit). While a commit waits for the disk,
+new writes queue up and form the next group; under load several orders in flight share one fsync. A group with a
+durable write commits on a connection with ``synchronous=FULL`` (the WAL is synced before the commit returns:
 https://www.sqlite.org/pragma.html#pragma_synchronous), a group of only non-durable writes on one with
 ``synchronous=NORMAL`` (no sync; a crash may lose it, never corrupt the file; the next FULL commit syncs it too).
 
@@ -32,7 +33,7 @@ from typing import Any
 log = logging.getLogger("tradingmcp.server.trading")
 
 Write = Callable[[sqlite3.Connection], Any]
-"""One write: run on the writer's connection inside a transaction; its return value completes its future."""
+"""One write: runs one statement on the connection it is given; its return value completes its future."""
 
 MAX_GROUP = 256
 """Most writes committed in one transaction."""
@@ -79,7 +80,7 @@ class JournalWriter:
         return db
 
     def submit(self, write: Write, durable: bool) -> Future[Any]:
-        """Queue ``write``; ``durable``: its group commits with ``synchronous=FULL`` (on disk when the future completes).
+        """Queue ``write``; ``durable``: its group commits with ``synchronous=FULL`` (on disk when its future is done).
 
         Raises:
             RuntimeError: the writer is closed.
@@ -98,7 +99,7 @@ class JournalWriter:
         return self.submitted - self.done
 
     def close(self) -> None:
-        """Commit everything queued, stop the thread and close the connection (idempotent; blocks until done)."""
+        """Commit everything queued, stop the thread and close the connections (idempotent; blocks until done)."""
         with self._close_lock:
             if self._closed:
                 return
