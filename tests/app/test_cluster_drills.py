@@ -26,7 +26,17 @@ import nats
 import pytest
 from nats.aio.msg import Msg
 
-from tests.app.test_cluster import BOOK, TRADES, Recorder, cluster_dir, contiguous, port_of, running, wait_until
+from tests.app.test_cluster import (
+    BOOK,
+    TRADES,
+    Recorder,
+    cluster_dir,
+    contiguous,
+    health,
+    port_of,
+    running,
+    wait_until,
+)
 from tradingmcp.app.cluster import TOKEN, Cluster
 from tradingmcp.client.session import McpClient, connect
 from tradingmcp.server.bus.subjects import decode, subject_of
@@ -227,3 +237,85 @@ async def test_gateway_killed_mid_replay_client_resumes_on_the_other_gateway(clu
 
 async def _stuck_client(proxy: DrillProxy) -> McpClient:
     return await connect(proxy.url, token=TOKEN, backoff_max_s=0.3, timeout_s=30.0)
+
+
+BOOK_20 = "book:binance:BTCUSDT:20"
+TICKER = "book_ticker:binance:BTCUSDT"
+STUCK_KEYS = (TRADES, BOOK, BOOK_20, TICKER)
+"""What the stuck clients hold: enough bytes a second to fill their gateway's write buffer within seconds."""
+KEEP_UP_SEQS = 400
+"""How far (in trade ``seq``) a reading client may trail the feed's newest trade: generous (seconds of trades at the
+drill's speed) for a loaded machine, while a client of a blocked gateway would fall further behind every second."""
+
+
+def lag(tap: FeedTap, rec: Recorder) -> int:
+    seqs = rec.seqs(TRADES)
+    return tap.newest.get(TRADES, 0) - (seqs[-1] if seqs else 0)
+
+
+@pytest.mark.data
+async def test_slow_gateway_clients_do_not_hold_up_the_others(cluster_dir: Path) -> None:
+    with running(Cluster(cluster_dir, gateways=2, speed=4.0)) as cl:
+        gw_a, gw_b = cl.gateway_urls
+        tap = FeedTap(keep=())
+        await tap.start(cl.nats.url, (TRADES,))
+        proxy = DrillProxy(port_of(gw_a), small_buffer=True)
+        await proxy.start()
+        stuck = [await _stuck_client(proxy) for _ in range(3)]
+        a_reader = await connect(gw_a, token=TOKEN)  # gateway A's client that keeps reading
+        b_readers = [await connect(gw_b, token=TOKEN) for _ in range(2)]
+        readers = [a_reader, *b_readers]
+        try:
+            stuck_recs = [Recorder(c) for c in stuck]
+            recs = [Recorder(c) for c in readers]
+            for c in stuck:
+                for key in STUCK_KEYS:
+                    assert not (await c.subscribe(key)).get("isError")
+            for c in readers:
+                for key in (TRADES, BOOK):
+                    assert not (await c.subscribe(key)).get("isError")
+            await wait_until(lambda: all(len(r.seqs(TRADES)) >= 20 for r in stuck_recs + recs), 30, "trades")
+            proxy.stall()  # A's stuck clients stop reading
+            a_log = cl.procs["gateway1"].log
+            max_lag = [0] * len(recs)
+            # A's write buffers fill, then its outbound queues; it sheds the stuck clients (1008 after the grace)
+            deadline = asyncio.get_running_loop().time() + 90
+            while a_log.read_text(errors="replace").count("closing slow consumer") < len(stuck):
+                assert asyncio.get_running_loop().time() < deadline, "gateway A never shed its stuck clients"
+                for i, r in enumerate(recs):
+                    max_lag[i] = max(max_lag[i], lag(tap, r))
+                await asyncio.sleep(0.2)
+            assert (await health(gw_a))["status"] == "ok"
+            # B's clients and A's reading client kept up all along, with no gap (the bus was not held up by A)
+            assert all(m <= KEEP_UP_SEQS for m in max_lag), max_lag
+            before = [r.seqs(TRADES)[-1] for r in recs]
+
+            def readers_on() -> bool:
+                return all(
+                    r.seqs(TRADES)[-1] > b + 20 and lag(tap, r) <= KEEP_UP_SEQS
+                    for r, b in zip(recs, before, strict=True)
+                )
+
+            await wait_until(readers_on, 30, "the readers to go on")
+            for c, r in zip(readers, recs, strict=True):
+                assert contiguous(r.seqs(TRADES)) and c.reconnects == 0
+                cursor = c.stream_seqs.cursors[TRADES]
+                assert cursor.lost == 0 and cursor.duplicates == 0
+            # the stuck clients read again: shed, they reconnect to A and resume every trade from its window
+            stuck_before = [r.seqs(TRADES)[-1] for r in stuck_recs]
+            proxy.flow()
+            await wait_until(lambda: all(c.reconnects >= 1 for c in stuck), 60, "the stuck clients to come back")
+            assert all(c.last_close is not None and c.last_close[0] == 1008 for c in stuck), [
+                c.last_close for c in stuck
+            ]
+            await wait_until(lambda: all(lag(tap, r) <= KEEP_UP_SEQS for r in stuck_recs), 60, "the stuck to catch up")
+            for c, r, b in zip(stuck, stuck_recs, stuck_before, strict=True):
+                trades = r.seqs(TRADES)
+                assert trades[-1] > b and contiguous(trades), [(x, y) for x, y in pairwise(trades) if y - x != 1]
+                cursor = c.stream_seqs.cursors[TRADES]
+                assert cursor.resumes >= 1 and cursor.refused == 0 and cursor.lost == 0 and cursor.duplicates == 0
+        finally:
+            for c in stuck + readers:
+                await c.close()
+            await tap.close()
+            await proxy.close()
