@@ -126,6 +126,7 @@ async def _start_roles(
     from tradingmcp.server.bus.signals import SignalWriter
     from tradingmcp.server.bus.trader import Trader
     from tradingmcp.server.mcp.streams import StreamHub
+    from tradingmcp.server.tools.live.poll import register_read_tool
 
     assert isinstance(opts, ServeOptions) and isinstance(hub, StreamHub)
     venues: OpenVenues | None = None
@@ -170,6 +171,10 @@ async def _start_roles(
             description = await describe_trader(link, bus.describe_timeout_s)
         except TimeoutError as exc:
             raise StartupError(f"{exc} at {bus_config.display_url}: start a trader (--role trader)") from None
+        # the long poll reads this gateway's streams (the bus's numbering); the trader's copy would read its own hub,
+        # which publishes on the bus and delivers nothing locally
+        reader = register_read_tool(app, hub)
+        closers.append(_async(reader.close))
         forwarded = TraderTools(link, description, bus_config.request_timeout_s)
         forwarded.register(app)
         if isinstance(description.get("instructions"), str):
@@ -183,3 +188,10 @@ async def _start_roles(
         streams.start()
         closers.append(streams.aclose)
         server.http_routes.update(metrics_routes(app, lambda: server, None, None, bus=link.health))
+
+
+def _async(close: Callable[[], None]) -> Closer:
+    async def run() -> None:
+        close()
+
+    return run

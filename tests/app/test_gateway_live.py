@@ -1,0 +1,81 @@
+"""The live features of a single server on bus gateways (a real deployment: nats-server, the simulator, a feed, a
+trader, two gateways, :class:`~tradingmcp.app.cluster.Cluster`):
+
+* ``read_stream`` (the long poll) reads the gateway's bus streams: market and account keys, the same ``seq`` as the
+  push subscribers of another gateway;
+* the live resources ``ticker://``, ``book://`` and ``orders://`` answer on a gateway, and over Streamable HTTP
+  ``subscriptions/listen`` (2026-07-28, the official SDK) tells of their changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.app.test_cluster import ORDERS, TRADES, Recorder, cluster_dir, contiguous, running, wait_until
+from tradingmcp.app.cluster import TOKEN, Cluster
+from tradingmcp.client.session import McpClient, connect
+
+__all__ = ["cluster_dir"]  # the fixture, shared with the other drills
+
+
+async def read_all(
+    client: McpClient, key: str, want: int, timeout_s: float, cursor: int | None = None
+) -> tuple[list[dict[str, Any]], int | None]:
+    """``read_stream`` ``key`` (at least once) until ``want`` items came, the cursor passed back each time; returns
+    the items and the last cursor."""
+    items: list[dict[str, Any]] = []
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        args: dict[str, Any] = {"stream": key, "wait_s": 2}
+        if cursor is not None:
+            args["cursor"] = cursor
+        res = await client.call_tool("read_stream", args)
+        assert not res.get("isError"), res
+        doc = res["structuredContent"]
+        assert doc["missed"] == 0 or cursor is None, doc
+        items += doc["items"]
+        cursor = doc["cursor"]
+        if len(items) >= want:
+            return items, cursor
+        assert asyncio.get_running_loop().time() < deadline, f"{len(items)} items of {key} read, wanted {want}"
+
+
+@pytest.mark.data
+async def test_read_stream_on_a_gateway_reads_the_bus(cluster_dir: Path) -> None:
+    with running(Cluster(cluster_dir, gateways=2, speed=4.0)) as cl:
+        gw1, gw2 = cl.gateway_urls
+        poller = await connect(gw1, token=TOKEN, timeout_s=30.0)
+        pushed = await connect(gw2, token=TOKEN)
+        try:
+            rec = Recorder(pushed)
+            assert not (await pushed.subscribe(TRADES)).get("isError")
+            items, _ = await read_all(poller, TRADES, 40, 60)
+            seqs = [it["seq"] for it in items]
+            assert contiguous(seqs), seqs
+            # one numbering on the bus: what gateway 1's long poll gave under a seq is what gateway 2 pushed under it
+            await wait_until(lambda: rec.seqs(TRADES) and rec.seqs(TRADES)[-1] >= seqs[-1], 30, "the pushed trades")
+            pushed_by_seq = dict(rec.by_stream[TRADES])
+            common = [it for it in items if it["seq"] in pushed_by_seq]
+            assert len(common) >= 20 and all(pushed_by_seq[it["seq"]] == it["data"] for it in common)
+            # an account stream: the order placed through the trader comes back through the long poll
+            _, cursor = await read_all(poller, ORDERS, 0, 30)  # the first read subscribes
+            placed = await poller.call_tool(
+                "place_order",
+                {
+                    "symbol": "BTCUSDT",
+                    "side": "BUY",
+                    "type": "MARKET",
+                    "quantity": "0.001",
+                    "client_order_id": "poll-1",
+                },
+            )
+            assert not placed.get("isError"), placed
+            events, _ = await read_all(poller, ORDERS, 1, 30, cursor)
+            assert any(e["data"]["order"]["client_order_id"] == "poll-1" for e in events), events
+        finally:
+            await poller.close()
+            await pushed.close()
