@@ -3,6 +3,7 @@ trader, two gateways, :class:`~tradingmcp.app.cluster.Cluster`):
 
 * ``read_stream`` (the long poll) reads the gateway's bus streams: market and account keys, the same ``seq`` as the
   push subscribers of another gateway;
+* ``wait_for_event`` (forwarded to the trader) waits as long as it was asked to, and sees the market move;
 * the live resources ``ticker://``, ``book://`` and ``orders://`` answer on a gateway, and over Streamable HTTP
   ``subscriptions/listen`` (2026-07-28, the official SDK) tells of their changes.
 """
@@ -79,3 +80,23 @@ async def test_read_stream_on_a_gateway_reads_the_bus(cluster_dir: Path) -> None
         finally:
             await poller.close()
             await pushed.close()
+
+
+@pytest.mark.data
+async def test_wait_for_event_on_a_gateway_sees_the_market_move(cluster_dir: Path) -> None:
+    with running(Cluster(cluster_dir, gateways=1, speed=4.0)) as cl:
+        client = await connect(cl.gateway_urls[0], token=TOKEN, timeout_s=90.0)
+        try:
+            rec = Recorder(client)
+            assert not (await client.subscribe(TRADES)).get("isError")
+            await wait_until(lambda: len(rec.seqs(TRADES)) >= 5, 30, "trades")
+            last = rec.by_stream[TRADES][-1][1]["price"]
+            level = f"{float(last) + 0.01:.2f}"  # one tick above the last trade: met later, by a trade on the stream
+            res = await client.call_tool(
+                "wait_for_event", {"condition": "price_above", "symbol": "BTCUSDT", "level": level, "timeout_s": 60}
+            )
+            assert not res.get("isError"), res
+            doc = res["structuredContent"]
+            assert doc["met"] is True and doc["timed_out"] is False and doc["source"] == "stream", doc
+        finally:
+            await client.close()
