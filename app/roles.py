@@ -92,7 +92,9 @@ async def run_roles(opts: object, config: ServerConfig, tools: ToolsetConfig, ge
                 print(f"web console: {console_url(server, generated)}", file=sys.stderr, flush=True)
             if generated:
                 print(f"dev token (read+trade), shown once: {generated}", file=sys.stderr, flush=True)
-        print(f"roles {', '.join(sorted(bus.roles))} on the bus at {bus_config.display_url}", file=sys.stderr, flush=True)
+        print(
+            f"roles {', '.join(sorted(bus.roles))} on the bus at {bus_config.display_url}", file=sys.stderr, flush=True
+        )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -123,6 +125,7 @@ async def _start_roles(
     from tradingmcp.server.bus.feed import Feed
     from tradingmcp.server.bus.gateway import BusStreams, TraderTools, describe_trader
     from tradingmcp.server.bus.publisher import BusPublisher, PublishingHub
+    from tradingmcp.server.bus.resources import BusMarketResources
     from tradingmcp.server.bus.signals import SignalWriter
     from tradingmcp.server.bus.trader import Trader
     from tradingmcp.server.mcp.streams import StreamHub
@@ -184,6 +187,9 @@ async def _start_roles(
         if isinstance(description.get("experimental"), dict):
             app.experimental.update(description["experimental"])
         streams = BusStreams(link, hub, forwarded.venues)
+        market_resources = BusMarketResources(hub, forwarded.venues)
+        market_resources.register(app)
+        closers.append(_async(market_resources.close))
         face.signals = SignalWriter(link, bus_config.request_timeout_s)
         streams.start()
         closers.append(streams.aclose)

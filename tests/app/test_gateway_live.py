@@ -4,16 +4,18 @@ trader, two gateways, :class:`~tradingmcp.app.cluster.Cluster`):
 * ``read_stream`` (the long poll) reads the gateway's bus streams: market and account keys, the same ``seq`` as the
   push subscribers of another gateway;
 * ``wait_for_event`` (forwarded to the trader) waits as long as it was asked to, and sees the market move;
-* the live resources ``ticker://``, ``book://`` and ``orders://`` answer on a gateway, and over Streamable HTTP
-  ``subscriptions/listen`` (2026-07-28, the official SDK) tells of their changes.
+* the live market resources ``ticker://`` and ``book://`` answer on a gateway from its bus streams, and over
+  Streamable HTTP ``subscriptions/listen`` (2026-07-28, the official SDK) tells of their changes.
 """
 
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from tests.app.test_cluster import ORDERS, TRADES, Recorder, cluster_dir, contiguous, running, wait_until
@@ -100,3 +102,44 @@ async def test_wait_for_event_on_a_gateway_sees_the_market_move(cluster_dir: Pat
             assert doc["met"] is True and doc["timed_out"] is False and doc["source"] == "stream", doc
         finally:
             await client.close()
+
+
+TICKER_URI = "ticker://binance/BTCUSDT"
+BOOK_URI = "book://binance/BTCUSDT"
+
+
+@pytest.mark.data
+async def test_live_resources_on_a_gateway_over_streamable_http(cluster_dir: Path) -> None:
+    from mcp.client import Client
+    from mcp.client.streamable_http import streamable_http_client
+    from mcp.shared._httpx_utils import create_mcp_http_client
+
+    with running(Cluster(cluster_dir, gateways=1, speed=4.0)) as cl:
+        http_url = cl.gateway_urls[0].replace("ws://", "http://", 1)
+        async with (
+            create_mcp_http_client(headers={"Authorization": f"Bearer {TOKEN}"}) as http,
+            Client(streamable_http_client(http_url, http_client=http), mode="auto") as client,
+            asyncio.timeout(90),
+        ):
+            templates = {t.uri_template for t in (await client.list_resource_templates()).resource_templates}
+            assert {"ticker://{exchange}/{symbol}", "book://{exchange}/{symbol}"} <= templates
+            async with client.listen(resource_subscriptions=[TICKER_URI, BOOK_URI]) as sub:
+                assert sub.honored is not None
+                assert sorted(sub.honored.resource_subscriptions or ()) == sorted([BOOK_URI, TICKER_URI])
+                seen: set[str] = set()
+                async for event in sub:  # each changes as the feed's messages come over the bus
+                    seen.add(str(getattr(event, "uri", "")))
+                    if {TICKER_URI, BOOK_URI} <= seen:
+                        break
+
+                async def read(uri: str) -> dict[str, Any]:
+                    contents = (await client.read_resource(uri)).contents
+                    doc: dict[str, Any] = orjson.loads(getattr(contents[0], "text", ""))
+                    return doc
+
+                ticker, book = await read(TICKER_URI), await read(BOOK_URI)
+            assert ticker["status"] == "live" and ticker["exchange"] == "binance" and ticker["symbol"] == "BTCUSDT"
+            assert Decimal(ticker["bid"]) < Decimal(ticker["ask"]) and Decimal(ticker["spread"]) > 0
+            assert book["status"] == "live" and isinstance(book["last_update_id"], int)
+            assert len(book["bids"]) == len(book["asks"]) == 10
+            assert Decimal(book["bids"][0][0]) < Decimal(book["asks"][0][0])
