@@ -125,7 +125,7 @@ async def _start_roles(
     from tradingmcp.server.bus.feed import Feed
     from tradingmcp.server.bus.gateway import BusStreams, TraderTools, describe_trader
     from tradingmcp.server.bus.publisher import BusPublisher, PublishingHub
-    from tradingmcp.server.bus.resources import BusMarketResources
+    from tradingmcp.server.bus.resources import BusAccountResources, BusMarketResources
     from tradingmcp.server.bus.signals import SignalWriter
     from tradingmcp.server.bus.trader import Trader
     from tradingmcp.server.mcp.streams import StreamHub
@@ -190,6 +190,9 @@ async def _start_roles(
         market_resources = BusMarketResources(hub, forwarded.venues)
         market_resources.register(app)
         closers.append(_async(market_resources.close))
+        account_resources = BusAccountResources(link, hub, forwarded.venues, bus_config.request_timeout_s)
+        account_resources.register(app)
+        closers.append(account_resources.aclose)
         face.signals = SignalWriter(link, bus_config.request_timeout_s)
         streams.start()
         closers.append(streams.aclose)

@@ -143,3 +143,55 @@ async def test_live_resources_on_a_gateway_over_streamable_http(cluster_dir: Pat
             assert book["status"] == "live" and isinstance(book["last_update_id"], int)
             assert len(book["bids"]) == len(book["asks"]) == 10
             assert Decimal(book["bids"][0][0]) < Decimal(book["asks"][0][0])
+
+
+ORDERS_URI = "orders://binance/open"
+BALANCES_URI = "account://binance/balances"
+
+
+@pytest.mark.data
+async def test_account_resources_on_a_gateway_follow_the_trader(cluster_dir: Path) -> None:
+    from mcp.client import Client
+    from mcp.client.streamable_http import streamable_http_client
+    from mcp.shared._httpx_utils import create_mcp_http_client
+
+    with running(Cluster(cluster_dir, gateways=1, speed=4.0)) as cl:
+        http_url = cl.gateway_urls[0].replace("ws://", "http://", 1)
+        async with (
+            create_mcp_http_client(headers={"Authorization": f"Bearer {TOKEN}"}) as http,
+            Client(streamable_http_client(http_url, http_client=http), mode="auto") as client,
+            asyncio.timeout(90),
+        ):
+
+            async def read(uri: str) -> dict[str, Any]:
+                contents = (await client.read_resource(uri)).contents
+                doc: dict[str, Any] = orjson.loads(getattr(contents[0], "text", ""))
+                return doc
+
+            async def ready(uri: str) -> dict[str, Any]:
+                """The resource once it is no longer loading (its first answer from the bus or the trader)."""
+                for _ in range(300):
+                    doc = await read(uri)
+                    if doc["status"] != "loading":
+                        return doc
+                    await asyncio.sleep(0.2)
+                raise AssertionError(f"{uri} still loading")
+
+            listed = {str(r.uri) for r in (await client.list_resources()).resources}
+            assert {ORDERS_URI, BALANCES_URI} <= listed
+            async with client.listen(resource_subscriptions=[ORDERS_URI]) as sub:
+                assert sub.honored is not None and list(sub.honored.resource_subscriptions or ()) == [ORDERS_URI]
+                doc = await ready(ORDERS_URI)
+                assert doc["status"] == "live" and all(o["client_order_id"] != "rest-1" for o in doc["orders"])
+                book = await ready(BOOK_URI)
+                below = f"{Decimal(book['bids'][0][0]) * Decimal('0.98'):.2f}"  # below the market: it rests
+                order = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "quantity": "0.001", "price": below}
+                placed = await client.call_tool("place_order", {**order, "client_order_id": "rest-1"})
+                assert not placed.is_error, placed
+                async for event in sub:  # the order's event came over the bus: the gateway asked the trader again
+                    if str(getattr(event, "uri", "")) == ORDERS_URI:
+                        doc = await read(ORDERS_URI)
+                        if any(o["client_order_id"] == "rest-1" for o in doc["orders"]):
+                            break
+            balances = await ready(BALANCES_URI)
+            assert balances["exchange"] == "binance" and any(b["asset"] == "USDT" for b in balances["balances"])
