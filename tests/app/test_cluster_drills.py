@@ -40,6 +40,7 @@ from tests.app.test_cluster import (
 from tradingmcp.app.cluster import TOKEN, Cluster
 from tradingmcp.client.session import McpClient, connect
 from tradingmcp.server.bus.subjects import decode, subject_of
+from tradingmcp.transport import ws
 
 __all__ = ["cluster_dir"]  # the fixture, shared with the other drills
 
@@ -235,14 +236,19 @@ async def test_gateway_killed_mid_replay_client_resumes_on_the_other_gateway(clu
             await proxy.close()
 
 
-async def _stuck_client(proxy: DrillProxy) -> McpClient:
-    return await connect(proxy.url, token=TOKEN, backoff_max_s=0.3, timeout_s=30.0)
-
-
 BOOK_20 = "book:binance:BTCUSDT:20"
 TICKER = "book_ticker:binance:BTCUSDT"
-STUCK_KEYS = (TRADES, BOOK, BOOK_20, TICKER)
-"""What the stuck clients hold: enough bytes a second to fill their gateway's write buffer within seconds."""
+STUCK_KEYS = (TRADES, BOOK, BOOK_20, TICKER, "book:binance:ETHUSDT:20", "book_ticker:binance:ETHUSDT")
+"""What the stuck clients hold: enough bytes a second to fill their gateway's buffers within seconds."""
+
+
+async def _stuck_client(proxy: DrillProxy) -> McpClient:
+    """A client of ``proxy`` with no heartbeats of its own: what ends its link is the server's policy, not its pings."""
+    return await connect(
+        proxy.url, token=TOKEN, backoff_max_s=0.3, timeout_s=30.0, wire=ws.WireOptions(ping_interval_s=0)
+    )
+
+
 KEEP_UP_SEQS = 400
 """How far (in trade ``seq``) a reading client may trail the feed's newest trade: generous (seconds of trades at the
 drill's speed) for a loaded machine, while a client of a blocked gateway would fall further behind every second."""
