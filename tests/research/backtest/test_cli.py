@@ -20,6 +20,9 @@ from tradingmcp.app.cli import main
         (["--config", "/nonexistent/bot.toml"], 2, "cannot read /nonexistent/bot.toml"),
         (["--data", "/nonexistent/dumps"], 1, "no Binance dump files"),
         (["--symbols", "NOPEUSDT", "--data", "{tmp}"], 1, "no dump file for NOPEUSDT"),
+        (["--mexc-offset-bps", "20000"], 2, "--mexc-offset-bps: expected basis points"),
+        (["--alerts", "{tmp}/none.jsonl"], 1, "--alerts: cannot read"),
+        (["--alerts", "{tmp}/bad.jsonl"], 2, "--alerts: bad.jsonl line 2: field 'ticker' is not a symbol"),
     ],
 )
 def test_bad_arguments_get_one_line(
@@ -27,6 +30,9 @@ def test_bad_arguments_get_one_line(
 ) -> None:
     argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
     (tmp_path / "BTCUSDT-trades.csv").write_text("1,100,1,100,1735689600000000,True,True\n")
+    (tmp_path / "bad.jsonl").write_text(
+        '{"time_ms": 1, "alert": {"ticker": "BTCUSDT", "action": "buy"}}\n{"time_ms": 2, "alert": {"ticker": "?"}}\n'
+    )
     rc = main(["backtest", *argv])
     assert rc == code
     err = capsys.readouterr().err
@@ -81,7 +87,6 @@ def test_a_grid_prints_a_row_per_point(capsys: pytest.CaptureFixture[str], tmp_p
     assert "Grid: 2 points, best by fees_quote" in out
     grid = json.loads((tmp_path / "grid.json").read_text())
     assert len(grid["points"]) == 2 and grid["best"] == 1  # quoting wider pays fewer fees
-
 
 
 @pytest.mark.data
