@@ -107,3 +107,22 @@ def test_run_log_records_the_backtest_for_tradingmcp_runs(
     assert report["files_written"]["run_log"].startswith(str(tmp_path / "runs"))
     assert main(["runs", "--dir", str(tmp_path / "runs"), "--kind", "backtest"]) == 0
     assert "market_making-BTCUSDT" in capsys.readouterr().out
+
+
+@pytest.mark.data
+def test_arbitrage_and_alerts_from_the_command_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, data_dir: Path
+) -> None:
+    argv = ["backtest", "--strategy", "arbitrage", "--mexc-offset-bps", "30", "--to", "2024-08-08T23:57:00Z",
+            "--data", str(data_dir), "--out", str(tmp_path / "arb"), "--json", "--no-plots"]  # fmt: skip
+    assert main(argv) == 0
+    venues = json.loads(capsys.readouterr().out)["venues"]
+    assert venues["binance"]["fills"] > 0 and venues["mexc"]["fills"] > 0
+    alerts = tmp_path / "alerts.jsonl"
+    alerts.write_text('{"time_ms": 1723161270000, "alert": {"id": "x", "ticker": "BTCUSDT", "action": "buy"}}\n')
+    argv = ["backtest", "--strategy", "signals", "--alerts", str(alerts), "--to", "2024-08-08T23:57:00Z",
+            "--data", str(data_dir), "--out", str(tmp_path / "sig"), "--no-plots"]  # fmt: skip
+    assert main(argv) == 0
+    assert "Backtest: signals on BTCUSDT" in capsys.readouterr().out
+    report = json.loads((tmp_path / "sig" / "report.json").read_text())
+    assert report["alerts"]["accepted"] == 1 and report["metrics"]["fills"] > 0

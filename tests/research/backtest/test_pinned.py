@@ -1,6 +1,7 @@
 """The backtest's results pinned to the byte: every strategy's ``fills.jsonl`` and ``report.json`` on the whole
 BTCUSDT recording (the bot's default settings, no latency; the arbitrage on Binance and MEXC with MEXC's prices 30 bps
-up), and the market maker with a 5 ms latency on its first minutes hash to the digests below. A speed-up of the replay, the simulator or the bot's core must leave them alone;
+up), and the market maker with a 5 ms latency on its first minutes hash to the digests below (the ``signals`` strategy
+on replayed alerts is pinned in ``test_alerts.py``, next to the alerts file it writes). A speed-up of the replay, the simulator or the bot's core must leave them alone;
 a change meant to alter the results updates the digests (and says why in its commit)."""
 
 from __future__ import annotations
