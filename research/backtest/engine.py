@@ -65,9 +65,8 @@ from tradingmcp.client.bot.core import BotCore
 from tradingmcp.client.bot.params import SignalsParams
 from tradingmcp.client.bot.strategy import SymbolRulesLite
 from tradingmcp.research.backtest.alerts import ReplayAlert
-from tradingmcp.research.backtest.mexcvenue import MexcSimVenue
 from tradingmcp.research.backtest.streams import book_message
-from tradingmcp.research.backtest.venues import OFFSET_VENUE, VenueReplay
+from tradingmcp.research.backtest.venues import OFFSET_VENUE, VenueReplay, summed_balances
 from tradingmcp.sim.exchange_info import ExchangeInfo
 from tradingmcp.sim.replay import EventKind, MarketEvent
 
@@ -171,7 +170,7 @@ class Backtest:
             )
             core.set_rules(symbol, rules)
             for other in self.others:
-                core.set_rules(symbol, other_rules(other, symbol, rules), other.exchange)
+                core.set_rules(symbol, other.symbol_rules(symbol, rules), other.exchange)
             core.ledger.positions[symbol].base_asset = info.base_asset
         self._keys = home.keys
         self._orders_key = home.orders_key
@@ -276,10 +275,10 @@ class Backtest:
                            "taker_side": "SELL" if data["m"] else "BUY"}  # fmt: skip
                     self._feed(keys[symbol][2], msg, now_ns)
             elif kind is _DEPTH:
-                if self._depth(symbol, books[symbol], data) and live:
+                if self._depth(symbol, data) and live:
                     self._feed(keys[symbol][0], book_message(symbol, books[symbol], levels), now_ns)
             elif kind is _SNAPSHOT:
-                self._snapshot(symbol, books[symbol], data)
+                self._snapshot(symbol, data)
                 if live:
                     self._feed(keys[symbol][0], book_message(symbol, books[symbol], levels), now_ns)
             for other in others:
@@ -290,8 +289,8 @@ class Backtest:
         end_balances = {v.exchange: v.venue.balances() for v in self.venues}
         return BacktestResult(
             core=self.core,
-            start_balances=_summed(start_balances.values()),
-            end_balances=_summed(end_balances.values()),
+            start_balances=summed_balances(start_balances.values()),
+            end_balances=summed_balances(end_balances.values()),
             market_events=count,
             bot_messages=self.bot_messages,
             actions=self.actions,
@@ -304,13 +303,13 @@ class Backtest:
 
     # ---- the books (as the simulator's SymbolMarket keeps them) -----------------------------------------------
 
-    def _depth(self, symbol: str, book: object, data: dict[str, Any]) -> bool:
+    def _depth(self, symbol: str, data: dict[str, Any]) -> bool:
         if self.venues[0].depth(symbol, data):
             self._events()
             return True
         return False
 
-    def _snapshot(self, symbol: str, book: object, data: dict[str, Any]) -> None:
+    def _snapshot(self, symbol: str, data: dict[str, Any]) -> None:
         self.venues[0].snapshot(symbol, data)
         self._events()
 
@@ -436,27 +435,6 @@ class Backtest:
             self._end_turn(self.now_ns)
         if self.now_ms > 0:
             core.sample(self.now_ms)
-
-
-def other_rules(rep: VenueReplay, symbol: str, home: SymbolRulesLite) -> SymbolRulesLite:
-    """The symbol's rules on another venue, as its ``get_symbol_rules`` answers them (MEXC: the rules its face
-    derives and enforces; else the home venue's)."""
-    if not isinstance(rep.venue, MexcSimVenue):
-        return home
-    r = rep.venue.trading.rules[symbol]
-    return SymbolRulesLite(r.tick, r.step, r.min_qty, r.min_amount)
-
-
-def _summed(balances: Iterable[Mapping[str, Decimal]]) -> dict[str, Decimal]:
-    """Balances per asset added up over the venues (one venue's as they are)."""
-    parts = list(balances)
-    if len(parts) == 1:
-        return dict(parts[0])
-    out: dict[str, Decimal] = {}
-    for one in parts:
-        for asset, value in one.items():
-            out[asset] = out.get(asset, Decimal(0)) + value
-    return dict(sorted(out.items()))
 
 
 @contextlib.contextmanager

@@ -14,11 +14,12 @@ newer ones applied after it; a gap waits for the next snapshot.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Protocol
 
 from tradingmcp.client.bot.actions import Action
+from tradingmcp.client.bot.strategy import SymbolRulesLite
 from tradingmcp.research.backtest.mexcvenue import MexcSimVenue
 from tradingmcp.research.backtest.venue import API_KEY, SimVenue
 from tradingmcp.sim.book import BookGapError, SimBook
@@ -111,6 +112,14 @@ class VenueReplay:
         self.loaded: set[str] = set()
         self.pending: dict[str, list[dict[str, Any]]] = {s: [] for s in symbols}
 
+    def symbol_rules(self, symbol: str, home: SymbolRulesLite) -> SymbolRulesLite:
+        """The symbol's rules here as this venue's ``get_symbol_rules`` answers them: on MEXC the rules its face
+        derives and enforces; else ``home`` (the rules of the recording's exchangeInfo)."""
+        if not isinstance(self.venue, MexcSimVenue):
+            return home
+        r = self.venue.trading.rules[symbol]
+        return SymbolRulesLite(r.tick, r.step, r.min_qty, r.min_amount)
+
     def depth(self, symbol: str, data: dict[str, Any]) -> bool:
         """A depth diff: applied to the loaded book (True; the engine then fills the resting orders it moved
         through), else held for the next snapshot or dropped (False)."""
@@ -141,3 +150,15 @@ class VenueReplay:
         except BookGapError:
             self.loaded.discard(symbol)  # the buffered diffs do not follow this snapshot: wait for the next one
         self.engine.on_book_update(symbol)
+
+
+def summed_balances(balances: Iterable[Mapping[str, Decimal]]) -> dict[str, Decimal]:
+    """Balances per asset added up over the venues (one venue's as they are)."""
+    parts = list(balances)
+    if len(parts) == 1:
+        return dict(parts[0])
+    out: dict[str, Decimal] = {}
+    for one in parts:
+        for asset, value in one.items():
+            out[asset] = out.get(asset, Decimal(0)) + value
+    return dict(sorted(out.items()))
