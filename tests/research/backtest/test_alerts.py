@@ -119,3 +119,20 @@ def test_alerts_are_byte_identical_across_runs_and_pinned(twice: tuple[Path, Pat
 def test_without_alerts_the_signals_strategy_does_nothing(data_dir: Path, tmp_path: Path) -> None:
     report = _run(data_dir, tmp_path, None)
     assert report["metrics"]["fills"] == 0 and "alerts" not in report
+
+
+@pytest.mark.data
+def test_alerts_through_the_bots_per_turn_rule_and_a_later_start(data_dir: Path, tmp_path: Path) -> None:
+    data = load_market_data(["BTCUSDT"], data_dir)
+    alerts = tuple(parse_alerts([orjson.dumps(r) for r in ALERTS]))
+    conflated = run_one(
+        RunSpec({}, "signals", data, BacktestParams(end_ms=TO_MS, alerts=alerts, turn_us=50), {}, None, plots=False,
+                alerts_file="alerts.jsonl")
+    )  # fmt: skip
+    assert conflated["alerts"]["accepted"] == 2 and conflated["metrics"]["fills"] > 0
+    assert conflated["events"]["conflated"] > 0
+    # from 23:55:00 on: the buy, its repeat and the ETHUSDT alert (23:54:30–40) come before the window: not delivered
+    later = BacktestParams(start_ms=1723161300000, end_ms=TO_MS, alerts=alerts)
+    report = run_one(RunSpec({}, "signals", data, later, {}, None, plots=False, alerts_file="alerts.jsonl"))
+    assert report["alerts"]["delivered"] == 1 and report["alerts"]["accepted"] == 1  # the sell
+    assert report["metrics"]["fills"] == 0  # a sell toward flat with nothing held
