@@ -173,7 +173,7 @@ def main(args: argparse.Namespace) -> int:
         run_grid,
         run_one,
     )
-    from tradingmcp.research.backtest.venues import VenueNotReplayed
+    from tradingmcp.research.backtest.venues import ReplaySettingError
     from tradingmcp.sim.errors import BinanceError
 
     symbols = _symbols(args.symbols)
@@ -223,7 +223,7 @@ def main(args: argparse.Namespace) -> int:
             reports = run_grid(spec, grid, workers=args.workers)
             return _print_grid(reports, grid, args)
         report = run_one(spec)
-    except (SettingsError, ConfigError, VenueNotReplayed) as exc:
+    except (SettingsError, ConfigError, ReplaySettingError) as exc:
         return _error(str(exc), EXIT_USAGE)
     except (OSError, DumpFormatError) as exc:
         return _error(str(exc), EXIT_DATA)

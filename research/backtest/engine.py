@@ -66,7 +66,7 @@ from tradingmcp.client.bot.params import SignalsParams
 from tradingmcp.client.bot.strategy import SymbolRulesLite
 from tradingmcp.research.backtest.alerts import ReplayAlert
 from tradingmcp.research.backtest.streams import book_message
-from tradingmcp.research.backtest.venues import OFFSET_VENUE, VenueReplay, summed_balances
+from tradingmcp.research.backtest.venues import OFFSET_VENUE, ReplaySettingError, VenueReplay, summed_balances
 from tradingmcp.sim.exchange_info import ExchangeInfo
 from tradingmcp.sim.replay import EventKind, MarketEvent
 
@@ -135,7 +135,8 @@ class Backtest:
 
     Raises:
         tradingmcp.sim.errors.BinanceError: a configured symbol is not in ``exchange_info`` (-1121).
-        tradingmcp.research.backtest.venues.VenueNotReplayed: a strategy trades on a venue the backtest cannot replay.
+        tradingmcp.research.backtest.venues.ReplaySettingError: a strategy trades on a venue the backtest cannot
+            replay, or ``mexc_offset_bps`` is set but no MEXC venue is traded besides ``[connection] exchange``.
     """
 
     def __init__(self, config: BotConfig, exchange_info: ExchangeInfo, params: BacktestParams | None = None) -> None:
@@ -145,6 +146,11 @@ class Backtest:
         self.levels = config.connection.book_levels
         self.symbols = tuple(s.symbol for s in config.symbols)
         self.now_ms = 0
+        if params.mexc_offset_bps and OFFSET_VENUE not in config.venues[1:]:
+            raise ReplaySettingError(
+                "--mexc-offset-bps moves a MEXC venue traded besides [connection] exchange (the arbitrage's other "
+                f"venue); this run's venues are {', '.join(config.venues)} with {self.exchange} as the connection's"
+            )
         self.venues = [
             VenueReplay(
                 name, self.symbols, exchange_info, self._clock, params.maker_fee, params.taker_fee, params.balances,

@@ -33,7 +33,11 @@ OFFSET_VENUE = "mexc"
 """The venue ``mexc_offset_bps`` moves (when it is not the home venue)."""
 
 
-class VenueNotReplayed(ValueError):
+class ReplaySettingError(ValueError):
+    """Venues a backtest cannot replay as asked; the message says why in one line."""
+
+
+class VenueNotReplayed(ReplaySettingError):
     """A strategy trades on a venue the backtest cannot replay (not one of :data:`REPLAYED`)."""
 
 

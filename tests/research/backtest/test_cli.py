@@ -21,6 +21,7 @@ from tradingmcp.app.cli import main
         (["--data", "/nonexistent/dumps"], 1, "no Binance dump files"),
         (["--symbols", "NOPEUSDT", "--data", "{tmp}"], 1, "no dump file for NOPEUSDT"),
         (["--mexc-offset-bps", "20000"], 2, "--mexc-offset-bps: expected basis points"),
+        (["--data", "{tmp}", "--mexc-offset-bps", "30"], 2, "--mexc-offset-bps moves a MEXC venue traded besides"),
         (["--alerts", "{tmp}/none.jsonl"], 1, "--alerts: cannot read"),
         (["--alerts", "{tmp}/bad.jsonl"], 2, "--alerts: bad.jsonl line 2: field 'ticker' is not a symbol"),
     ],
