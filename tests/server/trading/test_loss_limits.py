@@ -251,6 +251,48 @@ async def test_open_bids_count_against_the_exposure_cap(data_dir: Path, tmp_path
         await sim.stop()
 
 
+async def test_a_filled_buy_counts_before_its_balance_update_arrives(data_dir: Path, tmp_path: Path) -> None:
+    # the venue answers a MARKET BUY as filled, but the balance update that moves the holding is late: the bought
+    # quantity must count toward the cap from the answer on, or BUYs sent meanwhile pass the cap one by one
+    sim = Simulator(SimConfig(speed=0, loop=False, data_dir=data_dir, balances={"USDT": "10000"}))
+    await sim.start()
+    try:
+        sim.step(2000)
+        one = await bid(sim) * Decimal("0.001")
+        cap = (one * Decimal("2.5")).quantize(Decimal("0.01"))
+        env = {"TRADINGMCP_SAFETY_MAX_ASSET_EXPOSURE": str(cap)}
+        async with serve_on_sim(sim, tmp_path / "var", **env) as (url, _, _):
+            c = await connect(url, token=TRADER_TOKEN)
+            try:
+                sim.state.faults.hold_positions = True
+                for _ in range(2):
+                    assert (await ok(c, "place_order", market("BUY", "0.001")))["order"]["status"] == "FILLED"
+                rails = (await ok(c, "get_trading_limits", {}))["rails"]
+                used = Decimal(rails["limits"]["max_asset_exposure"]["used"]["BTC"])
+                assert 2 * one * Decimal("0.99") < used < 2 * one * Decimal("1.01"), (used, one)
+                res = await call(c, "place_order", market("BUY", "0.001"))
+                assert res["isError"], res["content"][0]["text"]
+                refusal = res["structuredContent"]["error"]
+                assert refusal["code"] == "safety_max_asset_exposure" and refusal["asset"] == "BTC"
+                buys = [o for o in await exchange_orders(c) if o["side"] == "BUY"]
+                assert len(buys) == 2  # the third never reached the exchange
+                assert sim.release_positions() >= 2
+                # once the balance update is in, the holding is the balance (0.002 BTC less the fees paid in BTC):
+                # selling 0.001 of it reduces risk and passes, where before the update it counted as adding
+                async with asyncio.timeout(20):
+                    while True:
+                        sold = await call(c, "place_order", market("SELL", "0.001"))
+                        if not sold["isError"]:
+                            break
+                        assert sold["structuredContent"]["error"]["code"] == "safety_max_asset_exposure", sold
+                        await asyncio.sleep(0.05)
+                assert sold["structuredContent"]["order"]["status"] == "FILLED"
+            finally:
+                await c.close()
+    finally:
+        await sim.stop()
+
+
 async def test_the_day_is_rebuilt_from_every_fill_past_one_page(data_dir: Path, tmp_path: Path) -> None:
     """More fills today than one ``myTrades`` page (1,000) holds: the rebuild pages through them all."""
     config = ToolsetConfig(safety=SafetyConfig(max_daily_loss=Decimal(1_000_000), confirm_above_notional=None))
