@@ -269,7 +269,7 @@ class TradingDesk:
     async def restore_rails(self) -> None:
         """Rebuild each venue's day (:mod:`.losslimits`) after a start: the balances (``GET /api/v3/account``), the
         loss limits latched today (from the journal), and today's fills (``GET /api/v3/myTrades`` from the day's
-        start, paged by trade id: every fill, however many) of every symbol the journal has an order of today, replayed in order (the day's peak as it was). A limit the replay trips
+        start, paged by trade id or by time: every fill, however many) of every symbol the journal has an order of today, replayed in order (the day's peak as it was). A limit the replay trips
         that was not journaled yet is handled as a new breach. A venue whose exchange fails is logged and starts
         from what it has."""
         for venue in self.venues:

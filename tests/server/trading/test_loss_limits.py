@@ -12,12 +12,16 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tradingmcp.client.session import McpClient, connect
 from tradingmcp.server.tools.toolset import ToolsetConfig
 from tradingmcp.server.trading import SafetyConfig
 from tradingmcp.server.trading.safety import now_ms as safety_now_ms
 from tradingmcp.sim.app import SimConfig, Simulator
+from tradingmcp.sim.bybit.face import BYBIT_SIM_KEY
 from tradingmcp.sim.config import BINANCE_SIM_KEY
+from tradingmcp.sim.mexc import MEXC_SIM_KEY
 
 from ..support import AUDITOR_TOKEN, TRADER_TOKEN, bid, call, held, ok, serve_on_sim, start_tool_server
 
@@ -322,6 +326,43 @@ async def test_the_day_is_rebuilt_from_every_fill_past_one_page(data_dir: Path, 
         rails.day = -1  # as after a restart: the day is gone from memory
         rails.roll(safety_now_ms())
         assert not rails.seen
+        await desk.restore_rails()
+        assert len(rails.seen) == len(today)
+        assert rails.day_pnl() == live_pnl
+
+
+@pytest.mark.parametrize(("exchange", "api_key"), [("mexc", MEXC_SIM_KEY), ("bybit", BYBIT_SIM_KEY)])
+async def test_a_venue_that_selects_fills_by_time_rebuilds_past_one_page(
+    data_dir: Path, tmp_path: Path, exchange: str, api_key: str
+) -> None:
+    """MEXC and Bybit answer at most 100 fills a request and select them by time only: the rebuild reads the day in
+    time windows, splitting each full one, and finds every fill."""
+    config = ToolsetConfig(safety=SafetyConfig(max_daily_loss=Decimal(1_000_000), confirm_above_notional=None))
+    async with start_tool_server(data_dir, tmp_path, config, exchange=exchange) as srv:
+        srv.sim.step(2000)
+        async with srv.client() as c:
+            await ok(c, "place_order", {**market("BUY"), "exchange": exchange})  # BTCUSDT traded today
+        engine = srv.sim.engine
+        for i in range(260):  # another program on the same account, as the replayed market moves on
+            side = "SELL" if i % 2 == 0 else "BUY"
+            engine.new_order(api_key, {"symbol": "BTCUSDT", "side": side, "type": "MARKET", "quantity": "0.001"})
+            srv.sim.dispatch_engine_events()
+            if i % 20 == 19:
+                srv.sim.step(50)  # the exchange's clock moves with the replay
+        times = {t.time for t in engine.account_of(api_key).trades}
+        assert len(times) > 5  # fills spread over several milliseconds, as a venue stamps them
+        today = [t for t in engine.account_of(api_key).trades if t.symbol == "BTCUSDT"]
+        assert len(today) > 250
+        desk = srv.stack.toolset.desk
+        assert desk is not None
+        rails = desk.desk(srv.venues.get(exchange)).rails
+        assert rails is not None
+        async with asyncio.timeout(20):
+            while len(rails.seen) < len(today):  # noqa: ASYNC110 - every fill's user event counted; no event to wait on
+                await asyncio.sleep(0.05)
+        live_pnl = rails.day_pnl()
+        rails.day = -1  # as after a restart: the day is gone from memory
+        rails.roll(safety_now_ms())
         await desk.restore_rails()
         assert len(rails.seen) == len(today)
         assert rails.day_pnl() == live_pnl
