@@ -138,7 +138,8 @@ class ArbitrageParams:
         taker_fee_bps: taker fee per venue, basis points (default 10 on both: the simulator's and Binance's base
             rate; MEXC's spot taker rate is 5).
         max_quote_age_ms: a pair is traded only while both venues' last book tickers were received at most this many
-            milliseconds ago (the bot's clock): a venue whose stream stalled is not traded on a stale price.
+            milliseconds ago (the bot's clock): a venue whose stream stalled is not traded on a stale price. Book tickers
+            are pushed on change only, so a calm symbol's quote ages too: set it above the quiet gaps of the symbol.
     """
 
     venues: tuple[str, ...] = ("binance", "mexc")
