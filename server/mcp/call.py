@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from tradingmcp.server.mcp.mrtr import NO_INPUTS, Inputs
 from tradingmcp.server.mcp.registry import ToolError
 from tradingmcp.transport import jsonrpc
 from tradingmcp.transport.auth import Principal
-from tradingmcp.transport.mcpnames import META_LOG_LEVEL, META_VERSION, MODERN_VERSIONS, PROGRESS
+from tradingmcp.transport.mcpnames import META_CLIENT_CAPS, META_LOG_LEVEL, META_VERSION, MODERN_VERSIONS, PROGRESS
 
 if TYPE_CHECKING:
     from tradingmcp.server.mcp.engine import Answered, ServerSession
@@ -18,12 +19,13 @@ if TYPE_CHECKING:
 class Call:
     """What a tool sees of its request: who called, and how to report progress or log.
 
-    Built for every tools/call, so it stores only what it was given; ``progress_token`` and ``log_level`` are read
-    from the request's ``_meta`` when asked for. Progress and log lines go to ``sink``, the route of the request
-    (the session's sink when not given).
+    Built for every tools/call, so it stores only what it was given; ``progress_token``, ``log_level`` and
+    ``inputs`` are read from the request when asked for. Progress and log lines go to ``sink``, the route of the
+    request (the session's sink when not given). ``request`` is the (method, name, arguments) of a 2026-07-28 request
+    that may take rounds of input (None: it cannot), ``inputs`` what its retry brought when it carried any.
     """
 
-    __slots__ = ("_meta", "asked", "request_id", "session", "sink")
+    __slots__ = ("_inputs", "_meta", "_request", "asked", "request_id", "session", "sink")
 
     def __init__(
         self,
@@ -31,10 +33,14 @@ class Call:
         request_id: jsonrpc.RequestId,
         meta: dict[str, Any] | None,
         sink: Sink | None = None,
+        request: tuple[str, str, Any] | None = None,
+        inputs: Inputs | None = None,
     ) -> None:
         self.session = session
         self.request_id = request_id
         self._meta = meta
+        self._request = request
+        self._inputs = inputs
         self.sink = session.sink if sink is None else sink
         self.asked: list[jsonrpc.RequestId] | None = None
         """Ids of the requests this call sent the client (:meth:`request`), forgotten when the call ends."""
@@ -56,6 +62,21 @@ class Call:
         meta = self._meta
         level = meta.get(META_LOG_LEVEL) if meta else None
         return level if isinstance(level, str) else self.session.log_level
+
+    @property
+    def inputs(self) -> Inputs:
+        """The answers and state a 2026-07-28 retry carried (:class:`~tradingmcp.server.mcp.mrtr.Inputs`; empty on a
+        first round, and in the handshake era, where nothing can be asked this way)."""
+        found = self._inputs
+        if found is None:
+            request, meta = self._request, self._meta
+            if request is None or not meta:
+                found = NO_INPUTS
+            else:
+                method, name, arguments = request
+                found = Inputs(None, None, meta.get(META_CLIENT_CAPS), (self.session.principal.name, method, name, arguments))
+            self._inputs = found
+        return found
 
     @property
     def subscriber(self) -> Subscriber:

@@ -15,6 +15,11 @@ An async tool is a decision for the session's shell (:class:`~tradingmcp.server.
 it in flight (at most ``max_in_flight``; excess gets -32005), hands the shell a :class:`ToolRun`, and the shell awaits
 ``run.work()`` as a task within ``run.deadline_s`` and reports the end through ``run.returned``/``raised``/
 ``cancelled``/``expired``; the core encodes the answer. No event loop here.
+
+A 2026-07-28 tool may ask the client for input by raising :class:`~tradingmcp.server.mcp.mrtr.InputRequired` (sync
+or async alike): the answer is then an ``InputRequiredResult`` with a sealed ``requestState``, and the retry's
+``inputResponses`` and verified state reach the tool as ``call.inputs`` (a tampered or foreign state is -32602 before
+the tool runs). In the handshake era such a tool answers an ``isError`` result ``input_required_unsupported``.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from tradingmcp.server.mcp.call import Call
+from tradingmcp.server.mcp.mrtr import InputRequired, Inputs
 from tradingmcp.server.mcp.protocol import PENDING, Sink, list_page
 from tradingmcp.server.mcp.registry import Tool, ToolCallRecord, ToolError, error_result, to_tool_result
 from tradingmcp.transport import jsonrpc
@@ -94,8 +100,10 @@ def tools_call(
     (its answer goes through ``out`` when it ends). Returns ``PENDING``.
 
     Raises:
-        JsonRpcError: -32602 unknown tool or invalid arguments, -32021 a client capability (or, 2026-07-28, an
-            extension) the tool relies on was not declared, -32005 too many calls in flight, -32600 a request id already in flight. Other exceptions of a sync tool propagate (the engine answers -32603).
+        JsonRpcError: -32602 unknown tool, invalid arguments, or (2026-07-28) malformed ``inputResponses`` or a
+            ``requestState`` that fails verification; -32021 a client capability (or, 2026-07-28, an extension) the
+            tool relies on or asks for was not declared; -32005 too many calls in flight; -32600 a request id already
+            in flight. Other exceptions of a sync tool propagate (the engine answers -32603).
     """
     observed = (_CallClock(), params) if session.app.observers else None  # the hot path pays one truth test
     try:
@@ -112,6 +120,13 @@ def tools_call(
         if modern and tool.client_extensions:
             _require_extensions(tool, meta)
         principal = session.principal
+        request: tuple[str, str, Any] | None = None
+        inputs: Inputs | None = None
+        if modern:  # a retry's answers and state are checked before the tool runs
+            request = ("tools/call", tool.name, args)
+            if meta is not None and ("inputResponses" in params or "requestState" in params):
+                bound = (principal.name, "tools/call", tool.name, args)
+                inputs = session.app.request_states.inputs(bound, params, meta.get(META_CLIENT_CAPS))
         if tool.scope not in principal.scopes:
             forbidden = ToolError(
                 f"token {principal.name!r} lacks the {tool.scope!r} scope needed by {tool.name}",
@@ -120,12 +135,15 @@ def tools_call(
             )
             _answer(session, out, rid, error_result(forbidden), modern, observed)
             return PENDING
-        call = Call(session, rid, meta, out)
+        call = Call(session, rid, meta, out, request, inputs)
         if not tool.is_async:
             try:
                 value = tool.fn(call, args)
             except ToolError as exc:
                 _answer(session, out, rid, error_result(exc), modern, observed)
+                return PENDING
+            except InputRequired as ask:
+                _ask_client(session, out, rid, tool, call, ask, modern, observed)
                 return PENDING
             if observed is None and type(value) is dict:
                 out.send(encode_structured_result(rid, value, modern))
@@ -193,6 +211,42 @@ def _require_extensions(tool: Tool, meta: dict[str, Any] | None) -> None:
             f"it in {where} (e.g. {{{missing[0]!r}: {{}}}}) on this request",
             {"requiredCapabilities": {"extensions": {ext: {} for ext in missing}}},
         )
+
+
+def _ask_client(
+    session: ServerSession,
+    out: Sink,
+    rid: jsonrpc.RequestId,
+    tool: Tool,
+    call: Call,
+    ask: InputRequired,
+    modern: bool,
+    observed: _Observed | None,
+) -> None:
+    """Answer a tool that raised :class:`InputRequired`: its ``InputRequiredResult`` (2026-07-28), or an ``isError``
+    result in the handshake era (which asks through server-to-client requests instead).
+
+    Raises:
+        JsonRpcError: -32021 when an input request needs a capability the client did not declare.
+        ValueError: a malformed input request or an unsealable state (the caller answers -32603).
+    """
+    if not modern:
+        _answer(session, out, rid, error_result(_unsupported(tool, ask)), modern, observed)
+        return
+    result = session.app.request_states.result(ask, call.inputs)
+    data = jsonrpc.encode_result(rid, result)
+    answered_ns = time.perf_counter_ns()
+    out.send(data)
+    if observed is not None:
+        _observe(session, observed, "input_required", result, None, None, answered_ns)
+
+
+def _unsupported(tool: Tool, ask: InputRequired) -> ToolError:
+    return ToolError(
+        f"{tool.name} needs the client's input ({', '.join(ask.requests) or 'a retry'}): call it with protocol "
+        "version 2026-07-28, which asks through input-required results",
+        "input_required_unsupported",
+    )
 
 
 def _answer(
@@ -277,6 +331,19 @@ class ToolRun:
             self._answer(error_result(exc))
             return
         session, rid, observed = self.session, self.rid, self.observed
+        if isinstance(exc, InputRequired):
+            if not self.modern:
+                self._answer(error_result(_unsupported(self.tool, exc)))
+                return
+            try:
+                result = session.app.request_states.result(exc, self.call.inputs)
+            except (JsonRpcError, ValueError) as refused:
+                exc = refused  # answered below as any such exception of the tool's
+            else:
+                self._finish(jsonrpc.encode_result(rid, result))
+                if observed is not None:
+                    _observe(session, observed, "input_required", result, None, None)
+                return
         if isinstance(exc, JsonRpcError):
             if observed is not None:
                 _observe(session, observed, "rpc_error", None, exc.code, exc.message)
