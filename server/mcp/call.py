@@ -21,11 +21,11 @@ class Call:
 
     Built for every tools/call, so it stores only what it was given; ``progress_token``, ``log_level`` and
     ``inputs`` are read from the request when asked for. Progress and log lines go to ``sink``, the route of the
-    request (the session's sink when not given). ``request`` is the (method, name, arguments) of a 2026-07-28 request
-    that may take rounds of input (None: it cannot), ``inputs`` what its retry brought when it carried any.
+    request (the session's sink when not given). ``params`` are those of a 2026-07-28 ``tools/call``, which may take
+    rounds of input (None: it cannot); ``inputs`` what its retry brought, when it carried any.
     """
 
-    __slots__ = ("_inputs", "_meta", "_request", "asked", "request_id", "session", "sink")
+    __slots__ = ("_inputs", "_meta", "_params", "asked", "request_id", "session", "sink")
 
     def __init__(
         self,
@@ -33,13 +33,13 @@ class Call:
         request_id: jsonrpc.RequestId,
         meta: dict[str, Any] | None,
         sink: Sink | None = None,
-        request: tuple[str, str, Any] | None = None,
+        params: dict[str, Any] | None = None,
         inputs: Inputs | None = None,
     ) -> None:
         self.session = session
         self.request_id = request_id
         self._meta = meta
-        self._request = request
+        self._params = params
         self._inputs = inputs
         self.sink = session.sink if sink is None else sink
         self.asked: list[jsonrpc.RequestId] | None = None
@@ -69,12 +69,13 @@ class Call:
         first round, and in the handshake era, where nothing can be asked this way)."""
         found = self._inputs
         if found is None:
-            request, meta = self._request, self._meta
-            if request is None or not meta:
+            params, meta = self._params, self._meta
+            if params is None or not meta:
                 found = NO_INPUTS
-            else:
-                method, name, arguments = request
-                found = Inputs(None, None, meta.get(META_CLIENT_CAPS), (self.session.principal.name, method, name, arguments))
+            else:  # bound as tools_call binds a retry's state: the tool's name and its (validated) arguments
+                args = params.get("arguments")
+                bound = (self.session.principal.name, "tools/call", params["name"], {} if args is None else args)
+                found = Inputs(None, None, meta.get(META_CLIENT_CAPS), bound)
             self._inputs = found
         return found
 

@@ -120,13 +120,11 @@ def tools_call(
         if modern and tool.client_extensions:
             _require_extensions(tool, meta)
         principal = session.principal
-        request: tuple[str, str, Any] | None = None
         inputs: Inputs | None = None
-        if modern:  # a retry's answers and state are checked before the tool runs
-            request = ("tools/call", tool.name, args)
-            if meta is not None and ("inputResponses" in params or "requestState" in params):
-                bound = (principal.name, "tools/call", tool.name, args)
-                inputs = session.app.request_states.inputs(bound, params, meta.get(META_CLIENT_CAPS))
+        if modern and ("inputResponses" in params or "requestState" in params):  # checked before the tool runs
+            bound = (principal.name, "tools/call", tool.name, args)
+            caps = meta.get(META_CLIENT_CAPS) if meta is not None else None
+            inputs = session.app.request_states.inputs(bound, params, caps)
         if tool.scope not in principal.scopes:
             forbidden = ToolError(
                 f"token {principal.name!r} lacks the {tool.scope!r} scope needed by {tool.name}",
@@ -135,7 +133,7 @@ def tools_call(
             )
             _answer(session, out, rid, error_result(forbidden), modern, observed)
             return PENDING
-        call = Call(session, rid, meta, out, request, inputs)
+        call = Call(session, rid, meta, out, params if modern else None, inputs)
         if not tool.is_async:
             try:
                 value = tool.fn(call, args)
