@@ -21,8 +21,8 @@ class Call:
 
     Built for every tools/call, so it stores only what it was given; ``progress_token``, ``log_level`` and
     ``inputs`` are read from the request when asked for. Progress and log lines go to ``sink``, the route of the
-    request (the session's sink when not given). ``params`` are those of a 2026-07-28 ``tools/call``, which may take
-    rounds of input (None: it cannot); ``inputs`` what its retry brought, when it carried any.
+    request (the session's sink when not given). ``params`` are those of the ``tools/call`` (None: it cannot take
+    rounds of input); ``inputs`` what its retry brought, when it carried any.
     """
 
     __slots__ = ("_inputs", "_meta", "_params", "asked", "request_id", "session", "sink")
@@ -65,19 +65,27 @@ class Call:
 
     @property
     def inputs(self) -> Inputs:
-        """The answers and state a 2026-07-28 retry carried (:class:`~tradingmcp.server.mcp.mrtr.Inputs`; empty on a
-        first round, and in the handshake era, where nothing can be asked this way)."""
+        """The answers and state a retry carried (:class:`~tradingmcp.server.mcp.mrtr.Inputs`): the client's own
+        (2026-07-28) or the server's (the handshake era); on a first round, none, with the client's capabilities."""
         found = self._inputs
         if found is None:
             params, meta = self._params, self._meta
-            if params is None or not meta:
+            if params is None:
                 found = NO_INPUTS
             else:  # bound as tools_call binds a retry's state: the tool's name and its (validated) arguments
+                version = meta.get(META_VERSION) if meta else None
+                caps = meta.get(META_CLIENT_CAPS) if meta and version in MODERN_VERSIONS else None
+                if caps is None and version not in MODERN_VERSIONS:
+                    caps = self.session.client_capabilities
                 args = params.get("arguments")
                 bound = (self.session.principal.name, "tools/call", params["name"], {} if args is None else args)
-                found = Inputs(None, None, meta.get(META_CLIENT_CAPS), bound)
+                found = Inputs(None, None, caps, bound)
             self._inputs = found
         return found
+
+    def again(self, inputs: Inputs) -> Call:
+        """This call as the tool sees it once more, with ``inputs`` (the server drove a round of input)."""
+        return Call(self.session, self.request_id, self._meta, self.sink, self._params, inputs)
 
     @property
     def subscriber(self) -> Subscriber:

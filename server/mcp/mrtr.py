@@ -18,6 +18,9 @@ the principal, the method, the tool or prompt name, a digest of the arguments an
 check is -32602 and the handler does not run. The seal gives integrity, not secrecy: the client can read the state,
 so a tool puts nothing in it the caller may not see. It is bounded (:data:`MAX_STATE_CHARS`) both ways.
 
+In the handshake era (2025-11-25) the same tool works unchanged: the server sends its input requests to the client
+itself and runs it again with the answers (:mod:`~tradingmcp.server.mcp.asking`); nothing is sealed then.
+
 Where the spec says: https://modelcontextprotocol.io/specification/2026-07-28/basic/patterns/mrtr (supported
 requests: ``tools/call``, ``prompts/get``, ``resources/read``; an input request only for a capability the client
 declared, else -32021 ``MissingRequiredClientCapabilityError``; a missing answer is asked for again, not an error).
@@ -95,9 +98,9 @@ class Inputs:
     """What the client sent back on a retry: ``responses`` (``inputResponses``, ``{key: result}``), ``state`` (the
     verified, unsealed state of the previous round; None when none came) and the request's declared client
     ``capabilities``; ``request`` (principal, method, name, arguments) is what a new seal is bound to (None where
-    rounds are not possible: the handshake era, a call forwarded over the bus)."""
+    nothing can be asked: a call forwarded over the bus)."""
 
-    __slots__ = ("_binding", "capabilities", "request", "responses", "state")
+    __slots__ = ("_binding", "capabilities", "request", "responses", "rounds", "state")
 
     def __init__(
         self,
@@ -105,11 +108,14 @@ class Inputs:
         state: Any = None,
         capabilities: Mapping[str, Any] | None = None,
         request: tuple[str, str, str, Any] | None = None,
+        rounds: int = 0,
     ) -> None:
         self.responses: Mapping[str, Any] = responses or {}
         self.state = state
         self.capabilities: Mapping[str, Any] = capabilities or {}
         self.request = request
+        self.rounds = rounds
+        """Rounds of input the server itself drove for this call so far (the handshake era's bridge)."""
         self._binding: tuple[str, str, str, str] | None = None
 
     def __repr__(self) -> str:
@@ -183,6 +189,34 @@ def arguments_digest(arguments: Any) -> str:
     except TypeError:
         canonical = repr(arguments).encode()
     return _b64(hashlib.sha256(canonical).digest()[:16])
+
+
+def checked_requests(ask: InputRequired, capabilities: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The input requests of ``ask`` as sent (``{key: {"method", "params"}}``), each for a declared capability.
+
+    Raises:
+        JsonRpcError: -32021 (``data.requiredCapabilities``, 2026-07-28 ``MissingRequiredClientCapabilityError``)
+            when a request needs a capability not in ``capabilities``.
+        ValueError: a request with an unknown method or no ``params`` (a tool bug).
+    """
+    missing: dict[str, dict[str, Any]] = {}
+    requests: dict[str, dict[str, Any]] = {}
+    for key, request in ask.requests.items():
+        method = request.get("method")
+        need = CAPABILITY_OF.get(method) if isinstance(method, str) else None
+        if need is None or not isinstance(request.get("params"), dict):
+            raise ValueError(f"input request {key!r}: method must be one of {sorted(CAPABILITY_OF)}, with params")
+        if need not in capabilities:
+            missing[need] = {}
+        requests[key] = {"method": method, "params": request["params"]}
+    if missing:
+        raise JsonRpcError(
+            ErrorCode.MISSING_CLIENT_CAPABILITY,
+            f"Missing required client capability: this request asks the client for {', '.join(sorted(missing))}; "
+            "declare it in the client capabilities",
+            {"requiredCapabilities": missing},
+        )
+    return requests
 
 
 class RequestStates:
@@ -289,23 +323,7 @@ class RequestStates:
         binding = inputs.binding
         if binding is None:
             raise ValueError("input requests need a 2026-07-28 request")
-        missing: dict[str, dict[str, Any]] = {}
-        requests: dict[str, Any] = {}
-        for key, request in ask.requests.items():
-            method = request.get("method")
-            need = CAPABILITY_OF.get(method) if isinstance(method, str) else None
-            if need is None or not isinstance(request.get("params"), dict):
-                raise ValueError(f"input request {key!r}: method must be one of {sorted(CAPABILITY_OF)}, with params")
-            if need not in inputs.capabilities:
-                missing[need] = {}
-            requests[key] = {"method": method, "params": request["params"]}
-        if missing:
-            raise JsonRpcError(
-                ErrorCode.MISSING_CLIENT_CAPABILITY,
-                f"Missing required client capability: this request asks the client for {', '.join(sorted(missing))}; "
-                "declare it in the client capabilities",
-                {"requiredCapabilities": missing},
-            )
+        requests = checked_requests(ask, inputs.capabilities)
         out: dict[str, Any] = {"resultType": INPUT_REQUIRED}
         if requests:
             out["inputRequests"] = requests

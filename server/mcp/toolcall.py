@@ -19,7 +19,8 @@ it in flight (at most ``max_in_flight``; excess gets -32005), hands the shell a 
 A 2026-07-28 tool may ask the client for input by raising :class:`~tradingmcp.server.mcp.mrtr.InputRequired` (sync
 or async alike): the answer is then an ``InputRequiredResult`` with a sealed ``requestState``, and the retry's
 ``inputResponses`` and verified state reach the tool as ``call.inputs`` (a tampered or foreign state is -32602 before
-the tool runs). In the handshake era such a tool answers an ``isError`` result ``input_required_unsupported``.
+the tool runs). In the handshake era the server asks instead, with requests of its own
+(:mod:`~tradingmcp.server.mcp.asking`), and runs the tool again with the answers.
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from tradingmcp.server.mcp.asking import MAX_ROUNDS, Asking
 from tradingmcp.server.mcp.call import Call
-from tradingmcp.server.mcp.mrtr import InputRequired, Inputs
+from tradingmcp.server.mcp.mrtr import InputRequired, Inputs, checked_requests
 from tradingmcp.server.mcp.protocol import PENDING, Sink, list_page
 from tradingmcp.server.mcp.registry import Tool, ToolCallRecord, ToolError, error_result, to_tool_result
 from tradingmcp.transport import jsonrpc
@@ -133,40 +135,59 @@ def tools_call(
             )
             _answer(session, out, rid, error_result(forbidden), modern, observed)
             return PENDING
-        call = Call(session, rid, meta, out, params if modern else None, inputs)
-        if not tool.is_async:
-            try:
-                value = tool.fn(call, args)
-            except ToolError as exc:
-                _answer(session, out, rid, error_result(exc), modern, observed)
-                return PENDING
-            except InputRequired as ask:
-                _ask_client(session, out, rid, tool, call, ask, modern, observed)
-                return PENDING
-            if observed is None and type(value) is dict:
-                out.send(encode_structured_result(rid, value, modern))
-            else:
-                _answer(session, out, rid, to_tool_result(value), modern, observed)
-            return PENDING
-        in_flight = session.in_flight
-        if len(in_flight) >= session.max_in_flight:
-            raise JsonRpcError(
-                ErrorCode.TOO_MANY_REQUESTS,
-                f"Too many requests in flight on this connection (limit {session.max_in_flight}); wait for answers",
-            )
-        if rid in in_flight:
-            raise JsonRpcError(ErrorCode.INVALID_REQUEST, f"Request id {rid!r} is already in flight")
-        run = ToolRun(session, out, rid, tool, call, args, modern, observed)
-        in_flight[rid] = run
-        try:
-            session.shell.start(run)
-        except BaseException:
-            del in_flight[rid]
-            raise
+        call = Call(session, rid, meta, out, params, inputs)
+        _run(session, out, rid, tool, call, args, modern, observed)
         return PENDING
     except JsonRpcError as exc:
         if observed is not None:
             _observe(session, observed, "rpc_error", None, exc.code, exc.message)
+        raise
+
+
+def _run(
+    session: ServerSession,
+    out: Sink,
+    rid: jsonrpc.RequestId,
+    tool: Tool,
+    call: Call,
+    args: dict[str, Any],
+    modern: bool,
+    observed: _Observed | None,
+) -> None:
+    """Run ``tool`` for ``call``: a sync tool inline, answered through ``out``; an async one handed to the shell.
+
+    Raises:
+        JsonRpcError: -32005 too many calls in flight, -32600 a request id already in flight, -32021 an input request
+            for an undeclared capability. Other exceptions of a sync tool propagate.
+    """
+    if not tool.is_async:
+        try:
+            value = tool.fn(call, args)
+        except ToolError as exc:
+            _answer(session, out, rid, error_result(exc), modern, observed)
+            return
+        except InputRequired as ask:
+            _ask_client(session, out, rid, tool, call, args, ask, modern, observed)
+            return
+        if observed is None and type(value) is dict:
+            out.send(encode_structured_result(rid, value, modern))
+        else:
+            _answer(session, out, rid, to_tool_result(value), modern, observed)
+        return
+    in_flight = session.in_flight
+    if len(in_flight) >= session.max_in_flight:
+        raise JsonRpcError(
+            ErrorCode.TOO_MANY_REQUESTS,
+            f"Too many requests in flight on this connection (limit {session.max_in_flight}); wait for answers",
+        )
+    if rid in in_flight:
+        raise JsonRpcError(ErrorCode.INVALID_REQUEST, f"Request id {rid!r} is already in flight")
+    run = ToolRun(session, out, rid, tool, call, args, modern, observed)
+    in_flight[rid] = run
+    try:
+        session.shell.start(run)
+    except BaseException:
+        del in_flight[rid]
         raise
 
 
@@ -217,19 +238,20 @@ def _ask_client(
     rid: jsonrpc.RequestId,
     tool: Tool,
     call: Call,
+    args: dict[str, Any],
     ask: InputRequired,
     modern: bool,
     observed: _Observed | None,
 ) -> None:
-    """Answer a tool that raised :class:`InputRequired`: its ``InputRequiredResult`` (2026-07-28), or an ``isError``
-    result in the handshake era (which asks through server-to-client requests instead).
+    """Answer a tool that raised :class:`InputRequired`: its ``InputRequiredResult`` (2026-07-28), or, in the
+    handshake era, ask the client with server-to-client requests and run the tool again with the answers.
 
     Raises:
         JsonRpcError: -32021 when an input request needs a capability the client did not declare.
         ValueError: a malformed input request or an unsealable state (the caller answers -32603).
     """
     if not modern:
-        _answer(session, out, rid, error_result(_unsupported(tool, ask)), modern, observed)
+        _bridge(session, out, rid, tool, call, args, ask, observed)
         return
     result = session.app.request_states.result(ask, call.inputs)
     data = jsonrpc.encode_result(rid, result)
@@ -239,12 +261,53 @@ def _ask_client(
         _observe(session, observed, "input_required", result, None, None, answered_ns)
 
 
-def _unsupported(tool: Tool, ask: InputRequired) -> ToolError:
-    return ToolError(
-        f"{tool.name} needs the client's input ({', '.join(ask.requests) or 'a retry'}): call it with protocol "
-        "version 2026-07-28, which asks through input-required results",
-        "input_required_unsupported",
-    )
+def _bridge(
+    session: ServerSession,
+    out: Sink,
+    rid: jsonrpc.RequestId,
+    tool: Tool,
+    call: Call,
+    args: dict[str, Any],
+    ask: InputRequired,
+    observed: _Observed | None,
+) -> None:
+    """The handshake era: send ``ask``'s requests to the client (:class:`~tradingmcp.server.mcp.asking.Asking`) and,
+    once all are answered, run the tool again with the answers and ``ask.state`` in ``call.inputs``; at most
+    :data:`~tradingmcp.server.mcp.asking.MAX_ROUNDS` rounds, then an ``isError`` result.
+
+    Raises:
+        JsonRpcError: -32021 when a request needs a capability the client did not declare at ``initialize``.
+        ValueError: a malformed input request.
+    """
+    caps = session.client_capabilities
+    requests = checked_requests(ask, caps)
+    rounds = call.inputs.rounds + 1
+    if rounds > MAX_ROUNDS:
+        stuck = ToolError(f"{tool.name} asked the client for input more than {MAX_ROUNDS} times", "input_rounds_exceeded")
+        _answer(session, out, rid, error_result(stuck), False, observed)
+        return
+    bound = (session.principal.name, "tools/call", tool.name, args)
+
+    def done(answers: dict[str, Any]) -> None:
+        again = call.again(Inputs(answers, ask.state, caps, bound, rounds))
+        try:
+            _run(session, out, rid, tool, again, args, False, observed)
+        except JsonRpcError as exc:
+            if observed is not None:
+                _observe(session, observed, "rpc_error", None, exc.code, exc.message)
+            out.send(jsonrpc.encode_error(rid, exc.code, exc.message, exc.data))
+        except Exception:
+            log.exception("internal error in tools/call")
+            out.send(jsonrpc.encode_error(rid, ErrorCode.INTERNAL_ERROR, "Internal error in tools/call"))
+
+    def failed(reason: str) -> None:
+        if not session.closed:
+            _answer(session, out, rid, error_result(ToolError(reason, "client_error")), False, observed)
+
+    if requests:
+        Asking(session, out, rid, requests, done, failed).start()
+    else:  # state only: nothing to ask, run again at once
+        done({})
 
 
 def _answer(
@@ -330,18 +393,27 @@ class ToolRun:
             return
         session, rid, observed = self.session, self.rid, self.observed
         if isinstance(exc, InputRequired):
-            if not self.modern:
-                self._answer(error_result(_unsupported(self.tool, exc)))
-                return
-            try:
-                result = session.app.request_states.result(exc, self.call.inputs)
-            except (JsonRpcError, ValueError) as refused:
-                exc = refused  # answered below as any such exception of the tool's
+            if not self.modern:  # the server asks, then runs the tool again (a new run under the same id)
+                self.call.forget_asked()
+                if not self.in_flight:
+                    return
+                del session.in_flight[rid]
+                try:
+                    _bridge(session, self.sink, rid, self.tool, self.call, self.args, exc, observed)
+                    return
+                except (JsonRpcError, ValueError) as refused:
+                    session.in_flight[rid] = self  # answered below as any such exception of the tool's
+                    exc = refused
             else:
-                self._finish(jsonrpc.encode_result(rid, result))
-                if observed is not None:
-                    _observe(session, observed, "input_required", result, None, None)
-                return
+                try:
+                    result = session.app.request_states.result(exc, self.call.inputs)
+                except (JsonRpcError, ValueError) as refused:
+                    exc = refused  # answered below as any such exception of the tool's
+                else:
+                    self._finish(jsonrpc.encode_result(rid, result))
+                    if observed is not None:
+                        _observe(session, observed, "input_required", result, None, None)
+                    return
         if isinstance(exc, JsonRpcError):
             if observed is not None:
                 _observe(session, observed, "rpc_error", None, exc.code, exc.message)

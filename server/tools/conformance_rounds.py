@@ -137,7 +137,8 @@ ROUND_TRIP_TOOLS: tuple[tuple[str, str, ToolFn], ...] = (
      mrtr_capabilities),
 )
 """2026-07-28 tools that ask the client through input-required results (Multi Round-Trip Requests, SEP-2322) and
-complete on the retry that carries the answers; in the handshake era each is an ``isError`` result."""
+complete on the retry that carries the answers; in the handshake era the server asks for them with requests of its
+own and runs the tool again (:mod:`~tradingmcp.server.mcp.asking`)."""
 
 
 def _prompt_context_plain(arguments: dict[str, str]) -> list[dict[str, Any]]:

@@ -1,8 +1,8 @@
 """The official MCP Python SDK (mcp 2.3) answers our input-required results over Streamable HTTP (2026-07-28 Multi
 Round-Trip Requests): its ``Client`` dispatches each ``inputRequests`` entry to its elicitation, sampling and roots
 callbacks and retries the request with ``inputResponses`` and the echoed ``requestState``, which our server verifies
-on a new engine session (nothing is kept between rounds). The same callbacks serve the 2025-11-25 era's
-server-to-client requests, which that era keeps.
+on a new engine session (nothing is kept between rounds). In the 2025-11-25 era the same tools ask through
+server-to-client requests on the call's stream, which the same callbacks answer.
 
 The server carries the conformance suite's fixtures (:mod:`tradingmcp.server.tools.conformance`).
 """
@@ -105,11 +105,15 @@ async def test_the_sdk_client_answers_input_required_results_over_http() -> None
     assert asked.methods.count("sampling/createMessage") == 1 and asked.methods.count("roots/list") == 1
 
 
-async def test_the_handshake_era_keeps_its_server_to_client_requests() -> None:
+async def test_the_handshake_era_asks_the_same_tools_with_server_to_client_requests() -> None:
     asked = Asked()
     async with fixture_server() as server, asyncio.timeout(WAIT_S), sdk_client(server, "legacy", asked) as client:
         assert client.protocol_version == "2025-11-25"
         elicited = await client.call_tool("test_elicitation", {"message": "Who are you?"})
-        refused = await client.call_tool("test_input_required_result_elicitation", {})
-    assert "action=accept" in text_of(elicited) and asked.methods == ["elicitation/create"]
-    assert refused.is_error and "2026-07-28" in text_of(refused)
+        greeted = await client.call_tool("test_input_required_result_elicitation", {})
+        rounds = await client.call_tool("test_input_required_result_multi_round", {})
+        many = await client.call_tool("test_input_required_result_multiple_inputs", {})
+    assert "action=accept" in text_of(elicited)
+    assert text_of(greeted) == "Hello, Alice!" and text_of(rounds) == "Alice likes blue"
+    assert text_of(many) == "Paris Alice (1 roots)"
+    assert asked.methods.count("elicitation/create") == 5 and asked.methods.count("roots/list") == 1

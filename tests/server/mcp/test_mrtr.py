@@ -3,13 +3,15 @@
 The seal of ``requestState`` on its own (:class:`RequestStates`: tampering, expiry, a state presented for another
 request or principal, size bounds), then whole rounds through :class:`ServerSession`: a tool or prompt asks, the
 client retries with its answers on another session of the same server (nothing is kept between rounds), and the
-ways a retry goes wrong (tampered state, missing answer, undeclared capability, malformed ``inputResponses``).
+ways a retry goes wrong (tampered state, missing answer, undeclared capability, malformed ``inputResponses``). Last,
+the same tools in the handshake era, where the server asks with requests of its own and runs the tool again.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import pytest
 
 from tradingmcp.server.mcp.context import CallContext
@@ -163,6 +165,10 @@ class Greeter:
             self.completed += 1
             return f"{name}:{color}"
 
+        @app.tool("can_ask", "What the caller can be asked.")
+        def can_ask(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
+            return {m: ctx.inputs.can_ask(m) for m in ("elicitation/create", "sampling/createMessage", "roots/list")}
+
         @app.tool("oversize", "A state too large to seal.")
         def oversize(ctx: CallContext, args: dict[str, Any]) -> str:
             raise InputRequired({}, "x" * MAX_STATE_CHARS)
@@ -300,16 +306,91 @@ def test_a_prompt_asks_and_the_handshake_era_gets_its_plain_render() -> None:
     assert sink.out[-1]["result"]["messages"][0]["content"]["text"] == "no context"
 
 
-def test_the_handshake_era_gets_an_is_error_result_and_lists_never_ask() -> None:
+def handshake(server: Greeter, caps: dict[str, Any]) -> tuple[ServerSession, ListSink, RecordingShell]:
+    session, sink, shell = server.session()
+    init = {"protocolVersion": "2025-11-25", "capabilities": caps, "clientInfo": {"name": "t", "version": "1"}}
+    session.on_message(request(0, "initialize", init))
+    sink.out.clear()
+    return session, sink, shell
+
+
+def reply(session: ServerSession, asked: dict[str, Any], result: Any = None, error: Any = None) -> None:
+    """The client answers the server's request ``asked``."""
+    body = {"error": error} if error is not None else {"result": result}
+    session.on_message(orjson.dumps({"jsonrpc": "2.0", "id": asked["id"], **body}))
+
+
+def test_the_handshake_era_asks_with_server_requests_and_runs_the_tool_again() -> None:
     server = Greeter()
-    session, sink, _ = server.session()
-    session.on_message(INITIALIZE)
+    session, sink, _ = handshake(server, ALL_CAPS)
     session.on_message(call(1, "greet"))
-    result = sink.out[-1]["result"]
-    assert result["isError"] is True
-    assert result["structuredContent"]["error"]["code"] == "input_required_unsupported"
-    listed = answer(server, request(2, "tools/list", {"_meta": meta()}))["result"]
-    assert listed["resultType"] == "complete"
+    asked = sink.out[-1]
+    assert asked["method"] == "elicitation/create" and asked["params"]["requestedSchema"] == NAME_SCHEMA
+    assert server.completed == 0
+    reply(session, asked, accepted(name="Bo"))
+    assert sink.out[-1] == {"jsonrpc": "2.0", "id": 1, "result": {"content": [{"type": "text", "text": "Hello, Bo!"}],
+                                                                  "isError": False}}
+    assert server.completed == 1 and not session.asking and not session.outgoing
+
+
+def test_the_handshake_era_drives_two_rounds_keeping_the_state_in_memory() -> None:
+    server = Greeter()
+    session, sink, _ = handshake(server, ALL_CAPS)
+    session.on_message(call(1, "two_rounds"))
+    reply(session, sink.out[-1], accepted(name="Ada"))
+    asked = sink.out[-1]
+    assert asked["method"] == "sampling/createMessage"
+    reply(session, asked, {"role": "assistant", "content": {"type": "text", "text": "green"}, "model": "m"})
+    assert sink.out[-1]["result"]["content"][0]["text"] == "Ada:green"
+
+
+def test_the_handshake_era_asks_for_an_async_tool_through_a_new_run() -> None:
+    server = Greeter()
+    session, sink, shell = handshake(server, ALL_CAPS)
+    session.on_message(call(1, "roots"))
+    drive(shell.started[0])
+    asked = sink.out[-1]
+    assert asked["method"] == "roots/list" and 1 not in session.in_flight
+    reply(session, asked, {"roots": [{"uri": "file:///x"}]})
+    assert len(shell.started) == 2
+    drive(shell.started[1])
+    assert sink.out[-1]["result"]["content"][0]["text"] == "file:///x"
+
+
+def test_the_handshake_era_refusals_errors_and_cancels() -> None:
+    server = Greeter()
+    session, sink, _ = handshake(server, {"sampling": {}})
+    session.on_message(call(1, "greet"))  # elicitation was not declared at initialize
+    assert sink.out[-1]["error"]["data"] == {"requiredCapabilities": {"elicitation": {}}}
+    session, sink, _ = handshake(server, ALL_CAPS)
+    session.on_message(call(2, "greet"))
+    reply(session, sink.out[-1], error={"code": -1, "message": "user closed the dialog"})
+    failed = sink.out[-1]["result"]
+    assert failed["isError"] is True and failed["structuredContent"]["error"]["code"] == "client_error"
+    session.on_message(call(3, "greet"))
+    asked = sink.out[-1]
+    session.on_message(orjson.dumps({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 3}}))
+    reply(session, asked, accepted(name="late"))
+    assert sink.out[-1] is asked and server.completed == 0  # a cancelled call is never answered
+    session.on_message(call(4, "greet"))
+    session.on_closed()  # the connection goes while the client is asked: nothing more is sent
+    assert sink.out[-1]["method"] == "elicitation/create" and not session.asking
+
+
+def test_what_can_be_asked_follows_the_declared_capabilities_in_both_eras() -> None:
+    server = Greeter()
+    modern = answer(server, call(1, "can_ask", _meta=meta({"sampling": {}})))["result"]["structuredContent"]
+    assert modern == {"elicitation/create": False, "sampling/createMessage": True, "roots/list": False}
+    session, sink, _ = handshake(server, {"roots": {}, "elicitation": {}})
+    session.on_message(call(2, "can_ask"))
+    assert sink.out[-1]["result"]["structuredContent"] == {
+        "elicitation/create": True, "sampling/createMessage": False, "roots/list": True
+    }
+
+
+def test_lists_never_ask() -> None:
+    listed = answer(Greeter(), request(2, "tools/list", {"_meta": meta()}))["result"]
+    assert listed["resultType"] == "complete" and "inputRequests" not in listed
 
 
 def test_a_state_too_large_to_seal_is_an_internal_error() -> None:
