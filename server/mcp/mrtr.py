@@ -1,9 +1,9 @@
 """Multi Round-Trip Requests (MCP 2026-07-28, SEP-2322): input-required results and their tamper-evident state.
 
-A 2026-07-28 server never sends the client a request of its own. A tool (or prompt) that needs the client's help
-raises :class:`InputRequired` with the requests it wants answered (``elicitation/create``,
-``sampling/createMessage``, ``roots/list``; build them with :func:`elicit`, :func:`sample`, :func:`list_roots`) and,
-optionally, a JSON value to carry to the next round. The engine answers::
+A 2026-07-28 server never sends the client a request of its own. A tool (or a prompt or resource with an ``ask``
+reader) that needs the client's help raises :class:`InputRequired` with the requests it wants answered
+(``elicitation/create``, ``sampling/createMessage``, ``roots/list``; build them with :func:`elicit`, :func:`sample`,
+:func:`list_roots`) and, optionally, a JSON value to carry to the next round. The engine answers::
 
     {"resultType": "input_required", "inputRequests": {key: {"method", "params"}}, "requestState": "<sealed>"}
 

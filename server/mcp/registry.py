@@ -48,6 +48,10 @@ PromptFn = Callable[[dict[str, str]], Any]
 """``render(arguments) -> messages``: the prompt's ``PromptMessage`` dicts (``{"role", "content"}``) for the given
 arguments (every required one present, all strings), or a ``GetPromptResult`` dict (``{"messages": [...]}``, optionally
 ``description``). May raise :class:`~tradingmcp.transport.jsonrpc.JsonRpcError` (e.g. -32602 for a bad value)."""
+AskingReadFn = Callable[[str, "Inputs"], Any]
+"""``ask(uri, inputs) -> contents``: a resource's 2026-07-28 reader, which may raise
+:class:`~tradingmcp.server.mcp.mrtr.InputRequired` to ask the client first and reads the answers from ``inputs`` on
+the retry; returns what :data:`ReadFn` does."""
 AskingPromptFn = Callable[[dict[str, str], "Inputs"], Any]
 """``ask(arguments, inputs) -> messages``: a prompt's 2026-07-28 renderer, which may raise
 :class:`~tradingmcp.server.mcp.mrtr.InputRequired` to ask the client first and reads the answers from ``inputs`` on
@@ -218,7 +222,8 @@ class Tool:
 @dataclass(slots=True)
 class Resource:
     """A readable resource; ``read(uri)`` returns text (str), JSON (dict/list) or bytes (sent base64 as ``blob``).
-    The content's ``mimeType`` is ``mime_type`` (JSON values are always ``application/json``)."""
+    The content's ``mimeType`` is ``mime_type`` (JSON values are always ``application/json``). ``ask``, when set,
+    reads it instead for a 2026-07-28 request and may ask the client for input first (:data:`AskingReadFn`)."""
 
     uri: str
     name: str
@@ -226,6 +231,7 @@ class Resource:
     description: str = ""
     mime_type: str = "application/json"
     watch: WatchFn | None = None
+    ask: AskingReadFn | None = None
 
     def to_wire(self) -> dict[str, Any]:
         return {"uri": self.uri, "name": self.name, "description": self.description, "mimeType": self.mime_type}
@@ -242,6 +248,7 @@ class ResourceTemplate:
     description: str = ""
     mime_type: str = "application/json"
     watch: WatchFn | None = None
+    ask: AskingReadFn | None = None
     complete: CompleteFn | None = None
     prefix: str = field(init=False)
 
@@ -374,6 +381,16 @@ class McpApp:
         for tpl in self.templates:
             if tpl.matches(uri):
                 return tpl.read
+        return None
+
+    def find_asker(self, uri: str) -> AskingReadFn | None:
+        """The ``ask`` reader of the resource or template serving ``uri`` (None: it reads without asking)."""
+        res = self.resources.get(uri)
+        if res is not None:
+            return res.ask
+        for tpl in self.templates:
+            if tpl.matches(uri):
+                return tpl.ask
         return None
 
     def find_watch(self, uri: str) -> WatchFn | None:

@@ -1,5 +1,5 @@
 """The official MCP Python SDK (mcp 2.3) answers our input-required results over Streamable HTTP (2026-07-28 Multi
-Round-Trip Requests): its ``Client`` dispatches each ``inputRequests`` entry to its elicitation, sampling and roots
+Round-Trip Requests, on ``tools/call``, ``prompts/get`` and ``resources/read``): its ``Client`` dispatches each ``inputRequests`` entry to its elicitation, sampling and roots
 callbacks and retries the request with ``inputResponses`` and the echoed ``requestState``, which our server verifies
 on a new engine session (nothing is kept between rounds). In the 2025-11-25 era the same tools ask through
 server-to-client requests on the call's stream, which the same callbacks answer.
@@ -20,8 +20,10 @@ from mcp.client import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
-from tradingmcp.server.mcp.registry import McpApp
+from tradingmcp.server.mcp.mrtr import InputRequired, Inputs, elicit
+from tradingmcp.server.mcp.registry import McpApp, Resource
 from tradingmcp.server.tools.conformance import register_conformance_fixtures
+from tradingmcp.server.tools.conformance_rounds import NAME_SCHEMA
 from tradingmcp.server.wsserver import McpServer, ServerConfig
 from tradingmcp.transport import ws
 
@@ -53,10 +55,22 @@ class Asked:
         return types.ListRootsResult(roots=[types.Root(uri="file:///srv/trading", name="trading")])
 
 
+NOTE_URI = "test://asking-note"
+
+
+def ask_note(uri: str, inputs: Inputs) -> str:
+    """A resource that asks the reader's name before it is read (2026-07-28)."""
+    name = (inputs.elicited("reader") or {}).get("name")
+    if name is None:
+        raise InputRequired({"reader": elicit("Who reads this note?", NAME_SCHEMA)})
+    return f"a note for {name}"
+
+
 @asynccontextmanager
 async def fixture_server() -> AsyncIterator[McpServer]:
     app = McpApp(name="tradingmcp-mrtr-interop")
     register_conformance_fixtures(app)
+    app.add_resource(Resource(NOTE_URI, "note", lambda uri: "a note", "Asks who reads it", "text/plain", ask=ask_note))
     config = ServerConfig(host="127.0.0.1", port=0, drain_timeout_s=2.0, wire=ws.WireOptions(ping_interval_s=0))
     server = await McpServer(app, config).start()
     try:
@@ -95,13 +109,15 @@ async def test_the_sdk_client_answers_input_required_results_over_http() -> None
         many = await client.call_tool("test_input_required_result_multiple_inputs", {})
         checked = await client.call_tool("test_input_required_result_request_state", {})
         prompt = await client.get_prompt("test_input_required_result_prompt")
+        note = await client.read_resource(NOTE_URI)
     assert text_of(greeted) == "Hello, Alice!" and not greeted.is_error
     assert text_of(rounds) == "Alice likes blue"  # three requests: the name travelled in the sealed state
     assert text_of(many) == "Paris Alice (1 roots)"
     assert text_of(checked).startswith("state-ok")
     message = prompt.messages[0].content
     assert isinstance(message, types.TextContent) and message.text == "Use this context: btc"
-    assert asked.methods.count("elicitation/create") == 6
+    assert isinstance(note.contents[0], types.TextResourceContents) and note.contents[0].text == "a note for Alice"
+    assert asked.methods.count("elicitation/create") == 7
     assert asked.methods.count("sampling/createMessage") == 1 and asked.methods.count("roots/list") == 1
 
 

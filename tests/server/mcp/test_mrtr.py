@@ -26,7 +26,7 @@ from tradingmcp.server.mcp.mrtr import (
     list_roots,
     sample,
 )
-from tradingmcp.server.mcp.registry import McpApp, Prompt
+from tradingmcp.server.mcp.registry import McpApp, Prompt, Resource
 from tradingmcp.transport.auth import Principal
 from tradingmcp.transport.jsonrpc import ErrorCode, JsonRpcError
 from tradingmcp.transport.mcpnames import META_CLIENT_CAPS, META_VERSION
@@ -184,6 +184,14 @@ class Greeter:
 
         app.add_prompt(Prompt("contextual", "Asks its context.", plain, ask=ask_context))
 
+        def ask_note(uri: str, inputs: Inputs) -> str:
+            reason = (inputs.elicited("why") or {}).get("reason")
+            if reason is None:
+                raise InputRequired({"why": elicit("Why read it?", {"type": "object", "properties": {}})})
+            return f"note for {reason}"
+
+        app.add_resource(Resource("test://note", "note", lambda uri: "note", "Asks why", "text/plain", ask=ask_note))
+
     def session(self, who: str = "alice") -> tuple[ServerSession, ListSink, RecordingShell]:
         """A new session of the same server (a stateless POST gets one each)."""
         sink, shell = ListSink(), RecordingShell()
@@ -304,6 +312,23 @@ def test_a_prompt_asks_and_the_handshake_era_gets_its_plain_render() -> None:
     session.on_message(INITIALIZE)
     session.on_message(request(3, "prompts/get", {"name": "contextual"}))
     assert sink.out[-1]["result"]["messages"][0]["content"]["text"] == "no context"
+
+
+def test_a_resource_asks_before_it_is_read_and_the_handshake_era_reads_it_plainly() -> None:
+    server = Greeter()
+    params = {"uri": "test://note", "_meta": meta()}
+    first = answer(server, request(1, "resources/read", params))["result"]
+    assert first["resultType"] == "input_required" and list(first["inputRequests"]) == ["why"]
+    retry = {**params, "inputResponses": {"why": accepted(reason="audit")}, "requestState": first["requestState"]}
+    done = answer(server, request(2, "resources/read", retry))["result"]
+    assert done["resultType"] == "complete" and done["contents"][0]["text"] == "note for audit"
+    elsewhere = {"name": "contextual", "_meta": meta(), "requestState": first["requestState"]}
+    refused = answer(server, request(3, "prompts/get", elsewhere))["error"]
+    assert refused["code"] == ErrorCode.INVALID_PARAMS and "another request" in refused["message"]
+    session, sink, _ = server.session()
+    session.on_message(INITIALIZE)
+    session.on_message(request(4, "resources/read", {"uri": "test://note"}))
+    assert sink.out[-1]["result"]["contents"][0]["text"] == "note"
 
 
 def handshake(server: Greeter, caps: dict[str, Any]) -> tuple[ServerSession, ListSink, RecordingShell]:
