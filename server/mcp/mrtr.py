@@ -53,6 +53,11 @@ MAX_STATE_CHARS: Final = 8192
 tool bug (``ValueError``) on the way out."""
 STATE_TTL_S: Final = 600.0
 """How long a ``requestState`` stays valid after it is issued (s)."""
+KEY_ENV: Final = "TRADINGMCP_REQUEST_STATE_KEY"
+"""Environment variable holding the HMAC key shared by several server processes behind one address (so any of them
+verifies a retry); unset, each process draws its own."""
+MIN_KEY_CHARS: Final = 32
+"""Shortest key :data:`KEY_ENV` may hold (characters)."""
 _VERSION: Final = "1"
 _DOT: Final = "."
 
@@ -235,6 +240,21 @@ class RequestStates:
 
     def __repr__(self) -> str:
         return f"RequestStates(ttl_s={self.ttl_s})"  # never the key
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> RequestStates:
+        """A sealer keyed by ``environ[KEY_ENV]`` when set (the same on every process of a deployment), else by a
+        random key of this process.
+
+        Raises:
+            ValueError: the variable is set to fewer than :data:`MIN_KEY_CHARS` characters (never quoting it).
+        """
+        key = environ.get(KEY_ENV)
+        if key is None:
+            return cls()
+        if len(key) < MIN_KEY_CHARS:
+            raise ValueError(f"{KEY_ENV} must hold at least {MIN_KEY_CHARS} characters (it has {len(key)})")
+        return cls(key.encode())
 
     def _mac(self, body: str) -> str:
         return _b64(hmac.new(self._key, body.encode("ascii"), hashlib.sha256).digest())

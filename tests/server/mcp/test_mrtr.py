@@ -17,7 +17,9 @@ import pytest
 from tradingmcp.server.mcp.context import CallContext
 from tradingmcp.server.mcp.engine import ServerSession
 from tradingmcp.server.mcp.mrtr import (
+    KEY_ENV,
     MAX_STATE_CHARS,
+    MIN_KEY_CHARS,
     InputRequired,
     Inputs,
     RequestStates,
@@ -122,6 +124,18 @@ def test_state_size_is_bounded_both_ways() -> None:
     with pytest.raises(ValueError, match="JSON"):
         states.seal(BINDING, object())
     assert "key" not in repr(states)
+
+
+def test_processes_sharing_the_key_from_the_environment_verify_each_others_states() -> None:
+    env = {KEY_ENV: "k" * MIN_KEY_CHARS}
+    one, other = RequestStates.from_env(env), RequestStates.from_env(env)
+    assert other.open(one.seal(BINDING, {"n": 1}), BINDING) == {"n": 1}
+    own, own_too = RequestStates.from_env({}), RequestStates.from_env({})
+    with pytest.raises(JsonRpcError, match="integrity"):
+        own_too.open(own.seal(BINDING, 1), BINDING)
+    with pytest.raises(ValueError, match=f"at least {MIN_KEY_CHARS}") as short:
+        RequestStates.from_env({KEY_ENV: "tiny-secret"})
+    assert "tiny-secret" not in str(short.value)
 
 
 # ---------------------------------------------------------------- rounds through the engine
