@@ -13,8 +13,9 @@ and the client retries the same request (a new JSON-RPC id) with ``inputResponse
 retry.
 
 ``requestState`` is attacker-controlled input (the spec's "Server Requirements", 4-5). :class:`RequestStates` seals
-it with HMAC-SHA256 under a per-server random key (``secrets``), checked with ``hmac.compare_digest``, and binds it to
-the principal, the method, the tool or prompt name, a digest of the arguments and an expiry; state that fails any
+it with HMAC-SHA256 under a per-server random key (``secrets``; :data:`KEY_ENV` shares one across processes), checked
+with ``hmac.compare_digest``, and binds it to the principal, the method, the tool or prompt name (a resource's uri), a
+digest of the arguments and an expiry; state that fails any
 check is -32602 and the handler does not run. The seal gives integrity, not secrecy: the client can read the state,
 so a tool puts nothing in it the caller may not see. It is bounded (:data:`MAX_STATE_CHARS`) both ways.
 
