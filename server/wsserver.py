@@ -306,7 +306,7 @@ class McpServer:
             simple_routes=self.http_routes,
             client_max_size=cfg.wire.max_message_bytes,
         )
-        return HttpFace(app, endpoint)
+        return HttpFace(app, endpoint, guard, paths=cfg.paths)
 
     def accept(self) -> None:
         """Start accepting connections (after ``start(accepting=False)``)."""
