@@ -4,9 +4,9 @@ connection's read callback, without aiohttp's per-request task, request and resp
 Each connection the shared port hands to the plain-HTTP side (:class:`~tradingmcp.transport.ws.HttpProtocolFactory`)
 starts on a :class:`FastConnection`. It reads request heads (:func:`~tradingmcp.server.http.head.parse_post`: only
 the simplest ``POST`` shape) and, for one the endpoint takes
-(:meth:`~tradingmcp.server.http.mcp.McpEndpoint.at_once`: every check of the endpoint passed, a 2026-07-28 request
-the engine answers before it returns) and the guard admits
-(:meth:`~tradingmcp.server.http.guard.Guard.screen`: Host, Origin, token, rate limit), writes the answer at once.
+(:meth:`~tradingmcp.server.http.mcp.McpEndpoint.at_once`: every check of the endpoint passed, a request of either era
+that the engine answers before it returns) and the guard admits (:meth:`~tradingmcp.server.http.guard.Guard.identify`,
+:meth:`~tradingmcp.server.http.guard.Guard.charge`: Host, Origin, token, rate limit), writes the answer at once.
 At the first request it does not take (any other method, path, era or header shape, a refusal, a held or async
 answer), it hands the connection to aiohttp for good, replaying that request's bytes and what follows, as the shared
 port's front protocol hands a connection over: aiohttp answers it and every later request exactly as before,
@@ -75,13 +75,13 @@ class FastPath:
         """The response to one request, or None: the request is aiohttp's."""
         if head.path not in self.paths:
             return None
-        obj = self.endpoint.at_once(head.headers, body)
-        if obj is None:
-            return None
-        caller = self.guard.screen(head.headers, head.path)
+        caller = self.guard.identify(head.headers, head.path)
         if not isinstance(caller, Principal):
             return None
-        return encode(self.endpoint.answer_at_once(obj, caller))
+        taken = self.endpoint.at_once(head.headers, body, caller)
+        if taken is None or self.guard.charge(caller, head.path):
+            return None  # a refused charge took nothing: aiohttp's guard answers 429
+        return encode(self.endpoint.answer_at_once(taken, caller))
 
     def close(self) -> None:
         """Close every connection still on the fast path."""

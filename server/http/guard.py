@@ -75,6 +75,25 @@ class Guard:
     def screen(self, headers: Mapping[str, str], path: str) -> Principal | web.Response | None:
         """The checks of one request: its refusal (403, 401, 429), or its caller (None: an open path called without a
         valid token). A caller's request counts against its rate limit only when it passes."""
+        caller = self.identify(headers, path)
+        if caller is None or isinstance(caller, web.Response):
+            return caller
+        wait_s = self.charge(caller, path)
+        if wait_s:
+            ms = retry_after_ms(wait_s)
+            return json_error(
+                429,
+                ErrorCode.TOO_MANY_REQUESTS,
+                f"Request rate limit exceeded for {caller.name!r} ({self.settings.rate_limit.describe()}): "
+                f"retry after {ms} ms",
+                {"retry_after_ms": ms},
+                {"Retry-After": str(max(1, math.ceil(ms / 1000)))},
+            )
+        return caller
+
+    def identify(self, headers: Mapping[str, str], path: str) -> Principal | web.Response | None:
+        """:meth:`screen` without the rate limit: the refusal (403, 401) or the caller (None: an open path called
+        without a valid token). Changes nothing."""
         s = self.settings
         host = headers.get("Host")
         if not _host_allowed(host, s.allowed_hosts):
@@ -86,26 +105,19 @@ class Guard:
         principal = ANONYMOUS if tokens is None else tokens.authenticate(
             presented_token(headers.get("Authorization"), ())
         )
-        if path in s.open_paths:
-            return principal
-        if principal is None:
+        if principal is None and path not in s.open_paths:
             return json_error(
                 401,
                 ErrorCode.INVALID_REQUEST,
                 "Unauthorized: send Authorization: Bearer <token>",
                 headers={"WWW-Authenticate": WWW_AUTHENTICATE},
             )
-        wait_s = self.take(principal)
-        if wait_s:
-            ms = retry_after_ms(wait_s)
-            return json_error(
-                429,
-                ErrorCode.TOO_MANY_REQUESTS,
-                f"Request rate limit exceeded for {principal.name!r} ({s.rate_limit.describe()}): retry after {ms} ms",
-                {"retry_after_ms": ms},
-                {"Retry-After": str(max(1, math.ceil(ms / 1000)))},
-            )
         return principal
+
+    def charge(self, principal: Principal, path: str) -> float:
+        """One request of ``principal`` to ``path`` against its rate limit (open paths are free): 0.0 (go, the
+        token taken) or the seconds to wait (nothing taken)."""
+        return 0.0 if path in self.settings.open_paths else self.take(principal)
 
     @web.middleware
     async def middleware(

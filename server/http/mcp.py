@@ -111,6 +111,16 @@ class EndpointSettings:
     """An open SSE response quiet this long gets a comment line (proxies keep it open; a gone client is noticed)."""
 
 
+@dataclass(frozen=True, slots=True)
+class AtOnce:
+    """A POST the fast path answers: its decoded body, and its 2025-11-25 session (None: the 2026-07-28 era, or
+    ``opens``: a 2025-11-25 ``initialize``)."""
+
+    obj: dict[str, Any]
+    session: HttpSession | None
+    opens: bool = False
+
+
 def accepts(request: web.Request) -> tuple[bool, bool]:
     """``(json, sse)``: whether the ``Accept`` header takes ``application/json`` and ``text/event-stream`` (with
     ``*/*``, ``application/*``, ``text/*`` wildcards)."""
@@ -304,19 +314,21 @@ class McpEndpoint:
         return method, params
 
     # ------------------------------------------------------------ POST answered at once (the fast path)
-    def at_once(self, headers: Headers, body: bytes) -> dict[str, Any] | None:
-        """The decoded body of a POST that :meth:`answer_at_once` can answer, else None (the aiohttp handlers then
-        take it and give every refusal). Such a POST passes every check of :meth:`post` on the way to the engine:
-        accepting, ``Content-Type``, ``Accept``, one JSON-RPC request of the 2026-07-28 era with its mirrored
-        headers; and the engine answers it before it returns (:func:`~tradingmcp.server.mcp.engine.answers_at_once`).
-        Changes nothing."""
+    def at_once(self, headers: Headers, body: bytes, principal: Principal) -> AtOnce | None:
+        """A POST of ``principal`` that :meth:`answer_at_once` can answer, else None (the aiohttp handlers then take
+        it and give every refusal). Such a POST passes every check of :meth:`post` on the way to the engine:
+        accepting, ``Content-Type``, ``Accept``, one JSON-RPC request, either a 2026-07-28 one with its mirrored
+        headers or one of a live 2025-11-25 session of ``principal`` (not ``initialize``); and the engine answers it
+        before it returns (:func:`~tradingmcp.server.mcp.engine.answers_at_once`). Changes nothing."""
         if not self.accepting():
             return None
         if headers.get("Content-Type", "").split(";", 1)[0].strip().lower() != _JSON:
             return None
         if _accepts(headers.get("Accept", "")) != (True, True):
             return None
-        if headers.get(VERSION_HEADER) not in MODERN_VERSIONS:
+        version = headers.get(VERSION_HEADER)
+        modern = version in MODERN_VERSIONS
+        if not modern and version is not None and version not in HANDSHAKE_VERSIONS:
             return None
         try:
             obj = orjson.loads(body)
@@ -324,32 +336,59 @@ class McpEndpoint:
             return None
         if not isinstance(obj, dict) or obj.get("jsonrpc") != "2.0":
             return None
-        checked = self._stateless_checks(headers, obj)
-        if isinstance(checked, web.Response):
-            return None
-        method, params = checked
-        return obj if answers_at_once(self.app, method, params) else None
+        session = None
+        if modern:
+            checked = self._stateless_checks(headers, obj)
+            if isinstance(checked, web.Response):
+                return None
+            method, params = checked
+        else:
+            sid = headers.get(SESSION_HEADER)
+            named, params = obj.get("method"), obj.get("params")
+            if not isinstance(named, str) or (params is not None and not isinstance(params, dict)):
+                return None
+            if sid is None:  # initialize opens a session; anything else without one is refused
+                if version is None and _claims_modern(obj):
+                    return None  # a 2026-07-28 body without its header: -32020
+                return AtOnce(obj, None, opens=True) if named == "initialize" and "id" in obj else None
+            session = self._session(sid, principal)
+            if session is None or named == "initialize":
+                return None
+            if "id" not in obj:
+                return AtOnce(obj, session)  # a notification: 202
+            method = named
+        return AtOnce(obj, session) if answers_at_once(self.app, method, params) else None
 
-    def answer_at_once(self, obj: dict[str, Any], principal: Principal) -> ws.HttpResponse:
+    def answer_at_once(self, taken: AtOnce, principal: Principal) -> ws.HttpResponse:
         """The answer to a POST :meth:`at_once` took: JSON, or an SSE body that ends with it (the notifications the
         engine sent first, each an event), as :meth:`post` would answer it."""
+        if taken.opens:
+            answer, opened = self._initialize(taken.obj, principal)
+            return ws.HttpResponse(200, answer, () if opened is None else ((SESSION_HEADER, opened),), _JSON)
         reply = Reply()
-        engine = self._engine(reply, principal, None)
-        self.open_posts.add(engine)
-        try:
-            engine.on_decoded(obj, reply)
-        finally:
-            self.open_posts.discard(engine)
-            engine.on_closed()
-            self.streams.release(reply)
+        session = taken.session
+        if session is not None:
+            session.touch()
+            session.engine.on_decoded(taken.obj, reply)
+            if "id" not in taken.obj:
+                return ws.HttpResponse(202)
+        else:
+            engine = self._engine(reply, principal, None)
+            self.open_posts.add(engine)
+            try:
+                engine.on_decoded(taken.obj, reply)
+            finally:
+                self.open_posts.discard(engine)
+                engine.on_closed()
+                self.streams.release(reply)
         final = reply.final
         if final is None:  # answers_at_once was wrong about this method: a bug, not the client's fault
-            log.error("no answer at once to %s", short(str(obj.get("method"))))
+            log.error("no answer at once to %s", short(str(taken.obj.get("method"))))
             return ws.HttpResponse(500, jsonrpc.encode_error(None, ErrorCode.INTERNAL_ERROR, "Internal error"), content_type=_JSON)
         if reply.notes:
             events = b"".join(sse_event(note) for note in reply.notes) + sse_event(final)
             return ws.HttpResponse(200, events, _SSE_EXTRA, _SSE)
-        code = _error_code(final)
+        code = _error_code(final) if session is None else None  # the session era answers errors with 200
         return ws.HttpResponse(200 if code is None else STATUS_OF_CODE.get(code, 200), final, content_type=_JSON)
 
     async def _post_session(
@@ -359,16 +398,8 @@ class McpEndpoint:
         if obj.get("method") == "initialize" and "id" in obj:
             if sid is not None:
                 return json_error(400, ErrorCode.INVALID_REQUEST, "Bad Request: initialize opens a session; send it without Mcp-Session-Id")
-            log_ = EventLog(self.settings.replay_events, self.settings.replay_bytes, lambda: None)
-            session = HttpSession(lambda sink, runner: self._engine(sink, principal, runner), log_)
-            log_.on_close = lambda: self._end(session.id)
-            reply = Reply()
-            session.engine.on_decoded(obj, reply)
-            if reply.final is not None and _error_code(reply.final) is None:
-                self.sessions.add(session)
-                return _json(reply.final, 200, {SESSION_HEADER: session.id})
-            session.end()
-            return _json(reply.final or jsonrpc.encode_error(None, ErrorCode.INVALID_REQUEST, "initialize failed"), 200)
+            answer, opened = self._initialize(obj, principal)
+            return _json(answer, 200, None if opened is None else {SESSION_HEADER: opened})
         if sid is None:
             return json_error(400, ErrorCode.INVALID_REQUEST, f"Bad Request: {SESSION_HEADER} header is required (send initialize first)")
         found = self._session(sid, principal)
@@ -381,6 +412,19 @@ class McpEndpoint:
         reply = Reply()
         found.engine.on_decoded(obj, reply)
         return await self._answer(request, reply, status_of_code=False)
+
+    def _initialize(self, obj: dict[str, Any], principal: Principal) -> tuple[bytes, str | None]:
+        """2025-11-25 ``initialize``: the answer, and the id of the session it opened (None: it failed)."""
+        log_ = EventLog(self.settings.replay_events, self.settings.replay_bytes, lambda: None)
+        session = HttpSession(lambda sink, runner: self._engine(sink, principal, runner), log_)
+        log_.on_close = lambda: self._end(session.id)
+        reply = Reply()
+        session.engine.on_decoded(obj, reply)
+        if reply.final is not None and _error_code(reply.final) is None:
+            self.sessions.add(session)
+            return reply.final, session.id
+        session.end()
+        return reply.final or jsonrpc.encode_error(None, ErrorCode.INVALID_REQUEST, "initialize failed"), None
 
     def _end(self, sid: str) -> None:
         self.sessions.end(sid)

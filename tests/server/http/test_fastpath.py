@@ -15,8 +15,9 @@ from tests.wire_helpers import TIMEOUT_S, Probe, make_app, make_hub, running, wa
 from tradingmcp.server.http.fastpath import FastPath
 from tradingmcp.server.wsserver import McpServer
 from tradingmcp.transport.auth import TokenStore
+from tradingmcp.transport.mcpnames import META_VERSION
 
-from .helpers import TOKEN, modern_headers, modern_request
+from .helpers import INITIALIZE, TOKEN, legacy_headers, modern_headers, modern_request
 
 TOKENS = TokenStore({TOKEN: ("alice", {"read", "trade"})})
 
@@ -166,4 +167,48 @@ async def test_an_idle_connection_is_closed(server: McpServer) -> None:
     assert status == 200
     async with asyncio.timeout(TIMEOUT_S):
         assert await reader.read() == b""  # closed by the server
+    writer.close()
+
+
+def session_post_bytes(body: dict[str, Any], port: int, session_id: str | None = None) -> bytes:
+    data = orjson.dumps(body)
+    headers = {
+        "Host": f"127.0.0.1:{port}",
+        **legacy_headers(session_id, **({"MCP-Protocol-Version": "2025-11-25"} if session_id else {})),
+        "Content-Length": str(len(data)),
+    }
+    return "".join(f"{k}: {v}\r\n" for k, v in headers.items()).join(["POST /mcp HTTP/1.1\r\n", "\r\n"]).encode() + data
+
+
+async def test_a_2025_11_25_session_runs_on_the_fast_path(server: McpServer, probe: Probe) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(session_post_bytes(INITIALIZE, server.port))
+    status, headers, body = await read_response(reader)
+    sid = headers["mcp-session-id"]
+    assert status == 200 and orjson.loads(body)["result"]["protocolVersion"] == "2025-11-25"
+    initialized = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+    call = {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "echo", "arguments": {"x": 5}}}
+    unknown = {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "nope", "arguments": {}}}
+    writer.write(b"".join(session_post_bytes(b, server.port, sid) for b in (initialized, call, unknown)))
+    accepted, answered, refused = [await read_response(reader) for _ in range(3)]
+    assert accepted[0] == 202
+    assert answered[0] == 200 and orjson.loads(answered[2])["result"]["structuredContent"] == {"x": 5}
+    assert refused[0] == 200 and orjson.loads(refused[2])["error"]["code"] == -32602  # errors are 200 in this era
+    assert probe.calls["echo"] == 1 and len(fast_of(server).connections) == 1
+    writer.write(session_post_bytes(call, server.port, "not-a-session"))
+    status, _, body = await read_response(reader)  # aiohttp's answer now
+    assert status == 404 and not fast_of(server).connections
+    writer.write(session_post_bytes(INITIALIZE, server.port, sid))
+    status, _, _ = await read_response(reader)
+    assert status == 400  # initialize with a session id
+    writer.close()
+
+
+async def test_an_initialize_whose_meta_names_2026_07_28_without_its_header_is_refused(server: McpServer) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    body = {**INITIALIZE, "params": {**INITIALIZE["params"], "_meta": {META_VERSION: "2026-07-28"}}}
+    writer.write(session_post_bytes(body, server.port))
+    status, headers, raw = await read_response(reader)
+    assert status == 400 and "mcp-session-id" not in headers
+    assert orjson.loads(raw)["error"]["code"] == -32020
     writer.close()
