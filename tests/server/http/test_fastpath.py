@@ -212,3 +212,14 @@ async def test_an_initialize_whose_meta_names_2026_07_28_without_its_header_is_r
     assert status == 400 and "mcp-session-id" not in headers
     assert orjson.loads(raw)["error"]["code"] == -32020
     writer.close()
+
+
+async def test_with_the_fast_path_off_every_request_goes_to_aiohttp(probe: Probe) -> None:
+    async with running(make_app(probe), "picows", tokens=TOKENS, http_fast_path=False) as srv:
+        assert srv.http is not None and srv.http.fast is None
+        reader, writer = await asyncio.open_connection("127.0.0.1", srv.port)
+        writer.write(post_bytes(echo(1, 7), srv.port) + post_bytes(echo(2, 8), srv.port))
+        answers = [await read_response(reader) for _ in range(2)]
+        assert [orjson.loads(body)["result"]["structuredContent"] for _, _, body in answers] == [{"x": 7}, {"x": 8}]
+        assert all(headers.get("server", "").find("aiohttp") >= 0 for _, headers, _ in answers)
+        writer.close()
