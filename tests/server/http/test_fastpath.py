@@ -5,7 +5,9 @@ its limits (a peer that does not read, an idle connection)."""
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -16,6 +18,7 @@ from tradingmcp.server.http.fastpath import FastPath
 from tradingmcp.server.wsserver import McpServer
 from tradingmcp.transport.auth import TokenStore
 from tradingmcp.transport.mcpnames import META_VERSION
+from tradingmcp.transport.tls import server_ssl_context, write_dev_certs
 
 from .helpers import INITIALIZE, TOKEN, legacy_headers, modern_headers, modern_request
 
@@ -222,4 +225,16 @@ async def test_with_the_fast_path_off_every_request_goes_to_aiohttp(probe: Probe
         answers = [await read_response(reader) for _ in range(2)]
         assert [orjson.loads(body)["result"]["structuredContent"] for _, _, body in answers] == [{"x": 7}, {"x": 8}]
         assert all(headers.get("server", "").find("aiohttp") >= 0 for _, headers, _ in answers)
+        writer.close()
+
+
+async def test_the_fast_path_serves_over_tls(tmp_path: Path, probe: Probe) -> None:
+    ca, cert, _client = write_dev_certs(tmp_path)
+    client_ctx = ssl.create_default_context(cafile=str(ca))
+    async with running(make_app(probe), "picows", tokens=TOKENS, ssl=server_ssl_context(cert)) as srv:
+        reader, writer = await asyncio.open_connection("localhost", srv.port, ssl=client_ctx)
+        writer.write(post_bytes(echo(1, "tls"), srv.port) + post_bytes(echo(2, "again"), srv.port))
+        answers = [await read_response(reader) for _ in range(2)]
+        assert [orjson.loads(body)["result"]["structuredContent"]["x"] for _, _, body in answers] == ["tls", "again"]
+        assert len(fast_of(srv).connections) == 1
         writer.close()
