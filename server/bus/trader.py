@@ -30,6 +30,7 @@ from tradingmcp.server.bus.gateway import DESCRIBE
 from tradingmcp.server.bus.lease import Lease
 from tradingmcp.server.bus.publisher import PublishingHub
 from tradingmcp.server.bus.subjects import ACCOUNT_KINDS, numbering_subject, trader_subject
+from tradingmcp.server.mcp.mrtr import NO_INPUTS, Inputs
 from tradingmcp.server.mcp.registry import McpApp, ToolCallRecord, ToolError, error_result, to_tool_result
 from tradingmcp.server.mcp.streams import Subscriber
 from tradingmcp.server.venues import Venues
@@ -71,6 +72,10 @@ class BusCall:
     @property
     def log_level(self) -> str | None:
         return None
+
+    @property
+    def inputs(self) -> Inputs:
+        return NO_INPUTS
 
     @property
     def subscriber(self) -> Subscriber:

@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -82,6 +82,9 @@ from tradingmcp.transport.mcpnames import (
     MODERN_VERSIONS,
 )
 from tradingmcp.transport.ratelimit import Clock, RateLimit, TokenBucket, retry_after_ms
+
+if TYPE_CHECKING:
+    from tradingmcp.server.mcp.asking import Asking
 
 __all__ = [
     "CACHE_HINTS",
@@ -184,6 +187,8 @@ class ServerSession:
         """Async tool calls started and not yet answered, cancelled or dropped (request id → run)."""
         self.outgoing: dict[jsonrpc.RequestId, Answered] = {}
         """Requests this server sent (2025-11-25 sampling, elicitation) and not yet answered (id → ``on_answer``)."""
+        self.asking: dict[jsonrpc.RequestId, Asking] = {}
+        """Handshake-era tool calls waiting for the client's answers to their input requests (call id → asking)."""
         self._sent = 0
         self.listeners: dict[jsonrpc.RequestId, Sink] = {}
         """Open ``subscriptions/listen`` streams (request id → the route of their updates and final answer)."""
@@ -353,10 +358,14 @@ class ServerSession:
 
     def cancel(self, rid: jsonrpc.RequestId) -> None:
         """Stop request ``rid``: an async tool call in flight is never answered (its run goes to the shell's
-        ``cancel``); an open listen stream ends without an answer. Unknown or finished ids are ignored."""
+        ``cancel``), nor one waiting for the client's input; an open listen stream ends without an answer. Unknown or
+        finished ids are ignored."""
         run = self.in_flight.pop(rid, None)
         if run is not None:
             self.shell.cancel(run)
+        asking = self.asking.get(rid)
+        if asking is not None:
+            asking.cancel()
         if self.listeners.pop(rid, None) is not None:
             self.resources.listener_gone(self, rid)
 
