@@ -318,8 +318,9 @@ class McpEndpoint:
         """A POST of ``principal`` that :meth:`answer_at_once` can answer, else None (the aiohttp handlers then take
         it and give every refusal). Such a POST passes every check of :meth:`post` on the way to the engine:
         accepting, ``Content-Type``, ``Accept``, one JSON-RPC request, either a 2026-07-28 one with its mirrored
-        headers or one of a live 2025-11-25 session of ``principal`` (not ``initialize``); and the engine answers it
-        before it returns (:func:`~tradingmcp.server.mcp.engine.answers_at_once`). Changes nothing."""
+        headers or one of a live 2025-11-25 session of ``principal`` (``initialize`` without one); and the engine
+        answers it before it returns (:func:`~tradingmcp.server.mcp.engine.answers_at_once`: in the 2025-11-25 era no
+        ``tools/call``, since any tool may ask the client for input). Changes nothing."""
         if not self.accepting():
             return None
         if headers.get("Content-Type", "").split(";", 1)[0].strip().lower() != _JSON:
@@ -357,7 +358,7 @@ class McpEndpoint:
             if "id" not in obj:
                 return AtOnce(obj, session)  # a notification: 202
             method = named
-        return AtOnce(obj, session) if answers_at_once(self.app, method, params) else None
+        return AtOnce(obj, session) if answers_at_once(self.app, method, params, modern=modern) else None
 
     def answer_at_once(self, taken: AtOnce, principal: Principal) -> ws.HttpResponse:
         """The answer to a POST :meth:`at_once` took: JSON, or an SSE body that ends with it (the notifications the

@@ -426,12 +426,16 @@ class ServerSession:
             self._closed_cb(self)
 
 
-def answers_at_once(app: McpApp, method: str, params: dict[str, Any] | None) -> bool:
-    """True when :meth:`ServerSession.on_message` answers a request of ``method`` (with ``params``) before it returns,
-    its notifications included: every method but the held ones (``subscriptions/listen``) and a ``tools/call`` of an
-    async tool (a task of the shell). A shell that can only answer at once (the Streamable HTTP fast path) asks
+def answers_at_once(app: McpApp, method: str, params: dict[str, Any] | None, *, modern: bool) -> bool:
+    """True when :meth:`ServerSession.on_message` answers a request of ``method`` (with ``params``; ``modern``: of the
+    2026-07-28 era) before it returns, its notifications included: every method but the held ones
+    (``subscriptions/listen``) and a ``tools/call`` of an async tool (a task of the shell) or, in the handshake era,
+    of any tool (one that asks for input waits for the client's answers to requests of the server's own,
+    :mod:`~tradingmcp.server.mcp.asking`). A shell that can only answer at once (the Streamable HTTP fast path) asks
     first."""
     if method == "tools/call":
+        if not modern:
+            return False
         name = params.get("name") if params else None
         tool = app.tools.get(name) if type(name) is str else None
         return tool is None or not tool.is_async
