@@ -104,6 +104,7 @@ __all__ = [
     "Shell",
     "Sink",
     "ToolRun",
+    "answers_at_once",
 ]
 
 log = logging.getLogger("tradingmcp.server.engine")
@@ -134,6 +135,8 @@ METHODS: dict[str, Handler] = {
     "subscriptions/listen": methods.listen,
 }
 """Request method → handler (every request this server answers)."""
+_HELD = frozenset({"subscriptions/listen"})
+"""Methods whose request stays open after ``on_message`` returns (answered when the server ends it)."""
 _BEFORE_INITIALIZE = frozenset({"initialize", "ping", "server/discover"})
 _INVALID = object()  # orjson could not decode the message
 _loads = orjson.loads
@@ -217,12 +220,28 @@ class ServerSession:
             rid, method, params = parts
             self._on_request(rid, method, params, out)
             return
+        self._on_other(obj, data, out)
+
+    def on_decoded(self, obj: Any, reply: Sink | None = None) -> None:
+        """:meth:`on_message` for a message its shell already decoded from JSON (Streamable HTTP reads a POST's body
+        to route it): the same answers, without decoding the bytes twice. Never raises."""
+        out = self.sink if reply is None else reply
+        parts = _request_parts(obj)
+        if parts is not None:
+            rid, method, params = parts
+            self._on_request(rid, method, params, out)
+            return
+        self._on_other(obj, None, out)
+
+    def _on_other(self, obj: Any, data: bytes | bytearray | memoryview | str | None, out: Sink) -> None:
+        """Anything but a well-formed request: undecodable ``data`` (``obj`` is ``_INVALID``), a notification, a
+        response, or a malformed message."""
         try:
-            if obj is _INVALID:
+            if obj is _INVALID and data is not None:
                 jsonrpc.parse(data)  # raises the exact -32700
             msg = jsonrpc.classify(obj)
         except JsonRpcError as exc:
-            if exc.code == ErrorCode.PARSE_ERROR and not _valid_utf8(data):
+            if exc.code == ErrorCode.PARSE_ERROR and data is not None and not _valid_utf8(data):
                 out.close(CloseCode.INVALID_FRAME_PAYLOAD_DATA, "text frame is not valid UTF-8")
                 return
             echoed = exc.data.get("id") if isinstance(exc.data, dict) else None
@@ -405,6 +424,22 @@ class ServerSession:
         self.resources.release(self)
         if self._closed_cb is not None:
             self._closed_cb(self)
+
+
+def answers_at_once(app: McpApp, method: str, params: dict[str, Any] | None, *, modern: bool) -> bool:
+    """True when :meth:`ServerSession.on_message` answers a request of ``method`` (with ``params``; ``modern``: of the
+    2026-07-28 era) before it returns, its notifications included: every method but the held ones
+    (``subscriptions/listen``) and a ``tools/call`` of an async tool (a task of the shell) or, in the handshake era,
+    of any tool (one that asks for input waits for the client's answers to requests of the server's own,
+    :mod:`~tradingmcp.server.mcp.asking`). A shell that can only answer at once (the Streamable HTTP fast path) asks
+    first."""
+    if method == "tools/call":
+        if not modern:
+            return False
+        name = params.get("name") if params else None
+        tool = app.tools.get(name) if type(name) is str else None
+        return tool is None or not tool.is_async
+    return method not in _HELD
 
 
 def _valid_utf8(data: bytes | bytearray | memoryview | str) -> bool:
