@@ -1,7 +1,7 @@
 """The opt-in low-latency mode (``--busy-poll`` on ``serve``, ``bot`` and ``bench ticktotrade``), all in one place.
 
 - :mod:`.busypoll`: :class:`~.busypoll.BusyPoll`, the event loop spinning instead of sleeping in ``epoll_wait``, and
-  running warmers every millisecond from the spin;
+  running warmers every millisecond from the spin (held while the intent journal's writer thread commits);
 - :mod:`.orderpath`: the server's warmer, re-running the pure steps of the last order placed on each venue;
 - :mod:`.decision`: the bot's warmer, re-running the pure steps of a decision.
 
@@ -9,7 +9,8 @@ The composition root (``serve``, ``bot``, the benchmarks) calls one function per
 ``--busy-poll`` is on: :func:`attach_server` or :func:`attach_bot`; each starts spinning the running loop with its
 warmer and returns a :class:`Tuning` to stop it with. The product code knows nothing of this package: the warmers reach
 it through generic public seams only (the desk's :attr:`~tradingmcp.server.trading.desk.TradingDesk.in_flight` count
-and :attr:`~tradingmcp.server.trading.desk.TradingDesk.placement_observers`, the pure functions an order or a decision
+and :attr:`~tradingmcp.server.trading.desk.TradingDesk.placement_observers`, the intent journal's count of
+:attr:`~tradingmcp.server.trading.journalwriter.JournalWriter.pending` writes, the pure functions an order or a decision
 runs, the bot core's public state and :attr:`~tradingmcp.client.bot.market.MarketState.book_ticker_wire`).
 
 The warmer modules import the server or the bot; they are imported when attached, so a process loads only its own.
@@ -18,6 +19,7 @@ The warmer modules import the server or the bot; they are imported when attached
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
@@ -29,6 +31,11 @@ if TYPE_CHECKING:
 
 WARM_EVERY_S = 0.001
 """How often the spin runs the warmer (s): often enough to keep a path warm, at a few % of the spinning core."""
+
+SWITCH_INTERVAL_S = 0.0002
+"""The interpreter's switch interval while a server with an intent journal is attached (s; CPython's default is
+5 ms): about how long the journal's writer thread, back from the disk, waits for the GIL that the loop's Python
+code holds before the loop is made to hand it over (:func:`sys.setswitchinterval`)."""
 
 
 class Warmer(Protocol):
@@ -67,7 +74,10 @@ class Tuning:
 
 def attach_server(desk: TradingDesk | None, warm_every_s: float = WARM_EVERY_S) -> Tuning:
     """Spin the running loop and keep ``desk``'s order path warm (:class:`~.orderpath.OrderPathWarmer`, told of
-    every placement as one of the desk's placement observers); only spin when ``desk`` is None."""
+    every placement as one of the desk's placement observers); only spin when ``desk`` is None. The spin is held while
+    the desk's intent journal has writes pending (its writer thread needs the GIL and a core to commit an order's
+    intent: :class:`~.busypoll.BusyPoll`'s ``hold``), and with a journal the interpreter's switch interval is
+    :data:`SWITCH_INTERVAL_S` until :meth:`Tuning.stop`."""
     if desk is None:
         return Tuning(BusyPoll(asyncio.get_running_loop()).start(), None)
     from tradingmcp.perf.orderpath import OrderPathWarmer
@@ -75,11 +85,22 @@ def attach_server(desk: TradingDesk | None, warm_every_s: float = WARM_EVERY_S) 
     warmer = OrderPathWarmer(desk)
     desk.placement_observers.append(warmer.remember)
 
+    hold = None
+    switch_interval = sys.getswitchinterval()
+    if desk.journal is not None:
+        writer = desk.journal.writer
+
+        def hold() -> bool:
+            return writer.pending > 0
+
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
+
     def detach() -> None:
         if warmer.remember in desk.placement_observers:
             desk.placement_observers.remove(warmer.remember)
+        sys.setswitchinterval(switch_interval)
 
-    poller = BusyPoll(asyncio.get_running_loop(), [warmer.warm], warm_every_s).start()
+    poller = BusyPoll(asyncio.get_running_loop(), [warmer.warm], warm_every_s, hold).start()
     return Tuning(poller, warmer, detach)
 
 
@@ -91,4 +112,4 @@ def attach_bot(core: BotCore, warm_every_s: float = WARM_EVERY_S) -> Tuning:
     return Tuning(BusyPoll(asyncio.get_running_loop(), [warmer.warm], warm_every_s).start(), warmer)
 
 
-__all__ = ["WARM_EVERY_S", "BusyPoll", "Tuning", "Warmer", "attach_bot", "attach_server"]
+__all__ = ["SWITCH_INTERVAL_S", "WARM_EVERY_S", "BusyPoll", "Tuning", "Warmer", "attach_bot", "attach_server"]

@@ -14,6 +14,12 @@ The spin also runs *warmers* every ``warm_every_s``: short, side-effect-free cal
 its code and objects stay in the CPU caches between events (the server's order path, :mod:`tradingmcp.perf.orderpath`;
 the bot's decision, :mod:`tradingmcp.perf.decision`; attached by :func:`tradingmcp.perf.attach_server` and
 :func:`tradingmcp.perf.attach_bot`). A warmer that raises is logged once and dropped.
+
+A *hold* pauses the spin: while it returns True the loop sleeps in its poller again (rechecking every ``hold_check_s``;
+I/O and the other threads' ``call_soon_threadsafe`` wake it as usual). It is for a thread of the same process that the
+loop is waiting for, e.g. the intent journal's writer committing an order's intent: a spinning loop holds the GIL and
+a core, and that thread would wait for both (for the GIL up to the interpreter's switch interval) before it could
+finish.
 """
 
 from __future__ import annotations
@@ -31,13 +37,17 @@ class BusyPoll:
     """Keeps ``loop`` polling without blocking while started.
 
     One self-rescheduling ``call_soon`` callback; :attr:`spins` counts the loop iterations it ran (a test and a
-    diagnostic: about one per µs of otherwise idle time on this machine class).
+    diagnostic: about one per µs of otherwise idle time on this machine class), :attr:`held` the checks that found
+    the spin held.
 
     Args:
         loop: the loop to keep polling.
         warmers: side-effect-free callables run every ``warm_every_s`` seconds from the spin (never from a blocked
             loop: they only run while busy-polling).
         warm_every_s: the warming period (s); 1 ms keeps a path warm at a few % of the spinning core.
+        hold: while it returns True the loop does not spin (see the module docstring); checked every iteration, so
+            it must be cheap. None: never held.
+        hold_check_s: how often a held loop checks ``hold`` again (s).
 
     Usage::
 
@@ -50,9 +60,14 @@ class BusyPoll:
         loop: asyncio.AbstractEventLoop,
         warmers: Iterable[Callable[[], object]] = (),
         warm_every_s: float = 0.001,
+        hold: Callable[[], bool] | None = None,
+        hold_check_s: float = 0.001,
     ) -> None:
         self.loop = loop
         self.spins = 0
+        self.held = 0
+        self.hold = hold
+        self.hold_check_s = hold_check_s
         self.warm_runs = 0
         self.warmers = list(warmers)
         self._warm_every_ns = int(warm_every_s * 1e9)
@@ -77,6 +92,10 @@ class BusyPoll:
             self._handle = None
 
     def _spin(self) -> None:
+        if self.hold is not None and self.hold():
+            self.held += 1
+            self._handle = self.loop.call_later(self.hold_check_s, self._spin)
+            return
         self.spins += 1
         self._handle = self.loop.call_soon(self._spin)
         if self.warmers:

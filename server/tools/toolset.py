@@ -8,6 +8,7 @@ trading behind the safety checks (:mod:`.trading`), portfolio and P&L (:mod:`.po
 
 from __future__ import annotations
 
+import asyncio
 import os
 import tomllib
 from collections.abc import Mapping
@@ -200,7 +201,7 @@ class Toolset:
         await self.live.close()
         await self.audit.close()  # last: flushes every queued entry, including the shutdown's own events
         if self.desk is not None and self.desk.journal is not None:
-            self.desk.journal.close()
+            await asyncio.to_thread(self.desk.journal.close)  # commits the outcomes still queued
 
 
 def build_toolset(app: McpApp, hub: StreamHub, venues: Venues, config: ToolsetConfig | None = None) -> Toolset:

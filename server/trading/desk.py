@@ -442,7 +442,7 @@ class TradingDesk:
         if journal is None or intent is None:
             return await self.send_reserved(venue, checked, send, resting)
         cid = intent.client_order_id
-        journal.record(intent)
+        await journal.record(intent)  # on disk before the order leaves; the loop serves on meanwhile
         try:
             result = await self.send_reserved(venue, checked, send, resting)
         except ToolError as exc:
@@ -606,6 +606,7 @@ class TradingDesk:
                 }
                 events.append(event)
                 self.rail_event(venue, event)
+        await journal.flush()  # the outcomes settled here are read from now on (restore_rails, order history)
         return events
 
     async def _lookup_intent(self, venue: Venue, intent: Intent) -> tuple[int | str, str] | None:

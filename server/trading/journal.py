@@ -12,10 +12,17 @@ known outcome is looked up on the exchange by its client order id and settled (`
 :meth:`~tradingmcp.server.trading.desk.TradingDesk.reconcile_intents`.
 
 Storage: one SQLite file (stdlib :mod:`sqlite3`) in WAL mode with ``synchronous=FULL``, so a committed row survives a
-crash of the process and of the machine (https://www.sqlite.org/pragma.html#pragma_synchronous). Each
-:meth:`IntentJournal.record` is its own transaction, committed to disk before the order is sent (an fsync on the order
-path); an outcome (:meth:`IntentJournal.settle`) is committed without waiting for the disk, since a lost one only
-leaves the intent to be looked up again at the next start.
+crash of the process and of the machine (https://www.sqlite.org/pragma.html#pragma_synchronous). Every write goes
+through the journal's writer thread (:mod:`.journalwriter`), never the event loop: :meth:`IntentJournal.record`
+returns a future the order path awaits, completed once the intent is committed to disk, so the loop keeps serving
+every other client while the disk syncs, and intents recorded at the same time share one commit (group commit).
+Writes that need no sync on the order path are ``durable=False``: an outcome (:meth:`IntentJournal.settle`) is queued
+and not waited for, since a lost one only leaves the intent to be looked up again at the next start. A rail event
+(:meth:`IntentJournal.add_rail_event`) is waited for on disk, as before anything else is done about the breach.
+
+Reads (:meth:`IntentJournal.get`, :meth:`~IntentJournal.unsettled`, ...) run on a connection of their own and see
+what is committed; ``await`` :meth:`IntentJournal.flush` first to see every write queued so far (an outcome just
+settled).
 
 Tables:
 
@@ -31,10 +38,9 @@ Times are ms since the epoch (local wall clock).
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -44,6 +50,7 @@ import orjson
 
 from tradingmcp.server.exchanges.models import OrderRequest
 from tradingmcp.server.exchanges.wire import plain
+from tradingmcp.server.trading.journalwriter import JournalWriter
 
 JOURNAL_NAME = "journal.sqlite3"
 """File name of the journal in the server's data directory (beside the audit log)."""
@@ -180,66 +187,54 @@ def _text(value: Decimal | None) -> str | None:
 
 
 class IntentJournal:
-    """The journal file (see the module docstring). Safe to call from the event loop and from worker threads (one
-    connection under a lock); each call is one short transaction.
+    """The journal file (see the module docstring). Writes go through its writer thread; reads run on a connection of
+    their own under a lock. Every method may be called from the event loop or a worker thread; :meth:`record` and
+    :meth:`flush` need a running event loop.
 
-    Raises (every method): ``sqlite3.Error`` when the file cannot be written or read.
+    Raises (every method): ``sqlite3.Error`` when the file cannot be written or read (a write's future carries it);
+    ``RuntimeError`` for a write after :meth:`close`.
     """
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.writer = JournalWriter(self.path, _SCHEMA)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
 
     def durability(self) -> tuple[str, str]:
-        """The connection's ``(journal_mode, synchronous)`` as SQLite reports them: ``("wal", "FULL")``."""
-        with self._lock:
-            mode = str(self._db.execute("PRAGMA journal_mode").fetchone()[0])
-            level = int(self._db.execute("PRAGMA synchronous").fetchone()[0])
+        """The writer connection's ``(journal_mode, synchronous)`` in a durable commit, as SQLite reports them:
+        ``("wal", "FULL")``. Blocks until the writer ran it."""
+
+        def read(db: sqlite3.Connection) -> tuple[str, int]:
+            mode = str(db.execute("PRAGMA journal_mode").fetchone()[0])
+            return mode, int(db.execute("PRAGMA synchronous").fetchone()[0])
+
+        mode, level = self.writer.submit(read, durable=True).result()
         return mode, {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}.get(level, str(level))
 
-    @contextmanager
-    def _tx(self, durable: bool = True) -> Iterator[sqlite3.Connection]:
-        """One transaction; ``durable`` False commits without waiting for the disk (``synchronous=NORMAL``: a crash
-        may lose it, never corrupt the file)."""
-        with self._lock:
-            if not durable:
-                self._db.execute("PRAGMA synchronous=NORMAL")
-            try:
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self._db
-                except BaseException:
-                    self._db.execute("ROLLBACK")
-                    raise
-                self._db.execute("COMMIT")
-            finally:
-                if not durable:
-                    self._db.execute("PRAGMA synchronous=FULL")
+    def record(self, intent: Intent) -> asyncio.Future[None]:
+        """Queue ``intent`` (outcome unknown) for a durable write; a former intent under the same id is replaced (an
+        id whose order was not placed may be used again). Returns a future of the running loop, done once the intent
+        is committed to disk (``sqlite3.Error`` when it could not be); cancelled before its commit started, the intent
+        is not written."""
+        row = (
+            intent.venue,
+            intent.client_order_id,
+            intent.symbol,
+            intent.side,
+            intent.type,
+            intent.quantity,
+            intent.price,
+            intent.quote_quantity,
+            intent.caller,
+            intent.created_ms,
+        )
 
-    def record(self, intent: Intent) -> None:
-        """Write ``intent`` (outcome unknown) durably; a former intent under the same id is replaced (an id whose
-        order was not placed may be used again)."""
-        with self._tx() as db:
-            db.execute(
-                f"INSERT OR REPLACE INTO intents ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,NULL,NULL,NULL,NULL,NULL)",
-                (
-                    intent.venue,
-                    intent.client_order_id,
-                    intent.symbol,
-                    intent.side,
-                    intent.type,
-                    intent.quantity,
-                    intent.price,
-                    intent.quote_quantity,
-                    intent.caller,
-                    intent.created_ms,
-                ),
-            )
+        def write(db: sqlite3.Connection) -> None:
+            db.execute(_RECORD, row)
+
+        return asyncio.wrap_future(self.writer.submit(write, durable=True), loop=asyncio.get_running_loop())
 
     def settle(
         self,
@@ -251,21 +246,32 @@ class IntentJournal:
         status: str | None = None,
         note: str | None = None,
     ) -> None:
-        """Record the outcome (one of :data:`OUTCOMES`) of the intent ``client_order_id`` on ``venue``.
+        """Queue the outcome (one of :data:`OUTCOMES`) of the intent ``client_order_id`` on ``venue``; returns at once.
 
         Not waited for on disk: an outcome lost in a crash leaves the intent open, and the next start looks it up
-        again (the answer is the same)."""
+        again (the answer is the same). A failed write is logged by the writer.
+
+        Raises:
+            ValueError: ``outcome`` is not one of :data:`OUTCOMES`."""
         if outcome not in OUTCOMES:
             raise ValueError(f"outcome must be one of {OUTCOMES}, got {outcome!r}")
-        with self._tx(durable=False) as db:
+        params = (outcome, None if order_id is None else str(order_id), status, time_ms, note, venue, client_order_id)
+
+        def write(db: sqlite3.Connection) -> None:
             db.execute(
                 "UPDATE intents SET outcome=?, order_id=?, status=?, settled_ms=?, note=? "
                 "WHERE venue=? AND client_order_id=?",
-                (outcome, None if order_id is None else str(order_id), status, time_ms, note, venue, client_order_id),
+                params,
             )
 
+        self.writer.submit(write, durable=False)
+
+    async def flush(self) -> None:
+        """Wait until every write queued so far is committed (reads see them from then on)."""
+        await asyncio.wrap_future(self.writer.submit(_nothing, durable=False), loop=asyncio.get_running_loop())
+
     def get(self, venue: str, client_order_id: str) -> Intent | None:
-        """The intent ``client_order_id`` of ``venue``, or None."""
+        """The intent ``client_order_id`` of ``venue`` as committed, or None."""
         rows = self._select("WHERE venue=? AND client_order_id=?", (venue, client_order_id))
         return rows[0] if rows else None
 
@@ -292,12 +298,14 @@ class IntentJournal:
             return [str(r[0]) for r in cur.fetchall()]
 
     def add_rail_event(self, venue: str, day: int, rule: str, time_ms: int, detail: dict[str, Any]) -> None:
-        """Write a rail event (a latched limit breach) of UTC day ``day`` durably."""
-        with self._tx() as db:
-            db.execute(
-                "INSERT INTO rail_events (venue, day, rule, time_ms, detail) VALUES (?,?,?,?,?)",
-                (venue, day, rule, time_ms, orjson.dumps(detail).decode()),
-            )
+        """Write a rail event (a latched limit breach) of UTC day ``day`` durably; blocks until it is on disk (a
+        breach is rare, and nothing else is done about it before it is journaled)."""
+        params = (venue, day, rule, time_ms, orjson.dumps(detail).decode())
+
+        def write(db: sqlite3.Connection) -> None:
+            db.execute("INSERT INTO rail_events (venue, day, rule, time_ms, detail) VALUES (?,?,?,?,?)", params)
+
+        self.writer.submit(write, durable=True).result()
 
     def rail_events(self, venue: str, day: int) -> list[tuple[str, int, dict[str, Any]]]:
         """``(rule, time_ms, detail)`` of ``venue``'s rail events on UTC day ``day``, oldest first."""
@@ -313,5 +321,14 @@ class IntentJournal:
             return [Intent(*row) for row in cur.fetchall()]
 
     def close(self) -> None:
+        """Commit every queued write, stop the writer thread and close both connections (blocks until done)."""
+        self.writer.close()
         with self._lock:
             self._db.close()
+
+
+_RECORD = f"INSERT OR REPLACE INTO intents ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,NULL,NULL,NULL,NULL,NULL)"
+
+
+def _nothing(db: sqlite3.Connection) -> None:
+    """The write of :meth:`IntentJournal.flush`: none, its commit marks the queue's position."""

@@ -30,6 +30,24 @@ async def test_spins_while_on_and_stops_when_off() -> None:
     poller.stop()  # idempotent
 
 
+async def test_a_hold_pauses_the_spin_while_the_loop_serves_on() -> None:
+    holding = True
+    served: list[int] = []
+
+    def hold() -> bool:
+        return holding
+
+    with BusyPoll(asyncio.get_running_loop(), hold=hold, hold_check_s=0.001) as poller:
+        for i in range(3):  # the held loop still runs everything else
+            await asyncio.sleep(0.01)
+            served.append(i)
+        assert poller.spins == 0 and poller.held > 0 and served == [0, 1, 2]
+        holding = False
+        await asyncio.sleep(0.05)
+        assert poller.spins > 0 and poller.running
+    assert not poller.running
+
+
 async def test_timers_fire_on_time_while_spinning() -> None:
     poller = BusyPoll(asyncio.get_running_loop()).start()
     try:

@@ -6,11 +6,14 @@ flight, the reply it re-parses is the placed order's, and :func:`attach_server` 
 from __future__ import annotations
 
 import asyncio
+import sys
 from decimal import Decimal
 from typing import Any
 
+import pytest
+
 from tests.server.support import ToolServer, ok
-from tradingmcp.perf import attach_server
+from tradingmcp.perf import SWITCH_INTERVAL_S, attach_server
 from tradingmcp.perf.orderpath import OrderPathWarmer, exchange_steps, order_reply
 from tradingmcp.server.exchanges.binance import parse
 from tradingmcp.server.exchanges.binance.adapter import BinanceAdapter
@@ -129,16 +132,20 @@ async def test_the_reply_it_reparses_is_the_placed_orders(tool_server: ToolServe
 async def test_attach_server_spins_warms_and_detaches(tool_server: ToolServer) -> None:
     tool_server.sim.step(2000)
     desk = _desk(tool_server)
+    switch_interval = sys.getswitchinterval()
     tuning = attach_server(desk)
     try:
+        assert sys.getswitchinterval() == pytest.approx(SWITCH_INTERVAL_S)  # the journal's writer gets the GIL back sooner
         async with tool_server.client() as c:
             await ok(c, "place_order", await _order(tool_server, c))
             await asyncio.sleep(0.05)
         assert tuning.poller.running and tuning.spins > 1_000, tuning.spins
         assert tuning.warm_runs >= 10, tuning.warm_runs  # about one per ms once an order was placed
+        assert tuning.poller.held > 0  # the spin paused while the journal's writer committed the order's intent
     finally:
         tuning.stop()
     assert not tuning.poller.running and desk.placement_observers == []
+    assert sys.getswitchinterval() == switch_interval
     runs = tuning.warm_runs
     await asyncio.sleep(0.02)
     assert tuning.warm_runs == runs

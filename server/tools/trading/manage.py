@@ -21,6 +21,7 @@ from tradingmcp.server.tools.trading.schemas import CLIENT_ID_SCHEMA, ORDER_ID_S
 from tradingmcp.server.trading import safety
 from tradingmcp.server.trading.desk import TradingDesk
 from tradingmcp.server.trading.errors import tool_error
+from tradingmcp.server.trading.journal import Intent
 from tradingmcp.server.trading.orders import order_ref, order_text
 from tradingmcp.server.venues import Venue, Venues
 
@@ -157,7 +158,10 @@ class ManageTools:
             raise tool_error(exc) from exc
         orders = orders[-limit:]
         journal = self.desk.journal
-        intents = [] if journal is None else journal.recent(venue.name, args["symbol"].upper(), limit)
+        intents: list[Intent] = []
+        if journal is not None:
+            await journal.flush()  # outcomes settled a moment ago included
+            intents = journal.recent(venue.name, args["symbol"].upper(), limit)
         out = {
             "exchange": venue.name,
             "mode": venue.mode,

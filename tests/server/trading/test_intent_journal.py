@@ -28,19 +28,22 @@ from ..support import TRADER_TOKEN as TRADER
 from ..support import bid, call, held, ok, serve_on_sim, start_tool_server
 
 
-def test_an_intent_is_committed_to_disk_before_the_call_returns(tmp_path: Path) -> None:
-    path = tmp_path / "journal.sqlite3"
-    journal = IntentJournal(path)
-    request = OrderRequest(
+def limit_request(cid: str) -> OrderRequest:
+    return OrderRequest(
         "BTCUSDT",
         Side.BUY,
         OrderType.LIMIT,
         Decimal("0.001"),
         price=Decimal("50000"),
         time_in_force=TimeInForce.GTC,
-        client_order_id="a-1",
+        client_order_id=cid,
     )
-    journal.record(Intent.of("binance", request, "trader", 1_000))
+
+
+async def test_an_intent_is_committed_to_disk_before_the_call_returns(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite3"
+    journal = IntentJournal(path)
+    await journal.record(Intent.of("binance", limit_request("a-1"), "trader", 1_000))
     # another connection (another process would do the same) sees the row: it is committed, not buffered
     other = sqlite3.connect(path)
     try:
@@ -54,12 +57,62 @@ def test_an_intent_is_committed_to_disk_before_the_call_returns(tmp_path: Path) 
     assert journal.durability() == ("wal", "FULL")  # the commit waits for the disk
     assert [i.client_order_id for i in journal.unsettled("binance")] == ["a-1"]
     journal.settle("binance", "a-1", PLACED, 2_000, 42, "NEW")
-    journal.close()
+    journal.close()  # commits the outcome still queued
     reopened = IntentJournal(path)
     assert reopened.unsettled("binance") == []
     got = reopened.get("binance", "a-1")
     assert got is not None and (got.outcome, got.order_id, got.status) == (PLACED, "42", "NEW")
     reopened.close()
+
+
+async def test_the_loop_keeps_serving_while_an_intent_is_made_durable(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite3"
+    journal = IntentJournal(path)
+    holder = sqlite3.connect(path, isolation_level=None)  # another writer holds the file: the commit must wait
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        durable = journal.record(Intent.of("binance", limit_request("a-1"), "trader", 1_000))
+        served: list[str] = []
+
+        async def another_client() -> None:  # what the loop does for everyone else meanwhile
+            served.append("push")
+            await asyncio.sleep(0)
+            served.append("reply")
+
+        await asyncio.create_task(another_client())
+        assert served == ["push", "reply"] and not durable.done()  # the loop ran on; the intent is not on disk yet
+        assert journal.get("binance", "a-1") is None
+        holder.execute("COMMIT")  # only this coroutine (on the loop) can let the commit through
+        await asyncio.wait_for(durable, 60)
+        assert journal.get("binance", "a-1") is not None
+        assert holder.execute("SELECT client_order_id FROM intents").fetchall() == [("a-1",)]
+    finally:
+        holder.close()
+        journal.close()
+
+
+async def test_intents_recorded_together_share_one_commit_and_outcomes_are_not_synced(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite3"
+    journal = IntentJournal(path)
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")  # the writer waits with the first intent; the others queue behind it
+        first = journal.record(Intent.of("binance", limit_request("g-0"), "trader", 1_000))
+        rest = [journal.record(Intent.of("binance", limit_request(f"g-{i}"), "trader", 1_000)) for i in range(1, 8)]
+        holder.execute("COMMIT")
+        await asyncio.wait_for(asyncio.gather(first, *rest), 60)
+        writer = journal.writer
+        assert writer.writes == 8 and writer.durable_commits <= 2  # eight orders in flight, at most two fsyncs
+        assert len(journal.unsettled("binance")) == 8
+        synced = writer.durable_commits
+        for i in range(8):
+            journal.settle("binance", f"g-{i}", PLACED, 2_000, i, "NEW")
+        await journal.flush()
+        assert journal.unsettled("binance") == [] and writer.durable_commits == synced  # committed, no fsync
+        assert journal.durability() == ("wal", "FULL")
+    finally:
+        holder.close()
+        journal.close()
 
 
 def limit_buy(cid: str, price: Decimal) -> dict[str, Any]:
