@@ -34,6 +34,7 @@ from aiohttp import web
 
 from tradingmcp.sim.book import BookGapError
 from tradingmcp.sim.config import SimConfig, resolve_data
+from tradingmcp.sim.core import Event
 from tradingmcp.sim.data import binance_recordings
 from tradingmcp.sim.exchange_info import ExchangeInfo
 from tradingmcp.sim.http import start_http
@@ -123,6 +124,7 @@ class Simulator:
             on_engine_events=self.dispatch_engine_events,
         )
         self.router = UserStreamRouter(self.state, config.ws_queue_bytes)
+        self._held_positions: list[Event] = []
         self.replay_done = asyncio.Event()
         self.events_replayed = 0
         self._events: Iterator[tuple[int, MarketEvent]] = self._open_events()
@@ -352,10 +354,25 @@ class Simulator:
     def dispatch_engine_events(self) -> None:
         """Route the engine's queued user events to WS API subscribers (and ``event_taps``)."""
         events = self.engine.drain_events()
+        if events and self.state.faults.hold_positions:
+            held = [e for e in events if e[1].get("e") == "outboundAccountPosition"]
+            self._held_positions.extend(held)
+            events = [e for e in events if e[1].get("e") != "outboundAccountPosition"]
         if events:
             self.router.dispatch(events)
             for tap in self.event_taps:
                 tap(events)
+
+    def release_positions(self) -> int:
+        """End the ``hold_positions`` fault: send the held ``outboundAccountPosition`` events, oldest first; returns
+        how many."""
+        self.state.faults.hold_positions = False
+        held, self._held_positions = self._held_positions, []
+        if held:
+            self.router.dispatch(held)
+            for tap in self.event_taps:
+                tap(held)
+        return len(held)
 
     async def _run_replay(self) -> None:
         speed = self.config.speed

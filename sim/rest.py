@@ -69,6 +69,7 @@ class Faults:
         hold_order_replies: the next N placements ARE executed (their user events go out) and never answered.
         hold_orders_unplaced: the next N placements are NOT executed and never answered.
         held: placements held so far (a test waits for it to grow before it kills the client).
+        hold_positions: balance updates held back (below).
     """
 
     lose_order_replies: int = 0
@@ -76,6 +77,9 @@ class Faults:
     hold_order_replies: int = 0
     hold_orders_unplaced: int = 0
     held: int = 0
+    hold_positions: bool = False
+    """While True the user streams get no ``outboundAccountPosition`` (a balance update slower than the order's
+    answer); :meth:`tradingmcp.sim.app.Simulator.release_positions` sends the held ones."""
 
     def hold_unplaced(self) -> bool:
         """True (and counted) when this placement is to be held before the engine sees it."""

@@ -22,7 +22,7 @@ answers ``replace_failed`` with the cancelled order, which frees the slot at onc
 Several venues (the ``arbitrage`` kind, a :class:`.plugin.MultiVenue` strategy): every ``book_ticker:<venue>:<SYMBOL>``
 of its symbol goes to the strategy (only ``config.connection.exchange``'s also updates the symbol's market state), each
 action carries the venue of its side (:attr:`.actions.Action.exchange`), and booked fills go back to the strategy
-with their venue. Its two legs (:attr:`.strategy.Quotes.pair`) go out together or not at all: only when both slots
+with their venue; it gets each venue's symbol rules (:meth:`BotCore.set_rules` with ``venue``). Its two legs (:attr:`.strategy.Quotes.pair`) go out together or not at all: only when both slots
 are free (an IOC leg's fills booked), the rate limiter has a token for each and both pass the position limit.
 
 Alerts (the ``signals`` kind, an :class:`.alerts.AlertConsumer` strategy): a message of a ``signals:`` stream goes to
@@ -102,6 +102,18 @@ class BotCore:
         self.slots = {(s.symbol, side): Slot() for s in cfg.symbols for side in SIDES}
         self.strategies = {s.symbol: make_strategy(s) for s in cfg.symbols}
         self.multi = {sym: st for sym, st in self.strategies.items() if isinstance(st, MultiVenue)}
+        for st in self.multi.values():
+            st.home = cfg.connection.exchange
+
+    def set_rules(self, symbol: str, rules: SymbolRulesLite, venue: str | None = None) -> None:
+        """The symbol's rules on ``venue`` (None: ``[connection] exchange``, the rules every strategy decides with);
+        a several-venue strategy of the symbol gets every venue's."""
+        home = self.config.connection.exchange
+        if venue is None or venue == home:
+            self.rules[symbol] = rules
+        multi = self.multi.get(symbol)
+        if multi is not None:
+            multi.set_venue_rules(venue or home, rules)
 
     # ---- inputs ----------------------------------------------------------------------------------------------
 
@@ -135,7 +147,7 @@ class BotCore:
         multi = self.multi.get(symbol)
         if kind == "book_ticker" and multi is not None:
             venue = key.split(":")[1] if key.count(":") >= 2 else self.config.connection.exchange
-            changed = multi.on_venue_quote(venue, data)
+            changed = multi.on_venue_quote(venue, data, now_ns)
             if venue == self.config.connection.exchange:
                 market.on_book_ticker(data)
             tick = Tick(kind, symbol, data.get("update_id"), int(data.get("time_ms") or 0), now_ns)

@@ -137,11 +137,15 @@ class ArbitrageParams:
             ``(bid_sell × (1 − fee_sell) − ask_buy × (1 + fee_buy)) / ask_buy × 10⁴ > min_edge_bps``.
         taker_fee_bps: taker fee per venue, basis points (default 10 on both: the simulator's and Binance's base
             rate; MEXC's spot taker rate is 5).
+        max_quote_age_ms: a pair is traded only while both venues' last book tickers were received at most this many
+            milliseconds ago (the bot's clock): a venue whose stream stalled is not traded on a stale price. Book tickers
+            are pushed on change only, so a calm symbol's quote ages too: set it above the quiet gaps of the symbol.
     """
 
     venues: tuple[str, ...] = ("binance", "mexc")
     min_edge_bps: float = 5.0
     taker_fee_bps: Mapping[str, float] = field(default_factory=lambda: {"binance": 10.0, "mexc": 10.0})
+    max_quote_age_ms: float = 1000.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "venues", tuple(self.venues))  # a TOML array arrives as a list
@@ -154,6 +158,10 @@ class ArbitrageParams:
             _one_of("venues", venue, VENUES)
         if not (math.isfinite(self.min_edge_bps) and self.min_edge_bps >= 0):
             raise ValueError(f"min_edge_bps: must be a number of basis points >= 0, got {self.min_edge_bps!r}")
+        if not (math.isfinite(self.max_quote_age_ms) and self.max_quote_age_ms > 0):
+            raise ValueError(
+                f"max_quote_age_ms: must be a positive number of milliseconds, got {self.max_quote_age_ms!r}"
+            )
         if not isinstance(self.taker_fee_bps, Mapping) or set(self.taker_fee_bps) != set(self.venues):
             raise ValueError(f"taker_fee_bps: one fee per venue expected ({', '.join(self.venues)} = <bps>)")
         for venue, fee in self.taker_fee_bps.items():

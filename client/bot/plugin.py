@@ -11,7 +11,7 @@ and the reconcile, so every strategy runs the same way live, on the simulator an
   replace and cancel actions for the symbol's two slots.
 
 A strategy that trades on several venues (:class:`MultiVenue`, the ``arbitrage`` kind) also gets every venue's book
-ticker (:meth:`MultiVenue.on_venue_quote`) and every booked fill with its venue (:meth:`MultiVenue.on_fill`); its
+ticker (:meth:`MultiVenue.on_venue_quote`), each venue's symbol rules (:meth:`MultiVenue.set_venue_rules`) and every booked fill with its venue (:meth:`MultiVenue.on_fill`); its
 quotes name the venue of each side.
 
 A strategy that trades on outside alerts (:class:`~.alerts.AlertConsumer`, the ``signals`` kind) also gets every
@@ -69,10 +69,16 @@ class MultiVenue(Protocol):
     """What a strategy trading one symbol on several venues adds to :class:`Strategy`."""
 
     venues: tuple[str, ...]
+    home: str | None
+    """The venue whose symbol rules come with :meth:`Strategy.on_market` (``[connection] exchange``; set by the core)."""
 
-    def on_venue_quote(self, venue: str, data: dict[str, Any]) -> bool:
-        """A book ticker of the symbol on ``venue`` (``book_ticker:<venue>:<SYMBOL>`` data); True when it changed
-        what the strategy knows (the core then decides)."""
+    def on_venue_quote(self, venue: str, data: dict[str, Any], now_ns: int) -> bool:
+        """A book ticker of the symbol on ``venue`` (``book_ticker:<venue>:<SYMBOL>`` data) received at ``now_ns``
+        (the shell's clock); True when it changed what the strategy knows (the core then decides)."""
+        ...
+
+    def set_venue_rules(self, venue: str, rules: SymbolRulesLite) -> None:
+        """The symbol's rules on ``venue`` (each venue's own ``get_symbol_rules``)."""
         ...
 
     def on_fill(self, venue: str, side: str, qty: Decimal) -> None:

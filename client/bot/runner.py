@@ -3,7 +3,8 @@ reconnect, and wind down cleanly (cancel own orders, settle fills, final balance
 
 Streams: ``orders:<exchange>`` first (so no fill of an order placed later can be missed), then per symbol
 ``trades:``, ``book_ticker:`` and ``book:<exchange>:<SYMBOL>:<levels>``. An arbitrage's other venue adds its
-``orders:<venue>`` and the symbol's ``book_ticker:<venue>:<SYMBOL>``; balances and positions are summed over the
+``orders:<venue>``, the symbol's ``book_ticker:<venue>:<SYMBOL>`` and its rules there (``get_symbol_rules`` with
+that ``exchange``); balances and positions are summed over the
 venues (:attr:`.config.BotConfig.venues`), and the reconcile asks each order's own venue. A ``signals`` symbol adds
 its alerts stream (``[strategy.signals] stream``, once however many symbols share it). Tools:
 ``get_symbol_rules``, ``get_balances``, ``get_positions``, ``place_order``, ``replace_order``, ``cancel_order``,
@@ -135,10 +136,15 @@ class BotRunner:
         try:
             for sym in self.config.symbols:
                 rules = await self._call("get_symbol_rules", {"symbol": sym.symbol})
-                self.core.rules[sym.symbol] = SymbolRulesLite.from_tool(rules)
+                self.core.set_rules(sym.symbol, SymbolRulesLite.from_tool(rules))
                 base = rules.get("base_asset")
                 if base:
                     self.core.ledger.positions[sym.symbol].base_asset = str(base)
+                if sym.strategy.kind == "arbitrage":  # each leg is checked against its own venue's rules
+                    for venue in sym.strategy.arbitrage.venues:
+                        if venue != self.exchange:
+                            other = await self._call("get_symbol_rules", {"symbol": sym.symbol, "exchange": venue})
+                            self.core.set_rules(sym.symbol, SymbolRulesLite.from_tool(other), venue)
             self.start_balances = await self.balances()
             self.start_positions = await self.server_positions()
             for venue in self.config.venues:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import math
 import sys
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -110,6 +111,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="conflate the bot's messages per event-loop turn as its live runner does: events received within this "
         "many µs of the previous one form a turn (default 0: every message decided on)",
     )
+    p.add_argument(
+        "--mexc-offset-bps",
+        type=float,
+        default=0.0,
+        help="a strategy trading on MEXC too (arbitrage): the MEXC venue replays the same recording with every price "
+        "moved by this many basis points, its own books and engine, as serve --mexc-offset-bps does (default 0)",
+    )
+    p.add_argument(
+        "--alerts",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help='TradingView alerts to replay for the signals strategy: JSON Lines {"time_ms": <epoch ms>, "alert": '
+        "<the alert JSON the webhook receives>}, each handed to the bot at its time as the webhook's signal",
+    )
     p.add_argument("--maker-fee", type=_fraction, default=Decimal("0.001"), help="maker fee rate (default 0.001)")
     p.add_argument("--taker-fee", type=_fraction, default=Decimal("0.001"), help="taker fee rate (default 0.001)")
     p.add_argument("--out", type=Path, default=Path("backtest-report"), help="output folder (default backtest-report)")
@@ -143,6 +159,7 @@ def main(args: argparse.Namespace) -> int:
     import orjson
 
     from tradingmcp.client.bot.config import ConfigError
+    from tradingmcp.research.backtest.alerts import AlertsFileError, read_alerts
     from tradingmcp.research.backtest.data import load_market_data
     from tradingmcp.research.backtest.dumps import DumpFormatError
     from tradingmcp.research.backtest.engine import BacktestParams
@@ -156,6 +173,7 @@ def main(args: argparse.Namespace) -> int:
         run_grid,
         run_one,
     )
+    from tradingmcp.research.backtest.venues import ReplaySettingError
     from tradingmcp.sim.errors import BinanceError
 
     symbols = _symbols(args.symbols)
@@ -170,6 +188,16 @@ def main(args: argparse.Namespace) -> int:
         return _error(str(exc), EXIT_USAGE)
     except OSError as exc:
         return _error(f"cannot read {args.config}: {exc.strerror or exc}", EXIT_USAGE)
+    if not math.isfinite(args.mexc_offset_bps) or abs(args.mexc_offset_bps) >= 10_000:
+        return _error(
+            f"--mexc-offset-bps: expected basis points between -10000 and 10000, got {args.mexc_offset_bps}", EXIT_USAGE
+        )
+    try:
+        alerts = read_alerts(args.alerts) if args.alerts is not None else ()
+    except AlertsFileError as exc:
+        return _error(f"--alerts: {exc}", EXIT_USAGE)
+    except OSError as exc:
+        return _error(f"--alerts: cannot read {args.alerts}: {exc.strerror or exc}", EXIT_DATA)
     try:
         data = load_market_data(symbols, args.data)
         for s in symbols:
@@ -179,6 +207,8 @@ def main(args: argparse.Namespace) -> int:
     except (OSError, DumpFormatError) as exc:
         return _error(str(exc), EXIT_DATA)
     params = BacktestParams(
+        mexc_offset_bps=args.mexc_offset_bps,
+        alerts=alerts,
         latency_ms=args.latency_ms,
         turn_us=args.turn_us,
         maker_fee=args.maker_fee,
@@ -186,13 +216,14 @@ def main(args: argparse.Namespace) -> int:
         start_ms=args.from_ms,
         end_ms=args.to_ms,
     )
-    spec = RunSpec(doc, args.strategy, data, params, overrides, args.out, not args.no_plots, args.run_log)
+    alerts_file = args.alerts.name if args.alerts is not None else None
+    spec = RunSpec(doc, args.strategy, data, params, overrides, args.out, not args.no_plots, args.run_log, alerts_file)
     try:
         if grid:
             reports = run_grid(spec, grid, workers=args.workers)
             return _print_grid(reports, grid, args)
         report = run_one(spec)
-    except (SettingsError, ConfigError) as exc:
+    except (SettingsError, ConfigError, ReplaySettingError) as exc:
         return _error(str(exc), EXIT_USAGE)
     except (OSError, DumpFormatError) as exc:
         return _error(str(exc), EXIT_DATA)

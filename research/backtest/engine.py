@@ -17,6 +17,19 @@ Message shapes are the server's (:mod:`tradingmcp.server.tools.market.shapes`); 
 :class:`~tradingmcp.client.bot.runner.BotRunner` books them). At the end the bot winds down as the runner's
 ``finish`` does: it cancels its open orders and takes a last equity sample.
 
+Several venues (a strategy that trades on more than ``[connection] exchange``: ``arbitrage``): each other venue
+replays the same event right after the home venue, from its own books and matching engine, with its own venue rules
+and result shapes and, on MEXC, every price moved by ``mexc_offset_bps`` (:mod:`.venues`); the bot gets its
+``book_ticker:<venue>:<SYMBOL>`` messages and its ``orders:<venue>`` events, and each action goes to the venue it
+names (:attr:`~tradingmcp.client.bot.actions.Action.exchange`). One event order: recorded event by recorded event,
+home venue first.
+
+Alerts (``alerts``: :class:`~.alerts.ReplayAlert`, taken in time order): each is the ``signals:`` message the server's
+TradingView webhook publishes, on the stream the bot's ``signals`` strategy reads (``[strategy.signals] stream``),
+handed to the bot once the replay reaches its time (before the first market event at or after it, at that event's
+receive stamp), with the replay's exchange time as the bot's wall clock for the age check. Alerts before ``start_ms``
+or after the last event replayed are not delivered.
+
 Time: the matching engine's clock is the exchange time of the last event (``E``/``T``, ms); the bot's clock
 (``now_ns``) is the event's receive stamp (``local_ns``). No wall clock is read. With ``latency_ms > 0`` an action
 reaches the engine that long after the decision, and its answer and the order events it causes reach the bot that
@@ -49,12 +62,12 @@ from tradingmcp.client.bot.actions import Action
 from tradingmcp.client.bot.config import BotConfig
 from tradingmcp.client.bot.conflate import Conflator
 from tradingmcp.client.bot.core import BotCore
+from tradingmcp.client.bot.params import SignalsParams
 from tradingmcp.client.bot.strategy import SymbolRulesLite
+from tradingmcp.research.backtest.alerts import ReplayAlert
 from tradingmcp.research.backtest.streams import book_message
-from tradingmcp.research.backtest.venue import API_KEY, SimVenue
-from tradingmcp.sim.book import BookGapError, SimBook
+from tradingmcp.research.backtest.venues import OFFSET_VENUE, ReplaySettingError, VenueReplay, summed_balances
 from tradingmcp.sim.exchange_info import ExchangeInfo
-from tradingmcp.sim.matching import MatchingEngine
 from tradingmcp.sim.replay import EventKind, MarketEvent
 
 DEFAULT_BALANCES = {"USDT": "10000", "BTC": "1", "ETH": "10"}
@@ -77,6 +90,9 @@ class BacktestParams:
         start_ms / end_ms: exchange-time window shown to the bot (epoch ms; None = from the start / to the end).
         turn_us: receive-time gap (µs) below which market events form one event-loop turn whose messages the bot
             conflates (see the module docstring); 0 = no conflation.
+        mexc_offset_bps: a replayed MEXC venue (not ``[connection] exchange``) moves every price by this many basis
+            points, as ``serve --mexc-offset-bps`` does (0: the same prices as Binance).
+        alerts: TradingView alerts to hand the bot at their times (:mod:`.alerts`; empty: none).
     """
 
     latency_ms: float = 0.0
@@ -86,12 +102,15 @@ class BacktestParams:
     start_ms: int | None = None
     end_ms: int | None = None
     turn_us: float = 0.0
+    mexc_offset_bps: float = 0.0
+    alerts: tuple[ReplayAlert, ...] = ()
 
 
 @dataclass
 class BacktestResult:
-    """What a finished run leaves: the bot's core (ledger, equity samples, order counters), the account's start and
-    end balances, counts, and the exchange-time span shown to the bot (ms)."""
+    """What a finished run leaves: the bot's core (ledger, equity samples, order counters), the accounts' start and
+    end balances (summed over the venues; per venue in ``venue_balances``: ``{venue: (start, end)}``), counts, and
+    the exchange-time span shown to the bot (ms)."""
 
     core: BotCore
     start_balances: dict[str, Decimal]
@@ -102,6 +121,8 @@ class BacktestResult:
     first_ms: int
     last_ms: int
     conflated: int = 0
+    venue_balances: dict[str, tuple[dict[str, Decimal], dict[str, Decimal]]] = field(default_factory=dict)
+    alerts_delivered: int = 0
 
 
 class Backtest:
@@ -114,6 +135,8 @@ class Backtest:
 
     Raises:
         tradingmcp.sim.errors.BinanceError: a configured symbol is not in ``exchange_info`` (-1121).
+        tradingmcp.research.backtest.venues.ReplaySettingError: a strategy trades on a venue the backtest cannot
+            replay, or ``mexc_offset_bps`` is set but no MEXC venue is traded besides ``[connection] exchange``.
     """
 
     def __init__(self, config: BotConfig, exchange_info: ExchangeInfo, params: BacktestParams | None = None) -> None:
@@ -122,40 +145,46 @@ class Backtest:
         self.exchange = config.connection.exchange
         self.levels = config.connection.book_levels
         self.symbols = tuple(s.symbol for s in config.symbols)
-        self.books = {s: SimBook(s) for s in self.symbols}
         self.now_ms = 0
-        self.engine = MatchingEngine(
-            exchange_info,
-            self.books,
-            clock_ms=self._clock,
-            maker_fee=params.maker_fee,
-            taker_fee=params.taker_fee,
-        )
-        self.engine.add_account(API_KEY, {a: Decimal(v) for a, v in params.balances.items()})
-        self.venue = SimVenue(self.engine, self.exchange)
+        if params.mexc_offset_bps and OFFSET_VENUE not in config.venues[1:]:
+            raise ReplaySettingError(
+                "--mexc-offset-bps moves a MEXC venue traded besides [connection] exchange (the arbitrage's other "
+                f"venue); this run's venues are {', '.join(config.venues)} with {self.exchange} as the connection's"
+            )
+        self.venues = [
+            VenueReplay(
+                name, self.symbols, exchange_info, self._clock, params.maker_fee, params.taker_fee, params.balances,
+                self.levels, home=name == self.exchange,
+                offset_bps=params.mexc_offset_bps if name == OFFSET_VENUE and name != self.exchange else 0.0,
+            )
+            for name in config.venues
+        ]  # fmt: skip
+        home = self.venues[0]
+        self.others = self.venues[1:]
+        self._by_name = {v.exchange: v for v in self.venues}
+        self.books, self.engine, self.venue = home.books, home.engine, home.venue
         self.core = core = BotCore(config)
         core.tracker.run_id = RUN_ID
         for symbol in self.symbols:
             info = exchange_info.symbol(symbol)
             pf, lot, notional = info.price_filter, info.lot_size, info.notional
-            core.rules[symbol] = SymbolRulesLite(
+            rules = SymbolRulesLite(
                 pf.tick_size if pf else Decimal("0.01"),
                 lot.step_size if lot else Decimal("0.00001"),
                 lot.min_qty if lot else Decimal(0),
                 notional.min_notional if notional else Decimal(0),
             )
+            core.set_rules(symbol, rules)
+            for other in self.others:
+                core.set_rules(symbol, other.symbol_rules(symbol, rules), other.exchange)
             core.ledger.positions[symbol].base_asset = info.base_asset
-        self._keys = {
-            s: (
-                f"book:{self.exchange}:{s}:{self.levels}",
-                f"book_ticker:{self.exchange}:{s}",
-                f"trades:{self.exchange}:{s}",
-            )
-            for s in self.symbols
-        }
-        self._orders_key = f"orders:{self.exchange}"
-        self._loaded: set[str] = set()
-        self._pending: dict[str, list[dict[str, Any]]] = {s: [] for s in self.symbols}
+        self._keys = home.keys
+        self._orders_key = home.orders_key
+        self._loaded = home.loaded
+        self._alerts = sorted(params.alerts, key=lambda a: a.time_ms)
+        streams = [s.strategy.signals.stream for s in config.symbols if s.strategy.kind == "signals"]
+        self._alert_stream = streams[0] if streams else SignalsParams().stream  # as if the webhook published there
+        self.alerts_delivered = 0
         self._latency_ns = int(params.latency_ms * 1_000_000)
         self._queue: list[tuple[int, int, str, Any]] = []
         self._seq = itertools.count()
@@ -167,7 +196,7 @@ class Backtest:
         self._turns: Conflator | None = None  # the bot's own per-turn rule when conflating
         self._send_ns = 0  # the bot's clock for what the rule decides (the message's, or the turn's last)
         if params.turn_us > 0:
-            self._turns = Conflator(self.core, lambda: self._send_ns)
+            self._turns = Conflator(self.core, lambda: self._send_ns, lambda: self.now_ms)
         self._turn_ns = int(params.turn_us * 1000)
 
     def _clock(self) -> int:
@@ -182,7 +211,7 @@ class Backtest:
             return self._run(events)
 
     def _run(self, events: Iterable[MarketEvent]) -> BacktestResult:
-        start_balances = self.venue.balances()
+        start_balances = {v.exchange: v.venue.balances() for v in self.venues}
         start = self.params.start_ms or 0
         end = self.params.end_ms if self.params.end_ms is not None else 1 << 62
         books = self.books
@@ -192,6 +221,10 @@ class Backtest:
         count = 0
         now_ms = self.now_ms
         turns, turn_ns, last_ns = self._turns, self._turn_ns, 0
+        others = self.others
+        alerts = iter(self._alerts)
+        next_alert = next(alerts, None)
+        alert_ms = next_alert.time_ms if next_alert is not None else 1 << 62
         # hot loop: locals only; the book ticker (most events) first
         for ev in events:
             symbol = ev.symbol
@@ -222,6 +255,12 @@ class Backtest:
             live = ms >= start
             if live and not self.first_ms:
                 self.first_ms = ms
+            while alert_ms <= ms:  # the replay reached an alert's time: it comes before this event
+                assert next_alert is not None
+                if alert_ms >= start:
+                    self._alert(next_alert, now_ns)
+                next_alert = next(alerts, None)
+                alert_ms = next_alert.time_ms if next_alert is not None else 1 << 62
             if kind is _TICKER:
                 if live and symbol in loaded and turns is not None:
                     msg = {"symbol": symbol, "bid": data["b"], "bid_qty": data["B"], "ask": data["a"],
@@ -242,56 +281,74 @@ class Backtest:
                            "taker_side": "SELL" if data["m"] else "BUY"}  # fmt: skip
                     self._feed(keys[symbol][2], msg, now_ns)
             elif kind is _DEPTH:
-                if self._depth(symbol, books[symbol], data) and live:
+                if self._depth(symbol, data) and live:
                     self._feed(keys[symbol][0], book_message(symbol, books[symbol], levels), now_ns)
             elif kind is _SNAPSHOT:
-                self._snapshot(symbol, books[symbol], data)
+                self._snapshot(symbol, data)
                 if live:
                     self._feed(keys[symbol][0], book_message(symbol, books[symbol], levels), now_ns)
+            for other in others:
+                self._other(other, ev, ms, live, now_ns)
         self.market_events = count
         self._end_turn(self.now_ns)
         self._finish()
+        end_balances = {v.exchange: v.venue.balances() for v in self.venues}
         return BacktestResult(
             core=self.core,
-            start_balances=start_balances,
-            end_balances=self.venue.balances(),
+            start_balances=summed_balances(start_balances.values()),
+            end_balances=summed_balances(end_balances.values()),
             market_events=count,
             bot_messages=self.bot_messages,
             actions=self.actions,
             first_ms=self.first_ms,
             last_ms=self.now_ms,
             conflated=self._turns.conflated if self._turns is not None else 0,
+            venue_balances={v: (start_balances[v], end_balances[v]) for v in start_balances} if self.others else {},
+            alerts_delivered=self.alerts_delivered,
         )
 
-    # ---- the book (as the simulator's SymbolMarket keeps it) -------------------------------------------------
+    # ---- the books (as the simulator's SymbolMarket keeps them) -----------------------------------------------
 
-    def _depth(self, symbol: str, book: SimBook, data: dict[str, Any]) -> bool:
-        if symbol not in self._loaded:
-            self._pending[symbol].append(data)
-            return False
-        if data["u"] <= book.last_update_id:
-            return False
-        try:
-            book.apply_diff(data["U"], data["u"], data["b"], data["a"])
-        except BookGapError:
-            self._loaded.discard(symbol)  # wait for the next snapshot, as the simulator's replay does
-            return False
-        self.engine.on_book_update(symbol)
-        self._events()
-        return True
+    def _depth(self, symbol: str, data: dict[str, Any]) -> bool:
+        if self.venues[0].depth(symbol, data):
+            self._events()
+            return True
+        return False
 
-    def _snapshot(self, symbol: str, book: SimBook, data: dict[str, Any]) -> None:
-        book.load_snapshot(data["lastUpdateId"], data["bids"], data["asks"])
-        self._loaded.add(symbol)
-        pending, self._pending[symbol] = self._pending[symbol], []
-        try:
-            for diff in pending:
-                if diff["u"] > book.last_update_id:
-                    book.apply_diff(diff["U"], diff["u"], diff["b"], diff["a"])
-        except BookGapError:
-            self._loaded.discard(symbol)  # the buffered diffs do not follow this snapshot: wait for the next one
-        self.engine.on_book_update(symbol)
+    def _snapshot(self, symbol: str, data: dict[str, Any]) -> None:
+        self.venues[0].snapshot(symbol, data)
         self._events()
+
+    def _other(self, rep: VenueReplay, ev: MarketEvent, ms: int, live: bool, now_ns: int) -> None:
+        """The same recorded event on another venue (its prices moved by its offset); the bot gets its book
+        ticker only."""
+        kind, symbol = ev.kind, ev.symbol
+        data = rep.offset.apply(kind, symbol, dict(ev.data)) if rep.offset is not None else ev.data
+        if kind is _TICKER:
+            if live and symbol in rep.loaded:
+                msg = {"symbol": symbol, "bid": data["b"], "bid_qty": data["B"], "ask": data["a"],
+                       "ask_qty": data["A"], "update_id": data["u"], "time_ms": data.get("T", data.get("E", 0))}  # fmt: skip
+                self._feed(rep.keys[symbol][1], msg, now_ns)
+        elif kind is _TRADE:
+            rep.engine.on_trade(symbol, Decimal(data["p"]), Decimal(data["q"]), ms, data["m"])
+            self._events()
+        elif kind is _DEPTH:
+            if rep.depth(symbol, data):
+                self._events()
+        elif kind is _SNAPSHOT:
+            rep.snapshot(symbol, data)
+            self._events()
+
+    def _alert(self, alert: ReplayAlert, now_ns: int) -> None:
+        """One alert as its ``signals:`` message, the replay's exchange time standing for the bot's wall clock."""
+        self.alerts_delivered += 1
+        if self._turns is not None:
+            self._feed(self._alert_stream, alert.message, now_ns)  # the bot's per-turn rule gives it the wall clock
+            return
+        self.bot_messages += 1
+        actions = self.core.on_stream(self._alert_stream, alert.message, now_ns, wall_ms=self.now_ms)
+        if actions:
+            self._act(actions, now_ns)
 
     # ---- bot I/O -----------------------------------------------------------------------------------------------
 
@@ -330,7 +387,8 @@ class Backtest:
 
     def _execute(self, action: Action, now_ns: int) -> None:
         action.attempts += 1
-        result = self.venue.execute(action)
+        venue = self._by_name.get(action.exchange or self.exchange) or self.venues[0]
+        result = venue.venue.execute(action)
         if self._latency_ns:
             self._push(now_ns + self._latency_ns, "result", (action, result))
         else:
@@ -338,17 +396,18 @@ class Backtest:
         self._events()
 
     def _events(self) -> None:
-        """Hand the engine's queued order events to the bot (after its latency)."""
-        events = self.venue.order_events()
-        if not events:
-            return
-        if self._latency_ns:
-            due = self.now_ns + self._latency_ns
+        """Hand the engines' queued order events to the bot (after its latency), venue by venue."""
+        for rep in self.venues:
+            events = rep.venue.order_events()
+            if not events:
+                continue
+            if self._latency_ns:
+                due = self.now_ns + self._latency_ns
+                for ev in events:
+                    self._push(due, "event", (rep.orders_key, ev))
+                continue
             for ev in events:
-                self._push(due, "event", ev)
-            return
-        for ev in events:
-            self._feed(self._orders_key, ev, self.now_ns)
+                self._feed(rep.orders_key, ev, self.now_ns)
 
     def _push(self, due_ns: int, what: str, item: Any) -> None:
         heapq.heappush(self._queue, (due_ns, next(self._seq), what, item))
@@ -365,7 +424,7 @@ class Backtest:
             elif what == "result":
                 self.core.on_result(item[0], item[1], due)
             else:
-                self._feed(self._orders_key, item, due)
+                self._feed(item[0], item[1], due)
 
     def _finish(self) -> None:
         """Wind down as the live runner does: settle what is in flight, cancel open orders, take a last sample."""
@@ -398,4 +457,3 @@ def paused_gc() -> Iterator[None]:
     finally:
         if was_on:
             gc.enable()
-

@@ -8,6 +8,11 @@ the next market message; Sharpe and Sortino are annualized with the samples' mea
 realized + unrealized − fees, from its own fills). A *trade* is a fill that reduces the position; its P&L is the
 realized P&L it books minus its fee. Turnover is traded volume / capital.
 
+A run on several venues (the ``arbitrage`` strategy) adds ``venues``: per venue its fills, traded volume, price
+offset and account balances (the top-level balances and the capital are their sums), and ``notes`` when it made no
+fill, saying why. A run with replayed alerts (``--alerts``) adds ``alerts``: read, delivered to the bot, accepted by its
+``signals`` strategy, ignored by reason.
+
 Both written files are deterministic: no wall time, keys sorted, floats rounded to 10 significant digits.
 """
 
@@ -23,6 +28,7 @@ from typing import Any
 import orjson
 
 from tradingmcp.client.bot.actions import plain
+from tradingmcp.client.bot.alerts import AlertStrategy
 from tradingmcp.client.bot.ledger import Position
 from tradingmcp.research.backtest import metrics
 from tradingmcp.research.backtest.engine import BacktestResult
@@ -33,7 +39,8 @@ ROUND_DIGITS = 10
 @dataclass(frozen=True)
 class RunInfo:
     """What the report says about the run: strategy kind, symbols, data source and files, the requested window
-    (epoch ms or None), replay parameters and the config overrides (``--set`` / grid point)."""
+    (epoch ms or None), replay parameters and the config overrides (``--set`` / grid point); the MEXC venue's price
+    offset (bps) and the alerts file's name and number of alerts (None: no alerts replayed)."""
 
     strategy: str
     symbols: tuple[str, ...]
@@ -46,6 +53,9 @@ class RunInfo:
     maker_fee: Decimal
     taker_fee: Decimal
     overrides: Mapping[str, Any]
+    mexc_offset_bps: float = 0.0
+    alerts_file: str | None = None
+    alerts_read: int = 0
 
 
 def _r(x: float | None) -> float | None:
@@ -96,7 +106,7 @@ def build_report(result: BacktestResult, info: RunInfo) -> dict[str, Any]:
     trades = metrics.trade_stats(closed_trade_pnls(core.ledger.fills, base_assets, quote))
     volume = sum((p.volume_quote for p in core.ledger.positions.values()), Decimal(0))
     tracker = core.tracker
-    return {
+    report: dict[str, Any] = {
         "strategy": info.strategy,
         "symbols": list(info.symbols),
         "data": {"source": info.source, "files": list(info.files)},
@@ -154,6 +164,61 @@ def build_report(result: BacktestResult, info: RunInfo) -> dict[str, Any]:
             "conflated": result.conflated,
         },
         "equity_samples": len(equity),
+    }
+    return report | _venues(result, info) | _alerts(result, info)
+
+
+def _venues(result: BacktestResult, info: RunInfo) -> dict[str, Any]:
+    """``venues`` (and ``notes`` without a fill) of a run on several venues; {} for one venue."""
+    if not result.venue_balances:
+        return {}
+    fills = result.core.ledger.fills
+    home = result.core.config.connection.exchange
+    out: dict[str, Any] = {}
+    for venue, (start, end) in result.venue_balances.items():
+        mine = [f for f in fills if (f.get("exchange") or home) == venue]
+        volume = sum((Decimal(f["price"]) * Decimal(f["qty"]) for f in mine), Decimal(0))
+        out[venue] = {
+            "fills": len(mine),
+            "volume_quote": plain(volume.quantize(Decimal("1e-8"))),
+            "price_offset_bps": info.mexc_offset_bps if venue == "mexc" and venue != home else 0.0,
+            "balances": {
+                "start": {a: plain(v) for a, v in start.items()},
+                "end": {a: plain(v) for a, v in end.items()},
+            },
+        }
+    extra: dict[str, Any] = {"venues": out}
+    if not fills:
+        why = (
+            "both venues replay the same prices (mexc_offset_bps 0), so no pair clears min_edge_bps after both "
+            "taker fees; move the MEXC venue with --mexc-offset-bps"
+            if not info.mexc_offset_bps
+            else f"no pair cleared min_edge_bps after both taker fees at a {info.mexc_offset_bps:g} bps offset"
+        )
+        extra["notes"] = [f"no fills: {why}"]
+    return extra
+
+
+def _alerts(result: BacktestResult, info: RunInfo) -> dict[str, Any]:
+    """``alerts`` of a run with replayed alerts; {} without."""
+    if info.alerts_file is None:
+        return {}
+    accepted, ignored = 0, dict[str, int]()
+    for strategy in result.core.strategies.values():
+        if isinstance(strategy, AlertStrategy):
+            accepted += strategy.accepted
+            for reason, n in strategy.ignored.items():
+                ignored[reason] = ignored.get(reason, 0) + n
+    if result.core.alerts_ignored:
+        ignored["not_traded_on_alerts"] = result.core.alerts_ignored
+    return {
+        "alerts": {
+            "file": info.alerts_file,
+            "read": info.alerts_read,
+            "delivered": result.alerts_delivered,
+            "accepted": accepted,
+            "ignored": dict(sorted(ignored.items())),
+        }
     }
 
 

@@ -162,6 +162,7 @@ class RunSpec:
     out_dir: Path | None = None
     plots: bool = True
     run_log: bool = False
+    alerts_file: str | None = None
 
 
 def run_one(spec: RunSpec) -> dict[str, Any]:
@@ -185,6 +186,9 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
         maker_fee=spec.params.maker_fee,
         taker_fee=spec.params.taker_fee,
         overrides=dict(spec.overrides),
+        mexc_offset_bps=spec.params.mexc_offset_bps,
+        alerts_file=spec.alerts_file,
+        alerts_read=len(spec.params.alerts),
     )
     report = build_report(result, info)
     written: dict[str, str] = {}
@@ -229,7 +233,12 @@ def run_grid(base: RunSpec, grid: Sequence[tuple[str, Sequence[str]]], workers: 
         overrides = {**base.overrides, **point}
         build_config(base.doc, base.strategy, base.data.symbols, overrides)  # fail fast, in this process
         out = base.out_dir / f"point-{i:03d}" if base.out_dir is not None else None
-        specs.append(RunSpec(base.doc, base.strategy, base.data, base.params, overrides, out, base.plots, base.run_log))
+        specs.append(
+            RunSpec(
+                base.doc, base.strategy, base.data, base.params, overrides, out, base.plots, base.run_log,
+                base.alerts_file,
+            )
+        )  # fmt: skip
     if workers <= 1 or len(specs) == 1:
         return [run_one(s) for s in specs]
     with ProcessPoolExecutor(max_workers=workers) as pool:

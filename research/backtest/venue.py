@@ -33,14 +33,15 @@ API_KEY = "backtest"
 """The one simulated account's API key."""
 
 
-def _error(code: str, message: str, **details: Any) -> dict[str, Any]:
+def error_result(code: str, message: str, **details: Any) -> dict[str, Any]:
+    """A tool's ``isError`` result with ``structuredContent.error`` ``{code, message, **details}``."""
     return {"isError": True, "structuredContent": {"error": {"code": code, "message": message, **details}}}
 
 
 def _exchange_error(exc: BinanceError, **details: Any) -> dict[str, Any]:
     """A refused request as the server's ``isError`` result (:func:`~tradingmcp.server.trading.errors.tool_error`)."""
     err = tool_error(error_for_code(exc.code, exc.msg, exc.http_status), **details)
-    return _error(err.code, err.message, **err.details)
+    return error_result(err.code, err.message, **err.details)
 
 
 class SimVenue:
@@ -116,7 +117,7 @@ class SimVenue:
             if exc.data is None:
                 return _exchange_error(exc, client_order_id=params["newClientOrderId"])
             cancel_result, new_order_result, cancelled, _ = self._cancel_replace(exc.data)
-            return _error(
+            return error_result(
                 "replace_failed",
                 f"replace: cancel {cancel_result}, new order {new_order_result}",
                 cancel_result=cancel_result,

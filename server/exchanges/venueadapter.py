@@ -286,6 +286,14 @@ class VenueAdapter(AdapterLifecycle, Generic[RestT, StreamsT, UserT]):
     async def _newest_fills(self, symbol: str, limit: int, order_id: int | str | None) -> list[Fill]:
         raise NotImplementedError
 
+    async def _fills_window(self, symbol: str, start_ms: int, end_ms: int | None) -> list[Fill]:
+        """One request: the fills of ``symbol`` from ``start_ms`` to ``end_ms`` (both inclusive, venue time; None: no
+        end), at most :attr:`fills_page` of them, in any order."""
+        raise NotImplementedError
+
+    fills_page: ClassVar[int] = 100
+    """The most fills one request returns (a full answer may have left some out)."""
+
     async def my_trades(
         self,
         symbol: str,
@@ -295,11 +303,38 @@ class VenueAdapter(AdapterLifecycle, Generic[RestT, StreamsT, UserT]):
         start_time_ms: int | None = None,
         from_id: int | None = None,
     ) -> list[Fill]:
-        """The newest ``limit`` fills on ``symbol`` (only ``order_id``'s when given), oldest first. Raises
-        NotSupported for a selection by ``start_time_ms`` or ``from_id`` (this adapter reads the newest fills only)."""
-        if start_time_ms is not None or from_id is not None:
-            raise self.errors.error(NotSupported, None, "this adapter reads the newest fills only (no startTime/fromId)")
+        """Fills on ``symbol``, oldest first: the newest ``limit`` (only ``order_id``'s when given), or with
+        ``start_time_ms`` the first ``limit`` from then on (:meth:`_fills_from`). Raises NotSupported for
+        ``from_id`` (these venues select fills by time, not by trade id)."""
+        if from_id is not None:
+            raise self.errors.error(NotSupported, None, "fills are selected by time here, not by trade id (fromId)")
+        if start_time_ms is not None:
+            return await self._fills_from(symbol.upper(), start_time_ms, limit)
         return await self._newest_fills(symbol, limit, order_id)
+
+    async def _fills_from(self, symbol: str, start_ms: int, limit: int) -> list[Fill]:
+        """The first ``limit`` fills of ``symbol`` from ``start_ms`` on, oldest first. Read in time windows, each
+        answered whole: a window whose answer is full (:attr:`fills_page`) is split in two and both halves read,
+        earliest first, so no fill is left out whichever of the window's fills the venue chose to return. The last
+        window has no end (no clock of ours decides what "now" is on the venue); when it is full, it is split at the
+        newest time its answer shows. A millisecond holding more than a page is read as answered (logged)."""
+        found: dict[tuple[object, ...], Fill] = {}
+        windows: list[tuple[int, int | None]] = [(start_ms, None)]  # a stack: the earliest window on top
+        while windows and len(found) < limit:
+            lo, hi = windows.pop()
+            page = await self._fills_window(symbol, lo, hi)
+            if len(page) >= self.fills_page:
+                top = hi if hi is not None else max(f.time_ms for f in page)
+                if top > lo:
+                    mid = (lo + top) // 2
+                    windows += [(mid + 1, hi), (lo, mid)]
+                    continue
+                log.warning("%s: %s: more than %d fills in the millisecond %d", self.name, symbol, len(page), lo)
+                if hi is None:  # then read what follows that millisecond
+                    windows.append((lo + 1, None))
+            for f in page:
+                found[(f.trade_id, f.order_id, f.time_ms, f.price, f.qty)] = f
+        return sorted(found.values(), key=lambda f: (f.time_ms, str(f.trade_id)))[:limit]
 
     async def cancel_replace(
         self,

@@ -163,7 +163,9 @@ class TradingDesk:
             off = {"limit": None, "used": None, "state": "off"}
             names = ("max_daily_loss", "max_drawdown", "max_asset_exposure", "max_total_exposure")
             return {"on_breach": config.on_breach, "limits": {n: dict(off) for n in names}}
-        rails.roll(safety.now_ms())
+        now = safety.now_ms()
+        rails.roll(now)
+        rails.expire_settling(now)
         usage = rails.usage()
         exposures = with_open_buys(
             rails.exposures("USDT"), open_buys(self.desk(venue).open_orders.orders(), rails.assets, "USDT")
@@ -267,7 +269,7 @@ class TradingDesk:
     async def restore_rails(self) -> None:
         """Rebuild each venue's day (:mod:`.losslimits`) after a start: the balances (``GET /api/v3/account``), the
         loss limits latched today (from the journal), and today's fills (``GET /api/v3/myTrades`` from the day's
-        start, paged by trade id: every fill, however many) of every symbol the journal has an order of today, replayed in order (the day's peak as it was). A limit the replay trips
+        start, paged by trade id or by time: every fill, however many) of every symbol the journal has an order of today, replayed in order (the day's peak as it was). A limit the replay trips
         that was not journaled yet is handled as a new breach. A venue whose exchange fails is logged and starts
         from what it has."""
         for venue in self.venues:
@@ -455,8 +457,9 @@ class TradingDesk:
         self, venue: Venue, checked: CheckedOrder, send: Callable[[], Awaitable[T]], resting: int | None = None
     ) -> T:
         """Reserve the daily notional and open-order slots of ``checked`` (final synchronous check), count a BUY's
-        notional as in flight for the exposure caps until the answer, run ``send()`` and release the reservation when
-        it fails with a known outcome."""
+        notional as in flight for the exposure caps until the answer (and what it filled as held until the balance
+        update, :meth:`~.losslimits.DayRails.settling_buy`), run ``send()`` and release the reservation when it fails
+        with a known outcome."""
         desk = self.desk(venue)
         resting = (1 if may_rest(checked.request) else 0) if resting is None else resting
         if resting:
@@ -485,6 +488,8 @@ class TradingDesk:
                     del desk.pending_buys[buying]
         for order in _orders_of(result):
             desk.open_orders.on_order(order)
+            if bid and order.client_order_id == checked.request.client_order_id and desk.rails is not None:
+                desk.rails.settling_buy(buying[0], order.executed_qty, safety.now_ms())
             if desk.safety.killed and order.status.is_open:
                 await self._cancel_quietly(venue, order)
         return result

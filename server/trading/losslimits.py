@@ -16,7 +16,9 @@ risk-reducing orders pass (:func:`is_reducing`).
 Exposure: each asset's holding (free + locked, from the balances) × its price in the quote asset, plus the quote the
 open BUY orders commit to buying it (:func:`open_buys`: a resting bid adds exposure when it fills, so bids stacked
 below the market cannot pass a cap one by one); an order that increases exposure is checked with its notional added
-(the per-asset cap on its base asset, the total cap on the sum).
+(the per-asset cap on its base asset, the total cap on the sum). A BUY the venue answered as filled counts at once
+(:meth:`DayRails.settling_buy`): the balance update that moves the holding can arrive after the answer (a different
+stream, or REST), and until it does the bought quantity is added to the holding, for at most :data:`SETTLE_MS`.
 
 A restart rebuilds the day from the exchange's fills of the symbols the journal says were traded today
 (``myTrades``) and the latched breaches from the journal (:meth:`~.desk.TradingDesk.restore_rails`).
@@ -37,6 +39,8 @@ ZERO = Decimal(0)
 MS_PER_DAY = 86_400_000
 MARK_MAX_AGE_MS = 60_000
 """Oldest live best bid/ask used as a mark (ms); older, the symbol's last fill price is used."""
+SETTLE_MS = 10_000
+"""Longest a filled BUY counts on its own while waiting for the balance update that moves the holding (ms)."""
 LOSS_RULES = ("max_daily_loss", "max_drawdown")
 """The limits that latch when they trip."""
 
@@ -99,6 +103,9 @@ class DayRails:
     tripped: dict[str, Breach] = field(default_factory=dict)
     balances: dict[str, Decimal] = field(default_factory=dict)
     balances_known: bool = False
+    settling: dict[str, list[tuple[Decimal, int]]] = field(default_factory=dict)
+    """Base asset → ``(quantity, until_ms)`` of answered BUY fills its balance does not show yet
+    (:meth:`settling_buy`)."""
     limits: dict[str, Decimal | None] = field(default_factory=dict)
     """``max_daily_loss`` and ``max_drawdown`` (set by the desk from the config; None = off)."""
 
@@ -163,8 +170,34 @@ class DayRails:
         return first
 
     def set_balance(self, asset: str, total: Decimal) -> None:
+        """``asset``'s new free + locked total from a balance update; the BUY fills it was waiting for are in it."""
         self.balances[asset] = total
         self.balances_known = True
+        self.settling.pop(asset, None)
+
+    def settling_buy(self, asset: str, quantity: Decimal, now_ms: int) -> None:
+        """Count ``quantity`` of ``asset`` (base asset) a BUY filled, as the venue's answer says, as held until the next
+        balance update of ``asset`` (:meth:`set_balance`) or for :data:`SETTLE_MS`. A balance update that raced ahead
+        of the answer already holds it: then it counts twice until the next update, the safe side for a cap."""
+        if quantity > 0:
+            self.settling.setdefault(asset, []).append((quantity, now_ms + SETTLE_MS))
+
+    def holding(self, asset: str, now_ms: int | None = None) -> Decimal:
+        """``asset``'s balance plus its settling BUY fills that have not expired at ``now_ms`` (all when None)."""
+        held = self.balances.get(asset, ZERO)
+        for qty, until in self.settling.get(asset, ()):
+            if now_ms is None or until > now_ms:
+                held += qty
+        return held
+
+    def expire_settling(self, now_ms: int) -> None:
+        """Forget the settling BUY fills older than :data:`SETTLE_MS` at ``now_ms``."""
+        for asset in list(self.settling):
+            left = [(q, until) for q, until in self.settling[asset] if until > now_ms]
+            if left:
+                self.settling[asset] = left
+            else:
+                del self.settling[asset]
 
     def day_pnl(self, live: bool = True) -> Decimal:
         """Realized + unrealized P&L of today's fills (quote asset; the sum over symbols, whatever their quote)."""
@@ -220,7 +253,8 @@ class DayRails:
         """Each held asset other than ``quote`` valued in ``quote`` (:meth:`price_of`, or ``prices`` first); assets
         with no known price are left out."""
         out: dict[str, Decimal] = {}
-        for asset, held in self.balances.items():
+        for asset in self.balances.keys() | self.settling.keys():
+            held = self.holding(asset)
             if asset == quote or not held:
                 continue
             price = (prices or {}).get(asset) or self.price_of(asset, quote)
@@ -230,7 +264,7 @@ class DayRails:
 
     def exposure(self, asset: str, price: Decimal) -> Decimal:
         """``asset``'s holding × ``price`` (quote value; 0 when not held)."""
-        return self.balances.get(asset, ZERO) * price
+        return self.holding(asset) * price
 
     def usage(self) -> dict[str, Any]:
         """``{day_pnl, peak, drawdown, tripped: {rule: breach}}`` (quote asset) for ``get_trading_limits``."""

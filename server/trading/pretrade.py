@@ -198,6 +198,7 @@ def check_rails(
     """
     now = safety.now_ms()
     rails.roll(now)
+    rails.expire_settling(now)
     base, quote = rules.base_asset, rules.quote_asset
     rails.know(request.symbol, base, quote)
     breach = rails.evaluate(now)
@@ -206,7 +207,7 @@ def check_rails(
     qty = request.quantity
     if qty is None and request.quote_order_qty is not None and mid > 0:
         qty = request.quote_order_qty / mid
-    held = rails.balances.get(base, Decimal(0)) if rails.balances_known else None
+    held = rails.balances.get(base, Decimal(0)) if rails.balances_known else None  # settling BUYs: not yet sellable
     reducing = is_reducing(request.side, qty, held)
     safety.check_loss_limits(rails.tripped, desk.venue.name, reducing, quote)
     if reducing or (config.max_asset_exposure is None and config.max_total_exposure is None):

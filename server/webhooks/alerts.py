@@ -93,6 +93,16 @@ def read_alert(body: bytes, config: TradingViewConfig) -> Alert:
     presented = doc.pop(secret_field, None)
     if not secret_matches(presented, config.secret):
         raise AlertRefused(401, "bad_secret", f"missing or wrong shared secret in field {secret_field!r}")
+    return alert_of(doc, config)
+
+
+def alert_of(doc: dict[str, Any], config: TradingViewConfig) -> Alert:
+    """The checked alert of an alert object whose secret field was already taken out (:func:`read_alert`'s value
+    checks; also what a backtest replays: ``tradingmcp backtest --alerts``).
+
+    Raises:
+        AlertRefused: 400 ``bad_alert``.
+    """
     id_value = doc.get(config.field_of("id"))
     if id_value is None:
         alert_id = "sha256:" + hashlib.sha256(orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)).hexdigest()

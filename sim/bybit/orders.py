@@ -46,6 +46,26 @@ def _decimal(p: Params, name: str) -> Decimal | None:
     return value
 
 
+SEVEN_DAYS_MS = 7 * 86_400_000
+
+
+def _time_window(p: Params) -> tuple[int | None, int | None]:
+    """``startTime`` and ``endTime`` (ms) when given; Bybit refuses a window longer than 7 days."""
+    out: list[int | None] = []
+    for name in ("startTime", "endTime"):
+        raw = p.get(name)
+        if raw is None or raw == "":
+            out.append(None)
+            continue
+        if not str(raw).isdigit():
+            raise params_error(f"{name} {raw!r} must be a time in ms")
+        out.append(int(raw))
+    start, end = out
+    if start is not None and end is not None and not 0 <= end - start <= SEVEN_DAYS_MS:
+        raise params_error("the time between startTime and endTime must be at most 7 days")
+    return start, end
+
+
 def _category(p: Params) -> None:
     if p.get("category") != "spot":
         raise params_error("category must be spot (the simulator serves spot only)")
@@ -204,16 +224,20 @@ class BybitTrading:
         return {"list": rows, "nextPageCursor": "", "category": "spot"}
 
     def executions(self, api_key: str, p: Params) -> dict[str, Any]:
-        """``GET /v5/execution/list``: the caller's fills (newest first), by ``symbol`` and/or ``orderId``."""
+        """``GET /v5/execution/list``: the caller's fills (newest first), by ``symbol`` and/or ``orderId``, from
+        ``startTime`` to ``endTime`` (ms, inclusive; at most 7 days apart)."""
         _category(p)
         symbol = self._symbol(p, required=False)
         acct = self._call(lambda: self.engine.account_of(api_key))
         wanted = self.ids.engine(p["orderId"]) if p.get("orderId") else None
         if p.get("orderId") and wanted is None:
             return {"list": [], "nextPageCursor": "", "category": "spot"}
+        start, end = _time_window(p)
         rows = []
         for t in reversed(acct.trades):
             if (symbol and t.symbol != symbol) or (wanted and (t.symbol, t.order_id) != wanted):
+                continue
+            if (start is not None and t.time < start) or (end is not None and t.time > end):
                 continue
             order = self.engine.orders[(t.symbol, t.order_id)]
             rows.append({

@@ -203,9 +203,10 @@ class MexcTrading:
         return [wire.order_row(self._order(r), self.ids) for r in rows]
 
     def my_trades(self, api_key: str, p: Params) -> list[dict[str, Any]]:
-        """``GET /api/v3/myTrades`` (``limit`` ≤ 100, ``orderId``)."""
+        """``GET /api/v3/myTrades`` (``limit`` ≤ 100, ``orderId``, ``startTime``/``endTime`` in ms, inclusive)."""
         symbol = self._symbol(p)
         params = {"symbol": symbol, "limit": str(min(int(p.get("limit") or 100), 100))}
+        params.update({k: p[k] for k in ("startTime", "endTime") if p.get(k)})
         if p.get("orderId"):
             found = self.ids.engine(p["orderId"])
             if found is None:

@@ -191,6 +191,12 @@ class BybitAdapter(VenueAdapter[BybitRestClient, MarketStreams, UserDataStream])
         assets = self._assets_of(symbol.upper())
         return [with_fee_asset(f, *assets) for f in fills] if assets else fills
 
+    async def _fills_window(self, symbol: str, start_ms: int, end_ms: int | None) -> list[Fill]:
+        """``GET /v5/execution/list`` with ``startTime`` and ``endTime`` (one page of at most 100 rows)."""
+        fills = await self.rest.executions(symbol, 100, start_time_ms=start_ms, end_time_ms=end_ms)
+        assets = self._assets_of(symbol)
+        return [with_fee_asset(f, *assets) for f in fills] if assets else fills
+
     def _assets_of(self, symbol: str) -> tuple[str, str] | None:
         found = self._rules.get(symbol)
         return (found.base_asset, found.quote_asset) if found is not None else None

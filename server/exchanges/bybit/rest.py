@@ -323,11 +323,23 @@ class BybitRestClient:
         rows = await self._pages("/v5/order/history", {"category": CATEGORY, "symbol": symbol, "limit": 50}, limit)
         return sorted((parse.order(r) for r in reversed(rows)), key=lambda o: o.time_ms)
 
-    async def executions(self, symbol: str, limit: int, order_id: str | int | None = None) -> list[Fill]:
-        """``GET /v5/execution/list``, oldest first."""
+    async def executions(
+        self,
+        symbol: str,
+        limit: int,
+        order_id: str | int | None = None,
+        *,
+        start_time_ms: int | None = None,
+        end_time_ms: int | None = None,
+    ) -> list[Fill]:
+        """``GET /v5/execution/list`` (``startTime``/``endTime`` in ms, at most 7 days apart), oldest first."""
         params: dict[str, Any] = {"category": CATEGORY, "symbol": symbol, "limit": 100}
         if order_id is not None:
             params["orderId"] = str(order_id)
+        if start_time_ms is not None:
+            params["startTime"] = start_time_ms
+        if end_time_ms is not None:
+            params["endTime"] = end_time_ms
         rows = await self._pages("/v5/execution/list", params, limit)
         return sorted((parse.fill(r) for r in reversed(rows)), key=lambda f: f.time_ms)
 

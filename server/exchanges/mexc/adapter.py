@@ -200,6 +200,10 @@ class MexcAdapter(VenueAdapter[MexcRestClient, MarketStreams, UserDataStream]):
         """``GET /api/v3/myTrades`` (weight 10, at most 100 rows), oldest first."""
         return await self.rest.my_trades(symbol.upper(), limit, order_id)
 
+    async def _fills_window(self, symbol: str, start_ms: int, end_ms: int | None) -> list[Fill]:
+        """``GET /api/v3/myTrades`` with ``startTime`` and ``endTime`` (weight 10, at most 100 rows)."""
+        return await self.rest.my_trades(symbol, 100, start_time_ms=start_ms, end_time_ms=end_ms)
+
     async def balances(self, non_zero: bool = True) -> list[Balance]:
         """``GET /api/v3/account`` (weight 10): balances (only non-zero ones when ``non_zero``)."""
         return await self.rest.balances(non_zero)

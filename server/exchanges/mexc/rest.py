@@ -354,11 +354,24 @@ class MexcRestClient:
         body = await self.request("GET", f"{API}/allOrders", params, signed=True)
         return sorted((parse.order(row) for row in body), key=lambda o: o.time_ms)
 
-    async def my_trades(self, symbol: str, limit: int = 100, order_id: str | int | None = None) -> list[Fill]:
-        """``GET /api/v3/myTrades`` (limit ≤ 100, last month) → our fills, oldest first."""
+    async def my_trades(
+        self,
+        symbol: str,
+        limit: int = 100,
+        order_id: str | int | None = None,
+        *,
+        start_time_ms: int | None = None,
+        end_time_ms: int | None = None,
+    ) -> list[Fill]:
+        """``GET /api/v3/myTrades`` (limit ≤ 100, last month; ``startTime``/``endTime`` in ms, inclusive) → our
+        fills, oldest first."""
         params: Params = [("symbol", symbol), ("limit", min(limit, 100))]
         if order_id is not None:
             params.append(("orderId", order_id))
+        if start_time_ms is not None:
+            params.append(("startTime", start_time_ms))
+        if end_time_ms is not None:
+            params.append(("endTime", end_time_ms))
         body = await self.request("GET", f"{API}/myTrades", params, signed=True)
         return sorted((parse.my_trade(row) for row in body), key=lambda f: f.time_ms)
 

@@ -1,6 +1,7 @@
 """The arbitrage strategy in the sans-I/O core on crafted book tickers of two venues: the edge after both taker fees
 against ``min_edge_bps``, both legs as LIMIT IOC on their own venues, the size bounds (top of book, order size,
-inventory per venue), one pair at a time, a failed leg never sent again, and its config with one-line errors."""
+inventory per venue), each venue's own symbol rules, no pair on a stale quote, one pair at a time, a failed leg never
+sent again, and its config with one-line errors."""
 
 from __future__ import annotations
 
@@ -31,12 +32,22 @@ QTY, MAX = Decimal("0.001"), Decimal("0.002")
 _ids = itertools.count(1)
 
 
-def _core(max_position: Decimal = MAX, fees: dict[str, float] | None = None, **risk: Any) -> BotCore:
-    params = ArbitrageParams(min_edge_bps=5.0, taker_fee_bps=fees or {"binance": 10.0, "mexc": 10.0})
+def _core(
+    max_position: Decimal = MAX,
+    fees: dict[str, float] | None = None,
+    mexc_rules: SymbolRulesLite | None = RULES,
+    max_quote_age_ms: float = 1000.0,
+    **risk: Any,
+) -> BotCore:
+    params = ArbitrageParams(
+        min_edge_bps=5.0, taker_fee_bps=fees or {"binance": 10.0, "mexc": 10.0}, max_quote_age_ms=max_quote_age_ms
+    )
     sym = SymbolConfig("BTCUSDT", QTY, max_position, StrategyConfig(kind="arbitrage", arbitrage=params))
     risk = {"max_orders_per_s": 1000.0, "order_burst": 1000, "reject_cooldown_ms": 0, **risk}
     core = BotCore(BotConfig(symbols=(sym,), risk=RiskConfig(**risk)))
-    core.rules["BTCUSDT"] = RULES
+    core.set_rules("BTCUSDT", RULES)
+    if mexc_rules is not None:
+        core.set_rules("BTCUSDT", mexc_rules, "mexc")
     return core
 
 
@@ -136,6 +147,40 @@ def test_size_is_bounded_by_the_top_of_book_and_the_inventory_per_venue() -> Non
     assert (buy.exchange, sell.exchange, buy.qty) == ("mexc", "binance", QTY)
 
 
+def test_each_leg_is_sized_by_its_own_venues_rules() -> None:
+    unknown = _core(mexc_rules=None)  # the other venue's rules were never loaded: it is not traded
+    _tick(unknown, "binance", "100000.00", "100000.01")
+    assert _tick(unknown, "mexc", "100500.00", "100500.01") == []
+    coarse = SymbolRulesLite(Decimal("0.01"), Decimal("0.0001"), Decimal("0.0001"), Decimal("5"))
+    core = _core(mexc_rules=coarse)
+    _tick(core, "binance", "100000.00", "100000.01", ask_qty="0.00042")
+    buy, sell = _legs(_tick(core, "mexc", "100500.00", "100500.01"))
+    assert buy.qty == sell.qty == Decimal("0.0004")  # floored to MEXC's coarser step, not Binance's 0.00001
+    big_min = SymbolRulesLite(Decimal("0.01"), Decimal("0.00001"), Decimal("0.00001"), Decimal("200"))
+    core = _core(mexc_rules=big_min)  # 0.001 × 100500 = 100.5 quote: below MEXC's minimum notional of 200
+    _tick(core, "binance", "100000.00", "100000.01")
+    assert _tick(core, "mexc", "100500.00", "100500.01") == []
+    strat = core.strategies["BTCUSDT"]
+    assert isinstance(strat, Arbitrage) and strat.venue_rules("mexc") == big_min and strat.home == "binance"
+
+
+def test_no_pair_on_a_stale_quote() -> None:
+    core = _core(max_quote_age_ms=50.0)
+    quote = {"symbol": "BTCUSDT", "bid_qty": "1", "ask_qty": "1", "time_ms": 1000}
+    core.on_stream("book_ticker:mexc:BTCUSDT", {**quote, "bid": "100500.00", "ask": "100500.01"}, 1_000 * MS)
+    # binance's quote 60 ms later: mexc's is 60 ms old, above the 50 ms limit
+    stale = core.on_stream("book_ticker:binance:BTCUSDT", {**quote, "bid": "100000.00", "ask": "100000.01"}, 1_060 * MS)
+    assert stale == [] and not core.tracker.orders
+    # mexc repeats the same top: fresh again, and the pair goes out on binance's next change
+    assert (
+        core.on_stream("book_ticker:mexc:BTCUSDT", {**quote, "bid": "100500.00", "ask": "100500.01"}, 1_070 * MS) == []
+    )
+    buy, sell = _legs(
+        core.on_stream("book_ticker:binance:BTCUSDT", {**quote, "bid": "100000.00", "ask": "100000.02"}, 1_080 * MS)
+    )
+    assert (buy.exchange, sell.exchange) == ("binance", "mexc")
+
+
 def test_one_pair_at_a_time_until_both_legs_are_booked() -> None:
     core = _core()
     _tick(core, "binance", "100000.00", "100000.01")
@@ -229,6 +274,10 @@ def test_arbitrage_config_and_one_line_errors() -> None:
         ({"strategy": {**arb, "arbitrage": {"venues": ["binance"]}}}, r"arbitrage\.venues: two different venues"),
         ({"strategy": {**arb, "arbitrage": {"venues": ["binance", "kraken"]}}}, r"venues: 'kraken' is not one of"),
         ({"strategy": {**arb, "arbitrage": {"min_edge_bps": -1}}}, r"arbitrage\.min_edge_bps: must be"),
+        (
+            {"strategy": {**arb, "arbitrage": {"max_quote_age_ms": 0}}},
+            r"arbitrage\.max_quote_age_ms: must be a positive",
+        ),
         ({"strategy": {**arb, "arbitrage": {"taker_fee_bps": {"binance": 10}}}}, r"taker_fee_bps: one fee per venue"),
         ({"strategy": {**arb, "arbitrage": {"taker_fee_bps": {"binance": 10, "mexc": "5"}}}}, r"mexc = '5' is not"),
         ({"connection": {"exchange": "bybit"}, "strategy": arb}, r"must include connection\.exchange 'bybit'"),

@@ -20,6 +20,10 @@ from tradingmcp.app.cli import main
         (["--config", "/nonexistent/bot.toml"], 2, "cannot read /nonexistent/bot.toml"),
         (["--data", "/nonexistent/dumps"], 1, "no Binance dump files"),
         (["--symbols", "NOPEUSDT", "--data", "{tmp}"], 1, "no dump file for NOPEUSDT"),
+        (["--mexc-offset-bps", "20000"], 2, "--mexc-offset-bps: expected basis points"),
+        (["--data", "{tmp}", "--mexc-offset-bps", "30"], 2, "--mexc-offset-bps moves a MEXC venue traded besides"),
+        (["--alerts", "{tmp}/none.jsonl"], 1, "--alerts: cannot read"),
+        (["--alerts", "{tmp}/bad.jsonl"], 2, "--alerts: bad.jsonl line 2: field 'ticker' is not a symbol"),
     ],
 )
 def test_bad_arguments_get_one_line(
@@ -27,6 +31,9 @@ def test_bad_arguments_get_one_line(
 ) -> None:
     argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
     (tmp_path / "BTCUSDT-trades.csv").write_text("1,100,1,100,1735689600000000,True,True\n")
+    (tmp_path / "bad.jsonl").write_text(
+        '{"time_ms": 1, "alert": {"ticker": "BTCUSDT", "action": "buy"}}\n{"time_ms": 2, "alert": {"ticker": "?"}}\n'
+    )
     rc = main(["backtest", *argv])
     assert rc == code
     err = capsys.readouterr().err
@@ -83,7 +90,6 @@ def test_a_grid_prints_a_row_per_point(capsys: pytest.CaptureFixture[str], tmp_p
     assert len(grid["points"]) == 2 and grid["best"] == 1  # quoting wider pays fewer fees
 
 
-
 @pytest.mark.data
 def test_run_log_records_the_backtest_for_tradingmcp_runs(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
@@ -102,3 +108,22 @@ def test_run_log_records_the_backtest_for_tradingmcp_runs(
     assert report["files_written"]["run_log"].startswith(str(tmp_path / "runs"))
     assert main(["runs", "--dir", str(tmp_path / "runs"), "--kind", "backtest"]) == 0
     assert "market_making-BTCUSDT" in capsys.readouterr().out
+
+
+@pytest.mark.data
+def test_arbitrage_and_alerts_from_the_command_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, data_dir: Path
+) -> None:
+    argv = ["backtest", "--strategy", "arbitrage", "--mexc-offset-bps", "30", "--to", "2024-08-08T23:57:00Z",
+            "--data", str(data_dir), "--out", str(tmp_path / "arb"), "--json", "--no-plots"]  # fmt: skip
+    assert main(argv) == 0
+    venues = json.loads(capsys.readouterr().out)["venues"]
+    assert venues["binance"]["fills"] > 0 and venues["mexc"]["fills"] > 0
+    alerts = tmp_path / "alerts.jsonl"
+    alerts.write_text('{"time_ms": 1723161270000, "alert": {"id": "x", "ticker": "BTCUSDT", "action": "buy"}}\n')
+    argv = ["backtest", "--strategy", "signals", "--alerts", str(alerts), "--to", "2024-08-08T23:57:00Z",
+            "--data", str(data_dir), "--out", str(tmp_path / "sig"), "--no-plots"]  # fmt: skip
+    assert main(argv) == 0
+    assert "Backtest: signals on BTCUSDT" in capsys.readouterr().out
+    report = json.loads((tmp_path / "sig" / "report.json").read_text())
+    assert report["alerts"]["accepted"] == 1 and report["metrics"]["fills"] > 0

@@ -1,6 +1,7 @@
 """The backtest's results pinned to the byte: every strategy's ``fills.jsonl`` and ``report.json`` on the whole
-BTCUSDT recording (the bot's default settings, no latency) and the market maker with a 5 ms latency on its first
-minutes hash to the digests below. A speed-up of the replay, the simulator or the bot's core must leave them alone;
+BTCUSDT recording (the bot's default settings, no latency; the arbitrage on Binance and MEXC with MEXC's prices 30 bps
+up), and the market maker with a 5 ms latency on its first minutes hash to the digests below (the ``signals`` strategy
+on replayed alerts is pinned in ``test_alerts.py``, next to the alerts file it writes). A speed-up of the replay, the simulator or the bot's core must leave them alone;
 a change meant to alter the results updates the digests (and says why in its commit)."""
 
 from __future__ import annotations
@@ -25,6 +26,12 @@ PINNED = {
     ("mean_reversion", 0.0, None): ("3e48f48ed0bddab8", "be03f22fe7037516"),
     ("market_making", 5.0, TO_MS): ("5cf4f8bf5034cd1c", "f0abc3521032950b"),
 }
+ARBITRAGE = ("b8c637b4ef866530", "8496c7c773d126dd")
+"""The arbitrage on the whole recording, two venues, ``mexc_offset_bps = 30``."""
+
+
+def _digests(out: Path) -> tuple[str, ...]:
+    return tuple(hashlib.sha256((out / n).read_bytes()).hexdigest()[:16] for n in ("fills.jsonl", "report.json"))
 
 
 @pytest.mark.parametrize(("strategy", "latency_ms", "end_ms"), list(PINNED))
@@ -39,3 +46,10 @@ def test_results_are_pinned(
         hashlib.sha256((tmp_path / n).read_bytes()).hexdigest()[:16] for n in ("fills.jsonl", "report.json")
     )
     assert digests == PINNED[(strategy, latency_ms, end_ms)]
+
+
+def test_two_venue_arbitrage_is_pinned(data_dir: Path, tmp_path: Path) -> None:
+    data = load_market_data(["BTCUSDT"], data_dir)
+    report = run_one(RunSpec({}, "arbitrage", data, BacktestParams(mexc_offset_bps=30.0), {}, tmp_path, plots=False))
+    assert report["venues"]["binance"]["fills"] > 0 and report["venues"]["mexc"]["fills"] > 0
+    assert _digests(tmp_path) == ARBITRAGE

@@ -132,7 +132,9 @@ def test_a_replay_sees_the_same_results_and_events_either_way(data_dir: Path, st
     runs = []
     for wire in (True, False):
         backtest = Backtest(config, data.exchange_info, BacktestParams(latency_ms=2.0, end_ms=TO_MS))
-        spy = backtest.venue = _Spy(backtest.venue, wire)
+        home = backtest.venues[0]
+        assert isinstance(home.venue, SimVenue)
+        spy = home.venue = backtest.venue = _Spy(home.venue, wire)
         backtest.run(data.events())
         runs.append(spy.seen)
     wire_seen, direct_seen = runs

@@ -12,12 +12,16 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tradingmcp.client.session import McpClient, connect
 from tradingmcp.server.tools.toolset import ToolsetConfig
 from tradingmcp.server.trading import SafetyConfig
 from tradingmcp.server.trading.safety import now_ms as safety_now_ms
 from tradingmcp.sim.app import SimConfig, Simulator
+from tradingmcp.sim.bybit.face import BYBIT_SIM_KEY
 from tradingmcp.sim.config import BINANCE_SIM_KEY
+from tradingmcp.sim.mexc import MEXC_SIM_KEY
 
 from ..support import AUDITOR_TOKEN, TRADER_TOKEN, bid, call, held, ok, serve_on_sim, start_tool_server
 
@@ -251,6 +255,48 @@ async def test_open_bids_count_against_the_exposure_cap(data_dir: Path, tmp_path
         await sim.stop()
 
 
+async def test_a_filled_buy_counts_before_its_balance_update_arrives(data_dir: Path, tmp_path: Path) -> None:
+    # the venue answers a MARKET BUY as filled, but the balance update that moves the holding is late: the bought
+    # quantity must count toward the cap from the answer on, or BUYs sent meanwhile pass the cap one by one
+    sim = Simulator(SimConfig(speed=0, loop=False, data_dir=data_dir, balances={"USDT": "10000"}))
+    await sim.start()
+    try:
+        sim.step(2000)
+        one = await bid(sim) * Decimal("0.001")
+        cap = (one * Decimal("2.5")).quantize(Decimal("0.01"))
+        env = {"TRADINGMCP_SAFETY_MAX_ASSET_EXPOSURE": str(cap)}
+        async with serve_on_sim(sim, tmp_path / "var", **env) as (url, _, _):
+            c = await connect(url, token=TRADER_TOKEN)
+            try:
+                sim.state.faults.hold_positions = True
+                for _ in range(2):
+                    assert (await ok(c, "place_order", market("BUY", "0.001")))["order"]["status"] == "FILLED"
+                rails = (await ok(c, "get_trading_limits", {}))["rails"]
+                used = Decimal(rails["limits"]["max_asset_exposure"]["used"]["BTC"])
+                assert 2 * one * Decimal("0.99") < used < 2 * one * Decimal("1.01"), (used, one)
+                res = await call(c, "place_order", market("BUY", "0.001"))
+                assert res["isError"], res["content"][0]["text"]
+                refusal = res["structuredContent"]["error"]
+                assert refusal["code"] == "safety_max_asset_exposure" and refusal["asset"] == "BTC"
+                buys = [o for o in await exchange_orders(c) if o["side"] == "BUY"]
+                assert len(buys) == 2  # the third never reached the exchange
+                assert sim.release_positions() >= 2
+                # once the balance update is in, the holding is the balance (0.002 BTC less the fees paid in BTC):
+                # selling 0.001 of it reduces risk and passes, where before the update it counted as adding
+                async with asyncio.timeout(20):
+                    while True:
+                        sold = await call(c, "place_order", market("SELL", "0.001"))
+                        if not sold["isError"]:
+                            break
+                        assert sold["structuredContent"]["error"]["code"] == "safety_max_asset_exposure", sold
+                        await asyncio.sleep(0.05)
+                assert sold["structuredContent"]["order"]["status"] == "FILLED"
+            finally:
+                await c.close()
+    finally:
+        await sim.stop()
+
+
 async def test_the_day_is_rebuilt_from_every_fill_past_one_page(data_dir: Path, tmp_path: Path) -> None:
     """More fills today than one ``myTrades`` page (1,000) holds: the rebuild pages through them all."""
     config = ToolsetConfig(safety=SafetyConfig(max_daily_loss=Decimal(1_000_000), confirm_above_notional=None))
@@ -280,6 +326,43 @@ async def test_the_day_is_rebuilt_from_every_fill_past_one_page(data_dir: Path, 
         rails.day = -1  # as after a restart: the day is gone from memory
         rails.roll(safety_now_ms())
         assert not rails.seen
+        await desk.restore_rails()
+        assert len(rails.seen) == len(today)
+        assert rails.day_pnl() == live_pnl
+
+
+@pytest.mark.parametrize(("exchange", "api_key"), [("mexc", MEXC_SIM_KEY), ("bybit", BYBIT_SIM_KEY)])
+async def test_a_venue_that_selects_fills_by_time_rebuilds_past_one_page(
+    data_dir: Path, tmp_path: Path, exchange: str, api_key: str
+) -> None:
+    """MEXC and Bybit answer at most 100 fills a request and select them by time only: the rebuild reads the day in
+    time windows, splitting each full one, and finds every fill."""
+    config = ToolsetConfig(safety=SafetyConfig(max_daily_loss=Decimal(1_000_000), confirm_above_notional=None))
+    async with start_tool_server(data_dir, tmp_path, config, exchange=exchange) as srv:
+        srv.sim.step(2000)
+        async with srv.client() as c:
+            await ok(c, "place_order", {**market("BUY"), "exchange": exchange})  # BTCUSDT traded today
+        engine = srv.sim.engine
+        for i in range(260):  # another program on the same account, as the replayed market moves on
+            side = "SELL" if i % 2 == 0 else "BUY"
+            engine.new_order(api_key, {"symbol": "BTCUSDT", "side": side, "type": "MARKET", "quantity": "0.001"})
+            srv.sim.dispatch_engine_events()
+            if i % 20 == 19:
+                srv.sim.step(50)  # the exchange's clock moves with the replay
+        times = {t.time for t in engine.account_of(api_key).trades}
+        assert len(times) > 5  # fills spread over several milliseconds, as a venue stamps them
+        today = [t for t in engine.account_of(api_key).trades if t.symbol == "BTCUSDT"]
+        assert len(today) > 250
+        desk = srv.stack.toolset.desk
+        assert desk is not None
+        rails = desk.desk(srv.venues.get(exchange)).rails
+        assert rails is not None
+        async with asyncio.timeout(20):
+            while len(rails.seen) < len(today):  # noqa: ASYNC110 - every fill's user event counted; no event to wait on
+                await asyncio.sleep(0.05)
+        live_pnl = rails.day_pnl()
+        rails.day = -1  # as after a restart: the day is gone from memory
+        rails.roll(safety_now_ms())
         await desk.restore_rails()
         assert len(rails.seen) == len(today)
         assert rails.day_pnl() == live_pnl

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tradingmcp.server.exchanges.models import Fill, Side
-from tradingmcp.server.trading.losslimits import MS_PER_DAY, DayRails, is_reducing
+from tradingmcp.server.trading.losslimits import MS_PER_DAY, SETTLE_MS, DayRails, is_reducing
 from tradingmcp.server.trading.safety import SafetyConfig, SafetyRefusal, check_exposure, check_loss_limits
 
 DAY = 20_000
@@ -82,6 +82,21 @@ def test_exposure_caps_name_the_asset_and_the_room_left() -> None:
     with pytest.raises(SafetyRefusal) as info:
         check_exposure(config, "ETH", Decimal(0), Decimal(1450), Decimal(51), "USDT")
     assert info.value.code == "safety_max_total_exposure" and "50 USDT of room" in info.value.message
+
+
+def test_a_settling_buy_counts_until_the_balance_update_or_for_a_bounded_time() -> None:
+    r = rails()
+    r.set_balance("BTC", Decimal("0.5"))
+    r.settling_buy("BTC", Decimal("0.25"), T0)
+    assert r.exposures("USDT", {"BTC": Decimal(100)}) == {"BTC": Decimal(75)}  # 0.75 BTC at 100
+    r.set_balance("BTC", Decimal("0.75"))  # the balance update that holds the fill: counted once
+    assert r.exposures("USDT", {"BTC": Decimal(100)}) == {"BTC": Decimal(75)}
+    r.settling_buy("ETH", Decimal(2), T0)  # no balance update ever comes: it counts for SETTLE_MS only
+    assert r.holding("ETH", T0 + SETTLE_MS - 1) == 2 and r.holding("ETH", T0 + SETTLE_MS) == 0
+    r.expire_settling(T0 + SETTLE_MS - 1)
+    assert r.exposure("ETH", Decimal(10)) == 20
+    r.expire_settling(T0 + SETTLE_MS)
+    assert r.exposure("ETH", Decimal(10)) == 0 and not r.settling
 
 
 def test_config_keys_from_toml_and_env(tmp_path: Path) -> None:
