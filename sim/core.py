@@ -372,9 +372,10 @@ class EngineCore:
         if not resting or book is None:
             return
         now = self.clock_ms()
-        mid = book.mid_price()
-        if mid is not None and any(o.is_stop and not o.triggered for o in resting):
-            self._check_triggers(symbol, mid, now)
+        if any(o.is_stop and not o.triggered for o in resting):
+            mid = book.mid_price()
+            if mid is not None:
+                self._check_triggers(symbol, mid, now)
         for side, best in (("BUY", book.best_ask()), ("SELL", book.best_bid())):
             if best is None:
                 continue
