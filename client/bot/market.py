@@ -55,7 +55,7 @@ class MarketState:
     ask_qty_f: float = 0.0
     _top: tuple[str, str, str, str] = ("", "", "", "")
     _prices: dict[str, Decimal] = field(default_factory=dict, init=False, repr=False, compare=False)
-    """Price wire strings of book tickers already parsed (prices recur; quantities much less)."""
+    """Price wire strings of book tickers and trades already parsed (prices recur; quantities much less)."""
 
     def on_book_ticker(self, data: dict[str, Any]) -> bool:
         """Apply a book ticker; True when the best bid/ask (price or size) changed."""
@@ -116,7 +116,10 @@ class MarketState:
 
     def on_trade(self, data: dict[str, Any]) -> None:
         """Apply a trade: last price and the time-decayed EMA (half life ``ema_half_life_ms`` of exchange time)."""
-        price = Decimal(data["price"])
+        text = data["price"]
+        price = self._prices.get(text) if isinstance(text, str) else None
+        if price is None:
+            price = self._price(text) if isinstance(text, str) else Decimal(text)
         time_ms = int(data.get("time_ms") or self.time_ms)
         px = float(price)
         if self.ema is None:
