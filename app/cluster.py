@@ -3,7 +3,7 @@ the simulator (``tradingmcp sim``), one feed, one trader (``--traders 2``: an ac
 gateways (``--gateways N``), then the reference bot against the first gateway. Everything stops on Ctrl-C (or after
 ``--duration`` seconds), and each process writes its log into ``--out``.
 
-:class:`Cluster` is also what the fault drills start (``tests/app/test_cluster_drills.py``).
+:class:`Cluster` is also what the fault drills start (``tests/app/test_cluster.py``, ``test_cluster_drills.py``).
 """
 
 from __future__ import annotations

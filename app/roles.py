@@ -123,9 +123,11 @@ async def _start_roles(
     from tradingmcp.server.bus.feed import Feed
     from tradingmcp.server.bus.gateway import BusStreams, TraderTools, describe_trader
     from tradingmcp.server.bus.publisher import BusPublisher, PublishingHub
+    from tradingmcp.server.bus.resources import BusAccountResources, BusMarketResources
     from tradingmcp.server.bus.signals import SignalWriter
     from tradingmcp.server.bus.trader import Trader
     from tradingmcp.server.mcp.streams import StreamHub
+    from tradingmcp.server.tools.live.poll import register_read_tool
 
     assert isinstance(opts, ServeOptions) and isinstance(hub, StreamHub)
     venues: OpenVenues | None = None
@@ -170,6 +172,10 @@ async def _start_roles(
             description = await describe_trader(link, bus.describe_timeout_s)
         except TimeoutError as exc:
             raise StartupError(f"{exc} at {bus_config.display_url}: start a trader (--role trader)") from None
+        # the long poll reads this gateway's streams (the bus's numbering); the trader's copy would read its own hub,
+        # which publishes on the bus and delivers nothing locally
+        reader = register_read_tool(app, hub)
+        closers.append(_async(reader.close))
         forwarded = TraderTools(link, description, bus_config.request_timeout_s)
         forwarded.register(app)
         if isinstance(description.get("instructions"), str):
@@ -179,7 +185,20 @@ async def _start_roles(
         if isinstance(description.get("experimental"), dict):
             app.experimental.update(description["experimental"])
         streams = BusStreams(link, hub, forwarded.venues)
+        market_resources = BusMarketResources(hub, forwarded.venues)
+        market_resources.register(app)
+        closers.append(_async(market_resources.close))
+        account_resources = BusAccountResources(link, hub, forwarded.venues, bus_config.request_timeout_s)
+        account_resources.register(app)
+        closers.append(account_resources.aclose)
         face.signals = SignalWriter(link, bus_config.request_timeout_s)
         streams.start()
         closers.append(streams.aclose)
         server.http_routes.update(metrics_routes(app, lambda: server, None, None, bus=link.health))
+
+
+def _async(close: Callable[[], None]) -> Closer:
+    async def run() -> None:
+        close()
+
+    return run

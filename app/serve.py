@@ -12,6 +12,7 @@ bound before any venue starts, so a busy port fails at once.
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -28,6 +29,7 @@ from tradingmcp.server.console import OPEN_PATHS as CONSOLE_OPEN_PATHS
 from tradingmcp.server.console import console_routes
 from tradingmcp.server.logs import install_json_logging
 from tradingmcp.server.market import MarketData
+from tradingmcp.server.mcp.mrtr import RequestStates
 from tradingmcp.server.mcp.registry import McpApp
 from tradingmcp.server.mcp.replay import Retention
 from tradingmcp.server.mcp.streams import StreamHub
@@ -111,7 +113,8 @@ def build_app(retention: Retention | None = None, conformance_fixtures: bool = F
     ``conformance_fixtures`` also the reference fixtures of the official MCP conformance suite
     (:mod:`tradingmcp.server.tools.conformance`)."""
     app = McpApp(
-        instructions="TradingMCP: crypto exchange market data and trading over MCP. Trading tools need the 'trade' scope."
+        instructions="TradingMCP: crypto exchange market data and trading over MCP. Trading tools need the 'trade' scope.",
+        request_states=RequestStates.from_env(os.environ),
     )
     hub = StreamHub(retention)
     register_builtin_tools(app, hub)
@@ -175,6 +178,10 @@ async def run_serve(opts: ServeOptions) -> int:
         tools = ToolsetConfig.load(opts.config_file)
     except (OSError, ValueError) as exc:
         return fail("serve", f"configuration: {exc}", EXIT_USAGE)
+    try:  # the key input-required results are sealed with: checked before build_app reads it
+        RequestStates.from_env(os.environ)
+    except ValueError as exc:
+        return fail("serve", str(exc), EXIT_USAGE)
     if opts.log_json:
         install_json_logging()
     if opts.bus is not None:

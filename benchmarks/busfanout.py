@@ -126,12 +126,20 @@ async def bus_gateway(url: str) -> tuple[dict[str, Any], dict[str, Handler]]:
     async def conns() -> int:
         return len(server.connections)
 
+    async def backlog() -> int:
+        """Bytes waiting for the gateway's clients: write buffers plus outbound queues."""
+        return sum(
+            (c.conn.write_buffer_size() if c.conn is not None else 0) + (c.out.queued_bytes if c.out is not None else 0)
+            for c in server.connections
+        )
+
     async def close() -> None:
         await server.stop()
         await streams.aclose()
         await link.close()
 
-    return {"url": server.url}, {"subscribers": subscribers, "conns": conns, "close": close}
+    handlers: dict[str, Handler] = {"subscribers": subscribers, "conns": conns, "backlog": backlog, "close": close}
+    return {"url": server.url}, handlers
 
 
 @dataclass
@@ -305,6 +313,13 @@ def main(argv: list[str]) -> int:
     p.add_argument("--seconds", type=float, default=2.0, help="publishing window per phase (default 2 s)")
     p.add_argument("--client-procs", type=int, default=2, help="client processes (at least one per gateway; default 2)")
     p.add_argument("--out", default="bench-results", help="where the JSON goes (default bench-results)")
+    p.add_argument(
+        "--stuck",
+        action="store_true",
+        help="two gateways, half the clients on each; gateway A's clients stop reading in every other window: "
+        "B's delivery with and without A stuck (--clients split over A and B; --gateways ignored)",
+    )
+    p.add_argument("--rounds", type=int, default=3, help="with --stuck: windows per condition, interleaved (default 3)")
     args = p.parse_args(argv)
     try:
         gateways = tuple(int(x) for x in args.gateways.split(","))
@@ -313,6 +328,8 @@ def main(argv: list[str]) -> int:
         print("tradingmcp bench fanout: --gateways and --clients take comma-separated integers", file=sys.stderr)
         return 2
     raise_fd_limit()
+    if args.stuck:
+        return _main_stuck(clients, args.seconds, max(1, args.rounds), Path(args.out))
     print(HEADER, flush=True)
     try:
         phases = uvloop.run(run(gateways, clients, args.seconds, max(1, args.client_procs)))
@@ -325,5 +342,27 @@ def main(argv: list[str]) -> int:
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"fanout-bus-{time.strftime('%Y%m%dT%H%M%S')}.json"
     path.write_text(json.dumps([ph.__dict__ for ph in phases], indent=1))
+    print(f"json: {path}")
+    return 0
+
+
+def _main_stuck(clients: tuple[int, ...], seconds: float, rounds: int, out: Path) -> int:
+    """``--stuck``: :mod:`.busstuck`."""
+    import uvloop
+
+    from tradingmcp.benchmarks.busstuck import HEADER as STUCK_HEADER
+    from tradingmcp.benchmarks.busstuck import run_stuck, stuck_json_name
+
+    print(STUCK_HEADER, flush=True)
+    try:
+        rows = uvloop.run(run_stuck(clients, seconds, rounds))
+    except (BenchError, TimeoutError, OSError) as exc:
+        print(f"tradingmcp bench fanout: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        kill_all()
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / stuck_json_name()
+    path.write_text(json.dumps([r.__dict__ for r in rows], indent=1))
     print(f"json: {path}")
     return 0

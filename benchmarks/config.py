@@ -15,6 +15,7 @@ MCP_WS_WEBSOCKETS = "mcp-ws-websockets"
 MCP_WSS_PICOWS = "mcp-wss-picows"
 MCP_WSS_WEBSOCKETS = "mcp-wss-websockets"
 MCP_HTTP = "mcp-http"
+MCP_HTTP_AIOHTTP = "mcp-http-aiohttp"
 SDK_STDIO = "sdk-stdio"
 SDK_HTTP = "sdk-http"
 SDK_HTTP_POST = "sdk-http-post"
@@ -29,14 +30,16 @@ ROUNDTRIP_SCENARIOS: tuple[str, ...] = (
     MCP_WSS_PICOWS,
     MCP_WSS_WEBSOCKETS,
     MCP_HTTP,
+    MCP_HTTP_AIOHTTP,
     SDK_STDIO,
     SDK_HTTP,
     SDK_HTTP_POST,
 )
 SDK_SCENARIOS: frozenset[str] = frozenset({SDK_STDIO, SDK_HTTP, SDK_HTTP_POST})
 # Streamable HTTP (2026-07-28, one POST per call over a keep-alive connection) with one lean HTTP/1.1 client: our
-# HTTP face (the same server process kind as mcp-ws-picows, on its shared port) and the official SDK's server.
-HTTP_POST_SCENARIOS: frozenset[str] = frozenset({MCP_HTTP, SDK_HTTP_POST})
+# HTTP face (the same server process kind as mcp-ws-picows, on its shared port), the same with its fast path off (every
+# request through aiohttp), and the official SDK's server.
+HTTP_POST_SCENARIOS: frozenset[str] = frozenset({MCP_HTTP, MCP_HTTP_AIOHTTP, SDK_HTTP_POST})
 # Scenarios whose client supports several requests in flight on one connection (pipelined throughput).
 PIPELINE_SCENARIOS: tuple[str, ...] = (TCP_FLOOR, PICOWS_ECHO, MCP_WS_PICOWS, MCP_WS_WEBSOCKETS)
 

@@ -17,6 +17,7 @@ Message (both servers): ``{"jsonrpc": "2.0", "method": "notifications/tradingmcp
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from array import array
 from collections.abc import Callable
@@ -33,6 +34,9 @@ STREAM_METHOD = STREAM
 WRITE_HIGH_BYTES = 1 << 20
 WRITE_LOW_BYTES = 256 << 10
 MAX_SAMPLES = 2_000_000
+STALLED_RCVBUF_BYTES = 4096
+FLOWING_RCVBUF_BYTES = 1 << 20
+"""A stalled receiver's socket receive buffer, and the one it reads with again."""
 
 
 def trade(now_ns: int) -> dict[str, Any]:
@@ -287,6 +291,23 @@ async def receivers() -> tuple[dict[str, Any], dict[str, Handler]]:
                 await asyncio.gather(*(p.gone for p in peers))
         return len(live)
 
+    async def stall() -> int:
+        """Stop reading every connection, with a small receive buffer, so the server's writes back up at once as for
+        a client that stopped reading."""
+        for peer in live:
+            under = peer.transport.underlying_transport
+            under.pause_reading()
+            under.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, STALLED_RCVBUF_BYTES)
+        return len(live)
+
+    async def flow() -> int:
+        """Read again after :func:`stall`."""
+        for peer in live:
+            under = peer.transport.underlying_transport
+            under.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, FLOWING_RCVBUF_BYTES)
+            under.resume_reading()
+        return len(live)
+
     async def close() -> None:
         await disconnect()
 
@@ -295,6 +316,8 @@ async def receivers() -> tuple[dict[str, Any], dict[str, Handler]]:
         "window": window,
         "collect": collect,
         "disconnect": disconnect,
+        "stall": stall,
+        "flow": flow,
         "close": close,
     }
     return {}, handlers

@@ -41,6 +41,7 @@ def server_spec(scenario: str, cert_dir: Path) -> tuple[str, tuple[Any, ...]] | 
         C.MCP_WSS_PICOWS: (f"{SERVERS}:mcp_echo", ("picows", str(cert_dir))),
         C.MCP_WSS_WEBSOCKETS: (f"{SERVERS}:mcp_echo", ("websockets", str(cert_dir))),
         C.MCP_HTTP: (f"{SERVERS}:mcp_echo", ("picows", None)),
+        C.MCP_HTTP_AIOHTTP: (f"{SERVERS}:mcp_echo", ("picows", None, False)),
         C.SDK_HTTP: (f"{SERVERS}:sdk_http", ()),
         C.SDK_HTTP_POST: (f"{SERVERS}:sdk_http", ()),
     }
@@ -210,6 +211,9 @@ def _roundtrip_targets(rt: dict[str, Any], where: str) -> list[dict[str, Any]]:
     http50, sdk_post50, sdk_http50 = p(C.MCP_HTTP, "p50_us"), p(C.SDK_HTTP_POST, "p50_us"), p(C.SDK_HTTP, "p50_us")
     rh = sdk_post50 / http50 if sdk_post50 and http50 else None
     rh_full = f" (sdk-http, the SDK's own client too: {sdk_http50 / http50:.1f}x)" if sdk_http50 and http50 else ""
+    aio50 = p(C.MCP_HTTP_AIOHTTP, "p50_us")
+    if aio50 and sdk_post50:
+        rh_full += f" (mcp-http-aiohttp, the fast path off: {sdk_post50 / aio50:.1f}x)"
     return [
         _target(f"tcp floor p50 <= picows echo p50 (the floor is valid) — {where}", fe, "{:.2f}x the echo", floor_ok),
         _target(

@@ -142,12 +142,15 @@ def echo_app() -> Any:
     return app
 
 
-async def mcp_echo(backend: str, cert_dir: str | None) -> tuple[dict[str, Any], dict[str, Handler]]:
+async def mcp_echo(
+    backend: str, cert_dir: str | None, http_fast_path: bool = True
+) -> tuple[dict[str, Any], dict[str, Handler]]:
     """Our MCP server over ``ws`` (``cert_dir`` None) or ``wss`` (``server.pem`` from ``cert_dir``).
 
     Args:
         backend: ``"picows"`` or ``"websockets"``.
         cert_dir: folder written by :func:`tradingmcp.transport.tls.write_dev_certs`, or None for plain ``ws``.
+        http_fast_path: ``ServerConfig.http_fast_path`` (False: every HTTP request through aiohttp).
     """
     from tradingmcp.server.wsserver import McpServer, ServerConfig
     from tradingmcp.transport import ws
@@ -157,7 +160,7 @@ async def mcp_echo(backend: str, cert_dir: str | None) -> tuple[dict[str, Any], 
         raise ValueError(f"unknown backend {backend!r}")
     ssl = server_ssl_context(Path(cert_dir) / "server.pem") if cert_dir else None
     wire = ws.WireOptions(ping_interval_s=0)
-    config = ServerConfig(host=HOST, port=0, ssl=ssl, backend=backend, wire=wire)
+    config = ServerConfig(host=HOST, port=0, ssl=ssl, backend=backend, wire=wire, http_fast_path=http_fast_path)
     server = await McpServer(echo_app(), config).start()
 
     async def close() -> None:

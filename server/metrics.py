@@ -9,7 +9,7 @@ Wiring (``serve``)::
 Metrics (own :class:`prometheus_client.CollectorRegistry`, never the global one; text format 0.0.4):
 
 * ``tradingmcp_tool_calls_total{tool, outcome}`` — finished ``tools/call`` (outcome ``ok``, ``tool_error``,
-  ``rpc_error``, ``internal``; a tool name the server does not have is counted as ``tool="_unknown"`` so callers
+  ``rpc_error``, ``internal``, ``input_required``; a tool name the server does not have is counted as ``tool="_unknown"`` so callers
   cannot blow up label cardinality).
 * ``tradingmcp_tool_call_latency_us{tool}`` — histogram, dispatch → result in µs (buckets 50 µs … 1 s).
 * ``tradingmcp_connections``, ``tradingmcp_in_flight_calls``, ``tradingmcp_outbound_queue_messages``,

@@ -81,8 +81,10 @@ class ServerConfig:
 
     ``http``: serve Streamable HTTP (and the contributed routes) on the WebSocket port; None = when the backend is
     picows (the websockets backend cannot share its port; True with it fails at start). ``http_session_idle_s``: a
-    2025-11-25 HTTP session unused this long (and with no GET stream open) ends. ``slow_consumer_bytes`` also bounds
-    each SSE response's queue.
+    2025-11-25 HTTP session unused this long (and with no GET stream open) ends. ``http_fast_path``: a POST the
+    engine answers at once is answered without aiohttp's request machinery (:mod:`~tradingmcp.server.http.fastpath`);
+    False sends every request through aiohttp (the benchmark's comparison). ``slow_consumer_bytes`` also bounds each
+    SSE response's queue.
     """
 
     host: str = "127.0.0.1"
@@ -102,6 +104,7 @@ class ServerConfig:
     resource_min_interval_s: float = 0.25
     http: bool | None = None
     http_session_idle_s: float = 900.0
+    http_fast_path: bool = True
 
 
 def is_loopback(host: str) -> bool:
@@ -306,7 +309,7 @@ class McpServer:
             simple_routes=self.http_routes,
             client_max_size=cfg.wire.max_message_bytes,
         )
-        return HttpFace(app, endpoint)
+        return HttpFace(app, endpoint, guard if cfg.http_fast_path else None, paths=cfg.paths)
 
     def accept(self) -> None:
         """Start accepting connections (after ``start(accepting=False)``)."""

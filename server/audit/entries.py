@@ -5,7 +5,7 @@ Row columns (:data:`COLUMNS`, the SQLite table ``audit_log`` plus its ``id``):
 * ``time_ms`` (local wall clock, ms since the epoch: dispatch time of a call, arrival of an order event), ``kind``
   (``tool_call`` | ``order_event``), ``exchange``, ``mode`` (``sim`` | ``testnet`` | ``live``);
 * tool calls: ``principal`` (token name), ``tool``, ``outcome`` (``ok`` | ``tool_error`` | ``rpc_error`` |
-  ``internal``), ``error_code``, ``error``, ``latency_us`` (µs), ``arguments`` and ``result`` (JSON text, secrets
+  ``internal`` | ``input_required``: a 2026-07-28 round that asked the client), ``error_code``, ``error``, ``latency_us`` (µs), ``arguments`` and ``result`` (JSON text, secrets
   redacted, result cut to ``max_result_bytes``); ``symbol``, ``order_id``, ``client_order_id``, ``status`` from the
   result's ``order`` (trading tools) or the arguments, so one ``client_order_id`` finds the call and its events;
 * order events: ``symbol``, ``order_id``, ``client_order_id``, ``execution_type`` (Binance ``x``), ``status``

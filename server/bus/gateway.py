@@ -63,10 +63,12 @@ WANT_REPEAT_S = 2.0
 learns them within this)."""
 CATCH_UP_TIMEOUT_S = 10.0
 GAP_WAIT_S = 5.0
-# The shortest wait for one forwarded call's answer, in s: longer than the bus's no-responders answer on any link we serve.
-_MIN_TRY_S = 0.5
 """How long messages ahead of a missing ``seq`` wait for it (s) before the gap is accepted (the hub then refuses a
 resume across it rather than hide it)."""
+# The shortest wait for one forwarded call's answer, in s: longer than the bus's no-responders answer on any link we serve.
+_MIN_TRY_S = 0.5
+_OWN_TIMEOUT_MARGIN_S = 5.0
+"""How much longer than a call's own ``timeout_s`` argument its forwarder waits for the trader's answer (s)."""
 
 
 class _Subscription:
@@ -337,6 +339,10 @@ class TraderTools:
             wait_s = max(wait_s, float(tool_timeout) + 2.0)
 
         async def forward(call: CallContext, args: dict[str, Any]) -> Any:
+            wait = wait_s
+            own = args.get("timeout_s")  # a tool that waits by design (wait_for_event) is given its own bound
+            if isinstance(own, int | float) and not isinstance(own, bool) and own > 0:
+                wait = max(wait, float(own) + _OWN_TIMEOUT_MARGIN_S)
             venue = args.get("exchange") if isinstance(args.get("exchange"), str) else None
             venue = venue or (self.venues[0] if self.venues else "binance")
             body = orjson.dumps(
@@ -347,7 +353,7 @@ class TraderTools:
                     "scopes": sorted(call.principal.scopes),
                 }
             )
-            return await self.request(venue, name, body, wait_s)
+            return await self.request(venue, name, body, wait)
 
         return forward
 

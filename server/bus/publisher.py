@@ -1,8 +1,9 @@
 """Publishing stream messages on the bus: the one writer of each key, with ``seq`` contiguous per key.
 
-:class:`PublishingHub` is a :class:`~tradingmcp.server.mcp.streams.StreamHub` whose every publish goes to the bus
-instead of local connections, so the existing market bridge and account streams feed the bus unchanged: a key is
-published while something holds it subscribed (:meth:`PublishingHub.hold`). ``seq`` continues from the last message
+:class:`PublishingHub` is a :class:`~tradingmcp.server.mcp.streams.StreamHub` whose every publish goes to the bus,
+so the existing market bridge and account streams feed the bus unchanged: a key is published while something holds it
+subscribed (:meth:`PublishingHub.hold`). Subscribers in the same process (the trader's own tools that read a stream)
+get each message from the hub as well, in the hub's own numbering. ``seq`` continues from the last message
 the bus holds for the key's subject, so a restarted publisher never reuses a number.
 """
 
@@ -198,8 +199,17 @@ class PublishingHub(StreamHub):
         self.publisher.seqs.pop(key, None)
 
     def publish(self, key: str, data: Any, *, conflate: bool = True) -> int:
-        """Queue ``data`` on the bus as the next message of ``key`` (numbered by the publisher)."""
-        if key not in self.publisher.seqs or not self.subscriber_count(key):
+        """Queue ``data`` on the bus as the next message of ``key`` (numbered by the publisher) while it is held, and
+        deliver it in this process to the subscribers other than the hold (the trader's own tools that read a stream:
+        ``wait_for_event``, the live resources), numbered by this hub. Returns deliveries (the bus counts one)."""
+        count = self.subscriber_count(key)
+        if not count:
             return 0
-        self.publisher.publish(key, data, lossless=not conflate)
-        return 1
+        sent = 0
+        held = key in self.publisher.seqs and self.is_subscribed(self._holder, key)
+        if key in self.publisher.seqs:
+            self.publisher.publish(key, data, lossless=not conflate)
+            sent = 1
+        if count > held:
+            sent += super().publish(key, data, conflate=conflate) - held
+        return sent

@@ -4,7 +4,8 @@ Subjects: a market stream ``kind:exchange:SYMBOL[:arg]`` is ``tmcp.md.<exchange>
 (``trades:binance:BTCUSDT`` → ``tmcp.md.binance.BTCUSDT.trades``); an account stream ``kind:exchange[:SYMBOL]``
 (``orders``, ``balances``) is ``tmcp.acct.<exchange>.<kind>[.<SYMBOL>]``; a webhook signal stream ``signals:<name>`` is
 ``tmcp.sig.<name>`` (published by whichever gateway received the alert, :mod:`.signals`). Requests: ``tmcp.rpc.feed.want`` (a gateway
-asks the feed for a market stream) and ``tmcp.rpc.trader.<exchange>`` (a tool call for a venue's trader).
+asks the feed for a market stream), ``tmcp.rpc.trader.<exchange>`` (a tool call for a venue's trader) and
+``tmcp.rpc.trader.<exchange>.resource`` (a gateway reads an account resource of that trader).
 
 A stream message is the JSON object ``{"stream": key, "seq": int >= 1, "epoch": str, "data": any, "lossless": bool}``:
 ``seq`` is assigned by the one publisher of the key and contiguous per key within ``epoch`` (the name of that
@@ -40,6 +41,12 @@ def numbering_subject(exchange: str) -> str:
     """The request subject where ``exchange``'s active trader starts publishing an account stream and tells its numbering:
     ``{"stream": key}`` → ``{"epoch": str, "seq": int}`` (or ``{"error": ...}``)."""
     return f"{TRADER_PREFIX}.{exchange}.numbering"
+
+
+def resource_subject(exchange: str) -> str:
+    """The request subject where ``exchange``'s active trader reads one of its account resources:
+    ``{"uri": "orders://<exchange>/open"}`` → ``{"value": <the resource's JSON>}`` (or ``{"rpc_error": ...}``)."""
+    return f"{TRADER_PREFIX}.{exchange}.resource"
 
 
 def subject_of(key: str) -> str:

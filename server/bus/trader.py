@@ -7,7 +7,9 @@ its connections warm and answers only :data:`~tradingmcp.server.bus.gateway.DESC
 
 A request is ``{"tool", "args", "principal", "scopes"}``; the tool runs here with the caller's identity and scopes (its
 scope and arguments checked again), and the answer is ``{"result": CallToolResult}`` or ``{"rpc_error": {"code",
-"message", "data"}}``. A malformed request is answered ``-32602`` and counted as a drop.
+"message", "data"}}``. A malformed request is answered ``-32602`` and counted as a drop. The active trader also answers
+reads of its account resources (:func:`~tradingmcp.server.bus.subjects.resource_subject`) for the gateways'
+``orders://`` and ``account://`` resources.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ from tradingmcp.server.bus.conn import BusLink
 from tradingmcp.server.bus.gateway import DESCRIBE
 from tradingmcp.server.bus.lease import Lease
 from tradingmcp.server.bus.publisher import PublishingHub
-from tradingmcp.server.bus.subjects import ACCOUNT_KINDS, numbering_subject, trader_subject
+from tradingmcp.server.bus.subjects import ACCOUNT_KINDS, numbering_subject, resource_subject, trader_subject
+from tradingmcp.server.mcp.mrtr import NO_INPUTS, Inputs
 from tradingmcp.server.mcp.registry import McpApp, ToolCallRecord, ToolError, error_result, to_tool_result
 from tradingmcp.server.mcp.streams import Subscriber
 from tradingmcp.server.venues import Venues
@@ -71,6 +74,10 @@ class BusCall:
     @property
     def log_level(self) -> str | None:
         return None
+
+    @property
+    def inputs(self) -> Inputs:
+        return NO_INPUTS
 
     @property
     def subscriber(self) -> Subscriber:
@@ -144,6 +151,9 @@ class Trader:
             self._subs[f"{venue}.numbering"] = await self.link.nc.subscribe(
                 numbering_subject(venue), cb=self._on_numbering
             )
+            self._subs[f"{venue}.resource"] = await self.link.nc.subscribe(
+                resource_subject(venue), cb=self._on_resource
+            )
             self.active.add(venue)
 
         return gain
@@ -151,7 +161,7 @@ class Trader:
     def _loser(self, venue: str) -> Any:
         async def lose() -> None:
             self.active.discard(venue)
-            for name in (venue, f"{venue}.numbering"):
+            for name in (venue, f"{venue}.numbering", f"{venue}.resource"):
                 sub = self._subs.pop(name, None)
                 if sub is not None:
                     with contextlib.suppress(Exception):
@@ -185,6 +195,27 @@ class Trader:
             answer = {"error": {"code": exc.code, "message": exc.message}}
         if msg.reply:
             await msg.respond(orjson.dumps(answer))
+
+    async def _on_resource(self, msg: Msg) -> None:
+        """A gateway reads one of this trader's resources (``{"uri"}`` → ``{"value"}``): the account resources it
+        serves from its account caches (``orders://<venue>/open``, ``account://<venue>/balances``)."""
+        answer: dict[str, Any]
+        try:
+            uri = orjson.loads(msg.data)["uri"]
+            if not isinstance(uri, str) or len(uri) > 256:
+                raise TypeError("uri is not a string of at most 256 characters")
+            reader = self.app.find_reader(uri)
+            if reader is None:
+                raise JsonRpcError(ErrorCode.RESOURCE_NOT_FOUND, f"Resource not found: {uri}", {"uri": uri})
+            answer = {"value": reader(uri)}
+        except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+            self.link.drop("rpc", msg.subject, f"bad resource request: {exc}")
+            answer = {"rpc_error": {"code": int(ErrorCode.INVALID_PARAMS), "message": f"bad resource request: {exc}"}}
+        except JsonRpcError as exc:
+            answer = {"rpc_error": {"code": exc.code, "message": exc.message, "data": exc.data}}
+        if msg.reply:
+            with contextlib.suppress(Exception):
+                await msg.respond(orjson.dumps(answer))
 
     async def _on_call(self, msg: Msg) -> None:
         task = asyncio.get_running_loop().create_task(self._serve_call(msg))

@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from aiohttp import web
 
+from tradingmcp.server.http.fastpath import FastPath
 from tradingmcp.server.http.guard import Guard
 from tradingmcp.server.http.mcp import McpEndpoint
 from tradingmcp.transport import ws
@@ -66,27 +67,45 @@ def _plain(r: ws.HttpResponse) -> web.Response:
 
 
 class HttpFace:
-    """The running application: :meth:`start` (no socket), :attr:`protocol_factory` for the shared port, :meth:`stop`."""
+    """The running application: :meth:`start` (no socket), :attr:`protocol_factory` for the shared port, :meth:`stop`.
 
-    def __init__(self, app: web.Application, endpoint: McpEndpoint) -> None:
+    With ``guard`` (the application's), each connection starts on the fast path
+    (:class:`~tradingmcp.server.http.fastpath.FastPath`: a POST the engine answers at once, answered without aiohttp's
+    request machinery) and goes to the application at its first other request; without it, straight to the
+    application."""
+
+    def __init__(
+        self,
+        app: web.Application,
+        endpoint: McpEndpoint,
+        guard: Guard | None = None,
+        *,
+        paths: Sequence[str] = ("/mcp",),
+    ) -> None:
         self.app = app
         self.endpoint = endpoint
+        self.guard = guard
+        self.paths = paths
         self.runner = web.AppRunner(app, handle_signals=False, handler_cancellation=True, access_log=None)
+        self.fast: FastPath | None = None
         self._sweeper: asyncio.Task[None] | None = None
 
     async def start(self) -> ws.HttpProtocolFactory:
         """Set the application up; returns the protocol factory of its connections."""
         await self.runner.setup()
         self._sweeper = asyncio.get_running_loop().create_task(self.endpoint.sweep_forever())
-        server = self.runner.server
-        assert server is not None
-        return server
+        return self.protocol_factory
 
     @property
     def protocol_factory(self) -> ws.HttpProtocolFactory:
         server = self.runner.server
         assert server is not None, "HttpFace not started"
-        return server
+        if self.guard is None:
+            return server
+        if self.fast is None:
+            max_body = self.endpoint.settings.max_body_bytes
+            self.fast = FastPath(self.endpoint, self.guard, self.paths, server, max_body)
+        return self.fast
 
     async def stop(self, timeout_s: float = 2.0) -> None:
         """End listen and GET streams (answered), end sessions, then close the connections."""
@@ -96,6 +115,8 @@ class HttpFace:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
+        if self.fast is not None:
+            self.fast.close()
         server = self.runner.server
         if server is not None:
             await server.shutdown(timeout_s)

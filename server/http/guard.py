@@ -8,8 +8,9 @@ Routes other packages add (:func:`tradingmcp.server.http.app.build_app` ``routes
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 import orjson
@@ -71,39 +72,69 @@ class Guard:
             bucket = self.buckets[principal.name] = TokenBucket(limit)
         return bucket.take()
 
-    @web.middleware
-    async def middleware(
-        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-    ) -> web.StreamResponse:
+    def screen(self, headers: Mapping[str, str], path: str) -> Principal | web.Response | None:
+        """The checks of one request: its refusal (403, 401, 429), or its caller (None: an open path called without a
+        valid token). A caller's request counts against its rate limit only when it passes."""
+        caller = self.identify(headers, path)
+        if caller is None or isinstance(caller, web.Response):
+            return caller
+        wait_s = self.charge(caller, path)
+        if wait_s:
+            ms = retry_after_ms(wait_s)
+            return json_error(
+                429,
+                ErrorCode.TOO_MANY_REQUESTS,
+                f"Request rate limit exceeded for {caller.name!r} ({self.settings.rate_limit.describe()}): "
+                f"retry after {ms} ms",
+                {"retry_after_ms": ms},
+                {"Retry-After": str(max(1, math.ceil(ms / 1000)))},
+            )
+        return caller
+
+    def identify(self, headers: Mapping[str, str], path: str) -> Principal | web.Response | None:
+        """:meth:`screen` without the rate limit: the refusal (403, 401) or the caller (None: an open path called
+        without a valid token). Changes nothing."""
         s = self.settings
-        if not host_allowed(request.headers.get("Host"), s.allowed_hosts):
+        host = headers.get("Host")
+        if not _host_allowed(host, s.allowed_hosts):
             return json_error(403, ErrorCode.INVALID_REQUEST, "Forbidden: Host not allowed (DNS-rebinding protection)")
-        own = request.headers.get("Host") if s.allowed_hosts is not None else None
-        if not origin_allowed(request.headers.get("Origin"), s.allowed_origins, own):
+        own = host if s.allowed_hosts is not None else None
+        if not origin_allowed(headers.get("Origin"), s.allowed_origins, own):
             return json_error(403, ErrorCode.INVALID_REQUEST, "Forbidden: Origin not allowed")
-        principal = self.principal(request)
-        if principal is None and request.path not in s.open_paths:
+        tokens = s.tokens
+        principal = ANONYMOUS if tokens is None else tokens.authenticate(
+            presented_token(headers.get("Authorization"), ())
+        )
+        if principal is None and path not in s.open_paths:
             return json_error(
                 401,
                 ErrorCode.INVALID_REQUEST,
                 "Unauthorized: send Authorization: Bearer <token>",
                 headers={"WWW-Authenticate": WWW_AUTHENTICATE},
             )
-        if principal is not None:
-            request[_PRINCIPAL] = principal
-            if request.path not in s.open_paths:
-                wait_s = self.take(principal)
-                if wait_s:
-                    ms = retry_after_ms(wait_s)
-                    return json_error(
-                        429,
-                        ErrorCode.TOO_MANY_REQUESTS,
-                        f"Request rate limit exceeded for {principal.name!r} ({s.rate_limit.describe()}): "
-                        f"retry after {ms} ms",
-                        {"retry_after_ms": ms},
-                        {"Retry-After": str(max(1, math.ceil(ms / 1000)))},
-                    )
+        return principal
+
+    def charge(self, principal: Principal, path: str) -> float:
+        """One request of ``principal`` to ``path`` against its rate limit (open paths are free): 0.0 (go, the
+        token taken) or the seconds to wait (nothing taken)."""
+        return 0.0 if path in self.settings.open_paths else self.take(principal)
+
+    @web.middleware
+    async def middleware(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        verdict = self.screen(request.headers, request.path)
+        if isinstance(verdict, web.Response):
+            return verdict
+        if verdict is not None:
+            request[_PRINCIPAL] = verdict
         return await handler(request)
+
+
+@functools.lru_cache(maxsize=256)
+def _host_allowed(host: str | None, allowed_hosts: frozenset[str] | None) -> bool:
+    """:func:`~tradingmcp.transport.auth.host_allowed`, remembered per ``Host`` value (clients repeat theirs)."""
+    return host_allowed(host, allowed_hosts)
 
 
 def principal_of(request: web.Request) -> Principal | None:

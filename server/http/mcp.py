@@ -48,18 +48,19 @@ from typing import Any
 
 import orjson
 from aiohttp import web
+from multidict import MultiMapping
 
 from tradingmcp.server.http.guard import json_error, principal_of
 from tradingmcp.server.http.sessions import EventLog, HttpSession, SessionTable
-from tradingmcp.server.http.sse import SSE_HEADERS, Reply, SseOut, is_notification
-from tradingmcp.server.mcp.engine import ServerSession
+from tradingmcp.server.http.sse import SSE_HEADERS, Reply, SseOut, is_notification, sse_event
+from tradingmcp.server.mcp.engine import ServerSession, answers_at_once
 from tradingmcp.server.mcp.protocol import SUPPORTED_VERSIONS
 from tradingmcp.server.mcp.registry import McpApp
 from tradingmcp.server.mcp.resources import ResourceHub
 from tradingmcp.server.mcp.runner import TaskRunner
 from tradingmcp.server.mcp.streams import StreamHub
 from tradingmcp.server.mcp.xheader import decode_value, param_mismatch
-from tradingmcp.transport import jsonrpc
+from tradingmcp.transport import jsonrpc, ws
 from tradingmcp.transport.auth import ANONYMOUS, Principal
 from tradingmcp.transport.jsonrpc import ErrorCode, quote, short
 from tradingmcp.transport.mcpnames import HANDSHAKE_VERSIONS, META_VERSION, MODERN_VERSIONS
@@ -89,6 +90,9 @@ STATUS_OF_CODE = {
 _JSON = "application/json"
 _SSE = "text/event-stream"
 _ERROR_AT = b'"error":'
+_SSE_EXTRA = tuple((name, value) for name, value in SSE_HEADERS.items() if name != "Content-Type")
+Headers = MultiMapping[str]
+"""A request's headers, case-insensitive (aiohttp's, or the fast path's): ``get``; ``getall`` where repeats matter."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +109,16 @@ class EndpointSettings:
     """How long an answer may take before the response commits to SSE with nothing to say yet."""
     sse_keepalive_s: float = 15.0
     """An open SSE response quiet this long gets a comment line (proxies keep it open; a gone client is noticed)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AtOnce:
+    """A POST the fast path answers: its decoded body, and its 2025-11-25 session (None: the 2026-07-28 era, or
+    ``opens``: a 2025-11-25 ``initialize``)."""
+
+    obj: dict[str, Any]
+    session: HttpSession | None
+    opens: bool = False
 
 
 def accepts(request: web.Request) -> tuple[bool, bool]:
@@ -127,14 +141,15 @@ def decode_header_value(value: str | None) -> str | None:
 
 
 def header_mismatch(
-    request: web.Request, method: str, params: dict[str, Any] | None, app: McpApp | None = None
+    request: web.Request | Headers, method: str, params: dict[str, Any] | None, app: McpApp | None = None
 ) -> str | None:
-    """2026-07-28: what is wrong with the mirrored headers of a request (None: nothing): ``MCP-Protocol-Version``,
-    ``Mcp-Method``, ``Mcp-Name`` and, for a ``tools/call`` of a tool of ``app`` with ``x-mcp-header`` parameters,
-    their ``Mcp-Param-*`` headers (:func:`~tradingmcp.server.mcp.xheader.param_mismatch`)."""
+    """2026-07-28: what is wrong with the mirrored headers of a request (or of its ``headers``; None: nothing):
+    ``MCP-Protocol-Version``, ``Mcp-Method``, ``Mcp-Name`` and, for a ``tools/call`` of a tool of ``app`` with
+    ``x-mcp-header`` parameters, their ``Mcp-Param-*`` headers
+    (:func:`~tradingmcp.server.mcp.xheader.param_mismatch`)."""
     meta = params.get("_meta") if params else None
     version = meta.get(META_VERSION) if isinstance(meta, dict) else None
-    headers = request.headers
+    headers = request.headers if isinstance(request, web.BaseRequest) else request
     if headers.get(VERSION_HEADER) != version:
         return f"{VERSION_HEADER} header does not match the request's _meta protocol version"
     if len(headers.getall(METHOD_HEADER, ())) > 1 or len(headers.getall(NAME_HEADER, ())) > 1:
@@ -191,7 +206,7 @@ class McpEndpoint:
         """Engine sessions of 2026-07-28 POSTs still answering (a listen stream stays here while open)."""
 
     # ------------------------------------------------------------ plumbing
-    def _engine(self, sink: Any, principal: Principal, runner: TaskRunner) -> ServerSession:
+    def _engine(self, sink: Any, principal: Principal, runner: TaskRunner | None) -> ServerSession:
         return ServerSession(
             self.app,
             sink,
@@ -257,6 +272,24 @@ class McpEndpoint:
     async def _post_stateless(
         self, request: web.Request, body: bytes, obj: dict[str, Any], principal: Principal
     ) -> web.StreamResponse:
+        checked = self._stateless_checks(request.headers, obj)
+        if isinstance(checked, web.Response):
+            return checked
+        reply = Reply()
+        runner = TaskRunner()
+        engine = self._engine(reply, principal, runner)
+        self.open_posts.add(engine)
+        try:
+            engine.on_decoded(obj, reply)
+            return await self._answer(request, reply, status_of_code=True)
+        finally:
+            self.open_posts.discard(engine)
+            engine.on_closed()  # a client that left before the answer cancels its call; listens end
+            self.streams.release(reply)
+
+    def _stateless_checks(self, headers: Headers, obj: dict[str, Any]) -> web.Response | tuple[str, dict[str, Any] | None]:
+        """2026-07-28: the refusal of a POSTed message before the engine sees it (a notification's 202 included), or
+        the ``(method, params)`` of a request the engine may take."""
         method = obj.get("method")
         if "id" not in obj:
             if isinstance(method, str):
@@ -270,7 +303,7 @@ class McpEndpoint:
         if not isinstance(meta, dict) or META_VERSION not in meta:  # SEP-2575: a malformed request, not a mismatch
             missing = f"Invalid params: _meta[{META_VERSION!r}] is required on every 2026-07-28 request"
             return _json(jsonrpc.encode_error(rid, ErrorCode.INVALID_PARAMS, missing), 400)
-        wrong = header_mismatch(request, method, params, self.app)
+        wrong = header_mismatch(headers, method, params, self.app)
         if wrong is not None:
             return _json(jsonrpc.encode_error(rid, HEADER_MISMATCH, wrong), 400)
         if method in REMOVED_2026:
@@ -278,17 +311,86 @@ class McpEndpoint:
                 jsonrpc.encode_error(rid, ErrorCode.METHOD_NOT_FOUND, f"Method not found: {method} (removed in 2026-07-28)"),
                 404,
             )
-        reply = Reply()
-        runner = TaskRunner()
-        engine = self._engine(reply, principal, runner)
-        self.open_posts.add(engine)
+        return method, params
+
+    # ------------------------------------------------------------ POST answered at once (the fast path)
+    def at_once(self, headers: Headers, body: bytes, principal: Principal) -> AtOnce | None:
+        """A POST of ``principal`` that :meth:`answer_at_once` can answer, else None (the aiohttp handlers then take
+        it and give every refusal). Such a POST passes every check of :meth:`post` on the way to the engine:
+        accepting, ``Content-Type``, ``Accept``, one JSON-RPC request, either a 2026-07-28 one with its mirrored
+        headers or one of a live 2025-11-25 session of ``principal`` (``initialize`` without one); and the engine
+        answers it before it returns (:func:`~tradingmcp.server.mcp.engine.answers_at_once`: in the 2025-11-25 era no
+        ``tools/call``, since any tool may ask the client for input). Changes nothing."""
+        if not self.accepting():
+            return None
+        if headers.get("Content-Type", "").split(";", 1)[0].strip().lower() != _JSON:
+            return None
+        if _accepts(headers.get("Accept", "")) != (True, True):
+            return None
+        version = headers.get(VERSION_HEADER)
+        modern = version in MODERN_VERSIONS
+        if not modern and version is not None and version not in HANDSHAKE_VERSIONS:
+            return None
         try:
-            engine.on_message(body, reply)
-            return await self._answer(request, reply, status_of_code=True)
-        finally:
-            self.open_posts.discard(engine)
-            engine.on_closed()  # a client that left before the answer cancels its call; listens end
-            self.streams.release(reply)
+            obj = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return None
+        if not isinstance(obj, dict) or obj.get("jsonrpc") != "2.0":
+            return None
+        session = None
+        if modern:
+            checked = self._stateless_checks(headers, obj)
+            if isinstance(checked, web.Response):
+                return None
+            method, params = checked
+        else:
+            sid = headers.get(SESSION_HEADER)
+            named, params = obj.get("method"), obj.get("params")
+            if not isinstance(named, str) or (params is not None and not isinstance(params, dict)):
+                return None
+            if sid is None:  # initialize opens a session; anything else without one is refused
+                if version is None and _claims_modern(obj):
+                    return None  # a 2026-07-28 body without its header: -32020
+                return AtOnce(obj, None, opens=True) if named == "initialize" and "id" in obj else None
+            session = self._session(sid, principal)
+            if session is None or named == "initialize":
+                return None
+            if "id" not in obj:
+                return AtOnce(obj, session)  # a notification: 202
+            method = named
+        return AtOnce(obj, session) if answers_at_once(self.app, method, params, modern=modern) else None
+
+    def answer_at_once(self, taken: AtOnce, principal: Principal) -> ws.HttpResponse:
+        """The answer to a POST :meth:`at_once` took: JSON, or an SSE body that ends with it (the notifications the
+        engine sent first, each an event), as :meth:`post` would answer it."""
+        if taken.opens:
+            answer, opened = self._initialize(taken.obj, principal)
+            return ws.HttpResponse(200, answer, () if opened is None else ((SESSION_HEADER, opened),), _JSON)
+        reply = Reply()
+        session = taken.session
+        if session is not None:
+            session.touch()
+            session.engine.on_decoded(taken.obj, reply)
+            if "id" not in taken.obj:
+                return ws.HttpResponse(202)
+        else:
+            engine = self._engine(reply, principal, None)
+            self.open_posts.add(engine)
+            try:
+                engine.on_decoded(taken.obj, reply)
+            finally:
+                self.open_posts.discard(engine)
+                engine.on_closed()
+                self.streams.release(reply)
+        final = reply.final
+        if final is None:  # answers_at_once was wrong about this method: a bug, not the client's fault
+            log.error("no answer at once to %s", short(str(taken.obj.get("method"))))
+            return ws.HttpResponse(500, jsonrpc.encode_error(None, ErrorCode.INTERNAL_ERROR, "Internal error"), content_type=_JSON)
+        if reply.notes:
+            events = b"".join(sse_event(note) for note in reply.notes) + sse_event(final)
+            return ws.HttpResponse(200, events, _SSE_EXTRA, _SSE)
+        code = _error_code(final) if session is None else None  # the session era answers errors with 200
+        return ws.HttpResponse(200 if code is None else STATUS_OF_CODE.get(code, 200), final, content_type=_JSON)
 
     async def _post_session(
         self, request: web.Request, body: bytes, obj: dict[str, Any], principal: Principal, version: str | None
@@ -297,16 +399,8 @@ class McpEndpoint:
         if obj.get("method") == "initialize" and "id" in obj:
             if sid is not None:
                 return json_error(400, ErrorCode.INVALID_REQUEST, "Bad Request: initialize opens a session; send it without Mcp-Session-Id")
-            log_ = EventLog(self.settings.replay_events, self.settings.replay_bytes, lambda: None)
-            session = HttpSession(lambda sink, runner: self._engine(sink, principal, runner), log_)
-            log_.on_close = lambda: self._end(session.id)
-            reply = Reply()
-            session.engine.on_message(body, reply)
-            if reply.final is not None and _error_code(reply.final) is None:
-                self.sessions.add(session)
-                return _json(reply.final, 200, {SESSION_HEADER: session.id})
-            session.end()
-            return _json(reply.final or jsonrpc.encode_error(None, ErrorCode.INVALID_REQUEST, "initialize failed"), 200)
+            answer, opened = self._initialize(obj, principal)
+            return _json(answer, 200, None if opened is None else {SESSION_HEADER: opened})
         if sid is None:
             return json_error(400, ErrorCode.INVALID_REQUEST, f"Bad Request: {SESSION_HEADER} header is required (send initialize first)")
         found = self._session(sid, principal)
@@ -314,11 +408,24 @@ class McpEndpoint:
             return json_error(404, ErrorCode.INVALID_REQUEST, "Session not found: it ended or expired; initialize again")
         found.touch()
         if "id" not in obj or "method" not in obj:  # a notification (cancel, initialized) or a response
-            found.engine.on_message(body, Reply())
+            found.engine.on_decoded(obj, Reply())
             return web.Response(status=202)
         reply = Reply()
-        found.engine.on_message(body, reply)
+        found.engine.on_decoded(obj, reply)
         return await self._answer(request, reply, status_of_code=False)
+
+    def _initialize(self, obj: dict[str, Any], principal: Principal) -> tuple[bytes, str | None]:
+        """2025-11-25 ``initialize``: the answer, and the id of the session it opened (None: it failed)."""
+        log_ = EventLog(self.settings.replay_events, self.settings.replay_bytes, lambda: None)
+        session = HttpSession(lambda sink, runner: self._engine(sink, principal, runner), log_)
+        log_.on_close = lambda: self._end(session.id)
+        reply = Reply()
+        session.engine.on_decoded(obj, reply)
+        if reply.final is not None and _error_code(reply.final) is None:
+            self.sessions.add(session)
+            return reply.final, session.id
+        session.end()
+        return reply.final or jsonrpc.encode_error(None, ErrorCode.INVALID_REQUEST, "initialize failed"), None
 
     def _end(self, sid: str) -> None:
         self.sessions.end(sid)

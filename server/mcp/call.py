@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from tradingmcp.server.mcp.mrtr import NO_INPUTS, Inputs
 from tradingmcp.server.mcp.registry import ToolError
 from tradingmcp.transport import jsonrpc
 from tradingmcp.transport.auth import Principal
-from tradingmcp.transport.mcpnames import META_LOG_LEVEL, META_VERSION, MODERN_VERSIONS, PROGRESS
+from tradingmcp.transport.mcpnames import META_CLIENT_CAPS, META_LOG_LEVEL, META_VERSION, MODERN_VERSIONS, PROGRESS
 
 if TYPE_CHECKING:
     from tradingmcp.server.mcp.engine import Answered, ServerSession
@@ -18,12 +19,13 @@ if TYPE_CHECKING:
 class Call:
     """What a tool sees of its request: who called, and how to report progress or log.
 
-    Built for every tools/call, so it stores only what it was given; ``progress_token`` and ``log_level`` are read
-    from the request's ``_meta`` when asked for. Progress and log lines go to ``sink``, the route of the request
-    (the session's sink when not given).
+    Built for every tools/call, so it stores only what it was given; ``progress_token``, ``log_level`` and
+    ``inputs`` are read from the request when asked for. Progress and log lines go to ``sink``, the route of the
+    request (the session's sink when not given). ``params`` are those of the ``tools/call`` (None: it cannot take
+    rounds of input); ``inputs`` what its retry brought, when it carried any.
     """
 
-    __slots__ = ("_meta", "asked", "request_id", "session", "sink")
+    __slots__ = ("_inputs", "_meta", "_params", "asked", "request_id", "session", "sink")
 
     def __init__(
         self,
@@ -31,10 +33,14 @@ class Call:
         request_id: jsonrpc.RequestId,
         meta: dict[str, Any] | None,
         sink: Sink | None = None,
+        params: dict[str, Any] | None = None,
+        inputs: Inputs | None = None,
     ) -> None:
         self.session = session
         self.request_id = request_id
         self._meta = meta
+        self._params = params
+        self._inputs = inputs
         self.sink = session.sink if sink is None else sink
         self.asked: list[jsonrpc.RequestId] | None = None
         """Ids of the requests this call sent the client (:meth:`request`), forgotten when the call ends."""
@@ -56,6 +62,30 @@ class Call:
         meta = self._meta
         level = meta.get(META_LOG_LEVEL) if meta else None
         return level if isinstance(level, str) else self.session.log_level
+
+    @property
+    def inputs(self) -> Inputs:
+        """The answers and state a retry carried (:class:`~tradingmcp.server.mcp.mrtr.Inputs`): the client's own
+        (2026-07-28) or the server's (the handshake era); on a first round, none, with the client's capabilities."""
+        found = self._inputs
+        if found is None:
+            params, meta = self._params, self._meta
+            if params is None:
+                found = NO_INPUTS
+            else:  # bound as tools_call binds a retry's state: the tool's name and its (validated) arguments
+                version = meta.get(META_VERSION) if meta else None
+                caps = meta.get(META_CLIENT_CAPS) if meta and version in MODERN_VERSIONS else None
+                if caps is None and version not in MODERN_VERSIONS:
+                    caps = self.session.client_capabilities
+                args = params.get("arguments")
+                bound = (self.session.principal.name, "tools/call", params["name"], {} if args is None else args)
+                found = Inputs(None, None, caps, bound)
+            self._inputs = found
+        return found
+
+    def again(self, inputs: Inputs) -> Call:
+        """This call as the tool sees it once more, with ``inputs`` (the server drove a round of input)."""
+        return Call(self.session, self.request_id, self._meta, self.sink, self._params, inputs)
 
     @property
     def subscriber(self) -> Subscriber:

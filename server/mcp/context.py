@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from tradingmcp.server.mcp.mrtr import Inputs
     from tradingmcp.server.mcp.streams import Subscriber
     from tradingmcp.transport.auth import Principal
     from tradingmcp.transport.jsonrpc import RequestId
@@ -46,6 +47,13 @@ class CallContext(Protocol):
     @property
     def log_level(self) -> str | None:
         """The lowest level of log line the caller wants (None: none at all)."""
+        ...
+
+    @property
+    def inputs(self) -> Inputs:
+        """What a 2026-07-28 retry brought back (Multi Round-Trip Requests): the client's answers to the input requests
+        of the previous round and its verified state (:class:`~tradingmcp.server.mcp.mrtr.Inputs`). A tool asks by
+        raising :class:`~tradingmcp.server.mcp.mrtr.InputRequired`; empty where nothing can be asked that way."""
         ...
 
     @property

@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -83,6 +83,9 @@ from tradingmcp.transport.mcpnames import (
 )
 from tradingmcp.transport.ratelimit import Clock, RateLimit, TokenBucket, retry_after_ms
 
+if TYPE_CHECKING:
+    from tradingmcp.server.mcp.asking import Asking
+
 __all__ = [
     "CACHE_HINTS",
     "HANDSHAKE_VERSIONS",
@@ -101,6 +104,7 @@ __all__ = [
     "Shell",
     "Sink",
     "ToolRun",
+    "answers_at_once",
 ]
 
 log = logging.getLogger("tradingmcp.server.engine")
@@ -131,6 +135,8 @@ METHODS: dict[str, Handler] = {
     "subscriptions/listen": methods.listen,
 }
 """Request method → handler (every request this server answers)."""
+_HELD = frozenset({"subscriptions/listen"})
+"""Methods whose request stays open after ``on_message`` returns (answered when the server ends it)."""
 _BEFORE_INITIALIZE = frozenset({"initialize", "ping", "server/discover"})
 _INVALID = object()  # orjson could not decode the message
 _loads = orjson.loads
@@ -181,6 +187,8 @@ class ServerSession:
         """Async tool calls started and not yet answered, cancelled or dropped (request id → run)."""
         self.outgoing: dict[jsonrpc.RequestId, Answered] = {}
         """Requests this server sent (2025-11-25 sampling, elicitation) and not yet answered (id → ``on_answer``)."""
+        self.asking: dict[jsonrpc.RequestId, Asking] = {}
+        """Handshake-era tool calls waiting for the client's answers to their input requests (call id → asking)."""
         self._sent = 0
         self.listeners: dict[jsonrpc.RequestId, Sink] = {}
         """Open ``subscriptions/listen`` streams (request id → the route of their updates and final answer)."""
@@ -212,12 +220,28 @@ class ServerSession:
             rid, method, params = parts
             self._on_request(rid, method, params, out)
             return
+        self._on_other(obj, data, out)
+
+    def on_decoded(self, obj: Any, reply: Sink | None = None) -> None:
+        """:meth:`on_message` for a message its shell already decoded from JSON (Streamable HTTP reads a POST's body
+        to route it): the same answers, without decoding the bytes twice. Never raises."""
+        out = self.sink if reply is None else reply
+        parts = _request_parts(obj)
+        if parts is not None:
+            rid, method, params = parts
+            self._on_request(rid, method, params, out)
+            return
+        self._on_other(obj, None, out)
+
+    def _on_other(self, obj: Any, data: bytes | bytearray | memoryview | str | None, out: Sink) -> None:
+        """Anything but a well-formed request: undecodable ``data`` (``obj`` is ``_INVALID``), a notification, a
+        response, or a malformed message."""
         try:
-            if obj is _INVALID:
+            if obj is _INVALID and data is not None:
                 jsonrpc.parse(data)  # raises the exact -32700
             msg = jsonrpc.classify(obj)
         except JsonRpcError as exc:
-            if exc.code == ErrorCode.PARSE_ERROR and not _valid_utf8(data):
+            if exc.code == ErrorCode.PARSE_ERROR and data is not None and not _valid_utf8(data):
                 out.close(CloseCode.INVALID_FRAME_PAYLOAD_DATA, "text frame is not valid UTF-8")
                 return
             echoed = exc.data.get("id") if isinstance(exc.data, dict) else None
@@ -334,10 +358,14 @@ class ServerSession:
 
     def cancel(self, rid: jsonrpc.RequestId) -> None:
         """Stop request ``rid``: an async tool call in flight is never answered (its run goes to the shell's
-        ``cancel``); an open listen stream ends without an answer. Unknown or finished ids are ignored."""
+        ``cancel``), nor one waiting for the client's input; an open listen stream ends without an answer. Unknown or
+        finished ids are ignored."""
         run = self.in_flight.pop(rid, None)
         if run is not None:
             self.shell.cancel(run)
+        asking = self.asking.get(rid)
+        if asking is not None:
+            asking.cancel()
         if self.listeners.pop(rid, None) is not None:
             self.resources.listener_gone(self, rid)
 
@@ -396,6 +424,22 @@ class ServerSession:
         self.resources.release(self)
         if self._closed_cb is not None:
             self._closed_cb(self)
+
+
+def answers_at_once(app: McpApp, method: str, params: dict[str, Any] | None, *, modern: bool) -> bool:
+    """True when :meth:`ServerSession.on_message` answers a request of ``method`` (with ``params``; ``modern``: of the
+    2026-07-28 era) before it returns, its notifications included: every method but the held ones
+    (``subscriptions/listen``) and a ``tools/call`` of an async tool (a task of the shell) or, in the handshake era,
+    of any tool (one that asks for input waits for the client's answers to requests of the server's own,
+    :mod:`~tradingmcp.server.mcp.asking`). A shell that can only answer at once (the Streamable HTTP fast path) asks
+    first."""
+    if method == "tools/call":
+        if not modern:
+            return False
+        name = params.get("name") if params else None
+        tool = app.tools.get(name) if type(name) is str else None
+        return tool is None or not tool.is_async
+    return method not in _HELD
 
 
 def _valid_utf8(data: bytes | bytearray | memoryview | str) -> bool:

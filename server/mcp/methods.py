@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from tradingmcp.server.mcp.mrtr import InputRequired
 from tradingmcp.server.mcp.protocol import LOG_LEVELS, PENDING, Sink, list_page, uri_param
 from tradingmcp.transport import jsonrpc
 from tradingmcp.transport.jsonrpc import ErrorCode, JsonRpcError
 from tradingmcp.transport.mcpnames import (
     HANDSHAKE_VERSIONS,
     LATEST_HANDSHAKE,
+    META_CLIENT_CAPS,
     META_SERVER_INFO,
     META_SUBSCRIPTION,
     MODERN_VERSIONS,
@@ -126,14 +128,32 @@ def templates_list(
 
 def resources_read(
     session: ServerSession, rid: jsonrpc.RequestId, params: dict[str, Any], meta: Any, modern: bool, out: Sink
-) -> dict[str, Any]:
-    """``resources/read``: the current contents of ``params.uri`` (-32002 when no resource serves it)."""
+) -> Any:
+    """``resources/read``: the current contents of ``params.uri`` (-32002 when no resource serves it); for a resource
+    that asks first (``ask``, 2026-07-28), an ``InputRequiredResult`` sent through ``out`` (then ``PENDING``).
+
+    Raises:
+        JsonRpcError: -32002 unknown uri; -32602 malformed ``inputResponses`` or a ``requestState`` that fails
+            verification; -32021 when the resource asks for a capability the client did not declare.
+    """
     uri = uri_param(params)
-    reader = session.app.find_reader(uri)
+    app = session.app
+    reader = app.find_reader(uri)
     if reader is None:
         raise JsonRpcError(ErrorCode.RESOURCE_NOT_FOUND, f"Resource not found: {uri}", {"uri": uri})
-    app = session.app
-    return {"contents": [session.resources.contents(uri, reader(uri), app.find_mime_type(uri))]}
+    ask = app.find_asker(uri) if modern else None
+    if ask is None:
+        value = reader(uri)
+    else:
+        states = app.request_states
+        caps = meta.get(META_CLIENT_CAPS) if isinstance(meta, dict) else None
+        inputs = states.inputs((session.principal.name, "resources/read", uri, None), params, caps)
+        try:
+            value = ask(uri, inputs)
+        except InputRequired as asked:
+            out.send(jsonrpc.encode_result(rid, states.result(asked, inputs)))
+            return PENDING
+    return {"contents": [session.resources.contents(uri, value, app.find_mime_type(uri))]}
 
 
 def resources_subscribe(

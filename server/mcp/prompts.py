@@ -6,15 +6,21 @@ shapes in 2026-07-28. Handlers have the engine's shape ``(session, request_id, p
 (:data:`~tradingmcp.server.mcp.engine.Handler`) and raise :class:`~tradingmcp.transport.jsonrpc.JsonRpcError`
 -32602 naming the field for bad params: an unknown prompt or reference, a missing required argument, a value that is
 not a string.
+
+A prompt with an ``ask`` renderer may ask a 2026-07-28 client for input first (Multi Round-Trip Requests,
+:mod:`~tradingmcp.server.mcp.mrtr`): ``prompts/get`` then answers an ``InputRequiredResult``, and the retry's answers
+and verified state reach the renderer; the handshake era gets its plain ``render``.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tradingmcp.server.mcp.protocol import Sink, list_page
+from tradingmcp.server.mcp.mrtr import InputRequired
+from tradingmcp.server.mcp.protocol import PENDING, Sink, list_page
 from tradingmcp.transport import jsonrpc
 from tradingmcp.transport.jsonrpc import ErrorCode, JsonRpcError, quote
+from tradingmcp.transport.mcpnames import META_CLIENT_CAPS
 
 if TYPE_CHECKING:
     from tradingmcp.server.mcp.engine import ServerSession
@@ -50,11 +56,14 @@ def prompts_list(
 
 def prompts_get(
     session: ServerSession, rid: jsonrpc.RequestId, params: dict[str, Any], meta: Any, modern: bool, out: Sink
-) -> dict[str, Any]:
-    """``prompts/get``: the messages of prompt ``params.name`` for ``params.arguments`` (a map of strings).
+) -> Any:
+    """``prompts/get``: the messages of prompt ``params.name`` for ``params.arguments`` (a map of strings); for a
+    prompt that asks first (``ask``, 2026-07-28), an ``InputRequiredResult`` sent through ``out`` (then ``PENDING``).
 
     Raises:
-        JsonRpcError: -32602 for an unknown prompt, a missing required argument or a non-string value.
+        JsonRpcError: -32602 for an unknown prompt, a missing required argument, a non-string value, malformed
+            ``inputResponses`` or a ``requestState`` that fails verification; -32021 when the prompt asks for a
+            capability the client did not declare.
     """
     name = params.get("name")
     prompt = session.app.prompts.get(name) if isinstance(name, str) else None
@@ -64,7 +73,17 @@ def prompts_get(
     for arg in prompt.arguments:
         if arg.required and arg.name not in arguments:
             raise _bad(f"arguments.{arg.name} is required by prompt {prompt.name}")
-    rendered = prompt.render(arguments)
+    if modern and prompt.ask is not None:
+        caps = meta.get(META_CLIENT_CAPS) if isinstance(meta, dict) else None
+        states = session.app.request_states
+        inputs = states.inputs((session.principal.name, "prompts/get", prompt.name, arguments), params, caps)
+        try:
+            rendered = prompt.ask(arguments, inputs)
+        except InputRequired as ask:
+            out.send(jsonrpc.encode_result(rid, states.result(ask, inputs)))
+            return PENDING
+    else:
+        rendered = prompt.render(arguments)
     result: dict[str, Any] = dict(rendered) if isinstance(rendered, dict) else {"messages": list(rendered)}
     if prompt.description:
         result.setdefault("description", prompt.description)

@@ -5,7 +5,9 @@ A tool is a plain function ``fn(call, arguments) -> result`` (sync: runs inline 
 ``async def`` (the session's shell runs it as a task: cancellable, may report progress); ``call`` is a
 :class:`~tradingmcp.server.mcp.context.CallContext`. ``result`` is a :class:`ToolResult`, a ``dict``
 (becomes ``structuredContent`` plus a JSON text block) or a ``str``. Raising :class:`ToolError` gives an ``isError``
-result the model can read; raising :class:`~tradingmcp.transport.jsonrpc.JsonRpcError` gives a JSON-RPC error.
+result the model can read; raising :class:`~tradingmcp.transport.jsonrpc.JsonRpcError` gives a JSON-RPC error;
+raising :class:`~tradingmcp.server.mcp.mrtr.InputRequired` asks a 2026-07-28 client for input (elicitation, sampling,
+roots) and the tool is called again with the answers in ``call.inputs``.
 
 Shapes follow MCP 2025-11-25 ``Tool`` (name, title, description, inputSchema, outputSchema, annotations),
 ``Resource``/``ResourceTemplate`` and ``Prompt``/``PromptArgument``
@@ -23,11 +25,13 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from tradingmcp.server.mcp.mrtr import RequestStates
 from tradingmcp.server.mcp.schema import compile_schema
 from tradingmcp.server.mcp.xheader import HeaderParam, header_params
 
 if TYPE_CHECKING:
     from tradingmcp.server.mcp.context import CallContext
+    from tradingmcp.server.mcp.mrtr import Inputs
 
 ToolFn = Callable[["CallContext", dict[str, Any]], Any]
 ReadFn = Callable[[str], Any]
@@ -44,6 +48,14 @@ PromptFn = Callable[[dict[str, str]], Any]
 """``render(arguments) -> messages``: the prompt's ``PromptMessage`` dicts (``{"role", "content"}``) for the given
 arguments (every required one present, all strings), or a ``GetPromptResult`` dict (``{"messages": [...]}``, optionally
 ``description``). May raise :class:`~tradingmcp.transport.jsonrpc.JsonRpcError` (e.g. -32602 for a bad value)."""
+AskingReadFn = Callable[[str, "Inputs"], Any]
+"""``ask(uri, inputs) -> contents``: a resource's 2026-07-28 reader, which may raise
+:class:`~tradingmcp.server.mcp.mrtr.InputRequired` to ask the client first and reads the answers from ``inputs`` on
+the retry; returns what :data:`ReadFn` does."""
+AskingPromptFn = Callable[[dict[str, str], "Inputs"], Any]
+"""``ask(arguments, inputs) -> messages``: a prompt's 2026-07-28 renderer, which may raise
+:class:`~tradingmcp.server.mcp.mrtr.InputRequired` to ask the client first and reads the answers from ``inputs`` on
+the retry (:class:`~tradingmcp.server.mcp.mrtr.Inputs`); returns what :data:`PromptFn` does."""
 
 
 @dataclass(slots=True)  # not frozen: a frozen dataclass's __init__ is measurably slower on the hot path
@@ -210,7 +222,8 @@ class Tool:
 @dataclass(slots=True)
 class Resource:
     """A readable resource; ``read(uri)`` returns text (str), JSON (dict/list) or bytes (sent base64 as ``blob``).
-    The content's ``mimeType`` is ``mime_type`` (JSON values are always ``application/json``)."""
+    The content's ``mimeType`` is ``mime_type`` (JSON values are always ``application/json``). ``ask``, when set,
+    reads it instead for a 2026-07-28 request and may ask the client for input first (:data:`AskingReadFn`)."""
 
     uri: str
     name: str
@@ -218,6 +231,7 @@ class Resource:
     description: str = ""
     mime_type: str = "application/json"
     watch: WatchFn | None = None
+    ask: AskingReadFn | None = None
 
     def to_wire(self) -> dict[str, Any]:
         return {"uri": self.uri, "name": self.name, "description": self.description, "mimeType": self.mime_type}
@@ -234,6 +248,7 @@ class ResourceTemplate:
     description: str = ""
     mime_type: str = "application/json"
     watch: WatchFn | None = None
+    ask: AskingReadFn | None = None
     complete: CompleteFn | None = None
     prefix: str = field(init=False)
 
@@ -270,7 +285,9 @@ class PromptArgument:
 @dataclass(slots=True)
 class Prompt:
     """A prompt template the client can list and get (``prompts/list``, ``prompts/get``); ``render`` builds its
-    messages (:data:`PromptFn`), ``complete`` offers values for its arguments (:data:`CompleteFn`)."""
+    messages (:data:`PromptFn`), ``complete`` offers values for its arguments (:data:`CompleteFn`); ``ask``, when
+    set, renders it instead for a 2026-07-28 request and may ask the client for input first (:data:`AskingPromptFn`).
+    """
 
     name: str
     description: str
@@ -278,6 +295,7 @@ class Prompt:
     arguments: tuple[PromptArgument, ...] = ()
     title: str | None = None
     complete: CompleteFn | None = None
+    ask: AskingPromptFn | None = None
 
     def to_wire(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "description": self.description}
@@ -309,6 +327,8 @@ class McpApp:
     prompts: dict[str, Prompt] = field(default_factory=dict)
     page_size: int = 100
     observers: list[CallObserver] = field(default_factory=list)
+    request_states: RequestStates = field(default_factory=RequestStates)
+    """Seals the ``requestState`` of input-required results (one random key per server: every session shares it)."""
 
     def add_tool(self, tool: Tool) -> Tool:
         if tool.name in self.tools:
@@ -361,6 +381,16 @@ class McpApp:
         for tpl in self.templates:
             if tpl.matches(uri):
                 return tpl.read
+        return None
+
+    def find_asker(self, uri: str) -> AskingReadFn | None:
+        """The ``ask`` reader of the resource or template serving ``uri`` (None: it reads without asking)."""
+        res = self.resources.get(uri)
+        if res is not None:
+            return res.ask
+        for tpl in self.templates:
+            if tpl.matches(uri):
+                return tpl.ask
         return None
 
     def find_watch(self, uri: str) -> WatchFn | None:

@@ -15,6 +15,12 @@ An async tool is a decision for the session's shell (:class:`~tradingmcp.server.
 it in flight (at most ``max_in_flight``; excess gets -32005), hands the shell a :class:`ToolRun`, and the shell awaits
 ``run.work()`` as a task within ``run.deadline_s`` and reports the end through ``run.returned``/``raised``/
 ``cancelled``/``expired``; the core encodes the answer. No event loop here.
+
+A 2026-07-28 tool may ask the client for input by raising :class:`~tradingmcp.server.mcp.mrtr.InputRequired` (sync
+or async alike): the answer is then an ``InputRequiredResult`` with a sealed ``requestState``, and the retry's
+``inputResponses`` and verified state reach the tool as ``call.inputs`` (a tampered or foreign state is -32602 before
+the tool runs). In the handshake era the server asks instead, with requests of its own
+(:mod:`~tradingmcp.server.mcp.asking`), and runs the tool again with the answers.
 """
 
 from __future__ import annotations
@@ -26,7 +32,9 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from tradingmcp.server.mcp.asking import MAX_ROUNDS, Asking
 from tradingmcp.server.mcp.call import Call
+from tradingmcp.server.mcp.mrtr import InputRequired, Inputs, checked_requests
 from tradingmcp.server.mcp.protocol import PENDING, Sink, list_page
 from tradingmcp.server.mcp.registry import Tool, ToolCallRecord, ToolError, error_result, to_tool_result
 from tradingmcp.transport import jsonrpc
@@ -94,8 +102,10 @@ def tools_call(
     (its answer goes through ``out`` when it ends). Returns ``PENDING``.
 
     Raises:
-        JsonRpcError: -32602 unknown tool or invalid arguments, -32021 a client capability (or, 2026-07-28, an
-            extension) the tool relies on was not declared, -32005 too many calls in flight, -32600 a request id already in flight. Other exceptions of a sync tool propagate (the engine answers -32603).
+        JsonRpcError: -32602 unknown tool, invalid arguments, or (2026-07-28) malformed ``inputResponses`` or a
+            ``requestState`` that fails verification; -32021 a client capability (or, 2026-07-28, an extension) the
+            tool relies on or asks for was not declared; -32005 too many calls in flight; -32600 a request id already
+            in flight. Other exceptions of a sync tool propagate (the engine answers -32603).
     """
     observed = (_CallClock(), params) if session.app.observers else None  # the hot path pays one truth test
     try:
@@ -112,6 +122,11 @@ def tools_call(
         if modern and tool.client_extensions:
             _require_extensions(tool, meta)
         principal = session.principal
+        inputs: Inputs | None = None
+        if modern and ("inputResponses" in params or "requestState" in params):  # checked before the tool runs
+            bound = (principal.name, "tools/call", tool.name, args)
+            caps = meta.get(META_CLIENT_CAPS) if meta is not None else None
+            inputs = session.app.request_states.inputs(bound, params, caps)
         if tool.scope not in principal.scopes:
             forbidden = ToolError(
                 f"token {principal.name!r} lacks the {tool.scope!r} scope needed by {tool.name}",
@@ -120,37 +135,59 @@ def tools_call(
             )
             _answer(session, out, rid, error_result(forbidden), modern, observed)
             return PENDING
-        call = Call(session, rid, meta, out)
-        if not tool.is_async:
-            try:
-                value = tool.fn(call, args)
-            except ToolError as exc:
-                _answer(session, out, rid, error_result(exc), modern, observed)
-                return PENDING
-            if observed is None and type(value) is dict:
-                out.send(encode_structured_result(rid, value, modern))
-            else:
-                _answer(session, out, rid, to_tool_result(value), modern, observed)
-            return PENDING
-        in_flight = session.in_flight
-        if len(in_flight) >= session.max_in_flight:
-            raise JsonRpcError(
-                ErrorCode.TOO_MANY_REQUESTS,
-                f"Too many requests in flight on this connection (limit {session.max_in_flight}); wait for answers",
-            )
-        if rid in in_flight:
-            raise JsonRpcError(ErrorCode.INVALID_REQUEST, f"Request id {rid!r} is already in flight")
-        run = ToolRun(session, out, rid, tool, call, args, modern, observed)
-        in_flight[rid] = run
-        try:
-            session.shell.start(run)
-        except BaseException:
-            del in_flight[rid]
-            raise
+        call = Call(session, rid, meta, out, params, inputs)
+        _run(session, out, rid, tool, call, args, modern, observed)
         return PENDING
     except JsonRpcError as exc:
         if observed is not None:
             _observe(session, observed, "rpc_error", None, exc.code, exc.message)
+        raise
+
+
+def _run(
+    session: ServerSession,
+    out: Sink,
+    rid: jsonrpc.RequestId,
+    tool: Tool,
+    call: Call,
+    args: dict[str, Any],
+    modern: bool,
+    observed: _Observed | None,
+) -> None:
+    """Run ``tool`` for ``call``: a sync tool inline, answered through ``out``; an async one handed to the shell.
+
+    Raises:
+        JsonRpcError: -32005 too many calls in flight, -32600 a request id already in flight, -32021 an input request
+            for an undeclared capability. Other exceptions of a sync tool propagate.
+    """
+    if not tool.is_async:
+        try:
+            value = tool.fn(call, args)
+        except ToolError as exc:
+            _answer(session, out, rid, error_result(exc), modern, observed)
+            return
+        except InputRequired as ask:
+            _ask_client(session, out, rid, tool, call, args, ask, modern, observed)
+            return
+        if observed is None and type(value) is dict:
+            out.send(encode_structured_result(rid, value, modern))
+        else:
+            _answer(session, out, rid, to_tool_result(value), modern, observed)
+        return
+    in_flight = session.in_flight
+    if len(in_flight) >= session.max_in_flight:
+        raise JsonRpcError(
+            ErrorCode.TOO_MANY_REQUESTS,
+            f"Too many requests in flight on this connection (limit {session.max_in_flight}); wait for answers",
+        )
+    if rid in in_flight:
+        raise JsonRpcError(ErrorCode.INVALID_REQUEST, f"Request id {rid!r} is already in flight")
+    run = ToolRun(session, out, rid, tool, call, args, modern, observed)
+    in_flight[rid] = run
+    try:
+        session.shell.start(run)
+    except BaseException:
+        del in_flight[rid]
         raise
 
 
@@ -193,6 +230,84 @@ def _require_extensions(tool: Tool, meta: dict[str, Any] | None) -> None:
             f"it in {where} (e.g. {{{missing[0]!r}: {{}}}}) on this request",
             {"requiredCapabilities": {"extensions": {ext: {} for ext in missing}}},
         )
+
+
+def _ask_client(
+    session: ServerSession,
+    out: Sink,
+    rid: jsonrpc.RequestId,
+    tool: Tool,
+    call: Call,
+    args: dict[str, Any],
+    ask: InputRequired,
+    modern: bool,
+    observed: _Observed | None,
+) -> None:
+    """Answer a tool that raised :class:`InputRequired`: its ``InputRequiredResult`` (2026-07-28), or, in the
+    handshake era, ask the client with server-to-client requests and run the tool again with the answers.
+
+    Raises:
+        JsonRpcError: -32021 when an input request needs a capability the client did not declare.
+        ValueError: a malformed input request or an unsealable state (the caller answers -32603).
+    """
+    if not modern:
+        _bridge(session, out, rid, tool, call, args, ask, observed)
+        return
+    result = session.app.request_states.result(ask, call.inputs)
+    data = jsonrpc.encode_result(rid, result)
+    answered_ns = time.perf_counter_ns()
+    out.send(data)
+    if observed is not None:
+        _observe(session, observed, "input_required", result, None, None, answered_ns)
+
+
+def _bridge(
+    session: ServerSession,
+    out: Sink,
+    rid: jsonrpc.RequestId,
+    tool: Tool,
+    call: Call,
+    args: dict[str, Any],
+    ask: InputRequired,
+    observed: _Observed | None,
+) -> None:
+    """The handshake era: send ``ask``'s requests to the client (:class:`~tradingmcp.server.mcp.asking.Asking`) and,
+    once all are answered, run the tool again with the answers and ``ask.state`` in ``call.inputs``; at most
+    :data:`~tradingmcp.server.mcp.asking.MAX_ROUNDS` rounds, then an ``isError`` result.
+
+    Raises:
+        JsonRpcError: -32021 when a request needs a capability the client did not declare at ``initialize``.
+        ValueError: a malformed input request.
+    """
+    caps = session.client_capabilities
+    requests = checked_requests(ask, caps)
+    rounds = call.inputs.rounds + 1
+    if rounds > MAX_ROUNDS:
+        stuck = ToolError(f"{tool.name} asked the client for input more than {MAX_ROUNDS} times", "input_rounds_exceeded")
+        _answer(session, out, rid, error_result(stuck), False, observed)
+        return
+    bound = (session.principal.name, "tools/call", tool.name, args)
+
+    def done(answers: dict[str, Any]) -> None:
+        again = call.again(Inputs(answers, ask.state, caps, bound, rounds))
+        try:
+            _run(session, out, rid, tool, again, args, False, observed)
+        except JsonRpcError as exc:
+            if observed is not None:
+                _observe(session, observed, "rpc_error", None, exc.code, exc.message)
+            out.send(jsonrpc.encode_error(rid, exc.code, exc.message, exc.data))
+        except Exception:
+            log.exception("internal error in tools/call")
+            out.send(jsonrpc.encode_error(rid, ErrorCode.INTERNAL_ERROR, "Internal error in tools/call"))
+
+    def failed(reason: str) -> None:
+        if not session.closed:
+            _answer(session, out, rid, error_result(ToolError(reason, "client_error")), False, observed)
+
+    if requests:
+        Asking(session, out, rid, requests, done, failed).start()
+    else:  # state only: nothing to ask, run again at once
+        done({})
 
 
 def _answer(
@@ -277,6 +392,28 @@ class ToolRun:
             self._answer(error_result(exc))
             return
         session, rid, observed = self.session, self.rid, self.observed
+        if isinstance(exc, InputRequired):
+            if not self.modern:  # the server asks, then runs the tool again (a new run under the same id)
+                self.call.forget_asked()
+                if not self.in_flight:
+                    return
+                del session.in_flight[rid]
+                try:
+                    _bridge(session, self.sink, rid, self.tool, self.call, self.args, exc, observed)
+                    return
+                except (JsonRpcError, ValueError) as refused:
+                    session.in_flight[rid] = self  # answered below as any such exception of the tool's
+                    exc = refused
+            else:
+                try:
+                    result = session.app.request_states.result(exc, self.call.inputs)
+                except (JsonRpcError, ValueError) as refused:
+                    exc = refused  # answered below as any such exception of the tool's
+                else:
+                    self._finish(jsonrpc.encode_result(rid, result))
+                    if observed is not None:
+                        _observe(session, observed, "input_required", result, None, None)
+                    return
         if isinstance(exc, JsonRpcError):
             if observed is not None:
                 _observe(session, observed, "rpc_error", None, exc.code, exc.message)

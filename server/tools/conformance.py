@@ -33,6 +33,7 @@ from tradingmcp.server.mcp.registry import (
     ToolFn,
     ToolResult,
 )
+from tradingmcp.server.tools import conformance_rounds as rounds
 
 STEP_S = 0.05
 """Pause between the log lines and progress steps of the slow fixtures (s): they arrive as separate messages."""
@@ -287,7 +288,7 @@ ASKING_TOOLS: tuple[tuple[str, str, ToolFn, dict[str, Any], str], ...] = (
 )
 """2025-11-25 tools that ask the client while they run (a request on the call's own route); each relies on the
 client capability it uses (-32021 without it), and a 2026-07-28 call of one is an ``isError`` result (that era asks
-through input-required results, which these fixtures do not implement)."""
+through input-required results: :mod:`~tradingmcp.server.tools.conformance_rounds`)."""
 
 
 def header_param_tool(call: CallContext, args: dict[str, Any]) -> ToolResult:
@@ -372,6 +373,7 @@ PROMPTS: tuple[Prompt, ...] = (
         title="Prompt With Embedded Resource",
     ),
     Prompt("test_prompt_with_image", "A prompt with an image.", _prompt_with_image, title="Prompt With Image"),
+    rounds.PROMPT,
 )
 
 
@@ -432,6 +434,8 @@ def register_conformance_fixtures(app: McpApp) -> Watched:
     )
     for name, description, fn, schema, capability in ASKING_TOOLS:
         app.add_tool(Tool(name, description, fn, schema, open_world=False, client_capabilities=(capability,)))
+    for name, description, fn in rounds.ROUND_TRIP_TOOLS:
+        app.add_tool(Tool(name, description, fn, dict(EMPTY_SCHEMA), open_world=False))
     for name, description, fn, needs in DIAGNOSTIC_TOOLS:
         app.add_tool(Tool(name, description, fn, dict(EMPTY_SCHEMA), open_world=False, client_capabilities=needs))
     for prompt in PROMPTS:

@@ -5,8 +5,9 @@ synthetic market), no auth, an ephemeral loopback port. Then, as subprocesses on
 (``tests/interop/conformance``, installed by ``make interop-deps``):
 
 * ``conformance server --url .../mcp --requirements V --expected-failures expected-failures.yml`` for each spec
-  revision V the server speaks (2025-11-25 with sessions, 2026-07-28 stateless): every scenario the revision scores
-  passes except the baselined ones, and a baselined one that passes fails the run too (a stale entry);
+  revision V the server speaks (2025-11-25 with sessions, 2026-07-28 stateless, its input-required results
+  included): every scenario the revision scores passes except the baselined ones (none today), and a baselined one
+  that passes fails the run too (a stale entry);
 * ``inspector --cli .../mcp --transport http`` lists the tools and calls a fixture and a market-data tool.
 
 Missing Node packages FAIL with "run make interop-deps": never skipped.
@@ -40,6 +41,15 @@ SUITE_TIMEOUT_S = 900.0
 INSPECTOR_TIMEOUT_S = 60.0
 REVISIONS = ("2025-11-25", "2026-07-28")
 _URL = re.compile(r"Streamable HTTP at (http://\S+/mcp)")
+INPUT_REQUIRED = tuple(
+    f"input-required-result-{name}"
+    for name in (
+        "basic-elicitation", "basic-sampling", "basic-list-roots", "request-state", "multiple-input-requests",
+        "multi-round", "missing-input-response", "non-tool-request", "result-type", "tampered-state",
+        "capability-check", "ignore-extra-params",
+    )
+)  # fmt: skip
+"""The 2026-07-28 Multi Round-Trip Requests scenarios (SEP-2322) the suite scores."""
 
 
 def node_tool(name: str) -> Path:
@@ -135,6 +145,7 @@ def test_the_official_conformance_suite_passes(server_url: str, revision: str, t
         asking = {"tools-call-sampling", "tools-call-elicitation", "elicitation-sep1034-defaults"}
         assert asking | {"elicitation-sep1330-enums"} <= names, summary
     if revision == "2026-07-28":  # scored later ("pending") but run: the mirrored headers, Mcp-Param-* included
+        assert set(INPUT_REQUIRED) <= names, summary  # input-required results, tampered state and capability check
         counts = {name: int(count) for name, count in passed}
         assert counts.get("http-header-validation", 0) > 0, summary
         assert counts.get("http-custom-header-server-validation", 0) > 0, summary
