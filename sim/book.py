@@ -5,74 +5,71 @@ describes (https://developers.binance.com/docs/binance-spot-api-docs/web-socket-
 a diff whose final update id ``u`` is at or below the book's ``lastUpdateId`` is stale and ignored; a diff whose first
 update id ``U`` is above ``lastUpdateId + 1`` is a gap; a quantity of ``"0"`` removes the level.
 
-Storage is a dict ``price -> level`` per side plus an ascending list of prices kept sorted with :mod:`bisect`; the
-original wire strings are kept so :meth:`SimBook.depth` serves them unchanged.
+Storage, per side: a dict ``key -> (price string, price string, quantity string)`` and the keys in a list kept sorted
+with :mod:`bisect`. A key is the price as an exact integer count of ``10**-scale`` (``"61837.63000000"`` is
+``6183763000000`` at the default scale 8; a price with more decimals raises the book's scale), negated on the ask side
+so that both lists hold their best level last, where most updates land. Integer keys compare and hash far faster than
+``Decimal`` ones, and a wire string with the book's number of decimals becomes its key with one ``int()``. The original wire strings are
+kept: :meth:`SimBook.depth` and :meth:`SimBook.book_ticker` serve them unchanged, and the ``Decimal`` values
+:meth:`SimBook.best_bid`, :meth:`SimBook.levels` and the others return are parsed from them when read. A level keeps
+the price string it was created with (for its ``Decimal``) and the latest one (for the wire), as a dict keyed by the
+``Decimal`` value would.
+
+Wire strings are decimals as Binance sends them (``"61837.63000000"``); a price in another spelling (``"99.5"``,
+``"6.183763E+4"``) is read through ``Decimal``. A price that is not a finite number, or a quantity that is not a
+number, raises :class:`ValueError` when applied.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, insort
 from collections.abc import Iterable, Iterator, Sequence
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 WireLevels = Iterable[Sequence[str]]
-_ZERO = Decimal(0)
+Level = tuple[str, str, str]
+"""``(price string the level was created with, latest price string, quantity string)``."""
+
+DEFAULT_SCALE = 8
+"""Decimals of a key to begin with (Binance's wire strings have 8); a price with more raises the book's scale."""
+
+CACHE_MAX = 1 << 16
+"""Wire strings the book keeps parsed as ``Decimal`` (those it returns); the cache is emptied when it grows past this."""
 
 
 class BookGapError(ValueError):
     """A diff does not follow the book (``U > lastUpdateId + 1``): the replay must resync from a snapshot."""
 
 
+_ZERO_REST = ("", ".")
+"""What is left of a zero quantity's wire string without its zeros (``"0.00000000"``, ``"0"``)."""
+
+
+def _is_zero(qty: str) -> bool:
+    """Whether a quantity wire string is zero, as ``Decimal(qty) == 0`` says (a float parse first: a non-zero float
+    is a non-zero number; an amount too small for a float is not taken for zero).
+
+    Raises:
+        ValueError: not a number.
+    """
+    if float(qty):
+        return False
+    try:
+        return Decimal(qty).is_zero()
+    except InvalidOperation:
+        raise ValueError(f"bad quantity {qty!r}") from None
+
+
 class _BookSide:
-    """One side: ``price -> (qty, price wire string, qty wire string)`` plus ascending sorted prices."""
+    """One side: ``key -> Level`` plus the keys ascending (best last); ``sign`` is +1 for bids, -1 for asks."""
 
-    __slots__ = ("levels", "prices")
+    __slots__ = ("keys", "levels", "sign")
 
-    def __init__(self) -> None:
-        self.levels: dict[Decimal, tuple[Decimal, str, str]] = {}
-        self.prices: list[Decimal] = []
-
-    def clear(self) -> None:
-        self.levels.clear()
-        self.prices.clear()
-
-    def load(self, levels: WireLevels) -> None:
-        self.clear()
-        for price_s, qty_s, *_ in levels:
-            qty = Decimal(qty_s)
-            if qty != _ZERO:
-                self.levels[Decimal(price_s)] = (qty, price_s, qty_s)
-        self.prices = sorted(self.levels)
-
-
-DECIMAL_CACHE_MAX = 1 << 16
-"""Wire strings a book keeps parsed (prices and quantities recur); the cache is emptied when it grows past this."""
-
-
-def _apply_levels(side: _BookSide, updates: WireLevels, parsed: dict[str, Decimal]) -> None:
-    """Hot path of :meth:`SimBook.apply_diff` (the body of :meth:`_BookSide.set` inlined). ``parsed`` maps wire
-    strings to their Decimal: a Decimal is immutable and caches its hash, so one object per string saves the parse
-    and the hashing of every dict lookup."""
-    levels = side.levels
-    prices = side.prices
-    get = parsed.get
-    for level in updates:
-        price_s = level[0]
-        qty_s = level[1]
-        price = get(price_s)
-        if price is None:
-            price = parsed[price_s] = Decimal(price_s)
-        qty = get(qty_s)
-        if qty is None:
-            qty = parsed[qty_s] = Decimal(qty_s)
-        if not qty:
-            if levels.pop(price, None) is not None:
-                del prices[bisect_left(prices, price)]
-        else:
-            if price not in levels:
-                insort(prices, price)
-            levels[price] = (qty, price_s, qty_s)
+    def __init__(self, sign: int) -> None:
+        self.sign = sign
+        self.levels: dict[int, Level] = {}
+        self.keys: list[int] = []
 
 
 class SimBook:
@@ -89,15 +86,60 @@ class SimBook:
     def __init__(self, symbol: str) -> None:
         self.symbol = symbol
         self.last_update_id = 0
-        self._bids = _BookSide()
-        self._asks = _BookSide()
-        self._parsed: dict[str, Decimal] = {}
+        self._bids = _BookSide(1)
+        self._asks = _BookSide(-1)
+        self._scale = DEFAULT_SCALE
+        self._decimals: dict[str, Decimal] = {}
 
     def __repr__(self) -> str:
         return (
-            f"SimBook({self.symbol}, lastUpdateId={self.last_update_id}, bids={len(self._bids.prices)}, "
-            f"asks={len(self._asks.prices)}, best={self.best_bid()}/{self.best_ask()})"
+            f"SimBook({self.symbol}, lastUpdateId={self.last_update_id}, bids={len(self._bids.keys)}, "
+            f"asks={len(self._asks.keys)}, best={self.best_bid()}/{self.best_ask()})"
         )
+
+    # ---- keys ----------------------------------------------------------------------------------------------------
+
+    def _key(self, price: str, sign: int) -> int:
+        """The key of a price wire string (``sign``: the side's); may raise the book's scale.
+
+        Raises:
+            ValueError: not a finite number.
+        """
+        scale = self._scale
+        if len(price) > scale and price[-scale - 1] == ".":
+            try:  # int() reads what Decimal() reads in this shape (signs, spaces, "_"), to the same value
+                return int(price.replace(".", "", 1)) * sign
+            except ValueError:
+                pass
+        try:
+            value = Decimal(price)
+        except InvalidOperation:
+            raise ValueError(f"{self.symbol}: bad price {price!r}") from None
+        if not value.is_finite():
+            raise ValueError(f"{self.symbol}: bad price {price!r}")
+        exponent = value.as_tuple().exponent
+        assert isinstance(exponent, int)
+        if -exponent > self._scale:
+            self._rescale(-exponent)
+        return int(value.scaleb(self._scale)) * sign
+
+    def _rescale(self, scale: int) -> None:
+        """Re-key both sides at ``scale`` decimals (more than now)."""
+        factor = 10 ** (scale - self._scale)
+        self._scale = scale
+        for side in (self._bids, self._asks):
+            side.levels = {key * factor: level for key, level in side.levels.items()}
+            side.keys = [key * factor for key in side.keys]
+
+    def _dec(self, text: str) -> Decimal:
+        value = self._decimals.get(text)
+        if value is None:
+            if len(self._decimals) > CACHE_MAX:
+                self._decimals.clear()
+            value = self._decimals[text] = Decimal(text)
+        return value
+
+    # ---- updates -------------------------------------------------------------------------------------------------
 
     def load_snapshot(self, last_update_id: int, bids: WireLevels, asks: WireLevels) -> None:
         """Replace the book with a depth snapshot.
@@ -105,9 +147,23 @@ class SimBook:
         Args:
             last_update_id: the snapshot's ``lastUpdateId``.
             bids / asks: ``[[price, qty], ...]`` wire strings (e.g. ``["61837.63000000", "3.78826000"]``).
+
+        Raises:
+            ValueError: a price that is not a finite number, a quantity that is not a number.
         """
-        self._bids.load(bids)
-        self._asks.load(asks)
+        sides = ((self._bids, list(bids)), (self._asks, list(asks)))
+        scale = -1
+        while scale != self._scale:  # once more when a price raised the scale meanwhile
+            scale = self._scale
+            for side, updates in sides:
+                levels: dict[int, Level] = {}
+                for price_s, qty_s, *_ in updates:
+                    if not _is_zero(qty_s):
+                        key = self._key(price_s, side.sign)
+                        old = levels.get(key)
+                        levels[key] = (price_s if old is None else old[0], price_s, qty_s)
+                side.levels = levels
+                side.keys = sorted(levels)
         self.last_update_id = last_update_id
 
     def apply_diff(self, first_update_id: int, final_update_id: int, bids: WireLevels, asks: WireLevels) -> bool:
@@ -118,6 +174,8 @@ class SimBook:
 
         Raises:
             BookGapError: ``U > lastUpdateId + 1`` while the book holds a snapshot (``lastUpdateId > 0``).
+            ValueError: a price that is not a finite number, a quantity that is not a number (the levels before it
+                are applied).
         """
         if final_update_id <= self.last_update_id:
             return False
@@ -125,27 +183,57 @@ class SimBook:
             raise BookGapError(
                 f"{self.symbol}: diff U={first_update_id} after lastUpdateId={self.last_update_id} (gap)"
             )
-        parsed = self._parsed
-        if len(parsed) > DECIMAL_CACHE_MAX:
-            parsed.clear()
-        _apply_levels(self._bids, bids, parsed)
-        _apply_levels(self._asks, asks, parsed)
+        self._apply(self._bids, bids)
+        self._apply(self._asks, asks)
         self.last_update_id = final_update_id
         return True
 
+    def _apply(self, side: _BookSide, updates: WireLevels) -> None:
+        """The hot path of :meth:`apply_diff`: one side's level updates (:meth:`_key` and :func:`_is_zero` inlined
+        for the common shapes)."""
+        levels = side.levels
+        keys = side.keys
+        get = levels.get
+        sign = side.sign
+        scale = self._scale
+        for level in updates:
+            price_s = level[0]
+            qty_s = level[1]
+            if len(price_s) > scale and price_s[-scale - 1] == ".":
+                try:
+                    key = int(price_s.replace(".", "", 1)) * sign
+                except ValueError:
+                    key = self._key(price_s, sign)
+            else:
+                key = self._key(price_s, sign)
+            if scale != self._scale:  # that price re-keyed the book
+                levels, keys, scale = side.levels, side.keys, self._scale
+                get = levels.get
+            if float(qty_s) or (qty_s.strip("0") not in _ZERO_REST and not _is_zero(qty_s)):
+                old = get(key)
+                if old is None:
+                    insort(keys, key)
+                    levels[key] = (price_s, price_s, qty_s)
+                else:
+                    levels[key] = (old[0], price_s, qty_s)
+            elif levels.pop(key, None) is not None:
+                del keys[bisect_left(keys, key)]
+
+    # ---- reads ---------------------------------------------------------------------------------------------------
+
+    def _best(self, side: _BookSide) -> tuple[Decimal, Decimal] | None:
+        if not side.keys:
+            return None
+        first, _, qty = side.levels[side.keys[-1]]
+        return self._dec(first), self._dec(qty)
+
     def best_bid(self) -> tuple[Decimal, Decimal] | None:
         """Highest bid as ``(price, qty)``, or None when the side is empty."""
-        prices = self._bids.prices
-        if not prices:
-            return None
-        return prices[-1], self._bids.levels[prices[-1]][0]
+        return self._best(self._bids)
 
     def best_ask(self) -> tuple[Decimal, Decimal] | None:
         """Lowest ask as ``(price, qty)``, or None when the side is empty."""
-        prices = self._asks.prices
-        if not prices:
-            return None
-        return prices[0], self._asks.levels[prices[0]][0]
+        return self._best(self._asks)
 
     def mid_price(self) -> Decimal | None:
         """``(best bid + best ask) / 2``, or the one side present, or None for an empty book."""
@@ -164,16 +252,18 @@ class SimBook:
         """
         book_side = self._asks if side == "BUY" else self._bids
         levels = book_side.levels
-        prices = book_side.prices if side == "BUY" else reversed(book_side.prices)
-        for price in prices:
-            yield price, levels[price][0]
+        dec = self._dec
+        for key in reversed(book_side.keys):
+            first, _, qty = levels[key]
+            yield dec(first), dec(qty)
 
     def book_ticker(self) -> dict[str, Any] | None:
         """``{"u", "s", "b", "B", "a", "A"}`` with the wire strings, or None when a side is empty."""
-        if not self._bids.prices or not self._asks.prices:
+        bids, asks = self._bids, self._asks
+        if not bids.keys or not asks.keys:
             return None
-        _, bp, bq = self._bids.levels[self._bids.prices[-1]]
-        _, ap, aq = self._asks.levels[self._asks.prices[0]]
+        _, bp, bq = bids.levels[bids.keys[-1]]
+        _, ap, aq = asks.levels[asks.keys[-1]]
         return {"u": self.last_update_id, "s": self.symbol, "b": bp, "B": bq, "a": ap, "A": aq}
 
     def depth(self, limit: int = 100) -> dict[str, Any]:
@@ -182,14 +272,23 @@ class SimBook:
         Args:
             limit: levels per side (Binance allows 1..5000).
         """
-        bid_side, ask_side = self._bids, self._asks
-        bid_prices = bid_side.prices[-limit:] if limit > 0 else []
         return {
             "lastUpdateId": self.last_update_id,
-            "bids": [list(bid_side.levels[p][1:]) for p in reversed(bid_prices)],
-            "asks": [list(ask_side.levels[p][1:]) for p in ask_side.prices[: max(limit, 0)]],
+            "bids": self._top(self._bids, limit),
+            "asks": self._top(self._asks, limit),
         }
+
+    @staticmethod
+    def _top(side: _BookSide, limit: int) -> list[list[str]]:
+        if limit <= 0:
+            return []
+        levels = side.levels
+        out = []
+        for key in reversed(side.keys[-limit:]):
+            level = levels[key]
+            out.append([level[1], level[2]])
+        return out
 
     def __len__(self) -> int:
         """Number of price levels on both sides."""
-        return len(self._bids.prices) + len(self._asks.prices)
+        return len(self._bids.keys) + len(self._asks.keys)

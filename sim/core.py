@@ -171,10 +171,13 @@ class EngineCore:
         return book.mid_price() if book is not None else None
 
     def _record_trade(self, info: SymbolInfo, price: Decimal, qty: Decimal, time_ms: int) -> None:
-        window = self._trade_window.setdefault(info.symbol, deque())
+        window = self._trade_window.get(info.symbol)
+        if window is None:
+            window = self._trade_window[info.symbol] = deque()
         pq, q = self._window_sums.get(info.symbol, (ZERO, ZERO))
-        window.append((time_ms, price * qty, qty))
-        pq, q = pq + price * qty, q + qty
+        quote = price * qty
+        window.append((time_ms, quote, qty))
+        pq, q = pq + quote, q + qty
         horizon = time_ms - info.avg_price_mins * 60_000
         while window and window[0][0] < horizon:
             _, old_pq, old_q = window.popleft()
@@ -372,9 +375,10 @@ class EngineCore:
         if not resting or book is None:
             return
         now = self.clock_ms()
-        mid = book.mid_price()
-        if mid is not None and any(o.is_stop and not o.triggered for o in resting):
-            self._check_triggers(symbol, mid, now)
+        if any(o.is_stop and not o.triggered for o in resting):
+            mid = book.mid_price()
+            if mid is not None:
+                self._check_triggers(symbol, mid, now)
         for side, best in (("BUY", book.best_ask()), ("SELL", book.best_bid())):
             if best is None:
                 continue

@@ -85,6 +85,8 @@ class BotCore:
     events: int = 0
     alerts_ignored: int = 0
     """``signals:`` messages no strategy took (an unknown symbol, or a symbol not traded on alerts)."""
+    _kinds: dict[str, str] = field(default_factory=dict, init=False, repr=False)
+    """Stream key → its kind (``book_ticker:binance:BTCUSDT`` → ``book_ticker``), for the keys seen."""
 
     def __post_init__(self) -> None:
         cfg = self.config
@@ -127,7 +129,11 @@ class BotCore:
         that changed its strategy's target), else None. ``wall_ms``: the shell's wall clock (ms since the epoch) for
         the age check of a ``signals:`` message (None: no age check). A shell that conflates observes every message it
         keeps and decides once per symbol on the latest tick."""
-        kind = key.partition(":")[0]
+        kind = self._kinds.get(key)
+        if kind is None:
+            if len(self._kinds) >= 1024:  # only the subscribed streams' keys recur
+                self._kinds.clear()
+            kind = self._kinds[key] = key.partition(":")[0]
         if kind == "orders":
             self.on_order_event(data)
             return None
@@ -304,7 +310,11 @@ class BotCore:
         if cur.state != "open" or cur.exchange != venue:
             return None  # an order is replaced on its own venue only
         s = cfg.strategy
-        moved = abs(cur.price - target) >= s.requote_ticks * rules.tick_size
+        if cur.price == target:  # most decisions: the target did not move (moved when the threshold is <= 0)
+            ticks, size = s.requote_ticks, rules.tick_size
+            moved = not ticks or not size or (ticks > 0) != (size > 0)
+        else:
+            moved = abs(cur.price - target) >= s.requote_ticks * rules.tick_size
         if not moved or now_ns - slot.last_change_ns < s.min_requote_interval_ms * 1_000_000:
             return None
         if self.risk.closed(symbol, now_ms):

@@ -13,11 +13,13 @@ Prices are Decimal in the quote asset per base unit; quantities in the base asse
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 ZERO = Decimal(0)
+PRICE_CACHE_MAX = 4096
+"""Book ticker price strings a market keeps parsed; the cache is emptied when it is full."""
 
 
 @dataclass
@@ -52,6 +54,8 @@ class MarketState:
     bid_qty_f: float = 0.0
     ask_qty_f: float = 0.0
     _top: tuple[str, str, str, str] = ("", "", "", "")
+    _prices: dict[str, Decimal] = field(default_factory=dict, init=False, repr=False, compare=False)
+    """Price wire strings of book tickers and trades already parsed (prices recur; quantities much less)."""
 
     def on_book_ticker(self, data: dict[str, Any]) -> bool:
         """Apply a book ticker; True when the best bid/ask (price or size) changed."""
@@ -63,7 +67,14 @@ class MarketState:
         if top == self._top:  # same wire strings: nothing to convert
             return False
         self._top = top
-        bid, bid_qty, ask, ask_qty = Decimal(top[0]), Decimal(top[1]), Decimal(top[2]), Decimal(top[3])
+        prices = self._prices
+        bid = prices.get(top[0])
+        if bid is None:
+            bid = self._price(top[0])
+        ask = prices.get(top[2])
+        if ask is None:
+            ask = self._price(top[2])
+        bid_qty, ask_qty = Decimal(top[1]), Decimal(top[3])
         if bid == self.bid and ask == self.ask and bid_qty == self.bid_qty and ask_qty == self.ask_qty:
             return False
         self.bid, self.ask, self.bid_qty, self.ask_qty = bid, ask, bid_qty, ask_qty
@@ -71,6 +82,13 @@ class MarketState:
         self.bid_f, self.ask_f = float(top[0]), float(top[2])
         self.bid_qty_f, self.ask_qty_f = float(top[1]), float(top[3])
         return True
+
+    def _price(self, text: str) -> Decimal:
+        prices = self._prices
+        if len(prices) >= PRICE_CACHE_MAX:
+            prices.clear()
+        value = prices[text] = Decimal(text)
+        return value
 
     @property
     def book_ticker_wire(self) -> tuple[str, str, str, str]:
@@ -98,7 +116,10 @@ class MarketState:
 
     def on_trade(self, data: dict[str, Any]) -> None:
         """Apply a trade: last price and the time-decayed EMA (half life ``ema_half_life_ms`` of exchange time)."""
-        price = Decimal(data["price"])
+        text = data["price"]
+        price = self._prices.get(text) if isinstance(text, str) else None
+        if price is None:
+            price = self._price(text) if isinstance(text, str) else Decimal(text)
         time_ms = int(data.get("time_ms") or self.time_ms)
         px = float(price)
         if self.ema is None:

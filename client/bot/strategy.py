@@ -26,6 +26,9 @@ from functools import lru_cache
 from tradingmcp.client.bot.config import SymbolConfig
 from tradingmcp.client.bot.market import MarketState
 
+GRID_CACHE_MAX = 4096
+"""Grid prices a :class:`SymbolRulesLite` keeps made; the cache is emptied when it is full."""
+
 
 @dataclass(frozen=True, slots=True)
 class SymbolRulesLite:
@@ -37,9 +40,21 @@ class SymbolRulesLite:
     min_qty: Decimal = Decimal(0)
     min_notional: Decimal = Decimal(0)
     tick_f: float = field(init=False, repr=False, compare=False)
+    prices: dict[int, Decimal] = field(init=False, repr=False, compare=False)
+    """Prices on the tick grid already made, by their number of ticks (``n * tick_size``; a cache)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tick_f", float(self.tick_size))
+        object.__setattr__(self, "prices", {})
+
+    def on_grid(self, ticks: int) -> Decimal:
+        """``ticks * tick_size`` (the same Decimal each time)."""
+        price = self.prices.get(ticks)
+        if price is None:
+            if len(self.prices) >= GRID_CACHE_MAX:
+                self.prices.clear()
+            price = self.prices[ticks] = ticks * self.tick_size
+        return price
 
     @classmethod
     def from_tool(cls, result: dict[str, str]) -> SymbolRulesLite:
@@ -123,16 +138,31 @@ def target_quotes(market: MarketState, position: Decimal, cfg: SymbolConfig, rul
     fair += market.imbalance * s.imbalance_ticks * tick
     limit = cfg.max_position_base
     if position and limit > 0:
-        fair -= max(-1.0, min(1.0, float(position / limit))) * s.skew_ticks * tick
+        fair -= _inventory(position, limit) * s.skew_ticks * tick
     half = s.half_spread_ticks
     at = fair / tick
     bid_n = min(math.floor(at - half + GRID_EPS), round(ask_px / tick) - 1)
     ask_n = max(math.ceil(at + half - GRID_EPS), round(bid_px / tick) + 1)
     if ask_n <= bid_n:
         ask_n = bid_n + 1
-    grid = rules.tick_size
-    bid, ask = bid_n * grid, ask_n * grid
     qty = order_qty(cfg, rules, market.ask)
-    want_bid: Decimal | None = bid if bid_n > 0 and position + qty <= limit else None
-    want_ask: Decimal | None = ask if position - qty >= -limit else None
+    room_bid, room_ask = _room(position, qty, limit)
+    want_bid = rules.on_grid(bid_n) if bid_n > 0 and room_bid else None
+    want_ask = rules.on_grid(ask_n) if room_ask else None
     return Quotes(want_bid, want_ask, qty, fair)
+
+
+# Decimal steps of every decision whose inputs recur (a few inventory levels): cached by value, the same values as
+# computed afresh.
+
+
+@lru_cache(maxsize=1024)
+def _inventory(position: Decimal, limit: Decimal) -> float:
+    """``position / limit`` clamped to [-1, 1], as a float."""
+    return max(-1.0, min(1.0, float(position / limit)))
+
+
+@lru_cache(maxsize=1024)
+def _room(position: Decimal, qty: Decimal, limit: Decimal) -> tuple[bool, bool]:
+    """Whether one more buy, one more sell of ``qty`` keeps the position within ``±limit``."""
+    return position + qty <= limit, position - qty >= -limit

@@ -50,6 +50,7 @@ without conflation does.
 from __future__ import annotations
 
 import contextlib
+import decimal
 import gc
 import heapq
 import itertools
@@ -206,8 +207,8 @@ class Backtest:
 
     def run(self, events: Iterable[MarketEvent]) -> BacktestResult:
         """Replay ``events``, wind the bot down, and return the result (the cyclic garbage collector is paused
-        meanwhile: :func:`paused_gc`)."""
-        with paused_gc():
+        meanwhile: :func:`paused_gc`; decimal arithmetic runs in :func:`money_context`)."""
+        with paused_gc(), decimal.localcontext(money_context()):
             return self._run(events)
 
     def _run(self, events: Iterable[MarketEvent]) -> BacktestResult:
@@ -441,6 +442,22 @@ class Backtest:
             self._end_turn(self.now_ns)
         if self.now_ms > 0:
             core.sample(self.now_ms)
+
+
+def money_context() -> decimal.Context:
+    """The decimal context a backtest computes in: Python's default (28 digits, ROUND_HALF_EVEN, the usual traps),
+    whatever the thread's context is (ccxt's number formatting, for one, sets it to ROUND_HALF_UP), so the same input
+    gives the same bytes in any process."""
+    return decimal.Context(
+        prec=28,
+        rounding=decimal.ROUND_HALF_EVEN,
+        Emin=-999_999,
+        Emax=999_999,
+        capitals=1,
+        clamp=0,
+        flags=[],
+        traps=[decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow],
+    )
 
 
 @contextlib.contextmanager

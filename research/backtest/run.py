@@ -19,6 +19,7 @@ grid order whatever order they finish in.
 from __future__ import annotations
 
 import copy
+import decimal
 import itertools
 import tomllib
 from collections.abc import Mapping, Sequence
@@ -30,7 +31,7 @@ from typing import Any
 
 from tradingmcp.client.bot.config import BotConfig, ConfigError, StrategyConfig, config_from_dict
 from tradingmcp.research.backtest.data import MarketData
-from tradingmcp.research.backtest.engine import Backtest, BacktestParams, BacktestResult
+from tradingmcp.research.backtest.engine import Backtest, BacktestParams, BacktestResult, money_context
 from tradingmcp.research.backtest.report import RunInfo, build_report, write_outputs
 
 DEFAULT_STRATEGY = "market_making"
@@ -166,12 +167,18 @@ class RunSpec:
 
 
 def run_one(spec: RunSpec) -> dict[str, Any]:
-    """Run one backtest, write its outputs (when ``out_dir``) and return the report.
+    """Run one backtest, write its outputs (when ``out_dir``) and return the report (in the decimal context of
+    :func:`~.engine.money_context`, whatever the caller's).
 
     Raises:
         SettingsError, ConfigError: bad settings. tradingmcp.sim.errors.BinanceError: a symbol the simulator does not
             list. OSError / DumpFormatError: unreadable data.
     """
+    with decimal.localcontext(money_context()):  # the report's arithmetic too
+        return _run_one(spec)
+
+
+def _run_one(spec: RunSpec) -> dict[str, Any]:
     config = build_config(spec.doc, spec.strategy, spec.data.symbols, spec.overrides)
     result = Backtest(config, spec.data.exchange_info, spec.params).run(spec.data.events())
     info = RunInfo(

@@ -5,8 +5,11 @@ The live path is bot → ``place_order`` / ``replace_order`` / ``cancel_order`` 
 :mod:`tradingmcp.server.exchanges.binance.parse` → :mod:`tradingmcp.server.tools.shapes`. Here the same request
 parameters (:mod:`tradingmcp.server.exchanges.binance.params`) go straight into
 :class:`~tradingmcp.sim.matching.MatchingEngine`, and its bodies and ``executionReport`` events come back through the
-same parsers and shapes, so :class:`~tradingmcp.client.bot.core.BotCore` sees exactly what the server would send:
-``CallToolResult``-like dicts (``isError``, ``structuredContent``) and ``order_event_json`` push messages.
+same shapes, so :class:`~tradingmcp.client.bot.core.BotCore` sees exactly what the server would send:
+``CallToolResult``-like dicts (``isError``, ``structuredContent``) and ``order_event_json`` push messages. The bodies
+and events become those shapes through :mod:`.results` (the same fields and numbers, without the server's models), or
+with ``wire=True`` through the server's own parsers (:mod:`tradingmcp.server.exchanges.binance.parse`), which the tests
+hold the first way to.
 What the server adds on top (its safety checks, journal, rate limiter) is not modelled: the bot's own risk gate still
 applies.
 """
@@ -17,6 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from tradingmcp.client.bot.actions import Action, plain
+from tradingmcp.research.backtest.results import cancel_replace_of, order_event_of, order_json_of
 from tradingmcp.server.exchanges.binance import parse
 from tradingmcp.server.exchanges.binance.errors import error_for_code
 from tradingmcp.server.exchanges.binance.parse.account import execution_report
@@ -46,12 +50,14 @@ class SimVenue:
     Args:
         engine: the matching engine (its books are the replayed ones); the account :data:`API_KEY` must exist.
         exchange: the venue name the results carry (``binance``).
+        wire: read the engine's bodies and events with the server's parsers and models (slower; the same results).
     """
 
-    def __init__(self, engine: MatchingEngine, exchange: str = "binance") -> None:
+    def __init__(self, engine: MatchingEngine, exchange: str = "binance", *, wire: bool = False) -> None:
         self.engine = engine
         self.exchange = exchange
         self.requests = 0
+        self.wire = wire
 
     def execute(self, action: Action) -> dict[str, Any]:
         """Run one bot action; returns its tool result (``{"isError", "structuredContent"}``).
@@ -90,7 +96,19 @@ class SimVenue:
             body = self.engine.new_order(API_KEY, params)
         except BinanceError as exc:
             return _exchange_error(exc, client_order_id=params["newClientOrderId"])
-        return self._ok({"order": order_json(parse.order(body)), "duplicate": False, "dry_run": False})
+        order = order_json(parse.order(body)) if self.wire else order_json_of(body)
+        return self._ok({"order": order, "duplicate": False, "dry_run": False})
+
+    def _cancel_replace(self, body: dict[str, Any]) -> tuple[str, str, dict[str, Any] | None, dict[str, Any] | None]:
+        if not self.wire:
+            return cancel_replace_of(body)
+        result = parse.cancel_replace(body)
+        return (
+            result.cancel_result,
+            result.new_order_result,
+            order_json(result.cancelled) if result.cancelled else None,
+            order_json(result.new_order) if result.new_order else None,
+        )
 
     def _replace(self, params: dict[str, str]) -> dict[str, Any]:
         try:
@@ -98,23 +116,23 @@ class SimVenue:
         except BinanceError as exc:
             if exc.data is None:
                 return _exchange_error(exc, client_order_id=params["newClientOrderId"])
-            result = parse.cancel_replace(exc.data)
+            cancel_result, new_order_result, cancelled, _ = self._cancel_replace(exc.data)
             return error_result(
                 "replace_failed",
-                f"replace: cancel {result.cancel_result}, new order {result.new_order_result}",
-                cancel_result=result.cancel_result,
-                new_order_result=result.new_order_result,
-                cancelled=order_json(result.cancelled) if result.cancelled else None,
+                f"replace: cancel {cancel_result}, new order {new_order_result}",
+                cancel_result=cancel_result,
+                new_order_result=new_order_result,
+                cancelled=cancelled,
             )
-        result = parse.cancel_replace(body)
-        assert result.new_order is not None
+        cancel_result, new_order_result, cancelled, new_order = self._cancel_replace(body)
+        assert new_order is not None
         return self._ok(
             {
                 "dry_run": False,
-                "cancelled": order_json(result.cancelled) if result.cancelled else None,
-                "order": order_json(result.new_order),
-                "cancel_result": result.cancel_result,
-                "new_order_result": result.new_order_result,
+                "cancelled": cancelled,
+                "order": new_order,
+                "cancel_result": cancel_result,
+                "new_order_result": new_order_result,
             }
         )
 
@@ -124,16 +142,15 @@ class SimVenue:
             body = self.engine.cancel_order(API_KEY, params)
         except BinanceError as exc:
             return _exchange_error(exc)
-        return self._ok({"order": order_json(parse.order(body))})
+        return self._ok({"order": order_json(parse.order(body)) if self.wire else order_json_of(body)})
 
     def order_events(self) -> list[dict[str, Any]]:
         """The account's order events queued by the engine since the last call, as ``orders:<exchange>`` push
         messages (``order_event_json``), oldest first; other user events (balances, lists) are dropped."""
-        out = []
-        for _key, event in self.engine.drain_events():
-            if event.get("e") == "executionReport":
-                out.append(order_event_json(execution_report(event)))
-        return out
+        events = self.engine.drain_events()
+        if self.wire:
+            return [order_event_json(execution_report(ev)) for _, ev in events if ev.get("e") == "executionReport"]
+        return [order_event_of(ev) for _, ev in events if ev.get("e") == "executionReport"]
 
     def balances(self) -> dict[str, Decimal]:
         """Free + locked balance per asset of the simulated account."""

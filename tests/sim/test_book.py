@@ -100,3 +100,41 @@ def test_empty_book() -> None:
     assert book.depth(10) == {"lastUpdateId": 0, "bids": [], "asks": []}
     assert book.book_ticker() is None
     assert list(book.levels("BUY")) == []
+
+
+def test_prices_in_other_spellings_and_more_decimals_keep_their_order() -> None:
+    book = SimBook("BTCUSDT")
+    book.load_snapshot(1, [["100.00000000", "1.00000000"], ["99.5", "2"]], [["101.00000000", "3.00000000"]])
+    # the same price spelled otherwise updates its level (keeping the level's first spelling for its Decimal, the
+    # latest for the wire), a price with more decimals than the book's keys re-keys the book, exponents are read too
+    assert book.apply_diff(
+        2, 2, [["100.0", "4"], ["99.999999999", "1"], ["9.95E+1", "0"]], [["100.5000000001", "1"], ["1.01e2", "5"]]
+    )
+    assert book.best_bid() == (Decimal("100.00000000"), Decimal(4))
+    assert str(book.best_bid()[0]) == "100.00000000"  # type: ignore[index]
+    assert book.depth(5) == {
+        "lastUpdateId": 2,
+        "bids": [["100.0", "4"], ["99.999999999", "1"]],
+        "asks": [["100.5000000001", "1"], ["1.01e2", "5"]],
+    }
+    assert [p for p, _ in book.levels("BUY")] == [Decimal("100.5000000001"), Decimal(101)]
+    assert book.apply_diff(3, 3, [["99.99999999900", "0.000"]], [["100.5000000001", "0"]])
+    assert book.depth(5)["bids"] == [["100.0", "4"]] and book.depth(5)["asks"] == [["1.01e2", "5"]]
+    assert len(book) == 2
+
+
+def test_a_price_that_is_not_a_number_is_refused() -> None:
+    book = SimBook("BTCUSDT")
+    book.load_snapshot(1, [["100", "1"]], [["101", "1"]])
+    for bad in ("abc", "NaN", "Infinity", ""):
+        with pytest.raises(ValueError, match="bad price"):
+            book.apply_diff(2, 2, [[bad, "1"]], [])
+
+
+def test_a_snapshot_price_with_more_decimals_keys_the_whole_snapshot_alike() -> None:
+    book = SimBook("BTCUSDT")
+    book.load_snapshot(1, [["100.00000000", "1"], ["100.000000001", "2"], ["99", "3"]], [["101", "1e-400"]])
+    assert [p for p, _ in book.levels("SELL")] == [Decimal("100.000000001"), Decimal(100), Decimal(99)]
+    assert book.best_ask() == (Decimal(101), Decimal("1e-400"))  # too small for a float, yet not zero
+    with pytest.raises(ValueError):
+        book.apply_diff(2, 2, [], [["102", "lots"]])

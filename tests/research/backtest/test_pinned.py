@@ -6,6 +6,7 @@ a change meant to alter the results updates the digests (and says why in its com
 
 from __future__ import annotations
 
+import decimal
 import hashlib
 from pathlib import Path
 
@@ -53,3 +54,16 @@ def test_two_venue_arbitrage_is_pinned(data_dir: Path, tmp_path: Path) -> None:
     report = run_one(RunSpec({}, "arbitrage", data, BacktestParams(mexc_offset_bps=30.0), {}, tmp_path, plots=False))
     assert report["venues"]["binance"]["fills"] > 0 and report["venues"]["mexc"]["fills"] > 0
     assert _digests(tmp_path) == ARBITRAGE
+
+
+def test_results_do_not_depend_on_the_callers_decimal_context(data_dir: Path, tmp_path: Path) -> None:
+    """ccxt's number formatting sets the thread's decimal context to ROUND_HALF_UP (and an Underflow trap): a backtest
+    in a process that ran it first must still give the pinned bytes."""
+    data = load_market_data(["BTCUSDT"], data_dir)
+    params = BacktestParams(latency_ms=5.0, end_ms=TO_MS)
+    with decimal.localcontext() as ctx:
+        ctx.rounding = decimal.ROUND_HALF_UP
+        ctx.prec = 12
+        run_one(RunSpec({}, "market_making", data, params, {}, tmp_path, plots=False))
+        assert decimal.getcontext().prec == 12  # the caller's context is left as it was
+    assert _digests(tmp_path) == PINNED[("market_making", 5.0, TO_MS)]
