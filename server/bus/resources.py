@@ -26,7 +26,6 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 
 import nats
@@ -37,8 +36,8 @@ from tradingmcp.server.bus.subjects import resource_subject
 from tradingmcp.server.mcp.registry import McpApp, Resource, ResourceTemplate
 from tradingmcp.server.mcp.streams import StreamHub
 from tradingmcp.server.tools.live.feeds import Feed
+from tradingmcp.server.tools.live.resources import market_json
 from tradingmcp.server.tools.market.args import SYMBOL_RE
-from tradingmcp.server.tools.shapes import plain
 from tradingmcp.transport.jsonrpc import ErrorCode, JsonRpcError
 
 LINGER_S = 30.0
@@ -86,22 +85,7 @@ class BusMarket:
     def read(self) -> dict[str, Any]:
         """The resource's JSON (see the module docstring for ``status``)."""
         head: dict[str, Any] = {"exchange": self.exchange, "symbol": self.symbol}
-        if self.feed.error is not None:
-            return {**head, "status": "error", "message": self.feed.error}
-        if not self.data:
-            return {
-                **head,
-                "status": "loading",
-                "message": f"subscribing to {self.symbol} market data: read again in a moment, or subscribe to "
-                "this resource to be told when it changes",
-            }
-        out = {**head, "status": "live" if self.feed.active else "last_known", **self.data}
-        out["symbol"] = self.symbol
-        if self.kind == "ticker" and out.get("bid") and out.get("ask"):
-            bid, ask = Decimal(out["bid"]), Decimal(out["ask"])
-            out["spread"], out["mid"] = plain(ask - bid), plain((ask + bid) / 2)
-        out["received_ms"] = self.received_ms
-        return out
+        return market_json(self.kind, head, self.feed, self.data, self.received_ms)
 
 
 class BusMarketResources:

@@ -53,6 +53,30 @@ def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+
+def market_json(
+    kind: str, head: dict[str, Any], feed: Feed, data: dict[str, Any] | None, received_ms: int | None
+) -> dict[str, Any]:
+    """A ``ticker://`` or ``book://`` resource's JSON: ``head`` (``exchange``, ``symbol``) with ``status`` ``error``
+    (``message``: the feed's error), ``loading`` (no data yet), ``live`` (the feed runs) or ``last_known``, then the
+    data (``kind`` ticker: ``spread`` and ``mid`` added, quote asset) and ``received_ms`` (epoch ms)."""
+    if feed.error is not None:
+        return {**head, "status": "error", "message": feed.error}
+    if not data:
+        return {
+            **head,
+            "status": "loading",
+            "message": f"subscribing to {head['symbol']} market data: read again in a moment, or subscribe to "
+            "this resource to be told when it changes",
+        }
+    out = {**head, "status": "live" if feed.active else "last_known", **data}
+    out["symbol"] = head["symbol"]
+    if kind == "ticker" and out.get("bid") and out.get("ask"):
+        bid, ask = Decimal(out["bid"]), Decimal(out["ask"])
+        out["spread"], out["mid"] = plain(ask - bid), plain((ask + bid) / 2)
+    out["received_ms"] = received_ms
+    return out
+
 class MarketFeed:
     """The cache behind one market resource (a ticker or a book of one symbol on one venue)."""
 
@@ -111,26 +135,11 @@ class MarketFeed:
 
     def read(self) -> dict[str, Any]:
         head: dict[str, Any] = {"exchange": self.venue.name, "symbol": self.symbol}
-        if self.feed.error is not None:
-            return {**head, "status": "error", "message": self.feed.error}
-        if self.kind == "book" and self.feed.active:
+        if self.kind == "book" and self.feed.active and self.feed.error is None:
             local = self.venue.adapter.local_book(self.symbol, BOOK_LEVELS)
             if local is not None:
                 self.data, self.received_ms = book_json(local, BOOK_LEVELS), _now_ms()
-        if not self.data:
-            return {
-                **head,
-                "status": "loading",
-                "message": f"subscribing to {self.symbol} market data: read again in a moment, or subscribe to "
-                "this resource to be told when it changes",
-            }
-        out = {**head, "status": "live" if self.feed.active else "last_known", **self.data}
-        out["symbol"] = self.symbol
-        if self.kind == "ticker" and out.get("bid") and out.get("ask"):
-            bid, ask = Decimal(out["bid"]), Decimal(out["ask"])
-            out["spread"], out["mid"] = plain(ask - bid), plain((ask + bid) / 2)
-        out["received_ms"] = self.received_ms
-        return out
+        return market_json(self.kind, head, self.feed, self.data, self.received_ms)
 
 
 class LiveResources:

@@ -82,8 +82,8 @@ async def test_the_subscription_ends_after_the_last_read(stack: Stack) -> None:
     stack.reader.linger_s = 0.1
     await stack.read(1, wait_s=0)
     assert stack.hub.subscriber_count(KEY) == 1
-    await wait_until(lambda: stack.hub.subscriber_count(KEY) == 0)
-    assert stack.probe.stops == [KEY]
+    await wait_until(lambda: stack.hub.subscriber_count(KEY) == 0 and stack.probe.stops)
+    assert stack.probe.stops == [KEY]  # the source stopped once the subscription ended
 
 
 async def test_a_bad_stream_key_is_32602(stack: Stack) -> None:
