@@ -30,6 +30,7 @@ from tests.app.test_cluster import (
     BOOK,
     TRADES,
     Recorder,
+    SwitchProxy,
     cluster_dir,
     contiguous,
     health,
@@ -48,32 +49,25 @@ PACE_TICK_S = 0.05
 """How often a pacing proxy forwards one chunk to its client."""
 
 
-class DrillProxy:
-    """A loopback TCP proxy from a client to ``target`` (a gateway's port).
+class DrillProxy(SwitchProxy):
+    """A loopback TCP proxy from a client to ``target`` (a gateway's port): a :class:`SwitchProxy` (``retarget``,
+    ``cut``) that can also refuse, pace and stall.
 
     * ``refusing``: new connections are dropped at once (the client keeps retrying);
     * ``pace_bytes``: at most this many bytes go to the client per :data:`PACE_TICK_S` (None: as fast as it reads);
     * :meth:`stall` / :meth:`flow`: stop and restart reading from the gateway (its writes then back up as they do
       for a client that stops reading: the proxy's side has a small receive buffer);
-    * :meth:`retarget` sends new connections elsewhere, :meth:`cut` aborts the open ones (what the client sees when
-      the machine of its gateway dies: whatever was still on its way is gone).
+    * ``accepted``: connections it made to the gateway.
     """
 
     def __init__(self, target: int, *, small_buffer: bool = False) -> None:
-        self.target = target
-        self.port = 0
+        super().__init__(target)
         self.refusing = False
         self.pace_bytes: int | None = None
         self.small_buffer = small_buffer
         self.accepted = 0
         self._flowing = asyncio.Event()
         self._flowing.set()
-        self._transports: list[Any] = []
-        self._server: asyncio.Server | None = None
-
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._on_client, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
 
     @property
     def url(self) -> str:
@@ -87,38 +81,26 @@ class DrillProxy:
 
     async def _upstream(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         if not self.small_buffer:
-            return await asyncio.open_connection("127.0.0.1", self.target)
-        sock = socket.socket()
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connect: the window stays small
-        sock.setblocking(False)
-        try:
-            await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", self.target))
-        except OSError:
-            sock.close()
-            raise
-        return await asyncio.open_connection(sock=sock, limit=4096)
+            connection = await super()._upstream()
+        else:
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connect: the window stays small
+            sock.setblocking(False)
+            try:
+                await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", self.target))
+            except OSError:
+                sock.close()
+                raise
+            connection = await asyncio.open_connection(sock=sock, limit=4096)
+        self.accepted += 1
+        return connection
 
     async def _on_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if self.refusing:
             writer.transport.abort()
             return
-        try:
-            up_reader, up_writer = await self._upstream()
-        except OSError:
-            writer.transport.abort()
-            return
-        self.accepted += 1
-        self._transports += [writer.transport, up_writer.transport]
         with contextlib.suppress(asyncio.CancelledError):  # the test's loop ends with the proxy's pipes still open
-            await asyncio.gather(self._pipe(reader, up_writer), self._down(up_reader, writer), return_exceptions=True)
-
-    @staticmethod
-    async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        with contextlib.suppress(OSError, ConnectionError):
-            while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
-        writer.transport.abort()
+            await super()._on_client(reader, writer)
 
     async def _down(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """Gateway → client, paced or stalled as set."""
@@ -135,19 +117,9 @@ class DrillProxy:
                     await asyncio.sleep(PACE_TICK_S)
         writer.transport.abort()
 
-    def retarget(self, port: int) -> None:
-        self.target = port
-
-    def cut(self) -> None:
-        for t in self._transports:
-            t.abort()
-        self._transports.clear()
-
     async def close(self) -> None:
         self.flow()
-        self.cut()
-        if self._server is not None:
-            self._server.close()
+        await super().close()
 
 
 class FeedTap:
