@@ -11,6 +11,8 @@ trader, two gateways, :class:`~tradingmcp.app.cluster.Cluster`):
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -104,23 +106,37 @@ async def test_wait_for_event_on_a_gateway_sees_the_market_move(cluster_dir: Pat
             await client.close()
 
 
+@contextlib.asynccontextmanager
+async def sdk_client(gateway_url: str) -> AsyncIterator[Any]:
+    """The official SDK's ``Client`` over its Streamable HTTP transport to the gateway at ``gateway_url`` (its
+    ``ws://…/mcp`` address: the HTTP face shares the port and path), with the cluster's token."""
+    from mcp.client import Client
+    from mcp.client.streamable_http import streamable_http_client
+    from mcp.shared._httpx_utils import create_mcp_http_client
+
+    http_url = gateway_url.replace("ws://", "http://", 1)
+    async with (
+        create_mcp_http_client(headers={"Authorization": f"Bearer {TOKEN}"}) as http,
+        Client(streamable_http_client(http_url, http_client=http), mode="auto") as client,
+    ):
+        yield client
+
+
+async def read_json(client: Any, uri: str) -> dict[str, Any]:
+    """``resources/read`` of ``uri`` through the SDK ``client``: its JSON text, decoded."""
+    contents = (await client.read_resource(uri)).contents
+    doc: dict[str, Any] = orjson.loads(getattr(contents[0], "text", ""))
+    return doc
+
+
 TICKER_URI = "ticker://binance/BTCUSDT"
 BOOK_URI = "book://binance/BTCUSDT"
 
 
 @pytest.mark.data
 async def test_live_resources_on_a_gateway_over_streamable_http(cluster_dir: Path) -> None:
-    from mcp.client import Client
-    from mcp.client.streamable_http import streamable_http_client
-    from mcp.shared._httpx_utils import create_mcp_http_client
-
     with running(Cluster(cluster_dir, gateways=1, speed=4.0)) as cl:
-        http_url = cl.gateway_urls[0].replace("ws://", "http://", 1)
-        async with (
-            create_mcp_http_client(headers={"Authorization": f"Bearer {TOKEN}"}) as http,
-            Client(streamable_http_client(http_url, http_client=http), mode="auto") as client,
-            asyncio.timeout(90),
-        ):
+        async with sdk_client(cl.gateway_urls[0]) as client, asyncio.timeout(90):
             templates = {t.uri_template for t in (await client.list_resource_templates()).resource_templates}
             assert {"ticker://{exchange}/{symbol}", "book://{exchange}/{symbol}"} <= templates
             async with client.listen(resource_subscriptions=[TICKER_URI, BOOK_URI]) as sub:
@@ -132,12 +148,7 @@ async def test_live_resources_on_a_gateway_over_streamable_http(cluster_dir: Pat
                     if {TICKER_URI, BOOK_URI} <= seen:
                         break
 
-                async def read(uri: str) -> dict[str, Any]:
-                    contents = (await client.read_resource(uri)).contents
-                    doc: dict[str, Any] = orjson.loads(getattr(contents[0], "text", ""))
-                    return doc
-
-                ticker, book = await read(TICKER_URI), await read(BOOK_URI)
+                ticker, book = await read_json(client, TICKER_URI), await read_json(client, BOOK_URI)
             assert ticker["status"] == "live" and ticker["exchange"] == "binance" and ticker["symbol"] == "BTCUSDT"
             assert Decimal(ticker["bid"]) < Decimal(ticker["ask"]) and Decimal(ticker["spread"]) > 0
             assert book["status"] == "live" and isinstance(book["last_update_id"], int)
@@ -151,27 +162,13 @@ BALANCES_URI = "account://binance/balances"
 
 @pytest.mark.data
 async def test_account_resources_on_a_gateway_follow_the_trader(cluster_dir: Path) -> None:
-    from mcp.client import Client
-    from mcp.client.streamable_http import streamable_http_client
-    from mcp.shared._httpx_utils import create_mcp_http_client
-
     with running(Cluster(cluster_dir, gateways=1, speed=4.0)) as cl:
-        http_url = cl.gateway_urls[0].replace("ws://", "http://", 1)
-        async with (
-            create_mcp_http_client(headers={"Authorization": f"Bearer {TOKEN}"}) as http,
-            Client(streamable_http_client(http_url, http_client=http), mode="auto") as client,
-            asyncio.timeout(90),
-        ):
-
-            async def read(uri: str) -> dict[str, Any]:
-                contents = (await client.read_resource(uri)).contents
-                doc: dict[str, Any] = orjson.loads(getattr(contents[0], "text", ""))
-                return doc
+        async with sdk_client(cl.gateway_urls[0]) as client, asyncio.timeout(90):
 
             async def ready(uri: str) -> dict[str, Any]:
                 """The resource once it is no longer loading (its first answer from the bus or the trader)."""
                 for _ in range(300):
-                    doc = await read(uri)
+                    doc = await read_json(client, uri)
                     if doc["status"] != "loading":
                         return doc
                     await asyncio.sleep(0.2)
@@ -190,7 +187,7 @@ async def test_account_resources_on_a_gateway_follow_the_trader(cluster_dir: Pat
                 assert not placed.is_error, placed
                 async for event in sub:  # the order's event came over the bus: the gateway asked the trader again
                     if str(getattr(event, "uri", "")) == ORDERS_URI:
-                        doc = await read(ORDERS_URI)
+                        doc = await read_json(client, ORDERS_URI)
                         if any(o["client_order_id"] == "rest-1" for o in doc["orders"]):
                             break
             balances = await ready(BALANCES_URI)
