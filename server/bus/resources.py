@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -36,56 +35,11 @@ from tradingmcp.server.bus.subjects import resource_subject
 from tradingmcp.server.mcp.registry import McpApp, Resource, ResourceTemplate
 from tradingmcp.server.mcp.streams import StreamHub
 from tradingmcp.server.tools.live.feeds import Feed
-from tradingmcp.server.tools.live.resources import market_json
+from tradingmcp.server.tools.live.resources import MarketCache, not_found
 from tradingmcp.server.tools.market.args import SYMBOL_RE
-from tradingmcp.transport.jsonrpc import ErrorCode, JsonRpcError
 
 LINGER_S = 30.0
 """How long a read keeps a resource's streams subscribed (s)."""
-_TICKER_FIELDS = ("bid", "bid_qty", "ask", "ask_qty", "time_ms")
-
-
-def _not_found(uri: str, why: str) -> JsonRpcError:
-    return JsonRpcError(ErrorCode.RESOURCE_NOT_FOUND, f"Resource not found: {uri} ({why})", {"uri": uri})
-
-
-class BusMarket:
-    """The cache behind one market resource: ``kind`` ``ticker`` or ``book`` of ``symbol`` on ``exchange``."""
-
-    def __init__(self, kind: str, exchange: str, symbol: str, hub: StreamHub, linger_s: float) -> None:
-        self.kind = kind
-        self.exchange = exchange
-        self.symbol = symbol
-        self.data: dict[str, Any] = {}
-        self.received_ms = 0
-        self.listeners: list[Callable[[], None]] = []
-        if kind == "ticker":
-            keys: tuple[str, ...] = (f"book_ticker:{exchange}:{symbol}", f"trades:{exchange}:{symbol}")
-        else:
-            keys = (f"book:{exchange}:{symbol}",)
-        self.feed = Feed(hub, keys, self.on_data, linger_s)
-
-    def on_data(self, key: str, data: Any) -> None:
-        kind = key.split(":", 1)[0]
-        if not isinstance(data, dict):
-            return
-        if kind == "book_ticker":
-            for name in _TICKER_FIELDS:
-                self.data[name] = data.get(name)
-        elif kind == "trades":
-            self.data.update(
-                last_price=data.get("price"), last_qty=data.get("qty"), last_trade_time_ms=data.get("time_ms")
-            )
-        else:
-            self.data = dict(data)
-        self.received_ms = time.time_ns() // 1_000_000
-        for listener in list(self.listeners):
-            listener()
-
-    def read(self) -> dict[str, Any]:
-        """The resource's JSON (see the module docstring for ``status``)."""
-        head: dict[str, Any] = {"exchange": self.exchange, "symbol": self.symbol}
-        return market_json(self.kind, head, self.feed, self.data, self.received_ms)
 
 
 class BusMarketResources:
@@ -95,9 +49,9 @@ class BusMarketResources:
         self.hub = hub
         self.venues = venues
         self.linger_s = linger_s
-        self.markets: dict[tuple[str, str, str], BusMarket] = {}
+        self.markets: dict[tuple[str, str, str], MarketCache] = {}
 
-    def market(self, uri: str) -> BusMarket:
+    def market(self, uri: str) -> MarketCache:
         """The cache serving ``uri`` (created on first use).
 
         Raises:
@@ -106,16 +60,16 @@ class BusMarketResources:
         kind, _, body = uri.partition("://")
         exchange, sep, symbol = body.partition("/")
         if not sep or not symbol or "/" in symbol:
-            raise _not_found(uri, f"use {kind}://<exchange>/<SYMBOL>")
+            raise not_found(uri, f"use {kind}://<exchange>/<SYMBOL>")
         exchange = exchange.lower()
         if exchange not in self.venues:
-            raise _not_found(uri, f"exchange {exchange!r} is not served here; available: {self.venues}")
+            raise not_found(uri, f"exchange {exchange!r} is not served here; available: {self.venues}")
         if not SYMBOL_RE.fullmatch(symbol):
-            raise _not_found(uri, f"{symbol!r} is not a symbol (letters and digits, e.g. BTCUSDT)")
+            raise not_found(uri, f"{symbol!r} is not a symbol (letters and digits, e.g. BTCUSDT)")
         key = (kind, exchange, symbol.upper())
         market = self.markets.get(key)
         if market is None:
-            market = self.markets[key] = BusMarket(kind, exchange, symbol.upper(), self.hub, self.linger_s)
+            market = self.markets[key] = MarketCache(kind, exchange, symbol.upper(), self.hub, self.linger_s)
         return market
 
     def read(self, uri: str) -> dict[str, Any]:
@@ -260,7 +214,7 @@ class BusAccountResources:
         """Raises: JsonRpcError: -32002 for a uri no trader of this deployment serves."""
         account = self.accounts.get(uri)
         if account is None:
-            raise _not_found(uri, f"available: {sorted(self.accounts)}")
+            raise not_found(uri, f"available: {sorted(self.accounts)}")
         return account
 
     def read(self, uri: str) -> dict[str, Any]:

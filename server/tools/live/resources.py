@@ -45,8 +45,13 @@ from tradingmcp.transport.jsonrpc import ErrorCode, JsonRpcError
 BOOK_LEVELS = 10
 
 
-def _not_found(uri: str, why: str) -> JsonRpcError:
+def not_found(uri: str, why: str) -> JsonRpcError:
+    """-32002 ``Resource not found: <uri> (<why>)`` with ``data.uri``."""
     return JsonRpcError(ErrorCode.RESOURCE_NOT_FOUND, f"Resource not found: {uri} ({why})", {"uri": uri})
+
+
+_TICKER_FIELDS = ("bid", "bid_qty", "ask", "ask_qty", "time_ms")
+"""The ``book_ticker`` fields a ticker resource keeps."""
 
 
 def _now_ms() -> int:
@@ -54,53 +59,36 @@ def _now_ms() -> int:
 
 
 
-def market_json(
-    kind: str, head: dict[str, Any], feed: Feed, data: dict[str, Any] | None, received_ms: int | None
-) -> dict[str, Any]:
-    """A ``ticker://`` or ``book://`` resource's JSON: ``head`` (``exchange``, ``symbol``) with ``status`` ``error``
-    (``message``: the feed's error), ``loading`` (no data yet), ``live`` (the feed runs) or ``last_known``, then the
-    data (``kind`` ticker: ``spread`` and ``mid`` added, quote asset) and ``received_ms`` (epoch ms)."""
-    if feed.error is not None:
-        return {**head, "status": "error", "message": feed.error}
-    if not data:
-        return {
-            **head,
-            "status": "loading",
-            "message": f"subscribing to {head['symbol']} market data: read again in a moment, or subscribe to "
-            "this resource to be told when it changes",
-        }
-    out = {**head, "status": "live" if feed.active else "last_known", **data}
-    out["symbol"] = head["symbol"]
-    if kind == "ticker" and out.get("bid") and out.get("ask"):
-        bid, ask = Decimal(out["bid"]), Decimal(out["ask"])
-        out["spread"], out["mid"] = plain(ask - bid), plain((ask + bid) / 2)
-    out["received_ms"] = received_ms
-    return out
+class MarketCache:
+    """The cache behind one market resource: ``kind`` ``ticker`` or ``book`` of ``symbol`` on ``exchange``, fed by
+    the hub's streams (``book_ticker:`` and ``trades:`` for a ticker, ``book:`` for a book) while :attr:`feed` holds
+    them; :attr:`listeners` are called on every change. Used as it is by bus gateways, whose hub carries the bus's
+    streams, and through :class:`MarketFeed` by a single process."""
 
-class MarketFeed:
-    """The cache behind one market resource (a ticker or a book of one symbol on one venue)."""
-
-    def __init__(self, kind: str, venue: Venue, symbol: str, hub: StreamHub, linger_s: float) -> None:
+    def __init__(self, kind: str, exchange: str, symbol: str, hub: StreamHub, linger_s: float) -> None:
         self.kind = kind
-        self.venue = venue
+        self.exchange = exchange
         self.symbol = symbol
         self.data: dict[str, Any] = {}
         self.received_ms = 0
         self.listeners: list[Callable[[], None]] = []
         if kind == "ticker":
-            keys: tuple[str, ...] = (f"book_ticker:{venue.name}:{symbol}", f"trades:{venue.name}:{symbol}")
+            keys: tuple[str, ...] = (f"book_ticker:{exchange}:{symbol}", f"trades:{exchange}:{symbol}")
         else:
-            keys = (f"book:{venue.name}:{symbol}",)
+            keys = (f"book:{exchange}:{symbol}",)
         self.feed = Feed(hub, keys, self.on_data, linger_s)
-        self.feed.on_started = self.prime
 
     def on_data(self, key: str, data: Any) -> None:
         kind = key.split(":", 1)[0]
+        if not isinstance(data, dict):  # not a market message (a bus carries what any publisher sent)
+            return
         if kind == "book_ticker":
-            for field in ("bid", "bid_qty", "ask", "ask_qty", "time_ms"):
-                self.data[field] = data.get(field)
+            for name in _TICKER_FIELDS:
+                self.data[name] = data.get(name)
         elif kind == "trades":
-            self.data.update(last_price=data["price"], last_qty=data["qty"], last_trade_time_ms=data["time_ms"])
+            self.data.update(
+                last_price=data.get("price"), last_qty=data.get("qty"), last_trade_time_ms=data.get("time_ms")
+            )
         else:
             self.data = dict(data)
         self.received_ms = _now_ms()
@@ -109,6 +97,38 @@ class MarketFeed:
     def changed(self) -> None:
         for listener in list(self.listeners):
             listener()
+
+    def read(self) -> dict[str, Any]:
+        """The resource's JSON: ``exchange``, ``symbol`` and ``status`` ``error`` (``message``: the feed's error),
+        ``loading`` (no data yet), ``live`` (the feed runs) or ``last_known``, then the data (a ticker with
+        ``spread`` and ``mid`` added, quote asset) and ``received_ms`` (epoch ms)."""
+        head: dict[str, Any] = {"exchange": self.exchange, "symbol": self.symbol}
+        if self.feed.error is not None:
+            return {**head, "status": "error", "message": self.feed.error}
+        if not self.data:
+            return {
+                **head,
+                "status": "loading",
+                "message": f"subscribing to {self.symbol} market data: read again in a moment, or subscribe to "
+                "this resource to be told when it changes",
+            }
+        out = {**head, "status": "live" if self.feed.active else "last_known", **self.data}
+        out["symbol"] = self.symbol
+        if self.kind == "ticker" and out.get("bid") and out.get("ask"):
+            bid, ask = Decimal(out["bid"]), Decimal(out["ask"])
+            out["spread"], out["mid"] = plain(ask - bid), plain((ask + bid) / 2)
+        out["received_ms"] = self.received_ms
+        return out
+
+
+class MarketFeed(MarketCache):
+    """A single process's market resource: :class:`MarketCache` on ``venue``'s streams, primed over REST on its first
+    read of a cold symbol, a book read from the adapter's local book while its stream runs."""
+
+    def __init__(self, kind: str, venue: Venue, symbol: str, hub: StreamHub, linger_s: float) -> None:
+        super().__init__(kind, venue.name, symbol, hub, linger_s)
+        self.venue = venue
+        self.feed.on_started = self.prime
 
     async def prime(self) -> None:
         """Fill what is still missing over REST (the first read of a cold symbol)."""
@@ -134,12 +154,11 @@ class MarketFeed:
         self.changed()
 
     def read(self) -> dict[str, Any]:
-        head: dict[str, Any] = {"exchange": self.venue.name, "symbol": self.symbol}
         if self.kind == "book" and self.feed.active and self.feed.error is None:
             local = self.venue.adapter.local_book(self.symbol, BOOK_LEVELS)
             if local is not None:
                 self.data, self.received_ms = book_json(local, BOOK_LEVELS), _now_ms()
-        return market_json(self.kind, head, self.feed, self.data, self.received_ms)
+        return super().read()
 
 
 class LiveResources:
@@ -158,10 +177,10 @@ class LiveResources:
         body = uri[len(scheme) + 3 :]
         exchange, sep, rest = body.partition("/")
         if not sep or not rest or "/" in rest:
-            raise _not_found(uri, f"use {scheme}://<exchange>/<name>")
+            raise not_found(uri, f"use {scheme}://<exchange>/<name>")
         venue = self.venues.by_name.get(exchange.lower())
         if venue is None:
-            raise _not_found(uri, f"exchange {exchange!r} is not configured; available: {self.venues.names}")
+            raise not_found(uri, f"exchange {exchange!r} is not configured; available: {self.venues.names}")
         return venue, rest
 
     def market(self, uri: str) -> MarketFeed:
@@ -169,7 +188,7 @@ class LiveResources:
         kind = uri.split("://", 1)[0]
         venue, symbol = self._parse(uri, kind)
         if not SYMBOL_RE.fullmatch(symbol):
-            raise _not_found(uri, f"{symbol!r} is not a symbol (letters and digits, e.g. BTCUSDT)")
+            raise not_found(uri, f"{symbol!r} is not a symbol (letters and digits, e.g. BTCUSDT)")
         key = (kind, venue.name, symbol.upper())
         feed = self.markets.get(key)
         if feed is None:
@@ -179,7 +198,7 @@ class LiveResources:
     def account(self, uri: str, scheme: str, name: str) -> AccountCache:
         venue, rest = self._parse(uri, scheme)
         if rest != name:
-            raise _not_found(uri, f"use {scheme}://{venue.name}/{name}")
+            raise not_found(uri, f"use {scheme}://{venue.name}/{name}")
         return self.accounts[venue.name]
 
     # ---------------------------------------------------------------- readers
