@@ -364,44 +364,31 @@ class McpApp:
         self.prompts[prompt.name] = prompt
         return prompt
 
+    def serving(self, uri: str) -> Resource | ResourceTemplate | None:
+        """The resource named ``uri``, else the first template matching it (None: nothing serves ``uri``)."""
+        res = self.resources.get(uri)
+        if res is not None:
+            return res
+        return next((tpl for tpl in self.templates if tpl.matches(uri)), None)
+
     def find_mime_type(self, uri: str) -> str | None:
         """The declared ``mimeType`` of the resource or template serving ``uri`` (None: no resource serves it)."""
-        res = self.resources.get(uri)
-        if res is not None:
-            return res.mime_type
-        for tpl in self.templates:
-            if tpl.matches(uri):
-                return tpl.mime_type
-        return None
+        found = self.serving(uri)
+        return found.mime_type if found is not None else None
 
     def find_reader(self, uri: str) -> ReadFn | None:
-        res = self.resources.get(uri)
-        if res is not None:
-            return res.read
-        for tpl in self.templates:
-            if tpl.matches(uri):
-                return tpl.read
-        return None
+        found = self.serving(uri)
+        return found.read if found is not None else None
 
     def find_asker(self, uri: str) -> AskingReadFn | None:
         """The ``ask`` reader of the resource or template serving ``uri`` (None: it reads without asking)."""
-        res = self.resources.get(uri)
-        if res is not None:
-            return res.ask
-        for tpl in self.templates:
-            if tpl.matches(uri):
-                return tpl.ask
-        return None
+        found = self.serving(uri)
+        return found.ask if found is not None else None
 
     def find_watch(self, uri: str) -> WatchFn | None:
         """The ``watch`` of the resource or template serving ``uri`` (None: it never announces changes itself)."""
-        res = self.resources.get(uri)
-        if res is not None:
-            return res.watch
-        for tpl in self.templates:
-            if tpl.matches(uri):
-                return tpl.watch
-        return None
+        found = self.serving(uri)
+        return found.watch if found is not None else None
 
     def add_instructions(self, text: str) -> None:
         """Append ``text`` to :attr:`instructions` (as a new line; it becomes them when there are none)."""
