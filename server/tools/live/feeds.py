@@ -30,15 +30,17 @@ class InternalSubscriber:
     ``send`` and ``send_conflatable`` deliver immediately.
     """
 
-    __slots__ = ("on_data", "received")
+    __slots__ = ("on_data", "received", "seq")
 
     def __init__(self, on_data: DataFn) -> None:
         self.on_data = on_data
         self.received = 0
+        self.seq = 0  # the stream's ``seq`` of the message being handled (the last one after the callback)
 
     def send(self, data: bytes) -> None:
         self.received += 1
         params = orjson.loads(data)["params"]
+        self.seq = params["seq"]
         self.on_data(params["stream"], params["data"])
 
     def send_conflatable(self, key: Hashable, data: bytes) -> None:

@@ -6,9 +6,12 @@ Arguments: ``stream`` (a stream key, as for ``subscribe``: ``trades:sim:BTCUSDT`
 (1..200, default 50), ``wait_s`` (0..60 s, default 10: how long to wait when nothing is newer than ``cursor``).
 
 Result: ``{stream, items: [{seq, data}], cursor, missed, more, timed_out}``: ``items`` oldest first with ``seq`` >
-``cursor``; ``cursor`` to pass next time; ``missed`` how many messages after ``cursor`` were no longer held (the
-buffer keeps the latest :data:`BUFFER_ITEMS` per stream); ``more`` True when further items are already waiting;
-``timed_out`` True when ``wait_s`` passed with nothing new.
+``cursor``; ``seq`` is the stream's own (the ``seq`` its pushed notifications carry, the same on every gateway of a
+bus), so a cursor stays good on another connection or gateway; ``cursor`` to pass next time; ``missed`` how many
+messages after ``cursor`` were no longer held (the buffer keeps the latest :data:`BUFFER_ITEMS` per stream);
+``more`` True when further items are already waiting; ``timed_out`` True when ``wait_s`` passed with nothing new.
+The first read with a ``cursor`` (e.g. after moving to another gateway) resumes from it: the stream's replay window
+gives what it still holds after ``cursor``, and ``missed`` counts the rest.
 
 The server keeps one internal subscription per (token, stream) on the shared :class:`StreamHub` (one exchange
 subscription for everybody) while it is read: it ends ``linger_s`` (120 s) after the last read. At most
@@ -53,10 +56,15 @@ READ_SCHEMA: dict[str, Any] = {
 
 
 class StreamBuffer:
-    """The latest :data:`BUFFER_ITEMS` messages of one stream for one token, numbered from 1."""
+    """The latest :data:`BUFFER_ITEMS` messages of one stream for one token, under the stream's ``seq``.
+
+    ``base``: the ``seq`` the buffer starts after (the newest when it subscribed, or the cursor it resumed from);
+    ``seq``: the newest held.
+    """
 
     def __init__(self, key: str) -> None:
         self.key = key
+        self.base = 0
         self.seq = 0
         self.items: deque[tuple[int, Any]] = deque(maxlen=BUFFER_ITEMS)
         self.arrived = asyncio.Event()
@@ -64,14 +72,17 @@ class StreamBuffer:
         self.expiry: asyncio.TimerHandle | None = None
 
     def on_data(self, key: str, data: Any) -> None:
-        self.seq += 1
-        self.items.append((self.seq, data))
+        seq = self.subscriber.seq
+        if seq <= self.seq:  # never twice under one seq
+            return
+        self.seq = seq
+        self.items.append((seq, data))
         self.arrived.set()
 
     def since(self, cursor: int, limit: int) -> tuple[list[dict[str, Any]], int, bool]:
         """Items after ``cursor`` (at most ``limit``), how many after it are gone, and whether more wait."""
         newer = [(s, d) for s, d in self.items if s > cursor]
-        missed = max(0, self.items[0][0] - cursor - 1) if self.items else 0
+        missed = max(0, newer[0][0] - cursor - 1) if newer else 0
         return [{"seq": s, "data": d} for s, d in newer[:limit]], missed, len(newer) > limit
 
 
@@ -83,8 +94,8 @@ class StreamReader:
         self.linger_s = linger_s
         self.buffers: dict[tuple[str, str], StreamBuffer] = {}
 
-    async def buffer(self, owner: str, key: str) -> StreamBuffer:
-        """The buffer of ``(owner, key)``, subscribed on first use.
+    async def buffer(self, owner: str, key: str, since_seq: int | None = None) -> StreamBuffer:
+        """The buffer of ``(owner, key)``, subscribed on first use (resuming after ``since_seq`` when given).
 
         Raises:
             ToolError: ``owner`` already reads :data:`MAX_BUFFERS` streams.
@@ -99,7 +110,9 @@ class StreamReader:
                     {"max_streams": MAX_BUFFERS},
                 )
             buf = StreamBuffer(key)
-            await self.hub.subscribe(buf.subscriber, key)
+            attached = await self.hub.subscribe(buf.subscriber, key, since_seq=since_seq)
+            buf.base = attached.seq if since_seq is None else min(since_seq, attached.seq)
+            buf.seq = max(buf.seq, buf.base)
             self.buffers[(owner, key)] = buf
         self._touch(owner, buf)
         return buf
@@ -122,11 +135,12 @@ class StreamReader:
 
     async def read(self, call: CallContext, args: dict[str, Any]) -> dict[str, Any]:
         key = args["stream"]
-        cursor = int(args.get("cursor", 0))
+        given = args.get("cursor")
         limit = int(args.get("max_items", 50))
         wait_s = float(args.get("wait_s", 10))
-        buf = await self.buffer(call.principal.name, key)
-        cursor = min(cursor, buf.seq)  # a cursor from an earlier subscription (expired and started again): from now on
+        buf = await self.buffer(call.principal.name, key, None if given is None else int(given))
+        # no cursor: from the buffer's start; one beyond the newest (another numbering, e.g. a restarted server): from now
+        cursor = buf.base if given is None else min(int(given), buf.seq)
         timed_out = False
         if buf.seq <= cursor and wait_s > 0:
             buf.arrived.clear()

@@ -14,6 +14,7 @@ from tests.server.http.helpers import modern_headers, modern_request, post
 from tests.wire_helpers import TIMEOUT_S, Probe, make_app, make_hub, running, wait_until
 from tradingmcp.server.mcp.streams import StreamHub
 from tradingmcp.server.tools.live import poll
+from tradingmcp.server.tools.live.feeds import InternalSubscriber
 from tradingmcp.server.tools.live.poll import StreamReader, register_read_tool
 from tradingmcp.server.wsserver import McpServer
 
@@ -91,3 +92,22 @@ async def test_a_bad_stream_key_is_32602(stack: Stack) -> None:
     body = modern_request(1, "tools/call", {"name": "read_stream", "arguments": {"stream": "nope:sim:X"}})
     status, answer = await post(stack.http, stack.server.http_url, body, modern_headers(body, token=None))
     assert status == 400 and answer["error"]["code"] == -32602
+
+
+async def test_items_carry_the_streams_seq_and_a_cursor_resumes_on_a_new_subscription(stack: Stack) -> None:
+    # lossless messages (as trades and orders are): the replay window keeps each one
+    keeper = InternalSubscriber(lambda key, data: None)  # another subscriber keeps the stream (and its window) alive
+    await stack.hub.subscribe(keeper, KEY)
+    for p in range(3):
+        stack.hub.publish(KEY, {"p": p}, conflate=False)
+    first = await stack.read(1, wait_s=0)  # subscribes after seq 3: nothing yet
+    assert first["items"] == [] and first["cursor"] == 3
+    stack.hub.publish(KEY, {"p": 3}, conflate=False)
+    got = await stack.read(2, cursor=first["cursor"], wait_s=0)
+    assert [(i["seq"], i["data"]["p"]) for i in got["items"]] == [(4, 3)]  # the stream's seq, as pushed
+    stack.reader.close()  # the reading ends (as on a gateway the client left)
+    for p in (4, 5):
+        stack.hub.publish(KEY, {"p": p}, conflate=False)
+    resumed = await stack.read(3, cursor=got["cursor"], wait_s=0)  # a new subscription resumes after the cursor
+    assert [(i["seq"], i["data"]["p"]) for i in resumed["items"]] == [(5, 4), (6, 5)] and resumed["missed"] == 0
+    stack.hub.release(keeper)
