@@ -17,16 +17,22 @@ the gateways themselves (:mod:`.signals`), so nothing is asked of the feed for t
 Tools (:class:`TraderTools`): every tool the trader offers, registered on the gateway's app from the trader's own
 description and forwarded over request/reply with the caller's identity and scopes; the trader's answer is the
 answer. While no trader answers (a failover), the call is retried until ``request_timeout_s``; a trader that took
-the call and never answered is a ``trader_timeout`` error saying the outcome is unknown, never a second send.
+the call and never answered is a ``trader_timeout`` error saying the outcome is unknown, never a second send. A
+caller that asked for progress gets the trader's ``notifications/progress`` relayed (over a reply subject of its
+own); a read-only call that its caller cancels (``notifications/cancelled``, or its connection closing) is cancelled
+on the trader too (:func:`~tradingmcp.server.bus.subjects.cancel_subject`), so a ``wait_for_event`` stops waiting
+there; a call that is not read-only runs to its end on the trader, whose journal and audit log keep its outcome.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
+import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import nats
@@ -42,6 +48,7 @@ from tradingmcp.server.bus.subjects import (
     SIGNAL_KIND,
     TRADER_PREFIX,
     StreamMessage,
+    cancel_subject,
     decode,
     numbering_subject,
     stream_name_of,
@@ -299,6 +306,19 @@ async def describe_trader(link: BusLink, timeout_s: float) -> dict[str, Any]:
         await asyncio.sleep(0.2)
 
 
+def _progress_relay(call: CallContext) -> Callable[[Msg], Coroutine[Any, Any, None]]:
+    """The callback of a forwarded call's progress subject: each well-formed step goes to ``call.progress``."""
+
+    async def relay(msg: Msg) -> None:
+        with contextlib.suppress(orjson.JSONDecodeError, TypeError, KeyError):
+            doc = orjson.loads(msg.data)
+            progress, total, message = doc["progress"], doc.get("total"), doc.get("message")
+            if isinstance(progress, int | float) and isinstance(total, int | float | None):
+                call.progress(progress, total, message if isinstance(message, str) else None)
+
+    return relay
+
+
 class TraderTools:
     """Registers on ``app`` every tool of the trader's description that ``app`` does not have itself, each forwarding
     its calls to the trader of the call's venue (``exchange`` argument, else the first venue)."""
@@ -309,6 +329,7 @@ class TraderTools:
         self.venues: list[str] = [str(v["name"]) for v in description.get("venues", []) if isinstance(v, dict)]
         self.description = description
         self.forwarded = 0
+        self._call_ids = (f"{secrets.token_hex(6)}.{n}" for n in itertools.count(1))  # unique across gateways
 
     def register(self, app: McpApp) -> None:
         for wire in self.description["tools"]:
@@ -320,7 +341,7 @@ class TraderTools:
                 Tool(
                     name,
                     str(wire.get("description", "")),
-                    self._forwarder(name, wire.get("timeout_s")),
+                    self._forwarder(name, wire.get("timeout_s"), bool(ann.get("readOnlyHint", False))),
                     wire.get("inputSchema") or {"type": "object"},
                     output_schema=wire.get("outputSchema"),
                     title=wire.get("title"),
@@ -333,7 +354,9 @@ class TraderTools:
                 )
             )
 
-    def _forwarder(self, name: str, tool_timeout: Any) -> Callable[[CallContext, dict[str, Any]], Any]:
+    def _forwarder(
+        self, name: str, tool_timeout: Any, read_only: bool
+    ) -> Callable[[CallContext, dict[str, Any]], Any]:
         wait_s = self.request_timeout_s
         if isinstance(tool_timeout, int | float) and tool_timeout > 0:
             wait_s = max(wait_s, float(tool_timeout) + 2.0)
@@ -345,15 +368,30 @@ class TraderTools:
                 wait = max(wait, float(own) + _OWN_TIMEOUT_MARGIN_S)
             venue = args.get("exchange") if isinstance(args.get("exchange"), str) else None
             venue = venue or (self.venues[0] if self.venues else "binance")
-            body = orjson.dumps(
-                {
-                    "tool": name,
-                    "args": args,
-                    "principal": call.principal.name,
-                    "scopes": sorted(call.principal.scopes),
-                }
-            )
-            return await self.request(venue, name, body, wait)
+            doc: dict[str, Any] = {
+                "tool": name,
+                "args": args,
+                "principal": call.principal.name,
+                "scopes": sorted(call.principal.scopes),
+            }
+            call_id = next(self._call_ids) if read_only else None
+            if call_id is not None:
+                doc["call_id"] = call_id
+            progress = None
+            if call.progress_token is not None:
+                progress = await self.link.nc.subscribe(self.link.nc.new_inbox(), cb=_progress_relay(call))
+                doc["progress_to"] = progress.subject
+            try:
+                return await self.request(venue, name, orjson.dumps(doc), wait)
+            except asyncio.CancelledError:
+                if call_id is not None:
+                    with contextlib.suppress(Exception):
+                        await self.link.nc.publish(cancel_subject(venue), orjson.dumps({"call_id": call_id}))
+                raise
+            finally:
+                if progress is not None:
+                    with contextlib.suppress(Exception):
+                        await progress.unsubscribe()
 
         return forward
 

@@ -49,6 +49,12 @@ def resource_subject(exchange: str) -> str:
     return f"{TRADER_PREFIX}.{exchange}.resource"
 
 
+def cancel_subject(exchange: str) -> str:
+    """Where a gateway tells ``exchange``'s active trader that the caller of a forwarded read-only call cancelled it
+    (``notifications/cancelled``, or its connection closed): ``{"call_id": str}``, no answer."""
+    return f"{TRADER_PREFIX}.{exchange}.cancel"
+
+
 def subject_of(key: str) -> str:
     """The subject of a stream key (see the module docstring).
 

@@ -5,9 +5,13 @@ listens on the venue's request subject (:func:`~tradingmcp.server.bus.subjects.t
 account streams (``orders:<venue>``, ``balances:<venue>``, continuing their ``seq`` from the bus). A standby keeps
 its connections warm and answers only :data:`~tradingmcp.server.bus.gateway.DESCRIBE`.
 
-A request is ``{"tool", "args", "principal", "scopes"}``; the tool runs here with the caller's identity and scopes (its
-scope and arguments checked again), and the answer is ``{"result": CallToolResult}`` or ``{"rpc_error": {"code",
-"message", "data"}}``. A malformed request is answered ``-32602`` and counted as a drop. The active trader also answers
+A request is ``{"tool", "args", "principal", "scopes"}`` and, optionally, ``"call_id"`` (a read-only tool's call that
+the gateway may cancel on :func:`~tradingmcp.server.bus.subjects.cancel_subject`: the tool is stopped and the call
+audited as ``cancelled``; a tool that is not read-only always runs to its end) and ``"progress_to"`` (a subject where
+the tool's ``notifications/progress`` go, as ``{"progress", "total", "message"}``, for the gateway to relay); the tool
+runs here with the caller's identity and scopes (its scope and arguments checked again), and the answer is
+``{"result": CallToolResult}`` or ``{"rpc_error": {"code", "message", "data"}}``. A malformed request is answered
+``-32602`` and counted as a drop. The active trader also answers
 reads of its account resources (:func:`~tradingmcp.server.bus.subjects.resource_subject`) for the gateways'
 ``orders://`` and ``account://`` resources.
 """
@@ -20,7 +24,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import orjson
@@ -31,7 +35,13 @@ from tradingmcp.server.bus.conn import BusLink
 from tradingmcp.server.bus.gateway import DESCRIBE
 from tradingmcp.server.bus.lease import Lease
 from tradingmcp.server.bus.publisher import PublishingHub
-from tradingmcp.server.bus.subjects import ACCOUNT_KINDS, numbering_subject, resource_subject, trader_subject
+from tradingmcp.server.bus.subjects import (
+    ACCOUNT_KINDS,
+    cancel_subject,
+    numbering_subject,
+    resource_subject,
+    trader_subject,
+)
 from tradingmcp.server.mcp.mrtr import NO_INPUTS, Inputs
 from tradingmcp.server.mcp.registry import McpApp, ToolCallRecord, ToolError, error_result, to_tool_result
 from tradingmcp.server.mcp.streams import Subscriber
@@ -50,14 +60,21 @@ class _NoPush:
         pass
 
 
-class BusCall:
-    """A :class:`~tradingmcp.server.mcp.context.CallContext` for a call that came over the bus: no progress, no log
-    lines, no pushes (streams reach clients through their gateway)."""
+ProgressFn = Callable[[float, "float | None", "str | None"], None]
+"""Sends one progress step ``(progress, total, message)`` towards the caller."""
+_MAX_SUBJECT = 256
 
-    def __init__(self, principal: Principal, request_id: str) -> None:
+
+class BusCall:
+    """A :class:`~tradingmcp.server.mcp.context.CallContext` for a call that came over the bus: progress goes to
+    ``on_progress`` when the caller asked for it (the gateway relays it), no log lines, no pushes (streams reach
+    clients through their gateway)."""
+
+    def __init__(self, principal: Principal, request_id: str, on_progress: ProgressFn | None = None) -> None:
         self._principal = principal
         self._request_id = request_id
         self._subscriber = _NoPush()
+        self._on_progress = on_progress
 
     @property
     def principal(self) -> Principal:
@@ -69,7 +86,7 @@ class BusCall:
 
     @property
     def progress_token(self) -> Any:
-        return None
+        return self._request_id if self._on_progress is not None else None
 
     @property
     def log_level(self) -> str | None:
@@ -84,7 +101,8 @@ class BusCall:
         return self._subscriber
 
     def progress(self, progress: float, total: float | None = None, message: str | None = None) -> None:
-        pass
+        if self._on_progress is not None:
+            self._on_progress(progress, total, message)
 
     def log(self, level: str, data: Any, logger: str | None = None) -> None:
         pass
@@ -117,7 +135,8 @@ class Trader:
         self.active: set[str] = set()
         self.calls = 0
         self._subs: dict[str, Subscription] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._cancellable: dict[str, asyncio.Future[Any]] = {}  # call_id → the running read-only tool
 
     async def start(self) -> None:
         await self.link.ensure_streams()
@@ -154,6 +173,7 @@ class Trader:
             self._subs[f"{venue}.resource"] = await self.link.nc.subscribe(
                 resource_subject(venue), cb=self._on_resource
             )
+            self._subs[f"{venue}.cancel"] = await self.link.nc.subscribe(cancel_subject(venue), cb=self._on_cancel)
             self.active.add(venue)
 
         return gain
@@ -161,7 +181,7 @@ class Trader:
     def _loser(self, venue: str) -> Any:
         async def lose() -> None:
             self.active.discard(venue)
-            for name in (venue, f"{venue}.numbering", f"{venue}.resource"):
+            for name in (venue, f"{venue}.numbering", f"{venue}.resource", f"{venue}.cancel"):
                 sub = self._subs.pop(name, None)
                 if sub is not None:
                     with contextlib.suppress(Exception):
@@ -218,9 +238,32 @@ class Trader:
                 await msg.respond(orjson.dumps(answer))
 
     async def _on_call(self, msg: Msg) -> None:
-        task = asyncio.get_running_loop().create_task(self._serve_call(msg))
+        self._spawn(self._serve_call(msg))
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def _on_cancel(self, msg: Msg) -> None:
+        """A gateway's caller cancelled a read-only call: stop it if it still runs here."""
+        try:
+            call_id = orjson.loads(msg.data)["call_id"]
+            if not isinstance(call_id, str):
+                raise TypeError("call_id must be a string")
+        except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+            self.link.drop("rpc", msg.subject, f"bad cancel: {exc}")
+            return
+        running = self._cancellable.get(call_id)
+        if running is not None:
+            running.cancel()
+
+    def _progress_to(self, subject: str) -> ProgressFn:
+        def send(progress: float, total: float | None, message: str | None) -> None:
+            body = orjson.dumps({"progress": progress, "total": total, "message": message})
+            self._spawn(self.link.nc.publish(subject, body))  # tasks start in order: the steps stay in order
+
+        return send
 
     async def _serve_call(self, msg: Msg) -> None:
         self.calls += 1
@@ -242,10 +285,14 @@ class Trader:
         try:
             doc = orjson.loads(body)
             name, args, who, scopes = doc["tool"], doc["args"], doc["principal"], doc["scopes"]
+            call_id, progress_to = doc.get("call_id"), doc.get("progress_to")
             if not (isinstance(name, str) and isinstance(args, dict) and isinstance(who, str)):
                 raise TypeError("tool, args, principal have the wrong types")
             if not isinstance(scopes, list) or not all(s in SCOPES for s in scopes):
                 raise TypeError("scopes must be a list of known scopes")
+            for field_name, value in (("call_id", call_id), ("progress_to", progress_to)):
+                if value is not None and not (isinstance(value, str) and 0 < len(value) <= _MAX_SUBJECT):
+                    raise TypeError(f"{field_name} must be a string of 1..{_MAX_SUBJECT} characters")
         except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
             self.link.drop("rpc", "trader call", str(exc))
             raise JsonRpcError(ErrorCode.INVALID_PARAMS, f"malformed trader request: {exc}") from None
@@ -264,10 +311,12 @@ class Trader:
                 )
             )
         else:
+            on_progress = self._progress_to(progress_to) if progress_to is not None else None
             try:
-                value = tool.fn(BusCall(principal, f"bus-{self.calls}"), args)
+                value = tool.fn(BusCall(principal, call_id or f"bus-{self.calls}", on_progress), args)
                 if asyncio.iscoroutine(value):
-                    value = await asyncio.wait_for(value, tool.timeout_s) if tool.timeout_s else await value
+                    run = asyncio.wait_for(value, tool.timeout_s) if tool.timeout_s else value
+                    value = await (self._cancellable_run(call_id, run) if call_id and tool.read_only else run)
                 result = to_tool_result(value)
             except ToolError as exc:
                 result = error_result(exc)
@@ -278,6 +327,21 @@ class Trader:
         self._observe(who, name, args, result, started_ns, time_ms)
         return {"result": result}
 
+    async def _cancellable_run(self, call_id: str, run: Coroutine[Any, Any, Any]) -> Any:
+        """Run a read-only tool that :meth:`_on_cancel` may stop (then a ``cancelled`` tool error)."""
+        inner = asyncio.ensure_future(run)
+        self._cancellable[call_id] = inner
+        try:
+            return await inner
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if not inner.cancelled() or (task is not None and task.cancelling()):
+                raise  # this trader is shutting down, not the caller cancelling
+            raise ToolError("cancelled by the caller", "cancelled") from None
+        finally:
+            if self._cancellable.get(call_id) is inner:
+                del self._cancellable[call_id]
+
     def _observe(
         self, who: str, name: str, args: dict[str, Any], result: dict[str, Any], started_ns: int, time_ms: int
     ) -> None:
@@ -285,14 +349,18 @@ class Trader:
         if not self.app.observers:
             return
         is_error = bool(result.get("isError"))
+        structured = result.get("structuredContent")
+        err = structured.get("error") if is_error and isinstance(structured, dict) else None
+        code = err.get("code") if isinstance(err, dict) else None
+        message = err.get("message") if isinstance(err, dict) else None
         rec = ToolCallRecord(
             who,
             name,
             args,
             "tool_error" if is_error else "ok",
             result,
-            None,
-            None,
+            code if isinstance(code, str | int) else None,
+            message if isinstance(message, str) else None,
             (time.perf_counter_ns() - started_ns) / 1000,
             time_ms,
             started_ns,

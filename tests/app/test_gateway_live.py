@@ -22,6 +22,7 @@ import pytest
 
 from tests.app.test_cluster import ORDERS, TRADES, Recorder, cluster_dir, contiguous, running, wait_until
 from tradingmcp.app.cluster import TOKEN, Cluster
+from tradingmcp.client.errors import RequestTimeout
 from tradingmcp.client.session import McpClient, connect
 
 __all__ = ["cluster_dir"]  # the fixture, shared with the other drills
@@ -102,6 +103,37 @@ async def test_wait_for_event_on_a_gateway_sees_the_market_move(cluster_dir: Pat
             assert not res.get("isError"), res
             doc = res["structuredContent"]
             assert doc["met"] is True and doc["timed_out"] is False and doc["source"] == "stream", doc
+        finally:
+            await client.close()
+
+
+@pytest.mark.data
+async def test_wait_for_event_on_a_gateway_relays_progress_and_stops_on_the_trader_when_cancelled(
+    cluster_dir: Path,
+) -> None:
+    with running(Cluster(cluster_dir, gateways=1, speed=4.0)) as cl:
+        client = await connect(cl.gateway_urls[0], token=TOKEN, timeout_s=90.0)
+        try:
+            steps: list[dict[str, Any]] = []
+            args = {"condition": "price_above", "symbol": "BTCUSDT", "level": "100000000", "timeout_s": 60}
+            # the client's own deadline sends notifications/cancelled after 4 s; the wait asked for 60 s on the trader
+            with pytest.raises(RequestTimeout):
+                await client.call_tool("wait_for_event", args, timeout_s=4.0, on_progress=steps.append)
+            assert steps, "no progress relayed from the trader"
+            assert all(s["total"] == 60 for s in steps) and steps[-1]["progress"] > 0, steps
+            assert [s["progress"] for s in steps] == sorted(s["progress"] for s in steps), steps
+
+            async def cancelled_on_the_trader() -> list[dict[str, Any]]:
+                res = await client.call_tool("get_audit_log", {"tool": "wait_for_event"})
+                entries: list[dict[str, Any]] = res["structuredContent"]["entries"]
+                return [e for e in entries if e.get("error_code") == "cancelled"]
+
+            # the trader's wait ended when the caller cancelled, not 60 s later: its audit log says so
+            deadline = asyncio.get_running_loop().time() + 20
+            while not (done := await cancelled_on_the_trader()):
+                assert asyncio.get_running_loop().time() < deadline, "the trader still waits after the cancel"
+                await asyncio.sleep(0.2)
+            assert done[0]["outcome"] == "tool_error" and done[0]["latency_us"] < 30_000_000, done
         finally:
             await client.close()
 
