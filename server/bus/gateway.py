@@ -18,6 +18,8 @@ Tools (:class:`TraderTools`): every tool the trader offers, registered on the ga
 description and forwarded over request/reply with the caller's identity and scopes; the trader's answer is the
 answer. While no trader answers (a failover), the call is retried until ``request_timeout_s``; a trader that took
 the call and never answered is a ``trader_timeout`` error saying the outcome is unknown, never a second send.
+:meth:`TraderTools.call` is the same forwarding for a caller that is no MCP client (a webhook's order alert, with the
+webhook's principal and scopes).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import nats
@@ -333,31 +335,48 @@ class TraderTools:
                 )
             )
 
-    def _forwarder(self, name: str, tool_timeout: Any) -> Callable[[CallContext, dict[str, Any]], Any]:
-        wait_s = self.request_timeout_s
+    def _wait_s(self, tool_timeout: Any) -> float:
+        """How long a call of a tool whose own bound is ``tool_timeout`` (s, from the description) waits (s)."""
         if isinstance(tool_timeout, int | float) and tool_timeout > 0:
-            wait_s = max(wait_s, float(tool_timeout) + 2.0)
+            return max(self.request_timeout_s, float(tool_timeout) + 2.0)
+        return self.request_timeout_s
+
+    def _forwarder(self, name: str, tool_timeout: Any) -> Callable[[CallContext, dict[str, Any]], Any]:
+        wait_s = self._wait_s(tool_timeout)
 
         async def forward(call: CallContext, args: dict[str, Any]) -> Any:
             wait = wait_s
             own = args.get("timeout_s")  # a tool that waits by design (wait_for_event) is given its own bound
             if isinstance(own, int | float) and not isinstance(own, bool) and own > 0:
                 wait = max(wait, float(own) + _OWN_TIMEOUT_MARGIN_S)
-            venue = args.get("exchange") if isinstance(args.get("exchange"), str) else None
-            venue = venue or (self.venues[0] if self.venues else "binance")
-            body = orjson.dumps(
-                {
-                    "tool": name,
-                    "args": args,
-                    "principal": call.principal.name,
-                    "scopes": sorted(call.principal.scopes),
-                }
-            )
-            return await self.request(venue, name, body, wait)
+            return await self.send(name, args, call.principal.name, call.principal.scopes, wait)
 
         return forward
 
-    async def request(self, venue: str, name: str, body: bytes, wait_s: float) -> Any:
+    async def call(self, name: str, args: dict[str, Any], principal: str, scopes: Iterable[str]) -> ToolResult:
+        """Call the trader's tool ``name`` as ``principal`` with ``scopes`` (a caller that is no MCP client: the
+        webhook's order), waiting as long as a client's call of it would.
+
+        Raises:
+            ToolError: as :meth:`request`; ``unsupported`` when the trader offers no tool ``name``.
+            JsonRpcError: as :meth:`request`.
+        """
+        wire = next((t for t in self.description["tools"] if t.get("name") == name), None)
+        if wire is None:
+            raise ToolError(f"the trader offers no {name} tool", "unsupported")
+        return await self.send(name, args, principal, scopes, self._wait_s(wire.get("timeout_s")))
+
+    async def send(
+        self, name: str, args: dict[str, Any], principal: str, scopes: Iterable[str], wait_s: float
+    ) -> ToolResult:
+        """One call of ``name`` to the trader of its venue (``exchange`` argument, else the first venue), as
+        ``principal`` with ``scopes``; see :meth:`request`."""
+        venue = args.get("exchange") if isinstance(args.get("exchange"), str) else None
+        venue = venue or (self.venues[0] if self.venues else "binance")
+        body = orjson.dumps({"tool": name, "args": args, "principal": principal, "scopes": sorted(scopes)})
+        return await self.request(venue, name, body, wait_s)
+
+    async def request(self, venue: str, name: str, body: bytes, wait_s: float) -> ToolResult:
         """Send one call to ``venue``'s trader and turn its answer into the tool's result.
 
         Raises:
