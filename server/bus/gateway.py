@@ -18,8 +18,6 @@ Tools (:class:`TraderTools`): every tool the trader offers, registered on the ga
 description and forwarded over request/reply with the caller's identity and scopes; the trader's answer is the
 answer. While no trader answers (a failover), the call is retried until ``request_timeout_s``; a trader that took
 the call and never answered is a ``trader_timeout`` error saying the outcome is unknown, never a second send.
-:meth:`TraderTools.call` is the same forwarding for a caller that is no MCP client (a webhook's order alert, with the
-webhook's principal and scopes).
 """
 
 from __future__ import annotations
@@ -28,7 +26,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 import nats
@@ -303,7 +301,8 @@ async def describe_trader(link: BusLink, timeout_s: float) -> dict[str, Any]:
 
 class TraderTools:
     """Registers on ``app`` every tool of the trader's description that ``app`` does not have itself, each forwarding
-    its calls to the trader of the call's venue (``exchange`` argument, else the first venue)."""
+    its calls to the trader of the call's venue (``exchange`` argument, else the first venue); :meth:`call` forwards
+    a call of a caller that is no MCP client (a webhook's order alert) the same way."""
 
     def __init__(self, link: BusLink, description: dict[str, Any], request_timeout_s: float) -> None:
         self.link = link
@@ -335,48 +334,53 @@ class TraderTools:
                 )
             )
 
-    def _wait_s(self, tool_timeout: Any) -> float:
-        """How long a call of a tool whose own bound is ``tool_timeout`` (s, from the description) waits (s)."""
-        if isinstance(tool_timeout, int | float) and tool_timeout > 0:
-            return max(self.request_timeout_s, float(tool_timeout) + 2.0)
-        return self.request_timeout_s
-
     def _forwarder(self, name: str, tool_timeout: Any) -> Callable[[CallContext, dict[str, Any]], Any]:
-        wait_s = self._wait_s(tool_timeout)
+        wait_s = self.request_timeout_s
+        if isinstance(tool_timeout, int | float) and tool_timeout > 0:
+            wait_s = max(wait_s, float(tool_timeout) + 2.0)
 
         async def forward(call: CallContext, args: dict[str, Any]) -> Any:
             wait = wait_s
             own = args.get("timeout_s")  # a tool that waits by design (wait_for_event) is given its own bound
             if isinstance(own, int | float) and not isinstance(own, bool) and own > 0:
                 wait = max(wait, float(own) + _OWN_TIMEOUT_MARGIN_S)
-            return await self.send(name, args, call.principal.name, call.principal.scopes, wait)
+            venue = args.get("exchange") if isinstance(args.get("exchange"), str) else None
+            venue = venue or (self.venues[0] if self.venues else "binance")
+            body = orjson.dumps(
+                {
+                    "tool": name,
+                    "args": args,
+                    "principal": call.principal.name,
+                    "scopes": sorted(call.principal.scopes),
+                }
+            )
+            return await self.request(venue, name, body, wait)
 
         return forward
 
-    async def call(self, name: str, args: dict[str, Any], principal: str, scopes: Iterable[str]) -> ToolResult:
-        """Call the trader's tool ``name`` as ``principal`` with ``scopes`` (a caller that is no MCP client: the
-        webhook's order), waiting as long as a client's call of it would.
+    async def call(self, name: str, args: dict[str, Any], principal: str, scopes: tuple[str, ...]) -> ToolResult:
+        """Call the trader's tool ``name`` for a caller that is no MCP client (a webhook's order alert): as
+        ``principal`` with ``scopes``, to the trader of the venue of ``args`` (``exchange``, else the first venue),
+        waiting as long as a client's call of the tool would.
 
         Raises:
-            ToolError: as :meth:`request`; ``unsupported`` when the trader offers no tool ``name``.
+            ToolError: ``unsupported`` (the trader offers no tool ``name``), or as :meth:`request`.
             JsonRpcError: as :meth:`request`.
         """
         wire = next((t for t in self.description["tools"] if t.get("name") == name), None)
         if wire is None:
             raise ToolError(f"the trader offers no {name} tool", "unsupported")
-        return await self.send(name, args, principal, scopes, self._wait_s(wire.get("timeout_s")))
-
-    async def send(
-        self, name: str, args: dict[str, Any], principal: str, scopes: Iterable[str], wait_s: float
-    ) -> ToolResult:
-        """One call of ``name`` to the trader of its venue (``exchange`` argument, else the first venue), as
-        ``principal`` with ``scopes``; see :meth:`request`."""
+        wait_s = self.request_timeout_s
+        tool_timeout = wire.get("timeout_s")
+        if isinstance(tool_timeout, int | float) and tool_timeout > 0:
+            wait_s = max(wait_s, float(tool_timeout) + 2.0)
         venue = args.get("exchange") if isinstance(args.get("exchange"), str) else None
         venue = venue or (self.venues[0] if self.venues else "binance")
         body = orjson.dumps({"tool": name, "args": args, "principal": principal, "scopes": sorted(scopes)})
-        return await self.request(venue, name, body, wait_s)
+        result: ToolResult = await self.request(venue, name, body, wait_s)
+        return result
 
-    async def request(self, venue: str, name: str, body: bytes, wait_s: float) -> ToolResult:
+    async def request(self, venue: str, name: str, body: bytes, wait_s: float) -> Any:
         """Send one call to ``venue``'s trader and turn its answer into the tool's result.
 
         Raises:
