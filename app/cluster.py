@@ -73,7 +73,8 @@ class Proc:
 @dataclass
 class Cluster:
     """``Cluster(out)``; :meth:`start` … :meth:`stop`. ``gateway_urls`` are the gateways' ``ws://`` URLs (token
-    :data:`TOKEN`); ``sim_url`` the simulator's REST base; ``nats`` the bus."""
+    :data:`TOKEN`); ``sim_url`` the simulator's REST base; ``nats`` the bus. ``gateway_args`` and ``trader_args`` are
+    added to every gateway's and trader's ``serve`` command line (``--config FILE``: a webhook, safety limits)."""
 
     out: Path
     gateways: int = 2
@@ -82,6 +83,8 @@ class Cluster:
     synthetic: bool = False
     data_dir: Path | None = None
     lease_ttl_s: float = 3.0
+    gateway_args: tuple[str, ...] = ()
+    trader_args: tuple[str, ...] = ()
     nats: NatsServer = field(init=False)
     procs: dict[str, Proc] = field(default_factory=dict)
     gateway_urls: list[str] = field(default_factory=list)
@@ -145,7 +148,13 @@ class Cluster:
         for i in range(self.gateways):
             port = free_port()
             gw = self._role(
-                f"gateway{i + 1}", "gateway", "--port", str(port), "--tokens", f"cluster:{TOKEN}:read,trade"
+                f"gateway{i + 1}",
+                "gateway",
+                "--port",
+                str(port),
+                "--tokens",
+                f"cluster:{TOKEN}:read,trade",
+                *self.gateway_args,
             )
             gw.start()
             self.gateway_urls.append(f"ws://127.0.0.1:{port}/mcp")
@@ -155,7 +164,7 @@ class Cluster:
     def start_trader(self, n: int) -> Proc:
         """Start trader number ``n`` (``trader1``, ``trader2``...) and wait until it is on the bus."""
         env_ttl = ("--bus-lease-ttl", str(self.lease_ttl_s))
-        trader = self._role(f"trader{n}", "trader", *env_ttl)
+        trader = self._role(f"trader{n}", "trader", *env_ttl, *self.trader_args)
         trader.start()
         trader.wait_for("roles trader on the bus")
         return trader

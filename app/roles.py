@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from tradingmcp.app.failure import EXIT_RUNTIME, EXIT_USAGE, StartupError, fail, listen_error
-from tradingmcp.app.gatewayface import GATEWAY_OPEN_PATHS, GATEWAY_ORDER_HOOK, GatewayFace
+from tradingmcp.app.gatewayface import GATEWAY_OPEN_PATHS, GatewayFace
 from tradingmcp.app.stack import OpenVenues
 from tradingmcp.server.audit import AuditUnavailable
 from tradingmcp.server.bus.config import BusConfig
@@ -70,8 +70,6 @@ async def run_roles(opts: object, config: ServerConfig, tools: ToolsetConfig, ge
     server: McpServer | None = None
     gateway = "gateway" in bus.roles
     tradingview = tools.tradingview if gateway and tools.tradingview.enabled else None
-    if tradingview is not None and tradingview.action == "order":
-        return fail("serve", GATEWAY_ORDER_HOOK, EXIT_USAGE)
     app, hub = build_app(tools.streams)
     face = GatewayFace()
     if gateway:
@@ -178,6 +176,7 @@ async def _start_roles(
         closers.append(_async(reader.close))
         forwarded = TraderTools(link, description, bus_config.request_timeout_s)
         forwarded.register(app)
+        face.trader = forwarded
         if isinstance(description.get("instructions"), str):
             app.instructions = description["instructions"]
         if isinstance(description.get("description"), str):

@@ -321,7 +321,8 @@ def _progress_relay(call: CallContext) -> Callable[[Msg], Coroutine[Any, Any, No
 
 class TraderTools:
     """Registers on ``app`` every tool of the trader's description that ``app`` does not have itself, each forwarding
-    its calls to the trader of the call's venue (``exchange`` argument, else the first venue)."""
+    its calls to the trader of the call's venue (``exchange`` argument, else the first venue); :meth:`call` forwards
+    a call of a caller that is no MCP client (a webhook's order alert) the same way."""
 
     def __init__(self, link: BusLink, description: dict[str, Any], request_timeout_s: float) -> None:
         self.link = link
@@ -394,6 +395,28 @@ class TraderTools:
                         await progress.unsubscribe()
 
         return forward
+
+    async def call(self, name: str, args: dict[str, Any], principal: str, scopes: tuple[str, ...]) -> ToolResult:
+        """Call the trader's tool ``name`` for a caller that is no MCP client (a webhook's order alert): as
+        ``principal`` with ``scopes``, to the trader of the venue of ``args`` (``exchange``, else the first venue),
+        waiting as long as a client's call of the tool would.
+
+        Raises:
+            ToolError: ``unsupported`` (the trader offers no tool ``name``), or as :meth:`request`.
+            JsonRpcError: as :meth:`request`.
+        """
+        wire = next((t for t in self.description["tools"] if t.get("name") == name), None)
+        if wire is None:
+            raise ToolError(f"the trader offers no {name} tool", "unsupported")
+        wait_s = self.request_timeout_s
+        tool_timeout = wire.get("timeout_s")
+        if isinstance(tool_timeout, int | float) and tool_timeout > 0:
+            wait_s = max(wait_s, float(tool_timeout) + 2.0)
+        venue = args.get("exchange") if isinstance(args.get("exchange"), str) else None
+        venue = venue or (self.venues[0] if self.venues else "binance")
+        body = orjson.dumps({"tool": name, "args": args, "principal": principal, "scopes": sorted(scopes)})
+        result: ToolResult = await self.request(venue, name, body, wait_s)
+        return result
 
     async def request(self, venue: str, name: str, body: bytes, wait_s: float) -> Any:
         """Send one call to ``venue``'s trader and turn its answer into the tool's result.

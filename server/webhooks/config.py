@@ -20,6 +20,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from tradingmcp.transport.auth import SCOPES
+
 ENV_PREFIX = "TRADINGMCP_WEBHOOK_TRADINGVIEW_"
 """Environment overrides: ``TRADINGMCP_WEBHOOK_TRADINGVIEW_SECRET``, ``..._ACTION``, ``..._DEDUPE_WINDOW_S``..."""
 PATH = "/webhooks/tradingview"
@@ -58,7 +60,7 @@ class TradingViewConfig:
             and does nothing (an alert without an id field is named by the hash of its body).
         max_body_bytes: larger bodies are refused (413) unread.
         principal: the name orders and audit entries carry (as a token's name does).
-        scopes: the principal's scopes; ``order`` needs ``trade``.
+        scopes: the principal's scopes (of ``read``, ``trade``, ``audit``); ``order`` needs ``trade``.
         exchange: the venue of the orders (None: the server's default venue).
         order_type: ``MARKET`` or ``LIMIT`` (at the alert's price).
         quantity: the base quantity when the alert carries none (decimal string; None: the alert must carry one).
@@ -101,6 +103,8 @@ class TradingViewConfig:
         unknown = sorted(set(self.fields) - set(DEFAULT_FIELDS))
         if unknown:
             raise ValueError(f"fields: unknown name(s) {unknown}; expected {', '.join(DEFAULT_FIELDS)}")
+        if not set(self.scopes) <= SCOPES:  # a bus trader refuses a caller with a scope it does not know
+            raise ValueError(f"scopes: unknown scope(s) {sorted(set(self.scopes) - SCOPES)}; known: {sorted(SCOPES)}")
         if self.action == "order" and "trade" not in self.scopes:
             raise ValueError("action 'order' needs the 'trade' scope in scopes")
         if not self.stream.startswith("signals:"):

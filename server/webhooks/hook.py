@@ -9,18 +9,21 @@ shared secret (:func:`~.alerts.read_alert`). Answers (JSON ``{"status": ..., ...
 * 200 ``duplicate``: the alert id was accepted less than ``dedupe_window_s`` ago; nothing done;
 * 429 ``rate_limited`` (``Retry-After``): over ``rate_per_s``/``rate_burst`` from one client address; counted in
   :attr:`TradingViewHook.throttled`, logged, not audited one by one;
-* 400 ``bad_json`` / ``bad_alert`` (and ``invalid_argument`` for an order the arguments checks refuse), 401
-  ``bad_secret``, 413 ``too_large`` (unread past ``max_body_bytes``), 422 an order the desk refused (``safety_*``,
-  ``filter_failure``, ``confirmation_required``...), 502 ``exchange_error``, 503 ``starting`` (no venue up yet) or ``bus_unavailable`` (a gateway's bus did not store the signal).
+* 400 ``bad_json`` / ``bad_alert``, 401 ``bad_secret``, 413 ``too_large`` (unread past ``max_body_bytes``), 503
+  ``starting`` (no venue up yet) or ``bus_unavailable`` (a gateway's bus did not store the signal);
+* an order that was not placed: the status of its error code in :data:`ORDER_STATUS` (400 ``invalid_argument``, 422
+  a refusal of the desk: ``safety_*``, ``filter_failure``, ``confirmation_required``..., 502 ``exchange_error``; on a
+  gateway 503 ``trader_unavailable``, 504 ``trader_timeout``), the same table on a single process and on a gateway.
 
-Where the server has an audit log (not on a bus gateway, whose hook serves ``signal`` only), every request that
-reaches the handler gets one audit entry (a ``tool_call`` row, tool ``webhook:tradingview``,
-principal the configured one once the secret matched, else ``anonymous``; the alert without its secret as
-arguments; a body that is no JSON is recorded by its size only). An ``order`` goes through the same
-:class:`~tradingmcp.server.trading.desk.TradingDesk` as ``place_order``: the venue's argument checks, every pre-trade
-check, the confirmation threshold (an alert cannot confirm: such an order is refused), the journal, and idempotency
-by the client order id derived from the alert id (:func:`~.alerts.client_order_id`), so a repeat past the window
-still never places a second order.
+Where the server has an audit log (not on a bus gateway), every request that reaches the handler gets one audit
+entry (a ``tool_call`` row, tool ``webhook:tradingview``, principal the configured one once the secret matched, else
+``anonymous``; the alert without its secret as arguments; a body that is no JSON is recorded by its size only). An
+``order`` goes through the same :class:`~tradingmcp.server.trading.desk.TradingDesk` as ``place_order``: the venue's
+argument checks, every pre-trade check, the confirmation threshold (an alert cannot confirm: such an order is
+refused), the journal, and idempotency by the client order id derived from the alert id
+(:func:`~.alerts.client_order_id`), so a repeat past the window still never places a second order. On a bus gateway
+(``order_place``) the order is the trader's ``place_order``, called with the configured principal and scopes: the
+trader's desk checks, places and audits it, and its idempotency answers an alert that reached two gateways.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import logging
 import math
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,6 +76,31 @@ SignalPublish = Callable[[str, Any], Awaitable[int]]
 bus; raises :class:`SignalNotPublished`."""
 
 
+OrderPlace = Callable[[str, tuple[str, ...], dict[str, Any]], Awaitable[dict[str, Any]]]
+"""Where a gateway's orders go instead of a local desk: ``(principal, scopes, place_order arguments) ->`` the
+structured result of ``place_order`` (``{"exchange", "mode", "order": order_json, "duplicate", ...}``); raises
+:class:`~tradingmcp.server.mcp.registry.ToolError` (the tool's error, or the forwarding's ``trader_unavailable``,
+``trader_timeout``, ``trader_error``) or :class:`~tradingmcp.transport.jsonrpc.JsonRpcError` (arguments refused)."""
+
+ORDER_STATUS: Mapping[str, int] = {
+    "invalid_argument": 400,
+    "forbidden": 403,
+    "exchange_error": 502,
+    "trader_error": 502,
+    "trader_unavailable": 503,
+    "trader_timeout": 504,
+}
+"""The HTTP status of an order alert that placed nothing, by the error code of the refusal: any code not here
+(``safety_*``, ``filter_failure``, ``confirmation_required``...) is a refusal of the desk's checks, 422.
+``trader_unavailable``: no trader took the order (nothing was sent); ``trader_timeout``: the trader took it and did not
+answer in time (its outcome is unknown; a repeat of the alert is answered by the desk's idempotency)."""
+
+
+def order_status(code: str) -> int:
+    """The HTTP status of an order refused with the error code ``code`` (:data:`ORDER_STATUS`, else 422)."""
+    return ORDER_STATUS.get(code, 422)
+
+
 class SignalNotPublished(Exception):
     """The signal was not published (the bus did not store it); the message says why."""
 
@@ -93,6 +121,7 @@ class TradingViewHook:
     Args:
         clock: monotonic seconds (the duplicate window).
         signal_publish: a gateway's way of publishing signals on the bus (None: on ``hub``).
+        order_place: a gateway's way of placing orders through the trader (None: the backend's desk).
     """
 
     def __init__(
@@ -102,11 +131,13 @@ class TradingViewHook:
         backend: BackendGetter,
         clock: Callable[[], float] = time.monotonic,
         signal_publish: SignalPublish | None = None,
+        order_place: OrderPlace | None = None,
     ) -> None:
         self.config = config
         self.hub = hub
         self.backend = backend
         self.signal_publish = signal_publish
+        self.order_place = order_place
         self.clock = clock
         self.recent = RecentIds(config.dedupe_window_s, config.max_ids)
         self.throttled = 0
@@ -182,12 +213,12 @@ class TradingViewHook:
                 args = self._order_args(alert)
             except AlertRefused as exc:
                 return outcome.refuse(exc.status, exc.code, exc.message)
-            if backend is None or backend.desk is None:
+            if self.order_place is None and (backend is None or backend.desk is None):
                 return outcome.refuse(503, "starting", "no venue is up yet; the alert was not acted on")
         if not self.recent.take(alert.alert_id, self.clock()):
             log.info("tradingview alert %r: duplicate within %g s, ignored", alert.alert_id, cfg.dedupe_window_s)
             return outcome.answer(200, {"status": "duplicate", "alert_id": alert.alert_id}, code="duplicate")
-        if args is None or backend is None:
+        if args is None:
             return await self._signal(alert, outcome)
         return await self._order(alert, args, backend, outcome)
 
@@ -238,39 +269,63 @@ class TradingViewHook:
             args["exchange"] = cfg.exchange
         return args
 
-    async def _order(self, alert: Alert, args: dict[str, Any], backend: HookBackend, outcome: _Outcome) -> web.Response:
+    async def _order(
+        self, alert: Alert, args: dict[str, Any], backend: HookBackend | None, outcome: _Outcome
+    ) -> web.Response:
         cfg = self.config
-        desk = backend.desk
-        assert desk is not None
         outcome.arguments = {**args, "alert_id": alert.alert_id, "alert": alert.fields}
         try:
-            venue = backend.venues.for_args(args)
-            outcome.arguments["exchange"] = venue.name
-            request = await desk.parse(venue, args)
-            # the id is ours, derived from the alert: ask the exchange too, so a repeat after a restart (a MARKET
-            # order is closed at once, and the exchange refuses only an open order's id twice) finds the order
-            placed = await desk.place(cfg.principal, venue, request, ask_exchange=True)
+            if self.order_place is not None:
+                placed = await self.order_place(cfg.principal, cfg.scopes, args)
+            else:
+                assert backend is not None
+                placed = await self._place_here(backend, args, outcome)
         except JsonRpcError as exc:
-            return outcome.refuse(400, "invalid_argument", exc.message)
+            return outcome.refuse(order_status("invalid_argument"), "invalid_argument", exc.message)
         except ToolError as exc:
-            status = 502 if exc.code == "exchange_error" else 400 if exc.code == "invalid_argument" else 422
+            if exc.code == "trader_unavailable":  # nothing was sent: a retry of the same alert may go through
+                self.recent.forget(alert.alert_id)
             log.warning("tradingview alert %r: order refused: %s", alert.alert_id, exc.code)
-            return outcome.refuse(status, exc.code, exc.message, None, exc.details)
-        assert placed.order is not None
-        if placed.checked is not None:
-            desk.placed(venue, args, placed)
-        order = order_json(placed.order)
+            return outcome.refuse(order_status(exc.code), exc.code, exc.message, None, exc.details)
+        order = placed["order"]
         log.info(
             "tradingview alert %r: order %s %s %s (%s), duplicate=%s",
             alert.alert_id,
-            order["side"],
-            order["orig_qty"],
-            order["symbol"],
-            order["status"],
-            placed.duplicate,
+            order.get("side"),
+            order.get("orig_qty"),
+            order.get("symbol"),
+            order.get("status"),
+            placed.get("duplicate"),
         )
-        answer = {"status": "ok", "action": "order", "alert_id": alert.alert_id, "exchange": venue.name}
-        return outcome.answer(200, {**answer, "mode": venue.mode, "order": order, "duplicate": placed.duplicate})
+        answer = {"status": "ok", "action": "order", "alert_id": alert.alert_id, "exchange": placed.get("exchange")}
+        return outcome.answer(
+            200, {**answer, "mode": placed.get("mode"), "order": order, "duplicate": bool(placed.get("duplicate"))}
+        )
+
+    async def _place_here(self, backend: HookBackend, args: dict[str, Any], outcome: _Outcome) -> dict[str, Any]:
+        """The order of ``args`` through this server's desk: ``{"exchange", "mode", "order", "duplicate"}``.
+
+        Raises:
+            JsonRpcError: the venue's argument checks refused it.
+            ToolError: the desk refused it, or the exchange did (``exchange_error``).
+        """
+        desk = backend.desk
+        assert desk is not None
+        venue = backend.venues.for_args(args)
+        outcome.arguments["exchange"] = venue.name
+        request = await desk.parse(venue, args)
+        # the id is ours, derived from the alert: ask the exchange too, so a repeat after a restart (a MARKET
+        # order is closed at once, and the exchange refuses only an open order's id twice) finds the order
+        placed = await desk.place(self.config.principal, venue, request, ask_exchange=True)
+        assert placed.order is not None
+        if placed.checked is not None:
+            desk.placed(venue, args, placed)
+        return {
+            "exchange": venue.name,
+            "mode": venue.mode,
+            "order": order_json(placed.order),
+            "duplicate": placed.duplicate,
+        }
 
     def _audit(self, outcome: _Outcome, wall_ms: int, started_ns: int) -> None:
         backend = self.backend()

@@ -1,6 +1,8 @@
 """A bus gateway's HTTP face (``serve --bus … --role gateway``, real processes on a real ``nats-server``): the web
 console and its ``whoami``; a TradingView signal posted to one gateway reaches a client subscribed on the other, with
-one ``seq`` across gateways; a webhook ``order`` action is refused at a gateway's start in one line."""
+one ``seq`` across gateways; an order alert is the trader's ``place_order`` (a :class:`~tradingmcp.app.cluster.Cluster`
+on the recording: the simulator holds the order, an alert posted to both gateways places one, the trader audits it,
+the single process's statuses for a bad secret and a refused order, 503 with no trader and nothing sent)."""
 
 from __future__ import annotations
 
@@ -19,14 +21,20 @@ from typing import Any
 import aiohttp
 import pytest
 
+from tests.app.test_cluster import cluster_dir, running, sim_orders, wait_until
+from tradingmcp.app.cluster import Cluster
 from tradingmcp.client.core import Notification
 from tradingmcp.client.session import connect
+from tradingmcp.server.audit.store import DB_NAME, AuditQuery, query_file
 from tradingmcp.server.bus.natsserver import NatsServer
+from tradingmcp.server.webhooks.alerts import client_order_id
 
 PY = sys.executable
 SECRET = "gateway-webhook-secret-0123456789"
 TOKEN = "gwface-test-token-abcdef0123456789"
 SIGNALS = "signals:tradingview"
+
+__all__ = ["cluster_dir"]  # the fixture, shared with the cluster's drills
 
 
 class Procs:
@@ -254,36 +262,77 @@ async def test_the_console_page_on_a_gateway_shows_its_panels_and_says_what_is_n
             await expect(page.locator("#kill")).to_be_enabled(timeout=WAIT_MS)
 
 
-def test_a_gateway_refuses_a_webhook_order_action_in_one_line(tmp_path: Path) -> None:
-    config = tmp_path / "gateway.toml"
-    config.write_text(f'[webhooks.tradingview]\naction = "order"\nsecret = "{SECRET}"\n')
-    env = {**os.environ, "TRADINGMCP_DATA_DIR": str(tmp_path / "var")}
-    proc = subprocess.run(
-        [
-            PY,
-            "-m",
-            "tradingmcp",
-            "serve",
-            "--port",
-            "0",
-            "--insecure-no-auth",
-            "--bus",
-            "nats://127.0.0.1:1",
-            "--role",
-            "gateway",
-            "--config",
-            str(config),
-        ],
-        check=False,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
-    assert proc.returncode == 2
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and "action 'order' is not served by a bus gateway" in lines[0], proc.stderr
-    assert SECRET not in proc.stderr
+def order_cluster(out: Path, gateways: int) -> Cluster:
+    """A cluster on the recording whose gateways serve the webhook's ``order`` action (MARKET, 0.001 unless the
+    alert says how much)."""
+    out.mkdir(parents=True, exist_ok=True)
+    config = out / "gateway.toml"
+    config.write_text(f'[webhooks.tradingview]\naction = "order"\nsecret = "{SECRET}"\nquantity = "0.001"\n')
+    return Cluster(out, gateways=gateways, speed=4.0, gateway_args=("--config", str(config)))
+
+
+async def post_alert(http: aiohttp.ClientSession, gateway_url: str, alert: dict[str, Any]) -> tuple[int, Any]:
+    base = gateway_url.replace("ws://", "http://", 1).removesuffix("/mcp")
+    async with http.post(f"{base}/webhooks/tradingview", json=alert) as resp:
+        return resp.status, await resp.json()
+
+
+@pytest.mark.data
+async def test_an_order_alert_on_two_gateways_places_one_order_through_the_trader(cluster_dir: Path) -> None:
+    with running(order_cluster(cluster_dir, gateways=2)) as cl:
+        gw1, gw2 = cl.gateway_urls
+        alert = {"secret": SECRET, "id": "gw-order-1", "ticker": "BTCUSDT", "action": "buy"}
+        cid = client_order_id("gw-order-1")
+        async with aiohttp.ClientSession() as http:
+            status, first = await post_alert(http, gw1, alert)
+            assert status == 200 and first["status"] == "ok" and first["action"] == "order", first
+            assert first["duplicate"] is False and first["exchange"] == "binance"
+            assert first["order"]["client_order_id"] == cid and first["order"]["side"] == "BUY"
+            held = await sim_orders(cl.sim_url, cid)
+            assert len(held) == 1 and held[0]["side"] == "BUY" and held[0]["origQty"].startswith("0.001"), held
+            # the same alert to the other gateway: its window has not seen it, the trader's desk has
+            status, again = await post_alert(http, gw2, alert)
+            assert status == 200 and again["status"] == "ok" and again["duplicate"] is True, again
+            assert again["order"]["order_id"] == first["order"]["order_id"]
+            assert len(await sim_orders(cl.sim_url, cid)) == 1
+            status, refused = await post_alert(http, gw2, {**alert, "id": "gw-order-2", "secret": "x" * 20})
+            assert status == 401 and refused["error"]["code"] == "bad_secret", refused
+            # about 61,600 USDT: over the trader's max_order_notional (10,000), refused by that check
+            big = {**alert, "id": "gw-order-3", "contracts": "1"}
+            status, refused = await post_alert(http, gw1, big)
+            assert status == 422 and refused["error"]["code"] == "safety_max_order_notional", refused
+            assert await sim_orders(cl.sim_url, client_order_id("gw-order-3")) == []
+            status, bad = await post_alert(http, gw1, {**alert, "id": "gw-order-4", "contracts": "0"})
+            assert status == 400 and bad["error"]["code"] == "invalid_argument", bad
+        # the audit entries are the trader's: its place_order calls, under the webhook's principal
+        audit = cl.out / "trader1" / DB_NAME
+
+        def placed_by_webhook() -> list[dict[str, Any]]:
+            if not audit.exists():
+                return []
+            return query_file(audit, AuditQuery(tool="place_order", principal="tradingview")).entries
+
+        await wait_until(lambda: len(placed_by_webhook()) >= 3, 15, "the trader's audit entries")
+        entries = placed_by_webhook()
+        assert {e["arguments"]["client_order_id"] for e in entries} == {cid, client_order_id("gw-order-3")}
+        assert sorted(e["outcome"] for e in entries) == ["ok", "ok", "tool_error"], entries
+
+
+@pytest.mark.data
+async def test_an_order_alert_with_no_trader_is_503_sends_nothing_and_can_be_repeated(cluster_dir: Path) -> None:
+    with running(order_cluster(cluster_dir, gateways=1)) as cl:
+        cl.procs["trader1"].stop()
+        alert = {"secret": SECRET, "id": "gw-order-down", "ticker": "BTCUSDT", "action": "sell"}
+        cid = client_order_id("gw-order-down")
+        async with aiohttp.ClientSession() as http:
+            status, answer = await post_alert(http, cl.gateway_urls[0], alert)
+            assert status == 503 and answer["error"]["code"] == "trader_unavailable", answer
+            assert await sim_orders(cl.sim_url, cid) == []
+            # nothing was sent, so the alert is not taken as a duplicate: a repeat places it once a trader is back
+            cl.start_trader(2)
+            status, answer = await post_alert(http, cl.gateway_urls[0], alert)
+            assert status == 200 and answer["duplicate"] is False, answer
+        assert len(await sim_orders(cl.sim_url, cid)) == 1
 
 
 async def test_cluster_prints_the_first_gateways_console(tmp_path: Path) -> None:

@@ -122,6 +122,7 @@ def test_config_from_the_file_and_environment(tmp_path: Path) -> None:
         ('secret = "short"', "at least 16"),
         ('secret = "tv-shared-secret-0123456789"\naction = "trade"', "action"),
         ('secret = "tv-shared-secret-0123456789"\naction = "order"\nscopes = ["read"]', "trade"),
+        ('secret = "tv-shared-secret-0123456789"\nscopes = ["trade", "admin"]', "unknown scope"),
         ("colour = 1", "unknown key"),
         ('fields = { sekret = "x" }', "unknown name"),
     ],
