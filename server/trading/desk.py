@@ -61,7 +61,7 @@ from tradingmcp.server.mcp.registry import ToolError
 from tradingmcp.server.trading import safety
 from tradingmcp.server.trading.confirm import ConfirmationBook
 from tradingmcp.server.trading.errors import tool_error
-from tradingmcp.server.trading.idempotency import ClientIdRegistry, Placed
+from tradingmcp.server.trading.idempotency import ClientIdRegistry, Placed, asks_exchange
 from tradingmcp.server.trading.journal import NOT_PLACED, PLACED, REJECTED, Intent, IntentJournal
 from tradingmcp.server.trading.losslimits import MARK_MAX_AGE_MS, Breach, DayRails, open_buys, with_open_buys
 from tradingmcp.server.trading.open_orders import OpenOrderTracker
@@ -386,13 +386,15 @@ class TradingDesk:
 
         Args:
             ask_exchange: when the id is not remembered, also ask the exchange whether it has an order with it
-                (for ids the caller chose: a retry after a server restart must not place a second order).
+                (for ids the caller chose: a retry after a server restart must not place a second order); always
+                so for an id derived from a webhook alert (:func:`~.idempotency.asks_exchange`).
 
         Raises:
             ToolError: ``safety_*``, ``filter_failure``, ``confirmation_required``, ``exchange_error``.
         """
         cid = request.client_order_id
         assert cid, "parse_order sets the client order id"
+        ask_exchange = ask_exchange or asks_exchange(cid)
         desk = self.desk(venue)
         async with desk.ids.lock(cid):
             prior = desk.ids.recall(cid)

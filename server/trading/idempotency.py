@@ -23,6 +23,16 @@ from tradingmcp.server.mcp.registry import ToolError
 
 CLIENT_ORDER_ID_RE = re.compile(r"^[a-zA-Z0-9\-_]{1,36}$")
 PREFIX = "tmcp-"
+ALERT_PREFIX = "tv-"
+"""The prefix of the client order ids a server derives from a webhook alert's id
+(:func:`~tradingmcp.server.webhooks.alerts.client_order_id`). A repeat of an alert may reach another server, or a
+trader that took over after a failover, whose memory and journal do not know the id: so the desk always asks the
+exchange about such an id before placing it (:func:`asks_exchange`)."""
+
+
+def asks_exchange(client_order_id: str) -> bool:
+    """True for an id the desk looks up at the exchange whatever the configuration says (an alert's)."""
+    return client_order_id.startswith(ALERT_PREFIX)
 
 
 def new_client_order_id() -> str:

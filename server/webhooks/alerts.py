@@ -18,11 +18,12 @@ from typing import Any
 
 import orjson
 
+from tradingmcp.server.trading.idempotency import ALERT_PREFIX
 from tradingmcp.server.webhooks.config import TradingViewConfig
 
 MAX_ID_CHARS = 128
 """Longest alert id kept (a longer one is refused as ``bad_alert``)."""
-CLIENT_ID_PREFIX = "tv-"
+CLIENT_ID_PREFIX = ALERT_PREFIX
 _SYMBOL = re.compile(r"^[A-Z0-9._-]{1,32}$")
 _SIDES = {"buy": "BUY", "sell": "SELL", "long": "BUY", "short": "SELL"}
 

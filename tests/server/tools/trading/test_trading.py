@@ -16,6 +16,7 @@ import pytest
 from tradingmcp.client.session import McpClient, RpcError
 from tradingmcp.server.tools.toolset import ToolsetConfig
 from tradingmcp.server.trading import SafetyConfig
+from tradingmcp.server.webhooks.alerts import client_order_id
 
 from ...support import READER_TOKEN, ToolServer, call, ok, start_tool_server
 
@@ -225,6 +226,29 @@ async def test_lookup_finds_a_closed_order_id_after_a_restart(data_dir: Path, tm
             again = await ok(c, "place_order", args)
             assert again["duplicate"] is True and again["order"]["order_id"] == first["order"]["order_id"]
             assert len((await ok(c, "get_order_history", {"symbol": "BTCUSDT"}))["orders"]) == 1
+
+
+async def test_an_alerts_order_id_is_looked_up_without_the_setting(data_dir: Path, tmp_path: Path) -> None:
+    """An id derived from a webhook alert (``tv-…``) is looked up on the exchange whatever ``lookup_unknown_client_ids``
+    says (off here): a repeat that reaches a server or trader that never saw it (no memory, no journal of it) finds the
+    closed order; an id of the caller's own is not looked up."""
+    config = ToolsetConfig(safety=SafetyConfig(intent_journal=False))
+    async with start_tool_server(data_dir, tmp_path, config) as srv:
+        assert not _desk(srv).config.lookup_unknown_client_ids
+        srv.sim.step(2000)
+        async with srv.client() as c:
+            market = {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.001"}
+            alert = {**market, "client_order_id": client_order_id("alert-7")}
+            first = await ok(c, "place_order", alert)
+            assert first["order"]["status"] == "FILLED"
+            _desk(srv).desk(srv.venues.get()).ids.forget_all()  # as a trader that took over knows nothing
+            again = await ok(c, "place_order", alert)
+            assert again["duplicate"] is True and again["order"]["order_id"] == first["order"]["order_id"]
+            own = {**market, "client_order_id": "own-1"}
+            await ok(c, "place_order", own)
+            _desk(srv).desk(srv.venues.get()).ids.forget_all()
+            assert (await ok(c, "place_order", own))["duplicate"] is False  # the closed order's id is not asked
+            assert len((await ok(c, "get_order_history", {"symbol": "BTCUSDT"}))["orders"]) == 3
 
 
 def _desk(srv: ToolServer) -> Any:
