@@ -37,6 +37,11 @@ GATEWAY_OPEN_PATHS = CONSOLE_OPEN_PATHS | WEBHOOK_OPEN_PATHS
 """The paths of a gateway's face its guard answers without a token (the console's files, the webhook)."""
 
 
+FIND_TRADER_S = 2.0
+"""How long an order alert looks for a trader that takes it (s): TradingView drops a webhook request it has no answer
+to within 3 s, so an alert that finds none is answered 503 ``trader_unavailable`` before that (nothing sent)."""
+
+
 class GatewayFace:
     """The console and webhook routes of one gateway; :attr:`signals` and :attr:`trader` are set once the bus link
     is up."""
@@ -58,7 +63,7 @@ class GatewayFace:
         """An order alert's ``place_order`` on the trader (:data:`~tradingmcp.server.webhooks.OrderPlace`)."""
         if self.trader is None:
             raise ToolError("the gateway is not on the bus yet; nothing was sent", "trader_unavailable")
-        result = await self.trader.call("place_order", args, principal, scopes)
+        result = await self.trader.call("place_order", args, principal, scopes, find_s=FIND_TRADER_S)
         doc = result.structured if isinstance(result.structured, dict) else {}
         if result.is_error:
             error = doc.get("error")

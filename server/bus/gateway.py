@@ -396,10 +396,13 @@ class TraderTools:
 
         return forward
 
-    async def call(self, name: str, args: dict[str, Any], principal: str, scopes: tuple[str, ...]) -> ToolResult:
+    async def call(
+        self, name: str, args: dict[str, Any], principal: str, scopes: tuple[str, ...], find_s: float | None = None
+    ) -> ToolResult:
         """Call the trader's tool ``name`` for a caller that is no MCP client (a webhook's order alert): as
         ``principal`` with ``scopes``, to the trader of the venue of ``args`` (``exchange``, else the first venue),
-        waiting as long as a client's call of the tool would.
+        waiting as long as a client's call of the tool would, and looking for a trader that takes it for ``find_s``
+        (s; default: as long as the wait).
 
         Raises:
             ToolError: ``unsupported`` (the trader offers no tool ``name``), or as :meth:`request`.
@@ -415,11 +418,13 @@ class TraderTools:
         venue = args.get("exchange") if isinstance(args.get("exchange"), str) else None
         venue = venue or (self.venues[0] if self.venues else "binance")
         body = orjson.dumps({"tool": name, "args": args, "principal": principal, "scopes": sorted(scopes)})
-        result: ToolResult = await self.request(venue, name, body, wait_s)
+        result: ToolResult = await self.request(venue, name, body, wait_s, find_s)
         return result
 
-    async def request(self, venue: str, name: str, body: bytes, wait_s: float) -> Any:
-        """Send one call to ``venue``'s trader and turn its answer into the tool's result.
+    async def request(self, venue: str, name: str, body: bytes, wait_s: float, find_s: float | None = None) -> Any:
+        """Send one call to ``venue``'s trader and turn its answer into the tool's result: tries again while no trader
+        takes it for ``find_s`` (s; default ``wait_s``), and waits for the answer of the one that took it until
+        ``wait_s`` from the start.
 
         Raises:
             ToolError: no trader answered (``trader_unavailable``) or the one that took it went silent
@@ -427,15 +432,17 @@ class TraderTools:
             JsonRpcError: the trader answered with a JSON-RPC error.
         """
         subject = trader_subject(venue)
-        deadline = time.monotonic() + wait_s
+        started = time.monotonic()
+        deadline = started + wait_s
+        find = wait_s if find_s is None else min(find_s, wait_s)
         tried = False
         while True:
             left = deadline - time.monotonic()
             # A try shorter than the bus's no-responders answer could time out with nobody having taken the call and be
             # reported as an unknown outcome; so a try gets at least _MIN_TRY_S, and none starts with less than that left.
-            if tried and left < _MIN_TRY_S:
+            if tried and (left < _MIN_TRY_S or time.monotonic() - started >= find):
                 raise ToolError(
-                    f"no trader for {venue} answered within {wait_s:.0f} s (failover or outage); nothing was sent",
+                    f"no trader for {venue} answered within {find:.0f} s (failover or outage); nothing was sent",
                     "trader_unavailable",
                     {"exchange": venue},
                 )

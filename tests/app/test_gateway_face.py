@@ -23,6 +23,7 @@ import pytest
 
 from tests.app.test_cluster import cluster_dir, running, sim_orders, wait_until
 from tradingmcp.app.cluster import Cluster
+from tradingmcp.app.gatewayface import FIND_TRADER_S
 from tradingmcp.client.core import Notification
 from tradingmcp.client.session import connect
 from tradingmcp.server.audit.store import DB_NAME, AuditQuery, query_file
@@ -327,6 +328,8 @@ async def test_an_order_alert_with_no_trader_is_503_sends_nothing_and_can_be_rep
         async with aiohttp.ClientSession() as http:
             status, answer = await post_alert(http, cl.gateway_urls[0], alert)
             assert status == 503 and answer["error"]["code"] == "trader_unavailable", answer
+            # it looked for a trader no longer than TradingView waits for an answer (3 s), not the calls' 10 s
+            assert f"within {FIND_TRADER_S:.0f} s" in answer["error"]["message"], answer
             assert await sim_orders(cl.sim_url, cid) == []
             # nothing was sent, so the alert is not taken as a duplicate: a repeat places it once a trader is back
             cl.start_trader(2)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from tests.wire_helpers import Probe, make_app, running
+from tests.wire_helpers import Probe, make_app, running, wait_until
 from tradingmcp.client.session import connect
 from tradingmcp.perf.busypoll import BusyPoll
 from tradingmcp.transport import ws
@@ -84,10 +84,8 @@ async def test_runs_warmers_and_drops_a_failing_one() -> None:
     def bad() -> None:
         raise RuntimeError("boom")
 
-    loop = asyncio.get_running_loop()
-    with BusyPoll(loop, [bad, good], warm_every_s=0.001) as poller:
-        deadline = loop.time() + 30  # about one run per ms while spinning; a loaded machine gives fewer
-        while poller.warm_runs < 10 and loop.time() < deadline:
-            await asyncio.sleep(0.01)
+    with BusyPoll(asyncio.get_running_loop(), [bad, good], warm_every_s=0.001) as poller:
+        # about one run per ms while spinning; a loaded machine gives fewer, so wait for them rather than count
+        await wait_until(lambda: poller.warm_runs >= 10, 30.0)
     assert poller.warm_runs >= 10 and len(ran) == poller.warm_runs
     assert poller.warmers == [good]  # the failing warmer was logged and dropped after its first failure
