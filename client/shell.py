@@ -2,10 +2,13 @@
 
 :class:`ClientShell` writes what the loop-free :class:`~tradingmcp.client.core.ClientCore` encodes to ``self._conn``
 and maps each event the core decodes from a server frame onto what waits for it: a response onto the future of the call
-it answers, a notification onto the notification callback or the buffer. The link hands each frame straight to the
+it answers, a notification onto the notification callback or the buffer, a server's request for input (2025-11-25)
+onto a task that runs the user's handler and sends its answer. The link hands each frame straight to the
 core (``_on_text`` is the core's ``receive``), which calls the shell's handlers. Everything that needs the event loop is
-here: one future per call in flight, the deadline timers (:mod:`tradingmcp.client.deadlines`) and the event
-:meth:`ClientShell.notifications` waits on.
+here: one future per call in flight, the deadline timers (:mod:`tradingmcp.client.deadlines`), the event
+:meth:`ClientShell.notifications` waits on, and the handlers awaited (:mod:`tradingmcp.client.features`), either for
+the server's requests or for the input-required rounds of a request (:meth:`ClientShell._drive_rounds`, over the
+loop-free :mod:`tradingmcp.client.rounds`).
 
 It never opens, reads or reconnects a socket: :class:`~tradingmcp.client.session.McpClient` (the connection shell) sets
 ``_conn`` when a link is up, clears it when the link drops and calls :meth:`ClientShell._fail_pending`.
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 from collections import deque
 from collections.abc import AsyncIterator, Callable
@@ -22,8 +26,10 @@ from typing import Any, Protocol
 
 from tradingmcp.client.core import STREAM_METHOD, ClientCore, Handlers, Notification, ProgressHandler, StreamSeqs
 from tradingmcp.client.deadlines import DeadlineQueue, SendSweep
-from tradingmcp.client.errors import ConnectionLost, RequestTimeout, RpcError
+from tradingmcp.client.errors import ConnectionLost, InputRequiredError, RequestTimeout, RpcError
+from tradingmcp.client.features import ClientFeatures, checked_answer
 from tradingmcp.client.options import ClientOptions
+from tradingmcp.client.rounds import InputRound, Rounds, is_input_required
 from tradingmcp.transport import ws
 
 log = logging.getLogger("tradingmcp.client")
@@ -39,7 +45,9 @@ class ClientShell:
     """Requests, responses and notifications of one client session on the event loop (see the module docstring).
 
     Args:
-        options: the client's settings (``timeout_s``, ``protocol_version``, ``client_info``, ``max_notifications``).
+        options: the client's settings (``timeout_s``, ``protocol_version``, ``client_info``, ``max_notifications``,
+            ``max_input_rounds``).
+        features: the handlers that answer the server's requests for input (None: none, and no capability declared).
 
     Attributes:
         options: the settings. dropped_notifications: notifications dropped because the buffer was full.
@@ -47,12 +55,16 @@ class ClientShell:
             message whose ``seq`` was already delivered is dropped here; gaps are counted.
     """
 
-    def __init__(self, options: ClientOptions) -> None:
+    def __init__(self, options: ClientOptions, features: ClientFeatures | None = None) -> None:
         self.options = options
+        self.features = features if features is not None else ClientFeatures()
         self.dropped_notifications = 0
         self.stream_seqs = StreamSeqs()
-        handlers = Handlers(self._on_response, self._on_note, self._on_server_request, self._on_parse_error)
-        self._core = ClientCore(handlers, options.protocol_version, options.client_info)
+        handlers = Handlers(
+            self._on_response, self._on_note, self._on_server_request, self._on_parse_error, self._on_input_request
+        )
+        self._core = ClientCore(handlers, options.protocol_version, options.client_info, self.features)
+        self._answering: set[asyncio.Task[None]] = set()  # the server's requests being answered (2025-11-25)
         self._on_text: Callable[[ws.TextData], None] = self._core.receive  # the link's frame handler
         self._conn: TextSender | None = None
         self._loop: asyncio.AbstractEventLoop  # set by _bind before the first link is up (no request before that)
@@ -124,6 +136,75 @@ class ClientShell:
         """A request from the server: answer it with the core's ``-32601`` reply."""
         self._send(reply)
 
+    def _on_input_request(self, rid: Any, method: str, params: dict[str, Any]) -> None:
+        """A server's request for input (2025-11-25) that a handler answers: answered from a task, on this link."""
+        task = self._loop.create_task(self._answer_server(self._conn, rid, method, params))
+        self._answering.add(task)
+        task.add_done_callback(self._answering.discard)
+
+    async def _answer_server(self, conn: TextSender | None, rid: Any, method: str, params: dict[str, Any]) -> None:
+        core = self._core
+        try:
+            reply = core.encode_answer(rid, await self._answer(method, params))
+        except InputRequiredError as exc:
+            log.warning("could not answer the server's %s: %s", method, exc)
+            reply = core.encode_refusal(rid, str(exc))
+        except Exception as exc:
+            # the handler's own message may hold what the user typed: only its type is logged and sent
+            log.warning("the %s handler raised %s; the server gets an error", method, type(exc).__name__)
+            reply = core.encode_refusal(rid, f"the client's {method} handler failed ({type(exc).__name__})")
+        if conn is not None and conn is self._conn:  # never an answer on a newer link, whose server did not ask
+            conn.send_text(reply)
+
+    async def _answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        """The handler's checked answer to one input request.
+
+        Raises:
+            InputRequiredError: no handler for ``method``, or an answer of the wrong shape; whatever the handler
+            raises.
+        """
+        answer = self.features.call(method, params)
+        if inspect.isawaitable(answer):
+            answer = await answer
+        return checked_answer(method, answer)
+
+    async def _answer_round(self, asked: InputRound) -> dict[str, dict[str, Any]]:
+        """Every request of one input-required round answered, the handlers run concurrently: ``{key: result}``."""
+        keys = list(asked.requests)
+        answers = await asyncio.gather(*(self._answer(*asked.requests[key]) for key in keys))
+        return dict(zip(keys, answers, strict=True))
+
+    async def _drive_rounds(
+        self,
+        method: str,
+        params: dict[str, Any],
+        result: dict[str, Any],
+        timeout_s: float | None,
+        on_progress: ProgressHandler | None = None,
+    ) -> dict[str, Any]:
+        """Answer the input-required ``result`` of request ``method`` (first sent with ``params``) and retry it,
+        round after round, until the server gives its final result (2026-07-28 Multi Round-Trip Requests).
+
+        Each retry is a new request with its own ``timeout_s``; the handlers' time is not counted in it.
+
+        Raises:
+            InputRequiredError: a request no handler answers, a malformed input-required result, a handler's answer
+                of the wrong shape, or more than ``options.max_input_rounds`` rounds. RpcError, RequestTimeout,
+                ConnectionLost: as :meth:`request`, for a retry (e.g. ``-32602`` for a state the server refuses).
+            Whatever a handler raises.
+        """
+        rounds = Rounds(method, params, self.features.methods, self.options.max_input_rounds)
+        while is_input_required(result):
+            asked = rounds.take(result)
+            if asked.delay_s:
+                await asyncio.sleep(asked.delay_s)
+            retry = rounds.retry_params(asked, await self._answer_round(asked))
+            if on_progress is None:
+                result = await self.request(method, retry, timeout_s)
+            else:
+                result = await self._request_with_progress(method, retry, timeout_s, on_progress)
+        return result
+
     def _on_parse_error(self, detail: str) -> None:
         """A frame that is not JSON: logged and dropped."""
         log.warning("server sent invalid JSON; ignored")
@@ -135,7 +216,13 @@ class ClientShell:
                 if not fut.done():
                     fut.set_exception(exc)
             pending.clear()
+        self._stop_answering()
         self._notes_ready.set()
+
+    def _stop_answering(self) -> None:
+        """The server that asked is gone: stop running handlers for its requests."""
+        for task in self._answering:
+            task.cancel()
 
     def _bind(self, loop: asyncio.AbstractEventLoop) -> None:
         """Requests run on ``loop`` (the shell calls this before each (re)connect)."""
