@@ -18,6 +18,9 @@ client's request with an input-required result whose ``inputRequests`` carry the
 * ``roots``: a list of ``{"uri": ..., "name"?: ...}``, or a function of no argument returning one; the server gets
   ``{"roots": [...]}``.
 
+A plain function runs on the event loop: it must be quick (a coroutine function may wait for its user as long as the
+call's timeout allows: in 2025-11-25 the server's request is answered within the ``tools/call`` it belongs to).
+
 Loop-free: awaiting a coroutine handler is the shell's part (:mod:`tradingmcp.client.shell`).
 """
 

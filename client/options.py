@@ -33,7 +33,7 @@ class ClientOptions:
         max_notifications: notifications buffered for :meth:`McpClient.notifications` (oldest dropped beyond).
         max_input_rounds: retries one ``call_tool`` / ``get_prompt`` / ``read_resource`` may take to answer a
             2026-07-28 server's input-required results (:mod:`tradingmcp.client.rounds`) before
-            ``InputRequiredError``.
+            ``InputRequiredError`` (0: none).
     """
 
     token: str | None = None

@@ -64,10 +64,10 @@ class Rounds:
         method: the request's method (one of :data:`ROUND_METHODS`).
         params: its params as first sent, without ``inputResponses`` or ``requestState`` (not modified).
         answers: the input request methods the client has handlers for.
-        max_rounds: how many retries the request may take (at least 1).
+        max_rounds: how many retries the request may take (0: none, the first input-required result is an error).
 
     Raises:
-        InputRequiredError: ``method`` cannot take rounds, or ``max_rounds`` is below 1.
+        InputRequiredError: ``method`` cannot take rounds, or ``max_rounds`` is negative.
     """
 
     __slots__ = ("_delay_s", "answers", "max_rounds", "method", "params", "rounds")
@@ -77,8 +77,8 @@ class Rounds:
     ) -> None:
         if method not in ROUND_METHODS:
             raise InputRequiredError(f"{method} cannot take input-required rounds (only {sorted(ROUND_METHODS)})")
-        if max_rounds < 1:
-            raise InputRequiredError(f"max_input_rounds must be at least 1, not {max_rounds}")
+        if max_rounds < 0:
+            raise InputRequiredError(f"max_input_rounds must be 0 or more, not {max_rounds}")
         self.method = method
         self.params = params
         self.answers = answers

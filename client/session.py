@@ -301,7 +301,7 @@ class McpClient(ClientShell):
 
         Raises:
             RpcError, RequestTimeout, ConnectionLost: as :meth:`request`. InputRequiredError: input the client could
-            not give (see :meth:`ClientShell._drive_rounds`).
+            not give (see :mod:`tradingmcp.client.rounds`).
         """
         result: dict[str, Any]
         if on_progress is None:

@@ -193,6 +193,8 @@ class ClientShell:
                 ConnectionLost: as :meth:`request`, for a retry (e.g. ``-32602`` for a state the server refuses).
             Whatever a handler raises.
         """
+        if not is_input_required(result):
+            return result
         rounds = Rounds(method, params, self.features.methods, self.options.max_input_rounds)
         while is_input_required(result):
             asked = rounds.take(result)

@@ -67,8 +67,10 @@ def test_the_round_cap_is_a_clear_error() -> None:
     with pytest.raises(InputRequiredError, match="after 2 rounds \\(max_input_rounds=2\\)"):
         rounds.take(asked({"k": ELICIT}))
     assert Rounds("tools/call", CALL, ALL).max_rounds == MAX_INPUT_ROUNDS
-    with pytest.raises(InputRequiredError, match="at least 1"):
-        Rounds("tools/call", CALL, ALL, max_rounds=0)
+    with pytest.raises(InputRequiredError, match=r"after 0 rounds \(max_input_rounds=0\)"):
+        Rounds("tools/call", CALL, ALL, max_rounds=0).take(asked({"k": ELICIT}))
+    with pytest.raises(InputRequiredError, match="0 or more"):
+        Rounds("tools/call", CALL, ALL, max_rounds=-1)
     with pytest.raises(InputRequiredError, match="cannot take input-required rounds"):
         Rounds("tools/list", {}, ALL)
 
