@@ -21,7 +21,7 @@ import contextlib
 import inspect
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Protocol
 
 from tradingmcp.client.core import STREAM_METHOD, ClientCore, Handlers, Notification, ProgressHandler, StreamSeqs
@@ -169,10 +169,31 @@ class ClientShell:
         return checked_answer(method, answer)
 
     async def _answer_round(self, asked: InputRound) -> dict[str, dict[str, Any]]:
-        """Every request of one input-required round answered, the handlers run concurrently: ``{key: result}``."""
-        keys = list(asked.requests)
-        answers = await asyncio.gather(*(self._answer(*asked.requests[key]) for key in keys))
-        return dict(zip(keys, answers, strict=True))
+        """Every request of one input-required round answered: ``{key: result}``. Plain handlers answer at once, in
+        order; coroutine handlers then run concurrently (a task each only when there are several)."""
+        features = self.features
+        answers: dict[str, dict[str, Any]] = {}
+        waiting: dict[str, tuple[str, Awaitable[Any]]] = {}
+        try:
+            for key, (method, params) in asked.requests.items():
+                answer = features.call(method, params)
+                if inspect.isawaitable(answer):
+                    waiting[key] = (method, answer)
+                else:
+                    answers[key] = checked_answer(method, answer)
+        except BaseException:
+            for _, pending in waiting.values():  # never awaited now: closed, so none is left half-started
+                if inspect.iscoroutine(pending):
+                    pending.close()
+            raise
+        if len(waiting) == 1:
+            [(key, (method, pending))] = waiting.items()
+            answers[key] = checked_answer(method, await pending)
+        elif waiting:
+            done = await asyncio.gather(*(pending for _, pending in waiting.values()))
+            for (key, (method, _)), answer in zip(waiting.items(), done, strict=True):
+                answers[key] = checked_answer(method, answer)
+        return answers
 
     async def _drive_rounds(
         self,

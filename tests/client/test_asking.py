@@ -10,6 +10,8 @@ The server carries the conformance suite's fixtures (:mod:`tradingmcp.server.too
 from __future__ import annotations
 
 import asyncio
+import gc
+import warnings
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -234,3 +236,26 @@ async def test_closing_while_the_user_is_asked_cancels_the_handler(server: McpSe
     await asyncio.wait_for(cancelled.wait(), TIMEOUT_S)
     with pytest.raises(ConnectionLost):
         await call
+
+
+async def test_a_failing_handler_leaves_no_other_handler_of_its_round_half_started(server: McpServer) -> None:
+    started: list[str] = []
+
+    async def elicit(params: dict[str, Any]) -> dict[str, Any]:
+        started.append("elicitation")
+        return {"action": "accept", "content": {"name": "Ada"}}
+
+    def refuse(params: dict[str, Any]) -> dict[str, Any]:
+        raise PermissionError("no model here")
+
+    client = await open_client(server, MODERN_VERSION, elicitation=elicit, sampling=refuse, roots=ROOTS)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with pytest.raises(PermissionError):
+                await client.call_tool("test_input_required_result_multiple_inputs")  # asks all three at once
+            gc.collect()
+        assert started == [] and not [w for w in caught if "never awaited" in str(w.message)]
+        assert text_of(await client.call_tool("test_input_required_result_elicitation")) == "Hello, Ada!"
+    finally:
+        await client.close()
