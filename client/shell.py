@@ -137,36 +137,48 @@ class ClientShell:
         self._send(reply)
 
     def _on_input_request(self, rid: Any, method: str, params: dict[str, Any]) -> None:
-        """A server's request for input (2025-11-25) that a handler answers: answered from a task, on this link."""
-        task = self._loop.create_task(self._answer_server(self._conn, rid, method, params))
+        """A server's request for input (2025-11-25) that a handler answers, on the link that asked: a plain handler
+        in the frame callback, a coroutine handler in a task of its own."""
+        conn = self._conn
+        try:
+            answer = self.features.call(method, params)
+        except Exception as exc:
+            self._reply(conn, self._refusal(rid, method, exc))
+            return
+        if not inspect.isawaitable(answer):
+            self._reply(conn, self._answered(rid, method, answer))
+            return
+        task = self._loop.create_task(self._answer_later(conn, rid, method, answer))
         self._answering.add(task)
         task.add_done_callback(self._answering.discard)
 
-    async def _answer_server(self, conn: TextSender | None, rid: Any, method: str, params: dict[str, Any]) -> None:
-        core = self._core
+    async def _answer_later(self, conn: TextSender | None, rid: Any, method: str, pending: Awaitable[Any]) -> None:
         try:
-            reply = core.encode_answer(rid, await self._answer(method, params))
-        except InputRequiredError as exc:
-            log.warning("could not answer the server's %s: %s", method, exc)
-            reply = core.encode_refusal(rid, str(exc))
+            answer = await pending
         except Exception as exc:
-            # the handler's own message may hold what the user typed: only its type is logged and sent
-            log.warning("the %s handler raised %s; the server gets an error", method, type(exc).__name__)
-            reply = core.encode_refusal(rid, f"the client's {method} handler failed ({type(exc).__name__})")
+            self._reply(conn, self._refusal(rid, method, exc))
+            return
+        self._reply(conn, self._answered(rid, method, answer))
+
+    def _answered(self, rid: Any, method: str, answer: Any) -> bytes:
+        """The reply carrying a handler's ``answer``, or a refusal when it has the wrong shape."""
+        try:
+            return self._core.encode_answer(rid, checked_answer(method, answer))
+        except InputRequiredError as exc:
+            return self._refusal(rid, method, exc)
+
+    def _refusal(self, rid: Any, method: str, exc: Exception) -> bytes:
+        """The error reply when a handler could not answer: our own errors say why; a handler's exception only its
+        type (its message may hold what the user typed), in the log and to the server alike."""
+        if isinstance(exc, InputRequiredError):
+            log.warning("could not answer the server's %s: %s", method, exc)
+            return self._core.encode_refusal(rid, str(exc))
+        log.warning("the %s handler raised %s; the server gets an error", method, type(exc).__name__)
+        return self._core.encode_refusal(rid, f"the client's {method} handler failed ({type(exc).__name__})")
+
+    def _reply(self, conn: TextSender | None, reply: bytes) -> None:
         if conn is not None and conn is self._conn:  # never an answer on a newer link, whose server did not ask
             conn.send_text(reply)
-
-    async def _answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
-        """The handler's checked answer to one input request.
-
-        Raises:
-            InputRequiredError: no handler for ``method``, or an answer of the wrong shape; whatever the handler
-            raises.
-        """
-        answer = self.features.call(method, params)
-        if inspect.isawaitable(answer):
-            answer = await answer
-        return checked_answer(method, answer)
 
     async def _answer_round(self, asked: InputRound) -> dict[str, dict[str, Any]]:
         """Every request of one input-required round answered: ``{key: result}``. Plain handlers answer at once, in

@@ -199,19 +199,27 @@ async def test_a_handler_that_fails_fails_the_call_and_not_the_client(server: Mc
     def misshapen(params: dict[str, Any]) -> Any:
         return {"role": "assistant"}  # no content
 
-    client = await open_client(server, version, elicitation=broken, sampling=misshapen)
+    async def unreachable() -> list[dict[str, Any]]:
+        await asyncio.sleep(0)
+        raise OSError("the roots service is down")
+
+    client = await open_client(server, version, elicitation=broken, sampling=misshapen, roots=unreachable)
     try:
         if version == MODERN_VERSION:  # the caller's own call: the handler's error reaches it
             with pytest.raises(RuntimeError, match="secret"):
                 await client.call_tool("test_input_required_result_elicitation")
             with pytest.raises(InputRequiredError, match="needs 'content'"):
                 await client.call_tool("test_input_required_result_sampling")
+            with pytest.raises(OSError, match="roots service"):
+                await client.call_tool("test_input_required_result_list_roots")
         else:  # the server asked: it gets an error naming only the handler's failure, and the tool fails
             failed = await client.call_tool("test_input_required_result_elicitation")
             assert failed["isError"] is True
             assert "RuntimeError" in failed["content"][0]["text"] and "secret" not in failed["content"][0]["text"]
             misshaped = await client.call_tool("test_sampling", {"prompt": "?"})
             assert misshaped["isError"] is True and "needs 'content'" in misshaped["content"][0]["text"]
+            down = await client.call_tool("test_input_required_result_list_roots")  # a coroutine handler's failure
+            assert down["isError"] is True and "roots/list handler failed (OSError)" in down["content"][0]["text"]
         assert text_of(await client.call_tool("test_simple_text")) == "This is a simple text response for testing."
     finally:
         await client.close()
