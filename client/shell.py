@@ -3,7 +3,7 @@
 :class:`ClientShell` writes what the loop-free :class:`~tradingmcp.client.core.ClientCore` encodes to ``self._conn``
 and maps each event the core decodes from a server frame onto what waits for it: a response onto the future of the call
 it answers, a notification onto the notification callback or the buffer, a server's request for input (2025-11-25)
-onto a task that runs the user's handler and sends its answer. The link hands each frame straight to the
+onto the user's handler (a coroutine handler in a task) and its answer back on the same link. The link hands each frame straight to the
 core (``_on_text`` is the core's ``receive``), which calls the shell's handlers. Everything that needs the event loop is
 here: one future per call in flight, the deadline timers (:mod:`tradingmcp.client.deadlines`), the event
 :meth:`ClientShell.notifications` waits on, and the handlers awaited (:mod:`tradingmcp.client.features`), either for
