@@ -27,7 +27,7 @@ Loop-free: awaiting a coroutine handler is the shell's part (:mod:`tradingmcp.cl
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from tradingmcp.client.errors import InputRequiredError
@@ -62,6 +62,7 @@ class ClientFeatures:
     """The handlers a client answers a server's input requests with (see the module docstring).
 
     Attributes:
+        methods: the input request methods these handlers answer (derived, not an argument).
         elicitation: answers ``elicitation/create`` (None: not offered).
         sampling: answers ``sampling/createMessage`` (None: not offered).
         roots: answers ``roots/list``: a fixed list, or a function returning one (None: not offered).
@@ -73,6 +74,8 @@ class ClientFeatures:
     elicitation: Handler | None = None
     sampling: Handler | None = None
     roots: RootsSource | None = None
+    methods: frozenset[str] = field(init=False, repr=False, compare=False)
+    """The input request methods these handlers answer."""
 
     def __post_init__(self) -> None:
         for name in ("elicitation", "sampling"):
@@ -81,12 +84,9 @@ class ClientFeatures:
                 raise InputRequiredError(f"the {name} handler must be callable, not {type(handler).__name__}")
         if self.roots is not None and not callable(self.roots):
             object.__setattr__(self, "roots", tuple(_check_roots(self.roots, "roots")))
-
-    @property
-    def methods(self) -> frozenset[str]:
-        """The input request methods these handlers answer."""
         offered = {ELICIT: self.elicitation, SAMPLE: self.sampling, LIST_ROOTS: self.roots}
-        return frozenset(method for method, handler in offered.items() if handler is not None)
+        answered = frozenset(method for method, handler in offered.items() if handler is not None)
+        object.__setattr__(self, "methods", answered)
 
     def capabilities(self, base: Mapping[str, Any]) -> dict[str, Any]:
         """``base`` (the client's other capabilities) plus one empty capability object per handler."""
