@@ -8,8 +8,11 @@ with (no event object is built on the hot path):
 * ``response(request_id, result, error)``: the answer to a request; ``error`` is an
   :class:`~tradingmcp.client.errors.RpcError` when the server answered with one, else None;
 * ``notification(note)``: a server :class:`Notification` (``method``, ``params``);
-* ``server_request(request_id, method, reply)``: a request from the server; ``reply`` is the ``-32601`` answer to send
-  (the client offers no client features);
+* ``input_request(request_id, method, params)``: a request from the server that the client's
+  :class:`~tradingmcp.client.features.ClientFeatures` answer (``elicitation/create``, ``sampling/createMessage``,
+  ``roots/list``, each only with its handler; the 2025-11-25 era); answer it with :meth:`ClientCore.encode_answer`;
+* ``server_request(request_id, method, reply)``: any other request from the server; ``reply`` is the answer to send
+  (``{}`` for ``ping``, else ``-32601``);
 * ``parse_error(detail)``: the frame is not JSON.
 
 ``notifications/progress`` of a request sent with ``on_progress`` goes to that handler instead of ``notification``;
@@ -36,6 +39,7 @@ from typing import Any, Final, NamedTuple
 import orjson
 
 from tradingmcp.client.errors import RpcError, rpc_error
+from tradingmcp.client.features import ClientFeatures
 from tradingmcp.transport import jsonrpc
 from tradingmcp.transport.mcpnames import (
     CANCELLED,
@@ -63,8 +67,11 @@ ProgressHandler = Callable[[dict[str, Any]], None]
 CLIENT_INFO: Final = {"name": "tradingmcp-client", "version": "0.1.0"}
 """The default ``clientInfo``."""
 CLIENT_CAPABILITIES: Final[dict[str, Any]] = {"extensions": {STREAMS_EXTENSION: {}}}
-"""The client's capabilities, in both eras: no client features, and our stream notifications (the extension a
-2026-07-28 server asks for before ``subscribe``)."""
+"""The capabilities of a client with no handlers, in both eras: our stream notifications (the extension a 2026-07-28
+server asks for before ``subscribe``); each handler of :class:`~tradingmcp.client.features.ClientFeatures` adds its
+own (:attr:`ClientCore.capabilities`)."""
+PING: Final = "ping"
+"""A server's liveness request (2025-11-25), answered ``{}``."""
 TIMEOUT_REASON: Final = "client timeout"
 """``reason`` of the ``notifications/cancelled`` sent for a request that got no answer in time."""
 
@@ -86,12 +93,14 @@ class Handlers:
         notification: ``(Notification)``.
         server_request: ``(request_id, method, reply_bytes)``.
         parse_error: ``(detail)``: what the JSON decoder said.
+        input_request: ``(request_id, method, params)``; required when the core has features to answer with.
     """
 
     response: Callable[[Any, Any, RpcError | None], None]
     notification: Callable[[Notification], None]
     server_request: Callable[[Any, str, bytes], None]
     parse_error: Callable[[str], None]
+    input_request: Callable[[Any, str, dict[str, Any]], None] | None = None
 
 
 class Phase(IntEnum):
@@ -117,17 +126,32 @@ class ClientCore:
         handlers: where decoded frames go.
         protocol_version: ``2025-11-25`` (or an older handshake revision) or ``2026-07-28``.
         client_info: ``clientInfo`` sent to the server (``name``, ``version``).
+        features: the handlers that answer the server's input requests (None: none); they decide the capabilities.
+
+    Raises:
+        ValueError: ``features`` with handlers but no ``handlers.input_request`` to deliver their requests to.
 
     Attributes:
         version: the protocol version asked for. modern: True in the 2026-07-28 era (per-request ``_meta``).
         phase: the current link's :class:`Phase`.
+        capabilities: the client capabilities declared (``initialize``, or ``_meta`` of every 2026-07-28 request).
+        answers: the input request methods the features answer.
         server_info, server_capabilities, protocol_version: what the server announced when last greeted (kept
             across a dropped link until the next greeting answers).
     """
 
     def __init__(
-        self, handlers: Handlers, protocol_version: str = LATEST_HANDSHAKE, client_info: dict[str, str] | None = None
+        self,
+        handlers: Handlers,
+        protocol_version: str = LATEST_HANDSHAKE,
+        client_info: dict[str, str] | None = None,
+        features: ClientFeatures | None = None,
     ) -> None:
+        features = features if features is not None else ClientFeatures()
+        self.answers = features.methods
+        if self.answers and handlers.input_request is None:
+            raise ValueError("a client with input handlers needs Handlers.input_request")
+        self.capabilities = features.capabilities(CLIENT_CAPABILITIES)
         self.version = protocol_version
         self.modern = protocol_version in MODERN_VERSIONS
         self.client_info = client_info if client_info is not None else dict(CLIENT_INFO)
@@ -138,7 +162,7 @@ class ClientCore:
         self._last_id = 0
         self._meta = {
             META_VERSION: protocol_version,
-            META_CLIENT_CAPS: CLIENT_CAPABILITIES,
+            META_CLIENT_CAPS: self.capabilities,
             META_CLIENT_INFO: self.client_info,
         }
         self._progress: dict[str, ProgressHandler] = {}
@@ -146,6 +170,7 @@ class ClientCore:
         self._on_notification = handlers.notification
         self._on_server_request = handlers.server_request
         self._on_parse_error = handlers.parse_error
+        self._on_input_request = handlers.input_request
 
     @property
     def last_id(self) -> int:
@@ -203,6 +228,14 @@ class ClientCore:
         """Notification ``method`` (``params`` omitted when None)."""
         return jsonrpc.encode_notification(method, params)
 
+    def encode_answer(self, request_id: Any, result: dict[str, Any]) -> bytes:
+        """The client's answer ``result`` to the server's request ``request_id`` (from ``input_request``)."""
+        return jsonrpc.encode_result(request_id, result)
+
+    def encode_refusal(self, request_id: Any, message: str) -> bytes:
+        """The client could not answer the server's request ``request_id``: a ``-32603`` error saying ``message``."""
+        return jsonrpc.encode_error(request_id, jsonrpc.ErrorCode.INTERNAL_ERROR, message)
+
     def encode_cancel(self, request_id: int, reason: str = TIMEOUT_REASON) -> bytes:
         """``notifications/cancelled`` asking the server to stop request ``request_id``."""
         return jsonrpc.encode_notification(CANCELLED, {"requestId": request_id, "reason": reason})
@@ -224,7 +257,7 @@ class ClientCore:
         else:
             params = {
                 "protocolVersion": self.version,
-                "capabilities": CLIENT_CAPABILITIES,
+                "capabilities": self.capabilities,
                 "clientInfo": self.client_info,
             }
             rid, data = self.encode_request("initialize", params)
@@ -271,7 +304,17 @@ class ClientCore:
             return
         params = msg.get("params") or {}
         if rid is not None:
-            reply = jsonrpc.encode_error(rid, jsonrpc.ErrorCode.METHOD_NOT_FOUND, f"Method not found: {method}")
+            if method in self.answers and type(params) is dict and self._on_input_request is not None:
+                self._on_input_request(rid, method, params)
+                return
+            if method == PING:
+                reply = jsonrpc.encode_result(rid, {})
+            elif method in self.answers:
+                reply = jsonrpc.encode_error(
+                    rid, jsonrpc.ErrorCode.INVALID_PARAMS, f"{method} params must be an object"
+                )
+            else:
+                reply = jsonrpc.encode_error(rid, jsonrpc.ErrorCode.METHOD_NOT_FOUND, f"Method not found: {method}")
             self._on_server_request(rid, method, reply)
             return
         if method == PROGRESS and type(params) is dict:

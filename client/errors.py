@@ -5,6 +5,9 @@
   JSON-RPC 2.0 §5.1 and MCP, e.g. ``-32602`` invalid params).
 * :class:`RequestTimeout`: no answer within the call's timeout; the server was told to cancel the request.
 * :class:`ConnectionLost`: the link was down or dropped while the call was in flight; the call was NOT re-sent.
+* :class:`InputRequiredError`: the client could not answer a server's request for input (2026-07-28 input-required
+  rounds, or the 2025-11-25 server-to-client requests): no handler for it, a handler that is not one or answered with
+  the wrong shape, a malformed input-required result, or more rounds than ``ClientOptions.max_input_rounds``.
 
 Not raised here but by :func:`~tradingmcp.client.session.connect`: :class:`~tradingmcp.transport.ws.HandshakeRejected`
 (the server refused the upgrade: HTTP 401 bad token, 403 origin/host) and ``OSError`` / ``TimeoutError`` (unreachable).
@@ -25,6 +28,11 @@ class ConnectionLost(McpClientError, ConnectionError):
 
 class RequestTimeout(McpClientError, TimeoutError):
     """No answer within the timeout; the server was sent ``notifications/cancelled`` for it."""
+
+
+class InputRequiredError(McpClientError):
+    """The client could not answer the server's request for input (see the module docstring); the request that asked
+    was not retried again."""
 
 
 class RpcError(McpClientError):

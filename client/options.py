@@ -6,6 +6,7 @@ import ssl as ssl_module
 from dataclasses import dataclass, field
 
 from tradingmcp.client.core import CLIENT_INFO
+from tradingmcp.client.rounds import MAX_INPUT_ROUNDS
 from tradingmcp.transport import ws
 from tradingmcp.transport.mcpnames import LATEST_HANDSHAKE, LATEST_MODERN
 
@@ -30,6 +31,9 @@ class ClientOptions:
         protocol_version: ``2025-11-25`` (initialize handshake) or ``2026-07-28`` (per-request ``_meta``).
         client_info: ``clientInfo`` sent to the server (``name``, ``version``).
         max_notifications: notifications buffered for :meth:`McpClient.notifications` (oldest dropped beyond).
+        max_input_rounds: retries one ``call_tool`` / ``get_prompt`` / ``read_resource`` may take to answer a
+            2026-07-28 server's input-required results (:mod:`tradingmcp.client.rounds`) before
+            ``InputRequiredError`` (0: none).
     """
 
     token: str | None = None
@@ -44,3 +48,4 @@ class ClientOptions:
     protocol_version: str = HANDSHAKE_VERSION
     client_info: dict[str, str] = field(default_factory=lambda: dict(CLIENT_INFO))
     max_notifications: int = 100_000
+    max_input_rounds: int = MAX_INPUT_ROUNDS

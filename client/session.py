@@ -17,9 +17,17 @@ missed first (no gap, no duplicate while its window holds it; otherwise the loss
 :class:`ConnectionLost` and are NEVER re-sent (an order must not be placed twice): the caller decides, e.g. by querying
 the order by its client order id.
 
+Asking the client: with handlers (``connect(url, elicitation=..., sampling=..., roots=...)``, see
+:mod:`tradingmcp.client.features`) the client declares those capabilities and answers a server that asks for input:
+in the 2025-11-25 era the server's own requests (``elicitation/create``, ``sampling/createMessage``, ``roots/list``),
+in 2026-07-28 the input-required results of :meth:`McpClient.call_tool`, :meth:`McpClient.get_prompt` and
+:meth:`McpClient.read_resource`, which retry with the answers until the final result (:mod:`tradingmcp.client.rounds`;
+:meth:`McpClient.request` and :meth:`McpClient.start_tool_call` return an input-required result as it came). Without
+handlers nothing is declared and such a server answers ``-32021``.
+
 Errors (all in :mod:`tradingmcp.client.errors`): :class:`RpcError` (a JSON-RPC error response: ``code``, ``message``,
 ``data``), :class:`RequestTimeout`, :class:`ConnectionLost`, :class:`~tradingmcp.transport.ws.HandshakeRejected` (e.g.
-HTTP 401 on a bad token: not retried).
+HTTP 401 on a bad token: not retried), :class:`InputRequiredError` (input the client could not give).
 
 Layout: this module is the connection shell (connect, reconnect, close) plus the MCP operations. Under it, the calls in
 flight and the notifications on the event loop live in :mod:`tradingmcp.client.shell` (which it inherits), request
@@ -37,8 +45,10 @@ from collections.abc import Callable
 from typing import Any
 
 from tradingmcp.client.core import CLIENT_INFO, Notification
-from tradingmcp.client.errors import ConnectionLost, McpClientError, RequestTimeout, RpcError
+from tradingmcp.client.errors import ConnectionLost, InputRequiredError, McpClientError, RequestTimeout, RpcError
+from tradingmcp.client.features import ClientFeatures, Handler, RootsSource
 from tradingmcp.client.options import HANDSHAKE_VERSION, MODERN_VERSION, ClientOptions
+from tradingmcp.client.rounds import INPUT_REQUIRED
 from tradingmcp.client.shell import ClientShell
 from tradingmcp.transport import ws
 from tradingmcp.transport.backoff import backoff
@@ -49,8 +59,10 @@ __all__ = [
     "CLIENT_INFO",
     "HANDSHAKE_VERSION",
     "MODERN_VERSION",
+    "ClientFeatures",
     "ClientOptions",
     "ConnectionLost",
+    "InputRequiredError",
     "McpClient",
     "McpClientError",
     "Notification",
@@ -95,6 +107,14 @@ def _ignore(data: ws.TextData) -> None:
 class McpClient(ClientShell):
     """An MCP client session over WebSocket. Create with :func:`connect`.
 
+    Args:
+        url: the server's ``ws://`` / ``wss://`` URL. options: the settings (None: the defaults).
+        elicitation, sampling, roots: the handlers that answer a server's requests for input (see
+            :mod:`tradingmcp.client.features`); each declares its capability, none declares nothing.
+
+    Raises:
+        InputRequiredError: a handler that is not one (not callable; roots not a list of ``{"uri": str}``).
+
     Attributes:
         url: the server's ``ws://`` / ``wss://`` URL.
         server_info, server_capabilities, protocol_version: what the server announced.
@@ -105,8 +125,16 @@ class McpClient(ClientShell):
         in_flight, buffered_notifications, deadline_queue, send_sweep: what is pending, for tests and monitors.
     """
 
-    def __init__(self, url: str, options: ClientOptions | None = None) -> None:
-        super().__init__(options or ClientOptions())
+    def __init__(
+        self,
+        url: str,
+        options: ClientOptions | None = None,
+        *,
+        elicitation: Handler | None = None,
+        sampling: Handler | None = None,
+        roots: RootsSource | None = None,
+    ) -> None:
+        super().__init__(options or ClientOptions(), ClientFeatures(elicitation, sampling, roots))
         self.url = url
         self.reconnects = 0
         self.connected = asyncio.Event()
@@ -233,6 +261,7 @@ class McpClient(ClientShell):
         if link is not None and link.conn is not None:
             link.conn.close()
         self._close_deadlines()
+        self._stop_answering()
         self._notes_ready.set()
 
     async def __aenter__(self) -> McpClient:
@@ -263,25 +292,33 @@ class McpClient(ClientShell):
     ) -> dict[str, Any]:
         """Call a tool; returns the ``CallToolResult`` dict (``content``, ``structuredContent``, ``isError``).
 
+        A 2026-07-28 input-required result is answered by the client's handlers and the call retried until the tool's
+        final result (each retry with its own ``timeout_s``).
+
         Args:
             name: the tool's name. arguments: its arguments (dict). timeout_s: as :meth:`request`.
-            on_progress: called with each ``notifications/progress`` params dict of this call.
+            on_progress: called with each ``notifications/progress`` params dict of this call (and of its retries).
 
         Raises:
-            RpcError, RequestTimeout, ConnectionLost: as :meth:`request`.
+            RpcError, RequestTimeout, ConnectionLost: as :meth:`request`. InputRequiredError: input the client could
+            not give (see :mod:`tradingmcp.client.rounds`).
         """
+        result: dict[str, Any]
         if on_progress is None:
             rid, data = self._core.encode_tool_call(name, arguments)
             fut = self._send_request(rid, data, "tools/call", timeout_s)
             try:
-                result: dict[str, Any] = await fut
-                return result
+                result = await fut
             except asyncio.CancelledError:
                 self._forget(rid)
                 raise
-        params = {"name": name, "arguments": arguments or {}}
-        result = await self._request_with_progress("tools/call", params, timeout_s, on_progress)
-        return result
+            if result.get("resultType") != INPUT_REQUIRED:
+                return result
+            params = {"name": name, "arguments": arguments or {}}
+        else:
+            params = {"name": name, "arguments": arguments or {}}
+            result = await self._request_with_progress("tools/call", params, timeout_s, on_progress)
+        return await self._drive_rounds("tools/call", params, result, timeout_s, on_progress)
 
     def start_tool_call(
         self, name: str, arguments: dict[str, Any] | None = None, *, timeout_s: float | None = None
@@ -344,23 +381,61 @@ class McpClient(ClientShell):
         self.resource_uris.discard(uri)
         await self.request("resources/unsubscribe", {"uri": uri})
 
-    async def read_resource(self, uri: str) -> list[dict[str, Any]]:
-        """``resources/read``: the resource's ``contents`` list."""
-        result = await self.request("resources/read", {"uri": uri})
+    async def read_resource(self, uri: str, *, timeout_s: float | None = None) -> list[dict[str, Any]]:
+        """``resources/read``: the resource's ``contents`` list (input-required rounds answered as in
+        :meth:`call_tool`).
+
+        Raises:
+            RpcError, RequestTimeout, ConnectionLost, InputRequiredError: as :meth:`call_tool`.
+        """
+        params = {"uri": uri}
+        result = await self._drive_rounds(
+            "resources/read", params, await self.request("resources/read", params, timeout_s), timeout_s
+        )
         contents: list[dict[str, Any]] = result.get("contents", [])
         return contents
 
+    async def get_prompt(
+        self, name: str, arguments: dict[str, str] | None = None, *, timeout_s: float | None = None
+    ) -> dict[str, Any]:
+        """``prompts/get``: the ``GetPromptResult`` dict (``messages``, ``description``?), input-required rounds
+        answered as in :meth:`call_tool`.
 
-async def connect(url: str, options: ClientOptions | None = None, **kwargs: Any) -> McpClient:
-    """Connect and initialize. ``kwargs`` are :class:`ClientOptions` fields (``token=``, ``ssl=``, ...).
+        Args:
+            name: the prompt's name. arguments: its arguments (strings). timeout_s: as :meth:`request`.
+
+        Raises:
+            RpcError, RequestTimeout, ConnectionLost, InputRequiredError: as :meth:`call_tool`.
+        """
+        params: dict[str, Any] = {"name": name}
+        if arguments:
+            params["arguments"] = arguments
+        result = await self._drive_rounds(
+            "prompts/get", params, await self.request("prompts/get", params, timeout_s), timeout_s
+        )
+        return result
+
+
+async def connect(
+    url: str,
+    options: ClientOptions | None = None,
+    *,
+    elicitation: Handler | None = None,
+    sampling: Handler | None = None,
+    roots: RootsSource | None = None,
+    **kwargs: Any,
+) -> McpClient:
+    """Connect and initialize. ``kwargs`` are :class:`ClientOptions` fields (``token=``, ``ssl=``, ...);
+    ``elicitation``, ``sampling``, ``roots``: the handlers of :class:`McpClient`.
 
     Raises:
+        InputRequiredError: a handler that is not one.
         HandshakeRejected: the server refused the upgrade (401 bad token, 403 origin/host).
         ConnectionError / OSError / TimeoutError: the server is unreachable.
     """
     if kwargs:
         options = ClientOptions(**{**(options.__dict__ if options else {}), **kwargs})
-    client = McpClient(url, options)
+    client = McpClient(url, options, elicitation=elicitation, sampling=sampling, roots=roots)
     await client._open()
     client.connected.set()
     return client

@@ -2,10 +2,13 @@
 
 :class:`ClientShell` writes what the loop-free :class:`~tradingmcp.client.core.ClientCore` encodes to ``self._conn``
 and maps each event the core decodes from a server frame onto what waits for it: a response onto the future of the call
-it answers, a notification onto the notification callback or the buffer. The link hands each frame straight to the
+it answers, a notification onto the notification callback or the buffer, a server's request for input (2025-11-25)
+onto the user's handler (a coroutine handler in a task) and its answer back on the same link. The link hands each frame straight to the
 core (``_on_text`` is the core's ``receive``), which calls the shell's handlers. Everything that needs the event loop is
-here: one future per call in flight, the deadline timers (:mod:`tradingmcp.client.deadlines`) and the event
-:meth:`ClientShell.notifications` waits on.
+here: one future per call in flight, the deadline timers (:mod:`tradingmcp.client.deadlines`), the event
+:meth:`ClientShell.notifications` waits on, and the handlers awaited (:mod:`tradingmcp.client.features`), either for
+the server's requests or for the input-required rounds of a request (:meth:`ClientShell._drive_rounds`, over the
+loop-free :mod:`tradingmcp.client.rounds`).
 
 It never opens, reads or reconnects a socket: :class:`~tradingmcp.client.session.McpClient` (the connection shell) sets
 ``_conn`` when a link is up, clears it when the link drops and calls :meth:`ClientShell._fail_pending`.
@@ -15,15 +18,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Protocol
 
 from tradingmcp.client.core import STREAM_METHOD, ClientCore, Handlers, Notification, ProgressHandler, StreamSeqs
 from tradingmcp.client.deadlines import DeadlineQueue, SendSweep
-from tradingmcp.client.errors import ConnectionLost, RequestTimeout, RpcError
+from tradingmcp.client.errors import ConnectionLost, InputRequiredError, RequestTimeout, RpcError
+from tradingmcp.client.features import ClientFeatures, checked_answer
 from tradingmcp.client.options import ClientOptions
+from tradingmcp.client.rounds import InputRound, Rounds, is_input_required
 from tradingmcp.transport import ws
 
 log = logging.getLogger("tradingmcp.client")
@@ -39,7 +45,9 @@ class ClientShell:
     """Requests, responses and notifications of one client session on the event loop (see the module docstring).
 
     Args:
-        options: the client's settings (``timeout_s``, ``protocol_version``, ``client_info``, ``max_notifications``).
+        options: the client's settings (``timeout_s``, ``protocol_version``, ``client_info``, ``max_notifications``,
+            ``max_input_rounds``).
+        features: the handlers that answer the server's requests for input (None: none, and no capability declared).
 
     Attributes:
         options: the settings. dropped_notifications: notifications dropped because the buffer was full.
@@ -47,12 +55,16 @@ class ClientShell:
             message whose ``seq`` was already delivered is dropped here; gaps are counted.
     """
 
-    def __init__(self, options: ClientOptions) -> None:
+    def __init__(self, options: ClientOptions, features: ClientFeatures | None = None) -> None:
         self.options = options
+        self.features = features if features is not None else ClientFeatures()
         self.dropped_notifications = 0
         self.stream_seqs = StreamSeqs()
-        handlers = Handlers(self._on_response, self._on_note, self._on_server_request, self._on_parse_error)
-        self._core = ClientCore(handlers, options.protocol_version, options.client_info)
+        handlers = Handlers(
+            self._on_response, self._on_note, self._on_server_request, self._on_parse_error, self._on_input_request
+        )
+        self._core = ClientCore(handlers, options.protocol_version, options.client_info, self.features)
+        self._answering: set[asyncio.Task[None]] = set()  # the server's requests being answered (2025-11-25)
         self._on_text: Callable[[ws.TextData], None] = self._core.receive  # the link's frame handler
         self._conn: TextSender | None = None
         self._loop: asyncio.AbstractEventLoop  # set by _bind before the first link is up (no request before that)
@@ -124,6 +136,110 @@ class ClientShell:
         """A request from the server: answer it with the core's ``-32601`` reply."""
         self._send(reply)
 
+    def _on_input_request(self, rid: Any, method: str, params: dict[str, Any]) -> None:
+        """A server's request for input (2025-11-25) that a handler answers, on the link that asked: a plain handler
+        in the frame callback, a coroutine handler in a task of its own."""
+        conn = self._conn
+        try:
+            answer = self.features.call(method, params)
+        except Exception as exc:
+            self._reply(conn, self._refusal(rid, method, exc))
+            return
+        if not inspect.isawaitable(answer):
+            self._reply(conn, self._answered(rid, method, answer))
+            return
+        task = self._loop.create_task(self._answer_later(conn, rid, method, answer))
+        self._answering.add(task)
+        task.add_done_callback(self._answering.discard)
+
+    async def _answer_later(self, conn: TextSender | None, rid: Any, method: str, pending: Awaitable[Any]) -> None:
+        try:
+            answer = await pending
+        except Exception as exc:
+            self._reply(conn, self._refusal(rid, method, exc))
+            return
+        self._reply(conn, self._answered(rid, method, answer))
+
+    def _answered(self, rid: Any, method: str, answer: Any) -> bytes:
+        """The reply carrying a handler's ``answer``, or a refusal when it has the wrong shape."""
+        try:
+            return self._core.encode_answer(rid, checked_answer(method, answer))
+        except InputRequiredError as exc:
+            return self._refusal(rid, method, exc)
+
+    def _refusal(self, rid: Any, method: str, exc: Exception) -> bytes:
+        """The error reply when a handler could not answer: our own errors say why; a handler's exception only its
+        type (its message may hold what the user typed), in the log and to the server alike."""
+        if isinstance(exc, InputRequiredError):
+            log.warning("could not answer the server's %s: %s", method, exc)
+            return self._core.encode_refusal(rid, str(exc))
+        log.warning("the %s handler raised %s; the server gets an error", method, type(exc).__name__)
+        return self._core.encode_refusal(rid, f"the client's {method} handler failed ({type(exc).__name__})")
+
+    def _reply(self, conn: TextSender | None, reply: bytes) -> None:
+        if conn is not None and conn is self._conn:  # never an answer on a newer link, whose server did not ask
+            conn.send_text(reply)
+
+    async def _answer_round(self, asked: InputRound) -> dict[str, dict[str, Any]]:
+        """Every request of one input-required round answered: ``{key: result}``. Plain handlers answer at once, in
+        order; coroutine handlers then run concurrently (a task each only when there are several)."""
+        features = self.features
+        answers: dict[str, dict[str, Any]] = {}
+        waiting: dict[str, tuple[str, Awaitable[Any]]] = {}
+        try:
+            for key, (method, params) in asked.requests.items():
+                answer = features.call(method, params)
+                if inspect.isawaitable(answer):
+                    waiting[key] = (method, answer)
+                else:
+                    answers[key] = checked_answer(method, answer)
+        except BaseException:
+            for _, pending in waiting.values():  # never awaited now: closed, so none is left half-started
+                if inspect.iscoroutine(pending):
+                    pending.close()
+            raise
+        if len(waiting) == 1:
+            [(key, (method, pending))] = waiting.items()
+            answers[key] = checked_answer(method, await pending)
+        elif waiting:
+            done = await asyncio.gather(*(pending for _, pending in waiting.values()))
+            for (key, (method, _)), answer in zip(waiting.items(), done, strict=True):
+                answers[key] = checked_answer(method, answer)
+        return answers
+
+    async def _drive_rounds(
+        self,
+        method: str,
+        params: dict[str, Any],
+        result: dict[str, Any],
+        timeout_s: float | None,
+        on_progress: ProgressHandler | None = None,
+    ) -> dict[str, Any]:
+        """Answer the input-required ``result`` of request ``method`` (first sent with ``params``) and retry it,
+        round after round, until the server gives its final result (2026-07-28 Multi Round-Trip Requests).
+
+        Each retry is a new request with its own ``timeout_s``; the handlers' time is not counted in it.
+
+        Raises:
+            InputRequiredError: a request no handler answers, a malformed input-required result, a handler's answer
+                of the wrong shape, or more than ``options.max_input_rounds`` rounds. RpcError, RequestTimeout,
+                ConnectionLost: as :meth:`request`, for a retry (e.g. ``-32602`` for a state the server refuses).
+            Whatever a handler raises.
+        """
+        if not is_input_required(result):
+            return result
+        rounds = Rounds(method, params, self.features.methods, self.options.max_input_rounds)
+        while is_input_required(result):
+            asked = rounds.take(result)
+            if asked.delay_s:
+                await asyncio.sleep(asked.delay_s)
+            retry = rounds.retry_params(asked, await self._answer_round(asked))
+            if on_progress is None:
+                result = await self.request(method, retry, timeout_s)
+            else:
+                result = await self._request_with_progress(method, retry, timeout_s, on_progress)
+        return result
+
     def _on_parse_error(self, detail: str) -> None:
         """A frame that is not JSON: logged and dropped."""
         log.warning("server sent invalid JSON; ignored")
@@ -135,7 +251,13 @@ class ClientShell:
                 if not fut.done():
                     fut.set_exception(exc)
             pending.clear()
+        self._stop_answering()
         self._notes_ready.set()
+
+    def _stop_answering(self) -> None:
+        """The server that asked is gone: stop running handlers for its requests."""
+        for task in self._answering:
+            task.cancel()
 
     def _bind(self, loop: asyncio.AbstractEventLoop) -> None:
         """Requests run on ``loop`` (the shell calls this before each (re)connect)."""

@@ -4,6 +4,8 @@ callbacks and retries the request with ``inputResponses`` and the echoed ``reque
 on a new engine session (nothing is kept between rounds). In the 2025-11-25 era the same tools ask through
 server-to-client requests on the call's stream, which the same callbacks answer.
 
+The same over our WebSocket transport (:mod:`tradingmcp.client.sdk_transport`), both eras.
+
 The server carries the conformance suite's fixtures (:mod:`tradingmcp.server.tools.conformance`).
 """
 
@@ -20,6 +22,7 @@ from mcp.client import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
+from tradingmcp.client.sdk_transport import websocket_transport
 from tradingmcp.server.mcp.mrtr import InputRequired, Inputs, elicit
 from tradingmcp.server.mcp.registry import McpApp, Resource
 from tradingmcp.server.tools.conformance import register_conformance_fixtures
@@ -133,3 +136,19 @@ async def test_the_handshake_era_asks_the_same_tools_with_server_to_client_reque
     assert text_of(greeted) == "Hello, Alice!" and text_of(rounds) == "Alice likes blue"
     assert text_of(many) == "Paris Alice (1 roots)"
     assert asked.methods.count("elicitation/create") == 5 and asked.methods.count("roots/list") == 1
+
+
+@pytest.mark.parametrize(("mode", "version"), [("auto", "2026-07-28"), ("legacy", "2025-11-25")])
+async def test_the_sdk_client_answers_the_same_rounds_over_our_websocket_transport(mode: str, version: str) -> None:
+    """Our transport carries both eras' asking unchanged: the input-required results and their retries (2026-07-28),
+    and the server's own requests and the SDK's answers (2025-11-25)."""
+    asked = Asked()
+    async with fixture_server() as server, asyncio.timeout(WAIT_S):
+        transport = websocket_transport(server.url)
+        callbacks = {"elicitation_callback": asked.elicit, "sampling_callback": asked.sample}
+        async with Client(transport, mode=mode, list_roots_callback=asked.roots, **callbacks) as client:
+            assert client.protocol_version == version
+            rounds = await client.call_tool("test_input_required_result_multi_round", {})
+            many = await client.call_tool("test_input_required_result_multiple_inputs", {})
+    assert text_of(rounds) == "Alice likes blue" and text_of(many) == "Paris Alice (1 roots)"
+    assert sorted(asked.methods) == ["elicitation/create"] * 3 + ["roots/list", "sampling/createMessage"]
