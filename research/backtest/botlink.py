@@ -103,6 +103,8 @@ class BotLink:
     def events(self) -> None:
         """Hand the venues' queued order events to the bot (after its latency), venue by venue."""
         for rep in self.venues:
+            if not rep.engine.has_events:  # most market events change no order
+                continue
             events = rep.venue.order_events()
             if not events:
                 continue
