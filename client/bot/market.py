@@ -53,8 +53,9 @@ class MarketState:
     bid_qty_f: float = 0.0
     ask_qty_f: float = 0.0
     _top: tuple[str, str, str, str] = ("", "", "", "")
-    _qtys: tuple[str | Decimal, str | Decimal] = (ZERO, ZERO)
-    """``bid_qty``, ``ask_qty``: each a wire string until read, then its ``Decimal``."""
+    _qtys: tuple[str | Decimal, str | Decimal] = field(default=(ZERO, ZERO), compare=False)
+    """``bid_qty``, ``ask_qty``: each a wire string until read, then its ``Decimal`` (compared through ``_top`` and
+    the floats, which hold the same values)."""
     _prices: dict[str, Decimal] = field(default_factory=dict, init=False, repr=False, compare=False)
     """Price wire strings of book tickers and trades already parsed (prices recur; quantities much less)."""
 
