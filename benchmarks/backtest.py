@@ -45,8 +45,9 @@ def measure(
     """Run the benchmark; returns ``{events, runs: [{read_s, replay_s}], replay_events_per_s,
     end_to_end_events_per_s, uncached_read: {read_s}, end_to_end_uncached_events_per_s, fills}`` (medians over the
     runs; ``*_cpu_s`` alike in CPU time)."""
+    from tradingmcp.research.backtest.context import paused_gc
     from tradingmcp.research.backtest.data import load_market_data
-    from tradingmcp.research.backtest.engine import Backtest, paused_gc
+    from tradingmcp.research.backtest.engine import Backtest
     from tradingmcp.research.backtest.run import build_config, load_doc
 
     market = load_market_data(symbols, data)

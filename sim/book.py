@@ -42,6 +42,9 @@ class BookGapError(ValueError):
     """A diff does not follow the book (``U > lastUpdateId + 1``): the replay must resync from a snapshot."""
 
 
+_ZERO_WIRE = "0.00000000"
+"""A zero quantity as Binance writes it (told apart by one string comparison)."""
+
 _ZERO_REST = ("", ".")
 """What is left of a zero quantity's wire string without its zeros (``"0.00000000"``, ``"0"``)."""
 
@@ -190,34 +193,41 @@ class SimBook:
 
     def _apply(self, side: _BookSide, updates: WireLevels) -> None:
         """The hot path of :meth:`apply_diff`: one side's level updates (:meth:`_key` and :func:`_is_zero` inlined
-        for the common shapes)."""
+        for the common shapes: a price with the book's number of decimals, Binance's zero ``"0.00000000"``)."""
         levels = side.levels
         keys = side.keys
         get = levels.get
+        pop = levels.pop
         sign = side.sign
         scale = self._scale
+        dot = -scale - 1
         for level in updates:
             price_s = level[0]
             qty_s = level[1]
-            if len(price_s) > scale and price_s[-scale - 1] == ".":
-                try:
+            if len(price_s) > scale and price_s[dot] == ".":
+                try:  # int() reads what Decimal() reads in this shape (signs, spaces, "_"), to the same value
                     key = int(price_s.replace(".", "", 1)) * sign
                 except ValueError:
-                    key = self._key(price_s, sign)
+                    key = None
             else:
+                key = None
+            if key is None:
                 key = self._key(price_s, sign)
-            if scale != self._scale:  # that price re-keyed the book
-                levels, keys, scale = side.levels, side.keys, self._scale
-                get = levels.get
-            if float(qty_s) or (qty_s.strip("0") not in _ZERO_REST and not _is_zero(qty_s)):
-                old = get(key)
-                if old is None:
-                    insort(keys, key)
-                    levels[key] = (price_s, price_s, qty_s)
-                else:
-                    levels[key] = (old[0], price_s, qty_s)
-            elif levels.pop(key, None) is not None:
-                del keys[bisect_left(keys, key)]
+                if scale != self._scale:  # that price re-keyed the book
+                    levels, keys, scale = side.levels, side.keys, self._scale
+                    get, pop, dot = levels.get, levels.pop, -scale - 1
+            if qty_s == _ZERO_WIRE or not (
+                float(qty_s) or (qty_s.strip("0") not in _ZERO_REST and not _is_zero(qty_s))
+            ):
+                if pop(key, None) is not None:
+                    del keys[bisect_left(keys, key)]
+                continue
+            old = get(key)
+            if old is None:
+                insort(keys, key)
+                levels[key] = (price_s, price_s, qty_s)
+            else:
+                levels[key] = (old[0], price_s, qty_s)
 
     # ---- reads ---------------------------------------------------------------------------------------------------
 

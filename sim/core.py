@@ -104,6 +104,11 @@ class EngineCore:
         out, self._events = self._events, []
         return out
 
+    @property
+    def has_events(self) -> bool:
+        """User data events wait for :meth:`drain_events`."""
+        return bool(self._events)
+
     def emit(self, api_key: str, event: dict[str, Any]) -> None:
         """Queue a user data event."""
         self._events.append((api_key, event))

@@ -87,6 +87,8 @@ class BotCore:
     """``signals:`` messages no strategy took (an unknown symbol, or a symbol not traded on alerts)."""
     _kinds: dict[str, str] = field(default_factory=dict, init=False, repr=False)
     """Stream key → its kind (``book_ticker:binance:BTCUSDT`` → ``book_ticker``), for the keys seen."""
+    _symbols: dict[str, SymbolConfig] = field(default_factory=dict, init=False, repr=False)
+    """Symbol → its config (``config.symbol`` as a look-up)."""
 
     def __post_init__(self) -> None:
         cfg = self.config
@@ -102,6 +104,7 @@ class BotCore:
         self.slots = {(s.symbol, side): Slot() for s in cfg.symbols for side in SIDES}
         self.strategies = {s.symbol: make_strategy(s) for s in cfg.symbols}
         self.multi = {sym: st for sym, st in self.strategies.items() if isinstance(st, MultiVenue)}
+        self._symbols = {s.symbol: s for s in reversed(cfg.symbols)}  # the first of a name wins, as config.symbol
         for st in self.multi.values():
             st.home = cfg.connection.exchange
 
@@ -137,14 +140,16 @@ class BotCore:
         if kind == "orders":
             self.on_order_event(data)
             return None
-        symbol = str(data.get("symbol", ""))
+        symbol = data.get("symbol", "")
+        if type(symbol) is not str:
+            symbol = str(symbol)
         market = self.markets.get(symbol)
         if kind == "signals":
             return self._alert(key, symbol, data, now_ns, wall_ms)
         if market is None:
             return None
         self.ticks += 1
-        multi = self.multi.get(symbol)
+        multi = self.multi.get(symbol) if self.multi else None
         if kind == "book_ticker" and multi is not None:
             venue = key.split(":")[1] if key.count(":") >= 2 else self.config.connection.exchange
             changed = multi.on_venue_quote(venue, data, now_ns)
@@ -215,7 +220,7 @@ class BotCore:
             return []
         if self.stopping or self.risk.halted is not None:
             return self.cancel_all(symbol, tick)
-        cfg = self.config.symbol(symbol)
+        cfg = self._symbols.get(symbol) or self.config.symbol(symbol)
         rules = self.rules.get(symbol)
         if rules is None:
             return []
@@ -228,8 +233,24 @@ class BotCore:
         if quotes.pair and not self._pair_ready(cfg, quotes, position, now_ms):
             return []
         out: list[Action] = []
+        orders = self.tracker.orders
+        slots = self.slots
         for side, target in (("BUY", quotes.bid), ("SELL", quotes.ask)):
             venue = quotes.bid_venue if side == "BUY" else quotes.ask_venue
+            # most decisions: the slot's open order already sits at the target; what _slot_action would conclude
+            # (no action, nothing changed) without working through it
+            slot = slots[(symbol, side)]
+            if slot.busy is not None:
+                continue
+            cur = orders.get(slot.cid) if slot.cid and target is not None else None
+            if (
+                cur is not None
+                and cur.price == target
+                and cur.state == "open"
+                and cur.exchange == venue
+                and self._unmoved_stays(cfg, rules)
+            ):
+                continue
             action = self._slot_action(
                 cfg, rules, side, target, quotes.qty, quotes.taker, position, tick, now_ns, now_ms, venue
             )
@@ -238,6 +259,13 @@ class BotCore:
         if out:
             tick.decide_ns = now_ns
         return out
+
+    @staticmethod
+    def _unmoved_stays(cfg: SymbolConfig, rules: SymbolRulesLite) -> bool:
+        """An order at exactly its target is left alone (not re-quoted): true unless the requote threshold
+        (``requote_ticks`` × tick size) is 0 or below."""
+        ticks, size = cfg.strategy.requote_ticks, rules.tick_size
+        return bool(ticks and size and (ticks > 0) == (size > 0))
 
     def _pair_ready(self, cfg: SymbolConfig, quotes: Quotes, position: Decimal, now_ms: float) -> bool:
         """True when both legs of a pair would go out now (see the module docstring); refusals are counted."""
@@ -310,9 +338,8 @@ class BotCore:
         if cur.state != "open" or cur.exchange != venue:
             return None  # an order is replaced on its own venue only
         s = cfg.strategy
-        if cur.price == target:  # most decisions: the target did not move (moved when the threshold is <= 0)
-            ticks, size = s.requote_ticks, rules.tick_size
-            moved = not ticks or not size or (ticks > 0) != (size > 0)
+        if cur.price == target:  # the target did not move (moved when the threshold is <= 0)
+            moved = not self._unmoved_stays(cfg, rules)
         else:
             moved = abs(cur.price - target) >= s.requote_ticks * rules.tick_size
         if not moved or now_ns - slot.last_change_ns < s.min_requote_interval_ms * 1_000_000:

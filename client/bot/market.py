@@ -27,7 +27,8 @@ class MarketState:
     """One symbol's top of book, depth imbalance and trade price EMA.
 
     Attributes:
-        bid / ask / bid_qty / ask_qty: best levels from the book ticker (None until the first one).
+        bid / ask: best prices from the book ticker (None until the first one); ``bid_qty`` / ``ask_qty`` (properties):
+            the sizes there (0 until known; parsed when first read).
         update_id: ``update_id`` of the last book ticker (the exchange's book update id ``u``).
         imbalance: ``(bid depth − ask depth) / (bid depth + ask depth)`` over the top ``levels`` of the book stream,
             in [−1, 1] (0 until the first book message).
@@ -40,8 +41,6 @@ class MarketState:
     ema_half_life_ms: int = 5_000
     bid: Decimal | None = None
     ask: Decimal | None = None
-    bid_qty: Decimal = ZERO
-    ask_qty: Decimal = ZERO
     update_id: int | None = None
     imbalance: float = 0.0
     last_price: Decimal | None = None
@@ -54,6 +53,9 @@ class MarketState:
     bid_qty_f: float = 0.0
     ask_qty_f: float = 0.0
     _top: tuple[str, str, str, str] = ("", "", "", "")
+    _qtys: tuple[str | Decimal, str | Decimal] = field(default=(ZERO, ZERO), compare=False)
+    """``bid_qty``, ``ask_qty``: each a wire string until read, then its ``Decimal`` (compared through ``_top`` and
+    the floats, which hold the same values)."""
     _prices: dict[str, Decimal] = field(default_factory=dict, init=False, repr=False, compare=False)
     """Price wire strings of book tickers and trades already parsed (prices recur; quantities much less)."""
 
@@ -67,6 +69,17 @@ class MarketState:
         if top == self._top:  # same wire strings: nothing to convert
             return False
         self._top = top
+        # float() of the wire string is float() of its Decimal (that converts through its string), without the detour;
+        # values that differ as floats differ as Decimals, so only equal floats need the exact comparison
+        bid_f, bid_qty_f, ask_f, ask_qty_f = float(top[0]), float(top[1]), float(top[2]), float(top[3])
+        if (
+            bid_f == self.bid_f
+            and ask_f == self.ask_f
+            and bid_qty_f == self.bid_qty_f
+            and ask_qty_f == self.ask_qty_f
+            and self._same_top(top)
+        ):
+            return False
         prices = self._prices
         bid = prices.get(top[0])
         if bid is None:
@@ -74,14 +87,36 @@ class MarketState:
         ask = prices.get(top[2])
         if ask is None:
             ask = self._price(top[2])
-        bid_qty, ask_qty = Decimal(top[1]), Decimal(top[3])
-        if bid == self.bid and ask == self.ask and bid_qty == self.bid_qty and ask_qty == self.ask_qty:
-            return False
-        self.bid, self.ask, self.bid_qty, self.ask_qty = bid, ask, bid_qty, ask_qty
-        # float() of the wire string is float() of its Decimal (that converts through its string), without the detour
-        self.bid_f, self.ask_f = float(top[0]), float(top[2])
-        self.bid_qty_f, self.ask_qty_f = float(top[1]), float(top[3])
+        self.bid, self.ask, self._qtys = bid, ask, (top[1], top[3])
+        self.bid_f, self.ask_f, self.bid_qty_f, self.ask_qty_f = bid_f, ask_f, bid_qty_f, ask_qty_f
         return True
+
+    def _same_top(self, top: tuple[str, str, str, str]) -> bool:
+        """The wire strings ``top`` hold the values the state holds (compared as ``Decimal``)."""
+        return (
+            self.bid == Decimal(top[0])
+            and self.ask == Decimal(top[2])
+            and self.bid_qty == Decimal(top[1])
+            and self.ask_qty == Decimal(top[3])
+        )
+
+    @property
+    def bid_qty(self) -> Decimal:
+        """Size at the best bid (base; 0 until known)."""
+        qty = self._qtys[0]
+        if isinstance(qty, str):
+            qty = Decimal(qty)
+            self._qtys = (qty, self._qtys[1])
+        return qty
+
+    @property
+    def ask_qty(self) -> Decimal:
+        """Size at the best ask (base; 0 until known)."""
+        qty = self._qtys[1]
+        if isinstance(qty, str):
+            qty = Decimal(qty)
+            self._qtys = (self._qtys[0], qty)
+        return qty
 
     def _price(self, text: str) -> Decimal:
         prices = self._prices
@@ -97,7 +132,7 @@ class MarketState:
         return self._top
 
     def _set_top(self, bid: Decimal, bid_qty: Decimal, ask: Decimal, ask_qty: Decimal) -> None:
-        self.bid, self.ask, self.bid_qty, self.ask_qty = bid, ask, bid_qty, ask_qty
+        self.bid, self.ask, self._qtys = bid, ask, (bid_qty, ask_qty)
         self.bid_f, self.ask_f, self.bid_qty_f, self.ask_qty_f = float(bid), float(ask), float(bid_qty), float(ask_qty)
 
     def on_book(self, data: dict[str, Any]) -> bool:

@@ -141,14 +141,28 @@ def target_quotes(market: MarketState, position: Decimal, cfg: SymbolConfig, rul
         fair -= _inventory(position, limit) * s.skew_ticks * tick
     half = s.half_spread_ticks
     at = fair / tick
-    bid_n = min(math.floor(at - half + GRID_EPS), round(ask_px / tick) - 1)
-    ask_n = max(math.ceil(at + half - GRID_EPS), round(bid_px / tick) + 1)
+    bid_n = math.floor(at - half + GRID_EPS)
+    below_ask = round(ask_px / tick) - 1
+    if below_ask < bid_n:  # noqa: PLR1730 (an if is cheaper than a call of min on this path)
+        bid_n = below_ask
+    ask_n = math.ceil(at + half - GRID_EPS)
+    above_bid = round(bid_px / tick) + 1
+    if above_bid > ask_n:  # noqa: PLR1730 (an if is cheaper than a call of max on this path)
+        ask_n = above_bid
     if ask_n <= bid_n:
         ask_n = bid_n + 1
     qty = order_qty(cfg, rules, market.ask)
     room_bid, room_ask = _room(position, qty, limit)
-    want_bid = rules.on_grid(bid_n) if bid_n > 0 and room_bid else None
-    want_ask = rules.on_grid(ask_n) if room_ask else None
+    prices = rules.prices
+    want_bid = want_ask = None
+    if bid_n > 0 and room_bid:
+        want_bid = prices.get(bid_n)
+        if want_bid is None:
+            want_bid = rules.on_grid(bid_n)
+    if room_ask:
+        want_ask = prices.get(ask_n)
+        if want_ask is None:
+            want_ask = rules.on_grid(ask_n)
     return Quotes(want_bid, want_ask, qty, fair)
 
 

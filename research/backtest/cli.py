@@ -162,7 +162,6 @@ def main(args: argparse.Namespace) -> int:
     from tradingmcp.research.backtest.alerts import AlertsFileError, read_alerts
     from tradingmcp.research.backtest.data import load_market_data
     from tradingmcp.research.backtest.dumps import DumpFormatError
-    from tradingmcp.research.backtest.engine import BacktestParams
     from tradingmcp.research.backtest.run import (
         RunSpec,
         SettingsError,
@@ -173,6 +172,7 @@ def main(args: argparse.Namespace) -> int:
         run_grid,
         run_one,
     )
+    from tradingmcp.research.backtest.settings import BacktestParams
     from tradingmcp.research.backtest.venues import ReplaySettingError
     from tradingmcp.sim.errors import BinanceError
 

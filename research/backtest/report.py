@@ -31,7 +31,7 @@ from tradingmcp.client.bot.actions import plain
 from tradingmcp.client.bot.alerts import AlertStrategy
 from tradingmcp.client.bot.ledger import Position
 from tradingmcp.research.backtest import metrics
-from tradingmcp.research.backtest.engine import BacktestResult
+from tradingmcp.research.backtest.settings import BacktestResult
 
 ROUND_DIGITS = 10
 

@@ -30,9 +30,11 @@ from pathlib import Path
 from typing import Any
 
 from tradingmcp.client.bot.config import BotConfig, ConfigError, StrategyConfig, config_from_dict
+from tradingmcp.research.backtest.context import money_context
 from tradingmcp.research.backtest.data import MarketData
-from tradingmcp.research.backtest.engine import Backtest, BacktestParams, BacktestResult, money_context
+from tradingmcp.research.backtest.engine import Backtest
 from tradingmcp.research.backtest.report import RunInfo, build_report, write_outputs
+from tradingmcp.research.backtest.settings import BacktestParams, BacktestResult
 
 DEFAULT_STRATEGY = "market_making"
 """The reference bot's strategy (the only one of a bot whose ``[strategy]`` has no ``kind`` key)."""
@@ -168,7 +170,7 @@ class RunSpec:
 
 def run_one(spec: RunSpec) -> dict[str, Any]:
     """Run one backtest, write its outputs (when ``out_dir``) and return the report (in the decimal context of
-    :func:`~.engine.money_context`, whatever the caller's).
+    :func:`~.context.money_context`, whatever the caller's).
 
     Raises:
         SettingsError, ConfigError: bad settings. tradingmcp.sim.errors.BinanceError: a symbol the simulator does not
