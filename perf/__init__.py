@@ -3,7 +3,9 @@
 - :mod:`.busypoll`: :class:`~.busypoll.BusyPoll`, the event loop spinning instead of sleeping in ``epoll_wait``, and
   running warmers every millisecond from the spin (held while the intent journal's writer thread commits);
 - :mod:`.orderpath`: the server's warmer, re-running the pure steps of the last order placed on each venue;
-- :mod:`.decision`: the bot's warmer, re-running the pure steps of a decision.
+- :mod:`.decision`: the bot's warmer, re-running the pure steps of a decision;
+- :mod:`.priority`: the process's scheduling weight raised (nice :data:`~.priority.NICE`, and its session's autogroup)
+  while spinning, so other load on the machine takes the spinning core from it less often and for shorter.
 
 The composition root (``serve``, ``bot``, the benchmarks) calls one function per process kind, only when
 ``--busy-poll`` is on: :func:`attach_server` or :func:`attach_bot`; each starts spinning the running loop with its
@@ -23,6 +25,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
+from tradingmcp.perf import priority
 from tradingmcp.perf.busypoll import BusyPoll
 
 if TYPE_CHECKING:
@@ -47,12 +50,20 @@ class Warmer(Protocol):
 
 
 class Tuning:
-    """One process's low-latency mode, attached: the spinning :attr:`poller` and its :attr:`warmer` (None when there
-    is nothing to warm, e.g. ``serve`` without an exchange). :meth:`stop` ends both (idempotent)."""
+    """One process's low-latency mode, attached: the spinning :attr:`poller`, its :attr:`warmer` (None when there
+    is nothing to warm, e.g. ``serve`` without an exchange) and the scheduling :attr:`priority` claimed (None when not
+    asked for). :meth:`stop` ends all three (idempotent)."""
 
-    def __init__(self, poller: BusyPoll, warmer: Warmer | None, detach: Callable[[], None] = lambda: None) -> None:
+    def __init__(
+        self,
+        poller: BusyPoll,
+        warmer: Warmer | None,
+        detach: Callable[[], None] = lambda: None,
+        claim: priority.Claim | None = None,
+    ) -> None:
         self.poller = poller
         self.warmer = warmer
+        self.priority = claim
         self._detach = detach
 
     @property
@@ -70,16 +81,25 @@ class Tuning:
         self.poller.stop()
         self._detach()
         self._detach = lambda: None
+        if self.priority is not None:
+            self.priority.release()
 
 
-def attach_server(desk: TradingDesk | None, warm_every_s: float = WARM_EVERY_S) -> Tuning:
+def _claim(nice: int | None) -> priority.Claim | None:
+    return None if nice is None else priority.claim(nice)
+
+
+def attach_server(
+    desk: TradingDesk | None, warm_every_s: float = WARM_EVERY_S, nice: int | None = priority.NICE
+) -> Tuning:
     """Spin the running loop and keep ``desk``'s order path warm (:class:`~.orderpath.OrderPathWarmer`, told of
     every placement as one of the desk's placement observers); only spin when ``desk`` is None. The spin is held while
     the desk's intent journal has writes pending (its writer thread needs the GIL and a core to commit an order's
     intent: :class:`~.busypoll.BusyPoll`'s ``hold``), and with a journal the interpreter's switch interval is
-    :data:`SWITCH_INTERVAL_S` until :meth:`Tuning.stop`."""
+    :data:`SWITCH_INTERVAL_S` until :meth:`Tuning.stop`. The process runs at ``nice`` (:func:`.priority.claim`; None:
+    its priority is left alone) until then too."""
     if desk is None:
-        return Tuning(BusyPoll(asyncio.get_running_loop()).start(), None)
+        return Tuning(BusyPoll(asyncio.get_running_loop()).start(), None, claim=_claim(nice))
     from tradingmcp.perf.orderpath import OrderPathWarmer
 
     warmer = OrderPathWarmer(desk)
@@ -101,15 +121,17 @@ def attach_server(desk: TradingDesk | None, warm_every_s: float = WARM_EVERY_S) 
         sys.setswitchinterval(switch_interval)
 
     poller = BusyPoll(asyncio.get_running_loop(), [warmer.warm], warm_every_s, hold).start()
-    return Tuning(poller, warmer, detach)
+    return Tuning(poller, warmer, detach, _claim(nice))
 
 
-def attach_bot(core: BotCore, warm_every_s: float = WARM_EVERY_S) -> Tuning:
-    """Spin the running loop and keep ``core``'s decision path warm (:class:`~.decision.DecisionWarmer`)."""
+def attach_bot(core: BotCore, warm_every_s: float = WARM_EVERY_S, nice: int | None = priority.NICE) -> Tuning:
+    """Spin the running loop and keep ``core``'s decision path warm (:class:`~.decision.DecisionWarmer`); the process
+    runs at ``nice`` (:func:`.priority.claim`; None: left alone) until :meth:`Tuning.stop`."""
     from tradingmcp.perf.decision import DecisionWarmer
 
     warmer = DecisionWarmer(core)
-    return Tuning(BusyPoll(asyncio.get_running_loop(), [warmer.warm], warm_every_s).start(), warmer)
+    poller = BusyPoll(asyncio.get_running_loop(), [warmer.warm], warm_every_s).start()
+    return Tuning(poller, warmer, claim=_claim(nice))
 
 
 __all__ = ["SWITCH_INTERVAL_S", "WARM_EVERY_S", "BusyPoll", "Tuning", "Warmer", "attach_bot", "attach_server"]
