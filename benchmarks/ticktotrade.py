@@ -312,7 +312,8 @@ class SimEmbedded:
 
 def bot_process(conn: Connection, config: BotConfig, duration_s: float, spin: bool = False) -> None:
     """The bot program: trades ``duration_s`` (its loop busy-polling when ``spin``) then sends
-    ``("samples", {"samples": [LatencySample as dict], "spins": busy-poll iterations, "conflated": market states
+    ``("samples", {"samples": [LatencySample as dict], "spins": busy-poll iterations, "held": checks that found the spin
+    held, "conflated": market states
     superseded within a loop turn, "notifications": stream messages taken, "run_ns": when trading began, "sched":
     its threads' CPU and run-queue time while trading (:func:`.schedstat.window`)})``."""
 
@@ -336,6 +337,7 @@ def bot_process(conn: Connection, config: BotConfig, duration_s: float, spin: bo
                 {
                     "samples": samples,
                     "spins": tuning.spins if tuning else 0,
+                    "held": tuning.poller.held if tuning else 0,
                     "conflated": getattr(runner, "conflated", None),
                     "notifications": runner.notifications,
                     "run_ns": run_ns,
@@ -440,6 +442,8 @@ async def run(cfg: TickToTradeConfig) -> dict[str, Any]:
                 "server": tuning.spins if tuning else 0,
                 "bot": from_bot["spins"],
                 "server_warm_runs": tuning.warm_runs if tuning else 0,
+                "server_held": tuning.poller.held if tuning else 0,
+                "bot_held": from_bot.get("held", 0),
             }
             exchange_side = {
                 "ws_api_requests": dict(adapter.ws.requests),
