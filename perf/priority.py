@@ -15,7 +15,9 @@ compete as groups, and only the group's nice value (``/proc/self/autogroup``) we
 :func:`claim` sets it too, for the process's whole session (a server and the bot started from one shell share it).
 
 Lowering a nice value needs ``CAP_SYS_NICE`` (root) or ``RLIMIT_NICE``; without either the claim changes nothing and
-says why (:attr:`Claim.refused`). :meth:`Claim.release` puts back what it changed.
+says why (:attr:`Claim.refused`). :meth:`Claim.release` puts back what it changed: the threads that existed at the
+claim and the autogroup. Threads started while the claim was on keep the claimed value, and a process killed before
+its release leaves its session's autogroup at it.
 """
 
 from __future__ import annotations
