@@ -47,7 +47,7 @@ def _busy_poll_option(p: argparse.ArgumentParser) -> None:
         "--busy-poll",
         action="store_true",
         help="spin the event loop instead of sleeping in epoll (tradingmcp.perf): lower latency after "
-        "idle gaps, one core at 100 %%",
+        "idle gaps, one core at 100 %% (held while other tasks contend for it); runs at nice -10 when permitted",
     )
 
 

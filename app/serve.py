@@ -75,6 +75,16 @@ class ServeOptions:
     bus: BusOptions | None = None  # run roles over the NATS bus (app/roles.py); None: the embedded single process
 
 
+def _priority_line(tuning: perf.Tuning) -> str:
+    """What the low-latency mode's priority claim did, in a few words."""
+    claim = tuning.priority
+    if claim is None:
+        return "priority unchanged"
+    if claim.applied:
+        return f"running at nice {claim.nice}"
+    return f"priority unchanged ({'; '.join(claim.refused) or 'already higher'})"
+
+
 def resolve_security(opts: ServeOptions) -> tuple[ServerConfig, str | None]:
     """Build the ServerConfig; returns it and a freshly generated dev token (or None).
 
@@ -247,7 +257,11 @@ async def _serve(opts: ServeOptions, server: McpServer, stack: ExchangeStack | N
         loop.add_signal_handler(sig, stop.set)
     tuning = perf.attach_server(stack.toolset.desk if stack is not None else None) if opts.busy_poll else None
     if tuning is not None:
-        print("busy polling: the event loop spins (one core at 100 %), keeping the order path warm", file=sys.stderr)
+        print(
+            "busy polling: the event loop spins (one core at 100 %, held while other tasks contend for it), keeping "
+            f"the order path warm; {_priority_line(tuning)}",
+            file=sys.stderr,
+        )
     await stop.wait()
     if tuning is not None:
         tuning.stop()

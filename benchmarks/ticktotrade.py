@@ -34,6 +34,10 @@ process): bot→server, server before the exchange, to the exchange (signing, We
 parsing and signature check), matching, back from the exchange, server after the exchange, server→bot. The
 instrumentation wraps instance attributes of the simulator (in its process), the adapter and the stream hub (here); no
 product code changes.
+
+Each run also says how long the server's process (from the bot's start to its samples) and the bot's (while trading)
+were runnable without a CPU (:mod:`.schedstat`: the scheduler's run-queue time, preemptions), and the load average: a
+hop's tail in a run whose processes waited for the machine measures the machine.
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ import orjson
 
 from tradingmcp import perf
 from tradingmcp.app.stack import sim_binance_config
+from tradingmcp.benchmarks import schedstat
 from tradingmcp.client.bot.config import BotConfig, ConnectionConfig, ReportConfig, RiskConfig, SymbolConfig
 from tradingmcp.client.bot.runner import BotRunner
 from tradingmcp.server.audit import AuditConfig
@@ -307,16 +312,20 @@ class SimEmbedded:
 
 def bot_process(conn: Connection, config: BotConfig, duration_s: float, spin: bool = False) -> None:
     """The bot program: trades ``duration_s`` (its loop busy-polling when ``spin``) then sends
-    ``("samples", {"samples": [LatencySample as dict], "spins": busy-poll iterations, "conflated": market states
-    superseded within a loop turn, "notifications": stream messages taken, "run_ns": when trading began})``."""
+    ``("samples", {"samples": [LatencySample as dict], "spins": busy-poll iterations, "held": checks that found the spin
+    held, "conflated": market states
+    superseded within a loop turn, "notifications": stream messages taken, "run_ns": when trading began, "sched":
+    its threads' CPU and run-queue time while trading (:func:`.schedstat.window`)})``."""
 
     async def body(conn: Connection) -> None:
         runner = BotRunner(config)
         tuning = perf.attach_bot(runner.core) if spin else None
         await runner.start()
         run_ns = time.perf_counter_ns()  # ticks published before this waited for the subscriptions, not the bot
+        sched_before = schedstat.snapshot()
         try:
             await runner.run(duration_s)
+            sched = schedstat.window(sched_before, schedstat.snapshot(), time.perf_counter_ns() - run_ns)
         finally:
             await runner.finish()
             if tuning is not None:
@@ -328,14 +337,26 @@ def bot_process(conn: Connection, config: BotConfig, duration_s: float, spin: bo
                 {
                     "samples": samples,
                     "spins": tuning.spins if tuning else 0,
+                    "held": tuning.poller.held if tuning else 0,
                     "conflated": getattr(runner, "conflated", None),
                     "notifications": runner.notifications,
                     "run_ns": run_ns,
+                    "sched": sched,
+                    "priority": _claimed(tuning),
                 },
             )
         )
 
     _child(conn, body)
+
+
+def _claimed(tuning: perf.Tuning | None) -> dict[str, Any] | None:
+    """The scheduling priority a process's low-latency mode claimed: ``{"nice", "applied", "refused"}`` (None: no
+    low-latency mode)."""
+    claim = tuning.priority if tuning is not None else None
+    if claim is None:
+        return None
+    return {"nice": claim.nice, "applied": claim.applied, "refused": list(claim.refused)}
 
 
 async def _receive(conn: Connection, kind: str, timeout_s: float) -> Any:
@@ -406,18 +427,23 @@ async def run(cfg: TickToTradeConfig) -> dict[str, Any]:
             bot_proc.start()
             bot_child.close()
             tuning = perf.attach_server(toolset.desk) if cfg.busy_poll else None
+            sched_before, sched_ns = schedstat.snapshot(), time.perf_counter_ns()
             try:
                 from_bot = await _receive(bot_conn, "samples", STARTUP_TIMEOUT_S + cfg.duration_s)
             finally:
                 if tuning is not None:
                     tuning.stop()
+            server_sched = schedstat.window(sched_before, schedstat.snapshot(), time.perf_counter_ns() - sched_ns)
             raw_samples = from_bot["samples"]
             bot_stream = (from_bot.get("notifications", 0), from_bot.get("conflated", 0))
             run_ns: int = from_bot.get("run_ns", 0)
+            priority = {"server": _claimed(tuning), "bot": from_bot.get("priority")}
             spins = {
                 "server": tuning.spins if tuning else 0,
                 "bot": from_bot["spins"],
                 "server_warm_runs": tuning.warm_runs if tuning else 0,
+                "server_held": tuning.poller.held if tuning else 0,
+                "bot_held": from_bot.get("held", 0),
             }
             exchange_side = {
                 "ws_api_requests": dict(adapter.ws.requests),
@@ -471,6 +497,9 @@ async def run(cfg: TickToTradeConfig) -> dict[str, Any]:
         "busy_poll_spins": spins,
         "bot_stream": {"notifications": bot_stream[0], "conflated": bot_stream[1]},
         "startup_excluded": startup,
+        "priority": priority,
+        "sched": {"server": server_sched, "bot": from_bot.get("sched", {"available": False})},
+        "load_average": schedstat.load_average(),
         "actions": len(samples),
         "adapter": exchange_side,
         "result": summarize(joined, tool_us),
@@ -499,6 +528,12 @@ def print_table(doc: dict[str, Any]) -> None:
     a = doc.get("adapter", {})
     print(f"  adapter: WS API requests {a.get('ws_api_requests')}, rate-limit waits {a.get('rate_limit_wait_ms')} ms")
     b = doc.get("bot_stream", {})
+    for who, w in doc.get("sched", {}).items():
+        if w.get("available"):
+            print(f"  {who} process: {w['cpu_ms']:.0f} ms on a CPU, {w['wait_ms']:.0f} ms runnable without one "
+                  f"({w['wait_share']:.0%}) in {w['wall_ms']:.0f} ms, {w['involuntary']} preemptions")  # fmt: skip
+    if doc.get("load_average"):
+        print(f"  load average at the end: {' '.join(f'{x:.2f}' for x in doc['load_average'])}")
     print(f"  bot: {b.get('notifications')} stream messages, {b.get('conflated')} market states conflated; "
           f"{doc.get('startup_excluded')} order actions on ticks published before it began trading left out")  # fmt: skip
 

@@ -3,7 +3,11 @@
 - :mod:`.busypoll`: :class:`~.busypoll.BusyPoll`, the event loop spinning instead of sleeping in ``epoll_wait``, and
   running warmers every millisecond from the spin (held while the intent journal's writer thread commits);
 - :mod:`.orderpath`: the server's warmer, re-running the pure steps of the last order placed on each venue;
-- :mod:`.decision`: the bot's warmer, re-running the pure steps of a decision.
+- :mod:`.decision`: the bot's warmer, re-running the pure steps of a decision;
+- :mod:`.contention`: the spin held while its thread keeps losing its core to other tasks (a sleeping loop is woken
+  sooner than a spinning one gets its turn back);
+- :mod:`.priority`: the process's scheduling weight raised (nice :data:`~.priority.NICE`, and its session's autogroup)
+  while spinning, so other load on the machine takes the spinning core from it less often and for shorter.
 
 The composition root (``serve``, ``bot``, the benchmarks) calls one function per process kind, only when
 ``--busy-poll`` is on: :func:`attach_server` or :func:`attach_bot`; each starts spinning the running loop with its
@@ -23,7 +27,9 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
+from tradingmcp.perf import priority
 from tradingmcp.perf.busypoll import BusyPoll
+from tradingmcp.perf.contention import Contention
 
 if TYPE_CHECKING:
     from tradingmcp.client.bot.core import BotCore
@@ -47,12 +53,23 @@ class Warmer(Protocol):
 
 
 class Tuning:
-    """One process's low-latency mode, attached: the spinning :attr:`poller` and its :attr:`warmer` (None when there
-    is nothing to warm, e.g. ``serve`` without an exchange). :meth:`stop` ends both (idempotent)."""
+    """One process's low-latency mode, attached: the spinning :attr:`poller`, its :attr:`warmer` (None when there
+    is nothing to warm, e.g. ``serve`` without an exchange), the scheduling :attr:`priority` claimed (None when not
+    asked for) and the :attr:`contention` check that holds the spin (None when not asked for). :meth:`stop` ends them
+    (idempotent)."""
 
-    def __init__(self, poller: BusyPoll, warmer: Warmer | None, detach: Callable[[], None] = lambda: None) -> None:
+    def __init__(
+        self,
+        poller: BusyPoll,
+        warmer: Warmer | None,
+        detach: Callable[[], None] = lambda: None,
+        claim: priority.Claim | None = None,
+        contention: Contention | None = None,
+    ) -> None:
         self.poller = poller
         self.warmer = warmer
+        self.priority = claim
+        self.contention = contention
         self._detach = detach
 
     @property
@@ -70,27 +87,54 @@ class Tuning:
         self.poller.stop()
         self._detach()
         self._detach = lambda: None
+        if self.priority is not None:
+            self.priority.release()
 
 
-def attach_server(desk: TradingDesk | None, warm_every_s: float = WARM_EVERY_S) -> Tuning:
+def _claim(nice: int | None) -> priority.Claim | None:
+    return None if nice is None else priority.claim(nice)
+
+
+def _hold(first: Callable[[], bool] | None, contention: Contention | None) -> Callable[[], bool] | None:
+    if contention is None:
+        return first
+    if first is None:
+        return contention
+
+    def either() -> bool:
+        return first() or contention()
+
+    return either
+
+
+def attach_server(
+    desk: TradingDesk | None,
+    warm_every_s: float = WARM_EVERY_S,
+    nice: int | None = priority.NICE,
+    yield_when_contended: bool = True,
+) -> Tuning:
     """Spin the running loop and keep ``desk``'s order path warm (:class:`~.orderpath.OrderPathWarmer`, told of
     every placement as one of the desk's placement observers); only spin when ``desk`` is None. The spin is held while
     the desk's intent journal has writes pending (its writer thread needs the GIL and a core to commit an order's
     intent: :class:`~.busypoll.BusyPoll`'s ``hold``), and with a journal the interpreter's switch interval is
-    :data:`SWITCH_INTERVAL_S` until :meth:`Tuning.stop`."""
+    :data:`SWITCH_INTERVAL_S` until :meth:`Tuning.stop`. The process runs at ``nice`` (:func:`.priority.claim`; None:
+    its priority is left alone) until then too, and with ``yield_when_contended`` the spin is also held while the
+    loop's thread keeps losing its core to other tasks (:class:`~.contention.Contention`)."""
+    contention = Contention() if yield_when_contended else None
     if desk is None:
-        return Tuning(BusyPoll(asyncio.get_running_loop()).start(), None)
+        poller = BusyPoll(asyncio.get_running_loop(), hold=_hold(None, contention)).start()
+        return Tuning(poller, None, claim=_claim(nice), contention=contention)
     from tradingmcp.perf.orderpath import OrderPathWarmer
 
     warmer = OrderPathWarmer(desk)
     desk.placement_observers.append(warmer.remember)
 
-    hold = None
+    journal_hold = None
     switch_interval = sys.getswitchinterval()
     if desk.journal is not None:
         writer = desk.journal.writer
 
-        def hold() -> bool:
+        def journal_hold() -> bool:
             return writer.pending > 0
 
         sys.setswitchinterval(SWITCH_INTERVAL_S)
@@ -100,16 +144,36 @@ def attach_server(desk: TradingDesk | None, warm_every_s: float = WARM_EVERY_S) 
             desk.placement_observers.remove(warmer.remember)
         sys.setswitchinterval(switch_interval)
 
+    hold = _hold(journal_hold, contention)
     poller = BusyPoll(asyncio.get_running_loop(), [warmer.warm], warm_every_s, hold).start()
-    return Tuning(poller, warmer, detach)
+    return Tuning(poller, warmer, detach, _claim(nice), contention)
 
 
-def attach_bot(core: BotCore, warm_every_s: float = WARM_EVERY_S) -> Tuning:
-    """Spin the running loop and keep ``core``'s decision path warm (:class:`~.decision.DecisionWarmer`)."""
+def attach_bot(
+    core: BotCore,
+    warm_every_s: float = WARM_EVERY_S,
+    nice: int | None = priority.NICE,
+    yield_when_contended: bool = True,
+) -> Tuning:
+    """Spin the running loop and keep ``core``'s decision path warm (:class:`~.decision.DecisionWarmer`); the process
+    runs at ``nice`` (:func:`.priority.claim`; None: left alone) until :meth:`Tuning.stop`, and with
+    ``yield_when_contended`` the spin is held while the loop's thread keeps losing its core to other tasks
+    (:class:`~.contention.Contention`)."""
     from tradingmcp.perf.decision import DecisionWarmer
 
     warmer = DecisionWarmer(core)
-    return Tuning(BusyPoll(asyncio.get_running_loop(), [warmer.warm], warm_every_s).start(), warmer)
+    contention = Contention() if yield_when_contended else None
+    poller = BusyPoll(asyncio.get_running_loop(), [warmer.warm], warm_every_s, _hold(None, contention)).start()
+    return Tuning(poller, warmer, claim=_claim(nice), contention=contention)
 
 
-__all__ = ["SWITCH_INTERVAL_S", "WARM_EVERY_S", "BusyPoll", "Tuning", "Warmer", "attach_bot", "attach_server"]
+__all__ = [
+    "SWITCH_INTERVAL_S",
+    "WARM_EVERY_S",
+    "BusyPoll",
+    "Contention",
+    "Tuning",
+    "Warmer",
+    "attach_bot",
+    "attach_server",
+]

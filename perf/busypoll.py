@@ -19,7 +19,8 @@ A *hold* pauses the spin: while it returns True the loop sleeps in its poller ag
 I/O and the other threads' ``call_soon_threadsafe`` wake it as usual). It is for a thread of the same process that the
 loop is waiting for, e.g. the intent journal's writer committing an order's intent: a spinning loop holds the GIL and
 a core, and that thread would wait for both (for the GIL up to the interpreter's switch interval) before it could
-finish.
+finish; or for a core that other tasks want (:mod:`tradingmcp.perf.contention`), where a sleeping loop is woken sooner
+than a spinning one gets its turn back.
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tradingmcp import perf
 from tradingmcp.benchmarks.ticktotrade import HOPS, ORDER_HOPS, TickToTradeConfig, run, summarize
 
 
@@ -42,17 +43,20 @@ async def test_ticktotrade_run(data_dir: Path, tmp_path: Path) -> None:
         "server": 0,
         "bot": 0,
         "server_warm_runs": 0,
+        "server_held": 0,
+        "bot_held": 0,
     }
     sent = doc["adapter"]["ws_api_requests"]  # the orders went over the WS API, not REST
     assert sent.get("order.place", 0) + sent.get("order.cancelReplace", 0) >= result["samples"]
     stream = doc["bot_stream"]  # what the bot took, and how much of it a burst superseded
     assert stream["notifications"] > result["samples"] and 0 <= stream["conflated"] < stream["notifications"]
     assert 0 <= doc["startup_excluded"] < doc["actions"]  # the start-up's buffered ticks, left out of the joins
+    assert doc["priority"] == {"server": None, "bot": None}  # no low-latency mode, no claim
 
 
 async def test_ticktotrade_embedded_layout_busy_polling(data_dir: Path, tmp_path: Path) -> None:
     """The simulator on the server's loop (as ``serve`` runs it), the server and the bot busy-polling: the same joins,
-    fewer processes, and both loops really spun (they never slept in epoll)."""
+    fewer processes, and both loops really spun (a loop held while its core is contended sleeps in epoll meanwhile)."""
     doc = await run(
         TickToTradeConfig(
             duration_s=2.0,
@@ -70,4 +74,11 @@ async def test_ticktotrade_embedded_layout_busy_polling(data_dir: Path, tmp_path
     # a spinning loop runs an iteration every few µs; a sleeping one would have run only a few thousand in 2 s
     spins = doc["busy_poll_spins"]
     assert spins["server"] > 20_000 and spins["bot"] > 20_000, spins
-    assert spins["server_warm_runs"] > 100, spins  # the order path was re-run (every 1 ms) once an order went out
+    # the order path was re-run (every 1 ms of spinning) once an order went out
+    assert spins["server_warm_runs"] > 0, spins
+    for who in ("server", "bot"):  # each process's low-latency mode claimed its priority (or said why it could not)
+        claimed = doc["priority"][who]
+        assert claimed["nice"] == perf.priority.NICE and claimed["applied"] != bool(claimed["refused"]), claimed
+        sched = doc["sched"][who]  # and how long it was runnable without a CPU is known
+        if sched["available"]:
+            assert sched["cpu_ms"] > 0 and 0.0 <= sched["wait_share"] <= 1.0, sched
