@@ -41,18 +41,29 @@ def test_a_computing_thread_shows_in_the_window() -> None:
 
 
 @linux_only
-def test_a_thread_spun_for_the_whole_window_comes_first_under_its_name() -> None:
-    worker = threading.Thread(target=_spin, args=(0.3,), name="counted")
+def test_a_thread_spun_for_the_whole_window_outranks_the_sleeping_one_under_its_name() -> None:
+    stop = threading.Event()
+
+    def spin_until_stopped() -> None:
+        while not stop.is_set():
+            pass
+
+    worker = threading.Thread(target=spin_until_stopped, name="counted")  # alive at both snapshots, whatever the load
     worker.start()
     time.sleep(0.02)
     before, start = snapshot(), time.perf_counter_ns()
     time.sleep(0.15)
     after = snapshot()
+    stop.set()
     worker.join()
     w = window(before, after, time.perf_counter_ns() - start)
-    first = w["threads"][0]  # busiest first: the spinning thread, not the sleeping main one
-    assert first["tid"] == worker.native_id and first["name"] == "counted"
-    assert first["cpu_ms"] + first["wait_ms"] >= 100  # runnable throughout: on a CPU or waiting for one
+    threads = w["threads"]
+    busy = [t["cpu_ms"] + t["wait_ms"] for t in threads]
+    assert busy == sorted(busy, reverse=True)  # busiest first (other tests may have left busy threads of their own)
+    by_tid = {t["tid"]: t for t in threads}
+    spun, slept = by_tid[worker.native_id], by_tid.get(threading.main_thread().native_id)
+    assert spun["name"] == "counted" and (slept is None or threads.index(spun) < threads.index(slept))
+    assert spun["cpu_ms"] + spun["wait_ms"] >= 100  # runnable throughout: on a CPU or waiting for one
 
 
 def test_no_counters_is_said_not_zeroed(tmp_path: Path) -> None:
