@@ -3,12 +3,22 @@
 Streams (:class:`BusStreams`): every stream kind of the venues is a source of the gateway's
 :class:`~tradingmcp.server.mcp.streams.StreamHub`. The first local subscriber of a key asks the feed for it (market
 keys; the trader publishes account keys by itself), then opens the gateway's one bus subscription of its subject: a
-JetStream ordered consumer from the start of the subject's window, read up to the window's end before the
+JetStream pull consumer from the start of the subject's window, read up to the window's end before the
 subscription is answered, so the hub's replay window holds what the bus holds and a client coming from another
 gateway resumes here (``subscribe`` with ``since_seq`` and ``epoch``). Each message goes into the hub with the ``seq``
 and ``epoch`` its publisher gave it (:meth:`~tradingmcp.server.mcp.streams.StreamHub.publish_numbered`: one
 serialization, the same bytes for every client of the gateway, the same ``seq`` on every gateway; a redelivery is
-dropped there); a message that arrives ahead of a missing one (a publisher sending again what the bus did not
+dropped there).
+
+Flow control: the gateway takes messages from the bus when its loop has handled the previous ones (one fetch of at most
+:data:`FETCH_BATCH` at a time per subscription), so a feed publishing faster than the gateway fans out leaves the
+backlog in JetStream, never in the gateway's memory. Of a fetched batch, every lossless message reaches the clients, in
+order; a conflatable one followed by a newer conflatable one of the same batch only enters the replay window (its
+successor supersedes it, as a slow client's conflation would), so a gateway that is behind skips to the newest state
+and its clients see ``seq`` jump. The consumer is recreated from the next stream sequence when it stops answering
+(a bus outage or restart, or the server expired it), so nothing is lost or read twice across it.
+
+A message that arrives ahead of a missing one (a publisher sending again what the bus did not
 acknowledge, after a bus outage) waits up to :data:`GAP_WAIT_S` for the missing ones, so the order is restored rather
 than a hole made; a malformed or foreign message is dropped with a metric and a log line. The last local subscriber
 leaving closes the subscription. Webhook signals (``signals:<name>``) are read the same way; they are published by
@@ -38,8 +48,8 @@ from typing import Any
 import nats
 import orjson
 from nats.aio.msg import Msg
-from nats.js.api import DeliverPolicy
-from nats.js.errors import NotFoundError
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import FetchTimeoutError, NotFoundError
 
 from tradingmcp.server.bus.conn import BusLink
 from tradingmcp.server.bus.subjects import (
@@ -72,6 +82,20 @@ CATCH_UP_TIMEOUT_S = 10.0
 GAP_WAIT_S = 5.0
 """How long messages ahead of a missing ``seq`` wait for it (s) before the gap is accepted (the hub then refuses a
 resume across it rather than hide it)."""
+FETCH_BATCH = 256
+"""Most messages a gateway takes from the bus at once per subscription (what it holds for it beside its NATS client's
+buffer of one fetch)."""
+FETCH_WAIT_S = 5.0
+"""How long one fetch waits for a new message when the gateway is caught up (s); the server's idle heartbeats during
+the wait (every :data:`FETCH_HEARTBEAT_S`) tell a quiet subject from a consumer that is gone."""
+FETCH_HEARTBEAT_S = 1.0
+FETCH_MORE_S = 0.5
+"""How long a fetch of messages the server said were waiting may take (s) before the gateway waits afresh."""
+CONSUMER_IDLE_S = 30.0
+"""How long the server keeps a gateway's consumer with no fetch (s): one left behind (a gateway that died or a
+consumer replaced after an outage) goes away by itself."""
+RENEW_WAIT_S = 0.5
+"""Pause between attempts to recreate a consumer while the bus does not take it (s)."""
 # The shortest wait for one forwarded call's answer, in s: longer than the bus's no-responders answer on any link we serve.
 _MIN_TRY_S = 0.5
 _OWN_TIMEOUT_MARGIN_S = 5.0
@@ -89,7 +113,10 @@ class _Subscription:
         self.gap_timer: asyncio.TimerHandle | None = None
         self.caught_up = asyncio.Event()
         self.target_sseq = 0
+        self.next_sseq = 0  # the stream sequence to read next (0: the window's start)
+        self.held = 0  # messages taken from the bus and not yet handed to the hub
         self.sub: Any = None
+        self.task: asyncio.Task[None] | None = None
 
 
 class BusStreams:
@@ -106,7 +133,11 @@ class BusStreams:
             for kind in KIND_SPECS:
                 hub.add_source(
                     StreamSource(
-                        f"{kind}:{venue}", f"{kind} of a {venue} symbol", self.open, self.close, conflates=kind != "trades"
+                        f"{kind}:{venue}",
+                        f"{kind} of a {venue} symbol",
+                        self.open,
+                        self.close,
+                        conflates=kind != "trades",
                     )
                 )
             for kind, what in (("orders", "order"), ("balances", "balance")):
@@ -151,34 +182,118 @@ class BusStreams:
         if entry.target_sseq == 0:
             entry.caught_up.set()
         self.subs[key] = entry
-
-        async def on_msg(msg: Msg) -> None:
-            self._on_msg(entry, msg)
-
-        entry.sub = await self.link.js.subscribe(
-            subject,
-            stream=stream,
-            cb=on_msg,
-            ordered_consumer=True,
-            deliver_policy=DeliverPolicy.ALL,
-            idle_heartbeat=1.0,
-            pending_msgs_limit=-1,
-            pending_bytes_limit=-1,
-        )
+        entry.sub = await self._consumer(entry)
+        entry.task = asyncio.get_running_loop().create_task(self._pull(entry))
         try:
             await asyncio.wait_for(entry.caught_up.wait(), CATCH_UP_TIMEOUT_S)
         except TimeoutError:
-            log.warning("gateway: %s not caught up with the bus window in %.0f s; serving live", key, CATCH_UP_TIMEOUT_S)
+            log.warning(
+                "gateway: %s not caught up with the bus window in %.0f s; serving live", key, CATCH_UP_TIMEOUT_S
+            )
         if not entry.received and numbering is not None:  # nothing on the bus yet: take the publisher's numbering
             self.hub.adopt_numbering(key, *numbering)
 
-    def _on_msg(self, entry: _Subscription, msg: Msg) -> None:
-        try:
-            m = decode(msg.data, entry.key)
-        except ValueError as exc:
-            self.link.drop(entry.subject.split(".")[1], msg.subject, str(exc))
+    def pending(self, key: str) -> int:
+        """Messages of ``key`` taken from the bus or buffered by the NATS client, not yet handed to the hub (at most
+        about :data:`FETCH_BATCH`; 0 when the gateway does not read ``key``)."""
+        entry = self.subs.get(key)
+        if entry is None:
+            return 0
+        return entry.held + (entry.sub.pending_msgs if entry.sub is not None else 0)
+
+    async def _consumer(self, entry: _Subscription) -> Any:
+        """A pull consumer of ``entry``'s subject from its next stream sequence (the window's start when none yet).
+
+        Raises:
+            nats.errors.Error: the bus refused or did not answer.
+        """
+        config = ConsumerConfig(
+            deliver_policy=DeliverPolicy.BY_START_SEQUENCE if entry.next_sseq else DeliverPolicy.ALL,
+            opt_start_seq=entry.next_sseq or None,
+            ack_policy=AckPolicy.NONE,
+            inactive_threshold=CONSUMER_IDLE_S,
+            mem_storage=True,
+        )
+        return await self.link.js.pull_subscribe(
+            entry.subject,
+            stream=stream_name_of(entry.key),
+            config=config,
+            pending_msgs_limit=4 * FETCH_BATCH,
+            pending_bytes_limit=-1,
+        )
+
+    async def _pull(self, entry: _Subscription) -> None:
+        """Fetch ``entry``'s messages one batch at a time, each handled before the next is asked for."""
+        waiting = 0  # messages the server said follow the last one taken
+        while True:
+            try:
+                if waiting:
+                    msgs = await entry.sub.fetch(min(waiting, FETCH_BATCH), timeout=FETCH_MORE_S)
+                else:
+                    msgs = await entry.sub.fetch(1, timeout=FETCH_WAIT_S, heartbeat=FETCH_HEARTBEAT_S)
+            except FetchTimeoutError:  # the consumer is there (it sent heartbeats): nothing new yet
+                waiting = 0
+                continue
+            except TimeoutError:
+                if waiting:  # fewer than announced (retention removed some): wait afresh
+                    waiting = 0
+                    continue
+                await self._renew(entry)  # not a word from the consumer: the bus lost it or the link is down
+                continue
+            except nats.errors.Error as exc:
+                log.warning("gateway: %s: fetch failed (%s); recreating the consumer", entry.key, type(exc).__name__)
+                await self._renew(entry)
+                waiting = 0
+                continue
+            waiting = self._take(entry, msgs)
+
+    async def _renew(self, entry: _Subscription) -> None:
+        """Replace ``entry``'s consumer by one from its next stream sequence, retrying until the bus takes it."""
+        old = entry.sub
+        with contextlib.suppress(Exception):
+            await old.unsubscribe()
+        while True:
+            if not self.link.connected:
+                await self.link.reconnected.wait()
+            try:
+                entry.sub = await self._consumer(entry)
+                return
+            except (nats.errors.Error, TimeoutError) as exc:
+                log.warning("gateway: %s: consumer not recreated (%s); trying again", entry.key, type(exc).__name__)
+                await asyncio.sleep(RENEW_WAIT_S)
+
+    def _take(self, entry: _Subscription, msgs: list[Msg]) -> int:
+        """Hand one fetched batch to the hub (see the module docstring); returns how many more messages the server
+        holds for the consumer (0 when it said none or did not say)."""
+        entry.held = len(msgs)
+        decoded: list[tuple[Msg, StreamMessage | None]] = []
+        newest = -1  # index of the batch's last conflatable message: the ones before it are superseded
+        for msg in msgs:
+            try:
+                m = decode(msg.data, entry.key)
+            except ValueError as exc:
+                self.link.drop(entry.subject.split(".")[1], msg.subject, str(exc))
+                decoded.append((msg, None))
+                continue
+            if not m.lossless:
+                newest = len(decoded)
+            decoded.append((msg, m))
+        for i, (msg, got) in enumerate(decoded):
+            if got is not None:
+                self._on_msg(entry, got, superseded=i < newest and not got.lossless)
+            entry.held -= 1
             self._check_caught_up(entry, msg)
-            return
+        entry.held = 0
+        if not msgs:
+            return 0
+        try:
+            meta = msgs[-1].metadata
+            entry.next_sseq = meta.sequence.stream + 1
+            return int(meta.num_pending)
+        except (ValueError, AttributeError, IndexError):
+            return 0
+
+    def _on_msg(self, entry: _Subscription, m: StreamMessage, superseded: bool) -> None:
         self.received += 1
         entry.received += 1
         hub, key = self.hub, entry.key
@@ -188,9 +303,8 @@ class BusStreams:
             if entry.gap_timer is None:
                 entry.gap_timer = asyncio.get_running_loop().call_later(GAP_WAIT_S, self._accept_gap, entry)
         else:
-            hub.publish_numbered(key, m.seq, m.data, epoch=m.epoch, conflate=not m.lossless)
+            hub.publish_numbered(key, m.seq, m.data, epoch=m.epoch, conflate=not m.lossless, deliver=not superseded)
             self._release_ahead(entry)
-        self._check_caught_up(entry, msg)
 
     def _release_ahead(self, entry: _Subscription) -> None:
         """Hand the hub every waiting message that follows its last one now."""
@@ -219,10 +333,15 @@ class BusStreams:
                 pass
 
     async def close(self, key: str) -> None:
-        """The last local subscriber of ``key`` left: end its bus subscription."""
+        """The last local subscriber of ``key`` left: end its bus subscription (the server drops its consumer after
+        :data:`CONSUMER_IDLE_S`)."""
         entry = self.subs.pop(key, None)
         if entry is not None and entry.gap_timer is not None:
             entry.gap_timer.cancel()
+        if entry is not None and entry.task is not None:
+            entry.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await entry.task
         if entry is not None and entry.sub is not None:
             with contextlib.suppress(Exception):
                 await entry.sub.unsubscribe()
@@ -243,7 +362,9 @@ class BusStreams:
         try:
             reply = await self.link.nc.request(FEED_WANT, orjson.dumps({"stream": key}), timeout=5.0)
         except nats.errors.NoRespondersError:
-            raise JsonRpcError(ErrorCode.INTERNAL_ERROR, f"no feed on the bus to publish {key}; try again later") from None
+            raise JsonRpcError(
+                ErrorCode.INTERNAL_ERROR, f"no feed on the bus to publish {key}; try again later"
+            ) from None
         except TimeoutError:
             raise JsonRpcError(ErrorCode.INTERNAL_ERROR, f"the feed did not answer for {key} in 5 s") from None
         try:
@@ -355,9 +476,7 @@ class TraderTools:
                 )
             )
 
-    def _forwarder(
-        self, name: str, tool_timeout: Any, read_only: bool
-    ) -> Callable[[CallContext, dict[str, Any]], Any]:
+    def _forwarder(self, name: str, tool_timeout: Any, read_only: bool) -> Callable[[CallContext, dict[str, Any]], Any]:
         wait_s = self.request_timeout_s
         if isinstance(tool_timeout, int | float) and tool_timeout > 0:
             wait_s = max(wait_s, float(tool_timeout) + 2.0)

@@ -1,0 +1,100 @@
+"""The gateway's flow control against a real nats-server: a gateway whose loop is slowed by a blocking hub subscriber
+while the feed publishes a burst holds a bounded number of bus messages, ends a conflatable stream on its newest
+message, delivers every message of a lossless stream in order, and still resumes subscribers on both."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import orjson
+
+from tradingmcp.server.bus.config import BusConfig
+from tradingmcp.server.bus.conn import BusLink
+from tradingmcp.server.bus.gateway import FETCH_BATCH, BusStreams
+from tradingmcp.server.bus.natsserver import NatsServer
+from tradingmcp.server.bus.publisher import BusPublisher
+from tradingmcp.server.bus.subjects import FEED_WANT
+from tradingmcp.server.mcp.streams import StreamHub
+
+TRADES = "trades:binance:BTCUSDT"
+TICKER = "book_ticker:binance:BTCUSDT"
+BURST = 2000
+SLOW_S = 0.002
+"""How long the slow subscriber blocks the gateway's loop per message it gets (s)."""
+
+
+class SlowSink:
+    """A hub subscriber whose every message blocks the loop for :data:`SLOW_S`, as a fan-out to many clients would;
+    it notes the seqs it got per stream and the most messages the gateway held for the bus meanwhile."""
+
+    def __init__(self, streams: BusStreams) -> None:
+        self.streams = streams
+        self.got: dict[str, list[int]] = {TRADES: [], TICKER: []}
+        self.most_pending = 0
+
+    def send(self, data: bytes) -> None:
+        params = orjson.loads(data)["params"]
+        self.got[params["stream"]].append(params["seq"])
+        self.most_pending = max(self.most_pending, self.streams.pending(TRADES), self.streams.pending(TICKER))
+        time.sleep(SLOW_S)
+
+    def send_conflatable(self, key: Any, data: bytes) -> None:
+        self.send(data)
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.got: list[int] = []
+
+    def send(self, data: bytes) -> None:
+        self.got.append(orjson.loads(data)["params"]["seq"])
+
+    def send_conflatable(self, key: Any, data: bytes) -> None:
+        self.send(data)
+
+
+async def _wait_until(done: Any, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not done():
+        assert time.monotonic() < deadline, "not done in time"
+        await asyncio.sleep(0.02)
+
+
+async def test_a_slow_gateway_stays_bounded_skips_states_and_keeps_every_trade(nats_server: NatsServer) -> None:
+    link = await BusLink.connect(BusConfig(nats_server.url), "gw")
+    await link.ensure_streams()
+    pub = BusPublisher(link)
+    pub.start()
+    for key in (TRADES, TICKER):
+        await pub.prime(key)
+
+    async def feed_want(msg: Any) -> None:
+        key = orjson.loads(msg.data)["stream"]
+        await msg.respond(orjson.dumps({"ok": True, "epoch": pub.epochs[key], "seq": pub.seqs[key]}))
+
+    await link.nc.subscribe(FEED_WANT, cb=feed_want)
+    hub = StreamHub()
+    streams = BusStreams(link, hub, ["binance"])
+    slow = SlowSink(streams)
+    await hub.subscribe(slow, TRADES)
+    await hub.subscribe(slow, TICKER)
+    for i in range(BURST):  # the feed outruns the gateway: every message costs it SLOW_S
+        pub.publish(TRADES, {"i": i}, lossless=True)
+        pub.publish(TICKER, {"i": i}, lossless=False)
+    await _wait_until(lambda: slow.got[TRADES][-1:] == [BURST] and slow.got[TICKER][-1:] == [BURST])
+
+    assert slow.got[TRADES] == list(range(1, BURST + 1))  # lossless: every seq, in order
+    ticker = slow.got[TICKER]
+    assert ticker == sorted(set(ticker)) and len(ticker) < BURST  # conflatable: skipped forward, ends on the newest
+    assert 0 < slow.most_pending <= FETCH_BATCH  # what the gateway held for the bus while it was behind
+
+    trades_late, ticker_late = Sink(), Sink()  # the resume contract across what the slow gateway skipped
+    att = await hub.subscribe(trades_late, TRADES, since_seq=BURST // 2, epoch=pub.epochs[TRADES])
+    assert att.resumed and trades_late.got == list(range(BURST // 2 + 1, BURST + 1))
+    att = await hub.subscribe(ticker_late, TICKER, since_seq=5, epoch=pub.epochs[TICKER])
+    assert att.resumed and ticker_late.got == [BURST]
+    await streams.aclose()
+    await pub.close()
+    await link.close()
