@@ -39,8 +39,8 @@ from tradingmcp.benchmarks.fanout_peers import STREAM_KEY, trade
 from tradingmcp.benchmarks.procs import BenchError, Child, Handler, kill_all, raise_fd_limit
 from tradingmcp.benchmarks.stats import summarize
 
-BUS_KEY = "trades:bench:BTCUSDT"
-"""The benchmark's stream on the bus (venue ``bench``)."""
+BUS_KEY = "book_ticker:bench:BTCUSDT"
+"""The benchmark's stream on the bus (venue ``bench``): a stream of full states (conflatable), of trade-sized messages."""
 PACED_MSGS_PER_S = 100
 SATURATED_BACKLOG = 1000
 """Most unacknowledged messages the saturating feed keeps in flight (its publishing then waits for the bus)."""

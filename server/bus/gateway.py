@@ -15,7 +15,10 @@ Flow control: the gateway takes messages from the bus when its loop has handled 
 backlog in JetStream, never in the gateway's memory. Of a fetched batch, every lossless message reaches the clients, in
 order; a conflatable one followed by a newer conflatable one of the same batch only enters the replay window (its
 successor supersedes it, as a slow client's conflation would), so a gateway that is behind skips to the newest state
-and its clients see ``seq`` jump. The consumer is recreated from the next stream sequence when it stops answering
+and its clients see ``seq`` jump. A stream of full states only (:data:`STATE_KINDS`) whose consumer is still more than
+a batch behind after one goes further: the consumer is recreated at the subject's newest message, so a gateway that
+cannot even read as fast as the feed publishes stays current (its window restarts there, as across any ``seq`` jump
+of an upstream). The consumer is recreated from the next stream sequence when it stops answering
 (a bus outage or restart, or the server expired it), so nothing is lost or read twice across it.
 
 A message that arrives ahead of a missing one (a publisher sending again what the bus did not
@@ -82,6 +85,9 @@ CATCH_UP_TIMEOUT_S = 10.0
 GAP_WAIT_S = 5.0
 """How long messages ahead of a missing ``seq`` wait for it (s) before the gap is accepted (the hub then refuses a
 resume across it rather than hide it)."""
+MAX_AHEAD = 1024
+"""Most messages held ahead of a missing ``seq``: beyond, the gap is accepted at once (the missing ones left the bus's
+window before this gateway read them, or were lost), so a gateway far behind holds a bounded number."""
 FETCH_BATCH = 256
 """Most messages a gateway takes from the bus at once per subscription (what it holds for it beside its NATS client's
 buffer of one fetch)."""
@@ -91,6 +97,9 @@ the wait (every :data:`FETCH_HEARTBEAT_S`) tell a quiet subject from a consumer 
 FETCH_HEARTBEAT_S = 1.0
 FETCH_MORE_S = 0.5
 """How long a fetch of messages the server said were waiting may take (s) before the gateway waits afresh."""
+STATE_KINDS = frozenset({"book_ticker", "book", "ticker_24h"})
+"""Stream kinds whose every message is a full state (the market bridge publishes them all conflatable): a gateway
+behind on one skips to the subject's newest message on the bus."""
 CONSUMER_IDLE_S = 30.0
 """How long the server keeps a gateway's consumer with no fetch (s): one left behind (a gateway that died or a
 consumer replaced after an outage) goes away by itself."""
@@ -115,19 +124,23 @@ class _Subscription:
         self.target_sseq = 0
         self.next_sseq = 0  # the stream sequence to read next (0: the window's start)
         self.held = 0  # messages taken from the bus and not yet handed to the hub
+        self.jumped = False  # the consumer was moved to the subject's newest message: take it across the gap
+        self.states = key.split(":", 1)[0] in STATE_KINDS
         self.sub: Any = None
         self.task: asyncio.Task[None] | None = None
 
 
 class BusStreams:
     """Feeds ``hub`` from the bus for the stream kinds of ``venues`` (names). ``received`` counts the well-formed
-    messages handed to the hub."""
+    messages handed to the hub, ``jumps`` the times a subscription behind on full states went to its subject's newest
+    message (see the module docstring)."""
 
     def __init__(self, link: BusLink, hub: StreamHub, venues: list[str]) -> None:
         self.link = link
         self.hub = hub
         self.subs: dict[str, _Subscription] = {}
         self.received = 0
+        self.jumps = 0
         self._repeater: asyncio.Task[None] | None = None
         for venue in venues:
             for kind in KIND_SPECS:
@@ -201,15 +214,20 @@ class BusStreams:
             return 0
         return entry.held + (entry.sub.pending_msgs if entry.sub is not None else 0)
 
-    async def _consumer(self, entry: _Subscription) -> Any:
-        """A pull consumer of ``entry``'s subject from its next stream sequence (the window's start when none yet).
+    async def _consumer(self, entry: _Subscription, newest: bool = False) -> Any:
+        """A pull consumer of ``entry``'s subject from its next stream sequence (the window's start when none yet), or
+        from the subject's newest message with ``newest``.
 
         Raises:
             nats.errors.Error: the bus refused or did not answer.
         """
+        if newest:
+            policy = DeliverPolicy.LAST_PER_SUBJECT
+        else:
+            policy = DeliverPolicy.BY_START_SEQUENCE if entry.next_sseq else DeliverPolicy.ALL
         config = ConsumerConfig(
-            deliver_policy=DeliverPolicy.BY_START_SEQUENCE if entry.next_sseq else DeliverPolicy.ALL,
-            opt_start_seq=entry.next_sseq or None,
+            deliver_policy=policy,
+            opt_start_seq=entry.next_sseq if policy is DeliverPolicy.BY_START_SEQUENCE else None,
             ack_policy=AckPolicy.NONE,
             inactive_threshold=CONSUMER_IDLE_S,
             mem_storage=True,
@@ -246,9 +264,19 @@ class BusStreams:
                 waiting = 0
                 continue
             waiting = self._take(entry, msgs)
+            if waiting > FETCH_BATCH and entry.states and entry.caught_up.is_set():
+                await self._renew(entry, newest=True)  # still falling behind on full states: go to the newest one
+                if entry.gap_timer is not None:  # what waits for a missing state is older than the newest
+                    entry.gap_timer.cancel()
+                    entry.gap_timer = None
+                entry.ahead.clear()
+                entry.jumped = True
+                self.jumps += 1
+                waiting = 0
 
-    async def _renew(self, entry: _Subscription) -> None:
-        """Replace ``entry``'s consumer by one from its next stream sequence, retrying until the bus takes it."""
+    async def _renew(self, entry: _Subscription, newest: bool = False) -> None:
+        """Replace ``entry``'s consumer by one from its next stream sequence (or the subject's newest message with
+        ``newest``), retrying until the bus takes it."""
         old = entry.sub
         with contextlib.suppress(Exception):
             await old.unsubscribe()
@@ -256,7 +284,7 @@ class BusStreams:
             if not self.link.connected:
                 await self.link.reconnected.wait()
             try:
-                entry.sub = await self._consumer(entry)
+                entry.sub = await self._consumer(entry, newest)
                 return
             except (nats.errors.Error, TimeoutError) as exc:
                 log.warning("gateway: %s: consumer not recreated (%s); trying again", entry.key, type(exc).__name__)
@@ -298,10 +326,14 @@ class BusStreams:
         entry.received += 1
         hub, key = self.hub, entry.key
         last = hub.last_seq(key)
-        if m.epoch == hub.epoch_of(key) and last and m.seq > last + 1:  # ahead of a missing one: wait for it
+        jumped, entry.jumped = entry.jumped, False
+        if m.epoch == hub.epoch_of(key) and last and m.seq > last + 1 and not jumped:  # ahead of a missing one: wait
             entry.ahead[m.seq] = m
             if entry.gap_timer is None:
                 entry.gap_timer = asyncio.get_running_loop().call_later(GAP_WAIT_S, self._accept_gap, entry)
+            elif len(entry.ahead) > MAX_AHEAD:
+                entry.gap_timer.cancel()
+                self._accept_gap(entry)
         else:
             hub.publish_numbered(key, m.seq, m.data, epoch=m.epoch, conflate=not m.lossless, deliver=not superseded)
             self._release_ahead(entry)
@@ -319,9 +351,13 @@ class BusStreams:
         """The missing messages did not come: hand the waiting ones over in order, across the gap."""
         entry.gap_timer = None
         log.warning("gateway: %s: seq %d missing on the bus; going on", entry.key, self.hub.last_seq(entry.key) + 1)
-        for seq in sorted(entry.ahead):
-            m = entry.ahead.pop(seq)
-            self.hub.publish_numbered(entry.key, m.seq, m.data, epoch=m.epoch, conflate=not m.lossless)
+        waiting = [entry.ahead[seq] for seq in sorted(entry.ahead)]
+        entry.ahead.clear()
+        newest = max((i for i, m in enumerate(waiting) if not m.lossless), default=-1)
+        for i, m in enumerate(waiting):  # a conflatable one that a newer one supersedes only enters the window
+            self.hub.publish_numbered(
+                entry.key, m.seq, m.data, epoch=m.epoch, conflate=not m.lossless, deliver=m.lossless or i >= newest
+            )
 
     @staticmethod
     def _check_caught_up(entry: _Subscription, msg: Msg) -> None:

@@ -20,6 +20,8 @@ from tradingmcp.server.mcp.streams import StreamHub
 
 TRADES = "trades:binance:BTCUSDT"
 TICKER = "book_ticker:binance:BTCUSDT"
+KLINES = "klines:binance:BTCUSDT:1m"
+"""Mixed: each tenth message is a closed kline (lossless), the others the open one (conflatable)."""
 BURST = 2000
 SLOW_S = 0.002
 """How long the slow subscriber blocks the gateway's loop per message it gets (s)."""
@@ -31,13 +33,13 @@ class SlowSink:
 
     def __init__(self, streams: BusStreams) -> None:
         self.streams = streams
-        self.got: dict[str, list[int]] = {TRADES: [], TICKER: []}
+        self.got: dict[str, list[int]] = {TRADES: [], TICKER: [], KLINES: []}
         self.most_pending = 0
 
     def send(self, data: bytes) -> None:
         params = orjson.loads(data)["params"]
         self.got[params["stream"]].append(params["seq"])
-        self.most_pending = max(self.most_pending, self.streams.pending(TRADES), self.streams.pending(TICKER))
+        self.most_pending = max(self.most_pending, *(self.streams.pending(key) for key in self.got))
         time.sleep(SLOW_S)
 
     def send_conflatable(self, key: Any, data: bytes) -> None:
@@ -67,7 +69,7 @@ async def test_a_slow_gateway_stays_bounded_skips_states_and_keeps_every_trade(n
     await link.ensure_streams()
     pub = BusPublisher(link)
     pub.start()
-    for key in (TRADES, TICKER):
+    for key in (TRADES, TICKER, KLINES):
         await pub.prime(key)
 
     async def feed_want(msg: Any) -> None:
@@ -80,21 +82,29 @@ async def test_a_slow_gateway_stays_bounded_skips_states_and_keeps_every_trade(n
     slow = SlowSink(streams)
     await hub.subscribe(slow, TRADES)
     await hub.subscribe(slow, TICKER)
+    await hub.subscribe(slow, KLINES)
     for i in range(BURST):  # the feed outruns the gateway: every message costs it SLOW_S
         pub.publish(TRADES, {"i": i}, lossless=True)
         pub.publish(TICKER, {"i": i}, lossless=False)
-    await _wait_until(lambda: slow.got[TRADES][-1:] == [BURST] and slow.got[TICKER][-1:] == [BURST])
+        pub.publish(KLINES, {"i": i}, lossless=i % 10 == 9)
+    await _wait_until(lambda: all(got[-1:] == [BURST] for got in slow.got.values()))
 
     assert slow.got[TRADES] == list(range(1, BURST + 1))  # lossless: every seq, in order
     ticker = slow.got[TICKER]
     assert ticker == sorted(set(ticker)) and len(ticker) < BURST  # conflatable: skipped forward, ends on the newest
+    assert streams.jumps >= 1  # full states: the consumer went to the subject's newest message
+    klines = slow.got[KLINES]  # every closed kline, in order, and the open one skipped forward between them
+    assert klines == sorted(set(klines)) and len(klines) < BURST
+    assert [seq for seq in klines if seq % 10 == 0] == list(range(10, BURST + 1, 10))
     assert 0 < slow.most_pending <= FETCH_BATCH  # what the gateway held for the bus while it was behind
 
-    trades_late, ticker_late = Sink(), Sink()  # the resume contract across what the slow gateway skipped
+    trades_late, klines_late, ticker_late = Sink(), Sink(), Sink()  # resuming across what the gateway skipped
     att = await hub.subscribe(trades_late, TRADES, since_seq=BURST // 2, epoch=pub.epochs[TRADES])
     assert att.resumed and trades_late.got == list(range(BURST // 2 + 1, BURST + 1))
-    att = await hub.subscribe(ticker_late, TICKER, since_seq=5, epoch=pub.epochs[TICKER])
-    assert att.resumed and ticker_late.got == [BURST]
+    att = await hub.subscribe(klines_late, KLINES, since_seq=5, epoch=pub.epochs[KLINES])
+    assert att.resumed and klines_late.got == sorted([*range(10, BURST + 1, 10), BURST - 1])  # closed ones + the state
+    await hub.subscribe(ticker_late, TICKER, since_seq=5, epoch=pub.epochs[TICKER])
+    assert ticker_late.got == [BURST]  # the newest state
     await streams.aclose()
     await pub.close()
     await link.close()
