@@ -12,7 +12,7 @@ import orjson
 
 from tradingmcp.server.bus.config import BusConfig
 from tradingmcp.server.bus.conn import BusLink
-from tradingmcp.server.bus.gateway import FETCH_BATCH, BusStreams
+from tradingmcp.server.bus.gateway import FETCH_BATCH, MAX_AHEAD, BusStreams
 from tradingmcp.server.bus.natsserver import NatsServer
 from tradingmcp.server.bus.publisher import BusPublisher
 from tradingmcp.server.bus.subjects import FEED_WANT
@@ -31,8 +31,9 @@ class SlowSink:
     """A hub subscriber whose every message blocks the loop for :data:`SLOW_S`, as a fan-out to many clients would;
     it notes the seqs it got per stream and the most messages the gateway held for the bus meanwhile."""
 
-    def __init__(self, streams: BusStreams) -> None:
+    def __init__(self, streams: BusStreams, slow_s: float = SLOW_S) -> None:
         self.streams = streams
+        self.slow_s = slow_s
         self.got: dict[str, list[int]] = {TRADES: [], TICKER: [], KLINES: []}
         self.most_pending = 0
 
@@ -40,7 +41,7 @@ class SlowSink:
         params = orjson.loads(data)["params"]
         self.got[params["stream"]].append(params["seq"])
         self.most_pending = max(self.most_pending, *(self.streams.pending(key) for key in self.got))
-        time.sleep(SLOW_S)
+        time.sleep(self.slow_s)
 
     def send_conflatable(self, key: Any, data: bytes) -> None:
         self.send(data)
@@ -64,8 +65,9 @@ async def _wait_until(done: Any, timeout_s: float = 60.0) -> None:
         await asyncio.sleep(0.02)
 
 
-async def test_a_slow_gateway_stays_bounded_skips_states_and_keeps_every_trade(nats_server: NatsServer) -> None:
-    link = await BusLink.connect(BusConfig(nats_server.url), "gw")
+async def _feed(nats_server: NatsServer, retention_msgs: int = 100_000) -> tuple[BusLink, BusPublisher]:
+    """A link and a publisher of the test's keys that answers the gateway's wants as the feed does."""
+    link = await BusLink.connect(BusConfig(nats_server.url, retention_msgs=retention_msgs), "gw")
     await link.ensure_streams()
     pub = BusPublisher(link)
     pub.start()
@@ -77,6 +79,11 @@ async def test_a_slow_gateway_stays_bounded_skips_states_and_keeps_every_trade(n
         await msg.respond(orjson.dumps({"ok": True, "epoch": pub.epochs[key], "seq": pub.seqs[key]}))
 
     await link.nc.subscribe(FEED_WANT, cb=feed_want)
+    return link, pub
+
+
+async def test_a_slow_gateway_stays_bounded_skips_states_and_keeps_every_trade(nats_server: NatsServer) -> None:
+    link, pub = await _feed(nats_server)
     hub = StreamHub()
     streams = BusStreams(link, hub, ["binance"])
     slow = SlowSink(streams)
@@ -105,6 +112,37 @@ async def test_a_slow_gateway_stays_bounded_skips_states_and_keeps_every_trade(n
     assert att.resumed and klines_late.got == sorted([*range(10, BURST + 1, 10), BURST - 1])  # closed ones + the state
     await hub.subscribe(ticker_late, TICKER, since_seq=5, epoch=pub.epochs[TICKER])
     assert ticker_late.got == [BURST]  # the newest state
+    await streams.aclose()
+    await pub.close()
+    await link.close()
+
+
+async def test_a_gateway_behind_the_bus_window_holds_a_bounded_gap(nats_server: NatsServer) -> None:
+    """The bus keeps 200 messages of the subject; the slow gateway falls out of that window, so what it reads next is
+    ahead of messages the bus no longer has: it goes on across the gap holding at most MAX_AHEAD meanwhile."""
+    link, pub = await _feed(nats_server, retention_msgs=200)
+    hub = StreamHub()
+    streams = BusStreams(link, hub, ["binance"])
+    slow = SlowSink(streams, slow_s=0.001)
+    await hub.subscribe(slow, TRADES)
+    most_ahead = 0
+
+    async def sample() -> None:
+        nonlocal most_ahead
+        while True:
+            entry = streams.subs.get(TRADES)
+            most_ahead = max(most_ahead, len(entry.ahead) if entry is not None else 0)
+            await asyncio.sleep(0.001)
+
+    sampler = asyncio.get_running_loop().create_task(sample())
+    burst = 3000
+    for i in range(burst):
+        pub.publish(TRADES, {"i": i}, lossless=True)
+    await _wait_until(lambda: slow.got[TRADES][-1:] == [burst])
+    sampler.cancel()
+    trades = slow.got[TRADES]
+    assert trades == sorted(set(trades)) and len(trades) < burst  # in order; what left the window is a gap
+    assert 0 < most_ahead <= MAX_AHEAD and slow.most_pending <= FETCH_BATCH
     await streams.aclose()
     await pub.close()
     await link.close()
