@@ -23,7 +23,8 @@ of an upstream). The consumer is recreated from the next stream sequence when it
 
 A message that arrives ahead of a missing one (a publisher sending again what the bus did not
 acknowledge, after a bus outage) waits up to :data:`GAP_WAIT_S` for the missing ones, so the order is restored rather
-than a hole made; a malformed or foreign message is dropped with a metric and a log line. The last local subscriber
+than a hole made; at most :data:`MAX_AHEAD` wait (beyond, the missing ones left the bus's window before the gateway
+read them: the gap is accepted at once); a malformed or foreign message is dropped with a metric and a log line. The last local subscriber
 leaving closes the subscription. Webhook signals (``signals:<name>``) are read the same way; they are published by
 the gateways themselves (:mod:`.signals`), so nothing is asked of the feed for them.
 
