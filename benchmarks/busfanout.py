@@ -9,12 +9,15 @@ single-process reference is :func:`~tradingmcp.benchmarks.fanout_peers.mcp_fanou
 
 Per N, the single process runs ``saturated`` (publishing back to back: its capacity) and ``paced``
 (:data:`PACED_MSGS_PER_S` messages/s, about the busiest stream of the recorded market). Per (G, N) the bus runs
-``paced`` and ``half single's rate`` (the feed publishes at half the message rate the single process sustained
-saturated: a load both layouts carry on this machine, so their cost per delivery and latency compare): a feed
-publishing back to back outruns the gateways and only measures how long their queues grow. Reported: deliveries/s (messages received by all
+``paced``, ``half single's rate`` (the feed publishes at half the message rate the single process sustained
+saturated: a load both layouts carry on this machine, so their cost per delivery and latency compare) and
+``saturated`` (the feed publishing back to back, faster than a gateway fans out: what the gateways' flow control
+holds). Reported: deliveries/s (messages received by all
 clients inside the window / window), CPU seconds per million deliveries per gateway (each gateway's user+system time
 in the window over the deliveries its clients received; for the single process, the whole process, publishing
-included), and publish→client latency (the publisher's monotonic stamp in the message to the client's receive).
+included), publish→client latency (the publisher's monotonic stamp in the message to the client's receive), and for
+the bus the most messages each gateway's NATS client held queued for it in the window (sampled every
+:data:`QUEUE_SAMPLE_S`).
 """
 
 from __future__ import annotations
@@ -36,13 +39,15 @@ from tradingmcp.benchmarks.fanout_peers import STREAM_KEY, trade
 from tradingmcp.benchmarks.procs import BenchError, Child, Handler, kill_all, raise_fd_limit
 from tradingmcp.benchmarks.stats import summarize
 
-BUS_KEY = "trades:bench:BTCUSDT"
-"""The benchmark's stream on the bus (venue ``bench``)."""
+BUS_KEY = "book_ticker:bench:BTCUSDT"
+"""The benchmark's stream on the bus (venue ``bench``): a stream of full states (conflatable), of trade-sized messages."""
 PACED_MSGS_PER_S = 100
 SATURATED_BACKLOG = 1000
 """Most unacknowledged messages the saturating feed keeps in flight (its publishing then waits for the bus)."""
 START_DELAY_S = 0.2
 DRAIN_S = 0.5
+QUEUE_SAMPLE_S = 0.005
+"""How often a gateway samples its NATS client's queue of bus messages (s)."""
 PEERS = "tradingmcp.benchmarks.busfanout"
 
 
@@ -126,6 +131,21 @@ async def bus_gateway(url: str) -> tuple[dict[str, Any], dict[str, Handler]]:
     async def conns() -> int:
         return len(server.connections)
 
+    queue_max = [0]
+
+    async def sample_queue() -> None:
+        while True:  # the most messages the gateway's NATS client held for its bus subscriptions, sampled
+            held = sum(e.sub.pending_msgs for e in list(streams.subs.values()) if e.sub is not None)
+            queue_max[0] = max(queue_max[0], held)
+            await asyncio.sleep(QUEUE_SAMPLE_S)
+
+    sampler = asyncio.get_running_loop().create_task(sample_queue())
+
+    async def queue() -> int:
+        """The most messages held in the gateway's NATS client queue since the last call."""
+        most, queue_max[0] = queue_max[0], 0
+        return most
+
     async def backlog() -> int:
         """Bytes waiting for the gateway's clients: write buffers plus outbound queues."""
         return sum(
@@ -134,11 +154,18 @@ async def bus_gateway(url: str) -> tuple[dict[str, Any], dict[str, Handler]]:
         )
 
     async def close() -> None:
+        sampler.cancel()
         await server.stop()
         await streams.aclose()
         await link.close()
 
-    handlers: dict[str, Handler] = {"subscribers": subscribers, "conns": conns, "backlog": backlog, "close": close}
+    handlers: dict[str, Handler] = {
+        "subscribers": subscribers,
+        "conns": conns,
+        "backlog": backlog,
+        "queue": queue,
+        "close": close,
+    }
     return {"url": server.url}, handlers
 
 
@@ -154,11 +181,16 @@ class Phase:
     cpu_s_per_m: list[float]
     p50_us: float | None
     p99_us: float | None
+    queue_max: list[int] | None = None
 
     def row(self) -> str:
         cpu = "/".join(f"{c:.1f}" for c in self.cpu_s_per_m)
         lat = f"{self.p50_us:,.0f} / {self.p99_us:,.0f}" if self.p50_us is not None and self.p99_us is not None else "-"
-        return f"| {self.layout} | {self.clients:,} | {self.phase} | {self.deliveries_per_s:,.0f} | {cpu} | {lat} |"
+        queue = "/".join(f"{q:,}" for q in self.queue_max) if self.queue_max is not None else "-"
+        return (
+            f"| {self.layout} | {self.clients:,} | {self.phase} | {self.deliveries_per_s:,.0f} | {cpu} | {lat} "
+            f"| {queue} |"
+        )
 
 
 async def _window(
@@ -215,13 +247,16 @@ async def _measure(
 ) -> list[Phase]:
     """One window per ``(phase, messages/s)`` of ``rates`` (0: back to back)."""
     out = []
+    bus = layout != "single process"
     for phase, msgs_per_s in rates:
         interval = 1.0 / msgs_per_s if msgs_per_s else 0.0
+        if bus:
+            await asyncio.gather(*(s.request("queue") for s in servers))  # the window's maximum only
         rate, cpu, samples = await _window(publisher, servers, clients, seconds, interval)
+        queue = [int(await s.request("queue")) for s in servers] if bus else None
         lat = summarize(samples) if len(samples) else None
-        out.append(
-            Phase(layout, len(servers), n, phase, rate, cpu, lat.p50_us if lat else None, lat.p99_us if lat else None)
-        )
+        p50, p99 = (lat.p50_us, lat.p99_us) if lat else (None, None)
+        out.append(Phase(layout, len(servers), n, phase, rate, cpu, p50, p99, queue))
     return out
 
 
@@ -277,8 +312,12 @@ async def run(gateways: tuple[int, ...], clients: tuple[int, ...], seconds: floa
                         seen = sum([await gw.request("subscribers") for gw in gws])
                         if seen != n:
                             raise BenchError(f"bus: {seen} clients subscribed, expected {n}")
-                        rates = (("paced", float(PACED_MSGS_PER_S)), ("half single's rate", single_rates[n] / 2))
-                        phases += _shown(await _measure(layout, feed, gws, groups, n, seconds, rates))
+                        bus_rates = (
+                            ("paced", float(PACED_MSGS_PER_S)),
+                            ("half single's rate", single_rates[n] / 2),
+                            ("saturated", 0.0),
+                        )
+                        phases += _shown(await _measure(layout, feed, gws, groups, n, seconds, bus_rates))
                     except (BenchError, TimeoutError) as exc:  # the machine is full: say so, go on with the rest
                         print(f"| {layout} | {n:,} | failed: {str(exc)[:120]} | | | |", flush=True)
                     await _disconnect([receivers])
@@ -291,8 +330,9 @@ async def run(gateways: tuple[int, ...], clients: tuple[int, ...], seconds: floa
 
 
 HEADER = (
-    "| layout | clients | phase | deliveries/s | CPU s per 1M deliveries (per gateway) | publish→client p50 / p99 µs |\n"
-    "|---|---:|---|---:|---:|---:|"
+    "| layout | clients | phase | deliveries/s | CPU s per 1M deliveries (per gateway) | publish→client p50 / p99 µs "
+    "| bus queue max (msgs, per gateway) |\n"
+    "|---|---:|---|---:|---:|---:|---:|"
 )
 
 

@@ -3,14 +3,28 @@
 Streams (:class:`BusStreams`): every stream kind of the venues is a source of the gateway's
 :class:`~tradingmcp.server.mcp.streams.StreamHub`. The first local subscriber of a key asks the feed for it (market
 keys; the trader publishes account keys by itself), then opens the gateway's one bus subscription of its subject: a
-JetStream ordered consumer from the start of the subject's window, read up to the window's end before the
+JetStream pull consumer from the start of the subject's window, read up to the window's end before the
 subscription is answered, so the hub's replay window holds what the bus holds and a client coming from another
 gateway resumes here (``subscribe`` with ``since_seq`` and ``epoch``). Each message goes into the hub with the ``seq``
 and ``epoch`` its publisher gave it (:meth:`~tradingmcp.server.mcp.streams.StreamHub.publish_numbered`: one
 serialization, the same bytes for every client of the gateway, the same ``seq`` on every gateway; a redelivery is
-dropped there); a message that arrives ahead of a missing one (a publisher sending again what the bus did not
+dropped there).
+
+Flow control: the gateway takes messages from the bus when its loop has handled the previous ones (one fetch of at most
+:data:`FETCH_BATCH` at a time per subscription), so a feed publishing faster than the gateway fans out leaves the
+backlog in JetStream, never in the gateway's memory. Of a fetched batch, every lossless message reaches the clients, in
+order; a conflatable one followed by a newer conflatable one of the same batch only enters the replay window (its
+successor supersedes it, as a slow client's conflation would), so a gateway that is behind skips to the newest state
+and its clients see ``seq`` jump. A stream of full states only (:data:`STATE_KINDS`) whose consumer is still more than
+a batch behind after one goes further: the consumer is recreated at the subject's newest message, so a gateway that
+cannot even read as fast as the feed publishes stays current (its window restarts there, as across any ``seq`` jump
+of an upstream). The consumer is recreated from the next stream sequence when it stops answering
+(a bus outage or restart, or the server expired it), so nothing is lost or read twice across it.
+
+A message that arrives ahead of a missing one (a publisher sending again what the bus did not
 acknowledge, after a bus outage) waits up to :data:`GAP_WAIT_S` for the missing ones, so the order is restored rather
-than a hole made; a malformed or foreign message is dropped with a metric and a log line. The last local subscriber
+than a hole made; at most :data:`MAX_AHEAD` wait (beyond, the missing ones left the bus's window before the gateway
+read them: the gap is accepted at once); a malformed or foreign message is dropped with a metric and a log line. The last local subscriber
 leaving closes the subscription. Webhook signals (``signals:<name>``) are read the same way; they are published by
 the gateways themselves (:mod:`.signals`), so nothing is asked of the feed for them.
 
@@ -38,8 +52,8 @@ from typing import Any
 import nats
 import orjson
 from nats.aio.msg import Msg
-from nats.js.api import DeliverPolicy
-from nats.js.errors import NotFoundError
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import FetchTimeoutError, NotFoundError
 
 from tradingmcp.server.bus.conn import BusLink
 from tradingmcp.server.bus.subjects import (
@@ -72,6 +86,26 @@ CATCH_UP_TIMEOUT_S = 10.0
 GAP_WAIT_S = 5.0
 """How long messages ahead of a missing ``seq`` wait for it (s) before the gap is accepted (the hub then refuses a
 resume across it rather than hide it)."""
+MAX_AHEAD = 1024
+"""Most messages held ahead of a missing ``seq``: beyond, the gap is accepted at once (the missing ones left the bus's
+window before this gateway read them, or were lost), so a gateway far behind holds a bounded number."""
+FETCH_BATCH = 256
+"""Most messages a gateway takes from the bus at once per subscription (what it holds for it beside its NATS client's
+buffer of one fetch)."""
+FETCH_WAIT_S = 5.0
+"""How long one fetch waits for a new message when the gateway is caught up (s); the server's idle heartbeats during
+the wait (every :data:`FETCH_HEARTBEAT_S`) tell a quiet subject from a consumer that is gone."""
+FETCH_HEARTBEAT_S = 1.0
+FETCH_MORE_S = 0.5
+"""How long a fetch of messages the server said were waiting may take (s) before the gateway waits afresh."""
+STATE_KINDS = frozenset({"book_ticker", "book", "ticker_24h"})
+"""Stream kinds whose every message is a full state (the market bridge publishes them all conflatable): a gateway
+behind on one skips to the subject's newest message on the bus."""
+CONSUMER_IDLE_S = 30.0
+"""How long the server keeps a gateway's consumer with no fetch (s): one left behind (a gateway that died or a
+consumer replaced after an outage) goes away by itself."""
+RENEW_WAIT_S = 0.5
+"""Pause between attempts to recreate a consumer while the bus does not take it (s)."""
 # The shortest wait for one forwarded call's answer, in s: longer than the bus's no-responders answer on any link we serve.
 _MIN_TRY_S = 0.5
 _OWN_TIMEOUT_MARGIN_S = 5.0
@@ -89,24 +123,35 @@ class _Subscription:
         self.gap_timer: asyncio.TimerHandle | None = None
         self.caught_up = asyncio.Event()
         self.target_sseq = 0
+        self.next_sseq = 0  # the stream sequence to read next (0: the window's start)
+        self.held = 0  # messages taken from the bus and not yet handed to the hub
+        self.jumped = False  # the consumer was moved to the subject's newest message: take it across the gap
+        self.states = key.split(":", 1)[0] in STATE_KINDS
         self.sub: Any = None
+        self.task: asyncio.Task[None] | None = None
 
 
 class BusStreams:
     """Feeds ``hub`` from the bus for the stream kinds of ``venues`` (names). ``received`` counts the well-formed
-    messages handed to the hub."""
+    messages handed to the hub, ``jumps`` the times a subscription behind on full states went to its subject's newest
+    message (see the module docstring)."""
 
     def __init__(self, link: BusLink, hub: StreamHub, venues: list[str]) -> None:
         self.link = link
         self.hub = hub
         self.subs: dict[str, _Subscription] = {}
         self.received = 0
+        self.jumps = 0
         self._repeater: asyncio.Task[None] | None = None
         for venue in venues:
             for kind in KIND_SPECS:
                 hub.add_source(
                     StreamSource(
-                        f"{kind}:{venue}", f"{kind} of a {venue} symbol", self.open, self.close, conflates=kind != "trades"
+                        f"{kind}:{venue}",
+                        f"{kind} of a {venue} symbol",
+                        self.open,
+                        self.close,
+                        conflates=kind != "trades",
                     )
                 )
             for kind, what in (("orders", "order"), ("balances", "balance")):
@@ -151,46 +196,148 @@ class BusStreams:
         if entry.target_sseq == 0:
             entry.caught_up.set()
         self.subs[key] = entry
-
-        async def on_msg(msg: Msg) -> None:
-            self._on_msg(entry, msg)
-
-        entry.sub = await self.link.js.subscribe(
-            subject,
-            stream=stream,
-            cb=on_msg,
-            ordered_consumer=True,
-            deliver_policy=DeliverPolicy.ALL,
-            idle_heartbeat=1.0,
-            pending_msgs_limit=-1,
-            pending_bytes_limit=-1,
-        )
+        entry.sub = await self._consumer(entry)
+        entry.task = asyncio.get_running_loop().create_task(self._pull(entry))
         try:
             await asyncio.wait_for(entry.caught_up.wait(), CATCH_UP_TIMEOUT_S)
         except TimeoutError:
-            log.warning("gateway: %s not caught up with the bus window in %.0f s; serving live", key, CATCH_UP_TIMEOUT_S)
+            log.warning(
+                "gateway: %s not caught up with the bus window in %.0f s; serving live", key, CATCH_UP_TIMEOUT_S
+            )
         if not entry.received and numbering is not None:  # nothing on the bus yet: take the publisher's numbering
             self.hub.adopt_numbering(key, *numbering)
 
-    def _on_msg(self, entry: _Subscription, msg: Msg) -> None:
-        try:
-            m = decode(msg.data, entry.key)
-        except ValueError as exc:
-            self.link.drop(entry.subject.split(".")[1], msg.subject, str(exc))
+    def pending(self, key: str) -> int:
+        """Messages of ``key`` taken from the bus or buffered by the NATS client, not yet handed to the hub (at most
+        about :data:`FETCH_BATCH`; 0 when the gateway does not read ``key``)."""
+        entry = self.subs.get(key)
+        if entry is None:
+            return 0
+        return entry.held + (entry.sub.pending_msgs if entry.sub is not None else 0)
+
+    async def _consumer(self, entry: _Subscription, newest: bool = False) -> Any:
+        """A pull consumer of ``entry``'s subject from its next stream sequence (the window's start when none yet), or
+        from the subject's newest message with ``newest``.
+
+        Raises:
+            nats.errors.Error: the bus refused or did not answer.
+        """
+        if newest:
+            policy = DeliverPolicy.LAST_PER_SUBJECT
+        else:
+            policy = DeliverPolicy.BY_START_SEQUENCE if entry.next_sseq else DeliverPolicy.ALL
+        config = ConsumerConfig(
+            deliver_policy=policy,
+            opt_start_seq=entry.next_sseq if policy is DeliverPolicy.BY_START_SEQUENCE else None,
+            ack_policy=AckPolicy.NONE,
+            inactive_threshold=CONSUMER_IDLE_S,
+            mem_storage=True,
+        )
+        return await self.link.js.pull_subscribe(
+            entry.subject,
+            stream=stream_name_of(entry.key),
+            config=config,
+            pending_msgs_limit=4 * FETCH_BATCH,
+            pending_bytes_limit=-1,
+        )
+
+    async def _pull(self, entry: _Subscription) -> None:
+        """Fetch ``entry``'s messages one batch at a time, each handled before the next is asked for."""
+        waiting = 0  # messages the server said follow the last one taken
+        while True:
+            try:
+                if waiting:
+                    msgs = await entry.sub.fetch(min(waiting, FETCH_BATCH), timeout=FETCH_MORE_S)
+                else:
+                    msgs = await entry.sub.fetch(1, timeout=FETCH_WAIT_S, heartbeat=FETCH_HEARTBEAT_S)
+            except FetchTimeoutError:  # the consumer is there (it sent heartbeats): nothing new yet
+                waiting = 0
+                continue
+            except TimeoutError:
+                if waiting:  # fewer than announced (retention removed some): wait afresh
+                    waiting = 0
+                    continue
+                await self._renew(entry)  # not a word from the consumer: the bus lost it or the link is down
+                continue
+            except nats.errors.Error as exc:
+                log.warning("gateway: %s: fetch failed (%s); recreating the consumer", entry.key, type(exc).__name__)
+                await self._renew(entry)
+                waiting = 0
+                continue
+            waiting = self._take(entry, msgs)
+            if waiting > FETCH_BATCH and entry.states and entry.caught_up.is_set():
+                await self._renew(entry, newest=True)  # still falling behind on full states: go to the newest one
+                if entry.gap_timer is not None:  # what waits for a missing state is older than the newest
+                    entry.gap_timer.cancel()
+                    entry.gap_timer = None
+                entry.ahead.clear()
+                entry.jumped = True
+                self.jumps += 1
+                waiting = 0
+
+    async def _renew(self, entry: _Subscription, newest: bool = False) -> None:
+        """Replace ``entry``'s consumer by one from its next stream sequence (or the subject's newest message with
+        ``newest``), retrying until the bus takes it."""
+        old = entry.sub
+        with contextlib.suppress(Exception):
+            await old.unsubscribe()
+        while True:
+            if not self.link.connected:
+                await self.link.reconnected.wait()
+            try:
+                entry.sub = await self._consumer(entry, newest)
+                return
+            except (nats.errors.Error, TimeoutError) as exc:
+                log.warning("gateway: %s: consumer not recreated (%s); trying again", entry.key, type(exc).__name__)
+                await asyncio.sleep(RENEW_WAIT_S)
+
+    def _take(self, entry: _Subscription, msgs: list[Msg]) -> int:
+        """Hand one fetched batch to the hub (see the module docstring); returns how many more messages the server
+        holds for the consumer (0 when it said none or did not say)."""
+        entry.held = len(msgs)
+        decoded: list[tuple[Msg, StreamMessage | None]] = []
+        newest = -1  # index of the batch's last conflatable message: the ones before it are superseded
+        for msg in msgs:
+            try:
+                m = decode(msg.data, entry.key)
+            except ValueError as exc:
+                self.link.drop(entry.subject.split(".")[1], msg.subject, str(exc))
+                decoded.append((msg, None))
+                continue
+            if not m.lossless:
+                newest = len(decoded)
+            decoded.append((msg, m))
+        for i, (msg, got) in enumerate(decoded):
+            if got is not None:
+                self._on_msg(entry, got, superseded=i < newest and not got.lossless)
+            entry.held -= 1
             self._check_caught_up(entry, msg)
-            return
+        entry.held = 0
+        if not msgs:
+            return 0
+        try:
+            meta = msgs[-1].metadata
+            entry.next_sseq = meta.sequence.stream + 1
+            return int(meta.num_pending)
+        except (ValueError, AttributeError, IndexError):
+            return 0
+
+    def _on_msg(self, entry: _Subscription, m: StreamMessage, superseded: bool) -> None:
         self.received += 1
         entry.received += 1
         hub, key = self.hub, entry.key
         last = hub.last_seq(key)
-        if m.epoch == hub.epoch_of(key) and last and m.seq > last + 1:  # ahead of a missing one: wait for it
+        jumped, entry.jumped = entry.jumped, False
+        if m.epoch == hub.epoch_of(key) and last and m.seq > last + 1 and not jumped:  # ahead of a missing one: wait
             entry.ahead[m.seq] = m
             if entry.gap_timer is None:
                 entry.gap_timer = asyncio.get_running_loop().call_later(GAP_WAIT_S, self._accept_gap, entry)
+            elif len(entry.ahead) > MAX_AHEAD:
+                entry.gap_timer.cancel()
+                self._accept_gap(entry)
         else:
-            hub.publish_numbered(key, m.seq, m.data, epoch=m.epoch, conflate=not m.lossless)
+            hub.publish_numbered(key, m.seq, m.data, epoch=m.epoch, conflate=not m.lossless, deliver=not superseded)
             self._release_ahead(entry)
-        self._check_caught_up(entry, msg)
 
     def _release_ahead(self, entry: _Subscription) -> None:
         """Hand the hub every waiting message that follows its last one now."""
@@ -205,9 +352,13 @@ class BusStreams:
         """The missing messages did not come: hand the waiting ones over in order, across the gap."""
         entry.gap_timer = None
         log.warning("gateway: %s: seq %d missing on the bus; going on", entry.key, self.hub.last_seq(entry.key) + 1)
-        for seq in sorted(entry.ahead):
-            m = entry.ahead.pop(seq)
-            self.hub.publish_numbered(entry.key, m.seq, m.data, epoch=m.epoch, conflate=not m.lossless)
+        waiting = [entry.ahead[seq] for seq in sorted(entry.ahead)]
+        entry.ahead.clear()
+        newest = max((i for i, m in enumerate(waiting) if not m.lossless), default=-1)
+        for i, m in enumerate(waiting):  # a conflatable one that a newer one supersedes only enters the window
+            self.hub.publish_numbered(
+                entry.key, m.seq, m.data, epoch=m.epoch, conflate=not m.lossless, deliver=m.lossless or i >= newest
+            )
 
     @staticmethod
     def _check_caught_up(entry: _Subscription, msg: Msg) -> None:
@@ -219,10 +370,15 @@ class BusStreams:
                 pass
 
     async def close(self, key: str) -> None:
-        """The last local subscriber of ``key`` left: end its bus subscription."""
+        """The last local subscriber of ``key`` left: end its bus subscription (the server drops its consumer after
+        :data:`CONSUMER_IDLE_S`)."""
         entry = self.subs.pop(key, None)
         if entry is not None and entry.gap_timer is not None:
             entry.gap_timer.cancel()
+        if entry is not None and entry.task is not None:
+            entry.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await entry.task
         if entry is not None and entry.sub is not None:
             with contextlib.suppress(Exception):
                 await entry.sub.unsubscribe()
@@ -243,7 +399,9 @@ class BusStreams:
         try:
             reply = await self.link.nc.request(FEED_WANT, orjson.dumps({"stream": key}), timeout=5.0)
         except nats.errors.NoRespondersError:
-            raise JsonRpcError(ErrorCode.INTERNAL_ERROR, f"no feed on the bus to publish {key}; try again later") from None
+            raise JsonRpcError(
+                ErrorCode.INTERNAL_ERROR, f"no feed on the bus to publish {key}; try again later"
+            ) from None
         except TimeoutError:
             raise JsonRpcError(ErrorCode.INTERNAL_ERROR, f"the feed did not answer for {key} in 5 s") from None
         try:
@@ -355,9 +513,7 @@ class TraderTools:
                 )
             )
 
-    def _forwarder(
-        self, name: str, tool_timeout: Any, read_only: bool
-    ) -> Callable[[CallContext, dict[str, Any]], Any]:
+    def _forwarder(self, name: str, tool_timeout: Any, read_only: bool) -> Callable[[CallContext, dict[str, Any]], Any]:
         wait_s = self.request_timeout_s
         if isinstance(tool_timeout, int | float) and tool_timeout > 0:
             wait_s = max(wait_s, float(tool_timeout) + 2.0)

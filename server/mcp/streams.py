@@ -339,11 +339,16 @@ class StreamHub:
         stream.epoch = epoch
         stream.window.skip_to(last_seq + 1)
 
-    def publish_numbered(self, key: str, seq: int, data: Any, *, epoch: str, conflate: bool = True) -> int:
+    def publish_numbered(
+        self, key: str, seq: int, data: Any, *, epoch: str, conflate: bool = True, deliver: bool = True
+    ) -> int:
         """:meth:`publish` for a message numbered upstream (a feed shared by several servers, so one message has one
         ``seq`` everywhere): the stream takes ``seq`` and ``epoch`` as they come. Another ``epoch``, or a ``seq`` that
         does not follow the last one, restarts the stream's window (a resume across it is refused, never silently
-        lossy); a ``seq`` already published in this epoch is a duplicate and is dropped. Returns deliveries.
+        lossy); a ``seq`` already published in this epoch is a duplicate and is dropped. ``deliver`` False (only with
+        ``conflate``): a message already superseded by a newer one of the key that follows at once goes into the
+        window only, so the numbering stays contiguous and the subscribers see ``seq`` jump as conflation makes them.
+        Returns deliveries.
         """
         stream = self._streams.get(key)
         if stream is None:
@@ -360,6 +365,8 @@ class StreamHub:
             {"jsonrpc": "2.0", "method": STREAM_METHOD, "params": {"stream": key, "seq": seq, "data": data}}
         )
         window.append(payload, conflate)
+        if not deliver and conflate:
+            return 0
         subscribers = stream.subscribers
         for sub in subscribers:
             if conflate:
