@@ -513,18 +513,26 @@ class TraderTools:
                 )
             )
 
-    def _forwarder(self, name: str, tool_timeout: Any, read_only: bool) -> Callable[[CallContext, dict[str, Any]], Any]:
-        wait_s = self.request_timeout_s
+    def _tool_wait_s(self, tool_timeout: Any) -> float:
+        """How long a call of a tool with the trader's ``timeout_s`` ``tool_timeout`` is waited for (s)."""
         if isinstance(tool_timeout, int | float) and tool_timeout > 0:
-            wait_s = max(wait_s, float(tool_timeout) + 2.0)
+            return max(self.request_timeout_s, float(tool_timeout) + 2.0)
+        return self.request_timeout_s
+
+    def _venue_of(self, args: dict[str, Any]) -> str:
+        """The venue a call goes to: its ``exchange`` argument, else the trader's first venue."""
+        venue = args.get("exchange") if isinstance(args.get("exchange"), str) else None
+        return venue or (self.venues[0] if self.venues else "binance")
+
+    def _forwarder(self, name: str, tool_timeout: Any, read_only: bool) -> Callable[[CallContext, dict[str, Any]], Any]:
+        wait_s = self._tool_wait_s(tool_timeout)
 
         async def forward(call: CallContext, args: dict[str, Any]) -> Any:
             wait = wait_s
             own = args.get("timeout_s")  # a tool that waits by design (wait_for_event) is given its own bound
             if isinstance(own, int | float) and not isinstance(own, bool) and own > 0:
                 wait = max(wait, float(own) + _OWN_TIMEOUT_MARGIN_S)
-            venue = args.get("exchange") if isinstance(args.get("exchange"), str) else None
-            venue = venue or (self.venues[0] if self.venues else "binance")
+            venue = self._venue_of(args)
             doc: dict[str, Any] = {
                 "tool": name,
                 "args": args,
@@ -567,12 +575,8 @@ class TraderTools:
         wire = next((t for t in self.description["tools"] if t.get("name") == name), None)
         if wire is None:
             raise ToolError(f"the trader offers no {name} tool", "unsupported")
-        wait_s = self.request_timeout_s
-        tool_timeout = wire.get("timeout_s")
-        if isinstance(tool_timeout, int | float) and tool_timeout > 0:
-            wait_s = max(wait_s, float(tool_timeout) + 2.0)
-        venue = args.get("exchange") if isinstance(args.get("exchange"), str) else None
-        venue = venue or (self.venues[0] if self.venues else "binance")
+        wait_s = self._tool_wait_s(wire.get("timeout_s"))
+        venue = self._venue_of(args)
         body = orjson.dumps({"tool": name, "args": args, "principal": principal, "scopes": sorted(scopes)})
         result: ToolResult = await self.request(venue, name, body, wait_s, find_s)
         return result
