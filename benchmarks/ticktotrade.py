@@ -6,20 +6,25 @@ default) with its Binance adapter in this one — every hop crosses a real socke
 embedded`` puts the simulator on the server's event loop, as ``tradingmcp serve`` runs it without credentials (the
 adapter still talks to it over loopback sockets). ``--busy-poll`` makes the server's and the bot's event loops spin
 and keep their order and decision paths warm (:mod:`tradingmcp.perf`) instead of sleeping between events. For every order action the bot takes on a
-book-ticker update, five instants are stamped with ``time.perf_counter_ns`` (CLOCK_MONOTONIC on Linux: one clock
-shared by every process of the machine), sent back to this process over pipes at the end, and joined on the book
-ticker's update id ``u`` and the order's client id:
+market update (a book ticker, or an order-book diff), five instants are stamped with ``time.perf_counter_ns``
+(CLOCK_MONOTONIC on Linux: one clock shared by every process of the machine), sent back to this process over pipes at
+the end, and joined on the update that triggered the decision (its kind, symbol and update id: a book ticker's ``u``
+or a diff's final ``u``, which the server's book carries as ``last_update_id``; both kinds draw on the venue's one
+sequence of order-book update ids, so the id alone would join a decision on a diff to an older book ticker) and the
+order's client id:
 
 ==========  ==================================================================================================
-t0 emit     the simulator publishes the recorded ``bookTicker`` frame (instrumented ``SymbolMarket`` emit)
-t1 server   the server publishes it on ``book_ticker:<exchange>:<SYMBOL>`` (instrumented ``StreamHub.publish``)
+t0 emit     the simulator publishes the recorded ``bookTicker`` or ``depthUpdate`` frame (instrumented
+            ``SymbolMarket`` emit)
+t1 server   the server publishes it on ``book_ticker:<exchange>:<SYMBOL>`` or ``book:<exchange>:<SYMBOL>``
+            (instrumented ``StreamHub.publish``)
 t2 bot      the bot takes the notification from its client
 t3 decide   the bot's core returned the order action
 t4 exchange the simulator's matching engine accepted the order (instrumented ``new_order``/``cancel_replace``)
 t5 ack      the tool result is back in the bot
 ==========  ==================================================================================================
 
-Order actions on a book ticker the server published before the bot began trading (``runner.run``; until then its
+Order actions on an update the server published before the bot began trading (``runner.run``; until then its
 first streams' ticks wait in the client's buffer while it subscribes to the others) are left out
 (``startup_excluded``): they measure the start-up, not the path.
 
@@ -118,13 +123,17 @@ LAYOUTS = {
 """``--layout`` choices and how each is described in the results."""
 
 
+TickKey = tuple[str, str, int | None]
+"""A market update as the bot's decisions name it: (tick kind ``book_ticker`` | ``book``, symbol, update id)."""
+
+
 class Stamps:
-    """The instrumentation: emit/publish times by ``(symbol, u)``, exchange acceptance and server tool time by
+    """The instrumentation: emit/publish times by :data:`TickKey`, exchange acceptance and server tool time by
     client order id."""
 
     def __init__(self) -> None:
-        self.emit: dict[tuple[str, int | None], int] = {}
-        self.publish: dict[tuple[str, int | None], int] = {}
+        self.emit: dict[TickKey, int] = {}
+        self.publish: dict[TickKey, int] = {}
         self.accepted: dict[str, int] = {}
         self.engine_in: dict[str, int] = {}
         self.tool_us: dict[str, float] = {}
@@ -140,7 +149,9 @@ class Stamps:
                 stream: str, data: dict[str, Any], _emit: Callable[..., object] = emit, _s: str = symbol
             ) -> object:
                 if stream.endswith("@bookTicker"):
-                    self.emit[(_s, data["u"])] = perf()
+                    self.emit[("book_ticker", _s, data["u"])] = perf()
+                elif data.get("e") == "depthUpdate":
+                    self.emit[("book", _s, data["u"])] = perf()
                 return _emit(stream, data)
 
             market._emit = stamped
@@ -162,17 +173,20 @@ class Stamps:
         engine.cancel_replace = wrap(engine.cancel_replace, "newClientOrderId")  # type: ignore[method-assign]
 
     def exchange_side(self) -> dict[str, Any]:
-        """The simulator's stamps as plain data: ``{"emit": [[symbol, u, ns]], "accepted": {cid: ns},
+        """The simulator's stamps as plain data: ``{"emit": [[kind, symbol, u, ns]], "accepted": {cid: ns},
         "engine_in": {cid: ns}}`` (what :func:`run` joins on)."""
-        emit = [[sym, u, ns] for (sym, u), ns in self.emit.items()]
+        emit = [[kind, sym, u, ns] for (kind, sym, u), ns in self.emit.items()]
         return {"emit": emit, "accepted": self.accepted, "engine_in": self.engine_in}
 
     def instrument_hub(self, hub: StreamHub) -> None:
         perf, publish = time.perf_counter_ns, hub.publish
 
         def stamped(key: str, data: Any, conflate: bool = True) -> Any:
-            if key.startswith("book_ticker:") and isinstance(data, dict):
-                self.publish[(data["symbol"], data.get("update_id"))] = perf()
+            if isinstance(data, dict):
+                if key.startswith("book_ticker:"):
+                    self.publish[("book_ticker", data["symbol"], data.get("update_id"))] = perf()
+                elif key.startswith("book:"):
+                    self.publish[("book", data["symbol"], data.get("last_update_id"))] = perf()
             return publish(key, data, conflate=conflate)
 
         hub.publish = stamped  # type: ignore[method-assign]
@@ -246,7 +260,7 @@ def _child(conn: Connection, body: Callable[[Connection], Any]) -> None:
 
 def sim_process(conn: Connection, config: SimConfig) -> None:
     """The exchange program: the simulator with the emit/accept stamps. Sends ``("urls", {rest, stream, ws_api})``,
-    waits for any message, then sends ``("stamps", {"emit": [[symbol, u, ns]], "accepted": {cid: ns}})``."""
+    waits for any message, then sends ``("stamps", {"emit": [[kind, symbol, u, ns]], "accepted": {cid: ns}})``."""
 
     async def body(conn: Connection) -> None:
         sim = Simulator(config)
@@ -462,15 +476,16 @@ async def run(cfg: TickToTradeConfig) -> dict[str, Any]:
             if bot_proc.is_alive():
                 bot_proc.kill()
         exchange.end()
-    emit = {(sym, u): ns for sym, u, ns in sim_stamps["emit"]}
+    emit = {(kind, sym, u): ns for kind, sym, u, ns in sim_stamps["emit"]}
     accepted: dict[str, int] = sim_stamps["accepted"]
     engine_in: dict[str, int] = sim_stamps["engine_in"]
     joined: list[dict[str, int]] = []
     tool_us: list[float] = []
     samples = [s for s in raw_samples if s["kind"] in ("place", "replace")]
     startup = 0
-    for s in samples:  # joined on the book ticker's update id and the order's client id
-        key = (s["symbol"], s["update_id"])
+    ticks: dict[str, int] = {}
+    for s in samples:  # joined on the update decided on and the order's client id
+        key = (s["tick_kind"], s["symbol"], s["update_id"])
         cid = s["client_order_id"]
         if key in stamps.publish and stamps.publish[key] < run_ns:
             startup += 1  # published while the bot was still subscribing: buffered, not a tick-to-trade
@@ -483,6 +498,7 @@ async def run(cfg: TickToTradeConfig) -> dict[str, Any]:
                 row["adapter_in"], row["adapter_out"] = stamps.adapter_span[cid]
                 row["engine_in"] = engine_in[cid]
             joined.append(row)
+            ticks[key[0]] = ticks.get(key[0], 0) + 1
             if cid in stamps.tool_us:
                 tool_us.append(stamps.tool_us[cid])
     return {
@@ -501,6 +517,7 @@ async def run(cfg: TickToTradeConfig) -> dict[str, Any]:
         "sched": {"server": server_sched, "bot": from_bot.get("sched", {"available": False})},
         "load_average": schedstat.load_average(),
         "actions": len(samples),
+        "joined_by_tick": ticks,
         "adapter": exchange_side,
         "result": summarize(joined, tool_us),
         "bot_report_dir": str(work / "report"),
@@ -510,8 +527,9 @@ async def run(cfg: TickToTradeConfig) -> dict[str, Any]:
 def print_table(doc: dict[str, Any]) -> None:
     r = doc["result"]
     c = doc["config"]
+    by_tick = ", ".join(f"{n} on {k.replace('_', ' ')}s" for k, n in sorted(doc.get("joined_by_tick", {}).items()))
     print(f"tick-to-trade ({'wss' if c['tls'] else 'ws'}, replay {c['speed']}x, {r['samples']} order actions joined "
-          f"of {doc['actions']}; {c['layout']}{'; busy polling' if c.get('busy_poll') else ''})")  # fmt: skip
+          f"of {doc['actions']} ({by_tick}); {c['layout']}{'; busy polling' if c.get('busy_poll') else ''})")  # fmt: skip
     print(f"  {'hop':16s} {'p50 µs':>10s} {'p90 µs':>10s} {'p99 µs':>10s}  share of p50")
     for name, _, _ in HOPS:
         h = r["hops"][name]

@@ -82,7 +82,9 @@ class Action:
 
 @dataclass(slots=True)
 class LatencySample:
-    """One acknowledged order action: tick received → decision → acknowledged (``perf_counter_ns``)."""
+    """One acknowledged order action: tick received → decision → acknowledged (``perf_counter_ns``). ``update_id``
+    and ``tick_kind`` name the message decided on (:class:`Tick`: a book ticker's ``u`` or a book's
+    ``last_update_id``; the two share the venue's order-book update ids, so only both together identify it)."""
 
     kind: str
     symbol: str
@@ -92,6 +94,7 @@ class LatencySample:
     sent_ns: int
     ack_ns: int
     client_order_id: str = ""
+    tick_kind: str = ""
 
     @property
     def tick_to_decision_us(self) -> float:

@@ -443,6 +443,7 @@ class BotCore:
                     action.sent_ns,
                     now_ns,
                     action.client_order_id,
+                    t.kind,
                 )
             )
 

@@ -51,6 +51,12 @@ async def test_ticktotrade_run(data_dir: Path, tmp_path: Path) -> None:
     stream = doc["bot_stream"]  # what the bot took, and how much of it a burst superseded
     assert stream["notifications"] > result["samples"] and 0 <= stream["conflated"] < stream["notifications"]
     assert 0 <= doc["startup_excluded"] < doc["actions"]  # the start-up's buffered ticks, left out of the joins
+    # every other action is joined to the update it was decided on, a book ticker or a book diff (the two kinds share
+    # the venue's update ids: joined on the id alone, a decision on a diff would pair with an older book ticker)
+    assert result["samples"] + doc["startup_excluded"] == doc["actions"], doc
+    by_tick = doc["joined_by_tick"]
+    assert set(by_tick) <= {"book", "book_ticker"} and sum(by_tick.values()) == result["samples"], by_tick
+    assert result["hops"]["exchange_feed"]["p50"] > 0 and result["hops"]["mcp_push"]["p50"] > 0
     assert doc["priority"] == {"server": None, "bot": None}  # no low-latency mode, no claim
 
 
