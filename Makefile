@@ -79,7 +79,7 @@ cluster: install
 
 # The compiled build lives in its own folder (never next to the sources); tradingmcp.compiled says what it compiles.
 compiled: install
-	$(PY) -m tradingmcp.compiled build/compiled
+	TRADINGMCP_COMPILED= $(PY) -m tradingmcp.compiled build/compiled
 
 bench: install
 	$(VENV)/bin/tradingmcp bench
