@@ -2,6 +2,7 @@
 #   make test   venv + install + ruff + mypy --strict + pytest (the whole suite, what CI runs)
 #   make demo   the main job: server on the simulator replaying the real recording + the reference bot
 #   make cluster  nats-server + simulator + feed + trader + two gateways on loopback, the bot on the first gateway
+#   make compiled  the backtest's hot path compiled with mypyc into build/compiled (opt-in: TRADINGMCP_COMPILED=build/compiled)
 #   make console  rebuild the web console (console/ → server/console/static/, committed) with esbuild
 PYTHON ?= python3
 VENV   ?= .venv
@@ -14,7 +15,7 @@ CONSOLEDIR := console
 CHROMIUM ?= /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install test lint typecheck pytest demo cluster bench certs interop-deps console console-deps chromium clean
+.PHONY: install compiled test lint typecheck pytest demo cluster bench certs interop-deps console console-deps chromium clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -75,6 +76,10 @@ demo: install
 
 cluster: install
 	$(VENV)/bin/tradingmcp cluster
+
+# The compiled build lives in its own folder (never next to the sources); tradingmcp.compiled says what it compiles.
+compiled: install
+	TRADINGMCP_COMPILED= $(PY) -m tradingmcp.compiled build/compiled
 
 bench: install
 	$(VENV)/bin/tradingmcp bench

@@ -43,8 +43,9 @@ def measure(
     symbols: list[str], runs: int, max_events: int | None, data: str | None, config: str | None
 ) -> dict[str, Any]:
     """Run the benchmark; returns ``{events, runs: [{read_s, replay_s}], replay_events_per_s,
-    end_to_end_events_per_s, uncached_read: {read_s}, end_to_end_uncached_events_per_s, fills}`` (medians over the
-    runs; ``*_cpu_s`` alike in CPU time)."""
+    end_to_end_events_per_s, uncached_read: {read_s}, end_to_end_uncached_events_per_s, fills, compiled}`` (medians
+    over the runs; ``*_cpu_s`` alike in CPU time; ``compiled``: the build dir of ``TRADINGMCP_COMPILED``, or None when
+    the modules ran interpreted, see :mod:`tradingmcp.compiled`)."""
     from tradingmcp.research.backtest.context import paused_gc
     from tradingmcp.research.backtest.data import load_market_data
     from tradingmcp.research.backtest.engine import Backtest
@@ -89,6 +90,7 @@ def measure(
         "symbols": symbols,
         "events": events,
         "fills": fills,
+        "compiled": os.environ.get("TRADINGMCP_COMPILED") or None,
         "runs": rows,
         "replay_events_per_s": rate("replay_s"),
         "end_to_end_events_per_s": rate("read_s", "replay_s"),
@@ -112,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         print(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode())
         return 0
     print(f"backtest replay of {','.join(symbols)}: {doc['events']:,} market events, {doc['fills']} fills, "
-          f"median of {args.runs} runs")  # fmt: skip
+          f"median of {args.runs} runs" + (f", compiled ({doc['compiled']})" if doc["compiled"] else ""))  # fmt: skip
     print(f"  {'':28} {'per wall s':>12} {'per CPU s':>12}")
     rows = (
         ("replay (events in memory)", "replay"),

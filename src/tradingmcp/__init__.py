@@ -10,3 +10,14 @@ Subpackages:
 """
 
 __version__ = "0.1.0"
+
+if __import__("os").environ.get("TRADINGMCP_COMPILED"):  # opt-in: import the compiled build (tradingmcp.compiled)
+    import os as _os
+    import sys as _sys
+    from pathlib import Path as _Path
+
+    from tradingmcp.compiled import package_path as _package_path
+
+    _build = _Path(_os.environ["TRADINGMCP_COMPILED"]).resolve()
+    __path__[:] = [str(_package_path(_Path(__path__[0]), _build))]
+    _sys.path.append(str(_build))  # mypyc's shared library of the compiled modules is a top-level module there

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ def test_bench_backtest_tiny(capsys: pytest.CaptureFixture[str], data_dir: Path)
     doc = json.loads(capsys.readouterr().out)
     assert doc["events"] == 3000
     assert len(doc["runs"]) == 2
+    assert doc["compiled"] == (os.environ.get("TRADINGMCP_COMPILED") or None)  # which build ran is in the result
     assert doc["replay_events_per_s"] > 0 and doc["end_to_end_events_per_s"] > 0
     assert doc["replay_events_per_s"] >= doc["end_to_end_events_per_s"]  # reading only adds time
     assert doc["replay_events_per_cpu_s"] >= doc["end_to_end_events_per_cpu_s"] > 0
