@@ -181,9 +181,7 @@ async def sdk_http() -> tuple[dict[str, Any], dict[str, Handler]]:
     port = sock.getsockname()[1]
     starlette_app = build_sdk_app().streamable_http_app(host=HOST)
     # keep-alive connections stay open between rounds (uvicorn closes idle ones after 5 s by default)
-    config = uvicorn.Config(
-        starlette_app, log_level="warning", access_log=False, lifespan="on", timeout_keep_alive=600
-    )
+    config = uvicorn.Config(starlette_app, log_level="warning", access_log=False, lifespan="on", timeout_keep_alive=600)
     server = uvicorn.Server(config)
     task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))
     async with asyncio.timeout(30.0):

@@ -75,6 +75,8 @@ from tradingmcp.server.mcp.registry import McpApp, ToolCallRecord
 from tradingmcp.server.mcp.streams import StreamHub
 from tradingmcp.server.tools.builtin import register_builtin_tools
 from tradingmcp.server.tools.toolset import ToolsetConfig, build_toolset
+from tradingmcp.server.trading import SafetyConfig
+from tradingmcp.server.trading.safety import INTENT_DURABILITY
 from tradingmcp.server.venues import Venue, Venues
 from tradingmcp.server.wsserver import McpServer, ServerConfig
 from tradingmcp.sim.app import SimConfig, Simulator
@@ -104,7 +106,8 @@ ORDER_HOPS = (
 class TickToTradeConfig:
     """``duration_s`` of trading at replay ``speed`` (× real time), ``tls`` (wss) or ws, data root, output folder,
     ``layout`` (a key of :data:`LAYOUTS`), ``busy_poll`` (the server's and the bot's loops spin instead of sleeping,
-    warming their paths: :mod:`tradingmcp.perf`; a core each)."""
+    warming their paths: :mod:`tradingmcp.perf`; a core each), ``intent_durability`` (the server's ``[safety]``
+    setting: ``machine`` syncs each intent to disk before the order leaves, ``process`` does not wait for the sync)."""
 
     duration_s: float = 20.0
     speed: float = 2.0
@@ -114,6 +117,7 @@ class TickToTradeConfig:
     out_dir: Path = Path("bench-results")
     layout: str = "separate"
     busy_poll: bool = False
+    intent_durability: str = "machine"
 
 
 LAYOUTS = {
@@ -409,7 +413,10 @@ async def run(cfg: TickToTradeConfig) -> dict[str, Any]:
         adapter = BinanceAdapter(sim_binance_config(urls["rest"], urls["stream"], urls["ws_api"]))
         stamps.instrument_adapter(adapter)
         venues = Venues([Venue("binance", adapter, "sim", None)])
-        toolset = build_toolset(app, hub, venues, ToolsetConfig(audit=AuditConfig(data_dir=work / "audit")))
+        safety = SafetyConfig(intent_durability=cfg.intent_durability)
+        toolset = build_toolset(
+            app, hub, venues, ToolsetConfig(safety=safety, audit=AuditConfig(data_dir=work / "audit"))
+        )
         server = McpServer(
             app,
             ServerConfig(
@@ -463,6 +470,11 @@ async def run(cfg: TickToTradeConfig) -> dict[str, Any]:
                 "ws_api_requests": dict(adapter.ws.requests),
                 "rate_limit_wait_ms": adapter.limiter.waited_ms,
             }
+            journal = toolset.desk.journal if toolset.desk is not None else None
+            intents = None
+            if journal is not None:  # the commits counted before durability() adds its own
+                commits = journal.writer.durable_commits
+                intents = {"synchronous": journal.durability()[1], "durable_commits": commits}
         finally:
             await server.stop()
             await toolset.close()
@@ -509,6 +521,7 @@ async def run(cfg: TickToTradeConfig) -> dict[str, Any]:
             "symbols": list(cfg.symbols),
             "layout": LAYOUTS[cfg.layout],
             "busy_poll": cfg.busy_poll,
+            "intent_durability": cfg.intent_durability,
         },
         "busy_poll_spins": spins,
         "bot_stream": {"notifications": bot_stream[0], "conflated": bot_stream[1]},
@@ -519,6 +532,7 @@ async def run(cfg: TickToTradeConfig) -> dict[str, Any]:
         "actions": len(samples),
         "joined_by_tick": ticks,
         "adapter": exchange_side,
+        "intent_journal": intents,
         "result": summarize(joined, tool_us),
         "bot_report_dir": str(work / "report"),
     }
@@ -529,7 +543,8 @@ def print_table(doc: dict[str, Any]) -> None:
     c = doc["config"]
     by_tick = ", ".join(f"{n} on {k.replace('_', ' ')}s" for k, n in sorted(doc.get("joined_by_tick", {}).items()))
     print(f"tick-to-trade ({'wss' if c['tls'] else 'ws'}, replay {c['speed']}x, {r['samples']} order actions joined "
-          f"of {doc['actions']} ({by_tick}); {c['layout']}{'; busy polling' if c.get('busy_poll') else ''})")  # fmt: skip
+          f"of {doc['actions']} ({by_tick}); {c['layout']}{'; busy polling' if c.get('busy_poll') else ''}; "
+          f"intents durable against a {c.get('intent_durability', 'machine')} crash)")  # fmt: skip
     print(f"  {'hop':16s} {'p50 µs':>10s} {'p90 µs':>10s} {'p99 µs':>10s}  share of p50")
     for name, _, _ in HOPS:
         h = r["hops"][name]
@@ -557,7 +572,7 @@ def print_table(doc: dict[str, Any]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``tradingmcp bench ticktotrade [--duration S] [--speed X] [--no-tls] [--layout L] [--busy-poll] [--out DIR]``."""
+    """``tradingmcp bench ticktotrade [--duration S] [--speed X] [--no-tls] [--layout L] [--busy-poll] [--intent-durability D] [--out DIR]``."""
     import uvloop
 
     d = TickToTradeConfig()
@@ -580,6 +595,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="the server's and the bot's event loops spin instead of sleeping in epoll (a core each)",
     )
+    p.add_argument(
+        "--intent-durability",
+        choices=INTENT_DURABILITY,
+        default=d.intent_durability,
+        help="machine: each intent synced to disk before its order leaves (default); process: not waited for",
+    )
     args = p.parse_args(argv)
     cfg = replace(
         d,
@@ -591,6 +612,7 @@ def main(argv: list[str] | None = None) -> int:
         out_dir=args.out,
         layout=args.layout,
         busy_poll=args.busy_poll,
+        intent_durability=args.intent_durability,
     )
     doc = uvloop.run(run(cfg))
     print_table(doc)

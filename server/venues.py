@@ -224,7 +224,10 @@ class Venues:
         return {
             "default": self.default,
             "venues": [
-                {**{k: x for k, x in v.describe().items() if k not in _NOT_ANNOUNCED}, "default": v.name == self.default}
+                {
+                    **{k: x for k, x in v.describe().items() if k not in _NOT_ANNOUNCED},
+                    "default": v.name == self.default,
+                }
                 for v in self
             ],
         }

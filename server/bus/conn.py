@@ -174,4 +174,3 @@ class BusLink:
         with contextlib.suppress(Exception):
             await self.nc.close()
         self.connected = False
-

@@ -62,7 +62,9 @@ class SignalWriter:
                     seq, epoch = tail.seq, tail.epoch
                 except NotFoundError:
                     pass
-                except ValueError as exc:  # a foreign message holds the tail: go on after it with a numbering of our own
+                except (
+                    ValueError
+                ) as exc:  # a foreign message holds the tail: go on after it with a numbering of our own
                     self.link.drop("sig", subject, str(exc))
                 body = StreamMessage(key, seq + 1, epoch or f"sig-{secrets.token_hex(6)}", data, True).encode()
                 headers = {"Nats-Expected-Last-Subject-Sequence": str(last_sseq)}

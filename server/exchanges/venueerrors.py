@@ -56,9 +56,7 @@ class VenueErrors:
             return cls(text, banned_until_ms=now_ms + wait_ms if now_ms is not None else None, **kw)
         return cls(text, **kw)
 
-    def for_code(
-        self, code: int, msg: str, *, status: int | None, retry_after_s: float | None = None
-    ) -> ExchangeError:
+    def for_code(self, code: int, msg: str, *, status: int | None, retry_after_s: float | None = None) -> ExchangeError:
         """The typed error for ``code`` by the table (``ExchangeError`` itself for a code not in it)."""
         cls, hint = self.codes.get(code, (ExchangeError, None))
         return self.error(cls, code, msg, status=status, hint=hint, retry_after_s=retry_after_s)

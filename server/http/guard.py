@@ -38,7 +38,9 @@ class GuardSettings:
     open_paths: frozenset[str] = frozenset({"/health", "/metrics"})
 
 
-def json_error(status: int, code: int, message: str, data: object = None, headers: dict[str, str] | None = None) -> web.Response:
+def json_error(
+    status: int, code: int, message: str, data: object = None, headers: dict[str, str] | None = None
+) -> web.Response:
     """An HTTP error whose body is a JSON-RPC error with a null id (the request was refused before it was read)."""
     return web.Response(
         status=status,
@@ -102,8 +104,8 @@ class Guard:
         if not origin_allowed(headers.get("Origin"), s.allowed_origins, own):
             return json_error(403, ErrorCode.INVALID_REQUEST, "Forbidden: Origin not allowed")
         tokens = s.tokens
-        principal = ANONYMOUS if tokens is None else tokens.authenticate(
-            presented_token(headers.get("Authorization"), ())
+        principal = (
+            ANONYMOUS if tokens is None else tokens.authenticate(presented_token(headers.get("Authorization"), ()))
         )
         if principal is None and path not in s.open_paths:
             return json_error(

@@ -220,11 +220,15 @@ class McpEndpoint:
         """The body, or the refusal of its Content-Type, Accept or size."""
         ctype = request.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
         if ctype != _JSON:
-            return json_error(415, ErrorCode.INVALID_REQUEST, "Unsupported Media Type: Content-Type must be application/json")
+            return json_error(
+                415, ErrorCode.INVALID_REQUEST, "Unsupported Media Type: Content-Type must be application/json"
+            )
         want_json, want_sse = accepts(request)
         if not (want_json and want_sse):
             return json_error(
-                406, ErrorCode.INVALID_REQUEST, "Not Acceptable: Accept must list application/json and text/event-stream"
+                406,
+                ErrorCode.INVALID_REQUEST,
+                "Not Acceptable: Accept must list application/json and text/event-stream",
             )
         limit = self.settings.max_body_bytes
         length = request.content_length
@@ -261,9 +265,15 @@ class McpEndpoint:
         if version is None:
             if _claims_modern(obj) and SESSION_HEADER not in request.headers:
                 rid = obj.get("id")
-                missing = f"{VERSION_HEADER} header is required on every 2026-07-28 request (the body's _meta names one)"
-                return _json(jsonrpc.encode_error(rid if isinstance(rid, str | int) else None, HEADER_MISMATCH, missing), 400)
-        elif version in MODERN_VERSIONS or (version not in HANDSHAKE_VERSIONS and SESSION_HEADER not in request.headers):
+                missing = (
+                    f"{VERSION_HEADER} header is required on every 2026-07-28 request (the body's _meta names one)"
+                )
+                return _json(
+                    jsonrpc.encode_error(rid if isinstance(rid, str | int) else None, HEADER_MISMATCH, missing), 400
+                )
+        elif version in MODERN_VERSIONS or (
+            version not in HANDSHAKE_VERSIONS and SESSION_HEADER not in request.headers
+        ):
             return await self._post_stateless(request, body, obj, principal)
         elif version not in HANDSHAKE_VERSIONS:
             return _unsupported_version(version)
@@ -287,7 +297,9 @@ class McpEndpoint:
             engine.on_closed()  # a client that left before the answer cancels its call; listens end
             self.streams.release(reply)
 
-    def _stateless_checks(self, headers: Headers, obj: dict[str, Any]) -> web.Response | tuple[str, dict[str, Any] | None]:
+    def _stateless_checks(
+        self, headers: Headers, obj: dict[str, Any]
+    ) -> web.Response | tuple[str, dict[str, Any] | None]:
         """2026-07-28: the refusal of a POSTed message before the engine sees it (a notification's 202 included), or
         the ``(method, params)`` of a request the engine may take."""
         method = obj.get("method")
@@ -297,7 +309,11 @@ class McpEndpoint:
             return json_error(400, ErrorCode.INVALID_REQUEST, "Invalid Request: a client sends requests, not responses")
         rid = obj.get("id")
         params = obj.get("params")
-        if not isinstance(method, str) or not isinstance(rid, str | int) or (params is not None and not isinstance(params, dict)):
+        if (
+            not isinstance(method, str)
+            or not isinstance(rid, str | int)
+            or (params is not None and not isinstance(params, dict))
+        ):
             return json_error(400, ErrorCode.INVALID_REQUEST, "Invalid Request: the body must be one JSON-RPC request")
         meta = params.get("_meta") if params else None
         if not isinstance(meta, dict) or META_VERSION not in meta:  # SEP-2575: a malformed request, not a mismatch
@@ -308,7 +324,9 @@ class McpEndpoint:
             return _json(jsonrpc.encode_error(rid, HEADER_MISMATCH, wrong), 400)
         if method in REMOVED_2026:
             return _json(
-                jsonrpc.encode_error(rid, ErrorCode.METHOD_NOT_FOUND, f"Method not found: {method} (removed in 2026-07-28)"),
+                jsonrpc.encode_error(
+                    rid, ErrorCode.METHOD_NOT_FOUND, f"Method not found: {method} (removed in 2026-07-28)"
+                ),
                 404,
             )
         return method, params
@@ -385,7 +403,9 @@ class McpEndpoint:
         final = reply.final
         if final is None:  # answers_at_once was wrong about this method: a bug, not the client's fault
             log.error("no answer at once to %s", short(str(taken.obj.get("method"))))
-            return ws.HttpResponse(500, jsonrpc.encode_error(None, ErrorCode.INTERNAL_ERROR, "Internal error"), content_type=_JSON)
+            return ws.HttpResponse(
+                500, jsonrpc.encode_error(None, ErrorCode.INTERNAL_ERROR, "Internal error"), content_type=_JSON
+            )
         if reply.notes:
             events = b"".join(sse_event(note) for note in reply.notes) + sse_event(final)
             return ws.HttpResponse(200, events, _SSE_EXTRA, _SSE)
@@ -398,14 +418,24 @@ class McpEndpoint:
         sid = request.headers.get(SESSION_HEADER)
         if obj.get("method") == "initialize" and "id" in obj:
             if sid is not None:
-                return json_error(400, ErrorCode.INVALID_REQUEST, "Bad Request: initialize opens a session; send it without Mcp-Session-Id")
+                return json_error(
+                    400,
+                    ErrorCode.INVALID_REQUEST,
+                    "Bad Request: initialize opens a session; send it without Mcp-Session-Id",
+                )
             answer, opened = self._initialize(obj, principal)
             return _json(answer, 200, None if opened is None else {SESSION_HEADER: opened})
         if sid is None:
-            return json_error(400, ErrorCode.INVALID_REQUEST, f"Bad Request: {SESSION_HEADER} header is required (send initialize first)")
+            return json_error(
+                400,
+                ErrorCode.INVALID_REQUEST,
+                f"Bad Request: {SESSION_HEADER} header is required (send initialize first)",
+            )
         found = self._session(sid, principal)
         if found is None:
-            return json_error(404, ErrorCode.INVALID_REQUEST, "Session not found: it ended or expired; initialize again")
+            return json_error(
+                404, ErrorCode.INVALID_REQUEST, "Session not found: it ended or expired; initialize again"
+            )
         found.touch()
         if "id" not in obj or "method" not in obj:  # a notification (cancel, initialized) or a response
             found.engine.on_decoded(obj, Reply())
@@ -467,7 +497,9 @@ class McpEndpoint:
             return json_error(503, ErrorCode.INVALID_REQUEST, "Service Unavailable: starting or shutting down")
         version = request.headers.get(VERSION_HEADER)
         if version in MODERN_VERSIONS:
-            return web.Response(status=405, headers={"Allow": "POST"}, text="2026-07-28 has no GET stream: use subscriptions/listen\n")
+            return web.Response(
+                status=405, headers={"Allow": "POST"}, text="2026-07-28 has no GET stream: use subscriptions/listen\n"
+            )
         if version is not None and version not in HANDSHAKE_VERSIONS:
             return _unsupported_version(version)
         if not accepts(request)[1]:
@@ -477,10 +509,14 @@ class McpEndpoint:
             return json_error(400, ErrorCode.INVALID_REQUEST, f"Bad Request: {SESSION_HEADER} header is required")
         session = self._session(sid, principal_of(request) or ANONYMOUS)
         if session is None:
-            return json_error(404, ErrorCode.INVALID_REQUEST, "Session not found: it ended or expired; initialize again")
+            return json_error(
+                404, ErrorCode.INVALID_REQUEST, "Session not found: it ended or expired; initialize again"
+            )
         events = session.log.after(request.headers.get("Last-Event-ID"))
         if events is None:
-            return json_error(400, ErrorCode.INVALID_REQUEST, "Bad Request: Last-Event-ID is not an event of this session")
+            return json_error(
+                400, ErrorCode.INVALID_REQUEST, "Bad Request: Last-Event-ID is not an event of this session"
+            )
         if session.log.live is not None:
             return json_error(409, ErrorCode.INVALID_REQUEST, "Conflict: this session's GET stream is already open")
         response = web.StreamResponse(status=200, headers=SSE_HEADERS)

@@ -117,7 +117,9 @@ class Call:
         """
         meta = self._meta
         if meta and meta.get(META_VERSION) in MODERN_VERSIONS:
-            raise ToolError(f"{method} cannot be sent in a 2026-07-28 call (no server-to-client requests)", "unsupported")
+            raise ToolError(
+                f"{method} cannot be sent in a 2026-07-28 call (no server-to-client requests)", "unsupported"
+            )
         rid = self.session.request(method, params, self.sink, on_answer)
         if self.asked is None:
             self.asked = []

@@ -283,7 +283,9 @@ def _bridge(
     requests = checked_requests(ask, caps)
     rounds = call.inputs.rounds + 1
     if rounds > MAX_ROUNDS:
-        stuck = ToolError(f"{tool.name} asked the client for input more than {MAX_ROUNDS} times", "input_rounds_exceeded")
+        stuck = ToolError(
+            f"{tool.name} asked the client for input more than {MAX_ROUNDS} times", "input_rounds_exceeded"
+        )
         _answer(session, out, rid, error_result(stuck), False, observed)
         return
     bound = (session.principal.name, "tools/call", tool.name, args)

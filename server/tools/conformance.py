@@ -84,8 +84,14 @@ def _wav_silence() -> bytes:
     """A valid mono 16-bit 8 kHz WAV holding one silent sample."""
     data = b"\x00\x00"
     fmt = struct.pack("<HHIIHH", 1, 1, 8000, 16000, 2, 16)
-    return b"RIFF" + struct.pack("<I", 36 + len(data)) + b"WAVEfmt " + struct.pack("<I", 16) + fmt + b"data" + (
-        struct.pack("<I", len(data)) + data
+    return (
+        b"RIFF"
+        + struct.pack("<I", 36 + len(data))
+        + b"WAVEfmt "
+        + struct.pack("<I", 16)
+        + fmt
+        + b"data"
+        + (struct.pack("<I", len(data)) + data)
     )
 
 
@@ -266,25 +272,49 @@ multi-select)."""
 
 async def elicitation_defaults(call: CallContext, args: dict[str, Any]) -> ToolResult:
     message = "Please review and update the form fields with defaults"
-    return _elicited(await _ask(call, "elicitation/create", {"message": message, "requestedSchema": ELICIT_DEFAULTS}),
-                     "Elicitation completed")
+    return _elicited(
+        await _ask(call, "elicitation/create", {"message": message, "requestedSchema": ELICIT_DEFAULTS}),
+        "Elicitation completed",
+    )
 
 
 async def elicitation_enums(call: CallContext, args: dict[str, Any]) -> ToolResult:
     message = "Please select options from the enum fields"
-    return _elicited(await _ask(call, "elicitation/create", {"message": message, "requestedSchema": ELICIT_ENUMS}),
-                     "Elicitation completed")
+    return _elicited(
+        await _ask(call, "elicitation/create", {"message": message, "requestedSchema": ELICIT_ENUMS}),
+        "Elicitation completed",
+    )
 
 
 ASKING_TOOLS: tuple[tuple[str, str, ToolFn, dict[str, Any], str], ...] = (
-    ("test_sampling", "Asks the client's LLM (sampling/createMessage) about its prompt.", sampling,
-     {"type": "object", "properties": {"prompt": {"type": "string"}}, "required": ["prompt"]}, "sampling"),
-    ("test_elicitation", "Asks the user (elicitation/create) for a username and an email.", elicitation,
-     {"type": "object", "properties": {"message": {"type": "string"}}, "required": ["message"]}, "elicitation"),
-    ("test_elicitation_sep1034_defaults", "Asks the user for fields that all have defaults.", elicitation_defaults,
-     dict(EMPTY_SCHEMA), "elicitation"),
-    ("test_elicitation_sep1330_enums", "Asks the user to pick from every kind of enum.", elicitation_enums,
-     dict(EMPTY_SCHEMA), "elicitation"),
+    (
+        "test_sampling",
+        "Asks the client's LLM (sampling/createMessage) about its prompt.",
+        sampling,
+        {"type": "object", "properties": {"prompt": {"type": "string"}}, "required": ["prompt"]},
+        "sampling",
+    ),
+    (
+        "test_elicitation",
+        "Asks the user (elicitation/create) for a username and an email.",
+        elicitation,
+        {"type": "object", "properties": {"message": {"type": "string"}}, "required": ["message"]},
+        "elicitation",
+    ),
+    (
+        "test_elicitation_sep1034_defaults",
+        "Asks the user for fields that all have defaults.",
+        elicitation_defaults,
+        dict(EMPTY_SCHEMA),
+        "elicitation",
+    ),
+    (
+        "test_elicitation_sep1330_enums",
+        "Asks the user to pick from every kind of enum.",
+        elicitation_enums,
+        dict(EMPTY_SCHEMA),
+        "elicitation",
+    ),
 )
 """2025-11-25 tools that ask the client while they run (a request on the call's own route); each relies on the
 client capability it uses (-32021 without it), and a 2026-07-28 call of one is an ``isError`` result (that era asks
@@ -316,11 +346,19 @@ TOOLS: tuple[tuple[str, str, ToolFn], ...] = (
 )
 
 DIAGNOSTIC_TOOLS: tuple[tuple[str, str, ToolFn, tuple[str, ...]], ...] = (
-    ("test_missing_capability", "Relies on the client's sampling capability (-32021 without it).", missing_capability,
-     ("sampling",)),
+    (
+        "test_missing_capability",
+        "Relies on the client's sampling capability (-32021 without it).",
+        missing_capability,
+        ("sampling",),
+    ),
     ("test_logging_tool", "Logs one info line only when the caller asked for logs.", logging_tool, ()),
-    ("test_streaming_elicitation", "Relies on elicitation; reports progress on its own stream, then answers.",
-     streaming, ("elicitation",)),
+    (
+        "test_streaming_elicitation",
+        "Relies on elicitation; reports progress on its own stream, then answers.",
+        streaming,
+        ("elicitation",),
+    ),
 )
 """The 2026-07-28 stateless scenario's probes: a declared client capability (-32021), logs only on request, and a
 response stream that carries notifications and the answer, never a request of the server's own."""
@@ -457,6 +495,8 @@ def register_conformance_fixtures(app: McpApp) -> Watched:
     )
     watched = Watched()
     app.add_resource(
-        Resource(WATCHED_URI, "watched-resource", watched.read, "Changes when bumped", "text/plain", watch=watched.watch)
+        Resource(
+            WATCHED_URI, "watched-resource", watched.read, "Changes when bumped", "text/plain", watch=watched.watch
+        )
     )
     return watched

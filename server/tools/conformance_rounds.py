@@ -127,14 +127,26 @@ ROUND_TRIP_TOOLS: tuple[tuple[str, str, ToolFn], ...] = (
     ("test_input_required_result_sampling", "Asks the client's LLM a question (input-required).", mrtr_sampling),
     ("test_input_required_result_list_roots", "Asks for the client's roots (input-required).", mrtr_list_roots),
     ("test_input_required_result_request_state", "Asks a confirmation and checks its state.", mrtr_request_state),
-    ("test_input_required_result_tampered_state", "Asks a confirmation; a tampered state is refused.",
-     mrtr_tampered_state),
-    ("test_input_required_result_multiple_inputs", "Asks elicitation, sampling and roots at once.",
-     mrtr_multiple_inputs),
-    ("test_input_required_result_multi_round", "Asks in two rounds, carrying the first answer in its state.",
-     mrtr_multi_round),
-    ("test_input_required_result_capabilities", "Asks only through the capabilities the client declared.",
-     mrtr_capabilities),
+    (
+        "test_input_required_result_tampered_state",
+        "Asks a confirmation; a tampered state is refused.",
+        mrtr_tampered_state,
+    ),
+    (
+        "test_input_required_result_multiple_inputs",
+        "Asks elicitation, sampling and roots at once.",
+        mrtr_multiple_inputs,
+    ),
+    (
+        "test_input_required_result_multi_round",
+        "Asks in two rounds, carrying the first answer in its state.",
+        mrtr_multi_round,
+    ),
+    (
+        "test_input_required_result_capabilities",
+        "Asks only through the capabilities the client declared.",
+        mrtr_capabilities,
+    ),
 )
 """2026-07-28 tools that ask the client through input-required results (Multi Round-Trip Requests, SEP-2322) and
 complete on the retry that carries the answers; in the handshake era the server asks for them with requests of its

@@ -219,7 +219,8 @@ def build_toolset(app: McpApp, hub: StreamHub, venues: Venues, config: ToolsetCo
     live = register_live_tools(app, hub, venues)
     journal = None
     if config.safety.intent_journal:
-        journal = IntentJournal((config.audit.data_dir or default_data_dir()) / JOURNAL_NAME)
+        path = (config.audit.data_dir or default_data_dir()) / JOURNAL_NAME
+        journal = IntentJournal(path, config.safety.intent_durability)
     desk = register_trading_tools(app, hub, venues, config.safety, journal)
     register_portfolio_tools(app, hub, venues, config.portfolio)
     audit = register_audit_tools(app, venues, config.audit)

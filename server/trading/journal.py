@@ -12,7 +12,9 @@ known outcome is looked up on the exchange by its client order id and settled (`
 :meth:`~tradingmcp.server.trading.desk.TradingDesk.reconcile_intents`.
 
 Storage: one SQLite file (stdlib :mod:`sqlite3`) in WAL mode with ``synchronous=FULL``, so a committed row survives a
-crash of the process and of the machine (https://www.sqlite.org/pragma.html#pragma_synchronous). Every write goes
+crash of the process and of the machine (https://www.sqlite.org/pragma.html#pragma_synchronous); with durability
+``process`` (``[safety] intent_durability``) the commit is ``synchronous=NORMAL``: it survives a crash of the process,
+not a power cut, and saves the sync's wait on every order. Every write goes
 through the journal's writer thread (:mod:`.journalwriter`), never the event loop: :meth:`IntentJournal.record`
 returns a future the order path awaits, completed once the intent is committed to disk, so the loop keeps serving
 every other client while the disk syncs, and intents recorded at the same time share one commit (group commit).
@@ -59,10 +61,14 @@ PLACED = "placed"
 NOT_PLACED = "not_placed"
 REJECTED = "rejected"
 OUTCOMES = (PLACED, NOT_PLACED, REJECTED)
-OCO = "OCO"
-"""The ``type`` of an OCO list's intent (its ``client_order_id`` is the list client order id)."""
 """``placed``: the exchange has the order; ``not_placed``: the exchange has no order with the id (looked up);
 ``rejected``: the exchange answered with a refusal."""
+OCO = "OCO"
+"""The ``type`` of an OCO list's intent (its ``client_order_id`` is the list client order id)."""
+
+DURABILITY = {"machine": "FULL", "process": "NORMAL"}
+"""What a recorded intent survives → the SQLite ``synchronous`` level of its commit: ``machine`` (a crash of the
+process or of the machine; the commit waits for the sync) or ``process`` (a crash of the process only)."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS intents (
@@ -140,7 +146,9 @@ class Intent:
         )
 
     @classmethod
-    def of_oco(cls, venue: str, list_client_order_id: str, limit_leg: OrderRequest, caller: str, created_ms: int) -> Intent:
+    def of_oco(
+        cls, venue: str, list_client_order_id: str, limit_leg: OrderRequest, caller: str, created_ms: int
+    ) -> Intent:
         """The intent of an OCO list placed with ``list_client_order_id`` whose limit leg is ``limit_leg`` (symbol,
         side, quantity and price; the stop leg has the same side and quantity)."""
         return cls(
@@ -195,16 +203,23 @@ class IntentJournal:
     ``RuntimeError`` for a write after :meth:`close`.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, durability: str = "machine") -> None:
+        """``durability``: ``machine`` (durable commits synced to disk) or ``process`` (reach the OS, unsynced).
+
+        Raises:
+            ValueError: another ``durability``.
+        """
+        if durability not in DURABILITY:
+            raise ValueError(f"durability must be one of {', '.join(DURABILITY)}, got {durability!r}")
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.writer = JournalWriter(self.path, _SCHEMA)
+        self.writer = JournalWriter(self.path, _SCHEMA, durable_sync=DURABILITY[durability])
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
 
     def durability(self) -> tuple[str, str]:
         """The writer connection's ``(journal_mode, synchronous)`` in a durable commit, as SQLite reports them:
-        ``("wal", "FULL")``. Blocks until the writer ran it."""
+        ``("wal", "FULL")``, or ``("wal", "NORMAL")`` with durability ``process``. Blocks until the writer ran it."""
 
         def read(db: sqlite3.Connection) -> tuple[str, int]:
             mode = str(db.execute("PRAGMA journal_mode").fetchone()[0])

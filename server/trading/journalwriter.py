@@ -11,8 +11,10 @@ runs them in order in one transaction and commits once (a group of one runs its 
 own transaction, and the thread takes the GIL back only once, after the commit). While a commit waits for the disk,
 new writes queue up and form the next group; under load several orders in flight share one fsync. A group with a
 durable write commits on a connection with ``synchronous=FULL`` (the WAL is synced before the commit returns:
-https://www.sqlite.org/pragma.html#pragma_synchronous), a group of only non-durable writes on one with
-``synchronous=NORMAL`` (no sync; a crash may lose it, never corrupt the file; the next FULL commit syncs it too).
+https://www.sqlite.org/pragma.html#pragma_synchronous; ``durable_sync="NORMAL"`` makes that connection's commits
+reach the OS unsynced too, durable against a crash of the process but not of the machine), a group of only
+non-durable writes on one with ``synchronous=NORMAL`` (no sync; a crash of the machine may lose it, never corrupt the
+file; the next FULL commit syncs it too).
 
 Writes run in submission order, so a write queued after another sees its effect. A write whose future was cancelled
 before its group started is skipped. A write that raises gets the exception and the rest of its group still commits
@@ -43,26 +45,30 @@ BUSY_TIMEOUT_S = 5.0
 
 
 class JournalWriter:
-    """The writer thread of the SQLite file at ``path`` (WAL mode; ``setup`` SQL script run once, e.g. the schema).
+    """The writer thread of the SQLite file at ``path`` (WAL mode; ``setup`` SQL script run once, e.g. the schema);
+    ``durable_sync``: the ``synchronous`` level of durable writes' commits, ``FULL`` (one fsync each) or ``NORMAL``.
 
     Attributes:
         commits: transactions committed so far (a group is one).
-        durable_commits: of these, the ones committed with ``synchronous=FULL`` (one fsync each).
+        durable_commits: of these, the ones with a durable write (committed at ``durable_sync``).
         writes: writes committed so far.
         submitted: writes queued so far; ``submitted - done`` are queued or being committed (:attr:`pending`).
         done: writes whose future is complete (committed, failed or cancelled).
 
     Raises:
         sqlite3.Error: from the constructor, when the file cannot be opened or set up.
+        ValueError: ``durable_sync`` is neither ``FULL`` nor ``NORMAL``.
     """
 
-    def __init__(self, path: Path, setup: str = "") -> None:
+    def __init__(self, path: Path, setup: str = "", durable_sync: str = "FULL") -> None:
+        if durable_sync not in ("FULL", "NORMAL"):
+            raise ValueError(f"durable_sync must be FULL or NORMAL, got {durable_sync!r}")
         self.commits = 0
         self.durable_commits = 0
         self.writes = 0
         self.submitted = 0
         self.done = 0
-        self._durable = self._connect(path, "FULL")
+        self._durable = self._connect(path, durable_sync)
         self._durable.execute("PRAGMA journal_mode=WAL")
         if setup:
             self._durable.executescript(setup)
@@ -80,7 +86,8 @@ class JournalWriter:
         return db
 
     def submit(self, write: Write, durable: bool) -> Future[Any]:
-        """Queue ``write``; ``durable``: its group commits with ``synchronous=FULL`` (on disk when its future is done).
+        """Queue ``write``; ``durable``: its group commits at ``durable_sync`` (with ``FULL``, on disk when its future
+        is done).
 
         Raises:
             RuntimeError: the writer is closed.

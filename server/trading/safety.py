@@ -45,6 +45,7 @@ from typing import Any
 from tradingmcp.server.decimals import WIDE
 from tradingmcp.server.exchanges.wire import plain
 from tradingmcp.server.mcp.registry import ToolError
+from tradingmcp.server.trading.journal import DURABILITY
 
 ENV_PREFIX = "TRADINGMCP_SAFETY_"
 """Environment variables ``TRADINGMCP_SAFETY_<FIELD>`` (upper case) override the TOML file, e.g.
@@ -96,6 +97,11 @@ class SafetyConfig:
             ``kill`` (also cancel every open order and engage the venue's kill switch).
         intent_journal: write every order's intent durably before it is sent (``journal.sqlite3`` in the data
             directory, :mod:`.journal`) and reconcile the intents left without an outcome at start-up.
+        intent_durability: what a journaled intent survives before its order is sent: ``machine`` (a crash of the
+            process or of the machine: the commit waits for the disk's sync, SQLite ``synchronous=FULL``) or
+            ``process`` (a crash of the process only: the commit reaches the OS but is not synced, ``synchronous=NORMAL``
+            in WAL mode; a power cut may lose the last intents, whose orders are then not reconciled at start-up).
+            https://www.sqlite.org/pragma.html#pragma_synchronous
     """
 
     allowed_symbols: frozenset[str] | None = None
@@ -117,6 +123,7 @@ class SafetyConfig:
     max_total_exposure: Decimal | None = None
     on_breach: str = "block"
     intent_journal: bool = True
+    intent_durability: str = "machine"
 
     def __post_init__(self) -> None:
         if self.allowed_symbols is not None:
@@ -125,6 +132,10 @@ class SafetyConfig:
             raise ValueError("max_batch must be ≥ 1, max_open_orders ≥ 0 and confirm_ttl_s > 0")
         if self.on_breach not in ON_BREACH:
             raise ValueError(f"on_breach must be one of {', '.join(ON_BREACH)}, got {self.on_breach!r}")
+        if self.intent_durability not in INTENT_DURABILITY:
+            raise ValueError(
+                f"intent_durability must be one of {', '.join(INTENT_DURABILITY)}, got {self.intent_durability!r}"
+            )
         for name in RAIL_LIMITS:
             value = getattr(self, name)
             if value is not None and value <= 0:
@@ -194,6 +205,8 @@ class SafetyConfig:
 
 ON_BREACH = ("block", "kill")
 """``on_breach`` values."""
+INTENT_DURABILITY = tuple(DURABILITY)
+"""``intent_durability`` values (:data:`.journal.DURABILITY`)."""
 RAIL_LIMITS = ("max_daily_loss", "max_drawdown", "max_asset_exposure", "max_total_exposure")
 """The loss, drawdown and exposure limits (quote asset; None = off)."""
 
@@ -215,7 +228,7 @@ def _parse_value(name: str, raw: Any) -> Any:
             return int(raw)
         if name == "confirm_ttl_s":
             return float(raw)
-        if name == "on_breach":
+        if name in ("on_breach", "intent_durability"):
             return str(raw).strip().lower()
         if name in _BOOLS:
             if isinstance(raw, bool):

@@ -171,8 +171,12 @@ class CcxtAdapter(AdapterLifecycle):
         """What this venue offers: ``{via, order_types, streams, account_streams, sandbox}`` (from ccxt's ``has``)."""
         has = self.exchange.has
         streams = stream_families({k for k, method in _STREAM_METHODS.items() if has.get(method)})
-        types = [t.value for t in sorted(ORDER_TYPES) if t is not OrderType.LIMIT_MAKER or has.get("createPostOnlyOrder")]
-        account = [name for name, method in (("orders", "watchOrders"), ("balances", "watchBalance")) if has.get(method)]
+        types = [
+            t.value for t in sorted(ORDER_TYPES) if t is not OrderType.LIMIT_MAKER or has.get("createPostOnlyOrder")
+        ]
+        account = [
+            name for name, method in (("orders", "watchOrders"), ("balances", "watchBalance")) if has.get(method)
+        ]
         return {"via": "ccxt", "order_types": types, "streams": streams, "account_streams": account,
                 "sandbox": self.sandbox}  # fmt: skip
 

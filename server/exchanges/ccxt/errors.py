@@ -74,5 +74,7 @@ def ccxt_error(exc: BaseException, exchange: str) -> ExchangeError:
             ours = InvalidSignature if mapped is AuthError and _signature_error(exc) else mapped
             return ours(f"{exchange}: {hint}: {text}", exchange=exchange, exchange_message=text)
     if _NO_SUCH_ORDER.search(text):
-        return UnknownOrder(f"{exchange}: the exchange has no such order: {text}", exchange=exchange, exchange_message=text)
+        return UnknownOrder(
+            f"{exchange}: the exchange has no such order: {text}", exchange=exchange, exchange_message=text
+        )
     return ExchangeError(f"{exchange}: {text}", exchange=exchange, exchange_message=text)

@@ -270,7 +270,12 @@ class OrderTracker:
         fee = raw.get("fee") or {}
         fee_cost = parse.dec(fee.get("cost"))
         prev = self._seen.get((order.symbol, order.order_id))
-        self._seen[(order.symbol, order.order_id)] = (order.executed_qty, order.cumulative_quote_qty, fee_cost, order.status)
+        self._seen[(order.symbol, order.order_id)] = (
+            order.executed_qty,
+            order.cumulative_quote_qty,
+            fee_cost,
+            order.status,
+        )
         event_ms = order.update_time_ms or now_ms()
         prev_qty, prev_quote, prev_fee = (prev[0], prev[1], prev[2]) if prev else (Decimal(0),) * 3
         if order.executed_qty > prev_qty:

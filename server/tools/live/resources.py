@@ -58,7 +58,6 @@ def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-
 class MarketCache:
     """The cache behind one market resource: ``kind`` ``ticker`` or ``book`` of ``symbol`` on ``exchange``, fed by
     the hub's streams (``book_ticker:`` and ``trades:`` for a ticker, ``book:`` for a book) while :attr:`feed` holds

@@ -39,6 +39,7 @@ async def test_ticktotrade_run(data_dir: Path, tmp_path: Path) -> None:
     split = result["order_hops"]
     assert split["matching"]["n"] > 0 and all(split[name]["p50"] >= 0 for name, _, _ in ORDER_HOPS)
     assert doc["config"]["layout"].startswith("simulator, server and bot in three")
+    assert doc["intent_journal"]["synchronous"] == "FULL"  # the default: each intent synced before its order leaves
     assert doc["config"]["busy_poll"] is False and doc["busy_poll_spins"] == {
         "server": 0,
         "bot": 0,
@@ -72,10 +73,13 @@ async def test_ticktotrade_embedded_layout_busy_polling(data_dir: Path, tmp_path
             out_dir=tmp_path,
             layout="embedded",
             busy_poll=True,
+            intent_durability="process",
         )
     )
     assert doc["result"]["samples"] > 0, doc
     assert "server's event loop" in doc["config"]["layout"] and doc["config"]["busy_poll"] is True
+    # intents journaled without the sync wait (one durable commit per order, or fewer when grouped)
+    assert doc["intent_journal"]["synchronous"] == "NORMAL" and doc["intent_journal"]["durable_commits"] > 0
     assert doc["result"]["order_hops"]["to_exchange"]["n"] > 0
     # a spinning loop runs an iteration every few µs; a sleeping one would have run only a few thousand in 2 s
     spins = doc["busy_poll_spins"]

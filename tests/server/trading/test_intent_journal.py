@@ -16,6 +16,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tradingmcp.client.session import McpClient, connect
 from tradingmcp.server.exchanges.models import OrderRequest, OrderType, Side, TimeInForce
 from tradingmcp.server.tools.toolset import ToolsetConfig
@@ -63,6 +65,27 @@ async def test_an_intent_is_committed_to_disk_before_the_call_returns(tmp_path: 
     got = reopened.get("binance", "a-1")
     assert got is not None and (got.outcome, got.order_id, got.status) == (PLACED, "42", "NEW")
     reopened.close()
+
+
+async def test_process_durability_commits_unsynced_and_a_bad_durability_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite3"
+    journal = IntentJournal(path, "process")
+    try:
+        assert journal.durability() == ("wal", "NORMAL")  # reaches the OS, no sync wait
+        await journal.record(Intent.of("binance", limit_request("p-1"), "trader", 1_000))
+        assert journal.writer.durable_commits == 2  # the pragma read above, then the intent
+    finally:
+        journal.close()
+    reopened = IntentJournal(path)
+    try:
+        assert [i.client_order_id for i in reopened.unsettled("binance")] == ["p-1"]
+    finally:
+        reopened.close()
+    with pytest.raises(ValueError, match="durability must be one of machine, process, got 'disk'"):
+        IntentJournal(tmp_path / "other.sqlite3", "disk")
+    assert SafetyConfig.from_mapping({"intent_durability": " Process "}).intent_durability == "process"
+    with pytest.raises(ValueError, match="intent_durability must be one of machine, process"):
+        SafetyConfig.from_env({"TRADINGMCP_SAFETY_INTENT_DURABILITY": "disk"})
 
 
 async def test_the_loop_keeps_serving_while_an_intent_is_made_durable(tmp_path: Path) -> None:
@@ -128,12 +151,13 @@ def limit_buy(cid: str, price: Decimal) -> dict[str, Any]:
 
 
 async def kill_while_held(
-    sim: Simulator, var: Path, tool: str, placed: dict[str, Any], unplaced: dict[str, Any]
+    sim: Simulator, var: Path, tool: str, placed: dict[str, Any], unplaced: dict[str, Any], **env: str
 ) -> dict[str, str]:
-    """``tradingmcp serve`` on ``sim`` (data in ``var``) gets two ``tool`` calls the simulator never answers, the first
-    executed on the exchange and the second never reaching it, and is killed (SIGKILL) while both wait for their reply.
-    Returns the intents the journal then holds open: ``{client order id: type}``."""
-    async with serve_on_sim(sim, var) as (url, proc, _):
+    """``tradingmcp serve`` on ``sim`` (data in ``var``, ``env`` added to its environment) gets two ``tool`` calls the
+    simulator never answers, the first executed on the exchange and the second never reaching it, and is killed
+    (SIGKILL) while both wait for their reply. Returns the intents the journal then holds open: ``{client order id:
+    type}``."""
+    async with serve_on_sim(sim, var, **env) as (url, proc, _):
         client = await connect(url, token=TRADER)
         try:
             sim.state.faults.hold_order_replies = 1  # executed on the exchange, the reply never comes
@@ -156,9 +180,12 @@ async def kill_while_held(
         journal.close()
 
 
+@pytest.mark.parametrize("durability", ["machine", "process"])
 async def test_a_server_killed_between_dispatch_and_reply_reconciles_every_intent(
-    data_dir: Path, tmp_path: Path
+    data_dir: Path, tmp_path: Path, durability: str
 ) -> None:
+    # either durability survives a crash of the process (with "process" the commit is in the OS's cache, unsynced)
+    env = {"TRADINGMCP_SAFETY_INTENT_DURABILITY": durability}
     sim = Simulator(SimConfig(speed=0, loop=False, data_dir=data_dir))
     await sim.start()
     var = tmp_path / "var"
@@ -166,11 +193,11 @@ async def test_a_server_killed_between_dispatch_and_reply_reconciles_every_inten
         sim.step(2000)
         price = (await bid(sim) * Decimal("0.99")).quantize(Decimal("0.01"))
         open_before = sorted(await kill_while_held(
-            sim, var, "place_order", limit_buy("held-placed", price), limit_buy("held-unplaced", price)
+            sim, var, "place_order", limit_buy("held-placed", price), limit_buy("held-unplaced", price), **env
         ))  # fmt: skip
         assert open_before == ["held-placed", "held-unplaced"]  # written before sending, left open by the kill
 
-        async with serve_on_sim(sim, var) as (url, _, lines):
+        async with serve_on_sim(sim, var, **env) as (url, _, lines):
             assert sum("reconciled at start-up" in line for line in lines) == 2, "".join(lines)
             client = await connect(url, token=TRADER)
             auditor: McpClient | None = None
