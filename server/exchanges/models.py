@@ -159,6 +159,16 @@ class OrderBookSnapshot:
     asks: tuple[BookLevel, ...]
     time_ms: int = 0
 
+    def top(self) -> Ticker | None:
+        """The best bid and ask as a :class:`Ticker` (``price`` 0, ``update_id`` = ``last_update_id``); None while
+        a side is empty."""
+        if not self.bids or not self.asks:
+            return None
+        bid, ask = self.bids[0], self.asks[0]
+        return Ticker(
+            self.symbol, Decimal(0), bid.price, bid.qty, ask.price, ask.qty, self.time_ms, self.last_update_id
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class DepthUpdate:

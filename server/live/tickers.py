@@ -3,7 +3,8 @@ live reference quote of the order path's pre-trade checks (:mod:`tradingmcp.serv
 
 Each :class:`~tradingmcp.server.venues.Venue` owns one :class:`TickerCache`; its market stream bridge
 (:class:`~tradingmcp.server.tools.market.streams.MarketBridge`) writes every pushed quote there and clears it after a
-stream gap. The cache also records which symbols the venue *wants* streamed (the symbols it trades): the bridge keeps
+stream gap; the top of a maintained order book stands in while no book ticker is there (a client that subscribed a
+``book`` stream first, or a quiet book ticker), so the first order on a symbol need not ask REST for a quote. The cache also records which symbols the venue *wants* streamed (the symbols it trades): the bridge keeps
 a ``book_ticker`` subscription of its own for each, whether or not an MCP client subscribes to it.
 """
 
@@ -45,6 +46,16 @@ class TickerCache:
     def put(self, ticker: Ticker, at_ns: int | None = None) -> None:
         """Keep ``ticker`` as its symbol's latest quote, arrived at ``at_ns`` (the clock's now when None)."""
         self._latest[ticker.symbol] = (self.clock() if at_ns is None else at_ns, ticker)
+
+    def put_if_stale(self, ticker: Ticker, at_ns: int | None = None) -> bool:
+        """Keep ``ticker`` only when :meth:`get` has no quote of its symbol (none yet, too old, or cleared by a gap);
+        returns whether it was kept. For a second source of quotes that must not replace a fresher first one: the
+        top of a maintained order book, whose diffs come in batches (Binance every 100 ms) while book tickers are
+        pushed at once."""
+        if self.get(ticker.symbol) is not None:
+            return False
+        self.put(ticker, at_ns)
+        return True
 
     def get(self, symbol: str, max_age_ms: int = TICKER_MAX_AGE_MS) -> Ticker | None:
         """The latest quote of ``symbol`` when it arrived in the last ``max_age_ms`` ms (and no gap since); else None

@@ -20,8 +20,9 @@ limit price); the exchange checks it against PRICE_FILTER, and the filters step 
 executes at market once triggered (an OCO's STOP_LOSS leg without ``stop_limit_price``) carries no price to band.
 
 The reference quote (best bid/ask: the mid for the price band and filters, the touch for a MARKET notional) is the
-live one of the venue's ``book_ticker:<exchange>:<SYMBOL>`` stream (``venue.tickers``, a
-:class:`~tradingmcp.server.live.tickers.TickerCache`) when a quote arrived within
+live one of the venue's ``book_ticker:<exchange>:<SYMBOL>`` stream, or the top of the symbol's maintained order book
+while a client follows its ``book`` stream and no book ticker is fresh (``venue.tickers``, a
+:class:`~tradingmcp.server.live.tickers.TickerCache`), when a quote arrived within
 :data:`~tradingmcp.server.live.tickers.TICKER_MAX_AGE_MS` (2 s); otherwise ``GET /api/v3/ticker/bookTicker`` (one REST
 round trip, weight 2). ``CheckedOrder.reference_source`` says which. The venue keeps that stream for every symbol it
 was asked to price (``TickerCache.want``), whether or not an MCP client subscribes to it: from the first order of a
@@ -95,7 +96,8 @@ class CheckedOrder:
     fee: Decimal
     needs_confirmation: bool
     reference_source: str = "rest"
-    """Where ``ticker`` came from: ``stream`` (the live book ticker) or ``rest`` (``GET /api/v3/ticker/bookTicker``)."""
+    """Where ``ticker`` came from: ``stream`` (the live book ticker, or the maintained book's top) or ``rest``
+    (``GET /api/v3/ticker/bookTicker``)."""
     mid: Decimal | None = None
     """``mid_price(ticker)`` as the checks computed it (None: computed when rendered)."""
 

@@ -217,7 +217,13 @@ async def test_trader_failover_places_an_order_exactly_once(cluster_dir: Path) -
                 assert not (await client.subscribe(key)).get("isError")
             first = await client.call_tool(
                 "place_order",
-                {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.001", "client_order_id": "before-1"},
+                {
+                    "symbol": "BTCUSDT",
+                    "side": "BUY",
+                    "type": "MARKET",
+                    "quantity": "0.001",
+                    "client_order_id": "before-1",
+                },
             )
             assert not first.get("isError"), first
 
@@ -232,7 +238,13 @@ async def test_trader_failover_places_an_order_exactly_once(cluster_dir: Path) -
             started = time.monotonic()
             during = await client.call_tool(
                 "place_order",
-                {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.001", "client_order_id": "during-1"},
+                {
+                    "symbol": "BTCUSDT",
+                    "side": "BUY",
+                    "type": "MARKET",
+                    "quantity": "0.001",
+                    "client_order_id": "during-1",
+                },
             )
             took = time.monotonic() - started
             assert not during.get("isError"), during  # waited for the standby, then placed
@@ -318,12 +330,16 @@ async def test_malformed_bus_messages_are_dropped(cluster_dir: Path) -> None:
             order = {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.001"}
             body = {"tool": "place_order", "args": order, "principal": "reader", "scopes": ["read"]}
             refused = orjson.loads((await nc.request(trader_subject("binance"), orjson.dumps(body), timeout=5)).data)
-            assert refused["result"]["isError"] and refused["result"]["structuredContent"]["error"]["code"] == "forbidden"
+            assert (
+                refused["result"]["isError"] and refused["result"]["structuredContent"]["error"]["code"] == "forbidden"
+            )
             count = len(rec.seqs(TRADES))
             await wait_until(lambda: len(rec.seqs(TRADES)) >= count + 20, 30, "trades after the garbage")
             assert contiguous(rec.seqs(TRADES))
             assert 'tradingmcp_bus_dropped_total{kind="md"} 4.0' in await metrics(url)
-            assert cl.procs["gateway1"].log.read_text().count("dropped a message on tmcp.md.binance.BTCUSDT.trades") == 4
+            assert (
+                cl.procs["gateway1"].log.read_text().count("dropped a message on tmcp.md.binance.BTCUSDT.trades") == 4
+            )
             assert "dropped a message" in cl.procs["feed"].log.read_text()
             assert "dropped a message" in cl.procs["trader1"].log.read_text()
             assert cl.procs["gateway1"].popen is not None and cl.procs["gateway1"].popen.poll() is None

@@ -35,9 +35,7 @@ WAIT_S = 10.0
 
 
 @asynccontextmanager
-async def http_client(
-    server: McpServer, mode: str, token: str | None = TOKEN, **kwargs: Any
-) -> AsyncIterator[Client]:
+async def http_client(server: McpServer, mode: str, token: str | None = TOKEN, **kwargs: Any) -> AsyncIterator[Client]:
     """An SDK ``Client`` on the server's HTTP endpoint over the SDK's own Streamable HTTP transport."""
     headers = {"Authorization": f"Bearer {token}"} if token else None
     async with create_mcp_http_client(headers=headers) as http:

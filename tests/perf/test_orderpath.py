@@ -135,7 +135,9 @@ async def test_attach_server_spins_warms_and_detaches(tool_server: ToolServer) -
     switch_interval = sys.getswitchinterval()
     tuning = attach_server(desk)
     try:
-        assert sys.getswitchinterval() == pytest.approx(SWITCH_INTERVAL_S)  # the journal's writer gets the GIL back sooner
+        assert sys.getswitchinterval() == pytest.approx(
+            SWITCH_INTERVAL_S
+        )  # the journal's writer gets the GIL back sooner
         async with tool_server.client() as c:
             await ok(c, "place_order", await _order(tool_server, c))
             await asyncio.sleep(0.05)

@@ -36,7 +36,10 @@ async def test_rounds_over_websocket_span_connections(backend: ws.Backend) -> No
     register_conformance_fixtures(app)
     srv = await McpServer(app, ServerConfig(port=0, backend=backend, drain_timeout_s=1.0)).start()
     try:
-        first, second = await open_raw(srv.url, backend, initialize=False), await open_raw(srv.url, backend, initialize=False)
+        first, second = (
+            await open_raw(srv.url, backend, initialize=False),
+            await open_raw(srv.url, backend, initialize=False),
+        )
         first.send(multi_round("r1"))
         r1 = (await first.response("r1"))["result"]
         assert r1["resultType"] == "input_required" and list(r1["inputRequests"]) == ["step1"]

@@ -126,7 +126,10 @@ async def test_unknown_paths_get_each_venues_error_shape(running: tuple[Simulato
 
 async def test_all_market_mini_tickers_stream(running: tuple[Simulator, MexcFace]) -> None:
     sim, _ = running
-    async with aiohttp.ClientSession() as http, http.ws_connect(f"ws://127.0.0.1:{sim.ws_port}/ws/!miniTicker@arr") as ws:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.ws_connect(f"ws://127.0.0.1:{sim.ws_port}/ws/!miniTicker@arr") as ws,
+    ):
         async with asyncio.timeout(WAIT_S):
             seen: set[str] = set()
             while seen != {"BTCUSDT", "ETHUSDT"}:

@@ -115,9 +115,13 @@ async def test_bad_host_and_origin_are_403(server: McpServer) -> None:
     own = f"localhost:{server.port}"
     status, _ = await http_upgrade(server.port, headers={**auth, "Host": own, "Origin": f"http://{own}"})
     assert status == 101
-    status, _ = await http_upgrade(server.port, headers={**auth, "Host": own, "Origin": f"http://127.0.0.1:{server.port}"})
+    status, _ = await http_upgrade(
+        server.port, headers={**auth, "Host": own, "Origin": f"http://127.0.0.1:{server.port}"}
+    )
     assert status == 403
-    status, _ = await http_upgrade(server.port, headers={**auth, "Host": f"evil.example:{server.port}", "Origin": "http://evil.example"})
+    status, _ = await http_upgrade(
+        server.port, headers={**auth, "Host": f"evil.example:{server.port}", "Origin": "http://evil.example"}
+    )
     assert status == 403
 
 

@@ -221,6 +221,9 @@ class MarketBridge:
                 book = self.adapter.local_book(ev.symbol, levels)
                 if book is not None:
                     self.hub.publish(key, book_json(book, levels))
+                    top = book.top()
+                    if top is not None:  # the reference quote while no book ticker is fresh
+                        self.tickers.put_if_stale(top)
         elif isinstance(ev, Kline):
             route = ("klines", ev.symbol, ev.interval)
             if route in routes:

@@ -48,7 +48,9 @@ async def test_credentials_reach_no_log_and_no_error(tmp_path: Path, caplog: pyt
             await BusLink.connect(BusConfig(f"nats://tmcp:wrong-secret@127.0.0.1:{server.port}"), "test")
         assert "wrong-secret" not in str(err.value)
         assert f"nats://127.0.0.1:{server.port}" in str(err.value)
-        config = BusConfig.from_env(server.url, {"TRADINGMCP_BUS_USER": "tmcp", "TRADINGMCP_BUS_PASSWORD": "hunter2-secret"})
+        config = BusConfig.from_env(
+            server.url, {"TRADINGMCP_BUS_USER": "tmcp", "TRADINGMCP_BUS_PASSWORD": "hunter2-secret"}
+        )
         assert "hunter2" not in repr(config)
         link = await BusLink.connect(config, "test")
         server.stop()  # the link goes down and logs it

@@ -24,7 +24,12 @@ def modern_request(rid: int | str, method: str, params: dict[str, Any] | None = 
 
 def modern_headers(body: dict[str, Any], token: str | None = TOKEN, **extra: str) -> dict[str, str]:
     """The headers a 2026-07-28 client sends with ``body`` (mirrored method and name)."""
-    h = {"Content-Type": "application/json", "Accept": ACCEPT, "MCP-Protocol-Version": MODERN, "Mcp-Method": body["method"]}
+    h = {
+        "Content-Type": "application/json",
+        "Accept": ACCEPT,
+        "MCP-Protocol-Version": MODERN,
+        "Mcp-Method": body["method"],
+    }
     params = body.get("params") or {}
     name = params.get("name") if body["method"] in ("tools/call", "prompts/get") else params.get("uri")
     if isinstance(name, str):

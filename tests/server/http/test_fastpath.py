@@ -135,7 +135,9 @@ async def test_an_async_tool_is_answered_by_aiohttp(server: McpServer) -> None:
 
 async def test_notifications_of_a_call_answered_at_once_come_as_one_sse_body(server: McpServer) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
-    body = modern_request(5, "tools/call", {"name": "log_both", "arguments": {}}, **{"io.modelcontextprotocol/logLevel": "info"})
+    body = modern_request(
+        5, "tools/call", {"name": "log_both", "arguments": {}}, **{"io.modelcontextprotocol/logLevel": "info"}
+    )
     writer.write(post_bytes(body, server.port))
     status, headers, raw = await read_response(reader)
     assert status == 200 and headers["content-type"] == "text/event-stream"

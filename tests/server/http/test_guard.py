@@ -30,7 +30,9 @@ async def test_no_or_bad_token_is_401_with_www_authenticate() -> None:
 
 
 async def test_scopes_apply_as_on_websocket() -> None:
-    body = modern_request(2, "tools/call", {"name": "place_order", "arguments": {"symbol": "X", "order": {"quantity": 1}}})
+    body = modern_request(
+        2, "tools/call", {"name": "place_order", "arguments": {"symbol": "X", "order": {"quantity": 1}}}
+    )
     async with running(make_app(), "picows", tokens=TOKENS) as server, aiohttp.ClientSession() as http:
         _, denied = await post(http, server.http_url, body, modern_headers(body, OTHER_TOKEN))
         _, allowed = await post(http, server.http_url, body, modern_headers(body, TOKEN))

@@ -78,7 +78,9 @@ async def test_modern_call_answers_json_with_result_type(server: McpServer, http
 async def test_modern_progress_travels_on_the_requests_own_sse_stream(
     server: McpServer, http: aiohttp.ClientSession
 ) -> None:
-    body = modern_request(7, "tools/call", {"name": "slow", "arguments": {"delay_s": 0.03, "steps": 3}}, progressToken="t")
+    body = modern_request(
+        7, "tools/call", {"name": "slow", "arguments": {"delay_s": 0.03, "steps": 3}}, progressToken="t"
+    )
     async with http.post(url(server), data=orjson.dumps(body), headers=modern_headers(body)) as resp:
         assert resp.headers["Content-Type"].startswith("text/event-stream")
         events = [e["data"] for e in await read_events(resp)]
@@ -87,7 +89,9 @@ async def test_modern_progress_travels_on_the_requests_own_sse_stream(
     assert events[-1]["id"] == 7 and events[-1]["result"]["structuredContent"] == {"slept": True}
 
 
-async def test_modern_listen_acknowledges_first_then_tags_updates(server: McpServer, http: aiohttp.ClientSession) -> None:
+async def test_modern_listen_acknowledges_first_then_tags_updates(
+    server: McpServer, http: aiohttp.ClientSession
+) -> None:
     from tradingmcp.server.mcp.registry import Resource
 
     server.app.add_resource(Resource("demo://x", "x", lambda uri: {"v": 1}))
@@ -195,7 +199,9 @@ async def test_an_unsupported_version_in_both_header_and_meta_is_32022(
 
 
 async def test_malformed_json_body_is_400_parse_error(server: McpServer, http: aiohttp.ClientSession) -> None:
-    status, answer = await post(http, url(server), b'{"jsonrpc": "2.0", "id": 1, "method":', modern_headers({"method": "x"}))
+    status, answer = await post(
+        http, url(server), b'{"jsonrpc": "2.0", "id": 1, "method":', modern_headers({"method": "x"})
+    )
     assert status == 400 and answer["error"]["code"] == -32700 and answer["id"] is None
     status, answer = await post(http, url(server), b"[1, 2]", modern_headers({"method": "x"}))
     assert status == 400 and answer["error"]["code"] == -32600
@@ -208,7 +214,9 @@ async def test_wrong_content_type_is_415(server: McpServer, http: aiohttp.Client
     headers = modern_headers(body)
     if ctype is None:
         del headers["Content-Type"]
-        async with http.post(url(server), data=orjson.dumps(body), headers=headers, skip_auto_headers=["Content-Type"]) as r:
+        async with http.post(
+            url(server), data=orjson.dumps(body), headers=headers, skip_auto_headers=["Content-Type"]
+        ) as r:
             status, answer = r.status, await r.json()
     else:
         headers["Content-Type"] = ctype
@@ -217,7 +225,9 @@ async def test_wrong_content_type_is_415(server: McpServer, http: aiohttp.Client
 
 
 @pytest.mark.parametrize("accept", ["application/json", "text/event-stream", "text/html", None])
-async def test_missing_or_wrong_accept_is_406(server: McpServer, http: aiohttp.ClientSession, accept: str | None) -> None:
+async def test_missing_or_wrong_accept_is_406(
+    server: McpServer, http: aiohttp.ClientSession, accept: str | None
+) -> None:
     body = modern_request(1, "tools/list")
     headers = modern_headers(body)
     if accept is None:
@@ -271,7 +281,9 @@ async def test_session_lifecycle_and_unknown_session_404(server: McpServer, http
 
 async def test_another_tokens_session_is_not_found(server: McpServer, http: aiohttp.ClientSession) -> None:
     sid = await open_session(http, url(server), TOKEN)
-    status, _ = await post(http, url(server), {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}, legacy_headers(sid, OTHER_TOKEN))
+    status, _ = await post(
+        http, url(server), {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}, legacy_headers(sid, OTHER_TOKEN)
+    )
     assert status == 404
 
 
@@ -285,12 +297,19 @@ async def test_an_idle_session_expires(server: McpServer, http: aiohttp.ClientSe
 
 
 async def _subscribe(http: aiohttp.ClientSession, server: McpServer, sid: str, stream: str) -> None:
-    body = {"jsonrpc": "2.0", "id": "s", "method": "tools/call", "params": {"name": "subscribe", "arguments": {"stream": stream}}}
+    body = {
+        "jsonrpc": "2.0",
+        "id": "s",
+        "method": "tools/call",
+        "params": {"name": "subscribe", "arguments": {"stream": stream}},
+    }
     status, answer = await post(http, url(server), body, legacy_headers(sid))
     assert status == 200 and answer["result"]["structuredContent"]["subscribed"] is True, answer
 
 
-async def test_get_stream_event_ids_and_last_event_id_resumption(server: McpServer, http: aiohttp.ClientSession) -> None:
+async def test_get_stream_event_ids_and_last_event_id_resumption(
+    server: McpServer, http: aiohttp.ClientSession
+) -> None:
     assert server.http is not None
     sid = await open_session(http, url(server))
     await _subscribe(http, server, sid, "ticks:sim:A")
@@ -302,7 +321,11 @@ async def test_get_stream_event_ids_and_last_event_id_resumption(server: McpServ
         first = await read_events(resp, 3)  # held while no stream was open
     assert [e["data"]["params"]["data"]["i"] for e in first] == [0, 1, 2]
     assert len({e["id"] for e in first}) == 3
-    await wait_until(lambda: server.http is not None and all(s.log.live is None for s in server.http.endpoint.sessions.by_id.values()))
+    await wait_until(
+        lambda: (
+            server.http is not None and all(s.log.live is None for s in server.http.endpoint.sessions.by_id.values())
+        )
+    )
     for i in range(3, 6):
         server.streams.publish("ticks:sim:A", {"i": i}, conflate=False)
     async with http.get(url(server), headers={**get_headers, "Last-Event-ID": first[1]["id"]}) as resp:
@@ -328,7 +351,9 @@ async def test_a_second_get_stream_is_409(server: McpServer, http: aiohttp.Clien
     sid = await open_session(http, url(server))
     async with http.get(url(server), headers=legacy_headers(sid)) as first:
         assert first.status == 200
-        await wait_until(lambda: server.http is not None and server.http.endpoint.sessions.get(sid).log.live is not None)  # type: ignore[union-attr]
+        await wait_until(
+            lambda: server.http is not None and server.http.endpoint.sessions.get(sid).log.live is not None
+        )  # type: ignore[union-attr]
         async with http.get(url(server), headers=legacy_headers(sid)) as second:
             assert second.status == 409
 
@@ -368,11 +393,11 @@ async def test_a_stalled_sse_client_is_cut_off_and_others_are_served(probe: Prob
                 await asyncio.sleep(0)  # let the writer fill the socket
         assert session.log.live is None  # the stream was closed
         assert await echo_works(http, server)
-        status, _ = await post(http, url(server), {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}, legacy_headers(sid))
+        status, _ = await post(
+            http, url(server), {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}, legacy_headers(sid)
+        )
         assert status == 200  # the session itself lives on (it can resume with Last-Event-ID)
         writer.close()
-
-
 
 
 async def test_a_quiet_sse_stream_gets_keepalive_comments(server: McpServer, http: aiohttp.ClientSession) -> None:
@@ -386,7 +411,9 @@ async def test_a_quiet_sse_stream_gets_keepalive_comments(server: McpServer, htt
     assert line == b": keepalive\n"
 
 
-async def test_an_error_answer_carries_its_status_whatever_the_id(server: McpServer, http: aiohttp.ClientSession) -> None:
+async def test_an_error_answer_carries_its_status_whatever_the_id(
+    server: McpServer, http: aiohttp.ClientSession
+) -> None:
     rid = "r" * 100  # the error member then starts far into the answer
     body = modern_request(rid, "tools/call", {"name": "no_such_tool", "arguments": {}})
     status, answer = await post(http, url(server), body, modern_headers(body))

@@ -83,3 +83,17 @@ def test_wanted_symbols_are_announced_once_each() -> None:
     remove()
     cache.want("BNBUSDT")
     assert heard == ["ETHUSDT"] and "BNBUSDT" in cache.wanted
+
+
+def test_a_second_source_fills_in_only_while_no_fresh_quote_is_there() -> None:
+    clock = Clock()
+    cache = TickerCache(clock)
+    top = ticker(bid="60999", ask="61001")
+    assert cache.put_if_stale(top) and cache.get("BTCUSDT") is top  # nothing there: the book's top stands in
+    fresh = ticker()
+    cache.put(fresh)
+    assert not cache.put_if_stale(top) and cache.get("BTCUSDT") is fresh  # a fresh book ticker is never replaced
+    clock.advance_ms(TICKER_MAX_AGE_MS + 1)
+    assert cache.put_if_stale(top) and cache.get("BTCUSDT") is top  # a stale one is
+    cache.on_status(StreamStatus("reconnecting", symbol="BTCUSDT"))
+    assert cache.get("BTCUSDT") is None and cache.put_if_stale(top)  # so is one cleared by a gap

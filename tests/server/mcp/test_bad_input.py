@@ -327,7 +327,8 @@ async def test_socket_initialized_notification_alone_serves_no_tool(backend: ws.
         assert probe.calls == {}
         # the 2026-07-28 era needs no handshake: a request carrying its version in _meta is served
         modern = await fresh.rpc(
-            "tools/call", {"name": "echo", "arguments": {"x": 2}, "_meta": {META_VERSION: "2026-07-28", META_CLIENT_CAPS: {}}}
+            "tools/call",
+            {"name": "echo", "arguments": {"x": 2}, "_meta": {META_VERSION: "2026-07-28", META_CLIENT_CAPS: {}}},
         )
         assert modern["result"]["structuredContent"] == {"x": 2} and probe.calls == {"echo": 1}
         await bystander.ping_ok()

@@ -473,8 +473,6 @@ def test_a_tool_relying_on_an_undeclared_client_capability_is_32021() -> None:
     legacy.on_message(call(3, "asks"))
     assert legacy_sink.out[-1]["error"]["code"] == -32021
     declared, declared_sink, _ = new_session(app)
-    declared.on_message(
-        request(0, "initialize", {"protocolVersion": "2025-11-25", "capabilities": {"sampling": {}}})
-    )
+    declared.on_message(request(0, "initialize", {"protocolVersion": "2025-11-25", "capabilities": {"sampling": {}}}))
     declared.on_message(call(4, "asks"))
     assert declared_sink.out[-1]["result"]["isError"] is False

@@ -304,12 +304,20 @@ def test_three_rounds_carry_the_first_answer_in_a_new_state() -> None:
     r1 = answer(server, call(1, "two_rounds", _meta=meta()))["result"]
     r2 = answer(
         server,
-        call(2, "two_rounds", _meta=meta(), inputResponses={"step1": accepted(name="Ada")}, requestState=r1["requestState"]),
+        call(
+            2,
+            "two_rounds",
+            _meta=meta(),
+            inputResponses={"step1": accepted(name="Ada")},
+            requestState=r1["requestState"],
+        ),
     )["result"]
     assert r2["resultType"] == "input_required" and list(r2["inputRequests"]) == ["step2"]
     assert r2["requestState"] != r1["requestState"]
     blue = {"role": "assistant", "content": {"type": "text", "text": "blue"}, "model": "m"}
-    r3 = answer(server, call(3, "two_rounds", _meta=meta(), inputResponses={"step2": blue}, requestState=r2["requestState"]))
+    r3 = answer(
+        server, call(3, "two_rounds", _meta=meta(), inputResponses={"step2": blue}, requestState=r2["requestState"])
+    )
     assert r3["result"]["content"][0]["text"] == "Ada:blue"
 
 
@@ -367,8 +375,11 @@ def test_the_handshake_era_asks_with_server_requests_and_runs_the_tool_again() -
     assert asked["method"] == "elicitation/create" and asked["params"]["requestedSchema"] == NAME_SCHEMA
     assert server.completed == 0
     reply(session, asked, accepted(name="Bo"))
-    assert sink.out[-1] == {"jsonrpc": "2.0", "id": 1, "result": {"content": [{"type": "text", "text": "Hello, Bo!"}],
-                                                                  "isError": False}}
+    assert sink.out[-1] == {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "result": {"content": [{"type": "text", "text": "Hello, Bo!"}], "isError": False},
+    }
     assert server.completed == 1 and not session.asking and not session.outgoing
 
 
@@ -408,7 +419,9 @@ def test_the_handshake_era_refusals_errors_and_cancels() -> None:
     assert failed["isError"] is True and failed["structuredContent"]["error"]["code"] == "client_error"
     session.on_message(call(3, "greet"))
     asked = sink.out[-1]
-    session.on_message(orjson.dumps({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 3}}))
+    session.on_message(
+        orjson.dumps({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 3}})
+    )
     reply(session, asked, accepted(name="late"))
     assert sink.out[-1] is asked and server.completed == 0  # a cancelled call is never answered
     session.on_message(call(4, "greet"))
@@ -423,7 +436,9 @@ def test_what_can_be_asked_follows_the_declared_capabilities_in_both_eras() -> N
     session, sink, _ = handshake(server, {"roots": {}, "elicitation": {}})
     session.on_message(call(2, "can_ask"))
     assert sink.out[-1]["result"]["structuredContent"] == {
-        "elicitation/create": True, "sampling/createMessage": False, "roots/list": True
+        "elicitation/create": True,
+        "sampling/createMessage": False,
+        "roots/list": True,
     }
 
 

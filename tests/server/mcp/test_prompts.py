@@ -72,7 +72,9 @@ def prompt_app() -> McpApp:
         )
     )
     app.add_prompt(Prompt("plain", "No arguments.", lambda args: {"messages": [], "description": "custom"}))
-    app.add_prompt(Prompt("many", "Too many completions.", greet, complete=lambda a, v, c: [str(i) for i in range(250)]))
+    app.add_prompt(
+        Prompt("many", "Too many completions.", greet, complete=lambda a, v, c: [str(i) for i in range(250)])
+    )
     app.add_resource(Resource("test://text", "text", lambda uri: "plain words", mime_type="text/plain"))
     app.add_resource(Resource("test://png", "png", lambda uri: b"\x89PNG", mime_type="image/png"))
     app.add_template(
@@ -130,8 +132,12 @@ def test_prompts_are_announced_listed_and_rendered_in_both_eras() -> None:
         assert [p["name"] for p in listed["prompts"]] == ["greet", "plain", "many"]
         if meta:
             assert listed["cacheScope"] == "public" and listed["ttlMs"] >= 0 and listed["resultType"] == "complete"
-        got = ask(session, sink, 3, "prompts/get", {"name": "greet", "arguments": {"name": "Ann", "city": "Oslo"}, **meta})
-        assert got["result"]["messages"] == [{"role": "user", "content": {"type": "text", "text": "Hello Ann from Oslo"}}]
+        got = ask(
+            session, sink, 3, "prompts/get", {"name": "greet", "arguments": {"name": "Ann", "city": "Oslo"}, **meta}
+        )
+        assert got["result"]["messages"] == [
+            {"role": "user", "content": {"type": "text", "text": "Hello Ann from Oslo"}}
+        ]
         assert got["result"]["description"] == "Greets someone."
         plain = ask(session, sink, 4, "prompts/get", {"name": "plain", **meta})["result"]
         assert plain["messages"] == [] and plain["description"] == "custom"
@@ -160,7 +166,12 @@ def test_completion_offers_prompt_and_template_values_capped_at_100() -> None:
             sink,
             1,
             "completion/complete",
-            {"ref": ref, "argument": {"name": "city", "value": "par"}, "context": {"arguments": {"name": "Ann"}}, **meta},
+            {
+                "ref": ref,
+                "argument": {"name": "city", "value": "par"},
+                "context": {"arguments": {"name": "Ann"}},
+                **meta,
+            },
         )["result"]
         assert got["completion"] == {"values": ["paris", "park", "party", "Ann-town"], "total": 4, "hasMore": False}
         many = {"ref": {"type": "ref/prompt", "name": "many"}, "argument": {"name": "x", "value": ""}, **meta}

@@ -267,7 +267,9 @@ async def test_credentials_pick_sandbox_or_live_and_live_orders_need_allow_live(
     app, hub = McpApp(), StreamHub()
     opts = ExchangeOptions(exchange=f"ccxt:{exchange_id}", speed=0, loop=False, data_dir=data_dir)
     stack = await ExchangeStack.start(app, hub, opts, config)
-    server = McpServer(app, ServerConfig(port=0, tokens=TokenStore({TRADER_TOKEN: ("t", ["read", "trade"])})), streams=hub)
+    server = McpServer(
+        app, ServerConfig(port=0, tokens=TokenStore({TRADER_TOKEN: ("t", ["read", "trade"])})), streams=hub
+    )
     try:
         assert stack.sim is None and [(v.name, v.mode) for v in stack.venues] == [(exchange_id, mode)]
         await server.start()

@@ -121,3 +121,28 @@ async def test_pricing_does_not_depend_on_another_client_subscribing(data_dir: P
     # a clean shutdown: the venue's own subscriptions were released and no task of theirs is left
     assert hub_after_close is not None and hub_after_close.active() == []
     assert [t for t in asyncio.all_tasks() if t is not asyncio.current_task()] == []
+
+
+async def test_a_subscribed_book_prices_the_first_order_of_its_symbol(data_dir: Path, tmp_path: Path) -> None:
+    # a client follows ETHUSDT's order book only: the venue holds no ETHUSDT book ticker (no allow-list, no order
+    # yet), and the top of the maintained book is the reference quote of the symbol's first order
+    async with start_counted_server(data_dir, tmp_path) as (srv, rest):
+        venue = srv.venues.get()
+        srv.sim.step(2000)
+        async with srv.client() as c:
+            await c.subscribe("book:binance:ETHUSDT")
+
+            def book_top() -> bool:
+                if venue.tickers.get("ETHUSDT") is None:
+                    srv.sim.step(50)
+                    return False
+                return True
+
+            await until(book_top, "the ETHUSDT book's top in the venue's ticker cache")
+            assert not srv.sim.hub.wants("ethusdt@bookTicker")  # the quote came from the book
+            book = venue.adapter.local_book("ETHUSDT", 1)
+            assert book is not None
+            preview = await ok(c, "preview_order", {"symbol": "ETHUSDT", "side": "BUY", "quantity": "0.01"})
+            reference = preview["reference"]
+            assert reference["source"] == "stream" and rest.count(*BOOK_TICKER_REST) == 0
+            assert (Decimal(reference["bid"]), Decimal(reference["ask"])) == (book.bids[0].price, book.asks[0].price)

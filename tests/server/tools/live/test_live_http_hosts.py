@@ -73,7 +73,9 @@ async def test_read_stream_long_poll_over_http(tool_server: ToolServer) -> None:
     srv = tool_server
     srv.sim.step(2000)
     async with asyncio.timeout(WAIT_S), sdk_over_http(srv) as client:
-        first = asyncio.ensure_future(client.call_tool("read_stream", {"stream": "trades:binance:BTCUSDT", "wait_s": 10}))
+        first = asyncio.ensure_future(
+            client.call_tool("read_stream", {"stream": "trades:binance:BTCUSDT", "wait_s": 10})
+        )
         stepping = asyncio.ensure_future(_step_forever(srv))
         try:
             got = await first

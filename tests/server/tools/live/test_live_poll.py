@@ -44,9 +44,10 @@ async def stack() -> AsyncIterator[Stack]:
     hub = make_hub(probe)
     app = make_app(probe, hub)
     reader = register_read_tool(app, hub)
-    async with running(app, "picows", hub=hub) as server, aiohttp.ClientSession(
-        timeout=aiohttp.ClientTimeout(total=TIMEOUT_S)
-    ) as http:
+    async with (
+        running(app, "picows", hub=hub) as server,
+        aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT_S)) as http,
+    ):
         s = Stack(server, hub, reader, probe)
         s.http = http
         yield s
