@@ -219,7 +219,9 @@ class VenueAdapter(AdapterLifecycle, Generic[RestT, StreamsT, UserT]):
 
     async def symbol_rules(self, symbol: str) -> SymbolRules:
         """One symbol's rules. Raises InvalidSymbol when the venue does not list it."""
-        found = (await self.exchange_info()).get(symbol.upper())
+        if not self._rules:
+            await self.exchange_info()
+        found = self._rules.get(symbol.upper())  # not exchange_info()'s copy of every symbol's rules
         if found is None:
             raise self.errors.error(InvalidSymbol, self.unknown_symbol_code, f"unknown symbol {symbol!r}")
         return found

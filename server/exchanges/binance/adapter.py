@@ -118,7 +118,9 @@ class BinanceAdapter(BinanceRest, AdapterLifecycle):
 
     async def symbol_rules(self, symbol: str) -> SymbolRules:
         """One symbol's rules. Raises InvalidSymbol when the exchange does not list it."""
-        rules_ = (await self.exchange_info()).get(symbol.upper())
+        if not self._rules:
+            await self.exchange_info()
+        rules_ = self._rules.get(symbol.upper())  # not exchange_info()'s copy of every symbol's rules
         if rules_ is None:
             raise InvalidSymbol(f"unknown symbol {symbol!r}; {InvalidSymbol.hint}", exchange="binance", code=-1121)
         return rules_
