@@ -7,7 +7,9 @@
 - :mod:`.contention`: the spin held while its thread keeps losing its core to other tasks (a sleeping loop is woken
   sooner than a spinning one gets its turn back);
 - :mod:`.priority`: the process's scheduling weight raised (nice :data:`~.priority.NICE`, and its session's autogroup)
-  while spinning, so other load on the machine takes the spinning core from it less often and for shorter.
+  while spinning, so other load on the machine takes the spinning core from it less often and for shorter;
+- :mod:`.heap`: the start-up heap frozen out of the garbage collector's full collections (:func:`gc.freeze`), so a
+  collection that runs mid-trading walks only what was allocated since.
 
 The composition root (``serve``, ``bot``, the benchmarks) calls one function per process kind, only when
 ``--busy-poll`` is on: :func:`attach_server` or :func:`attach_bot`; each starts spinning the running loop with its
@@ -27,7 +29,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
-from tradingmcp.perf import priority
+from tradingmcp.perf import heap, priority
 from tradingmcp.perf.busypoll import BusyPoll
 from tradingmcp.perf.contention import Contention
 
@@ -55,8 +57,8 @@ class Warmer(Protocol):
 class Tuning:
     """One process's low-latency mode, attached: the spinning :attr:`poller`, its :attr:`warmer` (None when there
     is nothing to warm, e.g. ``serve`` without an exchange), the scheduling :attr:`priority` claimed (None when not
-    asked for) and the :attr:`contention` check that holds the spin (None when not asked for). :meth:`stop` ends them
-    (idempotent)."""
+    asked for), the :attr:`contention` check that holds the spin (None when not asked for) and the start-up heap
+    :attr:`frozen` out of full collections (None when not asked for). :meth:`stop` ends them (idempotent)."""
 
     def __init__(
         self,
@@ -65,11 +67,13 @@ class Tuning:
         detach: Callable[[], None] = lambda: None,
         claim: priority.Claim | None = None,
         contention: Contention | None = None,
+        frozen: heap.Frozen | None = None,
     ) -> None:
         self.poller = poller
         self.warmer = warmer
         self.priority = claim
         self.contention = contention
+        self.frozen = frozen
         self._detach = detach
 
     @property
@@ -89,10 +93,16 @@ class Tuning:
         self._detach = lambda: None
         if self.priority is not None:
             self.priority.release()
+        if self.frozen is not None:
+            self.frozen.thaw()
 
 
 def _claim(nice: int | None) -> priority.Claim | None:
     return None if nice is None else priority.claim(nice)
+
+
+def _freeze(on: bool) -> heap.Frozen | None:
+    return heap.freeze() if on else None
 
 
 def _hold(first: Callable[[], bool] | None, contention: Contention | None) -> Callable[[], bool] | None:
@@ -112,6 +122,7 @@ def attach_server(
     warm_every_s: float = WARM_EVERY_S,
     nice: int | None = priority.NICE,
     yield_when_contended: bool = True,
+    freeze_heap: bool = True,
 ) -> Tuning:
     """Spin the running loop and keep ``desk``'s order path warm (:class:`~.orderpath.OrderPathWarmer`, told of
     every placement as one of the desk's placement observers); only spin when ``desk`` is None. The spin is held while
@@ -119,11 +130,14 @@ def attach_server(
     intent: :class:`~.busypoll.BusyPoll`'s ``hold``), and with a journal the interpreter's switch interval is
     :data:`SWITCH_INTERVAL_S` until :meth:`Tuning.stop`. The process runs at ``nice`` (:func:`.priority.claim`; None:
     its priority is left alone) until then too, and with ``yield_when_contended`` the spin is also held while the
-    loop's thread keeps losing its core to other tasks (:class:`~.contention.Contention`)."""
+    loop's thread keeps losing its core to other tasks (:class:`~.contention.Contention`). With ``freeze_heap`` the
+    objects alive now are left out of the garbage collector's full collections until then (:func:`.heap.freeze`;
+    call it once the server has started)."""
     contention = Contention() if yield_when_contended else None
+    frozen = _freeze(freeze_heap)
     if desk is None:
         poller = BusyPoll(asyncio.get_running_loop(), hold=_hold(None, contention)).start()
-        return Tuning(poller, None, claim=_claim(nice), contention=contention)
+        return Tuning(poller, None, claim=_claim(nice), contention=contention, frozen=frozen)
     from tradingmcp.perf.orderpath import OrderPathWarmer
 
     warmer = OrderPathWarmer(desk)
@@ -146,7 +160,7 @@ def attach_server(
 
     hold = _hold(journal_hold, contention)
     poller = BusyPoll(asyncio.get_running_loop(), [warmer.warm], warm_every_s, hold).start()
-    return Tuning(poller, warmer, detach, _claim(nice), contention)
+    return Tuning(poller, warmer, detach, _claim(nice), contention, frozen)
 
 
 def attach_bot(
@@ -154,17 +168,20 @@ def attach_bot(
     warm_every_s: float = WARM_EVERY_S,
     nice: int | None = priority.NICE,
     yield_when_contended: bool = True,
+    freeze_heap: bool = True,
 ) -> Tuning:
     """Spin the running loop and keep ``core``'s decision path warm (:class:`~.decision.DecisionWarmer`); the process
-    runs at ``nice`` (:func:`.priority.claim`; None: left alone) until :meth:`Tuning.stop`, and with
+    runs at ``nice`` (:func:`.priority.claim`; None: left alone) until :meth:`Tuning.stop`, with
     ``yield_when_contended`` the spin is held while the loop's thread keeps losing its core to other tasks
-    (:class:`~.contention.Contention`)."""
+    (:class:`~.contention.Contention`), and with ``freeze_heap`` the objects alive now are left out of full
+    collections until then (:func:`.heap.freeze`)."""
     from tradingmcp.perf.decision import DecisionWarmer
 
     warmer = DecisionWarmer(core)
     contention = Contention() if yield_when_contended else None
+    frozen = _freeze(freeze_heap)
     poller = BusyPoll(asyncio.get_running_loop(), [warmer.warm], warm_every_s, _hold(None, contention)).start()
-    return Tuning(poller, warmer, claim=_claim(nice), contention=contention)
+    return Tuning(poller, warmer, claim=_claim(nice), contention=contention, frozen=frozen)
 
 
 __all__ = [

@@ -5,6 +5,7 @@ equal to the market, and :func:`attach_bot` runs it from a spinning loop."""
 from __future__ import annotations
 
 import asyncio
+import gc
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -111,6 +112,7 @@ async def test_attach_bot_spins_and_warms(data_dir: Path) -> None:
         await asyncio.sleep(0.05)
         assert tuning.poller.running and tuning.spins > 1_000, tuning.spins
         assert tuning.warm_runs >= 10, tuning.warm_runs  # about one per ms
+        assert tuning.frozen is not None and gc.get_freeze_count() > 10_000  # the heap set aside
     finally:
         tuning.stop()
-    assert not tuning.poller.running and _state(core) == before
+    assert not tuning.poller.running and _state(core) == before and gc.get_freeze_count() == 0

@@ -6,6 +6,7 @@ flight, the reply it re-parses is the placed order's, and :func:`attach_server` 
 from __future__ import annotations
 
 import asyncio
+import gc
 import sys
 from decimal import Decimal
 from typing import Any
@@ -144,10 +145,11 @@ async def test_attach_server_spins_warms_and_detaches(tool_server: ToolServer) -
         assert tuning.poller.running and tuning.spins > 1_000, tuning.spins
         assert tuning.warm_runs >= 10, tuning.warm_runs  # about one per ms once an order was placed
         assert tuning.poller.held > 0  # the spin paused while the journal's writer committed the order's intent
+        assert tuning.frozen is not None and gc.get_freeze_count() > 10_000  # the heap set aside
     finally:
         tuning.stop()
     assert not tuning.poller.running and desk.placement_observers == []
-    assert sys.getswitchinterval() == switch_interval
+    assert sys.getswitchinterval() == switch_interval and gc.get_freeze_count() == 0
     runs = tuning.warm_runs
     await asyncio.sleep(0.02)
     assert tuning.warm_runs == runs
