@@ -1,5 +1,5 @@
 # TradingMCP — every target sets itself up from a fresh clone.
-#   make test   venv + install + ruff + mypy --strict + pytest (the whole suite, what CI runs)
+#   make test   venv + install + ruff (lint and format check) + mypy --strict + pytest (the whole suite, what CI runs)
 #   make demo   the main job: server on the simulator replaying the real recording + the reference bot
 #   make cluster  nats-server + simulator + feed + trader + two gateways on loopback, the bot on the first gateway
 #   make compiled  the backtest's hot path compiled with mypyc into build/compiled (opt-in: TRADINGMCP_COMPILED=build/compiled)
@@ -62,6 +62,7 @@ chromium:
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 typecheck: install
 	$(VENV)/bin/mypy

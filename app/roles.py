@@ -90,7 +90,9 @@ async def run_roles(opts: object, config: ServerConfig, tools: ToolsetConfig, ge
                 print(f"web console: {console_url(server, generated)}", file=sys.stderr, flush=True)
             if generated:
                 print(f"dev token (read+trade), shown once: {generated}", file=sys.stderr, flush=True)
-        print(f"roles {', '.join(sorted(bus.roles))} on the bus at {bus_config.display_url}", file=sys.stderr, flush=True)
+        print(
+            f"roles {', '.join(sorted(bus.roles))} on the bus at {bus_config.display_url}", file=sys.stderr, flush=True
+        )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -292,7 +292,8 @@ def handle_request(state: SimState, session: WsApiSession, msg: Mapping[str, Any
                 state.limiter.count_order(api_key, now)
             # the engine sees the params as Binance would parse them (strings), without the auth params
             for_engine = engine_params(params_raw)
-            placing = method in ("order.place", "orderList.place.oco")  # the REST faults (state.faults) apply to WS API placements too
+            # the REST faults (state.faults) apply to WS API placements too
+            placing = method in ("order.place", "orderList.place.oco")
             if placing and state.faults.fail_orders_unplaced > 0:
                 state.faults.fail_orders_unplaced -= 1
                 return {"id": req_id, "status": 503, "error": dict(UNKNOWN_ERROR),

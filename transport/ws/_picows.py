@@ -445,6 +445,8 @@ async def _create_server(
 
 
 _HEAD_END = b"\r\n\r\n"
+
+
 class _Front(asyncio.Protocol):
     """The first protocol of a connection on a port shared by WebSocket and plain HTTP.
 
