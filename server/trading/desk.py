@@ -18,17 +18,14 @@ Placement of one order (:meth:`TradingDesk.place`):
    An exchange "duplicate order" rejection is answered with the existing order. The journal gets the outcome
    (``placed`` / ``rejected``); an unknown one stays open until :meth:`TradingDesk.reconcile_intents` settles it.
 
-At start-up :meth:`TradingDesk.reconcile_intents` looks every journaled intent without an outcome up on the exchange by
-its client order id (an OCO list's intent by its list client order id; an intent left open by a crash between dispatch
-and reply) and settles it: ``placed`` (the id is remembered, so a retry is answered with the existing order) or
-``not_placed``; each is told to :attr:`rail_listeners`
-(the audit log, the ``orders:<exchange>`` stream) and logged.
+At start-up :meth:`TradingDesk.reconcile_intents` settles the intents left open (:mod:`.reconcile`), and
+:meth:`TradingDesk.restore_rails` rebuilds the day's loss limits (:mod:`.deskrails`, which also feeds, shows and acts on
+them while the server runs).
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -40,39 +37,26 @@ from tradingmcp.server.exchanges.errors import (
     BadParameter,
     ExchangeError,
     ExchangeUnavailable,
-    NotSupported,
     OrderRejected,
     UnknownOrder,
 )
-from tradingmcp.server.exchanges.models import (
-    BalanceEvent,
-    ExecutionType,
-    Fill,
-    Order,
-    OrderEvent,
-    OrderList,
-    OrderRequest,
-    Side,
-    UserEvent,
-)
+from tradingmcp.server.exchanges.models import Order, OrderList, OrderRequest, Side
 from tradingmcp.server.exchanges.rules import valid_near
-from tradingmcp.server.exchanges.wire import plain
 from tradingmcp.server.mcp.registry import ToolError
 from tradingmcp.server.trading import safety
 from tradingmcp.server.trading.confirm import ConfirmationBook
+from tradingmcp.server.trading.deskrails import DeskRails
 from tradingmcp.server.trading.errors import tool_error
 from tradingmcp.server.trading.idempotency import ClientIdRegistry, Placed, asks_exchange
-from tradingmcp.server.trading.journal import NOT_PLACED, PLACED, REJECTED, Intent, IntentJournal
-from tradingmcp.server.trading.losslimits import MARK_MAX_AGE_MS, Breach, DayRails, open_buys, with_open_buys
+from tradingmcp.server.trading.journal import PLACED, REJECTED, Intent, IntentJournal
 from tradingmcp.server.trading.open_orders import OpenOrderTracker
 from tradingmcp.server.trading.orders import differing_fields, fingerprint, parse_order, request_text
 from tradingmcp.server.trading.pretrade import CheckedOrder, VenueDesk, check_order, may_rest, seed_open_orders
+from tradingmcp.server.trading.reconcile import reconcile_intents
 from tradingmcp.server.trading.safety import SafetyConfig, VenueSafety
 from tradingmcp.server.venues import Venue, Venues
 
 T = TypeVar("T")
-RECONCILED = "reconciled at start-up"
-"""The journal's ``note`` of an intent settled by :meth:`TradingDesk.reconcile_intents`."""
 log = logging.getLogger("tradingmcp.server.trading")
 
 
@@ -90,7 +74,7 @@ class Placement:
 RailListener = Callable[[Venue, dict[str, Any]], None]
 """Told of each rail event of a venue (``(venue, event)``; ``event`` is JSON: ``{"event": "safety", "kind": ...,
 "message": ...}`` and the kind's fields): ``intent_reconciled`` (see :meth:`TradingDesk.reconcile_intents`) and the
-loss limits' ``limit_breach`` (:mod:`.losslimits`). Runs synchronously on the event loop; must be cheap."""
+loss limits' ``limit_breach`` (:mod:`.deskrails`). Runs synchronously on the event loop; must be cheap."""
 
 PlacementObserver = Callable[[Venue, dict[str, Any], Placement], None]
 """Told of each order placed through the ``place_order`` tools (``(venue, tool arguments as received, placement)``,
@@ -121,6 +105,7 @@ class TradingDesk:
         self.placement_observers: list[PlacementObserver] = []
         self.rail_listeners: list[RailListener] = []
         self._desks: dict[str, VenueDesk] = {}
+        self._rails = DeskRails(config, journal, self._desks, self.rail_event, self.kill)
         for venue in venues:
             for symbol in sorted(config.allowed_symbols or ()):  # streamed from the start (see pretrade)
                 venue.tickers.want(symbol)
@@ -129,180 +114,24 @@ class TradingDesk:
             desk = self._desks[venue.name] = VenueDesk(
                 venue, VenueSafety(venue.name), tracker, ClientIdRegistry(config.recent_client_ids)
             )
-            if config.rails_on:  # only then are fills and balances followed (no cost on the order path otherwise)
-                desk.rails = DayRails(venue.name, _marks(venue))
-                desk.rails.limits = {"max_daily_loss": config.max_daily_loss, "max_drawdown": config.max_drawdown}
-                desk.on_breach = functools.partial(self._breached, venue)
-                venue.user.add_listener(self._rails_listener(venue, desk.rails))
-        self._kills: set[asyncio.Task[Any]] = set()
+            self._rails.follow(desk)
 
     def desk(self, venue: Venue) -> VenueDesk:
         return self._desks[venue.name]
 
     def rails(self, venue: Venue) -> dict[str, Any]:
-        """Where ``venue`` trades and what applies to its orders (JSON): :meth:`Venue.describe` (exchange, mode,
-        environment, real_money, account) with :func:`safety.limits_in_force` (limits, kill switch, whether trading
-        is allowed, today's notional) and ``open_orders_tracked`` (None until the count is seeded)."""
-        desk = self.desk(venue)
-        return {
-            **venue.describe(),
-            **safety.limits_in_force(self.config, desk.safety, venue.mode),
-            "open_orders_tracked": desk.open_orders.count if desk.open_orders.seeded else None,
-            "rails": self.rails_usage(venue),
-        }
+        """Where ``venue`` trades and what applies to its orders (JSON): :meth:`.deskrails.DeskRails.describe`."""
+        return self._rails.describe(venue)
 
     def rails_usage(self, venue: Venue) -> dict[str, Any]:
-        """Each loss, drawdown and exposure limit of ``venue`` with its use and state (JSON, quote asset):
-        ``{on_breach, day_pnl, peak, limits: {max_daily_loss|max_drawdown|max_asset_exposure|max_total_exposure:
-        {limit, used, state}}}``; ``state`` is ``off``, ``ok`` or ``tripped`` (loss limits, latched for the UTC
-        day; an exposure cap is never latched: it refuses each order that would pass it). Exposure is valued in
-        USDT: what is held plus what the open BUY orders commit."""
-        rails = self.desk(venue).rails
-        config = self.config
-        if rails is None:
-            off = {"limit": None, "used": None, "state": "off"}
-            names = ("max_daily_loss", "max_drawdown", "max_asset_exposure", "max_total_exposure")
-            return {"on_breach": config.on_breach, "limits": {n: dict(off) for n in names}}
-        now = safety.now_ms()
-        rails.roll(now)
-        rails.expire_settling(now)
-        usage = rails.usage()
-        exposures = with_open_buys(
-            rails.exposures("USDT"), open_buys(self.desk(venue).open_orders.orders(), rails.assets, "USDT")
-        )
-        total = sum(exposures.values(), Decimal(0))
-        largest = max(exposures.items(), key=lambda kv: kv[1], default=None)
-
-        def entry(limit: Decimal | None, used: Any, tripped: bool | None = None) -> dict[str, Any]:
-            state = "off" if limit is None else ("tripped" if tripped else "ok")
-            return {"limit": None if limit is None else plain(limit), "used": used, "state": state}
-
-        loss = -Decimal(usage["day_pnl"])
-        return {
-            "on_breach": config.on_breach,
-            "day_pnl": usage["day_pnl"],
-            "peak": usage["peak"],
-            "limits": {
-                "max_daily_loss": entry(
-                    config.max_daily_loss, plain(max(loss, Decimal(0))), "max_daily_loss" in rails.tripped
-                ),
-                "max_drawdown": entry(config.max_drawdown, usage["drawdown"], "max_drawdown" in rails.tripped),
-                "max_asset_exposure": entry(
-                    config.max_asset_exposure,
-                    {a: plain(v) for a, v in sorted(exposures.items())},
-                    config.max_asset_exposure is not None
-                    and largest is not None
-                    and largest[1] >= config.max_asset_exposure,
-                ),
-                "max_total_exposure": entry(
-                    config.max_total_exposure,
-                    plain(total),
-                    config.max_total_exposure is not None and total >= config.max_total_exposure,
-                ),
-            },
-            "tripped": usage["tripped"],
-        }
-
-    def _rails_listener(self, venue: Venue, rails: DayRails) -> Callable[[UserEvent], None]:
-        """User-bus listener: today's fills and the balances into ``rails``; a loss limit a fill trips is handled at
-        once (:meth:`_breached`)."""
-        handle = functools.partial(self._breached, venue)
-
-        def on_event(ev: UserEvent) -> None:
-            if isinstance(ev, OrderEvent):
-                fill = ev.last_fill
-                if ev.execution_type is not ExecutionType.TRADE or fill is None:
-                    return
-                now = safety.now_ms()
-                rails.roll(now)
-                if rails.add_fill(fill, ev.order.side):
-                    breach = rails.evaluate(now)
-                    if breach is not None:
-                        handle(breach)
-            elif isinstance(ev, BalanceEvent):
-                for b in ev.balances:
-                    rails.set_balance(b.asset, b.total)
-
-        return on_event
-
-    def _breached(self, venue: Venue, breach: Breach) -> None:
-        """What a tripped loss limit does: journal it (it stays tripped across a restart), tell the rail listeners
-        (audit, ``orders:<exchange>``), log it, and with ``on_breach = "kill"`` engage the kill switch."""
-        desk = self.desk(venue)
-        rails = desk.rails
-        assert rails is not None
-        if self.journal is not None:
-            self.journal.add_rail_event(venue.name, rails.day, breach.rule, breach.time_ms, breach.json())
-        kill = self.config.on_breach == "kill"
-        message = (
-            f"{breach.rule} {plain(breach.limit)} tripped on {venue.name}: "
-            f"{'loss' if breach.rule == 'max_daily_loss' else 'drawdown'} {plain(breach.value)} "
-            f"(day P&L {plain(breach.day_pnl)}, peak {plain(breach.peak)}); only risk-reducing orders "
-            f"until the UTC day ends" + ("; kill switch engaged, open orders cancelled" if kill else "")
-        )
-        log.warning("%s", message)
-        self.rail_event(
-            venue,
-            {
-                "event": "safety",
-                "kind": "limit_breach",
-                "exchange": venue.name,
-                "mode": venue.mode,
-                "code": f"safety_{breach.rule}",
-                "state": "tripped",
-                "on_breach": self.config.on_breach,
-                "message": message,
-                **breach.json(),
-            },
-        )
-        if kill and not desk.safety.killed:
-            desk.safety.killed = True  # at once: no order passes while the cancels are under way
-            task = asyncio.ensure_future(self.kill(venue, f"{breach.rule} tripped"))
-            self._kills.add(task)
-            task.add_done_callback(self._kill_done)
-
-    def _kill_done(self, task: asyncio.Task[Any]) -> None:
-        self._kills.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.warning("kill switch after a loss limit: cancelling failed: %s", task.exception())
+        """Each loss, drawdown and exposure limit of ``venue`` with its use and state (JSON):
+        :meth:`.deskrails.DeskRails.usage`."""
+        return self._rails.usage(venue)
 
     async def restore_rails(self) -> None:
-        """Rebuild each venue's day (:mod:`.losslimits`) after a start: the balances (``GET /api/v3/account``), the
-        loss limits latched today (from the journal), and today's fills (``GET /api/v3/myTrades`` from the day's
-        start, paged by trade id or by time: every fill, however many) of every symbol the journal has an order of today, replayed in order (the day's peak as it was). A limit the replay trips
-        that was not journaled yet is handled as a new breach. A venue whose exchange fails is logged and starts
-        from what it has."""
-        for venue in self.venues:
-            desk = self.desk(venue)
-            rails = desk.rails
-            if rails is None:
-                continue
-            now = safety.now_ms()
-            rails.roll(now)
-            try:
-                for b in await venue.adapter.balances(non_zero=False):
-                    rails.set_balance(b.asset, b.total)
-                journal = self.journal
-                if journal is None:
-                    continue
-                for rule, _, detail in journal.rail_events(venue.name, rails.day):
-                    rails.latch(rule, detail)
-                fills = []
-                for symbol in journal.symbols_since(venue.name, rails.day_start_ms):
-                    rules = await venue.adapter.symbol_rules(symbol)
-                    rails.know(symbol, rules.base_asset, rules.quote_asset)
-                    fills += [
-                        (f, Side.BUY if f.is_buyer else Side.SELL)
-                        for f in await _fills_since(venue, symbol, rails.day_start_ms)
-                        if f.is_buyer is not None
-                    ]
-                breach = rails.replay(fills, now)
-                breach = rails.evaluate(now) or breach
-            except ExchangeError as exc:
-                log.warning("%s: restoring the day's loss limits failed (%s); they count from now", venue.name, exc)
-                continue
-            if breach is not None:
-                self._breached(venue, breach)
+        """Rebuild each venue's day after a start (:meth:`.deskrails.DeskRails.restore`). Call after
+        :meth:`reconcile_intents`."""
+        await self._rails.restore()
 
     async def seed_open_orders(self) -> None:
         """Seed every venue's open-order count from the exchange (``GET /api/v3/openOrders``, weight 80 on Binance)
@@ -555,80 +384,17 @@ class TradingDesk:
 
     # --- intent journal ------------------------------------------------------------------------------------------
     async def reconcile_intents(self) -> list[dict[str, Any]]:
-        """Settle every journaled intent whose outcome is unknown (see the module docstring): look its client order id
-        up on the exchange (``GET /api/v3/order`` by ``origClientOrderId``); found → ``placed`` (and remembered, so a
-        retry of the id is answered with that order), the exchange has none → ``not_placed``. An intent the exchange
-        cannot answer for stays open (logged; the next start tries again). Returns the rail events told (one per
-        settled intent). Call once the venues are connected, before serving."""
-        journal = self.journal
-        if journal is None:
+        """Settle every journaled intent whose outcome is unknown (:func:`.reconcile.reconcile_intents`; none without
+        a journal) and tell each to :attr:`rail_listeners`. Returns the rail events told (one per settled intent).
+        Call once the venues are connected, before serving."""
+        if self.journal is None:
             return []
-        events: list[dict[str, Any]] = []
-        for venue in self.venues:
-            desk = self.desk(venue)
-            for intent in journal.unsettled(venue.name):
-                cid = intent.client_order_id
-                try:
-                    found = await self._lookup_intent(venue, intent)
-                except ToolError as exc:
-                    log.warning("%s: intent %s (%s) still unknown: %s", venue.name, cid, intent.symbol, exc)
-                    continue
-                now = safety.now_ms()
-                if found is not None:
-                    order_id, status = found
-                    desk.ids.remember(cid, intent.symbol, order_id)
-                    journal.settle(venue.name, cid, PLACED, now, order_id, status, RECONCILED)
-                    outcome: str = PLACED
-                else:
-                    journal.settle(venue.name, cid, NOT_PLACED, now, note=RECONCILED)
-                    outcome, order_id, status = NOT_PLACED, None, None
-                what = "order list" if intent.is_list else "order"
-                message = (
-                    f"intent {cid} ({intent.type} {intent.side} {intent.quantity or intent.quote_quantity} "
-                    f"{intent.symbol} by {intent.caller}) reconciled at start-up: {outcome}"
-                    + (
-                        f" as {what} {order_id} ({status})"
-                        if order_id is not None
-                        else f" (the exchange has no such {what})"
-                    )
-                )
-                log.warning("%s: %s", venue.name, message)
-                event = {
-                    "event": "safety",
-                    "kind": "intent_reconciled",
-                    "exchange": venue.name,
-                    "mode": venue.mode,
-                    "message": message,
-                    "client_order_id": cid,
-                    "symbol": intent.symbol,
-                    "outcome": outcome,
-                    "order_id": order_id,
-                    "status": status,
-                    "intent": intent.json(),
-                }
-                events.append(event)
-                self.rail_event(venue, event)
-        await journal.flush()  # the outcomes settled here are read from now on (restore_rails, order history)
-        return events
-
-    async def _lookup_intent(self, venue: Venue, intent: Intent) -> tuple[int | str, str] | None:
-        """``(exchange id, status)`` of what the exchange has under ``intent``'s client order id (an order, or for an
-        OCO intent an order list: ``GET /api/v3/orderList`` by ``origClientOrderId``), None when it has nothing.
-        A found order is applied to the open-order tracker. Raises ToolError when the exchange cannot tell."""
-        cid = intent.client_order_id
-        if not intent.is_list:
-            order = await self._lookup(venue, intent.symbol, cid, quiet=True)
-            if order is None:
-                return None
-            self.desk(venue).open_orders.on_order(order)
-            return order.order_id, str(order.status)
-        try:
-            order_list = await venue.adapter.get_order_list(cid)
-        except UnknownOrder:
-            return None
-        except ExchangeError as exc:
-            raise tool_error(exc, list_client_order_id=cid, outcome_unknown=True) from exc
-        return order_list.order_list_id, order_list.list_order_status
+        return await reconcile_intents(
+            self.journal,
+            self._desks.values(),
+            lambda venue, symbol, cid: self._lookup(venue, symbol, cid, quiet=True),
+            self.rail_event,
+        )
 
     def rail_event(self, venue: Venue, event: dict[str, Any]) -> None:
         """Tell every :attr:`rail_listeners` of ``event`` on ``venue``; a listener that raises is logged."""
@@ -667,57 +433,6 @@ class TradingDesk:
             desk.open_orders.on_order(order)
         desk.open_orders.stale = True
         return cancelled, errors
-
-
-FILLS_PAGE = 1000
-"""Fills asked for per ``myTrades`` page when the day is rebuilt (Binance's most)."""
-
-
-async def _fills_since(venue: Venue, symbol: str, since_ms: int) -> list[Fill]:
-    """Every fill of ``symbol`` from ``since_ms`` on, oldest first: ``GET /api/v3/myTrades`` from ``startTime``, then
-    while a page comes back full the next one from the last trade id + 1 (``fromId``), or where the venue selects by
-    time only, from the last fill's time (fills already read dropped). A venue that selects neither way
-    (``NotSupported``) gives its newest :data:`FILLS_PAGE` fills (logged when that may be short of the day).
-
-    Raises:
-        ExchangeError: the exchange failed.
-    """
-    adapter = venue.adapter
-    try:
-        page = await adapter.my_trades(symbol, limit=FILLS_PAGE, start_time_ms=since_ms)
-    except NotSupported:
-        newest = await adapter.my_trades(symbol, limit=FILLS_PAGE)
-        if len(newest) >= FILLS_PAGE:
-            log.warning("%s: %s: the day is rebuilt from the newest %d fills only", venue.name, symbol, len(newest))
-        return newest
-    fills = list(page)
-    seen = {f.trade_id for f in fills}
-    while len(page) >= FILLS_PAGE:
-        last = page[-1]
-        try:
-            if not str(last.trade_id).isdigit():
-                raise NotSupported("not a numeric trade id")
-            page = await adapter.my_trades(symbol, limit=FILLS_PAGE, from_id=int(str(last.trade_id)) + 1)
-        except NotSupported:
-            page = await adapter.my_trades(symbol, limit=FILLS_PAGE, start_time_ms=last.time_ms)
-        new = [f for f in page if f.trade_id not in seen]
-        if not new:
-            break
-        fills += new
-        seen.update(f.trade_id for f in new)
-    return fills
-
-
-def _marks(venue: Venue) -> Callable[[str], Decimal | None]:
-    """The mid of ``venue``'s live best bid/ask of a symbol (at most :data:`MARK_MAX_AGE_MS` old), else None."""
-
-    def mark(symbol: str) -> Decimal | None:
-        t = venue.tickers.get(symbol, MARK_MAX_AGE_MS)
-        if t is None or t.bid <= 0 or t.ask <= 0:
-            return None
-        return (t.bid + t.ask) / 2
-
-    return mark
 
 
 def _placed_as(result: Any, cid: str) -> tuple[int | str | None, str | None]:

@@ -21,7 +21,7 @@ below the market cannot pass a cap one by one); an order that increases exposure
 stream, or REST), and until it does the bought quantity is added to the holding, for at most :data:`SETTLE_MS`.
 
 A restart rebuilds the day from the exchange's fills of the symbols the journal says were traded today
-(``myTrades``) and the latched breaches from the journal (:meth:`~.desk.TradingDesk.restore_rails`).
+(``myTrades``) and the latched breaches from the journal (:meth:`~.deskrails.DeskRails.restore`).
 """
 
 from __future__ import annotations
