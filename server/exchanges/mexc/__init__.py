@@ -8,13 +8,13 @@ Modules: the same names as ``exchanges.binance`` for the same jobs: ``config`` (
 request parameters), ``signing`` (sans-I/O HMAC-SHA256 signer), ``errors`` (MEXC codes → the shared types of
 ``exchanges.errors``), ``ratelimit`` (per-endpoint weight windows, 500 per 10 s, and Retry-After blocking), ``rest``
 (``MexcRestClient`` on aiohttp), ``parse`` (wire → exchange-neutral models: ``market`` and ``account`` REST bodies,
-``pushes`` the protobuf stream pushes), ``book`` (sans-I/O local order book, version-checked), ``streams``
+``pushes`` the protobuf stream pushes), ``book`` (sans-I/O local order book, version-checked), ``connection``
 (``MexcStream``, one connection on ``tradingmcp.transport.ws`` with ack-checked subscriptions, PING keepalive and
-dead-peer detection, and ``MarketStreams``, the pool of them, ≤ 30 topics each, with local books and reconnect →
-resubscribe → resync), ``userdata`` (listenKey lifecycle, the private topics → OrderEvent/BalanceEvent), ``adapter``
+dead-peer detection), ``streams`` (``MarketStreams``, the pool of them, ≤ 30 topics each, with local books and
+reconnect → resubscribe → resync), ``userdata`` (listenKey lifecycle, the private topics → OrderEvent/BalanceEvent), ``adapter``
 (``MexcAdapter``, the ``ExchangeAdapter``).
 
 MEXC's own extras: ``proto`` (the generated ``tradingmcp_mexc_pb2``, package ``tradingmcp.mexc``, and its
-``.proto``), ``control`` (topic names and the JSON control messages with their acks), ``merge`` (``FillMerger``,
+``.proto``), ``control`` (topic names, ``StreamSpec`` → topic, and the JSON control messages with their acks), ``merge`` (``FillMerger``,
 sans-I/O: the separate order and deal pushes → one ``OrderEvent`` with ``last_fill``).
 """

@@ -1,6 +1,7 @@
 """MEXC Spot WebSocket topics and JSON control messages (sans-I/O).
 
-Control messages are JSON text frames; market and account data arrive as binary protobuf (see ``parse.pushes``).
+Topics: one builder per family, ``parse_topic`` back, and ``topic_for`` (an exchange-neutral ``StreamSpec`` → the
+topic carrying it). Control messages are JSON text frames; market and account data arrive as binary protobuf (see ``parse.pushes``).
 
 * subscribe: ``{"method":"SUBSCRIPTION","params":["spot@public.aggre.deals.v3.api.pb@100ms@BTCUSDT"]}``
   → ``{"id":0,"code":0,"msg":"spot@public.aggre.deals.v3.api.pb@100ms@BTCUSDT"}`` (the ack echoes the topics,
@@ -19,6 +20,10 @@ import json
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+
+from tradingmcp.server.exchanges.errors import BadParameter, NotSupported
+from tradingmcp.server.exchanges.mexc.errors import mexc_error
+from tradingmcp.server.exchanges.models import StreamKind, StreamSpec
 
 MAX_TOPICS_PER_CONNECTION = 30
 """MEXC's limit of subscriptions on one WebSocket connection."""
@@ -205,6 +210,33 @@ def limit_depth_topic(symbol: str, levels: int = 20) -> str:
 def kline_topic(symbol: str, interval: str = "Min1") -> str:
     """``spot@public.kline.v3.api.pb@<SYMBOL>@<Min1|…|Month1>``; accepts ``1m``/``1h``/``1d`` spellings too."""
     return Topic(TopicKind.KLINE, _check_symbol(symbol), kline_interval(interval)).name
+
+
+def topic_for(spec: StreamSpec, push_interval: str = "100ms") -> str:
+    """The MEXC topic carrying ``spec``.
+
+    TRADE and AGG_TRADE → ``aggre.deals`` (MEXC only pushes aggregated deals); DEPTH → ``aggre.depth``;
+    BOOK_TICKER → ``aggre.bookTicker``; KLINE → ``kline`` (interval ``1m``… or ``Min1``…).
+
+    Raises:
+        NotSupported: TICKER_24H (MEXC's mini tickers have no neutral model yet).
+        BadParameter: a KLINE spec without a valid interval, or a malformed symbol.
+    """
+    sym = spec.symbol.upper()
+    try:
+        if spec.kind in (StreamKind.TRADE, StreamKind.AGG_TRADE):
+            return aggre_deals_topic(sym, push_interval)
+        if spec.kind is StreamKind.DEPTH:
+            return aggre_depth_topic(sym, push_interval)
+        if spec.kind is StreamKind.BOOK_TICKER:
+            return aggre_book_ticker_topic(sym, push_interval)
+        if spec.kind is StreamKind.KLINE:
+            if not spec.interval:
+                raise ValueError("a kline stream needs an interval (1m, 5m, 1h, ...)")
+            return kline_topic(sym, spec.interval)
+    except ValueError as exc:
+        raise mexc_error(BadParameter, None, str(exc)) from None
+    raise mexc_error(NotSupported, None, f"MEXC streams have no {spec.kind.value} equivalent; use ticker_24h (REST)")
 
 
 PRIVATE_ORDERS_TOPIC = Topic(TopicKind.PRIVATE_ORDERS).name

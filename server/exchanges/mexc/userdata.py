@@ -25,9 +25,9 @@ from tradingmcp.server.exchanges.errors import ExchangeError, ExchangeUnavailabl
 from tradingmcp.server.exchanges.eventqueue import EventQueue
 from tradingmcp.server.exchanges.mexc import control, parse
 from tradingmcp.server.exchanges.mexc.config import MexcConfig
+from tradingmcp.server.exchanges.mexc.connection import MexcStream
 from tradingmcp.server.exchanges.mexc.merge import FillMerger
 from tradingmcp.server.exchanges.mexc.rest import MexcRestClient
-from tradingmcp.server.exchanges.mexc.streams import MexcStream
 from tradingmcp.server.exchanges.models import Order, OrderEvent, StreamStatus, UserEvent
 from tradingmcp.server.exchanges.tasks import cancel_and_wait
 from tradingmcp.server.exchanges.wire import encode_query
