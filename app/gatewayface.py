@@ -5,7 +5,7 @@ The console's page is an MCP client of the gateway: its panels call the tools th
 (status, balances, P&L, open orders, audit log, kill switch) and subscribe to the streams the gateway reads from the
 bus. A signal posted to one gateway is stored on the bus (:class:`~tradingmcp.server.bus.signals.SignalWriter`) and
 reaches the ``signals:<name>`` subscribers of every gateway. An order alert is the trader's ``place_order``, forwarded
-as the gateway forwards its clients' calls (:meth:`~tradingmcp.server.bus.gateway.TraderTools.call`) with the
+as the gateway forwards its clients' calls (:meth:`~tradingmcp.server.bus.forward.TraderTools.call`) with the
 webhook's principal and scopes: the one order path of a deployment stays the trader's (its desk, its checks, its
 idempotency by the client order id derived from the alert id, so an alert posted to two gateways places one order).
 
@@ -30,7 +30,7 @@ from tradingmcp.server.webhooks import OPEN_PATHS as WEBHOOK_OPEN_PATHS
 from tradingmcp.server.webhooks import SignalNotPublished, TradingViewConfig, webhook_routes
 
 if TYPE_CHECKING:  # nats-py (the extra "bus") is imported only when --bus is given
-    from tradingmcp.server.bus.gateway import TraderTools
+    from tradingmcp.server.bus.forward import TraderTools
     from tradingmcp.server.bus.signals import SignalWriter
 
 GATEWAY_OPEN_PATHS = CONSOLE_OPEN_PATHS | WEBHOOK_OPEN_PATHS

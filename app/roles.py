@@ -121,7 +121,8 @@ async def _start_roles(
     from tradingmcp.app.serve import ServeOptions
     from tradingmcp.server.bus.conn import BusLink
     from tradingmcp.server.bus.feed import Feed
-    from tradingmcp.server.bus.gateway import BusStreams, TraderTools, describe_trader
+    from tradingmcp.server.bus.forward import TraderTools, describe_trader
+    from tradingmcp.server.bus.gateway import BusStreams
     from tradingmcp.server.bus.publisher import BusPublisher, PublishingHub
     from tradingmcp.server.bus.resources import BusAccountResources, BusMarketResources
     from tradingmcp.server.bus.signals import SignalWriter

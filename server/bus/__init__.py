@@ -3,7 +3,7 @@
 * *feed* (:mod:`.feed`): holds the venues' market-data connections and publishes every stream message a gateway wants
   on its own subject (:mod:`.subjects`), with a ``seq`` contiguous per stream key;
 * *gateway* (:mod:`.gateway`): serves MCP clients; one bus subscription per subject, fanned out locally through the
-  :class:`~tradingmcp.server.mcp.streams.StreamHub`; trading calls forwarded to the trader;
+  :class:`~tradingmcp.server.mcp.streams.StreamHub`; its tool calls forwarded to the trader (:mod:`.forward`);
 * *trader* (:mod:`.trader`): the single owner of each account's order path, reached over request/reply, at most one
   active per account (:mod:`.lease`); account events published back on subjects.
 

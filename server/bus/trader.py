@@ -3,7 +3,7 @@
 Per venue, a :class:`~tradingmcp.server.bus.lease.Lease` decides which trader process is active; only the active one
 listens on the venue's request subject (:func:`~tradingmcp.server.bus.subjects.trader_subject`) and publishes its
 account streams (``orders:<venue>``, ``balances:<venue>``, continuing their ``seq`` from the bus). A standby keeps
-its connections warm and answers only :data:`~tradingmcp.server.bus.gateway.DESCRIBE`.
+its connections warm and answers only :data:`~tradingmcp.server.bus.forward.DESCRIBE`.
 
 A request is ``{"tool", "args", "principal", "scopes"}`` and, optionally, ``"call_id"`` (a read-only tool's call that
 the gateway may cancel on :func:`~tradingmcp.server.bus.subjects.cancel_subject`: the tool is stopped and the call
@@ -32,7 +32,7 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
 from tradingmcp.server.bus.conn import BusLink
-from tradingmcp.server.bus.gateway import DESCRIBE
+from tradingmcp.server.bus.forward import DESCRIBE
 from tradingmcp.server.bus.lease import Lease
 from tradingmcp.server.bus.publisher import PublishingHub
 from tradingmcp.server.bus.subjects import (
