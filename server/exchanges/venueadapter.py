@@ -213,15 +213,17 @@ class VenueAdapter(AdapterLifecycle, Generic[RestT, StreamsT, UserT]):
     # --- market data ----------------------------------------------------------------------------------------------
     async def exchange_info(self, refresh: bool = False) -> dict[str, SymbolRules]:
         """All symbols' rules, cached; ``refresh`` refetches."""
+        return dict(await self._cached_rules(refresh))
+
+    async def _cached_rules(self, refresh: bool = False) -> dict[str, SymbolRules]:
+        """The rules cache itself, fetched first when empty or ``refresh`` (not a copy: lookups on the order path)."""
         if refresh or not self._rules:
             self._rules = await self._fetch_rules()
-        return dict(self._rules)
+        return self._rules
 
     async def symbol_rules(self, symbol: str) -> SymbolRules:
         """One symbol's rules. Raises InvalidSymbol when the venue does not list it."""
-        if not self._rules:
-            await self.exchange_info()
-        found = self._rules.get(symbol.upper())  # not exchange_info()'s copy of every symbol's rules
+        found = (await self._cached_rules()).get(symbol.upper())
         if found is None:
             raise self.errors.error(InvalidSymbol, self.unknown_symbol_code, f"unknown symbol {symbol!r}")
         return found

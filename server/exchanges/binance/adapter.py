@@ -109,18 +109,20 @@ class BinanceAdapter(BinanceRest, AdapterLifecycle):
     # --- market data ---------------------------------------------------------------------------------------------
     async def exchange_info(self, refresh: bool = False) -> dict[str, SymbolRules]:
         """All symbols' rules (``GET /api/v3/exchangeInfo``, weight 20), cached; also loads the rate limits."""
+        return dict(await self._cached_rules(refresh))
+
+    async def _cached_rules(self, refresh: bool = False) -> dict[str, SymbolRules]:
+        """The rules cache itself, loaded first when empty or ``refresh`` (not a copy: lookups on the order path)."""
         if refresh or not self._rules:
             body = await self._rest(20, "GET", "exchangeInfo")
             self._rules = parse.exchange_info(body)
             if body.get("rateLimits"):
                 self.limiter.core.configure(body["rateLimits"])
-        return dict(self._rules)
+        return self._rules
 
     async def symbol_rules(self, symbol: str) -> SymbolRules:
         """One symbol's rules. Raises InvalidSymbol when the exchange does not list it."""
-        if not self._rules:
-            await self.exchange_info()
-        rules_ = self._rules.get(symbol.upper())  # not exchange_info()'s copy of every symbol's rules
+        rules_ = (await self._cached_rules()).get(symbol.upper())
         if rules_ is None:
             raise InvalidSymbol(f"unknown symbol {symbol!r}; {InvalidSymbol.hint}", exchange="binance", code=-1121)
         return rules_

@@ -183,6 +183,10 @@ class CcxtAdapter(AdapterLifecycle):
     # --- symbols and market data ---------------------------------------------------------------------------------
     async def exchange_info(self, refresh: bool = False) -> dict[str, SymbolRules]:
         """Every spot market's rules (``load_markets``), cached; ``refresh`` reloads."""
+        return dict(await self._cached_rules(refresh))
+
+    async def _cached_rules(self, refresh: bool = False) -> dict[str, SymbolRules]:
+        """The rules cache itself, loaded first when empty or ``refresh`` (not a copy: lookups on every call)."""
         if refresh or not self._rules:
             markets = await self._call(lambda: self.exchange.load_markets(refresh))
             types = self._order_types()
@@ -195,7 +199,7 @@ class CcxtAdapter(AdapterLifecycle):
                 self._unified[ours] = unified
                 self._ours[unified] = ours
             self._rules = found
-        return dict(self._rules)
+        return self._rules
 
     def _order_types(self) -> frozenset[OrderType]:
         if self.exchange.has.get("createPostOnlyOrder"):
@@ -218,12 +222,12 @@ class CcxtAdapter(AdapterLifecycle):
 
     async def symbol_rules(self, symbol: str) -> SymbolRules:
         """One symbol's rules. Raises InvalidSymbol when ccxt lists no such spot market."""
-        await self.exchange_info()
+        rules = await self._cached_rules()
         ours, _ = self._resolve(symbol)
-        return self._rules[ours]
+        return rules[ours]
 
     async def _unified_of(self, symbol: str) -> tuple[str, str]:
-        await self.exchange_info()
+        await self._cached_rules()
         return self._resolve(symbol)
 
     async def order_book(self, symbol: str, limit: int = 100) -> OrderBookSnapshot:
@@ -436,7 +440,7 @@ class CcxtAdapter(AdapterLifecycle):
             ours, unified = await self._unified_of(symbol)
             rows = await self._call(lambda: self.exchange.fetch_open_orders(unified))
             return [parse.order(ours, r) for r in rows]
-        await self.exchange_info()
+        await self._cached_rules()
         try:
             rows = await self._call(self.exchange.fetch_open_orders)
             return [parse.order(self._symbol_of_order(r), r) for r in rows]
@@ -623,7 +627,7 @@ class CcxtAdapter(AdapterLifecycle):
             if self.exchange.has.get("fetchTime"):
                 await self._sync_time()
             else:
-                await self.exchange_info()
+                await self._cached_rules()
         except ExchangeError:
             self.reachable = False
         return ServerStatus(
