@@ -4,8 +4,9 @@ live reference quote of the order path's pre-trade checks (:mod:`tradingmcp.serv
 Each :class:`~tradingmcp.server.venues.Venue` owns one :class:`TickerCache`; its market stream bridge
 (:class:`~tradingmcp.server.tools.market.streams.MarketBridge`) writes every pushed quote there and clears it after a
 stream gap; the top of a maintained order book stands in while no book ticker is there (a client that subscribed a
-``book`` stream first, or a quiet book ticker), so the first order on a symbol need not ask REST for a quote. The cache also records which symbols the venue *wants* streamed (the symbols it trades): the bridge keeps
-a ``book_ticker`` subscription of its own for each, whether or not an MCP client subscribes to it.
+``book`` stream first, or a quiet book ticker), so the first order on a symbol need not ask REST for a quote. The
+cache also records which symbols the venue *wants* streamed (the symbols it trades): the bridge keeps a
+``book_ticker`` subscription of its own for each, whether or not an MCP client subscribes to it.
 """
 
 from __future__ import annotations
